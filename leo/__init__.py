@@ -1,0 +1,91 @@
+"""LEO: the verification gate that decides whether a pull request may merge.
+
+The public facade for plugins and scripts. Plugins import only from here
+(``from leo import hookimpl, SubAgent, Finding``), never from LEO's internals. Names load
+lazily so that ``leo --version`` stays instant.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from leo.__about__ import __version__
+
+if TYPE_CHECKING:
+    from leo.change import Change, ChangedFile, Hunk
+    from leo.errors import ExitCode, LeoError, ToolNotFoundError
+    from leo.models import (
+        Analysed,
+        Finding,
+        NotAnalysed,
+        Report,
+        Requirement,
+        SubAgentResult,
+        Tool,
+        Verdict,
+    )
+    from leo.plugins import hookimpl
+    from leo.postgres import PostgresUnavailable, TemporaryPostgres
+    from leo.process import ToolResult, find_tool, run_tool
+    from leo.subagent import Conflict, SubAgent
+
+__all__ = [
+    "Analysed",
+    "Change",
+    "ChangedFile",
+    "Conflict",
+    "ExitCode",
+    "Finding",
+    "Hunk",
+    "LeoError",
+    "NotAnalysed",
+    "PostgresUnavailable",
+    "Report",
+    "Requirement",
+    "SubAgent",
+    "SubAgentResult",
+    "TemporaryPostgres",
+    "Tool",
+    "ToolNotFoundError",
+    "ToolResult",
+    "Verdict",
+    "__version__",
+    "find_tool",
+    "hookimpl",
+    "run_tool",
+]
+
+_WHERE = {
+    "Change": "leo.change",
+    "ChangedFile": "leo.change",
+    "Hunk": "leo.change",
+    "ExitCode": "leo.errors",
+    "LeoError": "leo.errors",
+    "ToolNotFoundError": "leo.errors",
+    "Analysed": "leo.models",
+    "Finding": "leo.models",
+    "NotAnalysed": "leo.models",
+    "Report": "leo.models",
+    "Requirement": "leo.models",
+    "SubAgentResult": "leo.models",
+    "Tool": "leo.models",
+    "Verdict": "leo.models",
+    "hookimpl": "leo.plugins",
+    "PostgresUnavailable": "leo.postgres",
+    "TemporaryPostgres": "leo.postgres",
+    "ToolResult": "leo.process",
+    "run_tool": "leo.process",
+    "find_tool": "leo.process",
+    "Conflict": "leo.subagent",
+    "SubAgent": "leo.subagent",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _WHERE:
+        value = getattr(importlib.import_module(_WHERE[name]), name)
+        globals()[name] = value
+        return value
+    msg = f"module 'leo' has no attribute {name!r}"
+    raise AttributeError(msg)

@@ -1,0 +1,145 @@
+"""From sub-agent results to a verdict: pure functions, documented in ``docs/verdicts.md``.
+
+Fail closed: an agent that could not do its work (``error``, ``timeout``) is missing evidence and
+never counts towards PASS; ``skipped`` (nothing to check) is neutral; no evidence at all FAILs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from leo.models import MISSING_EVIDENCE, Decision, Requirement, SubAgentResult, Verdict
+
+MAX_ROUNDS = 3
+
+
+def weighted_confidence(results: Sequence[SubAgentResult], weights: Mapping[str, float]) -> int:
+    """Weighted mean confidence of the non-skipped agents; missing evidence counts as 0."""
+    counted = [r for r in results if r.status != "skipped"]
+    total = sum(weights.get(r.name, 1.0) for r in counted)
+    if total <= 0:
+        return 0
+    score = sum(
+        weights.get(r.name, 1.0) * (0 if r.status in MISSING_EVIDENCE else r.confidence)
+        for r in counted
+    )
+    return int(score / total)  # floor: never round up towards a PASS
+
+
+def agent_requirements(
+    results: Sequence[SubAgentResult], required: Sequence[str]
+) -> list[Requirement]:
+    """One requirement per required agent: it ran, produced evidence and did not fail."""
+    by_name = {r.name: r for r in results}
+    out = []
+    for name in required:
+        r = by_name.get(name)
+        if r is None:
+            out.append(
+                Requirement(
+                    name=f"{name} passed", met=False, detail=f"{name} is required but did not run"
+                )
+            )
+        elif r.status in MISSING_EVIDENCE:
+            detail = f"{name} produced no evidence ({r.status}: {r.summary})"
+            out.append(Requirement(name=f"{name} passed", met=False, detail=detail))
+        elif r.status == "failed":
+            out.append(
+                Requirement(name=f"{name} passed", met=False, detail=f"{name} failed: {r.summary}")
+            )
+        else:
+            out.append(Requirement(name=f"{name} passed", met=True, detail=f"{name} {r.status}"))
+    return out
+
+
+def disagreement(results: Sequence[SubAgentResult]) -> tuple[list[str], list[str]] | None:
+    """The failing and the passing sides when sub-agents split the verdict, else None.
+
+    A split is at least one agent ``failed`` against at least one ``passed`` or ``warned``,
+    with no critical finding (a critical finding FAILs whatever the others say).
+    """
+    if any(f.severity == "critical" and f.on_changed_line for r in results for f in r.findings):
+        return None
+    failing = [r.name for r in results if r.status == "failed"]
+    passing = [r.name for r in results if r.status in ("passed", "warned")]
+    return (failing, passing) if failing and passing else None
+
+
+def _minor(result: SubAgentResult) -> bool:
+    return result.status == "warned" or any(
+        f.on_changed_line and f.severity in ("high", "medium", "low") for f in result.findings
+    )
+
+
+def decide(
+    results: Sequence[SubAgentResult],
+    *,
+    weights: Mapping[str, float],
+    threshold: int,
+    required: Sequence[str],
+    requirements: Sequence[Requirement] = (),
+    rounds: int = 0,
+    settled: bool = True,
+) -> Verdict:
+    """The verdict for ``results``; ``settled`` is False when conflict resolution did not settle."""
+    confidence = weighted_confidence(results, weights)
+    reqs = agent_requirements(results, required) + list(requirements)
+    evidence = [r for r in results if r.status not in MISSING_EVIDENCE and r.status != "skipped"]
+    missing = [r for r in results if r.status in MISSING_EVIDENCE]
+    critical = [
+        f"{r.name}: {f.message} ({f.path}:{f.line})" if f.path else f"{r.name}: {f.message}"
+        for r in results
+        for f in r.findings
+        if f.severity == "critical" and f.on_changed_line
+    ]
+    failed_reqs = [q for q in reqs if q.met is False]
+    undecided = [q for q in reqs if q.met is None]
+    split = disagreement(results)
+
+    hard: list[str] = []
+    if not evidence:
+        hard.append("no sub-agent produced evidence, so nothing was verified")
+    hard += [f"critical finding: {c}" for c in critical]
+    fail = [f"requirement not met: {q.detail or q.name}" for q in failed_reqs]
+    if confidence < threshold:
+        fail.append(f"confidence {confidence} is below the threshold of {threshold}")
+    undecided_reasons = [f"a LEAD must decide: {q.detail or q.name}" for q in undecided]
+
+    decision: Decision
+    reasons: list[str]
+    if hard:
+        decision, reasons = "FAIL", hard + fail
+    elif not settled and split:
+        unsettled = (
+            f"sub-agents still disagree after {rounds} conflict-resolution rounds "
+            f"({', '.join(split[0])} failed; {', '.join(split[1])} passed)"
+        )
+        decision, reasons = "ESCALATE", [unsettled, *fail, *undecided_reasons]
+    elif fail:
+        decision, reasons = "FAIL", fail + undecided_reasons
+    elif undecided:
+        decision, reasons = "ESCALATE", undecided_reasons
+    else:
+        conditions = [f"{r.name} produced no evidence ({r.status}): {r.summary}" for r in missing]
+        conditions += [f"{r.name} failed: {r.summary}" for r in evidence if r.status == "failed"]
+        conditions += [
+            f"{r.name} has minor findings: {r.summary}"
+            for r in evidence
+            if _minor(r) and r.status != "failed"
+        ]
+        if conditions:
+            decision = "CONDITIONAL_PASS"
+            reasons = [*conditions, "a LEAD must accept these before merging"]
+        else:
+            decision = "PASS"
+            reasons = [
+                f"confidence {confidence} meets the threshold of {threshold} "
+                "and every requirement is met"
+            ]
+    return Verdict(
+        verdict=decision,
+        confidence=confidence,
+        reasons=tuple(reasons),
+        resolution_rounds=rounds,
+        requirements=tuple(reqs),
+    )

@@ -1,0 +1,352 @@
+"""The change under review: its two commits, the files it touches and the lines it adds.
+
+Built from a local git range (``gather_change``); the GitHub mode builds the same object from a
+fetched pull request. Sub-agents read file contents through it (``read``/``read_many``) or ask
+for a throw-away worktree of either side, never the user's working tree.
+"""
+
+from __future__ import annotations
+
+import bisect
+import contextlib
+import os
+import re
+import tempfile
+from collections.abc import AsyncIterator, Iterable
+from functools import cached_property
+from pathlib import Path, PurePosixPath
+from typing import Literal
+
+from pydantic import Field
+
+from leo.errors import GitError, LeoError
+from leo.models import LeoModel
+from leo.process import ToolResult, run_tool
+
+FileStatus = Literal["added", "modified", "deleted", "renamed", "copied", "type_changed"]
+Side = Literal["base", "head"]
+
+# Plain output whatever the user's git configuration says.
+_GIT = (
+    "git",
+    "-c", "core.quotePath=false",
+    "-c", "diff.noprefix=false",
+    "-c", "diff.mnemonicPrefix=false",
+    "-c", "color.ui=never",
+)  # fmt: skip
+_GIT_TIMEOUT_S = 300
+_DIFF_MAX_OUTPUT = 512 * 1024 * 1024
+_HUNK = re.compile(rb"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@", re.MULTILINE)
+_STATUS: dict[str, FileStatus] = {
+    "A": "added",
+    "M": "modified",
+    "D": "deleted",
+    "R": "renamed",
+    "C": "copied",
+    "T": "type_changed",
+}
+
+
+class Hunk(LeoModel):
+    """One ``@@`` block of the diff (no context lines)."""
+
+    old_start: int
+    """First line at the base."""
+    old_lines: int
+    """Lines removed at the base."""
+    new_start: int
+    """First line at the head."""
+    new_lines: int
+    """Lines added at the head."""
+
+
+class ChangedFile(LeoModel):
+    """A file the change touches."""
+
+    path: str
+    """Path at the head (at the base for a deleted file), POSIX separators."""
+    old_path: str | None = None
+    """Path at the base, for renames and copies."""
+    status: FileStatus
+    """How the change touches it."""
+    binary: bool = False
+    """True when git sees binary content (no line numbers)."""
+    mode: str = "100644"
+    """Git file mode at the head (``120000`` symlink, ``160000`` submodule)."""
+    hunks: tuple[Hunk, ...] = ()
+    """The diff's hunks."""
+
+    @cached_property
+    def added_lines(self) -> tuple[int, ...]:
+        """Head line numbers the change adds or modifies, sorted."""
+        return tuple(n for h in self.hunks for n in range(h.new_start, h.new_start + h.new_lines))
+
+    @cached_property
+    def removed_lines(self) -> tuple[int, ...]:
+        """Base line numbers the change removes or modifies, sorted."""
+        return tuple(n for h in self.hunks for n in range(h.old_start, h.old_start + h.old_lines))
+
+    def is_changed_line(self, line: int) -> bool:
+        """True when ``line`` (at the head) is added or modified by the change."""
+        lines = self.added_lines
+        i = bisect.bisect_left(lines, line)
+        return i < len(lines) and lines[i] == line
+
+    @property
+    def is_regular(self) -> bool:
+        """A regular file present at the head (not deleted, a symlink or a submodule)."""
+        return self.status != "deleted" and self.mode in ("100644", "100755")
+
+
+class Change(LeoModel):
+    """The change under review, bound to its base and head commits."""
+
+    repo: str
+    """Absolute path of the git work tree the change was read from."""
+    base_sha: str
+    """Commit compared against (usually the merge-base)."""
+    head_sha: str
+    """Commit under review; the verdict is bound to it."""
+    base_ref: str = ""
+    """What the user asked for as base."""
+    head_ref: str = ""
+    """What the user asked for as head."""
+    files: tuple[ChangedFile, ...] = Field(default=())
+    """Every file the change touches, in git's order."""
+
+    @cached_property
+    def _by_path(self) -> dict[str, ChangedFile]:
+        return {f.path: f for f in self.files}
+
+    def file(self, path: str) -> ChangedFile | None:
+        """The changed file at ``path`` (head path), or None when the change does not touch it."""
+        return self._by_path.get(path)
+
+    def is_changed_line(self, path: str, line: int | None) -> bool:
+        """True when ``line`` of ``path`` at the head is added or modified by the change."""
+        f = self.file(path)
+        return f is not None and line is not None and f.is_changed_line(line)
+
+    def paths(self, *, suffixes: Iterable[str] = (), regular_only: bool = True) -> list[str]:
+        """Head paths of the changed files, optionally only those ending with ``suffixes``."""
+        ends = tuple(suffixes)
+        return [
+            f.path
+            for f in self.files
+            if (f.is_regular or not regular_only) and (not ends or f.path.endswith(ends))
+        ]
+
+    async def read(self, path: str, side: Side = "head") -> bytes | None:
+        """The bytes of ``path`` at ``side``, or None when it does not exist there."""
+        sha = self.head_sha if side == "head" else self.base_sha
+        result = await _git(self.repo, "cat-file", "blob", f"{sha}:{path}", check=False)
+        return result.stdout if result.returncode == 0 else None
+
+    async def read_many(self, paths: Iterable[str], side: Side = "head") -> dict[str, bytes | None]:
+        """Read several files at ``side`` in one ``git cat-file --batch`` (None when absent)."""
+        wanted = list(dict.fromkeys(paths))
+        sha = self.head_sha if side == "head" else self.base_sha
+        batchable = [p for p in wanted if "\n" not in p]
+        out: dict[str, bytes | None] = {}
+        if batchable:
+            request = "".join(f"{sha}:{p}\n" for p in batchable).encode()
+            result = await _git(self.repo, "cat-file", "--batch", stdin=request)
+            data, pos = result.stdout, 0
+            for p in batchable:
+                end = data.index(b"\n", pos)
+                header = data[pos:end].split()
+                pos = end + 1
+                if len(header) == 3 and header[1] == b"blob":
+                    size = int(header[2])
+                    out[p] = data[pos : pos + size]
+                    pos += size + 1
+                else:
+                    out[p] = None
+                    if len(header) == 3:  # a tree or submodule: skip its bytes
+                        pos += int(header[2]) + 1
+        for p in wanted:
+            if p not in out:
+                out[p] = await self.read(p, side)
+        return out
+
+    async def materialize(self, dest: Path, paths: Iterable[str], side: Side = "head") -> list[str]:
+        """Write ``paths`` as they are at ``side`` below ``dest``; return those written.
+
+        Only regular blobs are written, never outside ``dest``; this is how a tool scans just the
+        changed files without a checkout of the whole tree.
+        """
+        written = []
+        for path, data in (await self.read_many(paths, side)).items():
+            target = _safe_join(dest, path)
+            if data is None or target is None:
+                continue
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
+            written.append(path)
+        return written
+
+    @contextlib.asynccontextmanager
+    async def worktree(self, side: Side = "head") -> AsyncIterator[Path]:
+        """A detached, throw-away ``git worktree`` of ``side``, removed afterwards."""
+        sha = self.head_sha if side == "head" else self.base_sha
+        with tempfile.TemporaryDirectory(prefix=f"leo-{side}-") as tmp:
+            path = Path(tmp) / "tree"
+            await _git(self.repo, "worktree", "add", "--detach", "--quiet", str(path), sha)
+            try:
+                yield path
+            finally:
+                await _git(self.repo, "worktree", "remove", "--force", str(path), check=False)
+
+
+def _safe_join(dest: Path, path: str) -> Path | None:
+    parts = PurePosixPath(path).parts
+    if not parts or PurePosixPath(path).is_absolute() or ".." in parts:
+        return None
+    return dest.joinpath(*parts)
+
+
+async def _git(
+    repo: str | os.PathLike[str],
+    *args: str,
+    check: bool = True,
+    stdin: bytes | None = None,
+) -> ToolResult:
+    result = await run_tool([*_GIT, "-C", str(repo), *args], timeout=_GIT_TIMEOUT_S, stdin=stdin)
+    if result.timed_out:
+        msg = f"git {args[0]} in {repo} did not finish within {_GIT_TIMEOUT_S}s"
+        raise GitError(msg)
+    if check and result.returncode != 0:
+        msg = f"git {' '.join(args[:3])} failed in {repo}: {result.stderr_text.strip()}"
+        raise GitError(msg)
+    return result
+
+
+async def _resolve(repo: str, ref: str, option: str) -> str:
+    if not ref or ref.startswith("-"):
+        msg = f"invalid ref {ref!r} for {option}; give a branch, tag or commit"
+        raise GitError(msg)
+    result = await _git(repo, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}", check=False)
+    if result.returncode != 0:
+        msg = f"unknown ref {ref!r} in {repo}; check {option} (git branch -a lists the refs)"
+        raise GitError(msg)
+    return result.stdout_text.strip()
+
+
+async def _default_base(repo: str, head_sha: str) -> tuple[str, str]:
+    origin = await _git(
+        repo, "symbolic-ref", "-q", "--short", "refs/remotes/origin/HEAD", check=False
+    )
+    candidates = [origin.stdout_text.strip()] if origin.returncode == 0 else []
+    candidates += ["main", "master", "origin/main", "origin/master"]
+    for ref in filter(None, candidates):
+        known = await _git(
+            repo, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}", check=False
+        )
+        if known.returncode != 0:
+            continue
+        mb = await _git(repo, "merge-base", ref, head_sha, check=False)
+        if mb.returncode == 0:
+            return ref, mb.stdout_text.strip()
+    msg = f"could not find a default branch (main, master, origin/HEAD) in {repo}; pass --base REF"
+    raise GitError(msg)
+
+
+async def gather_change(
+    repo: str | os.PathLike[str], base: str | None, head: str = "HEAD"
+) -> Change:
+    """Read the change between ``base`` (default: merge-base with the default branch) and ``head``."""
+    if not Path(repo).is_dir():
+        msg = f"repository path {str(repo)!r} does not exist; pass --repo PATH of a git work tree"
+        raise GitError(msg)
+    top = await _git(repo, "rev-parse", "--show-toplevel", check=False)
+    if top.returncode != 0:
+        msg = f"{str(repo)!r} is not a git repository; pass --repo PATH of a git work tree"
+        raise GitError(msg)
+    root = top.stdout_text.strip()
+    head_sha = await _resolve(root, head, "--head")
+    if base is None:
+        base, base_sha = await _default_base(root, head_sha)
+    else:
+        base_sha = await _resolve(root, base, "--base")
+    if base_sha == head_sha:
+        msg = f"nothing to verify: base {base!r} and head {head!r} are the same commit"
+        raise LeoError(msg)
+    files = await _diff(root, base_sha, head_sha)
+    return Change(
+        repo=root, base_sha=base_sha, head_sha=head_sha, base_ref=base, head_ref=head, files=files
+    )
+
+
+async def _diff(repo: str, base_sha: str, head_sha: str) -> tuple[ChangedFile, ...]:
+    opts = ("--no-ext-diff", "--no-textconv", "-M", "--full-index")
+    raw = await _git(repo, "diff", *opts, "--raw", "--numstat", "-z", base_sha, head_sha)
+    patch = await run_tool(
+        [*_GIT, "-C", repo, "diff", *opts, "-U0", base_sha, head_sha],
+        timeout=_GIT_TIMEOUT_S,
+    )
+    if patch.returncode != 0 or patch.timed_out or raw.truncated:
+        msg = f"git diff {base_sha[:12]}..{head_sha[:12]} failed: {patch.stderr_text.strip()}"
+        raise GitError(msg)
+    entries = _parse_raw(raw.stdout)
+    sections = _split_patch(patch.stdout)
+    if len(sections) != len(entries):
+        msg = f"could not match git's patch to its file list ({len(sections)} vs {len(entries)})"
+        raise GitError(msg)
+    files = []
+    for (status, mode, path, old_path, binary), section in zip(entries, sections, strict=True):
+        hunks = tuple(
+            Hunk(
+                old_start=int(m[1]),
+                old_lines=int(m[2]) if m[2] is not None else 1,
+                new_start=int(m[3]),
+                new_lines=int(m[4]) if m[4] is not None else 1,
+            )
+            for m in _HUNK.finditer(section)
+        )
+        files.append(
+            ChangedFile(
+                path=path, old_path=old_path, status=status, binary=binary, mode=mode, hunks=hunks
+            )
+        )
+    return tuple(files)
+
+
+def _parse_raw(out: bytes) -> list[tuple[FileStatus, str, str, str | None, bool]]:
+    """Parse ``--raw --numstat -z`` output into (status, mode, path, old_path, binary)."""
+    fields = out.split(b"\0")
+    raw: list[tuple[FileStatus, str, str, str | None]] = []
+    binary: list[bool] = []
+    i = 0
+    while i < len(fields) and fields[i]:
+        field = fields[i]
+        if field.startswith(b":"):
+            meta = field[1:].decode("utf-8", "replace").split()
+            letter, new_mode = meta[4][0], meta[1]
+            status = _STATUS.get(letter, "modified")
+            if letter in "RC":
+                old, new = (
+                    fields[i + 1].decode("utf-8", "replace"),
+                    fields[i + 2].decode("utf-8", "replace"),
+                )
+                raw.append((status, new_mode, new, old))
+                i += 3
+            else:
+                path = fields[i + 1].decode("utf-8", "replace")
+                mode = meta[0] if letter == "D" else new_mode
+                raw.append((status, mode, path, None))
+                i += 2
+        else:  # numstat: "added\tdeleted\tpath" or "added\tdeleted\t" + old + new for renames
+            added, _deleted, rest = field.split(b"\t", 2)
+            binary.append(added == b"-")
+            i += 1 if rest else 3
+    if len(binary) != len(raw):
+        msg = "could not parse git's file list (raw and numstat disagree)"
+        raise GitError(msg)
+    return [(*entry, b) for entry, b in zip(raw, binary, strict=True)]
+
+
+def _split_patch(patch: bytes) -> list[bytes]:
+    if not patch:
+        return []
+    parts = re.split(rb"^diff --git ", patch, flags=re.MULTILINE)
+    return parts[1:]

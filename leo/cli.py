@@ -1,0 +1,277 @@
+"""The ``leo`` command line: thin commands over the supervisor, the plugin host and the formats.
+
+Bad input gets one sentence on stderr and exit 2, never a traceback. Reports go to stdout (or
+``--output``); progress and diagnostics go to stderr. Heavy modules load inside the commands so
+``leo --version`` and ``leo --help`` stay instant.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
+
+import click
+
+from leo.__about__ import __version__
+from leo.errors import ExitCode
+
+if TYPE_CHECKING:
+    from leo.models import SubAgentResult
+    from leo.plugins import Plugins
+
+F = TypeVar("F", bound=Callable[..., Any])
+FORMATS = ("text", "json", "markdown", "sarif")
+EXIT_FOR_VERDICT = {
+    "PASS": ExitCode.PASS,
+    "FAIL": ExitCode.FAIL,
+    "CONDITIONAL_PASS": ExitCode.CONDITIONAL_PASS,
+    "ESCALATE": ExitCode.ESCALATE,
+}
+
+
+def _fail(message: str, code: ExitCode = ExitCode.USAGE) -> NoReturn:
+    click.echo(f"leo: error: {message}", err=True)
+    sys.exit(code)
+
+
+def plugin_option(fn: F) -> F:
+    return click.option(
+        "-p",
+        "plugin_args",
+        multiple=True,
+        metavar="MODULE|no:NAME",
+        help="Load a plugin module by import path, or block a plugin with no:NAME (repeatable).",
+    )(fn)
+
+
+def _load(plugin_args: tuple[str, ...]) -> Plugins:
+    from leo.plugins import load_plugins
+
+    plugins = load_plugins(plugin_args)
+    for failure in plugins.failures:
+        click.echo(
+            f"leo: warning: plugin {failure.name} ({failure.distribution}) not loaded: {failure.error}",
+            err=True,
+        )
+    return plugins
+
+
+class LeoGroup(click.Group):
+    """Turns LEO's errors into one sentence and an exit code, never a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        from leo.errors import LeoError
+
+        try:
+            return super().invoke(ctx)
+        except LeoError as exc:
+            _fail(str(exc), exc.exit_code)
+        except (click.exceptions.Exit, click.ClickException, click.Abort, SystemExit):
+            raise
+        except KeyboardInterrupt:
+            _fail("interrupted", ExitCode.INTERNAL)
+        except Exception as exc:
+            if os.environ.get("LEO_DEBUG"):
+                raise
+            _fail(
+                f"LEO could not run: {type(exc).__name__}: {exc} (set LEO_DEBUG=1 for the traceback)",
+                ExitCode.INTERNAL,
+            )
+
+
+@click.group(cls=LeoGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(
+    __version__, "--version", "-V", prog_name="leo", message="%(prog)s %(version)s"
+)
+def cli() -> None:
+    """LEO: the verification gate that decides whether a pull request may merge.
+
+    `leo verify` runs the sub-agents (security, database, testing, performance, design and any
+    plugin's) on a change, aggregates their results into a confidence and a verdict, and exits
+    0 PASS, 1 FAIL, 2 usage or configuration error, 3 CONDITIONAL_PASS, 4 ESCALATE, 5 when LEO
+    itself could not run.
+    """
+
+
+@cli.command()
+@click.option("--repo", default=".", show_default=True, help="Git work tree holding the change.")
+@click.option(
+    "--base", default=None, help="Base ref. [default: merge-base of HEAD with the default branch]"
+)
+@click.option(
+    "--head", default="HEAD", show_default=True, help="Head ref; the verdict is bound to its SHA."
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(FORMATS),
+    default="text",
+    show_default=True,
+    help="Report format.",
+)
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the report to FILE instead of stdout.",
+)
+@click.option(
+    "--agents",
+    help="Comma-separated sub-agents to run. [default: all loaded, or `select` in config]",
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    help="Per-agent timeout in seconds (overrides config).",
+)
+@click.option(
+    "--jobs",
+    "-j",
+    type=click.IntRange(min=0),
+    help="Sub-agents run at once; 0 = all. [default: from config, 0]",
+)
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Use this leo.toml instead of the base commit's policy.",
+)
+@click.option("--quiet", "-q", is_flag=True, help="No progress on stderr.")
+@plugin_option
+def verify(
+    repo: str,
+    base: str | None,
+    head: str,
+    fmt: str,
+    output: Path | None,
+    agents: str | None,
+    timeout: float | None,
+    jobs: int | None,
+    config_path: Path | None,
+    quiet: bool,
+    plugin_args: tuple[str, ...],
+) -> None:
+    """Verify the change between --base and --head and print the report.
+
+    The policy (threshold, weights, required sub-agents, timeouts) comes from `[tool.leo]` in
+    the base commit's pyproject.toml or leo.toml, so the change cannot lower its own bar.
+    """
+    import anyio
+
+    from leo.change import gather_change
+    from leo.config import load_config
+    from leo.formats import render
+    from leo.supervisor import select_agents
+    from leo.supervisor import verify as run_verification
+
+    plugins = _load(plugin_args)
+    requested = [a.strip() for a in agents.split(",") if a.strip()] if agents is not None else None
+    if requested == []:
+        _fail("--agents is empty; name at least one sub-agent (see `leo plugins`)")
+
+    async def main() -> Any:
+        change = await gather_change(repo, base, head)
+        config, _source = await load_config(change, config_path)
+        names = select_agents(plugins, config, requested)
+        if not quiet:
+            click.echo(
+                f"leo: verifying {change.head_sha[:12]} against {change.base_sha[:12]} "
+                f"({len(change.files)} changed files) with {', '.join(names) or 'no sub-agents'}",
+                err=True,
+            )
+        return await run_verification(
+            change,
+            plugins,
+            config,
+            names,
+            timeout=timeout,
+            jobs=jobs,
+            progress=None if quiet else _progress,
+        )
+
+    report, warnings = anyio.run(main)
+    for warning in warnings:
+        click.echo(f"leo: warning: {warning}", err=True)
+    color = fmt == "text" and output is None and sys.stdout.isatty()
+    text = render(report, fmt, color=color)
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        _write_atomically(output, text)
+        if not quiet:
+            click.echo(
+                f"leo: {report.verdict} (confidence {report.confidence}); report written to {output}",
+                err=True,
+            )
+    sys.exit(EXIT_FOR_VERDICT[report.verdict])
+
+
+def _progress(event: str, name: str, result: SubAgentResult | None) -> None:
+    from leo.formats import clean
+
+    if result is None:
+        click.echo(f"leo: {name} running", err=True)
+    else:
+        click.echo(
+            f"leo: {name} {result.status} (confidence {result.confidence}, {result.duration_s:.1f}s): {clean(result.summary)}",
+            err=True,
+        )
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    """Write via a temporary file and a rename: never a half-written report."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except OSError as exc:
+        _fail(f"cannot write --output {path}: {exc.strerror}")
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@plugin_option
+def plugins(as_json: bool, plugin_args: tuple[str, ...]) -> None:
+    """List loaded plugins, their hooks and sub-agents, and any that failed to load."""
+    import json
+    from dataclasses import asdict
+
+    loaded = _load(plugin_args)
+    if as_json:
+        doc = {
+            "plugins": [asdict(p) for p in loaded.plugins],
+            "failures": [asdict(f) for f in loaded.failures],
+            "skipped": loaded.skipped,
+        }
+        click.echo(json.dumps(doc, indent=2))
+        return
+    for p in loaded.plugins:
+        kind = "built-in" if p.builtin else "plugin"
+        agents = f" sub-agents: {', '.join(p.subagents)}" if p.subagents else ""
+        click.echo(
+            f"{p.name} ({p.distribution} {p.version}, {kind}) hooks: {', '.join(p.hooks)}{agents}"
+        )
+    for f in loaded.failures:
+        click.echo(f"FAILED {f.name} ({f.distribution}): {f.error}")
+    for s in loaded.skipped:
+        click.echo(f"not loaded: {s}")
+
+
+@cli.command()
+def schema() -> None:
+    """Print the JSON Schema of the report (schema_version 1)."""
+    import json
+
+    from leo.models import Report
+
+    click.echo(json.dumps(Report.model_json_schema(), indent=2))
+
+
+def main() -> None:
+    cli(prog_name="leo")

@@ -1,0 +1,53 @@
+"""The report as GitHub-flavoured markdown, for PR comments and job summaries."""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+from leo.formats import clean
+
+if TYPE_CHECKING:
+    from leo.models import Report
+
+ICON = {"PASS": "✅", "FAIL": "❌", "CONDITIONAL_PASS": "⚠️", "ESCALATE": "🛑"}
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+\-!|~])")
+
+
+def escape(text: str | None) -> str:
+    """Plugin-supplied text made inert in markdown (no links, HTML or table breaks)."""
+    return _MD_SPECIAL.sub(r"\\\1", clean(text).replace("\n", " "))
+
+
+def render(report: Report, *, color: bool = False) -> str:
+    lines = [
+        f"## {ICON[report.verdict]} LEO verdict: **{report.verdict}** (confidence {report.confidence})",
+        "",
+        f"Head `{report.head_sha}` against base `{report.base_sha}`; "
+        f"{report.changed_files} changed files; {report.resolution_rounds} conflict-resolution rounds.",
+        "",
+        *[f"- {escape(r)}" for r in report.reasons],
+        "",
+        "| sub-agent | status | confidence | findings | summary |",
+        "|---|---|---|---|---|",
+    ]
+    for a in report.agents:
+        blocking = sum(1 for f in a.findings if f.on_changed_line)
+        lines.append(
+            f"| {escape(a.name)} | {a.status} | {a.confidence} | {blocking} | {escape(a.summary)} |"
+        )
+    findings = [(a.name, f) for a in report.agents for f in a.findings if f.on_changed_line]
+    if findings:
+        lines += [
+            "",
+            "### Findings",
+            "",
+            "| severity | sub-agent | where | rule | message |",
+            "|---|---|---|---|---|",
+        ]
+        for name, f in findings:
+            where = f"{f.path}:{f.line}" if f.path and f.line else (f.path or "change")
+            lines.append(
+                f"| {f.severity} | {escape(name)} | {escape(where)} | {escape(f.rule_id)} | {escape(f.message)} |"
+            )
+    return "\n".join(lines) + "\n"

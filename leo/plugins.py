@@ -1,0 +1,226 @@
+"""The plugin host: ``PluginManager("leo")``, entry-point loading and ``-p`` / ``no:`` handling.
+
+Built-in sub-agents are separate distributions found through the same entry-point group as a
+third party's (``leo``). Each entry point loads inside its own ``try``, and each plugin's
+``leo_register_subagents`` is called on its own, so one broken plugin is a diagnostic in
+``leo plugins``, never a crash of ``leo verify``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.metadata
+import os
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+from dataclasses import dataclass, field
+
+import pluggy
+
+from leo import hookspecs
+from leo.errors import LeoError
+from leo.runner import AgentSpec
+from leo.subagent import SubAgent
+
+PROJECT = "leo"
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+#: Entry-point names of the sub-agents LEO ships (``plugins/<name>/``); always loaded unless
+#: blocked with ``-p no:NAME``. ``LEO_LOAD_PLUGINS`` and ``LEO_DISABLE_PLUGIN_AUTOLOAD`` only
+#: govern third-party plugins.
+BUILTIN_PLUGINS = ("security", "database", "testing", "performance", "design")
+#: LEO's own hook implementations, registered like any plugin.
+CORE_PLUGINS = ("leo.defaults",)
+_AGENT_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,63}$")
+
+
+@dataclass
+class PluginInfo:
+    """A plugin LEO registered."""
+
+    name: str
+    distribution: str
+    version: str
+    builtin: bool
+    hooks: list[str] = field(default_factory=list)
+    subagents: list[str] = field(default_factory=list)
+
+
+@dataclass
+class LoadFailure:
+    """A plugin that could not be loaded or registered, and why."""
+
+    name: str
+    distribution: str
+    error: str
+
+
+@dataclass
+class Plugins:
+    """What ``load_plugins`` found."""
+
+    pm: pluggy.PluginManager
+    agents: dict[str, AgentSpec] = field(default_factory=dict)
+    plugins: list[PluginInfo] = field(default_factory=list)
+    failures: list[LoadFailure] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    """Entry points not loaded because of ``no:``, the allow-list or disabled autoload."""
+
+
+def new_plugin_manager() -> pluggy.PluginManager:
+    pm = pluggy.PluginManager(PROJECT)
+    pm.add_hookspecs(hookspecs)
+    return pm
+
+
+def _env_list(value: str | None) -> set[str] | None:
+    if value is None:
+        return None
+    return {item.strip() for item in value.split(",") if item.strip()}
+
+
+def load_plugins(
+    cli_plugins: Sequence[str] = (), environ: Mapping[str, str] | None = None
+) -> Plugins:
+    """Load LEO's core, the entry-point plugins and ``-p`` modules; collect their sub-agents.
+
+    ``cli_plugins`` holds ``-p`` values: ``MODULE`` imports and registers a module,
+    ``no:NAME`` blocks an entry point (by entry-point or distribution name) or a module.
+    """
+    env = os.environ if environ is None else environ
+    blocked = {p[3:] for p in cli_plugins if p.startswith("no:")}
+    modules = [p for p in cli_plugins if not p.startswith("no:")]
+    allow = _env_list(env.get("LEO_LOAD_PLUGINS"))
+    autoload = env.get("LEO_DISABLE_PLUGIN_AUTOLOAD", "").strip().lower() in (
+        "",
+        "0",
+        "false",
+        "no",
+    )
+    result = Plugins(pm=new_plugin_manager())
+
+    for module_name in CORE_PLUGINS:
+        module = importlib.import_module(module_name)
+        result.pm.register(module, name=module_name)
+        result.plugins.append(_info(result.pm, module_name, "leo-gate", _leo_version(), True))
+
+    for ep in sorted(importlib.metadata.entry_points(group=PROJECT), key=lambda e: e.name):
+        dist = ep.dist.name if ep.dist else "?"
+        version = ep.dist.version if ep.dist else "?"
+        builtin = ep.name in BUILTIN_PLUGINS and dist == f"leo-{ep.name}"
+        if ep.name in blocked or dist in blocked:
+            result.skipped.append(f"{ep.name} (blocked by -p no:{ep.name})")
+            continue
+        if not builtin and not autoload:
+            result.skipped.append(f"{ep.name} (LEO_DISABLE_PLUGIN_AUTOLOAD is set)")
+            continue
+        if not builtin and allow is not None and not ({ep.name, dist} & allow):
+            result.skipped.append(f"{ep.name} (not in LEO_LOAD_PLUGINS)")
+            continue
+        if result.pm.has_plugin(ep.name):
+            result.failures.append(
+                LoadFailure(ep.name, dist, f"another plugin is already registered as {ep.name!r}")
+            )
+            continue
+        try:
+            plugin = ep.load()
+            result.pm.register(plugin, name=ep.name)
+        except Exception as exc:  # one broken plugin never takes LEO down
+            result.failures.append(LoadFailure(ep.name, dist, f"{type(exc).__name__}: {exc}"))
+            continue
+        result.plugins.append(_info(result.pm, ep.name, dist, version, builtin))
+
+    for module_name in modules:
+        if module_name in blocked:
+            continue
+        try:
+            module = importlib.import_module(module_name)
+        except Exception as exc:
+            msg = f"cannot import plugin module {module_name!r} given with -p: {type(exc).__name__}: {exc}"
+            raise LeoError(msg) from None
+        if result.pm.is_registered(module):
+            continue
+        try:
+            result.pm.register(module, name=module_name)
+        except Exception as exc:
+            msg = f"plugin module {module_name!r} given with -p is invalid: {exc}"
+            raise LeoError(msg) from None
+        dist, version = _module_distribution(module_name)
+        result.plugins.append(_info(result.pm, module_name, dist, version, False))
+
+    _collect_subagents(result)
+    return result
+
+
+def notify(pm: pluggy.PluginManager, hook: str, **kwargs: object) -> list[str]:
+    """Call an observer hook plugin by plugin; return the errors instead of raising them."""
+    errors = []
+    for impl in getattr(pm.hook, hook).get_hookimpls():
+        try:
+            impl.function(*[kwargs[arg] for arg in impl.argnames])
+        except Exception as exc:
+            errors.append(
+                f"plugin {impl.plugin_name!r} failed in {hook}: {type(exc).__name__}: {exc}"
+            )
+    return errors
+
+
+def _collect_subagents(result: Plugins) -> None:
+    """Call each plugin's ``leo_register_subagents`` on its own and validate what it returns."""
+    by_name = {p.name: p for p in result.plugins}
+    for impl in result.pm.hook.leo_register_subagents.get_hookimpls():
+        info = by_name[impl.plugin_name]
+        try:
+            classes: list[Any] = list(impl.function() or ())
+        except Exception as exc:
+            result.failures.append(
+                LoadFailure(
+                    info.name,
+                    info.distribution,
+                    f"leo_register_subagents raised {type(exc).__name__}: {exc}",
+                )
+            )
+            continue
+        for cls in classes:
+            problem = _invalid_subagent(cls, result.agents)
+            if problem:
+                result.failures.append(LoadFailure(info.name, info.distribution, problem))
+                continue
+            result.agents[cls.name] = AgentSpec(
+                cls=cls, plugin=info.distribution, version=info.version
+            )
+            info.subagents.append(cls.name)
+
+
+def _invalid_subagent(cls: object, known: Mapping[str, AgentSpec]) -> str | None:
+    if not (isinstance(cls, type) and issubclass(cls, SubAgent)):
+        return f"leo_register_subagents returned {cls!r}, which is not a SubAgent subclass"
+    name = getattr(cls, "name", None)
+    if not isinstance(name, str) or not _AGENT_NAME.match(name):
+        return f"sub-agent class {cls.__qualname__} has an invalid name {name!r} (lower-case letters, digits, - and _)"
+    if name in known:
+        return f"sub-agent name {name!r} is already provided by {known[name].plugin}"
+    return None
+
+
+def _info(
+    pm: pluggy.PluginManager, name: str, dist: str, version: str, builtin: bool
+) -> PluginInfo:
+    plugin = pm.get_plugin(name)
+    hooks = sorted(caller.name for caller in pm.get_hookcallers(plugin) or ())
+    return PluginInfo(name=name, distribution=dist, version=version, builtin=builtin, hooks=hooks)
+
+
+def _module_distribution(module_name: str) -> tuple[str, str]:
+    top = module_name.split(".")[0]
+    dists = importlib.metadata.packages_distributions().get(top, [])
+    if dists:
+        return dists[0], importlib.metadata.version(dists[0])
+    return module_name, "unknown"
+
+
+def _leo_version() -> str:
+    from leo.__about__ import __version__
+
+    return __version__

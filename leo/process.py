@@ -1,0 +1,162 @@
+"""The one helper that runs external tools: argv only, a timeout, and a kill of the whole tree.
+
+Tools run in their own session (process group), so a timeout or a cancellation kills the tool
+and everything it started, never only the direct child (python/cpython#76116 shows why).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import anyio
+from anyio.abc import ByteReceiveStream, Process
+
+from leo.errors import ToolNotFoundError
+
+#: Output kept per stream; a hostile or broken tool cannot exhaust memory.
+MAX_OUTPUT = 64 * 1024 * 1024
+_KILL_GRACE_S = 2.0
+
+#: Process groups started and not yet reaped, with the thread that started them, so the tools
+#: of an abandoned sub-agent (each runs on its own thread) can be killed.
+_live_groups: dict[int, int] = {}
+
+
+@dataclass(frozen=True)
+class ToolResult:
+    """What a tool did."""
+
+    argv: tuple[str, ...]
+    returncode: int | None
+    """None when the tool was killed at its timeout."""
+    stdout: bytes
+    stderr: bytes
+    timed_out: bool = False
+    truncated: bool = False
+    """True when output beyond ``MAX_OUTPUT`` was dropped."""
+
+    @property
+    def stdout_text(self) -> str:
+        return self.stdout.decode("utf-8", "replace")
+
+    @property
+    def stderr_text(self) -> str:
+        return self.stderr.decode("utf-8", "replace")
+
+
+async def run_tool(
+    argv: Sequence[str],
+    *,
+    cwd: str | os.PathLike[str] | None = None,
+    env: Mapping[str, str] | None = None,
+    timeout: float | None = None,
+    stdin: bytes | None = None,
+) -> ToolResult:
+    """Run ``argv`` and collect its output; kill its process group at ``timeout`` or on cancel.
+
+    Raises ``ToolNotFoundError`` when ``argv[0]`` is not installed. A non-zero exit is not an
+    error here: many tools (bandit, zizmor) use it to report findings.
+    """
+    exe = find_tool(argv[0], env)
+    if exe is None:
+        msg = f"tool {argv[0]!r} is not installed (not found on PATH); install it to run this check"
+        raise ToolNotFoundError(msg)
+    process = await anyio.open_process(
+        [exe, *argv[1:]],
+        cwd=cwd,
+        env=dict(env) if env is not None else None,
+        stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+    _live_groups[process.pid] = threading.get_ident()
+    out, err = bytearray(), bytearray()
+    truncated = False
+
+    async def drain(stream: ByteReceiveStream | None, into: bytearray) -> None:
+        nonlocal truncated
+        if stream is None:
+            return
+        async for chunk in stream:
+            room = MAX_OUTPUT - len(into)
+            if len(chunk) > room:
+                truncated = True
+            into += chunk[: max(room, 0)]
+
+    async def feed() -> None:
+        assert process.stdin is not None
+        async with process.stdin:
+            try:
+                await process.stdin.send(stdin or b"")
+            except (anyio.BrokenResourceError, anyio.ClosedResourceError):
+                pass  # the tool exited without reading all its input
+
+    returncode: int | None = None
+    try:
+        with anyio.move_on_after(timeout):
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(drain, process.stdout, out)
+                tg.start_soon(drain, process.stderr, err)
+                if stdin is not None:
+                    tg.start_soon(feed)
+                returncode = await process.wait()
+                # Kill what the tool left behind (daemons holding our pipes) so draining ends.
+                _signal_group(process.pid, signal.SIGKILL)
+    finally:
+        with anyio.CancelScope(shield=True):
+            await _terminate_tree(process)
+    return ToolResult(
+        argv=tuple(argv),
+        returncode=returncode,
+        stdout=bytes(out),
+        stderr=bytes(err),
+        timed_out=returncode is None,
+        truncated=truncated,
+    )
+
+
+def find_tool(name: str, env: Mapping[str, str] | None = None) -> str | None:
+    """Path of executable ``name``: LEO's own environment first (tools installed with a
+    plugin live beside the interpreter even when the venv is not activated), then ``PATH``."""
+    if os.sep in name:
+        return name if os.access(name, os.X_OK) else None
+    own = shutil.which(name, path=os.path.dirname(sys.executable))
+    return own or shutil.which(name, path=(env or os.environ).get("PATH"))
+
+
+async def _terminate_tree(process: Process) -> None:
+    """SIGTERM the tool's process group, SIGKILL it after a grace period, and reap the child."""
+    pgid = process.pid
+    if process.returncode is None:
+        _signal_group(pgid, signal.SIGTERM)
+        with anyio.move_on_after(_KILL_GRACE_S):
+            await process.wait()
+    _signal_group(pgid, signal.SIGKILL)
+    if process.returncode is None:
+        await process.wait()
+    await process.aclose()
+    _live_groups.pop(pgid, None)
+
+
+def _signal_group(pgid: int, sig: signal.Signals) -> None:
+    try:
+        os.killpg(pgid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def kill_tools_of(thread_id: int | None) -> int:
+    """Kill every tool still running that ``thread_id`` started (an abandoned sub-agent's)."""
+    groups = [pgid for pgid, owner in list(_live_groups.items()) if owner == thread_id]
+    for pgid in groups:
+        _signal_group(pgid, signal.SIGKILL)
+        _live_groups.pop(pgid, None)
+    return len(groups)

@@ -1,0 +1,119 @@
+"""``SubAgent``: the base class of every checker the supervisor runs, built-in or third party.
+
+A plugin subclasses it, sets ``name`` and implements ``async def check(self, change)``, then
+returns the class from the ``leo_register_subagents`` hook. The runner instantiates it with its
+settings, runs ``check`` in its own task with a timeout, and validates what comes back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from pydantic import JsonValue
+
+from leo.models import Analysed, Finding, Status, SubAgentResult, Tool
+
+if TYPE_CHECKING:
+    from leo.change import Change
+
+#: Confidence lost per blocking finding, by severity (see docs/verdicts.md).
+PENALTY = {"critical": 100, "high": 40, "medium": 15, "low": 5, "info": 0}
+
+CheckOutcome = Sequence[Finding] | SubAgentResult
+
+
+class Conflict:
+    """What a sub-agent sees in a conflict-resolution round."""
+
+    def __init__(self, round: int, own: SubAgentResult, others: Sequence[SubAgentResult]) -> None:
+        self.round = round
+        """1, 2 or 3."""
+        self.own = own
+        """This sub-agent's current result."""
+        self.others = tuple(others)
+        """Every other sub-agent's current result: the evidence to weigh."""
+
+
+class SubAgent:
+    """Base class of a sub-agent. Subclass it, set ``name`` and implement ``check``."""
+
+    name: ClassVar[str]
+    """Unique lower-case name, e.g. ``security``; used in ``--agents`` and config."""
+    description: ClassVar[str] = ""
+    """One line shown by ``leo plugins``."""
+    timeout: ClassVar[float | None] = None
+    """Default timeout in seconds for this sub-agent, when config sets none."""
+
+    def __init__(self, settings: Mapping[str, Any] | None = None) -> None:
+        self.settings: Mapping[str, Any] = dict(settings or {})
+        """This sub-agent's table from ``[tool.leo.agents.<name>]`` (LEO's own keys removed)."""
+
+    async def check(self, change: Change) -> CheckOutcome:
+        """Examine ``change``; return findings, or a full ``SubAgentResult``."""
+        raise NotImplementedError
+
+    async def resolve_conflict(self, change: Change, conflict: Conflict) -> CheckOutcome | None:
+        """Reconsider this sub-agent's result given the others' evidence.
+
+        Called in conflict-resolution rounds when sub-agents disagree. Return None to stand by
+        the current result, or a revised one (e.g. after re-running failed tests to tell a
+        flaky test from a broken one). The default stands by the result.
+        """
+        return None
+
+    # Helpers to build results without repeating the runner's bookkeeping.
+
+    def skipped(self, reason: str, **kwargs: Any) -> SubAgentResult:
+        """Nothing to check (no migrations, no benchmarks): neutral for the verdict."""
+        return SubAgentResult(status="skipped", confidence=100, summary=reason, **kwargs)
+
+    def result(
+        self,
+        findings: Sequence[Finding] = (),
+        *,
+        summary: str = "",
+        analysed: Analysed | None = None,
+        tools: Sequence[Tool] = (),
+        details: Mapping[str, JsonValue] | None = None,
+        status: Status | None = None,
+        confidence: int | None = None,
+    ) -> SubAgentResult:
+        """A result whose status and confidence follow from ``findings`` unless given."""
+        findings = tuple(findings)
+        return SubAgentResult(
+            status=status or status_of(findings),
+            confidence=confidence if confidence is not None else confidence_of(findings),
+            summary=summary or summarise(findings),
+            findings=findings,
+            analysed=analysed or Analysed(),
+            tools=tuple(tools),
+            details=dict(details or {}),
+        )
+
+
+def blocking(findings: Sequence[Finding]) -> list[Finding]:
+    """Findings the change caused (context in untouched lines never blocks)."""
+    return [f for f in findings if f.on_changed_line]
+
+
+def status_of(findings: Sequence[Finding]) -> Status:
+    """``failed`` on a critical or high finding on the change, ``warned`` on medium or low."""
+    severities = {f.severity for f in blocking(findings)}
+    if severities & {"critical", "high"}:
+        return "failed"
+    if severities & {"medium", "low"}:
+        return "warned"
+    return "passed"
+
+
+def confidence_of(findings: Sequence[Finding]) -> int:
+    """100 minus a penalty per blocking finding, by severity, never below 0."""
+    return max(0, 100 - sum(PENALTY[f.severity] for f in blocking(findings)))
+
+
+def summarise(findings: Sequence[Finding]) -> str:
+    count = len(blocking(findings))
+    context = len(findings) - count
+    text = f"{count} finding{'s' if count != 1 else ''} on the change"
+    return text + (f", {context} in untouched lines" if context else "")

@@ -1,0 +1,174 @@
+"""Testing helpers for LEO and its plugins, shipped as a pytest plugin (entry point ``pytest11``).
+
+Fixtures:
+
+* ``leo_repo``: build a throw-away git repository with a base and a head commit from dicts of
+  files, and get the ``Change`` between them;
+* ``leo_run``: run sub-agents (classes or installed names) on a change through LEO's real
+  runner and aggregator, and assert on the verdict and findings.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import anyio
+import pytest
+
+from leo.change import Change, gather_change
+from leo.config import Config, parse_config
+from leo.models import Finding, Report
+from leo.plugins import Plugins, load_plugins
+from leo.runner import AgentSpec
+from leo.subagent import SubAgent
+
+Files = Mapping[str, str | bytes | None]
+_GIT_ENV = {
+    "GIT_AUTHOR_NAME": "LEO test",
+    "GIT_AUTHOR_EMAIL": "test@example.invalid",
+    "GIT_COMMITTER_NAME": "LEO test",
+    "GIT_COMMITTER_EMAIL": "test@example.invalid",
+    "GIT_CONFIG_NOSYSTEM": "1",
+}
+
+
+def git(repo: Path, *args: str) -> str:
+    """Run git in ``repo`` with a fixed identity; return stdout."""
+    env = {**os.environ, **_GIT_ENV, "GIT_CONFIG_GLOBAL": os.devnull}
+    done = subprocess.run(
+        ["git", "-C", str(repo), *args], check=True, capture_output=True, text=True, env=env
+    )
+    return done.stdout
+
+
+def write_files(repo: Path, files: Files) -> None:
+    """Write (``str``/``bytes``) or delete (``None``) files below ``repo``."""
+    for name, content in files.items():
+        path = repo / name
+        if content is None:
+            path.unlink()
+            continue
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(content, encoding="utf-8")
+
+
+@dataclass
+class Repo:
+    """A throw-away repository with ``main`` (base) and ``feature`` (head)."""
+
+    path: Path
+    base: str = "main"
+    head: str = "feature"
+
+    def commit(self, files: Files, message: str = "more changes") -> str:
+        """Add a commit to the head branch; return its SHA."""
+        write_files(self.path, files)
+        git(self.path, "add", "-A")
+        git(self.path, "commit", "-q", "--allow-empty", "-m", message)
+        return git(self.path, "rev-parse", "HEAD").strip()
+
+    def change(self) -> Change:
+        """The ``Change`` between base and head, as ``leo verify`` gathers it."""
+        return anyio.run(gather_change, self.path, self.base, self.head)
+
+
+def make_repo(path: Path, base: Files, head: Files, *, message: str = "the change") -> Repo:
+    """Create a repository at ``path``: ``base`` committed on main, then ``head`` on feature."""
+    path.mkdir(parents=True, exist_ok=True)
+    git(path, "init", "-q", "-b", "main")
+    repo = Repo(path)
+    repo.commit(base, "base")
+    git(path, "checkout", "-q", "-b", "feature")
+    repo.commit(head, message)
+    return repo
+
+
+@pytest.fixture
+def leo_repo(tmp_path: Path) -> Callable[..., Repo]:
+    """Factory: ``leo_repo(base={...}, head={...})`` builds a repository and returns a ``Repo``."""
+    count = 0
+
+    def factory(base: Files | None = None, head: Files | None = None, **kwargs: Any) -> Repo:
+        nonlocal count
+        count += 1
+        return make_repo(
+            tmp_path / f"repo{count}", base or {"README.md": "base\n"}, head or {}, **kwargs
+        )
+
+    return factory
+
+
+@dataclass
+class RunResult:
+    """A finished verification, with assertion helpers."""
+
+    report: Report
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def findings(self) -> list[Finding]:
+        return [f for a in self.report.agents for f in a.findings]
+
+    def agent(self, name: str) -> Any:
+        return next(a for a in self.report.agents if a.name == name)
+
+    def assert_verdict(self, expected: str) -> None:
+        __tracebackhide__ = True
+        if self.report.verdict != expected:
+            pytest.fail(
+                f"verdict {self.report.verdict}, expected {expected}; reasons: {list(self.report.reasons)}"
+            )
+
+    def assert_finding(
+        self, rule_id: str, *, path: str | None = None, line: int | None = None
+    ) -> Finding:
+        """Assert a finding whose rule id starts with ``rule_id`` (and path, line) exists."""
+        __tracebackhide__ = True
+        for f in self.findings:
+            if f.rule_id.startswith(rule_id) and path in (None, f.path) and line in (None, f.line):
+                return f
+        got = [(f.rule_id, f.path, f.line) for f in self.findings]
+        pytest.fail(f"no finding {rule_id} at {path}:{line}; got {got}")
+
+    def assert_no_finding(self, rule_id: str) -> None:
+        __tracebackhide__ = True
+        hits = [f for f in self.findings if f.rule_id.startswith(rule_id) and f.on_changed_line]
+        if hits:
+            pytest.fail(f"unexpected blocking findings {rule_id}: {hits}")
+
+
+def run_agents(
+    change: Change,
+    agents: Sequence[type[SubAgent] | str],
+    *,
+    config: Mapping[str, Any] | None = None,
+    plugins: Plugins | None = None,
+) -> RunResult:
+    """Run ``agents`` (classes, or names of installed sub-agents) on ``change`` like ``leo verify``."""
+    from leo.supervisor import verify
+
+    loaded = plugins or load_plugins(environ={"LEO_DISABLE_PLUGIN_AUTOLOAD": "1"})
+    names = []
+    for agent in agents:
+        if isinstance(agent, str):
+            names.append(agent)
+        else:
+            loaded.agents[agent.name] = AgentSpec(cls=agent, plugin="test", version="0")
+            names.append(agent.name)
+    cfg: Config = parse_config(dict(config or {}), "the test")
+    report, warnings = anyio.run(lambda: verify(change, loaded, cfg, names))
+    return RunResult(report, warnings)
+
+
+@pytest.fixture
+def leo_run() -> Iterator[Callable[..., RunResult]]:
+    """``leo_run(change, [AgentClass or "name", ...], config={...})`` -> ``RunResult``."""
+    yield run_agents
