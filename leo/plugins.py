@@ -13,8 +13,8 @@ import importlib.metadata
 import os
 import re
 from collections.abc import Mapping, Sequence
-from typing import Any
 from dataclasses import dataclass, field
+from typing import Any
 
 import pluggy
 
@@ -172,7 +172,8 @@ def _collect_subagents(result: Plugins) -> None:
     for impl in result.pm.hook.leo_register_subagents.get_hookimpls():
         info = by_name[impl.plugin_name]
         try:
-            classes: list[Any] = list(impl.function() or ())
+            returned: Any = impl.function()
+            classes: list[Any] = list(returned or ())
         except Exception as exc:
             result.failures.append(
                 LoadFailure(
