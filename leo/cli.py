@@ -60,8 +60,26 @@ def _load(plugin_args: tuple[str, ...]) -> Plugins:
     return plugins
 
 
+#: Commands that live in their own modules, imported only when used: ``name -> "module:attr"``.
+#: Each feature adds one line here and keeps its command next to its code.
+LAZY_COMMANDS: dict[str, str] = {}
+
+
 class LeoGroup(click.Group):
-    """Turns LEO's errors into one sentence and an exit code, never a traceback."""
+    """Turns LEO's errors into one sentence and an exit code, never a traceback; loads the
+    commands of ``LAZY_COMMANDS`` on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted([*super().list_commands(ctx), *LAZY_COMMANDS])
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in LAZY_COMMANDS:
+            import importlib
+
+            module, _, attr = LAZY_COMMANDS[cmd_name].partition(":")
+            command: click.Command = getattr(importlib.import_module(module), attr)
+            return command
+        return super().get_command(ctx, cmd_name)
 
     def invoke(self, ctx: click.Context) -> Any:
         from leo.errors import LeoError
