@@ -168,6 +168,29 @@ def run_agents(
     return RunResult(report, warnings)
 
 
+@pytest.fixture(scope="session")
+def leo_postgres() -> Iterator[str]:
+    """URL of a throw-away PostgreSQL server for the test session.
+
+    Skips when the server binaries are missing, unless ``LEO_REQUIRE_POSTGRES=1`` (set by
+    LEO's CI), where a missing server fails the test instead.
+    """
+    from leo.postgres import PostgresUnavailable, TemporaryPostgres
+
+    server = TemporaryPostgres()
+    try:
+        server.start()
+    except PostgresUnavailable as exc:
+        server.stop()
+        if os.environ.get("LEO_REQUIRE_POSTGRES") == "1":
+            pytest.fail(f"PostgreSQL is required here (LEO_REQUIRE_POSTGRES=1): {exc}")
+        pytest.skip(f"no PostgreSQL server available: {exc}")
+    try:
+        yield server.url
+    finally:
+        server.stop()
+
+
 @pytest.fixture
 def leo_run() -> Iterator[Callable[..., RunResult]]:
     """``leo_run(change, [AgentClass or "name", ...], config={...})`` -> ``RunResult``."""
