@@ -81,12 +81,15 @@ def _env_list(value: str | None) -> set[str] | None:
 
 
 def load_plugins(
-    cli_plugins: Sequence[str] = (), environ: Mapping[str, str] | None = None
+    cli_plugins: Sequence[str] = (),
+    environ: Mapping[str, str] | None = None,
+    extra: Mapping[str, object] | None = None,
 ) -> Plugins:
     """Load LEO's core, the entry-point plugins and ``-p`` modules; collect their sub-agents.
 
     ``cli_plugins`` holds ``-p`` values: ``MODULE`` imports and registers a module,
     ``no:NAME`` blocks an entry point (by entry-point or distribution name) or a module.
+    ``extra`` registers plugin objects by name (tests and embedding applications).
     """
     env = os.environ if environ is None else environ
     blocked = {p[3:] for p in cli_plugins if p.startswith("no:")}
@@ -148,6 +151,10 @@ def load_plugins(
             raise LeoError(msg) from None
         dist, version = _module_distribution(module_name)
         result.plugins.append(_info(result.pm, module_name, dist, version, False))
+
+    for name, plugin in (extra or {}).items():
+        result.pm.register(plugin, name=name)
+        result.plugins.append(_info(result.pm, name, name, "0", False))
 
     _collect_subagents(result)
     return result

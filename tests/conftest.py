@@ -39,3 +39,41 @@ def leo_cli(monkeypatch: pytest.MonkeyPatch):
         )
 
     return run
+
+
+FIXTURE_PLUGINS = Path(__file__).resolve().parent / "fixture_plugins"
+
+
+@pytest.fixture
+def plugin_path(tmp_path: Path) -> dict[str, str]:
+    """Environment with the fixture plugins importable and a real installed distribution,
+    ``leo-fixture 1.2.3``, whose entry points (group ``leo``) name three of them."""
+    site = tmp_path / "site"
+    dist = site / "leo_fixture-1.2.3.dist-info"
+    dist.mkdir(parents=True)
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: leo-fixture\nVersion: 1.2.3\n")
+    (dist / "entry_points.txt").write_text(
+        "[leo]\n"
+        "thirdparty = leo_fixture_thirdparty\n"
+        "broken = leo_fixture_broken\n"
+        "importerror = leo_fixture_importerror\n"
+    )
+    return {"PYTHONPATH": os.pathsep.join([str(site), str(FIXTURE_PLUGINS)])}
+
+
+@pytest.fixture
+def small_repo(leo_repo):
+    """A repository whose head adds one Python file and changes another."""
+    return leo_repo(
+        base={"app.py": "def f():\n    return 1\n", "README.md": "hello\n"},
+        head={"app.py": "def f():\n    return 2\n", "new.py": "X = 1\n"},
+    )
+
+
+@pytest.fixture
+def agents(monkeypatch: pytest.MonkeyPatch):
+    """The misbehaving sub-agents of ``fixture_plugins/leo_fixture_agents.py``."""
+    monkeypatch.syspath_prepend(str(FIXTURE_PLUGINS))
+    import leo_fixture_agents
+
+    return leo_fixture_agents

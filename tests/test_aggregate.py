@@ -1,0 +1,167 @@
+"""Every verdict rule of docs/verdicts.md, and properties that must hold for any results."""
+
+from __future__ import annotations
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from leo.aggregate import MAX_ROUNDS, decide, disagreement, weighted_confidence
+from leo.models import Finding, Requirement, SubAgentResult
+
+
+def result(name, status="passed", confidence=100, findings=()):
+    return SubAgentResult(name=name, status=status, confidence=confidence, findings=tuple(findings))
+
+
+def finding(severity, on_changed_line=True):
+    return Finding(rule_id=f"x.{severity}", severity=severity, message="m", on_changed_line=on_changed_line)
+
+
+def verdict(results, threshold=85, required=None, **kw):
+    names = [r.name for r in results]
+    return decide(
+        results,
+        weights={},
+        threshold=threshold,
+        required=names if required is None else required,
+        **kw,
+    )
+
+
+def test_all_passed_is_pass():
+    v = verdict([result("a"), result("b")])
+    assert (v.verdict, v.confidence) == ("PASS", 100)
+
+
+def test_critical_finding_on_the_change_fails_whatever_the_confidence():
+    v = verdict([result("a", "passed", 100, [finding("critical")]), result("b")])
+    assert v.verdict == "FAIL"
+    assert any("critical finding" in r for r in v.reasons)
+
+
+def test_critical_finding_in_untouched_lines_does_not_fail():
+    v = verdict([result("a", "passed", 100, [finding("critical", on_changed_line=False)])])
+    assert v.verdict == "PASS"
+
+
+def test_confidence_below_threshold_fails():
+    v = verdict([result("a", "warned", 80)], required=[])
+    assert v.verdict == "FAIL"
+    assert "confidence 80 is below the threshold of 85" in v.reasons
+
+
+def test_failed_required_agent_fails():
+    v = verdict([result("a", "failed", 90), result("b")])
+    assert v.verdict == "FAIL"
+
+
+def test_failed_optional_agent_is_at_best_conditional():
+    v = verdict([result("a", "failed", 90), result("b")], required=["b"])
+    assert v.verdict == "CONDITIONAL_PASS"
+
+
+def test_warnings_make_a_conditional_pass():
+    v = verdict([result("a", "warned", 95, [finding("low")]), result("b")])
+    assert v.verdict == "CONDITIONAL_PASS"
+    assert v.reasons[-1] == "a LEAD must accept these before merging"
+
+
+def test_missing_evidence_from_a_required_agent_fails():
+    for status in ("error", "timeout"):
+        v = verdict([result("a", status, 0), result("b")])
+        assert v.verdict == "FAIL"
+        assert any("produced no evidence" in r for r in v.reasons)
+
+
+def test_missing_evidence_counts_as_zero_confidence():
+    assert weighted_confidence([result("a", "error", 100), result("b")], {}) == 50
+
+
+def test_missing_evidence_from_an_optional_agent_never_passes():
+    results = [result("a", "timeout", 0), result("b")]
+    v = decide(results, weights={"a": 0.01, "b": 10}, threshold=85, required=["b"])
+    assert v.confidence >= 85
+    assert v.verdict == "CONDITIONAL_PASS"
+
+
+def test_skipped_is_neutral():
+    v = verdict([result("a", "skipped", 0), result("b")])
+    assert (v.verdict, v.confidence) == ("PASS", 100)
+
+
+def test_no_evidence_at_all_fails():
+    assert verdict([result("a", "skipped")]).verdict == "FAIL"
+    assert verdict([]).verdict == "FAIL"
+
+
+def test_required_agent_that_did_not_run_fails():
+    v = verdict([result("a")], required=["a", "security"])
+    assert v.verdict == "FAIL"
+    assert any("security is required but did not run" in r for r in v.reasons)
+
+
+def test_weights_shift_the_confidence():
+    results = [result("a", "passed", 100), result("b", "warned", 40)]
+    assert weighted_confidence(results, {"a": 3, "b": 1}) == 85
+    assert weighted_confidence(results, {}) == 70
+
+
+def test_undecided_requirement_escalates():
+    req = Requirement(name="policy unchanged", met=None, detail="policy edited")
+    v = verdict([result("a")], requirements=[req])
+    assert v.verdict == "ESCALATE"
+
+
+def test_failed_external_requirement_fails():
+    req = Requirement(name="bundle verified", met=False, detail="signature invalid")
+    assert verdict([result("a")], requirements=[req]).verdict == "FAIL"
+
+
+def test_unsettled_disagreement_escalates():
+    results = [result("a", "failed", 60), result("b")]
+    v = verdict(results, rounds=3, settled=False)
+    assert v.verdict == "ESCALATE"
+    assert "still disagree after 3" in v.reasons[0]
+
+
+def test_disagreement_needs_both_sides_and_no_critical():
+    assert disagreement([result("a", "failed", 60), result("b")]) == (["a"], ["b"])
+    assert disagreement([result("a", "failed", 60)]) is None
+    assert disagreement([result("a", "failed", 0, [finding("critical")]), result("b")]) is None
+
+
+statuses = st.sampled_from(["passed", "warned", "failed", "error", "timeout", "skipped"])
+severities = st.sampled_from(["critical", "high", "medium", "low", "info"])
+findings_st = st.lists(st.builds(finding, severities, st.booleans()), max_size=3)
+results_st = st.lists(
+    st.builds(result, st.sampled_from("abcdefg"), statuses, st.integers(0, 100), findings_st),
+    max_size=6,
+    unique_by=lambda r: r.name,
+)
+
+
+@given(results_st, st.integers(0, 100), st.booleans(), st.integers(0, MAX_ROUNDS))
+def test_pass_only_when_everything_holds(results, threshold, settled, rounds):
+    v = verdict(results, threshold=threshold, settled=settled, rounds=rounds)
+    assert 0 <= v.confidence <= 100
+    assert v.reasons
+    if v.verdict == "PASS":
+        assert v.confidence >= threshold
+        assert all(r.status in ("passed", "skipped") for r in results)
+        assert any(r.status == "passed" for r in results)
+        assert not any(f.severity == "critical" and f.on_changed_line for r in results for f in r.findings)
+        assert all(q.met for q in v.requirements)
+    if any(r.status in ("error", "timeout") for r in results):
+        assert v.verdict != "PASS"
+    if any(f.severity == "critical" and f.on_changed_line for r in results for f in r.findings):
+        assert v.verdict == "FAIL"
+
+
+@given(results_st)
+def test_confidence_is_bounded_by_the_agents(results):
+    counted = [0 if r.status in ("error", "timeout") else r.confidence for r in results if r.status != "skipped"]
+    c = weighted_confidence(results, {})
+    if counted:
+        assert min(counted) <= c <= max(counted)
+    else:
+        assert c == 0

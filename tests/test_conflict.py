@@ -1,0 +1,35 @@
+"""Conflict resolution: at most three rounds, the round count in the report."""
+
+from __future__ import annotations
+
+
+def test_agents_that_agree_need_no_round(small_repo, leo_run, agents):
+    run = leo_run(small_repo.change(), [agents.Fine, agents.Minor])
+    assert run.report.resolution_rounds == 0
+    run.assert_verdict("CONDITIONAL_PASS")
+
+
+def test_disagreement_that_stands_is_a_fail_after_one_round(small_repo, leo_run, agents):
+    class Fails(agents.Fine):
+        name = "fails"
+
+        async def check(self, change):
+            return [agents.Finding(rule_id="x.high", severity="high", message="bad")]
+
+    run = leo_run(small_repo.change(), [Fails, agents.Fine])
+    assert run.report.resolution_rounds == 1
+    run.assert_verdict("FAIL")
+
+
+def test_flaky_failure_is_resolved_by_reconsidering(small_repo, leo_run, agents):
+    run = leo_run(small_repo.change(), [agents.Flaky, agents.Fine])
+    assert run.report.resolution_rounds == 1
+    assert run.agent("flaky").status == "passed"
+    run.assert_verdict("PASS")
+
+
+def test_agents_that_never_settle_escalate_after_three_rounds(small_repo, leo_run, agents):
+    run = leo_run(small_repo.change(), [agents.FlipFlop, agents.Fine])
+    assert run.report.resolution_rounds == 3
+    run.assert_verdict("ESCALATE")
+    assert run.agent("flipflop").summary == "round 3"
