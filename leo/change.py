@@ -138,6 +138,8 @@ class Change(LeoModel):
 
     async def read(self, path: str, side: Side = "head") -> bytes | None:
         """The bytes of ``path`` at ``side``, or None when it does not exist there."""
+        if not _is_repo_path(path):
+            return None
         sha = self.head_sha if side == "head" else self.base_sha
         result = await _git(self.repo, "cat-file", "blob", f"{sha}:{path}", check=False)
         return result.stdout if result.returncode == 0 else None
@@ -146,7 +148,7 @@ class Change(LeoModel):
         """Read several files at ``side`` in one ``git cat-file --batch`` (None when absent)."""
         wanted = list(dict.fromkeys(paths))
         sha = self.head_sha if side == "head" else self.base_sha
-        batchable = [p for p in wanted if "\n" not in p]
+        batchable = [p for p in wanted if _is_repo_path(p)]
         out: dict[str, bytes | None] = {}
         if batchable:
             request = "".join(f"{sha}:{p}\n" for p in batchable).encode()
@@ -164,10 +166,7 @@ class Change(LeoModel):
                     out[p] = None
                     if len(header) == 3:  # a tree or submodule: skip its bytes
                         pos += int(header[2]) + 1
-        for p in wanted:
-            if p not in out:
-                out[p] = await self.read(p, side)
-        return out
+        return {p: out.get(p) for p in wanted}
 
     async def materialize(self, dest: Path, paths: Iterable[str], side: Side = "head") -> list[str]:
         """Write ``paths`` as they are at ``side`` below ``dest``; return those written.
@@ -198,11 +197,14 @@ class Change(LeoModel):
                 await _git(self.repo, "worktree", "remove", "--force", str(path), check=False)
 
 
+def _is_repo_path(path: str) -> bool:
+    """A plain repository-relative path: no ``..``, ``.``, absolute or multi-line names."""
+    parts = path.split("/")
+    return bool(path) and "\n" not in path and all(p not in ("", ".", "..") for p in parts)
+
+
 def _safe_join(dest: Path, path: str) -> Path | None:
-    parts = PurePosixPath(path).parts
-    if not parts or PurePosixPath(path).is_absolute() or ".." in parts:
-        return None
-    return dest.joinpath(*parts)
+    return dest.joinpath(*PurePosixPath(path).parts) if _is_repo_path(path) else None
 
 
 async def _git(

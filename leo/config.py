@@ -143,4 +143,8 @@ async def policy_changed(change: Change) -> bool:
     """True when the head edits LEO's policy relative to the base."""
     if not any(change.file(name) for name in CONFIG_FILES):
         return False
-    return (await read_policy(change, "base"))[0] != (await read_policy(change, "head"))[0]
+    try:
+        head = (await read_policy(change, "head"))[0]
+    except ConfigError:
+        return True  # the head breaks the policy file: that is a change a LEAD must see
+    return (await read_policy(change, "base"))[0] != head

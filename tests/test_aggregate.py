@@ -14,7 +14,9 @@ def result(name, status="passed", confidence=100, findings=()):
 
 
 def finding(severity, on_changed_line=True):
-    return Finding(rule_id=f"x.{severity}", severity=severity, message="m", on_changed_line=on_changed_line)
+    return Finding(
+        rule_id=f"x.{severity}", severity=severity, message="m", on_changed_line=on_changed_line
+    )
 
 
 def verdict(results, threshold=85, required=None, **kw):
@@ -149,7 +151,9 @@ def test_pass_only_when_everything_holds(results, threshold, settled, rounds):
         assert v.confidence >= threshold
         assert all(r.status in ("passed", "skipped") for r in results)
         assert any(r.status == "passed" for r in results)
-        assert not any(f.severity == "critical" and f.on_changed_line for r in results for f in r.findings)
+        assert not any(
+            f.severity == "critical" and f.on_changed_line for r in results for f in r.findings
+        )
         assert all(q.met for q in v.requirements)
     if any(r.status in ("error", "timeout") for r in results):
         assert v.verdict != "PASS"
@@ -159,7 +163,11 @@ def test_pass_only_when_everything_holds(results, threshold, settled, rounds):
 
 @given(results_st)
 def test_confidence_is_bounded_by_the_agents(results):
-    counted = [0 if r.status in ("error", "timeout") else r.confidence for r in results if r.status != "skipped"]
+    counted = [
+        0 if r.status in ("error", "timeout") else r.confidence
+        for r in results
+        if r.status != "skipped"
+    ]
     c = weighted_confidence(results, {})
     if counted:
         assert min(counted) <= c <= max(counted)

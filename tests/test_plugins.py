@@ -26,7 +26,11 @@ def test_builtin_subagents_load_through_their_entry_points(leo_cli):
 def test_third_party_entry_point_is_discovered_and_broken_ones_are_reported(leo_cli, plugin_path):
     doc = plugins_json(leo_cli, plugin_path)
     third = next(p for p in doc["plugins"] if p["name"] == "thirdparty")
-    assert (third["distribution"], third["version"], third["builtin"]) == ("leo-fixture", "1.2.3", False)
+    assert (third["distribution"], third["version"], third["builtin"]) == (
+        "leo-fixture",
+        "1.2.3",
+        False,
+    )
     assert third["subagents"] == ["thirdparty"]
     failures = {f["name"]: f["error"] for f in doc["failures"]}
     assert "ModuleNotFoundError" in failures["importerror"]

@@ -16,7 +16,14 @@ def test_crash_hang_and_garbage_are_isolated_and_never_pass(small_repo, leo_run,
     )
     elapsed = time.monotonic() - started
     by = {a.name: a for a in run.report.agents}
-    assert [a.name for a in run.report.agents] == ["fine", "crash", "hang", "garbage", "notalist", "exits"]
+    assert [a.name for a in run.report.agents] == [
+        "fine",
+        "crash",
+        "hang",
+        "garbage",
+        "notalist",
+        "exits",
+    ]
     assert by["fine"].status == "passed"
     assert by["crash"].status == "error"
     assert "boom from the crash agent" in by["crash"].error
@@ -73,4 +80,9 @@ def test_jobs_limit_runs_agents_one_at_a_time(small_repo, agents):
         lambda: run_checks(jobs, change, limit=1, progress=lambda e, n, r: events.append((e, n)))
     )
     assert [r.status for r in results] == ["timeout", "passed"]
-    assert events == [("started", "hang"), ("finished", "hang"), ("started", "fine"), ("finished", "fine")]
+    assert events == [
+        ("started", "hang"),
+        ("finished", "hang"),
+        ("started", "fine"),
+        ("finished", "fine"),
+    ]

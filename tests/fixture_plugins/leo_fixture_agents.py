@@ -75,7 +75,9 @@ class Critical(SubAgent):
     name = "critical"
 
     async def check(self, change):
-        return [Finding(rule_id="fixture.critical", severity="critical", message="a critical problem")]
+        return [
+            Finding(rule_id="fixture.critical", severity="critical", message="a critical problem")
+        ]
 
 
 class Minor(SubAgent):
@@ -101,7 +103,9 @@ class FlipFlop(SubAgent):
         return [Finding(rule_id="fixture.flip", severity="high", message="failing")]
 
     async def resolve_conflict(self, change, conflict):
-        return SubAgentResult(status="failed", confidence=10 + conflict.round, summary=f"round {conflict.round}")
+        return SubAgentResult(
+            status="failed", confidence=10 + conflict.round, summary=f"round {conflict.round}"
+        )
 
 
 class Flaky(SubAgent):
@@ -116,7 +120,21 @@ class Flaky(SubAgent):
         return self.result([], summary="passed on re-run")
 
 
-ALL = [Fine, Crash, Hang, Block, HangingTool, Garbage, NotAList, Exits, Critical, Minor, Skips, FlipFlop, Flaky]
+ALL = [
+    Fine,
+    Crash,
+    Hang,
+    Block,
+    HangingTool,
+    Garbage,
+    NotAList,
+    Exits,
+    Critical,
+    Minor,
+    Skips,
+    FlipFlop,
+    Flaky,
+]
 
 
 @hookimpl

@@ -8,7 +8,11 @@ class License(SubAgent):
     description = "a third party's sub-agent"
 
     async def check(self, change):
-        return [Finding(rule_id="thirdparty.note", severity="info", message=f"{len(change.files)} files")]
+        return [
+            Finding(
+                rule_id="thirdparty.note", severity="info", message=f"{len(change.files)} files"
+            )
+        ]
 
 
 @hookimpl

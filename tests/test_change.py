@@ -1,0 +1,116 @@
+"""The change as git sees it: files, statuses, added lines, renames, binaries, odd paths."""
+
+from __future__ import annotations
+
+import anyio
+import pytest
+
+from leo.change import gather_change
+from leo.errors import GitError, LeoError
+from leo.testing import git
+
+
+def test_added_modified_deleted_and_line_numbers(leo_repo):
+    repo = leo_repo(
+        base={"a.py": "one\ntwo\nthree\n", "gone.txt": "bye\n"},
+        head={"a.py": "one\nTWO\nthree\nfour\n", "gone.txt": None, "new.txt": "x\ny\n"},
+    )
+    change = repo.change()
+    by = {f.path: f for f in change.files}
+    assert {p: f.status for p, f in by.items()} == {
+        "a.py": "modified",
+        "gone.txt": "deleted",
+        "new.txt": "added",
+    }
+    assert by["a.py"].added_lines == (2, 4)
+    assert by["a.py"].removed_lines == (2,)
+    assert by["new.txt"].added_lines == (1, 2)
+    assert change.is_changed_line("a.py", 2) and not change.is_changed_line("a.py", 3)
+    assert change.paths() == ["a.py", "new.txt"]
+
+
+def test_rename_binary_and_unicode_paths_with_spaces(leo_repo):
+    body = "".join(f"line {i}\n" for i in range(30))
+    repo = leo_repo(
+        base={"old name.py": body},
+        head={
+            "old name.py": None,
+            "dir/nouveau é.py": body + "added\n",
+            "logo.png": b"\x89PNG\x00\x01\x02",
+        },
+    )
+    change = repo.change()
+    by = {f.path: f for f in change.files}
+    moved = by["dir/nouveau é.py"]
+    assert (moved.status, moved.old_path, moved.added_lines) == ("renamed", "old name.py", (31,))
+    assert by["logo.png"].binary and by["logo.png"].added_lines == ()
+
+
+def test_reading_files_at_both_sides(leo_repo, tmp_path):
+    repo = leo_repo(base={"a.txt": "base\n"}, head={"a.txt": "head\n", "b c.txt": "new\n"})
+    change = repo.change()
+
+    async def read():
+        return (
+            await change.read("a.txt"),
+            await change.read("a.txt", "base"),
+            await change.read_many(["a.txt", "b c.txt", "missing"]),
+            await change.materialize(tmp_path / "out", ["b c.txt", "../escape"]),
+        )
+
+    head, base, many, written = anyio.run(read)
+    assert (head, base) == (b"head\n", b"base\n")
+    assert many == {"a.txt": b"head\n", "b c.txt": b"new\n", "missing": None}
+    assert written == ["b c.txt"]
+    assert (tmp_path / "out" / "b c.txt").read_text() == "new\n"
+
+
+def test_worktree_is_a_throwaway_checkout_of_the_head(leo_repo):
+    repo = leo_repo(base={"a.txt": "base\n"}, head={"a.txt": "head\n"})
+    change = repo.change()
+
+    async def peek():
+        async with change.worktree("head") as tree:
+            return (tree / "a.txt").read_text(), tree
+
+    text, tree = anyio.run(peek)
+    assert text == "head\n" and not tree.exists()
+    assert "leo-head" not in git(repo.path, "worktree", "list")
+
+
+def test_default_base_is_the_merge_base_with_main(leo_repo):
+    repo = leo_repo(base={"a.txt": "1\n"}, head={"a.txt": "2\n"})
+    base_sha = git(repo.path, "rev-parse", "main").strip()
+    git(repo.path, "checkout", "-q", "main")
+    git(repo.path, "commit", "-q", "--allow-empty", "-m", "main moved on")
+    change = anyio.run(gather_change, repo.path, None, "feature")
+    assert change.base_sha == base_sha and change.base_ref == "main"
+
+
+@pytest.mark.parametrize(
+    ("repo_arg", "base", "head", "message"),
+    [
+        ("missing-dir", "main", "feature", "does not exist"),
+        ("plain-dir", "main", "feature", "is not a git repository"),
+        ("repo", "nope", "feature", "unknown ref 'nope'"),
+        ("repo", "--output=x", "feature", "invalid ref '--output=x'"),
+        ("repo", "main", "main", "nothing to verify"),
+    ],
+)
+def test_bad_input_is_one_clear_error(leo_repo, tmp_path, repo_arg, base, head, message):
+    repo = leo_repo(base={"a": "1\n"}, head={"a": "2\n"})
+    (tmp_path / "plain-dir").mkdir()
+    path = {
+        "repo": repo.path,
+        "plain-dir": tmp_path / "plain-dir",
+        "missing-dir": tmp_path / "nope",
+    }[repo_arg]
+    with pytest.raises(LeoError, match=message):
+        anyio.run(gather_change, path, base, head)
+
+
+def test_no_default_branch_asks_for_base(leo_repo):
+    repo = leo_repo(base={"a": "1\n"}, head={"a": "2\n"})
+    git(repo.path, "branch", "-m", "main", "trunk")
+    with pytest.raises(GitError, match="pass --base REF"):
+        anyio.run(gather_change, repo.path, None, "feature")
