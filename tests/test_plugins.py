@@ -52,7 +52,7 @@ def test_broken_plugin_never_stops_verify(leo_cli, plugin_path, small_repo):
 def test_allow_list_empty_loads_builtins_only(leo_cli, plugin_path):
     doc = plugins_json(leo_cli, {**plugin_path, "LEO_LOAD_PLUGINS": ""})
     names = {p["name"] for p in doc["plugins"]}
-    assert BUILTINS <= names and "thirdparty" not in names
+    assert names >= BUILTINS and "thirdparty" not in names
     assert any("not in LEO_LOAD_PLUGINS" in s for s in doc["skipped"])
 
 
@@ -64,7 +64,7 @@ def test_allow_list_names_a_third_party_plugin(leo_cli, plugin_path):
 def test_disable_autoload_keeps_builtins(leo_cli, plugin_path):
     doc = plugins_json(leo_cli, {**plugin_path, "LEO_DISABLE_PLUGIN_AUTOLOAD": "1"})
     names = {p["name"] for p in doc["plugins"]}
-    assert BUILTINS <= names and "thirdparty" not in names
+    assert names >= BUILTINS and "thirdparty" not in names
 
 
 def test_no_prefix_blocks_a_plugin(leo_cli, plugin_path):
