@@ -7,7 +7,7 @@ import pytest
 
 from leo.change import gather_change
 from leo.errors import GitError, LeoError
-from leo.testing import git
+from leo.repos import git
 
 
 def test_added_modified_deleted_and_line_numbers(leo_repo):
