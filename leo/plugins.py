@@ -160,27 +160,40 @@ def load_plugins(
     return result
 
 
+def call_each(pm: pluggy.PluginManager, hook: str, **kwargs: object) -> list[tuple[str, object]]:
+    """Call ``hook`` plugin by plugin (through pluggy, so hook monitoring sees every call);
+    return ``(plugin name, result or the exception it raised)`` for each implementation."""
+    out: list[tuple[str, object]] = []
+    everyone = pm.get_plugins()
+    for impl in getattr(pm.hook, hook).get_hookimpls():
+        others = [p for p in everyone if p is not impl.plugin]
+        caller = pm.subset_hook_caller(hook, remove_plugins=others)
+        try:
+            results = caller(**kwargs)
+            out.append((impl.plugin_name, results[0] if results else None))
+        except Exception as exc:  # one plugin's failure is its own
+            out.append((impl.plugin_name, exc))
+    return out
+
+
 def notify(pm: pluggy.PluginManager, hook: str, **kwargs: object) -> list[str]:
     """Call an observer hook plugin by plugin; return the errors instead of raising them."""
-    errors = []
-    for impl in getattr(pm.hook, hook).get_hookimpls():
-        try:
-            impl.function(*[kwargs[arg] for arg in impl.argnames])
-        except Exception as exc:
-            errors.append(
-                f"plugin {impl.plugin_name!r} failed in {hook}: {type(exc).__name__}: {exc}"
-            )
-    return errors
+    return [
+        f"plugin {name!r} failed in {hook}: {type(exc).__name__}: {exc}"
+        for name, exc in call_each(pm, hook, **kwargs)
+        if isinstance(exc, Exception)
+    ]
 
 
 def _collect_subagents(result: Plugins) -> None:
     """Call each plugin's ``leo_register_subagents`` on its own and validate what it returns."""
     by_name = {p.name: p for p in result.plugins}
-    for impl in result.pm.hook.leo_register_subagents.get_hookimpls():
-        info = by_name[impl.plugin_name]
+    for plugin_name, returned in call_each(result.pm, "leo_register_subagents"):
+        info = by_name[plugin_name]
         try:
-            returned: Any = impl.function()
-            classes: list[Any] = list(returned or ())
+            if isinstance(returned, Exception):
+                raise returned
+            classes: list[Any] = list(returned or ())  # type: ignore[call-overload]
         except Exception as exc:
             result.failures.append(
                 LoadFailure(

@@ -5,7 +5,10 @@ Fixtures:
 * ``leo_repo``: build a throw-away git repository with a base and a head commit from dicts of
   files, and get the ``Change`` between them;
 * ``leo_run``: run sub-agents (classes or installed names) on a change through LEO's real
-  runner and aggregator, and assert on the verdict and findings.
+  runner and aggregator, and assert on the verdict and findings;
+* ``leo_plugins``: load LEO's plugins with extra plugin objects registered for one test;
+* ``leo_hook_calls``: record every hook call of a plugin manager;
+* ``leo_postgres``: a throw-away PostgreSQL server for the session.
 """
 
 from __future__ import annotations
@@ -103,6 +106,53 @@ def run_agents(
     cfg: Config = parse_config(dict(config or {}), "the test")
     report, warnings = anyio.run(lambda: verify(change, loaded, cfg, names))
     return RunResult(report, warnings)
+
+
+@pytest.fixture
+def leo_plugins() -> Callable[..., Plugins]:
+    """Factory: ``leo_plugins(my_plugin, other=obj)`` loads LEO's plugins (built-ins, no
+    third-party autoload) plus the given plugin objects, registered for this test only."""
+
+    def factory(*plugins: object, **named: object) -> Plugins:
+        extra = {f"test-plugin-{i}": p for i, p in enumerate(plugins)} | named
+        return load_plugins(environ={"LEO_DISABLE_PLUGIN_AUTOLOAD": "1"}, extra=extra)
+
+    return factory
+
+
+@dataclass
+class HookCall:
+    """One recorded hook call."""
+
+    name: str
+    kwargs: dict[str, Any]
+    plugins: list[str]
+
+
+class HookRecorder:
+    """Records the hook calls of a plugin manager (pluggy's hook-call monitoring)."""
+
+    def __init__(self) -> None:
+        self.calls: list[HookCall] = []
+
+    def watch(self, plugins: Plugins) -> Plugins:
+        def before(name: str, impls: Sequence[Any], kwargs: Mapping[str, Any]) -> None:
+            self.calls.append(HookCall(name, dict(kwargs), [i.plugin_name for i in impls]))
+
+        plugins.pm.add_hookcall_monitoring(before, lambda *args: None)
+        return plugins
+
+    def names(self) -> list[str]:
+        return [c.name for c in self.calls]
+
+    def of(self, name: str) -> list[HookCall]:
+        return [c for c in self.calls if c.name == name]
+
+
+@pytest.fixture
+def leo_hook_calls() -> HookRecorder:
+    """A ``HookRecorder``: ``leo_hook_calls.watch(plugins)`` then inspect ``.calls``."""
+    return HookRecorder()
 
 
 @pytest.fixture(scope="session")
