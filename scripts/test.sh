@@ -6,4 +6,4 @@ cd "$root"
 scripts/setup.sh
 .venv/bin/ruff check leo plugins tests examples
 .venv/bin/mypy
-.venv/bin/python -m pytest tests plugins "$@"
+.venv/bin/python -m pytest tests plugins examples/leo-license/tests "$@"
