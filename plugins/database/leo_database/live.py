@@ -216,10 +216,10 @@ def _apply_step(conn: object, step: Step) -> tuple[Failure | None, int]:
                 if diag.message_primary
                 else str(exc).strip()
             )
-            if diag.detail:
-                message += f" DETAIL: {diag.detail}"
-            if diag.hint:
-                message += f" HINT: {diag.hint}"
+            if diag.message_detail:
+                message += f" DETAIL: {diag.message_detail}"
+            if diag.message_hint:
+                message += f" HINT: {diag.message_hint}"
             if diag.sqlstate:
                 message += f" (SQLSTATE {diag.sqlstate})"
             return Failure(step.phase, step.path, where, message[:2000]), count
