@@ -1,0 +1,54 @@
+"""Rules about a migration folder's history: versions, order, edits and rollbacks."""
+
+from __future__ import annotations
+
+from leo import Change, Finding
+from leo_database.discovery import SqlFolder, version_of
+from leo_database.rules import finding
+from leo_database.sql import rollback_region
+
+
+def sql_findings(change: Change, folder: SqlFolder, head: dict[str, str]) -> list[Finding]:
+    """Duplicate or out-of-order versions, edited applied migrations, missing rollbacks."""
+    out: list[Finding] = []
+    base_versions = [v for v in (version_of(p) for p in folder.base) if v is not None]
+    latest = max(base_versions, default=None)
+    base_set = set(folder.base)
+    for m in folder.changed():
+        if m.status == "unchanged":
+            continue  # only its rollback changed
+        if m.version is not None:
+            twins = [o.path for o in folder.head if o.path != m.path and o.version == m.version]
+            if twins:
+                out.append(finding("database.duplicate-version",
+                                   f"{m.path} has version {_v(m.version)}, like {', '.join(twins)}",
+                                   m.path, 1))  # fmt: skip
+            if m.status != "modified" and latest is not None and m.version < latest and not twins:
+                newest = max(folder.base, key=lambda p: version_of(p) or ())
+                out.append(finding("database.out-of-order",
+                                   f"{m.path} (version {_v(m.version)}) sorts before {newest}, already on the base branch",
+                                   m.path, 1))  # fmt: skip
+        if m.status == "modified" and m.path in base_set:
+            changed = change.files[[f.path for f in change.files].index(m.path)]
+            line = changed.hunks[0].new_start if changed.hunks else 1
+            out.append(finding("database.edited-migration",
+                               f"{m.path} is already on the base branch and the change edits it",
+                               m.path, max(1, line)))  # fmt: skip
+        text = head.get(m.path, "")
+        dbmate = "migrate:up" in text.lower()
+        if folder.supabase and not folder.rollbacks_used:
+            continue  # Supabase migrations have no rollbacks
+        if (
+            (folder.rollbacks_used or dbmate)
+            and m.rollback is None
+            and rollback_region(text) is None
+        ):
+            where = "a `-- migrate:down` section" if dbmate else "a .down.sql file"
+            out.append(finding("database.missing-rollback",
+                               f"{m.path} has no rollback ({where}), though this folder's convention has them",
+                               m.path, 1))  # fmt: skip
+    return out
+
+
+def _v(version: tuple[int, ...]) -> str:
+    return ".".join(str(p) for p in version)

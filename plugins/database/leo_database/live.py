@@ -1,0 +1,226 @@
+"""Apply migrations for real: base branch, then the change, then its rollbacks, then again.
+
+The server is ``LEO_DATABASE_TEST_URL`` when set, else a throw-away ``TemporaryPostgres``. Each
+run gets its own scratch database owned by a fresh non-superuser role, so the migrations under
+review (hostile input) cannot reach the server's files or programs (``COPY ... TO PROGRAM``
+needs a superuser). Statements run one at a time in autocommit, as ``psql -f`` runs them.
+Blocking (psycopg); the agent calls it from a worker thread.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Literal
+
+from leo import PostgresUnavailable, TemporaryPostgres
+from leo_database.sql import SplitError, line_at, split
+
+Phase = Literal["base", "change", "rollback", "reapply"]
+
+#: What Supabase's platform provides before the first migration runs: the API roles and a
+#: minimal ``auth`` schema, so RLS policies that name them apply on a plain PostgreSQL.
+SUPABASE_PRELUDE = """
+DO $$ BEGIN CREATE ROLE anon NOLOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$;
+DO $$ BEGIN CREATE ROLE authenticated NOLOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$;
+DO $$ BEGIN CREATE ROLE service_role NOLOGIN BYPASSRLS; EXCEPTION WHEN duplicate_object THEN NULL; END $$;
+CREATE SCHEMA IF NOT EXISTS auth;
+CREATE SCHEMA IF NOT EXISTS extensions;
+CREATE SCHEMA IF NOT EXISTS storage;
+CREATE TABLE IF NOT EXISTS auth.users (
+    id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    email text,
+    raw_user_meta_data jsonb,
+    created_at timestamptz DEFAULT now()
+);
+CREATE OR REPLACE FUNCTION auth.uid() RETURNS uuid LANGUAGE sql STABLE
+    AS $f$ SELECT nullif(current_setting('request.jwt.claim.sub', true), '')::uuid $f$;
+CREATE OR REPLACE FUNCTION auth.role() RETURNS text LANGUAGE sql STABLE
+    AS $f$ SELECT nullif(current_setting('request.jwt.claim.role', true), '')::text $f$;
+CREATE OR REPLACE FUNCTION auth.jwt() RETURNS jsonb LANGUAGE sql STABLE
+    AS $f$ SELECT coalesce(nullif(current_setting('request.jwt.claims', true), ''), '{}')::jsonb $f$;
+GRANT USAGE ON SCHEMA auth, extensions, storage TO anon, authenticated, service_role;
+"""
+_SUPABASE_GRANTS = """
+GRANT USAGE ON SCHEMA auth, storage TO {role};
+GRANT ALL ON SCHEMA extensions TO {role};
+GRANT SELECT, REFERENCES ON auth.users TO {role};
+GRANT anon, authenticated, service_role TO {role};
+"""
+
+
+@dataclass(frozen=True)
+class Step:
+    """One file (or dbmate section) to apply."""
+
+    phase: Phase
+    path: str
+    text: str
+    region: tuple[int, int] | None = None
+
+
+@dataclass(frozen=True)
+class Failure:
+    phase: Phase
+    path: str
+    line: int | None
+    message: str
+
+
+@dataclass
+class LiveRun:
+    server: str = ""
+    version: str = ""
+    applied: list[dict[str, object]] = field(default_factory=list)
+    failure: Failure | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+class LiveUnavailable(Exception):
+    """No PostgreSQL to apply the migrations to: the live proof is missing evidence."""
+
+
+@contextlib.contextmanager
+def server() -> Iterator[tuple[str, str]]:
+    """(url, description) of the server to use."""
+    url = os.environ.get("LEO_DATABASE_TEST_URL", "").strip()
+    if url:
+        yield url, "LEO_DATABASE_TEST_URL"
+        return
+    try:
+        with TemporaryPostgres() as pg:
+            yield pg.url, "a throw-away PostgreSQL"
+    except PostgresUnavailable as exc:
+        raise LiveUnavailable(str(exc)) from None
+
+
+def apply(
+    plans: list[list[Step]], *, supabase: list[bool], statement_timeout_s: int = 60
+) -> list[LiveRun]:
+    """Apply each plan (one per migration folder) to its own scratch database."""
+    with server() as (url, description):
+        return [
+            _apply_one(url, description, plan, sb, statement_timeout_s)
+            for plan, sb in zip(plans, supabase, strict=True)
+        ]
+
+
+def _apply_one(
+    url: str, description: str, plan: list[Step], supabase: bool, timeout_s: int
+) -> LiveRun:
+    import psycopg
+    from psycopg import sql
+
+    run = LiveRun(server=description)
+    try:
+        admin = psycopg.connect(url, autocommit=True, connect_timeout=15)
+    except psycopg.Error as exc:
+        raise LiveUnavailable(
+            f"cannot connect to {description}: {str(exc).strip()[:500]}"
+        ) from None
+    name = f"leo_{secrets.token_hex(6)}"
+    password = secrets.token_hex(16)
+    role: str | None = name
+    with admin:
+        run.version = str(admin.execute("SHOW server_version").fetchone()[0])  # type: ignore[index]
+        try:
+            admin.execute(
+                sql.SQL(
+                    "CREATE ROLE {} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD {}"
+                ).format(sql.Identifier(name), sql.Literal(password))
+            )
+        except psycopg.errors.InsufficientPrivilege:
+            role = None
+            run.notes.append("could not create a role; migrations ran as the server's user")
+        try:
+            owner = sql.SQL(" OWNER {}").format(sql.Identifier(role)) if role else sql.SQL("")
+            admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)) + owner)
+        except psycopg.Error as exc:
+            _drop_role(admin, role)
+            raise LiveUnavailable(
+                f"cannot create a scratch database on {description}: {str(exc).strip()[:500]}"
+            ) from None
+        try:
+            if supabase:
+                with psycopg.connect(
+                    url, dbname=name, autocommit=True, connect_timeout=15
+                ) as setup:
+                    setup.execute(SUPABASE_PRELUDE)
+                    if role:
+                        setup.execute(
+                            _SUPABASE_GRANTS.format(role=sql.Identifier(role).as_string(setup))
+                        )
+            creds = {"user": role, "password": password} if role else {}
+            options = f"-c statement_timeout={timeout_s * 1000} -c lock_timeout={timeout_s * 1000}"
+            with psycopg.connect(
+                url, dbname=name, autocommit=True, connect_timeout=15, options=options, **creds
+            ) as conn:
+                for step in plan:
+                    started = time.perf_counter()
+                    failure, count = _apply_step(conn, step)
+                    run.applied.append({
+                        "phase": step.phase, "path": step.path, "statements": count,
+                        "ok": failure is None, "ms": round((time.perf_counter() - started) * 1000, 1),
+                    })  # fmt: skip
+                    if failure is not None:
+                        run.failure = failure
+                        break
+        finally:
+            with contextlib.suppress(psycopg.Error):
+                admin.execute(
+                    sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+                )
+            _drop_role(admin, role)
+    return run
+
+
+def _drop_role(admin: object, role: str | None) -> None:
+    import psycopg
+    from psycopg import sql
+
+    if role and isinstance(admin, psycopg.Connection):
+        with contextlib.suppress(psycopg.Error):
+            admin.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(role)))
+
+
+def _apply_step(conn: object, step: Step) -> tuple[Failure | None, int]:
+    """Run one step's statements; the first error stops it, with its file line."""
+    import psycopg
+
+    assert isinstance(conn, psycopg.Connection)
+    start, end = step.region or (0, len(step.text))
+    try:
+        statements = [
+            (s.text, s.line, s.start) for s in split(step.text, offset=start, end=end, parse=False)
+        ]
+    except SplitError:
+        # sqlglot's tokenizer gave up: let PostgreSQL parse the region as one query.
+        statements = [(step.text[start:end], line_at(step.text, start), start)]
+    for count, (text, line, _offset) in enumerate(statements):
+        try:
+            conn.execute(text.encode("utf-8"), prepare=False)  # bytes: no placeholders, ever
+        except psycopg.Error as exc:
+            diag = exc.diag
+            position = diag.statement_position
+            where = (
+                line + text.count("\n", 0, int(position) - 1)
+                if position and position.isdigit()
+                else line
+            )
+            message = (
+                f"{diag.severity or 'ERROR'}: {diag.message_primary}"
+                if diag.message_primary
+                else str(exc).strip()
+            )
+            if diag.message_detail:
+                message += f" DETAIL: {diag.message_detail}"
+            if diag.message_hint:
+                message += f" HINT: {diag.message_hint}"
+            if diag.sqlstate:
+                message += f" (SQLSTATE {diag.sqlstate})"
+            return Failure(step.phase, step.path, where, message[:2000]), count
+    return None, len(statements)

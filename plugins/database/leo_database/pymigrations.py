@@ -1,0 +1,378 @@
+"""Alembic revisions and Django migrations, read from their Python AST (never imported or run).
+
+Applying them would execute the change's Python code (``env.py``, settings, ``RunPython``), so
+they are checked statically: the ``op.*`` calls of ``upgrade()`` and the ``operations`` of a
+Django ``Migration``, mapped onto the same rules as SQL migrations.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import PurePosixPath
+from typing import Literal
+
+from leo import Change, Finding, NotAnalysed
+from leo_database.discovery import list_tree
+from leo_database.rules import finding
+from leo_database.sql import SplitError, split
+from leo_database.sqlchecks import SqlChecks
+
+
+@dataclass(frozen=True)
+class PyMigration:
+    path: str
+    kind: Literal["alembic", "django"]
+
+
+@dataclass
+class PyResult:
+    migrations: list[PyMigration] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    not_analysed: list[NotAnalysed] = field(default_factory=list)
+
+
+def _candidate(path: str) -> bool:
+    p = PurePosixPath(path)
+    return (
+        p.suffix == ".py"
+        and p.name != "__init__.py"
+        and ("versions" in p.parts[:-1] or "migrations" in p.parts[:-1])
+    )
+
+
+def kind_of(tree: ast.Module) -> Literal["alembic", "django"] | None:
+    names = {t.id for n in tree.body if isinstance(n, ast.Assign | ast.AnnAssign)
+             for t in (n.targets if isinstance(n, ast.Assign) else [n.target]) if isinstance(t, ast.Name)}  # fmt: skip
+    funcs = {n.name for n in tree.body if isinstance(n, ast.FunctionDef)}
+    if "revision" in names and "upgrade" in funcs:
+        return "alembic"
+    if any(isinstance(n, ast.ClassDef) and n.name == "Migration" for n in tree.body):
+        return "django"
+    return None
+
+
+async def discover(change: Change) -> PyResult:
+    out = PyResult()
+    paths = [f.path for f in change.files if f.status != "deleted" and _candidate(f.path)]
+    if not paths:
+        return out
+    blobs = await change.read_many(paths, "head")
+    parsed: dict[str, tuple[ast.Module, str]] = {}
+    for path in paths:
+        data = blobs.get(path)
+        if data is None:
+            continue
+        text = data.decode("utf-8", "replace")
+        try:
+            tree = ast.parse(text, filename=path)
+        except (SyntaxError, ValueError) as exc:
+            if "revision" in text or "class Migration" in text:
+                out.migrations.append(
+                    PyMigration(path, "django" if "class Migration" in text else "alembic")
+                )
+                out.findings.append(finding("database.syntax-error", f"{path} is not valid Python: {exc}", path,
+                                            getattr(exc, "lineno", None) or 1))  # fmt: skip
+            continue
+        kind = kind_of(tree)
+        if kind is not None:
+            out.migrations.append(PyMigration(path, kind))
+            parsed[path] = (tree, text)
+    for m in out.migrations:
+        if m.path not in parsed:
+            continue
+        tree, _text = parsed[m.path]
+        checker = _Checker(change, m.path)
+        if m.kind == "alembic":
+            checker.alembic(tree)
+        else:
+            checker.django(tree)
+        out.findings += checker.findings
+    out.findings += await _versions(change, [m for m in out.migrations if m.path in parsed], parsed)
+    return out
+
+
+def _callee(node: ast.Call) -> str:
+    f = node.func
+    if isinstance(f, ast.Attribute):
+        return f.attr
+    return f.id if isinstance(f, ast.Name) else ""
+
+
+def _kw(node: ast.Call, name: str) -> ast.expr | None:
+    return next((k.value for k in node.keywords if k.arg == name), None)
+
+
+def _true(node: ast.expr | None) -> bool:
+    return isinstance(node, ast.Constant) and node.value is True
+
+
+def _false(node: ast.expr | None) -> bool:
+    return isinstance(node, ast.Constant) and node.value is False
+
+
+def _str(node: ast.expr | None) -> str | None:
+    return node.value if isinstance(node, ast.Constant) and isinstance(node.value, str) else None
+
+
+def _arg(node: ast.Call, index: int, name: str) -> ast.expr | None:
+    return node.args[index] if len(node.args) > index else _kw(node, name)
+
+
+class _Checker:
+    def __init__(self, change: Change, path: str) -> None:
+        self.change = change
+        self.path = path
+        self.findings: list[Finding] = []
+        self.new_tables: set[str] = set()
+        self.sql = SqlChecks(require_rls=False)
+
+    def add(self, rule: str, message: str, node: ast.AST) -> None:
+        line = getattr(node, "lineno", 1)
+        end = getattr(node, "end_lineno", line) or line
+        changed = any(self.change.is_changed_line(self.path, n) for n in range(line, end + 1))
+        self.findings.append(
+            finding(rule, message, self.path, line, end_line=end, on_changed_line=changed)
+        )
+
+    def raw_sql(self, text: str, node: ast.AST) -> None:
+        try:
+            statements = split(text)
+        except SplitError:
+            return
+        for stmt in statements:
+            before = len(self.sql.findings)
+            self.sql.check(self.path, stmt, True)
+            for f in self.sql.findings[before:]:
+                self.add(f.rule_id, f.message, node)
+
+    # Alembic -------------------------------------------------------------------------------
+
+    def alembic(self, tree: ast.Module) -> None:
+        funcs = {n.name: n for n in tree.body if isinstance(n, ast.FunctionDef)}
+        for call in _calls(funcs["upgrade"]):
+            self._op(call)
+        down = funcs.get("downgrade")
+        if down is None or _empty(down):
+            self.add("database.missing-rollback", f"{self.path}: downgrade() does nothing, so the revision cannot be rolled back",
+                     down or funcs["upgrade"])  # fmt: skip
+
+    def _op(self, call: ast.Call) -> None:
+        name = _callee(call)
+        table = _str(_arg(call, 0, "table_name"))
+        if name == "create_table" and table:
+            self.new_tables.add(table)
+        elif name == "drop_table":
+            self.add(
+                "database.drop-table",
+                f"op.drop_table drops table {table or '?'} and its data",
+                call,
+            )
+        elif name == "drop_column":
+            column = _str(_arg(call, 1, "column_name"))
+            self.add(
+                "database.drop-column",
+                f"op.drop_column drops {table or '?'}.{column or '?'} and its data",
+                call,
+            )
+        elif name == "alter_column":
+            if _kw(call, "type_") is not None and table not in self.new_tables:
+                self.add(
+                    "database.column-type-change",
+                    f"op.alter_column changes a column type of {table or '?'}, rewriting it",
+                    call,
+                )
+            if _kw(call, "new_column_name") is not None:
+                self.add(
+                    "database.rename-column",
+                    f"op.alter_column renames a column of {table or '?'}",
+                    call,
+                )
+        elif name == "add_column" and table not in self.new_tables:
+            column = _arg(call, 1, "column")
+            if (
+                isinstance(column, ast.Call)
+                and _false(_kw(column, "nullable"))
+                and _kw(column, "server_default") is None
+            ):
+                self.add("database.not-null-without-default",
+                         f"op.add_column adds a NOT NULL column to {table or '?'} without a server_default", call)  # fmt: skip
+        elif name == "create_index":
+            on = _str(_arg(call, 1, "table_name"))
+            if on not in self.new_tables and not _true(_kw(call, "postgresql_concurrently")):
+                self.add("database.index-not-concurrent",
+                         f"op.create_index on {on or '?'} without postgresql_concurrently=True", call)  # fmt: skip
+        elif name in ("create_foreign_key", "create_check_constraint"):
+            on = _str(
+                _arg(call, 1, "source_table" if name == "create_foreign_key" else "table_name")
+            )
+            if on not in self.new_tables and not _true(_kw(call, "postgresql_not_valid")):
+                self.add(
+                    "database.constraint-not-valid",
+                    f"op.{name} on {on or '?'} without postgresql_not_valid=True",
+                    call,
+                )
+        elif name == "rename_table":
+            self.add("database.rename-table", f"op.rename_table renames {table or '?'}", call)
+        elif name == "execute" and (text := _str(_arg(call, 0, "sqltext"))):
+            self.raw_sql(text, call)
+
+    # Django --------------------------------------------------------------------------------
+
+    def django(self, tree: ast.Module) -> None:
+        cls = next(n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == "Migration")
+        operations: list[ast.expr] = []
+        for stmt in cls.body:
+            named = isinstance(stmt, ast.Assign) and any(
+                isinstance(t, ast.Name) and t.id == "operations" for t in stmt.targets
+            )
+            if named and isinstance(stmt.value, ast.List | ast.Tuple):  # type: ignore[union-attr]
+                operations = list(stmt.value.elts)  # type: ignore[union-attr]
+        for op in operations:
+            if isinstance(op, ast.Call):
+                self._django_op(op)
+
+    def _django_op(self, op: ast.Call) -> None:
+        name = _callee(op)
+        model = (_str(_arg(op, 0, "model_name")) or _str(_arg(op, 0, "name")) or "?").lower()
+        if name == "CreateModel":
+            self.new_tables.add(model)
+        elif name == "DeleteModel":
+            self.add(
+                "database.drop-table", f"DeleteModel drops the table of {model} and its data", op
+            )
+        elif name == "RemoveField":
+            self.add(
+                "database.drop-column",
+                f"RemoveField drops {model}.{_str(_arg(op, 1, 'name')) or '?'} and its data",
+                op,
+            )
+        elif name == "RenameField":
+            self.add("database.rename-column", f"RenameField renames a column of {model}", op)
+        elif name == "RenameModel":
+            self.add("database.rename-table", f"RenameModel renames the table of {model}", op)
+        elif name == "AddField" and model not in self.new_tables:
+            field_ = _arg(op, 2, "field")
+            if (isinstance(field_, ast.Call) and "ManyToMany" not in _callee(field_)
+                    and not _true(_kw(field_, "null")) and _kw(field_, "default") is None
+                    and _kw(field_, "db_default") is None):  # fmt: skip
+                self.add("database.not-null-without-default",
+                         f"AddField adds a NOT NULL column to {model} without a default", op)  # fmt: skip
+        elif name == "AddIndex" and model not in self.new_tables:
+            self.add("database.index-not-concurrent",
+                     f"AddIndex on {model} locks writes; use AddIndexConcurrently (django.contrib.postgres)", op)  # fmt: skip
+        elif name == "AddConstraint" and model not in self.new_tables:
+            self.add(
+                "database.constraint-not-valid",
+                f"AddConstraint on {model} validates every row under lock",
+                op,
+            )
+        elif name == "RunSQL":
+            if (text := _str(_arg(op, 0, "sql"))) is not None:
+                self.raw_sql(text, op)
+            if _arg(op, 1, "reverse_sql") is None:
+                self.add(
+                    "database.missing-rollback",
+                    "RunSQL without reverse_sql cannot be rolled back",
+                    op,
+                )
+        elif name == "RunPython" and _arg(op, 1, "reverse_code") is None:
+            self.add(
+                "database.missing-rollback",
+                "RunPython without reverse_code cannot be rolled back",
+                op,
+            )
+
+
+def _calls(func: ast.FunctionDef) -> Iterator[ast.Call]:
+    for node in ast.walk(func):
+        if isinstance(node, ast.Call):
+            yield node
+
+
+def _empty(func: ast.FunctionDef) -> bool:
+    body = [
+        s for s in func.body if not (isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant))
+    ]
+    return all(isinstance(s, ast.Pass) for s in body)
+
+
+_DJANGO_NUMBER = re.compile(r"^(\d+)_")
+
+
+async def _versions(
+    change: Change, migrations: list[PyMigration], parsed: dict[str, tuple[ast.Module, str]]
+) -> list[Finding]:
+    """Two Alembic revisions with one id or one parent, or two Django migrations with one number."""
+    out: list[Finding] = []
+    for folder in sorted({str(PurePosixPath(m.path).parent) for m in migrations}):
+        mine = [m for m in migrations if str(PurePosixPath(m.path).parent) == folder]
+        listing = [p for p in await list_tree(change, change.head_sha, folder) if p.endswith(".py")]
+        texts = {
+            p: (b or b"").decode("utf-8", "replace")
+            for p, b in (await change.read_many(listing, "head")).items()
+        }
+        for m in mine:
+            text = texts.get(m.path, parsed[m.path][1])
+            if m.kind == "django":
+                number = _DJANGO_NUMBER.match(PurePosixPath(m.path).name)
+                if not number:
+                    continue
+                stem = PurePosixPath(m.path).stem
+                for other in listing:
+                    o = PurePosixPath(other)
+                    if other == m.path or not o.name.startswith(number[1] + "_"):
+                        continue
+                    merged = any(
+                        stem in t and o.stem in t
+                        for p, t in texts.items()
+                        if p not in (m.path, other)
+                    )
+                    if not merged:
+                        out.append(finding("database.duplicate-version",
+                                           f"{m.path} and {other} share number {number[1]} with no merge migration",
+                                           m.path, 1))  # fmt: skip
+            else:
+                rev, parent = _alembic_ids(parsed[m.path][0])
+                for other, t in texts.items():
+                    if other == m.path:
+                        continue
+                    try:
+                        o_rev, o_parent = _alembic_ids(ast.parse(t))
+                    except (SyntaxError, ValueError):
+                        continue
+                    if rev and o_rev == rev:
+                        out.append(
+                            finding(
+                                "database.duplicate-version",
+                                f"{m.path} and {other} share revision {rev}",
+                                m.path,
+                                1,
+                            )
+                        )
+                    elif parent and o_parent == parent:
+                        out.append(finding("database.duplicate-version",
+                                           f"{m.path} and {other} both revise {parent}, leaving two heads", m.path, 1))  # fmt: skip
+                del text
+    return out
+
+
+def _alembic_ids(tree: ast.Module) -> tuple[str | None, str | None]:
+    values: dict[str, str | None] = {}
+    for n in tree.body:
+        target = (
+            n.targets[0]
+            if isinstance(n, ast.Assign) and n.targets
+            else n.target
+            if isinstance(n, ast.AnnAssign)
+            else None
+        )
+        if (
+            isinstance(target, ast.Name)
+            and target.id in ("revision", "down_revision")
+            and n.value is not None
+        ):  # type: ignore[union-attr]
+            values[target.id] = _str(n.value)  # type: ignore[union-attr]
+    return values.get("revision"), values.get("down_revision")

@@ -1,0 +1,356 @@
+"""The Database sub-agent on real repositories, squawk and a real PostgreSQL server."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from leo_database import DatabaseAgent
+from leo_database.rules import RULES
+
+SB = "supabase/migrations"
+BASE = {
+    f"{SB}/20240101000000_init.sql": (
+        "create table public.profiles (id uuid primary key, name text, bio text);\n"
+        "alter table public.profiles enable row level security;\n"
+    )
+}
+HAZARDS = """alter table public.profiles drop column bio;
+
+create index profiles_name_idx on public.profiles (name);
+
+create table public.payments (
+  id bigint primary key,
+  amount numeric not null
+);
+"""
+SAFE = """alter table public.profiles add column website text;
+
+create index concurrently profiles_name_idx on public.profiles (name);
+
+create table public.notes (
+  id bigint generated always as identity primary key,
+  owner uuid not null references auth.users (id),
+  body text
+);
+create index notes_owner_idx on public.notes (owner);
+alter table public.notes enable row level security;
+create policy "owners read their notes" on public.notes
+  for select to authenticated using (auth.uid() = owner);
+"""
+
+
+def run(leo_repo, leo_run, head, base=BASE, config=None):
+    repo = leo_repo(base=base, head=head)
+    result = leo_run(repo.change(), [DatabaseAgent], config=config)
+    return result, result.agent("database")
+
+
+def steps(agent, phase):
+    return [s for live in agent.details["live"] for s in live["steps"] if s["phase"] == phase]
+
+
+def test_supabase_drop_column_plain_index_and_table_without_rls_are_found_on_their_lines(
+    leo_repo, leo_run, pg
+):
+    path = f"{SB}/20240201000000_pr.sql"
+    result, agent = run(leo_repo, leo_run, {path: HAZARDS})
+    result.assert_finding("database.drop-column", path=path, line=1)
+    result.assert_finding("database.index-not-concurrent", path=path, line=3)
+    result.assert_finding("database.table-without-rls", path=path, line=5)
+    assert agent.status == "failed"
+    result.assert_verdict("FAIL")
+    fix = result.assert_finding("database.index-not-concurrent", path=path).fix
+    assert "CONCURRENTLY" in fix
+    assert [s["ok"] for s in steps(agent, "change")] == [True]
+
+
+def test_safe_supabase_migration_passes_and_is_shown_applied(leo_repo, leo_run, pg):
+    path = f"{SB}/20240201000000_safe.sql"
+    result, agent = run(leo_repo, leo_run, {path: SAFE})
+    assert agent.status == "passed", agent.findings
+    result.assert_verdict("PASS")
+    assert steps(agent, "base")[0]["ok"] and steps(agent, "change") == [
+        {**steps(agent, "change")[0], "path": path, "ok": True, "statements": 6}
+    ]
+    assert "applied on PostgreSQL" in agent.summary
+    # A new table's index needs no CONCURRENTLY: it is empty and unused.
+    result.assert_no_finding("database.index-not-concurrent")
+
+
+def test_syntax_error_fails_with_postgresql_message_on_its_line(leo_repo, leo_run, pg):
+    path = f"{SB}/20240201000000_broken.sql"
+    sql = "alter table public.profiles add column age int;\n\ncreate table public.t (\n  id int,\n  name text text\n);\n"
+    result, _agent = run(leo_repo, leo_run, {path: sql})
+    found = result.assert_finding("database.apply-failed", path=path, line=5)
+    assert found.severity == "critical"
+    assert 'syntax error at or near "text"' in found.message
+    assert "SQLSTATE 42601" in found.message
+    result.assert_verdict("FAIL")
+
+
+def test_migration_cannot_run_server_programs(leo_repo, leo_run, pg, tmp_path):
+    path = f"{SB}/20240201000000_evil.sql"
+    marker = tmp_path / "pwned"
+    sql = f"copy (select 1) to program 'touch {marker}';\n"
+    result, _ = run(leo_repo, leo_run, {path: sql})
+    found = result.assert_finding("database.apply-failed", path=path, line=1)
+    assert "permission denied" in found.message or "must be superuser" in found.message
+    assert not marker.exists()
+
+
+def test_change_without_migrations_is_skipped(leo_repo, leo_run):
+    _result, agent = run(leo_repo, leo_run, {"app.py": "print('hi')\n"})
+    assert agent.status == "skipped"
+    assert "no migrations" in agent.summary
+
+
+def test_without_postgresql_the_live_proof_is_missing_evidence(
+    leo_repo, leo_run, monkeypatch, tmp_path
+):
+    monkeypatch.delenv("LEO_DATABASE_TEST_URL", raising=False)
+    monkeypatch.setenv("LEO_PG_BINDIR", str(tmp_path))  # holds no initdb
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")
+    _, safe = run(leo_repo, leo_run, {f"{SB}/20240201000000_safe.sql": SAFE})
+    assert safe.status == "error"
+    assert "NOT applied" in safe.summary and "no PostgreSQL" in safe.error
+    # Static evidence of harm still fails the change without a server.
+    _, bad = run(leo_repo, leo_run, {f"{SB}/20240201000000_pr.sql": HAZARDS})
+    assert bad.status == "failed"
+
+
+def test_agent_starts_its_own_server_when_no_url_is_given(
+    leo_repo, leo_run, monkeypatch, leo_postgres
+):
+    # leo_postgres only makes the test skip (or fail in CI) where the binaries are missing.
+    monkeypatch.delenv("LEO_DATABASE_TEST_URL", raising=False)
+    _, agent = run(leo_repo, leo_run, {f"{SB}/20240201000000_safe.sql": SAFE})
+    assert agent.status == "passed", (agent.summary, agent.findings)
+    assert agent.details["live"][0]["server"] == "a throw-away PostgreSQL"
+
+
+def test_rollbacks_are_applied_and_their_failures_reported(leo_repo, leo_run, pg):
+    base = {"db/migrations/0001_init.up.sql": "create table items (id int);\n",
+            "db/migrations/0001_init.down.sql": "drop table items;\n"}  # fmt: skip
+    head = {
+        "db/migrations/0002_tags.up.sql": "create table tags (id int);\n",
+        "db/migrations/0002_tags.down.sql": "drop table tag;\n",
+    }
+    result, _agent = run(leo_repo, leo_run, head, base=base)
+    found = result.assert_finding(
+        "database.rollback-failed", path="db/migrations/0002_tags.down.sql", line=1
+    )
+    assert 'table "tag" does not exist' in found.message
+    # The up-file's own DROP in a rollback is not a finding: rollbacks are not linted.
+    result.assert_no_finding("database.drop-table")
+
+
+def test_incomplete_rollback_and_missing_rollback(leo_repo, leo_run, pg):
+    base = {"db/migrations/0001_init.up.sql": "create table items (id int);\n",
+            "db/migrations/0001_init.down.sql": "drop table items;\n"}  # fmt: skip
+    head = {
+        "db/migrations/0002_tags.up.sql": "create table tags (id int);\ncreate table labels (id int);\n",
+        "db/migrations/0002_tags.down.sql": "drop table tags;\n",
+        "db/migrations/0003_more.up.sql": "create table more (id int);\n",
+    }
+    result, agent = run(leo_repo, leo_run, head, base=base)
+    result.assert_finding(
+        "database.missing-rollback", path="db/migrations/0003_more.up.sql", line=1
+    )
+    # 0003 has no rollback, so nothing under it is rolled back.
+    assert steps(agent, "rollback") == []
+    head.pop("db/migrations/0003_more.up.sql")
+    result, agent = run(leo_repo, leo_run, head, base=base)
+    found = result.assert_finding(
+        "database.rollback-incomplete", path="db/migrations/0002_tags.up.sql", line=2
+    )
+    assert 'relation "labels" already exists' in found.message
+
+
+def test_dbmate_sections_are_split_into_migration_and_rollback(leo_repo, leo_run, pg):
+    sql = "-- migrate:up\ncreate table a (id int);\n\n-- migrate:down\ndrop table a;\n"
+    result, agent = run(
+        leo_repo, leo_run, {"db/migrate/20240201_a.sql": sql}, base={"README.md": "x\n"}
+    )
+    assert agent.status == "passed", agent.findings
+    assert [s["phase"] for s in agent.details["live"][0]["steps"]] == [
+        "change",
+        "rollback",
+        "reapply",
+    ]
+    result, _ = run(
+        leo_repo,
+        leo_run,
+        {"db/migrate/20240201_a.sql": "-- migrate:up\ncreate table a (id int);\n"},
+    )
+    result.assert_finding("database.missing-rollback")
+
+
+def test_duplicate_and_out_of_order_versions(leo_repo, leo_run, pg):
+    base = {
+        **BASE,
+        f"{SB}/20240301000000_later.sql": "create table public.later (id int);\nalter table public.later enable row level security;\n",
+    }
+    head = {
+        f"{SB}/20240201000000_early.sql": "select 1;\n",
+        f"{SB}/20240301000000_twin.sql": "select 2;\n",
+    }
+    result, _ = run(leo_repo, leo_run, head, base=base)
+    result.assert_finding("database.out-of-order", path=f"{SB}/20240201000000_early.sql", line=1)
+    result.assert_finding(
+        "database.duplicate-version", path=f"{SB}/20240301000000_twin.sql", line=1
+    )
+
+
+def test_editing_an_applied_migration_is_flagged(leo_repo, leo_run, pg):
+    path = f"{SB}/20240101000000_init.sql"
+    head = {path: BASE[path] + "alter table public.profiles add column x text;\n"}
+    result, _ = run(leo_repo, leo_run, head)
+    result.assert_finding("database.edited-migration", path=path, line=3)
+
+
+def test_truncate_unbounded_writes_and_lock_rules(leo_repo, leo_run, pg):
+    path = f"{SB}/20240201000000_data.sql"
+    sql = """truncate public.profiles;
+delete from public.profiles;
+update public.profiles set name = 'x';
+delete from public.profiles where id is null;
+-- squawk-ignore ban-drop-column
+alter table public.profiles drop column bio;
+alter table public.profiles add column age int not null;
+alter table public.profiles alter column name type varchar(20);
+alter table public.profiles add constraint age_positive check (age > 0);
+alter table public.profiles rename column name to full_name;
+alter table public.profiles rename to people;
+alter table public.people disable row level security;
+"""
+    result, agent = run(leo_repo, leo_run, {path: sql})
+    expected = {
+        "database.truncate": 1,
+        "database.unbounded-write": 2,
+        "database.drop-column": 6,
+        "database.not-null-without-default": 7,
+        "database.column-type-change": 8,
+        "database.constraint-not-valid": 9,
+        "database.rename-column": 10,
+        "database.rename-table": 11,
+        "database.table-without-rls": 12,
+    }
+    for rule, line in expected.items():
+        result.assert_finding(rule, path=path, line=line)
+    result.assert_finding("database.unbounded-write", path=path, line=3)
+    assert not any(f.line == 4 and f.rule_id == "database.unbounded-write" for f in agent.findings)
+    assert agent.details["squawk_suppressions_ignored"] == 1
+    # The table is not empty in production but is here; the live apply still proves it parses.
+    assert steps(agent, "change")[0]["ok"]
+
+
+def test_only_changed_statements_of_a_modified_file_block(leo_repo, leo_run, pg):
+    path = "migrations/0001_all.sql"
+    base = {path: "create table t (id int, a int);\n"}
+    head = {path: "create table t (id int, a int);\ncreate index concurrently t_a on t (a);\n"}
+    result, agent = run(leo_repo, leo_run, head, base=base)
+    result.assert_finding("database.edited-migration", path=path, line=2)
+    assert all(f.line != 1 or not f.on_changed_line for f in agent.findings)
+
+
+ALEMBIC_BASE = '''"""base"""
+from alembic import op
+import sqlalchemy as sa
+
+revision = "a1"
+down_revision = None
+
+
+def upgrade():
+    op.create_table("users", sa.Column("id", sa.Integer, primary_key=True))
+
+
+def downgrade():
+    op.drop_table("users")
+'''
+ALEMBIC_HEAD = '''"""change"""
+from alembic import op
+import sqlalchemy as sa
+
+revision = "b2"
+down_revision = "a1"
+
+
+def upgrade():
+    op.drop_column("users", "legacy")
+    op.add_column("users", sa.Column("age", sa.Integer, nullable=False))
+    op.create_index("ix_users_age", "users", ["age"])
+    op.create_index("ix_users_ok", "users", ["id"], postgresql_concurrently=True)
+    op.execute("DELETE FROM users")
+
+
+def downgrade():
+    pass
+'''
+
+
+def test_alembic_revision_is_read_through_its_op_calls(leo_repo, leo_run):
+    v = "alembic/versions"
+    head = {
+        f"{v}/b2_change.py": ALEMBIC_HEAD,
+        f"{v}/c3_twin.py": ALEMBIC_HEAD.replace('"b2"', '"c3"'),
+    }
+    result, agent = run(leo_repo, leo_run, head, base={f"{v}/a1_base.py": ALEMBIC_BASE})
+    p = f"{v}/b2_change.py"
+    result.assert_finding("database.drop-column", path=p, line=10)
+    result.assert_finding("database.not-null-without-default", path=p, line=11)
+    result.assert_finding("database.index-not-concurrent", path=p, line=12)
+    result.assert_finding("database.unbounded-write", path=p, line=14)
+    result.assert_finding("database.missing-rollback", path=p, line=17)
+    result.assert_finding("database.duplicate-version", path=p)  # two heads on a1
+    assert not any(f.line == 13 for f in agent.findings if f.path == p)
+    assert agent.status == "failed"
+
+
+DJANGO = """from django.db import migrations, models
+
+
+class Migration(migrations.Migration):
+    dependencies = [("shop", "0001_initial")]
+
+    operations = [
+        migrations.RemoveField(model_name="order", name="note"),
+        migrations.AddField(model_name="order", name="code", field=models.CharField(max_length=5)),
+        migrations.AddField(model_name="order", name="memo", field=models.TextField(null=True)),
+        migrations.RenameModel(old_name="Order", new_name="Purchase"),
+        migrations.RunPython(lambda apps, schema: None),
+    ]
+"""
+
+
+def test_django_migration_operations_are_read_from_the_ast(leo_repo, leo_run):
+    base = {
+        "shop/migrations/__init__.py": "",
+        "shop/migrations/0001_initial.py": "class Migration:\n    operations = []\n",
+    }
+    p = "shop/migrations/0002_change.py"
+    result, agent = run(
+        leo_repo, leo_run, {p: DJANGO, "shop/migrations/0002_other.py": DJANGO}, base=base
+    )
+    result.assert_finding("database.drop-column", path=p, line=8)
+    result.assert_finding("database.not-null-without-default", path=p, line=9)
+    result.assert_finding("database.rename-table", path=p, line=11)
+    result.assert_finding("database.missing-rollback", path=p, line=12)
+    result.assert_finding("database.duplicate-version", path=p)
+    assert not any(f.line == 10 for f in agent.findings if f.path == p)
+    assert "python_migrations" in agent.details
+
+
+def test_every_rule_is_documented_with_an_example_and_its_fix():
+    doc = Path(__file__).resolve().parents[3] / "docs" / "agents" / "database.md"
+    text = doc.read_text(encoding="utf-8")
+    for rule in RULES.values():
+        assert f"`{rule.id}`" in text, rule.id
+        assert rule.fix in text, rule.id
+
+
+def test_bad_migration_dirs_setting_is_an_error(leo_repo, leo_run):
+    config = {"agents": {"database": {"migration_dirs": "migrations/"}}}
+    _, agent = run(leo_repo, leo_run, {f"{SB}/1_x.sql": "select 1;\n"}, config=config)
+    assert agent.status == "error"
+    assert "migration_dirs must be a list" in agent.summary
