@@ -15,7 +15,7 @@ import tempfile
 from collections.abc import AsyncIterator, Iterable
 from functools import cached_property
 from pathlib import Path, PurePosixPath
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field
 
@@ -73,6 +73,10 @@ class ChangedFile(LeoModel):
     """True when git sees binary content (no line numbers)."""
     mode: str = "100644"
     """Git file mode at the head (``120000`` symlink, ``160000`` submodule)."""
+    old_blob: str | None = None
+    """Git blob id of the content at the base (None when added): a content digest."""
+    new_blob: str | None = None
+    """Git blob id of the content at the head (None when deleted): a content digest."""
     hunks: tuple[Hunk, ...] = ()
     """The diff's hunks."""
 
@@ -295,7 +299,7 @@ async def _diff(repo: str, base_sha: str, head_sha: str) -> tuple[ChangedFile, .
         msg = f"could not match git's patch to its file list ({len(sections)} vs {len(entries)})"
         raise GitError(msg)
     files = []
-    for (status, mode, path, old_path, binary), section in zip(entries, sections, strict=True):
+    for entry, section in zip(entries, sections, strict=True):
         hunks = tuple(
             Hunk(
                 old_start=int(m[1]),
@@ -305,38 +309,39 @@ async def _diff(repo: str, base_sha: str, head_sha: str) -> tuple[ChangedFile, .
             )
             for m in _HUNK.finditer(section)
         )
-        files.append(
-            ChangedFile(
-                path=path, old_path=old_path, status=status, binary=binary, mode=mode, hunks=hunks
-            )
-        )
+        files.append(ChangedFile(**entry, hunks=hunks))
     return tuple(files)
 
 
-def _parse_raw(out: bytes) -> list[tuple[FileStatus, str, str, str | None, bool]]:
-    """Parse ``--raw --numstat -z`` output into (status, mode, path, old_path, binary)."""
+def _blob(sha: str) -> str | None:
+    return None if set(sha) == {"0"} else sha
+
+
+def _parse_raw(out: bytes) -> list[dict[str, Any]]:
+    """Parse ``--raw --numstat -z`` output into ``ChangedFile`` fields (without hunks)."""
     fields = out.split(b"\0")
-    raw: list[tuple[FileStatus, str, str, str | None]] = []
+    raw: list[dict[str, Any]] = []
     binary: list[bool] = []
     i = 0
     while i < len(fields) and fields[i]:
         field = fields[i]
         if field.startswith(b":"):
             meta = field[1:].decode("utf-8", "replace").split()
-            letter, new_mode = meta[4][0], meta[1]
-            status = _STATUS.get(letter, "modified")
+            letter = meta[4][0]
+            entry: dict[str, Any] = {
+                "status": _STATUS.get(letter, "modified"),
+                "mode": meta[0] if letter == "D" else meta[1],
+                "old_blob": _blob(meta[2]),
+                "new_blob": _blob(meta[3]),
+            }
             if letter in "RC":
-                old, new = (
-                    fields[i + 1].decode("utf-8", "replace"),
-                    fields[i + 2].decode("utf-8", "replace"),
-                )
-                raw.append((status, new_mode, new, old))
+                entry["old_path"] = fields[i + 1].decode("utf-8", "replace")
+                entry["path"] = fields[i + 2].decode("utf-8", "replace")
                 i += 3
             else:
-                path = fields[i + 1].decode("utf-8", "replace")
-                mode = meta[0] if letter == "D" else new_mode
-                raw.append((status, mode, path, None))
+                entry["path"] = fields[i + 1].decode("utf-8", "replace")
                 i += 2
+            raw.append(entry)
         else:  # numstat: "added\tdeleted\tpath" or "added\tdeleted\t" + old + new for renames
             added, _deleted, rest = field.split(b"\t", 2)
             binary.append(added == b"-")
@@ -344,7 +349,7 @@ def _parse_raw(out: bytes) -> list[tuple[FileStatus, str, str, str | None, bool]
     if len(binary) != len(raw):
         msg = "could not parse git's file list (raw and numstat disagree)"
         raise GitError(msg)
-    return [(*entry, b) for entry, b in zip(raw, binary, strict=True)]
+    return [entry | {"binary": b} for entry, b in zip(raw, binary, strict=True)]
 
 
 def _split_patch(patch: bytes) -> list[bytes]:

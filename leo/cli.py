@@ -158,6 +158,11 @@ def cli() -> None:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Use this leo.toml instead of the base commit's policy.",
 )
+@click.option(
+    "--no-cache",
+    is_flag=True,
+    help="Run every sub-agent afresh; do not read or write the result cache.",
+)
 @click.option("--quiet", "-q", is_flag=True, help="No progress on stderr.")
 @plugin_option
 def verify(
@@ -170,6 +175,7 @@ def verify(
     timeout: float | None,
     jobs: int | None,
     config_path: Path | None,
+    no_cache: bool,
     quiet: bool,
     plugin_args: tuple[str, ...],
 ) -> None:
@@ -180,6 +186,7 @@ def verify(
     """
     import anyio
 
+    from leo.cache import ResultCache
     from leo.change import gather_change
     from leo.config import load_config
     from leo.formats import render
@@ -209,6 +216,7 @@ def verify(
             timeout=timeout,
             jobs=jobs,
             progress=None if quiet else _progress,
+            cache=None if no_cache else ResultCache(),
         )
 
     report, warnings = anyio.run(main)

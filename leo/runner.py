@@ -26,6 +26,7 @@ from leo.process import kill_tools_of
 from leo.subagent import SubAgent, confidence_of, status_of, summarise
 
 if TYPE_CHECKING:
+    from leo.cache import ResultCache
     from leo.change import Change
 
 T = TypeVar("T")
@@ -171,8 +172,12 @@ async def run_checks(
     *,
     limit: int = 0,
     progress: Progress | None = None,
+    cache: ResultCache | None = None,
 ) -> list[SubAgentResult]:
-    """Run every job's ``check`` at once (at most ``limit`` together when > 0), in input order."""
+    """Run every job's ``check`` at once (at most ``limit`` together when > 0), in input order.
+
+    With a ``cache``, a job whose inputs are unchanged since a cached run reuses that result.
+    """
     results: list[SubAgentResult | None] = [None] * len(jobs)
     limiter = anyio.CapacityLimiter(limit or max(len(jobs), 1))
 
@@ -180,9 +185,14 @@ async def run_checks(
         async with limiter:
             if progress:
                 progress("started", job.spec.name, None)
-            results[i] = await run_guarded(job, lambda: _check(job, change))
+            key = await cache.key(job, change) if cache else None
+            hit = cache.get(key) if cache and key else None
+            result = hit or await run_guarded(job, lambda: _check(job, change))
+            if cache and key and not hit:
+                cache.put(key, result)
+            results[i] = result
             if progress:
-                progress("finished", job.spec.name, results[i])
+                progress("finished", job.spec.name, result)
 
     async with anyio.create_task_group() as tg:
         for i, job in enumerate(jobs):

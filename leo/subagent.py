@@ -8,7 +8,7 @@ settings, runs ``check`` in its own task with a timeout, and validates what come
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import JsonValue
 
@@ -44,6 +44,9 @@ class SubAgent:
     """One line shown by ``leo plugins``."""
     timeout: ClassVar[float | None] = None
     """Default timeout in seconds for this sub-agent, when config sets none."""
+    cache_scope: ClassVar[Literal["tree", "change", "none"]] = "tree"
+    """What a cached result depends on: the whole base and head trees (safe default), only the
+    changed files' contents (``change``: agents that read nothing else), or never cached."""
 
     def __init__(self, settings: Mapping[str, Any] | None = None) -> None:
         self.settings: Mapping[str, Any] = dict(settings or {})

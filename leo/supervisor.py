@@ -21,6 +21,7 @@ from leo.runner import Job, Progress, run_checks, run_guarded
 from leo.subagent import Conflict
 
 if TYPE_CHECKING:
+    from leo.cache import ResultCache
     from leo.change import Change
 
 
@@ -49,7 +50,7 @@ async def verify(
     jobs: int | None = None,
     requirements: Sequence[Requirement] = (),
     progress: Progress | None = None,
-    warn: Progress | None = None,
+    cache: ResultCache | None = None,
 ) -> tuple[Report, list[str]]:
     """Run the sub-agents ``names`` on ``change``; return the report and plugin warnings."""
     started = time.monotonic()
@@ -63,7 +64,11 @@ async def verify(
         for n in names
     ]
     results = await run_checks(
-        job_list, change, limit=config.jobs if jobs is None else jobs, progress=progress
+        job_list,
+        change,
+        limit=config.jobs if jobs is None else jobs,
+        progress=progress,
+        cache=cache,
     )
     results, rounds, settled = await resolve_conflicts(plugins, job_list, change, results)
     for result in results:

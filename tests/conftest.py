@@ -77,3 +77,9 @@ def agents(monkeypatch: pytest.MonkeyPatch):
     import leo_fixture_agents
 
     return leo_fixture_agents
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _private_result_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Keep ``leo verify`` runs of the tests out of the user's result cache."""
+    os.environ["LEO_CACHE_DIR"] = str(tmp_path_factory.mktemp("leo-cache"))
