@@ -25,7 +25,7 @@ class DesignSettings:
     """A function whose complexity grows by more than this is a finding, even under the limit."""
     min_maintainability: float = 20.0
     """A Python file whose maintainability index falls below this (radon rank B) is a finding."""
-    max_maintainability_drop: float = 15.0
+    max_maintainability_drop: float = 25.0
     """A drop of the maintainability index by more than this many points is a ``low`` finding."""
     max_file_lines: int = 600
     """A file the change makes longer than this is a finding."""
