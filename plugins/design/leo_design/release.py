@@ -52,12 +52,22 @@ async def changelog_additions(change: Change, settings: DesignSettings) -> str:
 
 
 def mentions(text: str, dotted: str) -> bool:
-    """True when ``text`` names the object ``dotted`` (by its full or its short name)."""
+    """True when ``text`` names the object ``dotted`` (by its full or its short name).
+
+    A parameter break (``pkg.mod.func(param)``) needs both the function and the parameter
+    named: announcing one change to a function does not announce every other.
+    """
     if not text:
         return False
-    short = dotted.rsplit(".", 1)[-1].split("(", 1)[0]
-    names = {dotted, short}
-    return any(re.search(rf"(?<![\w.]){re.escape(n)}(?![\w])", text) for n in names if n)
+    obj, _, param = dotted.partition("(")
+    param = param.rstrip(")")
+    if param and not _names(text, param):
+        return False
+    return _names(text, obj) or _names(text, obj.rsplit(".", 1)[-1])
+
+
+def _names(text: str, name: str) -> bool:
+    return bool(name) and re.search(rf"(?<![\w.]){re.escape(name)}(?!\w)", text) is not None
 
 
 def _version_files(package_dir: str, settings: DesignSettings) -> list[str]:
