@@ -83,6 +83,8 @@ def _coerce(name: str, value: Any, default: Any) -> Any:
     if isinstance(default, tuple):
         if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
             raise LeoError(f"{where} must be a list of strings, not {value!r}")
+        if name == "api_packages" and any(v.startswith("/") or ".." in v for v in value):
+            raise LeoError(f"{where} must list directories relative to the repository root")
         return tuple(v.strip("/") for v in value)
     # Optional repository-relative paths.
     if not isinstance(value, str) or not value or value.startswith(("/", "-")) or ".." in value:
