@@ -31,6 +31,9 @@ from leo_design.complexity import complexity_findings, maintainability_findings
 from leo_design.settings import DesignSettings, parse_settings
 from leo_design.size import file_size_findings, function_size_findings
 
+#: Kept for compatibility with leo-design 0.1; the setting's default now lives in settings.py.
+DEFAULT_MAX_COMPLEXITY = DesignSettings.max_complexity
+
 
 @dataclass
 class _Scan:
@@ -96,32 +99,9 @@ class DesignAgent(SubAgent):
         heads = await change.read_many([f.path for f in wanted], "head")
         bases = await change.read_many([f.old_path or f.path for f in wanted], "base")
         for f in wanted:
-            head = heads.get(f.path)
             base = bases.get(f.old_path or f.path) if f.status != "added" else None
-            if head is None:
-                scan.not_analysed.append(NotAnalysed(path=f.path, reason="not a file at the head"))
-                continue
-            if len(head) > settings.max_file_bytes:
-                scan.not_analysed.append(
-                    NotAnalysed(path=f.path, reason=f"larger than {settings.max_file_bytes} bytes")
-                )
-                continue
-            found = await anyio.to_thread.run_sync(_measure, f, base, head, settings)
-            if isinstance(found, NotAnalysed):
-                # Code no tool can measure must not slip past the limits unseen.
-                scan.not_analysed.append(found)
-                scan.findings.append(
-                    Finding(
-                        rule_id="design.unparsable",
-                        severity="medium",
-                        message=f"cannot measure {f.path}: {found.reason}",
-                        path=f.path,
-                    )
-                )
-                continue
-            scan.analysed.append(f.path)
-            scan.findings += found[0]
-            scan.functions += found[1]
+            # radon and lizard are CPU-bound: keep the event loop free.
+            await anyio.to_thread.run_sync(_scan_one, scan, f, base, heads.get(f.path), settings)
         return scan
 
     async def _check_api(
@@ -155,28 +135,60 @@ def _skip_reason(f: ChangedFile) -> str | None:
     return None
 
 
-def _measure(
-    f: ChangedFile, base_data: bytes | None, head_data: bytes, settings: DesignSettings
-) -> tuple[list[Finding], int] | NotAnalysed:
-    """Findings of one file (runs on a worker thread: radon and lizard are CPU-bound)."""
+def _scan_one(
+    scan: _Scan,
+    f: ChangedFile,
+    base_data: bytes | None,
+    head_data: bytes | None,
+    settings: DesignSettings,
+) -> None:
+    """Measure one file into ``scan``."""
+    if head_data is None:
+        scan.not_analysed.append(NotAnalysed(path=f.path, reason="not a file at the head"))
+        return
+    if len(head_data) > settings.max_file_bytes:
+        reason = f"larger than {settings.max_file_bytes} bytes"
+        scan.not_analysed.append(NotAnalysed(path=f.path, reason=reason))
+        return
     head = head_data.decode("utf-8", "replace")
     base = base_data.decode("utf-8", "replace") if base_data is not None else None
     try:
         head_fns = functions.functions(f.path, head)
     except functions.ParseError as exc:
-        where = f" at line {exc.line}" if exc.line else ""
-        return NotAnalysed(path=f.path, reason=f"{exc}{where}")
-    try:
-        base_fns = functions.functions(f.path, base) if base is not None else None
-    except functions.ParseError:
-        base_fns = None  # a broken base cannot excuse the head: compare as if new
-    found = complexity_findings(f.path, base_fns, head_fns, f, settings)
-    found += function_size_findings(f.path, base_fns, head_fns, f, settings)
-    found += file_size_findings(f.path, base, head, settings)
+        # Code no tool can measure must not slip past the limits unseen.
+        reason = f"{exc}{f' at line {exc.line}' if exc.line else ''}"
+        scan.not_analysed.append(NotAnalysed(path=f.path, reason=reason))
+        scan.findings.append(
+            Finding(
+                rule_id="design.unparsable",
+                severity="medium",
+                message=f"cannot measure {f.path}: {reason}",
+                path=f.path,
+                line=exc.line,
+            )
+        )
+        return
+    base_fns = _functions_or_none(f.path, base)
+    scan.analysed.append(f.path)
+    scan.functions += len(head_fns)
+    scan.findings += complexity_findings(f.path, base_fns, head_fns, f, settings)
+    scan.findings += function_size_findings(f.path, base_fns, head_fns, f, settings)
+    scan.findings += file_size_findings(f.path, base, head, settings)
     if f.path.endswith(".py"):
         before = functions.maintainability(base) if base is not None else None
-        found += maintainability_findings(f.path, before, functions.maintainability(head), settings)
-    return found, len(head_fns)
+        after = functions.maintainability(head)
+        scan.findings += maintainability_findings(f.path, before, after, settings)
+
+
+def _functions_or_none(path: str, text: str | None) -> list[functions.Function] | None:
+    """The base's functions; None when there is no base or it does not parse (a broken base
+    cannot excuse the head, which is then judged as new)."""
+    if text is None:
+        return None
+    try:
+        return functions.functions(path, text)
+    except functions.ParseError:
+        return None
 
 
 def _tool(distribution: str) -> Tool:

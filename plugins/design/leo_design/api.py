@@ -66,34 +66,42 @@ class Break:
 
 async def touched_packages(change: Change, settings: DesignSettings) -> list[Package]:
     """Packages (at the base: only they have an API to break) holding a changed Python file."""
-    paths = {
-        p
-        for f in change.files
-        for p in (f.path, f.old_path)
-        if p is not None and p.endswith(PYTHON_SUFFIXES)
-    }
+    paths = _python_paths(change)
     if settings.api_packages:
         wanted = [_package_of(d) for d in settings.api_packages]
-        return [
-            pkg for pkg in wanted if any(p.startswith(f"{pkg.path.lstrip('./')}/") for p in paths)
-        ]
-    dirs = {str(parent) for p in paths for parent in PurePosixPath(p).parents if str(parent) != "."}
+        return [pkg for pkg in wanted if any(_inside(p, pkg) for p in paths)]
+    dirs = {str(d) for p in paths for d in PurePosixPath(p).parents if str(d) != "."}
     inits = await change.read_many([f"{d}/__init__.py" for d in dirs], side="base")
     is_package = {d for d in dirs if inits.get(f"{d}/__init__.py") is not None}
     found: dict[str, Package] = {}
-    for p in sorted(paths):
-        top = None
-        for parent in PurePosixPath(p).parents:
-            if str(parent) not in is_package:
-                break
-            top = parent
-        if top is None:
-            continue  # a top-level module or a script directory: no package API
-        pkg = _package_of(str(top))
-        if pkg.name in settings.api_exclude or pkg.name.startswith(("test", "_")):
-            continue
-        found[pkg.path] = pkg
+    for path in sorted(paths):
+        pkg = _top_package(path, is_package)
+        if pkg is not None and not _excluded(pkg, settings):
+            found[pkg.path] = pkg
     return list(found.values())
+
+
+def _python_paths(change: Change) -> set[str]:
+    paths = {p for f in change.files for p in (f.path, f.old_path) if p is not None}
+    return {p for p in paths if p.endswith(PYTHON_SUFFIXES)}
+
+
+def _inside(path: str, package: Package) -> bool:
+    return path.startswith(f"{package.path.removeprefix('./')}/")
+
+
+def _top_package(path: str, is_package: set[str]) -> Package | None:
+    """The top-most package above ``path``; None for a top-level module or a script folder."""
+    top = None
+    for parent in PurePosixPath(path).parents:
+        if str(parent) not in is_package:
+            break
+        top = parent
+    return _package_of(str(top)) if top is not None else None
+
+
+def _excluded(package: Package, settings: DesignSettings) -> bool:
+    return package.name in settings.api_exclude or package.name.startswith(("test", "_"))
 
 
 def _package_of(directory: str) -> Package:

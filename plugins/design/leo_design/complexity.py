@@ -28,47 +28,47 @@ def complexity_findings(
     settings: DesignSettings,
 ) -> list[Finding]:
     """Findings for the functions of ``path`` the change made too complex."""
-    old = {f.key: f for f in base or ()}
+    old = {f.key: f.complexity for f in base or ()}
     findings = []
     for f in head:
-        if not touched(f, changed):
-            continue
-        before = old.get(f.key)
-        was = before.complexity if before else None
-        if f.complexity > settings.max_complexity and (was is None or f.complexity > was):
-            severity = "high" if f.complexity > settings.fail_complexity else "medium"
-            how = (
-                f"is new with cyclomatic complexity {f.complexity}"
-                if was is None
-                else f"rose from cyclomatic complexity {was} to {f.complexity}"
-            )
-            findings.append(
-                Finding(
-                    rule_id="design.complexity",
-                    severity=severity,
-                    message=f"{f.name} {how} (limit {settings.max_complexity})",
-                    path=path,
-                    line=f.line,
-                    end_line=f.end_line,
-                    fix="split the function into smaller ones or simplify its branching",
-                )
-            )
-        elif was is not None and f.complexity - was > settings.max_complexity_growth:
-            findings.append(
-                Finding(
-                    rule_id="design.complexity-growth",
-                    severity="low",
-                    message=(
-                        f"{f.name} grew from cyclomatic complexity {was} to {f.complexity} "
-                        f"(more than {settings.max_complexity_growth} in one change)"
-                    ),
-                    path=path,
-                    line=f.line,
-                    end_line=f.end_line,
-                    fix="move the new branches into helper functions",
-                )
-            )
+        if touched(f, changed):
+            finding = _judge(path, f, old.get(f.key), settings)
+            if finding is not None:
+                findings.append(finding)
     return findings
+
+
+def _judge(path: str, f: Function, was: int | None, settings: DesignSettings) -> Finding | None:
+    """The finding for one touched function whose complexity was ``was`` at the base."""
+    if f.complexity > settings.max_complexity and (was is None or f.complexity > was):
+        how = (
+            f"is new with cyclomatic complexity {f.complexity}"
+            if was is None
+            else f"rose from cyclomatic complexity {was} to {f.complexity}"
+        )
+        return Finding(
+            rule_id="design.complexity",
+            severity="high" if f.complexity > settings.fail_complexity else "medium",
+            message=f"{f.name} {how} (limit {settings.max_complexity})",
+            path=path,
+            line=f.line,
+            end_line=f.end_line,
+            fix="split the function into smaller ones or simplify its branching",
+        )
+    if was is not None and f.complexity - was > settings.max_complexity_growth:
+        return Finding(
+            rule_id="design.complexity-growth",
+            severity="low",
+            message=(
+                f"{f.name} grew from cyclomatic complexity {was} to {f.complexity} "
+                f"(more than {settings.max_complexity_growth} in one change)"
+            ),
+            path=path,
+            line=f.line,
+            end_line=f.end_line,
+            fix="move the new branches into helper functions",
+        )
+    return None
 
 
 def maintainability_findings(

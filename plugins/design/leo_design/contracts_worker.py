@@ -31,41 +31,40 @@ def evaluate(config: str, tree: Path, search: list[str]) -> dict[str, Any]:
 
     configuration.configure()
     options = use_cases.read_user_options(config_filename=config)
-    custom = options.session_options.pop("contract_types", None)
-    evaluated, refused = [], []
-    for contract in options.contracts_options:
-        (evaluated if contract.get("type") in BUILT_IN else refused).append(contract)
-    options.contracts_options[:] = evaluated
+    refused = _refuse_custom_types(options)
     use_cases._register_contract_types(options)
     roots = [str(r) for r in options.session_options.get("root_packages", ())]
     paths = [str(tree / p) if p else str(tree) for p in search]
     _guard(roots, paths)
     sys.meta_path.insert(0, _TreeFinder({r.split(".")[0] for r in roots}, paths))
-    result: dict[str, Any] = {
-        "contracts": [],
-        "refused": [
-            {"name": str(c.get("name", "?")), "type": str(c.get("type", "?"))} for c in refused
-        ],
-        "custom_types": bool(custom),
-    }
-    if not evaluated:
+    result: dict[str, Any] = {"contracts": [], "refused": refused}
+    if not options.contracts_options:
         return result
     report = use_cases.create_report(options, cache_dir=None)
     if report.could_not_run:
         problems = {name: str(exc) for name, exc in report.invalid_contract_options.items()}
         return {"error": f"invalid import-linter contract options: {problems}"}
-    for contract, check in report.get_contracts_and_checks():
-        routes = [_resolve(route, tree, search) for route in _routes(check.metadata)]
-        result["contracts"].append(
-            {
-                "name": contract.name,
-                "type": type(contract).__name__,
-                "kept": bool(check.kept),
-                "warnings": [str(w) for w in check.warnings],
-                "routes": routes,
-            }
-        )
+    result["contracts"] = [
+        {
+            "name": contract.name,
+            "type": type(contract).__name__,
+            "kept": bool(check.kept),
+            "warnings": [str(w) for w in check.warnings],
+            "routes": [_resolve(route, tree, search) for route in _routes(check.metadata)],
+        }
+        for contract, check in report.get_contracts_and_checks()
+    ]
     return result
+
+
+def _refuse_custom_types(options: Any) -> list[dict[str, str]]:
+    """Drop ``contract_types`` and the contracts using them; return those contracts."""
+    options.session_options.pop("contract_types", None)
+    kept, refused = [], []
+    for contract in options.contracts_options:
+        (kept if contract.get("type") in BUILT_IN else refused).append(contract)
+    options.contracts_options[:] = kept
+    return [{"name": str(c.get("name", "?")), "type": str(c.get("type", "?"))} for c in refused]
 
 
 class _TreeFinder(importlib.abc.MetaPathFinder):

@@ -86,23 +86,24 @@ def _version_in(path: str, data: bytes | None) -> str | None:
         return None
     text = data.decode("utf-8", "replace")
     if path.endswith(".toml"):
-        try:
-            doc = tomllib.loads(text)
-        except tomllib.TOMLDecodeError:
-            return None
-        tool = doc.get("tool", {})
-        poetry = tool.get("poetry", {}) if isinstance(tool, dict) else {}
-        project = doc.get("project", {})
-        for table in (project, poetry):
-            version = table.get("version") if isinstance(table, dict) else None
-            if isinstance(version, str):
-                return version
-        return None
+        return _toml_version(text)
     match = _ASSIGNED.search(text)
     if match:
         return match[1]
-    stripped = text.strip()
+    stripped = text.strip()  # a bare VERSION file
     return stripped if "\n" not in stripped and _VERSION.match(stripped) else None
+
+
+def _toml_version(text: str) -> str | None:
+    """``[project].version`` or ``[tool.poetry].version``."""
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError:
+        return None
+    tool = doc.get("tool")
+    tables = [doc.get("project"), tool.get("poetry") if isinstance(tool, dict) else None]
+    versions = [t.get("version") for t in tables if isinstance(t, dict)]
+    return next((v for v in versions if isinstance(v, str)), None)
 
 
 def _major_minor(version: str) -> tuple[int, int] | None:

@@ -73,20 +73,34 @@ def parse_settings(raw: Mapping[str, Any]) -> DesignSettings:
 def _coerce(name: str, value: Any, default: Any) -> Any:
     where = f"[tool.leo.agents.design] {name}"
     if isinstance(default, bool):
-        if not isinstance(value, bool):
-            raise LeoError(f"{where} must be true or false, not {value!r}")
-        return value
+        return _flag(where, value)
     if isinstance(default, int | float):
-        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-            raise LeoError(f"{where} must be a number >= 0, not {value!r}")
-        return type(default)(value)
+        return type(default)(_number(where, value))
     if isinstance(default, tuple):
-        if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
-            raise LeoError(f"{where} must be a list of strings, not {value!r}")
-        if name == "api_packages" and any(v.startswith("/") or ".." in v for v in value):
-            raise LeoError(f"{where} must list directories relative to the repository root")
-        return tuple(v.strip("/") for v in value)
-    # Optional repository-relative paths.
+        return _strings(where, value, paths=name == "api_packages")
+    return _path(where, value)
+
+
+def _flag(where: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise LeoError(f"{where} must be true or false, not {value!r}")
+    return value
+
+
+def _number(where: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+        raise LeoError(f"{where} must be a number >= 0, not {value!r}")
+    return value
+
+
+def _strings(where: str, value: Any, *, paths: bool) -> tuple[str, ...]:
+    if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
+        raise LeoError(f"{where} must be a list of strings, not {value!r}")
+    return tuple(_path(where, v).strip("/") if paths else v for v in value)
+
+
+def _path(where: str, value: Any) -> str:
+    """A repository-relative path: never absolute, never climbing out with ``..``."""
     if not isinstance(value, str) or not value or value.startswith(("/", "-")) or ".." in value:
         raise LeoError(f"{where} must be a path relative to the repository root, not {value!r}")
     return value
