@@ -70,15 +70,20 @@ async def touched_packages(change: Change, settings: DesignSettings) -> list[Pac
     if settings.api_packages:
         wanted = [_package_of(d) for d in settings.api_packages]
         return [pkg for pkg in wanted if any(_inside(p, pkg) for p in paths)]
-    dirs = {str(d) for p in paths for d in PurePosixPath(p).parents if str(d) != "."}
-    inits = await change.read_many([f"{d}/__init__.py" for d in dirs], side="base")
-    is_package = {d for d in dirs if inits.get(f"{d}/__init__.py") is not None}
+    is_package = await _package_dirs(change, paths)
     found: dict[str, Package] = {}
     for path in sorted(paths):
         pkg = _top_package(path, is_package)
         if pkg is not None and not _excluded(pkg, settings):
             found[pkg.path] = pkg
     return list(found.values())
+
+
+async def _package_dirs(change: Change, paths: set[str]) -> set[str]:
+    """The directories above ``paths`` that hold an ``__init__.py`` at the base."""
+    dirs = {str(d) for p in paths for d in PurePosixPath(p).parents if str(d) != "."}
+    inits = await change.read_many([f"{d}/__init__.py" for d in dirs], side="base")
+    return {d for d in dirs if inits.get(f"{d}/__init__.py") is not None}
 
 
 def _python_paths(change: Change) -> set[str]:

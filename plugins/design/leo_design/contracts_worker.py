@@ -44,7 +44,12 @@ def evaluate(config: str, tree: Path, search: list[str]) -> dict[str, Any]:
     if report.could_not_run:
         problems = {name: str(exc) for name, exc in report.invalid_contract_options.items()}
         return {"error": f"invalid import-linter contract options: {problems}"}
-    result["contracts"] = [
+    result["contracts"] = _checks(report, tree, search)
+    return result
+
+
+def _checks(report: Any, tree: Path, search: list[str]) -> list[dict[str, Any]]:
+    return [
         {
             "name": contract.name,
             "type": type(contract).__name__,
@@ -54,7 +59,6 @@ def evaluate(config: str, tree: Path, search: list[str]) -> dict[str, Any]:
         }
         for contract, check in report.get_contracts_and_checks()
     ]
-    return result
 
 
 def _refuse_custom_types(options: Any) -> list[dict[str, str]]:
