@@ -152,3 +152,40 @@ def test_tests_packages_have_no_public_api(leo_repo, leo_run):
     run = leo_run(repo.change(), [DesignAgent])
     assert _api(run) == []
     assert "api_packages" not in run.agent("design").details
+
+
+def test_minor_bump_before_1_0_declares_the_breaks(leo_repo, leo_run):
+    repo = leo_repo(
+        base={"app/__init__.py": '__version__ = "0.3.1"\n', "app/core.py": CORE},
+        head={"app/__init__.py": '__version__ = "0.4.0"\n', "app/core.py": BROKEN},
+    )
+    api = _api(leo_run(repo.change(), [DesignAgent]))
+    assert [severity for _, severity, _ in api] == ["info", "info"]
+    assert "version 0.3.1 -> 0.4.0 in app/__init__.py" in api[0][2]
+
+
+def test_api_packages_setting_limits_the_check(leo_repo, leo_run, design_config):
+    repo = leo_repo(
+        base={"a/__init__.py": "def f():\n    pass\n", "b/__init__.py": "def g():\n    pass\n"},
+        head={"a/__init__.py": "X = 1\n", "b/__init__.py": "Y = 1\n"},
+    )
+    run = leo_run(repo.change(), [DesignAgent], config=design_config(api_packages=["b"]))
+    assert [message for _, _, message in _api(run)] == [
+        "public function b.g was removed or renamed"
+    ]
+
+
+def test_api_packages_outside_the_repository_are_refused(leo_repo, leo_run, design_config):
+    repo = leo_repo(head={"x.py": "X = 1\n"})
+    config = design_config(api_packages=["../elsewhere"])
+    result = leo_run(repo.change(), [DesignAgent], config=config).agent("design")
+    assert result.status == "error"
+    assert "api_packages" in result.error
+
+
+def test_throw_away_worktrees_are_removed(leo_repo, leo_run):
+    from leo.testing import git
+
+    repo = leo_repo(base={"app/__init__.py": "", "app/core.py": CORE}, head={"app/core.py": BROKEN})
+    leo_run(repo.change(), [DesignAgent])
+    assert git(repo.path, "worktree", "list").count("\n") == 1
