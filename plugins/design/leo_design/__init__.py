@@ -53,12 +53,23 @@ class DesignAgent(SubAgent):
     async def check(self, change: Change) -> SubAgentResult:
         settings = parse_settings(self.settings)
         scan = await self._scan_files(change, settings)
+        python = any(
+            functions.is_python(p) for f in change.files for p in (f.path, f.old_path) if p
+        )
+        packages = await api.touched_packages(change, settings) if settings.api else []
+        config = None
+        if settings.contracts and python:  # only Python imports can break a contract
+            config = await contracts.find_config(change, settings)
+        analysed = Analysed(
+            files=tuple(scan.analysed),
+            lines=sum(len(f.added_lines) for f in change.files if f.path in scan.analysed),
+            not_analysed=tuple(scan.not_analysed),
+        )
+        if not (scan.analysed or scan.findings or packages or config):
+            return self.skipped("no changed source code to measure", analysed=analysed)
         findings = list(scan.findings)
         tools = [_tool("radon"), _tool("lizard")]
         details: dict[str, Any] = {"functions_measured": scan.functions}
-
-        packages = await api.touched_packages(change, settings) if settings.api else []
-        config = await contracts.find_config(change, settings) if settings.contracts else None
         if packages or config:
             async with contextlib.AsyncExitStack() as stack:
                 head = await stack.enter_async_context(change.worktree("head"))
@@ -68,23 +79,25 @@ class DesignAgent(SubAgent):
                     tools.append(_tool("griffe"))
                     details["api_packages"] = [p.path for p in packages]
                 if config:
-                    result = await contracts.evaluate(config, head, settings)
-                    findings += contracts.contract_findings(change, config, result)
+                    findings += await self._check_contracts(change, config, head, settings, details)
                     tools.append(_tool("import-linter"))
-                    details["contracts"] = [
-                        {"name": c.get("name"), "kept": bool(c.get("kept"))}
-                        for c in result.get("contracts", [])
-                    ]
-                    details["contracts_config"] = f"{config.path} at {config.side}"
-        lines = sum(len(f.added_lines) for f in change.files if f.path in set(scan.analysed))
-        return self.result(
-            findings,
-            analysed=Analysed(
-                files=tuple(scan.analysed), lines=lines, not_analysed=tuple(scan.not_analysed)
-            ),
-            tools=tools,
-            details=details,
-        )
+        return self.result(findings, analysed=analysed, tools=tools, details=details)
+
+    async def _check_contracts(
+        self,
+        change: Change,
+        config: contracts.ContractsConfig,
+        head: Path,
+        settings: DesignSettings,
+        details: dict[str, Any],
+    ) -> list[Finding]:
+        result = await contracts.evaluate(config, head, settings)
+        details["contracts"] = [
+            {"name": c.get("name"), "kept": bool(c.get("kept"))}
+            for c in result.get("contracts", [])
+        ]
+        details["contracts_config"] = f"{config.path} at {config.side}"
+        return contracts.contract_findings(change, config, result)
 
     async def _scan_files(self, change: Change, settings: DesignSettings) -> _Scan:
         """Complexity, maintainability and size of each changed source file, base vs head."""

@@ -128,3 +128,10 @@ def test_unknown_setting_makes_the_agent_error_naming_it(leo_repo, leo_run, desi
     result = result.agent("design")
     assert result.status == "error"
     assert "max_complexty" in result.error
+
+
+def test_change_without_source_code_is_skipped(leo_repo, leo_run):
+    repo = leo_repo(head={"README.md": "more words\n", "logo.png": b"\x89PNG\x00\x01"})
+    result = leo_run(repo.change(), [DesignAgent]).agent("design")
+    assert result.status == "skipped"
+    assert {n.path for n in result.analysed.not_analysed} == {"README.md", "logo.png"}
