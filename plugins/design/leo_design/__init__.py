@@ -53,12 +53,9 @@ class DesignAgent(SubAgent):
     async def check(self, change: Change) -> SubAgentResult:
         settings = parse_settings(self.settings)
         scan = await self._scan_files(change, settings)
-        python = any(
-            functions.is_python(p) for f in change.files for p in (f.path, f.old_path) if p
-        )
         packages = await api.touched_packages(change, settings) if settings.api else []
         config = None
-        if settings.contracts and python:  # only Python imports can break a contract
+        if settings.contracts and _touches_python(change):  # only imports can break contracts
             config = await contracts.find_config(change, settings)
         analysed = Analysed(
             files=tuple(scan.analysed),
@@ -71,17 +68,31 @@ class DesignAgent(SubAgent):
         tools = [_tool("radon"), _tool("lizard")]
         details: dict[str, Any] = {"functions_measured": scan.functions}
         if packages or config:
-            async with contextlib.AsyncExitStack() as stack:
-                head = await stack.enter_async_context(change.worktree("head"))
-                if packages:
-                    base = await stack.enter_async_context(change.worktree("base"))
-                    findings += await self._check_api(change, packages, base, head, settings)
-                    tools.append(_tool("griffe"))
-                    details["api_packages"] = [p.path for p in packages]
-                if config:
-                    findings += await self._check_contracts(change, config, head, settings, details)
-                    tools.append(_tool("import-linter"))
+            findings += await self._check_trees(change, packages, config, settings, tools, details)
         return self.result(findings, analysed=analysed, tools=tools, details=details)
+
+    async def _check_trees(
+        self,
+        change: Change,
+        packages: list[api.Package],
+        config: contracts.ContractsConfig | None,
+        settings: DesignSettings,
+        tools: list[Tool],
+        details: dict[str, Any],
+    ) -> list[Finding]:
+        """The checks that need whole trees: API (base and head) and contracts (head)."""
+        findings = []
+        async with contextlib.AsyncExitStack() as stack:
+            head = await stack.enter_async_context(change.worktree("head"))
+            if packages:
+                base = await stack.enter_async_context(change.worktree("base"))
+                findings += await self._check_api(change, packages, base, head, settings)
+                tools.append(_tool("griffe"))
+                details["api_packages"] = [p.path for p in packages]
+            if config:
+                findings += await self._check_contracts(change, config, head, settings, details)
+                tools.append(_tool("import-linter"))
+        return findings
 
     async def _check_contracts(
         self,
@@ -134,6 +145,11 @@ class DesignAgent(SubAgent):
             declared = await release.version_bump(change, package.path, settings)
             findings += api.api_findings(breaks, declared, changelog)
         return findings
+
+
+def _touches_python(change: Change) -> bool:
+    paths = [p for f in change.files for p in (f.path, f.old_path) if p is not None]
+    return any(functions.is_python(p) for p in paths)
 
 
 def _skip_reason(f: ChangedFile) -> str | None:
