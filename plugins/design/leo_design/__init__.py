@@ -44,6 +44,12 @@ class _Scan:
     not_analysed: list[NotAnalysed]
     functions: int = 0
 
+    def analysed_of(self, change: Change) -> Analysed:
+        lines = sum(len(f.added_lines) for f in change.files if f.path in self.analysed)
+        return Analysed(
+            files=tuple(self.analysed), lines=lines, not_analysed=tuple(self.not_analysed)
+        )
+
 
 class DesignAgent(SubAgent):
     name = "design"
@@ -53,15 +59,8 @@ class DesignAgent(SubAgent):
     async def check(self, change: Change) -> SubAgentResult:
         settings = parse_settings(self.settings)
         scan = await self._scan_files(change, settings)
-        packages = await api.touched_packages(change, settings) if settings.api else []
-        config = None
-        if settings.contracts and _touches_python(change):  # only imports can break contracts
-            config = await contracts.find_config(change, settings)
-        analysed = Analysed(
-            files=tuple(scan.analysed),
-            lines=sum(len(f.added_lines) for f in change.files if f.path in scan.analysed),
-            not_analysed=tuple(scan.not_analysed),
-        )
+        packages, config = await _tree_checks_needed(change, settings)
+        analysed = scan.analysed_of(change)
         if not (scan.analysed or scan.findings or packages or config):
             return self.skipped("no changed source code to measure", analysed=analysed)
         findings = list(scan.findings)
@@ -145,6 +144,18 @@ class DesignAgent(SubAgent):
             declared = await release.version_bump(change, package.path, settings)
             findings += api.api_findings(breaks, declared, changelog)
         return findings
+
+
+async def _tree_checks_needed(
+    change: Change, settings: DesignSettings
+) -> tuple[list[api.Package], contracts.ContractsConfig | None]:
+    """The packages whose API to compare, and the contracts to evaluate (only Python imports
+    can break one)."""
+    packages = await api.touched_packages(change, settings) if settings.api else []
+    config = None
+    if settings.contracts and _touches_python(change):
+        config = await contracts.find_config(change, settings)
+    return packages, config
 
 
 def _touches_python(change: Change) -> bool:
