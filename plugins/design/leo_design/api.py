@@ -1,0 +1,241 @@
+"""Public API compatibility: griffe loads each changed package at base and head and diffs them.
+
+griffe reads the source statically (``allow_inspection=False``), so the code of the change is
+never imported or run. Only packages the change touches are loaded: griffe's cost is per package,
+not per changed file (TOOLS.md measured 26 s for Django whatever the diff).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from leo import Change, Finding
+from leo_design.functions import PYTHON_SUFFIXES
+from leo_design.release import mentions
+from leo_design.settings import DesignSettings
+
+#: griffe's breakage kinds -> (LEO rule suffix, severity when undeclared).
+KINDS: dict[str, tuple[str, str]] = {
+    "OBJECT_REMOVED": ("object-removed", "high"),
+    "OBJECT_CHANGED_KIND": ("object-kind", "high"),
+    "PARAMETER_REMOVED": ("parameter-removed", "high"),
+    "PARAMETER_MOVED": ("parameter-moved", "high"),
+    "PARAMETER_CHANGED_KIND": ("parameter-kind", "high"),
+    "PARAMETER_CHANGED_DEFAULT": ("parameter-default", "high"),
+    "PARAMETER_CHANGED_REQUIRED": ("parameter-required", "high"),
+    "PARAMETER_ADDED_REQUIRED": ("parameter-added-required", "high"),
+    "RETURN_CHANGED_TYPE": ("return-type", "medium"),
+    "ATTRIBUTE_CHANGED_TYPE": ("attribute-type", "medium"),
+    "CLASS_REMOVED_BASE": ("base-removed", "medium"),
+    # A module constant's value (``__version__``, a default timeout) changes all the time.
+    "ATTRIBUTE_CHANGED_VALUE": ("attribute-value", "info"),
+}
+
+
+@dataclass(frozen=True)
+class Package:
+    """A top-level Python package of the repository."""
+
+    root: str
+    """Directory it is imported from, relative to the repository ("" for the root, ``src``)."""
+    name: str
+    """Its import name."""
+
+    @property
+    def path(self) -> str:
+        return str(PurePosixPath(self.root or ".") / self.name)
+
+
+@dataclass(frozen=True)
+class Break:
+    """One incompatible change of the public API, as griffe saw it."""
+
+    kind: str
+    """griffe's ``BreakageKind`` name, e.g. ``OBJECT_REMOVED``."""
+    object: str
+    """Dotted path of the object, with ``(parameter)`` for parameter breaks."""
+    message: str
+    """What broke, in one sentence."""
+    path: str | None
+    """Repository-relative file (at the base for removed objects, else at the head)."""
+    line: int | None
+    """Line in that file."""
+
+
+async def touched_packages(change: Change, settings: DesignSettings) -> list[Package]:
+    """Packages (at the base: only they have an API to break) holding a changed Python file."""
+    paths = _python_paths(change)
+    if settings.api_packages:
+        wanted = [_package_of(d) for d in settings.api_packages]
+        return [pkg for pkg in wanted if any(_inside(p, pkg) for p in paths)]
+    is_package = await _package_dirs(change, paths)
+    found: dict[str, Package] = {}
+    for path in sorted(paths):
+        pkg = _top_package(path, is_package)
+        if pkg is not None and not _excluded(pkg, settings):
+            found[pkg.path] = pkg
+    return list(found.values())
+
+
+async def _package_dirs(change: Change, paths: set[str]) -> set[str]:
+    """The directories above ``paths`` that hold an ``__init__.py`` at the base."""
+    dirs = {str(d) for p in paths for d in PurePosixPath(p).parents if str(d) != "."}
+    inits = await change.read_many([f"{d}/__init__.py" for d in dirs], side="base")
+    return {d for d in dirs if inits.get(f"{d}/__init__.py") is not None}
+
+
+def _python_paths(change: Change) -> set[str]:
+    paths = {p for f in change.files for p in (f.path, f.old_path) if p is not None}
+    return {p for p in paths if p.endswith(PYTHON_SUFFIXES)}
+
+
+def _inside(path: str, package: Package) -> bool:
+    return path.startswith(f"{package.path.removeprefix('./')}/")
+
+
+def _top_package(path: str, is_package: set[str]) -> Package | None:
+    """The top-most package above ``path``; None for a top-level module or a script folder."""
+    top = None
+    for parent in PurePosixPath(path).parents:
+        if str(parent) not in is_package:
+            break
+        top = parent
+    return _package_of(str(top)) if top is not None else None
+
+
+def _excluded(package: Package, settings: DesignSettings) -> bool:
+    return package.name in settings.api_exclude or package.name.startswith(("test", "_"))
+
+
+def _package_of(directory: str) -> Package:
+    path = PurePosixPath(directory)
+    parent = str(path.parent)
+    return Package(root="" if parent == "." else parent, name=path.name)
+
+
+def find_breaks(base_tree: Path, head_tree: Path, package: Package) -> list[Break]:
+    """Every public API break of ``package`` from ``base_tree`` to ``head_tree`` (blocking: run
+    it on a worker thread)."""
+    import griffe
+
+    old = _load(griffe, base_tree, package)
+    if old is None:
+        return []
+    new = _load(griffe, head_tree, package)
+    if new is None:
+        return [
+            Break(
+                kind="OBJECT_REMOVED",
+                object=package.name,
+                message=f"public package {package.name} was removed",
+                path=f"{package.path}/__init__.py",
+                line=None,
+            )
+        ]
+    trees = (base_tree, head_tree)
+    return [_describe(b, trees) for b in griffe.find_breaking_changes(old, new)]
+
+
+def _load(griffe: Any, tree: Path, package: Package) -> Any:
+    search = tree / package.root if package.root else tree
+    if not (search / package.name).is_dir():
+        return None
+    try:
+        return griffe.load(
+            package.name,
+            search_paths=[search],
+            try_relative_path=False,
+            allow_inspection=False,
+            store_source=False,
+            resolve_aliases=False,
+        )
+    except (ModuleNotFoundError, griffe.LoadingError):
+        return None
+
+
+def _describe(breakage: Any, trees: tuple[Path, ...]) -> Break:
+    kind = breakage.kind.name
+    obj = breakage.obj
+    target = obj.parent if obj.is_alias and obj.parent is not None else obj
+    line = obj.alias_lineno if obj.is_alias else obj.lineno
+    name = obj.path
+    old, new = breakage.old_value, breakage.new_value
+    param = getattr(old, "name", None) or getattr(new, "name", None)
+    if kind.startswith("PARAMETER_") and param:
+        name = f"{obj.path}({param})"
+    what = {
+        "OBJECT_REMOVED": f"public {_kind(obj)} {obj.path} was removed or renamed",
+        "OBJECT_CHANGED_KIND": f"{obj.path} changed from a {old} to a {new}",
+        "PARAMETER_REMOVED": f"parameter {param!r} of {obj.path} was removed or renamed",
+        "PARAMETER_MOVED": f"positional parameter {param!r} of {obj.path} moved",
+        "PARAMETER_CHANGED_KIND": (
+            f"parameter {param!r} of {obj.path} changed from {_pkind(old)} to {_pkind(new)}"
+        ),
+        "PARAMETER_CHANGED_DEFAULT": (
+            f"default of parameter {param!r} of {obj.path} changed "
+            f"from {getattr(old, 'default', old)} to {getattr(new, 'default', new)}"
+        ),
+        "PARAMETER_CHANGED_REQUIRED": f"parameter {param!r} of {obj.path} is now required",
+        "PARAMETER_ADDED_REQUIRED": f"{obj.path} gained a required parameter {param!r}",
+        "RETURN_CHANGED_TYPE": f"return type of {obj.path} changed from {old} to {new}",
+        "ATTRIBUTE_CHANGED_TYPE": f"type of {obj.path} changed from {old} to {new}",
+        "ATTRIBUTE_CHANGED_VALUE": f"value of {obj.path} changed from {old} to {new}",
+        "CLASS_REMOVED_BASE": f"{obj.path} no longer derives from {old}",
+    }.get(kind, f"{obj.path}: {breakage.kind.value}")
+    return Break(kind=kind, object=name, message=what, path=_relative(target, trees), line=line)
+
+
+def _kind(obj: Any) -> str:
+    try:
+        return str(obj.kind.value)
+    except Exception:  # an alias whose target griffe cannot resolve
+        return "object"
+
+
+def _pkind(param: Any) -> str:
+    kind = getattr(param, "kind", None)
+    return str(kind.value) if kind is not None else "?"
+
+
+def _relative(obj: Any, trees: tuple[Path, ...]) -> str | None:
+    try:
+        filepath = obj.filepath
+    except Exception:  # builtins or unresolvable aliases have no file
+        return None
+    if isinstance(filepath, list):  # a namespace package
+        filepath = filepath[0] if filepath else None
+    if filepath is None:
+        return None
+    for tree in trees:
+        try:
+            return Path(filepath).resolve().relative_to(tree.resolve()).as_posix()
+        except ValueError:
+            continue
+    return None
+
+
+def api_findings(breaks: list[Break], declared: str | None, changelog: str) -> list[Finding]:
+    """Findings for ``breaks``; a declared break (version bump or changelog entry) is ``info``."""
+    findings = []
+    for b in breaks:
+        rule, severity = KINDS.get(b.kind, (b.kind.lower().replace("_", "-"), "high"))
+        why = declared or ("a changelog entry" if mentions(changelog, b.object) else None)
+        message = b.message
+        if why and severity != "info":
+            severity = "info"
+            message += f" (declared by {why})"
+        findings.append(
+            Finding(
+                rule_id=f"design.api.{rule}",
+                severity=severity,  # type: ignore[arg-type]
+                message=message,
+                path=b.path,
+                line=b.line or None,
+                fix=None
+                if severity == "info"
+                else "keep the old name or signature (deprecate it), or bump the major version",
+            )
+        )
+    return findings

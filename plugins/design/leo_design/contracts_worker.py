@@ -1,0 +1,172 @@
+"""Child process that evaluates import-linter contracts on a tree and writes the result as JSON.
+
+It runs apart from LEO because import-linter and grimp locate the root packages through the
+import system, which must see the head tree without disturbing the other sub-agents' threads,
+and so that a timeout can kill it. It is started as a script with ``python -I`` (never as part
+of the ``leo_design`` package, so neither LEO nor anything of the tree is imported), and only
+the root packages are resolved in the tree, by a meta-path finder; ``sys.path`` is left alone,
+so the tree can never shadow a module. Nothing of the tree is executed: custom
+``contract_types`` are refused (loading them would import the change's code), and so is a
+dotted root package whose parent is a regular package (finding it would run its ``__init__``).
+
+Usage: ``python -I contracts_worker.py CONFIG TREE OUT SEARCH_PATH...``
+"""
+
+from __future__ import annotations
+
+import importlib.abc
+import importlib.machinery
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+BUILT_IN = ("forbidden", "layers", "independence", "protected", "acyclic_siblings")
+
+
+def evaluate(config: str, tree: Path, search: list[str]) -> dict[str, Any]:
+    from importlinter import configuration
+    from importlinter.application import use_cases
+
+    configuration.configure()
+    options = use_cases.read_user_options(config_filename=config)
+    refused = _refuse_custom_types(options)
+    use_cases._register_contract_types(options)
+    roots = [str(r) for r in options.session_options.get("root_packages", ())]
+    paths = [str(tree / p) if p else str(tree) for p in search]
+    _guard(roots, paths)
+    sys.meta_path.insert(0, _TreeFinder({r.split(".")[0] for r in roots}, paths))
+    result: dict[str, Any] = {"contracts": [], "refused": refused}
+    if not options.contracts_options:
+        return result
+    report = use_cases.create_report(options, cache_dir=None)
+    if report.could_not_run:
+        problems = {name: str(exc) for name, exc in report.invalid_contract_options.items()}
+        return {"error": f"invalid import-linter contract options: {problems}"}
+    result["contracts"] = _checks(report, tree, search)
+    return result
+
+
+def _checks(report: Any, tree: Path, search: list[str]) -> list[dict[str, Any]]:
+    return [
+        {
+            "name": contract.name,
+            "type": type(contract).__name__,
+            "kept": bool(check.kept),
+            "warnings": [str(w) for w in check.warnings],
+            "routes": [_resolve(route, tree, search) for route in _routes(check.metadata)],
+        }
+        for contract, check in report.get_contracts_and_checks()
+    ]
+
+
+def _refuse_custom_types(options: Any) -> list[dict[str, str]]:
+    """Drop ``contract_types`` and the contracts using them; return those contracts."""
+    options.session_options.pop("contract_types", None)
+    kept, refused = [], []
+    for contract in options.contracts_options:
+        (kept if contract.get("type") in BUILT_IN else refused).append(contract)
+    options.contracts_options[:] = kept
+    return [{"name": str(c.get("name", "?")), "type": str(c.get("type", "?"))} for c in refused]
+
+
+class _TreeFinder(importlib.abc.MetaPathFinder):
+    """Resolves only the configured root packages, and only inside the tree."""
+
+    def __init__(self, tops: set[str], paths: list[str]) -> None:
+        self.tops = tops
+        self.paths = paths
+
+    def find_spec(
+        self, fullname: str, path: Sequence[str] | None = None, target: Any = None
+    ) -> importlib.machinery.ModuleSpec | None:
+        if fullname not in self.tops:
+            return None  # submodules resolve through their parent's __path__ (in the tree)
+        return importlib.machinery.PathFinder.find_spec(fullname, self.paths)
+
+
+def _guard(roots: list[str], paths: list[str]) -> None:
+    for root in roots:
+        parts = root.split(".")
+        if parts[0] in sys.modules:
+            msg = f"root package {root!r} has the name of a module the checker itself uses"
+            raise ValueError(msg)
+        for n in range(1, len(parts)):
+            for p in paths:
+                if Path(p, *parts[:n], "__init__.py").exists():
+                    msg = (
+                        f"root package {root!r} lies inside the regular package "
+                        f"{'.'.join(parts[:n])!r}, whose code would have to run to find it"
+                    )
+                    raise ValueError(msg)
+
+
+def _links(items: Any) -> list[dict[str, Any]]:
+    if not isinstance(items, list | tuple):
+        return []
+    return [
+        {
+            "importer": str(i["importer"]),
+            "imported": str(i["imported"]),
+            "lines": sorted(int(n) for n in i.get("line_numbers", ()) if isinstance(n, int)),
+        }
+        for i in items
+        if isinstance(i, dict) and "importer" in i and "imported" in i
+    ]
+
+
+def _routes(meta: Any) -> list[dict[str, Any]]:
+    """Every import chain in a contract check's metadata, whatever the contract type.
+
+    Layers and independence contracts give ``routes`` of ``{chain, extra_firsts, extra_lasts}``;
+    forbidden contracts give ``chains`` (lists of links); both are found by shape.
+    """
+    found: list[dict[str, Any]] = []
+    if isinstance(meta, dict):
+        if isinstance(meta.get("chain"), list | tuple):
+            extras = _links(meta.get("extra_firsts")) + _links(meta.get("extra_lasts"))
+            found.append({"chain": _links(meta["chain"]), "extras": extras})
+            return found
+        for key, value in meta.items():
+            if key == "chains" and isinstance(value, list | tuple):
+                found += [{"chain": _links(c), "extras": []} for c in value if _links(c)]
+            else:
+                found += _routes(value)
+    elif isinstance(meta, list | tuple):
+        for item in meta:
+            found += _routes(item)
+    return found
+
+
+def _resolve(route: dict[str, Any], tree: Path, search: list[str]) -> dict[str, Any]:
+    for link in [*route["chain"], *route["extras"]]:
+        link["path"] = _module_file(link["importer"], tree, search)
+    return route
+
+
+def _module_file(module: str, tree: Path, search: list[str]) -> str | None:
+    parts = module.split(".")
+    for root in search:
+        base = tree / root if root else tree
+        for candidate in (
+            base.joinpath(*parts).with_suffix(".py"),
+            base.joinpath(*parts, "__init__.py"),
+        ):
+            if candidate.is_file():
+                return candidate.relative_to(tree).as_posix()
+    return None
+
+
+def main(argv: list[str]) -> int:
+    config, tree, out, *search = argv
+    try:
+        result = evaluate(config, Path(tree), search or [""])
+    except Exception as exc:  # reported to the sub-agent, which turns it into its error
+        result = {"error": f"{type(exc).__name__}: {exc}"}
+    Path(out).write_text(json.dumps(result), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))

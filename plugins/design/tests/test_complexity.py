@@ -1,0 +1,137 @@
+"""Complexity and maintainability: only what the change makes worse is reported."""
+
+from __future__ import annotations
+
+from leo_design import DesignAgent
+
+
+def test_new_function_of_complexity_20_is_a_finding(leo_repo, leo_run, branchy):
+    repo = leo_repo(
+        base={"app/__init__.py": "", "app/util.py": "def one():\n    return 1\n"},
+        head={"app/logic.py": branchy("classify", 20)},
+    )
+    run = leo_run(repo.change(), [DesignAgent])
+    finding = run.assert_finding("design.complexity", path="app/logic.py", line=1)
+    assert finding.severity == "medium"
+    assert "classify" in finding.message
+    assert "complexity 20" in finding.message
+    assert finding.end_line == 1 + 2 * 19 + 1
+    assert run.agent("design").status == "warned"
+
+
+def test_complexity_above_the_fail_threshold_is_high_and_fails(leo_repo, leo_run, branchy):
+    repo = leo_repo(head={"logic.py": branchy("classify", 23)})
+    run = leo_run(repo.change(), [DesignAgent])
+    assert run.assert_finding("design.complexity", path="logic.py").severity == "high"
+    run.assert_verdict("FAIL")
+
+
+def test_finding_names_old_and_new_complexity_of_a_grown_function(leo_repo, leo_run, branchy):
+    repo = leo_repo(
+        base={"logic.py": branchy("classify", 9)},
+        head={"logic.py": branchy("classify", 12)},
+    )
+    finding = leo_run(repo.change(), [DesignAgent]).assert_finding("design.complexity")
+    assert "from cyclomatic complexity 9 to 12" in finding.message
+
+
+def test_refactor_that_reduces_complexity_passes(leo_repo, leo_run, branchy):
+    refactored = (
+        "TABLE = {i: i * 7 for i in range(14)}\n\n\ndef classify(x):\n    return TABLE.get(x, -1)\n"
+    )
+    repo = leo_repo(
+        base={"app/__init__.py": "", "app/logic.py": branchy("classify", 15)},
+        head={"app/logic.py": refactored},
+    )
+    run = leo_run(repo.change(), [DesignAgent])
+    assert run.findings == []
+    assert run.agent("design").status == "passed"
+    assert run.agent("design").analysed.files == ("app/logic.py",)
+    run.assert_verdict("PASS")
+
+
+def test_complex_function_the_change_does_not_touch_is_not_reported(leo_repo, leo_run, branchy):
+    base = branchy("legacy", 15) + "\n\ndef small():\n    return 1\n"
+    repo = leo_repo(base={"logic.py": base}, head={"logic.py": base.replace("1\n", "2\n")})
+    run = leo_run(repo.change(), [DesignAgent])
+    run.assert_no_finding("design.complexity")
+
+
+def test_complex_function_that_only_got_simpler_is_not_reported(leo_repo, leo_run, branchy):
+    repo = leo_repo(
+        base={"logic.py": branchy("classify", 16)},
+        head={"logic.py": branchy("classify", 13)},
+    )
+    leo_run(repo.change(), [DesignAgent]).assert_no_finding("design.complexity")
+
+
+def test_large_growth_under_the_limit_is_a_low_finding(leo_repo, leo_run, branchy):
+    repo = leo_repo(
+        base={"logic.py": branchy("classify", 3)},
+        head={"logic.py": branchy("classify", 10)},
+    )
+    run = leo_run(repo.change(), [DesignAgent])
+    finding = run.assert_finding("design.complexity-growth", path="logic.py")
+    assert finding.severity == "low"
+    assert "3 to 10" in finding.message
+    assert [f.rule_id for f in run.findings] == ["design.complexity-growth"]
+
+
+def test_methods_and_closures_are_measured_by_qualified_name(leo_repo, leo_run, branchy):
+    head = "class Parser:\n    def parse(self):\n" + branchy("step", 12, indent="        ")
+    head += "        return step\n"
+    repo = leo_repo(head={"parser.py": head})
+    finding = leo_run(repo.change(), [DesignAgent]).assert_finding("design.complexity")
+    assert "Parser.parse.step" in finding.message
+
+
+def test_thresholds_come_from_settings(leo_repo, leo_run, branchy, design_config):
+    repo = leo_repo(head={"logic.py": branchy("classify", 6)})
+    run = leo_run(repo.change(), [DesignAgent], config=design_config(max_complexity=5))
+    assert "(limit 5)" in run.assert_finding("design.complexity").message
+
+
+def test_non_python_files_are_measured_with_lizard(leo_repo, leo_run):
+    branches = "".join(f"  if (x === {i}) {{ return {i}; }}\n" for i in range(14))
+    js = f"function classify(x) {{\n{branches}  return -1;\n}}\n"
+    repo = leo_repo(head={"web/classify.js": js})
+    run = leo_run(repo.change(), [DesignAgent])
+    finding = run.assert_finding("design.complexity", path="web/classify.js", line=1)
+    assert "complexity 15" in finding.message
+    assert any(t.name == "lizard" for t in run.agent("design").tools)
+
+
+def test_maintainability_index_falling_below_the_minimum_is_a_finding(
+    leo_repo, leo_run, branchy, design_config
+):
+    repo = leo_repo(
+        base={"logic.py": "def f(x):\n    return x\n"},
+        head={"logic.py": branchy("classify", 30) + branchy("sort", 30)},
+    )
+    run = leo_run(repo.change(), [DesignAgent], config=design_config(min_maintainability=60))
+    finding = run.assert_finding("design.maintainability", path="logic.py")
+    assert "minimum 60" in finding.message
+
+
+def test_unparsable_python_is_reported_not_silently_passed(leo_repo, leo_run):
+    repo = leo_repo(head={"broken.py": "def f(:\n    pass\n", "notes.txt": "hello\n"})
+    result = leo_run(repo.change(), [DesignAgent]).agent("design")
+    assert [f.rule_id for f in result.findings] == ["design.unparsable"]
+    reasons = {n.path: n.reason for n in result.analysed.not_analysed}
+    assert "not valid Python" in reasons["broken.py"]
+    assert reasons["notes.txt"] == "no complexity measure for this file type"
+
+
+def test_unknown_setting_makes_the_agent_error_naming_it(leo_repo, leo_run, design_config):
+    repo = leo_repo(head={"logic.py": "x = 1\n"})
+    result = leo_run(repo.change(), [DesignAgent], config=design_config(max_complexty=5))
+    result = result.agent("design")
+    assert result.status == "error"
+    assert "max_complexty" in result.error
+
+
+def test_change_without_source_code_is_skipped(leo_repo, leo_run):
+    repo = leo_repo(head={"README.md": "more words\n", "logo.png": b"\x89PNG\x00\x01"})
+    result = leo_run(repo.change(), [DesignAgent]).agent("design")
+    assert result.status == "skipped"
+    assert {n.path for n in result.analysed.not_analysed} == {"README.md", "logo.png"}
