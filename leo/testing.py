@@ -26,9 +26,24 @@ from leo.change import Change
 from leo.config import Config, parse_config
 from leo.models import Finding, Report
 from leo.plugins import Plugins, load_plugins
-from leo.repos import Files, Repo, make_repo
+from leo.repos import Files, Repo, git, make_repo, write_files
 from leo.runner import AgentSpec
 from leo.subagent import SubAgent
+
+__all__ = [
+    "HookRecorder",
+    "Repo",
+    "RunResult",
+    "git",
+    "leo_hook_calls",
+    "leo_plugins",
+    "leo_postgres",
+    "leo_repo",
+    "leo_run",
+    "make_repo",
+    "run_agents",
+    "write_files",
+]
 
 
 @pytest.fixture
