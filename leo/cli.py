@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import sys
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
@@ -250,6 +249,8 @@ def _progress(event: str, name: str, result: SubAgentResult | None) -> None:
 
 def _write_atomically(path: Path, text: str) -> None:
     """Write via a temporary file and a rename: never a half-written report."""
+    import tempfile
+
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
