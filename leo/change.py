@@ -160,16 +160,14 @@ class Change(LeoModel):
             data, pos = result.stdout, 0
             for p in batchable:
                 end = data.index(b"\n", pos)
-                header = data[pos:end].split()
+                header = data[pos:end]
                 pos = end + 1
-                if len(header) == 3 and header[1] == b"blob":
-                    size = int(header[2])
-                    out[p] = data[pos : pos + size]
-                    pos += size + 1
-                else:
-                    out[p] = None
-                    if len(header) == 3:  # a tree or submodule: skip its bytes
-                        pos += int(header[2]) + 1
+                if header.endswith((b" missing", b" ambiguous")):
+                    out[p] = None  # "<request> missing": the request may hold spaces
+                    continue
+                _sha, kind, size = header.split()
+                out[p] = data[pos : pos + int(size)] if kind == b"blob" else None
+                pos += int(size) + 1
         return {p: out.get(p) for p in wanted}
 
     async def materialize(self, dest: Path, paths: Iterable[str], side: Side = "head") -> list[str]:

@@ -114,3 +114,10 @@ def test_no_default_branch_asks_for_base(leo_repo):
     git(repo.path, "branch", "-m", "main", "trunk")
     with pytest.raises(GitError, match="pass --base REF"):
         anyio.run(gather_change, repo.path, None, "feature")
+
+
+def test_read_many_with_spaces_in_missing_and_present_paths(leo_repo):
+    repo = leo_repo(base={"x": "1\n"}, head={"dir with space/a b.txt": "A\n", "sub/mod.py": "M\n"})
+    change = repo.change()
+    got = anyio.run(lambda: change.read_many(["gone dir/x y.txt", "dir with space/a b.txt", "sub", "sub/mod.py"]))
+    assert got == {"gone dir/x y.txt": None, "dir with space/a b.txt": b"A\n", "sub": None, "sub/mod.py": b"M\n"}
