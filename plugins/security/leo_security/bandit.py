@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -36,6 +37,9 @@ RAISED = {
 #: Tests that flag an import or an assert, not a use: context for a reviewer, never blocking.
 INFORMATIONAL_PREFIXES = ("B4",)
 INFORMATIONAL = {"B101"}
+#: Hard-coded password tests quote the password in their message; a report must never carry it.
+QUOTES_SECRET = {"B105", "B106", "B107"}
+_QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
 
 
 def severity_of(test_id: str, severity: str, confidence: str) -> Severity:
@@ -89,7 +93,10 @@ async def scan(
         lines = issue.get("line_range") or [issue["line_number"]]
         start, end = min(lines), max(lines)
         cwe = (issue.get("issue_cwe") or {}).get("id")
-        message = issue["issue_text"] + (f" (CWE-{cwe})" if cwe else "")
+        text = str(issue["issue_text"])
+        if issue["test_id"] in QUOTES_SECRET:
+            text = _QUOTED.sub("'<redacted>'", text)
+        message = text + (f" (CWE-{cwe})" if cwe else "")
         outcome.findings.append(
             Finding(
                 rule_id=f"security.bandit.{issue['test_id']}",

@@ -126,9 +126,9 @@ async def scan(
     change: Change, root: Path, paths: list[str], *, whole: bool, **_: Any
 ) -> ScanOutcome:
     """Scan the added lines of ``paths`` (every line, with ``whole``; files are below ``root``)."""
-    import detect_secrets
+    from importlib.metadata import version
 
-    outcome = ScanOutcome("detect-secrets", version=detect_secrets.__version__)
+    outcome = ScanOutcome("detect-secrets", version=version("detect-secrets"))
     if not paths:
         return outcome
     try:
