@@ -308,3 +308,30 @@ def test_shipped_rules_are_package_data_with_leo_severities(tmp_path):
     assert {"python", "javascript", "typescript", "bash", "dockerfile", "yaml"} <= rules.languages
     assert set(rules.ids) == set(rules.severities)
     assert set(rules.severities.values()) <= {"critical", "high", "medium", "low", "info"}
+
+
+def test_files_no_scanner_could_read_are_listed_with_reasons(tmp_path):
+    repo = make_repo(
+        tmp_path / "r",
+        base={"README.md": "x\n", "old.txt": "gone\n"},
+        head={
+            "app/broken.py": "def f(:\n",
+            "app/big.py": "x = 1\n" * 100,
+            "main.go": "package main\n",
+            "notes.md": "just text\n",
+            "old.txt": None,
+        },
+    )
+    result = run_agents(
+        repo.change(),
+        [SecurityAgent],
+        config={"agents": {"security": {"skip": ["semgrep"], "max_file_bytes": 300}}},
+    )
+    agent = result.agent("security")
+    reasons = {n.path: n.reason for n in agent.analysed.not_analysed}
+    assert "bandit could not analyse it" in reasons["app/broken.py"]
+    assert reasons["app/big.py"].startswith("too large")
+    assert "no code scanner" in reasons["main.go"]
+    assert reasons["old.txt"] == "deleted by the change"
+    assert agent.analysed.files == ("notes.md",)
+    assert agent.confidence == 70  # three unanalysed files at the head, 10 points each
