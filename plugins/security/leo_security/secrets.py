@@ -41,15 +41,17 @@ _GIT = ("git", "-c", "core.quotePath=false", "-c", "diff.noprefix=false",
 Hit = tuple[str, int, str, str]
 
 
-def _scan(diff: str | None, files: dict[str, Path]) -> tuple[list[Hit], int]:
-    """(path, line, secret type, plugin class) of every potential secret, and how many more an
-    inline ``pragma: allowlist secret`` silenced; runs on a worker thread."""
+def _scan(diff: str | None, files: dict[str, Path]) -> tuple[list[Hit], int, set[str]]:
+    """(path, line, secret type, plugin class) of every potential secret, how many more an
+    inline ``pragma: allowlist secret`` silenced, and the paths the diff held; on a thread."""
     from detect_secrets import SecretsCollection
     from detect_secrets.core import scan
     from detect_secrets.core.plugins.util import get_mapping_from_secret_type_to_class
     from detect_secrets.settings import default_settings, get_filters
+    from unidiff import PatchSet
 
     found = []
+    seen = {f.path for f in PatchSet.from_string(diff)} if diff is not None else set(files)
     with _LOCK, default_settings() as settings:
         classes = {t: c.__name__ for t, c in get_mapping_from_secret_type_to_class().items()}
         if diff is not None:
@@ -73,7 +75,7 @@ def _scan(diff: str | None, files: dict[str, Path]) -> tuple[list[Hit], int]:
                 for path, real in files.items()
                 for s in scan.scan_for_allowlisted_secrets_in_file(str(real))
             }
-    return found, len(silenced)
+    return found, len(silenced), seen
 
 
 def _findings(found: list[Hit]) -> list[Finding]:
@@ -114,6 +116,9 @@ async def _diff(change: Change, paths: list[str]) -> str:
         if f is not None and f.old_path:
             specs.append(f":(literal){f.old_path}")
     argv = [*_GIT, "-C", change.repo, "diff", "--no-ext-diff", "--no-textconv", "-M", "-U0",
+            # --text: a .gitattributes "-diff" in the pull request must not hide lines from the
+            # scan; explicit prefixes: diff.srcPrefix/dstPrefix config must not break the paths.
+            "--text", "--src-prefix=a/", "--dst-prefix=b/",
             change.base_sha, change.head_sha, "--", *specs]  # fmt: skip
     out = await run_tool(argv, timeout=300)
     if out.timed_out or out.returncode != 0 or out.truncated:
@@ -134,15 +139,19 @@ async def scan(
     try:
         if whole:
             files = {p: root.joinpath(*p.split("/")) for p in paths}
-            found, outcome.suppressed = await anyio.to_thread.run_sync(_scan, None, files)
+            found, outcome.suppressed, seen = await anyio.to_thread.run_sync(_scan, None, files)
         else:
             diff = await _diff(change, paths)
-            found, outcome.suppressed = await anyio.to_thread.run_sync(_scan, diff, {})
+            found, outcome.suppressed, seen = await anyio.to_thread.run_sync(_scan, diff, {})
     except (RuntimeError, ToolNotFoundError) as exc:
         outcome.error = str(exc)
         return outcome
-    outcome.analysed = set(paths)
     wanted = set(paths)
+    for p in paths:
+        f = change.file(p)
+        if p not in seen and (whole or (f is not None and f.added_lines)):
+            outcome.failed[p] = "detect-secrets could not read its added lines from the diff"
+    outcome.analysed = wanted - set(outcome.failed)
     if whole:
         outcome.findings = _findings(found)
     else:
