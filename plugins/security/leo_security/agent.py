@@ -1,0 +1,198 @@
+"""The Security sub-agent: bandit, semgrep, detect-secrets and zizmor on the change, concurrently."""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Awaitable, Callable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import anyio
+
+from leo import Analysed, SubAgent, SubAgentResult, Tool
+from leo_security import bandit, secrets, semgrep, suppressions, targets, workflows
+from leo_security.outcome import ScanOutcome
+from leo_security.rules import RuleError, load
+
+if TYPE_CHECKING:
+    from leo import Change, Finding
+
+TOOLS = ("bandit", "semgrep", "secrets", "zizmor")
+#: Confidence lost per changed file no scanner could look at, and at most in all.
+UNANALYSED_PENALTY = 10
+UNANALYSED_PENALTY_MAX = 50
+
+
+class SettingsError(ValueError):
+    """``[tool.leo.agents.security]`` holds a value of the wrong kind."""
+
+
+def _settings(raw: Mapping[str, Any]) -> dict[str, Any]:
+    known = {"whole_files", "rules", "builtin_rules", "skip", "max_file_bytes", "tool_timeout"}
+    unknown = sorted(set(raw) - known)
+    if unknown:
+        msg = f"unknown security setting(s) {unknown}; known: {sorted(known)}"
+        raise SettingsError(msg)
+    s = {
+        "whole_files": raw.get("whole_files", False),
+        "rules": raw.get("rules", []),
+        "builtin_rules": raw.get("builtin_rules", True),
+        "skip": raw.get("skip", []),
+        "max_file_bytes": raw.get("max_file_bytes", 1_000_000),
+        "tool_timeout": raw.get("tool_timeout", 240),
+    }
+    for key in ("whole_files", "builtin_rules"):
+        if not isinstance(s[key], bool):
+            msg = f"security setting {key!r} must be true or false, not {s[key]!r}"
+            raise SettingsError(msg)
+    for key in ("rules", "skip"):
+        if not isinstance(s[key], list) or not all(isinstance(v, str) for v in s[key]):
+            msg = f"security setting {key!r} must be a list of strings, not {s[key]!r}"
+            raise SettingsError(msg)
+    if bad := sorted(set(s["skip"]) - set(TOOLS)):
+        msg = f"security setting 'skip' names unknown tools {bad}; known: {list(TOOLS)}"
+        raise SettingsError(msg)
+    for key in ("max_file_bytes", "tool_timeout"):
+        if isinstance(s[key], bool) or not isinstance(s[key], int | float) or s[key] <= 0:
+            msg = f"security setting {key!r} must be a positive number, not {s[key]!r}"
+            raise SettingsError(msg)
+    return s
+
+
+class SecurityAgent(SubAgent):
+    name = "security"
+    description = "bandit, semgrep (LEO's rules), detect-secrets and zizmor on the changed files"
+    timeout = 300
+
+    async def check(self, change: Change) -> SubAgentResult:
+        try:
+            s = _settings(self.settings)
+        except SettingsError as exc:
+            return SubAgentResult(status="error", confidence=0, summary=str(exc), error=str(exc))
+        whole, timeout, max_bytes = (
+            s["whole_files"],
+            float(s["tool_timeout"]),
+            int(s["max_file_bytes"]),
+        )
+        skip = set(s["skip"])
+        with tempfile.TemporaryDirectory(prefix="leo-security-") as tmp:
+            scratch = Path(tmp)
+            rules = None
+            if "semgrep" not in skip:
+                try:
+                    rules = await load(
+                        change, scratch / "rules", builtin=s["builtin_rules"], extra=s["rules"]
+                    )
+                except RuleError as exc:
+                    return SubAgentResult(
+                        status="error", confidence=0, summary=str(exc), error=str(exc)
+                    )
+            plan = await targets.select(
+                change, languages=rules.languages if rules else set(), max_bytes=max_bytes
+            )
+            if not plan.text and not plan.penalised:
+                return self.skipped(
+                    "nothing to scan: the change only deletes files",
+                    analysed=Analysed(not_analysed=tuple(plan.not_analysed)),
+                )
+            src = scratch / "src"
+            plan.write(src, plan.text)
+            jobs: dict[str, Callable[[], Awaitable[ScanOutcome]]] = {}
+            if "bandit" not in skip:
+                jobs["bandit"] = lambda: bandit.scan(
+                    change, src, plan.python, whole=whole, timeout=timeout
+                )
+            if rules is not None:
+                jobs["semgrep"] = lambda: semgrep.scan(
+                    change, src, plan.semgrep, rules, plan.contents,
+                    whole=whole, timeout=timeout, max_bytes=max_bytes,
+                )  # fmt: skip
+            if "secrets" not in skip:
+                jobs["secrets"] = lambda: secrets.scan(change, src, plan.text, whole=whole)
+            if "zizmor" not in skip:
+                jobs["zizmor"] = lambda: workflows.scan(
+                    change, src, plan.workflows, whole=whole, timeout=timeout
+                )
+            outcomes: dict[str, ScanOutcome] = {}
+
+            async def run(name: str) -> None:
+                outcomes[name] = await jobs[name]()
+
+            async with anyio.create_task_group() as tg:
+                for name in jobs:
+                    tg.start_soon(run, name)
+        return self._combine(change, plan, [outcomes[n] for n in jobs], skip, whole)
+
+    def _combine(
+        self,
+        change: Change,
+        plan: targets.Targets,
+        outcomes: list[ScanOutcome],
+        skip: set[str],
+        whole: bool,
+    ) -> SubAgentResult:
+        counts, suppression_findings = suppressions.count(change, plan.contents)
+        findings: list[Finding] = [f for o in outcomes for f in o.findings]
+        findings += suppression_findings
+        findings.sort(key=lambda f: (not f.on_changed_line, f.path or "", f.line or 0, f.rule_id))
+        ran = [o for o in outcomes if o.error is None]
+        analysed_by = {o.tool: sorted(o.analysed) for o in ran}
+        failed: dict[str, list[str]] = {}
+        for o in ran:
+            for path, reason in o.failed.items():
+                failed.setdefault(path, []).append(reason)
+        not_analysed = list(plan.not_analysed)
+        files, penalised = [], plan.penalised
+        code_tools = {"bandit", "semgrep", "zizmor"}
+        for path in plan.text:
+            by = {o.tool for o in ran if path in o.analysed}
+            if path in failed:
+                not_analysed.append(targets.NotAnalysed(path=path, reason="; ".join(failed[path])))
+                penalised += 1
+            elif targets.is_code(path) and not by & code_tools:
+                reason = "no code scanner covers this file type (scanned for secrets only)"
+                if not by:
+                    reason = "no scanner covers this file type"
+                not_analysed.append(targets.NotAnalysed(path=path, reason=reason))
+                penalised += 1
+            elif not by:
+                not_analysed.append(targets.NotAnalysed(path=path, reason="no scanner ran on it"))
+                penalised += 1
+            else:
+                files.append(path)
+        lines = sum(len(f.added_lines) for f in change.files if f.path in files)
+        analysed = Analysed(files=tuple(files), lines=lines, not_analysed=tuple(not_analysed))
+        tools = [Tool(name=o.tool, version=o.version) for o in ran if o.analysed or o.findings]
+        details: dict[str, Any] = {
+            "analysed_by": analysed_by,
+            "suppressions": counts,
+            "suppressed_findings": {o.tool: o.suppressed for o in ran},
+            "skipped_tools": sorted(skip),
+            "scope": "whole changed files" if whole else "added and modified lines",
+        }
+        errors = [o.error for o in outcomes if o.error]
+        if errors:
+            summary = "security could not run: " + "; ".join(e.splitlines()[0] for e in errors)
+            return SubAgentResult(
+                status="error",
+                confidence=0,
+                summary=summary[:10_000],
+                findings=tuple(findings),
+                analysed=analysed,
+                tools=tuple(tools),
+                details=details,
+                error="\n\n".join(errors),
+            )
+        result = self.result(findings, analysed=analysed, tools=tools, details=details)
+        if not penalised:
+            return result
+        confidence = max(
+            0, result.confidence - min(UNANALYSED_PENALTY_MAX, UNANALYSED_PENALTY * penalised)
+        )
+        status = result.status
+        if status == "passed" and not files:
+            status = "warned"  # nothing at all was analysed: never a silent pass
+        summary = f"{result.summary}; {penalised} changed file{'s' if penalised != 1 else ''} not analysed"
+        return result.model_copy(
+            update={"confidence": confidence, "status": status, "summary": summary}
+        )

@@ -1,0 +1,105 @@
+"""zizmor (offline) on the changed GitHub Actions workflows and action definitions.
+
+zizmor's exit code encodes the worst severity it found (14 for High), so LEO runs it with
+``--no-exit-codes``: then any non-zero exit really is a failure of the tool.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import TYPE_CHECKING, Any
+
+from leo import Finding, ToolNotFoundError, run_tool
+from leo_security.outcome import ScanOutcome, Severity, normalise_path, on_change
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from leo import Change
+
+#: zizmor severity -> LEO severity; a Low-confidence finding is lowered one step.
+SEVERITY: dict[str, Severity] = {
+    "high": "high",
+    "medium": "medium",
+    "low": "low",
+    "informational": "info",
+    "unknown": "info",
+}
+LOWER: dict[Severity, Severity] = {
+    "critical": "high", "high": "medium", "medium": "low", "low": "info", "info": "info"
+}  # fmt: skip
+_COMPLETED = re.compile(r"completed (\S+)")
+
+
+def _primary(finding: dict[str, Any]) -> dict[str, Any] | None:
+    locations = finding.get("locations") or []
+    for loc in locations:
+        if (loc.get("symbolic") or {}).get("kind") == "Primary":
+            return loc  # type: ignore[no-any-return]
+    return locations[0] if locations else None
+
+
+async def scan(
+    change: Change, root: Path, paths: list[str], *, whole: bool, timeout: float
+) -> ScanOutcome:
+    """Audit ``paths`` (written below ``root``) with zizmor in offline mode."""
+    outcome = ScanOutcome("zizmor")
+    if not paths:
+        return outcome
+    argv = ["zizmor", "--offline", "--format", "json", "--no-exit-codes", "--no-progress",
+            "--color", "never", "--no-config", *[f"./{p}" for p in paths]]  # fmt: skip
+    try:
+        out = await run_tool(argv, cwd=root, timeout=timeout)
+        version = await run_tool(["zizmor", "--version"], timeout=60)
+    except ToolNotFoundError as exc:
+        outcome.error = str(exc)
+        return outcome
+    words = version.stdout_text.split()
+    outcome.version = words[1] if len(words) > 1 else "?"
+    if out.timed_out:
+        outcome.error = f"zizmor did not finish within {timeout:g}s"
+        return outcome
+    try:
+        results = json.loads(out.stdout_text) if out.returncode == 0 else None
+    except ValueError:
+        results = None
+    if not isinstance(results, list):
+        detail = out.stderr_text.strip()[-2000:]
+        outcome.error = f"zizmor failed (exit {out.returncode}): {detail}"
+        return outcome
+    # zizmor skips a workflow it cannot parse with only a log line; what it completed is
+    # what it analysed, anything else is listed as not analysed.
+    completed = {normalise_path(m) for m in _COMPLETED.findall(out.stderr_text)}
+    for p in paths:
+        if p in completed:
+            outcome.analysed.add(p)
+        else:
+            outcome.failed[p] = "zizmor did not audit it (not a valid workflow or action?)"
+    for item in results:
+        loc = _primary(item)
+        if loc is None:
+            continue
+        key = ((loc.get("symbolic") or {}).get("key") or {}).get("Local") or {}
+        path = normalise_path(str(key.get("verbatim_path") or key.get("given_path") or ""))
+        concrete = (loc.get("concrete") or {}).get("location") or {}
+        start = int((concrete.get("start_point") or {}).get("row", 0)) + 1
+        end = int((concrete.get("end_point") or {}).get("row", start - 1)) + 1
+        det = item.get("determinations") or {}
+        severity = SEVERITY.get(str(det.get("severity", "")).lower(), "medium")
+        if str(det.get("confidence", "")).lower() == "low":
+            severity = LOWER[severity]
+        note = (loc.get("symbolic") or {}).get("annotation") or ""
+        message = f"{item.get('desc', item.get('ident'))}: {note}".rstrip(": ")
+        outcome.findings.append(
+            Finding(
+                rule_id=f"security.zizmor.{item.get('ident', 'unknown')}",
+                severity=severity,
+                message=f"{message} ({item.get('url', 'zizmor')})"[:2000],
+                path=path,
+                line=start,
+                end_line=end if end > start else None,
+                on_changed_line=on_change(change, path, start, end, whole),
+            )
+        )
+    return outcome

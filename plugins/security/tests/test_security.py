@@ -1,0 +1,337 @@
+"""The Security sub-agent on throw-away repositories, with the real tools."""
+
+from __future__ import annotations
+
+import leo_security.bandit
+import pytest
+from leo_security import SecurityAgent
+from leo_security.rules import RuleSet, builtin_rule_texts
+
+from leo.testing import make_repo, run_agents
+
+VIEWS = """\
+import pickle
+import subprocess
+
+import yaml
+
+
+def get_user(request, db):
+    name = request.args.get("name")
+    query = f"SELECT * FROM users WHERE name = '{name}'"
+    return db.execute(query)
+
+
+def run(request):
+    subprocess.run(request.args["cmd"], shell=True)
+    cfg = yaml.load(request.data)
+    obj = pickle.loads(request.data)
+    return cfg, obj
+
+
+AWS_SECRET_ACCESS_KEY = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+
+
+def trusted(cmd):
+    subprocess.run(cmd, shell=True)  # nosec B602 - cmd is a constant from our config
+"""
+PRIVATE_KEY = """\
+-----BEGIN RSA PRIVATE KEY-----
+MIIEpAIBAAKCAQEA1Pd3i3yGkzQwX9r7Yk0b3Xk2mZk6W3vFQ8kX1q0pW2uHq8Jw
+-----END RSA PRIVATE KEY-----
+"""
+WORKFLOW = """\
+name: pr
+on:
+  pull_request_target:
+jobs:
+  build:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: actions/checkout@v4
+        with:
+          ref: ${{ github.event.pull_request.head.sha }}
+      - run: make test
+"""
+JS = """\
+const cp = require("child_process");
+function list(req) {
+  cp.exec(`ls ${req.query.dir}`);
+}
+"""
+SHELL = """\
+#!/bin/sh
+curl -fsSL https://example.com/install.sh | sh
+"""
+DOCKERFILE = """\
+FROM python:3.12
+RUN curl -k https://example.com/tool -o /usr/local/bin/tool
+"""
+#: Vulnerable code already on the base branch; the change only appends a clean function.
+LEGACY = """\
+import pickle
+import subprocess
+
+
+def legacy(request):
+    subprocess.run(request.args["cmd"], shell=True)
+    return pickle.loads(request.data)
+"""
+CLEAN = """\
+import json
+
+
+def parse(text: str) -> dict:
+    return json.loads(text)
+"""
+
+
+@pytest.fixture(scope="module")
+def vulnerable(tmp_path_factory):
+    """One change adding every planted problem, run once for all the assertions below."""
+    repo = make_repo(
+        tmp_path_factory.mktemp("vulnerable"),
+        base={"README.md": "demo\n", "app/legacy.py": LEGACY},
+        head={
+            "app/views.py": VIEWS,
+            "app/key.pem": PRIVATE_KEY,
+            ".github/workflows/pr.yml": WORKFLOW,
+            "web/list.js": JS,
+            "scripts/install.sh": SHELL,
+            "Dockerfile": DOCKERFILE,
+            "app/legacy.py": LEGACY + "\n\ndef helper():\n    return 1\n",
+            "docs/logo.png": b"\x89PNG\r\n\x1a\n\x00\x00\x00binary",
+        },
+    )
+    return run_agents(repo.change(), [SecurityAgent])
+
+
+@pytest.fixture(scope="module")
+def clean(tmp_path_factory):
+    """A clean change to a file whose untouched lines hold the same vulnerable code."""
+    return make_repo(
+        tmp_path_factory.mktemp("clean"),
+        base={"README.md": "demo\n", "app/legacy.py": LEGACY},
+        head={"app/legacy.py": LEGACY + "\n\ndef helper():\n    return 1\n", "app/parse.py": CLEAN},
+    )
+
+
+def test_vulnerable_change_fails(vulnerable):
+    vulnerable.assert_verdict("FAIL")
+    assert vulnerable.agent("security").status == "failed"
+
+
+@pytest.mark.parametrize(
+    ("rule", "path", "line"),
+    [
+        ("security.semgrep.sql-built-from-formatted-string", "app/views.py", 10),
+        ("security.bandit.B608", "app/views.py", 9),
+        ("security.semgrep.subprocess-shell-with-non-literal-command", "app/views.py", 14),
+        ("security.bandit.B602", "app/views.py", 14),
+        ("security.semgrep.unsafe-yaml-load", "app/views.py", 15),
+        ("security.bandit.B506", "app/views.py", 15),
+        ("security.semgrep.unsafe-deserialisation", "app/views.py", 16),
+        ("security.bandit.B301", "app/views.py", 16),
+        ("security.secrets.AWSKeyDetector", "app/views.py", 20),
+        ("security.secrets.PrivateKeyDetector", "app/key.pem", 1),
+        ("security.semgrep.pull-request-target-checks-out-pr-head", ".github/workflows/pr.yml", 8),
+        ("security.zizmor.dangerous-triggers", ".github/workflows/pr.yml", 3),
+        ("security.semgrep.js-shell-command-from-input", "web/list.js", 3),
+        ("security.semgrep.shell-download-piped-to-shell", "scripts/install.sh", 2),
+        ("security.semgrep.dockerfile-tls-verification-disabled", "Dockerfile", 2),
+    ],
+)
+def test_each_planted_problem_is_found_on_its_line(vulnerable, rule, path, line):
+    finding = vulnerable.assert_finding(rule, path=path, line=line)
+    assert finding.on_changed_line
+
+
+@pytest.mark.parametrize(
+    ("path", "line", "severity"),
+    [
+        ("app/views.py", 10, "high"),  # SQL from an f-string with request data
+        ("app/views.py", 14, "high"),  # shell=True on input
+        ("app/views.py", 15, "high"),  # yaml.load
+        ("app/views.py", 16, "high"),  # pickle.loads on input
+        ("app/views.py", 20, "critical"),  # AWS secret key
+        ("app/key.pem", 1, "critical"),  # private key block
+        (".github/workflows/pr.yml", 8, "critical"),  # pull_request_target checks out the head
+    ],
+)
+def test_each_planted_problem_blocks_on_its_own(vulnerable, path, line, severity):
+    worst = min(
+        ("critical", "high", "medium", "low", "info").index(f.severity)
+        for f in vulnerable.findings
+        if f.path == path and f.line == line and f.on_changed_line
+    )
+    assert ("critical", "high", "medium", "low", "info")[worst] == severity
+
+
+def test_secret_values_never_appear_in_the_report(vulnerable):
+    text = vulnerable.report.model_dump_json()
+    assert "wJalrXUtnFEMI" not in text
+    assert "MIIEpAIBAAKCAQEA" not in text
+
+
+def test_vulnerable_code_in_untouched_lines_is_context_only(vulnerable):
+    legacy = [f for f in vulnerable.findings if f.path == "app/legacy.py"]
+    assert {f.rule_id for f in legacy} >= {
+        "security.bandit.B602",
+        "security.semgrep.subprocess-shell-with-non-literal-command",
+    }
+    assert not any(f.on_changed_line for f in legacy)
+
+
+def test_suppressions_are_honoured_and_counted(vulnerable):
+    agent = vulnerable.agent("security")
+    assert not [f for f in agent.findings if f.rule_id == "security.bandit.B602" and f.line == 24]
+    assert agent.details["suppressed_findings"]["bandit"] >= 1
+    assert agent.details["suppressions"]["nosec"] == {"added": 1, "in_changed_files": 1}
+    vulnerable.assert_finding("security.suppression.nosec", path="app/views.py", line=24)
+
+
+def test_result_says_which_tool_analysed_which_file(vulnerable):
+    agent = vulnerable.agent("security")
+    by = agent.details["analysed_by"]
+    assert "app/views.py" in by["bandit"]
+    assert "app/views.py" in by["semgrep"]
+    assert ".github/workflows/pr.yml" in by["zizmor"]
+    assert "app/key.pem" in by["detect-secrets"]
+    assert {t.name for t in agent.tools} == {"bandit", "semgrep", "detect-secrets", "zizmor"}
+    assert all(t.version not in ("", "?") for t in agent.tools)
+
+
+def test_binary_file_is_listed_as_not_analysed_and_lowers_confidence(vulnerable):
+    agent = vulnerable.agent("security")
+    skipped = {n.path: n.reason for n in agent.analysed.not_analysed}
+    assert skipped == {"docs/logo.png": "binary content"}
+    assert "docs/logo.png" not in agent.analysed.files
+    assert "not analysed" in agent.summary
+
+
+def test_clean_change_passes_despite_vulnerable_untouched_lines(clean):
+    result = run_agents(clean.change(), [SecurityAgent])
+    result.assert_verdict("PASS")
+    agent = result.agent("security")
+    assert agent.status == "passed"
+    assert agent.confidence == 100
+    assert any(f.path == "app/legacy.py" and not f.on_changed_line for f in agent.findings)
+    assert set(agent.analysed.files) == {"app/legacy.py", "app/parse.py"}
+
+
+def test_whole_files_setting_makes_untouched_lines_block(clean):
+    result = run_agents(
+        clean.change(),
+        [SecurityAgent],
+        config={"agents": {"security": {"whole_files": True, "skip": ["semgrep"]}}},
+    )
+    result.assert_verdict("FAIL")
+    result.assert_finding("security.bandit.B602", path="app/legacy.py", line=6)
+    assert result.agent("security").details["skipped_tools"] == ["semgrep"]
+
+
+def test_missing_tool_makes_the_agent_error_not_pass(clean, monkeypatch):
+    real = leo_security.bandit.run_tool
+
+    async def without_bandit(argv, **kwargs):
+        return await real(["bandit-is-not-installed-here", *argv[1:]], **kwargs)
+
+    monkeypatch.setattr(leo_security.bandit, "run_tool", without_bandit)
+    result = run_agents(
+        clean.change(), [SecurityAgent], config={"agents": {"security": {"skip": ["semgrep"]}}}
+    )
+    agent = result.agent("security")
+    assert agent.status == "error"
+    assert "bandit-is-not-installed-here" in agent.error
+    assert result.report.verdict != "PASS"
+
+
+def test_semgrep_crash_on_a_team_rule_makes_the_agent_error(tmp_path):
+    bad_rule = tmp_path / "bad.yml"
+    bad_rule.write_text(
+        "rules:\n  - id: broken\n    languages: [python]\n    severity: ERROR\n"
+        "    message: x\n    pattern: 'foo(('\n"
+    )
+    repo = make_repo(tmp_path / "r", base={"README.md": "x\n"}, head={"app/x.py": CLEAN})
+    result = run_agents(
+        repo.change(),
+        [SecurityAgent],
+        config={"agents": {"security": {"rules": [str(bad_rule)], "builtin_rules": False}}},
+    )
+    agent = result.agent("security")
+    assert agent.status == "error"
+    assert "semgrep failed" in agent.summary
+    assert result.report.verdict != "PASS"
+
+
+def test_team_rule_paths_are_read_from_the_base_commit(tmp_path):
+    rule = (
+        "rules:\n  - id: no-print\n    languages: [python]\n    severity: WARNING\n"
+        "    message: no print in library code\n    pattern: print(...)\n"
+    )
+    repo = make_repo(
+        tmp_path / "r",
+        base={"rules/team.yml": rule},
+        # The change tries to switch the team rule off; the base's copy still applies.
+        head={"rules/team.yml": "rules: []\n", "app/x.py": "print('hi')\n"},
+    )
+    result = run_agents(
+        repo.change(),
+        [SecurityAgent],
+        config={"agents": {"security": {"rules": ["rules/team.yml"], "builtin_rules": False}}},
+    )
+    finding = result.assert_finding("security.semgrep.no-print", path="app/x.py", line=1)
+    assert finding.severity == "medium"
+
+
+def test_bad_setting_is_an_error_naming_it(clean):
+    result = run_agents(
+        clean.change(), [SecurityAgent], config={"agents": {"security": {"skip": ["nmap"]}}}
+    )
+    agent = result.agent("security")
+    assert agent.status == "error"
+    assert "nmap" in agent.summary
+
+
+def test_shipped_rules_are_package_data_with_leo_severities(tmp_path):
+    texts = builtin_rule_texts()
+    assert {
+        "python.yml",
+        "javascript.yml",
+        "shell.yml",
+        "dockerfile.yml",
+        "github-actions.yml",
+    } <= set(texts)
+    rules = RuleSet()
+    for name, text in texts.items():
+        rules.add(name, text, tmp_path / name)
+    assert {"python", "javascript", "typescript", "bash", "dockerfile", "yaml"} <= rules.languages
+    assert set(rules.ids) == set(rules.severities)
+    assert set(rules.severities.values()) <= {"critical", "high", "medium", "low", "info"}
+
+
+def test_files_no_scanner_could_read_are_listed_with_reasons(tmp_path):
+    repo = make_repo(
+        tmp_path / "r",
+        base={"README.md": "x\n", "old.txt": "gone\n"},
+        head={
+            "app/broken.py": "def f(:\n",
+            "app/big.py": "x = 1\n" * 100,
+            "main.go": "package main\n",
+            "notes.md": "just text\n",
+            "old.txt": None,
+        },
+    )
+    result = run_agents(
+        repo.change(),
+        [SecurityAgent],
+        config={"agents": {"security": {"skip": ["semgrep"], "max_file_bytes": 300}}},
+    )
+    agent = result.agent("security")
+    reasons = {n.path: n.reason for n in agent.analysed.not_analysed}
+    assert "bandit could not analyse it" in reasons["app/broken.py"]
+    assert reasons["app/big.py"].startswith("too large")
+    assert "no code scanner" in reasons["main.go"]
+    assert reasons["old.txt"] == "deleted by the change"
+    assert agent.analysed.files == ("notes.md",)
+    assert agent.confidence == 70  # three unanalysed files at the head, 10 points each
