@@ -206,3 +206,22 @@ def test_the_api_for_github_and_store_records_into_leo_metrics():
     assert reg.get_sample_value("leo_github_api_calls_total", labels) >= 1
     assert reg.get_sample_value("leo_github_api_retries_total", {"reason": "rate_limit"}) >= 1
     assert reg.get_sample_value("leo_store_write_seconds_count", {"backend": "postgres"}) >= 1
+
+
+def test_ci_examples_run_every_builtin_agent_then_aggregate():
+    yaml = __import__("pytest").importorskip("yaml")
+    root = DASHBOARD.parents[2] / "examples" / "ci"
+    gha = yaml.safe_load((root / "github-actions.yml").read_text())
+    assert gha["jobs"]["agent"]["strategy"]["matrix"]["agent"] == [
+        "security",
+        "database",
+        "testing",
+        "performance",
+        "design",
+    ]
+    assert gha["jobs"]["verdict"]["needs"] == "agent"
+    steps = " ".join(s.get("run", "") for s in gha["jobs"]["verdict"]["steps"])
+    assert "leo aggregate" in steps
+    gitlab = yaml.safe_load((root / "gitlab-ci.yml").read_text())
+    assert "leo aggregate" in " ".join(gitlab["leo-verdict"]["script"])
+    assert "leo agent run" in " ".join(gitlab["leo-agent"]["script"])
