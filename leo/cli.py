@@ -17,6 +17,7 @@ import click
 
 from leo.__about__ import __version__
 from leo.errors import ExitCode
+from leo.publish import publish_options
 
 if TYPE_CHECKING:
     from leo.models import SubAgentResult
@@ -61,7 +62,11 @@ def _load(plugin_args: tuple[str, ...]) -> Plugins:
 
 #: Commands that live in their own modules, imported only when used: ``name -> "module:attr"``.
 #: Each feature adds one line here and keeps its command next to its code.
-LAZY_COMMANDS: dict[str, str] = {}
+LAZY_COMMANDS: dict[str, str] = {
+    "agent": "leo.scaleout.commands:agent",
+    "aggregate": "leo.scaleout.commands:aggregate_command",
+    "metrics": "leo.metrics.commands:metrics",
+}
 
 
 class LeoGroup(click.Group):
@@ -163,6 +168,7 @@ def cli() -> None:
     help="Run every sub-agent afresh; do not read or write the result cache.",
 )
 @click.option("--quiet", "-q", is_flag=True, help="No progress on stderr.")
+@publish_options
 @plugin_option
 def verify(
     repo: str,
@@ -177,6 +183,7 @@ def verify(
     no_cache: bool,
     quiet: bool,
     plugin_args: tuple[str, ...],
+    **publish: Any,
 ) -> None:
     """Verify the change between --base and --head and print the report.
 
@@ -189,10 +196,13 @@ def verify(
     from leo.change import gather_change
     from leo.config import load_config
     from leo.formats import render
+    from leo.publish import Publisher
     from leo.supervisor import select_agents
     from leo.supervisor import verify as run_verification
 
     plugins = _load(plugin_args)
+    publisher = Publisher(**publish)
+    publisher.observe(plugins)
     requested = [a.strip() for a in agents.split(",") if a.strip()] if agents is not None else None
     if requested == []:
         _fail("--agents is empty; name at least one sub-agent (see `leo plugins`)")
@@ -219,6 +229,7 @@ def verify(
         )
 
     report, warnings = anyio.run(main)
+    warnings += publisher.publish(report)
     for warning in warnings:
         click.echo(f"leo: warning: {warning}", err=True)
     color = fmt == "text" and output is None and sys.stdout.isatty()

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import anyio
 from anyio.abc import ByteReceiveStream, Process
 
+from leo import tracing
 from leo.errors import ToolNotFoundError
 
 #: Output kept per stream; a hostile or broken tool cannot exhaust memory.
@@ -64,6 +65,24 @@ async def run_tool(
     Raises ``ToolNotFoundError`` when ``argv[0]`` is not installed. A non-zero exit is not an
     error here: many tools (bandit, zizmor) use it to report findings.
     """
+    with tracing.span(f"leo.tool {os.path.basename(argv[0])}") as span:
+        result = await _run_tool(argv, cwd=cwd, env=env, timeout=timeout, stdin=stdin)
+        if span is not None:
+            span.set_attribute(
+                "leo.tool.returncode", -1 if result.returncode is None else result.returncode
+            )
+            span.set_attribute("leo.tool.timed_out", result.timed_out)
+    return result
+
+
+async def _run_tool(
+    argv: Sequence[str],
+    *,
+    cwd: str | os.PathLike[str] | None,
+    env: Mapping[str, str] | None,
+    timeout: float | None,
+    stdin: bytes | None,
+) -> ToolResult:
     exe = find_tool(argv[0], env)
     if exe is None:
         msg = f"tool {argv[0]!r} is not installed (not found on PATH); install it to run this check"

@@ -9,6 +9,7 @@ invalid return values, into that sub-agent's ``error`` result.
 
 from __future__ import annotations
 
+import contextvars
 import threading
 import time
 import traceback
@@ -21,6 +22,7 @@ import anyio.from_thread
 import anyio.lowlevel
 from pydantic import ValidationError
 
+from leo import tracing
 from leo.models import Finding, SubAgentResult
 from leo.process import kill_tools_of
 from leo.subagent import SubAgent, confidence_of, status_of, summarise
@@ -117,7 +119,9 @@ async def _in_daemon_thread(fn: Callable[[], T]) -> T:
         except RuntimeError:
             pass  # the caller's loop is gone: this thread was abandoned
 
-    thread = threading.Thread(target=target, daemon=True, name="leo-subagent")
+    # The caller's context (its trace span among others) follows the sub-agent into its thread.
+    context = contextvars.copy_context()
+    thread = threading.Thread(target=context.run, args=(target,), daemon=True, name="leo-subagent")
     thread.start()
     try:
         await done.wait()
@@ -149,8 +153,11 @@ async def run_guarded(job: Job, call: Callable[[], Awaitable[object]]) -> SubAge
 
     start = time.monotonic()
     outcome: tuple[str, object] | None = None
-    with anyio.move_on_after(job.timeout + ABANDON_GRACE_S):
-        outcome = await _in_daemon_thread(in_thread)
+    with tracing.span(f"leo.subagent {name}", {"leo.agent": name}) as span:
+        with anyio.move_on_after(job.timeout + ABANDON_GRACE_S):
+            outcome = await _in_daemon_thread(in_thread)
+        if span is not None:
+            span.set_attribute("leo.outcome", "abandoned" if outcome is None else outcome[0])
     duration = time.monotonic() - start
     if outcome is None:
         msg = f"sub-agent {name!r} did not stop at its {job.timeout:g}s timeout and was abandoned"

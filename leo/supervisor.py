@@ -11,7 +11,7 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING
 
-from leo import aggregate
+from leo import aggregate, tracing
 from leo.__about__ import __version__
 from leo.config import Config, policy_changed
 from leo.errors import ConfigError, LeoError
@@ -54,8 +54,33 @@ async def verify(
 ) -> tuple[Report, list[str]]:
     """Run the sub-agents ``names`` on ``change``; return the report and plugin warnings."""
     started = time.monotonic()
-    warnings = notify(plugins.pm, "leo_verification_started", change=change, agents=list(names))
-    job_list = [
+    with tracing.span("leo.verify", {"leo.head_sha": change.head_sha, "leo.agents": list(names)}):
+        warnings = notify(plugins.pm, "leo_verification_started", change=change, agents=list(names))
+        job_list = make_jobs(plugins, config, names, timeout=timeout)
+        results = await run_checks(
+            job_list,
+            change,
+            limit=config.jobs if jobs is None else jobs,
+            progress=progress,
+            cache=cache,
+        )
+        report, more = await conclude(
+            change,
+            plugins,
+            config,
+            results,
+            jobs=job_list,
+            requirements=requirements,
+            started=started,
+        )
+    return report, warnings + more
+
+
+def make_jobs(
+    plugins: Plugins, config: Config, names: Sequence[str], *, timeout: float | None = None
+) -> list[Job]:
+    """One job per sub-agent: its spec, its settings and its timeout (``timeout`` overrides)."""
+    return [
         Job(
             spec=plugins.agents[n],
             settings=config.settings(n),
@@ -63,19 +88,43 @@ async def verify(
         )
         for n in names
     ]
-    results = await run_checks(
-        job_list,
-        change,
-        limit=config.jobs if jobs is None else jobs,
-        progress=progress,
-        cache=cache,
-    )
-    results, rounds, settled = await resolve_conflicts(plugins, job_list, change, results)
+
+
+async def conclude(
+    change: Change,
+    plugins: Plugins,
+    config: Config,
+    results: list[SubAgentResult],
+    *,
+    jobs: Sequence[Job] | None,
+    unresolvable: str = "",
+    policy_edited: bool | None = None,
+    requirements: Sequence[Requirement] = (),
+    required: Sequence[str] | None = None,
+    started: float | None = None,
+) -> tuple[Report, list[str]]:
+    """From the sub-agents' first results to the ``Report``: conflict rounds, then the verdict.
+
+    ``leo verify`` and ``leo aggregate`` both end here, so a verdict computed from separate CI
+    jobs is the verdict one run would have given. ``jobs`` are in the order of ``results``;
+    None means the sub-agents cannot be asked again (``unresolvable`` says why), so a
+    disagreement ESCALATEs instead of being guessed. ``policy_edited`` None reads the change;
+    ``required`` None applies the configuration's (``"all"``: every result's agent).
+    """
+    started = time.monotonic() if started is None else started
+    names = [r.name for r in results]
+    if jobs is not None:
+        results, rounds, settled = await resolve_conflicts(plugins, jobs, change, results)
+    else:
+        rounds, settled = 0, not aggregate.disagreement(results)
+    warnings: list[str] = []
     for result in results:
         warnings += notify(plugins.pm, "leo_subagent_finished", change=change, result=result)
 
     reqs = list(requirements)
-    if await policy_changed(change):
+    if policy_edited is None:
+        policy_edited = await policy_changed(change)
+    if policy_edited:
         reqs.append(
             Requirement(
                 name="policy unchanged",
@@ -84,7 +133,8 @@ async def verify(
                 "the base commit's policy was applied",
             )
         )
-    required = list(names) if config.required == "all" else list(config.required)
+    if required is None:
+        required = list(names) if config.required == "all" else list(config.required)
     verdict = aggregate.decide(
         results,
         weights={n: config.weight(n) for n in names},
@@ -94,11 +144,15 @@ async def verify(
         rounds=rounds,
         settled=settled,
     )
+    reasons = verdict.reasons
+    if jobs is None and not settled:
+        why = f"conflict resolution could not run ({unresolvable}); a LEAD must decide"
+        reasons = (why, *reasons)
     report = Report(
         leo_version=__version__,
         verdict=verdict.verdict,
         confidence=verdict.confidence,
-        reasons=verdict.reasons,
+        reasons=reasons,
         resolution_rounds=verdict.resolution_rounds,
         requirements=verdict.requirements,
         repository=change.repo,

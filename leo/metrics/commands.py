@@ -1,0 +1,61 @@
+"""``leo metrics serve``: a Prometheus scrape endpoint for LEO's metrics files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+
+@click.group()
+def metrics() -> None:
+    """Prometheus metrics of LEO (see docs/ci.md)."""
+
+
+@metrics.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option(
+    "--port",
+    default=9464,
+    show_default=True,
+    type=click.IntRange(0, 65535),
+    help="Port to listen on (0: any free port, printed on stderr).",
+)
+@click.option(
+    "--metrics-file",
+    "files",
+    multiple=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="A file written by `leo verify --metrics-file`, read at every scrape (repeatable).",
+)
+def serve(host: str, port: int, files: tuple[Path, ...]) -> None:
+    """Serve LEO's metrics on http://HOST:PORT/metrics until interrupted.
+
+    Serves the metrics files (re-read at every scrape) together with this process's own.
+    """
+    from wsgiref.simple_server import WSGIRequestHandler, make_server
+
+    from prometheus_client import CollectorRegistry, make_wsgi_app
+
+    from leo.errors import LeoError
+    from leo.metrics.export import FilesCollector
+
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(FilesCollector(list(files)))
+
+    class Quiet(WSGIRequestHandler):
+        def log_message(self, format: str, *args: object) -> None:
+            pass  # one line per scrape would drown the log
+
+    try:
+        server = make_server(host, port, make_wsgi_app(registry), handler_class=Quiet)
+    except OSError as exc:
+        msg = f"cannot listen on {host}:{port}: {exc.strerror}; pass another --host or --port"
+        raise LeoError(msg) from None
+    click.echo(f"leo: serving metrics on http://{host}:{server.server_port}/metrics", err=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()

@@ -1,0 +1,1 @@
+"""CI at scale: each sub-agent in its own CI job (``leo agent run``), one job that aggregates."""

@@ -1,0 +1,181 @@
+"""``leo agent run`` and ``leo aggregate``: one sub-agent per CI job, one job for the verdict."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from leo.cli import EXIT_FOR_VERDICT, FORMATS, _load, _progress, _write_atomically, plugin_option
+from leo.publish import Publisher, publish_options
+
+
+@click.group()
+def agent() -> None:
+    """Run one sub-agent on its own (a CI job of a matrix; see docs/ci.md)."""
+
+
+@agent.command("run")
+@click.argument("name")
+@click.option("--repo", default=".", show_default=True, help="Git work tree holding the change.")
+@click.option(
+    "--base", default=None, help="Base ref. [default: merge-base of HEAD with the default branch]"
+)
+@click.option("--head", default="HEAD", show_default=True, help="Head ref.")
+@click.option(
+    "--output",
+    "-o",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the agent result (JSON) to FILE.",
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    help="Timeout in seconds (overrides config).",
+)
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Use this leo.toml instead of the base commit's policy.",
+)
+@click.option("--quiet", "-q", is_flag=True, help="No progress on stderr.")
+@plugin_option
+def run(
+    name: str,
+    repo: str,
+    base: str | None,
+    head: str,
+    output: Path,
+    timeout: float | None,
+    config_path: Path | None,
+    quiet: bool,
+    plugin_args: tuple[str, ...],
+) -> None:
+    """Run sub-agent NAME on the change and write its result with the change's identity.
+
+    Exits 0 once the result is written, whatever it says: `leo aggregate` gives the verdict.
+    """
+    import anyio
+
+    from leo.scaleout.jobs import run_agent
+
+    plugins = _load(plugin_args)
+    envelope = anyio.run(
+        lambda: run_agent(
+            plugins,
+            name,
+            repo=repo,
+            base=base,
+            head=head,
+            config_path=config_path,
+            timeout=timeout,
+            progress=None if quiet else _progress,
+        )
+    )
+    _write_atomically(output, envelope.model_dump_json(indent=2) + "\n")
+    if not quiet:
+        click.echo(
+            f"leo: {name} {envelope.result.status} on {envelope.head_sha[:12]}; "
+            f"result written to {output}",
+            err=True,
+        )
+
+
+@click.command("aggregate")
+@click.argument(
+    "results", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
+@click.option(
+    "--repo",
+    default=".",
+    show_default=True,
+    help="Checkout holding both commits (conflict resolution re-runs sub-agents there).",
+)
+@click.option("--head", default=None, help="Refuse results for any other head commit.")
+@click.option(
+    "--require",
+    default="",
+    metavar="A,B",
+    help="Sub-agents whose results must be present, besides the policy's `required`.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(FORMATS),
+    default="text",
+    show_default=True,
+    help="Report format.",
+)
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the report to FILE instead of stdout.",
+)
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The policy the jobs applied (needed when there is no checkout).",
+)
+@click.option("--quiet", "-q", is_flag=True, help="No progress on stderr.")
+@publish_options
+@plugin_option
+def aggregate_command(
+    results: tuple[Path, ...],
+    repo: str,
+    head: str | None,
+    require: str,
+    fmt: str,
+    output: Path | None,
+    config_path: Path | None,
+    quiet: bool,
+    plugin_args: tuple[str, ...],
+    **publish: Any,
+) -> None:
+    """Compute the verdict from the result files of `leo agent run`, as `leo verify` would.
+
+    Refuses results for another head, base or policy and duplicates; a required sub-agent
+    without a result is missing evidence. Exits like `leo verify`.
+    """
+    import anyio
+
+    from leo.formats import render
+    from leo.metrics import observe_gate_pending
+    from leo.scaleout.jobs import aggregate_runs
+
+    plugins = _load(plugin_args)
+    publisher = Publisher(**publish)
+    publisher.observe(plugins)
+    required = [r.strip() for r in require.split(",") if r.strip()]
+    report, warnings = anyio.run(
+        lambda: aggregate_runs(
+            plugins,
+            list(results),
+            repo=repo,
+            head=head,
+            config_path=config_path,
+            require=required,
+        )
+    )
+    if publisher.metrics_file or publisher.pushgateway:
+        observe_gate_pending(report.duration_s)
+    warnings += publisher.publish(report)
+    for warning in warnings:
+        click.echo(f"leo: warning: {warning}", err=True)
+    text = render(report, fmt, color=fmt == "text" and output is None and sys.stdout.isatty())
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        _write_atomically(output, text)
+        if not quiet:
+            click.echo(
+                f"leo: {report.verdict} (confidence {report.confidence}); "
+                f"report written to {output}",
+                err=True,
+            )
+    sys.exit(EXIT_FOR_VERDICT[report.verdict])

@@ -1,0 +1,178 @@
+"""Run one sub-agent as its own CI job, and aggregate the jobs' results into one ``Report``.
+
+Aggregation ends in ``supervisor.conclude``, as ``leo verify`` does, so the verdict and the
+confidence are the ones a single run would give, conflict-resolution rounds included. Those
+rounds ask the sub-agents again, so the aggregating job needs the plugins installed and a
+checkout holding both commits; without them a disagreement ESCALATEs rather than being guessed.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from leo.__about__ import __version__
+from leo.change import Change, gather_change
+from leo.config import Config, load_config, policy_changed
+from leo.errors import LeoError
+from leo.models import Report, SubAgentResult
+from leo.runner import Job, Progress, run_checks
+from leo.scaleout.envelope import AgentRun, check_together, read_envelope
+from leo.supervisor import conclude, make_jobs, select_agents
+
+if TYPE_CHECKING:
+    from leo.plugins import Plugins
+
+
+async def run_agent(
+    plugins: Plugins,
+    name: str,
+    *,
+    repo: str,
+    base: str | None,
+    head: str,
+    config_path: Path | None = None,
+    timeout: float | None = None,
+    progress: Progress | None = None,
+) -> AgentRun:
+    """Run sub-agent ``name`` on the change and wrap its result with the change's identity."""
+    if name not in plugins.agents:
+        known = ", ".join(sorted(plugins.agents)) or "none loaded; run `leo plugins`"
+        msg = f"unknown sub-agent {name!r} (known: {known}); check the NAME of `leo agent run`"
+        raise LeoError(msg)
+    change = await gather_change(repo, base, head)
+    config, _source = await load_config(change, config_path)
+    jobs = make_jobs(plugins, config, [name], timeout=timeout)
+    started = datetime.now(UTC)
+    [result] = await run_checks(jobs, change, progress=progress)
+    spec = plugins.agents[name]
+    return AgentRun(
+        leo_version=__version__,
+        agent=name,
+        plugin=spec.plugin,
+        plugin_version=spec.version,
+        config_digest=config.digest,
+        policy_changed=await policy_changed(change),
+        change=change,
+        started_at=started,
+        finished_at=datetime.now(UTC),
+        result=result,
+    )
+
+
+async def aggregate_runs(
+    plugins: Plugins,
+    paths: Sequence[Path],
+    *,
+    repo: str = ".",
+    head: str | None = None,
+    config_path: Path | None = None,
+    require: Sequence[str] = (),
+) -> tuple[Report, list[str]]:
+    """The report of the results in ``paths``, as ``leo verify`` would have made it.
+
+    Refuses results for another head, base or configuration, and duplicates. A sub-agent the
+    policy requires (``required``, or every one ``leo verify`` would run when it is ``"all"``)
+    or named in ``require`` but without a result is missing evidence: the verdict FAILs.
+    """
+    runs = [(path, read_envelope(path)) for path in paths]
+    first = runs[0][1] if runs else None
+    change, unavailable = await _checkout(repo, first, head)
+    check_together(runs, change.head_sha if change is not None and head else head)
+    assert first is not None  # check_together refused an empty list
+    notes: list[str] = []
+    if change is None:
+        notes.append(
+            f"no checkout of {first.head_sha[:12]} at {repo!r} ({unavailable}): conflict "
+            "resolution cannot ask the sub-agents again"
+        )
+        change = first.change
+    config = await _config(change, config_path, first, checkout=not unavailable)
+
+    expected = select_agents(plugins, config, None)
+    order = {name: i for i, name in enumerate(expected)}
+    runs.sort(key=lambda pr: (order.get(pr[1].agent, len(order)), pr[1].agent))
+    results = [_result(run) for _, run in runs]
+
+    jobs: list[Job] | None = None
+    why = unavailable
+    if not unavailable:
+        missing = [run.agent for _, run in runs if run.agent not in plugins.agents]
+        if missing:
+            why = f"sub-agent {', '.join(missing)} is not installed in this job"
+            notes.append(f"{why}: conflict resolution cannot ask it again")
+        else:
+            _same_versions(plugins, [run for _, run in runs])
+            jobs = make_jobs(plugins, config, [run.agent for _, run in runs])
+
+    required = list(expected) if config.required == "all" else list(config.required)
+    required += [r for r in require if r not in required]
+    earliest = min(run.started_at for _, run in runs)
+    waited = (datetime.now(UTC) - earliest).total_seconds()
+    report, warnings = await conclude(
+        change,
+        plugins,
+        config,
+        results,
+        jobs=jobs,
+        unresolvable=why,
+        policy_edited=None if jobs is not None else any(run.policy_changed for _, run in runs),
+        required=required,
+        started=time.monotonic() - max(waited, 0.0),
+    )
+    return report, notes + warnings
+
+
+def _result(run: AgentRun) -> SubAgentResult:
+    # The envelope's agent name is what the job ran; a result naming another agent is refused
+    # rather than trusted (one job cannot speak for two sub-agents).
+    if run.result.name and run.result.name != run.agent:
+        msg = f"the result of sub-agent {run.agent!r} is named {run.result.name!r}; the file was edited or mixed up"
+        raise LeoError(msg)
+    return run.result.model_copy(update={"name": run.agent})
+
+
+async def _checkout(
+    repo: str, first: AgentRun | None, head: str | None
+) -> tuple[Change | None, str]:
+    """The change read from the checkout at ``repo``, or None and why it could not be read."""
+    if first is None:
+        return None, "no results"
+    try:
+        change = await gather_change(repo, first.base_sha, head or first.head_sha)
+    except LeoError as exc:
+        return None, str(exc)
+    return change, ""
+
+
+async def _config(
+    change: Change, config_path: Path | None, first: AgentRun, *, checkout: bool
+) -> Config:
+    if not checkout and config_path is None:
+        msg = (
+            f"cannot read the policy of {first.head_sha[:12]}: there is no checkout "
+            "(pass --repo PATH of a clone holding both commits, or --config FILE with the policy the jobs used)"
+        )
+        raise LeoError(msg)
+    config, source = await load_config(change, config_path)
+    if config.digest != first.config_digest:
+        msg = (
+            f"the results were computed under configuration {first.config_digest[:19]}, but {source} "
+            f"gives {config.digest[:19]}; aggregate with the policy the jobs applied"
+        )
+        raise LeoError(msg)
+    return config
+
+
+def _same_versions(plugins: Plugins, runs: Sequence[AgentRun]) -> None:
+    for run in runs:
+        spec = plugins.agents[run.agent]
+        if (spec.plugin, spec.version) != (run.plugin, run.plugin_version):
+            msg = (
+                f"sub-agent {run.agent!r} ran as {run.plugin} {run.plugin_version} but this job has "
+                f"{spec.plugin} {spec.version}; install the same versions in every job"
+            )
+            raise LeoError(msg)
