@@ -127,7 +127,7 @@ class TestingAgent(SubAgent):
 
     async def _assess(self, change: Change, settings: Settings, run: SuiteRun) -> SubAgentResult:
         env = run.environment
-        tools = [Tool(name="leo-testing sandbox", version="1"), *env.tools()]
+        tools = env.tools()
         details: dict[str, Any] = {
             "environment": {"key": env.key, "reused": env.reused, "setup_s": env.setup_s},
             "exit_code": run.result.returncode,
