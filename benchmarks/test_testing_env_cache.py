@@ -9,9 +9,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from leo_testing import TestingAgent
 
 from leo.testing import make_repo, run_agents
-from leo_testing import TestingAgent
 
 BASE = {
     "calc.py": "def add(a, b):\n    return a + b\n",

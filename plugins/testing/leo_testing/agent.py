@@ -71,7 +71,9 @@ async def run_suite(
                     "coverage": str(sandbox.out / "coverage.xml"),
                 }
                 pythonpath = [tree / p for p in settings.pythonpath if (tree / p).is_dir()]
-                environ = sandbox.environ("test", venv=env.path, pythonpath=pythonpath)
+                environ = sandbox.environ(
+                    "test", venv=env.path, pythonpath=pythonpath, values=values
+                )
                 started = time.monotonic()
                 result = await sandbox.run(
                     expand(command, values, tests),

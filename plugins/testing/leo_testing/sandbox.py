@@ -70,6 +70,7 @@ class Sandbox:
         venv: Path | None = None,
         pythonpath: Sequence[Path] = (),
         source: Mapping[str, str] | None = None,
+        values: Mapping[str, str] | None = None,
     ) -> dict[str, str]:
         """The complete environment of the change's code: an allow-list, never a deny-list."""
         parent = os.environ if source is None else source
@@ -83,7 +84,7 @@ class Sandbox:
             and not _URL_CREDENTIALS.search(parent[n])
             and (n in SETUP_ENV or not SECRET_NAME.search(n))
         }
-        env.update(self.settings.env)
+        env.update({k: expand([v], values or {})[0] for k, v in self.settings.env.items()})
         tmp = str(self.root / "tmp")
         env.update(
             HOME=str(self.home),

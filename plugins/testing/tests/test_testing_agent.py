@@ -177,10 +177,11 @@ def test_denied_network_is_enforced_or_the_run_fails_closed(leo_repo, run_testin
 
 
 LCOV_RUNNER = """\
+import os
 import sys
 from pathlib import Path
 
-junit, lcov = sys.argv[1], sys.argv[2]
+junit, lcov = sys.argv[1], os.environ["LCOV_OUT"]
 Path(junit).write_text(
     '<testsuites><testsuite name="js" tests="2">'
     '<testcase classname="calc" name="adds"/>'
@@ -202,7 +203,8 @@ def test_non_python_suite_feeds_its_junit_and_lcov_reports(leo_repo, run_testing
     result = run_testing(
         leo_repo(base=base, head=head).change(),
         setup="none",
-        command=["{python}", "run_tests.py", "{junit}", "{outdir}/lcov.info"],
+        command=["{python}", "run_tests.py", "{junit}"],
+        env={"LCOV_OUT": "{outdir}/lcov.info"},
         coverage_report="{outdir}/lcov.info",
     )
     agent = agent_result(result)
