@@ -1,0 +1,247 @@
+"""The Testing sub-agent's parts on their own: reports, coverage mapping, settings, sandbox."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from leo_testing import changed_coverage
+from leo_testing.junit import ReportError, parse_junit, read_report
+from leo_testing.sandbox import Sandbox, expand
+from leo_testing.settings import SettingsError, default_cache_dir, parse_settings
+
+JUNIT = b"""<?xml version="1.0"?>
+<testsuites><testsuite name="pytest" tests="3">
+<testcase classname="tests.test_a.TestGroup" name="test_b[1]" file="tests/test_a.py" line="9">
+<failure message="assert 1 == 2">def test_b():
+&gt;       assert 1 == 2
+E       assert 1 == 2
+
+tests/test_a.py:12: AssertionError</failure></testcase>
+<testcase classname="tests.test_a" name="test_ok" file="tests/test_a.py" line="2"/>
+<testcase classname="tests.test_a" name="test_skip" file="tests/test_a.py" line="4"><skipped message="x"/></testcase>
+</testsuite></testsuites>"""
+
+
+def test_junit_cases_give_node_ids_outcomes_and_the_failing_line():
+    suite = parse_junit(JUNIT)
+    assert suite.counts() == {"tests": 3, "passed": 1, "failed": 1, "errors": 0, "skipped": 1}
+    failed = suite.cases[0]
+    assert failed.nodeid == "tests/test_a.py::TestGroup::test_b[1]"
+    assert failed.message == "assert 1 == 2"
+    assert failed.crash_location() == ("tests/test_a.py", 12)
+    assert suite.cases[1].nodeid == "tests/test_a.py::test_ok"
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b'<?xml version="1.0"?><!DOCTYPE l [<!ENTITY a "aaaa"><!ENTITY b "&a;&a;&a;">]>'
+        b"<testsuites>&b;</testsuites>",
+        b'<!DOCTYPE x SYSTEM "file:///etc/passwd"><testsuites/>',
+        b"<testsuites><testsuite>",
+        b"<html/>",
+    ],
+    ids=["entity-expansion", "external-dtd", "truncated", "wrong-root"],
+)
+def test_hostile_or_broken_junit_is_a_report_error(data):
+    with pytest.raises(ReportError):
+        parse_junit(data)
+
+
+def test_report_behind_a_symlink_is_refused(tmp_path):
+    (tmp_path / "secret").write_text("token")
+    (tmp_path / "junit.xml").symlink_to(tmp_path / "secret")
+    with pytest.raises(ReportError):
+        read_report(tmp_path / "junit.xml")
+    assert read_report(tmp_path / "absent.xml") is None
+
+
+def test_oversized_report_is_refused(tmp_path):
+    (tmp_path / "junit.xml").write_bytes(b"x" * 2000)
+    with pytest.raises(ReportError, match="over the 1000-byte limit"):
+        read_report(tmp_path / "junit.xml", limit=1000)
+
+
+def test_cobertura_paths_map_into_the_tree_and_outside_paths_are_dropped(tmp_path):
+    tree = tmp_path / "tree"
+    xml = f"""<coverage><sources><source>{tree}</source></sources><packages><package><classes>
+    <class filename="pkg/mod.py"><lines><line number="1" hits="1"/><line number="3" hits="0"/></lines></class>
+    <class filename="/etc/passwd"><lines><line number="1" hits="0"/></lines></class>
+    <class filename="../escape.py"><lines><line number="1" hits="0"/></lines></class>
+    </classes></package></packages></coverage>""".encode()
+    assert changed_coverage.parse_report(xml, tree) == {"pkg/mod.py": {1: 1, 3: 0}}
+
+
+def test_lcov_records_map_into_the_tree(tmp_path):
+    lcov = f"TN:\nSF:{tmp_path}/src/a.js\nDA:1,3\nDA:2,0\nend_of_record\nSF:src/b.js\nDA:7,1\nend_of_record\n"
+    assert changed_coverage.parse_report(lcov.encode(), tmp_path) == {
+        "src/a.js": {1: 3, 2: 0},
+        "src/b.js": {7: 1},
+    }
+
+
+def test_unknown_coverage_format_is_a_report_error(tmp_path):
+    with pytest.raises(ReportError):
+        changed_coverage.parse_report(b"{}", tmp_path)
+
+
+def test_python_statements_come_from_coverage_pys_parser():
+    source = b'"""doc."""\n\n\ndef f():\n    return 1  # pragma: no cover\n\n\nx = [\n    1,\n]\n'
+    assert changed_coverage.python_statements(source) == {4, 8}  # docstring, pragma: none
+    assert changed_coverage.python_statements(b"def (:\n") is None
+
+
+def test_ranges_compress_consecutive_lines():
+    assert changed_coverage.ranges([9, 3, 4, 5, 11]) == "3-5, 9, 11"
+
+
+def test_settings_reject_unknown_keys_and_credential_pass_through():
+    with pytest.raises(SettingsError, match="'comand'"):
+        parse_settings({"comand": ["pytest"]})
+    for name in ("GITHUB_TOKEN", "AWS_ACCESS_KEY_ID", "DB_PASSWORD", "MY_SECRET"):
+        with pytest.raises(SettingsError, match="credential"):
+            parse_settings({"pass_env": [name]})
+    assert parse_settings({"pass_env": ["DJANGO_SETTINGS_MODULE"]}).pass_env == (
+        "DJANGO_SETTINGS_MODULE",
+    )
+
+
+def test_custom_command_has_no_guessed_rerun_or_coverage_report():
+    settings = parse_settings({"command": ["make", "test"]})
+    assert settings.rerun_command is None and settings.coverage_report is None
+
+
+def test_cache_dir_defaults_follow_leo_cache_dir_then_xdg(tmp_path):
+    assert default_cache_dir({"LEO_CACHE_DIR": "/c"}) == Path("/c/venvs")
+    assert default_cache_dir({"XDG_CACHE_HOME": "/x"}) == Path("/x/leo/venvs")
+    assert default_cache_dir({}) == Path.home() / ".cache" / "leo" / "venvs"
+
+
+def test_sandbox_environment_is_an_allow_list(tmp_path):
+    parent = {
+        "PATH": "/opt/evil/bin:/usr/bin",
+        "LANG": "C.UTF-8",
+        "GITHUB_TOKEN": "t",
+        "AWS_SECRET_ACCESS_KEY": "k",
+        "PYTHONPATH": "/somewhere",
+        "PIP_INDEX_URL": "https://user:token@index.example/simple",
+        "PIP_FIND_LINKS": "/opt/wheels",
+        "HOME": "/root",
+    }
+    sandbox = Sandbox.create(parse_settings({"env": {"APP_MODE": "test"}}), tmp_path)
+    test_env = sandbox.environ("test", venv=tmp_path / "venv", source=parent)
+    assert "GITHUB_TOKEN" not in test_env and "AWS_SECRET_ACCESS_KEY" not in test_env
+    assert "PIP_FIND_LINKS" not in test_env and "PYTHONPATH" not in test_env
+    assert test_env["HOME"] == str(tmp_path / "home")
+    assert test_env["PATH"].startswith(f"{tmp_path / 'venv' / 'bin'}:")
+    assert "/opt/evil" not in test_env["PATH"]
+    assert (test_env["LANG"], test_env["APP_MODE"]) == ("C.UTF-8", "test")
+    setup_env = sandbox.environ("setup", source=parent)
+    assert setup_env["PIP_FIND_LINKS"] == "/opt/wheels"
+    assert "PIP_INDEX_URL" not in setup_env  # credentials in the URL: withheld
+
+
+def test_placeholders_are_replaced_literally():
+    argv = expand(
+        ["{python}", "--x={junit}", "{tests}", "{unknown}"],
+        {"python": "/p", "junit": "/j"},
+        ["a::b"],
+    )
+    assert argv == ["/p", "--x=/j", "a::b", "{unknown}"]
+
+
+def test_limits_wrapper_sets_the_limits_then_execs_the_command():
+    wrapper = Path(__file__).parent.parent / "leo_testing" / "_limits.py"
+    code = "import resource as r; print(r.getrlimit(r.RLIMIT_AS)[0], r.getrlimit(r.RLIMIT_CORE)[0])"
+    done = subprocess.run(
+        [sys.executable, "-I", "-S", str(wrapper), "--as", str(2**31), "--core", "0", "--",
+         os.path.realpath(sys.executable), "-c", code],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    assert done.stdout.split() == [str(2**31), "0"]
+
+
+def test_default_setup_installs_the_project_with_its_test_extra_and_requirements(tmp_path):
+    from leo_testing.environment import default_setup
+
+    (tmp_path / "pyproject.toml").write_text(
+        '[project]\nname = "demo"\n[project.optional-dependencies]\ntests = ["hypothesis"]\n'
+    )
+    (tmp_path / "requirements-dev.txt").write_text("attrs\n")
+    settings = parse_settings({"runner_requirements": ["pytest"]})
+    [step] = default_setup(tmp_path, settings, tmp_path / "r.json")
+    assert step[:4] == ["{python}", "-m", "pip", "install"]
+    assert step[6:] == [
+        f"{tmp_path}[tests]",
+        "-r",
+        str(tmp_path / "requirements-dev.txt"),
+        "pytest",
+    ]
+
+
+def test_project_installed_from_the_worktree_is_found_in_pips_report(tmp_path):
+    import json
+
+    from leo_testing.environment import installed_from_directory
+
+    report = {
+        "install": [
+            {"metadata": {"name": "demo"}, "download_info": {"url": "file:///t", "dir_info": {}}},
+            {"metadata": {"name": "attrs"}, "download_info": {"url": "https://x/attrs.whl"}},
+        ]
+    }
+    (tmp_path / "r.json").write_text(json.dumps(report))
+    assert installed_from_directory(tmp_path / "r.json") == ["demo"]
+    assert installed_from_directory(tmp_path / "missing.json") == []
+
+
+def test_tampered_environment_is_not_reused_and_is_unpublished(tmp_path):
+    import json
+    from functools import partial
+
+    import anyio
+    from leo_testing.environment import (
+        MANIFEST,
+        Environment,
+        _is_valid,
+        discard_if_modified,
+        fingerprint,
+    )
+
+    env = tmp_path / "key"
+    (env / "bin").mkdir(parents=True)
+    (env / "bin" / "python").write_text("#!")
+    site = env / "lib" / "site-packages"
+    site.mkdir(parents=True)
+    (site / "mod.py").write_text("X = 1\n")
+    (env / MANIFEST).write_text(json.dumps({"key": "key", "fingerprint": fingerprint(env)}))
+    assert anyio.run(partial(_is_valid, env, "key", verify=True))
+    assert not anyio.run(partial(_is_valid, env, "other-key", verify=True))
+    settings = parse_settings({})
+    handle = Environment(path=env, key="key", reused=True, setup_s=0)
+    assert not anyio.run(discard_if_modified, handle, settings)
+    (site / "evil.pth").write_text("import os\n")
+    assert not anyio.run(partial(_is_valid, env, "key", verify=True))
+    assert anyio.run(discard_if_modified, handle, settings)
+    assert not (env / MANIFEST).exists()
+
+
+def test_environment_key_follows_the_dependency_files(tmp_path):
+    from leo_testing.environment import environment_key
+
+    settings = parse_settings({})
+    empty = environment_key(tmp_path, settings)
+    (tmp_path / "README.md").write_text("not a dependency file")
+    assert environment_key(tmp_path, settings) == empty
+    (tmp_path / "requirements.txt").write_text("attrs\n")
+    with_reqs = environment_key(tmp_path, settings)
+    assert with_reqs != empty
+    (tmp_path / "requirements.txt").write_text("attrs==23.1\n")
+    assert environment_key(tmp_path, settings) not in (empty, with_reqs)
+    assert environment_key(tmp_path, parse_settings({"setup": "none"})) != environment_key(
+        tmp_path, settings
+    )
