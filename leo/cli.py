@@ -62,7 +62,11 @@ def _load(plugin_args: tuple[str, ...]) -> Plugins:
 
 #: Commands that live in their own modules, imported only when used: ``name -> "module:attr"``.
 #: Each feature adds one line here and keeps its command next to its code.
-LAZY_COMMANDS: dict[str, str] = {}
+LAZY_COMMANDS: dict[str, str] = {
+    "history": "leo.store.commands:history",
+    "lead": "leo.store.commands:lead",
+    "audit": "leo.store.commands:audit",
+}
 
 
 class LeoGroup(click.Group):
@@ -158,6 +162,11 @@ def cli() -> None:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Use this leo.toml instead of the base commit's policy.",
 )
+@click.option(
+    "--pr",
+    type=click.IntRange(min=1),
+    help="Pull request number the verdict is recorded under (see `leo history`, `leo lead`).",
+)
 @click.option("--quiet", "-q", is_flag=True, help="No progress on stderr.")
 @plugin_option
 def verify(
@@ -170,6 +179,7 @@ def verify(
     timeout: float | None,
     jobs: int | None,
     config_path: Path | None,
+    pr: int | None,
     quiet: bool,
     plugin_args: tuple[str, ...],
 ) -> None:
@@ -201,7 +211,7 @@ def verify(
                 f"({len(change.files)} changed files) with {', '.join(names) or 'no sub-agents'}",
                 err=True,
             )
-        return await run_verification(
+        report, warnings = await run_verification(
             change,
             plugins,
             config,
@@ -210,8 +220,13 @@ def verify(
             jobs=jobs,
             progress=None if quiet else _progress,
         )
+        return report, warnings, config
 
-    report, warnings = anyio.run(main)
+    report, warnings, config = anyio.run(main)
+    # Recorded in the audit store before anything is published; a failure exits 5 (fail closed).
+    from leo.store.repository import record_report
+
+    record_report(report, pr=pr, config_url=config.database_url)
     for warning in warnings:
         click.echo(f"leo: warning: {warning}", err=True)
     color = fmt == "text" and output is None and sys.stdout.isatty()

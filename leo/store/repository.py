@@ -468,6 +468,21 @@ class AuditStore:
 
         return run_in_transaction(self.engine, work, what="count rows")
 
+    def hash_at(self, seq: int) -> str | None:
+        """The ``row_hash`` of the row at ``seq``, in whichever table it is."""
+
+        def work(session: Session) -> str | None:
+            for model in AUDITED:
+                table = model.__table__  # type: ignore[attr-defined]
+                found = session.execute(
+                    select(table.c.row_hash).where(table.c.seq == seq)
+                ).scalar_one_or_none()
+                if found is not None:
+                    return str(found)
+            return None
+
+        return run_in_transaction(self.engine, work, what="read the audit chain")
+
     def verify_chain(self) -> chain.ChainCheck:
         """Recompute the whole chain from the rows; name the first altered or deleted row."""
 
@@ -492,8 +507,12 @@ def record_report(report: Report, *, pr: int | None = None, config_url: str | No
 
     Raises ``StoreError`` (exit 5) when it cannot: a verdict that is not recorded is not given.
     """
-    with AuditStore.open(config_url=config_url) as store:
-        return store.record_verification(report, pr=pr)
+    try:
+        with AuditStore.open(config_url=config_url) as store:
+            return store.record_verification(report, pr=pr)
+    except StoreError as exc:
+        msg = f"{exc}; the verdict was NOT recorded, so LEO gives none (fail closed)"
+        raise StoreError(msg) from exc
 
 
 __all__ = [
