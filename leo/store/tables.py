@@ -21,7 +21,7 @@ from sqlalchemy import (
     String,
     Text,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
 class Base(DeclarativeBase):
@@ -86,6 +86,8 @@ class GateRow(Chained, Base):
     verification_seq: Mapped[int] = mapped_column(
         Integer, ForeignKey("leo_verification_results.seq"), index=True
     )
+    # Lets one flush order the verdict's INSERT before its gate rows'.
+    verification: Mapped[VerificationRow] = relationship(lazy="raise")
     name: Mapped[str] = mapped_column(String(100))
     kind: Mapped[str] = mapped_column(String(20))
     plugin: Mapped[str] = mapped_column(String(200))
@@ -110,6 +112,7 @@ class ApprovalRow(Chained, Base):
     verification_seq: Mapped[int] = mapped_column(
         Integer, ForeignKey("leo_verification_results.seq")
     )
+    verification: Mapped[VerificationRow] = relationship(lazy="raise")
     verdict: Mapped[str] = mapped_column(String(20))
     """The verdict the decision answers."""
     decision: Mapped[str] = mapped_column(String(10))

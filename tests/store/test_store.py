@@ -9,7 +9,7 @@ from sqlalchemy import text
 
 from leo.store import chain
 from leo.store.database import StoreError
-from leo.store.migrate import VERSION_TABLE, head_revision
+from leo.store.migrate import HEAD_REVISION, VERSION_TABLE, head_revision
 from leo.store.repository import AuditStore
 from leo.store.tables import ApprovalRow, GateRow, HandoffRow, VerificationRow
 
@@ -82,3 +82,7 @@ def test_an_empty_chain_is_intact(store_url):
     with AuditStore.open(store_url) as store:
         check = store.verify_chain()
     assert check.intact and check.rows == 0 and check.head_hash == chain.GENESIS
+
+
+def test_head_revision_constant_matches_the_shipped_migrations():
+    assert head_revision() == HEAD_REVISION
