@@ -66,6 +66,9 @@ LAZY_COMMANDS: dict[str, str] = {
     "agent": "leo.scaleout.commands:agent",
     "aggregate": "leo.scaleout.commands:aggregate_command",
     "metrics": "leo.metrics.commands:metrics",
+    "history": "leo.store.commands:history",
+    "lead": "leo.store.commands:lead",
+    "audit": "leo.store.commands:audit",
 }
 
 
@@ -167,6 +170,11 @@ def cli() -> None:
     is_flag=True,
     help="Run every sub-agent afresh; do not read or write the result cache.",
 )
+@click.option(
+    "--pr",
+    type=click.IntRange(min=1),
+    help="Pull request number the verdict is recorded under (see `leo history`, `leo lead`).",
+)
 @click.option("--quiet", "-q", is_flag=True, help="No progress on stderr.")
 @publish_options
 @plugin_option
@@ -181,6 +189,7 @@ def verify(
     jobs: int | None,
     config_path: Path | None,
     no_cache: bool,
+    pr: int | None,
     quiet: bool,
     plugin_args: tuple[str, ...],
     **publish: Any,
@@ -217,7 +226,7 @@ def verify(
                 f"({len(change.files)} changed files) with {', '.join(names) or 'no sub-agents'}",
                 err=True,
             )
-        return await run_verification(
+        report, warnings = await run_verification(
             change,
             plugins,
             config,
@@ -227,8 +236,13 @@ def verify(
             progress=None if quiet else _progress,
             cache=None if no_cache else ResultCache(),
         )
+        return report, warnings, config
 
-    report, warnings = anyio.run(main)
+    report, warnings, config = anyio.run(main)
+    # Recorded in the audit store before anything is published; a failure exits 5 (fail closed).
+    from leo.store.repository import record_report
+
+    record_report(report, pr=pr, config_url=config.database_url)
     warnings += publisher.publish(report)
     for warning in warnings:
         click.echo(f"leo: warning: {warning}", err=True)

@@ -45,6 +45,8 @@ class Config(LeoModel):
     """Sub-agents whose evidence is required ("all": every selected one)."""
     agents: dict[str, dict[str, Any]] = Field(default_factory=dict)
     """Per-agent tables: ``weight``, ``timeout``, ``enabled`` and the sub-agent's own settings."""
+    database_url: str | None = Field(default=None, exclude=True)
+    """Audit database URL (``LEO_DATABASE_URL`` wins); not policy, so not in the digest."""
 
     def weight(self, name: str) -> float:
         return float(self.agents.get(name, {}).get("weight", 1.0))

@@ -12,6 +12,15 @@ ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = ROOT.parent / "shared" / "data"
 
 
+@pytest.fixture(autouse=True)
+def _private_audit_database(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`leo verify` records every verdict: tests write to a throw-away file, never the user's."""
+    db = tmp_path_factory.mktemp("audit") / "audit.db"
+    monkeypatch.setenv("LEO_DATABASE_URL", f"sqlite:///{db}")
+
+
 @pytest.fixture
 def shared_data() -> Path:
     """``../shared/data`` beside the checkout (CI has it; a user's fresh clone does not)."""

@@ -1,0 +1,249 @@
+"""The audit store's commands: ``leo history``, ``leo lead approve|reject``, ``leo audit verify``.
+
+Registered lazily in ``leo.cli.LAZY_COMMANDS``; only click is imported at module level.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import click
+
+if TYPE_CHECKING:
+    from leo.store.repository import AuditStore
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def database_option(fn: F) -> F:
+    return click.option(
+        "--database-url",
+        metavar="URL",
+        help="Audit database (sqlite:///PATH or postgresql://USER@HOST/DB). "
+        "[default: $LEO_DATABASE_URL, else [tool.leo] database_url, else "
+        "$XDG_DATA_HOME/leo/audit.db]",
+    )(fn)
+
+
+def _git(cwd: Path, *args: str) -> str | None:
+    try:
+        done = subprocess.run(
+            ["git", "-C", str(cwd), *args], capture_output=True, text=True, timeout=30, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return done.stdout.strip() if done.returncode == 0 else None
+
+
+def _repository_key(repo: str) -> tuple[str, Path | None]:
+    """The repository as ``leo verify`` records it (a work tree's top level, or ``owner/name``)."""
+    path = Path(repo)
+    if path.is_dir():
+        top = _git(path, "rev-parse", "--show-toplevel")
+        if top:
+            return top, Path(top)
+        return str(path.resolve()), path.resolve()
+    return repo, None
+
+
+def _open(database_url: str | None, config_dir: Path | None) -> AuditStore:
+    from leo.store.location import configured_url
+    from leo.store.repository import AuditStore
+
+    return AuditStore.open(database_url, config_url=configured_url(config_dir or Path.cwd()))
+
+
+@click.command()
+@click.option("--pr", type=click.IntRange(min=1), help="Only this pull request's verdicts.")
+@click.option("--repo", help="Only this repository (a work tree path or owner/name).")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="Output format.",
+)
+@click.option(
+    "--limit", type=click.IntRange(min=1), default=50, show_default=True, help="Newest N verdicts."
+)
+@database_option
+def history(
+    pr: int | None, repo: str | None, fmt: str, limit: int, database_url: str | None
+) -> None:
+    """Recorded verdicts, newest first, with confidence, head SHA, when, who and the LEAD's
+    decision bound to that head."""
+    import json
+
+    from leo.formats import clean
+
+    key, config_dir = _repository_key(repo) if repo else (None, None)
+    with _open(database_url, config_dir) as store:
+        records = store.history(repository=key, pr=pr, limit=limit)
+    if fmt == "json":
+        click.echo(json.dumps([r.as_json() for r in records], indent=2))
+        return
+    if not records:
+        click.echo("no verdicts recorded" + (f" for PR {pr}" if pr else ""))
+        return
+    for r in records:
+        when = r.as_json()["recorded_at"][:19].replace("T", " ")
+        pr_text = f"PR {r.pr_number}" if r.pr_number is not None else "no PR"
+        line = (
+            f"#{r.seq} {when}Z {r.verdict} ({r.confidence}) {pr_text} head {r.head_sha[:12]} "
+            f"by {clean(r.actor)} in {clean(r.repository)}"
+        )
+        if r.decision:
+            d = r.decision
+            flag = " OVERRIDE over FAIL" if d.override else ""
+            line += f"; LEAD {d.decision}d by {clean(d.actor)}{flag}: {clean(d.reason)}"
+        click.echo(line)
+
+
+@click.group()
+def lead() -> None:
+    """LEAD decisions on a verdict: approve or reject, always with a reason."""
+
+
+def _decide(
+    decision: str,
+    pr: int,
+    reason: str | None,
+    repo: str,
+    head: str,
+    override: bool,
+    actor: str | None,
+    database_url: str | None,
+) -> None:
+    from leo.errors import LeoError
+
+    key, root = _repository_key(repo)
+    if root is None:
+        if len(head) != 40 or any(c not in "0123456789abcdef" for c in head):
+            msg = f"--repo {repo!r} is not a local work tree, so --head must be the full 40-hex head SHA"
+            raise LeoError(msg)
+        head_sha = head
+    else:
+        sha = _git(root, "rev-parse", "--verify", "--quiet", f"{head}^{{commit}}")
+        if not sha or head.startswith("-"):
+            msg = f"unknown ref {head!r} in {root}; check --head"
+            raise LeoError(msg)
+        head_sha = sha
+    from leo.store.repository import check_reason
+
+    check_reason(reason)  # before touching the database: refuse early and clearly
+    with _open(database_url, root) as store:
+        record = store.record_decision(
+            repository=key,
+            pr=pr,
+            head_sha=head_sha,
+            decision="approve" if decision == "approve" else "reject",
+            reason=reason,
+            actor=actor,
+            override=override,
+        )
+    flag = " (FLAGGED: approved over a FAIL with --override)" if record.override else ""
+    click.echo(
+        f"leo: LEAD {record.decision} recorded for PR {pr} at {head_sha[:12]} answering verdict "
+        f"{record.verdict} #{record.verification_seq} (audit seq {record.seq}){flag}",
+        err=True,
+    )
+
+
+def _lead_options(fn: F) -> F:
+    for option in reversed(
+        [
+            click.option("--pr", type=click.IntRange(min=1), required=True, help="Pull request."),
+            click.option("--reason", help="Why (at least one sentence); recorded in the audit."),
+            click.option(
+                "--repo",
+                default=".",
+                show_default=True,
+                help="Work tree of the PR (or owner/name with --head SHA).",
+            ),
+            click.option(
+                "--head",
+                default="HEAD",
+                show_default=True,
+                help="Head the decision binds to; it must be the PR's newest verified head.",
+            ),
+            click.option(
+                "--actor", help="Who decides. [default: $LEO_ACTOR, $GITHUB_ACTOR, user@host]"
+            ),
+            database_option,
+        ]
+    ):
+        fn = option(fn)
+    return fn
+
+
+@lead.command()
+@_lead_options
+@click.option(
+    "--override", is_flag=True, help="Approve over a FAIL verdict (flagged in the record)."
+)
+def approve(
+    pr: int,
+    reason: str | None,
+    repo: str,
+    head: str,
+    actor: str | None,
+    database_url: str | None,
+    override: bool,
+) -> None:
+    """Approve the PR's newest verdict at its head SHA."""
+    _decide("approve", pr, reason, repo, head, override, actor, database_url)
+
+
+@lead.command()
+@_lead_options
+def reject(
+    pr: int, reason: str | None, repo: str, head: str, actor: str | None, database_url: str | None
+) -> None:
+    """Reject the PR's newest verdict at its head SHA."""
+    _decide("reject", pr, reason, repo, head, False, actor, database_url)
+
+
+@click.group()
+def audit() -> None:
+    """The audit trail's integrity."""
+
+
+@audit.command(name="verify")
+@click.option(
+    "--expect-head",
+    metavar="SEQ:HASH",
+    help="Also require the chain head to be (or to extend past) this checkpoint kept elsewhere.",
+)
+@database_option
+def verify_chain(expect_head: str | None, database_url: str | None) -> None:
+    """Recompute the hash chain; exit 1 naming the first row that was altered or deleted."""
+    import sys
+
+    from leo.errors import ExitCode, LeoError
+
+    with _open(database_url, None) as store:
+        result = store.verify_chain()
+    if result.intact and expect_head:
+        seq_text, _, want = expect_head.partition(":")
+        if not seq_text.isdigit() or len(want) != 64:
+            msg = (
+                f"--expect-head {expect_head!r} is not SEQ:HASH (as printed by `leo audit verify`)"
+            )
+            raise LeoError(msg)
+        with _open(database_url, None) as store:
+            at = store.hash_at(int(seq_text))
+        if at != want:
+            click.echo(
+                f"leo: audit chain BROKEN: the row at seq {seq_text} does not carry the expected "
+                "checkpoint hash (it was rewritten or deleted)",
+                err=True,
+            )
+            sys.exit(ExitCode.FAIL)
+    if not result.intact:
+        click.echo(f"leo: audit chain BROKEN: {result.problem}", err=True)
+        sys.exit(ExitCode.FAIL)
+    click.echo(f"audit chain intact: {result.rows} rows; head {result.head_seq}:{result.head_hash}")

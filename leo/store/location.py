@@ -1,0 +1,89 @@
+"""Where the audit database lives: ``LEO_DATABASE_URL``, ``[tool.leo] database_url``, or a file.
+
+The default is a SQLite file under the XDG data directory, so a developer's ``leo verify``
+works with no setup; teams point every runner at one PostgreSQL server instead.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+
+from leo.errors import ConfigError
+
+ENV_VAR = "LEO_DATABASE_URL"
+SUPPORTED = ("sqlite", "postgresql")
+
+
+def default_path(environ: Mapping[str, str] | None = None) -> Path:
+    """``$XDG_DATA_HOME/leo/audit.db``, else ``~/.local/share/leo/audit.db``."""
+    env = os.environ if environ is None else environ
+    base = env.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "leo" / "audit.db"
+
+
+def configured_url(repo_dir: Path | None) -> str | None:
+    """``database_url`` from ``[tool.leo]`` of ``leo.toml`` or ``pyproject.toml`` in ``repo_dir``."""
+    if repo_dir is None:
+        return None
+    for name in ("leo.toml", "pyproject.toml"):
+        path = repo_dir / name
+        if not path.is_file():
+            continue
+        try:
+            doc = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+            msg = f"cannot read {path} ({exc}); fix it or set {ENV_VAR}"
+            raise ConfigError(msg) from None
+        table = doc.get("tool", {}).get("leo")
+        if table is None and name == "leo.toml":
+            table = doc
+        if isinstance(table, dict):
+            value = table.get("database_url")
+            if value is not None and not isinstance(value, str):
+                msg = f"database_url in {path} must be a string URL"
+                raise ConfigError(msg)
+            return value
+    return None
+
+
+def resolve_url(
+    explicit: str | None = None,
+    *,
+    config_url: str | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> str:
+    """The SQLAlchemy URL to use, normalised: an explicit URL (or ``LEO_DATABASE_URL``), then
+    the configuration's ``database_url``, then the default SQLite file."""
+    env = os.environ if environ is None else environ
+    raw = explicit or env.get(ENV_VAR) or config_url
+    if not raw:
+        return f"sqlite:///{default_path(env)}"
+    return normalise(raw)
+
+
+def normalise(raw: str) -> str:
+    """Accept ``postgresql://`` (psycopg 3 is the driver LEO ships) and a bare file path."""
+    raw = raw.strip()
+    if "://" not in raw:
+        return f"sqlite:///{Path(raw).expanduser().resolve()}"
+    scheme, _, rest = raw.partition("://")
+    dialect, _, driver = scheme.partition("+")
+    if dialect == "postgres":
+        dialect = "postgresql"
+    if dialect not in SUPPORTED:
+        msg = (
+            f"unsupported audit database {scheme}:// in the database URL (supported: sqlite:///PATH, "
+            f"postgresql://USER@HOST/DB); fix {ENV_VAR} or [tool.leo] database_url"
+        )
+        raise ConfigError(msg)
+    if dialect == "postgresql" and driver in ("", "psycopg"):
+        return f"postgresql+psycopg://{rest}"
+    if dialect == "postgresql":
+        msg = (
+            f"the audit database driver {driver!r} is not supported; use postgresql://… (psycopg 3)"
+        )
+        raise ConfigError(msg)
+    return f"sqlite://{rest}"

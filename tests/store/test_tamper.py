@@ -1,0 +1,117 @@
+"""Editing or deleting an audit row by hand with SQL is caught by ``leo audit verify``."""
+
+from __future__ import annotations
+
+from sqlalchemy import select, text
+
+from leo.store import chain
+from leo.store.repository import AuditStore
+from leo.store.tables import GateRow, VerificationRow
+
+
+def _fill(url, report_factory):
+    """Three verdicts of two sub-agents each: seq 1-3, 4-6, 7-9 (verdict, gate, gate, req)."""
+    with AuditStore.open(url) as store:
+        return [store.record_verification(report_factory(), pr=1) for _ in range(3)]
+
+
+def _sql(url, statement, **params):
+    with AuditStore.open(url) as store, store.engine.begin() as conn:
+        conn.execute(text(statement), params)
+
+
+def test_intact_chain_passes_and_prints_the_head(store_url, report_factory, leo_cli):
+    _fill(store_url, report_factory)
+    done = leo_cli("audit", "verify", "--database-url", store_url)
+    assert done.returncode == 0, done.stderr
+    assert "audit chain intact: 12 rows; head 12:" in done.stdout
+
+
+def test_hand_edited_verdict_is_named(store_url, report_factory, leo_cli):
+    seqs = _fill(store_url, report_factory)
+    _sql(
+        store_url,
+        "UPDATE leo_verification_results SET verdict = 'PASS', confidence = 100 WHERE seq = :s",
+        s=seqs[1],
+    )
+    done = leo_cli("audit", "verify", "--database-url", store_url)
+    assert done.returncode == 1
+    assert f"leo_verification_results row seq {seqs[1]} was altered" in done.stderr
+
+
+def _problem(url):
+    with AuditStore.open(url) as store:
+        check = store.verify_chain()
+    assert not check.intact
+    return check.problem
+
+
+def test_hand_edited_gate_row_is_named(store_url, report_factory):
+    _fill(store_url, report_factory)
+    _sql(store_url, "UPDATE leo_gate_executions SET status = 'failed' WHERE seq = 6")
+    assert "leo_gate_executions row seq 6 was altered" in _problem(store_url)
+
+
+def test_deleted_row_is_named(store_url, report_factory, leo_cli):
+    _fill(store_url, report_factory)
+    _sql(store_url, "DELETE FROM leo_gate_executions WHERE seq = 6")
+    done = leo_cli("audit", "verify", "--database-url", store_url)
+    assert done.returncode == 1
+    assert (
+        "row seq 6 is missing before leo_gate_executions row seq 7: a row was deleted"
+        in done.stderr
+    )
+
+
+def test_deleted_newest_rows_are_caught(store_url, report_factory):
+    _fill(store_url, report_factory)
+    _sql(store_url, "DELETE FROM leo_gate_executions WHERE verification_seq = 9")
+    _sql(store_url, "DELETE FROM leo_verification_results WHERE seq = 9")
+    assert "rows after seq 8 up to seq 12 were deleted" in _problem(store_url)
+
+
+def test_edit_with_a_recomputed_hash_is_named_by_the_next_row(store_url, report_factory):
+    _fill(store_url, report_factory)
+    with AuditStore.open(store_url) as store, store.engine.begin() as conn:
+        table = VerificationRow.__table__
+        row = dict(conn.execute(select(table).where(table.c.seq == 5)).mappings().one())
+        row["verdict"] = "ESCALATE"
+        forged = chain.row_hash("leo_verification_results", row)
+        conn.execute(
+            text(
+                "UPDATE leo_verification_results SET verdict = 'ESCALATE', row_hash = :h WHERE seq = 5"
+            ),
+            {"h": forged},
+        )
+    assert "does not follow leo_verification_results row seq 5" in _problem(store_url)
+
+
+def test_rewritten_history_is_caught_by_a_checkpoint_kept_elsewhere(
+    store_url, report_factory, leo_cli
+):
+    _fill(store_url, report_factory)
+    first = leo_cli("audit", "verify", "--database-url", store_url)
+    checkpoint = first.stdout.split("head ")[1].strip()
+    # Rewrite everything consistently: move every row's content and re-hash the whole chain.
+    with AuditStore.open(store_url) as store, store.engine.begin() as conn:
+        conn.execute(text("UPDATE leo_verification_results SET confidence = 100"))
+    with AuditStore.open(store_url) as store:
+        links = []
+        with store.engine.begin() as conn:
+            for model in (VerificationRow, GateRow):
+                table = model.__table__.name
+                for m in conn.execute(select(model.__table__)).mappings():
+                    links.append((int(m["seq"]), table, dict(m)))
+            prev = chain.GENESIS
+            for seq, table, row in sorted(links, key=lambda x: x[0]):
+                row["prev_hash"] = prev
+                prev = chain.row_hash(table, row)
+                conn.execute(
+                    text(f"UPDATE {table} SET prev_hash = :p, row_hash = :h WHERE seq = :s"),
+                    {"p": row["prev_hash"], "h": prev, "s": seq},
+                )
+            conn.execute(text("UPDATE leo_audit_chain SET head_hash = :h"), {"h": prev})
+    assert leo_cli("audit", "verify", "--database-url", store_url).returncode == 0
+    done = leo_cli("audit", "verify", "--database-url", store_url, "--expect-head", checkpoint)
+    assert done.returncode == 1
+    assert "does not carry the expected checkpoint hash" in done.stderr
