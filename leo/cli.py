@@ -62,7 +62,11 @@ def _load(plugin_args: tuple[str, ...]) -> Plugins:
 
 #: Commands that live in their own modules, imported only when used: ``name -> "module:attr"``.
 #: Each feature adds one line here and keeps its command next to its code.
-LAZY_COMMANDS: dict[str, str] = {}
+LAZY_COMMANDS: dict[str, str] = {
+    "init": "leo.github.commands:init",
+    "labels": "leo.github.commands:labels",
+    "publish": "leo.github.commands:publish",
+}
 
 
 class LeoGroup(click.Group):
@@ -159,6 +163,14 @@ def cli() -> None:
     help="Use this leo.toml instead of the base commit's policy.",
 )
 @click.option("--quiet", "-q", is_flag=True, help="No progress on stderr.")
+@click.option(
+    "--pr",
+    type=click.IntRange(min=1),
+    help="Verify GitHub pull request N instead of a local range (docs/github.md).",
+)
+@click.option("--github-repo", help="OWNER/NAME for --pr. [default: GITHUB_REPOSITORY or origin]")
+@click.option("--publish", is_flag=True, help="With --pr: post the status, comment and labels.")
+@click.option("--wait", is_flag=True, help="With --pr: wait for pending required checks.")
 @plugin_option
 def verify(
     repo: str,
@@ -171,9 +183,13 @@ def verify(
     jobs: int | None,
     config_path: Path | None,
     quiet: bool,
+    pr: int | None,
+    github_repo: str | None,
+    publish: bool,
+    wait: bool,
     plugin_args: tuple[str, ...],
 ) -> None:
-    """Verify the change between --base and --head and print the report.
+    """Verify the change between --base and --head (or pull request --pr) and print the report.
 
     The policy (threshold, weights, required sub-agents, timeouts) comes from `[tool.leo]` in
     the base commit's pyproject.toml or leo.toml, so the change cannot lower its own bar.
@@ -210,6 +226,29 @@ def verify(
             jobs=jobs,
             progress=None if quiet else _progress,
         )
+
+    if pr is None and (publish or wait or github_repo):
+        _fail("--publish, --wait and --github-repo need --pr N")
+    if pr is not None:
+        from leo.github.verify import verify_pull_request
+
+        async def main() -> Any:
+            return await verify_pull_request(
+                pr,
+                plugins=plugins,
+                requested=requested,
+                github_repo=github_repo,
+                cwd=repo,
+                config_path=config_path,
+                timeout=timeout,
+                jobs=jobs,
+                publish=publish,
+                wait=wait,
+                progress=None if quiet else _progress,
+                notice=(lambda _m: None)
+                if quiet
+                else (lambda m: click.echo(f"leo: {m}", err=True)),
+            )
 
     report, warnings = anyio.run(main)
     for warning in warnings:

@@ -45,6 +45,9 @@ class Config(LeoModel):
     """Sub-agents whose evidence is required ("all": every selected one)."""
     agents: dict[str, dict[str, Any]] = Field(default_factory=dict)
     """Per-agent tables: ``weight``, ``timeout``, ``enabled`` and the sub-agent's own settings."""
+    github: dict[str, Any] = Field(default_factory=dict)
+    """``[tool.leo.github]``: settings of the GitHub mode (docs/github.md), checked by
+    ``leo.github.settings``."""
 
     def weight(self, name: str) -> float:
         return float(self.agents.get(name, {}).get("weight", 1.0))
