@@ -17,6 +17,8 @@ from leo.models import LeoModel, Requirement
 
 if TYPE_CHECKING:
     from github import Github
+    from github.CheckRun import CheckRun
+    from github.CommitStatus import CommitStatus
 
 GateState = Literal["passed", "failed", "pending", "missing"]
 _CHECK_PASSED = frozenset({"success", "neutral", "skipped"})
@@ -52,42 +54,45 @@ def _aware(dt: datetime | None) -> datetime | None:
 
 def observe(gh: Github, repository: str, sha: str) -> list[Observed]:
     """Every status context (latest per context) and check run (latest per name) on ``sha``."""
-    seen: list[Observed] = []
     with api(f"reading the statuses and check runs of {sha[:12]}"):
         commit = gh.get_repo(repository, lazy=True).get_commit(sha)
-        for s in commit.get_combined_status().statuses:
-            state: GateState = (
-                "passed"
-                if s.state == "success"
-                else "pending"
-                if s.state == "pending"
-                else "failed"
+        return [
+            *from_statuses(commit.get_combined_status().statuses),
+            *from_check_runs(commit.get_check_runs()),
+        ]
+
+
+def from_statuses(statuses: Iterable[CommitStatus]) -> list[Observed]:
+    """Commit statuses as observations: success passed, pending pending, the rest failed."""
+    out = []
+    for s in statuses:
+        state: GateState = {"success": "passed", "pending": "pending"}.get(s.state, "failed")  # type: ignore[assignment]
+        out.append(
+            Observed(
+                name=s.context,
+                state=state,
+                since=_aware(s.created_at),
+                detail=s.description or s.state,
             )
-            since = _aware(s.created_at)
-            seen.append(
-                Observed(name=s.context, state=state, since=since, detail=s.description or s.state)
-            )
-        for run in commit.get_check_runs():
-            if run.status != "completed":
-                seen.append(
-                    Observed(
-                        name=run.name,
-                        state="pending",
-                        since=_aware(run.started_at),
-                        detail=run.status,
-                    )
-                )
-            else:
-                conclusion = run.conclusion or "unknown"
-                seen.append(
-                    Observed(
-                        name=run.name,
-                        state="passed" if conclusion in _CHECK_PASSED else "failed",
-                        since=_aware(run.started_at),
-                        detail=conclusion,
-                    )
-                )
-    return seen
+        )
+    return out
+
+
+def from_check_runs(runs: Iterable[CheckRun]) -> list[Observed]:
+    """Check runs as observations: queued or in progress is pending; success, neutral and
+    skipped pass (as branch protection counts them); any other conclusion failed."""
+    out = []
+    for run in runs:
+        if run.status != "completed":
+            state: GateState = "pending"
+            detail = run.status
+        else:
+            detail = run.conclusion or "unknown"
+            state = "passed" if detail in _CHECK_PASSED else "failed"
+        out.append(
+            Observed(name=run.name, state=state, since=_aware(run.started_at), detail=detail)
+        )
+    return out
 
 
 def _matches(gate: str, name: str) -> bool:
