@@ -20,3 +20,201 @@ def test_pass_posts_pending_then_success_on_the_head_sha(world):
     assert w.fake.pulls[w.number].labels == ["ready-to-merge"]
     # every request carried the token
     assert {e.auth for e in w.fake.log} == {"token ghp_test_token"}
+
+
+def test_second_run_edits_the_comment_instead_of_duplicating(world):
+    w = world()
+    first = w.verify()
+    assert first.returncode == 0, first.stderr
+    new_head = w.push({"ORACLE": "fail\n"})
+    second = w.verify()
+    assert second.returncode == 1, second.stderr
+    comments = w.fake.comments[w.number]
+    assert len(comments) == 1, [c["body"][:80] for c in comments]
+    assert "FAIL" in comments[0]["body"] and new_head in comments[0]["body"]
+    assert w.fake.requests("PATCH", r"/issues/comments/\d+$")
+    assert len(w.fake.requests("POST", r"/issues/\d+/comments$")) == 1
+    assert w.fake.leo_statuses(new_head) == ["pending", "failure"]
+    # ready-to-merge → needs-revision: a PASS that a later push broke is taken back
+    assert w.fake.pulls[w.number].labels == ["needs-revision"]
+
+
+def test_fail_posts_failure_and_sends_the_pr_back(world):
+    w = world(oracle="fail", labels=("claude-enforcing", "area/api"))
+    done = w.verify()
+    assert done.returncode == 1, done.stderr
+    assert w.report(done)["verdict"] == "FAIL"
+    assert w.fake.leo_statuses(w.head) == ["pending", "failure"]
+    assert w.fake.pulls[w.number].labels == ["area/api", "needs-revision"]
+
+
+def test_conditional_pass_is_never_success(world):
+    w = world(oracle="warn")
+    done = w.verify()
+    assert done.returncode == 3, done.stderr
+    assert w.report(done)["verdict"] == "CONDITIONAL_PASS"
+    assert w.fake.leo_statuses(w.head) == ["pending", "pending"]
+    # gates passed, so the PR moves to gates-passing and waits there for a LEAD
+    assert w.fake.pulls[w.number].labels == ["gates-passing"]
+
+
+def test_without_publish_nothing_is_written(world):
+    w = world()
+    done = w.verify(publish=False)
+    assert done.returncode == 0, done.stderr
+    assert not [e for e in w.fake.log if e.method != "GET"]
+
+
+def test_a_502_is_retried_and_the_run_succeeds(world):
+    w = world()
+    w.fake.fail("GET", r"/pulls/7$", 502, times=2)
+    done = w.verify()
+    assert done.returncode == 0, done.stderr
+    statuses = [e.status for e in w.fake.requests("GET", r"/pulls/7$")]
+    assert statuses[:3] == [502, 502, 200]
+    assert w.fake.leo_statuses(w.head) == ["pending", "success"]
+
+
+def test_a_comment_post_whose_response_is_lost_is_not_duplicated(world):
+    w = world()
+    # GitHub applies the POST but the client sees a 502: a blind retry would double-comment.
+    w.fake.fail("POST", r"/issues/7/comments$", 502, apply=True)
+    done = w.verify()
+    assert done.returncode == 0, done.stderr
+    assert len(w.fake.comments[w.number]) == 1
+    assert len(w.fake.requests("POST", r"/issues/7/comments$")) == 1
+
+
+def test_a_rate_limited_403_with_retry_after_is_honoured(world):
+    w = world()
+    w.fake.fail(
+        "GET",
+        r"/pulls/7/files$",
+        403,
+        headers={"Retry-After": "1"},
+        body={"message": "You have exceeded a secondary rate limit."},
+    )
+    done = w.verify()
+    assert done.returncode == 0, done.stderr
+    limited, retried = w.fake.requests("GET", r"/pulls/7/files$")[:2]
+    assert limited.status == 403 and retried.status == 200
+    assert retried.at - limited.at >= 1.0
+
+
+def test_a_retry_after_beyond_the_cap_fails_fast_and_never_success(world):
+    w = world()
+    w.fake.fail(
+        "GET",
+        r"/check-runs$",
+        403,
+        headers={"Retry-After": "3600"},
+        body={"message": "You have exceeded a secondary rate limit."},
+    )
+    done = w.verify()
+    assert done.returncode == 4, done.stderr
+    assert "rate limited for 3600s" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert w.fake.leo_statuses(w.head) == ["pending", "error"]
+
+
+def test_github_down_after_retries_leaves_no_success(world):
+    w = world()
+    w.fake.fail("GET", r"/commits/[0-9a-f]+/status$", 503, times=50)
+    done = w.verify()
+    assert done.returncode == 4, done.stderr
+    assert "HTTP 503" in done.stderr
+    assert "success" not in w.fake.leo_statuses(w.head)
+
+
+def test_head_moved_during_the_run_posts_no_success(world):
+    w = world()
+    old = w.head
+    moved: list[str] = []
+    # The author pushes right after LEO posted pending on the old head.
+    w.fake.on("POST", rf"/statuses/{old}$", lambda fake: moved.append(w.push({"app.py": "x = 2\n"})))
+    done = w.verify()
+    assert moved
+    assert done.returncode == 4, done.stderr
+    report = w.report(done)
+    assert report["verdict"] == "ESCALATE"
+    assert report["reasons"][0].startswith("stale verdict: the PR head moved")
+    assert w.fake.leo_statuses(old) == ["pending", "error"]
+    assert w.fake.leo_statuses(moved[0]) == []
+    assert "stale verdict" in w.fake.comments[w.number][0]["body"]
+    assert w.fake.pulls[w.number].labels == ["claude-enforcing"]
+
+
+def test_a_failed_required_gate_fails_the_verdict(world):
+    w = world(gates=False)
+    w.fake.add_status(w.head, "Story Release Gate Check / Check Story Release Gate", "success")
+    w.fake.add_check_run(w.head, "Verify SLSA Provenance", conclusion="failure")
+    w.fake.add_check_run(w.head, "Validate Policy Bundle")
+    done = w.verify()
+    assert done.returncode == 1, done.stderr
+    report = w.report(done)
+    assert any("Verify SLSA Provenance failed" in r for r in report["reasons"])
+    assert w.fake.leo_statuses(w.head) == ["pending", "failure"]
+
+
+def test_a_gate_pending_for_over_four_hours_escalates(world):
+    w = world(gates=False)
+    w.fake.add_status(w.head, "Story Release Gate Check / Check Story Release Gate", "success")
+    w.fake.add_check_run(w.head, "Verify SLSA Provenance", status="in_progress", age_s=5 * 3600)
+    w.fake.add_check_run(w.head, "Validate Policy Bundle")
+    done = w.verify("--wait")
+    assert done.returncode == 4, done.stderr
+    report = w.report(done)
+    assert report["verdict"] == "ESCALATE"
+    assert any("more than 4 hours" in r and "LEAD" in r for r in report["reasons"])
+    assert w.fake.leo_statuses(w.head) == ["pending", "error"]
+
+
+def test_wait_polls_until_a_pending_gate_finishes(world):
+    w = world(gates=False)
+    w.fake.add_status(w.head, "Story Release Gate Check / Check Story Release Gate", "pending")
+    w.fake.add_check_run(w.head, "Verify SLSA Provenance")
+    w.fake.add_check_run(w.head, "Validate Policy Bundle")
+    w.fake.on(
+        "GET",
+        r"/check-runs$",
+        lambda fake: fake.add_status(
+            w.head, "Story Release Gate Check / Check Story Release Gate", "success"
+        ),
+    )
+    done = w.verify("--wait")
+    assert done.returncode == 0, done.stderr
+    assert len(w.fake.requests("GET", r"/check-runs$")) >= 2
+    assert w.fake.leo_statuses(w.head) == ["pending", "success"]
+
+
+def test_a_pending_gate_without_wait_is_not_a_pass(world):
+    w = world(gates=False)
+    w.fake.add_status(w.head, "Story Release Gate Check / Check Story Release Gate", "pending")
+    done = w.verify()
+    assert done.returncode == 4, done.stderr
+    assert "success" not in w.fake.leo_statuses(w.head)
+
+
+def test_a_pr_too_large_for_the_api_fails_closed(world):
+    w = world()
+    w.fake.pulls[w.number].files = [f"gen/f{i}.txt" for i in range(3001)]
+    done = w.verify()
+    assert done.returncode == 1, done.stderr
+    report = w.report(done)
+    assert any("not fully analysed" in r for r in report["reasons"])
+    assert w.fake.leo_statuses(w.head) == ["pending", "failure"]
+
+
+def test_an_unknown_pr_is_one_clear_sentence(world):
+    w = world()
+    done = w.leo("verify", "--pr", "99", "--github-repo", "acme/widgets", "--agents", "oracle", "-p", "leo_oracle_plugin")
+    assert done.returncode == 4
+    assert "pull request #99 of acme/widgets not found" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_bad_credentials_are_reported_clearly(world):
+    w = world()
+    done = w.verify(env={"GITHUB_TOKEN": "wrong"})
+    assert done.returncode == 4
+    assert "HTTP 401" in done.stderr and "wrong" not in done.stderr
