@@ -187,6 +187,8 @@ def connect(env: Mapping[str, str] | None = None, options: ClientOptions | None 
         timeout=opts.timeout_s,
         retry=retry_policy(opts),
         per_page=100,
+        # Objects are fetched when read, not when named: fewer requests, none for a bare SHA.
+        lazy=True,
         # PyGithub paces requests as GitHub recommends; tests turn it off.
         seconds_between_requests=0.25 if opts.throttle else None,
         seconds_between_writes=1.0 if opts.throttle else None,

@@ -39,7 +39,7 @@ def find_sticky(gh: Github, repository: str, number: int, context: str) -> Issue
     """LEO's comment on the PR: the oldest carrying the marker, bots' comments first."""
     mark = marker(context)
     with api(f"listing the comments of #{number}"):
-        issue = gh.get_repo(repository, lazy=True).get_issue(number)
+        issue = gh.get_repo(repository).get_issue(number)
         found = [c for c in issue.get_comments() if (c.body or "").startswith(mark)]
     found.sort(key=lambda c: (c.user is None or c.user.type != "Bot", c.id))
     return found[0] if found else None
@@ -60,7 +60,7 @@ def upsert_comment(gh: Github, repository: str, number: int, context: str, markd
         return None if again is None else int(again.id)
 
     def create() -> int:
-        issue = gh.get_repo(repository, lazy=True).get_issue(number)
+        issue = gh.get_repo(repository).get_issue(number)
         return int(issue.create_comment(body).id)
 
     return retry_write(f"commenting on #{number}", create, landed=landed)

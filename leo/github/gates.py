@@ -55,7 +55,7 @@ def _aware(dt: datetime | None) -> datetime | None:
 def observe(gh: Github, repository: str, sha: str) -> list[Observed]:
     """Every status context (latest per context) and check run (latest per name) on ``sha``."""
     with api(f"reading the statuses and check runs of {sha[:12]}"):
-        commit = gh.get_repo(repository, lazy=True).get_commit(sha)
+        commit = gh.get_repo(repository).get_commit(sha)
         return [
             *from_statuses(commit.get_combined_status().statuses),
             *from_check_runs(commit.get_check_runs()),

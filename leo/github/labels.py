@@ -93,7 +93,7 @@ def path_for_verdict(current: str | None, verdict: Decision, gates_passed: bool)
 
 def labels_of(gh: Github, repository: str, number: int) -> list[str]:
     with api(f"reading the labels of #{number}"):
-        issue = gh.get_repo(repository, lazy=True).get_issue(number)
+        issue = gh.get_repo(repository).get_issue(number)
         return [label.name for label in issue.get_labels()]
 
 
@@ -108,7 +108,7 @@ def move(gh: Github, repository: str, number: int, targets: Sequence[str]) -> st
         return state
     keep = [name for name in labels if name not in STATE_NAMES]
     with api(f"setting the labels of #{number}"):
-        issue = gh.get_repo(repository, lazy=True).get_issue(number)
+        issue = gh.get_repo(repository).get_issue(number)
         issue.set_labels(*keep, targets[-1])  # PUT: idempotent, retried by the client
     return state
 
@@ -117,7 +117,7 @@ def sync(gh: Github, repository: str, specs: Sequence[LabelSpec] = STATES) -> li
     """Create or update the taxonomy's labels; return what was done, one line each."""
     from github.GithubException import GithubException
 
-    repo = gh.get_repo(repository, lazy=True)
+    repo = gh.get_repo(repository)
     with api(f"listing the labels of {repository}"):
         existing = {label.name: label for label in repo.get_labels()}
     done = []

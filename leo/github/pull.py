@@ -74,7 +74,7 @@ def open_pull(gh: Github, repository: str, number: int) -> PullRequest:
 
     with api(f"reading pull request #{number} of {repository}"):
         try:
-            repo = gh.get_repo(repository, lazy=True)
+            repo = gh.get_repo(repository)
             pr = repo.get_pull(number)
             _ = pr.head.sha  # completes the object: the one GET of the PR
         except UnknownObjectException:

@@ -61,7 +61,7 @@ def post_status(
     """Set LEO's status ``context`` on ``sha`` (re-posted on a transient failure)."""
     from github.GithubObject import NotSet
 
-    commit = gh.get_repo(repository, lazy=True).get_commit(sha)
+    commit = gh.get_repo(repository).get_commit(sha)
     retry_write(
         f"posting the {state} status on {sha[:12]}",
         lambda: commit.create_status(

@@ -18,6 +18,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from fake_github import FakeGitHub, Pull  # noqa: E402
+
 NUMBER = 7
 TOKEN = "ghp_test_token"
 GATE_STATUS = "Story Release Gate Check / Check Story Release Gate"

@@ -131,7 +131,9 @@ def test_head_moved_during_the_run_posts_no_success(world):
     old = w.head
     moved: list[str] = []
     # The author pushes right after LEO posted pending on the old head.
-    w.fake.on("POST", rf"/statuses/{old}$", lambda fake: moved.append(w.push({"app.py": "x = 2\n"})))
+    w.fake.on(
+        "POST", rf"/statuses/{old}$", lambda fake: moved.append(w.push({"app.py": "x = 2\n"}))
+    )
     done = w.verify()
     assert moved
     assert done.returncode == 4, done.stderr
@@ -207,7 +209,17 @@ def test_a_pr_too_large_for_the_api_fails_closed(world):
 
 def test_an_unknown_pr_is_one_clear_sentence(world):
     w = world()
-    done = w.leo("verify", "--pr", "99", "--github-repo", "acme/widgets", "--agents", "oracle", "-p", "leo_oracle_plugin")
+    done = w.leo(
+        "verify",
+        "--pr",
+        "99",
+        "--github-repo",
+        "acme/widgets",
+        "--agents",
+        "oracle",
+        "-p",
+        "leo_oracle_plugin",
+    )
     assert done.returncode == 4
     assert "pull request #99 of acme/widgets not found" in done.stderr
     assert "Traceback" not in done.stderr
