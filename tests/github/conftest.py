@@ -85,6 +85,32 @@ class World:
             env=env,
         )
 
+    def verify_here(
+        self, *, publish: bool = True, wait: bool = False, env: dict[str, str] | None = None
+    ) -> Any:
+        """``leo verify --pr`` in this process (the same function the CLI calls), for speed."""
+        import anyio
+
+        from leo.github.verify import verify_pull_request
+        from leo.plugins import load_plugins
+
+        plugins = load_plugins(["leo_oracle_plugin"])
+        full_env = {**os.environ, **self.env, **(env or {})}
+
+        async def main() -> Any:
+            report, _warnings = await verify_pull_request(
+                self.number,
+                plugins=plugins,
+                requested=["oracle"],
+                github_repo=self.fake.repository,
+                publish=publish,
+                wait=wait,
+                env=full_env,
+            )
+            return report
+
+        return anyio.run(main)
+
     @staticmethod
     def report(done: Any) -> dict[str, Any]:
         assert done.stdout, done.stderr

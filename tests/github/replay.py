@@ -50,7 +50,9 @@ class Replay:
             for verb, target, status, headers, body in parse(f):
                 parts = urlsplit(target)
                 self.queues[(verb, parts.path)].append((status, headers, body, parts.query))
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        ).start()
 
     def stop(self) -> None:
         self._server.shutdown()

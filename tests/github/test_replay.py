@@ -13,7 +13,7 @@ from leo.github.pull import read_pull
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from replay import Replay  # noqa: E402
+from replay import Replay
 
 FAST = ClientOptions(timeout_s=10, retries=3, backoff_s=0.01, max_wait_s=5, throttle=False)
 

@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import time
+
+import pytest
+
+from leo.github.client import GitHubError
+
 MARKER = "<!-- leo:sticky-report context='LEO Gate Validation' -->"
 
 
@@ -41,18 +47,14 @@ def test_second_run_edits_the_comment_instead_of_duplicating(world):
 
 def test_fail_posts_failure_and_sends_the_pr_back(world):
     w = world(oracle="fail", labels=("claude-enforcing", "area/api"))
-    done = w.verify()
-    assert done.returncode == 1, done.stderr
-    assert w.report(done)["verdict"] == "FAIL"
+    assert w.verify_here().verdict == "FAIL"
     assert w.fake.leo_statuses(w.head) == ["pending", "failure"]
     assert w.fake.pulls[w.number].labels == ["area/api", "needs-revision"]
 
 
 def test_conditional_pass_is_never_success(world):
     w = world(oracle="warn")
-    done = w.verify()
-    assert done.returncode == 3, done.stderr
-    assert w.report(done)["verdict"] == "CONDITIONAL_PASS"
+    assert w.verify_here().verdict == "CONDITIONAL_PASS"
     assert w.fake.leo_statuses(w.head) == ["pending", "pending"]
     # gates passed, so the PR moves to gates-passing and waits there for a LEAD
     assert w.fake.pulls[w.number].labels == ["gates-passing"]
@@ -60,8 +62,7 @@ def test_conditional_pass_is_never_success(world):
 
 def test_without_publish_nothing_is_written(world):
     w = world()
-    done = w.verify(publish=False)
-    assert done.returncode == 0, done.stderr
+    assert w.verify_here(publish=False).verdict == "PASS"
     assert not [e for e in w.fake.log if e.method != "GET"]
 
 
@@ -79,8 +80,7 @@ def test_a_comment_post_whose_response_is_lost_is_not_duplicated(world):
     w = world()
     # GitHub applies the POST but the client sees a 502: a blind retry would double-comment.
     w.fake.fail("POST", r"/issues/7/comments$", 502, apply=True)
-    done = w.verify()
-    assert done.returncode == 0, done.stderr
+    assert w.verify_here().verdict == "PASS"
     assert len(w.fake.comments[w.number]) == 1
     assert len(w.fake.requests("POST", r"/issues/7/comments$")) == 1
 
@@ -110,19 +110,18 @@ def test_a_retry_after_beyond_the_cap_fails_fast_and_never_success(world):
         headers={"Retry-After": "3600"},
         body={"message": "You have exceeded a secondary rate limit."},
     )
-    done = w.verify()
-    assert done.returncode == 4, done.stderr
-    assert "rate limited for 3600s" in done.stderr
-    assert "Traceback" not in done.stderr
+    started = time.monotonic()
+    with pytest.raises(GitHubError, match="rate limited for 3600s"):
+        w.verify_here()
+    assert time.monotonic() - started < 30
     assert w.fake.leo_statuses(w.head) == ["pending", "error"]
 
 
 def test_github_down_after_retries_leaves_no_success(world):
     w = world()
     w.fake.fail("GET", r"/commits/[0-9a-f]+/status$", 503, times=50)
-    done = w.verify()
-    assert done.returncode == 4, done.stderr
-    assert "HTTP 503" in done.stderr
+    with pytest.raises(GitHubError, match="HTTP 503"):
+        w.verify_here()
     assert "success" not in w.fake.leo_statuses(w.head)
 
 
@@ -151,10 +150,9 @@ def test_a_failed_required_gate_fails_the_verdict(world):
     w.fake.add_status(w.head, "Story Release Gate Check / Check Story Release Gate", "success")
     w.fake.add_check_run(w.head, "Verify SLSA Provenance", conclusion="failure")
     w.fake.add_check_run(w.head, "Validate Policy Bundle")
-    done = w.verify()
-    assert done.returncode == 1, done.stderr
-    report = w.report(done)
-    assert any("Verify SLSA Provenance failed" in r for r in report["reasons"])
+    report = w.verify_here()
+    assert report.verdict == "FAIL"
+    assert any("Verify SLSA Provenance failed" in r for r in report.reasons)
     assert w.fake.leo_statuses(w.head) == ["pending", "failure"]
 
 
@@ -183,8 +181,7 @@ def test_wait_polls_until_a_pending_gate_finishes(world):
             w.head, "Story Release Gate Check / Check Story Release Gate", "success"
         ),
     )
-    done = w.verify("--wait")
-    assert done.returncode == 0, done.stderr
+    assert w.verify_here(wait=True).verdict == "PASS"
     assert len(w.fake.requests("GET", r"/check-runs$")) >= 2
     assert w.fake.leo_statuses(w.head) == ["pending", "success"]
 
@@ -192,18 +189,16 @@ def test_wait_polls_until_a_pending_gate_finishes(world):
 def test_a_pending_gate_without_wait_is_not_a_pass(world):
     w = world(gates=False)
     w.fake.add_status(w.head, "Story Release Gate Check / Check Story Release Gate", "pending")
-    done = w.verify()
-    assert done.returncode == 4, done.stderr
+    assert w.verify_here().verdict == "ESCALATE"
     assert "success" not in w.fake.leo_statuses(w.head)
 
 
 def test_a_pr_too_large_for_the_api_fails_closed(world):
     w = world()
     w.fake.pulls[w.number].files = [f"gen/f{i}.txt" for i in range(3001)]
-    done = w.verify()
-    assert done.returncode == 1, done.stderr
-    report = w.report(done)
-    assert any("not fully analysed" in r for r in report["reasons"])
+    report = w.verify_here()
+    assert report.verdict == "FAIL"
+    assert any("not fully analysed" in r for r in report.reasons)
     assert w.fake.leo_statuses(w.head) == ["pending", "failure"]
 
 
@@ -227,6 +222,6 @@ def test_an_unknown_pr_is_one_clear_sentence(world):
 
 def test_bad_credentials_are_reported_clearly(world):
     w = world()
-    done = w.verify(env={"GITHUB_TOKEN": "wrong"})
-    assert done.returncode == 4
-    assert "HTTP 401" in done.stderr and "wrong" not in done.stderr
+    with pytest.raises(GitHubError, match="HTTP 401") as exc:
+        w.verify_here(env={"GITHUB_TOKEN": "wrong"})
+    assert "wrong" not in str(exc.value)

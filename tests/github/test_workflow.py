@@ -22,11 +22,17 @@ def _zizmor() -> str:
     return found
 
 
-@pytest.fixture
-def generated(tmp_path, leo_cli):
-    done = leo_cli("init", "github", "--dir", str(tmp_path), "--action")
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory):
+    root = tmp_path_factory.mktemp("init")
+    done = subprocess.run(
+        [sys.executable, "-m", "leo", "init", "github", "--dir", str(root), "--action"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 0, done.stderr
-    return tmp_path
+    return root
 
 
 def test_generated_workflow_and_action_pass_zizmor(generated):
@@ -75,7 +81,10 @@ def test_workflow_shape(generated):
                 )
 
 
-def test_init_refuses_to_overwrite_without_force(generated, leo_cli):
-    again = leo_cli("init", "github", "--dir", str(generated))
+def test_init_refuses_to_overwrite_without_force(tmp_path, leo_cli):
+    workflow = tmp_path / ".github/workflows/leo-verify.yml"
+    workflow.parent.mkdir(parents=True)
+    workflow.write_text("# the team's own\n")
+    again = leo_cli("init", "github", "--dir", str(tmp_path))
     assert again.returncode == 2 and "--force" in again.stderr
-    assert leo_cli("init", "github", "--dir", str(generated), "--force").returncode == 0
+    assert workflow.read_text() == "# the team's own\n"
