@@ -229,28 +229,29 @@ def verify(
 
     if pr is None and (publish or wait or github_repo):
         _fail("--publish, --wait and --github-repo need --pr N")
-    if pr is not None:
+    if pr is not None and (base is not None or head != "HEAD"):
+        _fail("--base and --head do not apply to --pr N: the pull request names its own")
+
+    async def verify_pr() -> Any:
         from leo.github.verify import verify_pull_request
 
-        async def main() -> Any:
-            return await verify_pull_request(
-                pr,
-                plugins=plugins,
-                requested=requested,
-                github_repo=github_repo,
-                cwd=repo,
-                config_path=config_path,
-                timeout=timeout,
-                jobs=jobs,
-                publish=publish,
-                wait=wait,
-                progress=None if quiet else _progress,
-                notice=(lambda _m: None)
-                if quiet
-                else (lambda m: click.echo(f"leo: {m}", err=True)),
-            )
+        assert pr is not None
+        return await verify_pull_request(
+            pr,
+            plugins=plugins,
+            requested=requested,
+            github_repo=github_repo,
+            cwd=repo,
+            config_path=config_path,
+            timeout=timeout,
+            jobs=jobs,
+            publish=publish,
+            wait=wait,
+            progress=None if quiet else _progress,
+            notice=(lambda _m: None) if quiet else (lambda m: click.echo(f"leo: {m}", err=True)),
+        )
 
-    report, warnings = anyio.run(main)
+    report, warnings = anyio.run(main if pr is None else verify_pr)
     for warning in warnings:
         click.echo(f"leo: warning: {warning}", err=True)
     color = fmt == "text" and output is None and sys.stdout.isatty()

@@ -119,3 +119,8 @@ def test_app_auth_with_a_missing_key_is_one_sentence(world):
 
     with pytest.raises(LeoError, match="LEO_GITHUB_APP_PRIVATE_KEY"):
         connect({"LEO_GITHUB_APP_ID": "1", "LEO_GITHUB_APP_INSTALLATION_ID": "2"})
+
+
+def test_pr_only_options_need_pr(leo_cli):
+    done = leo_cli("verify", "--publish")
+    assert done.returncode == 2 and "need --pr N" in done.stderr

@@ -225,3 +225,11 @@ def test_bad_credentials_are_reported_clearly(world):
     with pytest.raises(GitHubError, match="HTTP 401") as exc:
         w.verify_here(env={"GITHUB_TOKEN": "wrong"})
     assert "wrong" not in str(exc.value)
+
+
+def test_a_rogue_success_posted_by_someone_else_is_overwritten(world):
+    w = world(oracle="fail")
+    # The builder lane (any write token) posts LEO's context as success itself.
+    w.fake.add_status(w.head, "LEO Gate Validation", "success")
+    assert w.verify_here().verdict == "FAIL"
+    assert w.fake.leo_statuses(w.head) == ["success", "pending", "failure"]
