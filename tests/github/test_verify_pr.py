@@ -233,3 +233,34 @@ def test_a_rogue_success_posted_by_someone_else_is_overwritten(world):
     w.fake.add_status(w.head, "LEO Gate Validation", "success")
     assert w.verify_here().verdict == "FAIL"
     assert w.fake.leo_statuses(w.head) == ["success", "pending", "failure"]
+
+
+def test_a_429_with_an_exhausted_quota_waits_for_the_reset(world):
+    w = world()
+    reset = str(int(time.time()) + 1)
+    w.fake.fail(
+        "GET",
+        r"/pulls/7/commits$",
+        429,
+        headers={"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": reset},
+        body={"message": "API rate limit exceeded"},
+    )
+    assert w.verify_here(publish=False).verdict == "PASS"
+    limited, retried = w.fake.requests("GET", r"/pulls/7/commits$")[:2]
+    assert limited.status == 429 and retried.status == 200
+    assert retried.at - limited.at >= 1.0
+
+
+def test_a_403_that_is_not_a_rate_limit_is_not_retried(world):
+    w = world()
+    w.fake.fail(
+        "GET",
+        r"/pulls/7$",
+        403,
+        times=5,
+        body={"message": "Resource not accessible by integration"},
+    )
+    with pytest.raises(GitHubError, match="HTTP 403: Resource not accessible"):
+        w.verify_here()
+    assert len(w.fake.requests("GET", r"/pulls/7$")) == 1
+    assert w.fake.leo_statuses(w.head) == []
