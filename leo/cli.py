@@ -69,6 +69,9 @@ LAZY_COMMANDS: dict[str, str] = {
     "history": "leo.store.commands:history",
     "lead": "leo.store.commands:lead",
     "audit": "leo.store.commands:audit",
+    "init": "leo.github.commands:init",
+    "labels": "leo.github.commands:labels",
+    "publish": "leo.github.commands:publish",
 }
 
 
@@ -173,10 +176,19 @@ def cli() -> None:
 @click.option(
     "--pr",
     type=click.IntRange(min=1),
-    help="Pull request number the verdict is recorded under (see `leo history`, `leo lead`).",
+    help="Pull request N: alone, verify it from GitHub (docs/github.md); with --base/--head, "
+    "verify the local range and record the verdict under N (see `leo history`, `leo lead`).",
 )
 @click.option("--quiet", "-q", is_flag=True, help="No progress on stderr.")
 @publish_options
+@click.option("--github-repo", help="OWNER/NAME for --pr. [default: GITHUB_REPOSITORY or origin]")
+@click.option(
+    "--publish",
+    "publish_github",
+    is_flag=True,
+    help="With --pr: post the status, comment and labels.",
+)
+@click.option("--wait", is_flag=True, help="With --pr: wait for pending required checks.")
 @plugin_option
 def verify(
     repo: str,
@@ -191,10 +203,13 @@ def verify(
     no_cache: bool,
     pr: int | None,
     quiet: bool,
+    github_repo: str | None,
+    publish_github: bool,
+    wait: bool,
     plugin_args: tuple[str, ...],
-    **publish: Any,
+    **outputs: Any,
 ) -> None:
-    """Verify the change between --base and --head and print the report.
+    """Verify the change between --base and --head (or pull request --pr) and print the report.
 
     The policy (threshold, weights, required sub-agents, timeouts) comes from `[tool.leo]` in
     the base commit's pyproject.toml or leo.toml, so the change cannot lower its own bar.
@@ -210,7 +225,7 @@ def verify(
     from leo.supervisor import verify as run_verification
 
     plugins = _load(plugin_args)
-    publisher = Publisher(**publish)
+    publisher = Publisher(**outputs)
     publisher.observe(plugins)
     requested = [a.strip() for a in agents.split(",") if a.strip()] if agents is not None else None
     if requested == []:
@@ -238,11 +253,44 @@ def verify(
         )
         return report, warnings, config
 
-    report, warnings, config = anyio.run(main)
-    # Recorded in the audit store before anything is published; a failure exits 5 (fail closed).
-    from leo.store.repository import record_report
+    # --pr alone reads the pull request from GitHub; with --base/--head the local range is
+    # verified and recorded under that pull request (a CI job that already has the checkout).
+    github_mode = pr is not None and base is None and head == "HEAD"
+    if not github_mode and (publish_github or wait or github_repo):
+        _fail("--publish, --wait and --github-repo need --pr N without --base/--head")
 
-    record_report(report, pr=pr, config_url=config.database_url)
+    def record(report: Any, config: Any) -> None:
+        # Recorded in the audit store before anything is published; a failure exits 5.
+        from leo.store.repository import record_report
+
+        record_report(report, pr=pr, config_url=config.database_url)
+
+    async def verify_pr() -> Any:
+        from leo.github.verify import verify_pull_request
+
+        assert pr is not None
+        return await verify_pull_request(
+            pr,
+            plugins=plugins,
+            requested=requested,
+            github_repo=github_repo,
+            cwd=repo,
+            config_path=config_path,
+            timeout=timeout,
+            jobs=jobs,
+            publish=publish_github,
+            wait=wait,
+            progress=None if quiet else _progress,
+            notice=(lambda _m: None) if quiet else (lambda m: click.echo(f"leo: {m}", err=True)),
+            record=record,
+            cache=None if no_cache else ResultCache(),
+        )
+
+    if github_mode:
+        report, warnings = anyio.run(verify_pr)
+    else:
+        report, warnings, config = anyio.run(main)
+        record(report, config)
     warnings += publisher.publish(report)
     for warning in warnings:
         click.echo(f"leo: warning: {warning}", err=True)

@@ -1,0 +1,183 @@
+"""The GitHub commands: ``leo init github``, ``leo labels sync|move`` and ``leo publish``.
+
+Registered lazily from ``LAZY_COMMANDS`` in ``leo/cli.py``; only click is imported at the top so
+``leo --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+
+def _repo_option(fn: click.decorators.FC) -> click.decorators.FC:
+    return click.option(
+        "--github-repo", help="OWNER/NAME. [default: GITHUB_REPOSITORY or the origin remote]"
+    )(fn)
+
+
+def _repository(explicit: str | None) -> str:
+    import os
+
+    import anyio
+
+    from leo.github.verify import resolve_repository
+
+    async def resolve() -> str:
+        return await resolve_repository(explicit, os.environ, ".")
+
+    return anyio.run(resolve)
+
+
+@click.group()
+def init() -> None:
+    """Set LEO up in a repository."""
+
+
+@init.command("github")
+@click.option(
+    "--dir",
+    "root",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=".",
+    show_default=True,
+    help="Repository root to write .github/workflows/leo-verify.yml into.",
+)
+@click.option("--force", is_flag=True, help="Overwrite an existing workflow.")
+@click.option(
+    "--install",
+    default=None,
+    help="What the workflow pip-installs. [default: leo-gate==<this version>]",
+)
+@click.option(
+    "--context",
+    default=None,
+    help="Commit status context. [default: LEO Gate Validation]",
+)
+@click.option("--action", is_flag=True, help="Also write LEO's composite action.yml at --dir.")
+def init_github(
+    root: Path, force: bool, install: str | None, context: str | None, action: bool
+) -> None:
+    """Write the /leo-verify workflow (.github/workflows/leo-verify.yml)."""
+    from leo.__about__ import __version__
+    from leo.github.settings import DEFAULT_CONTEXT
+    from leo.github.workflow import render_action, render_workflow, write_workflow
+
+    text = render_workflow(install or f"leo-gate=={__version__}", context or DEFAULT_CONTEXT)
+    path = write_workflow(root, text, force=force)
+    click.echo(f"wrote {path}")
+    if action:
+        target = root / "action.yml"
+        if target.exists() and not force:
+            from leo.errors import LeoError
+
+            msg = f"{target} already exists; pass --force to overwrite it"
+            raise LeoError(msg)
+        target.write_text(render_action(), encoding="utf-8")
+        click.echo(f"wrote {target}")
+    click.echo(
+        "next: require the status check in branch protection and run `leo labels sync` "
+        "(docs/github.md)",
+        err=True,
+    )
+
+
+@click.group()
+def labels() -> None:
+    """The SOP's state labels on pull requests."""
+
+
+@labels.command("sync")
+@_repo_option
+def labels_sync(github_repo: str | None) -> None:
+    """Create or update the state labels (colours and descriptions) in the repository."""
+    from leo.github.client import connect
+    from leo.github.labels import sync
+
+    repository = _repository(github_repo)
+    for line in sync(connect(), repository):
+        click.echo(line)
+
+
+@labels.command("move")
+@click.option("--pr", type=click.IntRange(min=1), required=True, help="Pull request number.")
+@_repo_option
+@click.argument("state")
+def labels_move(pr: int, github_repo: str | None, state: str) -> None:
+    """Move pull request --pr to STATE, refusing moves the SOP does not allow."""
+    from leo.github.client import connect
+    from leo.github.labels import move
+
+    repository = _repository(github_repo)
+    final = move(connect(), repository, pr, [state])
+    click.echo(f"#{pr} is now {final}")
+
+
+@click.command()
+@click.option("--pr", type=click.IntRange(min=1), required=True, help="Pull request number.")
+@_repo_option
+@click.option(
+    "--report",
+    "report_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="JSON report of `leo verify --pr N --format json` for that PR's head.",
+)
+@click.option(
+    "--context", default=None, help="Commit status context. [default: LEO Gate Validation]"
+)
+@click.option("--no-comment", is_flag=True, help="Do not write the sticky comment.")
+@click.option("--no-labels", is_flag=True, help="Do not move the state labels.")
+def publish(
+    pr: int,
+    github_repo: str | None,
+    report_path: Path,
+    context: str | None,
+    no_comment: bool,
+    no_labels: bool,
+) -> None:
+    """Publish a saved report on its PR: sticky comment, labels, then the final status.
+
+    For workflows that verify in a read-only job and publish from another; the head is read
+    again, so a report of an older head is published as stale, never as success. A missing or
+    unreadable report sets the status to error.
+    """
+    from pydantic import ValidationError
+
+    from leo.cli import EXIT_FOR_VERDICT
+    from leo.errors import ExitCode, LeoError
+    from leo.github.client import connect
+    from leo.github.publish import Target, publish_failure, publish_outcome
+    from leo.github.pull import current_head
+    from leo.github.settings import DEFAULT_CONTEXT
+    from leo.models import Report
+
+    repository = _repository(github_repo)
+    gh = connect()
+    try:
+        report = Report.model_validate_json(report_path.read_bytes())
+    except (OSError, ValidationError, ValueError) as exc:
+        head = current_head(gh, repository, pr)
+        target = Target(repository, pr, head, context=context or DEFAULT_CONTEXT)
+        reason = LeoError(f"no valid report at {report_path} ({type(exc).__name__})")
+        publish_failure(gh, target, reason)
+        click.echo(f"leo: error: {reason}; the status of {head[:12]} is set to error", err=True)
+        sys.exit(ExitCode.ESCALATE)
+    if report.repository != repository:
+        msg = f"the report is for {report.repository!r}, not {repository}; publish it on its own repository"
+        raise LeoError(msg)
+    target = Target(
+        repository,
+        pr,
+        report.head_sha,
+        context=context or DEFAULT_CONTEXT,
+        comment=not no_comment,
+        labels=not no_labels,
+    )
+    final = publish_outcome(
+        gh, target, report, lambda m: click.echo(f"leo: warning: {m}", err=True)
+    )
+    click.echo(f"leo: published {final.verdict} on {final.head_sha[:12]} of #{pr}", err=True)
+    sys.exit(EXIT_FOR_VERDICT[final.verdict])
