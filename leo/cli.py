@@ -62,7 +62,13 @@ def _load(plugin_args: tuple[str, ...]) -> Plugins:
 
 #: Commands that live in their own modules, imported only when used: ``name -> "module:attr"``.
 #: Each feature adds one line here and keeps its command next to its code.
-LAZY_COMMANDS: dict[str, str] = {}
+LAZY_COMMANDS: dict[str, str] = {
+    "bundle": "leo.bundle.commands:bundle",
+    "attest": "leo.bundle.commands:attest",
+    "sbom": "leo.bundle.commands:sbom",
+    "handoff": "leo.bundle.commands:handoff",
+    "key": "leo.bundle.commands:key",
+}
 
 
 class LeoGroup(click.Group):
