@@ -57,7 +57,11 @@ async def git(repo: Path, *args: str) -> bytes:
 async def _sha(repo: Path, ref: str) -> str:
     if ref.startswith("-"):
         raise LeoError(f"ref {ref!r} must not start with '-'")
-    return (await git(repo, "rev-parse", "--verify", "--end-of-options", f"{ref}^{{commit}}")).decode().strip()
+    return (
+        (await git(repo, "rev-parse", "--verify", "--end-of-options", f"{ref}^{{commit}}"))
+        .decode()
+        .strip()
+    )
 
 
 def rollback_notes(merge_base: str, head: str, name_status: bytes) -> bytes:
@@ -114,17 +118,34 @@ Signer = Callable[[bytes], Awaitable[dsse.Signature]]
 
 
 async def create_bundle(
-    repo: Path, base: str, head: str, sign: SignSpec, *, builder_id: str = provenance.DEFAULT_BUILDER
+    repo: Path,
+    base: str,
+    head: str,
+    sign: SignSpec,
+    *,
+    builder_id: str = provenance.DEFAULT_BUILDER,
 ) -> bytes:
     """The bytes of the bundle that turns the merge-base of ``base`` and ``head`` into ``head``."""
     head_sha = await _sha(repo, head)
     base_sha = await _sha(repo, base)
     merge_base = (await git(repo, "merge-base", base_sha, head_sha)).decode().strip()
     patch = await git(
-        repo, "-c", "core.quotePath=false", "diff", "--binary", "--full-index", "--no-color",
-        "--no-ext-diff", "--no-textconv", "--no-renames", merge_base, head_sha,
+        repo,
+        "-c",
+        "core.quotePath=false",
+        "diff",
+        "--binary",
+        "--full-index",
+        "--no-color",
+        "--no-ext-diff",
+        "--no-textconv",
+        "--no-renames",
+        merge_base,
+        head_sha,
     )
-    name_status = await git(repo, "diff", "--name-status", "-z", "--no-renames", merge_base, head_sha)
+    name_status = await git(
+        repo, "diff", "--name-status", "-z", "--no-renames", merge_base, head_sha
+    )
     committed_at = int((await git(repo, "show", "-s", "--format=%ct", head_sha)).decode().strip())
     listing = (await git(repo, "ls-tree", "--name-only", "-z", head_sha)).decode().split("\0")
     dependency_files = {
@@ -133,7 +154,9 @@ async def create_bundle(
         if _DEPENDENCY_FILE.fullmatch(name)
     }
     origin = await run_tool(["git", "-C", str(repo), "config", "--get", "remote.origin.url"])
-    source_uri = f"git+{origin.stdout_text.strip()}" if origin.returncode == 0 else f"git+file:{repo.name}"
+    source_uri = (
+        f"git+{origin.stdout_text.strip()}" if origin.returncode == 0 else f"git+file:{repo.name}"
+    )
     sbom_bytes = sbom.build(
         dependency_files, project=repo.resolve().name, head=head_sha, committed_at=committed_at
     )

@@ -81,7 +81,9 @@ def parse_envelope(data: bytes) -> Envelope:
     if not isinstance(sigs, list):
         raise BundleError("dsse.malformed", "the DSSE envelope has no signatures list")
     if len(sigs) > MAX_SIGNATURES:
-        raise BundleError("dsse.malformed", f"the envelope has more than {MAX_SIGNATURES} signatures")
+        raise BundleError(
+            "dsse.malformed", f"the envelope has more than {MAX_SIGNATURES} signatures"
+        )
     signatures = []
     for entry in sigs:
         if not isinstance(entry, dict) or not isinstance(entry.get("keyid", ""), str):
@@ -114,10 +116,14 @@ def verify(envelope: Envelope, check: Check, *, trusted: Sequence[str] = ()) -> 
             "signature.wrong_signer",
             f"the envelope is signed by {keyids}, not by the trusted key {', '.join(trusted)}",
         )
-    raise BundleError("signature.invalid", "no signature on the envelope verifies with the trusted key")
+    raise BundleError(
+        "signature.invalid", "no signature on the envelope verifies with the trusted key"
+    )
 
 
-def sign(payload_type: str, payload: bytes, signers: Sequence[Callable[[bytes], Signature]]) -> Envelope:
+def sign(
+    payload_type: str, payload: bytes, signers: Sequence[Callable[[bytes], Signature]]
+) -> Envelope:
     """Sign ``PAE(payload_type, payload)`` with each signer (none: an unsigned envelope)."""
     message = pae(payload_type, payload)
     return Envelope(payload_type, payload, tuple(s(message) for s in signers))

@@ -29,14 +29,18 @@ async def sign(keyid: str, message: bytes) -> Signature:
         raise LeoError(msg) from None
     if result.returncode != 0 or not result.stdout:
         reason = "timed out" if result.timed_out else result.stderr_text.strip()[-300:]
-        raise LeoError(f"gpg could not sign with key {keyid!r}: {reason}; check `gpg --list-secret-keys`")
+        raise LeoError(
+            f"gpg could not sign with key {keyid!r}: {reason}; check `gpg --list-secret-keys`"
+        )
     return Signature(f"gpg:{keyid}", result.stdout)
 
 
 async def check(keyring: Path, signature: Signature, message: bytes) -> str | None:
     """The signing key's fingerprint when ``signature`` verifies against ``keyring``, else None."""
     if not keyring.is_file():
-        raise LeoError(f"--gpg-keyring {keyring} is not a file; export the builder's public key with `gpg --export KEYID > FILE`")
+        raise LeoError(
+            f"--gpg-keyring {keyring} is not a file; export the builder's public key with `gpg --export KEYID > FILE`"
+        )
     with tempfile.TemporaryDirectory(prefix="leo-gpgv-") as tmp:
         sig_path = Path(tmp, "sig")
         sig_path.write_bytes(signature.sig)
@@ -46,7 +50,8 @@ async def check(keyring: Path, signature: Signature, message: bytes) -> str | No
             result = await run_tool(argv, stdin=message, env=env, timeout=TIMEOUT_S)
         except ToolNotFoundError:
             raise BundleError(
-                "signature.unavailable", "verifying a gpg signature needs gpgv, which is not installed"
+                "signature.unavailable",
+                "verifying a gpg signature needs gpgv, which is not installed",
             ) from None
     if result.returncode != 0:
         return None

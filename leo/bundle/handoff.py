@@ -94,7 +94,11 @@ def _looks_like_marker(line: str) -> bool:
 def parse(message: str, commit: str = "") -> tuple[list[Marker], list[Issue]]:
     """The markers of one commit message, and issues for near-misses and oversize input."""
     if len(message.encode("utf-8", errors="replace")) > MAX_MESSAGE_BYTES:
-        return [], [Issue("markers.too_large", f"the message is larger than {MAX_MESSAGE_BYTES} bytes", commit)]
+        return [], [
+            Issue(
+                "markers.too_large", f"the message is larger than {MAX_MESSAGE_BYTES} bytes", commit
+            )
+        ]
     markers: list[Marker] = []
     issues: list[Issue] = []
     for line in trailer_lines(message):
@@ -107,9 +111,18 @@ def parse(message: str, commit: str = "") -> tuple[list[Marker], list[Issue]]:
             if _looks_like_marker(line):
                 odd = not line.isascii() or not line.isprintable()
                 code: Reason = "markers.confusable" if odd else "markers.malformed"
-                issues.append(Issue(code, f"marker-like line {escape(line)!r} does not follow the grammar", commit, blocking=False))
+                issues.append(
+                    Issue(
+                        code,
+                        f"marker-like line {escape(line)!r} does not follow the grammar",
+                        commit,
+                        blocking=False,
+                    )
+                )
     if len(markers) > MAX_MARKERS:
-        return [], [Issue("markers.too_large", f"more than {MAX_MARKERS} markers in one message", commit)]
+        return [], [
+            Issue("markers.too_large", f"more than {MAX_MARKERS} markers in one message", commit)
+        ]
     return markers, issues
 
 
@@ -132,7 +145,13 @@ def check_chain(commits: Sequence[tuple[str, str]], branch: str | None = None) -
     """Parse ``(sha, message)`` pairs (oldest first) and check the READY -> APPLIED chain."""
     audit = Audit()
     if len(commits) > MAX_COMMITS:
-        audit.issues.append(Issue("markers.too_large", f"the change has more than {MAX_COMMITS} commits", blocking=False))
+        audit.issues.append(
+            Issue(
+                "markers.too_large",
+                f"the change has more than {MAX_COMMITS} commits",
+                blocking=False,
+            )
+        )
         return audit
     parsed = []
     for sha, message in commits:
@@ -147,15 +166,39 @@ def check_chain(commits: Sequence[tuple[str, str]], branch: str | None = None) -
         kinds = {m.kind for m in markers}
         approvals = kinds & {"supervisor", "lead"}
         if "ready" in kinds and (approvals or "applied" in kinds):
-            audit.issues.append(Issue("roles.marker_from_wrong_lane", "one commit carries the builder's READY and another lane's marker", sha))
+            audit.issues.append(
+                Issue(
+                    "roles.marker_from_wrong_lane",
+                    "one commit carries the builder's READY and another lane's marker",
+                    sha,
+                )
+            )
         elif "applied" in kinds and approvals:
-            audit.issues.append(Issue("roles.self_approval", "the enforcer's APPLIED commit also approves the change", sha))
+            audit.issues.append(
+                Issue(
+                    "roles.self_approval",
+                    "the enforcer's APPLIED commit also approves the change",
+                    sha,
+                )
+            )
         for marker in markers:
             if marker.kind == "ready":
                 if marker.value in applied:
-                    audit.issues.append(Issue("roles.out_of_order", f"READY {marker.value[:12]} repeated after it was applied", sha))
+                    audit.issues.append(
+                        Issue(
+                            "roles.out_of_order",
+                            f"READY {marker.value[:12]} repeated after it was applied",
+                            sha,
+                        )
+                    )
                 elif pending and marker.value not in pending:
-                    audit.issues.append(Issue("roles.out_of_order", f"a second READY while {pending[-1][:12]} is not applied", sha))
+                    audit.issues.append(
+                        Issue(
+                            "roles.out_of_order",
+                            f"a second READY while {pending[-1][:12]} is not applied",
+                            sha,
+                        )
+                    )
                 if marker.value not in pending:
                     pending.append(marker.value)
             elif marker.kind == "applied":
@@ -163,20 +206,47 @@ def check_chain(commits: Sequence[tuple[str, str]], branch: str | None = None) -
                     pending.remove(marker.value)
                     applied.add(marker.value)
                 elif marker.value in applied:
-                    audit.issues.append(Issue("roles.out_of_order", f"APPLIED {marker.value[:12]} twice", sha))
+                    audit.issues.append(
+                        Issue("roles.out_of_order", f"APPLIED {marker.value[:12]} twice", sha)
+                    )
                 elif marker.value in every_ready:
-                    audit.issues.append(Issue("roles.out_of_order", f"APPLIED {marker.value[:12]} before its READY", sha))
+                    audit.issues.append(
+                        Issue(
+                            "roles.out_of_order",
+                            f"APPLIED {marker.value[:12]} before its READY",
+                            sha,
+                        )
+                    )
                 else:
-                    audit.issues.append(Issue("roles.chain_broken", f"APPLIED {marker.value[:12]} refers to no READY in this change", sha))
+                    audit.issues.append(
+                        Issue(
+                            "roles.chain_broken",
+                            f"APPLIED {marker.value[:12]} refers to no READY in this change",
+                            sha,
+                        )
+                    )
     for value in pending:
-        audit.issues.append(Issue("roles.chain_incomplete", f"READY {value[:12]} was never applied"))
+        audit.issues.append(
+            Issue("roles.chain_incomplete", f"READY {value[:12]} was never applied")
+        )
     if audit.markers and branch is not None:
         if BUILDER_BRANCH.fullmatch(branch):
             for marker in audit.markers:
                 if marker.kind != "ready":
-                    audit.issues.append(Issue("roles.marker_from_wrong_lane", f"{render(marker.kind, marker.value)[:40]} on the builder's branch {branch}", marker.commit))
+                    audit.issues.append(
+                        Issue(
+                            "roles.marker_from_wrong_lane",
+                            f"{render(marker.kind, marker.value)[:40]} on the builder's branch {branch}",
+                            marker.commit,
+                        )
+                    )
         elif not ENFORCER_BRANCH.fullmatch(branch):
-            audit.issues.append(Issue("roles.branch_name", f"branch {escape(branch)!r} is neither staging/codex-* nor feature/*"))
+            audit.issues.append(
+                Issue(
+                    "roles.branch_name",
+                    f"branch {escape(branch)!r} is neither staging/codex-* nor feature/*",
+                )
+            )
     return audit
 
 
@@ -214,14 +284,20 @@ async def verify_bundles(
             raise LeoError(f"cannot read --bundle {path}: {exc.strerror}") from None
         by_digest[hashlib.sha256(data).hexdigest()] = data
     for value in dict.fromkeys(m.value for m in audit.markers if m.kind == "ready"):
-        data = by_digest.get(value)
-        if data is None or trust is None:
-            why = "no bundle with this hash was given" if data is None else "no trusted key was given"
+        found = by_digest.get(value)
+        if found is None or trust is None:
+            why = (
+                "no bundle with this hash was given"
+                if found is None
+                else "no trusted key was given"
+            )
             audit.bundles[value] = "roles.bundle_missing"
-            audit.issues.append(Issue("roles.bundle_missing", f"READY {value[:12]}: {why}", blocking=False))
+            audit.issues.append(
+                Issue("roles.bundle_missing", f"READY {value[:12]}: {why}", blocking=False)
+            )
             continue
         try:
-            await verify_bundle(data, trust, repo=repo)
+            await verify_bundle(found, trust, repo=repo)
         except BundleError as exc:
             audit.bundles[value] = exc.code
             audit.issues.append(Issue(exc.code, f"bundle {value[:12]}: {exc.detail}"))
@@ -253,7 +329,11 @@ def requirements(audit: Audit) -> list[Requirement]:
 
     if not audit.markers and not audit.issues:
         return []
-    chain = [i for i in audit.issues if i.code.startswith(_CHAIN_PREFIXES) and i.code != "roles.bundle_missing"]
+    chain = [
+        i
+        for i in audit.issues
+        if i.code.startswith(_CHAIN_PREFIXES) and i.code != "roles.bundle_missing"
+    ]
     blocking = [i for i in chain if i.blocking]
     shown = "; ".join(f"{i.code}: {i.message}" for i in (blocking or chain)[:5])
     chain_met = False if blocking else (None if chain else True)
@@ -270,15 +350,24 @@ def requirements(audit: Audit) -> list[Requirement]:
             met: bool | None = False
             text = "; ".join(f"{h[:12]}: {c}" for h, c in failed.items())
         elif missing:
-            met, text = None, f"bundle {missing[0][:12]} not given or no trusted key (pass --bundle and --bundle-key)"
+            met, text = (
+                None,
+                f"bundle {missing[0][:12]} not given or no trusted key (pass --bundle and --bundle-key)",
+            )
         else:
             met, text = True, f"{len(outcomes)} bundle(s) verified"
         reqs.append(Requirement(name="bundle verified", met=met, detail=text))
     elif audit.markers:
-        reqs.append(Requirement(name="bundle verified", met=None, detail="markers name no READY bundle"))
+        reqs.append(
+            Requirement(name="bundle verified", met=None, detail="markers name no READY bundle")
+        )
     return reqs
 
 
 def summarize(issues: Sequence[Issue]) -> str:
     """One line per issue, safe to print."""
-    return "\n".join(f"{'FAIL' if i.blocking else 'ESCALATE'} {i.code}: {i.message}" + (f" (commit {i.commit[:12]})" if i.commit else "") for i in issues)
+    return "\n".join(
+        f"{'FAIL' if i.blocking else 'ESCALATE'} {i.code}: {i.message}"
+        + (f" (commit {i.commit[:12]})" if i.commit else "")
+        for i in issues
+    )

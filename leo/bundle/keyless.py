@@ -38,7 +38,12 @@ def embedded_production_root() -> Path:
     """The production trusted root shipped inside sigstore-python (pinned by its version)."""
     import sigstore
 
-    return Path(sigstore.__file__).parent / "_store" / "https%3A%2F%2Ftuf-repo-cdn.sigstore.dev" / "trusted_root.json"
+    return (
+        Path(sigstore.__file__).parent
+        / "_store"
+        / "https%3A%2F%2Ftuf-repo-cdn.sigstore.dev"
+        / "trusted_root.json"
+    )
 
 
 def load_trusted_root(path: Path | None) -> TrustedRoot:
@@ -50,8 +55,15 @@ def load_trusted_root(path: Path | None) -> TrustedRoot:
         raw = path.read_bytes()
     except OSError as exc:
         raise LeoError(f"cannot read --trusted-root {path}: {exc.strerror}") from None
+
+    def from_config() -> TrustedRoot:
+        return ClientTrustConfig.from_json(raw.decode()).trusted_root
+
+    def from_file() -> TrustedRoot:
+        return TrustedRoot.from_file(str(path))
+
     errors = []
-    for load in (lambda: TrustedRoot.from_file(str(path)), lambda: ClientTrustConfig.from_json(raw.decode()).trusted_root):
+    for load in (from_file, from_config):
         try:
             return load()
         except Exception as exc:  # sigstore raises pydantic, ValueError and its own Error
@@ -65,7 +77,9 @@ def load_trusted_root(path: Path | None) -> TrustedRoot:
 def _precheck(raw: bytes) -> None:
     """Bound the bundle before sigstore parses it (cosign CVE-2023-46737; GHSA-cq38-jh5f-37mq)."""
     if len(raw) > MAX_BUNDLE_BYTES:
-        raise BundleError("sigstore.malformed", f"the Sigstore bundle is larger than {MAX_BUNDLE_BYTES} bytes")
+        raise BundleError(
+            "sigstore.malformed", f"the Sigstore bundle is larger than {MAX_BUNDLE_BYTES} bytes"
+        )
     try:
         doc = strict_json.loads(raw, what="the Sigstore bundle")
     except BundleError as exc:
@@ -76,9 +90,14 @@ def _precheck(raw: bytes) -> None:
     tlog = material.get("tlogEntries") or []
     stamps = (material.get("timestampVerificationData") or {}).get("rfc3161Timestamps") or []
     if not isinstance(tlog, list) or len(tlog) > MAX_TLOG_ENTRIES:
-        raise BundleError("sigstore.malformed", f"the Sigstore bundle has more than {MAX_TLOG_ENTRIES} tlog entries")
+        raise BundleError(
+            "sigstore.malformed",
+            f"the Sigstore bundle has more than {MAX_TLOG_ENTRIES} tlog entries",
+        )
     if not isinstance(stamps, list) or len(stamps) > MAX_TIMESTAMPS:
-        raise BundleError("sigstore.malformed", f"the Sigstore bundle has more than {MAX_TIMESTAMPS} timestamps")
+        raise BundleError(
+            "sigstore.malformed", f"the Sigstore bundle has more than {MAX_TIMESTAMPS} timestamps"
+        )
 
 
 def _classify(message: str) -> Reason:
@@ -101,7 +120,12 @@ class Verified:
 
 
 def verify(
-    raw: bytes, *, identity: str, issuer: str, trusted_root: Path | None, artifact: bytes | None = None
+    raw: bytes,
+    *,
+    identity: str,
+    issuer: str,
+    trusted_root: Path | None,
+    artifact: bytes | None = None,
 ) -> Verified:
     """Verify the Sigstore bundle ``raw`` offline; for a message-signature bundle, over ``artifact``."""
     from sigstore.errors import Error as SigstoreError
@@ -116,7 +140,9 @@ def verify(
     try:
         bundle = Bundle.from_json(raw)
     except Exception as exc:  # InvalidBundle, pydantic and protobuf errors alike
-        raise BundleError("sigstore.malformed", f"the Sigstore bundle does not parse: {escape(str(exc), 200)}") from None
+        raise BundleError(
+            "sigstore.malformed", f"the Sigstore bundle does not parse: {escape(str(exc), 200)}"
+        ) from None
     verifier = Verifier(trusted_root=root)
     policy = Identity(identity=identity, issuer=issuer)
     try:
@@ -124,20 +150,29 @@ def verify(
             payload_type, payload = verifier.verify_dsse(bundle, policy)
             return Verified(payload_type, payload, identity, issuer)
         if artifact is None:
-            raise BundleError("sigstore.invalid", "the Sigstore bundle signs a message, not a DSSE envelope")
+            raise BundleError(
+                "sigstore.invalid", "the Sigstore bundle signs a message, not a DSSE envelope"
+            )
         verifier.verify_artifact(artifact, bundle, policy)
     except SigstoreError as exc:
         message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise BundleError(_classify(message), f"Sigstore verification failed: {escape(message, 200)}") from None
+        raise BundleError(
+            _classify(message), f"Sigstore verification failed: {escape(message, 200)}"
+        ) from None
     except ValueError as exc:  # malformed certificates and timestamps surface as ValueError
-        raise BundleError("sigstore.invalid", f"Sigstore verification failed: {escape(str(exc), 200)}") from None
+        raise BundleError(
+            "sigstore.invalid", f"Sigstore verification failed: {escape(str(exc), 200)}"
+        ) from None
     return Verified(None, None, identity, issuer)
 
 
 def statement_subjects(payload_type: str | None, payload: bytes) -> tuple[dict[str, Any], set[str]]:
     """The verified in-toto Statement and its sha256 subject digests."""
     if payload_type != dsse.INTOTO_PAYLOAD_TYPE:
-        raise BundleError("attestation.payload_type", f"payloadType is {escape(str(payload_type))!r}, expected {dsse.INTOTO_PAYLOAD_TYPE}")
+        raise BundleError(
+            "attestation.payload_type",
+            f"payloadType is {escape(str(payload_type))!r}, expected {dsse.INTOTO_PAYLOAD_TYPE}",
+        )
     doc = strict_json.loads(payload, what="the in-toto Statement")
     if not isinstance(doc, dict) or doc.get("_type") not in STATEMENT_TYPES:
         raise BundleError("attestation.statement_type", "the payload is not an in-toto Statement")
@@ -153,7 +188,9 @@ def verify_artifact(
     artifact: bytes, raw: bytes, *, identity: str, issuer: str, trusted_root: Path | None
 ) -> str:
     """``leo attest verify``: the bundle verifies and covers ``artifact``; returns a summary."""
-    verified = verify(raw, identity=identity, issuer=issuer, trusted_root=trusted_root, artifact=artifact)
+    verified = verify(
+        raw, identity=identity, issuer=issuer, trusted_root=trusted_root, artifact=artifact
+    )
     digest = hashlib.sha256(artifact).hexdigest()
     if verified.payload is None:
         return f"message signature over sha256 {digest} by {identity} ({issuer})"
@@ -207,8 +244,12 @@ async def sign(payload: bytes) -> tuple[dsse.Envelope, bytes]:
         try:
             result = await anyio.to_thread.run_sync(sign_online, abandon_on_cancel=True)
         except Exception as exc:  # network, OIDC and Fulcio errors: one sentence, no traceback
-            raise LeoError(f"Sigstore signing failed: {escape(str(exc), 200)}; or sign with --sign key:PATH") from None
+            raise LeoError(
+                f"Sigstore signing failed: {escape(str(exc), 200)}; or sign with --sign key:PATH"
+            ) from None
     if result is None:
-        raise LeoError(f"Sigstore signing did not finish in {SIGN_TIMEOUT_S:.0f}s; or sign with --sign key:PATH")
+        raise LeoError(
+            f"Sigstore signing did not finish in {SIGN_TIMEOUT_S:.0f}s; or sign with --sign key:PATH"
+        )
     envelope_doc = json.loads(result)["dsseEnvelope"]
     return dsse.parse_envelope(json.dumps(envelope_doc).encode()), result

@@ -15,13 +15,13 @@ from leo.bundle.dsse import Check, Signature
 from leo.errors import LeoError
 
 if TYPE_CHECKING:
-    from securesystemslib.signer import CryptoSigner, SSlibKey
+    from securesystemslib.signer import CryptoSigner, SSlibKey  # type: ignore[attr-defined]
 
 
 def generate(prefix: Path) -> tuple[Path, Path, str]:
     """Write a new key pair to ``prefix`` and ``prefix.pub``; return both paths and the key id."""
     from cryptography.hazmat.primitives import serialization
-    from securesystemslib.signer import CryptoSigner
+    from securesystemslib.signer import CryptoSigner  # type: ignore[attr-defined]
 
     private, public = prefix, prefix.with_name(prefix.name + ".pub")
     for path in (private, public):
@@ -47,7 +47,7 @@ def load_signer(path: Path) -> CryptoSigner:
     """The signer of the ed25519 private key PEM at ``path``."""
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
     from cryptography.hazmat.primitives.serialization import load_pem_private_key
-    from securesystemslib.signer import CryptoSigner
+    from securesystemslib.signer import CryptoSigner  # type: ignore[attr-defined]
 
     try:
         key = load_pem_private_key(path.read_bytes(), password=None)
@@ -63,7 +63,7 @@ def load_public(path: Path) -> SSlibKey:
     """The securesystemslib key of the ed25519 public key PEM at ``path``."""
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
     from cryptography.hazmat.primitives.serialization import load_pem_public_key
-    from securesystemslib.signer import SSlibKey
+    from securesystemslib.signer import SSlibKey  # type: ignore[attr-defined]
 
     try:
         key = load_pem_public_key(path.read_bytes())
@@ -84,7 +84,7 @@ def sign(signer: CryptoSigner, message: bytes) -> Signature:
 def checker_for(key: SSlibKey) -> Check:
     """A DSSE check for ``dsse.verify``: the signer's name when the signature verifies."""
     from securesystemslib.exceptions import UnverifiedSignatureError, VerificationError
-    from securesystemslib.signer import Signature as SslibSignature
+    from securesystemslib.signer import Signature as SslibSignature  # type: ignore[attr-defined]
 
     def check(signature: Signature, message: bytes) -> str | None:
         try:

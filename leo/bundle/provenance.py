@@ -85,7 +85,9 @@ def check(payload: bytes, members: Mapping[str, bytes]) -> Provenance:
         raise BundleError("provenance.malformed", "the in-toto Statement is not a JSON object")
     if doc.get("_type") != STATEMENT_TYPE:
         shown = escape(str(doc.get("_type")))
-        raise BundleError("attestation.statement_type", f"_type is {shown!r}, expected {STATEMENT_TYPE}")
+        raise BundleError(
+            "attestation.statement_type", f"_type is {shown!r}, expected {STATEMENT_TYPE}"
+        )
     if doc.get("predicateType") != PREDICATE_TYPE:
         shown = escape(str(doc.get("predicateType")))
         raise BundleError(
@@ -104,7 +106,9 @@ def check(payload: bytes, members: Mapping[str, bytes]) -> Provenance:
     head = _git_sha(_get(source, "digest", "gitCommit"), "invocation.configSource")
     materials = predicate.get("materials")
     if not isinstance(materials, list) or len(materials) != 1 or not isinstance(materials[0], dict):
-        raise BundleError("provenance.malformed", "materials must be exactly the repository at the merge-base")
+        raise BundleError(
+            "provenance.malformed", "materials must be exactly the repository at the merge-base"
+        )
     merge_base = _git_sha(_get(materials[0], "digest", "gitCommit"), "materials[0]")
     if members.get("MERGE_BASE", b"").decode("ascii", "replace").strip() != merge_base:
         raise BundleError(
@@ -133,7 +137,9 @@ def _subjects(raw: Any) -> dict[str, str]:
     if not isinstance(raw, list) or not raw:
         raise BundleError("provenance.malformed", "the Statement has no subjects")
     if len(raw) > MAX_SUBJECTS:
-        raise BundleError("provenance.malformed", f"the Statement has more than {MAX_SUBJECTS} subjects")
+        raise BundleError(
+            "provenance.malformed", f"the Statement has more than {MAX_SUBJECTS} subjects"
+        )
     subjects: dict[str, str] = {}
     for item in raw:
         digest = item.get("digest") if isinstance(item, dict) else None

@@ -95,9 +95,7 @@ def read_bundle(data: bytes) -> Bundle:
     stream = io.BufferedReader(_Capped(gz, MAX_TOTAL))
     try:
         with tarfile.open(fileobj=stream, mode="r|") as tar:
-            count = 0
-            for member in tar:
-                count += 1
+            for count, member in enumerate(tar, start=1):
                 if count > MAX_MEMBERS:
                     msg = f"the archive has more than {MAX_MEMBERS} members"
                     raise BundleError("bundle.too_many_members", msg)

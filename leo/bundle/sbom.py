@@ -73,7 +73,9 @@ def build(files: Mapping[str, bytes], *, project: str, head: str, committed_at: 
     from packageurl import PackageURL
 
     timestamp = datetime.datetime.fromtimestamp(committed_at, tz=datetime.UTC)
-    root = Component(name=project, version=head, type=ComponentType.APPLICATION, bom_ref=f"leo:{head}")
+    root = Component(
+        name=project, version=head, type=ComponentType.APPLICATION, bom_ref=f"leo:{head}"
+    )
     bom = Bom(
         serial_number=uuid.uuid5(uuid.NAMESPACE_URL, f"leo-bundle:{head}"),
         metadata=BomMetaData(timestamp=timestamp, component=root),
@@ -112,5 +114,7 @@ def validate(data: bytes, *, require_version: str | None = SPEC_VERSION) -> dict
     version = doc.get("specVersion")
     if require_version is not None and version != require_version:
         shown = escape(str(version))
-        raise BundleError("sbom.spec_version", f"specVersion is {shown!r}, expected {require_version!r}")
+        raise BundleError(
+            "sbom.spec_version", f"specVersion is {shown!r}, expected {require_version!r}"
+        )
     return doc

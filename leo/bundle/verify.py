@@ -35,7 +35,15 @@ class Trust:
     trusted_root: Path | None = None
 
     def mode(self) -> str:
-        modes = [m for m, on in (("key", self.key), ("gpg", self.gpg_keyring), ("sigstore", self.identity or self.issuer)) if on]
+        modes = [
+            m
+            for m, on in (
+                ("key", self.key),
+                ("gpg", self.gpg_keyring),
+                ("sigstore", self.identity or self.issuer),
+            )
+            if on
+        ]
         if len(modes) != 1:
             msg = "pass exactly one of --key PUB, --gpg-keyring FILE or --identity I --issuer U"
             raise LeoError(msg)
@@ -110,15 +118,21 @@ async def _verify_signature(
 
         assert trust.gpg_keyring is not None
         message = dsse.pae(envelope.payload_type, envelope.payload)
-        outcomes = {s: await gpg.check(trust.gpg_keyring, s, message) for s in envelope.signatures if s.sig}
+        outcomes = {
+            s: await gpg.check(trust.gpg_keyring, s, message) for s in envelope.signatures if s.sig
+        }
         return dsse.verify(envelope, lambda s, _m: outcomes.get(s))
     from leo.bundle import keyless
 
     raw = bundle.members.get(SIGSTORE)
     if raw is None:
-        raise BundleError("bundle.incomplete", f"the bundle has no {SIGSTORE} to verify with Sigstore")
+        raise BundleError(
+            "bundle.incomplete", f"the bundle has no {SIGSTORE} to verify with Sigstore"
+        )
     assert trust.identity is not None and trust.issuer is not None
-    verified = keyless.verify(raw, identity=trust.identity, issuer=trust.issuer, trusted_root=trust.trusted_root)
+    verified = keyless.verify(
+        raw, identity=trust.identity, issuer=trust.issuer, trusted_root=trust.trusted_root
+    )
     if verified.payload is None:
         raise BundleError("sigstore.invalid", f"{SIGSTORE} does not hold a DSSE envelope")
     # Mix-and-match (THREATS.md A-17): the Sigstore-signed statement must be the bundle's own.
@@ -133,9 +147,22 @@ async def _verify_signature(
 async def _resolve(repo: Path, ref: str) -> str:
     if ref.startswith("-"):
         raise LeoError(f"--expect-head {ref!r} must not start with '-'")
-    result = await run_tool(["git", "-C", str(repo), "rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}"])
+    result = await run_tool(
+        [
+            "git",
+            "-C",
+            str(repo),
+            "rev-parse",
+            "--verify",
+            "--quiet",
+            "--end-of-options",
+            f"{ref}^{{commit}}",
+        ]
+    )
     if result.returncode != 0:
-        raise LeoError(f"--expect-head {ref!r} is not a commit in {repo}; fetch it or pass the full SHA")
+        raise LeoError(
+            f"--expect-head {ref!r} is not a commit in {repo}; fetch it or pass the full SHA"
+        )
     return result.stdout_text.strip()
 
 
@@ -147,11 +174,21 @@ async def replay(repo: Path, merge_base: str, patch: bytes, head: str) -> str:
     """
     exists = await run_tool(["git", "-C", str(repo), "cat-file", "-e", f"{merge_base}^{{commit}}"])
     if exists.returncode != 0:
-        raise BundleError("patch.merge_base_missing", f"the merge-base {merge_base} is not in {repo}")
-    head_tree = await run_tool(["git", "-C", str(repo), "rev-parse", "--verify", "--quiet", f"{head}^{{tree}}"])
+        raise BundleError(
+            "patch.merge_base_missing", f"the merge-base {merge_base} is not in {repo}"
+        )
+    head_tree = await run_tool(
+        ["git", "-C", str(repo), "rev-parse", "--verify", "--quiet", f"{head}^{{tree}}"]
+    )
     if head_tree.returncode != 0:
-        raise LeoError(f"the bundle's head {head} is not in {repo}; fetch the builder's branch first")
-    objects = (await git(repo, "rev-parse", "--path-format=absolute", "--git-common-dir")).decode().strip()
+        raise LeoError(
+            f"the bundle's head {head} is not in {repo}; fetch the builder's branch first"
+        )
+    objects = (
+        (await git(repo, "rev-parse", "--path-format=absolute", "--git-common-dir"))
+        .decode()
+        .strip()
+    )
     with tempfile.TemporaryDirectory(prefix="leo-replay-") as tmp:
         Path(tmp, "objects").mkdir()
         env = {
@@ -162,18 +199,29 @@ async def replay(repo: Path, merge_base: str, patch: bytes, head: str) -> str:
         }
 
         async def run(*args: str, stdin: bytes | None = None) -> tuple[int | None, str, str]:
-            result = await run_tool(["git", "-C", str(repo), *args], env=env, stdin=stdin, timeout=120)
+            result = await run_tool(
+                ["git", "-C", str(repo), *args], env=env, stdin=stdin, timeout=120
+            )
             return result.returncode, result.stdout_text, result.stderr_text
 
         code, _, err = await run("read-tree", merge_base)
         if code != 0:
-            raise BundleError("patch.merge_base_missing", f"cannot read the merge-base tree: {err.strip()[-200:]}")
-        code, _, err = await run("apply", "--cached", "--binary", "--whitespace=nowarn", "-", stdin=patch)
+            raise BundleError(
+                "patch.merge_base_missing", f"cannot read the merge-base tree: {err.strip()[-200:]}"
+            )
+        code, _, err = await run(
+            "apply", "--cached", "--binary", "--whitespace=nowarn", "-", stdin=patch
+        )
         if code != 0:
-            raise BundleError("patch.does_not_apply", f"the patch does not apply to the merge-base {merge_base}: {err.strip()[-200:]}")
+            raise BundleError(
+                "patch.does_not_apply",
+                f"the patch does not apply to the merge-base {merge_base}: {err.strip()[-200:]}",
+            )
         code, out, err = await run("write-tree")
         if code != 0:
-            raise BundleError("patch.does_not_apply", f"cannot write the patched tree: {err.strip()[-200:]}")
+            raise BundleError(
+                "patch.does_not_apply", f"cannot write the patched tree: {err.strip()[-200:]}"
+            )
     tree = out.strip()
     expected = head_tree.stdout_text.strip()
     if tree != expected:
@@ -187,7 +235,12 @@ async def replay(repo: Path, merge_base: str, patch: bytes, head: str) -> str:
 async def apply_bundle(repo: Path, bundle: Bundle) -> None:
     """Apply a verified bundle's patch to ``repo``'s work tree and index (the enforcer's step)."""
     result = await run_tool(
-        ["git", "-C", str(repo), "apply", "--index", "--binary", "-"], stdin=bundle[PATCH], timeout=120
+        ["git", "-C", str(repo), "apply", "--index", "--binary", "-"],
+        stdin=bundle[PATCH],
+        timeout=120,
     )
     if result.returncode != 0:
-        raise BundleError("patch.does_not_apply", f"the patch does not apply to {repo}: {result.stderr_text.strip()[-200:]}")
+        raise BundleError(
+            "patch.does_not_apply",
+            f"the patch does not apply to {repo}: {result.stderr_text.strip()[-200:]}",
+        )
