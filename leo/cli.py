@@ -165,6 +165,18 @@ def cli() -> None:
     help="Use this leo.toml instead of the base commit's policy.",
 )
 @click.option("--quiet", "-q", is_flag=True, help="No progress on stderr.")
+@click.option(
+    "--bundle",
+    "bundles",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A builder bundle a [CODEX-READY:<sha256>] marker may name (repeatable).",
+)
+@click.option(
+    "--bundle-key",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="The builder's ed25519 public key that bundles must be signed with.",
+)
 @plugin_option
 def verify(
     repo: str,
@@ -177,6 +189,8 @@ def verify(
     jobs: int | None,
     config_path: Path | None,
     quiet: bool,
+    bundles: tuple[Path, ...],
+    bundle_key: Path | None,
     plugin_args: tuple[str, ...],
 ) -> None:
     """Verify the change between --base and --head and print the report.
@@ -207,6 +221,9 @@ def verify(
                 f"({len(change.files)} changed files) with {', '.join(names) or 'no sub-agents'}",
                 err=True,
             )
+        from leo.bundle.gate import handoff_requirements
+
+        requirements = await handoff_requirements(change, head, bundles, bundle_key)
         return await run_verification(
             change,
             plugins,
@@ -214,6 +231,7 @@ def verify(
             names,
             timeout=timeout,
             jobs=jobs,
+            requirements=requirements,
             progress=None if quiet else _progress,
         )
 

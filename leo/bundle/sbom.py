@@ -109,7 +109,7 @@ def _fast_iri(value: object) -> bool:
 
 def _unique_items(validator: Any, unique: bool, instance: Any, schema: Any) -> Iterator[Any]:
     """``uniqueItems`` in linear time; jsonschema's is quadratic (17 s of juice-shop's 22 s)."""
-    from jsonschema import ValidationError
+    from jsonschema import ValidationError  # type: ignore[import-untyped]
 
     if not unique or not validator.is_type(instance, "array"):
         return
@@ -128,7 +128,7 @@ def _schema_validator() -> Any:
     from cyclonedx.schema import SchemaVersion
     from cyclonedx.validation.json import JsonStrictValidator
     from jsonschema import FormatChecker
-    from jsonschema.validators import extend
+    from jsonschema.validators import extend  # type: ignore[import-untyped]
 
     strict = getattr(JsonStrictValidator(SchemaVersion.V1_5), "_validator")  # noqa: B009
     checker = FormatChecker(formats=())

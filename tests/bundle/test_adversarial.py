@@ -19,9 +19,28 @@ from leo.bundle.read import read_bundle
 from leo.bundle.reasons import BundleError
 from leo.bundle.verify import Trust, verify_bundle
 
-from .conftest import make_bundle, members_of, raw_tar, regular, rehash, replace, resign, special, statement_of
+from .conftest import (
+    make_bundle,
+    members_of,
+    raw_tar,
+    regular,
+    rehash,
+    replace,
+    resign,
+    special,
+    statement_of,
+)
 
-GOOD = [regular(n) for n in ("changes.patch", "sbom.cdx.json", "provenance.intoto.jsonl", "ROLLBACK.md", "MERGE_BASE")]
+GOOD = [
+    regular(n)
+    for n in (
+        "changes.patch",
+        "sbom.cdx.json",
+        "provenance.intoto.jsonl",
+        "ROLLBACK.md",
+        "MERGE_BASE",
+    )
+]
 
 
 def _bomb() -> bytes:
@@ -48,7 +67,10 @@ def _pax_override() -> bytes:
 
 
 def _long_symlink_chain() -> bytes:
-    entries = [special(f"d{i}" * 40, tarfile.SYMTYPE, "./" + (f"d{i - 1}" * 40 if i else ".")) for i in range(8)]
+    entries = [
+        special(f"d{i}" * 40, tarfile.SYMTYPE, "./" + (f"d{i - 1}" * 40 if i else "."))
+        for i in range(8)
+    ]
     return raw_tar(entries)
 
 
@@ -60,18 +82,39 @@ CASES = {
     "A-02 double slash": (raw_tar([regular("//tmp/pwn")]), "bundle.absolute_name"),
     "A-02 windows drive": (raw_tar([regular("C:\\x")]), "bundle.absolute_name"),
     "A-02 drive relative": (raw_tar([regular("C:../x")]), "bundle.absolute_name"),
-    "A-03 symlink to passwd": (raw_tar([special("sbom.cdx.json", tarfile.SYMTYPE, "/etc/passwd")]), "bundle.non_regular_member"),
-    "A-04 two-step symlink": (raw_tar([special("d", tarfile.SYMTYPE, ".."), regular("d/escape")]), "bundle.unexpected_member"),
+    "A-03 symlink to passwd": (
+        raw_tar([special("sbom.cdx.json", tarfile.SYMTYPE, "/etc/passwd")]),
+        "bundle.non_regular_member",
+    ),
+    "A-04 two-step symlink": (
+        raw_tar([special("d", tarfile.SYMTYPE, ".."), regular("d/escape")]),
+        "bundle.unexpected_member",
+    ),
     "A-05 long symlink chain": (_long_symlink_chain(), "bundle.unexpected_member"),
     "A-06 empty-name symlink": (raw_tar([special("", tarfile.SYMTYPE, "..")]), "bundle.odd_name"),
-    "A-06 symlink on allowed name": (raw_tar([special("ROLLBACK.md", tarfile.SYMTYPE, "a/./../..")]), "bundle.non_regular_member"),
-    "A-07 hardlink": (raw_tar([special("changes.patch", tarfile.LNKTYPE, "/etc/shadow")]), "bundle.non_regular_member"),
-    "A-08 char device": (raw_tar([special("MERGE_BASE", tarfile.CHRTYPE)]), "bundle.non_regular_member"),
+    "A-06 symlink on allowed name": (
+        raw_tar([special("ROLLBACK.md", tarfile.SYMTYPE, "a/./../..")]),
+        "bundle.non_regular_member",
+    ),
+    "A-07 hardlink": (
+        raw_tar([special("changes.patch", tarfile.LNKTYPE, "/etc/shadow")]),
+        "bundle.non_regular_member",
+    ),
+    "A-08 char device": (
+        raw_tar([special("MERGE_BASE", tarfile.CHRTYPE)]),
+        "bundle.non_regular_member",
+    ),
     "A-08 fifo": (raw_tar([special("MERGE_BASE", tarfile.FIFOTYPE)]), "bundle.non_regular_member"),
-    "A-08 directory": (raw_tar([special("changes.patch", tarfile.DIRTYPE)]), "bundle.non_regular_member"),
+    "A-08 directory": (
+        raw_tar([special("changes.patch", tarfile.DIRTYPE)]),
+        "bundle.non_regular_member",
+    ),
     "A-09 gzip bomb": (_bomb(), "bundle.too_large"),
     "A-09 many members": (raw_tar([regular("changes.patch")] * 2), "bundle.duplicate_member"),
-    "A-10 duplicate": (raw_tar([*GOOD, regular("provenance.intoto.jsonl", b"evil")]), "bundle.duplicate_member"),
+    "A-10 duplicate": (
+        raw_tar([*GOOD, regular("provenance.intoto.jsonl", b"evil")]),
+        "bundle.duplicate_member",
+    ),
     "A-10 dot-slash twin": (raw_tar([regular("./changes.patch")]), "bundle.odd_name"),
     "A-10 trailing slash": (raw_tar([regular("changes.patch/")]), "bundle.odd_name"),
     "A-10 nfd twin": (raw_tar([regular("changes.pa\u0301tch")]), "bundle.odd_name"),
@@ -81,7 +124,10 @@ CASES = {
     "A-11 trailing garbage": (raw_tar(GOOD) + gzip.compress(b"hidden payload"), "bundle.malformed"),
     "A-11 bad checksum": (gzip.compress(b"garbage" * 100), "bundle.malformed"),
     "A-12 missing provenance": (raw_tar(GOOD[:2]), "bundle.incomplete"),
-    "A-13 extra conftest.py": (raw_tar([*GOOD, regular("conftest.py")]), "bundle.unexpected_member"),
+    "A-13 extra conftest.py": (
+        raw_tar([*GOOD, regular("conftest.py")]),
+        "bundle.unexpected_member",
+    ),
     "A-30 plain tar": (b"x" * 1024, "bundle.format"),
     "A-30 zip": (b"PK\x03\x04" + b"\0" * 100, "bundle.format"),
     "A-30 empty file": (b"", "bundle.format"),
@@ -120,7 +166,9 @@ def test_hostile_archive_via_cli_gives_reason_and_no_traceback(leo_cli, tmp_path
 
 
 def _verify(data: bytes, public, repo=None, expect_head=None):
-    return anyio.run(lambda: verify_bundle(data, Trust(key=public), repo=repo, expect_head=expect_head))
+    return anyio.run(
+        lambda: verify_bundle(data, Trust(key=public), repo=repo, expect_head=expect_head)
+    )
 
 
 def _forge(builder_repo, keypair, mutate):
@@ -159,7 +207,9 @@ def _sha1_subject(members, private):
 
 def _uppercase_digest(members, private):
     statement = statement_of(members)
-    statement["subject"][0]["digest"]["sha256"] = statement["subject"][0]["digest"]["sha256"].upper()
+    statement["subject"][0]["digest"]["sha256"] = statement["subject"][0]["digest"][
+        "sha256"
+    ].upper()
     return resign(members, json.dumps(statement).encode(), private)
 
 
@@ -184,7 +234,12 @@ def _payload_type_swapped(members, private):
 
 
 def _signed_wrong_payload_type(members, private):
-    return resign(members, json.dumps(statement_of(members)).encode(), private, payload_type="application/json")
+    return resign(
+        members,
+        json.dumps(statement_of(members)).encode(),
+        private,
+        payload_type="application/json",
+    )
 
 
 def _duplicate_keys(members, private):
@@ -212,7 +267,10 @@ def _patch_for_other_tree(members, private):
 
 FORGERIES = {
     "A-14 digest mismatch": (_digest_mismatch, "attestation.subject_digest_mismatch"),
-    "A-16 attestation for another artifact": (_other_artifact, "attestation.subject_digest_mismatch"),
+    "A-16 attestation for another artifact": (
+        _other_artifact,
+        "attestation.subject_digest_mismatch",
+    ),
     "A-18 wrong predicate type": (_wrong_predicate, "attestation.predicate_type"),
     "A-19 old statement type": (_old_statement_type, "attestation.statement_type"),
     "A-15 sha1 subject": (_sha1_subject, "attestation.digest_format"),

@@ -91,7 +91,7 @@ def test_ed25519_sign_and_verify_round_trip(tmp_path):
     ],
 )
 def test_malformed_or_unsigned_envelopes_fail(tmp_path, doc, code):
-    _, public, keyid = keys.generate(tmp_path / "k")
+    _, public, _keyid = keys.generate(tmp_path / "k")
     with pytest.raises(BundleError) as exc:
         envelope = dsse.parse_envelope(json.dumps(doc).encode())
         dsse.verify(envelope, keys.checker_for(keys.load_public(public)))
