@@ -14,7 +14,18 @@ from demo_repo import create  # noqa: E402
 
 def test_demo_change_fails_with_real_findings(tmp_path, leo_cli):
     repo = create(tmp_path / "demo")
-    done = leo_cli("verify", "--repo", str(repo), "--base", "main", "--head", "feature/demo", "--format", "json", "-q")
+    done = leo_cli(
+        "verify",
+        "--repo",
+        str(repo),
+        "--base",
+        "main",
+        "--head",
+        "feature/demo",
+        "--format",
+        "json",
+        "-q",
+    )
     assert done.returncode == 1, done.stderr
     report = json.loads(done.stdout)
     assert report["verdict"] == "FAIL"
