@@ -72,6 +72,11 @@ LAZY_COMMANDS: dict[str, str] = {
     "init": "leo.github.commands:init",
     "labels": "leo.github.commands:labels",
     "publish": "leo.github.commands:publish",
+    "bundle": "leo.bundle.commands:bundle",
+    "attest": "leo.bundle.commands:attest",
+    "sbom": "leo.bundle.commands:sbom",
+    "handoff": "leo.bundle.commands:handoff",
+    "key": "leo.bundle.commands:key",
 }
 
 
@@ -189,6 +194,18 @@ def cli() -> None:
     help="With --pr: post the status, comment and labels.",
 )
 @click.option("--wait", is_flag=True, help="With --pr: wait for pending required checks.")
+@click.option(
+    "--bundle",
+    "bundles",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A builder bundle a [CODEX-READY:<sha256>] marker may name (repeatable).",
+)
+@click.option(
+    "--bundle-key",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="The builder's ed25519 public key that bundles must be signed with.",
+)
 @plugin_option
 def verify(
     repo: str,
@@ -206,6 +223,8 @@ def verify(
     github_repo: str | None,
     publish_github: bool,
     wait: bool,
+    bundles: tuple[Path, ...],
+    bundle_key: Path | None,
     plugin_args: tuple[str, ...],
     **outputs: Any,
 ) -> None:
@@ -241,6 +260,9 @@ def verify(
                 f"({len(change.files)} changed files) with {', '.join(names) or 'no sub-agents'}",
                 err=True,
             )
+        from leo.bundle.gate import handoff_requirements
+
+        requirements = await handoff_requirements(change, head, bundles, bundle_key)
         report, warnings = await run_verification(
             change,
             plugins,
@@ -248,6 +270,7 @@ def verify(
             names,
             timeout=timeout,
             jobs=jobs,
+            requirements=requirements,
             progress=None if quiet else _progress,
             cache=None if no_cache else ResultCache(),
         )
@@ -266,6 +289,7 @@ def verify(
         record_report(report, pr=pr, config_url=config.database_url)
 
     async def verify_pr() -> Any:
+        from leo.bundle.gate import handoff_requirements
         from leo.github.verify import verify_pull_request
 
         assert pr is not None
@@ -284,6 +308,9 @@ def verify(
             notice=(lambda _m: None) if quiet else (lambda m: click.echo(f"leo: {m}", err=True)),
             record=record,
             cache=None if no_cache else ResultCache(),
+            requirements_for=lambda change: handoff_requirements(
+                change, change.head_sha, bundles, bundle_key
+            ),
         )
 
     if github_mode:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -28,6 +28,7 @@ from leo.process import run_tool
 
 if TYPE_CHECKING:
     from leo.cache import ResultCache
+    from leo.change import Change
     from leo.config import Config
     from leo.models import Report
     from leo.plugins import Plugins
@@ -91,6 +92,7 @@ async def verify_pull_request(
     env: Mapping[str, str] | None = None,
     record: Callable[[Report, Config], None] | None = None,
     cache: ResultCache | None = None,
+    requirements_for: Callable[[Change, str], Awaitable[list[Requirement]]] | None = None,
 ) -> tuple[Report, list[str]]:
     """Verify pull request ``number``; publish status, comment and labels when ``publish``.
 
@@ -147,6 +149,7 @@ async def verify_pull_request(
             requirements = [
                 *gate_requirements(gates, datetime.now(UTC), settings.escalate_after_s),
                 *listing_requirements(pr),
+                *(await requirements_for(change, pr.head_ref) if requirements_for else []),
             ]
             notice(
                 f"verifying {change.head_sha[:12]} against {change.base_sha[:12]} "

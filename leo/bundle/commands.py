@@ -1,0 +1,342 @@
+"""The command line of bundles: ``leo bundle``, ``leo attest``, ``leo sbom``, ``leo handoff``, ``leo key``.
+
+Only click is imported at the top; each command loads what it needs. A failed check prints
+``leo: error: <reason code>: <one sentence>`` on stderr and exits 1; bad input exits 2.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import click
+
+if TYPE_CHECKING:
+    from leo.bundle.verify import Trust
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+_file = click.Path(exists=True, dir_okay=False, path_type=Path)
+
+
+def _trust_options(fn: F) -> F:
+    for option in reversed(
+        [
+            click.option(
+                "--key", type=_file, help="ed25519 public key (PEM) the builder signed with."
+            ),
+            click.option(
+                "--gpg-keyring", type=_file, help="Keyring holding the builder's gpg public key."
+            ),
+            click.option(
+                "--identity", help="Sigstore: the signer's exact certificate identity (SAN)."
+            ),
+            click.option("--issuer", help="Sigstore: the exact OIDC issuer of that identity."),
+            click.option(
+                "--trusted-root",
+                type=_file,
+                help="Sigstore trusted root (or client trust config). [default: production root of the installed sigstore]",
+            ),
+        ]
+    ):
+        fn = option(fn)
+    return fn
+
+
+def _trust(
+    key: Path | None,
+    gpg_keyring: Path | None,
+    identity: str | None,
+    issuer: str | None,
+    trusted_root: Path | None,
+) -> Trust:
+    from leo.bundle.verify import Trust
+
+    return Trust(
+        key=key,
+        gpg_keyring=gpg_keyring,
+        identity=identity,
+        issuer=issuer,
+        trusted_root=trusted_root,
+    )
+
+
+@click.group()
+def bundle() -> None:
+    """Create and verify builder bundles (artifact.tar.gz)."""
+
+
+@bundle.command("create")
+@click.option(
+    "--repo",
+    default=".",
+    show_default=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Git repository.",
+)
+@click.option(
+    "--base", required=True, help="Base ref; the bundle starts at its merge-base with --head."
+)
+@click.option(
+    "--head", default="HEAD", show_default=True, help="Head ref the bundle's patch produces."
+)
+@click.option(
+    "--output",
+    "-o",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Where to write the bundle.",
+)
+@click.option(
+    "--sign",
+    "sign_spec",
+    metavar="key:PATH|gpg:KEYID|sigstore",
+    help="Sign the provenance. [default: unsigned]",
+)
+@click.option("--builder-id", default=None, help="builder.id recorded in the provenance.")
+def create(
+    repo: Path, base: str, head: str, output: Path, sign_spec: str | None, builder_id: str | None
+) -> None:
+    """Write a reproducible bundle and print its handoff marker [CODEX-READY:<sha256>]."""
+    import anyio
+
+    from leo.bundle import provenance
+    from leo.bundle.create import SignSpec, bundle_marker, create_bundle
+
+    spec = SignSpec.parse(sign_spec)
+    data = anyio.run(
+        lambda: create_bundle(
+            repo, base, head, spec, builder_id=builder_id or provenance.DEFAULT_BUILDER
+        )
+    )
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_bytes(data)
+    except OSError as exc:
+        from leo.errors import LeoError
+
+        raise LeoError(f"cannot write --output {output}: {exc.strerror}") from None
+    click.echo(f"leo: wrote {output} ({len(data)} bytes, signed: {spec.kind})", err=True)
+    click.echo(bundle_marker(data))
+
+
+@bundle.command("verify")
+@click.argument("artifact", type=_file)
+@click.option(
+    "--repo",
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+    help="Replay the patch on the merge-base in this repository.",
+)
+@click.option("--expect-head", help="The head commit the bundle must have been built for.")
+@_trust_options
+def verify_command(
+    artifact: Path, repo: Path | None, expect_head: str | None, **trust: Any
+) -> None:
+    """Verify a bundle without extracting it; exit 0 only when every check holds."""
+    import anyio
+
+    from leo.bundle.read import MAX_COMPRESSED
+    from leo.bundle.verify import verify_bundle
+
+    data = _read(artifact, MAX_COMPRESSED)
+    result, _ = anyio.run(
+        lambda: verify_bundle(data, _trust(**trust), repo=repo, expect_head=expect_head)
+    )
+    replay = "; the patch replays to the head tree" if result.replayed else ""
+    click.echo(
+        f"PASS bundle sha256:{result.digest} signed by {result.signer}; head {result.head}, "
+        f"merge-base {result.merge_base}, {result.components} SBOM components{replay}"
+    )
+
+
+@bundle.command("apply")
+@click.argument("artifact", type=_file)
+@click.option(
+    "--repo",
+    default=".",
+    show_default=True,
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+    help="Repository to apply the patch to.",
+)
+@click.option("--expect-head", help="The head commit the bundle must have been built for.")
+@_trust_options
+def apply_command(artifact: Path, repo: Path, expect_head: str | None, **trust: Any) -> None:
+    """Verify a bundle (with the replay), then apply its patch to --repo; print [CLAUDE-APPLIED:<sha256>]."""
+    import anyio
+
+    from leo.bundle.read import MAX_COMPRESSED
+    from leo.bundle.verify import apply_bundle, verify_bundle
+
+    data = _read(artifact, MAX_COMPRESSED)
+
+    async def main() -> str:
+        result, contents = await verify_bundle(
+            data, _trust(**trust), repo=repo, expect_head=expect_head
+        )
+        await apply_bundle(repo, contents)
+        return result.digest
+
+    digest = anyio.run(main)
+    click.echo(f"leo: applied bundle sha256:{digest} to {repo} (staged, not committed)", err=True)
+    click.echo(f"[CLAUDE-APPLIED:{digest}]")
+
+
+def _read(path: Path, limit: int) -> bytes:
+    from leo.bundle.reasons import BundleError
+
+    if path.stat().st_size > limit:
+        raise BundleError("bundle.too_large", f"{path} is larger than {limit} bytes")
+    return path.read_bytes()
+
+
+@click.group()
+def attest() -> None:
+    """Verify Sigstore attestations offline."""
+
+
+@attest.command("verify")
+@click.argument("artifact", type=_file)
+@click.option(
+    "--bundle",
+    "bundle_path",
+    required=True,
+    type=_file,
+    help="The Sigstore bundle (.sigstore.json).",
+)
+@click.option("--identity", required=True, help="The signer's exact certificate identity (SAN).")
+@click.option("--issuer", required=True, help="The exact OIDC issuer of that identity.")
+@click.option(
+    "--trusted-root",
+    type=_file,
+    help="Trusted root or client trust config. [default: production root of the installed sigstore]",
+)
+def attest_verify(
+    artifact: Path, bundle_path: Path, identity: str, issuer: str, trusted_root: Path | None
+) -> None:
+    """Verify BUNDLE over ARTIFACT offline with a pinned trusted root and signer."""
+    from leo.bundle.keyless import MAX_BUNDLE_BYTES, verify_artifact
+
+    summary = verify_artifact(
+        _read(artifact, 1 << 31),
+        _read(bundle_path, MAX_BUNDLE_BYTES),
+        identity=identity,
+        issuer=issuer,
+        trusted_root=trusted_root,
+    )
+    click.echo(f"PASS {summary}")
+
+
+@click.group()
+def sbom() -> None:
+    """Validate CycloneDX SBOMs."""
+
+
+@sbom.command("validate")
+@click.argument("file", type=_file)
+@click.option(
+    "--spec-version", default="1.5", show_default=True, help="Required specVersion ('any' to skip)."
+)
+def sbom_validate(file: Path, spec_version: str) -> None:
+    """Validate FILE against the CycloneDX 1.5 JSON schema and its specVersion."""
+    from leo.bundle.sbom import MAX_SBOM_BYTES, validate
+
+    doc = validate(
+        _read(file, MAX_SBOM_BYTES), require_version=None if spec_version == "any" else spec_version
+    )
+    click.echo(
+        f"PASS {file}: CycloneDX {doc.get('specVersion')}, {len(doc.get('components') or [])} components"
+    )
+
+
+@click.group()
+def handoff() -> None:
+    """Audit the handoff markers between the lanes."""
+
+
+@handoff.command("audit")
+@click.option(
+    "--repo",
+    default=".",
+    show_default=True,
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+    help="Git repository.",
+)
+@click.option("--base", required=True, help="Base ref; only commits in base..head count.")
+@click.option("--head", default="HEAD", show_default=True, help="Head ref.")
+@click.option(
+    "--branch",
+    help="The head's branch name (staging/codex-* or feature/*). [default: --head when it names a branch]",
+)
+@click.option(
+    "--bundle",
+    "bundles",
+    multiple=True,
+    type=_file,
+    help="A bundle a READY marker may name (repeatable).",
+)
+@_trust_options
+def handoff_audit(
+    repo: Path, base: str, head: str, branch: str | None, bundles: tuple[Path, ...], **trust: Any
+) -> None:
+    """Check the marker chain of base..head; exit 0 intact, 1 broken, 4 a LEAD must decide."""
+    import anyio
+
+    from leo.bundle.handoff import Audit, audit_change, render, requirements, summarize
+    from leo.errors import ExitCode
+
+    trusted = _trust(**trust) if any(trust.values()) else None
+    if trusted is not None:
+        trusted.mode()
+
+    async def main() -> Audit:
+        name = branch
+        if name is None:
+            from leo.process import run_tool
+
+            result = await run_tool(
+                ["git", "-C", str(repo), "rev-parse", "--verify", "--quiet", f"refs/heads/{head}"]
+            )
+            name = head if result.returncode == 0 else None
+        return await audit_change(repo, base, head, bundles=bundles, trust=trusted, branch=name)
+
+    audit = anyio.run(main)
+    for marker in audit.markers:
+        kind = "claim" if marker.kind in ("supervisor", "lead") else "marker"
+        click.echo(f"{kind} {marker.commit[:12]} {render(marker.kind, marker.value)}")
+    if audit.issues:
+        click.echo(summarize(audit.issues), err=True)
+    reqs = requirements(audit)
+    for req in reqs:
+        state = {True: "met", False: "FAILED", None: "undecided"}[req.met]
+        click.echo(f"{req.name}: {state} — {req.detail}")
+    if not audit.markers and not audit.issues:
+        click.echo("no handoff markers in this change (that is not a PASS)")
+        sys.exit(ExitCode.ESCALATE)
+    if any(r.met is False for r in reqs):
+        sys.exit(ExitCode.FAIL)
+    if any(r.met is None for r in reqs):
+        sys.exit(ExitCode.ESCALATE)
+
+
+@click.group()
+def key() -> None:
+    """Manage offline signing keys."""
+
+
+@key.command("generate")
+@click.option(
+    "--output",
+    "-o",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the private key here and the public key to OUTPUT.pub.",
+)
+def key_generate(output: Path) -> None:
+    """Generate an ed25519 key pair for `leo bundle create --sign key:OUTPUT`."""
+    from leo.bundle.keys import generate
+
+    private, public, keyid = generate(output)
+    click.echo(f"leo: wrote {private} (private, mode 0600) and {public}", err=True)
+    click.echo(keyid)

@@ -1,0 +1,207 @@
+"""Create a builder bundle (``artifact.tar.gz``): reproducible bytes from a base and a head.
+
+Members: ``changes.patch`` (binary-safe ``git diff``), ``sbom.cdx.json``, ``provenance.intoto.jsonl``
+(a DSSE envelope of the in-toto Statement), ``ROLLBACK.md`` and ``MERGE_BASE``; with Sigstore
+also ``provenance.sigstore.json``. Same inputs give the same bytes: fixed member order, mtime,
+owner and mode, and gzip mtime 0.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import re
+import tarfile
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from leo.bundle import dsse, provenance, sbom
+from leo.bundle.read import MERGE_BASE, PATCH, PROVENANCE, ROLLBACK, SBOM, SIGSTORE
+from leo.errors import GitError, LeoError
+from leo.process import run_tool
+
+_DEPENDENCY_FILE = re.compile(r"(pyproject\.toml|package\.json|requirements[\w.-]*\.txt)")
+
+
+@dataclass(frozen=True)
+class SignSpec:
+    """How to sign: ``key:PATH``, ``gpg:KEYID``, ``sigstore`` or nothing."""
+
+    kind: str
+    value: str = ""
+
+    @classmethod
+    def parse(cls, text: str | None) -> SignSpec:
+        if not text:
+            return cls("none")
+        if text == "sigstore":
+            return cls("sigstore")
+        kind, sep, value = text.partition(":")
+        if sep and kind in ("key", "gpg") and value:
+            return cls(kind, value)
+        msg = f"--sign {text!r} is not understood; use key:PATH, gpg:KEYID or sigstore"
+        raise LeoError(msg)
+
+
+async def git(repo: Path, *args: str) -> bytes:
+    """Run git in ``repo``; raise ``GitError`` with its message when it fails."""
+    result = await run_tool(["git", "-C", str(repo), *args], timeout=120)
+    if result.returncode != 0:
+        reason = "timed out" if result.timed_out else result.stderr_text.strip()[-300:]
+        raise GitError(f"git {' '.join(args[:2])} failed in {repo}: {reason}")
+    return result.stdout
+
+
+async def _sha(repo: Path, ref: str) -> str:
+    if ref.startswith("-"):
+        raise LeoError(f"ref {ref!r} must not start with '-'")
+    return (
+        (await git(repo, "rev-parse", "--verify", "--end-of-options", f"{ref}^{{commit}}"))
+        .decode()
+        .strip()
+    )
+
+
+def rollback_notes(merge_base: str, head: str, name_status: bytes) -> bytes:
+    """``ROLLBACK.md``: the files the patch touches and how to undo it."""
+    from leo.bundle.reasons import escape
+
+    fields = name_status.decode("utf-8", errors="replace").split("\0")
+    touched: list[str] = []
+    i = 0
+    while i < len(fields) - 1:
+        status = fields[i]
+        paths = fields[i + 1 : i + (3 if status[:1] in "RC" else 2)]
+        touched.append(f"- `{' -> '.join(escape(p, 300) for p in paths)}` ({status[:1]})")
+        i += 1 + len(paths)
+    lines = [
+        "# Rolling back this change",
+        "",
+        f"Merge-base: {merge_base}",
+        f"Head: {head}",
+        "",
+        f"Files touched ({len(touched)}):",
+        "",
+        *touched,
+        "",
+        "Before the change is committed, undo the applied patch with:",
+        "",
+        "    git apply -R --index changes.patch",
+        "",
+        "After it is committed, revert that commit:",
+        "",
+        "    git revert --no-edit <commit>",
+        "",
+    ]
+    return "\n".join(lines).encode("utf-8")
+
+
+def write_archive(members: Sequence[tuple[str, bytes]], mtime: int) -> bytes:
+    """A reproducible ``tar.gz`` of ``members`` in the given order."""
+    raw = io.BytesIO()
+    with tarfile.open(fileobj=raw, mode="w", format=tarfile.USTAR_FORMAT) as tar:
+        for name, data in members:
+            info = tarfile.TarInfo(name)
+            info.size, info.mtime, info.mode = len(data), mtime, 0o644
+            info.uid = info.gid = 0
+            info.uname = info.gname = ""
+            tar.addfile(info, io.BytesIO(data))
+    out = io.BytesIO()
+    with gzip.GzipFile(filename="", fileobj=out, mode="wb", compresslevel=9, mtime=0) as gz:
+        gz.write(raw.getvalue())
+    return out.getvalue()
+
+
+Signer = Callable[[bytes], Awaitable[dsse.Signature]]
+
+
+async def create_bundle(
+    repo: Path,
+    base: str,
+    head: str,
+    sign: SignSpec,
+    *,
+    builder_id: str = provenance.DEFAULT_BUILDER,
+) -> bytes:
+    """The bytes of the bundle that turns the merge-base of ``base`` and ``head`` into ``head``."""
+    head_sha = await _sha(repo, head)
+    base_sha = await _sha(repo, base)
+    merge_base = (await git(repo, "merge-base", base_sha, head_sha)).decode().strip()
+    patch = await git(
+        repo,
+        "-c",
+        "core.quotePath=false",
+        "diff",
+        "--binary",
+        "--full-index",
+        "--no-color",
+        "--no-ext-diff",
+        "--no-textconv",
+        "--no-renames",
+        merge_base,
+        head_sha,
+    )
+    name_status = await git(
+        repo, "diff", "--name-status", "-z", "--no-renames", merge_base, head_sha
+    )
+    committed_at = int((await git(repo, "show", "-s", "--format=%ct", head_sha)).decode().strip())
+    listing = (await git(repo, "ls-tree", "--name-only", "-z", head_sha)).decode().split("\0")
+    dependency_files = {
+        name: await git(repo, "cat-file", "blob", f"{head_sha}:{name}")
+        for name in sorted(listing)
+        if _DEPENDENCY_FILE.fullmatch(name)
+    }
+    origin = await run_tool(["git", "-C", str(repo), "config", "--get", "remote.origin.url"])
+    source_uri = (
+        f"git+{origin.stdout_text.strip()}" if origin.returncode == 0 else f"git+file:{repo.name}"
+    )
+    sbom_bytes = sbom.build(
+        dependency_files, project=repo.resolve().name, head=head_sha, committed_at=committed_at
+    )
+    rollback = rollback_notes(merge_base, head_sha, name_status)
+    payload = provenance.statement(
+        {PATCH: patch, SBOM: sbom_bytes, ROLLBACK: rollback},
+        merge_base=merge_base,
+        head=head_sha,
+        base_ref=base,
+        head_ref=head,
+        source_uri=source_uri,
+        builder_id=builder_id,
+    )
+    envelope, sigstore_bundle = await _sign(sign, payload)
+    members = [
+        (PATCH, patch),
+        (SBOM, sbom_bytes),
+        (PROVENANCE, envelope.to_json().encode("utf-8") + b"\n"),
+        (ROLLBACK, rollback),
+        (MERGE_BASE, merge_base.encode("ascii") + b"\n"),
+    ]
+    if sigstore_bundle is not None:
+        members.append((SIGSTORE, sigstore_bundle))
+    return write_archive(members, committed_at)
+
+
+async def _sign(spec: SignSpec, payload: bytes) -> tuple[dsse.Envelope, bytes | None]:
+    message = dsse.pae(dsse.INTOTO_PAYLOAD_TYPE, payload)
+    if spec.kind == "none":
+        return dsse.Envelope(dsse.INTOTO_PAYLOAD_TYPE, payload, ()), None
+    if spec.kind == "key":
+        from leo.bundle import keys
+
+        signer = keys.load_signer(Path(spec.value))
+        return dsse.Envelope(dsse.INTOTO_PAYLOAD_TYPE, payload, (keys.sign(signer, message),)), None
+    if spec.kind == "gpg":
+        from leo.bundle import gpg
+
+        signature = await gpg.sign(spec.value, message)
+        return dsse.Envelope(dsse.INTOTO_PAYLOAD_TYPE, payload, (signature,)), None
+    from leo.bundle import keyless
+
+    return await keyless.sign(payload)
+
+
+def bundle_marker(data: bytes) -> str:
+    """The builder's handoff marker for a bundle: ``[CODEX-READY:<sha256>]``."""
+    return f"[CODEX-READY:{hashlib.sha256(data).hexdigest()}]"

@@ -1,0 +1,166 @@
+"""The bundle's SBOM: CycloneDX 1.5 JSON from the project's dependency files, and its validation.
+
+Components come from ``pyproject.toml`` (``[project]`` dependencies and optional
+dependencies), ``requirements*.txt`` and ``package.json`` at the head commit. The serial number
+and timestamp derive from the head commit, so the same inputs give the same bytes.
+"""
+
+from __future__ import annotations
+
+import datetime
+import functools
+import json
+import tomllib
+import uuid
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
+
+from leo.bundle import strict_json
+from leo.bundle.reasons import BundleError, escape
+
+SPEC_VERSION = "1.5"
+MAX_SBOM_BYTES = 16 * 1024 * 1024
+DEPENDENCY_FILES = ("pyproject.toml", "package.json")
+
+
+def _python_requirements(lines: Iterable[str]) -> list[tuple[str, str | None]]:
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    found: list[tuple[str, str | None]] = []
+    for raw in lines:
+        line = raw.split("#", 1)[0].strip()
+        if not line or line.startswith("-"):
+            continue
+        try:
+            req = Requirement(line)
+        except InvalidRequirement:
+            continue
+        pinned = [s.version for s in req.specifier if s.operator in ("==", "===")]
+        found.append((req.name, pinned[0] if len(pinned) == 1 else None))
+    return found
+
+
+def components_from(files: Mapping[str, bytes]) -> list[tuple[str, str, str | None]]:
+    """``(ecosystem, name, version)`` for every dependency named in ``files`` (path -> bytes)."""
+    found: set[tuple[str, str, str | None]] = set()
+    for path, data in files.items():
+        text = data.decode("utf-8", errors="replace")
+        name = path.rsplit("/", 1)[-1]
+        try:
+            if name == "pyproject.toml":
+                project = tomllib.loads(text).get("project", {})
+                reqs = list(project.get("dependencies", []))
+                for extra in project.get("optional-dependencies", {}).values():
+                    reqs.extend(extra)
+                found.update(("pypi", n, v) for n, v in _python_requirements(reqs))
+            elif name.startswith("requirements") and name.endswith(".txt"):
+                found.update(("pypi", n, v) for n, v in _python_requirements(text.splitlines()))
+            elif name == "package.json":
+                doc = json.loads(text)
+                for table in ("dependencies", "devDependencies"):
+                    for dep, spec in (doc.get(table) or {}).items():
+                        exact = spec if isinstance(spec, str) and spec[:1].isdigit() else None
+                        found.add(("npm", dep, exact))
+        except (tomllib.TOMLDecodeError, ValueError, AttributeError, TypeError):
+            continue  # an unreadable dependency file lists nothing; the patch still shows it
+    return sorted(found, key=lambda c: (c[0], c[1].lower(), c[2] or ""))
+
+
+def build(files: Mapping[str, bytes], *, project: str, head: str, committed_at: int) -> bytes:
+    """The CycloneDX 1.5 JSON of the dependencies in ``files``, reproducible for ``head``."""
+    from cyclonedx.model.bom import Bom, BomMetaData
+    from cyclonedx.model.component import Component, ComponentType
+    from cyclonedx.output.json import JsonV1Dot5
+    from packageurl import PackageURL
+
+    timestamp = datetime.datetime.fromtimestamp(committed_at, tz=datetime.UTC)
+    root = Component(
+        name=project, version=head, type=ComponentType.APPLICATION, bom_ref=f"leo:{head}"
+    )
+    bom = Bom(
+        serial_number=uuid.uuid5(uuid.NAMESPACE_URL, f"leo-bundle:{head}"),
+        metadata=BomMetaData(timestamp=timestamp, component=root),
+    )
+    deps = []
+    for ecosystem, name, version in components_from(files):
+        purl = PackageURL(ecosystem, name=name, version=version)
+        component = Component(name=name, version=version, purl=purl, bom_ref=str(purl))
+        bom.components.add(component)
+        deps.append(component)
+    bom.register_dependency(root, deps)
+    return JsonV1Dot5(bom).output_as_string(indent=2).encode("utf-8") + b"\n"
+
+
+_IRI_MAX = 8192
+
+
+def _fast_iri(value: object) -> bool:
+    """A linear-time stand-in for the ``iri``/``iri-reference`` formats.
+
+    jsonschema checks them with an Earley parser (rfc3987-syntax) that ran for minutes on the
+    1.9 MB juice-shop SBOM from CycloneDX's examples: a denial of service (THREATS.md A-27).
+    """
+    if not isinstance(value, str):
+        return True
+    return len(value) <= _IRI_MAX and not any(
+        c.isspace() or ord(c) < 0x20 or c in '<>"{}|\\^`' for c in value
+    )
+
+
+def _unique_items(validator: Any, unique: bool, instance: Any, schema: Any) -> Iterator[Any]:
+    """``uniqueItems`` in linear time; jsonschema's is quadratic (17 s of juice-shop's 22 s)."""
+    from jsonschema import ValidationError  # type: ignore[import-untyped]
+
+    if not unique or not validator.is_type(instance, "array"):
+        return
+    seen: set[str] = set()
+    for item in instance:
+        key = json.dumps(item, sort_keys=True)
+        if key in seen:
+            yield ValidationError(f"array has non-unique elements: {escape(key, 80)}")
+            return
+        seen.add(key)
+
+
+@functools.cache
+def _schema_validator() -> Any:
+    """cyclonedx-python-lib's strict 1.5 schema and registry, with linear-time checks."""
+    from cyclonedx.schema import SchemaVersion
+    from cyclonedx.validation.json import JsonStrictValidator
+    from jsonschema import FormatChecker
+    from jsonschema.validators import extend  # type: ignore[import-untyped]
+
+    strict = getattr(JsonStrictValidator(SchemaVersion.V1_5), "_validator")  # noqa: B009
+    checker = FormatChecker(formats=())
+    checker.checkers = dict(strict.format_checker.checkers)
+    for name in ("iri", "iri-reference"):
+        checker.checks(name)(_fast_iri)
+    linear = extend(type(strict), {"uniqueItems": _unique_items})
+    return linear(strict.schema, registry=strict._registry, format_checker=checker)
+
+
+def validate(data: bytes, *, require_version: str | None = SPEC_VERSION) -> dict[str, Any]:
+    """Validate a CycloneDX JSON document against the 1.5 schema; return it parsed.
+
+    The 1.5 schema accepts documents that say ``specVersion: "1.4"`` (observed with the
+    CycloneDX examples), so the version is checked on its own.
+    """
+    if len(data) > MAX_SBOM_BYTES:
+        raise BundleError("sbom.invalid", f"the SBOM is larger than {MAX_SBOM_BYTES} bytes")
+    try:
+        doc = strict_json.loads(data, what="the SBOM", max_bytes=MAX_SBOM_BYTES)
+    except BundleError as exc:
+        raise BundleError("sbom.malformed", exc.detail) from None
+    if not isinstance(doc, dict) or doc.get("bomFormat") != "CycloneDX":
+        raise BundleError("sbom.malformed", "the SBOM is not a CycloneDX JSON document")
+    error = next(_schema_validator().iter_errors(doc), None)
+    if error is not None:
+        shown = escape(error.message, 200)
+        raise BundleError("sbom.invalid", f"the SBOM fails the CycloneDX 1.5 schema: {shown}")
+    version = doc.get("specVersion")
+    if require_version is not None and version != require_version:
+        shown = escape(str(version))
+        raise BundleError(
+            "sbom.spec_version", f"specVersion is {shown!r}, expected {require_version!r}"
+        )
+    return doc

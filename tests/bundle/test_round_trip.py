@@ -1,0 +1,269 @@
+"""create -> sign -> verify -> apply on a real repository, through the ``leo`` command line."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+
+def git(repo: Path, *args: str) -> str:
+    return subprocess.run(
+        ["git", "-C", str(repo), *args], check=True, capture_output=True, text=True
+    ).stdout.strip()
+
+
+def test_round_trip_create_sign_verify_apply(builder_repo, leo_cli, tmp_path):
+    repo = Path(builder_repo.path)
+    base, head = builder_repo.base, builder_repo.head
+    keys = tmp_path / "keys" / "builder"
+    generated = leo_cli("key", "generate", "--output", str(keys))
+    assert generated.returncode == 0, generated.stderr
+    out = tmp_path / "artifact.tar.gz"
+    created = leo_cli(
+        "bundle",
+        "create",
+        "--repo",
+        str(repo),
+        "--base",
+        base,
+        "--head",
+        head,
+        "-o",
+        str(out),
+        "--sign",
+        f"key:{keys}",
+    )
+    assert created.returncode == 0, created.stderr
+    digest = hashlib.sha256(out.read_bytes()).hexdigest()
+    assert created.stdout.strip() == f"[CODEX-READY:{digest}]"
+
+    again = tmp_path / "again.tar.gz"
+    leo_cli(
+        "bundle",
+        "create",
+        "--repo",
+        str(repo),
+        "--base",
+        base,
+        "--head",
+        head,
+        "-o",
+        str(again),
+        "--sign",
+        f"key:{keys}",
+    )
+    assert again.read_bytes() == out.read_bytes(), "bundles must be reproducible"
+
+    verified = leo_cli(
+        "bundle",
+        "verify",
+        str(out),
+        "--key",
+        f"{keys}.pub",
+        "--repo",
+        str(repo),
+        "--expect-head",
+        head,
+    )
+    assert verified.returncode == 0, verified.stderr
+    assert verified.stdout.startswith(f"PASS bundle sha256:{digest}")
+
+    enforcer = tmp_path / "enforcer"
+    subprocess.run(["git", "clone", "-q", str(repo), str(enforcer)], check=True)
+    git(enforcer, "checkout", "-q", "-b", "enforcer-apply", git(repo, "merge-base", base, head))
+    applied = leo_cli("bundle", "apply", str(out), "--key", f"{keys}.pub", "--repo", str(enforcer))
+    assert applied.returncode == 0, applied.stderr
+    assert applied.stdout.strip() == f"[CLAUDE-APPLIED:{digest}]"
+    assert git(enforcer, "write-tree") == git(repo, "rev-parse", f"{head}^{{tree}}")
+    assert (enforcer / "logo.bin").read_bytes() == b"\x00\x01\x02binary\xff"
+
+
+def test_unsigned_bundle_never_verifies(builder_repo, leo_cli, tmp_path, keypair):
+    out = tmp_path / "a.tar.gz"
+    leo_cli(
+        "bundle",
+        "create",
+        "--repo",
+        builder_repo.path,
+        "--base",
+        builder_repo.base,
+        "--head",
+        builder_repo.head,
+        "-o",
+        str(out),
+    )
+    result = leo_cli("bundle", "verify", str(out), "--key", str(keypair[1]))
+    assert result.returncode == 1
+    assert "signature.missing" in result.stderr
+
+
+def test_verify_needs_exactly_one_trust_anchor(builder_repo, leo_cli, tmp_path, keypair):
+    out = tmp_path / "a.tar.gz"
+    leo_cli(
+        "bundle",
+        "create",
+        "--repo",
+        builder_repo.path,
+        "--base",
+        builder_repo.base,
+        "-o",
+        str(out),
+        "--head",
+        builder_repo.head,
+    )
+    assert leo_cli("bundle", "verify", str(out)).returncode == 2
+    both = leo_cli(
+        "bundle", "verify", str(out), "--key", str(keypair[1]), "--identity", "x", "--issuer", "y"
+    )
+    assert both.returncode == 2
+
+
+def test_sigstore_signing_offline_fails_at_once(builder_repo, leo_cli, tmp_path):
+    started = time.monotonic()
+    env = {k: v for k, v in os.environ.items() if k != "SIGSTORE_ID_TOKEN"}
+    result = leo_cli(
+        "bundle",
+        "create",
+        "--repo",
+        builder_repo.path,
+        "--base",
+        builder_repo.base,
+        "--head",
+        builder_repo.head,
+        "-o",
+        str(tmp_path / "a.tar.gz"),
+        "--sign",
+        "sigstore",
+        env=env,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert "SIGSTORE_ID_TOKEN" in result.stderr and "Traceback" not in result.stderr
+    assert time.monotonic() - started < 30
+    assert not (tmp_path / "a.tar.gz").exists()
+
+
+def test_sigstore_signing_with_a_token_but_no_network_fails_fast(builder_repo, leo_cli, tmp_path):
+    if (
+        shutil.which("unshare") is None
+        or subprocess.run(["unshare", "-n", "true"], capture_output=True).returncode != 0
+    ):
+        pytest.skip("needs unshare -n to cut the network")
+    started = time.monotonic()
+    result = subprocess.run(
+        [
+            "unshare",
+            "-n",
+            str(Path(__import__("sys").executable)),
+            "-m",
+            "leo",
+            "bundle",
+            "create",
+            "--repo",
+            builder_repo.path,
+            "--base",
+            builder_repo.base,
+            "--head",
+            builder_repo.head,
+            "-o",
+            str(tmp_path / "a.tar.gz"),
+            "--sign",
+            "sigstore",
+        ],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "SIGSTORE_ID_TOKEN": "not-a-real-token"},
+        timeout=60,
+    )
+    assert result.returncode == 2, result.stderr
+    assert "cannot reach" in result.stderr
+    assert time.monotonic() - started < 30
+
+
+@pytest.mark.skipif(
+    shutil.which("gpg") is None or shutil.which("gpgv") is None, reason="needs gpg and gpgv"
+)
+def test_gpg_signed_bundle_verifies_against_the_builders_keyring(builder_repo, leo_cli, tmp_path):
+    home = tmp_path / "gnupg"
+    home.mkdir(mode=0o700)
+    env = {"GNUPGHOME": str(home)}
+    subprocess.run(
+        [
+            "gpg",
+            "--batch",
+            "--passphrase",
+            "",
+            "--quick-gen-key",
+            "builder@leo.test",
+            "ed25519",
+            "sign",
+            "never",
+        ],
+        check=True,
+        capture_output=True,
+        env={**os.environ, **env},
+        timeout=60,
+    )
+    keyring = tmp_path / "builder.gpg"
+    keyring.write_bytes(
+        subprocess.run(
+            ["gpg", "--export", "builder@leo.test"],
+            check=True,
+            capture_output=True,
+            env={**os.environ, **env},
+        ).stdout
+    )
+    out = tmp_path / "a.tar.gz"
+    created = leo_cli(
+        "bundle",
+        "create",
+        "--repo",
+        builder_repo.path,
+        "--base",
+        builder_repo.base,
+        "--head",
+        builder_repo.head,
+        "-o",
+        str(out),
+        "--sign",
+        "gpg:builder@leo.test",
+        env=env,
+    )
+    assert created.returncode == 0, created.stderr
+    ok = leo_cli("bundle", "verify", str(out), "--gpg-keyring", str(keyring))
+    assert ok.returncode == 0, ok.stderr
+    assert "signed by gpg:" in ok.stdout
+    empty = tmp_path / "empty.gpg"
+    empty.write_bytes(b"")
+    bad = leo_cli("bundle", "verify", str(out), "--gpg-keyring", str(empty))
+    assert bad.returncode == 1 and "signature.invalid" in bad.stderr
+
+
+def test_gpg_signing_with_an_unknown_key_is_a_clear_error(builder_repo, leo_cli, tmp_path):
+    if shutil.which("gpg") is None:
+        pytest.skip("needs gpg")
+    home = tmp_path / "gnupg"
+    home.mkdir(mode=0o700)
+    result = leo_cli(
+        "bundle",
+        "create",
+        "--repo",
+        builder_repo.path,
+        "--base",
+        builder_repo.base,
+        "--head",
+        builder_repo.head,
+        "-o",
+        str(tmp_path / "a.tar.gz"),
+        "--sign",
+        "gpg:nobody@leo.test",
+        env={"GNUPGHOME": str(home)},
+    )
+    assert result.returncode == 2
+    assert "gpg could not sign" in result.stderr

@@ -1,0 +1,112 @@
+"""CycloneDX fixtures validate as labelled; LEO's own SBOMs are 1.5 and reproducible."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from leo.bundle import sbom
+from leo.bundle.reasons import BundleError
+
+SNAPSHOTS = "cyclonedx-python-lib/tests/_data/snapshots"
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "get_bom_for_issue540_duplicate_components-1.5.json.bin",
+        "get_bom_just_complete_metadata-1.5.json.bin",
+        "get_bom_with_component_setuptools_complete-1.5.json.bin",
+        "get_bom_with_component_setuptools_with_vulnerability-1.5.json.bin",
+        "get_bom_with_dependencies_hanging-1.5.json.bin",
+        "get_bom_with_dependencies_valid-1.5.json.bin",
+        "get_bom_with_external_references-1.5.json.bin",
+        "get_bom_with_metadata_component_and_dependencies-1.5.json.bin",
+    ],
+)
+def test_tool_generated_1_5_snapshots_are_valid(shared_data, name):
+    doc = sbom.validate((shared_data / SNAPSHOTS / name).read_bytes())
+    assert doc["specVersion"] == "1.5"
+
+
+@pytest.mark.parametrize(
+    "name", ["component_evidence_identity.json", "issue677.json", "issue753.json"]
+)
+def test_own_1_5_documents_are_valid(shared_data, name):
+    sbom.validate(
+        (shared_data / "cyclonedx-python-lib/tests/_data/own/json/1.5" / name).read_bytes()
+    )
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["SBOM/juice-shop/via_npm/flat/bom.1.4.json", "SBOM/laravel-7.12.0/bom.1.4.json"],
+)
+def test_real_world_1_4_sboms_pass_the_schema_but_not_the_version_policy(shared_data, path):
+    data = (shared_data / "cyclonedx-bom-examples" / path).read_bytes()
+    assert sbom.validate(data, require_version=None)["specVersion"] == "1.4"
+    with pytest.raises(BundleError) as exc:
+        sbom.validate(data)
+    assert exc.value.code == "sbom.spec_version"
+
+
+def test_schema_violation_is_sbom_invalid(shared_data):
+    doc = json.loads(
+        (shared_data / SNAPSHOTS / "get_bom_with_dependencies_valid-1.5.json.bin").read_bytes()
+    )
+    doc["components"][0]["type"] = "not-a-type"
+    with pytest.raises(BundleError) as exc:
+        sbom.validate(json.dumps(doc).encode())
+    assert exc.value.code == "sbom.invalid"
+
+
+@pytest.mark.parametrize(
+    ("data", "code"),
+    [
+        (
+            b'{"bomFormat": "CycloneDX", "bomFormat": "SPDX", "specVersion": "1.5"}',
+            "sbom.malformed",
+        ),
+        (b"<bom/>", "sbom.malformed"),
+        (b'{"spdxVersion": "SPDX-2.3"}', "sbom.malformed"),
+    ],
+)
+def test_malformed_sboms_fail(data, code):
+    with pytest.raises(BundleError) as exc:
+        sbom.validate(data)
+    assert exc.value.code == code
+
+
+def test_built_sbom_is_valid_1_5_and_reproducible():
+    files = {
+        "pyproject.toml": b'[project]\nname = "x"\ndependencies = ["click==8.1.7", "rich>=13"]\n',
+        "requirements.txt": b"requests==2.32.3  # pinned\n-r other.txt\n",
+        "package.json": b'{"dependencies": {"left-pad": "1.3.0", "lodash": "^4"}}',
+    }
+    first = sbom.build(files, project="x", head="a" * 40, committed_at=1_700_000_000)
+    assert first == sbom.build(files, project="x", head="a" * 40, committed_at=1_700_000_000)
+    doc = sbom.validate(first)
+    purls = sorted(c["purl"] for c in doc["components"])
+    assert purls == [
+        "pkg:npm/left-pad@1.3.0",
+        "pkg:npm/lodash",
+        "pkg:pypi/click@8.1.7",
+        "pkg:pypi/requests@2.32.3",
+        "pkg:pypi/rich",
+    ]
+
+
+def test_sbom_validate_cli(shared_data, leo_cli):
+    ok = leo_cli(
+        "sbom",
+        "validate",
+        str(shared_data / SNAPSHOTS / "get_bom_with_dependencies_valid-1.5.json.bin"),
+    )
+    assert ok.returncode == 0, ok.stderr
+    old = leo_cli(
+        "sbom",
+        "validate",
+        str(shared_data / "cyclonedx-bom-examples/SBOM/laravel-7.12.0/bom.1.4.json"),
+    )
+    assert old.returncode == 1 and "sbom.spec_version" in old.stderr
