@@ -308,8 +308,8 @@ def verify(
             notice=(lambda _m: None) if quiet else (lambda m: click.echo(f"leo: {m}", err=True)),
             record=record,
             cache=None if no_cache else ResultCache(),
-            requirements_for=lambda change: handoff_requirements(
-                change, change.head_sha, bundles, bundle_key
+            requirements_for=lambda change, ref: handoff_requirements(
+                change, ref, bundles, bundle_key
             ),
         )
 

@@ -102,6 +102,10 @@ def _precheck(raw: bytes) -> None:
 
 def _classify(message: str) -> Reason:
     lowered = message.lower()
+    # Chain-building failures mention an "issuer certificate": not an identity mismatch
+    # (sigstore 4.5.0 words a wrong trusted root that way).
+    if "certificate chain" in lowered or "issuer certificate" in lowered:
+        return "sigstore.invalid"
     if "san" in lowered or "issuer" in lowered or "identity" in lowered:
         return "signature.identity_mismatch"
     if "digest mismatch" in lowered:
