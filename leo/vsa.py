@@ -1,16 +1,13 @@
 """The verdict as evidence: an in-toto Statement v1 with an SLSA Verification Summary predicate.
 
 ``leo verify --attest FILE`` writes the Statement about the head commit in a DSSE envelope.
-Signing is not done here: ``sign_envelope`` hands the payload to LEO's signing code
-(``leo.bundle``, issue 10), so a verdict is signed exactly as a builder bundle is
-(``--sign key:PATH|gpg:KEYID|sigstore``). Verification checks the DSSE signature over the exact
+It is signed by the same code as a builder bundle (``leo.bundle``: ``--sign key:PATH`` or
+``gpg:KEYID``) and checked by ``leo attest verify FILE --key PUB``. Verification checks the DSSE signature over the exact
 payload bytes first and only then reads the Statement.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
@@ -20,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from leo.errors import ExitCode, LeoError
 
 if TYPE_CHECKING:
+    from leo.bundle.dsse import Signature
     from leo.models import Report
 
 STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
@@ -30,10 +28,10 @@ VERIFIER_ID = "https://github.com/leo-gate/leo"
 LEVEL_PASS = "LEO_VERDICT_PASS"  # noqa: S105 (a level name, not a password)
 MAX_ATTESTATION_BYTES = 16 * 1024 * 1024
 
-#: Signs the DSSE pre-authentication encoding; returns ``(keyid, signature)``.
-Signer = Callable[[bytes], tuple[str, bytes]]
-#: True when ``signature`` by ``keyid`` over ``message`` (the PAE bytes) is trusted and valid.
-Check = Callable[[str, bytes, bytes], bool]
+#: Signs the DSSE pre-authentication encoding (``leo.bundle.dsse.Signature``).
+Signer = Callable[[bytes], "Signature"]
+#: Checks one signature over the PAE bytes; returns the signer's name, or None.
+Check = Callable[["Signature", bytes], "str | None"]
 
 
 class AttestationError(LeoError):
@@ -93,44 +91,26 @@ def _resource(repository: str) -> str:
     return repository
 
 
-def pae(payload_type: str, payload: bytes) -> bytes:
-    """DSSE v1 pre-authentication encoding: what a signature covers."""
-    kind = payload_type.encode("utf-8")
-    return b"DSSEv1 %d %s %d %s" % (len(kind), kind, len(payload), payload)
-
-
 def envelope(payload_type: str, payload: bytes, signers: Sequence[Signer] = ()) -> str:
     """The DSSE envelope JSON of ``payload`` signed by each of ``signers`` (none: unsigned)."""
-    message = pae(payload_type, payload)
-    signatures = []
-    for signer in signers:
-        keyid, sig = signer(message)
-        signatures.append({"keyid": keyid, "sig": base64.b64encode(sig).decode("ascii")})
-    doc = {
-        "payload": base64.b64encode(payload).decode("ascii"),
-        "payloadType": payload_type,
-        "signatures": signatures,
-    }
-    return json.dumps(doc, sort_keys=True, separators=(",", ":"))
+    from leo.bundle import dsse
+
+    return dsse.sign(payload_type, payload, signers).to_json()
 
 
 def sign_envelope(payload_type: str, payload: bytes, sign_spec: str | None) -> str:
-    """The envelope JSON, signed as ``sign_spec`` says (``key:PATH``, ``gpg:KEYID``,
-    ``sigstore``) by LEO's signing code, or unsigned when ``sign_spec`` is None."""
-    if sign_spec is None:
-        return envelope(payload_type, payload)
-    import importlib
+    """The envelope JSON, signed as ``sign_spec`` says (``key:PATH``, ``gpg:KEYID``) exactly as
+    a builder bundle is, or unsigned when ``sign_spec`` is None."""
+    import anyio
 
-    try:
-        bundle_sign = importlib.import_module("leo.bundle").sign_envelope
-    except (ImportError, AttributeError):
-        msg = (
-            f"--sign {sign_spec} needs LEO's signing (leo.bundle), which this installation lacks; "
-            "drop --sign for an unsigned attestation or install a LEO with `leo bundle`"
-        )
-        raise LeoError(msg) from None
-    signed: str = bundle_sign(payload_type, payload, sign_spec)
-    return signed
+    from leo.bundle.create import SignSpec, sign_payload
+
+    spec = SignSpec.parse(sign_spec)
+    if spec.kind == "sigstore":
+        msg = "--attest cannot be signed with --sign sigstore yet; use --sign key:PATH or gpg:KEYID"
+        raise LeoError(msg)
+    signed, _ = anyio.run(sign_payload, spec, payload, payload_type)
+    return signed.to_json()
 
 
 def write_attestation(report: Report, path: Path, sign_spec: str | None) -> list[str]:
@@ -149,62 +129,27 @@ def write_attestation(report: Report, path: Path, sign_spec: str | None) -> list
     return []
 
 
-def _strict_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    keys = [k for k, _ in pairs]
-    if len(keys) != len(set(keys)):
-        raise AttestationError("the attestation repeats a JSON key; it was tampered with")
-    return dict(pairs)
-
-
-def _b64(value: object, what: str) -> bytes:
-    if not isinstance(value, str):
-        raise AttestationError(f"{what} is not a base64 string")
-    try:
-        raw = base64.b64decode(value, validate=True)
-    except (binascii.Error, ValueError):
-        raise AttestationError(f"{what} is not valid base64") from None
-    if base64.b64encode(raw).decode("ascii") != value:
-        raise AttestationError(f"{what} is not canonical base64")
-    return raw
-
-
 def verify_attestation(data: bytes, check: Check, *, head_sha: str | None = None) -> dict[str, Any]:
     """Verify a VSA envelope; return its Statement, read only from the signed bytes.
 
     Raises ``AttestationError`` when it is malformed, unsigned, signed by no trusted key, not a
     VSA, or about another commit than ``head_sha``.
     """
+    from leo.bundle import dsse, strict_json
+    from leo.bundle.reasons import BundleError
+
     if len(data) > MAX_ATTESTATION_BYTES:
         raise AttestationError("the attestation is larger than any LEO writes")
     try:
-        doc = json.loads(data.decode("utf-8"), object_pairs_hook=_strict_object)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise AttestationError(f"the attestation is not a DSSE JSON envelope ({exc})") from None
-    if not isinstance(doc, dict) or set(doc) != {"payload", "payloadType", "signatures"}:
-        raise AttestationError("the attestation is not a DSSE envelope (unexpected fields)")
-    if doc["payloadType"] != PAYLOAD_TYPE:
-        raise AttestationError(f"the envelope's payloadType is not {PAYLOAD_TYPE}")
-    payload = _b64(doc["payload"], "the DSSE payload")
-    sigs = doc["signatures"]
-    if not isinstance(sigs, list) or not sigs:
-        raise AttestationError("the attestation is unsigned")
-    message = pae(PAYLOAD_TYPE, payload)
-    verified = False
-    for entry in sigs[:8]:
-        if not isinstance(entry, dict) or set(entry) - {"keyid", "sig"}:
-            raise AttestationError("a DSSE signature entry is malformed")
-        keyid = entry.get("keyid", "")
-        if not isinstance(keyid, str):
-            raise AttestationError("a DSSE signature's keyid is not a string")
-        if check(keyid, _b64(entry.get("sig"), "a DSSE signature"), message):
-            verified = True
-            break
-    if not verified:
-        raise AttestationError("no signature on the attestation verifies with the trusted key")
-    try:
-        stmt = json.loads(payload.decode("utf-8"), object_pairs_hook=_strict_object)
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise AttestationError("the signed payload is not JSON") from None
+        env = dsse.parse_envelope(data)
+        if env.payload_type != PAYLOAD_TYPE:
+            raise AttestationError(f"the envelope's payloadType is not {PAYLOAD_TYPE}")
+        if not env.signatures:
+            raise AttestationError("the attestation is unsigned")
+        _signer, payload = dsse.verify(env, check)
+        stmt = strict_json.loads(payload.decode("utf-8", "replace"), what="the signed Statement")
+    except BundleError as exc:
+        raise AttestationError(f"the attestation does not verify: {exc}") from None
     if not isinstance(stmt, dict) or stmt.get("_type") != STATEMENT_TYPE:
         raise AttestationError("the signed payload is not an in-toto Statement v1")
     if stmt.get("predicateType") != VSA_PREDICATE_TYPE:

@@ -193,29 +193,63 @@ def _read(path: Path, limit: int) -> bytes:
 
 @click.group()
 def attest() -> None:
-    """Verify Sigstore attestations offline."""
+    """Verify attestations offline: Sigstore bundles, and LEO's signed verdicts (VSA)."""
 
 
 @attest.command("verify")
 @click.argument("artifact", type=_file)
-@click.option(
-    "--bundle",
-    "bundle_path",
-    required=True,
-    type=_file,
-    help="The Sigstore bundle (.sigstore.json).",
-)
-@click.option("--identity", required=True, help="The signer's exact certificate identity (SAN).")
-@click.option("--issuer", required=True, help="The exact OIDC issuer of that identity.")
+@click.option("--bundle", "bundle_path", type=_file, help="The Sigstore bundle (.sigstore.json).")
+@click.option("--identity", help="The signer's exact certificate identity (SAN), with --bundle.")
+@click.option("--issuer", help="The exact OIDC issuer of that identity, with --bundle.")
 @click.option(
     "--trusted-root",
     type=_file,
     help="Trusted root or client trust config. [default: production root of the installed sigstore]",
 )
+@click.option(
+    "--key",
+    "key_path",
+    type=_file,
+    help="ed25519 public key: ARTIFACT is a verdict written by `leo verify --attest`.",
+)
+@click.option("--head", "head_sha", help="With --key: the commit the verdict must be about.")
 def attest_verify(
-    artifact: Path, bundle_path: Path, identity: str, issuer: str, trusted_root: Path | None
+    artifact: Path,
+    bundle_path: Path | None,
+    identity: str | None,
+    issuer: str | None,
+    trusted_root: Path | None,
+    key_path: Path | None,
+    head_sha: str | None,
 ) -> None:
-    """Verify BUNDLE over ARTIFACT offline with a pinned trusted root and signer."""
+    """Verify ARTIFACT: with --bundle/--identity/--issuer, a Sigstore BUNDLE over it (offline,
+    pinned trusted root); with --key, a verdict attestation (VSA) that `leo verify --attest`
+    signed."""
+    from leo.errors import LeoError
+
+    if key_path is not None:
+        if bundle_path or identity or issuer:
+            raise LeoError(
+                "--key verifies a LEO verdict; do not combine it with --bundle/--identity/--issuer"
+            )
+        from leo.bundle import keys
+        from leo.vsa import MAX_ATTESTATION_BYTES, verify_attestation
+
+        stmt = verify_attestation(
+            _read(artifact, MAX_ATTESTATION_BYTES),
+            keys.checker_for(keys.load_public(key_path)),
+            head_sha=head_sha,
+        )
+        predicate = stmt.get("predicate", {})
+        click.echo(
+            f"PASS {artifact}: {predicate.get('verificationResult')} verdict "
+            f"{predicate.get('leo', {}).get('verdict')} about {stmt['subject'][0]['digest'].get('gitCommit')}"
+        )
+        return
+    if not (bundle_path and identity and issuer):
+        raise LeoError(
+            "give --bundle, --identity and --issuer (a Sigstore bundle), or --key (a LEO verdict)"
+        )
     from leo.bundle.keyless import MAX_BUNDLE_BYTES, verify_artifact
 
     summary = verify_artifact(

@@ -170,7 +170,7 @@ async def create_bundle(
         source_uri=source_uri,
         builder_id=builder_id,
     )
-    envelope, sigstore_bundle = await _sign(sign, payload)
+    envelope, sigstore_bundle = await sign_payload(sign, payload)
     members = [
         (PATCH, patch),
         (SBOM, sbom_bytes),
@@ -183,20 +183,27 @@ async def create_bundle(
     return write_archive(members, committed_at)
 
 
-async def _sign(spec: SignSpec, payload: bytes) -> tuple[dsse.Envelope, bytes | None]:
-    message = dsse.pae(dsse.INTOTO_PAYLOAD_TYPE, payload)
+async def sign_payload(
+    spec: SignSpec, payload: bytes, payload_type: str = dsse.INTOTO_PAYLOAD_TYPE
+) -> tuple[dsse.Envelope, bytes | None]:
+    """A DSSE envelope of ``payload`` signed as ``spec`` says, and the Sigstore bundle when
+    signed keylessly. Builder bundles and LEO's own verdict (VSA) are signed this way."""
+    message = dsse.pae(payload_type, payload)
     if spec.kind == "none":
-        return dsse.Envelope(dsse.INTOTO_PAYLOAD_TYPE, payload, ()), None
+        return dsse.Envelope(payload_type, payload, ()), None
     if spec.kind == "key":
         from leo.bundle import keys
 
         signer = keys.load_signer(Path(spec.value))
-        return dsse.Envelope(dsse.INTOTO_PAYLOAD_TYPE, payload, (keys.sign(signer, message),)), None
+        return dsse.Envelope(payload_type, payload, (keys.sign(signer, message),)), None
     if spec.kind == "gpg":
         from leo.bundle import gpg
 
         signature = await gpg.sign(spec.value, message)
-        return dsse.Envelope(dsse.INTOTO_PAYLOAD_TYPE, payload, (signature,)), None
+        return dsse.Envelope(payload_type, payload, (signature,)), None
+    if payload_type != dsse.INTOTO_PAYLOAD_TYPE:
+        msg = f"--sign sigstore signs only in-toto payloads, not {payload_type}"
+        raise LeoError(msg)
     from leo.bundle import keyless
 
     return await keyless.sign(payload)

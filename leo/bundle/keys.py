@@ -87,6 +87,9 @@ def checker_for(key: SSlibKey) -> Check:
     from securesystemslib.signer import Signature as SslibSignature  # type: ignore[attr-defined]
 
     def check(signature: Signature, message: bytes) -> str | None:
+        # The keyid is covered too: an envelope whose keyid was altered is not LEO's output.
+        if signature.keyid != key.keyid:
+            return None
         try:
             key.verify_signature(SslibSignature(key.keyid, signature.sig.hex()), message)
         except (UnverifiedSignatureError, VerificationError):

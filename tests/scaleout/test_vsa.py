@@ -3,18 +3,16 @@ after any one byte of it is changed."""
 
 from __future__ import annotations
 
-import hashlib
+import itertools
 import json
+import tempfile
+from pathlib import Path
 
 import pytest
 
 from leo import vsa
+from leo.bundle import keys
 from leo.models import Report, SubAgentResult
-
-cryptography = pytest.importorskip("cryptography")
-from cryptography.exceptions import InvalidSignature  # noqa: E402
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey  # noqa: E402
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat  # noqa: E402
 
 HEAD = "a" * 40
 
@@ -44,24 +42,15 @@ def _report(verdict="PASS") -> Report:
     )
 
 
+_COUNTER = itertools.count()
+
+
 def _keys():
-    private = Ed25519PrivateKey.generate()
-    raw = private.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
-    keyid = hashlib.sha256(raw).hexdigest()
-
-    def signer(message: bytes):
-        return keyid, private.sign(message)
-
-    def check(kid: str, sig: bytes, message: bytes) -> bool:
-        if kid != keyid:
-            return False
-        try:
-            private.public_key().verify(sig, message)
-        except InvalidSignature:
-            return False
-        return True
-
-    return signer, check
+    """A real ed25519 key pair through LEO's signing code (securesystemslib)."""
+    prefix = Path(tempfile.mkdtemp()) / f"key{next(_COUNTER)}"
+    private, public, _ = keys.generate(prefix)
+    signer = keys.load_signer(private)
+    return (lambda message: keys.sign(signer, message)), keys.checker_for(keys.load_public(public))
 
 
 def _signed(report: Report, signer) -> bytes:
@@ -109,6 +98,30 @@ def test_vsa_for_another_head_or_by_another_key_or_unsigned_is_refused():
     payload = json.dumps(vsa.statement(_report())).encode()
     with pytest.raises(vsa.AttestationError, match="unsigned"):
         vsa.verify_attestation(vsa.envelope(vsa.PAYLOAD_TYPE, payload).encode(), check)
+
+
+def test_verify_attest_signed_with_a_key_verifies_with_leo_attest_verify(
+    fixture_repo, tmp_path, scale
+):
+    repo = fixture_repo(select=("fine",))
+    private, public, _ = keys.generate(tmp_path / "verdict-key")
+    out = tmp_path / "vsa.json"
+    proc = scale.leo(
+        "verify", "--repo", str(repo.path), "--base", "main", "-q",
+        "--attest", str(out), "--sign", f"key:{private}", *scale.FIXTURES, env=scale.ENV,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    head = repo.change().head_sha
+    ok = scale.leo(
+        "attest", "verify", str(out), "--key", str(public), "--head", head, env=scale.ENV
+    )
+    assert ok.returncode == 0, ok.stderr
+    assert "PASSED" in ok.stdout
+    data = bytearray(out.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    out.write_bytes(bytes(data))
+    bad = scale.leo("attest", "verify", str(out), "--key", str(public), env=scale.ENV)
+    assert bad.returncode == 1 and "Traceback" not in bad.stderr
 
 
 def test_verify_attest_writes_the_envelope_and_sign_needs_leo_signing(
