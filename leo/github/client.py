@@ -88,6 +88,14 @@ def retry_policy(options: ClientOptions) -> Any:
             _pool: Any = None,
             _stacktrace: Any = None,
         ) -> Any:
+            from leo.metrics import observe_github_retry
+
+            if response is not None:
+                observe_github_retry(
+                    "rate_limit" if response.status in (403, 429) else f"http_{response.status}"
+                )
+            elif error is not None:
+                observe_github_retry("connection")
             if response is not None and response.status in (403, 429):
                 wait = rate_limit_wait(response.headers, time.time())
                 cap = self.max_rate_limit_wait

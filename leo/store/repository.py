@@ -12,6 +12,7 @@ import hashlib
 import json
 import os
 import socket
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
@@ -507,9 +508,14 @@ def record_report(report: Report, *, pr: int | None = None, config_url: str | No
 
     Raises ``StoreError`` (exit 5) when it cannot: a verdict that is not recorded is not given.
     """
+    from leo.metrics import observe_store_write
+
     try:
         with AuditStore.open(config_url=config_url) as store:
-            return store.record_verification(report, pr=pr)
+            started = time.monotonic()
+            seq = store.record_verification(report, pr=pr)
+            observe_store_write(time.monotonic() - started, store.engine.dialect.name)
+            return seq
     except StoreError as exc:
         msg = f"{exc}; the verdict was NOT recorded, so LEO gives none (fail closed)"
         raise StoreError(msg) from exc
