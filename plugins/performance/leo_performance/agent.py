@@ -195,13 +195,18 @@ def _summary(assessment: Assessment, findings: Sequence[Finding], settings: Sett
     failed = sum(1 for f in findings if f.rule_id.endswith(("_failed", "_skipped")))
     pairs = max((c.runs for c in assessment.comparisons), default=0)
     parts = [
-        f"{len(assessment.comparisons)} benchmarks compared over {pairs} interleaved runs per side",
-        f"{counts.get('regression', 0)} regressions",
+        f"{_n(len(assessment.comparisons), 'benchmark')} compared over {pairs} interleaved "
+        "runs per side",
+        _n(counts.get("regression", 0), "regression"),
         f"{counts.get('borderline', 0)} borderline",
-        f"{counts.get('improvement', 0)} improvements",
+        _n(counts.get("improvement", 0), "improvement"),
     ]
     if failed:
-        parts.append(f"{failed} benchmarks failed or were skipped at head")
+        parts.append(f"{_n(failed, 'benchmark')} failed or skipped at head")
     if not assessment.head_ran:
         parts.append("the suite did not run at head")
     return ", ".join(parts) + f" (minimum effect {settings.min_effect:.0%})"
+
+
+def _n(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"

@@ -223,8 +223,11 @@ def _suite_failed(head: Sequence[Run]) -> Finding:
 
 
 def _last_line(text: str) -> str:
+    """The exception pytest reported (its ``E`` lines), else the report's last line."""
     lines = [ln.strip() for ln in text.strip().splitlines() if ln.strip()]
-    return f": {lines[-1][:300]}" if lines else ""
+    errors = [ln[1:].strip() for ln in lines if ln.startswith("E ")]
+    picked = errors[-1] if errors else (lines[-1] if lines else "")
+    return f": {picked[:300]}" if picked else ""
 
 
 def details(assessment: Assessment, runs: Sequence[Run], settings: Settings) -> dict[str, Any]:

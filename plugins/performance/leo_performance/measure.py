@@ -130,7 +130,11 @@ async def run_once(
     )
     output = (result.stdout_text + result.stderr_text).strip()
     run = Run(
-        side=side, argv=tuple(argv), returncode=result.returncode, output_tail=output[-_TAIL:]
+        side=side,
+        pair=pair,
+        argv=tuple(argv),
+        returncode=result.returncode,
+        output_tail=output[-_TAIL:],
     )
     run.samples, run.version = read_benchmark_json(json_path)
     run.outcomes, run.errors = read_outcomes(outcomes)
