@@ -43,7 +43,14 @@ class PerformanceAgent(SubAgent):
                 )
             if not at_base:
                 return self.skipped(
-                    f"{len(at_head)} benchmarks are new at head; none at base to compare against"
+                    f"{_n(len(at_head), 'benchmark')} new at head; none at base to compare against"
+                )
+            if not at_head:
+                # An empty target list would make pytest run the whole test suite.
+                return self.result(
+                    summary=f"all {_n(len(at_base), 'benchmark')} of the base were removed at "
+                    "head; nothing to compare",
+                    details={"removed": [f"{b.path}::{b.name}" for b in at_base]},
                 )
         targets: dict[Side, list[str]] = {
             "base": list(settings.paths) or _files(at_base),

@@ -127,8 +127,6 @@ def assess(
     if not out.base_ran:
         return out
     base_ids = sorted({n for r in base for n in r.samples})
-    if not out.head_ran:
-        out.findings.append(_suite_failed(head))
     head_outcomes = [r.outcomes for r in head]
     for nodeid in base_ids:
         path, line = location(nodeid, benchmarks_at_head)
@@ -169,8 +167,6 @@ def assess(
             finding = comparison_finding(c, benchmarks_at_head, settings)
             if finding is not None:
                 out.findings.append(finding)
-        elif not out.head_ran:
-            continue  # already reported as the whole suite failing
         elif any(o.get(nodeid) == "skipped" for o in head_outcomes):
             out.findings.append(
                 Finding(
@@ -182,6 +178,8 @@ def assess(
                     fix="remove the skip, or explain why the benchmark no longer applies",
                 )
             )
+        elif not out.head_ran:
+            continue  # reported below as the whole suite failing
         elif line is not None:
             # Still defined at head, yet never reported: its module or parameters broke.
             error = next(
@@ -200,6 +198,8 @@ def assess(
             )
         else:
             out.notes.append(f"{nodeid} was removed or renamed at head")
+    if not out.head_ran and not any(f.rule_id in (FAILED, SKIPPED_AT_HEAD) for f in out.findings):
+        out.findings.append(_suite_failed(head))
     new = sorted({n for r in head for n in r.samples} - set(base_ids))
     out.notes += [f"{n} is new at head (nothing to compare against)" for n in new]
     return out

@@ -109,6 +109,9 @@ class Settings:
             if not path or path.startswith("-") or p.is_absolute() or ".." in p.parts:
                 msg = f"{_WHERE} paths entry {path!r} must be a relative path inside the repository"
                 raise LeoError(msg)
+        if "/" in self.python and not self.python.startswith("/"):
+            msg = f"{_WHERE} python = {self.python!r} must be an absolute path or a name on PATH"
+            raise LeoError(msg)
         for path in self.pythonpath:
             p = PurePosixPath(path)
             if p.is_absolute() or ".." in p.parts:

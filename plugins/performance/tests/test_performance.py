@@ -96,6 +96,14 @@ def test_benchmarks_new_at_head_are_skipped_for_want_of_a_base(leo_repo, leo_run
     assert "new at head" in result.summary
 
 
+def test_removing_every_benchmark_passes_without_running_the_whole_test_suite(leo_repo, leo_run):
+    base = {**BASE, "tests/test_other.py": "def test_fails():\n    raise AssertionError\n"}
+    repo = leo_repo(base=base, head={"tests/test_bench.py": None})
+    result = leo_run(repo.change(), [PerformanceAgent], config=CONFIG).agent("performance")
+    assert result.status == "passed"
+    assert "removed at head" in result.summary
+
+
 def test_a_benchmark_that_ran_at_base_and_fails_at_head_is_a_finding(leo_repo, leo_run):
     broken = CORE.replace("return total", "raise RuntimeError('broken at head')")
     repo = leo_repo(base=BASE, head={"app/core.py": broken})
@@ -103,6 +111,18 @@ def test_a_benchmark_that_ran_at_base_and_fails_at_head_is_a_finding(leo_repo, l
     finding = run.assert_finding("performance.benchmark_failed", path="tests/test_bench.py")
     assert "broken at head" in finding.message
     assert run.agent("performance").status == "failed"
+    assert not [f for f in run.findings if f.rule_id == "performance.suite_failed"]
+
+
+def test_a_benchmark_skipped_at_head_cannot_hide_a_regression(leo_repo, leo_run):
+    skipped = "import pytest\n" + BENCH.replace(
+        "def test_work", "@pytest.mark.skip(reason='later')\ndef test_work"
+    )
+    repo = leo_repo(base=BASE, head={"app/core.py": SLOWER, "tests/test_bench.py": skipped})
+    run = leo_run(repo.change(), [PerformanceAgent], config=CONFIG)
+    finding = run.assert_finding("performance.benchmark_skipped", path="tests/test_bench.py")
+    assert finding.severity == "medium"
+    assert run.agent("performance").status == "warned"
 
 
 def test_a_suite_that_no_longer_imports_at_head_is_a_finding(leo_repo, leo_run):
