@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
@@ -16,7 +17,7 @@ from leo_performance.assess import (
     details,
 )
 from leo_performance.discovery import Benchmark, discover
-from leo_performance.measure import Run, Side, measure
+from leo_performance.measure import IMPORT_PREFIX, Run, Side, measure
 from leo_performance.settings import Settings
 
 if TYPE_CHECKING:
@@ -35,7 +36,7 @@ class PerformanceAgent(SubAgent):
             return _error(str(exc))
         at_head = await discover(change, "head")
         at_base = await discover(change, "base")
-        if not settings.paths:
+        if not settings.paths and not settings.import_time:
             if not at_head and not at_base:
                 return self.skipped(
                     "no pytest-benchmark benchmarks in the repository "
@@ -110,13 +111,12 @@ class PerformanceAgent(SubAgent):
         nodeids = _borderline_ids(info, findings)
         if not nodeids:
             return findings, info
+        tests = [n for n in nodeids if not n.startswith(IMPORT_PREFIX)]
+        modules = tuple(n[len(IMPORT_PREFIX) :] for n in nodeids if n.startswith(IMPORT_PREFIX))
+        again = replace(settings, import_time=modules)
         with tempfile.TemporaryDirectory(prefix="leo-performance-") as work:
             runs = await measure(
-                change,
-                settings,
-                {"base": nodeids, "head": nodeids},
-                settings.remeasure_pairs,
-                Path(work),
+                change, again, {"base": tests, "head": tests}, settings.remeasure_pairs, Path(work)
             )
         fresh = assess(runs, at_head, settings)
         by_id = {c.nodeid: c for c in fresh.comparisons}

@@ -9,7 +9,7 @@ from typing import Any
 
 from leo import Finding
 from leo_performance.discovery import Benchmark
-from leo_performance.measure import Run
+from leo_performance.measure import IMPORT_PREFIX, Run
 from leo_performance.settings import Settings
 from leo_performance.stats import Comparison, compare
 
@@ -48,6 +48,8 @@ def human_time(seconds: float) -> str:
 
 def location(nodeid: str, benchmarks: Sequence[Benchmark]) -> tuple[str | None, int | None]:
     """The file and ``def`` line of a benchmark node id, when discovery found it."""
+    if nodeid.startswith(IMPORT_PREFIX):
+        return None, None
     path, _, rest = nodeid.partition("::")
     name = _PARAMS.sub("", rest)
     for b in benchmarks:

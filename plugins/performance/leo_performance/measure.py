@@ -121,24 +121,64 @@ async def run_once(
     pythonpath = [str(plugin_dir)] + [
         str(tree / p) for p in settings.pythonpath if (tree / p).is_dir()
     ]
-    argv = pytest_argv(settings, json_path, targets)
-    result = await run_tool(
-        argv,
-        cwd=tree,
-        env=scrubbed_env(settings, pythonpath, outcomes),
-        timeout=settings.run_timeout,
-    )
-    output = (result.stdout_text + result.stderr_text).strip()
-    run = Run(
-        side=side,
-        pair=pair,
-        argv=tuple(argv),
-        returncode=result.returncode,
-        output_tail=output[-_TAIL:],
-    )
-    run.samples, run.version = read_benchmark_json(json_path)
-    run.outcomes, run.errors = read_outcomes(outcomes)
+    env = scrubbed_env(settings, pythonpath, outcomes)
+    run = Run(side=side, pair=pair, argv=(), returncode=0)
+    if targets:  # never without targets: pytest would run the whole test suite
+        argv = pytest_argv(settings, json_path, targets)
+        result = await run_tool(argv, cwd=tree, env=env, timeout=settings.run_timeout)
+        output = (result.stdout_text + result.stderr_text).strip()
+        run.argv, run.returncode, run.output_tail = tuple(argv), result.returncode, output[-_TAIL:]
+        run.samples, run.version = read_benchmark_json(json_path)
+        run.outcomes, run.errors = read_outcomes(outcomes)
+    for module in settings.import_time:
+        await time_import(settings, tree, module, run, env)
     return run
+
+
+#: Prefix of the pseudo node id under which a module's import time is compared.
+IMPORT_PREFIX = "import:"
+
+
+async def time_import(
+    settings: Settings, tree: Path, module: str, run: Run, env: Mapping[str, str]
+) -> None:
+    """Time ``import module`` ``import_rounds`` times in fresh interpreters (``-X importtime``).
+
+    Each import is one round of the pseudo benchmark ``import:<module>``: its cumulative time
+    as CPython reports it, so interpreter start-up is left out.
+    """
+    key = IMPORT_PREFIX + module
+    times: list[float] = []
+    for _ in range(settings.import_rounds):
+        result = await run_tool(
+            [settings.interpreter(), "-X", "importtime", "-c", f"import {module}"],
+            cwd=tree,
+            env=env,
+            timeout=settings.run_timeout,
+        )
+        seconds = import_seconds(result.stderr_text, module)
+        if result.returncode != 0 or seconds is None:
+            run.outcomes[key] = "failed"
+            run.errors[key] = result.stderr_text.strip()[-_TAIL:] or "no import time reported"
+            return
+        times.append(seconds)
+    run.samples[key] = times
+    run.outcomes[key] = "passed"
+
+
+def import_seconds(stderr: str, module: str) -> float | None:
+    """The cumulative import time of ``module`` from ``-X importtime`` output, in seconds."""
+    found = None
+    for line in stderr.splitlines():
+        if not line.startswith("import time:"):
+            continue
+        parts = line[len("import time:") :].split("|")
+        if len(parts) == 3 and parts[2].strip() == module:
+            try:
+                found = int(parts[1].strip()) / 1e6
+            except ValueError:
+                continue
+    return found
 
 
 async def measure(

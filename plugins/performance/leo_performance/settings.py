@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -11,6 +12,7 @@ from typing import Any
 from leo import LeoError
 
 _WHERE = "[tool.leo.agents.performance]"
+_MODULE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,10 @@ class Settings:
     """Let pytest load every installed plugin; None: only with ``python``/``command`` set."""
     run_timeout: float = 300.0
     """Seconds one pytest run may take."""
+    import_time: tuple[str, ...] = ()
+    """Modules whose import time (``python -X importtime``) is compared too; empty: off."""
+    import_rounds: int = 10
+    """Imports timed per module per run."""
 
     @property
     def custom_interpreter(self) -> bool:
@@ -65,6 +71,10 @@ class Settings:
     @property
     def autoload(self) -> bool:
         return self.custom_interpreter if self.plugin_autoload is None else self.plugin_autoload
+
+    def interpreter(self) -> str:
+        """The Python that times imports: ``python``, else LEO's own."""
+        return self.python or sys.executable
 
     def pytest_argv(self) -> list[str]:
         """The argv prefix that starts pytest."""
@@ -99,6 +109,7 @@ class Settings:
             ("confidence", 0.5 <= self.confidence < 1, "in [0.5, 1)"),
             ("resamples", 100 <= self.resamples <= 100_000, "between 100 and 100000"),
             ("run_timeout", self.run_timeout > 0, "> 0 seconds"),
+            ("import_rounds", 2 <= self.import_rounds <= 1000, "between 2 and 1000"),
         ]
         for key, ok, expected in checks:
             if not ok:
@@ -108,6 +119,10 @@ class Settings:
             p = PurePosixPath(path.split("::", 1)[0])
             if not path or path.startswith("-") or p.is_absolute() or ".." in p.parts:
                 msg = f"{_WHERE} paths entry {path!r} must be a relative path inside the repository"
+                raise LeoError(msg)
+        for module in self.import_time:
+            if not _MODULE.fullmatch(module):
+                msg = f"{_WHERE} import_time entry {module!r} must be a dotted module name"
                 raise LeoError(msg)
         if "/" in self.python and not self.python.startswith("/"):
             msg = f"{_WHERE} python = {self.python!r} must be an absolute path or a name on PATH"

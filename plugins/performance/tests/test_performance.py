@@ -178,3 +178,15 @@ def test_a_bad_setting_is_an_error_naming_the_key(leo_repo, leo_run):
     result = leo_run(repo.change(), [PerformanceAgent], config=config).agent("performance")
     assert result.status == "error"
     assert "pairs" in result.summary
+
+
+def test_import_time_made_much_slower_is_a_regression_of_the_import(leo_repo, leo_run):
+    slow_import = "TABLE = sorted(str(i) for i in range(200_000))\n"
+    repo = leo_repo(base={"app/__init__.py": ""}, head={"app/__init__.py": slow_import})
+    settings = {**QUICK, "import_time": ["app"], "import_rounds": 5}
+    run = leo_run(repo.change(), [PerformanceAgent], config={"agents": {"performance": settings}})
+    finding = run.assert_finding("performance.regression")
+    assert finding.message.startswith("benchmark import:app is ")
+    result = run.agent("performance")
+    assert [b["nodeid"] for b in result.details["benchmarks"]] == ["import:app"]
+    assert result.details["command"] == []  # no benchmarks, so pytest never ran

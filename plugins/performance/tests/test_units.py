@@ -7,7 +7,12 @@ import json
 import numpy as np
 import pytest
 from leo_performance.discovery import benchmarks_in
-from leo_performance.measure import read_benchmark_json, read_outcomes, scrubbed_env
+from leo_performance.measure import (
+    import_seconds,
+    read_benchmark_json,
+    read_outcomes,
+    scrubbed_env,
+)
 from leo_performance.settings import Settings
 from leo_performance.stats import classify, compare
 
@@ -161,3 +166,17 @@ def test_the_runs_get_no_secrets_and_no_injected_pytest_options(monkeypatch, tmp
     assert env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] == "1"
     custom = scrubbed_env(Settings(python="/usr/bin/python3"), [], tmp_path / "o.jsonl")
     assert "PYTEST_DISABLE_PLUGIN_AUTOLOAD" not in custom
+
+
+def test_import_time_is_the_cumulative_time_of_the_named_module():
+    stderr = (
+        "import time: self [us] | cumulative | imported package\n"
+        "import time:       518 |        518 |   json.encoder\n"
+        "import time:       300 |      19535 | json\n"
+    )
+    assert import_seconds(stderr, "json") == 0.019535
+    assert import_seconds(stderr, "json.encoder") == 0.000518
+    assert import_seconds(stderr, "yaml") is None
+    assert import_seconds("import time: x | y | json", "json") is None
+    with pytest.raises(LeoError, match="import_time"):
+        Settings.from_mapping({"import_time": ["os; rm -rf /"]})
