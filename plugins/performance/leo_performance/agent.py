@@ -126,7 +126,11 @@ class PerformanceAgent(SubAgent):
             c = by_id.get(nodeid)
             if c is None:
                 outcome[nodeid] = "not measured again; stays borderline"
-                kept += [f for f in findings if f.rule_id == BORDERLINE and nodeid in f.message]
+                kept += [
+                    f
+                    for f in findings
+                    if f.rule_id == BORDERLINE and f"benchmark {nodeid} " in f.message
+                ]
             elif c.holds:
                 outcome[nodeid] = f"held ({c.ratio:.2f}x)"
                 finding = comparison_finding(c, at_head, settings, confirmed=True)
