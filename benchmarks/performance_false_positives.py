@@ -59,6 +59,8 @@ def test_text(benchmark):
 BASE = {"app/__init__.py": "", "app/core.py": CORE, "tests/test_bench.py": BENCH}
 COSMETIC = {"app/core.py": CORE.replace("Code under benchmark.", "The code we benchmark.")}
 SLOWER = {"app/core.py": CORE.replace("for i in range(n):", "for i in range(2 * n):")}
+#: About 1.2x slower: near the 10 % threshold, where borderline verdicts and re-measurement live.
+NEAR = {"app/core.py": CORE.replace("for i in range(n):", "for i in range(n + n // 5):")}
 
 
 class Passes(SubAgent):
@@ -92,8 +94,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=20, help="cosmetic-change trials")
     parser.add_argument("--power-runs", type=int, default=5, help="2x-slower trials")
+    parser.add_argument("--near-runs", type=int, default=0, help="about-1.2x-slower trials")
+    parser.add_argument("--max-time", type=float, help="max_time setting (default: the default)")
+    parser.add_argument("--pairs", type=int, help="pairs setting (default: the default)")
     args = parser.parse_args()
-    settings: dict[str, object] = {}  # the defaults users get
+    settings: dict[str, object] = {}  # the defaults users get, unless overridden
+    if args.max_time is not None:
+        settings["max_time"] = args.max_time
+    if args.pairs is not None:
+        settings["pairs"] = args.pairs
     fp_runs = fp_benches = borderline = held = 0
     ratios: list[float] = []
     seconds: list[float] = []
@@ -123,11 +132,24 @@ def main() -> None:
                 f"verdicts={r['verdicts']} {r['seconds']:.1f}s",
                 flush=True,
             )
+        near_flagged = near_borderline = 0
+        near_ratios: list[float] = []
+        for i in range(args.near_runs):
+            r = trial(Path(tmp) / f"near{i}", NEAR, settings)
+            near_flagged += any("test_loop" in m for m in r["regressions"])
+            near_borderline += r["verdicts"][0] == "borderline"
+            near_ratios.append(r["ratios"][0])
+            print(
+                f"1.2x slower {i + 1}: {r['status']} ratios={r['ratios']} "
+                f"verdicts={r['verdicts']} remeasured={r['remeasured']} {r['seconds']:.1f}s",
+                flush=True,
+            )
     comparisons = 3 * args.runs
     print()
     print(
         f"machine: {platform.processor() or platform.machine()}, Python {platform.python_version()}"
     )
+    print(f"settings: {settings or 'defaults'}")
     print("| measure | value |")
     print("|---|---|")
     print(
@@ -143,6 +165,10 @@ def main() -> None:
         f"| 2x-slower runs where test_loop was a regression finding | {detected} of {args.power_runs} |"
     )
     print(f"| wall time per run, cosmetic: median | {sorted(seconds)[len(seconds) // 2]:.1f} s |")
+    if args.near_runs:
+        print(
+            f"| ~1.2x-slower runs where test_loop was a regression finding | {near_flagged} of {args.near_runs} (borderline first: {near_borderline}; measured ratios {min(near_ratios):.3f}-{max(near_ratios):.3f}) |"
+        )
     if power_seconds:
         print(
             f"| wall time per run, 2x slower: median | {sorted(power_seconds)[len(power_seconds) // 2]:.1f} s |"
