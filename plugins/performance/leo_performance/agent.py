@@ -1,0 +1,223 @@
+"""The ``performance`` sub-agent: benchmark regressions between base and head, without noise."""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING, Any
+
+from leo import LeoError, SubAgent, SubAgentResult, Tool
+from leo_performance.assess import (
+    BORDERLINE,
+    Assessment,
+    assess,
+    comparison_finding,
+    details,
+)
+from leo_performance.discovery import Benchmark, discover
+from leo_performance.measure import IMPORT_PREFIX, Run, Side, measure
+from leo_performance.settings import Settings
+
+if TYPE_CHECKING:
+    from leo import Change, Conflict, Finding
+
+
+class PerformanceAgent(SubAgent):
+    name = "performance"
+    description = "pytest-benchmark regressions between base and head (interleaved, tested)"
+    timeout = 900
+
+    async def check(self, change: Change) -> SubAgentResult:
+        try:
+            settings = Settings.from_mapping(self.settings)
+        except LeoError as exc:
+            return _error(str(exc))
+        at_head = await discover(change, "head")
+        at_base = await discover(change, "base")
+        if not settings.paths and not settings.import_time:
+            if not at_head and not at_base:
+                return self.skipped(
+                    "no pytest-benchmark benchmarks in the repository "
+                    "(no test takes the benchmark fixture)"
+                )
+            if not at_base:
+                return self.skipped(
+                    f"{_n(len(at_head), 'benchmark')} new at head; none at base to compare against"
+                )
+            if not at_head:
+                # An empty target list would make pytest run the whole test suite.
+                return self.result(
+                    summary=f"all {_n(len(at_base), 'benchmark')} of the base were removed at "
+                    "head; nothing to compare",
+                    details={"removed": [f"{b.path}::{b.name}" for b in at_base]},
+                )
+        targets: dict[Side, list[str]] = {
+            "base": list(settings.paths) or _files(at_base),
+            "head": list(settings.paths) or _files(at_head),
+        }
+        with tempfile.TemporaryDirectory(prefix="leo-performance-") as work:
+            runs = await measure(change, settings, targets, settings.pairs, Path(work))
+        assessment = assess(runs, at_head, settings)
+        if not assessment.base_ran:
+            return self._base_did_not_run(runs, assessment)
+        findings = list(assessment.findings)
+        info = details(assessment, runs, settings)
+        if settings.remeasure_in_check and assessment.borderline:
+            findings, info = await self._remeasure(change, settings, findings, info, at_head)
+        return self.result(
+            findings,
+            summary=_summary(assessment, findings, settings),
+            tools=_tools(runs),
+            details=info,
+        )
+
+    async def resolve_conflict(self, change: Change, conflict: Conflict) -> SubAgentResult | None:
+        """Re-measure borderline regressions; only those that hold stay findings."""
+        own = conflict.own
+        if not any(f.rule_id == BORDERLINE for f in own.findings):
+            return None
+        try:
+            settings = Settings.from_mapping(self.settings)
+        except LeoError as exc:
+            return _error(str(exc))
+        at_head = await discover(change, "head")
+        findings, info = await self._remeasure(
+            change, settings, list(own.findings), dict(own.details), at_head
+        )
+        kept = sum(1 for f in findings if f.rule_id.startswith("performance.regression"))
+        return self.result(
+            findings,
+            summary=f"{own.summary}; after re-measuring the borderline regressions, {kept} hold",
+            tools=own.tools,
+            details=info,
+        )
+
+    async def _remeasure(
+        self,
+        change: Change,
+        settings: Settings,
+        findings: list[Finding],
+        info: dict[str, Any],
+        at_head: Sequence[Benchmark],
+    ) -> tuple[list[Finding], dict[str, Any]]:
+        """Run the borderline benchmarks again (``remeasure_pairs`` pairs) and keep what holds.
+
+        A borderline regression holds when the fresh runs alone again show a significant
+        slowdown above ``min_effect`` (``Comparison.holds``); one the fresh runs cannot measure
+        stays borderline.
+        """
+        nodeids = _borderline_ids(info, findings)
+        if not nodeids:
+            return findings, info
+        tests = [n for n in nodeids if not n.startswith(IMPORT_PREFIX)]
+        modules = tuple(n[len(IMPORT_PREFIX) :] for n in nodeids if n.startswith(IMPORT_PREFIX))
+        again = replace(settings, import_time=modules)
+        with tempfile.TemporaryDirectory(prefix="leo-performance-") as work:
+            runs = await measure(
+                change, again, {"base": tests, "head": tests}, settings.remeasure_pairs, Path(work)
+            )
+        fresh = assess(runs, at_head, settings)
+        by_id = {c.nodeid: c for c in fresh.comparisons}
+        kept: list[Finding] = [f for f in findings if f.rule_id != BORDERLINE]
+        outcome: dict[str, str] = {}
+        for nodeid in nodeids:
+            c = by_id.get(nodeid)
+            if c is None:
+                outcome[nodeid] = "not measured again; stays borderline"
+                kept += [
+                    f
+                    for f in findings
+                    if f.rule_id == BORDERLINE and f"benchmark {nodeid} " in f.message
+                ]
+            elif c.holds:
+                outcome[nodeid] = f"held ({c.ratio:.2f}x)"
+                finding = comparison_finding(c, at_head, settings, confirmed=True)
+                if finding is not None:
+                    kept.append(finding)
+            else:
+                outcome[nodeid] = f"did not hold ({c.ratio:.2f}x, {c.verdict})"
+        info = {
+            **info,
+            "borderline": [n for n, o in outcome.items() if o.startswith("not measured")],
+            "remeasured": outcome,
+            "remeasured_benchmarks": [c.as_json() for c in fresh.comparisons],
+        }
+        return kept, info
+
+    def _base_did_not_run(self, runs: Sequence[Run], assessment: Assessment) -> SubAgentResult:
+        base = next((r for r in runs if r.side == "base"), None)
+        why = _why(base)
+        if assessment.head_ran:
+            return self.skipped(f"the benchmarks do not run at base ({why}); nothing to compare")
+        msg = (
+            f"the benchmarks ran neither at base nor at head ({why}); if the repository needs "
+            "its own dependencies, set python or command in [tool.leo.agents.performance]"
+        )
+        tail = base.output_tail if base else ""
+        return SubAgentResult(
+            status="error", confidence=0, summary=msg, error=f"{msg}\n{tail}".strip()
+        )
+
+
+def _error(msg: str) -> SubAgentResult:
+    return SubAgentResult(status="error", confidence=0, summary=msg, error=msg)
+
+
+def _why(run: Run | None) -> str:
+    if run is None:
+        return "not run"
+    if run.timed_out:
+        return "pytest did not finish within run_timeout"
+    if run.returncode == 5:
+        return "pytest collected no benchmark"
+    return f"pytest exited with {run.returncode}"
+
+
+def _files(benchmarks: Sequence[Benchmark]) -> list[str]:
+    return sorted({b.path for b in benchmarks})
+
+
+def _borderline_ids(info: dict[str, Any], findings: Sequence[Finding]) -> list[str]:
+    """Node ids to re-measure: from ``details``, checked against the borderline findings."""
+    raw = info.get("borderline")
+    ids = [n for n in raw if isinstance(n, str)] if isinstance(raw, list) else []
+    messages = [f.message for f in findings if f.rule_id == BORDERLINE]
+    return [
+        n
+        for n in ids
+        if n
+        and not n.startswith("-")
+        and ".." not in PurePosixPath(n.split("::", 1)[0]).parts
+        and any(f"benchmark {n} " in m for m in messages)
+    ]
+
+
+def _tools(runs: Sequence[Run]) -> list[Tool]:
+    version = next((r.version for r in runs if r.version), "")
+    return [Tool(name="pytest-benchmark", version=version or "unknown")]
+
+
+def _summary(assessment: Assessment, findings: Sequence[Finding], settings: Settings) -> str:
+    counts: dict[str, int] = {}
+    for c in assessment.comparisons:
+        counts[c.verdict] = counts.get(c.verdict, 0) + 1
+    failed = sum(1 for f in findings if f.rule_id.endswith(("_failed", "_skipped")))
+    pairs = max((c.runs for c in assessment.comparisons), default=0)
+    parts = [
+        f"{_n(len(assessment.comparisons), 'benchmark')} compared over {pairs} interleaved "
+        "runs per side",
+        _n(counts.get("regression", 0), "regression"),
+        f"{counts.get('borderline', 0)} borderline",
+        _n(counts.get("improvement", 0), "improvement"),
+    ]
+    if failed:
+        parts.append(f"{_n(failed, 'benchmark')} failed or skipped at head")
+    if not assessment.head_ran:
+        parts.append("the suite did not run at head")
+    return ", ".join(parts) + f" (minimum effect {settings.min_effect:.0%})"
+
+
+def _n(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"

@@ -1,0 +1,269 @@
+"""Runs the benchmarks at base and head, interleaved, and reads what each run measured.
+
+Both sides get their own throw-away worktree and are measured on the same machine in
+alternating order (base, head, head, base, base, head, ...): drift of the machine's speed hits
+both sides alike instead of looking like a regression, and the order of each pair flips so that
+a steady drift does not favour the side that always runs first.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import shutil
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from leo import run_tool
+
+if TYPE_CHECKING:
+    from leo import Change
+    from leo_performance.settings import Settings
+
+Side = Literal["base", "head"]
+#: Environment variables never passed to the repository's code (it is the PR's code).
+SECRET_NAME = re.compile(r"(_TOKEN|_KEY|_SECRET)$|SECRET|PASSWORD|CREDENTIAL", re.IGNORECASE)
+#: Variables that would let the environment change what pytest runs or loads.
+DROPPED = frozenset({"PYTHONPATH", "PYTEST_ADDOPTS", "PYTEST_PLUGINS", "PYTHONSTARTUP"})
+_PLUGIN = "leo_performance_outcomes"
+_MAX_ROUNDS_KEPT = 100_000
+_MAX_OUTCOME_LINES = 100_000
+_TAIL = 1500
+
+
+@dataclass
+class Run:
+    """One pytest run of the benchmarks on one side."""
+
+    side: Side
+    pair: int
+    """Index of the interleaved (base, head) pair this run belongs to."""
+    argv: tuple[str, ...]
+    returncode: int | None
+    """pytest's exit code; None when the run hit ``run_timeout``."""
+    samples: dict[str, list[float]] = field(default_factory=dict)
+    """Per benchmark node id: the time of each round, in seconds."""
+    outcomes: dict[str, str] = field(default_factory=dict)
+    """Per node id: ``passed``, ``failed`` or ``skipped`` (the worst of its phases)."""
+    errors: dict[str, str] = field(default_factory=dict)
+    """Per failed node id (or collected file): the end of pytest's report."""
+    version: str = ""
+    """pytest-benchmark's version, from its JSON."""
+    output_tail: str = ""
+    """The end of pytest's output, to explain a run that failed as a whole."""
+
+    @property
+    def timed_out(self) -> bool:
+        return self.returncode is None
+
+    @property
+    def ran(self) -> bool:
+        """True when the run measured at least one benchmark."""
+        return bool(self.samples)
+
+
+def scrubbed_env(settings: Settings, pythonpath: Sequence[str], outcomes: Path) -> dict[str, str]:
+    """LEO's environment without secrets, with the run's own ``PYTHONPATH`` and switches."""
+    env = {k: v for k, v in os.environ.items() if not SECRET_NAME.search(k) and k not in DROPPED}
+    env.setdefault("PYTHONHASHSEED", "0")  # the same dict layouts on both sides
+    env["PYTHONDONTWRITEBYTECODE"] = "1"
+    env["PYTHONPATH"] = os.pathsep.join(pythonpath)
+    env["LEO_PERFORMANCE_OUTCOMES"] = str(outcomes)
+    if settings.autoload:
+        env.pop("PYTEST_DISABLE_PLUGIN_AUTOLOAD", None)
+    else:
+        env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
+    env.update(dict(settings.env))
+    return env
+
+
+def pytest_argv(settings: Settings, json_path: Path, targets: Sequence[str]) -> list[str]:
+    """The argv of one run: the configured pytest, the benchmark options, then the targets."""
+    argv = [*settings.pytest_argv(), "-p", "no:cacheprovider", "-p", _PLUGIN]
+    if not settings.autoload:
+        argv += ["-p", "pytest_benchmark.plugin"]
+    argv += [
+        "-q",
+        "--benchmark-only",
+        f"--benchmark-json={json_path}",
+        f"--benchmark-min-rounds={settings.min_rounds}",
+        f"--benchmark-max-time={settings.max_time}",
+    ]
+    if settings.min_time is not None:
+        argv.append(f"--benchmark-min-time={settings.min_time}")
+    if settings.select:
+        argv += ["-k", settings.select]
+    return [*argv, *settings.pytest_args, *targets]
+
+
+async def run_once(
+    settings: Settings,
+    tree: Path,
+    side: Side,
+    targets: Sequence[str],
+    work: Path,
+    index: int,
+    pair: int = 0,
+) -> Run:
+    """One pytest run in ``tree`` (a checkout of ``side``); its timings and outcomes."""
+    json_path = work / f"{index:02d}-{side}.json"
+    outcomes = work / f"{index:02d}-{side}.outcomes.jsonl"
+    plugin_dir = work / "plugin"
+    if not plugin_dir.is_dir():
+        plugin_dir.mkdir()
+        shutil.copyfile(
+            Path(__file__).with_name("pytest_outcomes.py"), plugin_dir / f"{_PLUGIN}.py"
+        )
+    pythonpath = [str(plugin_dir)] + [
+        str(tree / p) for p in settings.pythonpath if (tree / p).is_dir()
+    ]
+    env = scrubbed_env(settings, pythonpath, outcomes)
+    run = Run(side=side, pair=pair, argv=(), returncode=0)
+    if targets:  # never without targets: pytest would run the whole test suite
+        argv = pytest_argv(settings, json_path, targets)
+        result = await run_tool(argv, cwd=tree, env=env, timeout=settings.run_timeout)
+        output = (result.stdout_text + result.stderr_text).strip()
+        run.argv, run.returncode, run.output_tail = tuple(argv), result.returncode, output[-_TAIL:]
+        run.samples, run.version = read_benchmark_json(json_path)
+        run.outcomes, run.errors = read_outcomes(outcomes)
+    for module in settings.import_time:
+        await time_import(settings, tree, module, run, env)
+    return run
+
+
+#: Prefix of the pseudo node id under which a module's import time is compared.
+IMPORT_PREFIX = "import:"
+
+
+async def time_import(
+    settings: Settings, tree: Path, module: str, run: Run, env: Mapping[str, str]
+) -> None:
+    """Time ``import module`` ``import_rounds`` times in fresh interpreters (``-X importtime``).
+
+    Each import is one round of the pseudo benchmark ``import:<module>``: its cumulative time
+    as CPython reports it, so interpreter start-up is left out.
+    """
+    key = IMPORT_PREFIX + module
+    times: list[float] = []
+    for _ in range(settings.import_rounds):
+        result = await run_tool(
+            [settings.interpreter(), "-X", "importtime", "-c", f"import {module}"],
+            cwd=tree,
+            env=env,
+            timeout=settings.run_timeout,
+        )
+        seconds = import_seconds(result.stderr_text, module)
+        if result.returncode != 0 or seconds is None:
+            run.outcomes[key] = "failed"
+            run.errors[key] = result.stderr_text.strip()[-_TAIL:] or "no import time reported"
+            return
+        times.append(seconds)
+    run.samples[key] = times
+    run.outcomes[key] = "passed"
+
+
+def import_seconds(stderr: str, module: str) -> float | None:
+    """The cumulative import time of ``module`` from ``-X importtime`` output, in seconds."""
+    found = None
+    for line in stderr.splitlines():
+        if not line.startswith("import time:"):
+            continue
+        parts = line[len("import time:") :].split("|")
+        if len(parts) == 3 and parts[2].strip() == module:
+            try:
+                found = int(parts[1].strip()) / 1e6
+            except ValueError:
+                continue
+    return found
+
+
+async def measure(
+    change: Change,
+    settings: Settings,
+    targets: Mapping[Side, Sequence[str]],
+    pairs: int,
+    work: Path,
+) -> list[Run]:
+    """``pairs`` interleaved (base, head) runs of ``targets``, in alternating order.
+
+    Stops early when the first pair shows that one side cannot run at all: more runs would
+    only repeat the same error.
+    """
+    runs: list[Run] = []
+    async with change.worktree("base") as base_tree, change.worktree("head") as head_tree:
+        trees: dict[Side, Path] = {"base": base_tree, "head": head_tree}
+        for i in range(pairs):
+            order: tuple[Side, Side] = ("base", "head") if i % 2 == 0 else ("head", "base")
+            for side in order:
+                runs.append(
+                    await run_once(settings, trees[side], side, targets[side], work, len(runs), i)
+                )
+            if i == 0 and not all(r.ran for r in runs):
+                break
+    return runs
+
+
+def read_benchmark_json(path: Path) -> tuple[dict[str, list[float]], str]:
+    """Per node id, the round times of a ``--benchmark-json`` file; and the plugin's version.
+
+    The file is written by code under review, so anything malformed is dropped, never trusted:
+    only finite, non-negative times count.
+    """
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError, UnicodeDecodeError):
+        return {}, ""
+    if not isinstance(doc, dict) or not isinstance(doc.get("benchmarks"), list):
+        return {}, ""
+    version = doc.get("version")
+    samples: dict[str, list[float]] = {}
+    for bench in doc["benchmarks"]:
+        if not isinstance(bench, dict):
+            continue
+        nodeid, stats = bench.get("fullname"), bench.get("stats")
+        if not isinstance(nodeid, str) or not nodeid or not isinstance(stats, dict):
+            continue
+        data = stats.get("data")
+        if not isinstance(data, list):
+            continue
+        times = [float(x) for x in data[:_MAX_ROUNDS_KEPT] if _is_time(x)]
+        if len(times) >= 2:
+            samples[nodeid] = times
+    return samples, version if isinstance(version, str) else ""
+
+
+def _is_time(x: Any) -> bool:
+    return isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x) and x >= 0
+
+
+_RANK = {"passed": 0, "skipped": 1, "failed": 2}
+
+
+def read_outcomes(path: Path) -> tuple[dict[str, str], dict[str, str]]:
+    """Per node id, the worst outcome the outcomes plugin recorded, and failure texts."""
+    outcomes: dict[str, str] = {}
+    errors: dict[str, str] = {}
+    try:
+        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return outcomes, errors
+    for line in lines[:_MAX_OUTCOME_LINES]:
+        try:
+            rec = json.loads(line)
+        except ValueError:
+            continue
+        if not isinstance(rec, dict):
+            continue
+        nodeid, outcome = rec.get("nodeid"), rec.get("outcome")
+        if not isinstance(nodeid, str) or outcome not in _RANK:
+            continue
+        if _RANK[outcome] >= _RANK.get(outcomes.get(nodeid, "passed"), 0):
+            outcomes[nodeid] = outcome
+        text = rec.get("text")
+        if outcome == "failed" and isinstance(text, str) and text:
+            errors[nodeid] = text[-_TAIL:]
+    return outcomes, errors

@@ -1,0 +1,192 @@
+"""End-to-end behaviour of the performance sub-agent on throw-away repositories."""
+
+from __future__ import annotations
+
+import anyio
+from leo_performance import PerformanceAgent
+from leo_performance.assess import BORDERLINE, REGRESSION
+
+from leo import Finding, SubAgent, SubAgentResult
+from leo.subagent import Conflict
+
+#: Tiny benchmarks with bounded rounds keep each pytest run well under a second.
+QUICK = {"pairs": 3, "remeasure_pairs": 3, "min_rounds": 10, "max_time": 0.05}
+CONFIG = {"agents": {"performance": QUICK}}
+
+CORE = '''\
+"""The code under benchmark."""
+
+
+def work(n=3000):
+    total = 0
+    for i in range(n):
+        total += i * i
+    return total
+'''
+SLOWER = CORE.replace("for i in range(n):", "for i in range(2 * n):")
+COSMETIC = CORE.replace(
+    '"""The code under benchmark."""', '"""The code under benchmark (reworded)."""'
+)
+BENCH = """\
+from app.core import work
+
+
+def test_work(benchmark):
+    assert benchmark(work) > 0
+"""
+BASE = {"app/__init__.py": "", "app/core.py": CORE, "tests/test_bench.py": BENCH}
+
+
+class Passes(SubAgent):
+    """A sub-agent that always passes, so a failing performance result starts a conflict round."""
+
+    name = "passes"
+
+    async def check(self, change: object) -> list[object]:
+        return []
+
+
+def test_a_function_made_2x_slower_is_a_regression_naming_the_benchmark_and_both_medians(
+    leo_repo, leo_run
+):
+    repo = leo_repo(base=BASE, head={"app/core.py": SLOWER})
+    run = leo_run(repo.change(), [PerformanceAgent, Passes], config=CONFIG)
+    finding = run.assert_finding(REGRESSION, path="tests/test_bench.py", line=4)
+    assert finding.rule_id == REGRESSION, finding.message
+    assert "tests/test_bench.py::test_work" in finding.message
+    assert " at base vs " in finding.message and " at head" in finding.message
+    result = run.agent("performance")
+    bench = next(b for b in result.details["benchmarks"] if b["nodeid"].endswith("test_work"))
+    assert bench["ratio"] > 1.5
+    assert bench["head_median"] > bench["base_median"] > 0
+    assert result.status == "failed"
+    run.assert_verdict("FAIL")
+
+
+def test_a_cosmetic_change_gets_no_finding_across_repeated_runs(leo_repo, leo_run):
+    repo = leo_repo(base=BASE, head={"app/core.py": COSMETIC})
+    change = repo.change()
+    for _ in range(2):
+        run = leo_run(change, [PerformanceAgent, Passes], config=CONFIG)
+        result = run.agent("performance")
+        assert result.status == "passed", result.findings
+        assert [b["verdict"] for b in result.details["benchmarks"]] in (
+            ["unchanged"],
+            ["improvement"],
+        )
+        run.assert_no_finding("performance.regression")
+
+
+def test_a_repository_without_benchmarks_is_skipped(leo_repo, leo_run):
+    repo = leo_repo(
+        base={"app/core.py": CORE, "tests/test_core.py": "def test_x():\n    assert 1\n"},
+        head={"app/core.py": SLOWER},
+    )
+    result = leo_run(repo.change(), [PerformanceAgent], config=CONFIG).agent("performance")
+    assert result.status == "skipped"
+    assert "no pytest-benchmark benchmarks" in result.summary
+
+
+def test_benchmarks_new_at_head_are_skipped_for_want_of_a_base(leo_repo, leo_run):
+    repo = leo_repo(
+        base={"app/__init__.py": "", "app/core.py": CORE}, head={"tests/test_bench.py": BENCH}
+    )
+    result = leo_run(repo.change(), [PerformanceAgent], config=CONFIG).agent("performance")
+    assert result.status == "skipped"
+    assert "new at head" in result.summary
+
+
+def test_removing_every_benchmark_passes_without_running_the_whole_test_suite(leo_repo, leo_run):
+    base = {**BASE, "tests/test_other.py": "def test_fails():\n    raise AssertionError\n"}
+    repo = leo_repo(base=base, head={"tests/test_bench.py": None})
+    result = leo_run(repo.change(), [PerformanceAgent], config=CONFIG).agent("performance")
+    assert result.status == "passed"
+    assert "removed at head" in result.summary
+
+
+def test_a_benchmark_that_ran_at_base_and_fails_at_head_is_a_finding(leo_repo, leo_run):
+    broken = CORE.replace("return total", "raise RuntimeError('broken at head')")
+    repo = leo_repo(base=BASE, head={"app/core.py": broken})
+    run = leo_run(repo.change(), [PerformanceAgent], config=CONFIG)
+    finding = run.assert_finding("performance.benchmark_failed", path="tests/test_bench.py")
+    assert "broken at head" in finding.message
+    assert run.agent("performance").status == "failed"
+    assert not [f for f in run.findings if f.rule_id == "performance.suite_failed"]
+
+
+def test_a_benchmark_skipped_at_head_cannot_hide_a_regression(leo_repo, leo_run):
+    skipped = "import pytest\n" + BENCH.replace(
+        "def test_work", "@pytest.mark.skip(reason='later')\ndef test_work"
+    )
+    repo = leo_repo(base=BASE, head={"app/core.py": SLOWER, "tests/test_bench.py": skipped})
+    run = leo_run(repo.change(), [PerformanceAgent], config=CONFIG)
+    finding = run.assert_finding("performance.benchmark_skipped", path="tests/test_bench.py")
+    assert finding.severity == "medium"
+    assert run.agent("performance").status == "warned"
+
+
+def test_a_suite_that_no_longer_imports_at_head_is_a_finding(leo_repo, leo_run):
+    repo = leo_repo(base=BASE, head={"app/core.py": "import nonexistent_module_xyz\n"})
+    run = leo_run(repo.change(), [PerformanceAgent], config=CONFIG)
+    run.assert_finding("performance.suite_failed")
+    assert run.agent("performance").status == "failed"
+
+
+def test_a_borderline_regression_that_does_not_hold_is_dropped_in_the_conflict_round(leo_repo):
+    repo = leo_repo(base=BASE, head={"app/core.py": COSMETIC})
+    change = repo.change()
+    nodeid = "tests/test_bench.py::test_work"
+    agent = PerformanceAgent(QUICK)
+    own = agent.result(
+        [
+            Finding(  # what check() reports for a borderline regression
+                rule_id=BORDERLINE,
+                severity="high",
+                message=f"benchmark {nodeid} is 1.15x slower at head (borderline: ...)",
+                path="tests/test_bench.py",
+                line=4,
+            )
+        ],
+        details={"borderline": [nodeid]},
+    )
+    assert own.status == "failed"
+    conflict = Conflict(1, own, [SubAgentResult(name="passes", status="passed", confidence=100)])
+    revised = anyio.run(agent.resolve_conflict, change, conflict)
+    assert revised is not None
+    assert revised.status == "passed", revised.findings
+    assert revised.details["remeasured"][nodeid].startswith("did not hold")
+    assert revised.details["borderline"] == []
+
+
+def test_a_result_without_borderline_regressions_stands_in_the_conflict_round(leo_repo):
+    repo = leo_repo(base=BASE, head={"app/core.py": COSMETIC})
+    own = SubAgentResult(status="passed", confidence=100)
+    conflict = Conflict(1, own, [])
+    assert anyio.run(PerformanceAgent(QUICK).resolve_conflict, repo.change(), conflict) is None
+
+
+def test_an_interpreter_that_does_not_exist_is_an_error_not_a_pass(leo_repo, leo_run):
+    repo = leo_repo(base=BASE, head={"app/core.py": SLOWER})
+    config = {"agents": {"performance": {**QUICK, "python": "/nonexistent/bin/python"}}}
+    result = leo_run(repo.change(), [PerformanceAgent], config=config).agent("performance")
+    assert result.status == "error"
+
+
+def test_a_bad_setting_is_an_error_naming_the_key(leo_repo, leo_run):
+    repo = leo_repo(base=BASE, head={"app/core.py": SLOWER})
+    config = {"agents": {"performance": {"pairs": "three"}}}
+    result = leo_run(repo.change(), [PerformanceAgent], config=config).agent("performance")
+    assert result.status == "error"
+    assert "pairs" in result.summary
+
+
+def test_import_time_made_much_slower_is_a_regression_of_the_import(leo_repo, leo_run):
+    slow_import = "TABLE = sorted(str(i) for i in range(200_000))\n"
+    repo = leo_repo(base={"app/__init__.py": ""}, head={"app/__init__.py": slow_import})
+    settings = {**QUICK, "import_time": ["app"], "import_rounds": 5}
+    run = leo_run(repo.change(), [PerformanceAgent], config={"agents": {"performance": settings}})
+    finding = run.assert_finding("performance.regression")
+    assert finding.message.startswith("benchmark import:app is ")
+    result = run.agent("performance")
+    assert [b["nodeid"] for b in result.details["benchmarks"]] == ["import:app"]
+    assert result.details["command"] == []  # no benchmarks, so pytest never ran
