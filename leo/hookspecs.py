@@ -49,6 +49,36 @@ def leo_resolve_conflict(
 
 
 # --------------------------------------------------------------------------------------------
+# Builder lane: the patch bundle handed to the enforcer
+# --------------------------------------------------------------------------------------------
+
+
+@hookspec
+def leo_bundle_created(repo: str, head_sha: str, digest: str, marker: str) -> None:
+    """Observe a builder bundle written by ``leo bundle create``.
+
+    Called once after the bundle is written, with the repository path, the head commit it was
+    built for, the bundle's sha256 and its handoff marker ``[CODEX-READY:<sha256>]``. Return
+    nothing; an exception is reported and ignored. LEO's audit store records it as a handoff.
+    """
+
+
+# --------------------------------------------------------------------------------------------
+# Enforcer lane: verifying and applying the bundle
+# --------------------------------------------------------------------------------------------
+
+
+@hookspec
+def leo_bundle_applied(repo: str, head_sha: str, digest: str, marker: str) -> None:
+    """Observe a bundle that ``leo bundle apply`` verified and applied.
+
+    Called once after the patch is applied, with the repository it was applied to, the head
+    commit the bundle was built for, its sha256 and the marker ``[CLAUDE-APPLIED:<sha256>]``.
+    Return nothing; an exception is reported and ignored. LEO's audit store records it.
+    """
+
+
+# --------------------------------------------------------------------------------------------
 # Supervisor lane: a verification from start to verdict
 # --------------------------------------------------------------------------------------------
 
@@ -77,4 +107,27 @@ def leo_verification_finished(report: Report) -> None:
 
     Called once with the final ``Report`` before it is printed. Return nothing; an exception
     is reported and ignored, it never changes the verdict.
+    """
+
+
+# --------------------------------------------------------------------------------------------
+# Lead lane: a human decision on a verdict
+# --------------------------------------------------------------------------------------------
+
+
+@hookspec
+def leo_lead_decision(
+    repository: str,
+    pr: int,
+    head_sha: str,
+    decision: str,
+    reason: str,
+    override: bool,
+    verdict: str,
+) -> None:
+    """Observe a LEAD decision recorded by ``leo lead approve`` or ``leo lead reject``.
+
+    Called once after the decision is in the audit store, with the PR, the head SHA it binds
+    to, ``approve`` or ``reject``, the written reason, whether it overrode a FAIL, and the
+    verdict it answers. Return nothing; an exception is reported and ignored.
     """

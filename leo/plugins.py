@@ -31,7 +31,7 @@ hookimpl = pluggy.HookimplMarker(PROJECT)
 #: govern third-party plugins.
 BUILTIN_PLUGINS = ("security", "database", "testing", "performance", "design")
 #: LEO's own hook implementations, registered like any plugin.
-CORE_PLUGINS = ("leo.defaults",)
+CORE_PLUGINS = ("leo.defaults", "leo.store.hooks")
 _AGENT_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,63}$")
 
 
@@ -183,6 +183,12 @@ def notify(pm: pluggy.PluginManager, hook: str, **kwargs: object) -> list[str]:
         for name, exc in call_each(pm, hook, **kwargs)
         if isinstance(exc, Exception)
     ]
+
+
+def announce(hook: str, **kwargs: object) -> list[str]:
+    """Load the plugins and tell them a lane event happened (a bundle created or applied, a
+    LEAD decision); return their failures as warnings."""
+    return notify(load_plugins().pm, hook, **kwargs)
 
 
 def _collect_subagents(result: Plugins) -> None:

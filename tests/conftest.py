@@ -66,6 +66,7 @@ def plugin_path(tmp_path: Path) -> dict[str, str]:
         "thirdparty = leo_fixture_thirdparty\n"
         "broken = leo_fixture_broken\n"
         "importerror = leo_fixture_importerror\n"
+        "lanes = leo_fixture_lanes\n"
     )
     return {"PYTHONPATH": os.pathsep.join([str(site), str(FIXTURE_PLUGINS)])}
 

@@ -103,7 +103,7 @@ def create(
     import anyio
 
     from leo.bundle import provenance
-    from leo.bundle.create import SignSpec, bundle_marker, create_bundle
+    from leo.bundle.create import SignSpec, _sha, bundle_marker, create_bundle
 
     spec = SignSpec.parse(sign_spec)
     data = anyio.run(
@@ -119,7 +119,12 @@ def create(
 
         raise LeoError(f"cannot write --output {output}: {exc.strerror}") from None
     click.echo(f"leo: wrote {output} ({len(data)} bytes, signed: {spec.kind})", err=True)
-    click.echo(bundle_marker(data))
+    marker = bundle_marker(data)
+    head_sha = anyio.run(lambda: _sha(repo, head))
+    _notify(
+        "leo_bundle_created", repo=str(repo), head_sha=head_sha, digest=marker[13:-1], marker=marker
+    )
+    click.echo(marker)
 
 
 @bundle.command("verify")
@@ -171,16 +176,25 @@ def apply_command(artifact: Path, repo: Path, expect_head: str | None, **trust: 
 
     data = _read(artifact, MAX_COMPRESSED)
 
-    async def main() -> str:
+    async def main() -> tuple[str, str]:
         result, contents = await verify_bundle(
             data, _trust(**trust), repo=repo, expect_head=expect_head
         )
         await apply_bundle(repo, contents)
-        return result.digest
+        return result.digest, result.head
 
-    digest = anyio.run(main)
+    digest, head_sha = anyio.run(main)
     click.echo(f"leo: applied bundle sha256:{digest} to {repo} (staged, not committed)", err=True)
-    click.echo(f"[CLAUDE-APPLIED:{digest}]")
+    marker = f"[CLAUDE-APPLIED:{digest}]"
+    _notify("leo_bundle_applied", repo=str(repo), head_sha=head_sha, digest=digest, marker=marker)
+    click.echo(marker)
+
+
+def _notify(hook: str, **kwargs: object) -> None:
+    from leo.plugins import announce
+
+    for warning in announce(hook, **kwargs):
+        click.echo(f"leo: warning: {warning}", err=True)
 
 
 def _read(path: Path, limit: int) -> bytes:

@@ -145,6 +145,20 @@ def _decide(
             actor=actor,
             override=override,
         )
+    from leo.plugins import announce
+
+    warnings = announce(
+        "leo_lead_decision",
+        repository=key,
+        pr=pr,
+        head_sha=head_sha,
+        decision=record.decision,
+        reason=reason or "",
+        override=record.override,
+        verdict=record.verdict,
+    )
+    for warning in warnings:
+        click.echo(f"leo: warning: {warning}", err=True)
     flag = " (FLAGGED: approved over a FAIL with --override)" if record.override else ""
     click.echo(
         f"leo: LEAD {record.decision} recorded for PR {pr} at {head_sha[:12]} answering verdict "

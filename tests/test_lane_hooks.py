@@ -1,0 +1,87 @@
+"""The builder, enforcer and lead lanes tell plugins what they did, and the audit store records
+the handoffs."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+
+from leo.repos import git
+
+
+def events(path):
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
+def _create(leo_cli, leo_repo, plugin_path, tmp_path):
+    """A signed bundle created through the CLI; returns what the later steps need."""
+    log = tmp_path / "events.jsonl"
+    env = {
+        **plugin_path,
+        "LEO_FIXTURE_EVENTS": str(log),
+        "LEO_DATABASE_URL": str(tmp_path / "audit.db"),
+    }
+    repo = leo_repo(base={"a.txt": "1\n"}, head={"a.txt": "2\n"})
+    key = tmp_path / "builder"
+    assert leo_cli("key", "generate", "--output", str(key), env=env).returncode == 0
+    bundle = tmp_path / "artifact.tar.gz"
+    created = leo_cli(
+        "bundle", "create", "--repo", str(repo.path), "--base", "main", "--head", "feature",
+        "-o", str(bundle), "--sign", f"key:{key}", env=env,
+    )  # fmt: skip
+    assert created.returncode == 0, created.stderr
+    head = git(repo.path, "rev-parse", "feature").strip()
+    (event,) = events(log)
+    assert event["hook"] == "leo_bundle_created" and event["head_sha"] == head
+    assert created.stdout.strip() == event["marker"] == f"[CODEX-READY:{event['digest']}]"
+    return repo, key, bundle, log, env
+
+
+def test_hook_leo_bundle_created(leo_cli, leo_repo, plugin_path, tmp_path):
+    _create(leo_cli, leo_repo, plugin_path, tmp_path)
+
+
+def test_hook_leo_bundle_applied(leo_cli, leo_repo, plugin_path, tmp_path):
+    repo, key, bundle, log, env = _create(leo_cli, leo_repo, plugin_path, tmp_path)
+    enforcer = tmp_path / "enforcer"
+    subprocess.run(["git", "clone", "-q", str(repo.path), str(enforcer)], check=True)
+    git(enforcer, "checkout", "-q", "main")
+    applied = leo_cli(
+        "bundle", "apply", str(bundle), "--key", f"{key}.pub", "--repo", str(enforcer), env=env
+    )
+    assert applied.returncode == 0, applied.stderr
+    assert [e["hook"] for e in events(log)] == ["leo_bundle_created", "leo_bundle_applied"]
+    assert events(log)[1]["marker"] == applied.stdout.strip()
+    # LEO's own plugin recorded both handoffs in the audit store, with an intact chain.
+    from leo.store.repository import AuditStore
+    from leo.store.tables import HandoffRow
+
+    with AuditStore.open(f"sqlite:///{tmp_path / 'audit.db'}") as store:
+        assert store.count(HandoffRow) == 2
+    assert (
+        leo_cli("audit", "verify", "--database-url", str(tmp_path / "audit.db"), env=env).returncode
+        == 0
+    )
+
+
+def test_hook_leo_lead_decision(leo_cli, small_repo, plugin_path, tmp_path):
+    log = tmp_path / "events.jsonl"
+    env = {
+        **plugin_path,
+        "LEO_FIXTURE_EVENTS": str(log),
+        "LEO_DATABASE_URL": str(tmp_path / "audit.db"),
+    }
+    verified = leo_cli(
+        "verify", "--repo", str(small_repo.path), "--base", "main", "--head", "feature", "--pr", "7",
+        "-p", "leo_fixture_agents", "--agents", "fine,minor", "-q", env=env,
+    )  # fmt: skip
+    assert verified.returncode == 3, verified.stderr
+    approved = leo_cli(
+        "lead", "approve", "--pr", "7", "--repo", str(small_repo.path), "--head", "feature",
+        "--reason", "The minor finding is a known false positive in generated code.", env=env,
+    )  # fmt: skip
+    assert approved.returncode == 0, approved.stderr
+    (event,) = events(log)
+    assert (event["hook"], event["pr"], event["decision"], event["verdict"]) == (
+        "leo_lead_decision", 7, "approve", "CONDITIONAL_PASS",
+    )  # fmt: skip
