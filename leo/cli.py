@@ -20,7 +20,7 @@ from leo.errors import ExitCode
 from leo.publish import publish_options
 
 if TYPE_CHECKING:
-    from leo.models import SubAgentResult
+    from leo.models import Report, SubAgentResult
     from leo.plugins import Plugins
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -78,6 +78,45 @@ LAZY_COMMANDS: dict[str, str] = {
     "handoff": "leo.bundle.commands:handoff",
     "key": "leo.bundle.commands:key",
 }
+
+
+def report_options(fn: F) -> F:
+    """``--format`` and ``--output``, shared by every command that prints a report."""
+    fn = click.option(
+        "--output",
+        "-o",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="Write the report to FILE instead of stdout.",
+    )(fn)
+    return click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(FORMATS),
+        default="text",
+        show_default=True,
+        help="Report format.",
+    )(fn)
+
+
+def emit_report(
+    report: Report, fmt: str, output: Path | None, *, quiet: bool, warnings: list[str]
+) -> NoReturn:
+    """Print the warnings and the report (or write it to ``output``), exit by its verdict."""
+    from leo.formats import render
+
+    for warning in warnings:
+        click.echo(f"leo: warning: {warning}", err=True)
+    text = render(report, fmt, color=fmt == "text" and output is None and sys.stdout.isatty())
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        _write_atomically(output, text)
+        if not quiet:
+            click.echo(
+                f"leo: {report.verdict} (confidence {report.confidence}); report written to {output}",
+                err=True,
+            )
+    sys.exit(EXIT_FOR_VERDICT[report.verdict])
 
 
 class LeoGroup(click.Group):
@@ -138,20 +177,7 @@ def cli() -> None:
 @click.option(
     "--head", default="HEAD", show_default=True, help="Head ref; the verdict is bound to its SHA."
 )
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(FORMATS),
-    default="text",
-    show_default=True,
-    help="Report format.",
-)
-@click.option(
-    "--output",
-    "-o",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Write the report to FILE instead of stdout.",
-)
+@report_options
 @click.option(
     "--agents",
     help="Comma-separated sub-agents to run. [default: all loaded, or `select` in config]",
@@ -238,7 +264,6 @@ def verify(
     from leo.cache import ResultCache
     from leo.change import gather_change
     from leo.config import load_config
-    from leo.formats import render
     from leo.publish import Publisher
     from leo.supervisor import select_agents
     from leo.supervisor import verify as run_verification
@@ -319,20 +344,7 @@ def verify(
         report, warnings, config = anyio.run(main)
         record(report, config)
     warnings += publisher.publish(report)
-    for warning in warnings:
-        click.echo(f"leo: warning: {warning}", err=True)
-    color = fmt == "text" and output is None and sys.stdout.isatty()
-    text = render(report, fmt, color=color)
-    if output is None:
-        click.echo(text, nl=False)
-    else:
-        _write_atomically(output, text)
-        if not quiet:
-            click.echo(
-                f"leo: {report.verdict} (confidence {report.confidence}); report written to {output}",
-                err=True,
-            )
-    sys.exit(EXIT_FOR_VERDICT[report.verdict])
+    emit_report(report, fmt, output, quiet=quiet, warnings=warnings)
 
 
 def _progress(event: str, name: str, result: SubAgentResult | None) -> None:

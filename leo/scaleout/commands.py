@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Any
 
 import click
 
-from leo.cli import EXIT_FOR_VERDICT, FORMATS, _load, _progress, _write_atomically, plugin_option
+from leo.cli import _load, _progress, _write_atomically, emit_report, plugin_option, report_options
 from leo.publish import Publisher, publish_options
 
 
@@ -102,20 +101,7 @@ def run(
     metavar="A,B",
     help="Sub-agents whose results must be present, besides the policy's `required`.",
 )
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(FORMATS),
-    default="text",
-    show_default=True,
-    help="Report format.",
-)
-@click.option(
-    "--output",
-    "-o",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Write the report to FILE instead of stdout.",
-)
+@report_options
 @click.option(
     "--config",
     "config_path",
@@ -144,7 +130,6 @@ def aggregate_command(
     """
     import anyio
 
-    from leo.formats import render
     from leo.metrics import observe_gate_pending
     from leo.scaleout.jobs import aggregate_runs
 
@@ -165,17 +150,4 @@ def aggregate_command(
     if publisher.metrics_file or publisher.pushgateway:
         observe_gate_pending(report.duration_s)
     warnings += publisher.publish(report)
-    for warning in warnings:
-        click.echo(f"leo: warning: {warning}", err=True)
-    text = render(report, fmt, color=fmt == "text" and output is None and sys.stdout.isatty())
-    if output is None:
-        click.echo(text, nl=False)
-    else:
-        _write_atomically(output, text)
-        if not quiet:
-            click.echo(
-                f"leo: {report.verdict} (confidence {report.confidence}); "
-                f"report written to {output}",
-                err=True,
-            )
-    sys.exit(EXIT_FOR_VERDICT[report.verdict])
+    emit_report(report, fmt, output, quiet=quiet, warnings=warnings)
