@@ -28,8 +28,6 @@ from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
 import numpy as np
-from scipy.stats import mannwhitneyu
-from scipy.stats import t as student_t
 
 Verdict = Literal["regression", "borderline", "improvement", "unchanged"]
 #: Elements of one bootstrap chunk (bounds memory whatever the number of rounds).
@@ -166,7 +164,7 @@ def _paired_interval(
         ]
     )
     half = (
-        float(student_t.ppf(1 - (1 - confidence) / 2, k - 1))
+        float(_scipy_stats().t.ppf(1 - (1 - confidence) / 2, k - 1))
         * float(np.std(logs, ddof=1))
         / math.sqrt(k)
     )
@@ -174,10 +172,18 @@ def _paired_interval(
     return math.exp(centre - half), math.exp(centre + half)
 
 
+def _scipy_stats() -> Any:
+    """scipy.stats, imported on first use: it costs a second, which every `leo` run that merely
+    loads this plugin (a cached re-verify, `leo plugins`) would otherwise pay."""
+    import scipy.stats
+
+    return scipy.stats
+
+
 def _mwu(x: np.ndarray, y: np.ndarray, alternative: str) -> float:
     if np.all(x == x[0]) and np.all(y == x[0]):
         return 1.0  # identical constant samples: no evidence either way
-    p = float(mannwhitneyu(x, y, alternative=alternative).pvalue)
+    p = float(_scipy_stats().mannwhitneyu(x, y, alternative=alternative).pvalue)
     return 1.0 if math.isnan(p) else p
 
 
