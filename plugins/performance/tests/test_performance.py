@@ -70,10 +70,12 @@ def test_a_cosmetic_change_gets_no_finding_across_repeated_runs(leo_repo, leo_ru
         run = leo_run(change, [PerformanceAgent, Passes], config=CONFIG)
         result = run.agent("performance")
         assert result.status == "passed", result.findings
-        assert [b["verdict"] for b in result.details["benchmarks"]] in (
-            ["unchanged"],
-            ["improvement"],
-        )
+        for bench in result.details["benchmarks"]:
+            if bench["verdict"] == "borderline":
+                # Noise that looked borderline: re-measured in the conflict round, and dropped.
+                assert "did not hold" in result.details["remeasured"][bench["nodeid"]]
+            else:
+                assert bench["verdict"] in ("unchanged", "improvement")
         run.assert_no_finding("performance.regression")
 
 
