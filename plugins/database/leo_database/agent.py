@@ -6,8 +6,8 @@ from typing import Any
 
 import anyio.to_thread
 
-from leo import Analysed, Change, Finding, NotAnalysed, SubAgent, SubAgentResult, Tool
-from leo_database import history, pymigrations
+from leo import Analysed, Change, Finding, NotAnalysed, SubAgentResult, Tool
+from leo_database import DatabaseAgent, history, pymigrations
 from leo_database.discovery import SqlFolder, SqlMigration, sql_dirs, sql_folders
 from leo_database.live import Failure, LiveRun, LiveUnavailable, Step, apply
 from leo_database.rules import finding
@@ -25,10 +25,8 @@ _LOCK_RULES = {
 _NEW_STATUSES = ("added", "renamed", "copied")
 
 
-class DatabaseAgent(SubAgent):
-    name = "database"
-    description = "migration safety: squawk + sqlglot rules, applied for real on PostgreSQL"
-    timeout = 300
+class DatabaseChecks(DatabaseAgent):
+    """The Database sub-agent's work (the registered ``DatabaseAgent`` delegates here)."""
 
     async def check(self, change: Change) -> SubAgentResult:
         dirs = sql_dirs(dict(self.settings))

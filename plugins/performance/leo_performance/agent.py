@@ -8,7 +8,8 @@ from dataclasses import replace
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
-from leo import LeoError, SubAgent, SubAgentResult, Tool
+from leo import LeoError, SubAgentResult, Tool
+from leo_performance import PerformanceAgent
 from leo_performance.assess import (
     BORDERLINE,
     Assessment,
@@ -24,10 +25,8 @@ if TYPE_CHECKING:
     from leo import Change, Conflict, Finding
 
 
-class PerformanceAgent(SubAgent):
-    name = "performance"
-    description = "pytest-benchmark regressions between base and head (interleaved, tested)"
-    timeout = 900
+class PerformanceChecks(PerformanceAgent):
+    """The Performance sub-agent's work (the registered ``PerformanceAgent`` delegates here)."""
 
     async def check(self, change: Change) -> SubAgentResult:
         try:
