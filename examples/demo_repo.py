@@ -16,7 +16,13 @@ import sys
 from pathlib import Path
 
 BASE = {
-    "pyproject.toml": '[project]\nname = "shop"\nversion = "1.0.0"\n\n[tool.leo]\nthreshold = 85\n',
+    "pyproject.toml": (
+        '[build-system]\nrequires = ["setuptools>=61"]\nbuild-backend = "setuptools.build_meta"\n\n'
+        '[project]\nname = "shop"\nversion = "1.0.0"\n\n'
+        '[project.optional-dependencies]\ntest = ["pytest>=8"]\n\n'
+        '[tool.setuptools]\npackages = ["shop"]\n\n'
+        "[tool.leo]\nthreshold = 85\n"
+    ),
     "shop/__init__.py": "",
     "shop/orders.py": ('"""Orders."""\n\n\ndef total(prices):\n    return sum(prices)\n'),
     "tests/test_orders.py": (
