@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -68,16 +67,10 @@ async def scan(
         return outcome
     words = version.stdout_text.split()
     outcome.version = words[1] if len(words) > 1 and words[0] == "bandit" else "?"
-    if out.timed_out:
-        outcome.error = f"bandit did not finish within {timeout:g}s"
+    report = outcome.json_report(out, timeout)
+    if report is None:
         return outcome
-    try:
-        report = json.loads(out.stdout_text)
-        results = report["results"]
-    except (ValueError, KeyError, TypeError):
-        detail = (out.stderr_text or out.stdout_text).strip()[-2000:]
-        outcome.error = f"bandit failed (exit {out.returncode}): {detail}"
-        return outcome
+    results = report["results"]
     if out.returncode not in (0, 1):  # 1 means "found something"
         outcome.error = f"bandit failed (exit {out.returncode}): {out.stderr_text.strip()[-2000:]}"
         return outcome

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import bisect
+import json
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
-    from leo import Change, Finding
+    from leo import Change, Finding, ToolResult
 
 #: LEO's severities (the ``Finding.severity`` literal; the facade does not export the alias).
 Severity = Literal["critical", "high", "medium", "low", "info"]
@@ -28,6 +29,21 @@ class ScanOutcome:
     """Findings the tool dropped because of an inline suppression."""
     error: str | None = None
     """Set when the tool is missing or crashed: the sub-agent is then ``error``, never a pass."""
+
+    def json_report(self, out: ToolResult, timeout: float) -> dict[str, Any] | None:
+        """The tool's JSON report (bandit's and semgrep's shape: an object with ``results``),
+        or None with ``error`` set when the tool timed out or printed anything else."""
+        if out.timed_out:
+            self.error = f"{self.tool} did not finish within {timeout:g}s"
+            return None
+        try:
+            report = json.loads(out.stdout_text)
+            report["results"]
+        except (ValueError, KeyError, TypeError):
+            detail = (out.stderr_text or out.stdout_text).strip()[-2000:]
+            self.error = f"{self.tool} failed (exit {out.returncode}): {detail}"
+            return None
+        return report  # type: ignore[no-any-return]
 
 
 def on_change(change: Change, path: str, start: int | None, end: int | None, whole: bool) -> bool:

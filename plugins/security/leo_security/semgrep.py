@@ -6,7 +6,6 @@ metrics are always off (with them on, every run waits ~100 s on network timeouts
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from typing import TYPE_CHECKING
@@ -86,16 +85,10 @@ async def scan(
     except ToolNotFoundError as exc:
         outcome.error = str(exc)
         return outcome
-    if out.timed_out:
-        outcome.error = f"semgrep did not finish within {timeout:g}s"
+    report = outcome.json_report(out, timeout)
+    if report is None:
         return outcome
-    try:
-        report = json.loads(out.stdout_text)
-        results = report["results"]
-    except (ValueError, KeyError, TypeError):
-        detail = (out.stderr_text or out.stdout_text).strip()[-2000:]
-        outcome.error = f"semgrep failed (exit {out.returncode}): {detail}"
-        return outcome
+    results = report["results"]
     errors = report.get("errors") or []
     if out.returncode != 0:
         messages = "; ".join(str(e.get("message", e))[:500] for e in errors) or out.stderr_text
