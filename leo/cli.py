@@ -80,6 +80,15 @@ LAZY_COMMANDS: dict[str, str] = {
 }
 
 
+def announce_event(hook: str, **kwargs: object) -> None:
+    """Tell the plugins about a lane event (LEO's audit store among them); their failures
+    become warnings on stderr, never a failed command."""
+    from leo.plugins import announce
+
+    for warning in announce(hook, **kwargs):
+        click.echo(f"leo: warning: {warning}", err=True)
+
+
 def report_options(fn: F) -> F:
     """``--format`` and ``--output``, shared by every command that prints a report."""
     fn = click.option(

@@ -6,12 +6,15 @@ Only click is imported at the top; each command loads what it needs. A failed ch
 
 from __future__ import annotations
 
+import hashlib
 import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
+
+from leo.cli import announce_event
 
 if TYPE_CHECKING:
     from leo.bundle.verify import Trust
@@ -106,11 +109,15 @@ def create(
     from leo.bundle.create import SignSpec, _sha, bundle_marker, create_bundle
 
     spec = SignSpec.parse(sign_spec)
-    data = anyio.run(
-        lambda: create_bundle(
+
+    async def main() -> tuple[bytes, str]:
+        head_sha = await _sha(repo, head)
+        data = await create_bundle(
             repo, base, head, spec, builder_id=builder_id or provenance.DEFAULT_BUILDER
         )
-    )
+        return data, head_sha
+
+    data, head_sha = anyio.run(main)
     try:
         output.parent.mkdir(parents=True, exist_ok=True)
         output.write_bytes(data)
@@ -120,9 +127,9 @@ def create(
         raise LeoError(f"cannot write --output {output}: {exc.strerror}") from None
     click.echo(f"leo: wrote {output} ({len(data)} bytes, signed: {spec.kind})", err=True)
     marker = bundle_marker(data)
-    head_sha = anyio.run(lambda: _sha(repo, head))
-    _notify(
-        "leo_bundle_created", repo=str(repo), head_sha=head_sha, digest=marker[13:-1], marker=marker
+    digest = hashlib.sha256(data).hexdigest()
+    announce_event(
+        "leo_bundle_created", repo=str(repo), head_sha=head_sha, digest=digest, marker=marker
     )
     click.echo(marker)
 
@@ -186,15 +193,10 @@ def apply_command(artifact: Path, repo: Path, expect_head: str | None, **trust: 
     digest, head_sha = anyio.run(main)
     click.echo(f"leo: applied bundle sha256:{digest} to {repo} (staged, not committed)", err=True)
     marker = f"[CLAUDE-APPLIED:{digest}]"
-    _notify("leo_bundle_applied", repo=str(repo), head_sha=head_sha, digest=digest, marker=marker)
+    announce_event(
+        "leo_bundle_applied", repo=str(repo), head_sha=head_sha, digest=digest, marker=marker
+    )
     click.echo(marker)
-
-
-def _notify(hook: str, **kwargs: object) -> None:
-    from leo.plugins import announce
-
-    for warning in announce(hook, **kwargs):
-        click.echo(f"leo: warning: {warning}", err=True)
 
 
 def _read(path: Path, limit: int) -> bytes:

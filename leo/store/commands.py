@@ -145,9 +145,9 @@ def _decide(
             actor=actor,
             override=override,
         )
-    from leo.plugins import announce
+    from leo.cli import announce_event
 
-    warnings = announce(
+    announce_event(
         "leo_lead_decision",
         repository=key,
         pr=pr,
@@ -157,8 +157,6 @@ def _decide(
         override=record.override,
         verdict=record.verdict,
     )
-    for warning in warnings:
-        click.echo(f"leo: warning: {warning}", err=True)
     flag = " (FLAGGED: approved over a FAIL with --override)" if record.override else ""
     click.echo(
         f"leo: LEAD {record.decision} recorded for PR {pr} at {head_sha[:12]} answering verdict "
