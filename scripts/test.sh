@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Set up LEO and run the whole test suite: lint, types, then the tests of LEO and its plugins.
 set -euo pipefail
+venv="${LEO_VENV:-.venv}"
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 scripts/setup.sh
-.venv/bin/ruff check leo plugins tests examples
-.venv/bin/mypy
-.venv/bin/python -m pytest tests plugins examples/leo-license/tests "$@"
+"$venv"/bin/ruff check leo plugins tests examples
+"$venv"/bin/mypy
+"$venv"/bin/python -m pytest tests plugins examples/leo-license/tests "$@"

@@ -22,7 +22,16 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-BUILT_IN = ("forbidden", "layers", "independence", "protected", "acyclic_siblings")
+#: import-linter's built-in contract types, by the names its configuration uses. Registered
+#: through public classes because import-linter registers them only inside ``lint_imports``
+#: (its private ``_register_contract_types`` went away in 2.17).
+BUILT_IN = {
+    "forbidden": "importlinter.contracts.forbidden:ForbiddenContract",
+    "layers": "importlinter.contracts.layers:LayersContract",
+    "independence": "importlinter.contracts.independence:IndependenceContract",
+    "protected": "importlinter.contracts.protected:ProtectedContract",
+    "acyclic_siblings": "importlinter.contracts.acyclic_siblings:AcyclicSiblingsContract",
+}
 
 
 def evaluate(config: str, tree: Path, search: list[str]) -> dict[str, Any]:
@@ -32,7 +41,7 @@ def evaluate(config: str, tree: Path, search: list[str]) -> dict[str, Any]:
     configuration.configure()
     options = use_cases.read_user_options(config_filename=config)
     refused = _refuse_custom_types(options)
-    use_cases._register_contract_types(options)
+    _register_built_in_types()
     roots = [str(r) for r in options.session_options.get("root_packages", ())]
     paths = [str(tree / p) if p else str(tree) for p in search]
     _guard(roots, paths)
@@ -59,6 +68,16 @@ def _checks(report: Any, tree: Path, search: list[str]) -> list[dict[str, Any]]:
         }
         for contract, check in report.get_contracts_and_checks()
     ]
+
+
+def _register_built_in_types() -> None:
+    import importlib
+
+    from importlinter.domain.contract import registry
+
+    for name, where in BUILT_IN.items():
+        module, _, cls = where.partition(":")
+        registry.register(getattr(importlib.import_module(module), cls), name)
 
 
 def _refuse_custom_types(options: Any) -> list[dict[str, str]]:
