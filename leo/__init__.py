@@ -33,6 +33,7 @@ if TYPE_CHECKING:
         Sandbox,
         SandboxUnavailable,
         allowed_environ,
+        current_isolation,
         interpreter_paths,
         require_sandbox,
     )
@@ -63,6 +64,7 @@ __all__ = [
     "Verdict",
     "__version__",
     "allowed_environ",
+    "current_isolation",
     "find_tool",
     "hookimpl",
     "interpreter_paths",
@@ -95,6 +97,7 @@ _WHERE = {
     "Sandbox": "leo.sandbox",
     "SandboxUnavailable": "leo.sandbox",
     "allowed_environ": "leo.sandbox",
+    "current_isolation": "leo.sandbox",
     "interpreter_paths": "leo.sandbox",
     "require_sandbox": "leo.sandbox",
     "Conflict": "leo.subagent",

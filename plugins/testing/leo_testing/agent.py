@@ -22,6 +22,7 @@ from leo import (
     SubAgentResult,
     Tool,
     ToolResult,
+    current_isolation,
 )
 from leo_testing import changed_coverage, environment
 from leo_testing.harness import harness_changes
@@ -81,6 +82,7 @@ async def run_suite(
                     cwd=tree,
                     env=environ,
                     timeout=settings.test_timeout,
+                    venv=env.path,
                 )
                 duration = time.monotonic() - started
                 modified = await environment.discard_if_modified(env, settings)
@@ -135,7 +137,9 @@ class TestingAgent(SubAgent):
             "exit_code": run.result.returncode,
             "test_duration_s": run.duration_s,
             "isolation": {
+                "sandbox": "none" if current_isolation() == "none" else "bubblewrap",
                 "network": settings.network,
+                "setup_network": settings.setup_network,
                 "memory_limit_mb": settings.memory_limit_mb,
                 "max_processes": settings.max_processes,
             },
