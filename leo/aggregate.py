@@ -11,6 +11,10 @@ from collections.abc import Mapping, Sequence
 from leo.models import MISSING_EVIDENCE, Decision, Requirement, SubAgentResult, Verdict
 
 MAX_ROUNDS = 3
+UNISOLATED = (
+    'the change\'s code ran unisolated (isolation = "none" in the base policy), so its '
+    "evidence could be forged"
+)
 
 
 def weighted_confidence(results: Sequence[SubAgentResult], weights: Mapping[str, float]) -> int:
@@ -80,8 +84,13 @@ def decide(
     requirements: Sequence[Requirement] = (),
     rounds: int = 0,
     settled: bool = True,
+    unisolated: bool = False,
 ) -> Verdict:
-    """The verdict for ``results``; ``settled`` is False when conflict resolution did not settle."""
+    """The verdict for ``results``; ``settled`` is False when conflict resolution did not settle.
+
+    ``unisolated`` (the policy's ``isolation = "none"``) caps the verdict at CONDITIONAL_PASS:
+    code that ran outside the sandbox could have shaped its own evidence.
+    """
     confidence = weighted_confidence(results, weights)
     reqs = agent_requirements(results, required) + list(requirements)
     evidence = [r for r in results if r.status not in MISSING_EVIDENCE and r.status != "skipped"]
@@ -127,6 +136,8 @@ def decide(
             for r in evidence
             if _minor(r) and r.status != "failed"
         ]
+        if unisolated:
+            conditions.append(UNISOLATED)
         if conditions:
             decision = "CONDITIONAL_PASS"
             reasons = [*conditions, "a LEAD must accept these before merging"]

@@ -47,6 +47,9 @@ class Config(LeoModel):
     """Per-agent tables: ``weight``, ``timeout``, ``enabled`` and the sub-agent's own settings."""
     database_url: str | None = Field(default=None, exclude=True)
     """Audit database URL (``LEO_DATABASE_URL`` wins); not policy, so not in the digest."""
+    isolation: Literal["sandbox", "none"] = "sandbox"
+    """How the change's code runs: in LEO's sandbox (bubblewrap), or, only when set to
+    ``"none"`` explicitly, unisolated, and the verdict is then at best CONDITIONAL_PASS."""
     github: dict[str, Any] = Field(default_factory=dict)
     """``[tool.leo.github]``: settings of the GitHub mode (docs/github.md), checked by
     ``leo.github.settings``."""

@@ -165,3 +165,6 @@ class Report(LeoModel):
     """Wall time of the whole verification, in seconds."""
     agents: tuple[SubAgentResult, ...]
     """Each sub-agent's result, in the order they were selected."""
+    isolation: Literal["sandbox", "none"] = "sandbox"
+    """How the change's code ran: ``sandbox`` (bubblewrap) or ``none`` (unisolated, by the
+    base policy's choice; the verdict is then at best CONDITIONAL_PASS)."""

@@ -11,7 +11,7 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING
 
-from leo import aggregate, tracing
+from leo import aggregate, sandbox, tracing
 from leo.__about__ import __version__
 from leo.config import Config, policy_changed
 from leo.errors import ConfigError, LeoError
@@ -57,22 +57,23 @@ async def verify(
     with tracing.span("leo.verify", {"leo.head_sha": change.head_sha, "leo.agents": list(names)}):
         warnings = notify(plugins.pm, "leo_verification_started", change=change, agents=list(names))
         job_list = make_jobs(plugins, config, names, timeout=timeout)
-        results = await run_checks(
-            job_list,
-            change,
-            limit=config.jobs if jobs is None else jobs,
-            progress=progress,
-            cache=cache,
-        )
-        report, more = await conclude(
-            change,
-            plugins,
-            config,
-            results,
-            jobs=job_list,
-            requirements=requirements,
-            started=started,
-        )
+        with sandbox.isolation(config.isolation):
+            results = await run_checks(
+                job_list,
+                change,
+                limit=config.jobs if jobs is None else jobs,
+                progress=progress,
+                cache=cache,
+            )
+            report, more = await conclude(
+                change,
+                plugins,
+                config,
+                results,
+                jobs=job_list,
+                requirements=requirements,
+                started=started,
+            )
     return report, warnings + more
 
 
@@ -143,6 +144,7 @@ async def conclude(
         requirements=reqs,
         rounds=rounds,
         settled=settled,
+        unisolated=config.isolation == "none",
     )
     reasons = verdict.reasons
     if jobs is None and not settled:
@@ -162,6 +164,7 @@ async def conclude(
         changed_files=len(change.files),
         duration_s=round(time.monotonic() - started, 3),
         agents=tuple(results),
+        isolation=config.isolation,
     )
     warnings += notify(plugins.pm, "leo_verification_finished", report=report)
     return report, warnings

@@ -173,3 +173,29 @@ def test_confidence_is_bounded_by_the_agents(results):
         assert min(counted) <= c <= max(counted)
     else:
         assert c == 0
+
+
+def test_code_that_ran_unisolated_caps_the_verdict_at_conditional_pass():
+    v = verdict([result("a"), result("b")], unisolated=True)
+    assert v.verdict == "CONDITIONAL_PASS"
+    assert any("ran unisolated" in r for r in v.reasons)
+    assert verdict([result("a", "failed", 0, [finding("high")])], unisolated=True).verdict == "FAIL"
+
+
+def test_isolation_none_in_the_policy_shows_in_the_report_and_every_format(leo_repo, leo_run):
+    from leo.formats import markdown_format, sarif_format, text_format
+    from leo.subagent import SubAgent
+
+    class Fine(SubAgent):
+        name = "fine"
+
+        async def check(self, change):
+            return []
+
+    run = leo_run(leo_repo(head={"a.py": "x = 1\n"}).change(), [Fine], config={"isolation": "none"})
+    run.assert_verdict("CONDITIONAL_PASS")
+    assert run.report.isolation == "none"
+    assert "UNISOLATED" in text_format.render(run.report)
+    assert "Unisolated" in markdown_format.render(run.report)
+    assert '"isolation": "none"' in sarif_format.render(run.report)
+    assert '"isolation":"none"' in run.report.model_dump_json()

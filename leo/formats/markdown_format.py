@@ -27,6 +27,11 @@ def render(report: Report, *, color: bool = False) -> str:
         f"{report.changed_files} changed files; {report.resolution_rounds} conflict-resolution rounds.",
         "",
         *[f"- {escape(r)}" for r in report.reasons],
+        *(
+            ["", "> **Unisolated:** the change's code ran without LEO's sandbox."]
+            if report.isolation == "none"
+            else []
+        ),
         "",
         "| sub-agent | status | confidence | findings | summary |",
         "|---|---|---|---|---|",

@@ -67,7 +67,11 @@ def render(report: Report, *, color: bool = False) -> str:
                 },
                 "automationDetails": {"id": f"leo/{report.head_sha}"},
                 "results": results,
-                "properties": {"verdict": report.verdict, "confidence": report.confidence},
+                "properties": {
+                    "verdict": report.verdict,
+                    "confidence": report.confidence,
+                    "isolation": report.isolation,
+                },
             }
         ],
     }

@@ -81,6 +81,10 @@ def render(report: Report, *, color: bool = False) -> str:
     )
     for reason in report.reasons:
         console.print(Text(f"  - {clean(reason)}"))
+    if report.isolation == "none":
+        console.print(
+            Text("  UNISOLATED: the change's code ran without LEO's sandbox", style="bold red")
+        )
     if report.resolution_rounds:
         console.print(Text(f"  conflict-resolution rounds: {report.resolution_rounds}"))
     return out.getvalue()

@@ -108,6 +108,12 @@ def run(
     type=click.Path(dir_okay=False, path_type=Path),
     help="The policy the jobs applied (needed when there is no checkout).",
 )
+@click.option(
+    "--no-rerun",
+    is_flag=True,
+    help="Never run a sub-agent again here, so no code of the change runs in this job "
+    "(a disagreement ESCALATEs); for a job that holds write permissions or signing keys.",
+)
 @click.option("--quiet", "-q", is_flag=True, help="No progress on stderr.")
 @publish_options
 @plugin_option
@@ -119,6 +125,7 @@ def aggregate_command(
     fmt: str,
     output: Path | None,
     config_path: Path | None,
+    no_rerun: bool,
     quiet: bool,
     plugin_args: tuple[str, ...],
     **publish: Any,
@@ -145,6 +152,7 @@ def aggregate_command(
             head=head,
             config_path=config_path,
             require=required,
+            rerun=not no_rerun,
         )
     )
     if publisher.metrics_file or publisher.pushgateway:

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from leo import sandbox
 from leo.__about__ import __version__
 from leo.change import Change, gather_change
 from leo.config import Config, load_config, policy_changed
@@ -47,7 +48,8 @@ async def run_agent(
     config, _source = await load_config(change, config_path)
     jobs = make_jobs(plugins, config, [name], timeout=timeout)
     started = datetime.now(UTC)
-    [result] = await run_checks(jobs, change, progress=progress)
+    with sandbox.isolation(config.isolation):
+        [result] = await run_checks(jobs, change, progress=progress)
     spec = plugins.agents[name]
     return AgentRun(
         leo_version=__version__,
@@ -71,8 +73,12 @@ async def aggregate_runs(
     head: str | None = None,
     config_path: Path | None = None,
     require: Sequence[str] = (),
+    rerun: bool = True,
 ) -> tuple[Report, list[str]]:
     """The report of the results in ``paths``, as ``leo verify`` would have made it.
+
+    ``rerun=False`` never asks a sub-agent again (no code of the change runs here: the
+    trusted job of ``leo init github``); a disagreement then ESCALATEs.
 
     Refuses results for another head, base or configuration, and duplicates. A sub-agent the
     policy requires (``required``, or every one ``leo verify`` would run when it is ``"all"``)
@@ -99,7 +105,9 @@ async def aggregate_runs(
 
     jobs: list[Job] | None = None
     why = unavailable
-    if not unavailable:
+    if not rerun:
+        why = "this job runs no code of the change (--no-rerun)"
+    elif not unavailable:
         missing = [run.agent for _, run in runs if run.agent not in plugins.agents]
         if missing:
             why = f"sub-agent {', '.join(missing)} is not installed in this job"
@@ -112,17 +120,18 @@ async def aggregate_runs(
     required += [r for r in require if r not in required]
     earliest = min(run.started_at for _, run in runs)
     waited = (datetime.now(UTC) - earliest).total_seconds()
-    report, warnings = await conclude(
-        change,
-        plugins,
-        config,
-        results,
-        jobs=jobs,
-        unresolvable=why,
-        policy_edited=None if jobs is not None else any(run.policy_changed for _, run in runs),
-        required=required,
-        started=time.monotonic() - max(waited, 0.0),
-    )
+    with sandbox.isolation(config.isolation):
+        report, warnings = await conclude(
+            change,
+            plugins,
+            config,
+            results,
+            jobs=jobs,
+            unresolvable=why,
+            policy_edited=None if jobs is not None else any(run.policy_changed for _, run in runs),
+            required=required,
+            started=time.monotonic() - max(waited, 0.0),
+        )
     return report, notes + warnings
 
 
