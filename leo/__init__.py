@@ -14,7 +14,8 @@ from leo.__about__ import __version__
 
 if TYPE_CHECKING:
     from leo.change import Change, ChangedFile, Hunk
-    from leo.errors import ExitCode, LeoError, ToolNotFoundError
+    from leo.errors import ExitCode, GitError, LeoError, ToolNotFoundError
+    from leo.git import run_git
     from leo.models import (
         Analysed,
         Finding,
@@ -46,6 +47,7 @@ __all__ = [
     "Conflict",
     "ExitCode",
     "Finding",
+    "GitError",
     "Hunk",
     "LeoError",
     "Limits",
@@ -69,6 +71,7 @@ __all__ = [
     "hookimpl",
     "interpreter_paths",
     "require_sandbox",
+    "run_git",
     "run_tool",
 ]
 
@@ -78,6 +81,8 @@ _WHERE = {
     "Hunk": "leo.change",
     "ExitCode": "leo.errors",
     "LeoError": "leo.errors",
+    "GitError": "leo.errors",
+    "run_git": "leo.git",
     "ToolNotFoundError": "leo.errors",
     "Analysed": "leo.models",
     "Finding": "leo.models",

@@ -7,17 +7,23 @@ safe for agents that read more than the changed files). Errors and timeouts are 
 
 Entries are JSON files named by the key's sha256, written atomically (safe under concurrent
 runs), validated on read (a corrupt entry is a miss) and evicted oldest-first beyond a size cap.
+Each entry is authenticated with an HMAC-SHA256 over its key and content, under a random key
+kept in a mode-0600 file that no sandbox sees: an entry that was edited (issue 16: a test
+rewrote a cached result to PASS) fails the check, is ignored, recomputed, and reported once.
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
+import hmac
 import importlib
 import importlib.metadata
 import json
 import os
 import re
+import secrets
+import sys
 import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -25,8 +31,8 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError
 
 from leo.__about__ import __version__
+from leo.git import run_git
 from leo.models import SubAgentResult
-from leo.process import run_tool
 
 if TYPE_CHECKING:
     from leo.change import Change
@@ -43,6 +49,29 @@ def default_dir() -> Path:
         return Path(os.environ["LEO_CACHE_DIR"])
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "leo" / "results"
+
+
+def key_file(root: Path) -> Path:
+    """``LEO_CACHE_KEY_FILE``, else ``.hmac-key`` in the cache directory."""
+    return Path(os.environ.get("LEO_CACHE_KEY_FILE") or root / ".hmac-key")
+
+
+def load_key(path: Path) -> bytes:
+    """The cache's HMAC key, created (32 random bytes, mode 0600) on first use."""
+    try:
+        key = path.read_bytes()
+    except FileNotFoundError:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_bytes(32)
+        with contextlib.suppress(FileExistsError):  # another run made it first: use theirs
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(key)
+        key = path.read_bytes()
+    if len(key) < 32:
+        msg = f"the result cache key {path} is too short; delete it so LEO makes a new one"
+        raise OSError(msg)
+    return key
 
 
 def tool_versions(distribution: str) -> dict[str, str]:
@@ -84,6 +113,25 @@ class ResultCache:
         self.root = root or default_dir()
         self.max_bytes = max_bytes
         self._trees: dict[tuple[str, str], list[str]] = {}
+        self._key: bytes | None = None
+        self.rejected = 0
+        """Entries ignored in this run because their HMAC did not verify."""
+
+    def _mac(self, key: str, body: bytes) -> str:
+        if self._key is None:
+            self._key = load_key(key_file(self.root))
+        return hmac.new(self._key, key.encode() + b"\0" + body, hashlib.sha256).hexdigest()
+
+    def _reject(self, path: Path) -> None:
+        with contextlib.suppress(OSError):
+            path.unlink()
+        self.rejected += 1
+        if self.rejected == 1:  # once per run: the entry is recomputed, not trusted
+            print(
+                f"leo: ignored a cached result that failed its integrity check ({path}); "
+                "it is recomputed. Something other than LEO wrote to the result cache.",
+                file=sys.stderr,
+            )
 
     async def key(self, job: Job, change: Change) -> str | None:
         """The cache key of ``job`` on ``change``; None when the sub-agent opts out."""
@@ -111,16 +159,13 @@ class ResultCache:
     async def _trees_of(self, change: Change) -> list[str]:
         pair = (change.base_sha, change.head_sha)
         if pair not in self._trees:
-            done = await run_tool(
-                [
-                    "git",
-                    "-C",
-                    change.repo,
-                    "rev-parse",
-                    f"{pair[0]}^{{tree}}",
-                    f"{pair[1]}^{{tree}}",
-                ],
+            done = await run_git(
+                change.repo,
+                "rev-parse",
+                f"{pair[0]}^{{tree}}",
+                f"{pair[1]}^{{tree}}",
                 timeout=60,
+                check=False,
             )
             self._trees[pair] = done.stdout_text.split()
         return self._trees[pair]
@@ -131,12 +176,20 @@ class ResultCache:
     def get(self, key: str) -> SubAgentResult | None:
         path = self._path(key)
         try:
-            result = SubAgentResult.model_validate_json(path.read_bytes())
+            mac, _, body = path.read_bytes().partition(b"\n")
+            expected = self._mac(key, body)
         except FileNotFoundError:
             return None
-        except (OSError, ValidationError, ValueError):
+        except OSError:
+            return None  # no key, or an unreadable entry: a miss
+        if not hmac.compare_digest(mac, expected.encode()):
+            self._reject(path)
+            return None
+        try:
+            result = SubAgentResult.model_validate_json(body)
+        except (ValidationError, ValueError):
             with contextlib.suppress(OSError):
-                path.unlink()  # corrupt or unreadable: a miss, and gone
+                path.unlink()  # corrupt: a miss, and gone
             return None
         with contextlib.suppress(OSError):
             os.utime(path)  # most recently used: evicted last
@@ -148,9 +201,11 @@ class ResultCache:
         path = self._path(key)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
+            body = result.model_copy(update={"cached": False}).model_dump_json().encode()
+            mac = self._mac(key, body)
             fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                fh.write(result.model_copy(update={"cached": False}).model_dump_json())
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(mac.encode() + b"\n" + body)
             os.replace(tmp, path)
             self._evict()
         except OSError:

@@ -20,22 +20,12 @@ from typing import Any, Literal
 from pydantic import Field
 
 from leo.errors import GitError, LeoError
+from leo.git import run_git
 from leo.models import LeoModel
-from leo.process import ToolResult, run_tool
 
 FileStatus = Literal["added", "modified", "deleted", "renamed", "copied", "type_changed"]
 Side = Literal["base", "head"]
 
-# Plain output whatever the user's git configuration says.
-_GIT = (
-    "git",
-    "-c", "core.quotePath=false",
-    "-c", "diff.noprefix=false",
-    "-c", "diff.mnemonicPrefix=false",
-    "-c", "color.ui=never",
-)  # fmt: skip
-_GIT_TIMEOUT_S = 300
-_DIFF_MAX_OUTPUT = 512 * 1024 * 1024
 _HUNK = re.compile(rb"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@", re.MULTILINE)
 _STATUS: dict[str, FileStatus] = {
     "A": "added",
@@ -145,7 +135,7 @@ class Change(LeoModel):
         if not _is_repo_path(path):
             return None
         sha = self.head_sha if side == "head" else self.base_sha
-        result = await _git(self.repo, "cat-file", "blob", f"{sha}:{path}", check=False)
+        result = await run_git(self.repo, "cat-file", "blob", f"{sha}:{path}", check=False)
         return result.stdout if result.returncode == 0 else None
 
     async def read_many(self, paths: Iterable[str], side: Side = "head") -> dict[str, bytes | None]:
@@ -156,7 +146,7 @@ class Change(LeoModel):
         out: dict[str, bytes | None] = {}
         if batchable:
             request = "".join(f"{sha}:{p}\n" for p in batchable).encode()
-            result = await _git(self.repo, "cat-file", "--batch", stdin=request)
+            result = await run_git(self.repo, "cat-file", "--batch", stdin=request)
             data, pos = result.stdout, 0
             for p in batchable:
                 end = data.index(b"\n", pos)
@@ -192,11 +182,11 @@ class Change(LeoModel):
         sha = self.head_sha if side == "head" else self.base_sha
         with tempfile.TemporaryDirectory(prefix=f"leo-{side}-") as tmp:
             path = Path(tmp) / "tree"
-            await _git(self.repo, "worktree", "add", "--detach", "--quiet", str(path), sha)
+            await run_git(self.repo, "worktree", "add", "--detach", "--quiet", str(path), sha)
             try:
                 yield path
             finally:
-                await _git(self.repo, "worktree", "remove", "--force", str(path), check=False)
+                await run_git(self.repo, "worktree", "remove", "--force", str(path), check=False)
 
 
 def _is_repo_path(path: str) -> bool:
@@ -209,27 +199,13 @@ def _safe_join(dest: Path, path: str) -> Path | None:
     return dest.joinpath(*PurePosixPath(path).parts) if _is_repo_path(path) else None
 
 
-async def _git(
-    repo: str | os.PathLike[str],
-    *args: str,
-    check: bool = True,
-    stdin: bytes | None = None,
-) -> ToolResult:
-    result = await run_tool([*_GIT, "-C", str(repo), *args], timeout=_GIT_TIMEOUT_S, stdin=stdin)
-    if result.timed_out:
-        msg = f"git {args[0]} in {repo} did not finish within {_GIT_TIMEOUT_S}s"
-        raise GitError(msg)
-    if check and result.returncode != 0:
-        msg = f"git {' '.join(args[:3])} failed in {repo}: {result.stderr_text.strip()}"
-        raise GitError(msg)
-    return result
-
-
 async def _resolve(repo: str, ref: str, option: str) -> str:
     if not ref or ref.startswith("-"):
         msg = f"invalid ref {ref!r} for {option}; give a branch, tag or commit"
         raise GitError(msg)
-    result = await _git(repo, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}", check=False)
+    result = await run_git(
+        repo, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}", check=False
+    )
     if result.returncode != 0:
         msg = f"unknown ref {ref!r} in {repo}; check {option} (git branch -a lists the refs)"
         raise GitError(msg)
@@ -237,18 +213,18 @@ async def _resolve(repo: str, ref: str, option: str) -> str:
 
 
 async def _default_base(repo: str, head_sha: str) -> tuple[str, str]:
-    origin = await _git(
+    origin = await run_git(
         repo, "symbolic-ref", "-q", "--short", "refs/remotes/origin/HEAD", check=False
     )
     candidates = [origin.stdout_text.strip()] if origin.returncode == 0 else []
     candidates += ["main", "master", "origin/main", "origin/master"]
     for ref in filter(None, candidates):
-        known = await _git(
+        known = await run_git(
             repo, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}", check=False
         )
         if known.returncode != 0:
             continue
-        mb = await _git(repo, "merge-base", ref, head_sha, check=False)
+        mb = await run_git(repo, "merge-base", ref, head_sha, check=False)
         if mb.returncode == 0:
             return ref, mb.stdout_text.strip()
     msg = f"could not find a default branch (main, master, origin/HEAD) in {repo}; pass --base REF"
@@ -262,7 +238,7 @@ async def gather_change(
     if not Path(repo).is_dir():
         msg = f"repository path {str(repo)!r} does not exist; pass --repo PATH of a git work tree"
         raise GitError(msg)
-    top = await _git(repo, "rev-parse", "--show-toplevel", check=False)
+    top = await run_git(repo, "rev-parse", "--show-toplevel", check=False)
     if top.returncode != 0:
         msg = f"{str(repo)!r} is not a git repository; pass --repo PATH of a git work tree"
         raise GitError(msg)
@@ -283,12 +259,9 @@ async def gather_change(
 
 async def _diff(repo: str, base_sha: str, head_sha: str) -> tuple[ChangedFile, ...]:
     opts = ("--no-ext-diff", "--no-textconv", "-M", "--full-index")
-    raw = await _git(repo, "diff", *opts, "--raw", "--numstat", "-z", base_sha, head_sha)
-    patch = await run_tool(
-        [*_GIT, "-C", repo, "diff", *opts, "-U0", base_sha, head_sha],
-        timeout=_GIT_TIMEOUT_S,
-    )
-    if patch.returncode != 0 or patch.timed_out or raw.truncated:
+    raw = await run_git(repo, "diff", *opts, "--raw", "--numstat", "-z", base_sha, head_sha)
+    patch = await run_git(repo, "diff", *opts, "-U0", base_sha, head_sha, check=False)
+    if patch.returncode != 0 or raw.truncated:
         msg = f"git diff {base_sha[:12]}..{head_sha[:12]} failed: {patch.stderr_text.strip()}"
         raise GitError(msg)
     entries = _parse_raw(raw.stdout)

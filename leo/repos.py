@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,6 +10,7 @@ from pathlib import Path
 import anyio
 
 from leo.change import Change, gather_change
+from leo.git import run_git_sync
 
 Files = Mapping[str, str | bytes | None]
 _GIT_ENV = {
@@ -24,11 +24,9 @@ _GIT_ENV = {
 
 def git(repo: Path, *args: str) -> str:
     """Run git in ``repo`` with a fixed identity; return stdout."""
-    env = {**os.environ, **_GIT_ENV, "GIT_CONFIG_GLOBAL": os.devnull}
-    done = subprocess.run(
-        ["git", "-C", str(repo), *args], check=True, capture_output=True, text=True, env=env
+    return run_git_sync(
+        repo, *args, env={**os.environ, **_GIT_ENV, "GIT_CONFIG_GLOBAL": os.devnull}
     )
-    return done.stdout
 
 
 def write_files(repo: Path, files: Files) -> None:

@@ -126,3 +126,22 @@ def test_cli_reports_cached_results_and_no_cache_bypasses(
     third = json.loads(leo_cli(*args, "--no-cache", env=env).stdout)
     assert [r["agents"][0]["cached"] for r in (first, second, third)] == [False, True, False]
     assert first["verdict"] == second["verdict"] == third["verdict"]
+
+
+def test_an_edited_entry_fails_its_hmac_is_recomputed_and_reported_once(leo_repo, cache, capsys):
+    import stat
+
+    change = leo_repo(base={"a.py": "1\n"}, head={"a.py": "2\n"}).change()
+    first = run(change, cache=cache)
+    assert first.status == "warned"
+    for path in cache.root.glob("*/*.json"):
+        mac, _, body = path.read_bytes().partition(b"\n")
+        forged = body.replace(b'"status":"warned"', b'"status":"passed"')
+        assert forged != body
+        path.write_bytes(mac + b"\n" + forged)  # a forged verdict under the old MAC
+    again = run(change, cache=cache)
+    assert (again.cached, again.status) == (False, "warned")
+    assert capsys.readouterr().err.count("failed its integrity check") == 1
+    key = cache.root / ".hmac-key"
+    assert stat.S_IMODE(key.stat().st_mode) == 0o600 and len(key.read_bytes()) == 32
+    assert run(change, cache=cache).cached is True

@@ -343,10 +343,10 @@ def handoff_audit(
     async def main() -> Audit:
         name = branch
         if name is None:
-            from leo.process import run_tool
+            from leo.git import run_git
 
-            result = await run_tool(
-                ["git", "-C", str(repo), "rev-parse", "--verify", "--quiet", f"refs/heads/{head}"]
+            result = await run_git(
+                repo, "rev-parse", "--verify", "--quiet", f"refs/heads/{head}", check=False
             )
             name = head if result.returncode == 0 else None
         return await audit_change(repo, base, head, bundles=bundles, trust=trusted, branch=name)

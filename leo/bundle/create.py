@@ -19,8 +19,8 @@ from pathlib import Path
 
 from leo.bundle import dsse, provenance, sbom
 from leo.bundle.read import MERGE_BASE, PATCH, PROVENANCE, ROLLBACK, SBOM, SIGSTORE
-from leo.errors import GitError, LeoError
-from leo.process import run_tool
+from leo.errors import LeoError
+from leo.git import run_git
 
 _DEPENDENCY_FILE = re.compile(r"(pyproject\.toml|package\.json|requirements[\w.-]*\.txt)")
 
@@ -46,12 +46,8 @@ class SignSpec:
 
 
 async def git(repo: Path, *args: str) -> bytes:
-    """Run git in ``repo``; raise ``GitError`` with its message when it fails."""
-    result = await run_tool(["git", "-C", str(repo), *args], timeout=120)
-    if result.returncode != 0:
-        reason = "timed out" if result.timed_out else result.stderr_text.strip()[-300:]
-        raise GitError(f"git {' '.join(args[:2])} failed in {repo}: {reason}")
-    return result.stdout
+    """git's output in ``repo`` (``run_git``: hardened; ``GitError`` when it fails)."""
+    return (await run_git(repo, *args, timeout=120)).stdout
 
 
 async def _sha(repo: Path, ref: str) -> str:
@@ -155,7 +151,7 @@ async def create_bundle(
         for name in sorted(listing)
         if _DEPENDENCY_FILE.fullmatch(name)
     }
-    origin = await run_tool(["git", "-C", str(repo), "config", "--get", "remote.origin.url"])
+    origin = await run_git(repo, "config", "--get", "remote.origin.url", check=False)
     source_uri = (
         f"git+{origin.stdout_text.strip()}" if origin.returncode == 0 else f"git+file:{repo.name}"
     )

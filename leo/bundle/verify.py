@@ -19,7 +19,7 @@ from leo.bundle.create import git
 from leo.bundle.read import MERGE_BASE, PATCH, PROVENANCE, SBOM, SIGSTORE, Bundle, read_bundle
 from leo.bundle.reasons import BundleError
 from leo.errors import LeoError
-from leo.process import run_tool
+from leo.git import run_git
 
 _GIT_SHA = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
 
@@ -147,17 +147,14 @@ async def _verify_signature(
 async def _resolve(repo: Path, ref: str) -> str:
     if ref.startswith("-"):
         raise LeoError(f"--expect-head {ref!r} must not start with '-'")
-    result = await run_tool(
-        [
-            "git",
-            "-C",
-            str(repo),
-            "rev-parse",
-            "--verify",
-            "--quiet",
-            "--end-of-options",
-            f"{ref}^{{commit}}",
-        ]
+    result = await run_git(
+        repo,
+        "rev-parse",
+        "--verify",
+        "--quiet",
+        "--end-of-options",
+        f"{ref}^{{commit}}",
+        check=False,
     )
     if result.returncode != 0:
         raise LeoError(
@@ -172,13 +169,13 @@ async def replay(repo: Path, merge_base: str, patch: bytes, head: str) -> str:
     New objects go to a temporary object directory (the repository's objects are only read),
     so a hostile patch writes nothing into the repository or its work tree.
     """
-    exists = await run_tool(["git", "-C", str(repo), "cat-file", "-e", f"{merge_base}^{{commit}}"])
+    exists = await run_git(repo, "cat-file", "-e", f"{merge_base}^{{commit}}", check=False)
     if exists.returncode != 0:
         raise BundleError(
             "patch.merge_base_missing", f"the merge-base {merge_base} is not in {repo}"
         )
-    head_tree = await run_tool(
-        ["git", "-C", str(repo), "rev-parse", "--verify", "--quiet", f"{head}^{{tree}}"]
+    head_tree = await run_git(
+        repo, "rev-parse", "--verify", "--quiet", f"{head}^{{tree}}", check=False
     )
     if head_tree.returncode != 0:
         raise LeoError(
@@ -199,9 +196,7 @@ async def replay(repo: Path, merge_base: str, patch: bytes, head: str) -> str:
         }
 
         async def run(*args: str, stdin: bytes | None = None) -> tuple[int | None, str, str]:
-            result = await run_tool(
-                ["git", "-C", str(repo), *args], env=env, stdin=stdin, timeout=120
-            )
+            result = await run_git(repo, *args, env=env, stdin=stdin, timeout=120, check=False)
             return result.returncode, result.stdout_text, result.stderr_text
 
         code, _, err = await run("read-tree", merge_base)
@@ -234,10 +229,15 @@ async def replay(repo: Path, merge_base: str, patch: bytes, head: str) -> str:
 
 async def apply_bundle(repo: Path, bundle: Bundle) -> None:
     """Apply a verified bundle's patch to ``repo``'s work tree and index (the enforcer's step)."""
-    result = await run_tool(
-        ["git", "-C", str(repo), "apply", "--index", "--binary", "-"],
+    result = await run_git(
+        repo,
+        "apply",
+        "--index",
+        "--binary",
+        "-",
         stdin=bundle[PATCH],
         timeout=120,
+        check=False,
     )
     if result.returncode != 0:
         raise BundleError(

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from leo.change import gather_change
 from leo.errors import GitError
-from leo.process import run_tool
+from leo.git import run_git
 
 if TYPE_CHECKING:
     from leo.change import Change
@@ -50,9 +50,12 @@ def _git_env(pr: PullRequestInfo, token: str | None) -> dict[str, str]:
 
 
 async def _git(repo: str, *args: str, env: dict[str, str] | None = None) -> str:
-    result = await run_tool(["git", "-C", repo, *args], env=env, timeout=_FETCH_TIMEOUT_S, cwd=repo)
-    if result.timed_out or result.returncode != 0:
-        why = "timed out" if result.timed_out else result.stderr_text.strip()[-500:]
+    try:
+        result = await run_git(repo, *args, env=env, timeout=_FETCH_TIMEOUT_S, check=False)
+    except GitError:
+        result = None
+    if result is None or result.returncode != 0:
+        why = "timed out" if result is None else result.stderr_text.strip()[-500:]
         msg = f"git {args[0]} of the pull request failed: {why}"
         raise GitError(msg)
     return result.stdout_text.strip()
@@ -82,9 +85,7 @@ async def pull_change(pr: PullRequestInfo, token: str | None = None) -> AsyncIte
             env=env,
         )
         for sha, what in ((pr.head_sha, "head"), (pr.base_sha, "base")):
-            ok = await run_tool(
-                ["git", "-C", repo, "cat-file", "-e", f"{sha}^{{commit}}"], timeout=60
-            )
+            ok = await run_git(repo, "cat-file", "-e", f"{sha}^{{commit}}", timeout=60, check=False)
             if ok.returncode != 0:
                 msg = (
                     f"the {what} commit {sha[:12]} of pull request #{pr.number} is not in what "

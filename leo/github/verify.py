@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 import anyio
 
 from leo.errors import LeoError
+from leo.git import run_git
 from leo.github.client import check_repo_name, connect, repo_from_remote, token_for_git
 from leo.github.fetch import pull_change
 from leo.github.gates import evaluate, gate_requirements, observe, waiting
@@ -24,7 +25,6 @@ from leo.github.publish import Target, mark_stale, publish_failure, publish_outc
 from leo.github.pull import MAX_API_COMMITS, MAX_API_FILES, PullRequestInfo, current_head, read_pull
 from leo.github.settings import github_settings
 from leo.models import Requirement
-from leo.process import run_tool
 
 if TYPE_CHECKING:
     from leo.cache import ResultCache
@@ -41,7 +41,7 @@ async def resolve_repository(explicit: str | None, env: Mapping[str, str], cwd: 
         return check_repo_name(explicit, "--github-repo")
     if env.get("GITHUB_REPOSITORY"):
         return check_repo_name(env["GITHUB_REPOSITORY"], "GITHUB_REPOSITORY")
-    remote = await run_tool(["git", "-C", cwd, "remote", "get-url", "origin"], timeout=30)
+    remote = await run_git(cwd, "remote", "get-url", "origin", timeout=30, check=False)
     name = repo_from_remote(remote.stdout_text) if remote.returncode == 0 else None
     if name is None:
         msg = "which GitHub repository? pass --github-repo OWNER/NAME or set GITHUB_REPOSITORY"

@@ -5,7 +5,6 @@ Registered lazily in ``leo.cli.LAZY_COMMANDS``; only click is imported at module
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -29,13 +28,13 @@ def database_option(fn: F) -> F:
 
 
 def _git(cwd: Path, *args: str) -> str | None:
+    from leo.errors import GitError
+    from leo.git import run_git_sync
+
     try:
-        done = subprocess.run(
-            ["git", "-C", str(cwd), *args], capture_output=True, text=True, timeout=30, check=False
-        )
-    except (OSError, subprocess.TimeoutExpired):
+        return run_git_sync(cwd, *args, timeout=30).strip()
+    except GitError:
         return None
-    return done.stdout.strip() if done.returncode == 0 else None
 
 
 def _repository_key(repo: str) -> tuple[str, Path | None]:

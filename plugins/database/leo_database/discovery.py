@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
-from leo import Change, ChangedFile, LeoError, run_tool
+from leo import Change, ChangedFile, LeoError, run_git
 
 DEFAULT_SQL_DIRS = ("supabase/migrations/", "migrations/", "db/migrate/", "db/migrations/")
 _ROLLBACK_SUFFIXES = (".down.sql", ".undo.sql", ".rollback.sql")
@@ -98,21 +98,18 @@ def order_key(path: str) -> tuple[int, tuple[int, ...], str]:
 
 async def list_tree(change: Change, sha: str, folder: str) -> list[str]:
     """Paths of the regular files directly in ``folder`` at commit ``sha``."""
-    out = await run_tool(
-        [
-            "git",
-            "-C",
-            change.repo,
-            "ls-tree",
-            "-z",
-            "--full-tree",
-            "--name-only",
-            sha,
-            f"{folder}/",
-        ],
+    out = await run_git(
+        change.repo,
+        "ls-tree",
+        "-z",
+        "--full-tree",
+        "--name-only",
+        sha,
+        f"{folder}/",
         timeout=60,
+        check=False,
     )
-    if out.timed_out or out.returncode != 0:
+    if out.returncode != 0:
         msg = f"git ls-tree {folder} failed: {out.stderr_text.strip()[:300]}"
         raise LeoError(msg)
     return [p for p in out.stdout_text.split("\0") if p]

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING
 
-from leo import run_tool
+from leo import run_git
 
 if TYPE_CHECKING:
     from leo import Change
@@ -63,12 +63,11 @@ def benchmarks_in(path: str, source: bytes) -> list[Benchmark]:
 async def discover(change: Change, side: str) -> list[Benchmark]:
     """Every benchmark in the test files of ``side`` (``base`` or ``head``)."""
     sha = change.head_sha if side == "head" else change.base_sha
-    grep = await run_tool(
-        ["git", "-C", change.repo, "grep", "-l", "-I", "-w", "-E",
-         "benchmark|aio_benchmark", sha, "--", "*.py"],
-        timeout=120,
+    grep = await run_git(
+        change.repo, "grep", "-l", "-I", "-w", "-E", "benchmark|aio_benchmark", sha, "--", "*.py",
+        timeout=120, check=False,
     )  # fmt: skip
-    if grep.returncode not in (0, 1) or grep.timed_out:
+    if grep.returncode not in (0, 1):
         msg = f"git grep for benchmarks at {sha[:12]} failed: {grep.stderr_text.strip()}"
         raise RuntimeError(msg)
     prefix = f"{sha}:"

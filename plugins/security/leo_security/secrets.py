@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import anyio.to_thread
 
-from leo import Finding, ToolNotFoundError, run_tool
+from leo import Finding, ToolNotFoundError, run_git
 from leo_security.outcome import ScanOutcome, Severity
 
 if TYPE_CHECKING:
@@ -34,8 +34,6 @@ _LOCK = threading.Lock()
 #: This filter drops every file that does not exist relative to the *current directory*, which
 #: would silently drop the whole diff; LEO decides what is a scannable file itself.
 _CWD_FILTER = "detect_secrets.filters.common.is_invalid_file"
-_GIT = ("git", "-c", "core.quotePath=false", "-c", "diff.noprefix=false",
-        "-c", "diff.mnemonicPrefix=false", "-c", "color.ui=never")  # fmt: skip
 
 
 Hit = tuple[str, int, str, str]
@@ -115,13 +113,13 @@ async def _diff(change: Change, paths: list[str]) -> str:
         f = change.file(p)
         if f is not None and f.old_path:
             specs.append(f":(literal){f.old_path}")
-    argv = [*_GIT, "-C", change.repo, "diff", "--no-ext-diff", "--no-textconv", "-M", "-U0",
+    argv = ["diff", "--no-ext-diff", "--no-textconv", "-M", "-U0",
             # --text: a .gitattributes "-diff" in the pull request must not hide lines from the
             # scan; explicit prefixes: diff.srcPrefix/dstPrefix config must not break the paths.
             "--text", "--src-prefix=a/", "--dst-prefix=b/",
             change.base_sha, change.head_sha, "--", *specs]  # fmt: skip
-    out = await run_tool(argv, timeout=300)
-    if out.timed_out or out.returncode != 0 or out.truncated:
+    out = await run_git(change.repo, *argv, timeout=300, check=False)
+    if out.returncode != 0 or out.truncated:
         msg = f"git diff for the secrets scan failed: {out.stderr_text.strip()[:500]}"
         raise RuntimeError(msg)
     return out.stdout.decode("utf-8", "replace")

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
-from leo import NotAnalysed, run_tool
+from leo import NotAnalysed, run_git
 
 if TYPE_CHECKING:
     from leo import Change
@@ -107,10 +107,10 @@ async def _sizes(change: Change, paths: list[str]) -> dict[str, int]:
     """Blob sizes at the head in one ``git cat-file --batch-check``, so huge files are never read."""
     batchable = [p for p in paths if "\n" not in p]
     request = "".join(f"{change.head_sha}:{p}\n" for p in batchable).encode()
-    out = await run_tool(
-        ["git", "-C", change.repo, "cat-file", "--batch-check"], stdin=request, timeout=120
+    out = await run_git(
+        change.repo, "cat-file", "--batch-check", stdin=request, timeout=120, check=False
     )
-    if out.timed_out or out.returncode != 0:
+    if out.returncode != 0:
         msg = f"git cat-file --batch-check failed in {change.repo}: {out.stderr_text.strip()}"
         raise RuntimeError(msg)
     sizes = {}

@@ -1,0 +1,91 @@
+"""Every git command LEO runs: hardened, with a timeout, failing with one ``GitError``.
+
+The repository under verification is not trusted. Git would run executables its configuration
+names (hooks, an fsmonitor, a pager, an external diff), so every call turns them off, takes no
+optional locks (a read never writes the index), asks for plain output whatever the user's
+configuration says, and never prompts for credentials (issue 16: a test that wrote
+``.git/hooks/post-checkout`` had it run by LEO's next ``git worktree add``).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Mapping
+
+from leo.errors import GitError
+from leo.process import ToolResult, run_tool
+
+#: git's global options on every call: no hooks, no fsmonitor, no pager, plain output.
+HARDENED = (
+    "git",
+    "--no-optional-locks",
+    "-c", "core.hooksPath=/dev/null",
+    "-c", "core.fsmonitor=false",
+    "-c", "core.pager=cat",
+    "-c", "core.quotePath=false",
+    "-c", "color.ui=never",
+    "-c", "diff.noprefix=false",
+    "-c", "diff.mnemonicPrefix=false",
+    "-c", "submodule.recurse=false",
+    "-c", "protocol.ext.allow=never",
+)  # fmt: skip
+#: Seconds one git call may take unless the caller says otherwise.
+TIMEOUT_S = 300.0
+_QUIET = {"GIT_TERMINAL_PROMPT": "0", "GIT_ASKPASS": "", "SSH_ASKPASS": ""}
+
+
+def argv(repo: str | os.PathLike[str], *args: str) -> list[str]:
+    """The full argv of ``git -C repo args`` with the hardening options."""
+    return [*HARDENED, "-C", str(repo), *args]
+
+
+def _env(env: Mapping[str, str] | None) -> dict[str, str]:
+    return {**(os.environ if env is None else env), **_QUIET}
+
+
+async def run_git(
+    repo: str | os.PathLike[str],
+    *args: str,
+    check: bool = True,
+    stdin: bytes | None = None,
+    env: Mapping[str, str] | None = None,
+    timeout: float = TIMEOUT_S,
+) -> ToolResult:
+    """Run git in ``repo``; ``GitError`` on timeout, and on failure unless ``check`` is False."""
+    result = await run_tool(argv(repo, *args), env=_env(env), timeout=timeout, stdin=stdin)
+    if result.timed_out:
+        msg = f"git {args[0]} in {repo} did not finish within {timeout:g}s"
+        raise GitError(msg)
+    if check and result.returncode != 0:
+        msg = f"git {' '.join(args[:3])} failed in {repo}: {result.stderr_text.strip()[-500:]}"
+        raise GitError(msg)
+    return result
+
+
+def run_git_sync(
+    repo: str | os.PathLike[str],
+    *args: str,
+    env: Mapping[str, str] | None = None,
+    timeout: float = TIMEOUT_S,
+) -> str:
+    """``run_git`` for synchronous callers (the command line, test scaffolding): its stdout."""
+    try:
+        done = subprocess.run(
+            argv(repo, *args),
+            capture_output=True,
+            text=True,
+            env=_env(env),
+            timeout=timeout,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        msg = f"git {args[0]} in {repo} did not finish within {timeout:g}s"
+        raise GitError(msg) from None
+    except OSError as exc:
+        msg = f"git could not be run ({exc.strerror}); install git"
+        raise GitError(msg) from None
+    if done.returncode != 0:
+        msg = f"git {' '.join(args[:3])} failed in {repo}: {done.stderr.strip()[-500:]}"
+        raise GitError(msg)
+    return done.stdout
