@@ -16,17 +16,19 @@ if TYPE_CHECKING:
     from leo.change import Change, ChangedFile, Hunk
     from leo.errors import ExitCode, GitError, LeoError, ToolNotFoundError
     from leo.git import run_git
+    from leo.hookspecs import hookimpl
     from leo.models import (
         Analysed,
         Finding,
         NotAnalysed,
         Report,
         Requirement,
+        Severity,
+        Status,
         SubAgentResult,
         Tool,
         Verdict,
     )
-    from leo.plugins import hookimpl
     from leo.postgres import PostgresUnavailable, TemporaryPostgres
     from leo.process import ToolResult, find_tool, run_tool
     from leo.sandbox import (
@@ -38,12 +40,13 @@ if TYPE_CHECKING:
         interpreter_paths,
         require_sandbox,
     )
-    from leo.subagent import Conflict, SubAgent
+    from leo.subagent import CheckOutcome, Conflict, SubAgent
 
 __all__ = [
     "Analysed",
     "Change",
     "ChangedFile",
+    "CheckOutcome",
     "Conflict",
     "ExitCode",
     "Finding",
@@ -57,6 +60,8 @@ __all__ = [
     "Requirement",
     "Sandbox",
     "SandboxUnavailable",
+    "Severity",
+    "Status",
     "SubAgent",
     "SubAgentResult",
     "TemporaryPostgres",
@@ -89,10 +94,12 @@ _WHERE = {
     "NotAnalysed": "leo.models",
     "Report": "leo.models",
     "Requirement": "leo.models",
+    "Severity": "leo.models",
+    "Status": "leo.models",
     "SubAgentResult": "leo.models",
     "Tool": "leo.models",
     "Verdict": "leo.models",
-    "hookimpl": "leo.plugins",
+    "hookimpl": "leo.hookspecs",
     "PostgresUnavailable": "leo.postgres",
     "TemporaryPostgres": "leo.postgres",
     "ToolResult": "leo.process",
@@ -105,6 +112,7 @@ _WHERE = {
     "current_isolation": "leo.sandbox",
     "interpreter_paths": "leo.sandbox",
     "require_sandbox": "leo.sandbox",
+    "CheckOutcome": "leo.subagent",
     "Conflict": "leo.subagent",
     "SubAgent": "leo.subagent",
 }
