@@ -111,6 +111,12 @@ def main() -> int:
         lines.append(
             f"| (5) aggregator on 100,000 findings | {med['test_aggregate_100k_findings']:.3f} s | (no target) |"
         )
+    boxed, bare = med.get("test_testing_agent_sandboxed"), med.get("test_testing_agent_unisolated")
+    if boxed and bare:
+        per_process = med.get("test_process_sandboxed", 0) - med.get("test_process_unsandboxed", 0)
+        lines.append(
+            f"| (7) Testing sub-agent in the sandbox / unisolated | {boxed / bare - 1:+.1%} ({boxed:.2f} s vs {bare:.2f} s); one sandboxed process {per_process:+.3f} s | <= 10% or <= 0.3 s per sandboxed process |"
+        )
     notes = HERE / "NOTES.md"
     if notes.exists():
         lines += ["", notes.read_text().strip()]

@@ -8,10 +8,14 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from leo.cli._options import github_repo_option
+
+if TYPE_CHECKING:
+    from leo.models import Report
 
 
 def _repository(explicit: str | None) -> str:
@@ -124,6 +128,23 @@ def labels_move(pr: int, github_repo: str | None, state: str) -> None:
 @click.option(
     "--context", default=None, help="Commit status context. [default: LEO Gate Validation]"
 )
+@click.option(
+    "--attestation",
+    "attestation_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The signed verdict (VSA) of the report, from `--attest FILE --sign key:PATH`.",
+)
+@click.option(
+    "--key",
+    "key_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Public key the attestation must be signed with.",
+)
+@click.option(
+    "--unsigned",
+    is_flag=True,
+    help="Publish a report nobody signed (only where the report never left the job).",
+)
 @click.option("--no-comment", is_flag=True, help="Do not write the sticky comment.")
 @click.option("--no-labels", is_flag=True, help="Do not move the state labels.")
 def publish(
@@ -131,15 +152,32 @@ def publish(
     github_repo: str | None,
     report_path: Path,
     context: str | None,
+    attestation_path: Path | None,
+    key_path: Path | None,
+    unsigned: bool,
     no_comment: bool,
     no_labels: bool,
 ) -> None:
     """Publish a saved report on its PR: sticky comment, labels, then the final status.
 
-    For workflows that verify in a read-only job and publish from another; the head is read
-    again, so a report of an older head is published as stale, never as success. A missing or
-    unreadable report sets the status to error.
+    For workflows that verify in one job and publish from another; the head is read again,
+    so a report of an older head is published as stale, never as success. The report must
+    come with its attestation signed by --key (or --unsigned be given): a report whose
+    signature does not verify, or that says something its signed verdict does not, is
+    refused and the status set to error, as is a missing or unreadable report.
     """
+    from leo.errors import LeoError
+
+    signed = attestation_path is not None and key_path is not None
+    if not (signed or (unsigned and attestation_path is None and key_path is None)) or (
+        signed and unsigned
+    ):
+        msg = (
+            "leo publish needs the signed verdict: pass --attestation FILE --key PUB (from "
+            "`--attest FILE --sign key:PATH`), or --unsigned alone for a report that never "
+            "left this job"
+        )
+        raise LeoError(msg)
     from pydantic import ValidationError
 
     from leo.cli._output import EXIT_FOR_VERDICT
@@ -164,6 +202,13 @@ def publish(
     if report.repository != repository:
         msg = f"the report is for {report.repository!r}, not {repository}; publish it on its own repository"
         raise LeoError(msg)
+    if attestation_path is not None and key_path is not None:
+        problem = _unattested(report, attestation_path, key_path)
+        if problem is not None:
+            target = Target(repository, pr, report.head_sha, context=context or DEFAULT_CONTEXT)
+            publish_failure(gh, target, LeoError(problem))
+            click.echo(f"leo: error: {problem}; the status is set to error", err=True)
+            sys.exit(ExitCode.ESCALATE)
     target = Target(
         repository,
         pr,
@@ -177,3 +222,28 @@ def publish(
     )
     click.echo(f"leo: published {final.verdict} on {final.head_sha[:12]} of #{pr}", err=True)
     sys.exit(EXIT_FOR_VERDICT[final.verdict])
+
+
+def _unattested(report: Report, attestation: Path, key: Path) -> str | None:
+    """Why ``report`` is not the one its attestation signs (None: it is)."""
+    from leo.bundle import keys
+    from leo.errors import LeoError
+    from leo.vsa import MAX_ATTESTATION_BYTES, verify_attestation
+
+    try:
+        data = attestation.read_bytes()[: MAX_ATTESTATION_BYTES + 1]
+        checker = keys.checker_for(keys.load_public(key))
+        stmt = verify_attestation(data, checker, head_sha=report.head_sha)
+    except (OSError, LeoError) as exc:
+        return f"the report's attestation {attestation} does not verify with {key}: {exc}"
+    signed = stmt.get("predicate", {}).get("leo", {})
+    said = {
+        "verdict": report.verdict,
+        "confidence": report.confidence,
+        "baseSha": report.base_sha,
+        "configDigest": report.config_digest,
+    }
+    differs = [k for k, v in said.items() if signed.get(k) != v]
+    if differs:
+        return f"the report differs from its signed verdict in {', '.join(differs)}; it was edited"
+    return None

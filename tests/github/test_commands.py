@@ -49,14 +49,14 @@ def test_publish_a_saved_report_from_a_read_only_job(world, tmp_path):
     verified = w.verify("--output", str(report), publish=False)
     assert verified.returncode == 0, verified.stderr
     assert not w.fake.requests("POST", "/statuses/")
-    done = w.leo("publish", "--pr", "7", "--github-repo", "acme/widgets", "--report", str(report))
+    done = w.leo("publish", "--pr", "7", "--github-repo", "acme/widgets", "--report", str(report), "--unsigned")
     assert done.returncode == 0, done.stderr
     assert w.fake.leo_statuses(w.head) == ["success"]
     assert len(w.fake.comments[7]) == 1
     # A push after the verification: the saved PASS is stale and never success.
     old = w.head
     new = w.push({"app.py": "x = 3\n"})
-    again = w.leo("publish", "--pr", "7", "--github-repo", "acme/widgets", "--report", str(report))
+    again = w.leo("publish", "--pr", "7", "--github-repo", "acme/widgets", "--report", str(report), "--unsigned")
     assert again.returncode == 4, again.stderr
     assert w.fake.leo_statuses(old) == ["success", "error"]
     assert w.fake.leo_statuses(new) == []
@@ -73,6 +73,7 @@ def test_publish_without_a_report_sets_error(world, tmp_path):
         "acme/widgets",
         "--report",
         str(tmp_path / "none.json"),
+        "--unsigned",
     )
     assert done.returncode == 4
     assert w.fake.leo_statuses(w.head) == ["error"]
@@ -85,9 +86,36 @@ def test_a_forged_report_for_another_repository_is_refused(world, tmp_path):
     doc = json.loads(report.read_text())
     doc["repository"] = "evil/fork"
     report.write_text(json.dumps(doc))
-    done = w.leo("publish", "--pr", "7", "--github-repo", "acme/widgets", "--report", str(report))
+    done = w.leo("publish", "--pr", "7", "--github-repo", "acme/widgets", "--report", str(report), "--unsigned")
     assert done.returncode == 2 and "not acme/widgets" in done.stderr
     assert w.fake.leo_statuses(w.head) == []
+
+
+def test_publish_needs_the_signed_verdict_and_refuses_an_edited_report(world, tmp_path):
+    from leo.bundle import keys
+
+    w = world()
+    private, public, _ = keys.generate(tmp_path / "vsa")
+    report, vsa = tmp_path / "r.json", tmp_path / "vsa.json"
+    made = w.verify(
+        "--output", str(report), "--attest", str(vsa), "--sign", f"key:{private}", publish=False
+    )
+    assert made.returncode == 0, made.stderr
+    base = ("publish", "--pr", "7", "--github-repo", "acme/widgets", "--report", str(report))
+    unsigned = w.leo(*base)
+    assert unsigned.returncode == 2 and "needs the signed verdict" in unsigned.stderr
+    assert w.fake.leo_statuses(w.head) == []
+    doc = json.loads(report.read_text())
+    good = report.read_text()
+    doc["verdict"] = "FAIL" if doc["verdict"] == "PASS" else "PASS"
+    report.write_text(json.dumps(doc))
+    forged = w.leo(*base, "--attestation", str(vsa), "--key", str(public))
+    assert forged.returncode == 4 and "differs from its signed verdict" in forged.stderr
+    assert w.fake.leo_statuses(w.head) == ["error"]
+    report.write_text(good)
+    done = w.leo(*base, "--attestation", str(vsa), "--key", str(public))
+    assert done.returncode == 0, done.stderr
+    assert w.fake.leo_statuses(w.head) == ["error", "success"]
 
 
 def test_github_app_installation_auth(world):
