@@ -252,6 +252,15 @@ outputs:
 runs:
   using: composite
   steps:
+    - name: Install bubblewrap, the sandbox the PR's code runs in
+      shell: bash
+      run: |
+        if ! command -v bwrap >/dev/null 2>&1; then
+          sudo apt-get update -qq
+          sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap
+        fi
+        # Ubuntu 24.04 restricts unprivileged user namespaces through AppArmor.
+        sudo sysctl -w kernel.apparmor_restrict_unprivileged_userns=0 || true
     - name: Install LEO from this action's checkout
       shell: bash
       run: |
