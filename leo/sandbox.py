@@ -188,6 +188,11 @@ def sandbox_problem() -> str | None:
     """
     if shutil.which("bwrap") is None:
         return f"bubblewrap (bwrap) is not installed, so the change's code cannot be sandboxed; {INSTALL_HINT}"
+    if not os.access("/usr/bin/prlimit", os.X_OK) and shutil.which("prlimit") is None:
+        return (
+            "prlimit (util-linux), which sets the sandbox's resource limits, is not installed; "
+            "install util-linux"
+        )
     return None
 
 
