@@ -136,11 +136,17 @@ def test_without_a_sandbox_the_tests_are_not_run(leo_repo, run_testing, monkeypa
 
 
 @pytest.mark.skipif(not os.path.exists("/usr/bin/prlimit"), reason="needs util-linux prlimit")
-def test_isolation_none_in_the_policy_runs_unsandboxed_and_says_so(leo_repo, run_testing):
-    from leo.sandbox import isolation
+def test_isolation_none_in_the_policy_runs_unsandboxed_and_says_so(leo_repo, venv_cache):
+    from leo_testing import TestingAgent
+
+    from leo.testing import run_agents
 
     repo = leo_repo(base={"tests/test_ok.py": "def test_ok():\n    pass\n"})
-    with isolation("none"):
-        agent = run_testing(repo.change(), coverage=False).agent("testing")
+    settings = {"cache_dir": str(venv_cache), "coverage": False}
+    config = {"isolation": "none", "agents": {"testing": settings}}
+    result = run_agents(repo.change(), [TestingAgent], config=config)
+    agent = result.agent("testing")
     assert agent.status == "passed", [f.message for f in agent.findings]
     assert agent.details["isolation"]["sandbox"] == "none"
+    assert result.report.isolation == "none"
+    result.assert_verdict("CONDITIONAL_PASS")
