@@ -42,5 +42,8 @@ def test_worktrees_and_reads_run_no_hook_no_fsmonitor_no_pager(leo_repo, tmp_pat
 def test_a_failing_or_slow_git_call_is_one_git_error(tmp_path):
     with pytest.raises(GitError, match="failed in"):
         run_git_sync(tmp_path, "rev-parse", "--verify", "HEAD")
-    with pytest.raises(GitError, match="did not finish within"):
-        anyio.run(lambda: run_git(tmp_path, "hash-object", "--stdin", stdin=None, timeout=0.001))
+    slow = {"PATH": "/usr/bin:/bin", "GIT_SSH_COMMAND": "sleep 30;"}  # a transport that hangs
+    with pytest.raises(GitError, match=r"did not finish within 0\.5s"):
+        anyio.run(
+            lambda: run_git(tmp_path, "ls-remote", "ssh://example.invalid/x", env=slow, timeout=0.5)
+        )
