@@ -286,15 +286,17 @@ def sbom() -> None:
 @sbom.command("validate")
 @click.argument("file", type=_file)
 @click.option(
-    "--spec-version", default="1.5", show_default=True, help="Required specVersion ('any' to skip)."
+    "--spec-version",
+    "spec_versions",
+    multiple=True,
+    help="Also require this specVersion (repeatable). [default: any of 1.4, 1.5, 1.6, 1.7]",
 )
-def sbom_validate(file: Path, spec_version: str) -> None:
-    """Validate FILE against the CycloneDX 1.5 JSON schema and its specVersion."""
+def sbom_validate(file: Path, spec_versions: tuple[str, ...]) -> None:
+    """Validate FILE against the CycloneDX JSON schema of its own specVersion."""
     from leo.bundle.sbom import MAX_SBOM_BYTES, validate
 
-    doc = validate(
-        _read(file, MAX_SBOM_BYTES), require_version=None if spec_version == "any" else spec_version
-    )
+    required = {v for v in spec_versions if v != "any"}
+    doc = validate(_read(file, MAX_SBOM_BYTES), require_version=required or None)
     click.echo(
         f"PASS {file}: CycloneDX {doc.get('specVersion')}, {len(doc.get('components') or [])} components"
     )

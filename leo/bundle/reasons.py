@@ -42,6 +42,11 @@ Reason = Literal[
     "provenance.build_type",
     "provenance.merge_base_mismatch",
     "provenance.source_mismatch",
+    # SLSA provenance of a release artifact (``leo provenance verify``, issue 20).
+    "provenance.bare_envelope",
+    "provenance.untrusted_builder",
+    "provenance.builder_mismatch",
+    "provenance.ref_mismatch",
     # Sigstore bundles.
     "sigstore.malformed",
     "sigstore.invalid",

@@ -89,7 +89,7 @@ async def verify_bundle(
                 "provenance.source_mismatch",
                 f"the bundle was built for head {prov.head}, expected {wanted}",
             )
-    doc = sbom.validate(bundle[SBOM])
+    doc = sbom.validate(bundle[SBOM], require_version=sbom.BUNDLE_VERSIONS)
     if repo is not None:
         await replay(repo, prov.merge_base, bundle[PATCH], prov.head)
     result = Verification(

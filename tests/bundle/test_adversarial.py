@@ -281,7 +281,7 @@ FORGERIES = {
     "A-24 payloadType swapped": (_payload_type_swapped, "signature.invalid"),
     "A-24 duplicate JSON keys": (_duplicate_keys, "json.duplicate_keys"),
     "A-17 merge-base swapped": (_merge_base_swapped, "provenance.merge_base_mismatch"),
-    "A-27 SBOM not 1.5": (_sbom_1_4, "sbom.spec_version"),
+    "A-27 SBOM 1.4 in a bundle": (_sbom_1_4, "sbom.spec_version"),
 }
 
 
