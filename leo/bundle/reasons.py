@@ -59,6 +59,13 @@ Reason = Literal[
     "patch.merge_base_missing",
     "patch.does_not_apply",
     "patch.tree_mismatch",
+    # Signed policy bundles (``leo policy``, issue 20).
+    "policy.manifest",
+    "policy.missing_file",
+    "policy.unlisted_file",
+    "policy.digest_mismatch",
+    "policy.dir_mismatch",
+    "policy.invalid_resource",
     # Handoff markers and lanes (catalogue (b)).
     "markers.malformed",
     "markers.confusable",
