@@ -52,8 +52,6 @@ class Config(LeoModel):
     ``leo.github.settings``."""
     lanes: dict[str, Any] = Field(default_factory=dict)
     """``[tool.leo.lanes]``: workflow files per lane (docs/lanes.md), checked by ``leo.lanes``."""
-    provenance: dict[str, Any] = Field(default_factory=dict)
-    """``[tool.leo.provenance]``: ``trusted_builders`` for ``leo provenance verify``."""
 
     def weight(self, name: str) -> float:
         return float(self.agents.get(name, {}).get("weight", 1.0))
