@@ -15,6 +15,7 @@ from leo.__about__ import __version__
 if TYPE_CHECKING:
     from leo.change import Change, ChangedFile, Hunk
     from leo.errors import ExitCode, LeoError, ToolNotFoundError
+    from leo.lanes import LaneFinding, LanePolicy, audit_workflows
     from leo.models import (
         Analysed,
         Finding,
@@ -38,6 +39,8 @@ __all__ = [
     "ExitCode",
     "Finding",
     "Hunk",
+    "LaneFinding",
+    "LanePolicy",
     "LeoError",
     "NotAnalysed",
     "PostgresUnavailable",
@@ -51,6 +54,7 @@ __all__ = [
     "ToolResult",
     "Verdict",
     "__version__",
+    "audit_workflows",
     "find_tool",
     "hookimpl",
     "run_tool",
@@ -63,6 +67,9 @@ _WHERE = {
     "ExitCode": "leo.errors",
     "LeoError": "leo.errors",
     "ToolNotFoundError": "leo.errors",
+    "LaneFinding": "leo.lanes",
+    "LanePolicy": "leo.lanes",
+    "audit_workflows": "leo.lanes",
     "Analysed": "leo.models",
     "Finding": "leo.models",
     "NotAnalysed": "leo.models",
