@@ -43,6 +43,9 @@ TRUSTED_BUILDERS = tuple(
 PREDICATE_V02 = "https://slsa.dev/provenance/v0.2"
 PREDICATE_V1 = "https://slsa.dev/provenance/v1"
 STATEMENT_TYPES = ("https://in-toto.io/Statement/v0.1", "https://in-toto.io/Statement/v1")
+GITHUB_WORKFLOW_BUILD = "https://actions.github.io/buildtypes/workflow/v1"
+GITHUB_HOSTED_RUNNER = "https://github.com/actions/runner/github-hosted"
+"""In GitHub artifact attestations builder.id names the runner; the signer names the workflow."""
 MAX_SUBJECTS = 1024
 #: Fulcio certificate extensions (sigstore/fulcio docs/oid-info.md): DER UTF8String values.
 _OID_SOURCE_URI = "1.3.6.1.4.1.57264.1.12"
@@ -135,14 +138,31 @@ def verify(
             "attestation.subject_digest_mismatch",
             f"the provenance's subjects do not include the artifact's sha256 {digest}",
         )
-    predicate_type, builder_id, source, ref = _claims(statement)
-    if builder_id != signer:
+    claims = claims_of(statement)
+    if claims.workflow is not None:
+        # GitHub artifact attestation: a hosted runner ran the workflow that signed.
+        if claims.builder_id != GITHUB_HOSTED_RUNNER:
+            raise BundleError(
+                "provenance.untrusted_builder",
+                f"the attestation was built on {escape(claims.builder_id)!r}, not on "
+                f"{GITHUB_HOSTED_RUNNER}",
+            )
+        if claims.workflow != signer:
+            raise BundleError(
+                "provenance.builder_mismatch",
+                f"the attestation names workflow {escape(claims.workflow)!r} but was signed by "
+                f"{escape(signer)!r}",
+            )
+    elif claims.builder_id != signer:
         raise BundleError(
             "provenance.builder_mismatch",
-            f"the provenance names builder {escape(builder_id)!r} but was signed by {escape(signer)!r}",
+            f"the provenance names builder {escape(claims.builder_id)!r} but was signed by "
+            f"{escape(signer)!r}",
         )
-    _check_source(source, ref, verified.certificate, expect)
-    return Verified(digest, predicate_type, builder_id, normalize_source(source), ref)
+    _check_source(claims.source, claims.ref, verified.certificate, expect)
+    return Verified(
+        digest, claims.predicate_type, signer, normalize_source(claims.source), claims.ref
+    )
 
 
 def _signer(certificate: Certificate) -> str:
@@ -181,8 +201,20 @@ def _check_builder_trusted(signer: str, expect: Expectations) -> None:
         )
 
 
-def _claims(statement: dict[str, Any]) -> tuple[str, str, str, str]:
-    """``(predicateType, builder id, source uri, ref)`` of a SLSA v0.2 or v1.0 predicate."""
+@dataclass(frozen=True)
+class Claims:
+    """What a SLSA predicate says about its build."""
+
+    predicate_type: str
+    builder_id: str
+    source: str
+    ref: str
+    workflow: str | None = None
+    """GitHub artifact attestations: ``https://github.com/O/R/<path>@<ref>`` that ran."""
+
+
+def claims_of(statement: dict[str, Any]) -> Claims:
+    """The claims of a SLSA v0.2 or v1.0 predicate."""
     predicate_type = statement.get("predicateType")
     predicate = statement.get("predicate")
     if not isinstance(predicate, dict):
@@ -191,18 +223,18 @@ def _claims(statement: dict[str, Any]) -> tuple[str, str, str, str]:
         builder = _text(predicate, "builder", "id")
         uri = _text(predicate, "invocation", "configSource", "uri")
         source, _, ref = uri.partition("@")
-        return predicate_type, builder, source, ref
+        return Claims(predicate_type, builder, source, ref)
     if predicate_type == PREDICATE_V1:
         builder = _text(predicate, "runDetails", "builder", "id")
         external = _get(predicate, "buildDefinition", "externalParameters")
-        if isinstance(external, dict) and isinstance(external.get("workflow"), dict):
-            # GitHub artifact attestations (buildType actions.github.io/buildtypes/workflow/v1).
-            source = _text(external, "workflow", "repository")
+        if _get(predicate, "buildDefinition", "buildType") == GITHUB_WORKFLOW_BUILD:
+            repository = _text(external, "workflow", "repository")
             ref = _text(external, "workflow", "ref")
-            return predicate_type, builder, source, ref
+            path = _text(external, "workflow", "path")
+            return Claims(predicate_type, builder, repository, ref, f"{repository}/{path}@{ref}")
         uri = _text(external, "source", "uri")
         source, _, ref = uri.partition("@")
-        return predicate_type, builder, source, ref
+        return Claims(predicate_type, builder, source, ref)
     raise BundleError(
         "attestation.predicate_type",
         f"predicateType is {escape(str(predicate_type))!r}, expected {PREDICATE_V02} or {PREDICATE_V1}",

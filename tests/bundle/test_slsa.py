@@ -154,14 +154,15 @@ def test_slsa_v1_github_artifact_attestation_claims_are_read():
                     }
                 },
             },
-            "runDetails": {"builder": {"id": workflow}},
+            "runDetails": {"builder": {"id": slsa.GITHUB_HOSTED_RUNNER}},
         },
     )
-    assert slsa._claims(doc) == (
+    assert slsa.claims_of(doc) == slsa.Claims(
         slsa.PREDICATE_V1,
-        workflow,
+        slsa.GITHUB_HOSTED_RUNNER,
         "https://github.com/o/r",
         "refs/tags/v1.0.0",
+        workflow,
     )
 
 
@@ -170,19 +171,25 @@ def test_slsa_v1_generator_claims_and_unknown_predicates():
         slsa.PREDICATE_V1,
         {
             "buildDefinition": {
+                "buildType": "https://slsa-framework.github.io/github-actions-buildtypes/workflow/v1",
                 "externalParameters": {
                     "source": {"uri": "git+https://github.com/o/r@refs/heads/main"}
-                }
+                },
             },
             "runDetails": {"builder": {"id": "b"}},
         },
     )
-    assert slsa._claims(doc)[2:] == ("git+https://github.com/o/r", "refs/heads/main")
+    claims = slsa.claims_of(doc)
+    assert (claims.source, claims.ref, claims.workflow) == (
+        "git+https://github.com/o/r",
+        "refs/heads/main",
+        None,
+    )
     with pytest.raises(BundleError) as exc:
-        slsa._claims(_statement("https://slsa.dev/provenance/v9", {}))
+        slsa.claims_of(_statement("https://slsa.dev/provenance/v9", {}))
     assert exc.value.code == "attestation.predicate_type"
     with pytest.raises(BundleError) as exc:
-        slsa._claims(_statement(slsa.PREDICATE_V1, {"runDetails": {}}))
+        slsa.claims_of(_statement(slsa.PREDICATE_V1, {"runDetails": {}}))
     assert exc.value.code == "provenance.malformed"
 
 
