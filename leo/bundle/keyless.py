@@ -76,7 +76,7 @@ def load_trusted_root(path: Path | None) -> TrustedRoot:
     )
 
 
-def _precheck(raw: bytes) -> dict[str, Any]:
+def precheck(raw: bytes) -> dict[str, Any]:
     """Bound the bundle before sigstore parses it (cosign CVE-2023-46737; GHSA-cq38-jh5f-37mq)."""
     if len(raw) > MAX_BUNDLE_BYTES:
         raise BundleError(
@@ -161,7 +161,7 @@ def verify_with_policy(
 
     # The bundle's content is a oneof of ``messageSignature`` and ``dsseEnvelope`` (Sigstore
     # bundle spec); read which from the document rather than from sigstore's internals.
-    is_dsse = "dsseEnvelope" in _precheck(raw)
+    is_dsse = "dsseEnvelope" in precheck(raw)
     root = load_trusted_root(trusted_root)
     try:
         bundle = Bundle.from_json(raw)
