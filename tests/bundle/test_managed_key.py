@@ -264,3 +264,23 @@ def test_a_key_that_is_not_a_public_key_is_a_usage_error():
         managed.load_public_key(
             b"-----BEGIN PUBLIC KEY-----\nxx\n-----END PUBLIC KEY-----\n", "--key"
         )
+
+
+def test_attest_verify_with_bundle_and_key_on_the_command_line(tmp_path, signer, leo_cli):
+    log = Log(tmp_path)
+    (tmp_path / "release").write_bytes(b"release")
+    (tmp_path / "release.sigstore.json").write_bytes(_message_bundle(log, *signer, b"release"))
+    args = [
+        "attest",
+        "verify",
+        str(tmp_path / "release"),
+        "--bundle",
+        str(tmp_path / "release.sigstore.json"),
+    ]
+    ok = leo_cli(*args, "--key", str(tmp_path / "key.pub"), "--trusted-root", str(log.root))
+    assert ok.returncode == 0 and ok.stdout.startswith("PASS message signature"), ok.stderr
+    (tmp_path / "release").write_bytes(b"tampered")
+    bad = leo_cli(*args, "--key", str(tmp_path / "key.pub"), "--trusted-root", str(log.root))
+    assert bad.returncode == 1 and "attestation.subject_digest_mismatch" in bad.stderr
+    mixed = leo_cli(*args, "--key", str(tmp_path / "key.pub"), "--identity", "a@b")
+    assert mixed.returncode == 2
