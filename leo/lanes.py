@@ -34,6 +34,8 @@ SIGNING_MARKERS = (
 )
 _SECRET = re.compile(r"secrets\s*(?:\.\s*([A-Za-z_][A-Za-z0-9_]*)|\[\s*['\"]([^'\"]+)['\"]\s*\])")
 _ALL_SECRETS = re.compile(r"toJSON\s*\(\s*secrets\s*\)", re.IGNORECASE)
+#: Write scopes that only sign: allowed in a builder job that signs, like ``id-token``.
+SIGNING_SCOPES = frozenset({"id-token", "attestations"})
 _NAME = re.compile(r"[A-Za-z0-9._-]+\.ya?ml(:[A-Za-z0-9_-]+)?")
 
 Rule = Literal[
@@ -209,7 +211,7 @@ def _audit_builder_job(
         )
     elif permissions == "write-all" or (
         isinstance(permissions, dict)
-        and any(v == "write" for k, v in permissions.items() if k != "id-token")
+        and any(v == "write" for k, v in permissions.items() if k not in SIGNING_SCOPES)
     ):
         scopes = (
             "write-all"
@@ -218,7 +220,7 @@ def _audit_builder_job(
                 sorted(
                     f"{k}: write"
                     for k, v in permissions.items()
-                    if v == "write" and k != "id-token"
+                    if v == "write" and k not in SIGNING_SCOPES
                 )
             )
         )
@@ -229,12 +231,17 @@ def _audit_builder_job(
             f"{level}-level permissions grant {scopes}",
             "the builder lane proposes changes; only the enforcer and the LEAD may write",
         )
-    if isinstance(permissions, dict) and permissions.get("id-token") == "write" and not _signs(job):
+    signing = sorted(
+        k
+        for k, v in (permissions.items() if isinstance(permissions, dict) else ())
+        if k in SIGNING_SCOPES and v == "write"
+    )
+    if signing and not _signs(job):
         yield LaneFinding(
             "lanes.builder_unused_id_token",
             path,
             name,
-            "requests id-token: write but no step signs or attests",
+            f"requests {', '.join(f'{k}: write' for k in signing)} but no step signs or attests",
             "an OIDC token nobody signs with is a credential to lose; drop it",
         )
     names, everything = _secrets(job, doc.get("env"))
