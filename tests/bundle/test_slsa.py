@@ -205,3 +205,21 @@ def test_two_attestations_in_one_file_are_refused():
     with pytest.raises(BundleError) as exc:
         slsa.read_provenance(f"{line}\n{line}\n".encode())
     assert exc.value.code == "provenance.malformed"
+
+
+def test_provenance_verify_cli_with_slsa_verifiers_flags(shared_data, leo_cli):
+    args = [
+        "provenance",
+        "verify",
+        str(shared_data / ARTIFACT),
+        "--provenance-path",
+        str(shared_data / f"{V21}/binary-linux-amd64-push-v14.intoto.jsonl"),
+        "--trusted-root",
+        str(shared_data / PRODUCTION),
+    ]
+    ok = leo_cli(*args, "--source-uri", SOURCE, "--source-tag", "v14", "--builder-id", GENERIC)
+    assert ok.returncode == 0 and "refs/tags/v14" in ok.stdout, ok.stderr
+    bad = leo_cli(*args, "--source-uri", SOURCE + "A")
+    assert bad.returncode == 1 and "provenance.source_mismatch" in bad.stderr
+    usage = leo_cli(*args, "--source-uri", SOURCE, "--source-tag", "v14", "--source-branch", "main")
+    assert usage.returncode == 2 and "Traceback" not in usage.stderr

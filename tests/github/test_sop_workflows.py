@@ -100,3 +100,15 @@ def test_each_generated_workflow_passes_zizmor(tmp_path, workflows, persona):
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert json.loads(done.stdout) == [], done.stdout
+
+
+def test_leo_init_github_writes_the_sop_set_and_refuses_to_clobber(tmp_path, leo_cli):
+    done = leo_cli("init", "github", "--dir", str(tmp_path))
+    assert done.returncode == 0, done.stderr
+    written = sorted(p.name for p in (tmp_path / ".github/workflows").iterdir())
+    assert written == sorted(["leo-verify.yml", *render_sop_workflows()])
+    again = leo_cli("init", "github", "--dir", str(tmp_path))
+    assert again.returncode == 2 and "--force" in again.stderr
+    bare = tmp_path / "bare"
+    assert leo_cli("init", "github", "--dir", str(bare), "--no-sop").returncode == 0
+    assert [p.name for p in (bare / ".github/workflows").iterdir()] == ["leo-verify.yml"]

@@ -191,3 +191,18 @@ def test_a_symlink_in_the_policy_directory_is_refused(policies, keypair):
     (policies / "link.yaml").symlink_to(policies / "require-labels.yaml")
     with pytest.raises(LeoError, match="symbolic link"):
         _bundle(policies, keypair[0])
+
+
+def test_policy_cli_exit_codes(policies, keypair, tmp_path, leo_cli):
+    out = tmp_path / "policy-bundle.tar.gz"
+    made = leo_cli("policy", "bundle", str(policies), "-o", str(out), "--sign", f"key:{keypair[0]}")
+    assert made.returncode == 0 and made.stdout.startswith("sha256:"), made.stderr
+    ok = leo_cli("policy", "verify", str(out), "--key", str(keypair[1]), "--dir", str(policies))
+    assert ok.returncode == 0 and "3 files, 3 resources" in ok.stdout, ok.stderr
+    (policies / "README.md").write_text("changed\n")
+    drift = leo_cli("policy", "verify", str(out), "--key", str(keypair[1]), "--dir", str(policies))
+    assert drift.returncode == 1 and "policy.dir_mismatch" in drift.stderr
+    usage = leo_cli("policy", "verify", str(out))
+    assert usage.returncode == 2 and "Traceback" not in usage.stderr
+    unsigned = leo_cli("policy", "bundle", str(policies), "-o", str(out))
+    assert unsigned.returncode == 2
