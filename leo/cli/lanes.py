@@ -1,4 +1,4 @@
-"""``leo lanes audit``: credential separation between the lanes' workflows (docs/lanes.md)."""
+"""``leo lanes audit``: credential separation between the lanes' workflows (docs/supply-chain.md)."""
 
 from __future__ import annotations
 

@@ -15,7 +15,7 @@ from leo.cli.bundle import _read, _trust, _trust_options
 
 @click.group()
 def policy() -> None:
-    """Signed policy bundles (docs/policy.md)."""
+    """Signed policy bundles (docs/supply-chain.md)."""
 
 
 @policy.command("bundle")

@@ -13,7 +13,7 @@ _file = click.Path(exists=True, dir_okay=False, path_type=Path)
 
 @click.group()
 def provenance() -> None:
-    """Verify SLSA provenance offline (docs/provenance.md)."""
+    """Verify SLSA provenance offline (docs/supply-chain.md)."""
 
 
 @provenance.command("verify")

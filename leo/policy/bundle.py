@@ -3,7 +3,7 @@
 The bundle is a ``tar.gz`` of ``policy.intoto.jsonl`` (a DSSE envelope), with Sigstore also
 ``policy.sigstore.json``, and the files under ``policies/``. The Statement's subjects are the
 manifest: one ``policies/<path>`` name and sha256 per file. Its predicate type is
-``https://leo.dev/policy-bundle/v1`` (docs/policy.md describes the predicate). Verification reads
+``https://leo.dev/policy-bundle/v1`` (docs/supply-chain.md describes the predicate). Verification reads
 the archive in memory, verifies the signature, then matches every file to the manifest by name
 and digest, both ways. YAML files must be Kubernetes-shaped resources, and Kyverno ones must
 name a Kyverno ``apiVersion`` and ``kind``; what the policies mean is Kyverno's business
