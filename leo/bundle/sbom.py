@@ -187,7 +187,14 @@ def validate(data: bytes, *, require_version: Collection[str] | None = None) -> 
             f"specVersion is {escape(str(version))!r}; LEO validates CycloneDX "
             f"{', '.join(SUPPORTED_VERSIONS)}",
         )
-    error = next(_schema_validator(version).iter_errors(doc), None)
+    try:
+        validator = _schema_validator(version)
+    except FileNotFoundError:
+        raise BundleError(
+            "sbom.spec_version",
+            f"the installed cyclonedx-python-lib ships no CycloneDX {version} schema; upgrade it",
+        ) from None
+    error = next(validator.iter_errors(doc), None)
     if error is not None:
         shown = escape(error.message, 200)
         raise BundleError("sbom.invalid", f"the SBOM fails the CycloneDX {version} schema: {shown}")
