@@ -134,6 +134,24 @@ def _schema_text(name: str) -> str:
     return files("cyclonedx").joinpath("schema", "_res", name).read_text("utf-8")
 
 
+def _import_jsonschema_without_rfc3987_syntax() -> None:
+    """Import jsonschema with rfc3987-syntax held back, unless something imported it already.
+
+    rfc3987-syntax (pulled in by cyclonedx-python-lib's json-validation extra) builds Lark
+    grammars when imported: 2.4 s of CPU, most of `leo bundle verify` (benchmarks/NOTES.md).
+    jsonschema only uses it for the ``iri`` formats, which LEO checks with ``_fast_iri``.
+    """
+    import sys
+
+    if "jsonschema" in sys.modules or "rfc3987_syntax" in sys.modules:
+        return
+    sys.modules["rfc3987_syntax"] = None  # type: ignore[assignment]  # makes the import fail
+    try:
+        import jsonschema  # noqa: F401
+    finally:
+        del sys.modules["rfc3987_syntax"]
+
+
 @functools.cache
 def _schema_validator(version: str) -> Any:
     """The CycloneDX ``version`` JSON schema (strict since 1.4), with linear-time checks.
@@ -141,6 +159,7 @@ def _schema_validator(version: str) -> Any:
     Built from the schema files themselves with jsonschema's public API rather than the
     library's private validator, so the two slow checks can be swapped out (THREATS.md A-27).
     """
+    _import_jsonschema_without_rfc3987_syntax()
     from jsonschema import FormatChecker
     from jsonschema.validators import extend, validator_for  # type: ignore[import-untyped]
     from referencing import Registry
