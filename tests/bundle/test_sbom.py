@@ -144,3 +144,29 @@ def test_sbom_validate_cli(shared_data, leo_cli):
     assert leo_cli("sbom", "validate", old).returncode == 0
     strict = leo_cli("sbom", "validate", old, "--spec-version", "1.5")
     assert strict.returncode == 1 and "sbom.spec_version" in strict.stderr
+
+
+def test_validation_does_not_load_rfc3987_syntax_and_still_checks_iris(shared_data):
+    # rfc3987-syntax builds Lark grammars at import (seconds of CPU); LEO's own linear-time
+    # check covers the iri formats instead, so an external reference with a space still fails.
+    import subprocess
+    import sys
+
+    doc = json.loads(
+        (shared_data / SNAPSHOTS / "get_bom_with_external_references-1.5.json.bin").read_bytes()
+    )
+    doc["externalReferences"] = [{"type": "website", "url": "https://exa mple.org"}]
+    script = (
+        "import json, sys\n"
+        "from leo.bundle import sbom\n"
+        "from leo.bundle.reasons import BundleError\n"
+        "try:\n"
+        "    sbom.validate(sys.stdin.buffer.read())\n"
+        "except BundleError as exc:\n"
+        "    print(exc.code)\n"
+        "print('rfc3987_syntax' in sys.modules)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], input=json.dumps(doc).encode(), capture_output=True
+    )
+    assert done.stdout.decode().split() == ["sbom.invalid", "False"], done.stderr
