@@ -67,10 +67,20 @@ class Expectations:
     source_tag: str | None = None
     source_branch: str | None = None
     trusted_builders: Sequence[str] = TRUSTED_BUILDERS
+    source_versioned_tag: str | None = None
+    """``--source-versioned-tag vX[.Y[.Z]]``: the tag's semantic version matches what is given."""
 
     def __post_init__(self) -> None:
-        if self.source_tag and self.source_branch:
-            raise LeoError("pass at most one of --source-tag and --source-branch")
+        refs = [self.source_tag, self.source_branch, self.source_versioned_tag]
+        if sum(r is not None for r in refs) > 1:
+            raise LeoError(
+                "pass at most one of --source-tag, --source-branch and --source-versioned-tag"
+            )
+        if self.source_versioned_tag is not None and _semver(self.source_versioned_tag) is None:
+            raise LeoError(
+                f"--source-versioned-tag {self.source_versioned_tag!r} is not a version like v1, "
+                "v1.2 or v1.2.3"
+            )
         if not re.fullmatch(r"[\w.-]+(/[\w.-]+)+", normalize_source(self.source_uri)):
             raise LeoError(
                 f"--source-uri {self.source_uri!r} is not a repository like github.com/ORG/REPO"
@@ -276,12 +286,34 @@ def _check_source(source: str, ref: str, certificate: Certificate, expect: Expec
             "provenance.ref_mismatch",
             f"the provenance claims ref {escape(ref)!r} but the certificate says {escape(cert_ref)!r}",
         )
+    if expect.source_versioned_tag is not None:
+        wanted_version = _semver(expect.source_versioned_tag)
+        built = _semver(ref.removeprefix("refs/tags/")) if ref.startswith("refs/tags/") else None
+        assert wanted_version is not None
+        # A shortened tag means zeros (v14.2 is v14.2.0), as Go's semver reads it.
+        if built is None or (*built, 0, 0)[: len(wanted_version)] != wanted_version:
+            raise BundleError(
+                "provenance.ref_mismatch",
+                f"the provenance was built from {escape(ref)!r}, not from a tag of version "
+                f"{escape(expect.source_versioned_tag)}",
+            )
     for kind, name in (("tags", expect.source_tag), ("heads", expect.source_branch)):
         if name is not None and ref != f"refs/{kind}/{name}":
             raise BundleError(
                 "provenance.ref_mismatch",
                 f"the provenance was built from {escape(ref)!r}, expected refs/{kind}/{escape(name)}",
             )
+
+
+_SEMVER = re.compile(r"v(\d+)(?:\.(\d+))?(?:\.(\d+))?(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?")
+
+
+def _semver(tag: str) -> tuple[int, ...] | None:
+    """``v1``, ``v1.2``, ``v1.2.3`` (with pre-release or build) -> its given numbers."""
+    match = _SEMVER.fullmatch(tag)
+    if match is None:
+        return None
+    return tuple(int(n) for n in match.groups() if n is not None)
 
 
 def _certificate_source(certificate: Certificate) -> tuple[str | None, str | None]:

@@ -26,6 +26,10 @@ def provenance() -> None:
 @click.option("--source-tag", help="Expected tag the artifact was built from.")
 @click.option("--source-branch", help="Expected branch the artifact was built from.")
 @click.option(
+    "--source-versioned-tag",
+    help="Expected version of the tag (v1, v1.2 or v1.2.3 match the tag's leading numbers).",
+)
+@click.option(
     "--trusted-root",
     type=_file,
     help="Sigstore trusted root. [default: production root of the installed sigstore]",
@@ -45,6 +49,7 @@ def verify_command(
     builder_id: str | None,
     source_tag: str | None,
     source_branch: str | None,
+    source_versioned_tag: str | None,
     trusted_root: Path | None,
     trusted_builders: tuple[str, ...],
 ) -> None:
@@ -57,6 +62,7 @@ def verify_command(
         builder_id=builder_id,
         source_tag=source_tag,
         source_branch=source_branch,
+        source_versioned_tag=source_versioned_tag,
         trusted_builders=(*slsa.TRUSTED_BUILDERS, *trusted_builders),
     )
     result = slsa.verify(

@@ -59,6 +59,20 @@ def test_tag_and_branch_and_builder_id_are_checked_when_given(shared_data):
 
 
 @pytest.mark.parametrize(
+    ("versioned", "ok"),
+    [("v14", True), ("v14.2", True), ("v14.2.0", True), ("v14.3", False), ("v13", False)],
+)
+def test_source_versioned_tag_matches_the_leading_numbers(shared_data, versioned, ok):
+    provenance = f"{V21}/binary-linux-amd64-push-v14.2.intoto.jsonl"
+    if ok:
+        _verify(shared_data, provenance, source_versioned_tag=versioned)
+        return
+    with pytest.raises(BundleError) as exc:
+        _verify(shared_data, provenance, source_versioned_tag=versioned)
+    assert exc.value.code == "provenance.ref_mismatch"
+
+
+@pytest.mark.parametrize(
     ("expect", "code"),
     [
         (
@@ -198,6 +212,8 @@ def test_bad_expectations_are_usage_errors():
         slsa.Expectations(source_uri="example-package")
     with pytest.raises(LeoError):
         slsa.Expectations(source_uri=SOURCE, source_tag="v1", source_branch="main")
+    with pytest.raises(LeoError):
+        slsa.Expectations(source_uri=SOURCE, source_versioned_tag="1.2")
 
 
 def test_two_attestations_in_one_file_are_refused():
