@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from leo.errors import ExitCode, GitError, LeoError, ToolNotFoundError
     from leo.git import run_git
     from leo.hookspecs import hookimpl
+    from leo.lanes import LaneFinding, LanePolicy, audit_workflows
     from leo.models import (
         Analysed,
         Finding,
@@ -52,6 +53,8 @@ __all__ = [
     "Finding",
     "GitError",
     "Hunk",
+    "LaneFinding",
+    "LanePolicy",
     "LeoError",
     "Limits",
     "NotAnalysed",
@@ -71,6 +74,7 @@ __all__ = [
     "Verdict",
     "__version__",
     "allowed_environ",
+    "audit_workflows",
     "current_isolation",
     "find_tool",
     "hookimpl",
@@ -89,6 +93,9 @@ _WHERE = {
     "GitError": "leo.errors",
     "run_git": "leo.git",
     "ToolNotFoundError": "leo.errors",
+    "LaneFinding": "leo.lanes",
+    "LanePolicy": "leo.lanes",
+    "audit_workflows": "leo.lanes",
     "Analysed": "leo.models",
     "Finding": "leo.models",
     "NotAnalysed": "leo.models",
