@@ -52,6 +52,20 @@ def agent_requirements(
     return out
 
 
+def lead_requirements(results: Sequence[SubAgentResult]) -> list[Requirement]:
+    """One undecided requirement per finding on the change that only a LEAD can judge."""
+    return [
+        Requirement(
+            name=f"{r.name}: {f.rule_id}",
+            met=None,
+            detail=f"{r.name}: {f.message}"[:2000],
+        )
+        for r in results
+        for f in r.findings
+        if f.needs_lead and f.on_changed_line
+    ]
+
+
 def disagreement(results: Sequence[SubAgentResult]) -> tuple[list[str], list[str]] | None:
     """The failing and the passing sides when sub-agents split the verdict, else None.
 
@@ -83,7 +97,7 @@ def decide(
 ) -> Verdict:
     """The verdict for ``results``; ``settled`` is False when conflict resolution did not settle."""
     confidence = weighted_confidence(results, weights)
-    reqs = agent_requirements(results, required) + list(requirements)
+    reqs = agent_requirements(results, required) + lead_requirements(results) + list(requirements)
     evidence = [r for r in results if r.status not in MISSING_EVIDENCE and r.status != "skipped"]
     missing = [r for r in results if r.status in MISSING_EVIDENCE]
     critical = [

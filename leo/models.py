@@ -45,6 +45,10 @@ class Finding(LeoModel):
     a failing test); False marks context in untouched lines, which never blocks."""
     fix: str | None = Field(default=None, max_length=2_000)
     """One sentence on how to fix it, when the sub-agent knows."""
+    needs_lead: bool = False
+    """True when only a LEAD can judge it (the change edits the gate's own evidence: its tests,
+    their configuration, its benchmarks); while it stands on the change the verdict is at best
+    ESCALATE."""
 
 
 class NotAnalysed(LeoModel):

@@ -114,6 +114,17 @@ def test_undecided_requirement_escalates():
     assert v.verdict == "ESCALATE"
 
 
+def test_finding_that_needs_a_lead_makes_the_verdict_at_best_escalate():
+    lead = Finding(rule_id="x.lead", severity="info", message="tests edited", needs_lead=True)
+    v = verdict([result("a", "passed", 100, [lead]), result("b")])
+    assert v.verdict == "ESCALATE"
+    assert any(q.met is None and q.name == "a: x.lead" for q in v.requirements)
+    high = Finding(rule_id="x.high", severity="high", message="m", needs_lead=True)
+    assert verdict([result("a", "failed", 60, [high])]).verdict == "FAIL"
+    context = lead.model_copy(update={"on_changed_line": False})
+    assert verdict([result("a", "passed", 100, [context])]).verdict == "PASS"
+
+
 def test_failed_external_requirement_fails():
     req = Requirement(name="bundle verified", met=False, detail="signature invalid")
     assert verdict([result("a")], requirements=[req]).verdict == "FAIL"
