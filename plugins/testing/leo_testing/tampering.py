@@ -175,7 +175,7 @@ class _Scanner(ast.NodeVisitor):
             if base == "sys.modules":
                 key = target.slice
                 literal = isinstance(key, ast.Constant) and isinstance(key.value, str)
-                if not literal or self._runner(str(key.value)):
+                if not literal or self._runner(str(getattr(key, "value", ""))):
                     self._hit(line, "replaces a test-runner module in sys.modules")
             elif base in ("__builtins__", "builtins.__dict__", "vars.builtins"):
                 self._hit(line, "rewrites the builtins")
@@ -245,7 +245,10 @@ class _Scanner(ast.NodeVisitor):
             return
         scoped = self.depth > 0 and target is not None and target.split(".")[0] == "builtins"
         attr = node.args[1] if len(node.args) > 1 else None
-        named = attr.value if isinstance(attr, ast.Constant) else str(target).rsplit(".", 1)[-1]
+        by_string = isinstance(first, ast.Constant)
+        named = str(target).rsplit(".", 1)[-1] if by_string or attr is None else None
+        if not by_string and isinstance(attr, ast.Constant):
+            named = str(attr.value)
         if scoped and named not in ("__import__", "exit", "quit", "print", "compile", "exec"):
             return  # monkeypatch.setattr(builtins, "input", ...) inside a test is undone after it
         self._hit(line, f"patches {target}")
@@ -258,7 +261,7 @@ class _Scanner(ast.NodeVisitor):
         self.generic_visit(node)
         self.depth -= 1
 
-    visit_AsyncFunctionDef = visit_FunctionDef  # type: ignore[assignment]
+    visit_AsyncFunctionDef = visit_FunctionDef
 
     def visit_Attribute(self, node: ast.Attribute) -> None:
         if self.test_side and node.attr in REPORT_ATTRS:

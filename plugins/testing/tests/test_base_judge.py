@@ -146,7 +146,7 @@ def test_failing_test_rewritten_to_match_the_broken_code_needs_a_lead(leo_repo, 
     ("name", "config"),
     [
         ("pytest.toml", '[pytest]\naddopts = ["-k", "not test_add"]\n'),
-        ("pyproject.toml", '[tool.pytest.ini_options]\naddopts = "-k \'not test_add\'"\n'),
+        ("pyproject.toml", "[tool.pytest.ini_options]\naddopts = \"-k 'not test_add'\"\n"),
         ("tox.ini", "[tox]\nenvlist = py\n\n[pytest]\naddopts = -k 'not test_add'\n"),
     ],
     ids=["pytest.toml", "pyproject", "tox.ini"],
