@@ -28,6 +28,15 @@ if TYPE_CHECKING:
     from leo.plugins import hookimpl
     from leo.postgres import PostgresUnavailable, TemporaryPostgres
     from leo.process import ToolResult, find_tool, run_tool
+    from leo.sandbox import (
+        Limits,
+        Sandbox,
+        SandboxUnavailable,
+        allowed_environ,
+        current_isolation,
+        interpreter_paths,
+        require_sandbox,
+    )
     from leo.subagent import Conflict, SubAgent
 
 __all__ = [
@@ -39,10 +48,13 @@ __all__ = [
     "Finding",
     "Hunk",
     "LeoError",
+    "Limits",
     "NotAnalysed",
     "PostgresUnavailable",
     "Report",
     "Requirement",
+    "Sandbox",
+    "SandboxUnavailable",
     "SubAgent",
     "SubAgentResult",
     "TemporaryPostgres",
@@ -51,8 +63,12 @@ __all__ = [
     "ToolResult",
     "Verdict",
     "__version__",
+    "allowed_environ",
+    "current_isolation",
     "find_tool",
     "hookimpl",
+    "interpreter_paths",
+    "require_sandbox",
     "run_tool",
 ]
 
@@ -77,6 +93,13 @@ _WHERE = {
     "ToolResult": "leo.process",
     "run_tool": "leo.process",
     "find_tool": "leo.process",
+    "Limits": "leo.sandbox",
+    "Sandbox": "leo.sandbox",
+    "SandboxUnavailable": "leo.sandbox",
+    "allowed_environ": "leo.sandbox",
+    "current_isolation": "leo.sandbox",
+    "interpreter_paths": "leo.sandbox",
+    "require_sandbox": "leo.sandbox",
     "Conflict": "leo.subagent",
     "SubAgent": "leo.subagent",
 }

@@ -22,6 +22,7 @@ from leo import (
     SubAgentResult,
     Tool,
     ToolResult,
+    current_isolation,
 )
 from leo_testing import baseline, changed_coverage, environment, observer
 from leo_testing.harness import harness_changes
@@ -110,7 +111,7 @@ async def _run_once(
         environ[observer.ENV] = str(record)
     started = time.monotonic()
     result = await sandbox.run(
-        argv, phase="test", cwd=tree, env=environ, timeout=settings.test_timeout
+        argv, phase="test", cwd=tree, env=environ, timeout=settings.test_timeout, venv=env.path
     )
     duration = time.monotonic() - started
     junit = cov = None
@@ -188,7 +189,9 @@ class TestingAgent(SubAgent):
             "exit_code": run.result.returncode,
             "test_duration_s": run.duration_s,
             "isolation": {
+                "sandbox": "none" if current_isolation() == "none" else "bubblewrap",
                 "network": settings.network,
+                "setup_network": settings.setup_network,
                 "memory_limit_mb": settings.memory_limit_mb,
                 "max_processes": settings.max_processes,
             },
