@@ -325,8 +325,9 @@ class TestingAgent(SubAgent):
                 for f in observer.agreement_findings(record, base_suite, base.result.returncode)
             ]
         if base_suite is None:
-            if base.result.returncode != NO_TESTS_COLLECTED and not base.result.timed_out:
-                why = f"the base pass (the base's tests against the head's code) exited {base.result.returncode} without a readable JUnit report: {_tail(base.result, 5)}"
+            if base.result.returncode != NO_TESTS_COLLECTED or base.result.timed_out:
+                ended = "timed out" if base.result.timed_out else f"exited {base.result.returncode}"
+                why = f"the base pass (the base's tests against the head's code) {ended} without a readable JUnit report: {_tail(base.result, 5)}"
                 info["error"] = why
                 findings.append(
                     Finding(
@@ -339,7 +340,8 @@ class TestingAgent(SubAgent):
             return findings
         info.update(base_suite.counts())
         edited = {f.path for f in change.files} | {f.old_path for f in change.files if f.old_path}
-        weakened = baseline.compare(base_suite, head_suite or Suite(()), edited)
+        renamed = {f.old_path: f.path for f in change.files if f.old_path and f.status == "renamed"}
+        weakened = baseline.compare(base_suite, head_suite or Suite(()), edited, renamed)
         info["weakened"] = [w.nodeid for w in weakened[:200]]
         findings += baseline.weakened_findings(weakened)
         return findings

@@ -91,13 +91,17 @@ class Weakened:
     """True when the change edits the file the test is in."""
 
 
-def compare(base: Suite, head: Suite, edited_files: set[str]) -> list[Weakened]:
+def compare(
+    base: Suite, head: Suite, edited_files: set[str], renamed: dict[str, str] | None = None
+) -> list[Weakened]:
     """Base tests that ran in the base pass and that the head's run weakened.
 
     * failed or errored against the head's code, and at the head missing, skipped (xfail
       included) or passing: the change hides a failure;
     * passed against the head's code, and at the head missing or skipped: the change drops a
       test that still holds (a LEAD decides whether that is intended).
+
+    ``renamed`` maps a test file's base path to its head path, so a moved test is found.
     """
     at_head: dict[str, TestCase] = {c.nodeid: c for c in head.cases}
     out = []
@@ -105,6 +109,9 @@ def compare(base: Suite, head: Suite, edited_files: set[str]) -> list[Weakened]:
         if case.outcome == "skipped":
             continue
         now = at_head.get(case.nodeid)
+        path, sep, rest = case.nodeid.partition("::")
+        if now is None and sep and path in (renamed or {}):  # a moved test file
+            now = at_head.get(f"{(renamed or {})[path]}::{rest}")
         head_outcome = now.outcome if now is not None else None
         if head_outcome in ("failed", "error"):
             continue  # reported as a failing test already

@@ -31,7 +31,7 @@ TRACE_CALLS = frozenset(
      "sys.monitoring.use_tool_id", "sys.monitoring.register_callback",
      "sys.monitoring.set_events", "sys.monitoring.set_local_events", "sys.monitoring.free_tool_id",
      "os._exit", "os.abort", "posix._exit", "atexit.register", "atexit.unregister",
-     "sys.addaudithook", "ctypes.pythonapi"}
+     "sys.addaudithook", "ctypes.pythonapi", "pytest.exit", "_pytest.outcomes.exit"}
 )  # fmt: skip
 #: Report and session attributes a forger sets to turn a failure into a pass.
 OUTCOME_ATTRS = frozenset(
@@ -65,7 +65,10 @@ FILE_CALLS = frozenset(
 #: Attributes that hold where pytest and pytest-cov write their reports.
 REPORT_ATTRS = frozenset({"xmlpath", "cov_controller", "_xml", "cov_report", "cov_config"})
 #: Strings that name the files the gate reads the run's outcome from.
-_EVIDENCE = re.compile(r"junit|\.coverage\b|coverage\.(xml|json|lcov)|LEO_OBSERVER|leo-observer")
+_EVIDENCE = re.compile(
+    r"junit|\.coverage\b|coverage\.(xml|json|lcov)|LEO_TESTING_OBSERVER|leo_testing_observer"
+    r"|observer\.jsonl"
+)
 
 
 @dataclass(frozen=True)

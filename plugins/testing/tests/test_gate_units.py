@@ -41,6 +41,8 @@ FORGERIES = {
     "coverage-unlink": "from pathlib import Path\nPath('.coverage').unlink()\n",
     "xmlpath": "def pytest_configure(config):\n    config.option.xmlpath = None\n",
     "unregister": "def pytest_configure(config):\n    config.pluginmanager.unregister(name='junitxml')\n",
+    "pytest-exit": "import pytest\n\ndef test_x():\n    pytest.exit('done', returncode=0)\n",
+    "observer-file": "from pathlib import Path\nPath('observer.jsonl').write_text('')\n",
     "coverage-internal": "import coverage\ncoverage.Coverage.current = None\n",
 }
 HONEST = {
@@ -137,3 +139,10 @@ def test_missing_observer_or_unfinished_session_is_a_disagreement():
     assert any(
         "call_and_report" in w for w in disagreements(read_record(record(START, replaced)), None, 0)
     )
+
+
+def test_a_moved_test_file_is_found_under_its_new_path():
+    base = Suite((case("test_a", "passed"),))
+    head = Suite((TestCase("test_a", "tests.test_b", "tests/test_b.py", 1, "passed", "", ""),))
+    assert compare(base, head, set(), {"tests/test_a.py": "tests/test_b.py"}) == []
+    assert compare(base, head, set())  # without the rename it looks dropped
