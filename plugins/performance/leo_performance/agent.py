@@ -48,6 +48,7 @@ class PerformanceChecks(PerformanceAgent):
         # Judged from the base: the base's benchmark files are measured on both sides, and
         # what the change did to them is a finding for a LEAD (issue 17).
         touched = baseline.edit_findings(await baseline.edits(change, at_base))
+        touched += baseline.support_findings(change, at_base)
         targets: dict[Side, list[str]] = {
             "base": list(settings.paths) or _files(at_base),
             "head": list(settings.paths) or _files(at_base),

@@ -24,6 +24,8 @@ CONFIG_FILES = frozenset(
     {"conftest.py", "pytest.ini", ".pytest.ini", "pytest.toml", ".pytest.toml", "tox.ini",
      "setup.cfg", "pyproject.toml"}
 )  # fmt: skip
+#: Directories whose other files are benchmark support (workloads, data), never the code measured.
+SUPPORT_DIRS = frozenset({"tests", "test", "testing", "benchmarks", "bench"})
 EDITED = "performance.benchmark_edited"
 DELETED = "performance.benchmark_deleted"
 _GIT_TIMEOUT_S = 300
@@ -115,13 +117,49 @@ def edit_findings(found: Sequence[Edit]) -> list[Finding]:
     return findings
 
 
+def is_support(path: str, at_base: Sequence[Benchmark]) -> bool:
+    """A file beside or below a base benchmark file in a test directory (a workload, data)."""
+    parts = path.split("/")[:-1]
+    if not any(p in SUPPORT_DIRS for p in parts):
+        return False
+    return any(
+        path.startswith(posixpath.dirname(b.path) + "/") and posixpath.dirname(b.path)
+        for b in at_base
+    )
+
+
+def support_findings(change: Change, at_base: Sequence[Benchmark]) -> list[Finding]:
+    """Benchmark support files the change edits or deletes: the base's are measured."""
+    files = {b.path for b in at_base}
+    return [
+        Finding(
+            rule_id=EDITED,
+            severity="medium",
+            message=f"the change edits {f.path}, which sits beside the benchmarks "
+            "(a workload or data they may use); the base's version was measured on both sides, "
+            "and a LEAD must confirm the change is intended",
+            path=f.path,
+            needs_lead=True,
+        )
+        for f in change.files
+        if f.status != "added"
+        and (f.old_path or f.path) not in files
+        and posixpath.basename(f.path) not in CONFIG_FILES
+        and is_support(f.old_path or f.path, at_base)
+    ]
+
+
 def overlay(change: Change, at_base: Sequence[Benchmark]) -> Callable[[Path], Awaitable[list[str]]]:
-    """A function that lays the base's benchmark and pytest configuration files over a head
-    worktree; it returns the paths it restored or removed."""
+    """A function that lays the base's benchmark files, their support files and pytest's
+    configuration over a head worktree; it returns the paths it restored or removed."""
     benchmark_files = {b.path for b in at_base}
 
     def ours(path: str) -> bool:
-        return path in benchmark_files or posixpath.basename(path) in CONFIG_FILES
+        return (
+            path in benchmark_files
+            or posixpath.basename(path) in CONFIG_FILES
+            or is_support(path, at_base)
+        )
 
     restore = sorted({f.old_path or f.path for f in change.files
                       if f.status != "added" and ours(f.old_path or f.path)})  # fmt: skip

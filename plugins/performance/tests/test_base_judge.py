@@ -60,3 +60,22 @@ def test_edits_find_a_shrunk_workload_around_an_unchanged_benchmark(leo_repo):
 
     found = {(e.benchmark.path, e.how) for e in anyio.run(main)}
     assert found == {("tests/test_bench.py", "edited"), ("tests/test_more_bench.py", "deleted")}
+
+
+def test_a_shrunk_workload_in_a_support_module_is_not_measured(leo_repo, leo_run):
+    workload = "SIZE = 3000\n"
+    bench = (
+        "from app.core import work\nfrom tests.workload import SIZE\n\n\n"
+        "def test_work(benchmark):\n    assert benchmark(work, SIZE) > 0\n"
+    )
+    base = {
+        **BASE,
+        "tests/__init__.py": "",
+        "tests/workload.py": workload,
+        "tests/test_bench.py": bench,
+    }
+    head = {"app/core.py": MUCH_SLOWER, "tests/workload.py": "SIZE = 1\n"}
+    run = leo_run(leo_repo(base=base, head=head).change(), [PerformanceAgent], config=CONFIG)
+    run.assert_verdict("FAIL")
+    run.assert_finding(REGRESSION, path="tests/test_bench.py")
+    assert run.assert_finding("performance.benchmark_edited", path="tests/workload.py").needs_lead
