@@ -15,17 +15,19 @@ from leo.__about__ import __version__
 if TYPE_CHECKING:
     from leo.change import Change, ChangedFile, Hunk
     from leo.errors import ExitCode, LeoError, ToolNotFoundError
+    from leo.hookspecs import hookimpl
     from leo.models import (
         Analysed,
         Finding,
         NotAnalysed,
         Report,
         Requirement,
+        Severity,
+        Status,
         SubAgentResult,
         Tool,
         Verdict,
     )
-    from leo.plugins import hookimpl
     from leo.postgres import PostgresUnavailable, TemporaryPostgres
     from leo.process import ToolResult, find_tool, run_tool
     from leo.sandbox import (
@@ -37,12 +39,13 @@ if TYPE_CHECKING:
         interpreter_paths,
         require_sandbox,
     )
-    from leo.subagent import Conflict, SubAgent
+    from leo.subagent import CheckOutcome, Conflict, SubAgent
 
 __all__ = [
     "Analysed",
     "Change",
     "ChangedFile",
+    "CheckOutcome",
     "Conflict",
     "ExitCode",
     "Finding",
@@ -55,6 +58,8 @@ __all__ = [
     "Requirement",
     "Sandbox",
     "SandboxUnavailable",
+    "Severity",
+    "Status",
     "SubAgent",
     "SubAgentResult",
     "TemporaryPostgres",
@@ -84,10 +89,12 @@ _WHERE = {
     "NotAnalysed": "leo.models",
     "Report": "leo.models",
     "Requirement": "leo.models",
+    "Severity": "leo.models",
+    "Status": "leo.models",
     "SubAgentResult": "leo.models",
     "Tool": "leo.models",
     "Verdict": "leo.models",
-    "hookimpl": "leo.plugins",
+    "hookimpl": "leo.hookspecs",
     "PostgresUnavailable": "leo.postgres",
     "TemporaryPostgres": "leo.postgres",
     "ToolResult": "leo.process",
@@ -100,6 +107,7 @@ _WHERE = {
     "current_isolation": "leo.sandbox",
     "interpreter_paths": "leo.sandbox",
     "require_sandbox": "leo.sandbox",
+    "CheckOutcome": "leo.subagent",
     "Conflict": "leo.subagent",
     "SubAgent": "leo.subagent",
 }

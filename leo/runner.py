@@ -14,7 +14,6 @@ import threading
 import time
 import traceback
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import anyio
@@ -25,7 +24,7 @@ from pydantic import ValidationError
 from leo import tracing
 from leo.models import Finding, SubAgentResult
 from leo.process import kill_tools_of
-from leo.subagent import SubAgent, confidence_of, status_of, summarise
+from leo.subagent import Job, confidence_of, status_of, summarise
 
 if TYPE_CHECKING:
     from leo.cache import ResultCache
@@ -36,28 +35,6 @@ T = TypeVar("T")
 ABANDON_GRACE_S = 3.0
 Event = Literal["started", "finished"]
 Progress = Callable[[Event, str, SubAgentResult | None], None]
-
-
-@dataclass(frozen=True)
-class AgentSpec:
-    """A sub-agent class and where it came from."""
-
-    cls: type[SubAgent]
-    plugin: str
-    version: str
-
-    @property
-    def name(self) -> str:
-        return self.cls.name
-
-
-@dataclass(frozen=True)
-class Job:
-    """One sub-agent to run: its spec, its settings and its timeout."""
-
-    spec: AgentSpec
-    settings: dict[str, Any]
-    timeout: float
 
 
 def _failure(
