@@ -316,6 +316,7 @@ class TestingAgent(SubAgent):
         info: dict[str, Any] = {
             "restored": list(run.base_paths[:100]),
             "exit_code": base.result.returncode,
+            "duration_s": base.duration_s,
         }
         details["base_pass"] = info
         if base.observer is not None:
