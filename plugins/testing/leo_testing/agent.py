@@ -225,7 +225,9 @@ class TestingAgent(SubAgent):
                 return self.result(
                     findings + gate, summary=run.report_error, tools=tools, details=details
                 )
-            return _error(run.report_error, tools=tuple(tools), details=details)
+            return _error(
+                run.report_error, tools=tuple(tools), details=details, findings=tuple(gate)
+            )
         if run.junit is None:
             if run.result.returncode == NO_TESTS_COLLECTED:
                 return self._no_tests(
@@ -237,13 +239,13 @@ class TestingAgent(SubAgent):
             )
             if blocking:
                 return self.result(findings + gate, summary=msg, tools=tools, details=details)
-            return _error(msg, tools=tuple(tools), details=details)
+            return _error(msg, tools=tuple(tools), details=details, findings=tuple(gate))
         try:
             suite = parse_junit(run.junit)
         except ReportError as exc:
             if blocking:
                 return self.result(findings + gate, summary=str(exc), tools=tools, details=details)
-            return _error(str(exc), tools=tuple(tools), details=details)
+            return _error(str(exc), tools=tuple(tools), details=details, findings=tuple(gate))
         findings += gate
         details.update(suite.counts())
         if suite.ran == 0:

@@ -33,6 +33,12 @@ TRACE_CALLS = frozenset(
      "os._exit", "os.abort", "posix._exit", "atexit.register", "atexit.unregister",
      "sys.addaudithook", "ctypes.pythonapi", "pytest.exit", "_pytest.outcomes.exit"}
 )  # fmt: skip
+#: Interpreter functions the runner relies on; replacing one (not calling it) forges the run.
+REPLACED_FUNCTIONS = frozenset(
+    {"sys.exit", "sys.settrace", "sys.setprofile", "sys.gettrace", "sys.monitoring",
+     "sys.modules", "os._exit", "os.abort", "atexit.register", "atexit._run_exitfuncs",
+     "threading.settrace", "threading.setprofile"}
+)  # fmt: skip
 #: Report and session attributes a forger sets to turn a failure into a pass.
 OUTCOME_ATTRS = frozenset(
     {"outcome", "longrepr", "wasxfail", "excinfo", "exitstatus", "testsfailed",
@@ -171,7 +177,7 @@ class _Scanner(ast.NodeVisitor):
                 self._hit(line, f"assigns {name}")
             elif target.attr in OUTCOME_ATTRS and self.test_side:
                 self._hit(line, f"sets a report's or session's .{target.attr}")
-            elif name and name.split(".")[0] in ("sys", "os", "atexit", "threading"):
+            elif name in REPLACED_FUNCTIONS:
                 self._hit(line, f"assigns {name}")
         elif isinstance(target, ast.Subscript):
             base = self.dotted(target.value)

@@ -212,3 +212,13 @@ def test_os_exit_zero_in_a_test_is_tampering(leo_repo, run_testing):
     result.assert_finding("testing.runner_tampering", path="tests/test_aaa.py", line=5)
     messages = [f.message for f in result.findings]
     assert any("exited 0 before pytest finished" in m for m in messages), messages
+
+
+def test_addopts_cannot_switch_off_leos_observer(leo_repo, run_testing):
+    ini = "[pytest]\naddopts = -p no:leo_testing_observer --deselect tests/test_calc.py::test_add\n"
+    repo = leo_repo(base=BASE, head={"calc.py": BROKEN, "pytest.ini": ini})
+    result = run_testing(repo.change())
+    result.assert_verdict("FAIL")
+    assert agent_of(result).details["observer"] == {"started": True, "finished": True}
+    weakened(result)
+    assert "-p no:leo_testing_observer" in agent_of(result).details["harness_changed"]["pytest.ini"]

@@ -43,6 +43,7 @@ FORGERIES = {
     "unregister": "def pytest_configure(config):\n    config.pluginmanager.unregister(name='junitxml')\n",
     "pytest-exit": "import pytest\n\ndef test_x():\n    pytest.exit('done', returncode=0)\n",
     "observer-file": "from pathlib import Path\nPath('observer.jsonl').write_text('')\n",
+    "replace-exit": "import sys\nsys.exit = lambda *a: None\n",
     "coverage-internal": "import coverage\ncoverage.Coverage.current = None\n",
 }
 HONEST = {
@@ -51,6 +52,7 @@ HONEST = {
     "pytest-raises": "import pytest\n\ndef test_x():\n    with pytest.raises(ValueError):\n        int('x')\n",
     "stub-own-module": "import sys\n\ndef test_x(monkeypatch):\n    monkeypatch.setitem(sys.modules, 'optional_dep', object())\n",
     "sys-path": "import sys\nsys.path.insert(0, 'src')\n",
+    "sys-argv": "import sys\n\ndef test_x():\n    sys.argv = ['prog', '-v']\n",
 }
 
 
@@ -67,6 +69,7 @@ def test_ordinary_test_code_is_not_tampering(source):
 
 def test_code_under_test_gets_only_the_runner_rules():
     assert scan(b"import os\nos._exit(3)\n", test_side=False) == []
+    assert scan(b"import sys\nsys.excepthook = print\n", test_side=False) == []
     assert scan(FORGERIES["assign-internal"].encode(), test_side=False)[0].critical
     trace = scan(b"import sys\nsys.settrace(None)\n", test_side=False)
     assert trace and not trace[0].critical  # a profiler may do this: a LEAD looks
