@@ -45,10 +45,6 @@ class Finding(LeoModel):
     a failing test); False marks context in untouched lines, which never blocks."""
     fix: str | None = Field(default=None, max_length=2_000)
     """One sentence on how to fix it, when the sub-agent knows."""
-    needs_lead: bool = False
-    """True when only a LEAD can judge it (the change edits the gate's own evidence: its tests,
-    their configuration, its benchmarks); while it stands on the change the verdict is at best
-    ESCALATE."""
 
 
 class NotAnalysed(LeoModel):
@@ -98,6 +94,9 @@ class SubAgentResult(LeoModel):
     """One sentence: what it found, or why it skipped or failed to run."""
     findings: tuple[Finding, ...] = ()
     """What it found, blocking and context."""
+    decisions: tuple[str, ...] = ()
+    """Questions only a LEAD can settle, e.g. each public API the change removes: the verdict
+    ESCALATEs with them unless something else FAILs it."""
     duration_s: float = Field(default=0.0, ge=0)
     """Wall time of the sub-agent's check, in seconds (filled in by the runner)."""
     analysed: Analysed = Analysed()

@@ -28,6 +28,11 @@ if TYPE_CHECKING:
 class PerformanceChecks(PerformanceAgent):
     """The Performance sub-agent's work (the registered ``PerformanceAgent`` delegates here)."""
 
+    def result(self, findings: Sequence[Finding] = (), **kwargs: Any) -> SubAgentResult:
+        """``SubAgent.result``, with the benchmark edits a LEAD must decide as ``decisions``."""
+        kwargs.setdefault("decisions", baseline.lead_decisions(findings))
+        return super().result(findings, **kwargs)
+
     async def check(self, change: Change) -> SubAgentResult:
         try:
             settings = Settings.from_mapping(self.settings)

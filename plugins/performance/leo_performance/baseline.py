@@ -111,7 +111,6 @@ def edit_findings(found: Sequence[Edit]) -> list[Finding]:
                 "both sides, and a LEAD must confirm the benchmark change is intended",
                 path=b.path,
                 line=b.line,
-                needs_lead=True,
             )
         )
     return findings
@@ -139,7 +138,6 @@ def support_findings(change: Change, at_base: Sequence[Benchmark]) -> list[Findi
             "(a workload or data they may use); the base's version was measured on both sides, "
             "and a LEAD must confirm the change is intended",
             path=f.path,
-            needs_lead=True,
         )
         for f in change.files
         if f.status != "added"
@@ -147,6 +145,11 @@ def support_findings(change: Change, at_base: Sequence[Benchmark]) -> list[Findi
         and posixpath.basename(f.path) not in CONFIG_FILES
         and is_support(f.old_path or f.path, at_base)
     ]
+
+
+def lead_decisions(findings: Sequence[Finding]) -> list[str]:
+    """The messages of the benchmark edits, for the result's ``decisions`` (a LEAD decides)."""
+    return [f.message[:1000] for f in findings if f.rule_id in (EDITED, DELETED)][:50]
 
 
 def overlay(change: Change, at_base: Sequence[Benchmark]) -> Callable[[Path], Awaitable[list[str]]]:

@@ -104,14 +104,16 @@ def test_removing_every_benchmark_measures_the_base_ones_and_needs_a_lead(leo_re
     run = leo_run(repo.change(), [PerformanceAgent], config=CONFIG)
     result = run.agent("performance")
     finding = run.assert_finding("performance.benchmark_deleted", path="tests/test_bench.py")
-    assert finding.needs_lead and "tests/test_bench.py::test_work" in finding.message
+    assert (
+        finding.message in result.decisions and "tests/test_bench.py::test_work" in finding.message
+    )
     assert result.status != "passed" and result.confidence < 100
     assert [b["nodeid"] for b in result.details["benchmarks"]] == ["tests/test_bench.py::test_work"]
     run.assert_no_finding("performance.suite_failed")  # the other tests were not run
     # ESCALATE, or FAIL when the machine's noise also looked like a regression: never PASS.
     assert run.report.verdict in ("ESCALATE", "FAIL"), run.report.reasons
     assert any(
-        q.met is None and q.name == "performance: performance.benchmark_deleted"
+        q.met is None and q.name == "performance decisions" and "deletes the benchmark" in q.detail
         for q in run.report.requirements
     )
 
@@ -135,7 +137,7 @@ def test_a_benchmark_skipped_at_head_cannot_hide_a_regression(leo_repo, leo_run)
     # The base's version of the benchmark is measured on both sides, skip or no skip.
     run.assert_finding(REGRESSION, path="tests/test_bench.py")
     edited = run.assert_finding("performance.benchmark_edited", path="tests/test_bench.py")
-    assert edited.needs_lead
+    assert edited.message in run.agent("performance").decisions
     assert run.agent("performance").status == "failed"
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 import tempfile
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -165,6 +166,27 @@ def _tail(result: ToolResult, lines: int = 15) -> str:
     return clean("\n".join(text.splitlines()[-lines:]), 2000)
 
 
+#: Findings on the gate's own evidence that only a LEAD can settle: the result lists them as
+#: ``decisions``, so the verdict is at best ESCALATE (issue 17).
+LEAD_RULES = frozenset(
+    {"testing.harness_changed", "testing.runner_hook", "testing.base_pass_missing"}
+)
+
+
+def lead_decisions(findings: Sequence[Finding]) -> list[str]:
+    """The messages of the findings a LEAD must decide (a weakened test that hides no failure
+    included), for the result's ``decisions``."""
+    return [
+        f.message[:1000]
+        for f in findings
+        if f.on_changed_line
+        and (
+            f.rule_id in LEAD_RULES
+            or (f.rule_id == "testing.test_weakened" and f.severity not in ("critical", "high"))
+        )
+    ][:50]
+
+
 class TestingAgent(SubAgent):
     """Runs the change's tests in isolation and measures coverage of the changed lines."""
 
@@ -172,6 +194,11 @@ class TestingAgent(SubAgent):
     name = "testing"
     description = "runs the tests at the head in a cached, sandboxed venv; changed-line coverage"
     timeout = 1800
+
+    def result(self, findings: Sequence[Finding] = (), **kwargs: Any) -> SubAgentResult:
+        """``SubAgent.result``, with the findings a LEAD must decide as ``decisions``."""
+        kwargs.setdefault("decisions", lead_decisions(findings))
+        return super().result(findings, **kwargs)
 
     async def check(self, change: Change) -> SubAgentResult:
         try:
@@ -308,7 +335,6 @@ class TestingAgent(SubAgent):
                     + "), so its own passing tests are weak evidence; the base pass used the "
                     "base's versions, and a LEAD must review the diff (details.harness_changed)",
                     path=paths[0],
-                    needs_lead=True,
                 )
             )
         base = run.base
@@ -337,7 +363,6 @@ class TestingAgent(SubAgent):
                         rule_id="testing.base_pass_missing",
                         severity="medium",
                         message=why,
-                        needs_lead=True,
                     )
                 )
             return findings
@@ -443,29 +468,11 @@ class TestingAgent(SubAgent):
         if percent is None:
             return "no added executable lines to cover"
         text = f"changed-line coverage {percent:g}% ({measured.covered}/{measured.executable})"
-        if percent >= settings.coverage_threshold:
-            return text
-        for f in measured.files:
-            if not f.uncovered:
-                continue
-            why = "" if f.reported else " (no test imported this file)"
-            findings.append(
-                Finding(
-                    rule_id="testing.coverage.changed_lines",
-                    severity=settings.coverage_severity,
-                    message=(
-                        f"added lines {changed_coverage.ranges(f.uncovered)} of {f.path} are not "
-                        f"run by any test{why}; {percent:g}% of the change's {measured.executable} "
-                        f"added executable lines are covered, below the "
-                        f"{settings.coverage_threshold:g}% threshold"
-                    ),
-                    path=f.path,
-                    line=f.uncovered[0],
-                    end_line=f.uncovered[-1],
-                    fix="add tests that exercise these lines",
-                )
-            )
-        return text + f", below {settings.coverage_threshold:g}%"
+        found, judged = changed_coverage.judge(
+            measured, settings.coverage_threshold, settings.coverage_severity
+        )
+        findings += found
+        return text + judged
 
     async def resolve_conflict(self, change: Change, conflict: Conflict) -> SubAgentResult | None:
         """Re-run the failing tests: one that fails, then passes, is flaky (a warning)."""

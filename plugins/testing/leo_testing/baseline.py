@@ -147,7 +147,6 @@ def weakened_findings(weakened: Sequence[Weakened]) -> list[Finding]:
                 severity="high" if hides else "medium",
                 message=message,
                 path=w.nodeid.split("::", 1)[0] if "::" in w.nodeid else None,
-                needs_lead=not hides,
                 fix="restore the test, or fix the code so the base's test passes",
             )
         )

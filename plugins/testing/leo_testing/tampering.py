@@ -317,7 +317,6 @@ async def tampering_findings(change: Change, paths: Sequence[str] | None = None)
                     "what they report, so a LEAD must review it",
                     path=f.path,
                     line=hit.line,
-                    needs_lead=not hit.critical,
                     fix=None if not hit.critical else "remove it; tests must not alter the runner",
                 )
             )

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from leo_testing.agent import lead_decisions
 from leo_testing.baseline import compare, weakened_findings
 from leo_testing.harness import is_harness_file, named_configs
 from leo_testing.junit import Suite, TestCase
@@ -102,7 +103,10 @@ def test_compare_names_each_weakened_test_and_why():
     by_test = {f.message.split(" ", 1)[0].rsplit("::", 1)[1]: f for f in found}
     assert set(by_test) == {"test_gone", "test_skip", "test_rewritten", "test_dropped"}
     assert by_test["test_gone"].severity == by_test["test_skip"].severity == "high"
-    assert by_test["test_rewritten"].needs_lead and by_test["test_dropped"].needs_lead
+    decisions = lead_decisions(found)
+    assert by_test["test_rewritten"].message in decisions
+    assert by_test["test_dropped"].message in decisions
+    assert by_test["test_gone"].message not in decisions  # high: it FAILs, no LEAD needed
 
 
 def record(*events):
