@@ -153,3 +153,13 @@ def test_a_moved_test_file_is_found_under_its_new_path():
     head = Suite((TestCase("test_a", "tests.test_b", "tests/test_b.py", 1, "passed", "", ""),))
     assert compare(base, head, set(), {"tests/test_a.py": "tests/test_b.py"}) == []
     assert compare(base, head, set())  # without the rename it looks dropped
+
+
+def test_files_the_head_collected_tests_from_never_include_doctested_code():
+    from leo_testing.agent import _test_files
+
+    junit = (
+        b'<testsuite><testcase classname="checks.calc_check" name="test_add" file="checks/calc_check.py"/>'
+        b'<testcase classname="calc" name="calc.add" file="calc.py"/></testsuite>'
+    )
+    assert _test_files(junit) == ["checks/calc_check.py"]
