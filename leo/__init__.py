@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from leo.change import Change, ChangedFile, Hunk
     from leo.errors import ExitCode, LeoError, ToolNotFoundError
     from leo.hookspecs import hookimpl
+    from leo.lanes import LaneFinding, LanePolicy, audit_workflows
     from leo.models import (
         Analysed,
         Finding,
@@ -50,6 +51,8 @@ __all__ = [
     "ExitCode",
     "Finding",
     "Hunk",
+    "LaneFinding",
+    "LanePolicy",
     "LeoError",
     "Limits",
     "NotAnalysed",
@@ -69,6 +72,7 @@ __all__ = [
     "Verdict",
     "__version__",
     "allowed_environ",
+    "audit_workflows",
     "current_isolation",
     "find_tool",
     "hookimpl",
@@ -84,6 +88,9 @@ _WHERE = {
     "ExitCode": "leo.errors",
     "LeoError": "leo.errors",
     "ToolNotFoundError": "leo.errors",
+    "LaneFinding": "leo.lanes",
+    "LanePolicy": "leo.lanes",
+    "audit_workflows": "leo.lanes",
     "Analysed": "leo.models",
     "Finding": "leo.models",
     "NotAnalysed": "leo.models",
