@@ -21,7 +21,7 @@ import math
 import os
 import shutil
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -304,15 +304,19 @@ async def measure(
     targets: Mapping[Side, Sequence[str]],
     pairs: int,
     work: Path,
+    prepare_head: Callable[[Path], Awaitable[object]] | None = None,
 ) -> list[Run]:
     """``pairs`` interleaved (base, head) runs of ``targets``, in alternating order.
 
-    Stops early when the first pair shows that one side cannot run at all: more runs would
+    ``prepare_head`` edits the head worktree before any run (the base's benchmarks laid over
+    it). Stops early when the first pair shows that one side cannot run at all: more runs would
     only repeat the same error.
     """
     runs: list[Run] = []
     runner = await prepare_runner(settings, work)
     async with change.worktree("base") as base_tree, change.worktree("head") as head_tree:
+        if prepare_head is not None:
+            await prepare_head(head_tree)
         trees: dict[Side, Path] = {"base": base_tree, "head": head_tree}
         for i in range(pairs):
             order: tuple[Side, Side] = ("base", "head") if i % 2 == 0 else ("head", "base")

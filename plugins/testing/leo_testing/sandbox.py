@@ -119,6 +119,8 @@ class Sandbox:
         if venv is not None:
             readable += [p for p in interpreter_paths(venv / "bin" / "python") if p != venv]
             (writable if phase == "setup" else readable).append(venv)
+        if (self.root / "plugin").is_dir():  # LEO's observer plugin: the tests cannot replace it
+            readable.append(self.root / "plugin")
         git_file = cwd / ".git"
         if git_file.is_file():  # the worktree's link to the host repository: never rewritten
             readable.append(git_file)
