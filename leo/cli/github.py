@@ -43,36 +43,65 @@ def init() -> None:
 )
 @click.option("--force", is_flag=True, help="Overwrite an existing workflow.")
 @click.option(
+    "--source",
+    default=None,
+    metavar="OWNER/REPO@SHA",
+    help="LEO's repository and the 40-hex commit the workflow uses and installs. "
+    "[default: the commit this LEO was installed from, when pip recorded one]",
+)
+@click.option(
     "--install",
     default=None,
-    help="What the workflow pip-installs. [default: leo-gate==<this version>]",
+    help="What the publish job pip-installs. [default: LEO and the five sub-agents from --source]",
 )
 @click.option(
     "--context",
     default=None,
     help="Commit status context. [default: LEO Gate Validation]",
 )
-@click.option("--action", is_flag=True, help="Also write LEO's composite action.yml at --dir.")
+# Until issue 19 this copied action.yml into the user's repository, where the action's
+# `plugins/` does not exist; the workflow now references LEO's own action by commit instead.
+@click.option("--action", is_flag=True, hidden=True)
 def init_github(
-    root: Path, force: bool, install: str | None, context: str | None, action: bool
+    root: Path,
+    force: bool,
+    source: str | None,
+    install: str | None,
+    context: str | None,
+    action: bool,
 ) -> None:
-    """Write the /leo-verify workflow (.github/workflows/leo-verify.yml)."""
-    from leo.__about__ import __version__
-    from leo.github.settings import DEFAULT_CONTEXT
-    from leo.github.workflow import render_action, render_workflow, write_workflow
+    """Write the /leo-verify workflow (.github/workflows/leo-verify.yml).
 
-    text = render_workflow(install or f"leo-gate=={__version__}", context or DEFAULT_CONTEXT)
+    The workflow uses LEO's composite action pinned as `uses: OWNER/REPO@<sha>` and installs
+    LEO from that commit, never by a package-index name.
+    """
+    from leo.errors import LeoError
+    from leo.github.settings import DEFAULT_CONTEXT
+    from leo.github.workflow import (
+        PLACEHOLDER,
+        Source,
+        render_workflow,
+        running_source,
+        write_workflow,
+    )
+
+    if action:
+        msg = (
+            "--action is gone: the workflow references LEO's action as `uses: OWNER/REPO@<sha>` "
+            "(set it with --source), so nothing needs copying into this repository"
+        )
+        raise LeoError(msg)
+    pin = Source.parse(source) if source else running_source()
+    text = render_workflow(pin or PLACEHOLDER, install, context or DEFAULT_CONTEXT)
     path = write_workflow(root, text, force=force)
     click.echo(f"wrote {path}")
-    if action:
-        target = root / "action.yml"
-        if target.exists() and not force:
-            from leo.errors import LeoError
-
-            msg = f"{target} already exists; pass --force to overwrite it"
-            raise LeoError(msg)
-        target.write_text(render_action(), encoding="utf-8")
-        click.echo(f"wrote {target}")
+    if pin is None:
+        click.echo(
+            f"leo: warning: this LEO was not installed from a GitHub commit, so {path} uses the "
+            f"placeholder {PLACEHOLDER.repo}, which GitHub refuses to run; "
+            "write it again with --source OWNER/REPO@<40-hex sha>",
+            err=True,
+        )
     click.echo(
         "next: require the status check in branch protection and run `leo labels sync` "
         "(docs/github.md)",
