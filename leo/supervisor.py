@@ -16,7 +16,7 @@ from leo.__about__ import __version__
 from leo.config import Config, policy_changed
 from leo.errors import ConfigError, LeoError
 from leo.models import Report, Requirement, SubAgentResult
-from leo.plugins import Plugins, notify
+from leo.plugins import BUILTIN_PLUGINS, Plugins, notify
 from leo.runner import Progress, run_checks, run_guarded
 from leo.subagent import Conflict, Job
 
@@ -28,11 +28,20 @@ if TYPE_CHECKING:
 def select_agents(plugins: Plugins, config: Config, requested: Sequence[str] | None) -> list[str]:
     """The sub-agents to run: ``--agents``, else ``select`` in config, else every enabled one."""
     known = sorted(plugins.agents)
+    if not known:
+        # A bare `pip install leo-gate` has no sub-agents: say what to install, never run nothing.
+        dists = ", ".join(f"leo-{n}" for n in BUILTIN_PLUGINS)
+        msg = (
+            f"no sub-agents are installed, so nothing can be verified; install LEO's: {dists} "
+            "(wheels from dist/ or pinned to a commit of LEO's repository, see README \"Install\"), "
+            "then check `leo plugins`"
+        )
+        raise LeoError(msg)
     names = list(requested) if requested else list(config.select or known)
     source = "--agents" if requested else "select in the configuration"
     unknown = [n for n in names if n not in plugins.agents]
     if unknown:
-        hint = ", ".join(known) or "none loaded; run `leo plugins`"
+        hint = ", ".join(known)
         msg = f"unknown sub-agent {unknown[0]!r} (known: {hint}); check {source}"
         raise (LeoError if requested else ConfigError)(msg)
     if not requested:

@@ -25,7 +25,8 @@ PINNED_ACTIONS = {
     "actions/upload-artifact": ("ea165f8d65b6e75b540449e92b4886f43607fa02", "v4.6.2"),
     "actions/download-artifact": ("d3f86a106a0bac45b974a628896c90dbdf5c8093", "v4.3.0"),
 }
-#: The built-in sub-agents' distributions and where each lives in LEO's repository.
+#: The built-in sub-agents' distributions and where each lives in LEO's repository (the same
+#: five as ``leo.plugins.BUILTIN_PLUGINS``, which this floor may not import; a test checks).
 SUBAGENT_DISTRIBUTIONS = {
     "leo-security": "plugins/security",
     "leo-database": "plugins/database",
