@@ -77,6 +77,17 @@ def test_json_report_contract(leo_cli, small_repo, fixture_env):
     }
 
 
+def test_the_sarif_file_the_cli_writes_is_valid_sarif_2_1_0(
+    leo_cli, small_repo, fixture_env, tmp_path, sarif_errors_of
+):
+    out = tmp_path / "leo.sarif"
+    verify(
+        leo_cli, small_repo, "-p", "leo_fixture_agents", "--agents", "critical",
+        "--format", "sarif", "--output", str(out), env=fixture_env,
+    )  # fmt: skip
+    assert sarif_errors_of(json.loads(out.read_text())) == []
+
+
 def test_sarif_and_markdown_and_output_file(leo_cli, small_repo, fixture_env, tmp_path):
     out = tmp_path / "reports" / "leo.sarif"
     done = verify(
