@@ -33,7 +33,7 @@ def select_agents(plugins: Plugins, config: Config, requested: Sequence[str] | N
         dists = ", ".join(f"leo-{n}" for n in BUILTIN_PLUGINS)
         msg = (
             f"no sub-agents are installed, so nothing can be verified; install LEO's: {dists} "
-            "(wheels from dist/ or pinned to a commit of LEO's repository, see README \"Install\"), "
+            '(wheels from dist/ or pinned to a commit of LEO\'s repository, see README "Install"), '
             "then check `leo plugins`"
         )
         raise LeoError(msg)
