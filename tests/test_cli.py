@@ -242,3 +242,23 @@ def test_head_that_breaks_the_policy_file_escalates(leo_cli, leo_repo, fixture_e
     repo = leo_repo(base={"leo.toml": "threshold = 85\n"}, head={"leo.toml": "threshold = [\n"})
     done = verify(leo_cli, repo, "-p", "leo_fixture_agents", "--agents", "fine", env=fixture_env)
     assert done.returncode == ExitCode.ESCALATE, done.stderr
+
+
+@pytest.mark.parametrize(("umask", "mode"), [("022", 0o644), ("027", 0o640), ("077", 0o600)])
+def test_report_files_follow_the_users_umask(small_repo, fixture_env, tmp_path, umask, mode):
+    import os
+    import stat
+    import subprocess
+    import sys
+
+    out = tmp_path / f"leo-{umask}.json"
+    argv = [sys.executable, "-m", "leo", "verify", "--repo", str(small_repo.path), "--base", "main",
+            "--head", "feature", "-p", "leo_fixture_agents", "--agents", "fine", "--format", "json",
+            "--output", str(out)]  # fmt: skip
+    done = subprocess.run(
+        ["sh", "-c", f'umask {umask} && exec "$@"', "sh", *argv],
+        capture_output=True, text=True, env={**os.environ, **fixture_env}, timeout=120,
+    )  # fmt: skip
+    assert out.exists(), done.stderr
+    assert stat.S_IMODE(out.stat().st_mode) == mode
+    assert not list(tmp_path.glob(f".{out.name}.*"))  # no temporary file left behind
