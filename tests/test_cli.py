@@ -262,3 +262,23 @@ def test_report_files_follow_the_users_umask(small_repo, fixture_env, tmp_path, 
     assert out.exists(), done.stderr
     assert stat.S_IMODE(out.stat().st_mode) == mode
     assert not list(tmp_path.glob(f".{out.name}.*"))  # no temporary file left behind
+
+
+def test_verify_warns_about_uncommitted_changes_the_range_leaves_out(
+    leo_cli, small_repo, fixture_env
+):
+    import subprocess
+
+    subprocess.run(["git", "-C", str(small_repo.path), "checkout", "-q", "feature"], check=True)
+    clean = verify(
+        leo_cli, small_repo, "-p", "leo_fixture_agents", "--agents", "fine", env=fixture_env
+    )
+    assert "uncommitted" not in clean.stderr
+    (small_repo.path / "app.py").write_text("def f():\n    return 3\n")
+    (small_repo.path / "untracked.py").write_text("Y = 2\n")
+    dirty = verify(
+        leo_cli, small_repo, "-p", "leo_fixture_agents", "--agents", "fine", env=fixture_env
+    )
+    assert dirty.returncode == clean.returncode
+    assert "2 uncommitted change(s)" in dirty.stderr and "app.py" in dirty.stderr
+    assert "untracked.py" in dirty.stderr
