@@ -282,3 +282,17 @@ def test_verify_warns_about_uncommitted_changes_the_range_leaves_out(
     assert dirty.returncode == clean.returncode
     assert "2 uncommitted change(s)" in dirty.stderr and "app.py" in dirty.stderr
     assert "untracked.py" in dirty.stderr
+
+
+def test_lead_lane_sop_and_markers_are_explained_in_help_readme_and_glossary(leo_cli):
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    help_text = leo_cli("--help").stdout
+    glossary = (root / "docs/architecture.md").read_text().split("## Glossary", 1)[1]
+    readme = (root / "README.md").read_text()
+    for word in ("SOP", "lane", "LEAD", "bundle", "markers"):
+        assert f"\n    {word} " in help_text, word
+        assert f"| **{word}** |" in glossary, word
+        assert f"**{word}**" in readme.split("## The two commands", 1)[0], word
+    assert "[CODEX-READY:" in help_text
