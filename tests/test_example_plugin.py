@@ -73,3 +73,15 @@ def test_the_tutorials_by_name_test_runs_against_the_example(installed, tmp_path
     )  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr
     assert "1 passed" in done.stdout
+
+
+def test_the_examples_readme_lists_every_rule_id_with_its_severity():
+    import re
+
+    source = (EXAMPLE / "leo_license" / "__init__.py").read_text()
+    rules = re.findall(r'rule_id="([a-z_.]+)", severity="([a-z]+)"', source)
+    readme = (EXAMPLE / "README.md").read_text()
+    assert rules
+    for rule_id, severity in rules:
+        assert f"| `{rule_id}` | {severity} |" in readme, rule_id
+    assert ".venv/bin/pip install" not in readme
