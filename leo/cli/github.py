@@ -62,6 +62,13 @@ def init() -> None:
 # Until issue 19 this copied action.yml into the user's repository, where the action's
 # `plugins/` does not exist; the workflow now references LEO's own action by commit instead.
 @click.option("--action", is_flag=True, hidden=True)
+@click.option(
+    "--sop/--no-sop",
+    default=True,
+    show_default=True,
+    help="Also write the SOP's other gates: SLSA and policy verification, signing, label sync "
+    "and the Story Release Gate template.",
+)
 def init_github(
     root: Path,
     force: bool,
@@ -69,16 +76,19 @@ def init_github(
     install: str | None,
     context: str | None,
     action: bool,
+    sop: bool,
 ) -> None:
-    """Write the /leo-verify workflow (.github/workflows/leo-verify.yml).
+    """Write the /leo-verify workflow (.github/workflows/leo-verify.yml) and the SOP's others.
 
-    The workflow uses LEO's composite action pinned as `uses: OWNER/REPO@<sha>` and installs
+    The workflows use LEO's composite action pinned as `uses: OWNER/REPO@<sha>` and install
     LEO from that commit, never by a package-index name.
     """
     from leo.errors import LeoError
     from leo.github.settings import DEFAULT_CONTEXT
+    from leo.github.sop import render_sop_workflows, write_sop_workflows
     from leo.github.workflow import (
         PLACEHOLDER,
+        WORKFLOW_PATH,
         Source,
         render_workflow,
         running_source,
@@ -92,9 +102,19 @@ def init_github(
         )
         raise LeoError(msg)
     pin = Source.parse(source) if source else running_source()
+    requirements = install or (pin or PLACEHOLDER).requirements()
     text = render_workflow(pin or PLACEHOLDER, install, context or DEFAULT_CONTEXT)
+    others = render_sop_workflows(requirements) if sop else {}
+    # Check every target before writing any, so a refusal leaves no half-initialised set.
+    targets = [root / WORKFLOW_PATH, *(root / WORKFLOW_PATH.parent / n for n in others)]
+    if not force and (existing := [t for t in targets if t.exists()]):
+        raise LeoError(
+            f"{', '.join(map(str, existing))} already exist(s); pass --force to overwrite"
+        )
     path = write_workflow(root, text, force=force)
     click.echo(f"wrote {path}")
+    for written in write_sop_workflows(root, others, force=True):
+        click.echo(f"wrote {written}")
     if pin is None:
         click.echo(
             f"leo: warning: this LEO was not installed from a GitHub commit, so {path} uses the "
@@ -103,8 +123,9 @@ def init_github(
             err=True,
         )
     click.echo(
-        "next: require the status check in branch protection and run `leo labels sync` "
-        "(docs/github.md)",
+        "next: require the status check in branch protection, run `leo labels sync`"
+        + (", and complete story-release-gate.yml (a template)" if sop else "")
+        + " (docs/github.md)",
         err=True,
     )
 

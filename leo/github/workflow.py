@@ -22,6 +22,8 @@ WORKFLOW_PATH = Path(".github/workflows/leo-verify.yml")
 #: Every third-party action the generated files use, pinned by commit SHA (zizmor's
 #: unpinned-uses) with the release that commit is; a test checks each ``uses:`` against this.
 PINNED_ACTIONS = {
+    "actions/checkout": ("11bd71901bbe5b1630ceea73d27597364c9af683", "v4.2.2"),
+    "actions/attest-build-provenance": ("e8998f949152b193b063cb0ec769d69d929409be", "v2.4.0"),
     "actions/upload-artifact": ("ea165f8d65b6e75b540449e92b4886f43607fa02", "v4.6.2"),
     "actions/download-artifact": ("d3f86a106a0bac45b974a628896c90dbdf5c8093", "v4.3.0"),
 }

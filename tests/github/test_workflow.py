@@ -63,13 +63,23 @@ def test_every_uses_pin_is_a_full_sha_whose_comment_names_its_release(generated)
     from leo.__about__ import __version__
     from leo.github.workflow import PINNED_ACTIONS
 
-    text = (generated / ".github/workflows/leo-verify.yml").read_text()
-    pins = USES.findall(text) + USES.findall((ROOT / "action.yml").read_text())
+    texts = [p.read_text() for p in sorted((generated / ".github/workflows").glob("*.yml"))]
+    texts.append((ROOT / "action.yml").read_text())
+    pins = [pin for text in texts for pin in USES.findall(text)]
     assert {name for name, _, _ in pins} == {*PINNED_ACTIONS, "acme/leo"}
     for name, ref, comment in pins:
         assert re.fullmatch(r"[0-9a-f]{40}", ref), (name, ref)
         expected = (SHA, f"LEO {__version__}") if name == "acme/leo" else PINNED_ACTIONS[name]
         assert (ref, comment.strip()) == expected, name
+
+
+def test_no_generated_workflow_installs_leo_by_an_index_name(generated):
+    for path in (generated / ".github/workflows").glob("*.yml"):
+        text = path.read_text()
+        assert "leo-gate==" not in text, path.name
+        for line in text.splitlines():
+            if "LEO_INSTALL:" in line:
+                assert f"leo-gate@git+https://github.com/acme/leo@{SHA}" in line, path.name
 
 
 def test_leos_action_and_install_come_from_the_pinned_commit_never_an_index_name(generated):
