@@ -30,9 +30,10 @@ if TYPE_CHECKING:
     )
     from leo.postgres import PostgresUnavailable, TemporaryPostgres
     from leo.process import ToolResult, find_tool, run_tool
-    from leo.subagent import CheckOutcome, Conflict, SubAgent
+    from leo.subagent import AgentSettings, CheckOutcome, Conflict, SubAgent
 
 __all__ = [
+    "AgentSettings",
     "Analysed",
     "Change",
     "ChangedFile",
@@ -84,6 +85,7 @@ _WHERE = {
     "ToolResult": "leo.process",
     "run_tool": "leo.process",
     "find_tool": "leo.process",
+    "AgentSettings": "leo.subagent",
     "CheckOutcome": "leo.subagent",
     "Conflict": "leo.subagent",
     "SubAgent": "leo.subagent",

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pluggy
+from pydantic import BaseModel
 
 from leo import hookspecs
 from leo.errors import LeoError
@@ -226,6 +227,14 @@ def _invalid_subagent(cls: object, known: Mapping[str, AgentSpec]) -> str | None
         return f"sub-agent class {cls.__qualname__} has an invalid name {name!r} (lower-case letters, digits, - and _)"
     if name in known:
         return f"sub-agent name {name!r} is already provided by {known[name].plugin}"
+    settings = cls.Settings
+    if settings is not None and not (
+        isinstance(settings, type)
+        and issubclass(settings, BaseModel)
+        and settings.model_config.get("extra") == "forbid"
+        and settings.model_config.get("frozen")
+    ):
+        return f"sub-agent {name!r} declares Settings {settings!r}, which is not a frozen pydantic model with extra='forbid' (subclass leo.AgentSettings)"
     return None
 
 

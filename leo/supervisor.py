@@ -18,7 +18,7 @@ from leo.errors import ConfigError, LeoError
 from leo.models import Report, Requirement, SubAgentResult
 from leo.plugins import Plugins, notify
 from leo.runner import Progress, run_checks, run_guarded
-from leo.subagent import Conflict, Job
+from leo.subagent import Conflict, Job, parse_settings
 
 if TYPE_CHECKING:
     from leo.cache import ResultCache
@@ -40,6 +40,23 @@ def select_agents(plugins: Plugins, config: Config, requested: Sequence[str] | N
     return list(dict.fromkeys(names))
 
 
+def check_settings(plugins: Plugins, config: Config) -> list[str]:
+    """Validate every installed sub-agent's ``[tool.leo.agents.<name>]`` table before anything
+    runs (``ConfigError`` naming the agent and key); return a notice per table that names a
+    sub-agent that is not installed, which the policy configures in vain."""
+    notices = []
+    for name in config.agents:
+        if name in plugins.agents:
+            parse_settings(plugins.agents[name].cls, config.settings(name))
+        else:
+            known = ", ".join(sorted(plugins.agents)) or "none"
+            notices.append(
+                f"[tool.leo.agents.{name}] configures sub-agent {name!r}, which is not installed "
+                f"(installed: {known}); its settings are not used"
+            )
+    return notices
+
+
 async def verify(
     change: Change,
     plugins: Plugins,
@@ -55,8 +72,9 @@ async def verify(
     """Run the sub-agents ``names`` on ``change``; return the report and plugin warnings."""
     started = time.monotonic()
     with tracing.span("leo.verify", {"leo.head_sha": change.head_sha, "leo.agents": list(names)}):
-        warnings = notify(plugins.pm, "leo_verification_started", change=change, agents=list(names))
+        notices = check_settings(plugins, config)
         job_list = make_jobs(plugins, config, names, timeout=timeout)
+        warnings = notify(plugins.pm, "leo_verification_started", change=change, agents=list(names))
         results = await run_checks(
             job_list,
             change,
@@ -73,13 +91,19 @@ async def verify(
             requirements=requirements,
             started=started,
         )
-    return report, warnings + more
+    return report, notices + warnings + more
 
 
 def make_jobs(
     plugins: Plugins, config: Config, names: Sequence[str], *, timeout: float | None = None
 ) -> list[Job]:
-    """One job per sub-agent: its spec, its settings and its timeout (``timeout`` overrides)."""
+    """One job per sub-agent: its spec, its settings and its timeout (``timeout`` overrides).
+
+    Each table is validated here (``ConfigError``), so no job starts with settings its
+    sub-agent would refuse.
+    """
+    for n in names:
+        parse_settings(plugins.agents[n].cls, config.settings(n))
     return [
         Job(
             spec=plugins.agents[n],
