@@ -106,12 +106,12 @@ def create(
     import anyio
 
     from leo.bundle import provenance
-    from leo.bundle.create import SignSpec, _sha, bundle_marker, create_bundle
+    from leo.bundle.create import SignSpec, bundle_marker, create_bundle, resolve_commit
 
     spec = SignSpec.parse(sign_spec)
 
     async def main() -> tuple[bytes, str]:
-        head_sha = await _sha(repo, head)
+        head_sha = await resolve_commit(repo, head)
         data = await create_bundle(
             repo, base, head, spec, builder_id=builder_id or provenance.DEFAULT_BUILDER
         )
