@@ -11,6 +11,8 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING
 
+import anyio
+
 from leo import aggregate, tracing
 from leo.__about__ import __version__
 from leo.config import Config, policy_changed
@@ -75,13 +77,8 @@ async def verify(
         notices = check_settings(plugins, config)
         job_list = make_jobs(plugins, config, names, timeout=timeout)
         warnings = notify(plugins.pm, "leo_verification_started", change=change, agents=list(names))
-        results = await run_checks(
-            job_list,
-            change,
-            limit=config.jobs if jobs is None else jobs,
-            progress=progress,
-            cache=cache,
-        )
+        limit = config.jobs if jobs is None else jobs
+        results = await run_checks(job_list, change, limit=limit, progress=progress, cache=cache)
         report, more = await conclude(
             change,
             plugins,
@@ -90,6 +87,7 @@ async def verify(
             jobs=job_list,
             requirements=requirements,
             started=started,
+            limit=limit,
         )
     return report, notices + warnings + more
 
@@ -126,6 +124,7 @@ async def conclude(
     requirements: Sequence[Requirement] = (),
     required: Sequence[str] | None = None,
     started: float | None = None,
+    limit: int | None = None,
 ) -> tuple[Report, list[str]]:
     """From the sub-agents' first results to the ``Report``: conflict rounds, then the verdict.
 
@@ -133,12 +132,16 @@ async def conclude(
     jobs is the verdict one run would have given. ``jobs`` are in the order of ``results``;
     None means the sub-agents cannot be asked again (``unresolvable`` says why), so a
     disagreement ESCALATEs instead of being guessed. ``policy_edited`` None reads the change;
-    ``required`` None applies the configuration's (``"all"``: every result's agent).
+    ``required`` None applies the configuration's (``"all"``: every result's agent); ``limit``
+    (None: the configuration's ``jobs``) caps how many sub-agents reconsider at once.
     """
     started = time.monotonic() if started is None else started
     names = [r.name for r in results]
     if jobs is not None:
-        results, rounds, settled = await resolve_conflicts(plugins, jobs, change, results)
+        limit = config.jobs if limit is None else limit
+        results, rounds, settled = await resolve_conflicts(
+            plugins, jobs, change, results, limit=limit
+        )
     else:
         rounds, settled = 0, not aggregate.disagreement(results)
     warnings: list[str] = []
@@ -192,30 +195,55 @@ async def conclude(
 
 
 async def resolve_conflicts(
-    plugins: Plugins, jobs: Sequence[Job], change: Change, results: list[SubAgentResult]
+    plugins: Plugins,
+    jobs: Sequence[Job],
+    change: Change,
+    results: list[SubAgentResult],
+    *,
+    limit: int = 0,
 ) -> tuple[list[SubAgentResult], int, bool]:
     """Let disagreeing sub-agents reconsider; return (results, rounds run, settled).
 
     Each round, every sub-agent with evidence sees the others' results and may revise its own
-    through the ``leo_resolve_conflict`` hook. The conflict is settled when the split is gone
-    or a round changes nothing; it is unsettled when round three still changed something.
+    through the ``leo_resolve_conflict`` hook; the sub-agents of one round are asked at once
+    (at most ``limit`` together when > 0), as in the first round. The conflict is settled when
+    the split is gone or a round changes nothing; it is unsettled when round three still
+    changed something.
     """
     rounds = 0
     while rounds < aggregate.MAX_ROUNDS and aggregate.disagreement(results):
         rounds += 1
-        revised = list(results)
-        for i, (job, own) in enumerate(zip(jobs, results, strict=True)):
-            if own.status in ("error", "timeout", "skipped"):
-                continue
-            conflict = Conflict(rounds, own, [r for r in results if r is not own])
-            call = _resolver(plugins, job, change, conflict)
-            new = await run_guarded(job, call)
-            revised[i] = new if _differs(own, new) else own
+        revised = await _reconsider(plugins, jobs, change, results, rounds, limit)
         changed = any(_differs(a, b) for a, b in zip(results, revised, strict=True))
         results = revised
         if not changed:
             return results, rounds, True
     return results, rounds, not aggregate.disagreement(results)
+
+
+async def _reconsider(
+    plugins: Plugins,
+    jobs: Sequence[Job],
+    change: Change,
+    results: list[SubAgentResult],
+    round: int,
+    limit: int,
+) -> list[SubAgentResult]:
+    """One conflict round: each sub-agent with evidence asked concurrently, in input order."""
+    revised = list(results)
+    limiter = anyio.CapacityLimiter(limit or max(len(jobs), 1))
+
+    async def ask(i: int, job: Job, own: SubAgentResult) -> None:
+        conflict = Conflict(round, own, [r for r in results if r is not own])
+        async with limiter:
+            new = await run_guarded(job, _resolver(plugins, job, change, conflict))
+        revised[i] = new if _differs(own, new) else own
+
+    async with anyio.create_task_group() as tg:
+        for i, (job, own) in enumerate(zip(jobs, results, strict=True)):
+            if own.status not in ("error", "timeout", "skipped"):
+                tg.start_soon(ask, i, job, own)
+    return revised
 
 
 def _resolver(
