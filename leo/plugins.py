@@ -184,12 +184,6 @@ def notify(pm: pluggy.PluginManager, hook: str, **kwargs: object) -> list[str]:
     ]
 
 
-def announce(hook: str, **kwargs: object) -> list[str]:
-    """Load the plugins and tell them a lane event happened (a bundle created or applied, a
-    LEAD decision); return their failures as warnings."""
-    return notify(load_plugins().pm, hook, **kwargs)
-
-
 def _collect_subagents(result: Plugins) -> None:
     """Call each plugin's ``leo_register_subagents`` on its own and validate what it returns."""
     by_name = {p.name: p for p in result.plugins}

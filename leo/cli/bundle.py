@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from leo.cli._options import plugin_option
 from leo.cli._output import announce_event
 
 if TYPE_CHECKING:
@@ -99,8 +100,15 @@ def bundle() -> None:
     help="Sign the provenance. [default: unsigned]",
 )
 @click.option("--builder-id", default=None, help="builder.id recorded in the provenance.")
+@plugin_option
 def create(
-    repo: Path, base: str, head: str, output: Path, sign_spec: str | None, builder_id: str | None
+    repo: Path,
+    base: str,
+    head: str,
+    output: Path,
+    sign_spec: str | None,
+    builder_id: str | None,
+    plugin_args: tuple[str, ...],
 ) -> None:
     """Write a reproducible bundle and print its handoff marker [CODEX-READY:<sha256>]."""
     import anyio
@@ -129,7 +137,12 @@ def create(
     marker = bundle_marker(data)
     digest = hashlib.sha256(data).hexdigest()
     announce_event(
-        "leo_bundle_created", repo=str(repo), head_sha=head_sha, digest=digest, marker=marker
+        "leo_bundle_created",
+        plugin_args,
+        repo=str(repo),
+        head_sha=head_sha,
+        digest=digest,
+        marker=marker,
     )
     click.echo(marker)
 
@@ -174,7 +187,14 @@ def verify_command(
 )
 @click.option("--expect-head", help="The head commit the bundle must have been built for.")
 @_trust_options
-def apply_command(artifact: Path, repo: Path, expect_head: str | None, **trust: Any) -> None:
+@plugin_option
+def apply_command(
+    artifact: Path,
+    repo: Path,
+    expect_head: str | None,
+    plugin_args: tuple[str, ...],
+    **trust: Any,
+) -> None:
     """Verify a bundle (with the replay), then apply its patch to --repo; print [CLAUDE-APPLIED:<sha256>]."""
     import anyio
 
@@ -194,7 +214,12 @@ def apply_command(artifact: Path, repo: Path, expect_head: str | None, **trust: 
     click.echo(f"leo: applied bundle sha256:{digest} to {repo} (staged, not committed)", err=True)
     marker = f"[CLAUDE-APPLIED:{digest}]"
     announce_event(
-        "leo_bundle_applied", repo=str(repo), head_sha=head_sha, digest=digest, marker=marker
+        "leo_bundle_applied",
+        plugin_args,
+        repo=str(repo),
+        head_sha=head_sha,
+        digest=digest,
+        marker=marker,
     )
     click.echo(marker)
 
