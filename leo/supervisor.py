@@ -26,6 +26,9 @@ if TYPE_CHECKING:
     from leo.cache import ResultCache
     from leo.change import Change
 
+#: Completes a report before the observer hooks see it (see ``verify``).
+Finalize = Callable[[Report], Awaitable[Report]]
+
 
 def select_agents(plugins: Plugins, config: Config, requested: Sequence[str] | None) -> list[str]:
     """The sub-agents to run: ``--agents``, else ``select`` in config, else every enabled one."""
@@ -70,8 +73,13 @@ async def verify(
     requirements: Sequence[Requirement] = (),
     progress: Progress | None = None,
     cache: ResultCache | None = None,
+    finalize: Finalize | None = None,
 ) -> tuple[Report, list[str]]:
-    """Run the sub-agents ``names`` on ``change``; return the report and plugin warnings."""
+    """Run the sub-agents ``names`` on ``change``; return the report and plugin warnings.
+
+    The one pipeline of ``leo verify``, ``leo verify --pr`` and (from ``conclude`` on)
+    ``leo aggregate``. ``finalize`` completes the report (the GitHub mode names the
+    repository and marks a stale head) before any observer hook sees it."""
     started = time.monotonic()
     with tracing.span("leo.verify", {"leo.head_sha": change.head_sha, "leo.agents": list(names)}):
         notices = check_settings(plugins, config)
@@ -88,6 +96,7 @@ async def verify(
             requirements=requirements,
             started=started,
             limit=limit,
+            finalize=finalize,
         )
     return report, notices + warnings + more
 
@@ -125,6 +134,7 @@ async def conclude(
     required: Sequence[str] | None = None,
     started: float | None = None,
     limit: int | None = None,
+    finalize: Finalize | None = None,
 ) -> tuple[Report, list[str]]:
     """From the sub-agents' first results to the ``Report``: conflict rounds, then the verdict.
 
@@ -190,6 +200,8 @@ async def conclude(
         duration_s=round(time.monotonic() - started, 3),
         agents=tuple(results),
     )
+    if finalize is not None:
+        report = await finalize(report)
     warnings += notify(plugins.pm, "leo_verification_finished", report=report)
     return report, warnings
 
