@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from leo.change import Change, ChangedFile, Hunk
     from leo.errors import ExitCode, LeoError, ToolNotFoundError
     from leo.hookspecs import hookimpl
+    from leo.lanes import LaneFinding, LanePolicy, audit_workflows
     from leo.models import (
         Analysed,
         Finding,
@@ -42,6 +43,8 @@ __all__ = [
     "ExitCode",
     "Finding",
     "Hunk",
+    "LaneFinding",
+    "LanePolicy",
     "LeoError",
     "NotAnalysed",
     "PostgresUnavailable",
@@ -57,6 +60,7 @@ __all__ = [
     "ToolResult",
     "Verdict",
     "__version__",
+    "audit_workflows",
     "find_tool",
     "hookimpl",
     "run_tool",
@@ -69,6 +73,9 @@ _WHERE = {
     "ExitCode": "leo.errors",
     "LeoError": "leo.errors",
     "ToolNotFoundError": "leo.errors",
+    "LaneFinding": "leo.lanes",
+    "LanePolicy": "leo.lanes",
+    "audit_workflows": "leo.lanes",
     "Analysed": "leo.models",
     "Finding": "leo.models",
     "NotAnalysed": "leo.models",

@@ -105,3 +105,12 @@ def emit_report(
                 err=True,
             )
     sys.exit(EXIT_FOR_VERDICT[report.verdict])
+
+
+def read_artifact(path: Path, limit: int) -> bytes:
+    """The bytes of an artifact, refused (``BundleError``) when larger than ``limit``."""
+    from leo.bundle.reasons import BundleError
+
+    if path.stat().st_size > limit:
+        raise BundleError("bundle.too_large", f"{path} is larger than {limit} bytes")
+    return path.read_bytes()
