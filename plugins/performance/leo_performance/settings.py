@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import re
-import sys
 from collections.abc import Mapping
 from pathlib import PurePosixPath
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BeforeValidator, Field, field_validator
 
@@ -78,7 +77,7 @@ class Settings(AgentSettings):
     seed: int = 0
     """Seed of the bootstrap, so that one set of timings always gives one answer."""
     python: str = ""
-    """Interpreter that runs pytest; empty: LEO's own."""
+    """Interpreter that runs pytest; empty: a cached venv with pytest-benchmark (never LEO's)."""
     command: Argv = ()
     """Full argv that runs pytest (e.g. ``["uv", "run", "pytest"]``); overrides ``python``."""
     pytest_args: Argv = ()
@@ -97,6 +96,10 @@ class Settings(AgentSettings):
     """Modules whose import time (``python -X importtime``) is compared too; empty: off."""
     import_rounds: Annotated[int, Field(ge=2, le=1000)] = 10
     """Imports timed per module per run."""
+    setup_network: Literal["allow", "deny"] = "allow"
+    """Whether building the benchmark environment may reach the package index ("deny": offline)."""
+    cache_dir: str = ""
+    """Where the benchmark environment is cached; empty: LEO's cache (``venvs``)."""
 
     @field_validator("python")
     @classmethod
@@ -114,12 +117,8 @@ class Settings(AgentSettings):
     def autoload(self) -> bool:
         return self.custom_interpreter if self.plugin_autoload is None else self.plugin_autoload
 
-    def interpreter(self) -> str:
-        """The Python that times imports: ``python``, else LEO's own."""
-        return self.python or sys.executable
-
-    def pytest_argv(self) -> list[str]:
-        """The argv prefix that starts pytest."""
+    def pytest_argv(self, python: str) -> list[str]:
+        """The argv prefix that starts pytest: ``command``, else ``python -m pytest``."""
         if self.command:
             return list(self.command)
-        return [self.python or sys.executable, "-m", "pytest"]
+        return [python, "-m", "pytest"]

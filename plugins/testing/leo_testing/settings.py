@@ -110,7 +110,10 @@ class Settings(AgentSettings):
     memory_limit_mb: Count = 4096
     max_processes: Count = 1024
     max_file_size_mb: Count = 1024
-    network: Network = "allow"
+    network: Network = "deny"
+    """The tests' network: off (an empty namespace) unless the base policy allows it."""
+    setup_network: Network = "allow"
+    """The environment setup's network, to reach the package index; "deny" for offline runs."""
     coverage: bool = True
     coverage_report: NonEmpty | None = "{coverage}"
     coverage_threshold: Annotated[float, Field(ge=0, le=100)] = 80.0
