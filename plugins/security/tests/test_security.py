@@ -7,6 +7,7 @@ import pytest
 from leo_security import SecurityAgent
 from leo_security.rules import RuleSet, builtin_rule_texts
 
+from leo.repos import git
 from leo.testing import make_repo, run_agents
 
 VIEWS = """\
@@ -335,3 +336,34 @@ def test_files_no_scanner_could_read_are_listed_with_reasons(tmp_path):
     assert reasons["old.txt"] == "deleted by the change"
     assert agent.analysed.files == ("notes.md",)
     assert agent.confidence == 70  # three unanalysed files at the head, 10 points each
+
+
+def test_files_without_added_lines_are_scanned_without_a_crash(tmp_path):
+    """Issue 18: detect-secrets raised ValueError on any diff holding a file that adds no line
+    (deletion-only, rename-only, mode-only), which crashed the whole sub-agent."""
+    repo = make_repo(
+        tmp_path,
+        base={
+            "app/trim.py": "A = 1\nB = 2\n",
+            "app/old_name.py": CLEAN,
+            "app/tool.py": CLEAN,
+            "app/gone.py": "GONE = True\n",
+            "data/blob.bin": b"\x00\x01\x02",
+        },
+        head={
+            "app/trim.py": "A = 1\n",
+            "app/gone.py": None,
+            "data/blob.bin": b"\x00\x03\x02",
+            "app/config.py": 'GITHUB_TOKEN = "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"\n',
+        },
+    )
+    git(repo.path, "mv", "app/old_name.py", "app/new_name.py")
+    (repo.path / "app" / "tool.py").chmod(0o755)
+    repo.commit({}, "rename and mode change")
+    run = run_agents(repo.change(), [SecurityAgent])
+    security = run.agent("security")
+    assert security.status != "error", security.error
+    run.assert_finding("security.secrets.", path="app/config.py", line=1)
+    assert not [
+        n for n in security.analysed.not_analysed if n.path not in ("app/gone.py", "data/blob.bin")
+    ], security.analysed.not_analysed
