@@ -69,6 +69,8 @@ LAZY_COMMANDS: dict[str, str] = {
     "history": "leo.store.commands:history",
     "lead": "leo.store.commands:lead",
     "audit": "leo.store.commands:audit",
+    "replay": "leo.store.replay_commands:replay",
+    "calibrate": "leo.store.replay_commands:calibrate",
     "init": "leo.github.commands:init",
     "labels": "leo.github.commands:labels",
     "publish": "leo.github.commands:publish",
