@@ -105,7 +105,9 @@ class Case:
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def load_manifest(cases_path: Path, planted_path: Path | None) -> tuple[dict[str, Sdist], list[Case]]:
+def load_manifest(
+    cases_path: Path, planted_path: Path | None
+) -> tuple[dict[str, Sdist], list[Case]]:
     """Read ``cases.toml`` (sdists, releases, reverse security releases) and ``planted.toml``."""
     try:
         doc = tomllib.loads(cases_path.read_text(encoding="utf-8"))
@@ -202,7 +204,9 @@ def fetch(sdist: Sdist, cache: Path) -> Path:
             raise CorpusError(msg)
     actual = sha256_of(target)
     if actual != sdist.sha256:
-        msg = f"{target} has sha256 {actual}, the manifest pins {sdist.sha256}; delete it and re-run"
+        msg = (
+            f"{target} has sha256 {actual}, the manifest pins {sdist.sha256}; delete it and re-run"
+        )
         raise CorpusError(msg)
     return target
 
@@ -306,7 +310,9 @@ def leo_executable() -> str:
     return str(Path(sys.executable).parent / "leo")
 
 
-def run_leo(repo: Path, out: Path, agents: str, timeout: float, env: dict[str, str]) -> dict[str, Any]:
+def run_leo(
+    repo: Path, out: Path, agents: str, timeout: float, env: dict[str, str]
+) -> dict[str, Any]:
     """``leo verify`` on base..head; the whole process group is killed at ``timeout``."""
     cmd = [
         leo_executable(),
@@ -533,7 +539,9 @@ def render(rows: list[dict[str, Any]], machine: str, agents: str) -> str:
         f"| median / worst time, all cases | {statistics.median(all_times) if all_times else 0:.1f} s / {max(all_times, default=0):.1f} s | — | — |",
     ]
     if setup:
-        lines.append(f"| cases that could not be prepared | {len(setup)}: {', '.join(r['id'] for r in setup)} | — | 0 |")
+        lines.append(
+            f"| cases that could not be prepared | {len(setup)}: {', '.join(r['id'] for r in setup)} | — | 0 |"
+        )
     lines += [
         "",
         "| case | kind | change | LEO | naive | time (s) | what did not pass |",
@@ -541,7 +549,11 @@ def render(rows: list[dict[str, Any]], machine: str, agents: str) -> str:
     ]
     order = {"release": 0, "reverse": 1, "planted": 2}
     for r in sorted(rows, key=lambda r: (order[r["kind"]], r["id"])):
-        change = f"{r['base']} → {r['head']}" if r["kind"] != "planted" else f"{r['agent']}: {r['about']}"
+        change = (
+            f"{r['base']} → {r['head']}"
+            if r["kind"] != "planted"
+            else f"{r['agent']}: {r['about']}"
+        )
         if r["kind"] == "reverse":
             change += f" ({r['about']})"
         lines.append(
@@ -552,12 +564,16 @@ def render(rows: list[dict[str, Any]], machine: str, agents: str) -> str:
     return "\n".join(lines)
 
 
-def write_results_md(section: str) -> None:
+def write_results_md(section: str, path: Path = RESULTS_MD) -> None:
     """Replace the corpus section of RESULTS.md (between the markers), or append it."""
-    text = RESULTS_MD.read_text(encoding="utf-8") if RESULTS_MD.exists() else "# LEO benchmark results\n"
+    text = path.read_text(encoding="utf-8") if path.exists() else "# LEO benchmark results\n"
     pattern = re.compile(re.escape(START) + ".*?" + re.escape(END), re.S)
-    text = pattern.sub(lambda _m: section, text) if pattern.search(text) else text.rstrip() + "\n\n" + section + "\n"
-    RESULTS_MD.write_text(text, encoding="utf-8")
+    text = (
+        pattern.sub(lambda _m: section, text)
+        if pattern.search(text)
+        else text.rstrip() + "\n\n" + section + "\n"
+    )
+    path.write_text(text, encoding="utf-8")
 
 
 def machine() -> str:
@@ -582,13 +598,22 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--only", help="comma-separated case ids or prefixes (e.g. six,planted-sec)")
     p.add_argument("--kind", help="comma-separated kinds: release, reverse, planted")
     p.add_argument("--agents", default=AGENTS, help=f"sub-agents to run (default: {AGENTS})")
-    p.add_argument("--jobs", type=int, default=1, help="cases run at once (default 1; the machine is shared)")
-    p.add_argument("--timeout", type=float, default=900.0, help="seconds one case may take (default 900)")
-    p.add_argument("--cache", type=Path, default=default_cache(), help="downloads, repos and per-case JSON")
+    p.add_argument(
+        "--jobs", type=int, default=1, help="cases run at once (default 1; the machine is shared)"
+    )
+    p.add_argument(
+        "--timeout", type=float, default=900.0, help="seconds one case may take (default 900)"
+    )
+    p.add_argument(
+        "--cache", type=Path, default=default_cache(), help="downloads, repos and per-case JSON"
+    )
     p.add_argument("--manifest", type=Path, default=HERE / "cases.toml")
     p.add_argument("--planted", type=Path, default=HERE / "planted.toml")
     p.add_argument("--fresh", action="store_true", help="re-run cases whose JSON is already there")
-    p.add_argument("--no-write", action="store_true", help="do not touch benchmarks/RESULTS.md")
+    p.add_argument(
+        "--results-md", type=Path, default=RESULTS_MD, help="the Markdown file to update"
+    )
+    p.add_argument("--no-write", action="store_true", help="do not touch the Markdown file")
     p.add_argument("--list", action="store_true", help="list the cases and exit")
     return p.parse_args(argv)
 
@@ -630,7 +655,9 @@ def main(argv: list[str] | None = None) -> int:
     (args.cache / "reports").mkdir(exist_ok=True)
     results_dir = args.cache / "results"
     results_dir.mkdir(exist_ok=True)
-    todo = [c for c in chosen if args.fresh or not _done(results_dir / f"{c.id}.json", c, args.agents)]
+    todo = [
+        c for c in chosen if args.fresh or not _done(results_dir / f"{c.id}.json", c, args.agents)
+    ]
 
     def one(case: Case) -> None:
         row = run_case(case, sdists, args)
@@ -663,7 +690,7 @@ def main(argv: list[str] | None = None) -> int:
                     rows.append(row)
     section = render(rows, machine(), args.agents)
     if not args.no_write:
-        write_results_md(section)
+        write_results_md(section, args.results_md)
     print(section)
     return 0
 
