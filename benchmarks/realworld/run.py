@@ -343,12 +343,12 @@ def run_leo(
         start_new_session=True,
     )
     try:
-        stdout, stderr = proc.communicate(timeout=timeout)
+        _stdout, stderr = proc.communicate(timeout=timeout)
         timed_out = False
     except subprocess.TimeoutExpired:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
-        stdout, stderr = proc.communicate()
+        _stdout, stderr = proc.communicate()
         timed_out = True
     elapsed = time.monotonic() - start
     report = None
@@ -458,7 +458,7 @@ def run_case(case: Case, sdists: dict[str, Sdist], args: argparse.Namespace) -> 
             verdict="CRASH",
             crashed=True,
             crashes=[
-                "timed out after {:g}s".format(args.timeout)
+                f"timed out after {args.timeout:g}s"
                 if outcome["timed_out"]
                 else f"exit {outcome['exit_code']}: {outcome['stderr_tail'][-400:]}"
             ],
