@@ -23,9 +23,10 @@ import anyio.lowlevel
 from pydantic import ValidationError
 
 from leo import tracing
+from leo.aggregate import confidence_of, status_of
 from leo.models import Finding, SubAgentResult
 from leo.process import kill_tools_of
-from leo.subagent import SubAgent, confidence_of, status_of, summarise
+from leo.subagent import SubAgent, summarise
 
 if TYPE_CHECKING:
     from leo.cache import ResultCache

@@ -47,7 +47,7 @@ def test_critical_finding_in_untouched_lines_does_not_fail():
 
 
 def test_confidence_below_threshold_fails():
-    v = verdict([result("a", "warned", 80)], required=[])
+    v = verdict([result("a", "failed", 80)], required=[])
     assert v.verdict == "FAIL"
     assert "confidence 80 is below the threshold of 85" in v.reasons
 
