@@ -139,9 +139,7 @@ def decide(
     """The verdict for ``results``; ``settled`` is False when conflict resolution did not settle."""
     confidence = weighted_confidence(results, weights, warned_floor=threshold)
     reqs = (
-        agent_requirements(results, required)
-        + decision_requirements(results)
-        + list(requirements)
+        agent_requirements(results, required) + decision_requirements(results) + list(requirements)
     )
     evidence = [r for r in results if r.status not in MISSING_EVIDENCE and r.status != "skipped"]
     missing = [r for r in results if r.status in MISSING_EVIDENCE]

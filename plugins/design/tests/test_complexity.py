@@ -137,9 +137,7 @@ def test_change_without_source_code_is_skipped(leo_repo, leo_run):
     assert {n.path for n in result.analysed.not_analysed} == {"README.md", "logo.png"}
 
 
-def test_touching_an_already_complex_function_is_context_not_a_finding(
-    leo_repo, leo_run, branchy
-):
+def test_touching_an_already_complex_function_is_context_not_a_finding(leo_repo, leo_run, branchy):
     """click 8.1.7 -> 8.1.8 FAILed for Option.get_help_record going from 38 to 39."""
     repo = leo_repo(
         base={"logic.py": branchy("classify", 38)},

@@ -367,3 +367,51 @@ def test_files_without_added_lines_are_scanned_without_a_crash(tmp_path):
     assert not [
         n for n in security.analysed.not_analysed if n.path not in ("app/gone.py", "data/blob.bin")
     ], security.analysed.not_analysed
+
+
+OLD_SHELL = """\
+import subprocess
+
+
+def legacy(request):
+    subprocess.run(request.args["cmd"], shell=True)
+"""
+
+
+def test_finding_the_base_already_had_is_context_even_on_a_changed_line(tmp_path):
+    """Hold the line (issue 18): re-indenting old code does not make its problem new."""
+    wrapped = OLD_SHELL.replace(
+        '    subprocess.run(request.args["cmd"], shell=True)\n',
+        '    try:\n        subprocess.run(request.args["cmd"],  shell=True)\n'
+        "    except OSError:\n        return None\n",
+    )
+    rest = "".join(f"\n\ndef helper_{i}(x):\n    return x + {i}\n" for i in range(12))
+    repo = make_repo(
+        tmp_path,
+        base={"app/legacy.py": OLD_SHELL + rest},
+        head={"app/legacy.py": None, "app/moved.py": wrapped + rest},
+    )
+    assert repo.change().file("app/moved.py").old_path == "app/legacy.py"
+    run = run_agents(repo.change(), [SecurityAgent])
+    security = run.agent("security")
+    old = run.assert_finding("security.bandit.B602", path="app/moved.py", line=6)
+    assert not old.on_changed_line
+    assert "pre-existing" in old.message
+    assert security.details["pre_existing"] >= 2  # bandit's and semgrep's
+    assert security.status == "passed", [f for f in security.findings if f.on_changed_line]
+
+
+def test_a_second_copy_of_an_old_problem_is_new(tmp_path):
+    doubled = OLD_SHELL.replace(
+        '    subprocess.run(request.args["cmd"], shell=True)\n',
+        '    subprocess.run(request.args["cmd"], shell=True)\n' * 2,
+    )
+    repo = make_repo(tmp_path, base={"app/legacy.py": OLD_SHELL}, head={"app/legacy.py": doubled})
+    run = run_agents(
+        repo.change(), [SecurityAgent], config={"agents": {"security": {"skip": ["semgrep"]}}}
+    )
+    blocking = [
+        f for f in run.findings if f.rule_id == "security.bandit.B602" and f.on_changed_line
+    ]
+    assert len(blocking) == 1
+    run.assert_verdict("FAIL")
