@@ -15,25 +15,28 @@ from leo.__about__ import __version__
 if TYPE_CHECKING:
     from leo.change import Change, ChangedFile, Hunk
     from leo.errors import ExitCode, LeoError, ToolNotFoundError
+    from leo.hookspecs import hookimpl
     from leo.models import (
         Analysed,
         Finding,
         NotAnalysed,
         Report,
         Requirement,
+        Severity,
+        Status,
         SubAgentResult,
         Tool,
         Verdict,
     )
-    from leo.plugins import hookimpl
     from leo.postgres import PostgresUnavailable, TemporaryPostgres
     from leo.process import ToolResult, find_tool, run_tool
-    from leo.subagent import Conflict, SubAgent
+    from leo.subagent import CheckOutcome, Conflict, SubAgent
 
 __all__ = [
     "Analysed",
     "Change",
     "ChangedFile",
+    "CheckOutcome",
     "Conflict",
     "ExitCode",
     "Finding",
@@ -43,6 +46,8 @@ __all__ = [
     "PostgresUnavailable",
     "Report",
     "Requirement",
+    "Severity",
+    "Status",
     "SubAgent",
     "SubAgentResult",
     "TemporaryPostgres",
@@ -68,15 +73,18 @@ _WHERE = {
     "NotAnalysed": "leo.models",
     "Report": "leo.models",
     "Requirement": "leo.models",
+    "Severity": "leo.models",
+    "Status": "leo.models",
     "SubAgentResult": "leo.models",
     "Tool": "leo.models",
     "Verdict": "leo.models",
-    "hookimpl": "leo.plugins",
+    "hookimpl": "leo.hookspecs",
     "PostgresUnavailable": "leo.postgres",
     "TemporaryPostgres": "leo.postgres",
     "ToolResult": "leo.process",
     "run_tool": "leo.process",
     "find_tool": "leo.process",
+    "CheckOutcome": "leo.subagent",
     "Conflict": "leo.subagent",
     "SubAgent": "leo.subagent",
 }

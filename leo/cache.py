@@ -30,7 +30,7 @@ from leo.process import run_tool
 
 if TYPE_CHECKING:
     from leo.change import Change
-    from leo.runner import Job
+    from leo.subagent import Job
 
 DEFAULT_MAX_BYTES = 200 * 1024 * 1024
 CACHEABLE = frozenset({"passed", "warned", "failed", "skipped"})

@@ -17,7 +17,8 @@ from pathlib import Path
 from leo.change import Change, Side, gather_change
 from leo.models import SubAgentResult
 from leo.repos import Files, make_repo
-from leo.runner import AgentSpec, Job, run_guarded
+from leo.runner import run_guarded
+from leo.subagent import AgentSpec, Job
 
 HUGE_LINES = 200_000
 _PY = "def f(x):\n    return x + 1\n"

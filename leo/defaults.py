@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable
 from typing import TYPE_CHECKING
 
-from leo.plugins import hookimpl
+from leo.hookspecs import hookimpl
 
 if TYPE_CHECKING:
     from leo.change import Change

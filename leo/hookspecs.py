@@ -17,6 +17,8 @@ if TYPE_CHECKING:
     from leo.subagent import CheckOutcome, Conflict, SubAgent
 
 hookspec = pluggy.HookspecMarker("leo")
+#: Marks a plugin's hook implementations; plugins import it as ``from leo import hookimpl``.
+hookimpl = pluggy.HookimplMarker("leo")
 
 
 # --------------------------------------------------------------------------------------------

@@ -20,11 +20,9 @@ import pluggy
 
 from leo import hookspecs
 from leo.errors import LeoError
-from leo.runner import AgentSpec
-from leo.subagent import SubAgent
+from leo.subagent import AgentSpec, SubAgent
 
 PROJECT = "leo"
-hookimpl = pluggy.HookimplMarker(PROJECT)
 
 #: Entry-point names of the sub-agents LEO ships (``plugins/<name>/``); always loaded unless
 #: blocked with ``-p no:NAME``. ``LEO_LOAD_PLUGINS`` and ``LEO_DISABLE_PLUGIN_AUTOLOAD`` only

@@ -1,54 +1,20 @@
 """Where a verdict goes besides the report: metrics, a Pushgateway and a signed attestation.
 
-Shared by ``leo verify`` and ``leo aggregate``. Metrics are recorded by a plugin on the observer
-hooks; their delivery failing is a warning. An attestation that cannot be written or signed is
+Shared by ``leo verify`` and ``leo aggregate`` (their options are
+``leo.cli._options.publish_options``). Metrics are recorded by a plugin on the observer hooks;
+their delivery failing is a warning. An attestation that cannot be written or signed is
 an error: the caller asked for evidence and must not get silence.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
-
-import click
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from leo.models import Report
     from leo.plugins import Plugins
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def publish_options(fn: F) -> F:
-    """The ``--metrics-file``, ``--pushgateway``, ``--attest`` and ``--sign`` options."""
-    options = [
-        click.option(
-            "--metrics-file",
-            type=click.Path(dir_okay=False, path_type=Path),
-            help="Add this run's Prometheus metrics to FILE (textfile collector).",
-        ),
-        click.option(
-            "--pushgateway",
-            metavar="URL",
-            help="Push this run's metrics to the Prometheus Pushgateway at URL.",
-        ),
-        click.option(
-            "--attest",
-            type=click.Path(dir_okay=False, path_type=Path),
-            help="Write the verdict as an in-toto SLSA Verification Summary Attestation.",
-        ),
-        click.option(
-            "--sign",
-            "sign_spec",
-            metavar="key:PATH|gpg:KEYID|sigstore",
-            help="Sign the --attest attestation, as `leo bundle create --sign`.",
-        ),
-    ]
-    for option in reversed(options):
-        fn = option(fn)
-    return fn
 
 
 @dataclass

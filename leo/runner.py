@@ -14,7 +14,6 @@ import threading
 import time
 import traceback
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import anyio
@@ -26,7 +25,7 @@ from leo import tracing
 from leo.aggregate import confidence_of, status_of
 from leo.models import Finding, SubAgentResult
 from leo.process import kill_tools_of
-from leo.subagent import SubAgent, summarise
+from leo.subagent import Job, summarise
 
 if TYPE_CHECKING:
     from leo.cache import ResultCache
@@ -37,28 +36,6 @@ T = TypeVar("T")
 ABANDON_GRACE_S = 3.0
 Event = Literal["started", "finished"]
 Progress = Callable[[Event, str, SubAgentResult | None], None]
-
-
-@dataclass(frozen=True)
-class AgentSpec:
-    """A sub-agent class and where it came from."""
-
-    cls: type[SubAgent]
-    plugin: str
-    version: str
-
-    @property
-    def name(self) -> str:
-        return self.cls.name
-
-
-@dataclass(frozen=True)
-class Job:
-    """One sub-agent to run: its spec, its settings and its timeout."""
-
-    spec: AgentSpec
-    settings: dict[str, Any]
-    timeout: float
 
 
 def _failure(

@@ -8,6 +8,7 @@ settings, runs ``check`` in its own task with a timeout, and validates what come
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import JsonValue
@@ -101,3 +102,25 @@ def summarise(findings: Sequence[Finding]) -> str:
     context = len(findings) - count
     text = f"{count} finding{'s' if count != 1 else ''} on the change"
     return text + (f", {context} in untouched lines" if context else "")
+
+
+@dataclass(frozen=True)
+class AgentSpec:
+    """A sub-agent class and the plugin it came from, as the plugin host registered it."""
+
+    cls: type[SubAgent]
+    plugin: str
+    version: str
+
+    @property
+    def name(self) -> str:
+        return self.cls.name
+
+
+@dataclass(frozen=True)
+class Job:
+    """One sub-agent to run: its spec, its settings and its timeout."""
+
+    spec: AgentSpec
+    settings: dict[str, Any]
+    timeout: float

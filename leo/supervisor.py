@@ -17,8 +17,8 @@ from leo.config import Config, policy_changed
 from leo.errors import ConfigError, LeoError
 from leo.models import Report, Requirement, SubAgentResult
 from leo.plugins import Plugins, notify
-from leo.runner import Job, Progress, run_checks, run_guarded
-from leo.subagent import Conflict
+from leo.runner import Progress, run_checks, run_guarded
+from leo.subagent import Conflict, Job
 
 if TYPE_CHECKING:
     from leo.cache import ResultCache

@@ -27,8 +27,7 @@ from leo.config import Config, parse_config
 from leo.models import Finding, Report
 from leo.plugins import Plugins, load_plugins
 from leo.repos import Files, Repo, git, make_repo, write_files
-from leo.runner import AgentSpec
-from leo.subagent import SubAgent
+from leo.subagent import AgentSpec, SubAgent
 
 __all__ = [
     "HookRecorder",

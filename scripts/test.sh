@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Set up LEO and run the whole test suite: lint, types, then the tests of LEO and its plugins.
+# Set up LEO and run the whole test suite: lint, types, the import floors (pyproject.toml
+# [tool.importlinter]), then the tests of LEO and its plugins.
 set -euo pipefail
 venv="${LEO_VENV:-.venv}"
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -7,4 +8,5 @@ cd "$root"
 scripts/setup.sh
 "$venv"/bin/ruff check leo plugins tests examples
 "$venv"/bin/mypy
+"$venv"/bin/lint-imports --no-cache
 "$venv"/bin/python -m pytest tests plugins examples/leo-license/tests "$@"

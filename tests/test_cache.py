@@ -7,7 +7,8 @@ import pytest
 
 import leo
 from leo.cache import ResultCache
-from leo.runner import AgentSpec, Job, run_checks
+from leo.runner import run_checks
+from leo.subagent import AgentSpec, Job
 
 RUNS: list[str] = []
 

@@ -119,5 +119,14 @@ def test_no_default_branch_asks_for_base(leo_repo):
 def test_read_many_with_spaces_in_missing_and_present_paths(leo_repo):
     repo = leo_repo(base={"x": "1\n"}, head={"dir with space/a b.txt": "A\n", "sub/mod.py": "M\n"})
     change = repo.change()
-    got = anyio.run(lambda: change.read_many(["gone dir/x y.txt", "dir with space/a b.txt", "sub", "sub/mod.py"]))
-    assert got == {"gone dir/x y.txt": None, "dir with space/a b.txt": b"A\n", "sub": None, "sub/mod.py": b"M\n"}
+    got = anyio.run(
+        lambda: change.read_many(
+            ["gone dir/x y.txt", "dir with space/a b.txt", "sub", "sub/mod.py"]
+        )
+    )
+    assert got == {
+        "gone dir/x y.txt": None,
+        "dir with space/a b.txt": b"A\n",
+        "sub": None,
+        "sub/mod.py": b"M\n",
+    }

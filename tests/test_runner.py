@@ -76,7 +76,8 @@ def test_results_keep_selection_order_and_are_stamped(small_repo, leo_run, agent
 def test_jobs_limit_runs_agents_one_at_a_time(small_repo, agents):
     import anyio
 
-    from leo.runner import AgentSpec, Job, run_checks
+    from leo.runner import run_checks
+    from leo.subagent import AgentSpec, Job
 
     jobs = [Job(AgentSpec(cls, "test", "0"), {}, 0.5) for cls in (agents.Hang, agents.Fine)]
     events = []

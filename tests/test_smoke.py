@@ -30,6 +30,8 @@ def test_demo_change_fails_with_real_findings(tmp_path, leo_cli):
     report = json.loads(done.stdout)
     assert report["verdict"] == "FAIL"
     # Every built-in sub-agent did its work on the example: none is missing evidence.
-    assert {a["name"]: a["status"] for a in report["agents"] if a["status"] in ("error", "timeout")} == {}
+    assert {
+        a["name"]: a["status"] for a in report["agents"] if a["status"] in ("error", "timeout")
+    } == {}
     rules = {f["rule_id"] for a in report["agents"] for f in a["findings"]}
     assert "security.bandit.B602" in rules

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from leo.hookspecs import hookimpl
 from leo.metrics import LeoMetrics, metrics
-from leo.plugins import hookimpl
 
 if TYPE_CHECKING:
     from leo.change import Change

@@ -19,8 +19,9 @@ from leo.change import Change, gather_change
 from leo.config import Config, load_config, policy_changed
 from leo.errors import LeoError
 from leo.models import Report, SubAgentResult
-from leo.runner import Job, Progress, run_checks
+from leo.runner import Progress, run_checks
 from leo.scaleout.envelope import AgentRun, check_together, read_envelope
+from leo.subagent import Job
 from leo.supervisor import conclude, make_jobs, select_agents
 
 if TYPE_CHECKING:

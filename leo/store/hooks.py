@@ -6,14 +6,14 @@ it costs nothing.
 
 from __future__ import annotations
 
-from leo.plugins import hookimpl
+from leo.hookspecs import hookimpl
 
 
 def _record(repo: str, head_sha: str, digest: str, marker: str, lane: str) -> None:
-    from leo.store.commands import _open, _repository_key
+    from leo.store.location import open_store, repository_key
 
-    key, root = _repository_key(repo)
-    with _open(None, root) as store:
+    key, root = repository_key(repo)
+    with open_store(None, root) as store:
         store.record_handoff(
             repository=key, marker=marker, lane=lane, commit_sha=head_sha, bundle_hash=digest
         )

@@ -7,11 +7,16 @@ works with no setup; teams point every runner at one PostgreSQL server instead.
 from __future__ import annotations
 
 import os
+import subprocess
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from leo.errors import ConfigError
+
+if TYPE_CHECKING:
+    from leo.store.repository import AuditStore
 
 ENV_VAR = "LEO_DATABASE_URL"
 SUPPORTED = ("sqlite", "postgresql")
@@ -87,3 +92,33 @@ def normalise(raw: str) -> str:
         )
         raise ConfigError(msg)
     return f"sqlite://{rest}"
+
+
+def git_output(cwd: Path, *args: str) -> str | None:
+    """What a read-only git query prints, or None when it fails."""
+    try:
+        done = subprocess.run(
+            ["git", "-C", str(cwd), *args], capture_output=True, text=True, timeout=30, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return done.stdout.strip() if done.returncode == 0 else None
+
+
+def repository_key(repo: str) -> tuple[str, Path | None]:
+    """The repository as ``leo verify`` records it (a work tree's top level, or ``owner/name``),
+    and the work tree whose configuration names the database, if there is one."""
+    path = Path(repo)
+    if path.is_dir():
+        top = git_output(path, "rev-parse", "--show-toplevel")
+        if top:
+            return top, Path(top)
+        return str(path.resolve()), path.resolve()
+    return repo, None
+
+
+def open_store(database_url: str | None, config_dir: Path | None) -> AuditStore:
+    """The audit store an explicit URL, the environment or ``config_dir``'s policy names."""
+    from leo.store.repository import AuditStore
+
+    return AuditStore.open(database_url, config_url=configured_url(config_dir or Path.cwd()))

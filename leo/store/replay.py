@@ -1,24 +1,21 @@
 """Replay: re-run recorded changes under a candidate policy and say which verdicts would change.
 
 The audit store holds every change LEO verified (repository, base, head) with the report it
-gave. ``replay`` verifies each of those changes again with the same sub-agents under a policy
-FILE and compares the two reports rule by rule, so a team sees what a policy edit would have
-done to its last N pull requests before it merges the edit. Replay is read-only: nothing is
-recorded in the audit store and the result cache is neither read nor written.
+gave. ``replay`` has each of those changes verified again under a candidate policy and compares
+the two reports rule by rule, so a team sees what a policy edit would have done to its last N
+pull requests before it merges the edit. Replay only reads the store.
 """
 
 from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
-
-from leo.errors import LeoError
 
 from .database import run_in_transaction
 from .tables import VerificationRow
@@ -26,11 +23,14 @@ from .tables import VerificationRow
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
-    from leo.config import Config
     from leo.models import Report
-    from leo.plugins import Plugins
 
     from .repository import AuditStore
+
+#: Verifies a recorded change again under the candidate policy: the new report, or why the
+#: change could not be verified again (repository gone, commit missing, sub-agent not installed).
+#: The command line provides it, since the supervisor sits floors above the store.
+Reverify = Callable[["RecordedChange"], Awaitable["Report | str"]]
 
 #: Severities whose findings on the change count against a verdict (low and info never gate).
 GATING_SEVERITIES = frozenset({"critical", "high", "medium"})
@@ -189,41 +189,6 @@ def recorded_changes(
     return run_in_transaction(store.engine, work, what="read the recorded verdicts")
 
 
-async def replay_change(
-    change: RecordedChange,
-    config: Config,
-    plugins: Plugins,
-    *,
-    timeout: float | None = None,
-) -> Replayed:
-    """Verify ``change`` again with its recorded sub-agents under ``config``; never records."""
-    from leo.change import gather_change
-    from leo.supervisor import verify
-
-    names = [a.get("name") for a in change.report.get("agents", []) if a.get("name")]
-    missing = [n for n in names if n not in plugins.agents]
-    if not names:
-        return Replayed(change, None, not_replayed="the recorded report names no sub-agent")
-    if missing:
-        return Replayed(
-            change,
-            None,
-            not_replayed=f"sub-agent {missing[0]!r} is not installed (see `leo plugins`)",
-        )
-    if not Path(change.repository).is_dir():
-        return Replayed(
-            change,
-            None,
-            not_replayed=f"repository {change.repository!r} is not a local work tree here",
-        )
-    try:
-        gathered = await gather_change(change.repository, change.base_sha, change.head_sha)
-    except LeoError as exc:
-        return Replayed(change, None, not_replayed=str(exc))
-    report, _warnings = await verify(gathered, plugins, config, names, timeout=timeout, cache=None)
-    return compare(change, report)
-
-
 def compare(change: RecordedChange, report: Report) -> Replayed:
     """The recorded report against the replayed one, rule by rule."""
     before = gating_rules(change.report)
@@ -239,22 +204,21 @@ def compare(change: RecordedChange, report: Report) -> Replayed:
 
 async def replay(
     store: AuditStore,
-    policy: Path,
-    plugins: Plugins,
+    reverify: Reverify,
     *,
+    policy: str,
     since: datetime | None = None,
     limit: int = 20,
-    timeout: float | None = None,
 ) -> ReplaySummary:
-    """Replay the newest ``limit`` recorded changes under ``policy``, one after another.
-
-    The policy is read and checked first, so a bad file is one error before any work."""
-    from leo.config import read_config_file
-
-    config, source = read_config_file(policy, "--policy")
-    summary = ReplaySummary(policy=source)
+    """Replay the newest ``limit`` recorded changes, one after another, through ``reverify``
+    (which verifies a change again under the candidate ``policy``, or says why it cannot)."""
+    summary = ReplaySummary(policy=policy)
     for change in recorded_changes(store, since=since, limit=limit):
-        summary.outcomes.append(await replay_change(change, config, plugins, timeout=timeout))
+        outcome = await reverify(change)
+        if isinstance(outcome, str):
+            summary.outcomes.append(Replayed(change, None, not_replayed=outcome))
+        else:
+            summary.outcomes.append(compare(change, outcome))
     return summary
 
 
@@ -262,9 +226,9 @@ __all__ = [
     "RecordedChange",
     "ReplaySummary",
     "Replayed",
+    "Reverify",
     "compare",
     "gating_rules",
     "recorded_changes",
     "replay",
-    "replay_change",
 ]

@@ -25,4 +25,11 @@ def leo_bundle_applied(repo, head_sha, digest, marker):
 
 @hookimpl
 def leo_lead_decision(repository, pr, head_sha, decision, reason, override, verdict):
-    _write("leo_lead_decision", pr=pr, head_sha=head_sha, decision=decision, verdict=verdict, override=override)
+    _write(
+        "leo_lead_decision",
+        pr=pr,
+        head_sha=head_sha,
+        decision=decision,
+        verdict=verdict,
+        override=override,
+    )

@@ -1,6 +1,6 @@
 """The GitHub commands: ``leo init github``, ``leo labels sync|move`` and ``leo publish``.
 
-Registered lazily from ``LAZY_COMMANDS`` in ``leo/cli.py``; only click is imported at the top so
+Registered lazily from ``LAZY_COMMANDS`` in ``leo/cli/__init__.py``; only click is imported at the top so
 ``leo --help`` stays fast.
 """
 
@@ -11,11 +11,7 @@ from pathlib import Path
 
 import click
 
-
-def _repo_option(fn: click.decorators.FC) -> click.decorators.FC:
-    return click.option(
-        "--github-repo", help="OWNER/NAME. [default: GITHUB_REPOSITORY or the origin remote]"
-    )(fn)
+from leo.cli._options import github_repo_option
 
 
 def _repository(explicit: str | None) -> str:
@@ -90,7 +86,7 @@ def labels() -> None:
 
 
 @labels.command("sync")
-@_repo_option
+@github_repo_option
 def labels_sync(github_repo: str | None) -> None:
     """Create or update the state labels (colours and descriptions) in the repository."""
     from leo.github.client import connect
@@ -103,7 +99,7 @@ def labels_sync(github_repo: str | None) -> None:
 
 @labels.command("move")
 @click.option("--pr", type=click.IntRange(min=1), required=True, help="Pull request number.")
-@_repo_option
+@github_repo_option
 @click.argument("state")
 def labels_move(pr: int, github_repo: str | None, state: str) -> None:
     """Move pull request --pr to STATE, refusing moves the SOP does not allow."""
@@ -117,7 +113,7 @@ def labels_move(pr: int, github_repo: str | None, state: str) -> None:
 
 @click.command()
 @click.option("--pr", type=click.IntRange(min=1), required=True, help="Pull request number.")
-@_repo_option
+@github_repo_option
 @click.option(
     "--report",
     "report_path",
@@ -146,7 +142,7 @@ def publish(
     """
     from pydantic import ValidationError
 
-    from leo.cli import EXIT_FOR_VERDICT
+    from leo.cli._output import EXIT_FOR_VERDICT
     from leo.errors import ExitCode, LeoError
     from leo.github.client import connect
     from leo.github.publish import Target, publish_failure, publish_outcome

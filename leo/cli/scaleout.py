@@ -7,8 +7,16 @@ from typing import Any
 
 import click
 
-from leo.cli import _load, _progress, _write_atomically, emit_report, plugin_option, report_options
-from leo.publish import Publisher, publish_options
+from leo.cli._options import (
+    change_options,
+    config_option,
+    plugin_option,
+    publish_options,
+    quiet_option,
+    report_options,
+)
+from leo.cli._output import emit_report, load_plugins, progress, write_atomically
+from leo.publish import Publisher
 
 
 @click.group()
@@ -18,11 +26,7 @@ def agent() -> None:
 
 @agent.command("run")
 @click.argument("name")
-@click.option("--repo", default=".", show_default=True, help="Git work tree holding the change.")
-@click.option(
-    "--base", default=None, help="Base ref. [default: merge-base of HEAD with the default branch]"
-)
-@click.option("--head", default="HEAD", show_default=True, help="Head ref.")
+@change_options
 @click.option(
     "--output",
     "-o",
@@ -35,13 +39,8 @@ def agent() -> None:
     type=click.FloatRange(min=0, min_open=True),
     help="Timeout in seconds (overrides config).",
 )
-@click.option(
-    "--config",
-    "config_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Use this leo.toml instead of the base commit's policy.",
-)
-@click.option("--quiet", "-q", is_flag=True, help="No progress on stderr.")
+@config_option
+@quiet_option
 @plugin_option
 def run(
     name: str,
@@ -62,7 +61,7 @@ def run(
 
     from leo.scaleout.jobs import run_agent
 
-    plugins = _load(plugin_args)
+    plugins = load_plugins(plugin_args)
     envelope = anyio.run(
         lambda: run_agent(
             plugins,
@@ -72,10 +71,10 @@ def run(
             head=head,
             config_path=config_path,
             timeout=timeout,
-            progress=None if quiet else _progress,
+            progress=None if quiet else progress,
         )
     )
-    _write_atomically(output, envelope.model_dump_json(indent=2) + "\n")
+    write_atomically(output, envelope.model_dump_json(indent=2) + "\n")
     if not quiet:
         click.echo(
             f"leo: {name} {envelope.result.status} on {envelope.head_sha[:12]}; "
@@ -108,7 +107,7 @@ def run(
     type=click.Path(dir_okay=False, path_type=Path),
     help="The policy the jobs applied (needed when there is no checkout).",
 )
-@click.option("--quiet", "-q", is_flag=True, help="No progress on stderr.")
+@quiet_option
 @publish_options
 @plugin_option
 def aggregate_command(
@@ -133,7 +132,7 @@ def aggregate_command(
     from leo.metrics import observe_gate_pending
     from leo.scaleout.jobs import aggregate_runs
 
-    plugins = _load(plugin_args)
+    plugins = load_plugins(plugin_args)
     publisher = Publisher(**publish)
     publisher.observe(plugins)
     required = [r.strip() for r in require.split(",") if r.strip()]

@@ -5,55 +5,16 @@ Registered lazily in ``leo.cli.LAZY_COMMANDS``; only click is imported at module
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Callable
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 import click
 
-if TYPE_CHECKING:
-    from leo.store.repository import AuditStore
+from leo.cli._options import database_option
+from leo.cli._output import announce_event
+from leo.store.location import git_output, open_store, repository_key
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-
-def database_option(fn: F) -> F:
-    return click.option(
-        "--database-url",
-        metavar="URL",
-        help="Audit database (sqlite:///PATH or postgresql://USER@HOST/DB). "
-        "[default: $LEO_DATABASE_URL, else [tool.leo] database_url, else "
-        "$XDG_DATA_HOME/leo/audit.db]",
-    )(fn)
-
-
-def _git(cwd: Path, *args: str) -> str | None:
-    try:
-        done = subprocess.run(
-            ["git", "-C", str(cwd), *args], capture_output=True, text=True, timeout=30, check=False
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    return done.stdout.strip() if done.returncode == 0 else None
-
-
-def _repository_key(repo: str) -> tuple[str, Path | None]:
-    """The repository as ``leo verify`` records it (a work tree's top level, or ``owner/name``)."""
-    path = Path(repo)
-    if path.is_dir():
-        top = _git(path, "rev-parse", "--show-toplevel")
-        if top:
-            return top, Path(top)
-        return str(path.resolve()), path.resolve()
-    return repo, None
-
-
-def _open(database_url: str | None, config_dir: Path | None) -> AuditStore:
-    from leo.store.location import configured_url
-    from leo.store.repository import AuditStore
-
-    return AuditStore.open(database_url, config_url=configured_url(config_dir or Path.cwd()))
 
 
 @click.command()
@@ -80,8 +41,8 @@ def history(
 
     from leo.formats import clean
 
-    key, config_dir = _repository_key(repo) if repo else (None, None)
-    with _open(database_url, config_dir) as store:
+    key, config_dir = repository_key(repo) if repo else (None, None)
+    with open_store(database_url, config_dir) as store:
         records = store.history(repository=key, pr=pr, limit=limit)
     if fmt == "json":
         click.echo(json.dumps([r.as_json() for r in records], indent=2))
@@ -120,14 +81,14 @@ def _decide(
 ) -> None:
     from leo.errors import LeoError
 
-    key, root = _repository_key(repo)
+    key, root = repository_key(repo)
     if root is None:
         if len(head) != 40 or any(c not in "0123456789abcdef" for c in head):
             msg = f"--repo {repo!r} is not a local work tree, so --head must be the full 40-hex head SHA"
             raise LeoError(msg)
         head_sha = head
     else:
-        sha = _git(root, "rev-parse", "--verify", "--quiet", f"{head}^{{commit}}")
+        sha = git_output(root, "rev-parse", "--verify", "--quiet", f"{head}^{{commit}}")
         if not sha or head.startswith("-"):
             msg = f"unknown ref {head!r} in {root}; check --head"
             raise LeoError(msg)
@@ -135,7 +96,7 @@ def _decide(
     from leo.store.repository import check_reason
 
     check_reason(reason)  # before touching the database: refuse early and clearly
-    with _open(database_url, root) as store:
+    with open_store(database_url, root) as store:
         record = store.record_decision(
             repository=key,
             pr=pr,
@@ -145,8 +106,6 @@ def _decide(
             actor=actor,
             override=override,
         )
-    from leo.cli import announce_event
-
     announce_event(
         "leo_lead_decision",
         repository=key,
@@ -237,7 +196,7 @@ def verify_chain(expect_head: str | None, database_url: str | None) -> None:
 
     from leo.errors import ExitCode, LeoError
 
-    with _open(database_url, None) as store:
+    with open_store(database_url, None) as store:
         result = store.verify_chain()
     if result.intact and expect_head:
         seq_text, _, want = expect_head.partition(":")
@@ -246,7 +205,7 @@ def verify_chain(expect_head: str | None, database_url: str | None) -> None:
                 f"--expect-head {expect_head!r} is not SEQ:HASH (as printed by `leo audit verify`)"
             )
             raise LeoError(msg)
-        with _open(database_url, None) as store:
+        with open_store(database_url, None) as store:
             at = store.hash_at(int(seq_text))
         if at != want:
             click.echo(

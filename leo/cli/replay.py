@@ -5,12 +5,17 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from leo.cli import plugin_option
-from leo.store.commands import _open, database_option
+from leo.cli._options import database_option, plugin_option
+
+if TYPE_CHECKING:
+    from leo.config import Config
+    from leo.models import Report
+    from leo.plugins import Plugins
+    from leo.store.replay import RecordedChange
 
 
 def _since(value: str | None) -> datetime | None:
@@ -78,19 +83,51 @@ def replay(
 
     import anyio
 
-    from leo.cli import _load
+    from leo.cli._output import load_plugins
+    from leo.config import read_config_file
+    from leo.store.location import open_store
     from leo.store.replay import replay as run_replay
 
     when = _since(since)
-    plugins = _load(plugin_args)
-    with _open(database_url, None) as store:
+    config, source = read_config_file(policy, "--policy")  # a bad policy stops before any work
+    plugins = load_plugins(plugin_args)
+
+    async def reverify(change: RecordedChange) -> Report | str:
+        return await _reverify(change, config, plugins, timeout)
+
+    with open_store(database_url, None) as store:
         summary = anyio.run(
-            lambda: run_replay(store, policy, plugins, since=when, limit=limit, timeout=timeout)
+            lambda: run_replay(store, reverify, policy=source, since=when, limit=limit)
         )
     if as_json:
         click.echo(json.dumps(summary.as_json(), indent=2))
         return
     _print_replay(summary.as_json())
+
+
+async def _reverify(
+    change: RecordedChange, config: Config, plugins: Plugins, timeout: float | None
+) -> Report | str:
+    """Verify a recorded change again with the sub-agents that verified it, under ``config``,
+    without the result cache and without recording; or say why it cannot be."""
+    from leo.change import gather_change
+    from leo.errors import LeoError
+    from leo.supervisor import verify
+
+    names = [str(a["name"]) for a in change.report.get("agents", []) if a.get("name")]
+    missing = [n for n in names if n not in plugins.agents]
+    if not names:
+        return "the recorded report names no sub-agent"
+    if missing:
+        return f"sub-agent {missing[0]!r} is not installed (see `leo plugins`)"
+    if not Path(change.repository).is_dir():
+        return f"repository {change.repository!r} is not a local work tree here"
+    try:
+        gathered = await gather_change(change.repository, change.base_sha, change.head_sha)
+    except LeoError as exc:
+        return str(exc)
+    report, _warnings = await verify(gathered, plugins, config, names, timeout=timeout, cache=None)
+    return report
 
 
 def _print_replay(doc: dict[str, Any]) -> None:
@@ -141,9 +178,10 @@ def calibrate(since: str | None, as_json: bool, database_url: str | None) -> Non
 
     from leo.formats import clean
     from leo.store.calibrate import calibrate as run_calibrate
+    from leo.store.location import open_store
 
     when = _since(since)
-    with _open(database_url, None) as store:
+    with open_store(database_url, None) as store:
         result = run_calibrate(store, since=when)
     if as_json:
         click.echo(json.dumps(result.as_json(), indent=2))

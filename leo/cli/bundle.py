@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from leo.cli import announce_event
+from leo.cli._output import announce_event
 
 if TYPE_CHECKING:
     from leo.bundle.verify import Trust

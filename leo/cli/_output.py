@@ -1,0 +1,101 @@
+"""What every command prints the same way: one-sentence errors, plugin warnings, progress,
+lane events, and reports written atomically with the exit code of their verdict."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, NoReturn
+
+import click
+
+from leo.errors import ExitCode
+
+if TYPE_CHECKING:
+    from leo.models import Report, SubAgentResult
+    from leo.plugins import Plugins
+
+EXIT_FOR_VERDICT = {
+    "PASS": ExitCode.PASS,
+    "FAIL": ExitCode.FAIL,
+    "CONDITIONAL_PASS": ExitCode.CONDITIONAL_PASS,
+    "ESCALATE": ExitCode.ESCALATE,
+}
+
+
+def fail(message: str, code: ExitCode = ExitCode.USAGE) -> NoReturn:
+    """One sentence on stderr and the exit code; never a traceback."""
+    click.echo(f"leo: error: {message}", err=True)
+    sys.exit(code)
+
+
+def warn(message: str) -> None:
+    click.echo(f"leo: warning: {message}", err=True)
+
+
+def load_plugins(plugin_args: tuple[str, ...]) -> Plugins:
+    """The plugin manager for this command, each plugin that failed to load a warning."""
+    from leo.plugins import load_plugins as load
+
+    plugins = load(plugin_args)
+    for failure in plugins.failures:
+        warn(f"plugin {failure.name} ({failure.distribution}) not loaded: {failure.error}")
+    return plugins
+
+
+def announce_event(hook: str, **kwargs: object) -> None:
+    """Tell the plugins about a lane event; their failures become warnings on stderr."""
+    from leo.plugins import announce
+
+    for warning in announce(hook, **kwargs):
+        warn(warning)
+
+
+def progress(event: str, name: str, result: SubAgentResult | None) -> None:
+    """A line on stderr when a sub-agent starts and when it ends."""
+    from leo.formats import clean
+
+    if result is None:
+        click.echo(f"leo: {name} running", err=True)
+    else:
+        click.echo(
+            f"leo: {name} {result.status} (confidence {result.confidence}, "
+            f"{result.duration_s:.1f}s): {clean(result.summary)}",
+            err=True,
+        )
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Write via a temporary file and a rename: never a half-written report."""
+    import tempfile
+
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except OSError as exc:
+        fail(f"cannot write --output {path}: {exc.strerror}")
+
+
+def emit_report(
+    report: Report, fmt: str, output: Path | None, *, quiet: bool, warnings: list[str]
+) -> NoReturn:
+    """Print the warnings and the report (or write it to ``output``), exit by its verdict."""
+    from leo.formats import render
+
+    for warning in warnings:
+        warn(warning)
+    text = render(report, fmt, color=fmt == "text" and output is None and sys.stdout.isatty())
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        write_atomically(output, text)
+        if not quiet:
+            click.echo(
+                f"leo: {report.verdict} (confidence {report.confidence}); report written to {output}",
+                err=True,
+            )
+    sys.exit(EXIT_FOR_VERDICT[report.verdict])
