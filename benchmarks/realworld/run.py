@@ -607,7 +607,12 @@ def machine() -> str:
     leo_version = subprocess.run(
         [leo_executable(), "--version"], capture_output=True, text=True
     ).stdout.strip()
-    return f"{os.cpu_count()} CPUs, Python {platform.python_version()}, {leo_version}"
+    # The machine may be shared: the load says how much of it the run had.
+    load = Path("/proc/loadavg").read_text().split()[:3] if Path("/proc/loadavg").exists() else []
+    shared = (
+        f", load average {' / '.join(load)} (1/5/15 min) when the table was written" if load else ""
+    )
+    return f"{os.cpu_count()} CPUs, Python {platform.python_version()}, {leo_version}{shared}"
 
 
 def default_cache() -> Path:
