@@ -201,3 +201,30 @@ def test_maintainability_of_a_generated_table_is_linear():
     assert maintainability(small) == pytest.approx(mi_visit(small, multi=True))
     huge = "TABLE = (\n" + "".join(f"    {i},\n" for i in range(20_000)) + ")\n"
     assert maintainability(huge) is not None  # finishes: the old path would take hours
+
+
+def test_rename_mode_deletion_and_binary_only_changes_do_not_crash(leo_repo, leo_run, branchy):
+    from leo.repos import git
+
+    repo = leo_repo(
+        base={
+            "app/__init__.py": "",
+            "app/old.py": branchy("classify", 12),
+            "app/tool.py": "def g():\n    return 2\n",
+            "app/gone.py": "GONE = 1\n",
+            "app/trim.py": "A = 1\nB = 2\n",
+            "data/blob.bin": b"\x00\x01",
+        },
+        head={"app/gone.py": None, "app/trim.py": "A = 1\n", "data/blob.bin": b"\x00\x02"},
+    )
+    git(repo.path, "mv", "app/old.py", "app/new.py")
+    (repo.path / "app" / "tool.py").chmod(0o755)
+    repo.commit({}, "rename and mode change")
+    run = leo_run(repo.change(), [DesignAgent])
+    design = run.agent("design")
+    assert design.status == "warned", (design.summary, design.error)
+    # Renaming or deleting a public module is an API decision, not a crash or a defect.
+    assert len(design.decisions) == 3
+    run.assert_verdict("ESCALATE")
+    reasons = {n.path: n.reason for n in design.analysed.not_analysed}
+    assert reasons == {"app/gone.py": "deleted", "data/blob.bin": "binary"}
