@@ -257,6 +257,26 @@ async def gather_change(
     )
 
 
+async def uncommitted(change: Change) -> tuple[str, ...]:
+    """Paths with uncommitted (or untracked) changes in ``change.repo`` when its head is the
+    work tree's ``HEAD``: work the user may think is verified but the commit range leaves out."""
+    head = await run_git(change.repo, "rev-parse", "--verify", "--quiet", "HEAD", check=False)
+    if head.returncode != 0 or head.stdout_text.strip() != change.head_sha:
+        return ()
+    status = await run_git(change.repo, "status", "--porcelain=v1", "-z", "--untracked-files=normal")
+    entries = status.stdout.decode("utf-8", "replace").split("\0")
+    paths: list[str] = []
+    skip_next = False
+    for entry in entries:
+        if skip_next:  # the source path of a rename or copy
+            skip_next = False
+            continue
+        if len(entry) > 3:
+            paths.append(entry[3:])
+            skip_next = entry[0] in "RC"
+    return tuple(paths)
+
+
 async def _diff(repo: str, base_sha: str, head_sha: str) -> tuple[ChangedFile, ...]:
     opts = ("--no-ext-diff", "--no-textconv", "-M", "--full-index")
     raw = await run_git(repo, "diff", *opts, "--raw", "--numstat", "-z", base_sha, head_sha)

@@ -171,3 +171,42 @@ class Report(LeoModel):
     isolation: Literal["sandbox", "none"] = "sandbox"
     """How the change's code ran: ``sandbox`` (bubblewrap) or ``none`` (unisolated, by the
     base policy's choice; the verdict is then at best CONDITIONAL_PASS)."""
+
+
+#: What a consumer of the published schema does with a field it does not know (issue 19).
+FORWARD_COMPATIBILITY = (
+    "LEO's report, schema_version 1. Later LEO versions may add properties anywhere within "
+    "schema_version 1: consumers must ignore properties they do not know (the schema allows "
+    "them) and must refuse a report whose schema_version they do not know; a renamed or "
+    "removed field comes only with a new schema_version."
+)
+
+
+def report_schema() -> dict[str, JsonValue]:
+    """The published JSON Schema of ``Report`` (``leo schema``, docs/report.schema.json).
+
+    pydantic's schema describes what LEO itself accepts (``extra="forbid"``, a defaulted
+    ``schema_version``); consumers need the contract instead: draft 2020-12 named, the version
+    required, and unknown properties allowed so an older consumer reads a newer report.
+    """
+    schema = Report.model_json_schema()
+
+    def open_up(node: JsonValue) -> None:
+        if isinstance(node, dict):
+            if node.get("additionalProperties") is False:
+                del node["additionalProperties"]
+            for value in node.values():
+                open_up(value)
+        elif isinstance(node, list):
+            for value in node:
+                open_up(value)
+
+    open_up(schema)
+    required = schema.get("required")
+    if isinstance(required, list) and "schema_version" not in required:
+        required.insert(0, "schema_version")
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$comment": FORWARD_COMPATIBILITY,
+        **schema,
+    }

@@ -93,3 +93,45 @@ def agents(monkeypatch: pytest.MonkeyPatch):
 def _private_result_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
     """Keep ``leo verify`` runs of the tests out of the user's result cache."""
     os.environ["LEO_CACHE_DIR"] = str(tmp_path_factory.mktemp("leo-cache"))
+
+
+SARIF_SCHEMA = SHARED_DATA / "sarif-spec" / "sarif-2.1" / "schema" / "sarif-schema-2.1.0.json"
+
+
+def sarif_errors(doc: object) -> list[str]:
+    """Where ``doc`` breaks the OASIS SARIF 2.1.0 schema (read from ../shared/data)."""
+    import json
+
+    import jsonschema
+
+    schema = json.loads(SARIF_SCHEMA.read_text(encoding="utf-8"))
+    validator = jsonschema.Draft4Validator(schema)
+    return [f"{list(e.absolute_path)}: {e.message}" for e in validator.iter_errors(doc)]
+
+
+@pytest.fixture
+def sarif_errors_of():
+    """``sarif_errors``; skips unless the OASIS SARIF 2.1.0 schema is beside the checkout."""
+    if not SARIF_SCHEMA.is_file():
+        pytest.skip("needs ../shared/data/sarif-spec (the OASIS SARIF 2.1.0 schema)")
+    return sarif_errors
+
+
+@pytest.fixture(autouse=True)
+def _every_sarif_is_valid(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every SARIF a test renders in this process is checked against the OASIS schema."""
+    if not SARIF_SCHEMA.is_file():
+        return
+    import json
+
+    from leo.formats import sarif_format
+
+    original = sarif_format.render
+
+    def checked(report, **kwargs):  # type: ignore[no-untyped-def]
+        text = original(report, **kwargs)
+        errors = sarif_errors(json.loads(text))
+        assert not errors, errors
+        return text
+
+    monkeypatch.setattr(sarif_format, "render", checked)

@@ -77,6 +77,17 @@ def test_json_report_contract(leo_cli, small_repo, fixture_env):
     }
 
 
+def test_the_sarif_file_the_cli_writes_is_valid_sarif_2_1_0(
+    leo_cli, small_repo, fixture_env, tmp_path, sarif_errors_of
+):
+    out = tmp_path / "leo.sarif"
+    verify(
+        leo_cli, small_repo, "-p", "leo_fixture_agents", "--agents", "critical",
+        "--format", "sarif", "--output", str(out), env=fixture_env,
+    )  # fmt: skip
+    assert sarif_errors_of(json.loads(out.read_text())) == []
+
+
 def test_sarif_and_markdown_and_output_file(leo_cli, small_repo, fixture_env, tmp_path):
     out = tmp_path / "reports" / "leo.sarif"
     done = verify(
@@ -231,3 +242,57 @@ def test_head_that_breaks_the_policy_file_escalates(leo_cli, leo_repo, fixture_e
     repo = leo_repo(base={"leo.toml": "threshold = 85\n"}, head={"leo.toml": "threshold = [\n"})
     done = verify(leo_cli, repo, "-p", "leo_fixture_agents", "--agents", "fine", env=fixture_env)
     assert done.returncode == ExitCode.ESCALATE, done.stderr
+
+
+@pytest.mark.parametrize(("umask", "mode"), [("022", 0o644), ("027", 0o640), ("077", 0o600)])
+def test_report_files_follow_the_users_umask(small_repo, fixture_env, tmp_path, umask, mode):
+    import os
+    import stat
+    import subprocess
+    import sys
+
+    out = tmp_path / f"leo-{umask}.json"
+    argv = [sys.executable, "-m", "leo", "verify", "--repo", str(small_repo.path), "--base", "main",
+            "--head", "feature", "-p", "leo_fixture_agents", "--agents", "fine", "--format", "json",
+            "--output", str(out)]  # fmt: skip
+    done = subprocess.run(
+        ["sh", "-c", f'umask {umask} && exec "$@"', "sh", *argv],
+        capture_output=True, text=True, env={**os.environ, **fixture_env}, timeout=120,
+    )  # fmt: skip
+    assert out.exists(), done.stderr
+    assert stat.S_IMODE(out.stat().st_mode) == mode
+    assert not list(tmp_path.glob(f".{out.name}.*"))  # no temporary file left behind
+
+
+def test_verify_warns_about_uncommitted_changes_the_range_leaves_out(
+    leo_cli, small_repo, fixture_env
+):
+    import subprocess
+
+    subprocess.run(["git", "-C", str(small_repo.path), "checkout", "-q", "feature"], check=True)
+    clean = verify(
+        leo_cli, small_repo, "-p", "leo_fixture_agents", "--agents", "fine", env=fixture_env
+    )
+    assert "uncommitted" not in clean.stderr
+    (small_repo.path / "app.py").write_text("def f():\n    return 3\n")
+    (small_repo.path / "untracked.py").write_text("Y = 2\n")
+    dirty = verify(
+        leo_cli, small_repo, "-p", "leo_fixture_agents", "--agents", "fine", env=fixture_env
+    )
+    assert dirty.returncode == clean.returncode
+    assert "2 uncommitted change(s)" in dirty.stderr and "app.py" in dirty.stderr
+    assert "untracked.py" in dirty.stderr
+
+
+def test_lead_lane_sop_and_markers_are_explained_in_help_readme_and_glossary(leo_cli):
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    help_text = leo_cli("--help").stdout
+    glossary = (root / "docs/architecture.md").read_text().split("## Glossary", 1)[1]
+    readme = (root / "README.md").read_text()
+    for word in ("SOP", "lane", "LEAD", "bundle", "markers"):
+        assert f"\n    {word} " in help_text, word
+        assert f"| **{word}** |" in glossary, word
+        assert f"**{word}**" in readme.split("## The two commands", 1)[0], word
+    assert "[CODEX-READY:" in help_text

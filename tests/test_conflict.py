@@ -33,3 +33,35 @@ def test_agents_that_never_settle_escalate_after_three_rounds(small_repo, leo_ru
     assert run.report.resolution_rounds == 3
     run.assert_verdict("ESCALATE")
     assert run.agent("flipflop").summary == "round 3"
+
+
+def test_subagents_of_one_round_are_asked_at_once(small_repo, leo_run, agents):
+    import anyio
+
+    asked: list[str] = []
+    both_asked = anyio.Event()
+
+    class Meets(agents.Fine):
+        """Stands by its result once every sub-agent of the round has been asked."""
+
+        async def resolve_conflict(self, change, conflict):
+            asked.append(self.name)
+            if len(asked) == 2:
+                both_asked.set()
+            with anyio.fail_after(10):  # asked one after the other, the first would wait here
+                await both_asked.wait()
+            return None
+
+    class Fails(Meets):
+        name = "fails"
+
+        async def check(self, change):
+            return [agents.Finding(rule_id="x.high", severity="high", message="bad")]
+
+    class Passes(Meets):
+        name = "passes"
+
+    run = leo_run(small_repo.change(), [Fails, Passes])
+    assert sorted(asked) == ["fails", "passes"]
+    assert run.agent("fails").status == "failed" and run.agent("passes").status == "passed"
+    assert run.report.resolution_rounds == 1

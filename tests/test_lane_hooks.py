@@ -85,3 +85,16 @@ def test_hook_leo_lead_decision(leo_cli, small_repo, plugin_path, tmp_path):
     assert (event["hook"], event["pr"], event["decision"], event["verdict"]) == (
         "leo_lead_decision", 7, "approve", "CONDITIONAL_PASS",
     )  # fmt: skip
+
+
+def test_lane_events_honour_p_no(leo_cli, leo_repo, plugin_path, tmp_path):
+    log = tmp_path / "events.jsonl"
+    env = {**plugin_path, "LEO_FIXTURE_EVENTS": str(log)}
+    repo = leo_repo(base={"a.txt": "1\n"}, head={"a.txt": "2\n"})
+    created = leo_cli(
+        "bundle", "create", "--repo", str(repo.path), "--base", "main", "--head", "feature",
+        "-o", str(tmp_path / "artifact.tar.gz"), "-p", "no:lanes", env=env,
+    )  # fmt: skip
+    assert created.returncode == 0, created.stderr
+    assert created.stdout.startswith("[CODEX-READY:")
+    assert events(log) == []

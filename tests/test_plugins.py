@@ -116,3 +116,17 @@ def test_invalid_registrations_are_reported_not_fatal():
     assert "invalid name 'Bad Name!'" in errors
     assert "not a SubAgent subclass" in errors
     assert "already provided" in errors
+
+
+def test_plugins_shows_each_sub_agents_description_in_text_and_json(leo_cli):
+    doc = plugins_json(leo_cli, {})
+    described = {a["name"]: a for a in doc["subagents"]}
+    assert set(described) >= BUILTINS
+    for name in BUILTINS:
+        assert described[name]["description"], name
+        assert described[name]["plugin"] == f"leo-{name}"
+    text = leo_cli("plugins").stdout
+    for name in BUILTINS:
+        assert f"  {name}: {described[name]['description']}" in text
+    help_text = " ".join(leo_cli("plugins", "--help").stdout.split())
+    assert "each sub-agent with its description" in help_text

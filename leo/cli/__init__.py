@@ -27,6 +27,8 @@ LAZY_COMMANDS: dict[str, str] = {
     "history": "leo.cli.store:history",
     "lead": "leo.cli.store:lead",
     "audit": "leo.cli.store:audit",
+    "replay": "leo.cli.replay:replay",
+    "calibrate": "leo.cli.replay:calibrate",
     "init": "leo.cli.github:init",
     "labels": "leo.cli.github:labels",
     "publish": "leo.cli.github:publish",
@@ -88,6 +90,14 @@ def cli() -> None:
     plugin's) on a change, aggregates their results into a confidence and a verdict, and exits
     0 PASS, 1 FAIL, 2 usage or configuration error, 3 CONDITIONAL_PASS, 4 ESCALATE, 5 when LEO
     itself could not run.
+
+    \b
+    Words (docs/architecture.md, "Glossary"):
+      SOP     the team's standard operating procedure: builder -> enforcer -> supervisor -> LEAD
+      lane    a role in the SOP (builder, enforcer, supervisor, lead); lanes act, sub-agents check
+      LEAD    the human who decides a CONDITIONAL_PASS or ESCALATE (`leo lead approve|reject`)
+      bundle  the builder's signed patch (artifact.tar.gz, `leo bundle`)
+      markers commit-trailer lines handing work between lanes, e.g. [CODEX-READY:<sha256>]
     """
 
 

@@ -34,21 +34,27 @@ def warn(message: str) -> None:
     click.echo(f"leo: warning: {message}", err=True)
 
 
-def load_plugins(plugin_args: tuple[str, ...]) -> Plugins:
-    """The plugin manager for this command, each plugin that failed to load a warning."""
-    from leo.plugins import load_plugins as load
-
-    plugins = load(plugin_args)
-    for failure in plugins.failures:
-        warn(f"plugin {failure.name} ({failure.distribution}) not loaded: {failure.error}")
-    return plugins
+_LOADED: dict[tuple[str, ...], Plugins] = {}
 
 
-def announce_event(hook: str, **kwargs: object) -> None:
-    """Tell the plugins about a lane event; their failures become warnings on stderr."""
-    from leo.plugins import announce
+def load_plugins(plugin_args: tuple[str, ...] = ()) -> Plugins:
+    """This process's plugin manager for ``-p`` ``plugin_args``, loaded once: the hooks of one
+    command (its report, its lane events) all reach the same plugins, each failure one warning."""
+    if plugin_args not in _LOADED:
+        from leo.plugins import load_plugins as load
 
-    for warning in announce(hook, **kwargs):
+        plugins = _LOADED[plugin_args] = load(plugin_args)
+        for failure in plugins.failures:
+            warn(f"plugin {failure.name} ({failure.distribution}) not loaded: {failure.error}")
+    return _LOADED[plugin_args]
+
+
+def announce_event(hook: str, plugin_args: tuple[str, ...] = (), **kwargs: object) -> None:
+    """Tell the plugins (as ``-p`` chose them) about a lane event; their failures become
+    warnings on stderr."""
+    from leo.plugins import notify
+
+    for warning in notify(load_plugins(plugin_args).pm, hook, **kwargs):
         warn(warning)
 
 
@@ -67,16 +73,26 @@ def progress(event: str, name: str, result: SubAgentResult | None) -> None:
 
 
 def write_atomically(path: Path, text: str) -> None:
-    """Write via a temporary file and a rename: never a half-written report."""
+    """Write via a temporary file and a rename: never a half-written report.
+
+    mkstemp creates the file 0600; the report gets the mode ``open()`` would have given it
+    (0666 less the user's umask), so a CI job's other steps and users can read it.
+    """
     import tempfile
 
+    umask = os.umask(0o022)
+    os.umask(umask)
+    tmp = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+        os.fchmod(fd, 0o666 & ~umask)
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
         os.replace(tmp, path)
     except OSError as exc:
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
         fail(f"cannot write --output {path}: {exc.strerror}")
 
 
@@ -99,3 +115,12 @@ def emit_report(
                 err=True,
             )
     sys.exit(EXIT_FOR_VERDICT[report.verdict])
+
+
+def read_artifact(path: Path, limit: int) -> bytes:
+    """The bytes of an artifact, refused (``BundleError``) when larger than ``limit``."""
+    from leo.bundle.reasons import BundleError
+
+    if path.stat().st_size > limit:
+        raise BundleError("bundle.too_large", f"{path} is larger than {limit} bytes")
+    return path.read_bytes()

@@ -47,16 +47,25 @@ def init() -> None:
 )
 @click.option("--force", is_flag=True, help="Overwrite an existing workflow.")
 @click.option(
+    "--source",
+    default=None,
+    metavar="OWNER/REPO@SHA",
+    help="LEO's repository and the 40-hex commit the workflow uses and installs. "
+    "[default: the commit this LEO was installed from, when pip recorded one]",
+)
+@click.option(
     "--install",
     default=None,
-    help="What the workflow pip-installs. [default: leo-gate==<this version>]",
+    help="What the publish job pip-installs. [default: LEO and the five sub-agents from --source]",
 )
 @click.option(
     "--context",
     default=None,
     help="Commit status context. [default: LEO Gate Validation]",
 )
-@click.option("--action", is_flag=True, help="Also write LEO's composite action.yml at --dir.")
+# Until issue 19 this copied action.yml into the user's repository, where the action's
+# `plugins/` does not exist; the workflow now references LEO's own action by commit instead.
+@click.option("--action", is_flag=True, hidden=True)
 @click.option(
     "--sop/--no-sop",
     default=True,
@@ -65,18 +74,41 @@ def init() -> None:
     "and the Story Release Gate template.",
 )
 def init_github(
-    root: Path, force: bool, install: str | None, context: str | None, action: bool, sop: bool
+    root: Path,
+    force: bool,
+    source: str | None,
+    install: str | None,
+    context: str | None,
+    action: bool,
+    sop: bool,
 ) -> None:
-    """Write the /leo-verify workflow (.github/workflows/leo-verify.yml) and the SOP's others."""
-    from leo.__about__ import __version__
+    """Write the /leo-verify workflow (.github/workflows/leo-verify.yml) and the SOP's others.
+
+    The workflows use LEO's composite action pinned as `uses: OWNER/REPO@<sha>` and install
+    LEO from that commit, never by a package-index name.
+    """
     from leo.errors import LeoError
     from leo.github.settings import DEFAULT_CONTEXT
     from leo.github.sop import render_sop_workflows, write_sop_workflows
-    from leo.github.workflow import WORKFLOW_PATH, render_action, render_workflow, write_workflow
+    from leo.github.workflow import (
+        PLACEHOLDER,
+        WORKFLOW_PATH,
+        Source,
+        render_workflow,
+        running_source,
+        write_workflow,
+    )
 
-    install = install or f"leo-gate=={__version__}"
-    text = render_workflow(install, context or DEFAULT_CONTEXT)
-    others = render_sop_workflows(install) if sop else {}
+    if action:
+        msg = (
+            "--action is gone: the workflow references LEO's action as `uses: OWNER/REPO@<sha>` "
+            "(set it with --source), so nothing needs copying into this repository"
+        )
+        raise LeoError(msg)
+    pin = Source.parse(source) if source else running_source()
+    requirements = install or (pin or PLACEHOLDER).requirements()
+    text = render_workflow(pin or PLACEHOLDER, install, context or DEFAULT_CONTEXT)
+    others = render_sop_workflows(requirements) if sop else {}
     # Check every target before writing any, so a refusal leaves no half-initialised set.
     targets = [root / WORKFLOW_PATH, *(root / WORKFLOW_PATH.parent / n for n in others)]
     if not force and (existing := [t for t in targets if t.exists()]):
@@ -87,15 +119,13 @@ def init_github(
     click.echo(f"wrote {path}")
     for written in write_sop_workflows(root, others, force=True):
         click.echo(f"wrote {written}")
-    if action:
-        target = root / "action.yml"
-        if target.exists() and not force:
-            from leo.errors import LeoError
-
-            msg = f"{target} already exists; pass --force to overwrite it"
-            raise LeoError(msg)
-        target.write_text(render_action(), encoding="utf-8")
-        click.echo(f"wrote {target}")
+    if pin is None:
+        click.echo(
+            f"leo: warning: this LEO was not installed from a GitHub commit, so {path} uses the "
+            f"placeholder {PLACEHOLDER.repo}, which GitHub refuses to run; "
+            "write it again with --source OWNER/REPO@<40-hex sha>",
+            err=True,
+        )
     click.echo(
         "next: require the status check in branch protection, run `leo labels sync`"
         + (", and complete story-release-gate.yml (a template)" if sop else "")

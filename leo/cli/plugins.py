@@ -16,7 +16,8 @@ from leo.errors import ExitCode
 @plugin_option
 @click.pass_context
 def plugins(ctx: click.Context, as_json: bool, plugin_args: tuple[str, ...]) -> None:
-    """List loaded plugins, their hooks and sub-agents, and any that failed to load."""
+    """List loaded plugins with their hooks, then each sub-agent with its description, then
+    plugins that failed to load (FAILED) or were not loaded."""
     ctx.obj = plugin_args
     if ctx.invoked_subcommand is not None:
         return
@@ -27,6 +28,10 @@ def plugins(ctx: click.Context, as_json: bool, plugin_args: tuple[str, ...]) -> 
     if as_json:
         doc = {
             "plugins": [asdict(p) for p in loaded.plugins],
+            "subagents": [
+                {"name": n, "plugin": a.plugin, "description": a.cls.description}
+                for n, a in sorted(loaded.agents.items())
+            ],
             "failures": [asdict(f) for f in loaded.failures],
             "skipped": loaded.skipped,
         }
@@ -38,6 +43,8 @@ def plugins(ctx: click.Context, as_json: bool, plugin_args: tuple[str, ...]) -> 
         click.echo(
             f"{p.name} ({p.distribution} {p.version}, {kind}) hooks: {', '.join(p.hooks)}{agents}"
         )
+    for n, a in sorted(loaded.agents.items()):
+        click.echo(f"  {n}: {a.cls.description or '(no description)'}")
     for f in loaded.failures:
         click.echo(f"FAILED {f.name} ({f.distribution}): {f.error}")
     for s in loaded.skipped:

@@ -10,6 +10,6 @@ def schema() -> None:
     """Print the JSON Schema of the report (schema_version 1)."""
     import json
 
-    from leo.models import Report
+    from leo.models import report_schema
 
-    click.echo(json.dumps(Report.model_json_schema(), indent=2))
+    click.echo(json.dumps(report_schema(), indent=2))

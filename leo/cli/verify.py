@@ -16,7 +16,7 @@ from leo.cli._options import (
     quiet_option,
     report_options,
 )
-from leo.cli._output import emit_report, fail, load_plugins, progress
+from leo.cli._output import emit_report, fail, load_plugins, progress, warn
 
 
 @click.command()
@@ -101,7 +101,7 @@ def verify(
     import anyio
 
     from leo.cache import ResultCache
-    from leo.change import gather_change
+    from leo.change import gather_change, uncommitted
     from leo.config import load_config
     from leo.publish import Publisher
     from leo.supervisor import select_agents
@@ -116,6 +116,14 @@ def verify(
 
     async def main() -> Any:
         change = await gather_change(repo, base, head)
+        left_out = await uncommitted(change)
+        if left_out:
+            shown = ", ".join(left_out[:5]) + (", …" if len(left_out) > 5 else "")
+            warn(
+                f"{len(left_out)} uncommitted change(s) in {change.repo} ({shown}) are not "
+                f"verified: LEO checks the commits {change.base_sha[:12]}..{change.head_sha[:12]}; "
+                "commit them to include them"
+            )
         config, _source = await load_config(change, config_path)
         names = select_agents(plugins, config, requested)
         if not quiet:

@@ -1,58 +1,85 @@
-"""The report as SARIF 2.1.0, the format GitHub code scanning accepts."""
+"""The report as SARIF 2.1.0, in the shape GitHub code scanning accepts.
+
+Code scanning drops results without a physical location, ranks by ``security-severity`` only
+on rules tagged ``security``, deduplicates re-runs by ``partialFingerprints`` and refuses files
+beyond its upload limits; each of these is handled here (issue 19).
+"""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from typing import TYPE_CHECKING, Any
 
 from leo.__about__ import __version__
 
 if TYPE_CHECKING:
-    from leo.models import Report
+    from leo.models import Finding, Report
 
-SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+SCHEMA = (
+    "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
+)
 LEVEL = {"critical": "error", "high": "error", "medium": "warning", "low": "note", "info": "note"}
 #: GitHub's security-severity scale (0-10), so code scanning ranks findings like LEO does.
 SECURITY_SEVERITY = {"critical": "9.5", "high": "7.5", "medium": "5.0", "low": "2.0", "info": "0.0"}
+#: The sub-agents whose rules are security rules (GitHub reads security-severity on no others).
+SECURITY_AGENTS = frozenset({"security"})
+#: Code scanning keeps at most 5,000 results per run (it accepts 25,000 and shows the top
+#: 5,000); LEO keeps the most severe itself and says how many it left out.
+MAX_RESULTS = 5000
+#: Where a change-wide finding goes when no other finding of the report names a file.
+MANIFEST = "pyproject.toml"
+_RANK = {"critical": 0, "high": 1, "medium": 2, "low": 3, "info": 4}
 
 
 def render(report: Report, *, color: bool = False) -> str:
     rules: dict[str, dict[str, Any]] = {}
+    found = [(agent.name, f) for agent in report.agents for f in agent.findings]
+    ordered = sorted(found, key=lambda af: (_RANK[af[1].severity], not af[1].on_changed_line))
+    kept = ordered[:MAX_RESULTS]
+    anchors = _anchors(report)
+    seen: dict[str, int] = {}
     results = []
-    for agent in report.agents:
-        for f in agent.findings:
-            rules.setdefault(
-                f.rule_id,
-                {
-                    "id": f.rule_id,
-                    "shortDescription": {"text": f.rule_id},
-                    "properties": {
-                        "security-severity": SECURITY_SEVERITY[f.severity],
-                        "tags": [agent.name],
-                    },
-                },
-            )
-            result: dict[str, Any] = {
-                "ruleId": f.rule_id,
-                "level": LEVEL[f.severity] if f.on_changed_line else "note",
-                "message": {"text": f.message + (f" Fix: {f.fix}" if f.fix else "")},
+    for agent, f in kept:
+        security = agent in SECURITY_AGENTS
+        rules.setdefault(
+            f.rule_id,
+            {
+                "id": f.rule_id,
+                "shortDescription": {"text": f.rule_id},
                 "properties": {
-                    "subAgent": agent.name,
-                    "severity": f.severity,
-                    "onChangedLine": f.on_changed_line,
+                    **({"security-severity": SECURITY_SEVERITY[f.severity]} if security else {}),
+                    "tags": sorted({"security", agent}) if security else [agent],
                 },
+            },
+        )
+        path = f.path or anchors.get(agent) or anchors.get("") or MANIFEST
+        location: dict[str, Any] = {"artifactLocation": {"uri": path, "uriBaseId": "%SRCROOT%"}}
+        if f.path and f.line:
+            location["region"] = {
+                "startLine": f.line,
+                **({"endLine": f.end_line} if f.end_line and f.end_line >= f.line else {}),
             }
-            if f.path:
-                location: dict[str, Any] = {
-                    "artifactLocation": {"uri": f.path, "uriBaseId": "%SRCROOT%"}
-                }
-                if f.line:
-                    location["region"] = {
-                        "startLine": f.line,
-                        **({"endLine": f.end_line} if f.end_line else {}),
-                    }
-                result["locations"] = [{"physicalLocation": location}]
-            results.append(result)
+        key = _fingerprint(f, path)
+        seen[key] = seen.get(key, 0) + 1
+        result: dict[str, Any] = {
+            "ruleId": f.rule_id,
+            "level": LEVEL[f.severity] if f.on_changed_line else "note",
+            "message": {"text": f.message + (f" Fix: {f.fix}" if f.fix else "")},
+            "locations": [{"physicalLocation": location}],
+            # Without the line, so a finding that moves with unrelated edits stays one alert.
+            "partialFingerprints": {"leoFinding/v1": f"{key}:{seen[key]}"},
+            "properties": {
+                "subAgent": agent,
+                "severity": f.severity,
+                "onChangedLine": f.on_changed_line,
+                **({} if f.path else {"changeWide": True}),
+            },
+        }
+        results.append(result)
+    properties: dict[str, Any] = {"verdict": report.verdict, "confidence": report.confidence}
+    if len(found) > len(kept):
+        properties["omittedResults"] = len(found) - len(kept)
     doc = {
         "$schema": SCHEMA,
         "version": "2.1.0",
@@ -67,12 +94,26 @@ def render(report: Report, *, color: bool = False) -> str:
                 },
                 "automationDetails": {"id": f"leo/{report.head_sha}"},
                 "results": results,
-                "properties": {
-                    "verdict": report.verdict,
-                    "confidence": report.confidence,
-                    "isolation": report.isolation,
-                },
+                "properties": {**properties, "isolation": report.isolation},
             }
         ],
     }
     return json.dumps(doc, indent=2) + "\n"
+
+
+def _anchors(report: Report) -> dict[str, str]:
+    """The file that stands for a change-wide finding (code scanning drops results without a
+    location): the first file its sub-agent (key: its name) named in a finding or analysed,
+    else the first any sub-agent (key: ``""``) did."""
+    anchors: dict[str, str] = {}
+    for agent in report.agents:
+        for path in [*(f.path for f in agent.findings if f.path), *agent.analysed.files]:
+            if path:
+                anchors.setdefault(agent.name, path)
+                anchors.setdefault("", path)
+    return anchors
+
+
+def _fingerprint(finding: Finding, path: str) -> str:
+    text = "\0".join((finding.rule_id, path, finding.message))
+    return hashlib.sha256(text.encode()).hexdigest()[:32]

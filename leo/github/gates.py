@@ -95,6 +95,63 @@ def from_check_runs(runs: Iterable[CheckRun]) -> list[Observed]:
     return out
 
 
+def read_required_checks(gh: Github, repository: str, branch: str) -> list[str] | None:
+    """The checks ``branch`` requires, from its rulesets and, where the token may read it, its
+    branch protection; ``None`` when neither could be read.
+
+    ``GET /rules/branches/{branch}`` needs only read access; branch protection needs admin and
+    answers 404 both when unprotected and when not permitted, so it only ever adds names.
+    """
+    from urllib.parse import quote
+
+    from github import GithubException
+
+    names: list[str] = []
+    readable = False
+    path = f"/repos/{repository}"
+    with api(f"reading the required checks of {branch}"):
+        try:
+            _h, rules = gh.requester.requestJsonAndCheck(
+                "GET", f"{path}/rules/branches/{quote(branch, safe='')}"
+            )
+            readable = True
+            for rule in rules if isinstance(rules, list) else []:
+                if isinstance(rule, dict) and rule.get("type") == "required_status_checks":
+                    params = rule.get("parameters") or {}
+                    names += [str(c["context"]) for c in params.get("required_status_checks", [])]
+        except GithubException as exc:
+            if exc.status not in (403, 404):
+                raise
+        try:
+            _h, protection = gh.requester.requestJsonAndCheck(
+                "GET",
+                f"{path}/branches/{quote(branch, safe='')}/protection/required_status_checks",
+            )
+            readable = True
+            names += [str(c) for c in protection.get("contexts", [])]
+            names += [str(c["context"]) for c in protection.get("checks", [])]
+        except GithubException as exc:
+            if exc.status not in (403, 404):
+                raise
+    return list(dict.fromkeys(names)) if readable else None
+
+
+def producer(gate: str) -> str:
+    """Who should report ``gate``: the workflow and job of ``Workflow / job``, else its name."""
+    if " / " in gate:
+        workflow, job = gate.rsplit(" / ", 1)
+        return f"job {job!r} of the workflow {workflow!r}"
+    return f"the workflow job or app that posts {gate!r}"
+
+
+def never_reported(gate: Gate) -> str:
+    """One sentence for a required check nothing has reported on the head yet."""
+    return (
+        f"required check {gate.name!r} has never been reported on this head: {producer(gate.name)} "
+        "should produce it; check that it exists on the base branch and runs on pull requests"
+    )
+
+
 def _matches(gate: str, name: str) -> bool:
     return name == gate or (" / " in gate and name == gate.rsplit(" / ", 1)[1])
 
@@ -145,6 +202,11 @@ def gate_requirements(
                 f"{g.name} is still {g.state} more than {hours:g} hours after it started; "
                 "escalated to the LEAD"
             )
+            if g.state == "missing":
+                detail += f" ({never_reported(g)})"
+            out.append(Requirement(name=label, met=None, detail=detail))
+        elif g.state == "missing":
+            detail = f"{never_reported(g)}; re-run when it has reported, or use --wait"
             out.append(Requirement(name=label, met=None, detail=detail))
         else:
             detail = f"{g.name} is {g.state}; re-run when it finishes, or use --wait"

@@ -25,8 +25,10 @@ class GitHubSettings(LeoModel):
 
     status_context: str = Field(default=DEFAULT_CONTEXT, min_length=1, max_length=255)
     """Context of LEO's commit status; branch protection requires this name."""
-    required_checks: tuple[str, ...] = DEFAULT_REQUIRED_CHECKS
-    """Other checks that must succeed on the head commit (status contexts or check-run names)."""
+    required_checks: tuple[str, ...] | None = None
+    """Other checks that must succeed on the head commit (status contexts or check-run names).
+    Unset: the base branch's required checks from its rulesets and branch protection, or the
+    SOP's three when GitHub lets LEO read neither. Set: exactly this list."""
     escalate_after_s: float = Field(default=ESCALATE_AFTER_S, gt=0)
     """A required check pending longer than this (since it started) ESCALATEs to the LEAD."""
     poll_interval_s: float = Field(default=30.0, ge=0.05, le=600)

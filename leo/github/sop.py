@@ -14,10 +14,12 @@ from pathlib import Path
 
 from leo.__about__ import __version__
 from leo.errors import LeoError
+from leo.github.workflow import PLACEHOLDER, pinned
 
-CHECKOUT = "actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683  # v4.2.2"
-UPLOAD_ARTIFACT = "actions/upload-artifact@ea165f8d65b6e75b540449e92b4886f43607fa02  # v4.6.0"
-ATTEST = "actions/attest-build-provenance@e8998f949152b193b063cb0ec769d69d929409be  # v2.4.0"
+# Pins and their release comments live in workflow.PINNED_ACTIONS, checked by a test.
+CHECKOUT = pinned("actions/checkout")
+UPLOAD_ARTIFACT = pinned("actions/upload-artifact")
+ATTEST = pinned("actions/attest-build-provenance")
 #: The marker a team removes when it completes the Story Release Gate template.
 TEMPLATE_MARKER = "LEO-TEMPLATE: complete this gate"
 
@@ -334,8 +336,9 @@ TEMPLATES = {
 }
 
 
-def render_sop_workflows(install: str = f"leo-gate=={__version__}") -> dict[str, str]:
-    """File name under ``.github/workflows/`` -> text of each SOP workflow."""
+def render_sop_workflows(install: str = PLACEHOLDER.requirements()) -> dict[str, str]:
+    """File name under ``.github/workflows/`` -> text of each SOP workflow; ``install`` is what
+    pip installs (LEO pinned to a commit, ``Source.requirements()``; never an index name)."""
     if any(c in install for c in '"\\$`\n\r{}') or not install.strip():
         msg = f"--install {install!r} may not contain quotes, backslashes, $, backticks, braces or newlines"
         raise LeoError(msg)

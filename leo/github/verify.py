@@ -20,13 +20,22 @@ from leo.errors import LeoError
 from leo.git import run_git
 from leo.github.client import check_repo_name, connect, repo_from_remote, token_for_git
 from leo.github.fetch import pull_change
-from leo.github.gates import evaluate, gate_requirements, observe, waiting
+from leo.github.gates import (
+    evaluate,
+    gate_requirements,
+    never_reported,
+    observe,
+    read_required_checks,
+    waiting,
+)
 from leo.github.publish import Target, mark_stale, publish_failure, publish_outcome, publish_pending
 from leo.github.pull import MAX_API_COMMITS, MAX_API_FILES, PullRequestInfo, current_head, read_pull
-from leo.github.settings import github_settings
+from leo.github.settings import DEFAULT_REQUIRED_CHECKS, GitHubSettings, github_settings
 from leo.models import Requirement
 
 if TYPE_CHECKING:
+    from github import Github
+
     from leo.cache import ResultCache
     from leo.change import Change
     from leo.config import Config
@@ -130,11 +139,18 @@ async def verify_pull_request(
             await anyio.to_thread.run_sync(publish_pending, gh, target)
         try:
             head_time = next((c.committed_at for c in pr.commits if c.sha == pr.head_sha), None)
+            required = await _required_checks(gh, repository, pr.base_ref, settings, notice)
             started = time.monotonic()
             moved_to: str | None = None
+            announced = False
             while True:
                 seen = await anyio.to_thread.run_sync(observe, gh, repository, pr.head_sha)
-                gates = evaluate(settings.required_checks, seen, head_time)
+                gates = evaluate(required, seen, head_time)
+                if not announced:  # a fresh repository must not wait four hours in silence
+                    announced = True
+                    for gate in gates:
+                        if gate.state == "missing":
+                            notice(never_reported(gate))
                 pending = waiting(gates, datetime.now(UTC), settings.escalate_after_s)
                 if not pending or not wait:
                     break
@@ -165,22 +181,56 @@ async def verify_pull_request(
                 requirements=requirements,
                 progress=progress,
                 cache=cache,
+                finalize=lambda report: _finalize(report, gh, repository, pr, moved_to),
             )
-            report = report.model_copy(update={"repository": repository})
-            if moved_to is not None:
-                report = mark_stale(report, number, pr.head_sha, moved_to)
             if record is not None:
                 await anyio.to_thread.run_sync(record, report, config)
             if publish:
                 report = await anyio.to_thread.run_sync(
                     publish_outcome, gh, target, report, warnings.append
                 )
-            else:
-                head = await anyio.to_thread.run_sync(current_head, gh, repository, number)
-                if head != pr.head_sha:
-                    report = mark_stale(report, number, pr.head_sha, head)
         except Exception as exc:
             if publish and not await anyio.to_thread.run_sync(publish_failure, gh, target, exc):
                 notice("could not set the status to error either; it stays pending")
             raise
     return report, warnings
+
+
+async def _required_checks(
+    gh: Github,
+    repository: str,
+    branch: str,
+    settings: GitHubSettings,
+    notice: Callable[[str], None],
+) -> list[str]:
+    """The configured list when set, else what GitHub requires on ``branch`` (without LEO's own
+    status), else the SOP's three."""
+    if settings.required_checks is not None:
+        return list(settings.required_checks)
+    read = await anyio.to_thread.run_sync(read_required_checks, gh, repository, branch)
+    if read is None:
+        notice(
+            f"could not read the required checks of {branch} (rulesets or branch protection); "
+            f"using the SOP's: {', '.join(DEFAULT_REQUIRED_CHECKS)}"
+        )
+        return list(DEFAULT_REQUIRED_CHECKS)
+    required = [name for name in read if name != settings.status_context]
+    notice(f"required checks of {branch}: {', '.join(required) or 'none besides LEO'}")
+    return required
+
+
+async def _finalize(
+    report: Report,
+    gh: Github,
+    repository: str,
+    pr: PullRequestInfo,
+    moved_to: str | None,
+) -> Report:
+    """The pull request's report, final before observers, the store or GitHub see it: its
+    repository named, and stale when the head moved while waiting or during the run
+    (publishing reads the head once more right before the status)."""
+    report = report.model_copy(update={"repository": repository})
+    if moved_to is None:
+        head = await anyio.to_thread.run_sync(current_head, gh, repository, pr.number)
+        moved_to = head if head != pr.head_sha else None
+    return report if moved_to is None else mark_stale(report, pr.number, pr.head_sha, moved_to)

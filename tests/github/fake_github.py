@@ -80,6 +80,10 @@ class FakeGitHub:
         self.statuses: dict[str, list[dict[str, Any]]] = {}
         self.check_runs: dict[str, list[dict[str, Any]]] = {}
         self.comments: dict[int, list[dict[str, Any]]] = {}
+        # branch -> the rules / required_status_checks GitHub answers; an absent branch is a 404
+        # (a server without rulesets, or a token without admin for branch protection).
+        self.rules: dict[str, list[dict[str, Any]]] = {}
+        self.protection: dict[str, dict[str, Any]] = {}
         self.faults: list[Fault] = []
         self.hooks: list[tuple[str, str, Callable[[FakeGitHub], None], bool]] = []
         self.log: list[Logged] = []
@@ -432,6 +436,13 @@ class FakeGitHub:
                     "url": f"{self.api}/commits/{sha}/status",
                 },
             )
+        if (m := re.fullmatch(r"/rules/branches/([^/]+)", rest)) and method == "GET":
+            found = self.rules.get(m.group(1))
+            return (200, {}, found) if found is not None else (404, {}, {"message": "Not Found"})
+        m = re.fullmatch(r"/branches/([^/]+)/protection/required_status_checks", rest)
+        if m and method == "GET":
+            got = self.protection.get(m.group(1))
+            return (200, {}, got) if got is not None else (404, {}, {"message": "Not Found"})
         if m := re.fullmatch(r"/commits/([0-9a-f]{40})/check-runs", rest):
             runs = self.check_runs.get(m.group(1), [])
             _headers, chunk = self._page(path, query, runs)

@@ -264,3 +264,90 @@ def test_a_403_that_is_not_a_rate_limit_is_not_retried(world):
         w.verify_here()
     assert len(w.fake.requests("GET", r"/pulls/7$")) == 1
     assert w.fake.leo_statuses(w.head) == []
+
+
+def _rule(*contexts: str) -> dict:
+    checks = [{"context": c} for c in contexts]
+    return {"type": "required_status_checks", "parameters": {"required_status_checks": checks}}
+
+
+def test_a_required_check_from_the_rulesets_never_reported_is_announced_at_once(world):
+    w = world()  # the SOP's three pass, but this repository's rulesets require others
+    w.fake.rules["main"] = [{"type": "deletion"}, _rule("CI / test", "LEO Gate Validation")]
+    done = w.leo(
+        *("verify", "--pr", str(w.number), "--github-repo", w.fake.repository, "--publish"),
+        *("--agents", "oracle", "-p", "leo_oracle_plugin", "--format", "json"),
+    )
+    assert done.returncode == 4, done.stderr
+    announced = done.stderr.split("leo: verifying ", 1)[0]  # before any sub-agent runs
+    assert announced != done.stderr, done.stderr
+    assert "required checks of main: CI / test" in announced
+    assert "'CI / test' has never been reported on this head: job 'test' of the workflow 'CI'" in (
+        announced
+    )
+    report = w.report(done)
+    assert report["verdict"] == "ESCALATE"
+    assert [r["name"] for r in report["requirements"] if "required check" in r["name"]] == [
+        "required check 'CI / test'"
+    ]  # LEO's own status is never a gate it waits for
+    body = w.fake.comments[w.number][-1]["body"]
+    assert "never been reported" in body and "workflow 'CI'" in body
+
+
+def test_branch_protection_adds_required_checks_and_a_passing_one_passes(world):
+    w = world(gates=False)
+    w.fake.rules["main"] = []
+    w.fake.protection["main"] = {"contexts": ["lint"], "checks": [{"context": "Build / unit"}]}
+    w.fake.add_status(w.head, "lint", "success")
+    w.fake.add_check_run(w.head, "unit")
+    report = w.verify_here()
+    assert report.verdict == "PASS", report.reasons
+    names = {r.name for r in report.requirements}
+    assert {"required check 'lint'", "required check 'Build / unit'"} <= names
+
+
+def test_the_configured_list_overrides_what_github_requires(world):
+    policy = "[tool.leo.github]\npoll_interval_s = 0.2\nrequired_checks = []\n"
+    w = world(gates=False, policy=policy)
+    w.fake.rules["main"] = [_rule("CI / test")]
+    report = w.verify_here()
+    assert report.verdict == "PASS", report.reasons
+    assert not w.fake.requests("GET", r"/rules/branches/")
+
+
+def test_observers_see_the_final_report_named_and_marked_stale(world):
+    import os
+
+    import anyio
+
+    import leo
+    from leo.github.verify import verify_pull_request
+    from leo.plugins import load_plugins
+
+    seen = []
+
+    class Observer:
+        @leo.hookimpl
+        def leo_verification_finished(self, report):
+            seen.append(report)
+
+    w = world()
+    old = w.head
+    w.fake.on("POST", rf"/statuses/{old}$", lambda fake: w.push({"app.py": "x = 2\n"}))
+    plugins = load_plugins(["leo_oracle_plugin"], extra={"observer": Observer()})
+
+    async def main():
+        return await verify_pull_request(
+            w.number,
+            plugins=plugins,
+            requested=["oracle"],
+            github_repo=w.fake.repository,
+            publish=True,
+            env={**os.environ, **w.env},
+        )
+
+    report, _warnings = anyio.run(main)
+    [observed] = seen
+    assert observed.repository == w.fake.repository
+    assert observed.verdict == report.verdict == "ESCALATE"
+    assert any(r.name == "head unchanged" and r.met is None for r in observed.requirements)

@@ -12,6 +12,9 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
+SHA = "4dd5e3cff72935bda9e0487caba64d61855a9152"
+SRC = f"acme/leo@{SHA}"
+USES = re.compile(r"^\s*(?:-\s+)?uses:\s*(\S+)@(\S+)(?:\s+#\s*(.+))?$", re.M)
 
 
 def _zizmor() -> str:
@@ -26,7 +29,7 @@ def _zizmor() -> str:
 def generated(tmp_path_factory):
     root = tmp_path_factory.mktemp("init")
     done = subprocess.run(
-        [sys.executable, "-m", "leo", "init", "github", "--dir", str(root), "--action"],
+        [*(sys.executable, "-m", "leo", "init", "github", "--dir", str(root)), "--source", SRC],
         capture_output=True,
         text=True,
         timeout=60,
@@ -36,6 +39,7 @@ def generated(tmp_path_factory):
 
 
 def test_generated_workflow_and_action_pass_zizmor(generated):
+    (generated / "action.yml").write_text((ROOT / "action.yml").read_text())
     files = [".github/workflows/leo-verify.yml", "action.yml"]
     for persona in ("regular", "pedantic"):
         done = subprocess.run(
@@ -49,8 +53,98 @@ def test_generated_workflow_and_action_pass_zizmor(generated):
         assert json.loads(done.stdout) == [], done.stdout
 
 
-def test_the_action_at_the_repo_root_is_the_generated_one(generated):
-    assert (ROOT / "action.yml").read_text() == (generated / "action.yml").read_text()
+def test_the_action_at_the_repo_root_is_the_rendered_one():
+    from leo.github.workflow import render_action
+
+    assert (ROOT / "action.yml").read_text() == render_action()
+
+
+def test_every_uses_pin_is_a_full_sha_whose_comment_names_its_release(generated):
+    from leo.__about__ import __version__
+    from leo.github.workflow import PINNED_ACTIONS
+
+    texts = [p.read_text() for p in sorted((generated / ".github/workflows").glob("*.yml"))]
+    texts.append((ROOT / "action.yml").read_text())
+    pins = [pin for text in texts for pin in USES.findall(text)]
+    assert {name for name, _, _ in pins} == {*PINNED_ACTIONS, "acme/leo"}
+    for name, ref, comment in pins:
+        assert re.fullmatch(r"[0-9a-f]{40}", ref), (name, ref)
+        expected = (SHA, f"LEO {__version__}") if name == "acme/leo" else PINNED_ACTIONS[name]
+        assert (ref, comment.strip()) == expected, name
+
+
+def test_no_generated_workflow_installs_leo_by_an_index_name(generated):
+    for path in (generated / ".github/workflows").glob("*.yml"):
+        text = path.read_text()
+        assert "leo-gate==" not in text, path.name
+        for line in text.splitlines():
+            if "LEO_INSTALL:" in line:
+                assert f"leo-gate@git+https://github.com/acme/leo@{SHA}" in line, path.name
+
+
+def test_leos_action_and_install_come_from_the_pinned_commit_never_an_index_name(generated):
+    yaml = pytest.importorskip("yaml")
+    doc = yaml.safe_load((generated / ".github/workflows/leo-verify.yml").read_text())
+    install = doc["env"]["LEO_INSTALL"].split()
+    assert len(install) == 6
+    assert all(f"git+https://github.com/acme/leo@{SHA}" in req for req in install)
+    from packaging.requirements import Requirement
+
+    names = {Requirement(req).name for req in install}
+    assert names == {"leo-gate", "leo-security", "leo-database", "leo-testing"} | {
+        "leo-performance",
+        "leo-design",
+    }
+    verify = doc["jobs"]["verify"]["steps"]
+    assert verify[0]["uses"] == f"acme/leo@{SHA}" and verify[0]["with"]["publish"] == "false"
+
+
+def test_without_a_known_source_the_workflow_carries_a_loud_placeholder(tmp_path, leo_cli):
+    done = leo_cli("init", "github", "--dir", str(tmp_path))
+    assert done.returncode == 0, done.stderr
+    assert "--source OWNER/REPO@<40-hex sha>" in done.stderr
+    text = (tmp_path / ".github/workflows/leo-verify.yml").read_text()
+    assert "uses: SET-LEO-SOURCE/run-leo-init-github-with--source@" in text
+    assert "leo-gate==" not in text
+
+
+@pytest.mark.parametrize("source", ["acme/leo@main", "acme/leo@4dd5e3c", "leo@" + "a" * 40])
+def test_a_source_not_pinned_to_a_full_commit_is_refused(tmp_path, leo_cli, source):
+    done = leo_cli("init", "github", "--dir", str(tmp_path), "--source", source)
+    assert done.returncode == 2 and "40-hex" in done.stderr and "Traceback" not in done.stderr
+    assert not (tmp_path / ".github").exists()
+
+
+def test_action_flag_explains_that_nothing_is_copied(tmp_path, leo_cli):
+    done = leo_cli("init", "github", "--dir", str(tmp_path), "--action")
+    assert done.returncode == 2 and "uses: OWNER/REPO@<sha>" in done.stderr
+    assert not (tmp_path / "action.yml").exists()
+
+
+def test_running_source_reads_pips_direct_url_record(monkeypatch):
+    import importlib.metadata
+
+    from leo.github import workflow
+
+    class Dist:
+        def __init__(self, text: str | None) -> None:
+            self.text = text
+
+        def read_text(self, name: str) -> str | None:
+            return self.text
+
+    record = {"url": "https://github.com/acme/leo.git", "vcs_info": {"vcs": "git"}}
+    for url, commit, expected in [
+        ("https://github.com/acme/leo.git", SHA, workflow.Source("acme/leo", SHA)),
+        ("https://github.com/acme/leo", SHA, workflow.Source("acme/leo", SHA)),
+        ("file:///src/leo", SHA, None),
+        ("https://github.com/acme/leo", "main", None),
+    ]:
+        text = json.dumps({**record, "url": url, "vcs_info": {"vcs": "git", "commit_id": commit}})
+        monkeypatch.setattr(importlib.metadata, "distribution", lambda _n, t=text: Dist(t))
+        assert workflow.running_source() == expected, url
+    monkeypatch.setattr(importlib.metadata, "distribution", lambda _n: Dist(None))
+    assert workflow.running_source() is None
 
 
 def test_workflow_shape(generated):

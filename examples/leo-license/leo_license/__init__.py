@@ -14,7 +14,7 @@ import tomllib
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
-from leo import Analysed, Change, Finding, SubAgent, SubAgentResult, hookimpl
+from leo import AgentSettings, Analysed, Change, Finding, SubAgent, SubAgentResult, hookimpl
 
 DEFAULT_ALLOW = (
     "MIT", "BSD-2-Clause", "BSD-3-Clause", "Apache-2.0", "ISC", "PSF-2.0", "MPL-2.0", "Unlicense", "0BSD",
@@ -38,17 +38,27 @@ _ALIASES = {
 }
 
 
+class LicenseSettings(AgentSettings):
+    """``[tool.leo.agents.license]``."""
+
+    allow: tuple[str, ...] = DEFAULT_ALLOW
+    """SPDX ids a new dependency's licence may have."""
+    sbom: str | None = None
+    """The CycloneDX SBOM to read (default: the first of ``DEFAULT_SBOMS`` that exists)."""
+
+
 class LicenseAgent(SubAgent):
     name = "license"
     description = "dependencies added by the change must have an allowed licence"
     timeout = 120
+    Settings = LicenseSettings
 
     async def check(self, change: Change) -> SubAgentResult:
-        allow = set(self.settings.get("allow", DEFAULT_ALLOW))
+        allow = set(self.settings.allow)
         added = await added_dependencies(change)
         if not added:
             return self.skipped("the change adds no Python dependencies")
-        sbom = await sbom_licences(change, self.settings.get("sbom"))
+        sbom = await sbom_licences(change, self.settings.sbom)
         findings = []
         for name, path, line in added:
             licences = sbom.get(name) or installed_licences(name)
