@@ -97,8 +97,9 @@ class SubAgent:
 
 
 def blocking(findings: Sequence[Finding]) -> list[Finding]:
-    """Findings the change caused (context in untouched lines never blocks)."""
-    return [f for f in findings if f.on_changed_line]
+    """Findings the change caused (context in untouched lines never blocks; one the change
+    justified for a LEAD is that LEAD's decision, see ``aggregate.lead_requirements``)."""
+    return [f for f in findings if f.on_changed_line and f.lead_reason is None]
 
 
 def status_of(findings: Sequence[Finding]) -> Status:

@@ -132,8 +132,13 @@ class SecurityAgent(SubAgent):
         whole: bool,
     ) -> SubAgentResult:
         counts, suppression_findings = suppressions.count(change, plan.contents)
-        findings: list[Finding] = [f for o in outcomes for f in o.findings]
-        findings += suppression_findings
+        findings: list[Finding] = [
+            # A changed symlink puts all of its target's code at its path: every line is new.
+            f.model_copy(update={"on_changed_line": True}) if f.path in plan.through else f
+            for o in outcomes
+            for f in o.findings
+        ]
+        findings = suppressions.justify(change, findings, plan.contents) + suppression_findings
         findings.sort(key=lambda f: (not f.on_changed_line, f.path or "", f.line or 0, f.rule_id))
         ran = [o for o in outcomes if o.error is None]
         analysed_by = {o.tool: sorted(o.analysed) for o in ran}
@@ -147,7 +152,8 @@ class SecurityAgent(SubAgent):
         for path in plan.text:
             by = {o.tool for o in ran if path in o.analysed}
             if path in failed:
-                not_analysed.append(targets.NotAnalysed(path=path, reason="; ".join(failed[path])))
+                reason = "; ".join(failed[path])
+                not_analysed.append(targets.NotAnalysed(path=path, reason=reason, unread=True))
                 penalised += 1
             elif targets.is_code(path) and not by & code_tools:
                 reason = "no code scanner covers this file type (scanned for secrets only)"
@@ -167,7 +173,9 @@ class SecurityAgent(SubAgent):
             "analysed_by": analysed_by,
             "suppressions": counts,
             "suppressed_findings": {o.tool: o.suppressed for o in ran},
+            "unhonoured_suppressions": {o.tool: o.unhonoured for o in ran},
             "skipped_tools": sorted(skip),
+            "symlinks_read_through": plan.through,
             "scope": "whole changed files" if whole else "added and modified lines",
         }
         errors = [o.error for o in outcomes if o.error]

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import anyio.to_thread
 
 from leo import Finding, ToolNotFoundError, run_tool
+from leo_security import suppressions
 from leo_security.outcome import ScanOutcome, Severity
 
 if TYPE_CHECKING:
@@ -41,9 +42,9 @@ _GIT = ("git", "-c", "core.quotePath=false", "-c", "diff.noprefix=false",
 Hit = tuple[str, int, str, str]
 
 
-def _scan(diff: str | None, files: dict[str, Path]) -> tuple[list[Hit], int, set[str]]:
-    """(path, line, secret type, plugin class) of every potential secret, how many more an
-    inline ``pragma: allowlist secret`` silenced, and the paths the diff held; on a thread."""
+def _scan(diff: str | None, files: dict[str, Path]) -> tuple[list[Hit], list[Hit], set[str]]:
+    """(path, line, secret type, plugin class) of every potential secret, those an inline
+    ``pragma: allowlist secret`` silenced, and the paths the diff held; on a thread."""
     from detect_secrets import SecretsCollection
     from detect_secrets.core import scan
     from detect_secrets.core.plugins.util import get_mapping_from_secret_type_to_class
@@ -66,16 +67,17 @@ def _scan(diff: str | None, files: dict[str, Path]) -> tuple[list[Hit], int, set
                 found.append((path, secret.line_number, secret.type, classes.get(secret.type, "")))
         # Last: this helper turns the allowlist filter off inside these transient settings.
         if diff is not None:
-            silenced = {
-                (s.filename, s.line_number) for s in scan.scan_for_allowlisted_secrets_in_diff(diff)
-            }
+            silenced = [
+                (s.filename, s.line_number, s.type, classes.get(s.type, ""))
+                for s in scan.scan_for_allowlisted_secrets_in_diff(diff)
+            ]
         else:
-            silenced = {
-                (path, s.line_number)
+            silenced = [
+                (path, s.line_number, s.type, classes.get(s.type, ""))
                 for path, real in files.items()
                 for s in scan.scan_for_allowlisted_secrets_in_file(str(real))
-            }
-    return found, len(silenced), seen
+            ]
+    return found, silenced, seen
 
 
 def _findings(found: list[Hit]) -> list[Finding]:
@@ -139,10 +141,10 @@ async def scan(
     try:
         if whole:
             files = {p: root.joinpath(*p.split("/")) for p in paths}
-            found, outcome.suppressed, seen = await anyio.to_thread.run_sync(_scan, None, files)
+            found, silenced, seen = await anyio.to_thread.run_sync(_scan, None, files)
         else:
             diff = await _diff(change, paths)
-            found, outcome.suppressed, seen = await anyio.to_thread.run_sync(_scan, diff, {})
+            found, silenced, seen = await anyio.to_thread.run_sync(_scan, diff, {})
     except (RuntimeError, ToolNotFoundError) as exc:
         outcome.error = str(exc)
         return outcome
@@ -152,8 +154,22 @@ async def scan(
         if p not in seen and (whole or (f is not None and f.added_lines)):
             outcome.failed[p] = "detect-secrets could not read its added lines from the diff"
     outcome.analysed = wanted - set(outcome.failed)
-    if whole:
-        outcome.findings = _findings(found)
-    else:
-        outcome.findings = _findings([hit for hit in found if hit[0] in wanted])
+    # An allowlist pragma on a line the change wrote (or above one) is the change's own: the
+    # secret stays a finding at its severity (issue 17.3); the base's pragmas keep working.
+    honoured = {
+        (path, line)
+        for path, line, _, _ in silenced
+        if not suppressions.by_the_change(change, path, line, line - 1)
+    }
+    outcome.suppressed = len(honoured)
+    kept = [hit for hit in silenced if (hit[0], hit[1]) not in honoured]
+    outcome.unhonoured = len({(hit[0], hit[1]) for hit in kept})
+    marked = {(hit[0], hit[1]) for hit in kept}
+    hits = found + kept if whole else [hit for hit in found + kept if hit[0] in wanted]
+    outcome.findings = [
+        suppressions.unhonoured(f, "pragma: allowlist secret", f.line or 0)
+        if (f.path, f.line) in marked
+        else f
+        for f in _findings(hits)
+    ]
     return outcome
