@@ -15,6 +15,7 @@ from leo.cli._options import (
     quiet_option,
     report_options,
 )
+from leo.cli._guard import seal
 from leo.cli._output import emit_report, load_plugins, progress, write_atomically
 from leo.publish import Publisher
 
@@ -81,6 +82,7 @@ def run(
             f"result written to {output}",
             err=True,
         )
+    seal(0)  # the result is written: only now may `leo agent` exit 0
 
 
 @click.command("aggregate")
