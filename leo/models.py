@@ -113,6 +113,9 @@ class SubAgentResult(LeoModel):
     """For ``error`` and ``timeout``: what went wrong (a traceback for a crash)."""
     cached: bool = False
     """True when this result was reused from the result cache."""
+    revised_by: tuple[str, ...] = ()
+    """Who revised this result in conflict resolution, one entry per round that changed it
+    (``round 1: <plugin>``); only the sub-agent's own plugin or LEO's default may."""
 
 
 class Requirement(LeoModel):

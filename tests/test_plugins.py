@@ -116,3 +116,20 @@ def test_invalid_registrations_are_reported_not_fatal():
     assert "invalid name 'Bad Name!'" in errors
     assert "not a SubAgent subclass" in errors
     assert "already provided" in errors
+
+
+def test_broken_plugin_fails_a_run_that_requires_every_sub_agent(leo_cli, plugin_path, leo_repo):
+    """Issue 17.6: no ``--agents`` narrowing, ``required = "all"``: a plugin that failed to load
+    may have held a required sub-agent, so the run fails instead of passing without it."""
+    off = "".join(f"[agents.{n}]\nenabled = false\n" for n in sorted(BUILTINS))
+    repo = leo_repo(base={"leo.toml": f'required = "all"\n{off}', "a.py": "A = 1\n"},
+                    head={"a.py": "A = 2\n"})  # fmt: skip
+    done = leo_cli(
+        "verify", "--repo", str(repo.path), "--base", "main", "--head", "feature",
+        "--format", "json", "-q", env={**plugin_path, "LEO_LOAD_PLUGINS": "leo-fixture"},
+    )  # fmt: skip
+    assert done.returncode == 1, done.stderr
+    report = json.loads(done.stdout)
+    assert [a["name"] for a in report["agents"]] == ["thirdparty"]
+    unmet = {q["name"]: q["detail"] for q in report["requirements"] if q["met"] is False}
+    assert "ModuleNotFoundError" in unmet["plugin importerror loaded"]

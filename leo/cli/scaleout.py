@@ -7,6 +7,7 @@ from typing import Any
 
 import click
 
+from leo.cli._guard import seal
 from leo.cli._options import (
     change_options,
     config_option,
@@ -15,7 +16,6 @@ from leo.cli._options import (
     quiet_option,
     report_options,
 )
-from leo.cli._guard import seal
 from leo.cli._output import emit_report, load_plugins, progress, write_atomically
 from leo.publish import Publisher
 
