@@ -8,22 +8,65 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from leo.models import MISSING_EVIDENCE, Decision, Requirement, SubAgentResult, Verdict
+from leo.models import (
+    MISSING_EVIDENCE,
+    Decision,
+    Finding,
+    Requirement,
+    Status,
+    SubAgentResult,
+    Verdict,
+)
 
 MAX_ROUNDS = 3
+#: Confidence lost per blocking finding, by severity; ``low`` and ``info`` never gate.
+PENALTY = {"critical": 100, "high": 40, "medium": 15, "low": 0, "info": 0}
 
 
-def weighted_confidence(results: Sequence[SubAgentResult], weights: Mapping[str, float]) -> int:
-    """Weighted mean confidence of the non-skipped agents; missing evidence counts as 0."""
+def blocking(findings: Sequence[Finding]) -> list[Finding]:
+    """Findings the change caused (context in untouched lines never blocks; one the change
+    justified for a LEAD is that LEAD's decision, see ``lead_requirements``)."""
+    return [f for f in findings if f.on_changed_line and f.lead_reason is None]
+
+
+def status_of(findings: Sequence[Finding]) -> Status:
+    """``failed`` on a critical or high finding on the change, ``warned`` on a medium one;
+    ``low`` and ``info`` findings are reported but never gate."""
+    severities = {f.severity for f in blocking(findings)}
+    if severities & {"critical", "high"}:
+        return "failed"
+    if "medium" in severities:
+        return "warned"
+    return "passed"
+
+
+def confidence_of(findings: Sequence[Finding]) -> int:
+    """100 minus a penalty per blocking finding, by severity, never below 0."""
+    return max(0, 100 - sum(PENALTY[f.severity] for f in blocking(findings)))
+
+
+def weighted_confidence(
+    results: Sequence[SubAgentResult],
+    weights: Mapping[str, float],
+    *,
+    warned_floor: int = 0,
+) -> int:
+    """Weighted mean confidence of the non-skipped agents; missing evidence counts as 0.
+
+    A ``warned`` agent counts as at least ``warned_floor`` (the threshold): minor findings ask a
+    LEAD to accept them (CONDITIONAL_PASS); alone they never pull the confidence into a FAIL.
+    """
     counted = [r for r in results if r.status != "skipped"]
     total = sum(weights.get(r.name, 1.0) for r in counted)
     if total <= 0:
         return 0
-    score = sum(
-        weights.get(r.name, 1.0) * (0 if r.status in MISSING_EVIDENCE else r.confidence)
-        for r in counted
-    )
-    return int(score / total)  # floor: never round up towards a PASS
+
+    def score(r: SubAgentResult) -> int:
+        if r.status in MISSING_EVIDENCE:
+            return 0
+        return max(r.confidence, warned_floor) if r.status == "warned" else r.confidence
+
+    return int(sum(weights.get(r.name, 1.0) * score(r) for r in counted) / total)  # floor
 
 
 def agent_requirements(
@@ -82,6 +125,19 @@ def lead_requirements(results: Sequence[SubAgentResult]) -> list[Requirement]:
     ]
 
 
+def decision_requirements(results: Sequence[SubAgentResult]) -> list[Requirement]:
+    """One undecided requirement per agent with evidence that asks a LEAD to decide something."""
+    return [
+        Requirement(
+            name=f"{r.name} decisions",
+            met=None,
+            detail=f"{r.name} asks: " + "; ".join(r.decisions),
+        )
+        for r in results
+        if r.decisions and r.status not in MISSING_EVIDENCE
+    ]
+
+
 def disagreement(results: Sequence[SubAgentResult]) -> tuple[list[str], list[str]] | None:
     """The failing and the passing sides when sub-agents split the verdict, else None.
 
@@ -101,7 +157,7 @@ def disagreement(results: Sequence[SubAgentResult]) -> tuple[list[str], list[str
 
 def _minor(result: SubAgentResult) -> bool:
     return result.status == "warned" or any(
-        f.on_changed_line and f.severity in ("high", "medium", "low") for f in result.findings
+        f.on_changed_line and f.severity in ("high", "medium") for f in result.findings
     )
 
 
@@ -116,9 +172,10 @@ def decide(
     settled: bool = True,
 ) -> Verdict:
     """The verdict for ``results``; ``settled`` is False when conflict resolution did not settle."""
-    confidence = weighted_confidence(results, weights)
+    confidence = weighted_confidence(results, weights, warned_floor=threshold)
     reqs = [
         *agent_requirements(results, required),
+        *decision_requirements(results),
         *unread_requirements(results),
         *lead_requirements(results),
         *requirements,

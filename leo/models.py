@@ -101,6 +101,9 @@ class SubAgentResult(LeoModel):
     """One sentence: what it found, or why it skipped or failed to run."""
     findings: tuple[Finding, ...] = ()
     """What it found, blocking and context."""
+    decisions: tuple[str, ...] = ()
+    """Questions only a LEAD can settle, e.g. each public API the change removes: the verdict
+    ESCALATEs with them unless something else FAILs it."""
     duration_s: float = Field(default=0.0, ge=0)
     """Wall time of the sub-agent's check, in seconds (filled in by the runner)."""
     analysed: Analysed = Analysed()

@@ -22,9 +22,10 @@ import anyio.lowlevel
 from pydantic import ValidationError
 
 from leo import tracing
+from leo.aggregate import confidence_of, status_of
 from leo.models import Finding, SubAgentResult
 from leo.process import kill_tools_of
-from leo.subagent import Job, confidence_of, status_of, summarise
+from leo.subagent import Job, summarise
 
 if TYPE_CHECKING:
     from leo.cache import ResultCache
@@ -110,6 +111,15 @@ async def _in_daemon_thread(fn: Callable[[], T]) -> T:
     return box["value"]  # type: ignore[no-any-return]
 
 
+def crash_summary(exc: BaseException) -> str:
+    """``Type: message`` of the first real exception, unwrapping (nested) exception groups: the
+    last line of a group's traceback is a ``+----`` rule, not the cause (issue 18)."""
+    while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
+        exc = exc.exceptions[0]
+    text = " ".join(str(exc).split())[:500]
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
 async def run_guarded(job: Job, call: Callable[[], Awaitable[object]]) -> SubAgentResult:
     """Run one sub-agent coroutine in its own thread and loop, under the job's timeout."""
     name = job.spec.name
@@ -118,15 +128,16 @@ async def run_guarded(job: Job, call: Callable[[], Awaitable[object]]) -> SubAge
         with anyio.move_on_after(job.timeout):
             try:
                 return "ok", await call()
-            except Exception:  # the one broad catch: a plugin crash becomes its error result
-                return "error", traceback.format_exc()
+            except Exception as exc:  # the one broad catch: a plugin crash becomes its error result
+                return "error", (crash_summary(exc), traceback.format_exc())
         return "timeout", None
 
     def in_thread() -> tuple[str, object]:
         try:
             return anyio.run(inner)
         except SystemExit as exc:
-            return "error", f"sub-agent called sys.exit({exc.code!r})"
+            msg = f"sub-agent called sys.exit({exc.code!r})"
+            return "error", (msg, msg)
 
     start = time.monotonic()
     outcome: tuple[str, object] | None = None
@@ -143,8 +154,10 @@ async def run_guarded(job: Job, call: Callable[[], Awaitable[object]]) -> SubAge
         msg = f"sub-agent {name!r} timed out after {job.timeout:g}s"
         result = _failure(job, "timeout", msg, msg)
     elif outcome[0] == "error":
-        msg = f"sub-agent {name!r} crashed: {str(outcome[1]).strip().splitlines()[-1]}"
-        result = _failure(job, "error", msg, str(outcome[1]))
+        detail = outcome[1]
+        summary, trace = detail if isinstance(detail, tuple) else (str(detail), str(detail))
+        msg = f"sub-agent {name!r} crashed: {summary}"
+        result = _failure(job, "error", msg, trace)
     else:
         result = normalise(job, outcome[1])
     return _stamp(job, result, duration)

@@ -13,13 +13,11 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import JsonValue
 
+from leo.aggregate import blocking, confidence_of, status_of
 from leo.models import Analysed, Finding, Status, SubAgentResult, Tool
 
 if TYPE_CHECKING:
     from leo.change import Change
-
-#: Confidence lost per blocking finding, by severity (see docs/verdicts.md).
-PENALTY = {"critical": 100, "high": 40, "medium": 15, "low": 5, "info": 0}
 
 CheckOutcome = Sequence[Finding] | SubAgentResult
 
@@ -82,6 +80,7 @@ class SubAgent:
         details: Mapping[str, JsonValue] | None = None,
         status: Status | None = None,
         confidence: int | None = None,
+        decisions: Sequence[str] = (),
     ) -> SubAgentResult:
         """A result whose status and confidence follow from ``findings`` unless given."""
         findings = tuple(findings)
@@ -93,31 +92,12 @@ class SubAgent:
             analysed=analysed or Analysed(),
             tools=tuple(tools),
             details=dict(details or {}),
+            decisions=tuple(decisions),
         )
 
 
-def blocking(findings: Sequence[Finding]) -> list[Finding]:
-    """Findings the change caused (context in untouched lines never blocks; one the change
-    justified for a LEAD is that LEAD's decision, see ``aggregate.lead_requirements``)."""
-    return [f for f in findings if f.on_changed_line and f.lead_reason is None]
-
-
-def status_of(findings: Sequence[Finding]) -> Status:
-    """``failed`` on a critical or high finding on the change, ``warned`` on medium or low."""
-    severities = {f.severity for f in blocking(findings)}
-    if severities & {"critical", "high"}:
-        return "failed"
-    if severities & {"medium", "low"}:
-        return "warned"
-    return "passed"
-
-
-def confidence_of(findings: Sequence[Finding]) -> int:
-    """100 minus a penalty per blocking finding, by severity, never below 0."""
-    return max(0, 100 - sum(PENALTY[f.severity] for f in blocking(findings)))
-
-
 def summarise(findings: Sequence[Finding]) -> str:
+    """``n findings on the change, m in untouched lines``: the default one-line summary."""
     count = len(blocking(findings))
     context = len(findings) - count
     text = f"{count} finding{'s' if count != 1 else ''} on the change"

@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from leo.aggregate import MAX_ROUNDS, decide, disagreement, weighted_confidence
+from leo.aggregate import (
+    MAX_ROUNDS,
+    confidence_of,
+    decide,
+    disagreement,
+    status_of,
+    weighted_confidence,
+)
 from leo.models import Analysed, Finding, NotAnalysed, Requirement, SubAgentResult
 
 
@@ -47,7 +57,7 @@ def test_critical_finding_in_untouched_lines_does_not_fail():
 
 
 def test_confidence_below_threshold_fails():
-    v = verdict([result("a", "warned", 80)], required=[])
+    v = verdict([result("a", "failed", 80)], required=[])
     assert v.verdict == "FAIL"
     assert "confidence 80 is below the threshold of 85" in v.reasons
 
@@ -210,3 +220,72 @@ def test_nothing_unread_passes(results, unread):
     v = verdict(results)
     if unread and any(r.name == "a" for r in results):
         assert v.verdict in ("FAIL", "ESCALATE")
+
+
+VERDICTS = Path(__file__).resolve().parent.parent / "docs" / "verdicts.md"
+
+
+def _case(case: str, agent: str) -> SubAgentResult:
+    """The sub-agent result each row of the docs table describes."""
+
+    def with_findings(*findings, decisions=()):
+        status = status_of(findings)
+        return SubAgentResult(
+            name=agent,
+            status=status,
+            confidence=confidence_of(findings),
+            findings=tuple(findings),
+            decisions=tuple(decisions),
+        )
+
+    return {
+        "critical": lambda: with_findings(finding("critical")),
+        "high": lambda: with_findings(finding("high")),
+        "medium": lambda: with_findings(finding("medium")),
+        "many-medium": lambda: with_findings(*[finding("medium")] * 4),
+        "low": lambda: with_findings(finding("low")),
+        "info": lambda: with_findings(finding("info")),
+        "context": lambda: with_findings(finding("high", on_changed_line=False)),
+        "api-break": lambda: with_findings(
+            finding("medium"), decisions=["accept the API break: app.f was removed"]
+        ),
+        "api-declared": lambda: with_findings(finding("info")),
+        "complexity-touched": lambda: with_findings(finding("info", on_changed_line=False)),
+        "small-coverage": lambda: with_findings(finding("low")),
+        "error": lambda: result(agent, "error", 0),
+        "skipped": lambda: result(agent, "skipped", 100),
+    }[case]()
+
+
+def _table_rows() -> list[tuple[str, str, str]]:
+    text = VERDICTS.read_text(encoding="utf-8")
+    table = text.split("## The rules in one table", 1)[1].split("\n## ", 1)[0]
+    rows = []
+    for line in table.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) == 5 and cells[0].startswith("`"):
+            rows.append((cells[0].strip("`"), cells[1], cells[4]))
+    return rows
+
+
+def test_docs_table_has_every_case():
+    assert len(_table_rows()) == 13
+
+
+@pytest.mark.parametrize(("case", "agent", "expected"), _table_rows())
+def test_every_row_of_the_verdict_table_holds(case, agent, expected):
+    name = "security" if agent == "any" else agent
+    v = verdict([_case(case, name), result("other")])
+    assert v.verdict == expected, v.reasons
+
+
+def test_many_warned_agents_cannot_fail_on_confidence_alone():
+    v = verdict([result("a", "warned", 10), result("b", "warned", 0), result("c")])
+    assert v.verdict == "CONDITIONAL_PASS"
+    assert v.confidence >= 85
+
+
+def test_warned_floor_does_not_hide_a_failed_agent():
+    v = verdict([result("a", "warned", 10), result("b", "failed", 50)], required=[])
+    assert v.verdict == "FAIL"
+    assert "confidence 67 is below the threshold of 85" in v.reasons

@@ -5,6 +5,11 @@ from __future__ import annotations
 import subprocess
 import time
 
+import anyio
+
+from leo import SubAgent
+from leo.runner import crash_summary
+
 
 def test_crash_hang_and_garbage_are_isolated_and_never_pass(small_repo, leo_run, agents):
     change = small_repo.change()
@@ -87,3 +92,34 @@ def test_jobs_limit_runs_agents_one_at_a_time(small_repo, agents):
         ("started", "fine"),
         ("finished", "fine"),
     ]
+
+
+class _GroupCrash(SubAgent):
+    """Crashes inside an anyio task group, as the Security sub-agent did on real diffs."""
+
+    name = "groupcrash"
+
+    async def check(self, change):
+        async def scan() -> None:
+            _numbers, _lines = zip(*[], strict=False)  # detect-secrets on a file adding no line
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(scan)
+        return []
+
+
+def test_crash_in_a_task_group_is_summarised_by_its_first_real_exception(small_repo, leo_run):
+    run = leo_run(small_repo.change(), [_GroupCrash])
+    crash = run.agent("groupcrash")
+    assert crash.status == "error"
+    assert crash.summary == (
+        "sub-agent 'groupcrash' crashed: ValueError: not enough values to unpack (expected 2, got 0)"
+    )
+    assert "Traceback" in crash.error
+
+
+def test_crash_summary_unwraps_nested_groups():
+    inner = ExceptionGroup("inner", [KeyError("missing"), ValueError("later")])
+    assert crash_summary(ExceptionGroup("outer", [inner])) == "KeyError: 'missing'"
+    assert crash_summary(RuntimeError("two\n  lines")) == "RuntimeError: two lines"
+    assert crash_summary(RuntimeError()) == "RuntimeError"

@@ -84,7 +84,7 @@ class Minor(SubAgent):
     name = "minor"
 
     async def check(self, change):
-        return [Finding(rule_id="fixture.minor", severity="low", message="a minor problem")]
+        return [Finding(rule_id="fixture.minor", severity="medium", message="a minor problem")]
 
 
 class Skips(SubAgent):

@@ -68,7 +68,7 @@ def test_metrics_file_parses_and_accumulates_across_runs(fixture_repo, tmp_path,
     errors = samples(fams, "leo_subagent_errors_total")
     assert errors == {(("agent", "crash"), ("kind", "error")): 2.0}
     findings = samples(fams, "leo_findings_total")
-    assert findings[(("agent", "minor"), ("blocking", "true"), ("severity", "low"))] == 2.0
+    assert findings[(("agent", "minor"), ("blocking", "true"), ("severity", "medium"))] == 2.0
     counts = samples(fams, "leo_subagent_duration_seconds_count")
     assert counts[(("agent", "fine"), ("status", "passed"))] == 2.0
     assert samples(fams, "leo_confidence_count") == {(): 2.0}

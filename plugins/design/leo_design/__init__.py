@@ -66,9 +66,22 @@ class DesignAgent(SubAgent):
         findings = list(scan.findings)
         tools = [_tool("radon"), _tool("lizard")]
         details: dict[str, Any] = {"functions_measured": scan.functions}
+        decisions: list[str] = []
         if packages or config:
-            findings += await self._check_trees(change, packages, config, settings, tools, details)
-        return self.result(findings, analysed=analysed, tools=tools, details=details)
+            findings += await self._check_trees(
+                change, packages, config, settings, tools, details, decisions
+            )
+        not_compared = details.get("api_not_compared")
+        if not_compared:
+            analysed = analysed.model_copy(
+                update={
+                    "not_analysed": analysed.not_analysed
+                    + tuple(NotAnalysed(path=p, reason=r) for p, r in not_compared.items())
+                }
+            )
+        return self.result(
+            findings, analysed=analysed, tools=tools, details=details, decisions=decisions
+        )
 
     async def _check_trees(
         self,
@@ -78,6 +91,7 @@ class DesignAgent(SubAgent):
         settings: DesignSettings,
         tools: list[Tool],
         details: dict[str, Any],
+        decisions: list[str],
     ) -> list[Finding]:
         """The checks that need whole trees: API (base and head) and contracts (head)."""
         findings = []
@@ -85,7 +99,9 @@ class DesignAgent(SubAgent):
             head = await stack.enter_async_context(change.worktree("head"))
             if packages:
                 base = await stack.enter_async_context(change.worktree("base"))
-                findings += await self._check_api(change, packages, base, head, settings)
+                findings += await self._check_api(
+                    change, packages, base, head, settings, details, decisions
+                )
                 tools.append(_tool("griffe"))
                 details["api_packages"] = [p.path for p in packages]
             if config:
@@ -134,15 +150,45 @@ class DesignAgent(SubAgent):
         base: Path,
         head: Path,
         settings: DesignSettings,
+        details: dict[str, Any],
+        decisions: list[str],
     ) -> list[Finding]:
         changelog = await release.changelog_additions(change, settings)
-        findings = []
+        findings: list[Finding] = []
+        not_breaks: list[str] = []
+        not_compared: dict[str, str] = {}
         for package in packages:
-            breaks = await anyio.to_thread.run_sync(api.find_breaks, base, head, package)
+            at_head = api.moved(change, package)
+            try:
+                breaks, excused = await anyio.to_thread.run_sync(
+                    api.find_breaks, base, head, package, at_head
+                )
+            except Exception as exc:  # a griffe failure on one package leaves only it unread
+                reason = f"public API not compared: griffe failed ({type(exc).__name__}: {exc})"
+                not_compared[package.path] = reason[:1000]
+                findings.append(
+                    Finding(
+                        rule_id="design.api.not-compared",
+                        severity="medium",
+                        message=f"the public API of {package.name} could not be compared",
+                        path=package.path,
+                        fix="check the API change by hand",
+                    )
+                )
+                continue
+            if at_head != package:
+                not_breaks.append(f"{package.path} moved to {at_head.path}")
+            not_breaks += excused
             if not breaks:
                 continue
             declared = await release.version_bump(change, package.path, settings)
-            findings += api.api_findings(breaks, declared, changelog)
+            found, asked = api.api_findings(breaks, declared, changelog)
+            findings += found
+            decisions += asked
+        if not_breaks:
+            details["api_not_breaks"] = not_breaks[:200]
+        if not_compared:
+            details["api_not_compared"] = not_compared
         return findings
 
 

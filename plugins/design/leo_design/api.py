@@ -7,6 +7,7 @@ not per changed file (TOOLS.md measured 26 s for Django whatever the diff).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -105,8 +106,34 @@ def _top_package(path: str, is_package: set[str]) -> Package | None:
     return _package_of(str(top)) if top is not None else None
 
 
+#: Directories whose packages are examples, docs or tooling, never a published API.
+NOT_PUBLISHED = frozenset(
+    {"examples", "example", "docs", "doc", "tests", "test", "testing", "benchmarks", "scripts"}
+)
+
+
 def _excluded(package: Package, settings: DesignSettings) -> bool:
-    return package.name in settings.api_exclude or package.name.startswith(("test", "_"))
+    return (
+        package.name in settings.api_exclude
+        or package.name.startswith(("test", "_"))
+        or bool(NOT_PUBLISHED & set(PurePosixPath(package.root).parts))
+    )
+
+
+def moved(change: Change, package: Package) -> Package:
+    """Where ``package`` lives at the head: the directory most of its renamed files moved to
+    (a move to a ``src/`` layout, requests 2.31.0 -> 2.32.3), else where it was."""
+    prefix = f"{package.path.removeprefix('./')}/"
+    targets: dict[str, int] = {}
+    for f in change.files:
+        if f.old_path and f.old_path.startswith(prefix) and f.path != f.old_path:
+            inner = f.old_path.removeprefix(prefix)
+            if f.path.endswith(f"/{package.name}/{inner}"):
+                root = f.path.removesuffix(f"/{package.name}/{inner}")
+                targets[root] = targets.get(root, 0) + 1
+    if not targets:
+        return package
+    return Package(root=max(sorted(targets), key=targets.__getitem__), name=package.name)
 
 
 def _package_of(directory: str) -> Package:
@@ -115,44 +142,143 @@ def _package_of(directory: str) -> Package:
     return Package(root="" if parent == "." else parent, name=path.name)
 
 
-def find_breaks(base_tree: Path, head_tree: Path, package: Package) -> list[Break]:
-    """Every public API break of ``package`` from ``base_tree`` to ``head_tree`` (blocking: run
-    it on a worker thread)."""
+def find_breaks(
+    base_tree: Path, head_tree: Path, package: Package, head_package: Package | None = None
+) -> tuple[list[Break], list[str]]:
+    """Every public API break of ``package`` from ``base_tree`` to ``head_tree`` (where it is
+    ``head_package``), and the apparent breaks that are not (each with why); blocking: run it
+    on a worker thread."""
     import griffe
 
-    old = _load(griffe, base_tree, package)
+    head_package = head_package or package
+    preload: list[str] = []
+    old = _load(griffe, base_tree, package, preload)
     if old is None:
-        return []
-    new = _load(griffe, head_tree, package)
+        return [], []
+    new = _load(griffe, head_tree, head_package, preload)
     if new is None:
-        return [
-            Break(
-                kind="OBJECT_REMOVED",
-                object=package.name,
-                message=f"public package {package.name} was removed",
-                path=f"{package.path}/__init__.py",
-                line=None,
-            )
-        ]
+        removed = Break(
+            kind="OBJECT_REMOVED",
+            object=package.name,
+            message=f"public package {package.name} was removed",
+            path=f"{package.path}/__init__.py",
+            line=None,
+        )
+        return [removed], []
+    if preload:  # both sides must see the same packages, or wildcard imports differ
+        old = _load(griffe, base_tree, package, preload)
     trees = (base_tree, head_tree)
-    return [_describe(b, trees) for b in griffe.find_breaking_changes(old, new)]
+    breaks, not_breaks = [], []
+    for b in griffe.find_breaking_changes(old, new):
+        why = _not_a_break(b, new)
+        if why:
+            not_breaks.append(f"{b.obj.path}: {why}")
+        else:
+            breaks.append(_describe(b, trees))
+    return breaks, not_breaks
 
 
-def _load(griffe: Any, tree: Path, package: Package) -> Any:
+def _not_a_break(breakage: Any, new: Any) -> str | None:
+    """Why an apparent break is none: a private name, a lazy ``__getattr__`` attribute at the
+    head, or the removal of something the base already deprecated (issue 18)."""
+    obj = breakage.obj
+    parts = obj.path.split(".")
+    if any(p.startswith("_") and not p.endswith("__") for p in parts):
+        return "private name"
+    if NOT_PUBLISHED & set(parts):
+        return "test or example code, not a published API"
+    if breakage.kind.name != "OBJECT_REMOVED":
+        return None
+    if "*" in obj.name:
+        return "wildcard import griffe could not expand"
+    parent = obj.parent
+    if parent is not None and _lazy(new, parent.path, obj.name):
+        return "still served by the module's __getattr__"
+    if _deprecated(obj):
+        return "its deprecation was already announced at the base"
+    return None
+
+
+def _lazy(new: Any, module_path: str, name: str) -> bool:
+    """True when the head's ``module_path`` has a ``__getattr__`` that serves ``name`` (named
+    in it, or in ``__all__`` that it consults, as python-dateutil 2.9.0 does)."""
+    try:
+        module = new.modules_collection[module_path]
+        getattr_ = module.members.get("__getattr__")
+    except Exception:  # griffe raises several kinds for paths it cannot resolve
+        return False
+    if getattr_ is None or getattr_.is_alias:
+        return False
+    text = _source(getattr_)
+    if re.search(rf"""["']{re.escape(name)}["']""", text):
+        return True
+    exports = getattr(module, "exports", None) or ()
+    return "__all__" in text and name in {str(e) for e in exports}
+
+
+def _deprecated(obj: Any) -> bool:
+    """True when the base's source of ``obj`` (its decorators, docstring and body) says it is
+    deprecated: removing it completes an announced deprecation."""
+    if obj.is_alias:  # a re-export: what it re-exported may be the deprecated thing
+        try:
+            obj = obj.final_target
+        except Exception:  # griffe cannot resolve it: nothing to read
+            return False
+    return _DEPRECATED.search(_source(obj, above=3)) is not None
+
+
+_DEPRECATED = re.compile(r"deprecat", re.IGNORECASE)
+
+
+def _source(obj: Any, above: int = 0) -> str:
+    """The lines of ``obj`` in its file (griffe keeps no source: ``store_source=False``)."""
+    try:
+        filepath, start, end = obj.filepath, obj.lineno, obj.endlineno
+        if isinstance(filepath, list) or start is None:
+            return ""
+        if obj.is_module:
+            start, end = 1, 60  # a module deprecates itself at its top
+        lines = Path(filepath).read_text(encoding="utf-8", errors="replace").splitlines()
+    except Exception:  # no file (builtins, unresolvable alias) or unreadable
+        return ""
+    return "\n".join(lines[max(0, start - 1 - above) : end or start])
+
+
+def _load(griffe: Any, tree: Path, package: Package, preload: list[str]) -> Any:
+    """``package`` as griffe sees it, or None when it is not there; ``preload`` collects the
+    other top-level packages that had to be loaded first."""
     search = tree / package.root if package.root else tree
     if not (search / package.name).is_dir():
         return None
-    try:
-        return griffe.load(
-            package.name,
-            search_paths=[search],
-            try_relative_path=False,
-            allow_inspection=False,
-            store_source=False,
-            resolve_aliases=False,
-        )
-    except (ModuleNotFoundError, griffe.LoadingError):
-        return None
+    # A package's stubs may re-export another top-level package of the repository (attrs'
+    # ``attrs/__init__.pyi`` imports from ``attr``): griffe raises AliasResolutionError while
+    # merging the stubs unless that package is loaded first into the same collection (issue 18).
+    while True:
+        modules = griffe.ModulesCollection()
+        try:
+            for name in [*preload, package.name]:
+                if _importable(search, name):
+                    griffe.load(
+                        name,
+                        search_paths=[search],
+                        modules_collection=modules,
+                        try_relative_path=False,
+                        allow_inspection=False,
+                        store_source=False,
+                        resolve_aliases=False,
+                    )
+            return modules[package.name]
+        except (ModuleNotFoundError, griffe.LoadingError):
+            return None
+        except griffe.AliasResolutionError as exc:
+            needed = str(exc.alias.target_path).split(".", 1)[0]
+            if needed in preload or needed == package.name or not _importable(search, needed):
+                raise
+            preload.insert(0, needed)
+
+
+def _importable(search: Path, name: str) -> bool:
+    return (search / name).is_dir() or (search / f"{name}.py").is_file()
 
 
 def _describe(breakage: Any, trees: tuple[Path, ...]) -> Break:
@@ -216,9 +342,16 @@ def _relative(obj: Any, trees: tuple[Path, ...]) -> str | None:
     return None
 
 
-def api_findings(breaks: list[Break], declared: str | None, changelog: str) -> list[Finding]:
-    """Findings for ``breaks``; a declared break (version bump or changelog entry) is ``info``."""
-    findings = []
+def api_findings(
+    breaks: list[Break], declared: str | None, changelog: str
+) -> tuple[list[Finding], list[str]]:
+    """Findings for ``breaks``, and the decisions they ask of a LEAD.
+
+    A declared break (version bump or changelog entry) is ``info``. An undeclared one is a
+    release decision, not a defect (issue 18): ``medium``, and listed for a LEAD to decide
+    (the verdict ESCALATEs) instead of failing the change.
+    """
+    findings, decisions = [], []
     for b in breaks:
         rule, severity = KINDS.get(b.kind, (b.kind.lower().replace("_", "-"), "high"))
         why = declared or ("a changelog entry" if mentions(changelog, b.object) else None)
@@ -226,6 +359,9 @@ def api_findings(breaks: list[Break], declared: str | None, changelog: str) -> l
         if why and severity != "info":
             severity = "info"
             message += f" (declared by {why})"
+        elif severity == "high":
+            severity = "medium"
+            decisions.append(f"accept the API break: {b.message}")
         findings.append(
             Finding(
                 rule_id=f"design.api.{rule}",
@@ -238,4 +374,4 @@ def api_findings(breaks: list[Break], declared: str | None, changelog: str) -> l
                 else "keep the old name or signature (deprecate it), or bump the major version",
             )
         )
-    return findings
+    return findings, decisions

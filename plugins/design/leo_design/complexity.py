@@ -1,16 +1,23 @@
 """Complexity findings: functions the change made more complex, modules it made harder to maintain.
 
 Base and head are compared per function (matched by qualified name), so a function that was
-already complex and is left alone or simplified never blocks; only what the change makes worse.
+already complex never blocks for being touched, left alone or simplified; only a new function over
+the limit, one pushed over it, or growth beyond a configurable step (issue 18).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import PurePosixPath
+from typing import Literal
 
 from leo import ChangedFile, Finding
 from leo_design.functions import Function
 from leo_design.settings import DesignSettings
+
+#: A module already near the minimum maintainability that slips under it by less than this many
+#: points is not made unmaintainable by the change (click 8.1.8: 20.4 -> 19.3).
+MAINTAINABILITY_STEP = 5.0
 
 
 def touched(function: Function, changed: ChangedFile | None) -> bool:
@@ -33,42 +40,78 @@ def complexity_findings(
     for f in head:
         if touched(f, changed):
             finding = _judge(path, f, old.get(f.key), settings)
+            if finding is not None and is_test(path) and finding.severity in ("high", "medium"):
+                # radon counts every assert as a branch: a long straight-line test is not
+                # complex code (click 8.1.8's test_help_param_priority scored 26).
+                finding = finding.model_copy(update={"severity": "low"})
             if finding is not None:
                 findings.append(finding)
     return findings
 
 
+def is_test(path: str) -> bool:
+    """Test code, by the conventions pytest and unittest discover."""
+    parts = PurePosixPath(path).parts
+    name = parts[-1] if parts else ""
+    return bool({"tests", "test", "testing"} & set(parts[:-1])) or name.startswith("test_")
+
+
 def _judge(path: str, f: Function, was: int | None, settings: DesignSettings) -> Finding | None:
-    """The finding for one touched function whose complexity was ``was`` at the base."""
-    if f.complexity > settings.max_complexity and (was is None or f.complexity > was):
+    """The finding for one touched function whose complexity was ``was`` at the base.
+
+    Holds the line (issue 18): a new function over the limit, or one the change pushes over
+    it, is a finding; a function that was already over the limit blocks only when it grows by
+    more than ``max_complexity_growth`` in this change. Touching it otherwise is context.
+    """
+    limit, step = settings.max_complexity, settings.max_complexity_growth
+    severity: Literal["high", "medium"] = (
+        "high" if f.complexity > settings.fail_complexity else "medium"
+    )
+    if f.complexity > limit and (was is None or was <= limit):
         how = (
             f"is new with cyclomatic complexity {f.complexity}"
             if was is None
             else f"rose from cyclomatic complexity {was} to {f.complexity}"
         )
-        return Finding(
-            rule_id="design.complexity",
-            severity="high" if f.complexity > settings.fail_complexity else "medium",
-            message=f"{f.name} {how} (limit {settings.max_complexity})",
-            path=path,
-            line=f.line,
-            end_line=f.end_line,
-            fix="split the function into smaller ones or simplify its branching",
-        )
-    if was is not None and f.complexity - was > settings.max_complexity_growth:
-        return Finding(
-            rule_id="design.complexity-growth",
-            severity="low",
-            message=(
-                f"{f.name} grew from cyclomatic complexity {was} to {f.complexity} "
-                f"(more than {settings.max_complexity_growth} in one change)"
-            ),
-            path=path,
-            line=f.line,
-            end_line=f.end_line,
+        return _finding("design.complexity", severity, f"{f.name} {how} (limit {limit})", path, f)
+    if was is None or f.complexity < was:
+        return None
+    grew = f"{f.name} grew from cyclomatic complexity {was} to {f.complexity}"
+    if f.complexity - was > step:
+        return _finding(
+            "design.complexity-growth",
+            "medium" if f.complexity > limit else "low",
+            f"{grew} (more than {step} in one change)",
+            path,
+            f,
             fix="move the new branches into helper functions",
         )
+    if f.complexity > limit:
+        message = f"{grew}; it was already over the limit of {limit} at the base"
+        return _finding("design.complexity", "info", message, path, f, on_change=False)
     return None
+
+
+def _finding(
+    rule: str,
+    severity: Literal["high", "medium", "low", "info"],
+    message: str,
+    path: str,
+    f: Function,
+    *,
+    fix: str = "split the function into smaller ones or simplify its branching",
+    on_change: bool = True,
+) -> Finding:
+    return Finding(
+        rule_id=rule,
+        severity=severity,
+        message=message,
+        path=path,
+        line=f.line,
+        end_line=f.end_line,
+        fix=fix,
+        on_changed_line=on_change,
+    )
 
 
 def maintainability_findings(
@@ -79,7 +122,8 @@ def maintainability_findings(
         return []
     before = f"{base:.1f}" if base is not None else "none (new file)"
     if head < settings.min_maintainability and (
-        base is None or base >= settings.min_maintainability
+        base is None
+        or (base >= settings.min_maintainability and base - head >= MAINTAINABILITY_STEP)
     ):
         return [
             Finding(

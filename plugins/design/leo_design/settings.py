@@ -18,11 +18,12 @@ class DesignSettings:
     """Thresholds and switches of the Design sub-agent."""
 
     max_complexity: int = 10
-    """A changed function whose cyclomatic complexity rises above this is a ``medium`` finding."""
+    """A new function over this, or a changed one the change pushes over it, is a finding."""
     fail_complexity: int = 20
     """Above this, the complexity finding is ``high`` (radon rank D or worse)."""
     max_complexity_growth: int = 5
-    """A function whose complexity grows by more than this is a finding, even under the limit."""
+    """Growth by more than this in one change is a finding (``medium`` over the limit, ``low``
+    under it); an already complex function that grows less never blocks."""
     min_maintainability: float = 20.0
     """A Python file whose maintainability index falls below this (radon rank B) is a finding."""
     max_maintainability_drop: float = 25.0

@@ -135,3 +135,38 @@ def test_change_without_source_code_is_skipped(leo_repo, leo_run):
     result = leo_run(repo.change(), [DesignAgent]).agent("design")
     assert result.status == "skipped"
     assert {n.path for n in result.analysed.not_analysed} == {"README.md", "logo.png"}
+
+
+def test_touching_an_already_complex_function_is_context_not_a_finding(leo_repo, leo_run, branchy):
+    """click 8.1.7 -> 8.1.8 FAILed for Option.get_help_record going from 38 to 39."""
+    repo = leo_repo(
+        base={"logic.py": branchy("classify", 38)},
+        head={"logic.py": branchy("classify", 39)},
+    )
+    run = leo_run(repo.change(), [DesignAgent])
+    run.assert_no_finding("design.complexity")
+    context = run.assert_finding("design.complexity", path="logic.py")
+    assert (context.severity, context.on_changed_line) == ("info", False)
+    assert "already over the limit" in context.message
+    run.assert_verdict("PASS")
+
+
+def test_growth_beyond_the_step_of_an_already_complex_function_is_a_finding(
+    leo_repo, leo_run, branchy, design_config
+):
+    repo = leo_repo(
+        base={"logic.py": branchy("classify", 14)},
+        head={"logic.py": branchy("classify", 18)},
+    )
+    run = leo_run(repo.change(), [DesignAgent], config=design_config(max_complexity_growth=3))
+    finding = run.assert_finding("design.complexity-growth", path="logic.py")
+    assert finding.severity == "medium"
+    assert "14 to 18" in finding.message
+
+
+def test_complex_new_test_function_never_gates(leo_repo, leo_run, branchy):
+    """radon counts each assert as a branch: click's new 26-assert test is not complex code."""
+    repo = leo_repo(head={"tests/test_logic.py": branchy("test_classify", 26)})
+    run = leo_run(repo.change(), [DesignAgent])
+    assert run.assert_finding("design.complexity", path="tests/test_logic.py").severity == "low"
+    run.assert_verdict("PASS")

@@ -10,9 +10,9 @@ from typing import TYPE_CHECKING, Any
 import anyio
 
 from leo import Analysed, SubAgent, SubAgentResult, Tool
-from leo_security import bandit, secrets, semgrep, suppressions, targets, workflows
+from leo_security import bandit, baseline, secrets, semgrep, suppressions, targets, workflows
 from leo_security.outcome import ScanOutcome
-from leo_security.rules import RuleError, load
+from leo_security.rules import RuleError, RuleSet, load
 
 if TYPE_CHECKING:
     from leo import Change, Finding
@@ -57,6 +57,31 @@ def _settings(raw: Mapping[str, Any]) -> dict[str, Any]:
             msg = f"security setting {key!r} must be a positive number, not {s[key]!r}"
             raise SettingsError(msg)
     return s
+
+
+def _rescans(
+    change: Change, tools: set[str], rules: RuleSet | None, *, timeout: float, max_bytes: int
+) -> dict[str, baseline.Rescan]:
+    """How to scan base versions of files again, per tool, to tell old findings from new."""
+    out: dict[str, baseline.Rescan] = {}
+    if "bandit" in tools:
+        out["security.bandit."] = lambda paths, root: bandit.scan(
+            change, root, paths, whole=True, timeout=timeout
+        )
+    if "semgrep" in tools and rules is not None:
+        ruleset = rules
+
+        async def rescan_semgrep(paths: list[str], root: Path) -> ScanOutcome:
+            contents = {p: root.joinpath(*p.split("/")).read_bytes() for p in paths}
+            return await semgrep.scan(
+                change, root, paths, ruleset, contents,
+                whole=True, timeout=timeout, max_bytes=max_bytes,
+            )  # fmt: skip
+
+        out["security.semgrep."] = rescan_semgrep
+    if "secrets" in tools:
+        out["security.secrets."] = lambda paths, root: secrets.scan(change, root, paths, whole=True)
+    return out
 
 
 class SecurityAgent(SubAgent):
@@ -121,7 +146,21 @@ class SecurityAgent(SubAgent):
             async with anyio.create_task_group() as tg:
                 for name in jobs:
                     tg.start_soon(run, name)
-        return self._combine(change, plan, [outcomes[n] for n in jobs], skip, whole)
+            found = [
+                # A changed symlink puts all of its target's code at its path: every line is new.
+                f.model_copy(update={"on_changed_line": True}) if f.path in plan.through else f
+                for n in jobs
+                for f in outcomes[n].findings
+            ]
+            rescans = _rescans(change, set(jobs), rules, timeout=timeout, max_bytes=max_bytes)
+            pre_existing = 0
+            if not whole:  # whole_files: every finding in a changed file blocks, old or new
+                found, pre_existing = await baseline.hold_the_line(
+                    change, found, plan.contents, scratch, rescans
+                )
+        return self._combine(
+            change, plan, [outcomes[n] for n in jobs], skip, whole, found, pre_existing
+        )
 
     def _combine(
         self,
@@ -130,15 +169,11 @@ class SecurityAgent(SubAgent):
         outcomes: list[ScanOutcome],
         skip: set[str],
         whole: bool,
+        found: list[Finding],
+        pre_existing: int,
     ) -> SubAgentResult:
         counts, suppression_findings = suppressions.count(change, plan.contents)
-        findings: list[Finding] = [
-            # A changed symlink puts all of its target's code at its path: every line is new.
-            f.model_copy(update={"on_changed_line": True}) if f.path in plan.through else f
-            for o in outcomes
-            for f in o.findings
-        ]
-        findings = suppressions.justify(change, findings, plan.contents) + suppression_findings
+        findings = suppressions.justify(change, found, plan.contents) + suppression_findings
         findings.sort(key=lambda f: (not f.on_changed_line, f.path or "", f.line or 0, f.rule_id))
         ran = [o for o in outcomes if o.error is None]
         analysed_by = {o.tool: sorted(o.analysed) for o in ran}
@@ -177,6 +212,7 @@ class SecurityAgent(SubAgent):
             "skipped_tools": sorted(skip),
             "symlinks_read_through": plan.through,
             "scope": "whole changed files" if whole else "added and modified lines",
+            "pre_existing": pre_existing,
         }
         errors = [o.error for o in outcomes if o.error]
         if errors:

@@ -42,42 +42,84 @@ _GIT = ("git", "-c", "core.quotePath=false", "-c", "diff.noprefix=false",
 Hit = tuple[str, int, str, str]
 
 
-def _scan(diff: str | None, files: dict[str, Path]) -> tuple[list[Hit], list[Hit], set[str]]:
+def _scan(
+    diff: str | None, files: dict[str, Path]
+) -> tuple[list[Hit], list[Hit], set[str], dict[str, str]]:
     """(path, line, secret type, plugin class) of every potential secret, those an inline
-    ``pragma: allowlist secret`` silenced, and the paths the diff held; on a thread."""
+    ``pragma: allowlist secret`` silenced, the paths the diff held, and the paths
+    detect-secrets failed on (with the reason); on a thread.
+
+    Each file is scanned on its own, so that a detect-secrets failure on one file (it raised
+    ``ValueError`` on every file that adds no line, issue 18) leaves that file not analysed
+    instead of failing the whole scan.
+    """
     from detect_secrets import SecretsCollection
     from detect_secrets.core import scan
     from detect_secrets.core.plugins.util import get_mapping_from_secret_type_to_class
     from detect_secrets.settings import default_settings, get_filters
     from unidiff import PatchSet
+    from unidiff.errors import UnidiffParseError
 
-    found = []
-    seen = {f.path for f in PatchSet.from_string(diff)} if diff is not None else set(files)
+    found: list[Hit] = []
+    failed: dict[str, str] = {}
+    if diff is not None:
+        try:
+            parsed = PatchSet.from_string(diff)
+        except UnidiffParseError as exc:
+            return [], 0, set(), {"": f"detect-secrets could not parse the diff: {exc}"}
+        patches = {f.path: str(f) for f in parsed}
+        added = {f.path for f in parsed if f.added}
     with _LOCK, default_settings() as settings:
         classes = {t: c.__name__ for t, c in get_mapping_from_secret_type_to_class().items()}
         if diff is not None:
             settings.disable_filters(_CWD_FILTER)
             get_filters.cache_clear()
-            collection = SecretsCollection()
-            collection.scan_diff(diff)
-            for path, secret in collection:
-                found.append((path, secret.line_number, secret.type, classes.get(secret.type, "")))
+            for path, text in patches.items():
+                try:
+                    collection = SecretsCollection()
+                    collection.scan_diff(text)
+                except Exception as exc:  # a detect-secrets bug on one file: that file only
+                    failed[path] = _failure(exc)
+                    continue
+                for _, secret in collection:
+                    found.append(
+                        (path, secret.line_number, secret.type, classes.get(secret.type, ""))
+                    )
         for path, real in files.items():
-            for secret in scan.scan_file(str(real)):
+            try:
+                secrets = list(scan.scan_file(str(real)))
+            except Exception as exc:
+                failed[path] = _failure(exc)
+                continue
+            for secret in secrets:
                 found.append((path, secret.line_number, secret.type, classes.get(secret.type, "")))
-        # Last: this helper turns the allowlist filter off inside these transient settings.
+        # Last: these helpers turn the allowlist filter off inside these transient settings.
+        silenced: list[Hit] = []
         if diff is not None:
-            silenced = [
-                (s.filename, s.line_number, s.type, classes.get(s.type, ""))
-                for s in scan.scan_for_allowlisted_secrets_in_diff(diff)
-            ]
+            # Only files that add a line: on the others detect-secrets unpacks an empty zip.
+            for path in sorted(added - set(failed)):
+                try:
+                    hits = list(scan.scan_for_allowlisted_secrets_in_diff(patches[path]))
+                except Exception as exc:
+                    failed[path] = _failure(exc)
+                    continue
+                silenced += [(path, h.line_number, h.type, classes.get(h.type, "")) for h in hits]
         else:
-            silenced = [
-                (path, s.line_number, s.type, classes.get(s.type, ""))
-                for path, real in files.items()
-                for s in scan.scan_for_allowlisted_secrets_in_file(str(real))
-            ]
-    return found, silenced, seen
+            for path, real in files.items():
+                if path in failed:
+                    continue
+                try:
+                    hits = list(scan.scan_for_allowlisted_secrets_in_file(str(real)))
+                except Exception as exc:
+                    failed[path] = _failure(exc)
+                    continue
+                silenced += [(path, h.line_number, h.type, classes.get(h.type, "")) for h in hits]
+    seen = set(patches) if diff is not None else set(files)
+    return found, silenced, seen, failed
+
+
+def _failure(exc: Exception) -> str:
+    return f"detect-secrets failed on it ({type(exc).__name__}: {str(exc)[:300]})"
 
 
 def _findings(found: list[Hit]) -> list[Finding]:
@@ -141,17 +183,19 @@ async def scan(
     try:
         if whole:
             files = {p: root.joinpath(*p.split("/")) for p in paths}
-            found, silenced, seen = await anyio.to_thread.run_sync(_scan, None, files)
+            found, silenced, seen, failed = await anyio.to_thread.run_sync(_scan, None, files)
         else:
             diff = await _diff(change, paths)
-            found, silenced, seen = await anyio.to_thread.run_sync(_scan, diff, {})
+            found, silenced, seen, failed = await anyio.to_thread.run_sync(_scan, diff, {})
     except (RuntimeError, ToolNotFoundError) as exc:
         outcome.error = str(exc)
         return outcome
     wanted = set(paths)
     for p in paths:
         f = change.file(p)
-        if p not in seen and (whole or (f is not None and f.added_lines)):
+        if p in failed or "" in failed:
+            outcome.failed[p] = failed.get(p) or failed[""]
+        elif p not in seen and (whole or (f is not None and f.added_lines)):
             outcome.failed[p] = "detect-secrets could not read its added lines from the diff"
     outcome.analysed = wanted - set(outcome.failed)
     # An allowlist pragma on a line the change wrote (or above one) is the change's own: the

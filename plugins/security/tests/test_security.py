@@ -7,6 +7,7 @@ import pytest
 from leo_security import SecurityAgent
 from leo_security.rules import RuleSet, builtin_rule_texts
 
+from leo.repos import git
 from leo.testing import make_repo, run_agents
 
 VIEWS = """\
@@ -336,3 +337,82 @@ def test_files_no_scanner_could_read_are_listed_with_reasons(tmp_path):
     assert reasons["old.txt"] == "deleted by the change"
     assert agent.analysed.files == ("notes.md",)
     assert agent.confidence == 70  # three unanalysed files at the head, 10 points each
+
+
+def test_files_without_added_lines_are_scanned_without_a_crash(tmp_path):
+    """Issue 18: detect-secrets raised ValueError on any diff holding a file that adds no line
+    (deletion-only, rename-only, mode-only), which crashed the whole sub-agent."""
+    repo = make_repo(
+        tmp_path,
+        base={
+            "app/trim.py": "A = 1\nB = 2\n",
+            "app/old_name.py": CLEAN,
+            "app/tool.py": CLEAN,
+            "app/gone.py": "GONE = True\n",
+            "data/blob.bin": b"\x00\x01\x02",
+        },
+        head={
+            "app/trim.py": "A = 1\n",
+            "app/gone.py": None,
+            "data/blob.bin": b"\x00\x03\x02",
+            "app/config.py": 'GITHUB_TOKEN = "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"\n',
+        },
+    )
+    git(repo.path, "mv", "app/old_name.py", "app/new_name.py")
+    (repo.path / "app" / "tool.py").chmod(0o755)
+    repo.commit({}, "rename and mode change")
+    run = run_agents(repo.change(), [SecurityAgent])
+    security = run.agent("security")
+    assert security.status != "error", security.error
+    run.assert_finding("security.secrets.", path="app/config.py", line=1)
+    assert not [
+        n for n in security.analysed.not_analysed if n.path not in ("app/gone.py", "data/blob.bin")
+    ], security.analysed.not_analysed
+
+
+OLD_SHELL = """\
+import subprocess
+
+
+def legacy(request):
+    subprocess.run(request.args["cmd"], shell=True)
+"""
+
+
+def test_finding_the_base_already_had_is_context_even_on_a_changed_line(tmp_path):
+    """Hold the line (issue 18): re-indenting old code does not make its problem new."""
+    wrapped = OLD_SHELL.replace(
+        '    subprocess.run(request.args["cmd"], shell=True)\n',
+        '    try:\n        subprocess.run(request.args["cmd"],  shell=True)\n'
+        "    except OSError:\n        return None\n",
+    )
+    rest = "".join(f"\n\ndef helper_{i}(x):\n    return x + {i}\n" for i in range(12))
+    repo = make_repo(
+        tmp_path,
+        base={"app/legacy.py": OLD_SHELL + rest},
+        head={"app/legacy.py": None, "app/moved.py": wrapped + rest},
+    )
+    assert repo.change().file("app/moved.py").old_path == "app/legacy.py"
+    run = run_agents(repo.change(), [SecurityAgent])
+    security = run.agent("security")
+    old = run.assert_finding("security.bandit.B602", path="app/moved.py", line=6)
+    assert not old.on_changed_line
+    assert "pre-existing" in old.message
+    assert security.details["pre_existing"] >= 2  # bandit's and semgrep's
+    assert security.status == "passed", [f for f in security.findings if f.on_changed_line]
+
+
+def test_a_second_copy_of_an_old_problem_is_new(tmp_path):
+    doubled = OLD_SHELL.replace(
+        '    subprocess.run(request.args["cmd"], shell=True)\n',
+        '    subprocess.run(request.args["cmd"], shell=True)\n' * 2,
+    )
+    repo = make_repo(tmp_path, base={"app/legacy.py": OLD_SHELL}, head={"app/legacy.py": doubled})
+    run = run_agents(
+        repo.change(), [SecurityAgent], config={"agents": {"security": {"skip": ["semgrep"]}}}
+    )
+    blocking = [
+        f for f in run.findings if f.rule_id == "security.bandit.B602" and f.on_changed_line
+    ]
+    assert len(blocking) == 1
+    run.assert_verdict("FAIL")

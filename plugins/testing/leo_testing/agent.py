@@ -323,29 +323,11 @@ class TestingAgent(SubAgent):
         if percent is None:
             return "no added executable lines to cover"
         text = f"changed-line coverage {percent:g}% ({measured.covered}/{measured.executable})"
-        if percent >= settings.coverage_threshold:
-            return text
-        for f in measured.files:
-            if not f.uncovered:
-                continue
-            why = "" if f.reported else " (no test imported this file)"
-            findings.append(
-                Finding(
-                    rule_id="testing.coverage.changed_lines",
-                    severity=settings.coverage_severity,
-                    message=(
-                        f"added lines {changed_coverage.ranges(f.uncovered)} of {f.path} are not "
-                        f"run by any test{why}; {percent:g}% of the change's {measured.executable} "
-                        f"added executable lines are covered, below the "
-                        f"{settings.coverage_threshold:g}% threshold"
-                    ),
-                    path=f.path,
-                    line=f.uncovered[0],
-                    end_line=f.uncovered[-1],
-                    fix="add tests that exercise these lines",
-                )
-            )
-        return text + f", below {settings.coverage_threshold:g}%"
+        found, judged = changed_coverage.judge(
+            measured, settings.coverage_threshold, settings.coverage_severity
+        )
+        findings += found
+        return text + judged
 
     async def resolve_conflict(self, change: Change, conflict: Conflict) -> SubAgentResult | None:
         """Re-run the failing tests: one that fails, then passes, is flaky (a warning)."""

@@ -14,8 +14,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from leo import Change
+from leo import Change, Finding
 from leo_testing.junit import ReportError, clean
+from leo_testing.settings import Severity
+
+#: Below this many added executable lines a percentage is noise (3 of 4 lines is 75%): small
+#: changes are judged by how many lines no test runs (issue 18).
+SMALL_CHANGE_LINES = 20
 
 LineHits = dict[str, dict[int, int]]
 """Repository path -> line -> times it ran."""
@@ -198,3 +203,64 @@ def unreported_python(change: Change, hits: LineHits, omit: Sequence[str]) -> li
         and f.path not in hits
         and not omitted(f.path, omit)
     ]
+
+
+def judge(
+    measured: ChangedCoverage, threshold: float, severity: Severity
+) -> tuple[list[Finding], str]:
+    """The findings for ``measured``, and what to add to the summary.
+
+    A change of ``SMALL_CHANGE_LINES`` added executable lines or more is judged by its
+    percentage. A smaller one is judged by count: it may leave its share at the threshold
+    uncovered, and at least one line (six 1.17.0 covered 3 of 4), listed as ``low`` findings
+    that never gate; more, or none of its lines run at all, is ``severity``.
+    """
+    percent = measured.percent
+    if percent is None:
+        return [], ""
+    uncovered = measured.executable - measured.covered
+    if measured.executable >= SMALL_CHANGE_LINES:
+        if percent >= threshold:
+            return [], ""
+        why = (
+            f"{percent:g}% of the change's {measured.executable} added executable lines are "
+            f"covered, below the {threshold:g}% threshold"
+        )
+        return _findings(measured, severity, why), f", below {threshold:g}%"
+    allowed = max(1, int(measured.executable * (100 - threshold) / 100))
+    if not uncovered:
+        return [], ""
+    if uncovered <= allowed and measured.covered:
+        why = (
+            f"{uncovered} of the change's {measured.executable} added executable lines are not "
+            f"covered (a change this small may leave {allowed})"
+        )
+        return _findings(measured, "low", why), ""
+    why = (
+        f"{uncovered} of the change's {measured.executable} added executable lines are not "
+        f"covered (a change this small may leave {allowed} if it covers any)"
+    )
+    return _findings(measured, severity, why), f", {uncovered} uncovered lines"
+
+
+def _findings(measured: ChangedCoverage, severity: Severity, why: str) -> list[Finding]:
+    findings = []
+    for f in measured.files:
+        if not f.uncovered:
+            continue
+        imported = "" if f.reported else " (no test imported this file)"
+        findings.append(
+            Finding(
+                rule_id="testing.coverage.changed_lines",
+                severity=severity,
+                message=(
+                    f"added lines {ranges(f.uncovered)} of {f.path} are not run by any "
+                    f"test{imported}; {why}"
+                ),
+                path=f.path,
+                line=f.uncovered[0],
+                end_line=f.uncovered[-1],
+                fix="add tests that exercise these lines",
+            )
+        )
+    return findings

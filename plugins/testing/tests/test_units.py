@@ -245,3 +245,31 @@ def test_environment_key_follows_the_dependency_files(tmp_path):
     assert environment_key(tmp_path, parse_settings({"setup": "none"})) != environment_key(
         tmp_path, settings
     )
+
+
+def _measured(*files):
+    return changed_coverage.ChangedCoverage(
+        files=[changed_coverage.FileCoverage(p, ex, un, reported=True) for p, ex, un in files]
+    )
+
+
+@pytest.mark.parametrize(
+    ("files", "severities", "summary"),
+    [
+        # six 1.16.0 -> 1.17.0: 3 of 4 changed lines covered is not a failing percentage.
+        ([("six.py", [1, 2, 3, 4], [4])], ["low"], ""),
+        # A new function whose body no test runs (only its def line ran at import).
+        ([("calc.py", [5, 6, 7], [6, 7])], ["medium"], ", 2 uncovered lines"),
+        # A one-line change no test runs.
+        ([("calc.py", [9], [9])], ["medium"], ", 1 uncovered lines"),
+        # Small and fully covered.
+        ([("calc.py", [1, 2], [])], [], ""),
+        # 20 lines or more: the percentage decides (16/20 = 80% meets the threshold).
+        ([("big.py", list(range(1, 21)), [1, 2, 3, 4])], [], ""),
+        ([("big.py", list(range(1, 21)), [1, 2, 3, 4, 5])], ["medium"], ", below 80%"),
+    ],
+)
+def test_changed_line_coverage_judges_small_changes_by_count(files, severities, summary):
+    findings, text = changed_coverage.judge(_measured(*files), 80.0, "medium")
+    assert [f.severity for f in findings] == severities
+    assert text == summary
