@@ -61,7 +61,8 @@ def leo_bundle_created(repo: str, head_sha: str, digest: str, marker: str) -> No
 
     Called once after the bundle is written, with the repository path, the head commit it was
     built for, the bundle's sha256 and its handoff marker ``[CODEX-READY:<sha256>]``. Return
-    nothing; an exception is reported and ignored. LEO's audit store records it as a handoff.
+    nothing; an exception is reported and ignored. (`leo bundle create` records the handoff
+    in the audit store itself, before this notification.)
     """
 
 
@@ -76,7 +77,8 @@ def leo_bundle_applied(repo: str, head_sha: str, digest: str, marker: str) -> No
 
     Called once after the patch is applied, with the repository it was applied to, the head
     commit the bundle was built for, its sha256 and the marker ``[CLAUDE-APPLIED:<sha256>]``.
-    Return nothing; an exception is reported and ignored. LEO's audit store records it.
+    Return nothing; an exception is reported and ignored. (`leo bundle apply` records the
+    handoff in the audit store itself, before this notification.)
     """
 
 
