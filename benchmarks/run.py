@@ -57,7 +57,11 @@ def main() -> int:
     store = HERE / "results" / "core.json"
     known = json.loads(store.read_text()) if store.exists() else {}
     for b in data["benchmarks"]:
-        known[b["name"]] = {"median": b["stats"]["median"], "rounds": b["stats"]["rounds"], "date": data["datetime"][:10]}
+        known[b["name"]] = {
+            "median": b["stats"]["median"],
+            "rounds": b["stats"]["rounds"],
+            "date": data["datetime"][:10],
+        }
     store.parent.mkdir(exist_ok=True)
     store.write_text(json.dumps(known, indent=2, sort_keys=True) + "\n")
     med = {name: v["median"] for name, v in known.items()}
@@ -88,7 +92,9 @@ def main() -> int:
         )
     if "test_whole_tree_scan" in med and "test_one_file_change_in_a_large_repo" in med:
         share = med["test_one_file_change_in_a_large_repo"] / med["test_whole_tree_scan"]
-        lines.append(f"| (2) one-file change / whole-tree scan (security, Django sdist) | {share:.1%} | <= 10% |")
+        lines.append(
+            f"| (2) one-file change / whole-tree scan (security, Django sdist) | {share:.1%} | <= 10% |"
+        )
     if "test_cached_reverify" in med:
         lines.append(
             f"| (3) cached re-verify of the same head | {med['test_cached_reverify']:.2f} s | < 1 s |"
@@ -101,12 +107,18 @@ def main() -> int:
         insert = med.get(f"test_store_insert_10k_verdicts[{backend}]")
         query = med.get(f"test_store_query_history[{backend}]")
         if insert:
-            lines.append(f"| (5) audit store, 10,000 verdicts inserted ({backend}) | {insert:.1f} s ({insert / 10:.2f} ms each); history query {query or 0:.3f} s | (no target) |")
+            lines.append(
+                f"| (5) audit store, 10,000 verdicts inserted ({backend}) | {insert:.1f} s ({insert / 10:.2f} ms each); history query {query or 0:.3f} s | (no target) |"
+            )
     if "test_bundle_create" in med and "test_sha256sum_of_the_change" in med:
         base = med["test_sha256sum_of_the_change"]
-        lines.append(f"| (6) bundle create / sha256sum of the same change | {med['test_bundle_create'] / base:.1f}x | <= 1.5x |")
+        lines.append(
+            f"| (6) bundle create / sha256sum of the same change | {med['test_bundle_create'] / base:.1f}x | <= 1.5x |"
+        )
         if "test_bundle_verify" in med:
-            lines.append(f"| (6) bundle verify / sha256sum of the same change | {med['test_bundle_verify'] / base:.1f}x | <= 1.5x |")
+            lines.append(
+                f"| (6) bundle verify / sha256sum of the same change | {med['test_bundle_verify'] / base:.1f}x | <= 1.5x |"
+            )
     if "test_aggregate_100k_findings" in med:
         lines.append(
             f"| (5) aggregator on 100,000 findings | {med['test_aggregate_100k_findings']:.3f} s | (no target) |"

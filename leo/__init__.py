@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from leo.change import Change, ChangedFile, Hunk
     from leo.errors import ExitCode, LeoError, ToolNotFoundError
     from leo.hookspecs import hookimpl
+    from leo.lanes import LaneFinding, LanePolicy, audit_workflows
     from leo.models import (
         Analysed,
         Finding,
@@ -41,6 +42,8 @@ __all__ = [
     "ExitCode",
     "Finding",
     "Hunk",
+    "LaneFinding",
+    "LanePolicy",
     "LeoError",
     "NotAnalysed",
     "PostgresUnavailable",
@@ -56,6 +59,7 @@ __all__ = [
     "ToolResult",
     "Verdict",
     "__version__",
+    "audit_workflows",
     "find_tool",
     "hookimpl",
     "run_tool",
@@ -68,6 +72,9 @@ _WHERE = {
     "ExitCode": "leo.errors",
     "LeoError": "leo.errors",
     "ToolNotFoundError": "leo.errors",
+    "LaneFinding": "leo.lanes",
+    "LanePolicy": "leo.lanes",
+    "audit_workflows": "leo.lanes",
     "Analysed": "leo.models",
     "Finding": "leo.models",
     "NotAnalysed": "leo.models",

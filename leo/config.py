@@ -50,6 +50,8 @@ class Config(LeoModel):
     github: dict[str, Any] = Field(default_factory=dict)
     """``[tool.leo.github]``: settings of the GitHub mode (docs/github.md), checked by
     ``leo.github.settings``."""
+    lanes: dict[str, Any] = Field(default_factory=dict)
+    """``[tool.leo.lanes]``: workflow files per lane (docs/supply-chain.md), checked by ``leo.lanes``."""
 
     def weight(self, name: str) -> float:
         return float(self.agents.get(name, {}).get("weight", 1.0))

@@ -2,7 +2,7 @@
 
 ``leo verify --attest FILE`` writes the Statement about the head commit in a DSSE envelope.
 It is signed by the same code as a builder bundle (``leo.bundle``: ``--sign key:PATH`` or
-``gpg:KEYID``) and checked by ``leo attest verify FILE --key PUB``. Verification checks the DSSE signature over the exact
+``gpg:KEYID``) and checked by ``leo attest verify-verdict FILE --key PUB``. Verification checks the DSSE signature over the exact
 payload bytes first and only then reads the Statement.
 """
 

@@ -2,7 +2,9 @@
 
 The signature covers ``PAE(payloadType, payload)``, so the type is bound into it. A verifier
 hands on exactly the payload bytes the signature covered and nothing else (DSSE protocol;
-CVE-2022-35929 was a type confusion in a verifier that re-read another copy).
+CVE-2022-35929 was a type confusion in a verifier that re-read another copy). The encoding and
+the envelope are securesystemslib's ``dsse`` module; LEO keeps the strict parsing (canonical
+base64, no extra fields, no duplicate keys, bounded sizes) in front of it.
 """
 
 from __future__ import annotations
@@ -23,8 +25,9 @@ MAX_SIGNATURES = 8
 
 def pae(payload_type: str, payload: bytes) -> bytes:
     """``"DSSEv1" SP LEN(type) SP type SP LEN(body) SP body`` (lengths in ASCII decimal)."""
-    kind = payload_type.encode("utf-8")
-    return b"DSSEv1 %d %s %d %s" % (len(kind), kind, len(payload), payload)
+    from securesystemslib.dsse import Envelope as SslibEnvelope
+
+    return SslibEnvelope(payload, payload_type, {}).pae()
 
 
 @dataclass(frozen=True)
@@ -40,14 +43,14 @@ class Envelope:
     signatures: tuple[Signature, ...]
 
     def to_json(self) -> str:
-        doc = {
-            "payload": base64.b64encode(self.payload).decode("ascii"),
-            "payloadType": self.payload_type,
-            "signatures": [
-                {"keyid": s.keyid, "sig": base64.b64encode(s.sig).decode("ascii")}
-                for s in self.signatures
-            ],
-        }
+        """The envelope's canonical JSON (securesystemslib's dict, sorted keys)."""
+        from securesystemslib.dsse import Envelope as SslibEnvelope
+        from securesystemslib.signer import Signature as SslibSignature  # type: ignore[attr-defined]
+
+        signatures = {s.keyid: SslibSignature(s.keyid, s.sig.hex()) for s in self.signatures}
+        if len(signatures) != len(self.signatures):
+            raise ValueError("a DSSE envelope cannot carry two signatures with one keyid")
+        doc = SslibEnvelope(self.payload, self.payload_type, signatures).to_dict()
         return json.dumps(doc, sort_keys=True, separators=(",", ":"))
 
 
@@ -84,12 +87,30 @@ def parse_envelope(data: bytes) -> Envelope:
         raise BundleError(
             "dsse.malformed", f"the envelope has more than {MAX_SIGNATURES} signatures"
         )
-    signatures = []
+    checked = []
     for entry in sigs:
-        if not isinstance(entry, dict) or not isinstance(entry.get("keyid", ""), str):
+        if (
+            not isinstance(entry, dict)
+            or set(entry) - {"keyid", "sig"}
+            or not isinstance(entry.get("keyid", ""), str)
+        ):
             raise BundleError("dsse.malformed", "a DSSE signature entry is malformed")
-        signatures.append(Signature(entry.get("keyid", ""), _b64(entry.get("sig"), "a DSSE sig")))
-    return Envelope(payload_type, payload, tuple(signatures))
+        _b64(entry.get("sig"), "a DSSE sig")
+        checked.append({"keyid": entry.get("keyid", ""), "sig": entry["sig"]})
+    from securesystemslib.dsse import Envelope as SslibEnvelope
+
+    try:
+        parsed = SslibEnvelope.from_dict(
+            {"payload": doc["payload"], "payloadType": payload_type, "signatures": checked}
+        )
+    except (ValueError, KeyError) as exc:  # two signatures with one keyid
+        raise BundleError("dsse.malformed", f"the DSSE envelope is malformed: {exc}") from None
+    signatures = tuple(
+        Signature(s.keyid, bytes.fromhex(s.signature)) for s in parsed.signatures.values()
+    )
+    if parsed.payload != payload:  # pragma: no cover - both decode the same checked base64
+        raise BundleError("dsse.malformed", "the DSSE payload decodes two ways")
+    return Envelope(payload_type, parsed.payload, signatures)
 
 
 #: Checks one signature over the PAE bytes; returns the signer's name or None.

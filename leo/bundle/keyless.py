@@ -23,7 +23,9 @@ from leo.bundle.reasons import BundleError, Reason, escape
 from leo.errors import LeoError
 
 if TYPE_CHECKING:
+    from cryptography.x509 import Certificate
     from sigstore.models import TrustedRoot
+    from sigstore.verify.policy import VerificationPolicy
 
 MAX_BUNDLE_BYTES = 4 * 1024 * 1024
 MAX_TLOG_ENTRIES = 8
@@ -74,7 +76,7 @@ def load_trusted_root(path: Path | None) -> TrustedRoot:
     )
 
 
-def _precheck(raw: bytes) -> None:
+def precheck(raw: bytes) -> dict[str, Any]:
     """Bound the bundle before sigstore parses it (cosign CVE-2023-46737; GHSA-cq38-jh5f-37mq)."""
     if len(raw) > MAX_BUNDLE_BYTES:
         raise BundleError(
@@ -98,6 +100,8 @@ def _precheck(raw: bytes) -> None:
         raise BundleError(
             "sigstore.malformed", f"the Sigstore bundle has more than {MAX_TIMESTAMPS} timestamps"
         )
+    assert isinstance(doc, dict)
+    return doc
 
 
 def _classify(message: str) -> Reason:
@@ -121,6 +125,8 @@ class Verified:
     payload: bytes | None
     identity: str
     issuer: str
+    certificate: Certificate | None = None
+    """The verified signing certificate (its Fulcio extensions name the workflow run)."""
 
 
 def verify(
@@ -132,14 +138,30 @@ def verify(
     artifact: bytes | None = None,
 ) -> Verified:
     """Verify the Sigstore bundle ``raw`` offline; for a message-signature bundle, over ``artifact``."""
-    from sigstore.errors import Error as SigstoreError
-    from sigstore.models import Bundle
-    from sigstore.verify import Verifier
     from sigstore.verify.policy import Identity
 
     if not identity or not issuer:
         raise LeoError("Sigstore verification needs both --identity and --issuer; pin the signer")
-    _precheck(raw)
+    verified = verify_with_policy(
+        raw,
+        Identity(identity=identity, issuer=issuer),
+        trusted_root=trusted_root,
+        artifact=artifact,
+    )
+    return Verified(verified.payload_type, verified.payload, identity, issuer, verified.certificate)
+
+
+def verify_with_policy(
+    raw: bytes, policy: VerificationPolicy, *, trusted_root: Path | None, artifact: bytes | None
+) -> Verified:
+    """Verify ``raw`` offline against any sigstore-python verification ``policy``."""
+    from sigstore.errors import Error as SigstoreError
+    from sigstore.models import Bundle
+    from sigstore.verify import Verifier
+
+    # The bundle's content is a oneof of ``messageSignature`` and ``dsseEnvelope`` (Sigstore
+    # bundle spec); read which from the document rather than from sigstore's internals.
+    is_dsse = "dsseEnvelope" in precheck(raw)
     root = load_trusted_root(trusted_root)
     try:
         bundle = Bundle.from_json(raw)
@@ -148,11 +170,11 @@ def verify(
             "sigstore.malformed", f"the Sigstore bundle does not parse: {escape(str(exc), 200)}"
         ) from None
     verifier = Verifier(trusted_root=root)
-    policy = Identity(identity=identity, issuer=issuer)
+    certificate = bundle.signing_certificate
     try:
-        if bundle._dsse_envelope is not None:
+        if is_dsse:
             payload_type, payload = verifier.verify_dsse(bundle, policy)
-            return Verified(payload_type, payload, identity, issuer)
+            return Verified(payload_type, payload, "", "", certificate)
         if artifact is None:
             raise BundleError(
                 "sigstore.invalid", "the Sigstore bundle signs a message, not a DSSE envelope"
@@ -167,7 +189,7 @@ def verify(
         raise BundleError(
             "sigstore.invalid", f"Sigstore verification failed: {escape(str(exc), 200)}"
         ) from None
-    return Verified(None, None, identity, issuer)
+    return Verified(None, None, "", "", certificate)
 
 
 def statement_subjects(payload_type: str | None, payload: bytes) -> tuple[dict[str, Any], set[str]]:

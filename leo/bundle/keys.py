@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 def generate(prefix: Path) -> tuple[Path, Path, str]:
     """Write a new key pair to ``prefix`` and ``prefix.pub``; return both paths and the key id."""
     from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
     from securesystemslib.signer import CryptoSigner  # type: ignore[attr-defined]
 
     private, public = prefix, prefix.with_name(prefix.name + ".pub")
@@ -28,8 +29,9 @@ def generate(prefix: Path) -> tuple[Path, Path, str]:
         if path.exists():
             msg = f"{path} already exists; choose another --output prefix or remove it"
             raise LeoError(msg)
-    signer = CryptoSigner.generate_ed25519()
-    pub_pem = signer.public_key._crypto_key().public_bytes(
+    key = Ed25519PrivateKey.generate()
+    signer = CryptoSigner(key)
+    pub_pem = key.public_key().public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
     )
     try:

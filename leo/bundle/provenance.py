@@ -1,9 +1,10 @@
-"""The in-toto Statement v1 with an SLSA Provenance v0.2 predicate that describes a bundle.
+"""The in-toto Statement v1 with an SLSA Provenance v1.0 predicate that describes a bundle.
 
-Subjects are the sha256 of the signed members (the patch, the SBOM, the rollback notes);
-materials are the repository at the merge-base; ``invocation.configSource`` names the head
-commit the patch produces. Subjects are matched purely by digest, never by name (in-toto
-Statement v1), and only sha256 counts.
+Subjects are the sha256 of the signed members (the patch, the SBOM, the rollback notes); the
+one resolved dependency is the repository at the merge-base; ``externalParameters.source``
+names the head commit the patch produces. Bundles written before SLSA v1.0 carry a v0.2
+predicate (``materials``, ``invocation.configSource``) and are still read. Subjects are matched
+purely by digest, never by name (in-toto Statement v1), and only sha256 counts.
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ from leo.bundle import strict_json
 from leo.bundle.reasons import BundleError, escape
 
 STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
-PREDICATE_TYPE = "https://slsa.dev/provenance/v0.2"
+PREDICATE_TYPE = "https://slsa.dev/provenance/v1"
+PREDICATE_V02 = "https://slsa.dev/provenance/v0.2"
 BUILD_TYPE = "https://leo.dev/bundle/v1"
 DEFAULT_BUILDER = "https://leo.dev/builder/local"
 MAX_SUBJECTS = 16
@@ -46,22 +48,17 @@ def statement(
         ],
         "predicateType": PREDICATE_TYPE,
         "predicate": {
-            "builder": {"id": builder_id},
-            "buildType": BUILD_TYPE,
-            "invocation": {
-                "configSource": {
-                    "uri": source_uri,
-                    "digest": {"gitCommit": head},
-                    "entryPoint": "leo bundle create",
+            "buildDefinition": {
+                "buildType": BUILD_TYPE,
+                "externalParameters": {
+                    "base": base_ref,
+                    "head": head_ref,
+                    "source": {"uri": source_uri, "digest": {"gitCommit": head}},
                 },
-                "parameters": {"base": base_ref, "head": head_ref},
-                "environment": {},
+                "internalParameters": {"entryPoint": "leo bundle create"},
+                "resolvedDependencies": [{"uri": source_uri, "digest": {"gitCommit": merge_base}}],
             },
-            "metadata": {
-                "reproducible": True,
-                "completeness": {"parameters": True, "environment": True, "materials": True},
-            },
-            "materials": [{"uri": source_uri, "digest": {"gitCommit": merge_base}}],
+            "runDetails": {"builder": {"id": builder_id}},
         },
     }
     return json.dumps(doc, sort_keys=True, separators=(",", ":")).encode("utf-8")
@@ -88,8 +85,9 @@ def check(payload: bytes, members: Mapping[str, bytes]) -> Provenance:
         raise BundleError(
             "attestation.statement_type", f"_type is {shown!r}, expected {STATEMENT_TYPE}"
         )
-    if doc.get("predicateType") != PREDICATE_TYPE:
-        shown = escape(str(doc.get("predicateType")))
+    predicate_type = doc.get("predicateType")
+    if predicate_type not in (PREDICATE_TYPE, PREDICATE_V02):
+        shown = escape(str(predicate_type))
         raise BundleError(
             "attestation.predicate_type", f"predicateType is {shown!r}, expected {PREDICATE_TYPE}"
         )
@@ -98,22 +96,33 @@ def check(payload: bytes, members: Mapping[str, bytes]) -> Provenance:
     predicate = doc.get("predicate")
     if not isinstance(predicate, dict):
         raise BundleError("provenance.malformed", "the SLSA predicate is not a JSON object")
-    if predicate.get("buildType") != BUILD_TYPE:
-        shown = escape(str(predicate.get("buildType")))
+    if predicate_type == PREDICATE_TYPE:
+        build_type = _get(predicate, "buildDefinition", "buildType")
+        builder = _get(predicate, "runDetails", "builder", "id")
+        source = _get(predicate, "buildDefinition", "externalParameters", "source")
+        where, materials = (
+            "externalParameters.source",
+            _get(predicate, "buildDefinition", "resolvedDependencies"),
+        )
+    else:
+        build_type = predicate.get("buildType")
+        builder = _get(predicate, "builder", "id")
+        source = _get(predicate, "invocation", "configSource")
+        where, materials = "invocation.configSource", predicate.get("materials")
+    if build_type != BUILD_TYPE:
+        shown = escape(str(build_type))
         raise BundleError("provenance.build_type", f"buildType is {shown!r}, expected {BUILD_TYPE}")
-    builder = _get(predicate, "builder", "id")
-    source = _get(predicate, "invocation", "configSource")
-    head = _git_sha(_get(source, "digest", "gitCommit"), "invocation.configSource")
-    materials = predicate.get("materials")
+    head = _git_sha(_get(source, "digest", "gitCommit"), where)
     if not isinstance(materials, list) or len(materials) != 1 or not isinstance(materials[0], dict):
         raise BundleError(
-            "provenance.malformed", "materials must be exactly the repository at the merge-base"
+            "provenance.malformed",
+            "the resolved dependencies must be exactly the repository at the merge-base",
         )
-    merge_base = _git_sha(_get(materials[0], "digest", "gitCommit"), "materials[0]")
+    merge_base = _git_sha(_get(materials[0], "digest", "gitCommit"), "the merge-base dependency")
     if members.get("MERGE_BASE", b"").decode("ascii", "replace").strip() != merge_base:
         raise BundleError(
             "provenance.merge_base_mismatch",
-            f"MERGE_BASE does not match the provenance's material {merge_base}",
+            f"MERGE_BASE does not match the provenance's merge-base {merge_base}",
         )
     return Provenance(subjects, str(builder), merge_base, head, str(source.get("uri", "")))
 

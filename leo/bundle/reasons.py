@@ -42,6 +42,11 @@ Reason = Literal[
     "provenance.build_type",
     "provenance.merge_base_mismatch",
     "provenance.source_mismatch",
+    # SLSA provenance of a release artifact (``leo provenance verify``, issue 20).
+    "provenance.bare_envelope",
+    "provenance.untrusted_builder",
+    "provenance.builder_mismatch",
+    "provenance.ref_mismatch",
     # Sigstore bundles.
     "sigstore.malformed",
     "sigstore.invalid",
@@ -54,6 +59,13 @@ Reason = Literal[
     "patch.merge_base_missing",
     "patch.does_not_apply",
     "patch.tree_mismatch",
+    # Signed policy bundles (``leo policy``, issue 20).
+    "policy.manifest",
+    "policy.missing_file",
+    "policy.unlisted_file",
+    "policy.digest_mismatch",
+    "policy.dir_mismatch",
+    "policy.invalid_resource",
     # Handoff markers and lanes (catalogue (b)).
     "markers.malformed",
     "markers.confusable",

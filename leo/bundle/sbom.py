@@ -1,4 +1,4 @@
-"""The bundle's SBOM: CycloneDX 1.5 JSON from the project's dependency files, and its validation.
+"""The bundle's SBOM: CycloneDX 1.6 JSON from the project's dependency files, and its validation.
 
 Components come from ``pyproject.toml`` (``[project]`` dependencies and optional
 dependencies), ``requirements*.txt`` and ``package.json`` at the head commit. The serial number
@@ -12,13 +12,18 @@ import functools
 import json
 import tomllib
 import uuid
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from typing import Any
 
 from leo.bundle import strict_json
 from leo.bundle.reasons import BundleError, escape
 
-SPEC_VERSION = "1.5"
+SPEC_VERSION = "1.6"
+"""What LEO writes into new bundles."""
+SUPPORTED_VERSIONS = ("1.4", "1.5", "1.6", "1.7")
+"""Every version cyclonedx-python-lib ships a JSON schema for that LEO validates."""
+BUNDLE_VERSIONS = frozenset({"1.5", "1.6", "1.7"})
+"""What a builder bundle may carry: what `leo bundle create` wrote (1.5 before, 1.6 now) and 1.7."""
 MAX_SBOM_BYTES = 16 * 1024 * 1024
 DEPENDENCY_FILES = ("pyproject.toml", "package.json")
 
@@ -67,10 +72,10 @@ def components_from(files: Mapping[str, bytes]) -> list[tuple[str, str, str | No
 
 
 def build(files: Mapping[str, bytes], *, project: str, head: str, committed_at: int) -> bytes:
-    """The CycloneDX 1.5 JSON of the dependencies in ``files``, reproducible for ``head``."""
+    """The CycloneDX 1.6 JSON of the dependencies in ``files``, reproducible for ``head``."""
     from cyclonedx.model.bom import Bom, BomMetaData
     from cyclonedx.model.component import Component, ComponentType
-    from cyclonedx.output.json import JsonV1Dot5
+    from cyclonedx.output.json import JsonV1Dot6
     from packageurl import PackageURL
 
     timestamp = datetime.datetime.fromtimestamp(committed_at, tz=datetime.UTC)
@@ -88,7 +93,7 @@ def build(files: Mapping[str, bytes], *, project: str, head: str, committed_at: 
         bom.components.add(component)
         deps.append(component)
     bom.register_dependency(root, deps)
-    return JsonV1Dot5(bom).output_as_string(indent=2).encode("utf-8") + b"\n"
+    return JsonV1Dot6(bom).output_as_string(indent=2).encode("utf-8") + b"\n"
 
 
 _IRI_MAX = 8192
@@ -122,28 +127,69 @@ def _unique_items(validator: Any, unique: bool, instance: Any, schema: Any) -> I
         seen.add(key)
 
 
-@functools.cache
-def _schema_validator() -> Any:
-    """cyclonedx-python-lib's strict 1.5 schema and registry, with linear-time checks."""
-    from cyclonedx.schema import SchemaVersion
-    from cyclonedx.validation.json import JsonStrictValidator
-    from jsonschema import FormatChecker
-    from jsonschema.validators import extend  # type: ignore[import-untyped]
+def _schema_text(name: str) -> str:
+    """A schema file shipped with cyclonedx-python-lib (package data, read as data)."""
+    from importlib.resources import files
 
-    strict = getattr(JsonStrictValidator(SchemaVersion.V1_5), "_validator")  # noqa: B009
+    return files("cyclonedx").joinpath("schema", "_res", name).read_text("utf-8")
+
+
+def _import_jsonschema_without_rfc3987_syntax() -> None:
+    """Import jsonschema with rfc3987-syntax held back, unless something imported it already.
+
+    rfc3987-syntax (pulled in by cyclonedx-python-lib's json-validation extra) builds Lark
+    grammars when imported: 2.4 s of CPU, most of `leo bundle verify` (benchmarks/NOTES.md).
+    jsonschema only uses it for the ``iri`` formats, which LEO checks with ``_fast_iri``.
+    """
+    import sys
+
+    if "jsonschema" in sys.modules or "rfc3987_syntax" in sys.modules:
+        return
+    sys.modules["rfc3987_syntax"] = None  # type: ignore[assignment]  # makes the import fail
+    try:
+        import jsonschema  # noqa: F401
+    finally:
+        del sys.modules["rfc3987_syntax"]
+
+
+@functools.cache
+def _schema_validator(version: str) -> Any:
+    """The CycloneDX ``version`` JSON schema (strict since 1.4), with linear-time checks.
+
+    Built from the schema files themselves with jsonschema's public API rather than the
+    library's private validator, so the two slow checks can be swapped out (THREATS.md A-27).
+    """
+    _import_jsonschema_without_rfc3987_syntax()
+    from jsonschema import FormatChecker
+    from jsonschema.validators import extend, validator_for  # type: ignore[import-untyped]
+    from referencing import Registry
+    from referencing.jsonschema import DRAFT7
+
+    schema = json.loads(_schema_text(f"bom-{version}.SNAPSHOT.schema.json"))
+    prefix = "http://cyclonedx.org/schema/"
+    registry: Registry[Any] = Registry().with_resources(
+        (prefix + name, DRAFT7.create_resource(json.loads(_schema_text(name))))
+        for name in (
+            "spdx.SNAPSHOT.schema.json",
+            "jsf-0.82.SNAPSHOT.schema.json",
+            "cryptography-defs.SNAPSHOT.schema.json",
+        )
+    )
+    base = validator_for(schema)
     checker = FormatChecker(formats=())
-    checker.checkers = dict(strict.format_checker.checkers)
+    checker.checkers = dict(base.FORMAT_CHECKER.checkers)
     for name in ("iri", "iri-reference"):
         checker.checks(name)(_fast_iri)
-    linear = extend(type(strict), {"uniqueItems": _unique_items})
-    return linear(strict.schema, registry=strict._registry, format_checker=checker)
+    linear = extend(base, {"uniqueItems": _unique_items})
+    return linear(schema, registry=registry, format_checker=checker)
 
 
-def validate(data: bytes, *, require_version: str | None = SPEC_VERSION) -> dict[str, Any]:
-    """Validate a CycloneDX JSON document against the 1.5 schema; return it parsed.
+def validate(data: bytes, *, require_version: Collection[str] | None = None) -> dict[str, Any]:
+    """Validate a CycloneDX JSON document against the schema of its own ``specVersion``.
 
-    The 1.5 schema accepts documents that say ``specVersion: "1.4"`` (observed with the
-    CycloneDX examples), so the version is checked on its own.
+    ``require_version`` is policy on top: the versions the caller accepts (None: any that LEO
+    validates). A 1.4 document also passes the 1.5 schema (observed with the CycloneDX
+    examples), so the version is read from the document, never inferred from the schema.
     """
     if len(data) > MAX_SBOM_BYTES:
         raise BundleError("sbom.invalid", f"the SBOM is larger than {MAX_SBOM_BYTES} bytes")
@@ -153,14 +199,27 @@ def validate(data: bytes, *, require_version: str | None = SPEC_VERSION) -> dict
         raise BundleError("sbom.malformed", exc.detail) from None
     if not isinstance(doc, dict) or doc.get("bomFormat") != "CycloneDX":
         raise BundleError("sbom.malformed", "the SBOM is not a CycloneDX JSON document")
-    error = next(_schema_validator().iter_errors(doc), None)
+    version = doc.get("specVersion")
+    if version not in SUPPORTED_VERSIONS:
+        raise BundleError(
+            "sbom.spec_version",
+            f"specVersion is {escape(str(version))!r}; LEO validates CycloneDX "
+            f"{', '.join(SUPPORTED_VERSIONS)}",
+        )
+    try:
+        validator = _schema_validator(version)
+    except FileNotFoundError:
+        raise BundleError(
+            "sbom.spec_version",
+            f"the installed cyclonedx-python-lib ships no CycloneDX {version} schema; upgrade it",
+        ) from None
+    error = next(validator.iter_errors(doc), None)
     if error is not None:
         shown = escape(error.message, 200)
-        raise BundleError("sbom.invalid", f"the SBOM fails the CycloneDX 1.5 schema: {shown}")
-    version = doc.get("specVersion")
-    if require_version is not None and version != require_version:
-        shown = escape(str(version))
+        raise BundleError("sbom.invalid", f"the SBOM fails the CycloneDX {version} schema: {shown}")
+    if require_version is not None and version not in require_version:
         raise BundleError(
-            "sbom.spec_version", f"specVersion is {shown!r}, expected {require_version!r}"
+            "sbom.spec_version",
+            f"specVersion is {version!r}, expected {' or '.join(sorted(require_version))}",
         )
     return doc

@@ -69,13 +69,13 @@ async def verify_bundle(
     data: bytes, trust: Trust, *, repo: Path | None = None, expect_head: str | None = None
 ) -> tuple[Verification, Bundle]:
     """Verify the bytes of ``artifact.tar.gz``; raise ``BundleError`` at the first failure."""
-    mode = trust.mode()
+    trust.mode()  # bad trust options are a usage error before any reading
     bundle = read_bundle(data)
     merge_base = bundle[MERGE_BASE].decode("ascii", errors="replace").strip()
     if not _GIT_SHA.fullmatch(merge_base) or bundle[MERGE_BASE] != merge_base.encode() + b"\n":
         raise BundleError("bundle.malformed", "MERGE_BASE is not one full commit id and a newline")
     envelope = dsse.parse_envelope(bundle[PROVENANCE])
-    signer, payload = await _verify_signature(envelope, bundle, trust, mode)
+    signer, payload = await verify_envelope(envelope, trust, bundle.members.get(SIGSTORE))
     if envelope.payload_type != dsse.INTOTO_PAYLOAD_TYPE:
         raise BundleError(
             "attestation.payload_type",
@@ -89,7 +89,7 @@ async def verify_bundle(
                 "provenance.source_mismatch",
                 f"the bundle was built for head {prov.head}, expected {wanted}",
             )
-    doc = sbom.validate(bundle[SBOM])
+    doc = sbom.validate(bundle[SBOM], require_version=sbom.BUNDLE_VERSIONS)
     if repo is not None:
         await replay(repo, prov.merge_base, bundle[PATCH], prov.head)
     result = Verification(
@@ -104,9 +104,17 @@ async def verify_bundle(
     return result, bundle
 
 
-async def _verify_signature(
-    envelope: dsse.Envelope, bundle: Bundle, trust: Trust, mode: str
+async def verify_envelope(
+    envelope: dsse.Envelope,
+    trust: Trust,
+    sigstore_bundle: bytes | None,
+    *,
+    names: tuple[str, str] = (SIGSTORE, PROVENANCE),
 ) -> tuple[str, bytes]:
+    """``(signer, payload)`` of ``envelope`` as ``trust`` verifies it; with Sigstore, the bundle
+    ``sigstore_bundle`` must sign exactly this envelope's statement. ``names`` name the two in
+    messages."""
+    mode = trust.mode()
     if mode == "key":
         from leo.bundle import keys
 
@@ -124,22 +132,23 @@ async def _verify_signature(
         return dsse.verify(envelope, lambda s, _m: outcomes.get(s))
     from leo.bundle import keyless
 
-    raw = bundle.members.get(SIGSTORE)
+    raw = sigstore_bundle
+    sigstore_name, envelope_name = names
     if raw is None:
         raise BundleError(
-            "bundle.incomplete", f"the bundle has no {SIGSTORE} to verify with Sigstore"
+            "bundle.incomplete", f"the bundle has no {sigstore_name} to verify with Sigstore"
         )
     assert trust.identity is not None and trust.issuer is not None
     verified = keyless.verify(
         raw, identity=trust.identity, issuer=trust.issuer, trusted_root=trust.trusted_root
     )
     if verified.payload is None:
-        raise BundleError("sigstore.invalid", f"{SIGSTORE} does not hold a DSSE envelope")
+        raise BundleError("sigstore.invalid", f"{sigstore_name} does not hold a DSSE envelope")
     # Mix-and-match (THREATS.md A-17): the Sigstore-signed statement must be the bundle's own.
     if (verified.payload_type, verified.payload) != (envelope.payload_type, envelope.payload):
         raise BundleError(
             "attestation.mix_and_match",
-            f"{SIGSTORE} signs a different statement than {PROVENANCE}",
+            f"{sigstore_name} signs a different statement than {envelope_name}",
         )
     return f"sigstore:{trust.identity}", verified.payload
 

@@ -35,6 +35,9 @@ LAZY_COMMANDS: dict[str, str] = {
     "sbom": "leo.cli.bundle:sbom",
     "handoff": "leo.cli.bundle:handoff",
     "key": "leo.cli.bundle:key",
+    "policy": "leo.cli.policy:policy",
+    "provenance": "leo.cli.provenance:provenance",
+    "lanes": "leo.cli.lanes:lanes",
 }
 
 

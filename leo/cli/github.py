@@ -53,17 +53,36 @@ def init() -> None:
     help="Commit status context. [default: LEO Gate Validation]",
 )
 @click.option("--action", is_flag=True, help="Also write LEO's composite action.yml at --dir.")
+@click.option(
+    "--sop/--no-sop",
+    default=True,
+    show_default=True,
+    help="Also write the SOP's other gates: SLSA and policy verification, signing, label sync "
+    "and the Story Release Gate template.",
+)
 def init_github(
-    root: Path, force: bool, install: str | None, context: str | None, action: bool
+    root: Path, force: bool, install: str | None, context: str | None, action: bool, sop: bool
 ) -> None:
-    """Write the /leo-verify workflow (.github/workflows/leo-verify.yml)."""
+    """Write the /leo-verify workflow (.github/workflows/leo-verify.yml) and the SOP's others."""
     from leo.__about__ import __version__
+    from leo.errors import LeoError
     from leo.github.settings import DEFAULT_CONTEXT
-    from leo.github.workflow import render_action, render_workflow, write_workflow
+    from leo.github.sop import render_sop_workflows, write_sop_workflows
+    from leo.github.workflow import WORKFLOW_PATH, render_action, render_workflow, write_workflow
 
-    text = render_workflow(install or f"leo-gate=={__version__}", context or DEFAULT_CONTEXT)
+    install = install or f"leo-gate=={__version__}"
+    text = render_workflow(install, context or DEFAULT_CONTEXT)
+    others = render_sop_workflows(install) if sop else {}
+    # Check every target before writing any, so a refusal leaves no half-initialised set.
+    targets = [root / WORKFLOW_PATH, *(root / WORKFLOW_PATH.parent / n for n in others)]
+    if not force and (existing := [t for t in targets if t.exists()]):
+        raise LeoError(
+            f"{', '.join(map(str, existing))} already exist(s); pass --force to overwrite"
+        )
     path = write_workflow(root, text, force=force)
     click.echo(f"wrote {path}")
+    for written in write_sop_workflows(root, others, force=True):
+        click.echo(f"wrote {written}")
     if action:
         target = root / "action.yml"
         if target.exists() and not force:
@@ -74,8 +93,9 @@ def init_github(
         target.write_text(render_action(), encoding="utf-8")
         click.echo(f"wrote {target}")
     click.echo(
-        "next: require the status check in branch protection and run `leo labels sync` "
-        "(docs/github.md)",
+        "next: require the status check in branch protection, run `leo labels sync`"
+        + (", and complete story-release-gate.yml (a template)" if sop else "")
+        + " (docs/github.md)",
         err=True,
     )
 

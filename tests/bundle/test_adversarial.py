@@ -220,7 +220,7 @@ def _unsigned(members, private):
 def _tampered_payload(members, private):
     envelope = json.loads(dict(members)["provenance.intoto.jsonl"])
     statement = statement_of(members)
-    statement["predicate"]["builder"]["id"] = "https://evil.example"
+    statement["predicate"]["runDetails"]["builder"]["id"] = "https://evil.example"
     import base64
 
     envelope["payload"] = base64.b64encode(json.dumps(statement).encode()).decode()
@@ -281,8 +281,40 @@ FORGERIES = {
     "A-24 payloadType swapped": (_payload_type_swapped, "signature.invalid"),
     "A-24 duplicate JSON keys": (_duplicate_keys, "json.duplicate_keys"),
     "A-17 merge-base swapped": (_merge_base_swapped, "provenance.merge_base_mismatch"),
-    "A-27 SBOM not 1.5": (_sbom_1_4, "sbom.spec_version"),
+    "A-27 SBOM 1.4 in a bundle": (_sbom_1_4, "sbom.spec_version"),
 }
+
+
+def _as_slsa_v0_2(statement: dict) -> dict:
+    """The Statement as LEO wrote it before SLSA v1.0 (provenance v0.2 predicate)."""
+    build = statement["predicate"]["buildDefinition"]
+    statement["predicateType"] = "https://slsa.dev/provenance/v0.2"
+    statement["predicate"] = {
+        "builder": statement["predicate"]["runDetails"]["builder"],
+        "buildType": build["buildType"],
+        "invocation": {"configSource": build["externalParameters"]["source"]},
+        "materials": build["resolvedDependencies"],
+    }
+    return statement
+
+
+def test_bundles_with_a_slsa_v0_2_predicate_are_still_read(builder_repo, keypair):
+    result, _ = _verify(
+        _forge(
+            builder_repo,
+            keypair,
+            lambda m, k: resign(m, json.dumps(_as_slsa_v0_2(statement_of(m))).encode(), k),
+        ),
+        keypair[1],
+    )
+    assert len(result.merge_base) == 40
+
+
+def test_new_bundles_carry_slsa_v1_0(builder_repo, keypair):
+    statement = statement_of(members_of(make_bundle(builder_repo, keypair[0])))
+    assert statement["_type"] == "https://in-toto.io/Statement/v1"
+    assert statement["predicateType"] == "https://slsa.dev/provenance/v1"
+    assert statement["predicate"]["buildDefinition"]["buildType"] == "https://leo.dev/bundle/v1"
 
 
 @pytest.mark.parametrize("case", list(FORGERIES))

@@ -114,3 +114,22 @@ def test_signature_over_another_payload_does_not_verify(tmp_path):
         dsse.verify(forged, keys.checker_for(keys.load_public(public)), trusted=[keyid])
     assert exc.value.code == "signature.invalid"
     assert base64.b64encode(b'{"a":2}') in forged.to_json().encode()
+
+
+@pytest.mark.parametrize(
+    "signatures",
+    [
+        [{"keyid": "k", "sig": "AAAA"}, {"keyid": "k", "sig": "AQID"}],
+        [{"keyid": "k", "sig": "AAAA", "cert": "smuggled"}],
+    ],
+)
+def test_signature_entries_are_unique_and_have_no_extra_fields(signatures):
+    doc = {"payload": "e30=", "payloadType": dsse.INTOTO_PAYLOAD_TYPE, "signatures": signatures}
+    with pytest.raises(BundleError) as exc:
+        dsse.parse_envelope(json.dumps(doc).encode())
+    assert exc.value.code == "dsse.malformed"
+
+
+def test_envelope_json_round_trips_through_securesystemslib():
+    envelope = dsse.Envelope("t", b"{}", (dsse.Signature("k", b"\x01\x02"),))
+    assert dsse.parse_envelope(envelope.to_json().encode()) == envelope

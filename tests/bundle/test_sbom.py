@@ -43,11 +43,47 @@ def test_own_1_5_documents_are_valid(shared_data, name):
     "path",
     ["SBOM/juice-shop/via_npm/flat/bom.1.4.json", "SBOM/laravel-7.12.0/bom.1.4.json"],
 )
-def test_real_world_1_4_sboms_pass_the_schema_but_not_the_version_policy(shared_data, path):
+def test_real_world_1_4_sboms_pass_their_schema_but_not_a_1_5_policy(shared_data, path):
     data = (shared_data / "cyclonedx-bom-examples" / path).read_bytes()
-    assert sbom.validate(data, require_version=None)["specVersion"] == "1.4"
+    assert sbom.validate(data)["specVersion"] == "1.4"
     with pytest.raises(BundleError) as exc:
-        sbom.validate(data)
+        sbom.validate(data, require_version={"1.5"})
+    assert exc.value.code == "sbom.spec_version"
+
+
+def _as_version(shared_data, version: str) -> dict:
+    doc = json.loads(
+        (shared_data / SNAPSHOTS / "get_bom_with_dependencies_valid-1.5.json.bin").read_bytes()
+    )
+    doc["specVersion"] = version
+    doc["$schema"] = f"http://cyclonedx.org/schema/bom-{version}.schema.json"
+    return doc
+
+
+@pytest.mark.parametrize("version", ["1.6", "1.7"])
+def test_newer_documents_validate_against_their_own_schema(shared_data, version):
+    assert (
+        sbom.validate(json.dumps(_as_version(shared_data, version)).encode())["specVersion"]
+        == version
+    )
+
+
+def test_a_field_new_in_1_6_fails_a_1_5_document_and_passes_a_1_6_one(shared_data):
+    # ``manufacturer`` on the metadata arrived in CycloneDX 1.6: the schema really is per version.
+    for version, ok in (("1.5", False), ("1.6", True)):
+        doc = _as_version(shared_data, version)
+        doc["metadata"]["manufacturer"] = {"name": "ACME"}
+        if ok:
+            sbom.validate(json.dumps(doc).encode())
+            continue
+        with pytest.raises(BundleError) as exc:
+            sbom.validate(json.dumps(doc).encode())
+        assert exc.value.code == "sbom.invalid" and "1.5 schema" in exc.value.detail
+
+
+def test_an_unknown_spec_version_is_refused(shared_data):
+    with pytest.raises(BundleError) as exc:
+        sbom.validate(json.dumps(_as_version(shared_data, "2.0")).encode())
     assert exc.value.code == "sbom.spec_version"
 
 
@@ -78,7 +114,7 @@ def test_malformed_sboms_fail(data, code):
     assert exc.value.code == code
 
 
-def test_built_sbom_is_valid_1_5_and_reproducible():
+def test_built_sbom_is_valid_1_6_and_reproducible():
     files = {
         "pyproject.toml": b'[project]\nname = "x"\ndependencies = ["click==8.1.7", "rich>=13"]\n',
         "requirements.txt": b"requests==2.32.3  # pinned\n-r other.txt\n",
@@ -86,7 +122,7 @@ def test_built_sbom_is_valid_1_5_and_reproducible():
     }
     first = sbom.build(files, project="x", head="a" * 40, committed_at=1_700_000_000)
     assert first == sbom.build(files, project="x", head="a" * 40, committed_at=1_700_000_000)
-    doc = sbom.validate(first)
+    doc = sbom.validate(first, require_version={"1.6"})
     purls = sorted(c["purl"] for c in doc["components"])
     assert purls == [
         "pkg:npm/left-pad@1.3.0",
@@ -104,9 +140,33 @@ def test_sbom_validate_cli(shared_data, leo_cli):
         str(shared_data / SNAPSHOTS / "get_bom_with_dependencies_valid-1.5.json.bin"),
     )
     assert ok.returncode == 0, ok.stderr
-    old = leo_cli(
-        "sbom",
-        "validate",
-        str(shared_data / "cyclonedx-bom-examples/SBOM/laravel-7.12.0/bom.1.4.json"),
+    old = str(shared_data / "cyclonedx-bom-examples/SBOM/laravel-7.12.0/bom.1.4.json")
+    assert leo_cli("sbom", "validate", old).returncode == 0
+    strict = leo_cli("sbom", "validate", old, "--spec-version", "1.5")
+    assert strict.returncode == 1 and "sbom.spec_version" in strict.stderr
+
+
+def test_validation_does_not_load_rfc3987_syntax_and_still_checks_iris(shared_data):
+    # rfc3987-syntax builds Lark grammars at import (seconds of CPU); LEO's own linear-time
+    # check covers the iri formats instead, so an external reference with a space still fails.
+    import subprocess
+    import sys
+
+    doc = json.loads(
+        (shared_data / SNAPSHOTS / "get_bom_with_external_references-1.5.json.bin").read_bytes()
     )
-    assert old.returncode == 1 and "sbom.spec_version" in old.stderr
+    doc["externalReferences"] = [{"type": "website", "url": "https://exa mple.org"}]
+    script = (
+        "import json, sys\n"
+        "from leo.bundle import sbom\n"
+        "from leo.bundle.reasons import BundleError\n"
+        "try:\n"
+        "    sbom.validate(sys.stdin.buffer.read())\n"
+        "except BundleError as exc:\n"
+        "    print(exc.code)\n"
+        "print('rfc3987_syntax' in sys.modules)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], input=json.dumps(doc).encode(), capture_output=True
+    )
+    assert done.stdout.decode().split() == ["sbom.invalid", "False"], done.stderr

@@ -113,15 +113,17 @@ def test_verify_attest_signed_with_a_key_verifies_with_leo_attest_verify(
     assert proc.returncode == 0, proc.stderr
     head = repo.change().head_sha
     ok = scale.leo(
-        "attest", "verify", str(out), "--key", str(public), "--head", head, env=scale.ENV
+        "attest", "verify-verdict", str(out), "--key", str(public), "--head", head, env=scale.ENV
     )
     assert ok.returncode == 0, ok.stderr
     assert "PASSED" in ok.stdout
     data = bytearray(out.read_bytes())
     data[len(data) // 2] ^= 0x01
     out.write_bytes(bytes(data))
+    # The spelling before verify-verdict still works, with a deprecation note.
     bad = scale.leo("attest", "verify", str(out), "--key", str(public), env=scale.ENV)
     assert bad.returncode == 1 and "Traceback" not in bad.stderr
+    assert "deprecated" in bad.stderr
 
 
 def test_verify_attest_writes_the_envelope_and_sign_needs_leo_signing(

@@ -10,7 +10,16 @@ from typing import TYPE_CHECKING, Any
 import anyio
 
 from leo import Analysed, SubAgent, SubAgentResult, Tool
-from leo_security import bandit, baseline, secrets, semgrep, suppressions, targets, workflows
+from leo_security import (
+    bandit,
+    baseline,
+    lanes,
+    secrets,
+    semgrep,
+    suppressions,
+    targets,
+    workflows,
+)
 from leo_security.outcome import ScanOutcome
 from leo_security.rules import RuleError, RuleSet, load
 
@@ -138,6 +147,8 @@ class SecurityAgent(SubAgent):
                 jobs["zizmor"] = lambda: workflows.scan(
                     change, src, plan.workflows, whole=whole, timeout=timeout
                 )
+            # Not skippable: a change must not quietly hand the builder lane a write token.
+            jobs["lanes"] = lambda: lanes.scan(change)
             outcomes: dict[str, ScanOutcome] = {}
 
             async def run(name: str) -> None:

@@ -1,0 +1,1 @@
+"""Policies LEO ships and checks: signed policy bundles (``leo policy``)."""
