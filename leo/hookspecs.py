@@ -45,8 +45,10 @@ def leo_resolve_conflict(
     Called for each sub-agent that produced evidence, once per round (at most three rounds),
     when the sub-agents disagree (see docs/verdicts.md). Return an awaitable that the runner
     awaits under the sub-agent's timeout; it yields None (the agent stands by its result) or a
-    revised result. The first non-None answer wins; LEO's default calls
-    ``subagent.resolve_conflict(change, conflict)``.
+    revised result. The first non-None answer from the sub-agent's own plugin or LEO's default
+    wins (another plugin's answer is ignored: it may observe, not launder); LEO's default calls
+    ``subagent.resolve_conflict(change, conflict)``. The result's ``revised_by`` names who
+    revised it.
     """
 
 

@@ -220,9 +220,9 @@ async def resolve_conflicts(
 def _resolver(
     plugins: Plugins, job: Job, change: Change, conflict: Conflict, who: list[str]
 ) -> Callable[[], Awaitable[object]]:
-    """Ask the sub-agent's own plugin (then LEO's default) to reconsider; name the one that
-    answered in ``who``. Another plugin's ``leo_resolve_conflict`` is never asked: a plugin must
-    not launder someone else's result (issue 17.6)."""
+    """Ask every ``leo_resolve_conflict`` implementation in pluggy's order, but take a revision
+    only from the sub-agent's own plugin or LEO's default, and name it in ``who``: another
+    plugin may observe the conflict, never launder someone else's result (issue 17.6)."""
     owners = {p.name for p in plugins.plugins if job.spec.name in p.subagents}
     allowed = owners | {"leo.defaults"}
 
@@ -232,13 +232,11 @@ def _resolver(
         everyone = plugins.pm.get_plugins()
         # pluggy's own order: the last registered, tryfirst ones first; the first answer wins.
         for impl in reversed(hook.get_hookimpls()):
-            if impl.plugin_name not in allowed:
-                continue
             others = [p for p in everyone if p is not impl.plugin]
             caller = plugins.pm.subset_hook_caller("leo_resolve_conflict", remove_plugins=others)
             awaitable = caller(subagent=agent, change=change, conflict=conflict)
             outcome = await awaitable if awaitable is not None else None
-            if outcome is not None:
+            if outcome is not None and impl.plugin_name in allowed:
                 who.append(impl.plugin_name)
                 return outcome
         return conflict.own

@@ -66,7 +66,7 @@ def test_another_plugin_cannot_launder_a_failed_result(small_repo, leo_run, leo_
     run.assert_verdict("FAIL")
     assert run.agent("fails").status == "failed"
     assert run.agent("fails").revised_by == ()
-    assert launderer.asked == []
+    assert "fails" in launderer.asked  # it may observe the conflict, not settle it
 
 
 def test_a_revision_records_who_made_it(small_repo, leo_run, agents):
