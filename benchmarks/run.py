@@ -119,6 +119,12 @@ def main() -> int:
             lines.append(
                 f"| (6) bundle verify / sha256sum of the same change | {med['test_bundle_verify'] / base:.1f}x | <= 1.5x |"
             )
+    small = med.get("test_ten_line_change_to_a_generated_table[500]")
+    large = med.get("test_ten_line_change_to_a_generated_table[8000]")
+    if small and large:
+        lines.append(
+            f"| (7) Design, a 10-line change to a generated table of 8,000 lines / of 500 lines | {large / small:.2f}x ({large:.1f} s / {small:.1f} s) | <= 1.5x |"
+        )
     if "test_aggregate_100k_findings" in med:
         lines.append(
             f"| (5) aggregator on 100,000 findings | {med['test_aggregate_100k_findings']:.3f} s | (no target) |"

@@ -31,6 +31,15 @@ if TYPE_CHECKING:
     )
     from leo.postgres import PostgresUnavailable, TemporaryPostgres
     from leo.process import ToolResult, find_tool, run_tool
+    from leo.sandbox import (
+        Limits,
+        Sandbox,
+        SandboxUnavailable,
+        allowed_environ,
+        current_isolation,
+        interpreter_paths,
+        require_sandbox,
+    )
     from leo.subagent import CheckOutcome, Conflict, SubAgent
 
 __all__ = [
@@ -45,10 +54,13 @@ __all__ = [
     "LaneFinding",
     "LanePolicy",
     "LeoError",
+    "Limits",
     "NotAnalysed",
     "PostgresUnavailable",
     "Report",
     "Requirement",
+    "Sandbox",
+    "SandboxUnavailable",
     "Severity",
     "Status",
     "SubAgent",
@@ -59,9 +71,13 @@ __all__ = [
     "ToolResult",
     "Verdict",
     "__version__",
+    "allowed_environ",
     "audit_workflows",
+    "current_isolation",
     "find_tool",
     "hookimpl",
+    "interpreter_paths",
+    "require_sandbox",
     "run_tool",
 ]
 
@@ -91,6 +107,13 @@ _WHERE = {
     "ToolResult": "leo.process",
     "run_tool": "leo.process",
     "find_tool": "leo.process",
+    "Limits": "leo.sandbox",
+    "Sandbox": "leo.sandbox",
+    "SandboxUnavailable": "leo.sandbox",
+    "allowed_environ": "leo.sandbox",
+    "current_isolation": "leo.sandbox",
+    "interpreter_paths": "leo.sandbox",
+    "require_sandbox": "leo.sandbox",
     "CheckOutcome": "leo.subagent",
     "Conflict": "leo.subagent",
     "SubAgent": "leo.subagent",

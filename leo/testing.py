@@ -8,7 +8,8 @@ Fixtures:
   runner and aggregator, and assert on the verdict and findings;
 * ``leo_plugins``: load LEO's plugins with extra plugin objects registered for one test;
 * ``leo_hook_calls``: record every hook call of a plugin manager;
-* ``leo_postgres``: a throw-away PostgreSQL server for the session.
+* ``leo_postgres``: a throw-away PostgreSQL server for the session;
+* ``leo_sandbox``: require a working bubblewrap sandbox (skip without one, fail in LEO's CI).
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ __all__ = [
     "leo_postgres",
     "leo_repo",
     "leo_run",
+    "leo_sandbox",
     "make_repo",
     "run_agents",
     "write_files",
@@ -196,3 +198,20 @@ def leo_postgres() -> Iterator[str]:
 def leo_run() -> Iterator[Callable[..., RunResult]]:
     """``leo_run(change, [AgentClass or "name", ...], config={...})`` -> ``RunResult``."""
     yield run_agents
+
+
+@pytest.fixture(scope="session")
+def leo_sandbox() -> str:
+    """Path of a working ``bwrap``; tests that run a change's code in the sandbox use it.
+
+    Skips when bubblewrap or user namespaces are missing, unless ``LEO_REQUIRE_SANDBOX=1`` (set
+    by LEO's CI), where a missing sandbox fails the test instead.
+    """
+    from leo.sandbox import SandboxUnavailable, require_sandbox
+
+    try:
+        return anyio.run(require_sandbox)
+    except SandboxUnavailable as exc:
+        if os.environ.get("LEO_REQUIRE_SANDBOX") == "1":
+            pytest.fail(f"the sandbox is required here (LEO_REQUIRE_SANDBOX=1): {exc}")
+        pytest.skip(str(exc))

@@ -165,6 +165,8 @@ class DesignAgent(SubAgent):
                 )
             except Exception as exc:  # a griffe failure on one package leaves only it unread
                 reason = f"public API not compared: griffe failed ({type(exc).__name__}: {exc})"
+                if isinstance(exc, api.NotComparable):
+                    reason = f"public API not compared: {exc}"
                 not_compared[package.path] = reason[:1000]
                 findings.append(
                     Finding(

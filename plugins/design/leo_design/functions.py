@@ -63,12 +63,27 @@ def functions(path: str, text: str) -> list[Function]:
 
 
 def maintainability(text: str) -> float | None:
-    """radon's maintainability index (0-100) of a Python module, None when it cannot be computed."""
-    from radon.metrics import mi_visit
+    """radon's maintainability index (0-100) of a Python module, None when it cannot be computed.
+
+    ``radon.metrics.mi_visit`` with the raw counts from ``leo_design.raw``: radon's own are
+    quadratic in a statement's length (issue 18: idna 3.7's generated tables took minutes).
+    """
+    import ast
+    import tokenize
+
+    from radon.metrics import h_visit_ast, mi_compute
+    from radon.visitors import ComplexityVisitor
+
+    from leo_design.raw import analyze
 
     try:
-        return float(mi_visit(text, multi=True))
-    except (SyntaxError, ValueError, RecursionError, ZeroDivisionError):
+        node = ast.parse(text)
+        raw = analyze(text)
+        comments = (raw.comments + raw.multi) / raw.sloc * 100 if raw.sloc else 0
+        volume = h_visit_ast(node).total.volume
+        complexity = ComplexityVisitor.from_ast(node).total_complexity
+        return float(mi_compute(volume, complexity, raw.lloc, comments))
+    except (SyntaxError, ValueError, RecursionError, ZeroDivisionError, tokenize.TokenError):
         return None
 
 

@@ -256,3 +256,21 @@ def test_stub_re_exporting_another_package_is_compared_without_a_crash(leo_repo,
     design = run.agent("design")
     assert design.status != "error", design.error
     assert _api(run) == []
+
+
+def test_package_with_a_generated_module_of_many_names_is_not_compared_not_timed_out(
+    leo_repo, leo_run
+):
+    """griffe's cost grows with the square of a module's top-level names: one generated file of
+    them timed the sub-agent out; the package's API is listed as not compared instead."""
+    names = "".join(f"NAME_{i} = {i}\n" for i in range(2500))
+    repo = leo_repo(
+        base={"app/__init__.py": "", "app/names.py": names, "app/core.py": CORE},
+        head={"app/core.py": BROKEN},
+    )
+    run = leo_run(repo.change(), [DesignAgent])
+    design = run.agent("design")
+    assert design.status == "warned"
+    run.assert_finding("design.api.not-compared", path="app")
+    reasons = {n.path: n.reason for n in design.analysed.not_analysed}
+    assert "app/names.py has 2500 top-level statements" in reasons["app"]

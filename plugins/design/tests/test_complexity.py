@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from leo_design import DesignAgent
 
 
@@ -170,3 +171,60 @@ def test_complex_new_test_function_never_gates(leo_repo, leo_run, branchy):
     run = leo_run(repo.change(), [DesignAgent])
     assert run.assert_finding("design.complexity", path="tests/test_logic.py").severity == "low"
     run.assert_verdict("PASS")
+
+
+SOURCES = [
+    '"""Module docstring."""\n\nimport os\n\n\ndef f(x):  # comment\n    if x: return 1\n'
+    "    y = (1,\n         2,\n\n         3)\n    z = 1 + \\\n        2; w = 3\n    return y\n\n\n",
+    '# only a comment\n\nclass A:\n    """Multi\n    line\n    docstring."""\n\n'
+    "    def m(self):\n        s = '''a\n\nb'''\n        return s\n",
+    "X = [\n    1,  # one\n    2,\n]\n",
+    "",
+]
+
+
+@pytest.mark.parametrize("source", SOURCES)
+def test_raw_metrics_equal_radons(source):
+    from leo_design.raw import analyze
+    from radon.raw import analyze as radon_analyze
+
+    assert analyze(source) == radon_analyze(source)
+
+
+def test_maintainability_of_a_generated_table_is_linear():
+    """idna 3.7's idnadata.py took minutes in radon's raw metrics (quadratic in a statement's
+    length); an 800-line tuple took 26 s there."""
+    from leo_design.functions import maintainability
+    from radon.metrics import mi_visit
+
+    small = "TABLE = (\n" + "".join(f"    {i},\n" for i in range(60)) + ")\n"
+    assert maintainability(small) == pytest.approx(mi_visit(small, multi=True))
+    huge = "TABLE = (\n" + "".join(f"    {i},\n" for i in range(20_000)) + ")\n"
+    assert maintainability(huge) is not None  # finishes: the old path would take hours
+
+
+def test_rename_mode_deletion_and_binary_only_changes_do_not_crash(leo_repo, leo_run, branchy):
+    from leo.repos import git
+
+    repo = leo_repo(
+        base={
+            "app/__init__.py": "",
+            "app/old.py": branchy("classify", 12),
+            "app/tool.py": "def g():\n    return 2\n",
+            "app/gone.py": "GONE = 1\n",
+            "app/trim.py": "A = 1\nB = 2\n",
+            "data/blob.bin": b"\x00\x01",
+        },
+        head={"app/gone.py": None, "app/trim.py": "A = 1\n", "data/blob.bin": b"\x00\x02"},
+    )
+    git(repo.path, "mv", "app/old.py", "app/new.py")
+    (repo.path / "app" / "tool.py").chmod(0o755)
+    repo.commit({}, "rename and mode change")
+    run = leo_run(repo.change(), [DesignAgent])
+    design = run.agent("design")
+    assert design.status == "warned", (design.summary, design.error)
+    # Renaming or deleting a public module is an API decision, not a crash or a defect.
+    assert len(design.decisions) == 3
+    run.assert_verdict("ESCALATE")
+    reasons = {n.path: n.reason for n in design.analysed.not_analysed}
+    assert reasons == {"app/gone.py": "deleted", "data/blob.bin": "binary"}

@@ -9,7 +9,7 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 from leo import LeoError, SubAgentResult, Tool
-from leo_performance import PerformanceAgent
+from leo_performance import PerformanceAgent, baseline
 from leo_performance.assess import (
     BORDERLINE,
     Assessment,
@@ -28,6 +28,11 @@ if TYPE_CHECKING:
 class PerformanceChecks(PerformanceAgent):
     """The Performance sub-agent's work (the registered ``PerformanceAgent`` delegates here)."""
 
+    def result(self, findings: Sequence[Finding] = (), **kwargs: Any) -> SubAgentResult:
+        """``SubAgent.result``, with the benchmark edits a LEAD must decide as ``decisions``."""
+        kwargs.setdefault("decisions", baseline.lead_decisions(findings))
+        return super().result(findings, **kwargs)
+
     async def check(self, change: Change) -> SubAgentResult:
         try:
             settings = Settings.from_mapping(self.settings)
@@ -45,26 +50,28 @@ class PerformanceChecks(PerformanceAgent):
                 return self.skipped(
                     f"{_n(len(at_head), 'benchmark')} new at head; none at base to compare against"
                 )
-            if not at_head:
-                # An empty target list would make pytest run the whole test suite.
-                return self.result(
-                    summary=f"all {_n(len(at_base), 'benchmark')} of the base were removed at "
-                    "head; nothing to compare",
-                    details={"removed": [f"{b.path}::{b.name}" for b in at_base]},
-                )
+        # Judged from the base: the base's benchmark files are measured on both sides, and
+        # what the change did to them is a finding for a LEAD (issue 17).
+        touched = baseline.edit_findings(await baseline.edits(change, at_base))
+        touched += baseline.support_findings(change, at_base)
         targets: dict[Side, list[str]] = {
             "base": list(settings.paths) or _files(at_base),
-            "head": list(settings.paths) or _files(at_head),
+            "head": list(settings.paths) or _files(at_base),
         }
+        prepare = baseline.overlay(change, at_base)
         with tempfile.TemporaryDirectory(prefix="leo-performance-") as work:
-            runs = await measure(change, settings, targets, settings.pairs, Path(work))
-        assessment = assess(runs, at_head, settings)
+            runs = await measure(change, settings, targets, settings.pairs, Path(work), prepare)
+        assessment = assess(runs, at_base, settings)
         if not assessment.base_ran:
-            return self._base_did_not_run(runs, assessment)
-        findings = list(assessment.findings)
+            result = self._base_did_not_run(runs, assessment)
+            if touched and result.status == "skipped":  # an edit to the benchmarks is never neutral
+                return self.result(touched, summary=result.summary)
+            return result
+        findings = list(assessment.findings) + touched
         info = details(assessment, runs, settings)
+        info["base_benchmarks_on_both_sides"] = True
         if settings.remeasure_in_check and assessment.borderline:
-            findings, info = await self._remeasure(change, settings, findings, info, at_head)
+            findings, info = await self._remeasure(change, settings, findings, info, at_base)
         return self.result(
             findings,
             summary=_summary(assessment, findings, settings),
@@ -81,9 +88,9 @@ class PerformanceChecks(PerformanceAgent):
             settings = Settings.from_mapping(self.settings)
         except LeoError as exc:
             return _error(str(exc))
-        at_head = await discover(change, "head")
+        at_base = await discover(change, "base")
         findings, info = await self._remeasure(
-            change, settings, list(own.findings), dict(own.details), at_head
+            change, settings, list(own.findings), dict(own.details), at_base
         )
         kept = sum(1 for f in findings if f.rule_id.startswith("performance.regression"))
         return self.result(
@@ -99,7 +106,7 @@ class PerformanceChecks(PerformanceAgent):
         settings: Settings,
         findings: list[Finding],
         info: dict[str, Any],
-        at_head: Sequence[Benchmark],
+        at_base: Sequence[Benchmark],
     ) -> tuple[list[Finding], dict[str, Any]]:
         """Run the borderline benchmarks again (``remeasure_pairs`` pairs) and keep what holds.
 
@@ -115,9 +122,14 @@ class PerformanceChecks(PerformanceAgent):
         again = replace(settings, import_time=modules)
         with tempfile.TemporaryDirectory(prefix="leo-performance-") as work:
             runs = await measure(
-                change, again, {"base": tests, "head": tests}, settings.remeasure_pairs, Path(work)
+                change,
+                again,
+                {"base": tests, "head": tests},
+                settings.remeasure_pairs,
+                Path(work),
+                baseline.overlay(change, at_base),
             )
-        fresh = assess(runs, at_head, settings)
+        fresh = assess(runs, at_base, settings)
         by_id = {c.nodeid: c for c in fresh.comparisons}
         kept: list[Finding] = [f for f in findings if f.rule_id != BORDERLINE]
         outcome: dict[str, str] = {}
@@ -132,7 +144,7 @@ class PerformanceChecks(PerformanceAgent):
                 ]
             elif c.holds:
                 outcome[nodeid] = f"held ({c.ratio:.2f}x)"
-                finding = comparison_finding(c, at_head, settings, confirmed=True)
+                finding = comparison_finding(c, at_base, settings, confirmed=True)
                 if finding is not None:
                     kept.append(finding)
             else:

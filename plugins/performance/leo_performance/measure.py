@@ -1,5 +1,10 @@
 """Runs the benchmarks at base and head, interleaved, and reads what each run measured.
 
+Every run is the change's code (or the base's), so it runs in LEO's sandbox (``leo.Sandbox``)
+without network, with an allow-listed environment, its own scratch directory and only its own
+worktree writable; the interpreter is a cached virtual environment holding pytest and
+pytest-benchmark (never LEO's own), mounted read-only, or the one ``python``/``command`` names.
+
 Both sides get their own throw-away worktree and are measured on the same machine in
 alternating order (base, head, head, base, base, head, ...): drift of the machine's speed hits
 both sides alike instead of looking like a regression, and the order of each pair flips so that
@@ -8,27 +13,30 @@ a steady drift does not favour the side that always runs first.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import hashlib
 import json
 import math
 import os
-import re
 import shutil
-from collections.abc import Mapping, Sequence
+import sys
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from leo import run_tool
+import anyio
+
+from leo import LeoError, Sandbox, allowed_environ, interpreter_paths, run_tool
 
 if TYPE_CHECKING:
     from leo import Change
     from leo_performance.settings import Settings
 
 Side = Literal["base", "head"]
-#: Environment variables never passed to the repository's code (it is the PR's code).
-SECRET_NAME = re.compile(r"(_TOKEN|_KEY|_SECRET)$|SECRET|PASSWORD|CREDENTIAL", re.IGNORECASE)
-#: Variables that would let the environment change what pytest runs or loads.
-DROPPED = frozenset({"PYTHONPATH", "PYTEST_ADDOPTS", "PYTEST_PLUGINS", "PYTHONSTARTUP"})
+#: What the benchmark environment holds when ``python`` and ``command`` are unset.
+RUNNER_REQUIREMENTS = ("pytest>=8,<10", "pytest-benchmark>=4,<6")
 _PLUGIN = "leo_performance_outcomes"
 _MAX_ROUNDS_KEPT = 100_000
 _MAX_OUTCOME_LINES = 100_000
@@ -66,24 +74,115 @@ class Run:
         return bool(self.samples)
 
 
-def scrubbed_env(settings: Settings, pythonpath: Sequence[str], outcomes: Path) -> dict[str, str]:
-    """LEO's environment without secrets, with the run's own ``PYTHONPATH`` and switches."""
-    env = {k: v for k, v in os.environ.items() if not SECRET_NAME.search(k) and k not in DROPPED}
-    env.setdefault("PYTHONHASHSEED", "0")  # the same dict layouts on both sides
-    env["PYTHONDONTWRITEBYTECODE"] = "1"
+@dataclass(frozen=True)
+class Runner:
+    """The interpreter (or command) that runs the benchmarks, and what the sandbox must show."""
+
+    python: str
+    """Interpreter for ``-m pytest`` and import timing."""
+    readable: tuple[Path, ...]
+    """Directories bound read-only so that it runs inside the sandbox."""
+
+
+def sandbox_environ(
+    settings: Settings, home: Path, pythonpath: Sequence[str], outcomes: Path
+) -> dict[str, str]:
+    """The run's whole environment: LEO's allow-list, the run's ``PYTHONPATH`` and switches.
+
+    Nothing else of LEO's environment reaches the code under benchmark (no deny-list).
+    """
+    env = allowed_environ(home=home)
+    env["PYTHONHASHSEED"] = "0"  # the same dict layouts on both sides
     env["PYTHONPATH"] = os.pathsep.join(pythonpath)
     env["LEO_PERFORMANCE_OUTCOMES"] = str(outcomes)
-    if settings.autoload:
-        env.pop("PYTEST_DISABLE_PLUGIN_AUTOLOAD", None)
-    else:
+    if not settings.autoload:
         env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
     env.update(dict(settings.env))
     return env
 
 
-def pytest_argv(settings: Settings, json_path: Path, targets: Sequence[str]) -> list[str]:
+def _cache_root(settings: Settings) -> Path:
+    if settings.cache_dir:
+        return Path(settings.cache_dir).expanduser()
+    if os.environ.get("LEO_CACHE_DIR"):
+        return Path(os.environ["LEO_CACHE_DIR"]) / "venvs"
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "leo" / "venvs"
+
+
+async def prepare_runner(settings: Settings, work: Path) -> Runner:
+    """The interpreter of the runs: ``command``/``python`` when set, else a cached venv.
+
+    The venv holds ``RUNNER_REQUIREMENTS`` only (the repository is imported from its worktree
+    through ``PYTHONPATH``). It is built once per interpreter in the sandbox, published by an
+    atomic rename under an exclusive lock, and mounted read-only into every run.
+    """
+    if settings.command or settings.python:
+        name = settings.command[0] if settings.command else settings.python
+        exe = shutil.which(name) if "/" not in name else name
+        if exe is None or not os.access(exe, os.X_OK):
+            msg = f"the performance interpreter {name!r} was not found; check python/command"
+            raise LeoError(msg)
+        return Runner(python=settings.python or exe, readable=interpreter_paths(exe))
+    base = getattr(sys, "_base_executable", sys.executable)
+    recipe = json.dumps([base, sys.version, RUNNER_REQUIREMENTS]).encode()
+    root = _cache_root(settings)
+    root.mkdir(parents=True, exist_ok=True)
+    venv = root / f"performance-{hashlib.sha256(recipe).hexdigest()[:24]}"
+    python = venv / "bin" / "python"
+    fd = os.open(root / f"{venv.name}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                await anyio.sleep(0.1)
+        if not python.exists():
+            await _build_runner(settings, base, venv, work)
+    finally:
+        os.close(fd)
+    return Runner(python=str(python), readable=interpreter_paths(python))
+
+
+async def _build_runner(settings: Settings, base: str, venv: Path, work: Path) -> None:
+    tmp = venv.with_name(f"{venv.name}.tmp-{os.getpid()}")
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    made = await run_tool([base, "-m", "venv", str(tmp)], env={}, timeout=settings.run_timeout)
+    if made.returncode != 0:
+        msg = f"could not create the benchmark environment: {made.stderr_text.strip()[-500:]}"
+        raise LeoError(msg)
+    scratch = work / "setup"
+    (scratch / "home").mkdir(parents=True, exist_ok=True)
+    box = Sandbox(
+        scratch=scratch,
+        writable=(tmp,),
+        readable=tuple(p for p in interpreter_paths(base)),
+        network=settings.setup_network == "allow",
+    )
+    argv = [str(tmp / "bin" / "python"), "-m", "pip", "install", *RUNNER_REQUIREMENTS]
+    done = await box.run(
+        argv,
+        cwd=scratch,
+        env=allowed_environ(home=scratch / "home", setup=True),
+        timeout=max(settings.run_timeout, 600),
+    )
+    if done.returncode != 0:
+        shutil.rmtree(tmp, ignore_errors=True)
+        tail = (done.stderr_text.strip() or done.stdout_text.strip())[-500:]
+        msg = f"could not install {', '.join(RUNNER_REQUIREMENTS)} for the benchmarks: {tail}"
+        raise LeoError(msg)
+    with contextlib.suppress(FileNotFoundError):
+        shutil.rmtree(venv)
+    os.rename(tmp, venv)  # the atomic publish: a half-built environment is never used
+
+
+def pytest_argv(
+    settings: Settings, json_path: Path, targets: Sequence[str], python: str
+) -> list[str]:
     """The argv of one run: the configured pytest, the benchmark options, then the targets."""
-    argv = [*settings.pytest_argv(), "-p", "no:cacheprovider", "-p", _PLUGIN]
+    argv = [*settings.pytest_argv(python), "-p", "no:cacheprovider", "-p", _PLUGIN]
     if not settings.autoload:
         argv += ["-p", "pytest_benchmark.plugin"]
     argv += [
@@ -108,10 +207,18 @@ async def run_once(
     work: Path,
     index: int,
     pair: int = 0,
+    runner: Runner | None = None,
 ) -> Run:
-    """One pytest run in ``tree`` (a checkout of ``side``); its timings and outcomes."""
-    json_path = work / f"{index:02d}-{side}.json"
-    outcomes = work / f"{index:02d}-{side}.outcomes.jsonl"
+    """One sandboxed pytest run in ``tree`` (a checkout of ``side``); its timings and outcomes.
+
+    The run writes only its worktree and its own scratch directory: it cannot touch the
+    other side's worktree, another run's results or the outcomes plugin.
+    """
+    runner = runner or await prepare_runner(settings, work)
+    scratch = work / f"{index:02d}-{side}"
+    (scratch / "home").mkdir(parents=True)
+    json_path = scratch / "benchmark.json"
+    outcomes = scratch / "outcomes.jsonl"
     plugin_dir = work / "plugin"
     if not plugin_dir.is_dir():
         plugin_dir.mkdir()
@@ -121,17 +228,21 @@ async def run_once(
     pythonpath = [str(plugin_dir)] + [
         str(tree / p) for p in settings.pythonpath if (tree / p).is_dir()
     ]
-    env = scrubbed_env(settings, pythonpath, outcomes)
+    env = sandbox_environ(settings, scratch / "home", pythonpath, outcomes)
+    readable = [*runner.readable, plugin_dir]
+    if (tree / ".git").is_file():  # the worktree's link to the host repository: never rewritten
+        readable.append(tree / ".git")
+    box = Sandbox(scratch=scratch, writable=(tree,), readable=tuple(dict.fromkeys(readable)))
     run = Run(side=side, pair=pair, argv=(), returncode=0)
     if targets:  # never without targets: pytest would run the whole test suite
-        argv = pytest_argv(settings, json_path, targets)
-        result = await run_tool(argv, cwd=tree, env=env, timeout=settings.run_timeout)
+        argv = pytest_argv(settings, json_path, targets, runner.python)
+        result = await box.run(argv, cwd=tree, env=env, timeout=settings.run_timeout)
         output = (result.stdout_text + result.stderr_text).strip()
         run.argv, run.returncode, run.output_tail = tuple(argv), result.returncode, output[-_TAIL:]
         run.samples, run.version = read_benchmark_json(json_path)
         run.outcomes, run.errors = read_outcomes(outcomes)
     for module in settings.import_time:
-        await time_import(settings, tree, module, run, env)
+        await time_import(settings, tree, module, run, env, box, runner.python)
     return run
 
 
@@ -140,7 +251,13 @@ IMPORT_PREFIX = "import:"
 
 
 async def time_import(
-    settings: Settings, tree: Path, module: str, run: Run, env: Mapping[str, str]
+    settings: Settings,
+    tree: Path,
+    module: str,
+    run: Run,
+    env: Mapping[str, str],
+    box: Sandbox,
+    python: str,
 ) -> None:
     """Time ``import module`` ``import_rounds`` times in fresh interpreters (``-X importtime``).
 
@@ -150,8 +267,8 @@ async def time_import(
     key = IMPORT_PREFIX + module
     times: list[float] = []
     for _ in range(settings.import_rounds):
-        result = await run_tool(
-            [settings.interpreter(), "-X", "importtime", "-c", f"import {module}"],
+        result = await box.run(
+            [python, "-X", "importtime", "-c", f"import {module}"],
             cwd=tree,
             env=env,
             timeout=settings.run_timeout,
@@ -187,20 +304,27 @@ async def measure(
     targets: Mapping[Side, Sequence[str]],
     pairs: int,
     work: Path,
+    prepare_head: Callable[[Path], Awaitable[object]] | None = None,
 ) -> list[Run]:
     """``pairs`` interleaved (base, head) runs of ``targets``, in alternating order.
 
-    Stops early when the first pair shows that one side cannot run at all: more runs would
+    ``prepare_head`` edits the head worktree before any run (the base's benchmarks laid over
+    it). Stops early when the first pair shows that one side cannot run at all: more runs would
     only repeat the same error.
     """
     runs: list[Run] = []
+    runner = await prepare_runner(settings, work)
     async with change.worktree("base") as base_tree, change.worktree("head") as head_tree:
+        if prepare_head is not None:
+            await prepare_head(head_tree)
         trees: dict[Side, Path] = {"base": base_tree, "head": head_tree}
         for i in range(pairs):
             order: tuple[Side, Side] = ("base", "head") if i % 2 == 0 else ("head", "base")
             for side in order:
                 runs.append(
-                    await run_once(settings, trees[side], side, targets[side], work, len(runs), i)
+                    await run_once(
+                        settings, trees[side], side, targets[side], work, len(runs), i, runner
+                    )
                 )
             if i == 0 and not all(r.ran for r in runs):
                 break

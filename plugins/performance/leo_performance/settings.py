@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import PurePosixPath
@@ -46,7 +45,7 @@ class Settings:
     seed: int = 0
     """Seed of the bootstrap, so that one set of timings always gives one answer."""
     python: str = ""
-    """Interpreter that runs pytest; empty: LEO's own."""
+    """Interpreter that runs pytest; empty: a cached venv with pytest-benchmark (never LEO's)."""
     command: tuple[str, ...] = ()
     """Full argv that runs pytest (e.g. ``["uv", "run", "pytest"]``); overrides ``python``."""
     pytest_args: tuple[str, ...] = ()
@@ -63,6 +62,10 @@ class Settings:
     """Modules whose import time (``python -X importtime``) is compared too; empty: off."""
     import_rounds: int = 10
     """Imports timed per module per run."""
+    setup_network: str = "allow"
+    """Whether building the benchmark environment may reach the package index ("deny": offline)."""
+    cache_dir: str = ""
+    """Where the benchmark environment is cached; empty: LEO's cache (``venvs``)."""
 
     @property
     def custom_interpreter(self) -> bool:
@@ -72,15 +75,11 @@ class Settings:
     def autoload(self) -> bool:
         return self.custom_interpreter if self.plugin_autoload is None else self.plugin_autoload
 
-    def interpreter(self) -> str:
-        """The Python that times imports: ``python``, else LEO's own."""
-        return self.python or sys.executable
-
-    def pytest_argv(self) -> list[str]:
-        """The argv prefix that starts pytest."""
+    def pytest_argv(self, python: str) -> list[str]:
+        """The argv prefix that starts pytest: ``command``, else ``python -m pytest``."""
         if self.command:
             return list(self.command)
-        return [self.python or sys.executable, "-m", "pytest"]
+        return [python, "-m", "pytest"]
 
     @classmethod
     def from_mapping(cls, raw: Mapping[str, Any]) -> Settings:
@@ -115,6 +114,9 @@ class Settings:
             if not ok:
                 msg = f"{_WHERE} {key} = {getattr(self, key)!r} must be {expected}"
                 raise LeoError(msg)
+        if self.setup_network not in ("allow", "deny"):
+            msg = f'{_WHERE} setup_network = {self.setup_network!r} must be "allow" or "deny"'
+            raise LeoError(msg)
         for path in self.paths:
             p = PurePosixPath(path.split("::", 1)[0])
             if not path or path.startswith("-") or p.is_absolute() or ".." in p.parts:

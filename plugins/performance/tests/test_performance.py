@@ -98,12 +98,24 @@ def test_benchmarks_new_at_head_are_skipped_for_want_of_a_base(leo_repo, leo_run
     assert "new at head" in result.summary
 
 
-def test_removing_every_benchmark_passes_without_running_the_whole_test_suite(leo_repo, leo_run):
+def test_removing_every_benchmark_measures_the_base_ones_and_needs_a_lead(leo_repo, leo_run):
     base = {**BASE, "tests/test_other.py": "def test_fails():\n    raise AssertionError\n"}
     repo = leo_repo(base=base, head={"tests/test_bench.py": None})
-    result = leo_run(repo.change(), [PerformanceAgent], config=CONFIG).agent("performance")
-    assert result.status == "passed"
-    assert "removed at head" in result.summary
+    run = leo_run(repo.change(), [PerformanceAgent], config=CONFIG)
+    result = run.agent("performance")
+    finding = run.assert_finding("performance.benchmark_deleted", path="tests/test_bench.py")
+    assert (
+        finding.message in result.decisions and "tests/test_bench.py::test_work" in finding.message
+    )
+    assert result.status != "passed" and result.confidence < 100
+    assert [b["nodeid"] for b in result.details["benchmarks"]] == ["tests/test_bench.py::test_work"]
+    run.assert_no_finding("performance.suite_failed")  # the other tests were not run
+    # ESCALATE, or FAIL when the machine's noise also looked like a regression: never PASS.
+    assert run.report.verdict in ("ESCALATE", "FAIL"), run.report.reasons
+    assert any(
+        q.met is None and q.name == "performance decisions" and "deletes the benchmark" in q.detail
+        for q in run.report.requirements
+    )
 
 
 def test_a_benchmark_that_ran_at_base_and_fails_at_head_is_a_finding(leo_repo, leo_run):
@@ -122,9 +134,11 @@ def test_a_benchmark_skipped_at_head_cannot_hide_a_regression(leo_repo, leo_run)
     )
     repo = leo_repo(base=BASE, head={"app/core.py": SLOWER, "tests/test_bench.py": skipped})
     run = leo_run(repo.change(), [PerformanceAgent], config=CONFIG)
-    finding = run.assert_finding("performance.benchmark_skipped", path="tests/test_bench.py")
-    assert finding.severity == "medium"
-    assert run.agent("performance").status == "warned"
+    # The base's version of the benchmark is measured on both sides, skip or no skip.
+    run.assert_finding(REGRESSION, path="tests/test_bench.py")
+    edited = run.assert_finding("performance.benchmark_edited", path="tests/test_bench.py")
+    assert edited.message in run.agent("performance").decisions
+    assert run.agent("performance").status == "failed"
 
 
 def test_a_suite_that_no_longer_imports_at_head_is_a_finding(leo_repo, leo_run):

@@ -11,7 +11,7 @@ from leo_performance.measure import (
     import_seconds,
     read_benchmark_json,
     read_outcomes,
-    scrubbed_env,
+    sandbox_environ,
 )
 from leo_performance.settings import Settings
 from leo_performance.stats import classify, compare
@@ -140,7 +140,7 @@ async def test_async(aio_benchmark):
 def test_settings_are_validated_with_a_sentence_naming_the_key():
     assert Settings.from_mapping({}).pairs == 3
     s = Settings.from_mapping({"min_effect": 0.2, "command": ["uv", "run", "pytest"]})
-    assert s.min_effect == 0.2 and s.pytest_argv() == ["uv", "run", "pytest"] and s.autoload
+    assert s.min_effect == 0.2 and s.pytest_argv("/p") == ["uv", "run", "pytest"] and s.autoload
     with pytest.raises(LeoError, match="unknown key 'pairz'"):
         Settings.from_mapping({"pairz": 3})
     with pytest.raises(LeoError, match="min_effect"):
@@ -158,13 +158,16 @@ def test_the_runs_get_no_secrets_and_no_injected_pytest_options(monkeypatch, tmp
         monkeypatch.setenv(name, "hunter2")
     monkeypatch.setenv("PYTEST_ADDOPTS", "--benchmark-disable")
     monkeypatch.setenv("LANG", "C.UTF-8")
-    env = scrubbed_env(Settings(), ["/x"], tmp_path / "o.jsonl")
+    env = sandbox_environ(Settings(), tmp_path, ["/x"], tmp_path / "o.jsonl")
     assert "hunter2" not in env.values()
+    assert "GITHUB_TOKEN" not in env and env["HOME"] == str(tmp_path)
     assert "PYTEST_ADDOPTS" not in env
     assert env["LANG"] == "C.UTF-8"
     assert env["PYTHONPATH"] == "/x"
     assert env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] == "1"
-    custom = scrubbed_env(Settings(python="/usr/bin/python3"), [], tmp_path / "o.jsonl")
+    custom = sandbox_environ(
+        Settings(python="/usr/bin/python3"), tmp_path, [], tmp_path / "o.jsonl"
+    )
     assert "PYTEST_DISABLE_PLUGIN_AUTOLOAD" not in custom
 
 

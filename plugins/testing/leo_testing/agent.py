@@ -7,7 +7,8 @@ from __future__ import annotations
 import re
 import tempfile
 import time
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -22,12 +23,14 @@ from leo import (
     SubAgentResult,
     Tool,
     ToolResult,
+    current_isolation,
 )
-from leo_testing import changed_coverage, environment
+from leo_testing import baseline, changed_coverage, environment, observer
 from leo_testing.harness import harness_changes
 from leo_testing.junit import ReportError, Suite, clean, parse_junit, read_report
 from leo_testing.sandbox import Sandbox, expand
 from leo_testing.settings import Settings, parse_settings
+from leo_testing.tampering import tampering_findings
 
 #: pytest's exit code when it collected no tests.
 NO_TESTS_COLLECTED = 5
@@ -47,6 +50,12 @@ class SuiteRun:
     environment: environment.Environment
     environment_modified: bool
     duration_s: float
+    observer: bytes | None = None
+    """What LEO's observer plugin recorded; None when it was not loaded (a custom command)."""
+    base: SuiteRun | None = None
+    """The base pass: the base's tests and test configuration against the head's code."""
+    base_paths: tuple[str, ...] = ()
+    """Paths the base pass restored from the base or removed."""
 
 
 async def run_suite(
@@ -56,43 +65,88 @@ async def run_suite(
     *,
     tests: tuple[str, ...] = (),
     coverage: bool = True,
+    base_pass: bool = False,
 ) -> SuiteRun:
-    """Run ``command`` at the head in a fresh worktree and the cached environment, sandboxed."""
+    """Run ``command`` at the head in a fresh worktree and the cached environment, sandboxed;
+    with ``base_pass``, then run it again in the same worktree turned into the base pass's."""
     async with change.worktree("head") as tree:
         with tempfile.TemporaryDirectory(prefix="leo-testing-") as tmp:
-            sandbox = Sandbox.create(settings, Path(tmp))
+            sandbox = Sandbox.create(settings, Path(tmp) / "head")
             await sandbox.check_available()
             async with environment.prepare(tree, settings, sandbox) as env:
-                values = {
-                    "python": str(env.python),
-                    "project": str(tree),
-                    "outdir": str(sandbox.out),
-                    "junit": str(sandbox.out / "junit.xml"),
-                    "coverage": str(sandbox.out / "coverage.xml"),
-                }
-                pythonpath = [tree / p for p in settings.pythonpath if (tree / p).is_dir()]
-                environ = sandbox.environ(
-                    "test", venv=env.path, pythonpath=pythonpath, values=values
-                )
-                started = time.monotonic()
-                result = await sandbox.run(
-                    expand(command, values, tests),
-                    phase="test",
-                    cwd=tree,
-                    env=environ,
-                    timeout=settings.test_timeout,
-                )
-                duration = time.monotonic() - started
+                run = await _run_once(tree, settings, sandbox, env, command, tests, coverage)
+                if base_pass:
+                    extra = _test_files(run.junit)
+                    paths = await baseline.prepare_base_pass(change, tree, extra)
+                    base_sandbox = Sandbox.create(settings, Path(tmp) / "base")
+                    base = await _run_once(tree, settings, base_sandbox, env, command, (), False)
+                    run = replace(run, base=base, base_paths=tuple(paths))
                 modified = await environment.discard_if_modified(env, settings)
-            junit = cov = None
-            error = None
-            try:
-                junit = read_report(sandbox.out / "junit.xml")
-                if coverage and settings.coverage and settings.coverage_report:
-                    cov = read_report(Path(expand([settings.coverage_report], values)[0]))
-            except ReportError as exc:
-                error = str(exc)
-    return SuiteRun(result, str(tree), junit, cov, error, env, modified, round(duration, 3))
+    return replace(run, environment_modified=modified)
+
+
+async def _run_once(
+    tree: Path,
+    settings: Settings,
+    sandbox: Sandbox,
+    env: environment.Environment,
+    command: tuple[str, ...],
+    tests: tuple[str, ...],
+    coverage: bool,
+) -> SuiteRun:
+    values = {
+        "python": str(env.python),
+        "project": str(tree),
+        "outdir": str(sandbox.out),
+        "junit": str(sandbox.out / "junit.xml"),
+        "coverage": str(sandbox.out / "coverage.xml"),
+    }
+    pythonpath = [tree / p for p in settings.pythonpath if (tree / p).is_dir()]
+    argv = expand(command, values, tests)
+    record = sandbox.root / "observer.jsonl"
+    if settings.is_default_command:  # LEO's own witness, loaded before any conftest
+        pythonpath.insert(0, observer.install(sandbox.root / "plugin"))
+        argv[3:3] = ["-p", observer.PLUGIN]
+    environ = sandbox.environ("test", venv=env.path, pythonpath=pythonpath, values=values)
+    if settings.is_default_command:
+        environ[observer.ENV] = str(record)
+    started = time.monotonic()
+    result = await sandbox.run(
+        argv, phase="test", cwd=tree, env=environ, timeout=settings.test_timeout, venv=env.path
+    )
+    duration = time.monotonic() - started
+    junit = cov = None
+    error = None
+    try:
+        junit = read_report(sandbox.out / "junit.xml")
+        if coverage and settings.coverage and settings.coverage_report:
+            cov = read_report(Path(expand([settings.coverage_report], values)[0]))
+    except ReportError as exc:
+        error = str(exc)
+    seen = None
+    if settings.is_default_command:
+        try:
+            seen = read_report(record) or b""
+        except ReportError:
+            seen = b""
+    return SuiteRun(
+        result, str(tree), junit, cov, error, env, False, round(duration, 3), observer=seen
+    )
+
+
+def _test_files(junit: bytes | None) -> list[str]:
+    """Files the run collected test functions from, whatever the files are called (a doctest
+    of a code module is named after the code, never ``test…``, so code is never among them)."""
+    suite = _suite(junit)
+    cases = suite.cases if suite else ()
+    return sorted({c.file for c in cases if c.file and c.name.startswith("test")})
+
+
+def _suite(junit: bytes | None) -> Suite | None:
+    try:
+        return parse_junit(junit) if junit is not None else None
+    except ReportError:
+        return None
 
 
 def _error(summary: str, **kwargs: Any) -> SubAgentResult:
@@ -111,6 +165,27 @@ def _tail(result: ToolResult, lines: int = 15) -> str:
     return clean("\n".join(text.splitlines()[-lines:]), 2000)
 
 
+#: Findings on the gate's own evidence that only a LEAD can settle: the result lists them as
+#: ``decisions``, so the verdict is at best ESCALATE (issue 17).
+LEAD_RULES = frozenset(
+    {"testing.harness_changed", "testing.runner_hook", "testing.base_pass_missing"}
+)
+
+
+def lead_decisions(findings: Sequence[Finding]) -> list[str]:
+    """The messages of the findings a LEAD must decide (a weakened test that hides no failure
+    included), for the result's ``decisions``."""
+    return [
+        f.message[:1000]
+        for f in findings
+        if f.on_changed_line
+        and (
+            f.rule_id in LEAD_RULES
+            or (f.rule_id == "testing.test_weakened" and f.severity not in ("critical", "high"))
+        )
+    ][:50]
+
+
 class TestingAgent(SubAgent):
     """Runs the change's tests in isolation and measures coverage of the changed lines."""
 
@@ -119,10 +194,15 @@ class TestingAgent(SubAgent):
     description = "runs the tests at the head in a cached, sandboxed venv; changed-line coverage"
     timeout = 1800
 
+    def result(self, findings: Sequence[Finding] = (), **kwargs: Any) -> SubAgentResult:
+        """``SubAgent.result``, with the findings a LEAD must decide as ``decisions``."""
+        kwargs.setdefault("decisions", lead_decisions(findings))
+        return super().result(findings, **kwargs)
+
     async def check(self, change: Change) -> SubAgentResult:
         try:
             settings = parse_settings(self.settings)
-            run = await run_suite(change, settings, settings.command)
+            run = await run_suite(change, settings, settings.command, base_pass=True)
         except LeoError as exc:  # bad settings, no sandbox, failed setup: no evidence
             return _error(str(exc))
         return await self._assess(change, settings, run)
@@ -135,12 +215,15 @@ class TestingAgent(SubAgent):
             "exit_code": run.result.returncode,
             "test_duration_s": run.duration_s,
             "isolation": {
+                "sandbox": "none" if current_isolation() == "none" else "bubblewrap",
                 "network": settings.network,
+                "setup_network": settings.setup_network,
                 "memory_limit_mb": settings.memory_limit_mb,
                 "max_processes": settings.max_processes,
             },
         }
         findings: list[Finding] = []
+        gate = await self._gate(change, run, details)
         if run.environment_modified:
             details["environment"]["discarded"] = True
             findings.append(
@@ -157,26 +240,39 @@ class TestingAgent(SubAgent):
             msg = f"the test suite did not finish within its {settings.test_timeout:g}s timeout and was killed{where}"
             details["last_test"] = last
             findings.append(Finding(rule_id="testing.timeout", severity="high", message=msg))
+            findings += gate
             return SubAgentResult(
                 status="timeout", confidence=0, summary=msg, error=msg, findings=tuple(findings),
                 tools=tuple(tools), details=details,
             )  # fmt: skip
+        blocking = [f for f in gate if f.severity in ("critical", "high")]
         if run.report_error:
-            return _error(run.report_error, tools=tuple(tools), details=details)
+            if blocking:  # evidence of tampering outweighs the missing report
+                return self.result(
+                    findings + gate, summary=run.report_error, tools=tools, details=details
+                )
+            return _error(
+                run.report_error, tools=tuple(tools), details=details, findings=tuple(gate)
+            )
         if run.junit is None:
             if run.result.returncode == NO_TESTS_COLLECTED:
                 return self._no_tests(
-                    findings, tools, details, "the test command collected no tests"
+                    findings + gate, tools, details, "the test command collected no tests"
                 )
             msg = (
                 f"the test command exited {run.result.returncode} without writing a JUnit report: "
                 f"{_tail(run.result)}"
             )
-            return _error(msg, tools=tuple(tools), details=details)
+            if blocking:
+                return self.result(findings + gate, summary=msg, tools=tools, details=details)
+            return _error(msg, tools=tuple(tools), details=details, findings=tuple(gate))
         try:
             suite = parse_junit(run.junit)
         except ReportError as exc:
-            return _error(str(exc), tools=tuple(tools), details=details)
+            if blocking:
+                return self.result(findings + gate, summary=str(exc), tools=tools, details=details)
+            return _error(str(exc), tools=tuple(tools), details=details, findings=tuple(gate))
+        findings += gate
         details.update(suite.counts())
         if suite.ran == 0:
             why = (
@@ -206,19 +302,6 @@ class TestingAgent(SubAgent):
                 change, settings, run, findings, details, not_analysed
             )
             summary += f"; {coverage_summary}"
-        harness = await harness_changes(change)
-        if harness:
-            details["harness_changed"] = harness
-            findings.append(
-                Finding(
-                    rule_id="testing.harness_changed",
-                    severity="medium",
-                    message="the change edits the test harness ("
-                    + ", ".join(harness[:5])
-                    + "), so its own passing tests are weak evidence; review the harness",
-                    path=harness[0],
-                )
-            )
         regular = [f for f in change.files if f.is_regular]
         analysed = Analysed(
             files=tuple(f.path for f in regular),
@@ -228,6 +311,67 @@ class TestingAgent(SubAgent):
         return self.result(
             findings, summary=summary, analysed=analysed, tools=tools, details=details
         )
+
+    async def _gate(self, change: Change, run: SuiteRun, details: dict[str, Any]) -> list[Finding]:
+        """Findings on the gate's own evidence: runner tampering, witnesses that disagree, an
+        edited harness, and base tests the change's own run weakened."""
+        findings = await tampering_findings(change)
+        head_suite = _suite(run.junit)
+        if run.observer is not None:
+            record = observer.read_record(run.observer)
+            findings += observer.agreement_findings(record, head_suite, run.result.returncode)
+            details["observer"] = {"started": record.started, "finished": record.finished}
+        harness = await harness_changes(change)
+        if harness:
+            details["harness_changed"] = dict(harness)
+            paths = list(harness)
+            findings.append(
+                Finding(
+                    rule_id="testing.harness_changed",
+                    severity="medium",
+                    message="the change edits what pytest or coverage read as configuration ("
+                    + ", ".join(paths[:5])
+                    + "), so its own passing tests are weak evidence; the base pass used the "
+                    "base's versions, and a LEAD must review the diff (details.harness_changed)",
+                    path=paths[0],
+                )
+            )
+        base = run.base
+        if base is None:
+            return findings
+        base_suite = _suite(base.junit)
+        info: dict[str, Any] = {
+            "restored": list(run.base_paths[:100]),
+            "exit_code": base.result.returncode,
+            "duration_s": base.duration_s,
+        }
+        details["base_pass"] = info
+        if base.observer is not None:
+            record = observer.read_record(base.observer)
+            findings += [
+                f.model_copy(update={"message": f"base pass: {f.message}"})
+                for f in observer.agreement_findings(record, base_suite, base.result.returncode)
+            ]
+        if base_suite is None:
+            if base.result.returncode != NO_TESTS_COLLECTED or base.result.timed_out:
+                ended = "timed out" if base.result.timed_out else f"exited {base.result.returncode}"
+                why = f"the base pass (the base's tests against the head's code) {ended} without a readable JUnit report: {_tail(base.result, 5)}"
+                info["error"] = why
+                findings.append(
+                    Finding(
+                        rule_id="testing.base_pass_missing",
+                        severity="medium",
+                        message=why,
+                    )
+                )
+            return findings
+        info.update(base_suite.counts())
+        edited = {f.path for f in change.files} | {f.old_path for f in change.files if f.old_path}
+        renamed = {f.old_path: f.path for f in change.files if f.old_path and f.status == "renamed"}
+        weakened = baseline.compare(base_suite, head_suite or Suite(()), edited, renamed)
+        info["weakened"] = [w.nodeid for w in weakened[:200]]
+        findings += baseline.weakened_findings(weakened)
+        return findings
 
     def _no_tests(
         self, findings: list[Finding], tools: list[Tool], details: dict[str, Any], why: str

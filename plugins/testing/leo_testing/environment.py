@@ -232,7 +232,7 @@ async def _build(path: Path, key: str, tree: Path, settings: Settings, sandbox: 
     for step in steps:
         argv = expand(step, values)
         done = await sandbox.run(
-            argv, phase="setup", cwd=tree, env=env, timeout=settings.setup_timeout
+            argv, phase="setup", cwd=tree, env=env, timeout=settings.setup_timeout, venv=path
         )
         if done.timed_out or done.returncode != 0:
             what = "timed out" if done.timed_out else f"exited {done.returncode}"
@@ -245,7 +245,7 @@ async def _build(path: Path, key: str, tree: Path, settings: Settings, sandbox: 
         if names:
             argv = [values["python"], "-m", "pip", "uninstall", "-y", *names]
             await sandbox.run(
-                argv, phase="setup", cwd=tree, env=env, timeout=settings.setup_timeout
+                argv, phase="setup", cwd=tree, env=env, timeout=settings.setup_timeout, venv=path
             )
     print_ = await anyio.to_thread.run_sync(fingerprint, path)
     manifest = {"key": key, "fingerprint": print_, "created": time.time(), "format": _FORMAT}

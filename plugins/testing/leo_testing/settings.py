@@ -82,7 +82,10 @@ class Settings:
     memory_limit_mb: int = 4096
     max_processes: int = 1024
     max_file_size_mb: int = 1024
-    network: Network = "allow"
+    network: Network = "deny"
+    """The tests' network: off (an empty namespace) unless the base policy allows it."""
+    setup_network: Network = "allow"
+    """The environment setup's network, to reach the package index; "deny" for offline runs."""
     coverage: bool = True
     coverage_report: str | None = "{coverage}"
     coverage_threshold: float = 80.0
@@ -198,7 +201,7 @@ def parse_settings(raw: Mapping[str, Any]) -> Settings:
             if value is not None and (not isinstance(value, str) or not value):
                 raise _fail(key, "a report path (Cobertura XML or LCOV)")
             values[key] = value or None
-        elif key == "network":
+        elif key in ("network", "setup_network"):
             if value not in ("allow", "deny"):
                 raise _fail(key, '"allow" or "deny"')
             values[key] = value

@@ -118,7 +118,7 @@ def test_credentials_in_leos_environment_are_hidden_from_the_tests(
     assert "canary" not in result.report.model_dump_json()
 
 
-def test_flaky_test_is_reported_as_flaky_in_a_conflict_round(leo_repo, venv_cache, tmp_path):
+def test_flaky_test_is_reported_as_flaky_in_a_conflict_round(leo_repo, venv_cache):
     from leo_testing import TestingAgent
 
     from leo import SubAgent
@@ -130,17 +130,15 @@ def test_flaky_test_is_reported_as_flaky_in_a_conflict_round(leo_repo, venv_cach
         async def check(self, change):
             return []
 
+    # Nothing persists between two sandboxed runs, so the test tells them apart by pytest's
+    # verbosity: the first run uses -v, the re-run of failing tests -q.
     flaky = (
-        "import os\nfrom pathlib import Path\n\n\n"
-        "def test_sometimes():\n"
-        "    mark = Path(os.environ['FLAKY_MARK'])\n"
-        "    if not mark.exists():\n"
-        "        mark.write_text('seen')\n"
+        "def test_sometimes(request):\n"
+        "    if request.config.getoption('verbose') > 0:\n"
         "        raise AssertionError('first run fails')\n"
     )
     repo = leo_repo(base=BASE, head={"tests/test_flaky.py": flaky})
     settings = {"cache_dir": str(venv_cache)}
-    settings["env"] = {"FLAKY_MARK": str(tmp_path / "mark")}
     result = run_agents(
         repo.change(), [TestingAgent, Approves], config={"agents": {"testing": settings}}
     )
@@ -162,18 +160,16 @@ def test_memory_hog_is_stopped_by_the_memory_limit(leo_repo, run_testing):
     result.assert_verdict("FAIL")
 
 
-def test_denied_network_is_enforced_or_the_run_fails_closed(leo_repo, run_testing):
+def test_tests_run_without_network_by_default(leo_repo, run_testing, leo_sandbox):
     probe = (
         "import socket\n\n\ndef test_only_loopback():\n"
         "    assert [name for _, name in socket.if_nameindex()] == ['lo']\n"
     )
     repo = leo_repo(base=BASE, head={"tests/test_net.py": probe})
-    agent = agent_result(run_testing(repo.change(), network="deny"))
-    if agent.status == "error":  # no namespaces here: must say so, never run unisolated
-        assert "network namespace" in agent.summary or "unshare" in agent.summary
-    else:
-        assert agent.status == "passed", agent.findings
-        assert agent.details["isolation"]["network"] == "deny"
+    agent = agent_result(run_testing(repo.change()))
+    assert agent.status == "passed", agent.findings
+    assert agent.details["isolation"]["network"] == "deny"
+    assert agent.details["isolation"]["sandbox"] == "bubblewrap"
 
 
 LCOV_RUNNER = """\

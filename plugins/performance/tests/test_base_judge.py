@@ -1,0 +1,82 @@
+"""Benchmarks judged from the base (issue 17 item 2): the change cannot hide a slowdown by
+rewriting, overriding or deleting the benchmark over the slow code."""
+
+from __future__ import annotations
+
+import anyio
+from leo_performance import PerformanceAgent
+from leo_performance.assess import REGRESSION
+from leo_performance.baseline import edits
+from leo_performance.discovery import discover
+
+CONFIG = {
+    "agents": {
+        "performance": {"pairs": 3, "remeasure_pairs": 3, "min_rounds": 10, "max_time": 0.05}
+    }
+}
+CORE = "def work(n=3000):\n    total = 0\n    for i in range(n):\n        total += i * i\n    return total\n"
+BENCH = "from app.core import work\n\n\ndef test_work(benchmark):\n    assert benchmark(work) > 0\n"
+BASE = {"app/__init__.py": "", "app/core.py": CORE, "tests/test_bench.py": BENCH}
+
+#: The code under the benchmark made about fifty times slower (cheap enough for a test).
+MUCH_SLOWER = CORE.replace("for i in range(n):", "for i in range(50 * n):")
+TRIVIAL = "def test_work(benchmark):\n    assert benchmark(lambda: 1 + 2) == 3\n"
+
+
+def test_benchmark_rewritten_to_measure_nothing_still_finds_the_regression(leo_repo, leo_run):
+    repo = leo_repo(base=BASE, head={"app/core.py": MUCH_SLOWER, "tests/test_bench.py": TRIVIAL})
+    run = leo_run(repo.change(), [PerformanceAgent], config=CONFIG)
+    run.assert_verdict("FAIL")
+    finding = run.assert_finding(REGRESSION, path="tests/test_bench.py")
+    assert "tests/test_bench.py::test_work" in finding.message
+    edited = run.assert_finding("performance.benchmark_edited", path="tests/test_bench.py")
+    assert edited.line == 4 and edited.message in run.agent("performance").decisions
+    bench = run.agent("performance").details["benchmarks"][0]
+    assert bench["ratio"] > 10
+
+
+def test_conftest_overriding_the_benchmark_fixture_is_not_measured(leo_repo, leo_run):
+    override = (
+        "import pytest\n\n\n@pytest.fixture\ndef benchmark():\n"
+        "    return lambda f, *a, **k: f.__name__ and 1\n"
+    )
+    repo = leo_repo(base=BASE, head={"app/core.py": MUCH_SLOWER, "tests/conftest.py": override})
+    run = leo_run(repo.change(), [PerformanceAgent], config=CONFIG)
+    run.assert_verdict("FAIL")
+    run.assert_finding(REGRESSION, path="tests/test_bench.py")
+
+
+def test_edits_find_a_shrunk_workload_around_an_unchanged_benchmark(leo_repo):
+    constant = "from app.core import work\n\nN = 3000\n\n\ndef test_work(benchmark):\n    assert benchmark(work, N) > 0\n"
+    base = {**BASE, "tests/test_bench.py": constant, "tests/test_more_bench.py": BENCH}
+    head = {
+        "tests/test_bench.py": constant.replace("N = 3000", "N = 1"),
+        "tests/test_more_bench.py": BENCH.replace("def test_work", "def test_renamed"),
+    }
+    change = leo_repo(base=base, head=head).change()
+
+    async def main():
+        return await edits(change, await discover(change, "base"))
+
+    found = {(e.benchmark.path, e.how) for e in anyio.run(main)}
+    assert found == {("tests/test_bench.py", "edited"), ("tests/test_more_bench.py", "deleted")}
+
+
+def test_a_shrunk_workload_in_a_support_module_is_not_measured(leo_repo, leo_run):
+    workload = "SIZE = 3000\n"
+    bench = (
+        "from app.core import work\nfrom tests.workload import SIZE\n\n\n"
+        "def test_work(benchmark):\n    assert benchmark(work, SIZE) > 0\n"
+    )
+    base = {
+        **BASE,
+        "tests/__init__.py": "",
+        "tests/workload.py": workload,
+        "tests/test_bench.py": bench,
+    }
+    head = {"app/core.py": MUCH_SLOWER, "tests/workload.py": "SIZE = 1\n"}
+    run = leo_run(leo_repo(base=base, head=head).change(), [PerformanceAgent], config=CONFIG)
+    run.assert_verdict("FAIL")
+    run.assert_finding(REGRESSION, path="tests/test_bench.py")
+    finding = run.assert_finding("performance.benchmark_edited", path="tests/workload.py")
+    assert finding.message in run.agent("performance").decisions

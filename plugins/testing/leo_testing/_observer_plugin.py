@@ -1,0 +1,116 @@
+"""LEO's own pytest plugin, loaded with ``-p`` before any conftest or test module is imported.
+
+It writes, one JSON line per event, what really happened: whether each phase of each test
+raised, what its report finally said, and at the end of the session which of pytest's
+internals the run replaced since start-up. LEO compares this record with the JUnit report and
+the exit status (``observer.py``). It runs inside the change's process, so it can be defeated
+by code that sets out to; its job is to make the forgeries that are easy to write visible.
+Standard library and pytest only: it is copied into the test environment.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+import pytest
+
+#: The file to write to; read once at import and removed from the environment the tests see.
+_PATH = os.environ.pop("LEO_TESTING_OBSERVER", "")
+_FH = open(_PATH, "a", encoding="utf-8", buffering=1) if _PATH else None  # noqa: SIM115
+#: Objects that decide what a run reports: (module, dotted attribute).
+_WATCHED = (
+    ("_pytest.reports", "TestReport.from_item_and_call"),
+    ("_pytest.reports", "TestReport.__init__"),
+    ("_pytest.reports", "BaseReport.passed"),
+    ("_pytest.reports", "BaseReport.failed"),
+    ("_pytest.runner", "CallInfo.from_call"),
+    ("_pytest.runner", "call_and_report"),
+    ("_pytest.runner", "call_runtest_hook"),
+    ("_pytest.runner", "runtestprotocol"),
+    ("_pytest.runner", "pytest_runtest_makereport"),
+    ("_pytest.runner", "pytest_runtest_call"),
+    ("_pytest.python", "Function.runtest"),
+    ("_pytest.python", "pytest_pyfunc_call"),
+    ("_pytest.skipping", "pytest_runtest_makereport"),
+    ("_pytest.junitxml", "LogXML.pytest_runtest_logreport"),
+    ("_pytest.junitxml", "LogXML.pytest_sessionfinish"),
+    ("_pytest.junitxml", "_NodeReporter.append_pass"),
+    ("_pytest.junitxml", "_NodeReporter.append_failure"),
+    ("_pytest.main", "Session.perform_collect"),
+    ("_pytest.main", "pytest_runtestloop"),
+    ("_pytest.terminal", "TerminalReporter.pytest_runtest_logreport"),
+    ("_pytest.outcomes", "fail"),
+    ("_pytest.outcomes", "skip"),
+    ("pluggy._callers", "_multicall"),
+    ("pluggy._hooks", "HookCaller.__call__"),
+    ("pluggy._manager", "PluginManager._hookexec"),
+    ("os", "_exit"),
+    ("sys", "exit"),
+    ("sys", "settrace"),
+    ("builtins", "AssertionError"),
+)
+
+
+def _resolve(module: str, dotted: str) -> Any:
+    import importlib
+
+    try:
+        obj: Any = importlib.import_module(module)
+        for part in dotted.split("."):
+            # A class attribute as stored (the function, classmethod or property object), so a
+            # replacement is seen even when it wraps the original.
+            own = getattr(obj, "__dict__", {})
+            obj = own[part] if part in own else getattr(obj, part)
+    except (ImportError, AttributeError, KeyError):
+        return None
+    return obj
+
+
+_ORIGINALS = {(m, a): _resolve(m, a) for m, a in _WATCHED}
+
+
+def _write(record: dict[str, Any]) -> None:
+    if _FH is not None:
+        _FH.write(json.dumps(record, default=str) + "\n")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionstart(session: pytest.Session) -> None:
+    _write({"event": "start", "pid": os.getpid(), "pytest": pytest.__version__})
+
+
+@pytest.hookimpl(hookwrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    outcome = yield
+    excinfo = call.excinfo
+    raised = None
+    if excinfo is not None:
+        raised = excinfo.type.__name__
+        if isinstance(excinfo.value, pytest.skip.Exception | pytest.xfail.Exception):
+            raised = "skip"
+    try:
+        report = outcome.get_result()
+        said, xfail = report.outcome, hasattr(report, "wasxfail")
+    except BaseException as exc:
+        said, xfail = f"hook raised {type(exc).__name__}", False
+    _write(
+        {"event": "phase", "nodeid": item.nodeid, "when": call.when, "raised": raised,
+         "report": said, "xfail": xfail}
+    )  # fmt: skip
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    replaced = sorted(
+        f"{module}.{attr}"
+        for (module, attr), original in _ORIGINALS.items()
+        if original is not None and _resolve(module, attr) is not original
+    )
+    _write(
+        {"event": "finish", "exitstatus": int(exitstatus), "testsfailed": session.testsfailed,
+         "replaced": replaced}
+    )  # fmt: skip
+    if _FH is not None:
+        _FH.flush()

@@ -1,0 +1,131 @@
+"""Three witnesses of one test run must agree: LEO's observer plugin, the JUnit report and the
+exit status. The change's code can rewrite one of them; rewriting all three alike is harder,
+and any disagreement is ``testing.runner_tampering`` (issue 17, THREATS.md D-07).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from leo import Finding
+from leo_testing.junit import Suite, clean
+
+#: The module name the observer is loaded under (``-p leo_testing_observer``).
+PLUGIN = "leo_testing_observer"
+ENV = "LEO_TESTING_OBSERVER"
+_SOURCE = Path(__file__).with_name("_observer_plugin.py")
+_MAX_LINES = 200_000
+_MAX_BYTES = 64 * 1024 * 1024
+
+
+def install(directory: Path) -> Path:
+    """Copy the observer plugin into ``directory`` (put it first on PYTHONPATH); return it."""
+    directory.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(_SOURCE, directory / f"{PLUGIN}.py")
+    return directory
+
+
+@dataclass
+class Record:
+    """What the observer wrote."""
+
+    started: bool = False
+    finished: bool = False
+    exitstatus: int | None = None
+    replaced: list[str] = field(default_factory=list)
+    forged: dict[str, str] = field(default_factory=dict)
+    """Node id -> what it raised, for a phase that raised but was reported passed."""
+    failing: set[str] = field(default_factory=set)
+    """Node ids with a phase that raised (skips aside) or was reported failed."""
+
+
+def read_record(data: bytes | None) -> Record:
+    """Parse the observer's JSON lines; anything malformed is ignored, never trusted."""
+    record = Record()
+    for line in (data or b"")[:_MAX_BYTES].splitlines()[:_MAX_LINES]:
+        try:
+            event = json.loads(line)
+        except ValueError:
+            continue
+        if not isinstance(event, dict):
+            continue
+        kind = event.get("event")
+        if kind == "start":
+            record.started = True
+        elif kind == "finish":
+            record.finished = True
+            status = event.get("exitstatus")
+            record.exitstatus = status if isinstance(status, int) else None
+            replaced = event.get("replaced")
+            if isinstance(replaced, list):
+                record.replaced = [clean(str(r), 100) for r in replaced][:50]
+        elif kind == "phase":
+            nodeid, raised, said = event.get("nodeid"), event.get("raised"), event.get("report")
+            if not isinstance(nodeid, str):
+                continue
+            nodeid = clean(nodeid, 300)
+            if said == "failed" or (isinstance(raised, str) and raised != "skip"):
+                if said == "passed" and not event.get("xfail"):
+                    record.forged[nodeid] = clean(str(raised), 100)
+                if not event.get("xfail") or said == "failed":
+                    record.failing.add(nodeid)
+    return record
+
+
+def disagreements(record: Record, suite: Suite | None, returncode: int | None) -> list[str]:
+    """Sentences naming each way the observer, the JUnit report and the exit status disagree."""
+    out: list[str] = []
+    if not record.started:
+        if suite is not None or returncode == 0:
+            out.append(
+                "LEO's pytest observer never saw the session start although the run reported "
+                "results (was it disabled, e.g. with -p no:" + PLUGIN + "?)"
+            )
+        return out
+    if not record.finished and returncode == 0:
+        out.append(
+            "the test process exited 0 before pytest finished its session (os._exit or a killed "
+            "interpreter), so no report of the run can be trusted"
+        )
+    for nodeid, raised in sorted(record.forged.items())[:20]:
+        out.append(f"{nodeid} raised {raised} but its report was rewritten to 'passed'")
+    if record.replaced:
+        out.append(
+            "the run replaced pytest internals that decide outcomes: "
+            + ", ".join(record.replaced[:10])
+        )
+    if suite is not None:
+        junit_failing = {c.nodeid for c in suite.cases if c.outcome in ("failed", "error")}
+        junit_passed = {c.nodeid for c in suite.cases if c.outcome == "passed"}
+        hidden = sorted(n for n in record.failing if n in junit_passed)
+        for nodeid in hidden[:20]:
+            out.append(f"{nodeid} failed in the run but the JUnit report says it passed")
+        if not hidden and len(record.failing) > len(junit_failing):
+            out.append(
+                f"{len(record.failing)} tests failed in the run but the JUnit report lists "
+                f"{len(junit_failing)} failures"
+            )
+    if returncode == 0 and (record.failing or (record.exitstatus not in (None, 0))):
+        out.append(
+            f"the test process exited 0 although {len(record.failing)} tests failed "
+            f"(pytest's own exit status was {record.exitstatus})"
+        )
+    return out
+
+
+def agreement_findings(
+    record: Record, suite: Suite | None, returncode: int | None
+) -> list[Finding]:
+    """One critical ``testing.runner_tampering`` per disagreement."""
+    return [
+        Finding(
+            rule_id="testing.runner_tampering",
+            severity="critical",
+            message=f"the test run's witnesses disagree: {why}",
+            fix="do not patch pytest, its reports or the interpreter from test code",
+        )
+        for why in disagreements(record, suite, returncode)
+    ]

@@ -1,0 +1,332 @@
+"""Does the change's code reach into the test runner or the interpreter's tracing?
+
+A test that patches ``_pytest.reports.TestReport``, rewrites a report's ``outcome``, swaps
+``sys.settrace`` (coverage's tracer) or calls ``os._exit(0)`` turns a failing suite into a green
+one without fixing anything (issue 17, THREATS.md D-07). Such code is found by reading the
+change's Python files with ``ast`` (nothing is imported or run) and is ``testing.runner_tampering``,
+a critical finding, on the lines the change added. Test files, ``conftest.py`` and start-up
+hooks get every rule; the code under test gets the rules that have no business outside a test
+runner (writes into pytest, pluggy or coverage; ``sys.modules`` surgery on them).
+"""
+
+from __future__ import annotations
+
+import ast
+import posixpath
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+from leo import Change, Finding
+
+#: Modules whose objects decide what a test run reports: writing into them forges the run.
+RUNNER_MODULES = frozenset(
+    {"_pytest", "pytest", "pluggy", "coverage", "pytest_cov", "xdist", "py", "builtins",
+     "junitparser", "xmlrunner", "unittest"}
+)  # fmt: skip
+#: Calls that take over the interpreter's tracing, kill it, or run code at its exit.
+TRACE_CALLS = frozenset(
+    {"sys.settrace", "sys.setprofile", "threading.settrace", "threading.setprofile",
+     "threading.settrace_all_threads", "threading.setprofile_all_threads",
+     "sys.monitoring.use_tool_id", "sys.monitoring.register_callback",
+     "sys.monitoring.set_events", "sys.monitoring.set_local_events", "sys.monitoring.free_tool_id",
+     "os._exit", "os.abort", "posix._exit", "atexit.register", "atexit.unregister",
+     "sys.addaudithook", "ctypes.pythonapi", "pytest.exit", "_pytest.outcomes.exit"}
+)  # fmt: skip
+#: Interpreter functions the runner relies on; replacing one (not calling it) forges the run.
+REPLACED_FUNCTIONS = frozenset(
+    {"sys.exit", "sys.settrace", "sys.setprofile", "sys.gettrace", "sys.monitoring",
+     "sys.modules", "os._exit", "os.abort", "atexit.register", "atexit._run_exitfuncs",
+     "threading.settrace", "threading.setprofile"}
+)  # fmt: skip
+#: Report and session attributes a forger sets to turn a failure into a pass.
+OUTCOME_ATTRS = frozenset(
+    {"outcome", "longrepr", "wasxfail", "excinfo", "exitstatus", "testsfailed",
+     "testscollected", "shouldfail", "shouldstop", "_excinfo", "_result", "_exception"}
+)  # fmt: skip
+#: Pluggy result methods that replace what a hook returned (``outcome.force_result(...)``).
+FORCE_CALLS = frozenset({"force_result", "force_exception", "get_result"})
+#: pytest hooks that decide whether and how a test runs or is reported.
+OUTCOME_HOOKS = frozenset(
+    {"pytest_pyfunc_call", "pytest_runtest_call", "pytest_runtest_protocol",
+     "pytest_runtest_makereport", "pytest_report_teststatus", "pytest_runtest_logreport",
+     "pytest_sessionfinish", "pytest_unconfigure", "pytest_runtestloop",
+     "pytest_collection_modifyitems", "pytest_deselected", "pytest_ignore_collect",
+     "pytest_collect_file", "pytest_pycollect_makeitem", "pytest_configure",
+     "pytest_load_initial_conftests", "pytest_cmdline_main", "pytest_terminal_summary"}
+)  # fmt: skip
+#: Plugin-manager calls that remove or replace another plugin (junitxml, LEO's observer).
+PLUGIN_CALLS = frozenset(
+    {"unregister", "set_blocked", "add_hookcall_monitoring", "subset_hook_caller",
+     "_inner_hookexec", "import_plugin", "consider_pluginarg"}
+)  # fmt: skip
+PATCHERS = frozenset({"setattr", "delattr", "patch", "object", "dict", "setitem", "delitem"})
+_TEST_NAME = re.compile(r"(^test_.*|.*_test)\.py$")
+_TEST_DIRS = frozenset({"tests", "test", "testing"})
+#: Calls that write, move or delete a file.
+FILE_CALLS = frozenset(
+    {"open", "io.open", "os.open", "os.remove", "os.unlink", "os.replace", "os.rename",
+     "os.truncate", "shutil.copy", "shutil.copyfile", "shutil.move", "pathlib.Path"}
+)  # fmt: skip
+#: Attributes that hold where pytest and pytest-cov write their reports.
+REPORT_ATTRS = frozenset({"xmlpath", "cov_controller", "_xml", "cov_report", "cov_config"})
+#: Strings that name the files the gate reads the run's outcome from.
+_EVIDENCE = re.compile(
+    r"junit|\.coverage\b|coverage\.(xml|json|lcov)|LEO_TESTING_OBSERVER|leo_testing_observer"
+    r"|observer\.jsonl"
+)
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One place in a file that reaches into the runner."""
+
+    line: int
+    what: str
+    critical: bool = True
+
+
+def is_test_side(path: str) -> bool:
+    """Test code and start-up hooks: test modules, ``conftest.py``, anything under ``tests/``."""
+    name = posixpath.basename(path)
+    parts = path.split("/")[:-1]
+    return (
+        bool(_TEST_NAME.match(name))
+        or name in ("conftest.py", "sitecustomize.py", "usercustomize.py")
+        or any(p in _TEST_DIRS for p in parts)
+    )
+
+
+class _Scanner(ast.NodeVisitor):
+    def __init__(self, test_side: bool) -> None:
+        self.test_side = test_side
+        self.aliases: dict[str, str] = {}
+        self.hits: list[Hit] = []
+        self.depth = 0  # inside a function: monkeypatch/mock on builtins is undone there
+
+    # -- names ---------------------------------------------------------------------------
+    def visit_Import(self, node: ast.Import) -> None:
+        for a in node.names:
+            if a.asname:
+                self.aliases[a.asname] = a.name
+            else:
+                self.aliases[a.name.split(".")[0]] = a.name.split(".")[0]
+            self._check_module(a.name, node.lineno)
+
+    def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
+        module = node.module or ""
+        for a in node.names:
+            self.aliases[a.asname or a.name] = f"{module}.{a.name}" if module else a.name
+            if f"{module}.{a.name}" in TRACE_CALLS | {"posix._exit"}:
+                self._hit(node.lineno, f"imports {module}.{a.name}")
+        self._check_module(module, node.lineno)
+
+    def _check_module(self, module: str, line: int) -> None:
+        # Importing pytest's internals is common for type hints; writing into them is not.
+        if self.test_side and module.split(".")[0] == "coverage" and module != "coverage":
+            self._hit(line, f"imports coverage internals ({module})", critical=False)
+
+    def dotted(self, node: ast.AST) -> str | None:
+        """``a.b.c`` with import aliases resolved, or None when it is not a plain name chain."""
+        parts: list[str] = []
+        while isinstance(node, ast.Attribute):
+            parts.append(node.attr)
+            node = node.value
+        if isinstance(node, ast.Call):  # e.g. importlib.import_module("_pytest").x
+            inner = self._imported(node)
+            if inner is None:
+                return None
+            parts.append(inner)
+        elif isinstance(node, ast.Name):
+            parts.append(self.aliases.get(node.id, node.id))
+        elif isinstance(node, ast.Subscript) and self.dotted(node.value) == "sys.modules":
+            key = node.slice
+            if isinstance(key, ast.Constant) and isinstance(key.value, str):
+                parts.append(key.value)
+            else:
+                return None
+        else:
+            return None
+        return ".".join(reversed(parts))
+
+    def _imported(self, call: ast.Call) -> str | None:
+        func = self.dotted(call.func)
+        if func in ("importlib.import_module", "__import__", "builtins.__import__") and call.args:
+            first = call.args[0]
+            if isinstance(first, ast.Constant) and isinstance(first.value, str):
+                return first.value
+        return None
+
+    def _runner(self, name: str | None) -> bool:
+        return name is not None and (
+            name.split(".")[0] in RUNNER_MODULES or name.startswith("__builtins__")
+        )
+
+    def _hit(self, line: int, what: str, *, critical: bool = True) -> None:
+        self.hits.append(Hit(line, what, critical))
+
+    # -- writes --------------------------------------------------------------------------
+    def _check_target(self, target: ast.AST, line: int) -> None:
+        if isinstance(target, ast.Tuple | ast.List):
+            for t in target.elts:
+                self._check_target(t, line)
+            return
+        if isinstance(target, ast.Attribute):
+            name = self.dotted(target)
+            if self._runner(name):
+                self._hit(line, f"assigns {name}")
+            elif target.attr in OUTCOME_ATTRS and self.test_side:
+                self._hit(line, f"sets a report's or session's .{target.attr}")
+            elif name in REPLACED_FUNCTIONS:
+                self._hit(line, f"assigns {name}")
+        elif isinstance(target, ast.Subscript):
+            base = self.dotted(target.value)
+            if base == "sys.modules":
+                key = target.slice
+                literal = isinstance(key, ast.Constant) and isinstance(key.value, str)
+                if not literal or self._runner(str(getattr(key, "value", ""))):
+                    self._hit(line, "replaces a test-runner module in sys.modules")
+            elif base in ("__builtins__", "builtins.__dict__", "vars.builtins"):
+                self._hit(line, "rewrites the builtins")
+
+    def visit_Assign(self, node: ast.Assign) -> None:
+        for t in node.targets:
+            self._check_target(t, node.lineno)
+        self.generic_visit(node)
+
+    def visit_AugAssign(self, node: ast.AugAssign) -> None:
+        self._check_target(node.target, node.lineno)
+        self.generic_visit(node)
+
+    def visit_AnnAssign(self, node: ast.AnnAssign) -> None:
+        self._check_target(node.target, node.lineno)
+        self.generic_visit(node)
+
+    def visit_Delete(self, node: ast.Delete) -> None:
+        for t in node.targets:
+            self._check_target(t, node.lineno)
+        self.generic_visit(node)
+
+    # -- calls ---------------------------------------------------------------------------
+    def visit_Call(self, node: ast.Call) -> None:
+        func = self.dotted(node.func)
+        attr = node.func.attr if isinstance(node.func, ast.Attribute) else None
+        line = node.lineno
+        if func in TRACE_CALLS and (self.test_side or func.startswith(("sys.", "threading."))):
+            self._hit(line, f"calls {func}", critical=self.test_side)
+        elif func in ("setattr", "delattr", "builtins.setattr") and node.args:
+            target = self.dotted(node.args[0])
+            if self._runner(target) or target == "sys.modules":
+                self._hit(line, f"{func}() on {target}")
+        elif attr in PATCHERS and node.args and self.test_side:
+            self._check_patch(node, line)
+        elif attr in ("pop", "update", "setdefault", "clear", "__setitem__", "__delitem__"):
+            if (
+                isinstance(node.func, ast.Attribute)
+                and self.dotted(node.func.value) == "sys.modules"
+            ):
+                self._hit(line, f"sys.modules.{attr}()")
+        elif (func in FILE_CALLS or attr in ("write_text", "write_bytes", "unlink")) and any(
+            isinstance(a, ast.Constant) and isinstance(a.value, str) and _EVIDENCE.search(a.value)
+            for a in [*node.args, getattr(node.func, "value", None)]
+        ):
+            self._hit(line, "writes or removes a report file the gate reads")
+        elif attr in FORCE_CALLS - {"get_result"} and self.test_side:
+            self._hit(line, f"replaces a hook's result (.{attr}())")
+        elif attr in PLUGIN_CALLS and self.test_side:
+            self._hit(line, f"changes pytest's plugins (.{attr}())")
+        self.generic_visit(node)
+
+    def _check_patch(self, node: ast.Call, line: int) -> None:
+        first = node.args[0]
+        if isinstance(first, ast.Constant) and isinstance(first.value, str):
+            target: str | None = first.value
+        else:
+            target = self.dotted(first)
+        if target == "sys.modules" and len(node.args) > 1:
+            key = node.args[1]
+            if not (isinstance(key, ast.Constant) and isinstance(key.value, str)) or self._runner(
+                str(key.value)
+            ):
+                self._hit(line, "patches a test-runner module in sys.modules")
+            return
+        if not self._runner(target):
+            return
+        scoped = self.depth > 0 and target is not None and target.split(".")[0] == "builtins"
+        attr = node.args[1] if len(node.args) > 1 else None
+        by_string = isinstance(first, ast.Constant)
+        named = str(target).rsplit(".", 1)[-1] if by_string or attr is None else None
+        if not by_string and isinstance(attr, ast.Constant):
+            named = str(attr.value)
+        if scoped and named not in ("__import__", "exit", "quit", "print", "compile", "exec"):
+            return  # monkeypatch.setattr(builtins, "input", ...) inside a test is undone after it
+        self._hit(line, f"patches {target}")
+
+    # -- definitions and strings ----------------------------------------------------------
+    def visit_FunctionDef(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
+        if self.test_side and node.name in OUTCOME_HOOKS:
+            self._hit(node.lineno, f"implements the pytest hook {node.name}", critical=False)
+        self.depth += 1
+        self.generic_visit(node)
+        self.depth -= 1
+
+    visit_AsyncFunctionDef = visit_FunctionDef
+
+    def visit_Attribute(self, node: ast.Attribute) -> None:
+        if self.test_side and node.attr in REPORT_ATTRS:
+            self._hit(node.lineno, f"reads .{node.attr}, where the run's report is written")
+        self.generic_visit(node)
+
+    def visit_Constant(self, node: ast.Constant) -> None:
+        if self.test_side and isinstance(node.value, str) and _EVIDENCE.search(node.value):
+            self._hit(node.lineno, f"names a report file ({node.value[:60]!r})", critical=False)
+
+
+def scan(source: bytes, *, test_side: bool) -> list[Hit]:
+    """Every place in ``source`` that reaches into the runner (none when it does not parse)."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return []
+    scanner = _Scanner(test_side)
+    scanner.visit(tree)
+    return scanner.hits
+
+
+async def tampering_findings(change: Change, paths: Sequence[str] | None = None) -> list[Finding]:
+    """``testing.runner_tampering`` for each hit on a line the change added to a Python file."""
+    files = [
+        f for f in change.files
+        if f.is_regular and f.path.endswith(".py") and (paths is None or f.path in paths)
+    ]  # fmt: skip
+    sources = await change.read_many([f.path for f in files], "head")
+    findings = []
+    for f in files:
+        data = sources.get(f.path)
+        if data is None:
+            continue
+        for hit in _on_added_lines(scan(data, test_side=is_test_side(f.path)), f.added_lines):
+            findings.append(
+                Finding(
+                    rule_id="testing.runner_tampering" if hit.critical else "testing.runner_hook",
+                    severity="critical" if hit.critical else "medium",
+                    message=f"{f.path}:{hit.line} {hit.what}: code that reaches into the test "
+                    "runner or the interpreter's tracing can forge the test outcome"
+                    if hit.critical
+                    else f"{f.path}:{hit.line} {hit.what}; it can change which tests run or "
+                    "what they report, so a LEAD must review it",
+                    path=f.path,
+                    line=hit.line,
+                    fix=None if not hit.critical else "remove it; tests must not alter the runner",
+                )
+            )
+    return findings
+
+
+def _on_added_lines(hits: list[Hit], added: Sequence[int]) -> Iterator[Hit]:
+    lines = set(added)
+    seen = set()
+    for hit in hits:
+        if hit.line in lines and (hit.line, hit.what) not in seen:
+            seen.add((hit.line, hit.what))
+            yield hit

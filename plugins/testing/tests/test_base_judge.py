@@ -1,0 +1,228 @@
+"""A change cannot make its own tests green without fixing the code (issue 17 item 1).
+
+Every case is a real throwaway repository whose change breaks ``add()`` and then tries to
+hide it; each must end FAIL or ESCALATE with evidence from the Testing sub-agent. The control
+is an honest, tested change that PASSes.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+CALC = "def add(a, b):\n    return a + b\n"
+BROKEN = "def add(a, b):\n    return a - b\n"
+CALC_TEST = "from calc import add\n\n\ndef test_add():\n    assert add(1, 2) == 3\n"
+OTHER_TEST = "def test_truth():\n    assert True\n"
+BASE = {"calc.py": CALC, "tests/test_calc.py": CALC_TEST, "tests/test_other.py": OTHER_TEST}
+
+
+def agent_of(result):
+    return result.agent("testing")
+
+
+def blocked(result):
+    __tracebackhide__ = True
+    assert result.report.verdict in ("FAIL", "ESCALATE"), result.report.reasons
+
+
+def weakened(result, severity="high"):
+    __tracebackhide__ = True
+    finding = result.assert_finding("testing.test_weakened", path="tests/test_calc.py")
+    assert "tests/test_calc.py::test_add" in finding.message
+    assert finding.severity == severity, finding
+    return finding
+
+
+def test_honest_tested_change_passes_with_the_base_pass_agreeing(leo_repo, run_testing):
+    head = {
+        "calc.py": CALC + "\n\ndef mul(a, b):\n    return a * b\n",
+        "tests/test_mul.py": "from calc import mul\n\n\ndef test_mul():\n    assert mul(2, 3) == 6\n",
+    }
+    result = run_testing(leo_repo(base=BASE, head=head).change())
+    result.assert_verdict("PASS")
+    details = agent_of(result).details
+    assert details["base_pass"]["passed"] == 2 and details["base_pass"]["weakened"] == []
+    assert details["observer"] == {"started": True, "finished": True}
+    assert details["passed"] == 3
+
+
+def test_new_module_patching_testreport_is_runner_tampering(leo_repo, run_testing):
+    forge = (
+        "import _pytest.reports\n\n"
+        "_orig = _pytest.reports.TestReport.from_item_and_call\n\n\n"
+        "def _always_pass(cls, item, call):\n"
+        "    report = _orig.__func__(cls, item, call)\n"
+        "    report.outcome = 'passed'\n"
+        "    report.longrepr = None\n"
+        "    return report\n\n\n"
+        "_pytest.reports.TestReport.from_item_and_call = classmethod(_always_pass)\n"
+    )
+    repo = leo_repo(base=BASE, head={"calc.py": BROKEN, "tests/test_aaa_helpers.py": forge})
+    result = run_testing(repo.change())
+    result.assert_verdict("FAIL")
+    tampering = [f for f in result.findings if f.rule_id == "testing.runner_tampering"]
+    assert {f.severity for f in tampering} == {"critical"}
+    assert any(
+        f.path == "tests/test_aaa_helpers.py" and "TestReport.from_item_and_call" in f.message
+        for f in tampering
+    ), tampering
+    # The observer saw the forged pass, and the base pass (without the new module) saw the failure.
+    messages = [f.message for f in tampering]
+    assert any("witnesses disagree" in m and "test_add" in m for m in messages), messages
+    weakened(result)
+
+
+def test_dynamic_patch_hidden_in_the_code_is_seen_by_the_observer(leo_repo, run_testing):
+    """A variant the static scan cannot read: the patch lives in the code under test and
+    imports pytest's internals by a computed name."""
+    sneaky = (
+        "import importlib\n\n"
+        "_r = importlib.import_module('_py' + 'test.reports')\n"
+        "_orig = _r.TestReport.from_item_and_call\n\n\n"
+        "def _ok(cls, item, call):\n"
+        "    rep = _orig.__func__(cls, item, call)\n"
+        "    rep.outcome = 'passed'\n"
+        "    return rep\n\n\n"
+        "setattr(_r.TestReport, 'from_item_and_call', classmethod(_ok))\n\n\n" + BROKEN
+    )
+    result = run_testing(leo_repo(base=BASE, head={"calc.py": sneaky}).change())
+    result.assert_verdict("FAIL")
+    messages = [f.message for f in result.findings if f.rule_id == "testing.runner_tampering"]
+    assert any("_pytest.reports.TestReport.from_item_and_call" in m for m in messages), messages
+
+
+def test_pytest_ini_addopts_deselect_and_coverage_exclude_all(leo_repo, run_testing):
+    head = {
+        "calc.py": BROKEN + "\n\ndef untested(x):\n    return x * 2\n",
+        ".pytest.ini": "[pytest]\naddopts = --deselect tests/test_calc.py::test_add\n",
+        ".coveragerc": "[report]\nexclude_also =\n    .*\n",
+    }
+    result = run_testing(leo_repo(base=BASE, head=head).change())
+    result.assert_verdict("FAIL")
+    weakened(result)
+    harness = result.assert_finding("testing.harness_changed")
+    assert harness.message in agent_of(result).decisions
+    diffs = agent_of(result).details["harness_changed"]
+    assert "--deselect" in diffs[".pytest.ini"] and "exclude_also" in diffs[".coveragerc"]
+
+
+def test_coverage_exclusion_alone_escalates_with_the_diff(leo_repo, run_testing):
+    head = {
+        "calc.py": CALC + "\n\ndef untested(x):\n    return x * 2\n",
+        "pyproject.toml": "[tool.coverage.report]\nexclude_also = ['.*']\n",
+    }
+    result = run_testing(leo_repo(base=BASE, head=head).change())
+    blocked(result)
+    assert result.report.verdict != "PASS"
+    assert "exclude_also" in agent_of(result).details["harness_changed"]["pyproject.toml"]
+    assert any(
+        q.met is None and q.name == "testing decisions" and "pytest or coverage" in q.detail
+        for q in result.report.requirements
+    )
+
+
+def test_failing_test_marked_xfail_is_weakened(leo_repo, run_testing):
+    xfail = CALC_TEST.replace("def test_add", "import pytest\n\n\n@pytest.mark.xfail\ndef test_add")
+    repo = leo_repo(base=BASE, head={"calc.py": BROKEN, "tests/test_calc.py": xfail})
+    result = run_testing(repo.change())
+    result.assert_verdict("FAIL")
+    assert "skips it" in weakened(result).message
+
+
+def test_deleted_failing_test_is_weakened(leo_repo, run_testing):
+    repo = leo_repo(base=BASE, head={"calc.py": BROKEN, "tests/test_calc.py": None})
+    result = run_testing(repo.change())
+    result.assert_verdict("FAIL")
+    assert "no longer runs it" in weakened(result).message
+
+
+def test_failing_test_rewritten_to_match_the_broken_code_needs_a_lead(leo_repo, run_testing):
+    rewritten = CALC_TEST.replace("== 3", "== -1")
+    repo = leo_repo(base=BASE, head={"calc.py": BROKEN, "tests/test_calc.py": rewritten})
+    result = run_testing(repo.change())
+    blocked(result)
+    finding = weakened(result, severity="medium")
+    assert "after the change edited it" in finding.message
+    assert finding.message in agent_of(result).decisions
+
+
+@pytest.mark.parametrize(
+    ("name", "config"),
+    [
+        ("pytest.toml", '[pytest]\naddopts = ["-k", "not test_add"]\n'),
+        ("pyproject.toml", "[tool.pytest.ini_options]\naddopts = \"-k 'not test_add'\"\n"),
+        ("tox.ini", "[tox]\nenvlist = py\n\n[pytest]\naddopts = -k 'not test_add'\n"),
+    ],
+    ids=["pytest.toml", "pyproject", "tox.ini"],
+)
+def test_config_file_deselecting_the_failing_test(leo_repo, run_testing, name, config):
+    repo = leo_repo(base=BASE, head={"calc.py": BROKEN, name: config})
+    result = run_testing(repo.change())
+    blocked(result)
+    assert result.assert_finding("testing.harness_changed").path == name
+    # pytest 9 reads pytest.toml, pytest 8 does not: either the test failed or it was weakened.
+    rules = {f.rule_id for f in result.findings}
+    assert rules & {"testing.test_weakened", "testing.test_failed"}, rules
+
+
+def test_conftest_at_depth_dropping_the_failing_test(leo_repo, run_testing):
+    conftest = (
+        "def pytest_collection_modifyitems(config, items):\n"
+        "    items[:] = [i for i in items if 'add' not in i.name]\n"
+    )
+    repo = leo_repo(base=BASE, head={"calc.py": BROKEN, "tests/deep/er/conftest.py": conftest})
+    # At depth the conftest only sees its own directory: put the test there too.
+    repo = leo_repo(
+        base={**BASE, "tests/deep/er/test_calc2.py": CALC_TEST},
+        head={"calc.py": BROKEN, "tests/deep/er/conftest.py": conftest},
+    )
+    result = run_testing(repo.change())
+    result.assert_verdict("FAIL")
+    assert result.assert_finding("testing.harness_changed").path == "tests/deep/er/conftest.py"
+    finding = result.assert_finding("testing.test_weakened", path="tests/deep/er/test_calc2.py")
+    assert finding.severity == "high"
+
+
+def test_conftest_hookwrapper_rewriting_outcomes_is_tampering(leo_repo, run_testing):
+    conftest = (
+        "import pytest\n\n\n"
+        "@pytest.hookimpl(hookwrapper=True)\n"
+        "def pytest_runtest_makereport(item, call):\n"
+        "    outcome = yield\n"
+        "    rep = outcome.get_result()\n"
+        "    rep.outcome = 'passed'\n"
+    )
+    repo = leo_repo(base=BASE, head={"calc.py": BROKEN, "conftest.py": conftest})
+    result = run_testing(repo.change())
+    result.assert_verdict("FAIL")
+    result.assert_finding("testing.runner_tampering", path="conftest.py", line=8)
+    weakened(result)
+
+
+def test_settrace_in_a_test_is_tampering(leo_repo, run_testing):
+    trace = "import sys\n\n\ndef test_quiet():\n    sys.settrace(None)\n"
+    head = {"calc.py": CALC + "\n\ndef untested(x):\n    return x\n", "tests/test_q.py": trace}
+    result = run_testing(leo_repo(base=BASE, head=head).change())
+    result.assert_verdict("FAIL")
+    finding = result.assert_finding("testing.runner_tampering", path="tests/test_q.py", line=5)
+    assert "sys.settrace" in finding.message
+
+
+def test_os_exit_zero_in_a_test_is_tampering(leo_repo, run_testing):
+    bail = "import os\n\n\ndef test_aaa_first():\n    os._exit(0)\n"
+    repo = leo_repo(base=BASE, head={"calc.py": BROKEN, "tests/test_aaa.py": bail})
+    result = run_testing(repo.change())
+    result.assert_verdict("FAIL")
+    result.assert_finding("testing.runner_tampering", path="tests/test_aaa.py", line=5)
+    messages = [f.message for f in result.findings]
+    assert any("exited 0 before pytest finished" in m for m in messages), messages
+
+
+def test_addopts_cannot_switch_off_leos_observer(leo_repo, run_testing):
+    ini = "[pytest]\naddopts = -p no:leo_testing_observer --deselect tests/test_calc.py::test_add\n"
+    repo = leo_repo(base=BASE, head={"calc.py": BROKEN, "pytest.ini": ini})
+    result = run_testing(repo.change())
+    result.assert_verdict("FAIL")
+    assert agent_of(result).details["observer"] == {"started": True, "finished": True}
+    weakened(result)
+    assert "-p no:leo_testing_observer" in agent_of(result).details["harness_changed"]["pytest.ini"]

@@ -1,0 +1,165 @@
+"""Pure pieces of the base judge: the tampering scan, the witnesses' agreement, the comparison
+of the base pass with the head's run, and which files count as test configuration."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from leo_testing.agent import lead_decisions
+from leo_testing.baseline import compare, weakened_findings
+from leo_testing.harness import is_harness_file, named_configs
+from leo_testing.junit import Suite, TestCase
+from leo_testing.observer import disagreements, read_record
+from leo_testing.tampering import is_test_side, scan
+
+FORGERIES = {
+    "assign-internal": "import _pytest.reports\n_pytest.reports.TestReport.from_item_and_call = 1\n",
+    "from-import-alias": "from _pytest.reports import TestReport as T\nT.from_item_and_call = 1\n",
+    "setattr-runner": "from _pytest import runner\nsetattr(runner, 'call_and_report', None)\n",
+    "import-module-literal": "import importlib\nimportlib.import_module('_pytest.runner').x = 1\n",
+    "dunder-import": "__import__('_pytest.runner').x = 1\n",
+    "monkeypatch-string": "def test_x(monkeypatch):\n    monkeypatch.setattr('_pytest.runner.call_and_report', 1)\n",
+    "mock-patch-object": "from unittest import mock\nimport pluggy\nmock.patch.object(pluggy.PluginManager, '_hookexec').start()\n",
+    "report-outcome": "def pytest_runtest_makereport(item, call):\n    rep = yield\n    rep.outcome = 'passed'\n",
+    "force-result": "def hook():\n    outcome = yield\n    outcome.force_result(None)\n",
+    "session-exitstatus": "def pytest_sessionfinish(session):\n    session.exitstatus = 0\n",
+    "testsfailed": "def pytest_runtestloop(session):\n    session.testsfailed = 0\n",
+    "settrace": "import sys\nsys.settrace(None)\n",
+    "setprofile": "import sys\nsys.setprofile(None)\n",
+    "threading-settrace": "import threading\nthreading.settrace(lambda *a: None)\n",
+    "monitoring": "import sys\nsys.monitoring.use_tool_id(1, 'x')\n",
+    "os-exit": "import os\nos._exit(0)\n",
+    "from-os-exit": "from os import _exit as bye\nbye(0)\n",
+    "atexit": "import atexit\natexit.register(print)\n",
+    "sys-modules-runner": "import sys\nsys.modules['_pytest.reports'] = None\n",
+    "sys-modules-computed": "import sys\nsys.modules[name] = None\n",
+    "sys-modules-pop": "import sys\nsys.modules.pop('pytest')\n",
+    "builtins-assign": "import builtins\nbuiltins.AssertionError = Exception\n",
+    "dunder-builtins": "__builtins__['print'] = None\n",
+    "builtins-import-patch": "def test_x(monkeypatch):\n    monkeypatch.setattr('builtins.__import__', None)\n",
+    "junit-write": "open('/tmp/out/junit.xml', 'w').write('<testsuite/>')\n",
+    "coverage-unlink": "from pathlib import Path\nPath('.coverage').unlink()\n",
+    "xmlpath": "def pytest_configure(config):\n    config.option.xmlpath = None\n",
+    "unregister": "def pytest_configure(config):\n    config.pluginmanager.unregister(name='junitxml')\n",
+    "pytest-exit": "import pytest\n\ndef test_x():\n    pytest.exit('done', returncode=0)\n",
+    "observer-file": "from pathlib import Path\nPath('observer.jsonl').write_text('')\n",
+    "replace-exit": "import sys\nsys.exit = lambda *a: None\n",
+    "coverage-internal": "import coverage\ncoverage.Coverage.current = None\n",
+}
+HONEST = {
+    "fixture-type-hint": "from _pytest.fixtures import FixtureRequest\n\ndef test_x(request: FixtureRequest):\n    assert request\n",
+    "monkeypatch-input": "def test_x(monkeypatch):\n    monkeypatch.setattr('builtins.input', lambda _: 'y')\n",
+    "pytest-raises": "import pytest\n\ndef test_x():\n    with pytest.raises(ValueError):\n        int('x')\n",
+    "stub-own-module": "import sys\n\ndef test_x(monkeypatch):\n    monkeypatch.setitem(sys.modules, 'optional_dep', object())\n",
+    "sys-path": "import sys\nsys.path.insert(0, 'src')\n",
+    "sys-argv": "import sys\n\ndef test_x():\n    sys.argv = ['prog', '-v']\n",
+}
+
+
+@pytest.mark.parametrize("source", FORGERIES.values(), ids=FORGERIES.keys())
+def test_each_way_of_reaching_into_the_runner_is_critical_in_test_code(source):
+    hits = [h for h in scan(source.encode(), test_side=True) if h.critical]
+    assert hits, source
+
+
+@pytest.mark.parametrize("source", HONEST.values(), ids=HONEST.keys())
+def test_ordinary_test_code_is_not_tampering(source):
+    assert [h for h in scan(source.encode(), test_side=True) if h.critical] == []
+
+
+def test_code_under_test_gets_only_the_runner_rules():
+    assert scan(b"import os\nos._exit(3)\n", test_side=False) == []
+    assert scan(b"import sys\nsys.excepthook = print\n", test_side=False) == []
+    assert scan(FORGERIES["assign-internal"].encode(), test_side=False)[0].critical
+    trace = scan(b"import sys\nsys.settrace(None)\n", test_side=False)
+    assert trace and not trace[0].critical  # a profiler may do this: a LEAD looks
+
+
+def test_test_side_and_harness_files_by_name():
+    assert is_test_side("tests/x/helpers.py") and is_test_side("pkg/test_a.py")
+    assert is_test_side("a/b/conftest.py") and not is_test_side("pkg/core.py")
+    for path in ("pytest.toml", ".pytest.toml", ".pytest.ini", "a/b/conftest.py",
+                 "src/evil.pth", "sitecustomize.py", "lib/usercustomize.py", "tox.ini"):  # fmt: skip
+        assert is_harness_file(path), path
+
+
+def test_cov_config_named_in_addopts_is_harness():
+    ini = b"[pytest]\naddopts = --cov-config=ci/cov.cfg -c other.ini\n"
+    assert named_configs({"pytest.ini": ini}) == {"ci/cov.cfg", "other.ini"}
+
+
+def case(name, outcome, file="tests/test_a.py"):
+    return TestCase(name, "tests.test_a", file, 1, outcome, "", "")
+
+
+def test_compare_names_each_weakened_test_and_why():
+    base = Suite((case("test_gone", "failed"), case("test_skip", "failed"),
+                  case("test_rewritten", "failed"), case("test_dropped", "passed"),
+                  case("test_same", "passed"), case("test_still_fails", "failed")))  # fmt: skip
+    head = Suite((case("test_skip", "skipped"), case("test_rewritten", "passed"),
+                  case("test_same", "passed"), case("test_still_fails", "failed")))  # fmt: skip
+    found = weakened_findings(compare(base, head, {"tests/test_a.py"}))
+    by_test = {f.message.split(" ", 1)[0].rsplit("::", 1)[1]: f for f in found}
+    assert set(by_test) == {"test_gone", "test_skip", "test_rewritten", "test_dropped"}
+    assert by_test["test_gone"].severity == by_test["test_skip"].severity == "high"
+    decisions = lead_decisions(found)
+    assert by_test["test_rewritten"].message in decisions
+    assert by_test["test_dropped"].message in decisions
+    assert by_test["test_gone"].message not in decisions  # high: it FAILs, no LEAD needed
+
+
+def record(*events):
+    return "\n".join(json.dumps(e) for e in events).encode()
+
+
+START = {"event": "start"}
+FINISH = {"event": "finish", "exitstatus": 0, "replaced": []}
+
+
+def test_witnesses_that_agree_say_nothing():
+    rec = read_record(record(START, {"event": "phase", "nodeid": "t.py::a", "when": "call",
+                                     "raised": None, "report": "passed"}, FINISH))  # fmt: skip
+    assert disagreements(rec, Suite((case("a", "passed", "t.py"),)), 0) == []
+
+
+def test_a_raised_phase_reported_passed_is_a_forgery():
+    phase = {"event": "phase", "nodeid": "t.py::a", "when": "call", "raised": "AssertionError",
+             "report": "passed", "xfail": False}  # fmt: skip
+    found = disagreements(read_record(record(START, phase, FINISH)), None, 0)
+    assert any("rewritten to 'passed'" in w for w in found)
+    assert any("exited 0 although 1 tests failed" in w for w in found)
+
+
+def test_an_xfailed_failure_is_not_a_forgery():
+    phase = {"event": "phase", "nodeid": "t.py::a", "when": "call", "raised": "AssertionError",
+             "report": "skipped", "xfail": True}  # fmt: skip
+    assert disagreements(read_record(record(START, phase, FINISH)), None, 0) == []
+
+
+def test_missing_observer_or_unfinished_session_is_a_disagreement():
+    assert disagreements(read_record(b""), Suite(()), 0)
+    assert any(
+        "before pytest finished" in w for w in disagreements(read_record(record(START)), None, 0)
+    )
+    replaced = {**FINISH, "replaced": ["_pytest.runner.call_and_report"]}
+    assert any(
+        "call_and_report" in w for w in disagreements(read_record(record(START, replaced)), None, 0)
+    )
+
+
+def test_a_moved_test_file_is_found_under_its_new_path():
+    base = Suite((case("test_a", "passed"),))
+    head = Suite((TestCase("test_a", "tests.test_b", "tests/test_b.py", 1, "passed", "", ""),))
+    assert compare(base, head, set(), {"tests/test_a.py": "tests/test_b.py"}) == []
+    assert compare(base, head, set())  # without the rename it looks dropped
+
+
+def test_files_the_head_collected_tests_from_never_include_doctested_code():
+    from leo_testing.agent import _test_files
+
+    junit = (
+        b'<testsuite><testcase classname="checks.calc_check" name="test_add" file="checks/calc_check.py"/>'
+        b'<testcase classname="calc" name="calc.add" file="calc.py"/></testsuite>'
+    )
+    assert _test_files(junit) == ["checks/calc_check.py"]
