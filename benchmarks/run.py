@@ -140,6 +140,11 @@ def main() -> int:
             "",
             *[f"- [{p.stem}](results/{p.name})" for p in others],
         ]
+    # The real-world corpus (benchmarks/realworld/run.py) keeps its own section; carry it over.
+    previous = (HERE / "RESULTS.md").read_text() if (HERE / "RESULTS.md").exists() else ""
+    start, end = previous.find("<!-- realworld:start -->"), previous.find("<!-- realworld:end -->")
+    if start != -1 and end != -1:
+        lines += ["", previous[start : end + len("<!-- realworld:end -->")]]
     (HERE / "RESULTS.md").write_text("\n".join(lines) + "\n")
     print((HERE / "RESULTS.md").read_text())
     return done.returncode

@@ -40,9 +40,10 @@ if TYPE_CHECKING:
         interpreter_paths,
         require_sandbox,
     )
-    from leo.subagent import CheckOutcome, Conflict, SubAgent
+    from leo.subagent import AgentSettings, CheckOutcome, Conflict, SubAgent
 
 __all__ = [
+    "AgentSettings",
     "Analysed",
     "Change",
     "ChangedFile",
@@ -107,6 +108,7 @@ _WHERE = {
     "ToolResult": "leo.process",
     "run_tool": "leo.process",
     "find_tool": "leo.process",
+    "AgentSettings": "leo.subagent",
     "Limits": "leo.sandbox",
     "Sandbox": "leo.sandbox",
     "SandboxUnavailable": "leo.sandbox",

@@ -129,19 +129,23 @@ async def read_policy(change: Change, side: Side) -> tuple[dict[str, Any], str]:
     return {}, "defaults"
 
 
+def read_config_file(path: Path, option: str = "--config") -> tuple[Config, str]:
+    """The configuration in ``path`` (a ``leo.toml`` or a ``pyproject.toml``); ``option`` names
+    the command-line option that gave it, for the error message."""
+    try:
+        text = path.read_bytes()
+    except OSError as exc:
+        msg = f"cannot read {option} {path}: {exc.strerror}"
+        raise ConfigError(msg) from None
+    source = str(path)
+    table = _table(text, path.name if path.name == "pyproject.toml" else "leo.toml", source)
+    return parse_config(table or {}, source), source
+
+
 async def load_config(change: Change, override: Path | None = None) -> tuple[Config, str]:
     """The configuration to apply: ``override`` if given, else the base commit's policy."""
     if override is not None:
-        try:
-            text = override.read_bytes()
-        except OSError as exc:
-            msg = f"cannot read --config {override}: {exc.strerror}"
-            raise ConfigError(msg) from None
-        source = str(override)
-        table = _table(
-            text, override.name if override.name == "pyproject.toml" else "leo.toml", source
-        )
-        return parse_config(table or {}, source), source
+        return read_config_file(override)
     table, source = await read_policy(change, "base")
     return parse_config(table, source), source
 

@@ -111,7 +111,8 @@ def leo_subagent_finished(change: Change, result: SubAgentResult) -> None:
 def leo_verification_finished(report: Report) -> None:
     """Observe a finished verification (metrics, audit, notifications).
 
-    Called once with the final ``Report`` before it is printed. Return nothing; an exception
+    Called once with the final ``Report`` (in the GitHub mode: its repository named, a moved
+    head marked stale) before it is printed, recorded or published. Return nothing; an exception
     is reported and ignored, it never changes the verdict.
     """
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pluggy
+from pydantic import BaseModel
 
 from leo import hookspecs
 from leo.errors import LeoError
@@ -183,12 +184,6 @@ def notify(pm: pluggy.PluginManager, hook: str, **kwargs: object) -> list[str]:
     ]
 
 
-def announce(hook: str, **kwargs: object) -> list[str]:
-    """Load the plugins and tell them a lane event happened (a bundle created or applied, a
-    LEAD decision); return their failures as warnings."""
-    return notify(load_plugins().pm, hook, **kwargs)
-
-
 def _collect_subagents(result: Plugins) -> None:
     """Call each plugin's ``leo_register_subagents`` on its own and validate what it returns."""
     by_name = {p.name: p for p in result.plugins}
@@ -226,6 +221,14 @@ def _invalid_subagent(cls: object, known: Mapping[str, AgentSpec]) -> str | None
         return f"sub-agent class {cls.__qualname__} has an invalid name {name!r} (lower-case letters, digits, - and _)"
     if name in known:
         return f"sub-agent name {name!r} is already provided by {known[name].plugin}"
+    settings = cls.Settings
+    if settings is not None and not (
+        isinstance(settings, type)
+        and issubclass(settings, BaseModel)
+        and settings.model_config.get("extra") == "forbid"
+        and settings.model_config.get("frozen")
+    ):
+        return f"sub-agent {name!r} declares Settings {settings!r}, which is not a frozen pydantic model with extra='forbid' (subclass leo.AgentSettings)"
     return None
 
 

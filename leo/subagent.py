@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from types import UnionType
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, Union, get_args, get_origin
 
-from pydantic import JsonValue
+from pydantic import BaseModel, ConfigDict, JsonValue, ValidationError, model_validator
 
 from leo.aggregate import blocking, confidence_of, status_of
+from leo.errors import ConfigError
 from leo.models import Analysed, Finding, Status, SubAgentResult, Tool
 
 if TYPE_CHECKING:
@@ -34,6 +36,86 @@ class Conflict:
         """Every other sub-agent's current result: the evidence to weigh."""
 
 
+class AgentSettings(BaseModel):
+    """Base of a sub-agent's ``Settings``: its ``[tool.leo.agents.<name>]`` table, typed.
+
+    Frozen, unknown keys refused and values taken as written (strict: ``"5"`` is not 5, 1 is
+    not ``true``), so a typo in the policy is exit 2 naming the key before anything runs,
+    never a default silently applied. TOML arrays arrive as tuples.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _arrays_as_tuples(cls, data: Any) -> Any:
+        return _tuples(data)
+
+
+def _tuples(value: Any) -> Any:
+    if isinstance(value, list | tuple):
+        return tuple(_tuples(v) for v in value)
+    if isinstance(value, dict):
+        return {k: _tuples(v) for k, v in value.items()}
+    return value
+
+
+def parse_settings(cls: type[SubAgent], table: Mapping[str, Any]) -> Any:
+    """``table`` validated by ``cls.Settings`` (as a plain dict when it declares none).
+
+    Raises ``ConfigError``: one sentence naming the sub-agent, the key and what it accepts.
+    """
+    if cls.Settings is None:
+        return dict(table)
+    try:
+        return cls.Settings.model_validate(dict(table))
+    except ValidationError as exc:
+        raise ConfigError(_settings_error(cls.name, cls.Settings, exc)) from None
+
+
+def _settings_error(name: str, model: type[AgentSettings], exc: ValidationError) -> str:
+    err = exc.errors()[0]
+    where = f"[tool.leo.agents.{name}]"
+    key = str(err["loc"][0]) if err["loc"] else ""
+    if err["type"] == "extra_forbidden":
+        accepts = ", ".join(sorted(model.model_fields)) or "no keys"
+        return f"unknown key {key!r} in {where}; {name} accepts: {accepts}"
+    field = model.model_fields.get(key)
+    expected = describe(field.annotation, field.metadata) if field is not None else "a valid value"
+    problem = str(err["msg"]).removeprefix("Value error, ").replace("valid tuple", "list")
+    return f"{where} {key} = {err['input']!r} is invalid ({problem}); {key} accepts {expected}"
+
+
+_NAMES = {bool: "true or false", int: "an integer", float: "a number", str: "a string"}
+_PLURALS = {int: "integers", float: "numbers", str: "strings"}
+_BOUNDS = {"ge": ">=", "gt": ">", "le": "<=", "lt": "<"}
+
+
+def describe(annotation: Any, metadata: Sequence[Any] = ()) -> str:
+    """What a settings field accepts, in the words of a TOML table: ``a list of a string``."""
+    origin, args = get_origin(annotation), get_args(annotation)
+    if origin is Annotated:
+        return describe(args[0], args[1:])
+    bounds = [
+        f"{sign} {getattr(m, bound)}"
+        for m in metadata
+        for bound, sign in _BOUNDS.items()
+        if getattr(m, bound, None) is not None
+    ]
+    if origin is Literal:
+        *rest, last = (repr(a) for a in args)
+        text = f"{', '.join(rest)} or {last}" if rest else last
+    elif origin in (Union, UnionType):
+        text = " or ".join(describe(a) for a in args if a is not type(None))
+    elif origin is tuple:
+        text = f"a list of {_PLURALS.get(args[0], describe(args[0]))}" if args else "a list"
+    elif origin in (dict, Mapping):
+        text = f"a table of {_PLURALS.get(args[1], describe(args[1]))}" if args else "a table"
+    else:
+        text = _NAMES.get(annotation, getattr(annotation, "__name__", str(annotation)))
+    return " and ".join([f"{text} {bounds[0]}", *bounds[1:]]) if bounds else text
+
+
 class SubAgent:
     """Base class of a sub-agent. Subclass it, set ``name`` and implement ``check``."""
 
@@ -47,9 +129,20 @@ class SubAgent:
     """What a cached result depends on: the whole base and head trees (safe default), only the
     changed files' contents (``change``: agents that read nothing else), or never cached."""
 
-    def __init__(self, settings: Mapping[str, Any] | None = None) -> None:
-        self.settings: Mapping[str, Any] = dict(settings or {})
-        """This sub-agent's table from ``[tool.leo.agents.<name>]`` (LEO's own keys removed)."""
+    Settings: ClassVar[type[AgentSettings] | None] = None
+    """The model of this sub-agent's ``[tool.leo.agents.<name>]`` table: a subclass of
+    ``AgentSettings``. LEO validates the base's table with it before any sub-agent runs, so
+    an unknown or mistyped key exits 2. None (sub-agents written before it existed): the
+    table reaches ``self.settings`` unchecked, as a dict."""
+
+    def __init__(self, settings: Mapping[str, Any] | AgentSettings | None = None) -> None:
+        self.settings: Any = (
+            settings
+            if self.Settings is not None and isinstance(settings, self.Settings)
+            else parse_settings(type(self), settings or {})  # type: ignore[arg-type]
+        )
+        """This sub-agent's table from ``[tool.leo.agents.<name>]`` (LEO's own keys removed):
+        an instance of ``Settings``, or a dict when the sub-agent declares none."""
 
     async def check(self, change: Change) -> CheckOutcome:
         """Examine ``change``; return findings, or a full ``SubAgentResult``."""

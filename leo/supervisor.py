@@ -11,6 +11,8 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING
 
+import anyio
+
 from leo import aggregate, tracing
 from leo.__about__ import __version__
 from leo.config import Config, policy_changed
@@ -18,11 +20,14 @@ from leo.errors import ConfigError, LeoError
 from leo.models import Report, Requirement, SubAgentResult
 from leo.plugins import Plugins, notify
 from leo.runner import Progress, run_checks, run_guarded
-from leo.subagent import Conflict, Job
+from leo.subagent import Conflict, Job, parse_settings
 
 if TYPE_CHECKING:
     from leo.cache import ResultCache
     from leo.change import Change
+
+#: Completes a report before the observer hooks see it (see ``verify``).
+Finalize = Callable[[Report], Awaitable[Report]]
 
 
 def select_agents(plugins: Plugins, config: Config, requested: Sequence[str] | None) -> list[str]:
@@ -40,6 +45,23 @@ def select_agents(plugins: Plugins, config: Config, requested: Sequence[str] | N
     return list(dict.fromkeys(names))
 
 
+def check_settings(plugins: Plugins, config: Config) -> list[str]:
+    """Validate every installed sub-agent's ``[tool.leo.agents.<name>]`` table before anything
+    runs (``ConfigError`` naming the agent and key); return a notice per table that names a
+    sub-agent that is not installed, which the policy configures in vain."""
+    notices = []
+    for name in config.agents:
+        if name in plugins.agents:
+            parse_settings(plugins.agents[name].cls, config.settings(name))
+        else:
+            known = ", ".join(sorted(plugins.agents)) or "none"
+            notices.append(
+                f"[tool.leo.agents.{name}] configures sub-agent {name!r}, which is not installed "
+                f"(installed: {known}); its settings are not used"
+            )
+    return notices
+
+
 async def verify(
     change: Change,
     plugins: Plugins,
@@ -51,19 +73,20 @@ async def verify(
     requirements: Sequence[Requirement] = (),
     progress: Progress | None = None,
     cache: ResultCache | None = None,
+    finalize: Finalize | None = None,
 ) -> tuple[Report, list[str]]:
-    """Run the sub-agents ``names`` on ``change``; return the report and plugin warnings."""
+    """Run the sub-agents ``names`` on ``change``; return the report and plugin warnings.
+
+    The one pipeline of ``leo verify``, ``leo verify --pr`` and (from ``conclude`` on)
+    ``leo aggregate``. ``finalize`` completes the report (the GitHub mode names the
+    repository and marks a stale head) before any observer hook sees it."""
     started = time.monotonic()
     with tracing.span("leo.verify", {"leo.head_sha": change.head_sha, "leo.agents": list(names)}):
-        warnings = notify(plugins.pm, "leo_verification_started", change=change, agents=list(names))
+        notices = check_settings(plugins, config)
         job_list = make_jobs(plugins, config, names, timeout=timeout)
-        results = await run_checks(
-            job_list,
-            change,
-            limit=config.jobs if jobs is None else jobs,
-            progress=progress,
-            cache=cache,
-        )
+        warnings = notify(plugins.pm, "leo_verification_started", change=change, agents=list(names))
+        limit = config.jobs if jobs is None else jobs
+        results = await run_checks(job_list, change, limit=limit, progress=progress, cache=cache)
         report, more = await conclude(
             change,
             plugins,
@@ -72,8 +95,10 @@ async def verify(
             jobs=job_list,
             requirements=[*requirements, *load_requirements(plugins, config, names)],
             started=started,
+            limit=limit,
+            finalize=finalize,
         )
-    return report, warnings + more
+    return report, notices + warnings + more
 
 
 def load_requirements(plugins: Plugins, config: Config, names: Sequence[str]) -> list[Requirement]:
@@ -99,7 +124,13 @@ def load_requirements(plugins: Plugins, config: Config, names: Sequence[str]) ->
 def make_jobs(
     plugins: Plugins, config: Config, names: Sequence[str], *, timeout: float | None = None
 ) -> list[Job]:
-    """One job per sub-agent: its spec, its settings and its timeout (``timeout`` overrides)."""
+    """One job per sub-agent: its spec, its settings and its timeout (``timeout`` overrides).
+
+    Each table is validated here (``ConfigError``), so no job starts with settings its
+    sub-agent would refuse.
+    """
+    for n in names:
+        parse_settings(plugins.agents[n].cls, config.settings(n))
     return [
         Job(
             spec=plugins.agents[n],
@@ -122,6 +153,8 @@ async def conclude(
     requirements: Sequence[Requirement] = (),
     required: Sequence[str] | None = None,
     started: float | None = None,
+    limit: int | None = None,
+    finalize: Finalize | None = None,
 ) -> tuple[Report, list[str]]:
     """From the sub-agents' first results to the ``Report``: conflict rounds, then the verdict.
 
@@ -129,12 +162,16 @@ async def conclude(
     jobs is the verdict one run would have given. ``jobs`` are in the order of ``results``;
     None means the sub-agents cannot be asked again (``unresolvable`` says why), so a
     disagreement ESCALATEs instead of being guessed. ``policy_edited`` None reads the change;
-    ``required`` None applies the configuration's (``"all"``: every result's agent).
+    ``required`` None applies the configuration's (``"all"``: every result's agent); ``limit``
+    (None: the configuration's ``jobs``) caps how many sub-agents reconsider at once.
     """
     started = time.monotonic() if started is None else started
     names = [r.name for r in results]
     if jobs is not None:
-        results, rounds, settled = await resolve_conflicts(plugins, jobs, change, results)
+        limit = config.jobs if limit is None else limit
+        results, rounds, settled = await resolve_conflicts(
+            plugins, jobs, change, results, limit=limit
+        )
     else:
         rounds, settled = 0, not aggregate.disagreement(results)
     warnings: list[str] = []
@@ -183,22 +220,32 @@ async def conclude(
         duration_s=round(time.monotonic() - started, 3),
         agents=tuple(results),
     )
+    if finalize is not None:
+        report = await finalize(report)
     warnings += notify(plugins.pm, "leo_verification_finished", report=report)
     return report, warnings
 
 
 async def resolve_conflicts(
-    plugins: Plugins, jobs: Sequence[Job], change: Change, results: list[SubAgentResult]
+    plugins: Plugins,
+    jobs: Sequence[Job],
+    change: Change,
+    results: list[SubAgentResult],
+    *,
+    limit: int = 0,
 ) -> tuple[list[SubAgentResult], int, bool]:
     """Let disagreeing sub-agents reconsider; return (results, rounds run, settled).
 
     Each round, every sub-agent with evidence sees the others' results and may revise its own
-    through the ``leo_resolve_conflict`` hook. The conflict is settled when the split is gone
-    or a round changes nothing; it is unsettled when round three still changed something.
+    through the ``leo_resolve_conflict`` hook; the sub-agents of one round are asked at once
+    (at most ``limit`` together when > 0), as in the first round. The conflict is settled when
+    the split is gone or a round changes nothing; it is unsettled when round three still
+    changed something.
     """
     rounds = 0
     while rounds < aggregate.MAX_ROUNDS and aggregate.disagreement(results):
         rounds += 1
+<<<<<<< HEAD
         revised = list(results)
         for i, (job, own) in enumerate(zip(jobs, results, strict=True)):
             if own.status in ("error", "timeout", "skipped"):
@@ -210,11 +257,39 @@ async def resolve_conflicts(
             if _differs(own, new):
                 by = (*own.revised_by, f"round {rounds}: {who[0] if who else 'LEO'}")
                 revised[i] = new.model_copy(update={"revised_by": by})
+=======
+        revised = await _reconsider(plugins, jobs, change, results, rounds, limit)
+>>>>>>> main
         changed = any(_differs(a, b) for a, b in zip(results, revised, strict=True))
         results = revised
         if not changed:
             return results, rounds, True
     return results, rounds, not aggregate.disagreement(results)
+
+
+async def _reconsider(
+    plugins: Plugins,
+    jobs: Sequence[Job],
+    change: Change,
+    results: list[SubAgentResult],
+    round: int,
+    limit: int,
+) -> list[SubAgentResult]:
+    """One conflict round: each sub-agent with evidence asked concurrently, in input order."""
+    revised = list(results)
+    limiter = anyio.CapacityLimiter(limit or max(len(jobs), 1))
+
+    async def ask(i: int, job: Job, own: SubAgentResult) -> None:
+        conflict = Conflict(round, own, [r for r in results if r is not own])
+        async with limiter:
+            new = await run_guarded(job, _resolver(plugins, job, change, conflict))
+        revised[i] = new if _differs(own, new) else own
+
+    async with anyio.create_task_group() as tg:
+        for i, (job, own) in enumerate(zip(jobs, results, strict=True)):
+            if own.status not in ("error", "timeout", "skipped"):
+                tg.start_soon(ask, i, job, own)
+    return revised
 
 
 def _resolver(

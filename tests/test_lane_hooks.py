@@ -101,3 +101,16 @@ def test_bundle_create_that_cannot_record_its_handoff_exits_5(leo_cli, leo_repo,
     )  # fmt: skip
     assert created.returncode == 5, created.stderr
     assert "CODEX-READY" not in created.stdout
+
+
+def test_lane_events_honour_p_no(leo_cli, leo_repo, plugin_path, tmp_path):
+    log = tmp_path / "events.jsonl"
+    env = {**plugin_path, "LEO_FIXTURE_EVENTS": str(log)}
+    repo = leo_repo(base={"a.txt": "1\n"}, head={"a.txt": "2\n"})
+    created = leo_cli(
+        "bundle", "create", "--repo", str(repo.path), "--base", "main", "--head", "feature",
+        "-o", str(tmp_path / "artifact.tar.gz"), "-p", "no:lanes", env=env,
+    )  # fmt: skip
+    assert created.returncode == 0, created.stderr
+    assert created.stdout.startswith("[CODEX-READY:")
+    assert events(log) == []

@@ -54,7 +54,8 @@ async def git(repo: Path, *args: str) -> bytes:
     return result.stdout
 
 
-async def _sha(repo: Path, ref: str) -> str:
+async def resolve_commit(repo: Path, ref: str) -> str:
+    """The commit sha ``ref`` names in ``repo`` (``LeoError`` for a ref that looks like an option)."""
     if ref.startswith("-"):
         raise LeoError(f"ref {ref!r} must not start with '-'")
     return (
@@ -128,8 +129,8 @@ async def create_bundle(
     builder_id: str = provenance.DEFAULT_BUILDER,
 ) -> bytes:
     """The bytes of the bundle that turns the merge-base of ``base`` and ``head`` into ``head``."""
-    head_sha = await _sha(repo, head)
-    base_sha = await _sha(repo, base)
+    head_sha = await resolve_commit(repo, head)
+    base_sha = await resolve_commit(repo, base)
     merge_base = (await git(repo, "merge-base", base_sha, head_sha)).decode().strip()
     patch = await git(
         repo,

@@ -27,6 +27,8 @@ LAZY_COMMANDS: dict[str, str] = {
     "history": "leo.cli.store:history",
     "lead": "leo.cli.store:lead",
     "audit": "leo.cli.store:audit",
+    "replay": "leo.cli.replay:replay",
+    "calibrate": "leo.cli.replay:calibrate",
     "init": "leo.cli.github:init",
     "labels": "leo.cli.github:labels",
     "publish": "leo.cli.github:publish",

@@ -5,9 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
+
+if TYPE_CHECKING:
+    from leo.bundle.verify import Trust
 
 F = TypeVar("F", bound=Callable[..., Any])
 FORMATS = ("text", "json", "markdown", "sarif")
@@ -135,3 +138,50 @@ def github_repo_option(fn: F) -> F:
     return click.option(
         "--github-repo", help="OWNER/NAME. [default: GITHUB_REPOSITORY or the origin remote]"
     )(fn)
+
+
+_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
+
+
+def trust_options(fn: F) -> F:
+    """How a signed artifact is trusted: --key, --gpg-keyring, or Sigstore --identity/--issuer."""
+    for option in reversed(
+        [
+            click.option(
+                "--key", type=_FILE, help="ed25519 public key (PEM) the builder signed with."
+            ),
+            click.option(
+                "--gpg-keyring", type=_FILE, help="Keyring holding the builder's gpg public key."
+            ),
+            click.option(
+                "--identity", help="Sigstore: the signer's exact certificate identity (SAN)."
+            ),
+            click.option("--issuer", help="Sigstore: the exact OIDC issuer of that identity."),
+            click.option(
+                "--trusted-root",
+                type=_FILE,
+                help="Sigstore trusted root (or client trust config). [default: production root of the installed sigstore]",
+            ),
+        ]
+    ):
+        fn = option(fn)
+    return fn
+
+
+def trust_from(
+    key: Path | None,
+    gpg_keyring: Path | None,
+    identity: str | None,
+    issuer: str | None,
+    trusted_root: Path | None,
+) -> Trust:
+    """The ``Trust`` that ``trust_options`` describe."""
+    from leo.bundle.verify import Trust
+
+    return Trust(
+        key=key,
+        gpg_keyring=gpg_keyring,
+        identity=identity,
+        issuer=issuer,
+        trusted_root=trusted_root,
+    )

@@ -36,21 +36,27 @@ def warn(message: str) -> None:
     click.echo(f"leo: warning: {message}", err=True)
 
 
-def load_plugins(plugin_args: tuple[str, ...]) -> Plugins:
-    """The plugin manager for this command, each plugin that failed to load a warning."""
-    from leo.plugins import load_plugins as load
-
-    plugins = load(plugin_args)
-    for failure in plugins.failures:
-        warn(f"plugin {failure.name} ({failure.distribution}) not loaded: {failure.error}")
-    return plugins
+_LOADED: dict[tuple[str, ...], Plugins] = {}
 
 
-def announce_event(hook: str, **kwargs: object) -> None:
-    """Tell the plugins about a lane event; their failures become warnings on stderr."""
-    from leo.plugins import announce
+def load_plugins(plugin_args: tuple[str, ...] = ()) -> Plugins:
+    """This process's plugin manager for ``-p`` ``plugin_args``, loaded once: the hooks of one
+    command (its report, its lane events) all reach the same plugins, each failure one warning."""
+    if plugin_args not in _LOADED:
+        from leo.plugins import load_plugins as load
 
-    for warning in announce(hook, **kwargs):
+        plugins = _LOADED[plugin_args] = load(plugin_args)
+        for failure in plugins.failures:
+            warn(f"plugin {failure.name} ({failure.distribution}) not loaded: {failure.error}")
+    return _LOADED[plugin_args]
+
+
+def announce_event(hook: str, plugin_args: tuple[str, ...] = (), **kwargs: object) -> None:
+    """Tell the plugins (as ``-p`` chose them) about a lane event; their failures become
+    warnings on stderr."""
+    from leo.plugins import notify
+
+    for warning in notify(load_plugins(plugin_args).pm, hook, **kwargs):
         warn(warning)
 
 
@@ -102,3 +108,12 @@ def emit_report(
             )
     seal(EXIT_FOR_VERDICT[report.verdict])
     sys.exit(EXIT_FOR_VERDICT[report.verdict])
+
+
+def read_artifact(path: Path, limit: int) -> bytes:
+    """The bytes of an artifact, refused (``BundleError``) when larger than ``limit``."""
+    from leo.bundle.reasons import BundleError
+
+    if path.stat().st_size > limit:
+        raise BundleError("bundle.too_large", f"{path} is larger than {limit} bytes")
+    return path.read_bytes()

@@ -8,62 +8,15 @@ from __future__ import annotations
 
 import hashlib
 import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any
 
 import click
 
-from leo.cli._output import announce_event
-
-if TYPE_CHECKING:
-    from leo.bundle.verify import Trust
-
-F = TypeVar("F", bound=Callable[..., Any])
+from leo.cli._options import plugin_option, trust_from, trust_options
+from leo.cli._output import announce_event, read_artifact
 
 _file = click.Path(exists=True, dir_okay=False, path_type=Path)
-
-
-def _trust_options(fn: F) -> F:
-    for option in reversed(
-        [
-            click.option(
-                "--key", type=_file, help="ed25519 public key (PEM) the builder signed with."
-            ),
-            click.option(
-                "--gpg-keyring", type=_file, help="Keyring holding the builder's gpg public key."
-            ),
-            click.option(
-                "--identity", help="Sigstore: the signer's exact certificate identity (SAN)."
-            ),
-            click.option("--issuer", help="Sigstore: the exact OIDC issuer of that identity."),
-            click.option(
-                "--trusted-root",
-                type=_file,
-                help="Sigstore trusted root (or client trust config). [default: production root of the installed sigstore]",
-            ),
-        ]
-    ):
-        fn = option(fn)
-    return fn
-
-
-def _trust(
-    key: Path | None,
-    gpg_keyring: Path | None,
-    identity: str | None,
-    issuer: str | None,
-    trusted_root: Path | None,
-) -> Trust:
-    from leo.bundle.verify import Trust
-
-    return Trust(
-        key=key,
-        gpg_keyring=gpg_keyring,
-        identity=identity,
-        issuer=issuer,
-        trusted_root=trusted_root,
-    )
 
 
 @click.group()
@@ -99,21 +52,28 @@ def bundle() -> None:
     help="Sign the provenance. [default: unsigned]",
 )
 @click.option("--builder-id", default=None, help="builder.id recorded in the provenance.")
+@plugin_option
 def create(
-    repo: Path, base: str, head: str, output: Path, sign_spec: str | None, builder_id: str | None
+    repo: Path,
+    base: str,
+    head: str,
+    output: Path,
+    sign_spec: str | None,
+    builder_id: str | None,
+    plugin_args: tuple[str, ...],
 ) -> None:
     """Write a reproducible bundle and print its handoff marker [CODEX-READY:<sha256>]."""
     import anyio
 
     from leo.bundle import provenance
-    from leo.bundle.create import SignSpec, _sha, bundle_marker, create_bundle
+    from leo.bundle.create import SignSpec, bundle_marker, create_bundle, resolve_commit
 
     spec = SignSpec.parse(sign_spec)
 
     built: list[bytes] = []
 
     async def main() -> str:
-        head_sha = await _sha(repo, head)
+        head_sha = await resolve_commit(repo, head)
         built.append(
             await create_bundle(
                 repo, base, head, spec, builder_id=builder_id or provenance.DEFAULT_BUILDER
@@ -139,7 +99,12 @@ def create(
 
     record_handoff(str(repo), head_sha, digest, marker, "builder")  # exit 5 when it cannot
     announce_event(
-        "leo_bundle_created", repo=str(repo), head_sha=head_sha, digest=digest, marker=marker
+        "leo_bundle_created",
+        plugin_args,
+        repo=str(repo),
+        head_sha=head_sha,
+        digest=digest,
+        marker=marker,
     )
     click.echo(marker)
 
@@ -152,7 +117,7 @@ def create(
     help="Replay the patch on the merge-base in this repository.",
 )
 @click.option("--expect-head", help="The head commit the bundle must have been built for.")
-@_trust_options
+@trust_options
 def verify_command(
     artifact: Path, repo: Path | None, expect_head: str | None, **trust: Any
 ) -> None:
@@ -162,9 +127,9 @@ def verify_command(
     from leo.bundle.read import MAX_COMPRESSED
     from leo.bundle.verify import verify_bundle
 
-    data = _read(artifact, MAX_COMPRESSED)
+    data = read_artifact(artifact, MAX_COMPRESSED)
     result, _ = anyio.run(
-        lambda: verify_bundle(data, _trust(**trust), repo=repo, expect_head=expect_head)
+        lambda: verify_bundle(data, trust_from(**trust), repo=repo, expect_head=expect_head)
     )
     replay = "; the patch replays to the head tree" if result.replayed else ""
     click.echo(
@@ -183,19 +148,26 @@ def verify_command(
     help="Repository to apply the patch to.",
 )
 @click.option("--expect-head", help="The head commit the bundle must have been built for.")
-@_trust_options
-def apply_command(artifact: Path, repo: Path, expect_head: str | None, **trust: Any) -> None:
+@trust_options
+@plugin_option
+def apply_command(
+    artifact: Path,
+    repo: Path,
+    expect_head: str | None,
+    plugin_args: tuple[str, ...],
+    **trust: Any,
+) -> None:
     """Verify a bundle (with the replay), then apply its patch to --repo; print [CLAUDE-APPLIED:<sha256>]."""
     import anyio
 
     from leo.bundle.read import MAX_COMPRESSED
     from leo.bundle.verify import apply_bundle, verify_bundle
 
-    data = _read(artifact, MAX_COMPRESSED)
+    data = read_artifact(artifact, MAX_COMPRESSED)
 
     async def main() -> tuple[str, str]:
         result, contents = await verify_bundle(
-            data, _trust(**trust), repo=repo, expect_head=expect_head
+            data, trust_from(**trust), repo=repo, expect_head=expect_head
         )
         await apply_bundle(repo, contents)
         return result.digest, result.head
@@ -207,17 +179,14 @@ def apply_command(artifact: Path, repo: Path, expect_head: str | None, **trust: 
 
     record_handoff(str(repo), head_sha, digest, marker, "enforcer")  # exit 5 when it cannot
     announce_event(
-        "leo_bundle_applied", repo=str(repo), head_sha=head_sha, digest=digest, marker=marker
+        "leo_bundle_applied",
+        plugin_args,
+        repo=str(repo),
+        head_sha=head_sha,
+        digest=digest,
+        marker=marker,
     )
     click.echo(marker)
-
-
-def _read(path: Path, limit: int) -> bytes:
-    from leo.bundle.reasons import BundleError
-
-    if path.stat().st_size > limit:
-        raise BundleError("bundle.too_large", f"{path} is larger than {limit} bytes")
-    return path.read_bytes()
 
 
 @click.group()
@@ -275,9 +244,9 @@ def attest_verify(
         from leo.bundle.keyless import MAX_BUNDLE_BYTES
 
         summary = managed.verify(
-            _read(artifact, 1 << 31),
-            _read(bundle_path, MAX_BUNDLE_BYTES),
-            _read(key_path, 64 * 1024),
+            read_artifact(artifact, 1 << 31),
+            read_artifact(bundle_path, MAX_BUNDLE_BYTES),
+            read_artifact(key_path, 64 * 1024),
             trusted_root=trusted_root,
         )
         click.echo(f"PASS {summary}")
@@ -287,8 +256,8 @@ def attest_verify(
     from leo.bundle.keyless import MAX_BUNDLE_BYTES, verify_artifact
 
     summary = verify_artifact(
-        _read(artifact, 1 << 31),
-        _read(bundle_path, MAX_BUNDLE_BYTES),
+        read_artifact(artifact, 1 << 31),
+        read_artifact(bundle_path, MAX_BUNDLE_BYTES),
         identity=identity,
         issuer=issuer,
         trusted_root=trusted_root,
@@ -316,7 +285,7 @@ def _verify_verdict(attestation: Path, key_path: Path, head_sha: str | None) -> 
     from leo.vsa import MAX_ATTESTATION_BYTES, verify_attestation
 
     stmt = verify_attestation(
-        _read(attestation, MAX_ATTESTATION_BYTES),
+        read_artifact(attestation, MAX_ATTESTATION_BYTES),
         keys.checker_for(keys.load_public(key_path)),
         head_sha=head_sha,
     )
@@ -345,7 +314,7 @@ def sbom_validate(file: Path, spec_versions: tuple[str, ...]) -> None:
     from leo.bundle.sbom import MAX_SBOM_BYTES, validate
 
     required = {v for v in spec_versions if v != "any"}
-    doc = validate(_read(file, MAX_SBOM_BYTES), require_version=required or None)
+    doc = validate(read_artifact(file, MAX_SBOM_BYTES), require_version=required or None)
     click.echo(
         f"PASS {file}: CycloneDX {doc.get('specVersion')}, {len(doc.get('components') or [])} components"
     )
@@ -377,7 +346,7 @@ def handoff() -> None:
     type=_file,
     help="A bundle a READY marker may name (repeatable).",
 )
-@_trust_options
+@trust_options
 def handoff_audit(
     repo: Path, base: str, head: str, branch: str | None, bundles: tuple[Path, ...], **trust: Any
 ) -> None:
@@ -387,7 +356,7 @@ def handoff_audit(
     from leo.bundle.handoff import Audit, audit_change, render, requirements, summarize
     from leo.errors import ExitCode
 
-    trusted = _trust(**trust) if any(trust.values()) else None
+    trusted = trust_from(**trust) if any(trust.values()) else None
     if trusted is not None:
         trusted.mode()
 

@@ -10,7 +10,8 @@ from typing import Any
 
 import click
 
-from leo.cli.bundle import _read, _trust, _trust_options
+from leo.cli._options import trust_from, trust_options
+from leo.cli._output import read_artifact
 
 
 @click.group()
@@ -63,7 +64,7 @@ def bundle_command(directory: Path, output: Path, sign_spec: str) -> None:
     type=click.Path(exists=True, file_okay=False, path_type=Path),
     help="A deployed policy directory that must hold exactly the bundle's files.",
 )
-@_trust_options
+@trust_options
 def verify_command(file: Path, deployed: Path | None, **trust: Any) -> None:
     """Verify FILE's signature and every digest; exit 0 valid, 1 invalid (reason code), 2 usage."""
     import anyio
@@ -71,8 +72,8 @@ def verify_command(file: Path, deployed: Path | None, **trust: Any) -> None:
     from leo.bundle.read import MAX_COMPRESSED
     from leo.policy.bundle import verify
 
-    data = _read(file, MAX_COMPRESSED)
-    result = anyio.run(lambda: verify(data, _trust(**trust), deployed=deployed))
+    data = read_artifact(file, MAX_COMPRESSED)
+    result = anyio.run(lambda: verify(data, trust_from(**trust), deployed=deployed))
     matched = f"; {deployed} matches" if deployed is not None else ""
     click.echo(
         f"PASS {file}: {len(result.files)} files, {len(result.resources)} resources, "

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from leo.cli.bundle import _read
+from leo.cli._output import read_artifact
 
 _file = click.Path(exists=True, dir_okay=False, path_type=Path)
 
@@ -66,8 +66,8 @@ def verify_command(
         trusted_builders=(*slsa.TRUSTED_BUILDERS, *trusted_builders),
     )
     result = slsa.verify(
-        _read(artifact, 1 << 31),
-        _read(provenance_path, MAX_BUNDLE_BYTES),
+        read_artifact(artifact, 1 << 31),
+        read_artifact(provenance_path, MAX_BUNDLE_BYTES),
         expect,
         trusted_root=trusted_root,
     )

@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 
 import click
 
-from leo.cli._options import database_option
+from leo.cli._options import database_option, plugin_option
 from leo.cli._output import announce_event
 from leo.store.location import git_output, open_store, repository_key
 
@@ -78,6 +78,7 @@ def _decide(
     override: bool,
     actor: str | None,
     database_url: str | None,
+    plugin_args: tuple[str, ...],
 ) -> None:
     from leo.errors import LeoError
 
@@ -108,6 +109,7 @@ def _decide(
         )
     announce_event(
         "leo_lead_decision",
+        plugin_args,
         repository=key,
         pr=pr,
         head_sha=head_sha,
@@ -145,6 +147,7 @@ def _lead_options(fn: F) -> F:
                 "--actor", help="Who decides. [default: $LEO_ACTOR, $GITHUB_ACTOR, user@host]"
             ),
             database_option,
+            plugin_option,
         ]
     ):
         fn = option(fn)
@@ -163,19 +166,26 @@ def approve(
     head: str,
     actor: str | None,
     database_url: str | None,
+    plugin_args: tuple[str, ...],
     override: bool,
 ) -> None:
     """Approve the PR's newest verdict at its head SHA."""
-    _decide("approve", pr, reason, repo, head, override, actor, database_url)
+    _decide("approve", pr, reason, repo, head, override, actor, database_url, plugin_args)
 
 
 @lead.command()
 @_lead_options
 def reject(
-    pr: int, reason: str | None, repo: str, head: str, actor: str | None, database_url: str | None
+    pr: int,
+    reason: str | None,
+    repo: str,
+    head: str,
+    actor: str | None,
+    database_url: str | None,
+    plugin_args: tuple[str, ...],
 ) -> None:
     """Reject the PR's newest verdict at its head SHA."""
-    _decide("reject", pr, reason, repo, head, False, actor, database_url)
+    _decide("reject", pr, reason, repo, head, False, actor, database_url, plugin_args)
 
 
 @click.group()

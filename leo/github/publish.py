@@ -117,9 +117,10 @@ def publish_outcome(
             "publish only the report of the head that was verified"
         )
         raise LeoError(msg)
-    head_now = current_head(gh, target.repository, target.number)
-    if head_now != target.head_sha:
-        report = mark_stale(report, target.number, target.head_sha, head_now)
+    if not is_stale(report):
+        head_now = current_head(gh, target.repository, target.number)
+        if head_now != target.head_sha:
+            report = mark_stale(report, target.number, target.head_sha, head_now)
     if target.comment:
         comment.upsert_comment(
             gh, target.repository, target.number, target.context, render(report, "markdown")

@@ -27,6 +27,8 @@ from leo.models import Requirement
 from leo.process import run_tool
 
 if TYPE_CHECKING:
+    from github import Github
+
     from leo.cache import ResultCache
     from leo.change import Change
     from leo.config import Config
@@ -165,22 +167,33 @@ async def verify_pull_request(
                 requirements=requirements,
                 progress=progress,
                 cache=cache,
+                finalize=lambda report: _finalize(report, gh, repository, pr, moved_to),
             )
-            report = report.model_copy(update={"repository": repository})
-            if moved_to is not None:
-                report = mark_stale(report, number, pr.head_sha, moved_to)
             if record is not None:
                 await anyio.to_thread.run_sync(record, report, config)
             if publish:
                 report = await anyio.to_thread.run_sync(
                     publish_outcome, gh, target, report, warnings.append
                 )
-            else:
-                head = await anyio.to_thread.run_sync(current_head, gh, repository, number)
-                if head != pr.head_sha:
-                    report = mark_stale(report, number, pr.head_sha, head)
         except Exception as exc:
             if publish and not await anyio.to_thread.run_sync(publish_failure, gh, target, exc):
                 notice("could not set the status to error either; it stays pending")
             raise
     return report, warnings
+
+
+async def _finalize(
+    report: Report,
+    gh: Github,
+    repository: str,
+    pr: PullRequestInfo,
+    moved_to: str | None,
+) -> Report:
+    """The pull request's report, final before observers, the store or GitHub see it: its
+    repository named, and stale when the head moved while waiting or during the run
+    (publishing reads the head once more right before the status)."""
+    report = report.model_copy(update={"repository": repository})
+    if moved_to is None:
+        head = await anyio.to_thread.run_sync(current_head, gh, repository, pr.number)
+        moved_to = head if head != pr.head_sha else None
+    return report if moved_to is None else mark_stale(report, pr.number, pr.head_sha, moved_to)

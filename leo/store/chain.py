@@ -22,7 +22,7 @@ GENESIS = "0" * 64
 _DOMAIN = b"leo.audit.v1"
 
 
-def _plain(value: Any) -> Any:
+def plain_value(value: Any) -> Any:
     """The back-end independent form of a column value."""
     if isinstance(value, datetime):
         # SQLite hands back naive datetimes; LEO only ever writes UTC.
@@ -33,7 +33,7 @@ def _plain(value: Any) -> Any:
 
 def canonical(content: Mapping[str, Any]) -> bytes:
     """Canonical JSON of a row's content (every column except ``row_hash``)."""
-    plain = {k: _plain(v) for k, v in content.items() if k != "row_hash"}
+    plain = {k: plain_value(v) for k, v in content.items() if k != "row_hash"}
     return json.dumps(plain, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 

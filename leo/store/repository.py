@@ -108,7 +108,7 @@ class VerdictRecord:
 
     def as_json(self) -> dict[str, Any]:
         doc = {k: v for k, v in self.__dict__.items() if k != "decision"}
-        doc["recorded_at"] = chain._plain(self.recorded_at)
+        doc["recorded_at"] = chain.plain_value(self.recorded_at)
         doc["decision"] = self.decision.as_json() if self.decision else None
         return doc
 
@@ -131,7 +131,7 @@ class DecisionRecord:
 
     def as_json(self) -> dict[str, Any]:
         doc = dict(self.__dict__)
-        doc["recorded_at"] = chain._plain(self.recorded_at)
+        doc["recorded_at"] = chain.plain_value(self.recorded_at)
         return doc
 
 

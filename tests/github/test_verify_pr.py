@@ -264,3 +264,41 @@ def test_a_403_that_is_not_a_rate_limit_is_not_retried(world):
         w.verify_here()
     assert len(w.fake.requests("GET", r"/pulls/7$")) == 1
     assert w.fake.leo_statuses(w.head) == []
+
+
+def test_observers_see_the_final_report_named_and_marked_stale(world):
+    import os
+
+    import anyio
+
+    import leo
+    from leo.github.verify import verify_pull_request
+    from leo.plugins import load_plugins
+
+    seen = []
+
+    class Observer:
+        @leo.hookimpl
+        def leo_verification_finished(self, report):
+            seen.append(report)
+
+    w = world()
+    old = w.head
+    w.fake.on("POST", rf"/statuses/{old}$", lambda fake: w.push({"app.py": "x = 2\n"}))
+    plugins = load_plugins(["leo_oracle_plugin"], extra={"observer": Observer()})
+
+    async def main():
+        return await verify_pull_request(
+            w.number,
+            plugins=plugins,
+            requested=["oracle"],
+            github_repo=w.fake.repository,
+            publish=True,
+            env={**os.environ, **w.env},
+        )
+
+    report, _warnings = anyio.run(main)
+    [observed] = seen
+    assert observed.repository == w.fake.repository
+    assert observed.verdict == report.verdict == "ESCALATE"
+    assert any(r.name == "head unchanged" and r.met is None for r in observed.requirements)

@@ -19,7 +19,7 @@ import tomllib
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
-from leo import Analysed, Change, Finding, SubAgent, SubAgentResult, hookimpl
+from leo import AgentSettings, Analysed, Change, Finding, SubAgent, SubAgentResult, hookimpl
 
 DEFAULT_ALLOW = (
     "MIT", "BSD-2-Clause", "BSD-3-Clause", "Apache-2.0", "ISC", "PSF-2.0", "MPL-2.0", "Unlicense", "0BSD",
@@ -43,16 +43,27 @@ _ALIASES = {
 }
 
 
+class LicenseSettings(AgentSettings):
+    """``[tool.leo.agents.license]``."""
+
+    allow: tuple[str, ...] = DEFAULT_ALLOW
+    """SPDX ids a new dependency's licence may have."""
+    sbom: str | None = None
+    """The CycloneDX SBOM to read (default: the first of ``DEFAULT_SBOMS`` that exists)."""
+
+
 class LicenseAgent(SubAgent):
     name = "license"
     description = "dependencies added by the change must have an allowed licence"
     timeout = 120
+    Settings = LicenseSettings
 
     async def check(self, change: Change) -> SubAgentResult:
-        allow = set(self.settings.get("allow", DEFAULT_ALLOW))
+        allow = set(self.settings.allow)
         added = await added_dependencies(change)
         if not added:
             return self.skipped("the change adds no Python dependencies")
+<<<<<<< HEAD
         sbom, sbom_path = await sbom_licences(change, self.settings.get("sbom"))
         decisions = [
             f"the change edits the SBOM {f.path}; licences were read from the base's, so a LEAD "
@@ -60,6 +71,9 @@ class LicenseAgent(SubAgent):
             for f in change.files
             if f.path in ([self.settings["sbom"]] if self.settings.get("sbom") else DEFAULT_SBOMS)
         ]
+=======
+        sbom = await sbom_licences(change, self.settings.sbom)
+>>>>>>> main
         findings = []
         for name, path, line in added:
             licences = sbom.get(name) or installed_licences(name)

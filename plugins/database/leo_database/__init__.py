@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from leo import SubAgent, hookimpl
+from leo_database.settings import DatabaseSettings
 
 if TYPE_CHECKING:
     from leo import Change, SubAgentResult
@@ -20,6 +21,7 @@ class DatabaseAgent(SubAgent):
     name = "database"
     description = "migration safety: squawk + sqlglot rules, applied for real on PostgreSQL"
     timeout = 300
+    Settings = DatabaseSettings
 
     async def check(self, change: Change) -> SubAgentResult:
         from leo_database.agent import DatabaseChecks

@@ -9,6 +9,7 @@ import anyio.to_thread
 
 from leo import Analysed, Change, Finding, NotAnalysed, SubAgentResult, Tool
 from leo_database import DatabaseAgent, history, pymigrations
+<<<<<<< HEAD
 from leo_database.discovery import (
     SqlFolder,
     SqlMigration,
@@ -17,6 +18,9 @@ from leo_database.discovery import (
     sql_folders,
     unreadable_migration,
 )
+=======
+from leo_database.discovery import SqlFolder, SqlMigration, sql_folders
+>>>>>>> main
 from leo_database.live import Failure, LiveRun, LiveUnavailable, Step, apply
 from leo_database.rules import finding
 from leo_database.sql import SplitError, blank_outside, forward_region, rollback_region, split
@@ -37,7 +41,7 @@ class DatabaseChecks(DatabaseAgent):
     """The Database sub-agent's work (the registered ``DatabaseAgent`` delegates here)."""
 
     async def check(self, change: Change) -> SubAgentResult:
-        dirs = sql_dirs(dict(self.settings))
+        dirs = self.settings.migration_dirs
         folders = await sql_folders(change, dirs)
         py = await pymigrations.discover(change)
         loose = [
@@ -128,8 +132,8 @@ class DatabaseChecks(DatabaseAgent):
     async def _static(
         self, change: Change, forward: list[SqlMigration], head: dict[str, str]
     ) -> tuple[list[Finding], Tool, dict[str, Any]]:
-        require_rls = self.settings.get("require_rls")
-        rls_schemas = tuple(self.settings.get("rls_schemas", ("public",)))
+        require_rls = self.settings.require_rls
+        rls_schemas = self.settings.rls_schemas
         checks = SqlChecks(require_rls=False, rls_schemas=rls_schemas)
         new_target: dict[tuple[str, int], bool] = {}
         unparsed: list[str] = []
@@ -159,7 +163,7 @@ class DatabaseChecks(DatabaseAgent):
             m.path: blank_outside(head.get(m.path, ""), forward_region(head.get(m.path, "")))
             for m in forward
         }
-        run = await run_squawk(texts, pg_version=self.settings.get("pg_version"))
+        run = await run_squawk(texts, pg_version=self.settings.pg_version)
         for lint in run.lints:
             if lint.leo_rule in _LOCK_RULES and new_target.get((lint.path, lint.line)):
                 continue
@@ -210,7 +214,7 @@ class DatabaseChecks(DatabaseAgent):
                 text = head.get(m.path, "")
                 plan.append(Step("reapply", m.path, text, forward_region(text)))
             plans.append(plan)
-        supabase = [f.supabase or self.settings.get("require_rls") is True for f in folders]
+        supabase = [f.supabase or self.settings.require_rls is True for f in folders]
         try:
             runs = await anyio.to_thread.run_sync(lambda: apply(plans, supabase=supabase))
         except LiveUnavailable as exc:

@@ -18,7 +18,6 @@ from pathlib import PurePosixPath
 
 from leo import Change, ChangedFile, LeoError, run_tool
 
-DEFAULT_SQL_DIRS = ("supabase/migrations/", "migrations/", "db/migrate/", "db/migrations/")
 _ROLLBACK_SUFFIXES = (".down.sql", ".undo.sql", ".rollback.sql")
 _FLYWAY = re.compile(r"^[VR](\d+(?:[._]\d+)*)__")
 _LEADING = re.compile(r"^(\d+)")
@@ -65,16 +64,6 @@ class SqlFolder:
 
     def changed(self) -> list[SqlMigration]:
         return [m for m in self.head if m.status != "unchanged" or m.rollback_changed]
-
-
-def sql_dirs(settings: dict[str, object]) -> tuple[str, ...]:
-    dirs = settings.get("migration_dirs", DEFAULT_SQL_DIRS)
-    if not isinstance(dirs, list | tuple) or not all(isinstance(d, str) for d in dirs):
-        msg = (
-            "database.migration_dirs must be a list of folder paths, e.g. ['supabase/migrations/']"
-        )
-        raise LeoError(msg)
-    return tuple(d.strip("/") + "/" for d in dirs)
 
 
 def in_sql_dir(path: str, dirs: tuple[str, ...]) -> bool:

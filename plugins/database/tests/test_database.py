@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from leo_database import DatabaseAgent
 from leo_database.rules import RULES
+
+from leo import LeoError
 
 SB = "supabase/migrations"
 BASE = {
@@ -349,8 +352,13 @@ def test_every_rule_is_documented_with_an_example_and_its_fix():
         assert rule.fix in text, rule.id
 
 
-def test_bad_migration_dirs_setting_is_an_error(leo_repo, leo_run):
+def test_bad_migration_dirs_setting_stops_the_run_naming_the_key(leo_repo, leo_run):
     config = {"agents": {"database": {"migration_dirs": "migrations/"}}}
-    _, agent = run(leo_repo, leo_run, {f"{SB}/1_x.sql": "select 1;\n"}, config=config)
-    assert agent.status == "error"
-    assert "migration_dirs must be a list" in agent.summary
+    with pytest.raises(LeoError, match=r"agents\.database\] migration_dirs .* accepts a list"):
+        run(leo_repo, leo_run, {f"{SB}/1_x.sql": "select 1;\n"}, config=config)
+
+
+def test_unknown_database_setting_is_refused_not_ignored(leo_repo, leo_run):
+    config = {"agents": {"database": {"migrations_dir": ["db/"]}}}
+    with pytest.raises(LeoError, match=r"unknown key 'migrations_dir'.*migration_dirs"):
+        run(leo_repo, leo_run, {f"{SB}/1_x.sql": "select 1;\n"}, config=config)

@@ -28,11 +28,11 @@ from leo import (
 )
 from leo_design import api, contracts, functions, release
 from leo_design.complexity import complexity_findings, maintainability_findings
-from leo_design.settings import DesignSettings, parse_settings
+from leo_design.settings import DesignSettings
 from leo_design.size import file_size_findings, function_size_findings
 
 #: Kept for compatibility with leo-design 0.1; the setting's default now lives in settings.py.
-DEFAULT_MAX_COMPLEXITY = DesignSettings.max_complexity
+DEFAULT_MAX_COMPLEXITY = DesignSettings().max_complexity
 
 
 @dataclass
@@ -55,9 +55,10 @@ class DesignAgent(SubAgent):
     name = "design"
     description = "complexity, size, public API breaks (griffe) and import-linter contracts"
     timeout = 300
+    Settings = DesignSettings
 
     async def check(self, change: Change) -> SubAgentResult:
-        settings = parse_settings(self.settings)
+        settings: DesignSettings = self.settings
         scan = await self._scan_files(change, settings)
         packages, config = await _tree_checks_needed(change, settings)
         analysed = scan.analysed_of(change)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 from leo_design import DesignAgent
 
+from leo import LeoError
+
 
 def test_new_function_of_complexity_20_is_a_finding(leo_repo, leo_run, branchy):
     repo = leo_repo(
@@ -123,12 +125,12 @@ def test_unparsable_python_is_reported_not_silently_passed(leo_repo, leo_run):
     assert reasons["notes.txt"] == "no complexity measure for this file type"
 
 
-def test_unknown_setting_makes_the_agent_error_naming_it(leo_repo, leo_run, design_config):
+def test_unknown_setting_stops_the_run_naming_agent_and_key(leo_repo, leo_run, design_config):
     repo = leo_repo(head={"logic.py": "x = 1\n"})
-    result = leo_run(repo.change(), [DesignAgent], config=design_config(max_complexty=5))
-    result = result.agent("design")
-    assert result.status == "error"
-    assert "max_complexty" in result.error
+    with pytest.raises(
+        LeoError, match=r"unknown key 'max_complexty' in \[tool\.leo\.agents\.design\]"
+    ):
+        leo_run(repo.change(), [DesignAgent], config=design_config(max_complexty=5))
 
 
 def test_change_without_source_code_is_skipped(leo_repo, leo_run):

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from leo import SubAgent, hookimpl
+from leo_performance.settings import Settings
 
 if TYPE_CHECKING:
     from leo import Change, Conflict, SubAgentResult
@@ -20,6 +21,7 @@ class PerformanceAgent(SubAgent):
     name = "performance"
     description = "pytest-benchmark regressions between base and head (interleaved, tested)"
     timeout = 900
+    Settings = Settings
 
     async def check(self, change: Change) -> SubAgentResult:
         from leo_performance.agent import PerformanceChecks

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Sequence
-from dataclasses import replace
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
-from leo import LeoError, SubAgentResult, Tool
+from leo import SubAgentResult, Tool
 from leo_performance import PerformanceAgent, baseline
 from leo_performance.assess import (
     BORDERLINE,
@@ -34,10 +33,7 @@ class PerformanceChecks(PerformanceAgent):
         return super().result(findings, **kwargs)
 
     async def check(self, change: Change) -> SubAgentResult:
-        try:
-            settings = Settings.from_mapping(self.settings)
-        except LeoError as exc:
-            return _error(str(exc))
+        settings: Settings = self.settings
         at_head = await discover(change, "head")
         at_base = await discover(change, "base")
         if not settings.paths and not settings.import_time:
@@ -84,10 +80,7 @@ class PerformanceChecks(PerformanceAgent):
         own = conflict.own
         if not any(f.rule_id == BORDERLINE for f in own.findings):
             return None
-        try:
-            settings = Settings.from_mapping(self.settings)
-        except LeoError as exc:
-            return _error(str(exc))
+        settings: Settings = self.settings
         at_base = await discover(change, "base")
         findings, info = await self._remeasure(
             change, settings, list(own.findings), dict(own.details), at_base
@@ -119,7 +112,7 @@ class PerformanceChecks(PerformanceAgent):
             return findings, info
         tests = [n for n in nodeids if not n.startswith(IMPORT_PREFIX)]
         modules = tuple(n[len(IMPORT_PREFIX) :] for n in nodeids if n.startswith(IMPORT_PREFIX))
-        again = replace(settings, import_time=modules)
+        again = settings.model_copy(update={"import_time": modules})
         with tempfile.TemporaryDirectory(prefix="leo-performance-") as work:
             runs = await measure(
                 change,
@@ -170,10 +163,6 @@ class PerformanceChecks(PerformanceAgent):
         return SubAgentResult(
             status="error", confidence=0, summary=msg, error=f"{msg}\n{tail}".strip()
         )
-
-
-def _error(msg: str) -> SubAgentResult:
-    return SubAgentResult(status="error", confidence=0, summary=msg, error=msg)
 
 
 def _why(run: Run | None) -> str:

@@ -6,6 +6,7 @@ import json
 
 import numpy as np
 import pytest
+from leo_performance import PerformanceAgent
 from leo_performance.discovery import benchmarks_in
 from leo_performance.measure import (
     import_seconds,
@@ -138,19 +139,19 @@ async def test_async(aio_benchmark):
 
 
 def test_settings_are_validated_with_a_sentence_naming_the_key():
-    assert Settings.from_mapping({}).pairs == 3
-    s = Settings.from_mapping({"min_effect": 0.2, "command": ["uv", "run", "pytest"]})
+    assert PerformanceAgent({}).settings.pairs == 3
+    s = PerformanceAgent({"min_effect": 0.2, "command": ["uv", "run", "pytest"]}).settings
     assert s.min_effect == 0.2 and s.pytest_argv("/p") == ["uv", "run", "pytest"] and s.autoload
     with pytest.raises(LeoError, match="unknown key 'pairz'"):
-        Settings.from_mapping({"pairz": 3})
+        PerformanceAgent({"pairz": 3})
     with pytest.raises(LeoError, match="min_effect"):
-        Settings.from_mapping({"min_effect": 0})
+        PerformanceAgent({"min_effect": 0})
     with pytest.raises(LeoError, match="not one shell string"):
-        Settings.from_mapping({"command": "uv run pytest"})
+        PerformanceAgent({"command": "uv run pytest"})
     with pytest.raises(LeoError, match="paths entry"):
-        Settings.from_mapping({"paths": ["../outside"]})
+        PerformanceAgent({"paths": ["../outside"]})
     with pytest.raises(LeoError, match="pairs"):
-        Settings.from_mapping({"pairs": True})
+        PerformanceAgent({"pairs": True})
 
 
 def test_the_runs_get_no_secrets_and_no_injected_pytest_options(monkeypatch, tmp_path):
@@ -182,4 +183,4 @@ def test_import_time_is_the_cumulative_time_of_the_named_module():
     assert import_seconds(stderr, "yaml") is None
     assert import_seconds("import time: x | y | json", "json") is None
     with pytest.raises(LeoError, match="import_time"):
-        Settings.from_mapping({"import_time": ["os; rm -rf /"]})
+        PerformanceAgent({"import_time": ["os; rm -rf /"]})

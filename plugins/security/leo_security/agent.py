@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +22,7 @@ from leo_security import (
 )
 from leo_security.outcome import ScanOutcome
 from leo_security.rules import RuleError, RuleSet, load
+from leo_security.settings import SecuritySettings
 
 if TYPE_CHECKING:
     from leo import Change, Finding
@@ -30,42 +31,6 @@ TOOLS = ("bandit", "semgrep", "secrets", "zizmor")
 #: Confidence lost per changed file no scanner could look at, and at most in all.
 UNANALYSED_PENALTY = 10
 UNANALYSED_PENALTY_MAX = 50
-
-
-class SettingsError(ValueError):
-    """``[tool.leo.agents.security]`` holds a value of the wrong kind."""
-
-
-def _settings(raw: Mapping[str, Any]) -> dict[str, Any]:
-    known = {"whole_files", "rules", "builtin_rules", "skip", "max_file_bytes", "tool_timeout"}
-    unknown = sorted(set(raw) - known)
-    if unknown:
-        msg = f"unknown security setting(s) {unknown}; known: {sorted(known)}"
-        raise SettingsError(msg)
-    s = {
-        "whole_files": raw.get("whole_files", False),
-        "rules": raw.get("rules", []),
-        "builtin_rules": raw.get("builtin_rules", True),
-        "skip": raw.get("skip", []),
-        "max_file_bytes": raw.get("max_file_bytes", 1_000_000),
-        "tool_timeout": raw.get("tool_timeout", 240),
-    }
-    for key in ("whole_files", "builtin_rules"):
-        if not isinstance(s[key], bool):
-            msg = f"security setting {key!r} must be true or false, not {s[key]!r}"
-            raise SettingsError(msg)
-    for key in ("rules", "skip"):
-        if not isinstance(s[key], list) or not all(isinstance(v, str) for v in s[key]):
-            msg = f"security setting {key!r} must be a list of strings, not {s[key]!r}"
-            raise SettingsError(msg)
-    if bad := sorted(set(s["skip"]) - set(TOOLS)):
-        msg = f"security setting 'skip' names unknown tools {bad}; known: {list(TOOLS)}"
-        raise SettingsError(msg)
-    for key in ("max_file_bytes", "tool_timeout"):
-        if isinstance(s[key], bool) or not isinstance(s[key], int | float) or s[key] <= 0:
-            msg = f"security setting {key!r} must be a positive number, not {s[key]!r}"
-            raise SettingsError(msg)
-    return s
 
 
 def _rescans(
@@ -97,25 +62,19 @@ class SecurityAgent(SubAgent):
     name = "security"
     description = "bandit, semgrep (LEO's rules), detect-secrets and zizmor on the changed files"
     timeout = 300
+    Settings = SecuritySettings
 
     async def check(self, change: Change) -> SubAgentResult:
-        try:
-            s = _settings(self.settings)
-        except SettingsError as exc:
-            return SubAgentResult(status="error", confidence=0, summary=str(exc), error=str(exc))
-        whole, timeout, max_bytes = (
-            s["whole_files"],
-            float(s["tool_timeout"]),
-            int(s["max_file_bytes"]),
-        )
-        skip = set(s["skip"])
+        s: SecuritySettings = self.settings
+        whole, timeout, max_bytes = s.whole_files, float(s.tool_timeout), int(s.max_file_bytes)
+        skip = set(s.skip)
         with tempfile.TemporaryDirectory(prefix="leo-security-") as tmp:
             scratch = Path(tmp)
             rules = None
             if "semgrep" not in skip:
                 try:
                     rules = await load(
-                        change, scratch / "rules", builtin=s["builtin_rules"], extra=s["rules"]
+                        change, scratch / "rules", builtin=s.builtin_rules, extra=list(s.rules)
                     )
                 except RuleError as exc:
                     return SubAgentResult(

@@ -7,6 +7,7 @@ import pytest
 from leo_security import SecurityAgent
 from leo_security.rules import RuleSet, builtin_rule_texts
 
+from leo import LeoError
 from leo.repos import git
 from leo.testing import make_repo, run_agents
 
@@ -286,13 +287,12 @@ def test_team_rule_paths_are_read_from_the_base_commit(tmp_path):
     assert finding.severity == "medium"
 
 
-def test_bad_setting_is_an_error_naming_it(clean):
-    result = run_agents(
-        clean.change(), [SecurityAgent], config={"agents": {"security": {"skip": ["nmap"]}}}
-    )
-    agent = result.agent("security")
-    assert agent.status == "error"
-    assert "nmap" in agent.summary
+def test_bad_setting_stops_the_run_naming_it(clean):
+    config = {"agents": {"security": {"skip": ["nmap"]}}}
+    with pytest.raises(
+        LeoError, match=r"skip = 'nmap' is invalid.*'semgrep', 'secrets' or 'zizmor'"
+    ):
+        run_agents(clean.change(), [SecurityAgent], config=config)
 
 
 def test_shipped_rules_are_package_data_with_leo_severities(tmp_path):

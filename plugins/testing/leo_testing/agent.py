@@ -29,7 +29,7 @@ from leo_testing import baseline, changed_coverage, environment, observer
 from leo_testing.harness import harness_changes
 from leo_testing.junit import ReportError, Suite, clean, parse_junit, read_report
 from leo_testing.sandbox import Sandbox, expand
-from leo_testing.settings import Settings, parse_settings
+from leo_testing.settings import Settings
 from leo_testing.tampering import tampering_findings
 
 #: pytest's exit code when it collected no tests.
@@ -193,6 +193,7 @@ class TestingAgent(SubAgent):
     name = "testing"
     description = "runs the tests at the head in a cached, sandboxed venv; changed-line coverage"
     timeout = 1800
+    Settings = Settings
 
     def result(self, findings: Sequence[Finding] = (), **kwargs: Any) -> SubAgentResult:
         """``SubAgent.result``, with the findings a LEAD must decide as ``decisions``."""
@@ -200,10 +201,10 @@ class TestingAgent(SubAgent):
         return super().result(findings, **kwargs)
 
     async def check(self, change: Change) -> SubAgentResult:
+        settings: Settings = self.settings
         try:
-            settings = parse_settings(self.settings)
             run = await run_suite(change, settings, settings.command, base_pass=True)
-        except LeoError as exc:  # bad settings, no sandbox, failed setup: no evidence
+        except LeoError as exc:  # no sandbox, failed setup: no evidence
             return _error(str(exc))
         return await self._assess(change, settings, run)
 
@@ -477,10 +478,7 @@ class TestingAgent(SubAgent):
         """Re-run the failing tests: one that fails, then passes, is flaky (a warning)."""
         own = conflict.own
         failing = own.details.get("failing_tests")
-        try:
-            settings = parse_settings(self.settings)
-        except LeoError:
-            return None
+        settings: Settings = self.settings
         if not isinstance(failing, list) or not failing or settings.rerun_command is None:
             return None
         # A node id comes from the report the change's code wrote: never let it be an option.

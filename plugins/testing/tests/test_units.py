@@ -5,10 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from leo_testing import changed_coverage
+from leo_testing import TestingAgent, changed_coverage
 from leo_testing.junit import ReportError, parse_junit, read_report
 from leo_testing.sandbox import Sandbox, expand
-from leo_testing.settings import SettingsError, default_cache_dir, parse_settings
+from leo_testing.settings import default_cache_dir
+
+from leo import LeoError
 
 JUNIT = b"""<?xml version="1.0"?>
 <testsuites><testsuite name="pytest" tests="3">
@@ -97,18 +99,18 @@ def test_ranges_compress_consecutive_lines():
 
 
 def test_settings_reject_unknown_keys_and_credential_pass_through():
-    with pytest.raises(SettingsError, match="'comand'"):
-        parse_settings({"comand": ["pytest"]})
+    with pytest.raises(LeoError, match="'comand'"):
+        TestingAgent({"comand": ["pytest"]})
     for name in ("GITHUB_TOKEN", "AWS_ACCESS_KEY_ID", "DB_PASSWORD", "MY_SECRET"):
-        with pytest.raises(SettingsError, match="credential"):
-            parse_settings({"pass_env": [name]})
-    assert parse_settings({"pass_env": ["DJANGO_SETTINGS_MODULE"]}).pass_env == (
+        with pytest.raises(LeoError, match="credential"):
+            TestingAgent({"pass_env": [name]})
+    assert TestingAgent({"pass_env": ["DJANGO_SETTINGS_MODULE"]}).settings.pass_env == (
         "DJANGO_SETTINGS_MODULE",
     )
 
 
 def test_custom_command_has_no_guessed_rerun_or_coverage_report():
-    settings = parse_settings({"command": ["make", "test"]})
+    settings = TestingAgent({"command": ["make", "test"]}).settings
     assert settings.rerun_command is None and settings.coverage_report is None
 
 
@@ -129,7 +131,7 @@ def test_sandbox_environment_is_an_allow_list(tmp_path):
         "PIP_FIND_LINKS": "/opt/wheels",
         "HOME": "/root",
     }
-    sandbox = Sandbox.create(parse_settings({"env": {"APP_MODE": "test"}}), tmp_path)
+    sandbox = Sandbox.create(TestingAgent({"env": {"APP_MODE": "test"}}).settings, tmp_path)
     test_env = sandbox.environ("test", venv=tmp_path / "venv", source=parent)
     assert "GITHUB_TOKEN" not in test_env and "AWS_SECRET_ACCESS_KEY" not in test_env
     assert "PIP_FIND_LINKS" not in test_env and "PYTHONPATH" not in test_env
@@ -158,7 +160,7 @@ def test_default_setup_installs_the_project_with_its_test_extra_and_requirements
         '[project]\nname = "demo"\n[project.optional-dependencies]\ntests = ["hypothesis"]\n'
     )
     (tmp_path / "requirements-dev.txt").write_text("attrs\n")
-    settings = parse_settings({"runner_requirements": ["pytest"]})
+    settings = TestingAgent({"runner_requirements": ["pytest"]}).settings
     [step] = default_setup(tmp_path, settings, tmp_path / "r.json")
     assert step[:4] == ["{python}", "-m", "pip", "install"]
     assert step[6:] == [
@@ -207,7 +209,7 @@ def test_tampered_environment_is_not_reused_and_is_unpublished(tmp_path):
     (env / MANIFEST).write_text(json.dumps({"key": "key", "fingerprint": fingerprint(env)}))
     assert anyio.run(partial(_is_valid, env, "key", verify=True))
     assert not anyio.run(partial(_is_valid, env, "other-key", verify=True))
-    settings = parse_settings({})
+    settings = TestingAgent({}).settings
     handle = Environment(path=env, key="key", reused=True, setup_s=0)
     assert not anyio.run(discard_if_modified, handle, settings)
     (site / "evil.pth").write_text("import os\n")
@@ -219,7 +221,7 @@ def test_tampered_environment_is_not_reused_and_is_unpublished(tmp_path):
 def test_environment_key_follows_the_dependency_files(tmp_path):
     from leo_testing.environment import environment_key
 
-    settings = parse_settings({})
+    settings = TestingAgent({}).settings
     empty = environment_key(tmp_path, settings)
     (tmp_path / "README.md").write_text("not a dependency file")
     assert environment_key(tmp_path, settings) == empty
@@ -228,7 +230,7 @@ def test_environment_key_follows_the_dependency_files(tmp_path):
     assert with_reqs != empty
     (tmp_path / "requirements.txt").write_text("attrs==23.1\n")
     assert environment_key(tmp_path, settings) not in (empty, with_reqs)
-    assert environment_key(tmp_path, parse_settings({"setup": "none"})) != environment_key(
+    assert environment_key(tmp_path, TestingAgent({"setup": "none"}).settings) != environment_key(
         tmp_path, settings
     )
 

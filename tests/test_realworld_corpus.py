@@ -1,0 +1,142 @@
+"""The real-world corpus runner (benchmarks/realworld/run.py), CI-sized: one tiny release pair
+and two planted defects from committed fixtures, no network."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+import sys
+import tarfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+CORPUS = ROOT / "benchmarks" / "realworld"
+FIXTURES = CORPUS / "fixtures"
+
+
+@pytest.fixture(scope="module")
+def corpus():
+    spec = importlib.util.spec_from_file_location("realworld_run", CORPUS / "run.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while the class is built
+    try:
+        spec.loader.exec_module(module)
+        yield module
+    finally:
+        sys.modules.pop(spec.name, None)
+
+
+def _sdist(version: str, into: Path) -> tuple[str, str]:
+    """Pack the fixture package as an sdist would be; return its file name and sha256."""
+    name = f"tinypkg-{version}.tar.gz"
+    with tarfile.open(into / name, "w:gz") as tar:
+        tar.add(FIXTURES / f"tinypkg-{version}", arcname=f"tinypkg-{version}")
+    return name, hashlib.sha256((into / name).read_bytes()).hexdigest()
+
+
+@pytest.fixture
+def manifest(tmp_path: Path) -> tuple[Path, Path]:
+    """A cache holding the two sdists, and a cases.toml pinning them (no download needed)."""
+    cache = tmp_path / "cache"
+    (cache / "sdists").mkdir(parents=True)
+    pins = {v: _sdist(v, cache / "sdists") for v in ("1.0", "1.1")}
+    cases = tmp_path / "cases.toml"
+    cases.write_text(
+        "[sdists]\n"
+        + "".join(
+            f'"tinypkg=={v}" = {{ file = "{f}", sha256 = "{h}" }}\n' for v, (f, h) in pins.items()
+        )
+        + '[[release]]\nid = "tinypkg-1.0-to-1.1"\nbase = "tinypkg==1.0"\nhead = "tinypkg==1.1"\n'
+    )
+    return cache, cases
+
+
+def test_corpus_runner_passes_the_release_catches_both_planted_defects_and_writes_the_table(
+    corpus, manifest, tmp_path
+):
+    cache, cases = manifest
+    results_md = tmp_path / "RESULTS.md"
+    results_md.write_text(f"# results\n\nkept\n\n{corpus.START}\nold table\n{corpus.END}\n")
+
+    code = corpus.main(
+        [
+            "--cache", str(cache), "--manifest", str(cases),
+            "--planted", str(FIXTURES / "smoke-planted.toml"),
+            "--agents", "security,design", "--results-md", str(results_md),
+        ]
+    )  # fmt: skip
+
+    assert code == 0
+    rows = {p.stem: json.loads(p.read_text()) for p in (cache / "results").glob("*.json")}
+    assert set(rows) == {
+        "tinypkg-1.0-to-1.1",
+        "smoke-sec-cwe78-shell",
+        "smoke-design-remove-function",
+    }
+    assert not any(r["crashed"] for r in rows.values())
+    assert rows["tinypkg-1.0-to-1.1"]["verdict"] == "PASS"
+    shell = rows["smoke-sec-cwe78-shell"]
+    assert shell["verdict"] != "PASS"
+    assert "security.bandit.B602" in shell["agents"]["security"]["rules"]
+    assert shell["naive"]["verdict"] == "FAIL"
+    assert [h.split()[0] for h in shell["naive"]["high"]] == ["B602"]
+    removal = rows["smoke-design-remove-function"]
+    assert removal["verdict"] != "PASS"
+    assert removal["agents"]["design"]["status"] != "passed"
+    assert removal["naive"]["verdict"] == "PASS", "bandit alone misses an API break"
+    text = results_md.read_text()
+    assert text.startswith("# results\n\nkept\n") and "old table" not in text
+    assert "| planted defects PASSed (missed) | 0/2 (0%) | 1/2 (50%) | 0 |" in text
+    assert "| releases FAILed (false alarms) | 0/1 (0%) | 0/1 (0%) | ≤ 10% |" in text
+
+    # Resume: a second run finds every result and runs nothing again.
+    before = {p: p.stat().st_mtime_ns for p in (cache / "results").glob("*.json")}
+    assert corpus.main(
+        [
+            "--cache", str(cache), "--manifest", str(cases),
+            "--planted", str(FIXTURES / "smoke-planted.toml"),
+            "--agents", "security,design", "--no-write",
+        ]
+    ) == 0  # fmt: skip
+    assert before == {p: p.stat().st_mtime_ns for p in (cache / "results").glob("*.json")}
+
+
+def test_an_sdist_that_does_not_match_its_pinned_sha256_is_refused(corpus, manifest):
+    cache, cases = manifest
+    sdists, found = corpus.load_manifest(cases, None)
+    target = cache / "sdists" / sdists["tinypkg==1.1"].file
+    target.write_bytes(target.read_bytes() + b"\0")
+
+    with pytest.raises(corpus.CorpusError, match=r"has sha256 \w+, the manifest pins"):
+        corpus.build_repo(found[0], sdists, cache)
+
+
+def test_a_planted_edit_that_no_longer_applies_is_an_error_not_a_silent_no_op(
+    corpus, manifest, tmp_path
+):
+    cache, cases = manifest
+    planted = tmp_path / "planted.toml"
+    planted.write_text(
+        '[[planted]]\nid = "p"\nhost = "tinypkg==1.0"\nagent = "design"\n'
+        '[[planted.head_edits]]\npath = "src/tinypkg/__init__.py"\nold = "not there"\nnew = "x"\n'
+    )
+    sdists, found = corpus.load_manifest(cases, planted)
+
+    with pytest.raises(corpus.CorpusError, match="occurs 0 times"):
+        corpus.build_repo(next(c for c in found if c.id == "p"), sdists, cache)
+
+
+def test_the_committed_corpus_meets_the_issues_size_and_spread(corpus):
+    _sdists, cases = corpus.load_manifest(CORPUS / "cases.toml", CORPUS / "planted.toml")
+    kinds = [c.kind for c in cases]
+    planted_agents = {c.agent for c in cases if c.kind == "planted"}
+
+    assert kinds.count("release") >= 30
+    assert kinds.count("planted") >= 30
+    assert kinds.count("reverse") >= 5
+    assert planted_agents == {"security", "database", "testing", "performance", "design"}
+    assert all("CVE-" in c.about for c in cases if c.kind == "reverse")
