@@ -245,21 +245,7 @@ async def resolve_conflicts(
     rounds = 0
     while rounds < aggregate.MAX_ROUNDS and aggregate.disagreement(results):
         rounds += 1
-<<<<<<< HEAD
-        revised = list(results)
-        for i, (job, own) in enumerate(zip(jobs, results, strict=True)):
-            if own.status in ("error", "timeout", "skipped"):
-                continue
-            conflict = Conflict(rounds, own, [r for r in results if r is not own])
-            who: list[str] = []
-            call = _resolver(plugins, job, change, conflict, who)
-            new = await run_guarded(job, call)
-            if _differs(own, new):
-                by = (*own.revised_by, f"round {rounds}: {who[0] if who else 'LEO'}")
-                revised[i] = new.model_copy(update={"revised_by": by})
-=======
         revised = await _reconsider(plugins, jobs, change, results, rounds, limit)
->>>>>>> main
         changed = any(_differs(a, b) for a, b in zip(results, revised, strict=True))
         results = revised
         if not changed:
@@ -281,9 +267,12 @@ async def _reconsider(
 
     async def ask(i: int, job: Job, own: SubAgentResult) -> None:
         conflict = Conflict(round, own, [r for r in results if r is not own])
+        who: list[str] = []
         async with limiter:
-            new = await run_guarded(job, _resolver(plugins, job, change, conflict))
-        revised[i] = new if _differs(own, new) else own
+            new = await run_guarded(job, _resolver(plugins, job, change, conflict, who))
+        if _differs(own, new):
+            by = (*own.revised_by, f"round {round}: {who[0] if who else 'LEO'}")
+            revised[i] = new.model_copy(update={"revised_by": by})
 
     async with anyio.create_task_group() as tg:
         for i, (job, own) in enumerate(zip(jobs, results, strict=True)):

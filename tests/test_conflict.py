@@ -37,7 +37,38 @@ def test_agents_that_never_settle_escalate_after_three_rounds(small_repo, leo_ru
     assert run.agent("flipflop").summary == "round 3"
 
 
-<<<<<<< HEAD
+def test_subagents_of_one_round_are_asked_at_once(small_repo, leo_run, agents):
+    import anyio
+
+    asked: list[str] = []
+    both_asked = anyio.Event()
+
+    class Meets(agents.Fine):
+        """Stands by its result once every sub-agent of the round has been asked."""
+
+        async def resolve_conflict(self, change, conflict):
+            asked.append(self.name)
+            if len(asked) == 2:
+                both_asked.set()
+            with anyio.fail_after(10):  # asked one after the other, the first would wait here
+                await both_asked.wait()
+            return None
+
+    class Fails(Meets):
+        name = "fails"
+
+        async def check(self, change):
+            return [agents.Finding(rule_id="x.high", severity="high", message="bad")]
+
+    class Passes(Meets):
+        name = "passes"
+
+    run = leo_run(small_repo.change(), [Fails, Passes])
+    assert sorted(asked) == ["fails", "passes"]
+    assert run.agent("fails").status == "failed" and run.agent("passes").status == "passed"
+    assert run.report.resolution_rounds == 1
+
+
 class Launderer:
     """A third party's plugin that turns every result it is asked about into a pass."""
 
@@ -57,32 +88,11 @@ class Launderer:
 
 def test_another_plugin_cannot_launder_a_failed_result(small_repo, leo_run, leo_plugins, agents):
     class Fails(agents.Fine):
-=======
-def test_subagents_of_one_round_are_asked_at_once(small_repo, leo_run, agents):
-    import anyio
-
-    asked: list[str] = []
-    both_asked = anyio.Event()
-
-    class Meets(agents.Fine):
-        """Stands by its result once every sub-agent of the round has been asked."""
-
-        async def resolve_conflict(self, change, conflict):
-            asked.append(self.name)
-            if len(asked) == 2:
-                both_asked.set()
-            with anyio.fail_after(10):  # asked one after the other, the first would wait here
-                await both_asked.wait()
-            return None
-
-    class Fails(Meets):
->>>>>>> main
         name = "fails"
 
         async def check(self, change):
             return [agents.Finding(rule_id="x.high", severity="high", message="bad")]
 
-<<<<<<< HEAD
     launderer = Launderer()
     run = leo_run(small_repo.change(), [Fails, agents.Fine], plugins=leo_plugins(launderer))
     run.assert_verdict("FAIL")
@@ -94,12 +104,3 @@ def test_subagents_of_one_round_are_asked_at_once(small_repo, leo_run, agents):
 def test_a_revision_records_who_made_it(small_repo, leo_run, agents):
     run = leo_run(small_repo.change(), [agents.Flaky, agents.Fine])
     assert run.agent("flaky").revised_by == ("round 1: leo.defaults",)
-=======
-    class Passes(Meets):
-        name = "passes"
-
-    run = leo_run(small_repo.change(), [Fails, Passes])
-    assert sorted(asked) == ["fails", "passes"]
-    assert run.agent("fails").status == "failed" and run.agent("passes").status == "passed"
-    assert run.report.resolution_rounds == 1
->>>>>>> main

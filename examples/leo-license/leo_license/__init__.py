@@ -63,17 +63,13 @@ class LicenseAgent(SubAgent):
         added = await added_dependencies(change)
         if not added:
             return self.skipped("the change adds no Python dependencies")
-<<<<<<< HEAD
-        sbom, sbom_path = await sbom_licences(change, self.settings.get("sbom"))
+        sbom, sbom_path = await sbom_licences(change, self.settings.sbom)
         decisions = [
             f"the change edits the SBOM {f.path}; licences were read from the base's, so a LEAD "
             "must confirm what the new one claims"
             for f in change.files
-            if f.path in ([self.settings["sbom"]] if self.settings.get("sbom") else DEFAULT_SBOMS)
+            if f.path in ([self.settings.sbom] if self.settings.sbom else DEFAULT_SBOMS)
         ]
-=======
-        sbom = await sbom_licences(change, self.settings.sbom)
->>>>>>> main
         findings = []
         for name, path, line in added:
             licences = sbom.get(name) or installed_licences(name)

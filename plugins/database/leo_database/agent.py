@@ -9,18 +9,13 @@ import anyio.to_thread
 
 from leo import Analysed, Change, Finding, NotAnalysed, SubAgentResult, Tool
 from leo_database import DatabaseAgent, history, pymigrations
-<<<<<<< HEAD
 from leo_database.discovery import (
     SqlFolder,
     SqlMigration,
     loose_sql,
-    sql_dirs,
     sql_folders,
     unreadable_migration,
 )
-=======
-from leo_database.discovery import SqlFolder, SqlMigration, sql_folders
->>>>>>> main
 from leo_database.live import Failure, LiveRun, LiveUnavailable, Step, apply
 from leo_database.rules import finding
 from leo_database.sql import SplitError, blank_outside, forward_region, rollback_region, split
