@@ -28,8 +28,9 @@ PENALTY = {"critical": 100, "high": 40, "medium": 15, "low": 0, "info": 0}
 
 
 def blocking(findings: Sequence[Finding]) -> list[Finding]:
-    """Findings the change caused (context in untouched lines never blocks)."""
-    return [f for f in findings if f.on_changed_line]
+    """Findings the change caused (context in untouched lines never blocks; one the change
+    justified for a LEAD is that LEAD's decision, see ``lead_requirements``)."""
+    return [f for f in findings if f.on_changed_line and f.lead_reason is None]
 
 
 def status_of(findings: Sequence[Finding]) -> Status:
@@ -98,6 +99,36 @@ def agent_requirements(
     return out
 
 
+def unread_requirements(results: Sequence[SubAgentResult]) -> list[Requirement]:
+    """One undecided requirement per sub-agent that could not read a changed file in its scope
+    (issue 17.4): nothing unread passes, so the verdict is at best ESCALATE."""
+    out = []
+    for r in results:
+        unread = [n for n in r.analysed.not_analysed if n.unread]
+        if unread:
+            listed = "; ".join(f"{n.path!r} ({n.reason})" for n in unread[:20])
+            more = f" and {len(unread) - 20} more" if len(unread) > 20 else ""
+            detail = f"{r.name} could not read {len(unread)} changed file(s): {listed}{more}"
+            out.append(Requirement(name=f"{r.name} read every file", met=None, detail=detail))
+    return out
+
+
+def lead_requirements(results: Sequence[SubAgentResult]) -> list[Requirement]:
+    """One undecided requirement per finding the change justified with ``# leo: allow[...]``
+    (issue 17.3): a LEAD accepts the reason or not, the change cannot."""
+    return [
+        Requirement(
+            name=f"LEAD accepts {f.rule_id}",
+            met=None,
+            detail=f"{r.name}: {f.rule_id} at {f.path}:{f.line} allowed by the change because "
+            f"{f.lead_reason!r}",
+        )
+        for r in results
+        for f in r.findings
+        if f.lead_reason is not None
+    ]
+
+
 def decision_requirements(results: Sequence[SubAgentResult]) -> list[Requirement]:
     """One undecided requirement per agent with evidence that asks a LEAD to decide something."""
     return [
@@ -117,7 +148,11 @@ def disagreement(results: Sequence[SubAgentResult]) -> tuple[list[str], list[str
     A split is at least one agent ``failed`` against at least one ``passed`` or ``warned``,
     with no critical finding (a critical finding FAILs whatever the others say).
     """
-    if any(f.severity == "critical" and f.on_changed_line for r in results for f in r.findings):
+    if any(
+        f.severity == "critical" and f.on_changed_line and f.lead_reason is None
+        for r in results
+        for f in r.findings
+    ):
         return None
     failing = [r.name for r in results if r.status == "failed"]
     passing = [r.name for r in results if r.status in ("passed", "warned")]
@@ -147,16 +182,20 @@ def decide(
     code that ran outside the sandbox could have shaped its own evidence.
     """
     confidence = weighted_confidence(results, weights, warned_floor=threshold)
-    reqs = (
-        agent_requirements(results, required) + decision_requirements(results) + list(requirements)
-    )
+    reqs = [
+        *agent_requirements(results, required),
+        *decision_requirements(results),
+        *unread_requirements(results),
+        *lead_requirements(results),
+        *requirements,
+    ]
     evidence = [r for r in results if r.status not in MISSING_EVIDENCE and r.status != "skipped"]
     missing = [r for r in results if r.status in MISSING_EVIDENCE]
     critical = [
         f"{r.name}: {f.message} ({f.path}:{f.line})" if f.path else f"{r.name}: {f.message}"
         for r in results
         for f in r.findings
-        if f.severity == "critical" and f.on_changed_line
+        if f.severity == "critical" and f.on_changed_line and f.lead_reason is None
     ]
     failed_reqs = [q for q in reqs if q.met is False]
     undecided = [q for q in reqs if q.met is None]

@@ -45,8 +45,10 @@ def leo_resolve_conflict(
     Called for each sub-agent that produced evidence, once per round (at most three rounds),
     when the sub-agents disagree (see docs/verdicts.md). Return an awaitable that the runner
     awaits under the sub-agent's timeout; it yields None (the agent stands by its result) or a
-    revised result. The first non-None answer wins; LEO's default calls
-    ``subagent.resolve_conflict(change, conflict)``.
+    revised result. The first non-None answer from the sub-agent's own plugin or LEO's default
+    wins (another plugin's answer is ignored: it may observe, not launder); LEO's default calls
+    ``subagent.resolve_conflict(change, conflict)``. The result's ``revised_by`` names who
+    revised it.
     """
 
 
@@ -61,7 +63,8 @@ def leo_bundle_created(repo: str, head_sha: str, digest: str, marker: str) -> No
 
     Called once after the bundle is written, with the repository path, the head commit it was
     built for, the bundle's sha256 and its handoff marker ``[CODEX-READY:<sha256>]``. Return
-    nothing; an exception is reported and ignored. LEO's audit store records it as a handoff.
+    nothing; an exception is reported and ignored. (`leo bundle create` records the handoff
+    in the audit store itself, before this notification.)
     """
 
 
@@ -76,7 +79,8 @@ def leo_bundle_applied(repo: str, head_sha: str, digest: str, marker: str) -> No
 
     Called once after the patch is applied, with the repository it was applied to, the head
     commit the bundle was built for, its sha256 and the marker ``[CLAUDE-APPLIED:<sha256>]``.
-    Return nothing; an exception is reported and ignored. LEO's audit store records it.
+    Return nothing; an exception is reported and ignored. (`leo bundle apply` records the
+    handoff in the audit store itself, before this notification.)
     """
 
 

@@ -45,6 +45,9 @@ class Finding(LeoModel):
     a failing test); False marks context in untouched lines, which never blocks."""
     fix: str | None = Field(default=None, max_length=2_000)
     """One sentence on how to fix it, when the sub-agent knows."""
+    lead_reason: str | None = Field(default=None, max_length=2_000)
+    """The justification the change gave for it (``# leo: allow[<rule-id>] <reason>``): it does
+    not block on its own, but a LEAD must accept it, so the verdict is at best ESCALATE."""
 
 
 class NotAnalysed(LeoModel):
@@ -54,6 +57,10 @@ class NotAnalysed(LeoModel):
     """Repository-relative path."""
     reason: str
     """Why it was left out: unsupported type, binary, too large, deleted, ..."""
+    unread: bool = False
+    """True when the file is in the sub-agent's scope and it could not read it (too large, an
+    unreadable name, a symlink it could not follow, a submodule pointer, undecodable text):
+    missing evidence, so the verdict is at best ESCALATE."""
 
 
 class Analysed(LeoModel):
@@ -109,6 +116,9 @@ class SubAgentResult(LeoModel):
     """For ``error`` and ``timeout``: what went wrong (a traceback for a crash)."""
     cached: bool = False
     """True when this result was reused from the result cache."""
+    revised_by: tuple[str, ...] = ()
+    """Who revised this result in conflict resolution, one entry per round that changed it
+    (``round 1: <plugin>``); only the sub-agent's own plugin or LEO's default may."""
 
 
 class Requirement(LeoModel):

@@ -30,7 +30,7 @@ PROJECT = "leo"
 #: govern third-party plugins.
 BUILTIN_PLUGINS = ("security", "database", "testing", "performance", "design")
 #: LEO's own hook implementations, registered like any plugin.
-CORE_PLUGINS = ("leo.defaults", "leo.store.hooks")
+CORE_PLUGINS = ("leo.defaults",)
 _AGENT_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,63}$")
 
 

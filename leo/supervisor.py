@@ -105,12 +105,32 @@ async def verify(
                 config,
                 results,
                 jobs=job_list,
-                requirements=requirements,
+                requirements=[*requirements, *load_requirements(plugins, config, names)],
                 started=started,
                 limit=limit,
                 finalize=finalize,
             )
     return report, notices + warnings + more
+
+
+def load_requirements(plugins: Plugins, config: Config, names: Sequence[str]) -> list[Requirement]:
+    """A plugin that failed to load may have held a required sub-agent (issue 17.6, THREATS
+    C-09). When the run was to cover every sub-agent (no ``--agents`` or ``select`` narrowing
+    it) and the policy requires all of them, nobody can tell which are missing: each failure
+    is an unmet requirement. A named required sub-agent that is missing already fails as "did
+    not run"."""
+    everything = {n for n in plugins.agents if config.enabled(n)}
+    if config.required != "all" or config.select or not everything <= set(names):
+        return []
+    return [
+        Requirement(
+            name=f"plugin {f.name} loaded",
+            met=False,
+            detail=f"plugin {f.name} ({f.distribution}) failed to load: {f.error}; the policy "
+            "requires every sub-agent, so its sub-agents are missing",
+        )
+        for f in plugins.failures
+    ]
 
 
 def make_jobs(
@@ -261,9 +281,12 @@ async def _reconsider(
 
     async def ask(i: int, job: Job, own: SubAgentResult) -> None:
         conflict = Conflict(round, own, [r for r in results if r is not own])
+        who: list[str] = []
         async with limiter:
-            new = await run_guarded(job, _resolver(plugins, job, change, conflict))
-        revised[i] = new if _differs(own, new) else own
+            new = await run_guarded(job, _resolver(plugins, job, change, conflict, who))
+        if _differs(own, new):
+            by = (*own.revised_by, f"round {round}: {who[0] if who else 'LEO'}")
+            revised[i] = new.model_copy(update={"revised_by": by})
 
     async with anyio.create_task_group() as tg:
         for i, (job, own) in enumerate(zip(jobs, results, strict=True)):
@@ -273,15 +296,28 @@ async def _reconsider(
 
 
 def _resolver(
-    plugins: Plugins, job: Job, change: Change, conflict: Conflict
+    plugins: Plugins, job: Job, change: Change, conflict: Conflict, who: list[str]
 ) -> Callable[[], Awaitable[object]]:
+    """Ask every ``leo_resolve_conflict`` implementation in pluggy's order, but take a revision
+    only from the sub-agent's own plugin or LEO's default, and name it in ``who``: another
+    plugin may observe the conflict, never launder someone else's result (issue 17.6)."""
+    owners = {p.name for p in plugins.plugins if job.spec.name in p.subagents}
+    allowed = owners | {"leo.defaults"}
+
     async def call() -> object:
         agent = job.spec.cls(job.settings)
-        awaitable = plugins.pm.hook.leo_resolve_conflict(
-            subagent=agent, change=change, conflict=conflict
-        )
-        outcome = await awaitable if awaitable is not None else None
-        return conflict.own if outcome is None else outcome
+        hook = plugins.pm.hook.leo_resolve_conflict
+        everyone = plugins.pm.get_plugins()
+        # pluggy's own order: the last registered, tryfirst ones first; the first answer wins.
+        for impl in reversed(hook.get_hookimpls()):
+            others = [p for p in everyone if p is not impl.plugin]
+            caller = plugins.pm.subset_hook_caller("leo_resolve_conflict", remove_plugins=others)
+            awaitable = caller(subagent=agent, change=change, conflict=conflict)
+            outcome = await awaitable if awaitable is not None else None
+            if outcome is not None and impl.plugin_name in allowed:
+                who.append(impl.plugin_name)
+                return outcome
+        return conflict.own
 
     return call
 

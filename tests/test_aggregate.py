@@ -16,7 +16,7 @@ from leo.aggregate import (
     status_of,
     weighted_confidence,
 )
-from leo.models import Finding, Requirement, SubAgentResult
+from leo.models import Analysed, Finding, NotAnalysed, Requirement, SubAgentResult
 
 
 def result(name, status="passed", confidence=100, findings=()):
@@ -183,6 +183,43 @@ def test_confidence_is_bounded_by_the_agents(results):
         assert min(counted) <= c <= max(counted)
     else:
         assert c == 0
+
+
+def _with_unread(r, unread=True):
+    missing = NotAnalysed(path="svc/shell.py", reason="too large", unread=unread)
+    return r.model_copy(update={"analysed": Analysed(not_analysed=(missing,))})
+
+
+def test_a_changed_file_a_sub_agent_could_not_read_is_at_best_escalate():
+    v = verdict([_with_unread(result("security")), result("b")])
+    assert v.verdict == "ESCALATE"
+    [req] = [q for q in v.requirements if q.met is None]
+    assert req.name == "security read every file" and "svc/shell.py" in req.detail
+
+
+def test_a_file_out_of_a_sub_agents_scope_does_not_hold_the_verdict():
+    assert verdict([_with_unread(result("design"), unread=False)]).verdict == "PASS"
+
+
+def test_unread_files_never_soften_a_fail():
+    v = verdict([_with_unread(result("security", "failed", 40, [finding("critical")]))])
+    assert v.verdict == "FAIL"
+
+
+def test_a_finding_the_change_justified_is_a_question_for_a_lead():
+    allowed = finding("critical").model_copy(update={"lead_reason": "a test fixture key"})
+    v = verdict([result("security", "passed", 100, [allowed])])
+    assert v.verdict == "ESCALATE"
+    [req] = [q for q in v.requirements if q.met is None]
+    assert "a test fixture key" in req.detail
+
+
+@given(results_st, st.booleans())
+def test_nothing_unread_passes(results, unread):
+    results = [_with_unread(r, unread) if r.name == "a" else r for r in results]
+    v = verdict(results)
+    if unread and any(r.name == "a" for r in results):
+        assert v.verdict in ("FAIL", "ESCALATE")
 
 
 VERDICTS = Path(__file__).resolve().parent.parent / "docs" / "verdicts.md"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from leo import hookimpl
+
 
 def test_agents_that_agree_need_no_round(small_repo, leo_run, agents):
     run = leo_run(small_repo.change(), [agents.Fine, agents.Minor])
@@ -65,3 +67,40 @@ def test_subagents_of_one_round_are_asked_at_once(small_repo, leo_run, agents):
     assert sorted(asked) == ["fails", "passes"]
     assert run.agent("fails").status == "failed" and run.agent("passes").status == "passed"
     assert run.report.resolution_rounds == 1
+
+
+class Launderer:
+    """A third party's plugin that turns every result it is asked about into a pass."""
+
+    def __init__(self):
+        self.asked: list[str] = []
+
+    @hookimpl(tryfirst=True)
+    def leo_resolve_conflict(self, subagent, change, conflict):
+        self.asked.append(subagent.name)
+        passed = conflict.own.model_copy(update={"status": "passed", "confidence": 100})
+
+        async def answer():
+            return passed
+
+        return answer()
+
+
+def test_another_plugin_cannot_launder_a_failed_result(small_repo, leo_run, leo_plugins, agents):
+    class Fails(agents.Fine):
+        name = "fails"
+
+        async def check(self, change):
+            return [agents.Finding(rule_id="x.high", severity="high", message="bad")]
+
+    launderer = Launderer()
+    run = leo_run(small_repo.change(), [Fails, agents.Fine], plugins=leo_plugins(launderer))
+    run.assert_verdict("FAIL")
+    assert run.agent("fails").status == "failed"
+    assert run.agent("fails").revised_by == ()
+    assert "fails" in launderer.asked  # it may observe the conflict, not settle it
+
+
+def test_a_revision_records_who_made_it(small_repo, leo_run, agents):
+    run = leo_run(small_repo.change(), [agents.Flaky, agents.Fine])
+    assert run.agent("flaky").revised_by == ("round 1: leo.defaults",)

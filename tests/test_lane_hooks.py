@@ -52,7 +52,7 @@ def test_hook_leo_bundle_applied(leo_cli, leo_repo, plugin_path, tmp_path):
     assert applied.returncode == 0, applied.stderr
     assert [e["hook"] for e in events(log)] == ["leo_bundle_created", "leo_bundle_applied"]
     assert events(log)[1]["marker"] == applied.stdout.strip()
-    # LEO's own plugin recorded both handoffs in the audit store, with an intact chain.
+    # The commands recorded both handoffs in the audit store themselves, with an intact chain.
     from leo.store.repository import AuditStore
     from leo.store.tables import HandoffRow
 
@@ -85,6 +85,22 @@ def test_hook_leo_lead_decision(leo_cli, small_repo, plugin_path, tmp_path):
     assert (event["hook"], event["pr"], event["decision"], event["verdict"]) == (
         "leo_lead_decision", 7, "approve", "CONDITIONAL_PASS",
     )  # fmt: skip
+
+
+def test_bundle_create_that_cannot_record_its_handoff_exits_5(leo_cli, leo_repo, tmp_path):
+    """Issue 17.8: the record is the command's own, not a hook's warning."""
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("a file where the database's folder should be\n")
+    env = {"LEO_DATABASE_URL": str(blocker / "audit.db")}
+    repo = leo_repo(base={"a.txt": "1\n"}, head={"a.txt": "2\n"})
+    key = tmp_path / "builder"
+    assert leo_cli("key", "generate", "--output", str(key), env=env).returncode == 0
+    created = leo_cli(
+        "bundle", "create", "--repo", str(repo.path), "--base", "main", "--head", "feature",
+        "-o", str(tmp_path / "artifact.tar.gz"), "--sign", f"key:{key}", env=env,
+    )  # fmt: skip
+    assert created.returncode == 5, created.stderr
+    assert "CODEX-READY" not in created.stdout
 
 
 def test_lane_events_honour_p_no(leo_cli, leo_repo, plugin_path, tmp_path):

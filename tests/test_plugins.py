@@ -130,3 +130,20 @@ def test_plugins_shows_each_sub_agents_description_in_text_and_json(leo_cli):
         assert f"  {name}: {described[name]['description']}" in text
     help_text = " ".join(leo_cli("plugins", "--help").stdout.split())
     assert "each sub-agent with its description" in help_text
+
+
+def test_broken_plugin_fails_a_run_that_requires_every_sub_agent(leo_cli, plugin_path, leo_repo):
+    """Issue 17.6: no ``--agents`` narrowing, ``required = "all"``: a plugin that failed to load
+    may have held a required sub-agent, so the run fails instead of passing without it."""
+    off = "".join(f"[agents.{n}]\nenabled = false\n" for n in sorted(BUILTINS))
+    repo = leo_repo(base={"leo.toml": f'required = "all"\n{off}', "a.py": "A = 1\n"},
+                    head={"a.py": "A = 2\n"})  # fmt: skip
+    done = leo_cli(
+        "verify", "--repo", str(repo.path), "--base", "main", "--head", "feature",
+        "--format", "json", "-q", env={**plugin_path, "LEO_LOAD_PLUGINS": "leo-fixture"},
+    )  # fmt: skip
+    assert done.returncode == 1, done.stderr
+    report = json.loads(done.stdout)
+    assert [a["name"] for a in report["agents"]] == ["thirdparty"]
+    unmet = {q["name"]: q["detail"] for q in report["requirements"] if q["met"] is False}
+    assert "ModuleNotFoundError" in unmet["plugin importerror loaded"]

@@ -102,4 +102,9 @@ def cli() -> None:
 
 
 def main() -> None:
-    cli(prog_name="leo")
+    """The ``leo`` command: the work runs in a guarded child process (see ``_guard``)."""
+    import sys
+
+    from leo.cli import _guard
+
+    sys.exit(_guard.run(lambda: cli(prog_name="leo"), sys.argv[1:]))

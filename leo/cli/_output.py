@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, NoReturn
 
 import click
 
+from leo.cli._guard import seal
 from leo.errors import ExitCode
 
 if TYPE_CHECKING:
@@ -27,6 +28,7 @@ EXIT_FOR_VERDICT = {
 def fail(message: str, code: ExitCode = ExitCode.USAGE) -> NoReturn:
     """One sentence on stderr and the exit code; never a traceback."""
     click.echo(f"leo: error: {message}", err=True)
+    seal(code)
     sys.exit(code)
 
 
@@ -114,6 +116,7 @@ def emit_report(
                 f"leo: {report.verdict} (confidence {report.confidence}); report written to {output}",
                 err=True,
             )
+    seal(EXIT_FOR_VERDICT[report.verdict])
     sys.exit(EXIT_FOR_VERDICT[report.verdict])
 
 

@@ -95,6 +95,9 @@ def create(
     click.echo(f"leo: wrote {output} ({len(data)} bytes, signed: {spec.kind})", err=True)
     marker = bundle_marker(data)
     digest = hashlib.sha256(data).hexdigest()
+    from leo.store.handoffs import record_handoff
+
+    record_handoff(str(repo), head_sha, digest, marker, "builder")  # exit 5 when it cannot
     announce_event(
         "leo_bundle_created",
         plugin_args,
@@ -172,6 +175,9 @@ def apply_command(
     digest, head_sha = anyio.run(main)
     click.echo(f"leo: applied bundle sha256:{digest} to {repo} (staged, not committed)", err=True)
     marker = f"[CLAUDE-APPLIED:{digest}]"
+    from leo.store.handoffs import record_handoff
+
+    record_handoff(str(repo), head_sha, digest, marker, "enforcer")  # exit 5 when it cannot
     announce_event(
         "leo_bundle_applied",
         plugin_args,

@@ -7,6 +7,7 @@ from typing import Any
 
 import click
 
+from leo.cli._guard import seal
 from leo.cli._options import (
     change_options,
     config_option,
@@ -81,6 +82,7 @@ def run(
             f"result written to {output}",
             err=True,
         )
+    seal(0)  # the result is written: only now may `leo agent` exit 0
 
 
 @click.command("aggregate")

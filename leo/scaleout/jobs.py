@@ -18,12 +18,13 @@ from leo import sandbox
 from leo.__about__ import __version__
 from leo.change import Change, gather_change
 from leo.config import Config, load_config, policy_changed
-from leo.errors import LeoError
+from leo.errors import ConfigError, LeoError
 from leo.models import Report, SubAgentResult
+from leo.plugins import BUILTIN_PLUGINS
 from leo.runner import Progress, run_checks
 from leo.scaleout.envelope import AgentRun, check_together, read_envelope
 from leo.subagent import Job
-from leo.supervisor import conclude, make_jobs, select_agents
+from leo.supervisor import conclude, make_jobs
 
 if TYPE_CHECKING:
     from leo.plugins import Plugins
@@ -82,8 +83,8 @@ async def aggregate_runs(
     trusted job of ``leo init github``); a disagreement then ESCALATEs.
 
     Refuses results for another head, base or configuration, and duplicates. A sub-agent the
-    policy requires (``required``, or every one ``leo verify`` would run when it is ``"all"``)
-    or named in ``require`` but without a result is missing evidence: the verdict FAILs.
+    base policy requires (see ``policy_required``) or named in ``require`` but without a result
+    is missing evidence: the verdict FAILs.
     """
     runs = [(path, read_envelope(path)) for path in paths]
     first = runs[0][1] if runs else None
@@ -99,8 +100,9 @@ async def aggregate_runs(
         change = first.change
     config = await _config(change, config_path, first, checkout=not unavailable)
 
-    expected = select_agents(plugins, config, None)
-    order = {name: i for i, name in enumerate(expected)}
+    required = policy_required(config, require, [run.agent for _, run in runs])
+    # leo verify's order: the policy's `select`, else by name.
+    order = {name: i for i, name in enumerate(config.select or ())}
     runs.sort(key=lambda pr: (order.get(pr[1].agent, len(order)), pr[1].agent))
     results = [_result(run) for _, run in runs]
 
@@ -117,8 +119,6 @@ async def aggregate_runs(
             _same_versions(plugins, [run for _, run in runs])
             jobs = make_jobs(plugins, config, [run.agent for _, run in runs])
 
-    required = list(expected) if config.required == "all" else list(config.required)
-    required += [r for r in require if r not in required]
     earliest = min(run.started_at for _, run in runs)
     waited = (datetime.now(UTC) - earliest).total_seconds()
     with sandbox.isolation(config.isolation):
@@ -134,6 +134,29 @@ async def aggregate_runs(
             started=time.monotonic() - max(waited, 0.0),
         )
     return report, notes + warnings
+
+
+def policy_required(config: Config, require: Sequence[str], ran: Sequence[str]) -> list[str]:
+    """The sub-agents whose results must be present: from the base policy plus ``--require``,
+    never from the plugins installed in the aggregating job (issue 17.7), which may be none.
+
+    ``required = "all"`` is every sub-agent the policy selects, or without ``select`` LEO's
+    built-in ones; results from any other sub-agent make "all" unknowable, so they are refused
+    unless ``--require`` names them.
+    """
+    if config.required != "all":
+        base = list(config.required)
+    else:
+        base = [n for n in (config.select or BUILTIN_PLUGINS) if config.enabled(n)]
+        unknown = sorted(set(ran) - set(base) - set(require))
+        if unknown and not config.select:
+            msg = (
+                f'the policy says required = "all" without naming its sub-agents (no `select`), '
+                f"and there are results from {', '.join(unknown)}, which LEO does not ship; "
+                "name every sub-agent in the policy's `select`, or pass --require A,B"
+            )
+            raise ConfigError(msg)
+    return base + [r for r in require if r not in base]
 
 
 def _result(run: AgentRun) -> SubAgentResult:

@@ -13,7 +13,7 @@ import json
 import os
 import socket
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from leo.errors import LeoError
 
-from . import chain
+from . import chain, consistency
 from .database import StoreError, connect, run_in_transaction
 from .location import resolve_url
 from .migrate import ensure_schema
@@ -498,7 +498,15 @@ class AuditStore:
                 return chain.ChainCheck(
                     len(links), 0, "", "the chain head (leo_audit_chain row 1) was deleted"
                 )
-            return chain.check(links, head.seq, head.head_hash)
+            checked = chain.check(links, head.seq, head.head_hash)
+            if not checked.intact:
+                return checked
+            for link in sorted(links, key=lambda link: link.seq):
+                if link.table == VerificationRow.__tablename__:
+                    problem = consistency.report_mismatch(link.content)
+                    if problem is not None:
+                        return replace(checked, problem=problem, table=link.table, seq=link.seq)
+            return checked
 
         return run_in_transaction(self.engine, work, what="read the audit chain")
 

@@ -209,3 +209,29 @@ def test_a_file_that_is_not_a_result_is_refused_in_one_sentence(tmp_path, scale)
     proc = scale.leo("aggregate", str(bad))
     assert proc.returncode == 2 and "is not a LEO agent result" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_required_set_comes_from_the_policy_not_from_what_is_installed(
+    fixture_repo, tmp_path, scale
+):
+    """Issue 17.7: the aggregating job has none of the fixture agents installed."""
+    repo = fixture_repo(select=("fine", "minor"))
+    files = scale.agent_runs(repo.path, ("fine",), tmp_path, *scale.FIXTURES, env=scale.ENV)
+    proc = scale.leo("aggregate", *map(str, files), "--repo", str(repo.path), "--format", "json")
+    report = scale.report_of(proc)
+    assert report["verdict"] == "FAIL" and proc.returncode == 1, proc.stderr
+    assert any("minor is required but did not run" in r for r in report["reasons"])
+
+
+def test_required_all_without_named_agents_is_refused(fixture_repo, tmp_path, scale):
+    repo = fixture_repo(select=())
+    files = scale.agent_runs(repo.path, ("fine",), tmp_path, *scale.FIXTURES, env=scale.ENV)
+    proc = scale.leo("aggregate", *map(str, files), "--repo", str(repo.path), "--format", "json")
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert 'required = "all"' in proc.stderr and "--require" in proc.stderr
+    named = scale.leo(
+        "aggregate", *map(str, files), "--repo", str(repo.path), "--format", "json",
+        "--require", "fine,minor",
+    )  # fmt: skip
+    assert named.returncode == 1
+    assert any("minor is required" in r for r in scale.report_of(named)["reasons"])

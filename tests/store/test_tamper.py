@@ -94,7 +94,7 @@ def test_rewritten_history_is_caught_by_a_checkpoint_kept_elsewhere(
     checkpoint = first.stdout.split("head ")[1].strip()
     # Rewrite everything consistently: move every row's content and re-hash the whole chain.
     with AuditStore.open(store_url) as store, store.engine.begin() as conn:
-        conn.execute(text("UPDATE leo_verification_results SET confidence = 100"))
+        conn.execute(text("UPDATE leo_verification_results SET actor = 'someone-else'"))
     with AuditStore.open(store_url) as store:
         links = []
         with store.engine.begin() as conn:
@@ -115,3 +115,29 @@ def test_rewritten_history_is_caught_by_a_checkpoint_kept_elsewhere(
     done = leo_cli("audit", "verify", "--database-url", store_url, "--expect-head", checkpoint)
     assert done.returncode == 1
     assert "does not carry the expected checkpoint hash" in done.stderr
+
+
+def test_verdict_rewritten_and_rechained_is_caught_by_its_own_report(store_url, report_factory):
+    """Issue 17.9: flip a verdict, re-chain every later row with the unkeyed hash: the chain is
+    intact, but the row's columns no longer say what its report_json says."""
+    seqs = _fill(store_url, lambda: report_factory(verdict="FAIL"))
+    with AuditStore.open(store_url) as store, store.engine.begin() as conn:
+        conn.execute(
+            text("UPDATE leo_verification_results SET verdict = 'PASS' WHERE seq = :s"),
+            {"s": seqs[0]},
+        )
+        links = []
+        for model in (VerificationRow, GateRow):
+            for m in conn.execute(select(model.__table__)).mappings():
+                links.append((int(m["seq"]), model.__table__.name, dict(m)))
+        prev = chain.GENESIS
+        for seq, table, row in sorted(links, key=lambda x: x[0]):
+            row["prev_hash"] = prev
+            prev = chain.row_hash(table, row)
+            conn.execute(
+                text(f"UPDATE {table} SET prev_hash = :p, row_hash = :h WHERE seq = :s"),
+                {"p": row["prev_hash"], "h": prev, "s": seq},
+            )
+        conn.execute(text("UPDATE leo_audit_chain SET head_hash = :h"), {"h": prev})
+    problem = _problem(store_url)
+    assert f"leo_verification_results row seq {seqs[0]}: its verdict column says 'PASS'" in problem

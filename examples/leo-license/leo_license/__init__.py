@@ -1,7 +1,12 @@
 """leo-license: flags dependencies a change adds whose licence is not on an allow-list.
 
-Licences come from a CycloneDX SBOM in the repository when there is one, else from the metadata
-of the installed distribution. A licence LEO cannot determine is reported, never assumed fine.
+Licences come from a CycloneDX SBOM in the repository **as it is on the base branch** when there
+is one, else from the metadata of the installed distribution. A licence LEO cannot determine is
+reported, never assumed fine.
+
+Why the base: the SBOM is the gate's evidence, and the change under review must not write its
+own evidence (issue 17.10). A change that adds a copyleft dependency together with an SBOM
+calling it MIT would otherwise pass. An SBOM the change edits is a decision for a LEAD instead.
 """
 
 from __future__ import annotations
@@ -58,7 +63,13 @@ class LicenseAgent(SubAgent):
         added = await added_dependencies(change)
         if not added:
             return self.skipped("the change adds no Python dependencies")
-        sbom = await sbom_licences(change, self.settings.sbom)
+        sbom, sbom_path = await sbom_licences(change, self.settings.sbom)
+        decisions = [
+            f"the change edits the SBOM {f.path}; licences were read from the base's, so a LEAD "
+            "must confirm what the new one claims"
+            for f in change.files
+            if f.path in ([self.settings.sbom] if self.settings.sbom else DEFAULT_SBOMS)
+        ]
         findings = []
         for name, path, line in added:
             licences = sbom.get(name) or installed_licences(name)
@@ -72,8 +83,9 @@ class LicenseAgent(SubAgent):
                                         message=f"{name} is licensed {' OR '.join(sorted(licences))}, not on the allow-list",
                                         fix="pick an alternative or add the licence to [tool.leo.agents.license] allow", **where))  # fmt: skip
         files = tuple(sorted({path for _, path, _ in added}))
+        details = {"dependencies_added": len(added), "sbom": f"{sbom_path} at the base"}
         return self.result(
-            findings, analysed=Analysed(files=files), details={"dependencies_added": len(added)}
+            findings, analysed=Analysed(files=files), details=details, decisions=decisions
         )
 
 
@@ -112,16 +124,17 @@ def _project_dependencies(data: bytes | None) -> dict[str, str]:
         return {}
 
 
-async def sbom_licences(change: Change, path: str | None) -> dict[str, set[str]]:
-    """Licences per component from a CycloneDX JSON SBOM at the head, if there is one."""
+async def sbom_licences(change: Change, path: str | None) -> tuple[dict[str, set[str]], str | None]:
+    """Licences per component from a CycloneDX JSON SBOM on the base branch (never the change's
+    own), and its path; ``({}, None)`` when the base has none."""
     for candidate in [path] if path else DEFAULT_SBOMS:
-        data = await change.read(candidate)
+        data = await change.read(candidate, "base")
         if data is None:
             continue
         try:
             doc = json.loads(data)
         except ValueError:
-            return {}
+            return {}, candidate
         out: dict[str, set[str]] = {}
         for component in doc.get("components", []):
             ids = set()
@@ -131,8 +144,8 @@ async def sbom_licences(change: Change, path: str | None) -> dict[str, set[str]]
                 if entry.get("expression"):
                     ids |= set(re.split(r"\s+(?:OR|AND)\s+", entry["expression"].strip("()")))
             out[canonicalize_name(component.get("name", ""))] = ids
-        return out
-    return {}
+        return out, candidate
+    return {}, None
 
 
 def installed_licences(name: str) -> set[str]:

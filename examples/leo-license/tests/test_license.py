@@ -69,3 +69,32 @@ def test_change_without_dependencies_is_skipped(leo_repo, leo_run):
     repo = leo_repo(base={"a.py": "x = 1\n"}, head={"a.py": "x = 2\n"})
     run = leo_run(repo.change(), [LicenseAgent])
     assert run.agent("license").status == "skipped"
+
+
+def test_sbom_comes_from_the_base_so_the_change_cannot_relabel_a_dependency(leo_repo, leo_run):
+    """Issue 17.10: a copyleft dependency plus an SBOM (edited by the change) calling it MIT."""
+    relabelled = json.loads(json.dumps(SBOM))
+    relabelled["components"][0]["licenses"] = [{"license": {"id": "MIT"}}]
+    repo = leo_repo(
+        base={"requirements.txt": "nice-lib==1.0\n", "sbom.cdx.json": json.dumps(SBOM)},
+        head={
+            "requirements.txt": "nice-lib==1.0\ncopyleft-lib>=2\n",
+            "sbom.cdx.json": json.dumps(relabelled),
+        },
+    )
+    run = leo_run(repo.change(), [LicenseAgent])
+    run.assert_finding("license.not_allowed", path="requirements.txt", line=2)
+    run.assert_verdict("FAIL")
+    assert run.agent("license").details["sbom"] == "sbom.cdx.json at the base"
+
+
+def test_an_sbom_the_change_adds_is_a_decision_for_a_lead(leo_repo, leo_run):
+    mit = {"components": [{"name": "copyleft-lib", "licenses": [{"license": {"id": "MIT"}}]}]}
+    repo = leo_repo(
+        base={"requirements.txt": ""},
+        head={"requirements.txt": "copyleft-lib\n", "sbom.cdx.json": json.dumps(mit)},
+    )
+    run = leo_run(repo.change(), [LicenseAgent])
+    run.assert_finding("license.unknown", line=1)
+    assert "edits the SBOM sbom.cdx.json" in run.agent("license").decisions[0]
+    run.assert_verdict("ESCALATE")

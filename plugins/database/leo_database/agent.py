@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import posixpath
 from typing import Any
 
 import anyio.to_thread
 
 from leo import Analysed, Change, Finding, NotAnalysed, SubAgentResult, Tool
 from leo_database import DatabaseAgent, history, pymigrations
-from leo_database.discovery import SqlFolder, SqlMigration, sql_folders
+from leo_database.discovery import (
+    SqlFolder,
+    SqlMigration,
+    loose_sql,
+    sql_folders,
+    unreadable_migration,
+)
 from leo_database.live import Failure, LiveRun, LiveUnavailable, Step, apply
 from leo_database.rules import finding
 from leo_database.sql import SplitError, blank_outside, forward_region, rollback_region, split
@@ -32,16 +39,29 @@ class DatabaseChecks(DatabaseAgent):
         dirs = self.settings.migration_dirs
         folders = await sql_folders(change, dirs)
         py = await pymigrations.discover(change)
-        if not folders and not py.migrations:
+        loose = [
+            SqlMigration(path=f.path, folder=posixpath.dirname(f.path), version=None,
+                         status=f.status)
+            for f in loose_sql(change, folders)
+        ]  # fmt: skip
+        unread = [
+            NotAnalysed(path=f.path, reason=reason, unread=True)
+            for f in change.files
+            if f.status != "deleted" and (reason := unreadable_migration(f.path)) is not None
+        ]
+        if not folders and not py.migrations and not loose and not unread:
             return self.skipped(
                 "no migrations in the change (SQL in " + ", ".join(dirs) + ", Alembic or Django)"
             )
         findings: list[Finding] = []
-        not_analysed: list[NotAnalysed] = list(py.not_analysed)
+        not_analysed: list[NotAnalysed] = list(py.not_analysed) + unread
         tools: list[Tool] = []
         details: dict[str, Any] = {}
+        if loose:
+            details["sql_outside_migrations"] = [m.path for m in loose]
 
-        forward = [m for f in folders for m in f.changed()]
+        # SQL no migration tool claims is linted like a migration but never applied.
+        forward = [m for f in folders for m in f.changed()] + loose
         wanted = [m.path for m in forward] + [m.rollback for m in forward if m.rollback]
         head = _decode(await change.read_many(wanted, "head"))
 

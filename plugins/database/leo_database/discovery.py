@@ -1,9 +1,13 @@
 """Which files of a change are migrations, in which folder, with which version and rollback.
 
-Plain SQL folders (Supabase, golang-migrate ``.up.sql``/``.down.sql``, dbmate sections, Flyway
-``V1__x.sql``) are found by path; Alembic revisions and Django migrations by path and then by
-their Python AST (``pymigrations``). Folder listings at either side come from ``git ls-tree``,
-so no checkout is needed.
+Migrations are found the way the tools that apply them find them (issue 17.5): the Supabase CLI
+applies every ``<digits>_<name>.sql`` directly in ``supabase/migrations/`` (``.down.sql``
+included, it has no rollbacks); Flyway ``V<v>__<name>.sql`` (``U`` undo, ``R`` repeatable) and
+golang-migrate ``<v>_<name>.up.sql``/``.down.sql`` wherever they are; Prisma
+``prisma/migrations/<dir>/migration.sql``; dbmate sections and the configured folders by path.
+Alembic revisions and Django migrations are found by path and then by their Python AST
+(``pymigrations``). Any other changed ``.sql`` file is still analysed as SQL (``loose_sql``).
+Folder listings at either side come from ``git ls-tree``, so no checkout is needed.
 """
 
 from __future__ import annotations
@@ -17,6 +21,15 @@ from leo import Change, ChangedFile, LeoError, run_git
 _ROLLBACK_SUFFIXES = (".down.sql", ".undo.sql", ".rollback.sql")
 _FLYWAY = re.compile(r"^[VR](\d+(?:[._]\d+)*)__")
 _LEADING = re.compile(r"^(\d+)")
+#: The Supabase CLI's migration file name (``migration.go``: ``^([0-9]+)_(.*)\.sql$``).
+SUPABASE_NAME = re.compile(r"^\d+_.*\.sql$")
+#: File names a migration tool claims wherever the file is (Flyway, golang-migrate).
+TOOL_NAMES = (
+    re.compile(r"^[VUR]\d*(?:[._]\d+)*__.+\.sql$"),  # Flyway: V1__x.sql, U1__x.sql, R__x.sql
+    re.compile(r"^\d+_.+\.(?:up|down)\.sql$"),  # golang-migrate
+)
+#: Prisma keeps one folder per migration: ``prisma/migrations/<timestamp>_<name>/migration.sql``.
+_PRISMA = re.compile(r"(?:^|/)prisma/migrations/[^/]+/migration\.sql$")
 
 
 @dataclass
@@ -47,16 +60,49 @@ class SqlFolder:
 
     @property
     def supabase(self) -> bool:
-        return self.path == "supabase/migrations" or self.path.endswith("/supabase/migrations")
+        return is_supabase(self.path)
 
     def changed(self) -> list[SqlMigration]:
         return [m for m in self.head if m.status != "unchanged" or m.rollback_changed]
 
 
 def in_sql_dir(path: str, dirs: tuple[str, ...]) -> bool:
+    """True when a migration tool would apply ``path``: by its folder or by its name."""
     if not path.endswith(".sql"):
         return False
+    name = PurePosixPath(path).name
+    if any(p.match(name) for p in TOOL_NAMES) or _PRISMA.search(path):
+        return True
     return any(path.startswith(d) or f"/{d}" in path for d in dirs)
+
+
+def is_supabase(folder: str) -> bool:
+    return folder == "supabase/migrations" or folder.endswith("/supabase/migrations")
+
+
+def is_forward(path: str, folder: str) -> bool:
+    """A file its folder's tool applies going forward (Supabase applies its ``.down.sql`` too)."""
+    if is_supabase(folder):
+        return bool(SUPABASE_NAME.match(PurePosixPath(path).name))
+    return not is_rollback(path)
+
+
+def unreadable_migration(path: str) -> str | None:
+    """Why a changed migration of a framework LEO cannot analyse is unread, or None."""
+    if re.search(r"(?:^|/)db/migrate/\d+_\w+\.rb$", path):
+        return "a Rails migration (Ruby): the Database sub-agent cannot analyse it"
+    return None
+
+
+def loose_sql(change: Change, folders: list[SqlFolder]) -> list[ChangedFile]:
+    """Changed ``.sql`` files no migration discovery claims: still analysed as SQL."""
+    claimed = {m.path for f in folders for m in f.head}
+    claimed |= {m.rollback for f in folders for m in f.head if m.rollback}
+    return [
+        f
+        for f in change.files
+        if f.path.endswith(".sql") and f.status != "deleted" and f.path not in claimed
+    ]
 
 
 def is_rollback(path: str) -> bool:
@@ -120,14 +166,18 @@ async def sql_folders(change: Change, dirs: tuple[str, ...]) -> list[SqlFolder]:
         ]
         base_set, head_set = set(base_files), set(head_files)
         sql = SqlFolder(folder)
-        sql.base = sorted((p for p in base_files if not is_rollback(p)), key=order_key)
-        sql.rollbacks_used = any(is_rollback(p) or p.endswith(".up.sql") for p in head_set)
-        for path in sorted((p for p in head_files if not is_rollback(p)), key=order_key):
+        sql.base = sorted((p for p in base_files if is_forward(p, folder)), key=order_key)
+        sql.rollbacks_used = not sql.supabase and any(
+            is_rollback(p) or p.endswith(".up.sql") for p in head_set
+        )
+        for path in sorted((p for p in head_files if is_forward(p, folder)), key=order_key):
             changed = touched.get(path)
             status = changed.status if changed else "unchanged"
             if status == "modified" and path not in base_set:
                 status = "added"
-            rollback = next((r for r in rollback_names(path) if r in head_set), None)
+            rollback = None
+            if not sql.supabase:
+                rollback = next((r for r in rollback_names(path) if r in head_set), None)
             sql.head.append(
                 SqlMigration(
                     path=path,

@@ -116,7 +116,12 @@ class SecurityAgent(SubAgent):
             async with anyio.create_task_group() as tg:
                 for name in jobs:
                     tg.start_soon(run, name)
-            found = [f for n in jobs for f in outcomes[n].findings]
+            found = [
+                # A changed symlink puts all of its target's code at its path: every line is new.
+                f.model_copy(update={"on_changed_line": True}) if f.path in plan.through else f
+                for n in jobs
+                for f in outcomes[n].findings
+            ]
             rescans = _rescans(change, set(jobs), rules, timeout=timeout, max_bytes=max_bytes)
             pre_existing = 0
             if not whole:  # whole_files: every finding in a changed file blocks, old or new
@@ -138,7 +143,7 @@ class SecurityAgent(SubAgent):
         pre_existing: int,
     ) -> SubAgentResult:
         counts, suppression_findings = suppressions.count(change, plan.contents)
-        findings = found + suppression_findings
+        findings = suppressions.justify(change, found, plan.contents) + suppression_findings
         findings.sort(key=lambda f: (not f.on_changed_line, f.path or "", f.line or 0, f.rule_id))
         ran = [o for o in outcomes if o.error is None]
         analysed_by = {o.tool: sorted(o.analysed) for o in ran}
@@ -152,7 +157,8 @@ class SecurityAgent(SubAgent):
         for path in plan.text:
             by = {o.tool for o in ran if path in o.analysed}
             if path in failed:
-                not_analysed.append(targets.NotAnalysed(path=path, reason="; ".join(failed[path])))
+                reason = "; ".join(failed[path])
+                not_analysed.append(targets.NotAnalysed(path=path, reason=reason, unread=True))
                 penalised += 1
             elif targets.is_code(path) and not by & code_tools:
                 reason = "no code scanner covers this file type (scanned for secrets only)"
@@ -172,7 +178,9 @@ class SecurityAgent(SubAgent):
             "analysed_by": analysed_by,
             "suppressions": counts,
             "suppressed_findings": {o.tool: o.suppressed for o in ran},
+            "unhonoured_suppressions": {o.tool: o.unhonoured for o in ran},
             "skipped_tools": sorted(skip),
+            "symlinks_read_through": plan.through,
             "scope": "whole changed files" if whole else "added and modified lines",
             "pre_existing": pre_existing,
         }

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from leo import Finding, ToolNotFoundError, run_tool
+from leo_security import suppressions
 from leo_security.outcome import ScanOutcome, Severity, normalise_path, on_change
 
 if TYPE_CHECKING:
@@ -58,7 +59,8 @@ async def scan(
     outcome = ScanOutcome("bandit")
     if not paths:
         return outcome
-    argv = ["bandit", "-f", "json", "-q", *[f"./{p}" for p in paths]]
+    # LEO applies ``# nosec`` itself: only the base's suppressions are honoured (issue 17.3).
+    argv = ["bandit", "-f", "json", "-q", "--ignore-nosec", *[f"./{p}" for p in paths]]
     try:
         out = await run_tool(argv, cwd=root, timeout=timeout)
         version = await run_tool(["bandit", "--version"], timeout=60)
@@ -80,7 +82,8 @@ async def scan(
         )
     outcome.analysed = {p for p in paths if p not in outcome.failed}
     totals = report.get("metrics", {}).get("_totals", {})
-    outcome.suppressed = int(totals.get("nosec", 0)) + int(totals.get("skipped_tests", 0))
+    outcome.suppressed = int(totals.get("skipped_tests", 0))
+    texts: dict[str, list[str]] = {}
     for issue in results:
         path = normalise_path(issue["filename"])
         lines = issue.get("line_range") or [issue["line_number"]]
@@ -90,17 +93,34 @@ async def scan(
         if issue["test_id"] in QUOTES_SECRET:
             text = _QUOTED.sub("'<redacted>'", text)
         message = text + (f" (CWE-{cwe})" if cwe else "")
-        outcome.findings.append(
-            Finding(
-                rule_id=f"security.bandit.{issue['test_id']}",
-                severity=severity_of(
-                    issue["test_id"], issue["issue_severity"], issue["issue_confidence"]
-                ),
-                message=f"{message}; bandit {issue['test_name']}",
-                path=path,
-                line=issue["line_number"],
-                end_line=end if end > issue["line_number"] else None,
-                on_changed_line=on_change(change, path, start, end, whole),
-            )
+        finding = Finding(
+            rule_id=f"security.bandit.{issue['test_id']}",
+            severity=severity_of(
+                issue["test_id"], issue["issue_severity"], issue["issue_confidence"]
+            ),
+            message=f"{message}; bandit {issue['test_name']}",
+            path=path,
+            line=issue["line_number"],
+            end_line=end if end > issue["line_number"] else None,
+            on_changed_line=on_change(change, path, start, end, whole),
         )
+        if path not in texts:
+            texts[path] = _lines(root, path)
+        marker = suppressions.nosec_line(
+            texts[path], start, end, issue["test_id"], str(issue["test_name"])
+        )
+        if marker is None:
+            outcome.findings.append(finding)
+        elif suppressions.by_the_change(change, path, marker, *range(start, end + 1)):
+            outcome.findings.append(suppressions.unhonoured(finding, "# nosec", marker))
+            outcome.unhonoured += 1
+        else:
+            outcome.suppressed += 1
     return outcome
+
+
+def _lines(root: Path, path: str) -> list[str]:
+    try:
+        return root.joinpath(*path.split("/")).read_text("utf-8", "replace").splitlines()
+    except OSError:
+        return []

@@ -26,7 +26,9 @@ class ScanOutcome:
     failed: dict[str, str] = field(default_factory=dict)
     """Changed files the tool was given but could not analyse, with the reason."""
     suppressed: int = 0
-    """Findings the tool dropped because of an inline suppression."""
+    """Findings dropped because of an inline suppression already on the base branch."""
+    unhonoured: int = 0
+    """Findings kept although an inline suppression the change added would silence them."""
     error: str | None = None
     """Set when the tool is missing or crashed: the sub-agent is then ``error``, never a pass."""
 

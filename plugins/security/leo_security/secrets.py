@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import anyio.to_thread
 
 from leo import Finding, ToolNotFoundError, run_git
+from leo_security import suppressions
 from leo_security.outcome import ScanOutcome, Severity
 
 if TYPE_CHECKING:
@@ -41,9 +42,9 @@ Hit = tuple[str, int, str, str]
 
 def _scan(
     diff: str | None, files: dict[str, Path]
-) -> tuple[list[Hit], int, set[str], dict[str, str]]:
-    """(path, line, secret type, plugin class) of every potential secret, how many more an
-    inline ``pragma: allowlist secret`` silenced, the paths the diff held, and the paths
+) -> tuple[list[Hit], list[Hit], set[str], dict[str, str]]:
+    """(path, line, secret type, plugin class) of every potential secret, those an inline
+    ``pragma: allowlist secret`` silenced, the paths the diff held, and the paths
     detect-secrets failed on (with the reason); on a thread.
 
     Each file is scanned on its own, so that a detect-secrets failure on one file (it raised
@@ -91,7 +92,7 @@ def _scan(
             for secret in secrets:
                 found.append((path, secret.line_number, secret.type, classes.get(secret.type, "")))
         # Last: these helpers turn the allowlist filter off inside these transient settings.
-        silenced: set[tuple[str, int]] = set()
+        silenced: list[Hit] = []
         if diff is not None:
             # Only files that add a line: on the others detect-secrets unpacks an empty zip.
             for path in sorted(added - set(failed)):
@@ -100,7 +101,7 @@ def _scan(
                 except Exception as exc:
                     failed[path] = _failure(exc)
                     continue
-                silenced |= {(path, s.line_number) for s in hits}
+                silenced += [(path, h.line_number, h.type, classes.get(h.type, "")) for h in hits]
         else:
             for path, real in files.items():
                 if path in failed:
@@ -110,9 +111,9 @@ def _scan(
                 except Exception as exc:
                     failed[path] = _failure(exc)
                     continue
-                silenced |= {(path, s.line_number) for s in hits}
+                silenced += [(path, h.line_number, h.type, classes.get(h.type, "")) for h in hits]
     seen = set(patches) if diff is not None else set(files)
-    return found, len(silenced), seen, failed
+    return found, silenced, seen, failed
 
 
 def _failure(exc: Exception) -> str:
@@ -180,14 +181,10 @@ async def scan(
     try:
         if whole:
             files = {p: root.joinpath(*p.split("/")) for p in paths}
-            found, outcome.suppressed, seen, failed = await anyio.to_thread.run_sync(
-                _scan, None, files
-            )
+            found, silenced, seen, failed = await anyio.to_thread.run_sync(_scan, None, files)
         else:
             diff = await _diff(change, paths)
-            found, outcome.suppressed, seen, failed = await anyio.to_thread.run_sync(
-                _scan, diff, {}
-            )
+            found, silenced, seen, failed = await anyio.to_thread.run_sync(_scan, diff, {})
     except (RuntimeError, ToolNotFoundError) as exc:
         outcome.error = str(exc)
         return outcome
@@ -199,8 +196,22 @@ async def scan(
         elif p not in seen and (whole or (f is not None and f.added_lines)):
             outcome.failed[p] = "detect-secrets could not read its added lines from the diff"
     outcome.analysed = wanted - set(outcome.failed)
-    if whole:
-        outcome.findings = _findings(found)
-    else:
-        outcome.findings = _findings([hit for hit in found if hit[0] in wanted])
+    # An allowlist pragma on a line the change wrote (or above one) is the change's own: the
+    # secret stays a finding at its severity (issue 17.3); the base's pragmas keep working.
+    honoured = {
+        (path, line)
+        for path, line, _, _ in silenced
+        if not suppressions.by_the_change(change, path, line, line - 1)
+    }
+    outcome.suppressed = len(honoured)
+    kept = [hit for hit in silenced if (hit[0], hit[1]) not in honoured]
+    outcome.unhonoured = len({(hit[0], hit[1]) for hit in kept})
+    marked = {(hit[0], hit[1]) for hit in kept}
+    hits = found + kept if whole else [hit for hit in found + kept if hit[0] in wanted]
+    outcome.findings = [
+        suppressions.unhonoured(f, "pragma: allowlist secret", f.line or 0)
+        if (f.path, f.line) in marked
+        else f
+        for f in _findings(hits)
+    ]
     return outcome

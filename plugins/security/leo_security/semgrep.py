@@ -11,6 +11,7 @@ import re
 from typing import TYPE_CHECKING
 
 from leo import Finding, ToolNotFoundError, run_tool
+from leo_security import suppressions
 from leo_security.outcome import ScanOutcome, Severity, normalise_path, on_change
 
 if TYPE_CHECKING:
@@ -39,18 +40,19 @@ ENV = {
 }
 
 
-def suppressed(text: str, line: int, rule_id: str) -> bool:
-    """semgrep's ``nosemgrep`` (optionally ``: id, id``) on the finding's line or the one above."""
+def suppressed(text: str, line: int, rule_id: str) -> int | None:
+    """The line whose ``nosemgrep`` (optionally ``: id, id``) silences ``rule_id`` at ``line``:
+    the finding's own line or the one above, as semgrep reads it; None when there is none."""
     lines = text.splitlines()
     for n in (line, line - 1):
         if 1 <= n <= len(lines):
             m = _NOSEM.search(lines[n - 1])
-            if m is None or ("#" not in lines[n - 1] and "//" not in lines[n - 1]):
+            if m is None or not any(c in lines[n - 1] for c in ("#", "//", "--", "/*")):
                 continue
             ids = [i.strip() for i in (m.group(1) or "").split(",") if i.strip()]
             if not ids or any(i == rule_id or i.endswith("." + rule_id) for i in ids):
-                return True
-    return False
+                return n
+    return None
 
 
 async def scan(
@@ -111,8 +113,11 @@ async def scan(
         rule_id = rules.rule_of(r["check_id"])
         start, end = r["start"]["line"], r["end"]["line"]
         text = contents.get(path, b"").decode("utf-8", "replace")
-        if suppressed(text, start, rule_id):
-            outcome.suppressed += 1
+        marker = suppressed(text, start, rule_id)
+        if marker is not None and not suppressions.by_the_change(
+            change, path, marker, *range(start, end + 1)
+        ):
+            outcome.suppressed += 1  # the base's own suppression keeps working
             continue
         extra = r.get("extra") or {}
         declared = rules.severities.get(rule_id, "")
@@ -122,15 +127,17 @@ async def scan(
             else SEVERITY.get(str(extra.get("severity", "")).upper(), "medium")
         )
         message = " ".join(str(extra.get("message", rule_id)).split())[:2000]
-        outcome.findings.append(
-            Finding(
-                rule_id=f"security.semgrep.{rule_id}",
-                severity=severity,
-                message=message,
-                path=path,
-                line=start,
-                end_line=end if end > start else None,
-                on_changed_line=on_change(change, path, start, end, whole),
-            )
+        finding = Finding(
+            rule_id=f"security.semgrep.{rule_id}",
+            severity=severity,
+            message=message,
+            path=path,
+            line=start,
+            end_line=end if end > start else None,
+            on_changed_line=on_change(change, path, start, end, whole),
         )
+        if marker is not None:
+            finding = suppressions.unhonoured(finding, "nosemgrep", marker)
+            outcome.unhonoured += 1
+        outcome.findings.append(finding)
     return outcome

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import posixpath
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
@@ -11,6 +12,8 @@ from leo import NotAnalysed, run_git
 if TYPE_CHECKING:
     from leo import Change
 
+#: Symlinks followed in a row before LEO gives up on a link (the kernel's limit is 40).
+MAX_SYMLINK_HOPS = 8
 #: semgrep language -> how its files are recognised (suffixes, or exact/prefix base names).
 LANGUAGE_SUFFIXES: dict[str, tuple[str, ...]] = {
     "python": (".py", ".pyi"),
@@ -89,6 +92,8 @@ class Targets:
     """Files no scanner gets: binary, too large, symlinks, submodules, deleted."""
     penalised: int = 0
     """How many of those lower the confidence (a deleted file has nothing left to scan)."""
+    through: dict[str, str] = field(default_factory=dict)
+    """Symlinks scanned through their target: link path -> target path."""
 
     def write(self, root: Path, paths: list[str]) -> None:
         """Write ``paths`` (already checked to be safe relative paths) below ``root``."""
@@ -121,53 +126,104 @@ async def _sizes(change: Change, paths: list[str]) -> dict[str, int]:
     return sizes
 
 
+def _unread(targets: Targets, path: str, reason: str) -> None:
+    """A changed file in scope that no scanner could read: missing evidence (issue 17.4)."""
+    targets.not_analysed.append(NotAnalysed(path=path, reason=reason, unread=True))
+    targets.penalised += 1
+
+
+async def _follow(change: Change, path: str) -> tuple[str | None, str]:
+    """The regular file a symlink at the head points to inside the repository, or None and why.
+
+    A symlinked module is analysed through its target: ``svc/shell.py -> notes.txt`` runs as
+    Python whatever the target's name says (issue 17.4).
+    """
+    current = path
+    for _ in range(MAX_SYMLINK_HOPS):
+        link = await change.read(current)
+        if link is None:
+            return None, f"its target {current!r} is not a file at the head"
+        try:
+            target = link.decode("utf-8")
+        except UnicodeDecodeError:
+            return None, "its target name is not UTF-8"
+        joined = posixpath.normpath(posixpath.join(posixpath.dirname(current), target))
+        if target.startswith("/") or joined == ".." or joined.startswith("../"):
+            return None, f"it points outside the repository ({target!r})"
+        mode = await _mode(change, joined)
+        if mode in ("100644", "100755"):
+            return joined, ""
+        if mode != "120000":
+            kind = "a directory" if mode == "040000" else "a submodule" if mode else "missing"
+            return None, f"its target {joined!r} is {kind} at the head"
+        current = joined
+    return None, f"more than {MAX_SYMLINK_HOPS} symlinks in a row"
+
+
+async def _mode(change: Change, path: str) -> str | None:
+    """The git mode of ``path`` in the head tree, or None when it is absent."""
+    out = await run_git(
+        change.repo, "ls-tree", "-z", change.head_sha, "--", f":(literal){path}",
+        timeout=60, check=False,
+    )  # fmt: skip
+    entry = out.stdout.split(b"\0", 1)[0]
+    if out.returncode != 0 or b"\t" not in entry:
+        return None
+    meta, name = entry.split(b"\t", 1)
+    return meta.split()[0].decode() if name.decode("utf-8", "replace") == path else None
+
+
 async def select(change: Change, *, languages: set[str], max_bytes: int) -> Targets:
     """Decide what each scanner gets; every changed file ends up scanned or listed with a reason."""
     targets = Targets()
     candidates = []
+    through: dict[str, str] = {}  # symlink path -> the regular file it is read from
     for f in change.files:
         if f.status == "deleted":
             targets.not_analysed.append(NotAnalysed(path=f.path, reason="deleted by the change"))
-        elif f.mode == "160000":
-            targets.not_analysed.append(
-                NotAnalysed(path=f.path, reason="a submodule (its commit changed)")
-            )
-            targets.penalised += 1
-        elif f.mode == "120000":
-            targets.not_analysed.append(NotAnalysed(path=f.path, reason="a symbolic link"))
-            targets.penalised += 1
-        elif f.binary:
-            targets.not_analysed.append(NotAnalysed(path=f.path, reason="binary content"))
-            targets.penalised += 1
         elif not _safe(f.path):
-            targets.not_analysed.append(NotAnalysed(path=f.path, reason="unsafe path"))
-            targets.penalised += 1
+            _unread(targets, f.path, "unsafe path")
+        elif f.mode == "160000":
+            _unread(targets, f.path, "a submodule (its commit changed; its code is not here)")
+        elif f.mode == "120000":
+            target, why = await _follow(change, f.path)
+            if target is None:
+                _unread(targets, f.path, f"a symbolic link LEO could not follow: {why}")
+            else:
+                through[f.path] = target
+                candidates.append(f.path)
+        elif f.binary:
+            _unread(targets, f.path, "binary content")
         else:
             candidates.append(f.path)
-    sizes = await _sizes(change, candidates)
+    sizes = await _sizes(change, [through.get(p, p) for p in candidates])
     readable = []
     for path in candidates:
-        size = sizes.get(path)
+        size = sizes.get(through.get(path, path))
         if size is None:
-            targets.not_analysed.append(NotAnalysed(path=path, reason="not a file at the head"))
-            targets.penalised += 1
+            _unread(targets, path, "not a file at the head")
         elif size > max_bytes:
-            reason = f"too large ({size} bytes; max_file_bytes is {max_bytes})"
-            targets.not_analysed.append(NotAnalysed(path=path, reason=reason))
-            targets.penalised += 1
+            _unread(targets, path, f"too large ({size} bytes; max_file_bytes is {max_bytes})")
         else:
             readable.append(path)
-    for path, data in (await change.read_many(readable)).items():
+    read = await change.read_many([through.get(p, p) for p in readable])
+    for path in readable:
+        data = read.get(through.get(path, path))
         if data is None:
-            targets.not_analysed.append(NotAnalysed(path=path, reason="not a file at the head"))
-            targets.penalised += 1
+            _unread(targets, path, "not a file at the head")
             continue
         if b"\0" in data[:8192]:
-            targets.not_analysed.append(NotAnalysed(path=path, reason="binary content"))
-            targets.penalised += 1
+            _unread(targets, path, "binary content")
+            continue
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            _unread(targets, path, f"not UTF-8 text ({exc.reason} at byte {exc.start})")
             continue
         targets.contents[path] = data
         targets.text.append(path)
+        if path in through:
+            targets.through[path] = through[path]
         if path.endswith(".py"):
             targets.python.append(path)
         if semgrep_covers(path, languages):

@@ -184,10 +184,11 @@ def test_vulnerable_code_in_untouched_lines_is_context_only(vulnerable):
     assert not any(f.on_changed_line for f in legacy)
 
 
-def test_suppressions_are_honoured_and_counted(vulnerable):
+def test_suppressions_the_change_adds_are_counted_and_not_honoured(vulnerable):
     agent = vulnerable.agent("security")
-    assert not [f for f in agent.findings if f.rule_id == "security.bandit.B602" and f.line == 24]
-    assert agent.details["suppressed_findings"]["bandit"] >= 1
+    [kept] = [f for f in agent.findings if f.rule_id == "security.bandit.B602" and f.line == 24]
+    assert kept.severity == "high" and "suppressed by the change itself" in kept.message
+    assert agent.details["unhonoured_suppressions"]["bandit"] == 1
     assert agent.details["suppressions"]["nosec"] == {"added": 1, "in_changed_files": 1}
     vulnerable.assert_finding("security.suppression.nosec", path="app/views.py", line=24)
 

@@ -183,13 +183,28 @@ def default_setup(tree: Path, settings: Settings, report: Path) -> list[list[str
         declared = project.get("optional-dependencies", {}) if isinstance(project, dict) else {}
         extras = [e for e in settings.extras if isinstance(declared, dict) and e in declared]
         targets.append(f"{tree}[{','.join(extras)}]" if extras else str(tree))
-    for path in sorted(tree.glob("*requirements*.txt")) + sorted(tree.glob("requirements/*.txt")):
-        if path.is_file() and not path.is_symlink():
-            targets += ["-r", str(path)]
+    for path in requirement_files(tree):
+        targets += ["-r", str(path)]
     targets += list(settings.runner_requirements)
     if not targets:
         return []
     return [["{python}", "-m", "pip", "install", "--report", str(report), *targets]]
+
+
+def requirement_files(tree: Path) -> list[Path]:
+    """The requirement files the tests need: the runtime ``requirements.txt`` and those named for
+    tests, else a ``dev`` one. Docs, build, typing and full dev locks are left out: they often pin
+    the project itself at its last release, which cannot be installed beside the head (click
+    8.1.8's ``requirements/dev.txt`` pins click 8.1.7 through its docs requirements)."""
+    found = [
+        p
+        for p in sorted(tree.glob("*requirements*.txt")) + sorted(tree.glob("requirements/*.txt"))
+        if p.is_file() and not p.is_symlink()
+    ]
+    runtime = [p for p in found if p.name == "requirements.txt"]
+    tests = [p for p in found if "test" in p.name.lower()]
+    dev = [p for p in found if "dev" in p.name.lower()]
+    return runtime + (tests or dev)
 
 
 def installed_from_directory(report: Path) -> list[str]:

@@ -153,6 +153,20 @@ def test_placeholders_are_replaced_literally():
     assert argv == ["/p", "--x=/j", "a::b", "{unknown}"]
 
 
+def test_default_setup_leaves_out_docs_and_full_dev_locks_when_tests_have_their_own(tmp_path):
+    # click 8.1.8: requirements/dev.txt pulls docs.txt, which pins click 8.1.7 itself.
+    from leo_testing.environment import requirement_files
+
+    (tmp_path / "requirements").mkdir()
+    for name in ("build", "dev", "docs", "tests", "typing"):
+        (tmp_path / "requirements" / f"{name}.txt").write_text("click==8.1.7\n")
+    (tmp_path / "requirements.txt").write_text("attrs\n")
+    assert requirement_files(tmp_path) == [
+        tmp_path / "requirements.txt",
+        tmp_path / "requirements" / "tests.txt",
+    ]
+
+
 def test_default_setup_installs_the_project_with_its_test_extra_and_requirements(tmp_path):
     from leo_testing.environment import default_setup
 

@@ -1,0 +1,99 @@
+"""``leo`` runs its work in a child process: a pass only counts when the child said so itself.
+
+Sub-agents run inside LEO's process, so one that calls ``os._exit(0)`` (or ``sys.exit(0)``, or
+is killed) would end ``leo verify`` with exit 0 and no report, which CI reads as PASS (issue
+17.6, THREATS.md C-02). The ``leo`` process therefore starts the command again as a child and
+waits. The child *seals* its exit code on a private pipe where the command finishes on purpose
+(``emit_report``, ``fail``, a finished ``leo agent``). The parent exits with the child's code only
+when the seal matches it; a child that died by a signal, or ended with a passing code (0 or 3)
+it never sealed, exits 5: no report, no pass. Unsealed failing codes pass through unchanged, as
+they fail closed anyway. ``--help`` and ``--version`` stay in one process, instant.
+
+This guards against crashes and careless plugins, not against code that sets out to forge the
+seal: that code runs in the child and could write to the pipe itself.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Callable, Sequence
+
+#: The child's end of the seal pipe (a file descriptor number) travels in this variable.
+ENV = "LEO_SEAL_FD"
+#: Arguments that never run a command: answered in the ``leo`` process itself.
+INLINE = frozenset({"--help", "-h", "--version", "-V"})
+#: Commands that run plugin code and end in a verdict or a result: sealed only on purpose.
+REPORTING = frozenset({"verify", "agent", "aggregate"})
+#: Exit codes that let a change through (PASS, CONDITIONAL_PASS): never without a seal.
+PASSING = frozenset({0, 3})
+INTERNAL = 5
+
+_fd: int | None = None
+
+
+def seal(code: int) -> None:
+    """Record, in the child, that the command is ending on purpose with ``code``."""
+    global _fd
+    if _fd is None:
+        return
+    fd, _fd = _fd, None
+    try:
+        os.write(fd, f"{int(code)}\n".encode())
+    finally:
+        os.close(fd)
+
+
+def run(command: Callable[[], object], argv: Sequence[str]) -> int:
+    """Run ``command`` (the click group) guarded: as the child when started by a guard, else
+    inline for ``--help``/``--version``, else by starting the child and judging how it ended."""
+    global _fd
+    if ENV in os.environ:
+        _fd = int(os.environ.pop(ENV))
+        try:
+            command()
+        except SystemExit as exc:
+            if not argv or argv[0] not in REPORTING:
+                seal(exc.code if isinstance(exc.code, int) else 0 if exc.code is None else 1)
+            raise
+        return 0
+    if not argv or INLINE & set(argv):
+        command()
+        return 0
+    return _supervise(list(argv))
+
+
+def _supervise(argv: list[str]) -> int:
+    read, write = os.pipe()
+    env = {**os.environ, ENV: str(write)}
+    # Ctrl-C reaches the child through the terminal's process group; the parent only waits.
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        child = subprocess.Popen([sys.executable, "-m", "leo", *argv], pass_fds=(write,), env=env)
+        os.close(write)
+        code = child.wait()
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    os.set_blocking(read, False)
+    try:
+        sealed = os.read(read, 64).decode("ascii", "replace").strip()
+    except BlockingIOError:
+        sealed = ""
+    finally:
+        os.close(read)
+    if code < 0:
+        _say(f"LEO's worker was killed by signal {-code}; no report was written")
+        return INTERNAL
+    if sealed != str(code) and code in PASSING:
+        _say(
+            f"LEO's worker exited {code} without finishing its command (a plugin may have "
+            "called os._exit or sys.exit); no report was written, so this is not a pass"
+        )
+        return INTERNAL
+    return code
+
+
+def _say(message: str) -> None:
+    sys.stderr.write(f"leo: error: {message}\n")

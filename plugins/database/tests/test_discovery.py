@@ -1,0 +1,79 @@
+"""Migrations are found the way the tools that apply them find them (issue 17.5)."""
+
+from __future__ import annotations
+
+import pytest
+from leo_database import DatabaseAgent
+from leo_database.discovery import in_sql_dir, is_forward, loose_sql
+
+SB = "supabase/migrations"
+BASE = {
+    f"{SB}/20240101000000_init.sql": (
+        "create table public.profiles (id uuid primary key, name text);\n"
+        "alter table public.profiles enable row level security;\n"
+    )
+}
+SAFE = "alter table public.profiles add column website text;\n"
+DROP = "drop table public.profiles;\n"
+
+
+def run(leo_repo, leo_run, head):
+    repo = leo_repo(base=BASE, head=head)
+    result = leo_run(repo.change(), [DatabaseAgent])
+    return result, result.agent("database")
+
+
+def test_supabase_down_sql_is_a_migration_the_cli_applies(leo_repo, leo_run, pg):
+    path = f"{SB}/20240301000000_cleanup.down.sql"
+    result, agent = run(leo_repo, leo_run, {path: DROP})
+    assert agent.status == "failed", agent.summary
+    result.assert_finding("database.drop-table", path=path, line=1)
+    result.assert_verdict("FAIL")
+    assert [s["path"] for live in agent.details["live"] for s in live["steps"]
+            if s["phase"] == "change"] == [path]  # fmt: skip
+
+
+def test_honest_supabase_migration_still_passes(leo_repo, leo_run, pg):
+    result, _ = run(leo_repo, leo_run, {f"{SB}/20240201000000_safe.sql": SAFE})
+    result.assert_verdict("PASS")
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "db/schema/V3__cleanup.sql",  # Flyway, outside any configured folder
+        "src/main/resources/db/migration/U2__undo.sql",  # Flyway undo
+        "internal/store/sql/000042_cleanup.up.sql",  # golang-migrate
+        "scripts/cleanup.sql",  # no tool claims it: still analysed as SQL
+        "sql/maintenance/2024-03-01 cleanup.sql",
+    ],
+)
+def test_sql_anywhere_in_the_change_is_analysed(leo_repo, leo_run, pg, path):
+    result, agent = run(leo_repo, leo_run, {path: DROP})
+    assert agent.status == "failed", agent.summary
+    result.assert_finding("database.drop-table", path=path, line=1)
+    result.assert_verdict("FAIL")
+    assert path in agent.analysed.files
+
+
+def test_rails_migration_is_unread_so_never_a_pass(leo_repo, leo_run):
+    path = "db/migrate/20240301000000_drop_orders.rb"
+    body = "class DropOrders < ActiveRecord::Migration[7.1]\n  def change\n    drop_table :orders\n  end\nend\n"
+    result, agent = run(leo_repo, leo_run, {path: body})
+    assert {n.path: n.unread for n in agent.analysed.not_analysed} == {path: True}
+    assert result.report.verdict in ("ESCALATE", "FAIL")
+
+
+def test_discovery_rules_by_name():
+    assert is_forward(f"{SB}/20240301000000_cleanup.down.sql", SB)
+    assert not is_forward(f"{SB}/README.sql", SB)
+    assert not is_forward("db/migrations/0002_x.down.sql", "db/migrations")
+    assert in_sql_dir("prisma/migrations/20240301_init/migration.sql", ())
+    assert in_sql_dir("a/R__views.sql", ())
+    assert not in_sql_dir("a/notes.sql", ())
+
+
+def test_loose_sql_leaves_out_what_a_folder_claims(leo_repo):
+    repo = leo_repo(base=BASE, head={f"{SB}/20240201000000_a.sql": SAFE, "x/y.sql": DROP})
+    change = repo.change()
+    assert [f.path for f in loose_sql(change, [])] == [f"{SB}/20240201000000_a.sql", "x/y.sql"]

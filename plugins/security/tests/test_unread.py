@@ -1,0 +1,101 @@
+"""Nothing unread passes (issue 17.4): changed files the Security sub-agent could not read."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from leo_security import SecurityAgent
+
+from leo.testing import git, make_repo, run_agents
+
+SHELL = "import subprocess\n\n\ndef run(cmd):\n    subprocess.call(cmd, shell=True)\n"
+CLEAN = "import json\n\n\ndef parse(text: str) -> dict:\n    return json.loads(text)\n"
+#: Only bandit and detect-secrets: fast, and enough to see what was and was not read.
+FAST = {"agents": {"security": {"skip": ["semgrep", "zizmor"]}}}
+
+
+def _unread(result):
+    return {n.path: n.reason for n in result.agent("security").analysed.not_analysed if n.unread}
+
+
+def _assert_at_best_escalate(result, path):
+    __tracebackhide__ = True
+    assert result.report.verdict in ("ESCALATE", "FAIL"), result.report.reasons
+    assert path in _unread(result)
+    assert any(
+        q.met is not True and q.name == "security read every file" and path in q.detail
+        for q in result.report.requirements
+    )
+
+
+def test_honest_change_passes(tmp_path):
+    repo = make_repo(tmp_path / "r", {"README.md": "x\n"}, {"app/parse.py": CLEAN})
+    result = run_agents(repo.change(), [SecurityAgent], config=FAST)
+    result.assert_verdict("PASS")
+    assert _unread(result) == {}
+
+
+def test_python_file_over_the_size_limit_is_not_a_pass(tmp_path):
+    big = "x = 1\n" * 190_000 + SHELL  # about 1.1 MB, the dangerous call at the very end
+    repo = make_repo(tmp_path / "r", {"README.md": "x\n"}, {"app/big.py": big})
+    result = run_agents(repo.change(), [SecurityAgent], config=FAST)
+    _assert_at_best_escalate(result, "app/big.py")
+    assert _unread(result)["app/big.py"].startswith("too large")
+
+
+def test_symlinked_module_is_analysed_through_its_target(tmp_path):
+    repo = make_repo(tmp_path / "r", {"README.md": "x\n"}, {"notes/shell.txt": SHELL})
+    (repo.path / "svc").mkdir()
+    os.symlink("../notes/shell.txt", repo.path / "svc" / "shell.py")
+    repo.commit({}, "a module that is a symlink to a text file")
+    result = run_agents(repo.change(), [SecurityAgent], config=FAST)
+    result.assert_verdict("FAIL")
+    finding = result.assert_finding("security.bandit.B602", path="svc/shell.py", line=5)
+    assert finding.on_changed_line
+    agent = result.agent("security")
+    assert agent.details["symlinks_read_through"] == {"svc/shell.py": "notes/shell.txt"}
+
+
+@pytest.mark.parametrize(
+    ("target", "why"),
+    [
+        ("../../outside.py", "outside the repository"),
+        ("missing.py", "missing at the head"),
+        ("pkg", "a directory at the head"),
+    ],
+)
+def test_symlink_leo_cannot_follow_is_not_a_pass(tmp_path, target, why):
+    repo = make_repo(tmp_path / "r", {"README.md": "x\n", "pkg/__init__.py": ""}, {})
+    os.symlink(target, repo.path / "shell.py")
+    repo.commit({}, "a symlink")
+    result = run_agents(repo.change(), [SecurityAgent], config=FAST)
+    _assert_at_best_escalate(result, "shell.py")
+    assert why in _unread(result)["shell.py"]
+
+
+def test_undecodable_text_is_not_a_pass(tmp_path):
+    latin = "# caf\xe9\nimport subprocess\nsubprocess.call(cmd, shell=True)\n".encode("latin-1")
+    repo = make_repo(tmp_path / "r", {"README.md": "x\n"}, {"app/legacy.py": latin})
+    result = run_agents(repo.change(), [SecurityAgent], config=FAST)
+    _assert_at_best_escalate(result, "app/legacy.py")
+    assert "not UTF-8" in _unread(result)["app/legacy.py"]
+
+
+def test_submodule_pointer_is_not_a_pass(tmp_path):
+    repo = make_repo(tmp_path / "r", {"README.md": "x\n"}, {})
+    sha = git(repo.path, "rev-parse", "HEAD").strip()
+    git(repo.path, "update-index", "--add", "--cacheinfo", f"160000,{sha},vendor/lib")
+    git(repo.path, "commit", "-q", "-m", "vendor a submodule")
+    result = run_agents(repo.change(), [SecurityAgent], config=FAST)
+    _assert_at_best_escalate(result, "vendor/lib")
+
+
+def test_token_in_a_file_whose_name_holds_a_tab_is_not_a_pass(tmp_path):
+    token = "ghp_" + "a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8"
+    repo = make_repo(tmp_path / "r", {"README.md": "x\n"}, {"conf/a\tb.py": f'TOKEN = "{token}"\n'})
+    result = run_agents(repo.change(), [SecurityAgent], config=FAST)
+    assert result.report.verdict in ("FAIL", "ESCALATE"), result.report.reasons
+    hits = [f for f in result.findings if f.path == "conf/a\tb.py" and f.severity != "info"]
+    assert hits or "conf/a\tb.py" in _unread(result)
+    assert token not in result.report.model_dump_json()
