@@ -263,7 +263,9 @@ async def uncommitted(change: Change) -> tuple[str, ...]:
     head = await run_git(change.repo, "rev-parse", "--verify", "--quiet", "HEAD", check=False)
     if head.returncode != 0 or head.stdout_text.strip() != change.head_sha:
         return ()
-    status = await run_git(change.repo, "status", "--porcelain=v1", "-z", "--untracked-files=normal")
+    status = await run_git(
+        change.repo, "status", "--porcelain=v1", "-z", "--untracked-files=normal"
+    )
     entries = status.stdout.decode("utf-8", "replace").split("\0")
     paths: list[str] = []
     skip_next = False

@@ -56,7 +56,7 @@ def init() -> None:
 @click.option(
     "--install",
     default=None,
-    help="What the publish job pip-installs. [default: LEO and the five sub-agents from --source]",
+    help="What the evidence and trusted jobs pip-install. [default: LEO and the five sub-agents from --source]",
 )
 @click.option(
     "--context",
@@ -84,8 +84,10 @@ def init_github(
 ) -> None:
     """Write the /leo-verify workflow (.github/workflows/leo-verify.yml) and the SOP's others.
 
-    The workflows use LEO's composite action pinned as `uses: OWNER/REPO@<sha>` and install
-    LEO from that commit, never by a package-index name.
+    The PR's code runs only in the `evidence` job (read-only token, no secrets, LEO's sandbox);
+    the `trusted` job runs the static sub-agents, aggregates that evidence, signs the verdict
+    with the LEO_VSA_SIGNING_KEY secret and publishes it. Both install LEO from --source
+    (OWNER/REPO@<sha>), never by a package-index name.
     """
     from leo.errors import LeoError
     from leo.github.settings import DEFAULT_CONTEXT

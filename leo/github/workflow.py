@@ -1,9 +1,13 @@
 """``leo init github``: the ``/leo-verify`` workflow and LEO's composite action.
 
-The workflow splits the run so that the PR's code never runs beside a write token:
-``authorize`` (checks the commenter's permission through the collaborator API, posts
-``pending``), ``verify`` (read-only token; LEO fetches and checks the PR, which may run its
-tests) and ``publish`` (write token; never runs PR code; re-reads the head before the status).
+The workflow splits the run at the trust boundary (docs/github.md): ``authorize`` (checks the
+commenter's permission through the collaborator API, posts ``pending``), ``evidence``
+(read-only token, no secrets; runs the sub-agents that execute the PR's code, in LEO's
+bubblewrap sandbox, and uploads their result envelopes) and ``trusted`` (write token and the
+VSA signing key; runs no PR code, not even in conflict rounds: the static sub-agents, then
+``leo aggregate --no-rerun`` of the evidence, a signed verdict, and ``leo publish``, which
+refuses a report whose signature does not verify). The job holding write permissions takes
+evidence from an artifact, never a verdict. Both install LEO from the pinned ``--source``.
 Comment text reaches shell steps only through ``env:``. zizmor checks both files in LEO's tests.
 """
 
@@ -17,6 +21,19 @@ from pathlib import Path
 from leo.__about__ import __version__
 from leo.errors import LeoError
 from leo.github.settings import DEFAULT_CONTEXT
+
+#: Shell of the step that fetches both commits into $RUNNER_TEMP/repo without a checkout of the
+#: PR's files and without leaving the token in git's configuration.
+_FETCH = """
+          set -euo pipefail
+          git init -q "$RUNNER_TEMP/repo"
+          basic=$(printf 'x-access-token:%s' "$GH_TOKEN" | base64 -w0)
+          GIT_CONFIG_COUNT=1 GIT_CONFIG_KEY_0=http.extraHeader \\
+            GIT_CONFIG_VALUE_0="Authorization: Basic $basic" \\
+            git -C "$RUNNER_TEMP/repo" -c core.hooksPath=/dev/null fetch -q --no-tags \\
+            --no-recurse-submodules "$SERVER/$REPO" "+refs/heads/$BASE_REF:refs/leo/base" \\
+            "+refs/pull/$PR/head:refs/leo/head"
+"""
 
 WORKFLOW_PATH = Path(".github/workflows/leo-verify.yml")
 #: Every third-party action the generated files use, pinned by commit SHA (zizmor's
@@ -155,6 +172,8 @@ jobs:
       statuses: write  # post LEO's pending status
     outputs:
       pr: ${{{{ steps.check.outputs.pr }}}}
+      sha: ${{{{ steps.check.outputs.sha }}}}
+      base: ${{{{ steps.check.outputs.base }}}}
     steps:
       - name: Check the command and the commenter's permission
         id: check
@@ -183,69 +202,122 @@ jobs:
             *) echo "::error::/leo-verify needs write permission; the commenter has $permission"; exit 1 ;;
           esac
           sha=$(gh api "repos/$REPO/pulls/$pr" --jq .head.sha)
+          base=$(gh api "repos/$REPO/pulls/$pr" --jq .base.ref)
           gh api --silent "repos/$REPO/statuses/$sha" -f state=pending \\
             -f context="$LEO_STATUS_CONTEXT" -f description="LEO is verifying this head commit"
-          echo "pr=$pr" >> "$GITHUB_OUTPUT"
+          {{ echo "pr=$pr"; echo "sha=$sha"; echo "base=$base"; }} >> "$GITHUB_OUTPUT"
 
-  verify:
-    name: Verify with LEO (read-only)
-    # Runs the PR's code (its tests): a read-only token and no secrets.
+  evidence:
+    name: Evidence (runs the PR's code in LEO's sandbox)
+    # The only job that executes the PR's code (tests, benchmarks, live migrations), inside
+    # bubblewrap: a read-only token that never reaches that code, no secrets.
     needs: authorize
     runs-on: ubuntu-latest
     timeout-minutes: 300
     permissions:
-      contents: read  # fetch refs/pull/N/head
-      pull-requests: read  # read the PR, its files and commits
-      statuses: read  # read the other required gates
-      checks: read  # read the other required gates
+      contents: read  # fetch the base branch and refs/pull/N/head
     steps:
-      - name: Verify the pull request with LEO's action (installs LEO from its pinned commit)
-        uses: {action}
-        # The verdict is published by the next job; a failing verdict must not skip the upload.
-        continue-on-error: true
-        with:
-          pr: ${{{{ needs.authorize.outputs.pr }}}}
-          github-token: ${{{{ github.token }}}}
-          publish: "false"
-          wait: "true"
-          report: leo-report.json
-      - name: Keep the report for the publish job
+      - name: Fetch the base branch and the pull request's head (no checkout of PR code)
+        env:
+          GH_TOKEN: ${{{{ github.token }}}}
+          PR: ${{{{ needs.authorize.outputs.pr }}}}
+          BASE_REF: ${{{{ needs.authorize.outputs.base }}}}
+          SERVER: ${{{{ github.server_url }}}}
+          REPO: ${{{{ github.repository }}}}
+        run: |{fetch}
+      - name: Install bubblewrap (the sandbox) and LEO
+        run: |
+          sudo apt-get update -qq
+          sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap
+          # Ubuntu 24.04 restricts unprivileged user namespaces through AppArmor.
+          sudo sysctl -w kernel.apparmor_restrict_unprivileged_userns=0 || true
+          python3 -m venv "$RUNNER_TEMP/leo"
+          # shellcheck disable=SC2086 # LEO_INSTALL holds several requirements
+          "$RUNNER_TEMP/leo/bin/pip" install --quiet $LEO_INSTALL
+      - name: Run the sub-agents that execute the PR's code, sandboxed
+        env:
+          HEAD_SHA: ${{{{ needs.authorize.outputs.sha }}}}
+        run: |
+          mkdir -p "$GITHUB_WORKSPACE/evidence"
+          cd "$RUNNER_TEMP/repo"
+          for agent in testing performance database; do
+            "$RUNNER_TEMP/leo/bin/leo" agent run "$agent" --repo . --base refs/leo/base \
+              --head "$HEAD_SHA" --output "$GITHUB_WORKSPACE/evidence/$agent.json" -q \
+              || echo "leo agent run $agent exited $?"
+          done
+      - name: Hand the result envelopes to the trusted job
         uses: {upload}
         with:
-          name: leo-report
-          path: leo-report.json
+          name: leo-evidence
+          path: evidence/
           retention-days: 7
           if-no-files-found: ignore
 
-  publish:
-    name: Publish LEO's verdict
-    # Holds the write token; never runs the PR's code.
-    needs: [authorize, verify]
+  trusted:
+    name: Verdict (no PR code runs here)
+    # Holds the write token and the signing key; runs no code of the PR, not even in conflict
+    # rounds (--no-rerun). It takes evidence from the artifact, never a verdict.
+    needs: [authorize, evidence]
     if: always() && needs.authorize.result == 'success'
     runs-on: ubuntu-latest
-    timeout-minutes: 10
+    timeout-minutes: 60
     permissions:
+      contents: read  # fetch the base branch and refs/pull/N/head (read, never run)
+      pull-requests: read  # read the PR
       issues: write  # the sticky comment and the state labels
-      pull-requests: write  # the sticky comment and the state labels
       statuses: write  # the final commit status
     steps:
+      - name: Fetch the base branch and the pull request's head (no checkout of PR code)
+        env:
+          GH_TOKEN: ${{{{ github.token }}}}
+          PR: ${{{{ needs.authorize.outputs.pr }}}}
+          BASE_REF: ${{{{ needs.authorize.outputs.base }}}}
+          SERVER: ${{{{ github.server_url }}}}
+          REPO: ${{{{ github.repository }}}}
+        run: |{fetch}
       - name: Install LEO
         run: |
           python3 -m venv "$RUNNER_TEMP/leo"
           # shellcheck disable=SC2086 # LEO_INSTALL holds several requirements
           "$RUNNER_TEMP/leo/bin/pip" install --quiet $LEO_INSTALL
-      - name: Fetch the report
+      - name: Run the static sub-agents (they read the PR's files, never run them)
+        env:
+          HEAD_SHA: ${{{{ needs.authorize.outputs.sha }}}}
+        run: |
+          mkdir -p "$GITHUB_WORKSPACE/static"
+          cd "$RUNNER_TEMP/repo"
+          for agent in security design; do
+            "$RUNNER_TEMP/leo/bin/leo" agent run "$agent" --repo . --base refs/leo/base \
+              --head "$HEAD_SHA" --output "$GITHUB_WORKSPACE/static/$agent.json" -q \
+              || echo "leo agent run $agent exited $?"
+          done
+      - name: Fetch the evidence
         uses: {download}
         continue-on-error: true
         with:
-          name: leo-report
-      - name: Publish status, comment and labels
+          name: leo-evidence
+          path: evidence
+      - name: Aggregate, sign the verdict and publish it
         env:
           GITHUB_TOKEN: ${{{{ github.token }}}}
           PR: ${{{{ needs.authorize.outputs.pr }}}}
+          HEAD_SHA: ${{{{ needs.authorize.outputs.sha }}}}
+          LEO_VSA_SIGNING_KEY: ${{{{ secrets.LEO_VSA_SIGNING_KEY }}}}
         run: |
-          "$RUNNER_TEMP/leo/bin/leo" publish --pr "$PR" --report leo-report.json --unsigned \\
-            --context "$LEO_STATUS_CONTEXT"
+          set -uo pipefail
+          leo="$RUNNER_TEMP/leo/bin/leo"
+          key="$RUNNER_TEMP/leo-vsa.key"
+          (umask 077 && printf '%s\\n' "$LEO_VSA_SIGNING_KEY" > "$key")
+          shopt -s nullglob
+          "$leo" aggregate "$GITHUB_WORKSPACE"/static/*.json "$GITHUB_WORKSPACE"/evidence/*.json \
+            --repo "$RUNNER_TEMP/repo" --head "$HEAD_SHA" --no-rerun --format json \
+            --output leo-report.json --attest leo-vsa.json --sign "key:$key" -q
+          echo "leo aggregate exited $?"
+          rm -f "$key"
+          # The public key is read from the base branch, never from the PR.
+          git -C "$RUNNER_TEMP/repo" show refs/leo/base:.leo/vsa.pub > leo-vsa.pub
+          "$leo" publish --pr "$PR" --report leo-report.json --attestation leo-vsa.json \
+            --key leo-vsa.pub --context "$LEO_STATUS_CONTEXT"
 """
 
 ACTION = """\
@@ -325,8 +397,8 @@ def render_workflow(
 ) -> str:
     """The ``/leo-verify`` workflow.
 
-    ``source`` pins LEO's action (the ``verify`` job) and, unless ``install`` overrides it, what
-    the ``publish`` job pip-installs; ``context`` is the status context.
+    ``source`` pins what the ``evidence`` and ``trusted`` jobs pip-install (LEO and the five
+    sub-agents from that commit) unless ``install`` overrides it; ``context`` is the status.
     """
     install = source.requirements() if install is None else install
     for value, what in ((install, "--install"), (context, "--context")):
@@ -337,7 +409,7 @@ def render_workflow(
         version=__version__,
         repo=source.repo,
         sha=source.sha,
-        action=source.uses,
+        fetch=_FETCH.rstrip("\n"),
         install=install,
         context=context,
         upload=pinned("actions/upload-artifact"),
