@@ -6,6 +6,7 @@ Registered lazily in ``leo.cli.LAZY_COMMANDS``; only click is imported at module
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
@@ -36,7 +37,10 @@ def history(
     pr: int | None, repo: str | None, fmt: str, limit: int, database_url: str | None
 ) -> None:
     """Recorded verdicts, newest first, with confidence, head SHA, when, who and the LEAD's
-    decision bound to that head."""
+    decision bound to that head.
+
+    Rows at or after a broken link of the audit chain are marked UNTRUSTED: from there on, the
+    trail may have been rewritten (`leo audit verify` names the link)."""
     import json
 
     from leo.formats import clean
@@ -44,8 +48,21 @@ def history(
     key, config_dir = repository_key(repo) if repo else (None, None)
     with open_store(database_url, config_dir) as store:
         records = store.history(repository=key, pr=pr, limit=limit)
+        chain = store.verify_chain()
+    broken_at = None if chain.intact else (chain.seq if chain.seq is not None else 0)
+
+    def untrusted(seq: int) -> bool:
+        return broken_at is not None and seq >= broken_at
+
+    if broken_at is not None:
+        click.echo(
+            f"leo: warning: the audit chain is broken ({chain.problem}); rows from seq "
+            f"{broken_at} on are marked UNTRUSTED",
+            err=True,
+        )
     if fmt == "json":
-        click.echo(json.dumps([r.as_json() for r in records], indent=2))
+        docs = [{**r.as_json(), "untrusted": untrusted(r.seq)} for r in records]
+        click.echo(json.dumps(docs, indent=2))
         return
     if not records:
         click.echo("no verdicts recorded" + (f" for PR {pr}" if pr else ""))
@@ -61,7 +78,7 @@ def history(
             d = r.decision
             flag = " OVERRIDE over FAIL" if d.override else ""
             line += f"; LEAD {d.decision}d by {clean(d.actor)}{flag}: {clean(d.reason)}"
-        click.echo(line)
+        click.echo(("UNTRUSTED " if untrusted(r.seq) else "") + line)
 
 
 @click.group()
@@ -193,21 +210,88 @@ def audit() -> None:
     """The audit trail's integrity."""
 
 
+@audit.command(name="checkpoint")
+@click.option(
+    "--sign",
+    "sign_spec",
+    required=True,
+    metavar="key:PATH|gpg:KEYID",
+    help="Sign the checkpoint with this key (`leo key generate`), as `leo bundle create --sign`.",
+)
+@click.option(
+    "--output",
+    "-o",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the signed checkpoint here; keep it outside the database's reach.",
+)
+@database_option
+def checkpoint(sign_spec: str, output: Path, database_url: str | None) -> None:
+    """Sign the head of the intact audit chain into FILE, kept outside the database.
+
+    `leo audit verify --checkpoint FILE --key PUB` later detects a chain rewritten or truncated
+    behind it, which the unkeyed hashes alone cannot. Exits 1 when the chain is already broken.
+    """
+    import sys
+
+    from leo.errors import ExitCode
+    from leo.store.checkpoint import CheckpointError, write_checkpoint
+
+    with open_store(database_url, None) as store:
+        result = store.verify_chain()
+    try:
+        doc = write_checkpoint(result, output, sign_spec)
+    except CheckpointError as exc:
+        click.echo(f"leo: audit chain BROKEN: {exc}", err=True)
+        sys.exit(ExitCode.FAIL)
+    click.echo(f"checkpoint of seq {doc['seq']} ({doc['rows']} rows) written to {output}")
+
+
 @audit.command(name="verify")
 @click.option(
     "--expect-head",
     metavar="SEQ:HASH",
     help="Also require the chain head to be (or to extend past) this checkpoint kept elsewhere.",
 )
+@click.option(
+    "--checkpoint",
+    "checkpoint_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Also require the row this signed checkpoint (`leo audit checkpoint`) vouches for.",
+)
+@click.option(
+    "--key",
+    "key_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="The public key the --checkpoint must be signed with.",
+)
 @database_option
-def verify_chain(expect_head: str | None, database_url: str | None) -> None:
+def verify_chain(
+    expect_head: str | None,
+    checkpoint_file: Path | None,
+    key_file: Path | None,
+    database_url: str | None,
+) -> None:
     """Recompute the hash chain; exit 1 naming the first row that was altered or deleted."""
     import sys
 
     from leo.errors import ExitCode, LeoError
+    from leo.store.checkpoint import CheckpointError, problem_against, read_checkpoint
 
+    if (checkpoint_file is None) != (key_file is None):
+        raise LeoError("--checkpoint and --key go together: the checkpoint must be signed")
     with open_store(database_url, None) as store:
         result = store.verify_chain()
+        if result.intact and checkpoint_file is not None and key_file is not None:
+            try:
+                doc = read_checkpoint(checkpoint_file, key_file)
+            except CheckpointError as exc:
+                click.echo(f"leo: checkpoint REFUSED: {exc}", err=True)
+                sys.exit(ExitCode.FAIL)
+            problem = problem_against(doc, store.hash_at(doc["seq"]))
+            if problem is not None:
+                click.echo(f"leo: audit chain BROKEN: {problem}", err=True)
+                sys.exit(ExitCode.FAIL)
     if result.intact and expect_head:
         seq_text, _, want = expect_head.partition(":")
         if not seq_text.isdigit() or len(want) != 64:
