@@ -416,3 +416,42 @@ def test_a_second_copy_of_an_old_problem_is_new(tmp_path):
     ]
     assert len(blocking) == 1
     run.assert_verdict("FAIL")
+
+
+TEST_CODE = """\
+import hashlib
+import pickle
+
+
+def test_roundtrip(tmp_path):
+    data = pickle.loads(pickle.dumps({"a": 1}))
+    assert hashlib.md5(b"x").hexdigest() and data
+"""
+
+
+@pytest.mark.parametrize("path", ["tests/test_cache.py", "pkg/tests/helpers.py", "conftest.py"])
+def test_code_findings_in_test_code_are_context_not_blocking(tmp_path, path):
+    """Issue 18: releases of requests, jinja2 and flask FAILed on md5 and pickle in their tests.
+    Test code does not ship and runs only in LEO's sandbox; a secret there still blocks."""
+    repo = make_repo(tmp_path, base={"README.md": "x\n"}, head={path: TEST_CODE})
+    run = run_agents(repo.change(), [SecurityAgent])
+    security = run.agent("security")
+    assert security.status == "passed", [(f.rule_id, f.severity) for f in security.findings]
+    assert security.findings and {f.severity for f in security.findings} <= {"low", "info"}
+    assert any("[test code: " in f.message for f in security.findings)
+    secret = make_repo(
+        tmp_path / "secret",
+        base={"README.md": "x\n"},
+        head={path: 'TOKEN = "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"\n'},
+    )
+    assert run_agents(secret.change(), [SecurityAgent]).agent("security").status == "failed"
+
+
+def test_test_code_gate_lets_its_findings_block_and_production_code_always_does(tmp_path):
+    repo = make_repo(tmp_path, base={"README.md": "x\n"}, head={"tests/test_cache.py": TEST_CODE})
+    gated = run_agents(
+        repo.change(), [SecurityAgent], config={"agents": {"security": {"test_code": "gate"}}}
+    )
+    assert gated.agent("security").status == "failed"
+    prod = make_repo(tmp_path / "prod", base={"README.md": "x\n"}, head={"pkg/cache.py": TEST_CODE})
+    assert run_agents(prod.change(), [SecurityAgent]).agent("security").status == "failed"
