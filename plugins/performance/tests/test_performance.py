@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import anyio
+import pytest
 from leo_performance import PerformanceAgent
 from leo_performance.assess import BORDERLINE, REGRESSION
 
-from leo import Finding, SubAgent, SubAgentResult
+from leo import Finding, LeoError, SubAgent, SubAgentResult
 from leo.subagent import Conflict
 
 #: Tiny benchmarks with bounded rounds keep each pytest run well under a second.
@@ -188,12 +189,11 @@ def test_an_interpreter_that_does_not_exist_is_an_error_not_a_pass(leo_repo, leo
     assert result.status == "error"
 
 
-def test_a_bad_setting_is_an_error_naming_the_key(leo_repo, leo_run):
+def test_a_bad_setting_stops_the_run_naming_the_agent_and_key(leo_repo, leo_run):
     repo = leo_repo(base=BASE, head={"app/core.py": SLOWER})
     config = {"agents": {"performance": {"pairs": "three"}}}
-    result = leo_run(repo.change(), [PerformanceAgent], config=config).agent("performance")
-    assert result.status == "error"
-    assert "pairs" in result.summary
+    with pytest.raises(LeoError, match=r"\[tool\.leo\.agents\.performance\] pairs = 'three'"):
+        leo_run(repo.change(), [PerformanceAgent], config=config)
 
 
 def test_import_time_made_much_slower_is_a_regression_of_the_import(leo_repo, leo_run):
