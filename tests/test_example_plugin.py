@@ -49,7 +49,7 @@ def _python_blocks(section: str) -> list[str]:
     text = TUTORIAL.read_text().split(section, 1)[1].split("\n## ", 1)[0]
     import re
 
-    return re.findall(r"```python\n(.*?)```", text, re.S)
+    return re.findall(r"^```python\n(.*?)^```", text, re.S | re.M)  # not indented examples
 
 
 def test_the_tutorials_sub_agent_is_the_examples_code_verbatim():

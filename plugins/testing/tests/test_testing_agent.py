@@ -7,6 +7,8 @@ import time
 
 import pytest
 
+from leo import LeoError
+
 
 def agent_result(result):
     return result.agent("testing")
@@ -218,13 +220,13 @@ def test_change_to_the_test_harness_is_flagged(leo_repo, run_testing):
     assert result.report.verdict != "PASS"
 
 
-def test_bad_setting_is_an_error_naming_the_key(leo_repo, run_testing):
-    result = run_testing(
-        leo_repo(base=BASE, head={"x.py": "X = 1\n"}).change(), pass_env=["GITHUB_TOKEN"]
-    )
-    agent = agent_result(result)
-    assert agent.status == "error"
-    assert "GITHUB_TOKEN" in agent.summary and "credential" in agent.summary
+def test_a_credential_in_pass_env_stops_the_run_naming_it(leo_repo, run_testing):
+    with pytest.raises(
+        LeoError, match=r"pass_env names 'GITHUB_TOKEN', which looks like a credential"
+    ):
+        run_testing(
+            leo_repo(base=BASE, head={"x.py": "X = 1\n"}).change(), pass_env=["GITHUB_TOKEN"]
+        )
 
 
 def test_second_run_reuses_the_cached_environment(leo_repo, run_testing, venv_cache):
