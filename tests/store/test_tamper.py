@@ -20,6 +20,26 @@ def _sql(url, statement, **params):
         conn.execute(text(statement), params)
 
 
+def _rewrite_and_rechain(url, statement, **params):
+    """Run ``statement``, then re-hash the whole chain consistently, as a forger with write
+    access to the database would (THREATS F-09): the unkeyed chain alone is intact again."""
+    with AuditStore.open(url) as store, store.engine.begin() as conn:
+        conn.execute(text(statement), params)
+        links = []
+        for model in (VerificationRow, GateRow):
+            for m in conn.execute(select(model.__table__)).mappings():
+                links.append((int(m["seq"]), model.__table__.name, dict(m)))
+        prev = chain.GENESIS
+        for seq, table, row in sorted(links, key=lambda x: x[0]):
+            row["prev_hash"] = prev
+            prev = chain.row_hash(table, row)
+            conn.execute(
+                text(f"UPDATE {table} SET prev_hash = :p, row_hash = :h WHERE seq = :s"),
+                {"p": row["prev_hash"], "h": prev, "s": seq},
+            )
+        conn.execute(text("UPDATE leo_audit_chain SET head_hash = :h"), {"h": prev})
+
+
 def test_intact_chain_passes_and_prints_the_head(store_url, report_factory, leo_cli):
     _fill(store_url, report_factory)
     done = leo_cli("audit", "verify", "--database-url", store_url)
@@ -92,25 +112,7 @@ def test_rewritten_history_is_caught_by_a_checkpoint_kept_elsewhere(
     _fill(store_url, report_factory)
     first = leo_cli("audit", "verify", "--database-url", store_url)
     checkpoint = first.stdout.split("head ")[1].strip()
-    # Rewrite everything consistently: move every row's content and re-hash the whole chain.
-    with AuditStore.open(store_url) as store, store.engine.begin() as conn:
-        conn.execute(text("UPDATE leo_verification_results SET actor = 'someone-else'"))
-    with AuditStore.open(store_url) as store:
-        links = []
-        with store.engine.begin() as conn:
-            for model in (VerificationRow, GateRow):
-                table = model.__table__.name
-                for m in conn.execute(select(model.__table__)).mappings():
-                    links.append((int(m["seq"]), table, dict(m)))
-            prev = chain.GENESIS
-            for seq, table, row in sorted(links, key=lambda x: x[0]):
-                row["prev_hash"] = prev
-                prev = chain.row_hash(table, row)
-                conn.execute(
-                    text(f"UPDATE {table} SET prev_hash = :p, row_hash = :h WHERE seq = :s"),
-                    {"p": row["prev_hash"], "h": prev, "s": seq},
-                )
-            conn.execute(text("UPDATE leo_audit_chain SET head_hash = :h"), {"h": prev})
+    _rewrite_and_rechain(store_url, "UPDATE leo_verification_results SET actor = 'someone-else'")
     assert leo_cli("audit", "verify", "--database-url", store_url).returncode == 0
     done = leo_cli("audit", "verify", "--database-url", store_url, "--expect-head", checkpoint)
     assert done.returncode == 1
@@ -121,45 +123,11 @@ def test_verdict_rewritten_and_rechained_is_caught_by_its_own_report(store_url, 
     """Issue 17.9: flip a verdict, re-chain every later row with the unkeyed hash: the chain is
     intact, but the row's columns no longer say what its report_json says."""
     seqs = _fill(store_url, lambda: report_factory(verdict="FAIL"))
-    with AuditStore.open(store_url) as store, store.engine.begin() as conn:
-        conn.execute(
-            text("UPDATE leo_verification_results SET verdict = 'PASS' WHERE seq = :s"),
-            {"s": seqs[0]},
-        )
-        links = []
-        for model in (VerificationRow, GateRow):
-            for m in conn.execute(select(model.__table__)).mappings():
-                links.append((int(m["seq"]), model.__table__.name, dict(m)))
-        prev = chain.GENESIS
-        for seq, table, row in sorted(links, key=lambda x: x[0]):
-            row["prev_hash"] = prev
-            prev = chain.row_hash(table, row)
-            conn.execute(
-                text(f"UPDATE {table} SET prev_hash = :p, row_hash = :h WHERE seq = :s"),
-                {"p": row["prev_hash"], "h": prev, "s": seq},
-            )
-        conn.execute(text("UPDATE leo_audit_chain SET head_hash = :h"), {"h": prev})
+    _rewrite_and_rechain(
+        store_url, "UPDATE leo_verification_results SET verdict = 'PASS' WHERE seq = :s", s=seqs[0]
+    )
     problem = _problem(store_url)
     assert f"leo_verification_results row seq {seqs[0]}: its verdict column says 'PASS'" in problem
-
-
-def _rechain_with_actor(url, actor):
-    """Rewrite every verdict's actor and re-hash the whole chain consistently (F-09)."""
-    with AuditStore.open(url) as store, store.engine.begin() as conn:
-        conn.execute(text("UPDATE leo_verification_results SET actor = :a"), {"a": actor})
-        links = []
-        for model in (VerificationRow, GateRow):
-            for m in conn.execute(select(model.__table__)).mappings():
-                links.append((int(m["seq"]), model.__table__.name, dict(m)))
-        prev = chain.GENESIS
-        for seq, table, row in sorted(links, key=lambda x: x[0]):
-            row["prev_hash"] = prev
-            prev = chain.row_hash(table, row)
-            conn.execute(
-                text(f"UPDATE {table} SET prev_hash = :p, row_hash = :h WHERE seq = :s"),
-                {"p": row["prev_hash"], "h": prev, "s": seq},
-            )
-        conn.execute(text("UPDATE leo_audit_chain SET head_hash = :h"), {"h": prev})
 
 
 def _signed_checkpoint(tmp_path, store_url, leo_cli):
@@ -180,7 +148,7 @@ def test_a_signed_checkpoint_catches_a_consistent_rewrite_behind_it(
     checkpoint, pub = _signed_checkpoint(tmp_path, store_url, leo_cli)
     args = ("audit", "verify", "--database-url", store_url, "--checkpoint", str(checkpoint))
     assert leo_cli(*args, "--key", str(pub)).returncode == 0
-    _rechain_with_actor(store_url, "someone-else")
+    _rewrite_and_rechain(store_url, "UPDATE leo_verification_results SET actor = 'someone-else'")
     assert leo_cli("audit", "verify", "--database-url", store_url).returncode == 0
     done = leo_cli(*args, "--key", str(pub))
     assert done.returncode == 1
