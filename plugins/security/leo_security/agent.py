@@ -63,12 +63,15 @@ _CODE_RULES = ("security.bandit.", "security.semgrep.")
 
 
 def is_test_code(path: str) -> bool:
-    """Test code, by the conventions pytest and unittest discover."""
-    parts = PurePosixPath(path).parts
-    name = parts[-1] if parts else ""
+    """A test module as pytest collects it (``test_*.py``, ``*_test.py``, ``conftest.py``).
+
+    A directory name alone is not enough: a change could move production code into
+    ``pkg/testing/`` or ``tests/helpers.py`` and import it from there, and its findings must
+    still block.
+    """
+    name = PurePosixPath(path).name
     return (
-        bool({"tests", "test", "testing"} & set(parts[:-1]))
-        or name.startswith("test_")
+        (name.startswith("test_") and name.endswith(".py"))
         or name.endswith("_test.py")
         or name == "conftest.py"
     )

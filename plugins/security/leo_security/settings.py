@@ -27,6 +27,6 @@ class SecuritySettings(AgentSettings):
     tool_timeout: Positive = 240
     """Seconds each scanner may take."""
     test_code: Literal["context", "gate"] = "context"
-    """Bandit and semgrep findings in test code (``tests/``, ``test_*.py``, ``*_test.py``,
+    """Bandit and semgrep findings in test modules (``test_*.py``, ``*_test.py``,
     ``conftest.py``): ``context`` reports them as ``low`` (test code does not ship; it runs only
     in LEO's sandbox), ``gate`` lets them block. Secrets and workflow findings always gate."""

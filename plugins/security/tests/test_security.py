@@ -429,7 +429,9 @@ def test_roundtrip(tmp_path):
 """
 
 
-@pytest.mark.parametrize("path", ["tests/test_cache.py", "pkg/tests/helpers.py", "conftest.py"])
+@pytest.mark.parametrize(
+    "path", ["tests/test_cache.py", "pkg/tests/test_helpers.py", "conftest.py"]
+)
 def test_code_findings_in_test_code_are_context_not_blocking(tmp_path, path):
     """Issue 18: releases of requests, jinja2 and flask FAILed on md5 and pickle in their tests.
     Test code does not ship and runs only in LEO's sandbox; a secret there still blocks."""
@@ -455,3 +457,11 @@ def test_test_code_gate_lets_its_findings_block_and_production_code_always_does(
     assert gated.agent("security").status == "failed"
     prod = make_repo(tmp_path / "prod", base={"README.md": "x\n"}, head={"pkg/cache.py": TEST_CODE})
     assert run_agents(prod.change(), [SecurityAgent]).agent("security").status == "failed"
+
+
+@pytest.mark.parametrize("path", ["tests/helpers.py", "pkg/testing/__init__.py"])
+def test_production_code_moved_under_a_test_directory_still_blocks(tmp_path, path):
+    """Only test modules are context: a helper under tests/ or testing/ can be imported by
+    the package, so moving vulnerable code there does not turn the gate green."""
+    repo = make_repo(tmp_path, base={"README.md": "x\n"}, head={path: TEST_CODE})
+    assert run_agents(repo.change(), [SecurityAgent]).agent("security").status == "failed"
