@@ -26,7 +26,7 @@ from leo import (
     current_isolation,
 )
 from leo_testing import baseline, changed_coverage, environment, observer
-from leo_testing.harness import harness_changes
+from leo_testing.harness import harness_changes, harness_effect
 from leo_testing.junit import ReportError, Suite, clean, parse_junit, read_report
 from leo_testing.sandbox import Sandbox, expand
 from leo_testing.settings import Settings
@@ -172,6 +172,32 @@ LEAD_RULES = frozenset(
 )
 
 
+def _harness_finding(paths: list[str], bending: list[str], inert: list[str]) -> Finding:
+    """``testing.harness_changed``: for a LEAD to decide when the edit may have bent which of the
+    head's tests ran or what coverage measured; ``low`` (reported, never gating) when it cannot
+    have, since the base pass ran under the base's configuration anyway (issue 18)."""
+    edited = ", ".join(paths[:5])
+    if bending:
+        return Finding(
+            rule_id="testing.harness_changed",
+            severity="medium",
+            message=f"the change edits what pytest or coverage read as configuration ({edited}: "
+            + "; ".join(bending[:8])
+            + "), so its own passing tests are weak evidence; the base pass used the base's "
+            "versions, and a LEAD must review the diff (details.harness_changed)",
+            path=paths[0],
+        )
+    return Finding(
+        rule_id="testing.harness_changed",
+        severity="low",
+        message=f"the change edits test configuration ({edited}) in ways that cannot change "
+        "which tests run or what coverage measures ("
+        + "; ".join(inert[:8])
+        + "); the base pass used the base's versions; the diff is in details.harness_changed",
+        path=paths[0],
+    )
+
+
 def lead_decisions(findings: Sequence[Finding]) -> list[str]:
     """The messages of the findings a LEAD must decide (a weakened test that hides no failure
     included), for the result's ``decisions``."""
@@ -180,7 +206,7 @@ def lead_decisions(findings: Sequence[Finding]) -> list[str]:
         for f in findings
         if f.on_changed_line
         and (
-            f.rule_id in LEAD_RULES
+            (f.rule_id in LEAD_RULES and f.severity != "low")
             or (f.rule_id == "testing.test_weakened" and f.severity not in ("critical", "high"))
         )
     ][:50]
@@ -224,6 +250,18 @@ class TestingAgent(SubAgent):
             },
         }
         findings: list[Finding] = []
+        if env.notes:
+            details["environment"]["notes"] = list(env.notes)
+            findings.append(
+                Finding(
+                    rule_id="testing.environment_incomplete",
+                    severity="low",
+                    message=f"the test environment was set up without {len(env.notes)} part(s) "
+                    "of the project's declared test requirements (details.environment.notes); "
+                    f"a test that needed them fails or is skipped, never passes: {env.notes[0]}",
+                    fix="make the test requirements installable from the package index alone",
+                )
+            )
         gate = await self._gate(change, run, details)
         if run.environment_modified:
             details["environment"]["discarded"] = True
@@ -325,18 +363,9 @@ class TestingAgent(SubAgent):
         harness = await harness_changes(change)
         if harness:
             details["harness_changed"] = dict(harness)
-            paths = list(harness)
-            findings.append(
-                Finding(
-                    rule_id="testing.harness_changed",
-                    severity="medium",
-                    message="the change edits what pytest or coverage read as configuration ("
-                    + ", ".join(paths[:5])
-                    + "), so its own passing tests are weak evidence; the base pass used the "
-                    "base's versions, and a LEAD must review the diff (details.harness_changed)",
-                    path=paths[0],
-                )
-            )
+            bending, inert = await harness_effect(change, harness)
+            details["harness_effect"] = {"may_bend": bending[:50], "cannot_bend": inert[:50]}
+            findings.append(_harness_finding(list(harness), bending, inert))
         base = run.base
         if base is None:
             return findings

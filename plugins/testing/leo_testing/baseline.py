@@ -18,7 +18,7 @@ from pathlib import Path
 
 from leo import Change, Finding, LeoError, run_git
 from leo_testing.harness import is_harness_file
-from leo_testing.junit import Suite, TestCase
+from leo_testing.junit import Suite
 from leo_testing.tampering import is_test_side
 
 _GIT_TIMEOUT_S = 300
@@ -102,18 +102,27 @@ def compare(
     * passed against the head's code, and at the head missing or skipped: the change drops a
       test that still holds (a LEAD decides whether that is intended).
 
-    ``renamed`` maps a test file's base path to its head path, so a moved test is found.
+    ``renamed`` maps a test file's base path to its head path, so a moved test is found; a test
+    the change parametrized (``test_x`` at base, ``test_x[asyncio]`` and ``test_x[trio]`` at the
+    head, jinja2 3.1.5) is judged by its variants together.
     """
-    at_head: dict[str, TestCase] = {c.nodeid: c for c in head.cases}
+    at_head: dict[str, str] = {c.nodeid: c.outcome for c in head.cases}
+    variants: dict[str, list[str]] = {}
+    for c in head.cases:
+        stem, bracket, _ = c.nodeid.partition("[")
+        if bracket:
+            variants.setdefault(stem, []).append(c.outcome)
     out = []
     for case in base.cases:
         if case.outcome == "skipped":
             continue
-        now = at_head.get(case.nodeid)
-        path, sep, rest = case.nodeid.partition("::")
-        if now is None and sep and path in (renamed or {}):  # a moved test file
-            now = at_head.get(f"{(renamed or {})[path]}::{rest}")
-        head_outcome = now.outcome if now is not None else None
+        nodeid = case.nodeid
+        path, sep, rest = nodeid.partition("::")
+        if nodeid not in at_head and sep and path in (renamed or {}):  # a moved test file
+            nodeid = f"{(renamed or {})[path]}::{rest}"
+        head_outcome = at_head.get(nodeid)
+        if head_outcome is None and nodeid in variants:  # the change parametrized the test
+            head_outcome = _combined(variants[nodeid])
         if head_outcome in ("failed", "error"):
             continue  # reported as a failing test already
         if case.outcome == "passed" and head_outcome == "passed":
@@ -121,6 +130,15 @@ def compare(
         edited = bool(case.file) and posixpath.normpath(case.file or "") in edited_files
         out.append(Weakened(case.nodeid, case.outcome, head_outcome, edited))
     return out
+
+
+def _combined(outcomes: list[str]) -> str:
+    """One outcome for a test the change split into parametrized variants: any failing variant
+    is a failure, else it ran if any variant passed, else it was skipped."""
+    for outcome in ("error", "failed", "passed"):
+        if outcome in outcomes:
+            return outcome
+    return "skipped"
 
 
 def weakened_findings(weakened: Sequence[Weakened]) -> list[Finding]:

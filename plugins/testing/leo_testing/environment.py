@@ -15,6 +15,7 @@ import fcntl
 import hashlib
 import json
 import os
+import re
 import shutil
 import sys
 import time
@@ -25,12 +26,18 @@ from pathlib import Path
 
 import anyio
 
-from leo import LeoError, Tool, run_tool
+from leo import LeoError, Tool, ToolResult, run_tool
+from leo_testing.requirements import (
+    Requirements,
+    project_name,
+    read_requirements,
+    requirement_files,
+)
 from leo_testing.sandbox import Sandbox, expand
 from leo_testing.settings import Settings
 
 MANIFEST = "leo-environment.json"
-_FORMAT = 1
+_FORMAT = 2
 _LOCK_POLL_S = 0.1
 _MAX_DEPENDENCY_FILE = 8 * 1024 * 1024
 
@@ -48,6 +55,8 @@ class Environment:
     reused: bool
     setup_s: float
     """Seconds spent building it in this run (0 when reused)."""
+    notes: tuple[str, ...] = ()
+    """What the setup left out or changed (a requirement pip could not install here), and why."""
 
     @property
     def python(self) -> Path:
@@ -139,6 +148,11 @@ def _read_manifest(path: Path) -> dict[str, object] | None:
     return data if isinstance(data, dict) else None
 
 
+def _notes(path: Path) -> tuple[str, ...]:
+    notes = (_read_manifest(path) or {}).get("notes")
+    return tuple(str(n)[:500] for n in notes) if isinstance(notes, list) else ()
+
+
 async def _is_valid(path: Path, key: str, verify: bool) -> bool:
     manifest = _read_manifest(path)
     if manifest is None or manifest.get("key") != key or not (path / "bin" / "python").exists():
@@ -165,9 +179,8 @@ async def _flock(lock_path: Path, mode: int) -> AsyncIterator[int]:
         os.close(fd)  # closing releases the lock
 
 
-def default_setup(tree: Path, settings: Settings, report: Path) -> list[list[str]]:
-    """Install the project with its test extras, its requirements files and the test runner."""
-    targets: list[str] = []
+def install_targets(tree: Path, settings: Settings) -> list[str]:
+    """The project itself (with the test extras it declares) as a pip target, if installable."""
     pyproject = tree / "pyproject.toml"
     metadata: dict[str, object] = {}
     if pyproject.is_file() and not pyproject.is_symlink():
@@ -179,32 +192,59 @@ def default_setup(tree: Path, settings: Settings, report: Path) -> list[list[str
     installable = isinstance(project, dict) or any(
         (tree / name).is_file() for name in ("setup.py", "setup.cfg")
     )
-    if installable:
-        declared = project.get("optional-dependencies", {}) if isinstance(project, dict) else {}
-        extras = [e for e in settings.extras if isinstance(declared, dict) and e in declared]
-        targets.append(f"{tree}[{','.join(extras)}]" if extras else str(tree))
-    for path in requirement_files(tree):
-        targets += ["-r", str(path)]
+    if not installable:
+        return []
+    declared = project.get("optional-dependencies", {}) if isinstance(project, dict) else {}
+    extras = [e for e in settings.extras if isinstance(declared, dict) and e in declared]
+    return [f"{tree}[{','.join(extras)}]" if extras else str(tree)]
+
+
+def default_setup(
+    tree: Path, settings: Settings, report: Path, requirements: Path | None = None
+) -> list[list[str]]:
+    """One pip call: the project with its test extras, its test requirements (``requirements``,
+    the file ``write_requirements`` made) and the test runner."""
+    targets = install_targets(tree, settings)
+    if requirements is not None:
+        targets += ["-r", str(requirements)]
     targets += list(settings.runner_requirements)
     if not targets:
         return []
     return [["{python}", "-m", "pip", "install", "--report", str(report), *targets]]
 
 
-def requirement_files(tree: Path) -> list[Path]:
-    """The requirement files the tests need: the runtime ``requirements.txt`` and those named for
-    tests, else a ``dev`` one. Docs, build, typing and full dev locks are left out: they often pin
-    the project itself at its last release, which cannot be installed beside the head (click
-    8.1.8's ``requirements/dev.txt`` pins click 8.1.7 through its docs requirements)."""
-    found = [
-        p
-        for p in sorted(tree.glob("*requirements*.txt")) + sorted(tree.glob("requirements/*.txt"))
-        if p.is_file() and not p.is_symlink()
-    ]
-    runtime = [p for p in found if p.name == "requirements.txt"]
-    tests = [p for p in found if "test" in p.name.lower()]
-    dev = [p for p in found if "dev" in p.name.lower()]
-    return runtime + (tests or dev)
+def write_requirements(
+    tree: Path, settings: Settings, scratch: Path
+) -> tuple[Path | None, Requirements]:
+    """The project's test requirements, read and cleaned (``requirements.py``), written to
+    ``scratch`` (outside the worktree) with their constraints; the path is None when none."""
+    found = requirement_files(tree)
+    reqs = read_requirements(tree, found, project_name(tree))
+    if not reqs.lines:
+        return None, reqs
+    path = scratch / "leo-requirements.txt"
+    lines = list(reqs.lines)
+    if reqs.constraints:
+        constraints = scratch / "leo-constraints.txt"
+        constraints.write_text("\n".join(reqs.constraints) + "\n")
+        lines.insert(0, f"-c {constraints}")
+    path.write_text("\n".join(lines) + "\n")
+    return path, reqs
+
+
+def sdist_version(tree: Path) -> str | None:
+    """The version in an sdist's ``PKG-INFO``, for a setuptools-scm project built outside its
+    own git history (else it becomes ``0.1.dev…`` and conflicts with whatever depends on it:
+    pytest on pluggy, freezegun on python-dateutil)."""
+    info = tree / "PKG-INFO"
+    if info.is_symlink() or not info.is_file():
+        return None
+    try:
+        head = info.read_text(encoding="utf-8", errors="replace")[:4096]
+    except OSError:
+        return None
+    found = re.search(r"^Version:\s*([0-9A-Za-z.+!_-]{1,60})\s*$", head, re.MULTILINE)
+    return found.group(1) if found else None
 
 
 def installed_from_directory(report: Path) -> list[str]:
@@ -222,7 +262,84 @@ def installed_from_directory(report: Path) -> list[str]:
     return names
 
 
-async def _build(path: Path, key: str, tree: Path, settings: Settings, sandbox: Sandbox) -> None:
+class _Setup:
+    """Runs the setup steps of one build in the sandbox, each under the setup timeout."""
+
+    def __init__(self, path: Path, tree: Path, settings: Settings, sandbox: Sandbox) -> None:
+        self.path, self.tree, self.settings, self.sandbox = path, tree, settings, sandbox
+        self.env = sandbox.environ("setup", venv=path)
+        version = sdist_version(tree) if settings.setup == "default" else None
+        if version and "SETUPTOOLS_SCM_PRETEND_VERSION" not in self.env:
+            self.env["SETUPTOOLS_SCM_PRETEND_VERSION"] = version
+        self.values = {"python": str(path / "bin" / "python"), "project": str(tree)}
+
+    async def run(self, step: list[str]) -> ToolResult:
+        return await self.sandbox.run(
+            expand(step, self.values), phase="setup", cwd=self.tree, env=self.env,
+            timeout=self.settings.setup_timeout, venv=self.path,
+        )  # fmt: skip
+
+    async def must(self, step: list[str]) -> None:
+        done = await self.run(step)
+        if done.timed_out or done.returncode != 0:
+            what = "timed out" if done.timed_out else f"exited {done.returncode}"
+            msg = f"the environment setup {' '.join(step[:4])} ... {what}: {_tail(done)}"
+            raise EnvironmentSetupError(msg)
+
+    def pip(self, *args: str) -> list[str]:
+        return ["{python}", "-m", "pip", "install", *args]
+
+
+async def _default_build(setup: _Setup, report: Path) -> list[str]:
+    """Install the project, its test requirements and the runner; return the notes.
+
+    One pip call first, as a CI would. When pip cannot satisfy everything together (a lock for
+    another Python, a pin pytest cannot live with, a package the index lacks), the project and
+    the runner are installed on their own — without them no test can run, so their failure is an
+    error — and then the requirements, each file at once or else line by line; a line that
+    still fails is left out with a note, never a silent gap.
+    """
+    settings, tree = setup.settings, setup.tree
+    requirements, reqs = write_requirements(tree, settings, setup.sandbox.root)
+    notes = list(reqs.notes)
+    [step] = default_setup(tree, settings, report, requirements) or [[]]
+    if not step:
+        return notes
+    first = await setup.run(step)
+    if not first.timed_out and first.returncode == 0:
+        return notes
+    what = "timed out" if first.timed_out else f"exited {first.returncode}"
+    notes.append(
+        f"installing everything at once {what} ({_tail(first)[-300:]}); installed in parts"
+    )
+    runner = list(settings.runner_requirements)
+    project = install_targets(tree, settings)
+    if project:
+        await setup.must(setup.pip("--report", str(report), *project))
+    if runner:
+        await setup.must(setup.pip(*runner))
+    if requirements is None:
+        return notes
+    whole = await setup.run(setup.pip("-r", str(requirements), *runner))
+    if not whole.timed_out and whole.returncode == 0:
+        return notes
+    for line in reqs.lines:
+        done = await setup.run(setup.pip(line, *runner, *_constraints(requirements)))
+        if done.timed_out or done.returncode != 0:
+            why = "timed out" if done.timed_out else _tail(done)[-200:]
+            notes.append(f"{line!r} not installed: {why}")
+    return notes
+
+
+def _constraints(requirements: Path) -> list[str]:
+    constraints = requirements.with_name("leo-constraints.txt")
+    return ["-c", str(constraints)] if constraints.is_file() else []
+
+
+async def _build(
+    path: Path, key: str, tree: Path, settings: Settings, sandbox: Sandbox
+) -> list[str]:
+    """Build the environment at ``path``; return the notes on what its setup left out."""
     if path.exists():
         await anyio.to_thread.run_sync(shutil.rmtree, path)
     argv = [settings.python, "-m", "venv"]
@@ -236,37 +353,27 @@ async def _build(path: Path, key: str, tree: Path, settings: Settings, sandbox: 
         msg = f"could not create a virtual environment with {settings.python}: {_tail(made)}"
         raise EnvironmentSetupError(msg)
     report = sandbox.root / "pip-report.json"
+    setup = _Setup(path, tree, settings, sandbox)
+    notes: list[str] = []
     if settings.setup == "default":
-        steps = default_setup(tree, settings, report)
-    elif settings.setup == "none":
-        steps = []
-    else:
-        steps = [list(step) for step in settings.setup]
-    env = sandbox.environ("setup", venv=path)
-    values = {"python": str(path / "bin" / "python"), "project": str(tree)}
-    for step in steps:
-        argv = expand(step, values)
-        done = await sandbox.run(
-            argv, phase="setup", cwd=tree, env=env, timeout=settings.setup_timeout, venv=path
-        )
-        if done.timed_out or done.returncode != 0:
-            what = "timed out" if done.timed_out else f"exited {done.returncode}"
-            msg = f"the environment setup {' '.join(step[:4])} ... {what}: {_tail(done)}"
-            raise EnvironmentSetupError(msg)
-    if settings.setup == "default":
+        notes = await _default_build(setup, report)
         # The cached environment outlives this worktree: keep the project's dependencies but
         # not a stale copy of the project itself; the tests import it from the worktree.
         names = installed_from_directory(report)
         if names:
-            argv = [values["python"], "-m", "pip", "uninstall", "-y", *names]
-            await sandbox.run(
-                argv, phase="setup", cwd=tree, env=env, timeout=settings.setup_timeout, venv=path
-            )
+            await setup.run(["{python}", "-m", "pip", "uninstall", "-y", *names])
+    elif settings.setup != "none":
+        for step in settings.setup:
+            await setup.must(list(step))
     print_ = await anyio.to_thread.run_sync(fingerprint, path)
-    manifest = {"key": key, "fingerprint": print_, "created": time.time(), "format": _FORMAT}
+    manifest = {
+        "key": key, "fingerprint": print_, "created": time.time(), "format": _FORMAT,
+        "notes": notes[:100],
+    }  # fmt: skip
     tmp = path / f"{MANIFEST}.tmp-{os.getpid()}"
     tmp.write_text(json.dumps(manifest))
     os.replace(tmp, path / MANIFEST)  # the atomic publish: without the manifest, no reuse
+    return notes
 
 
 def _tail(result: object) -> str:
@@ -288,7 +395,7 @@ async def prepare(tree: Path, settings: Settings, sandbox: Sandbox) -> AsyncIter
     while True:
         async with _flock(lock, fcntl.LOCK_SH):
             if await _is_valid(path, key, settings.verify_environment):
-                yield Environment(path=path, key=key, reused=True, setup_s=0.0)
+                yield Environment(path, key, reused=True, setup_s=0.0, notes=_notes(path))
                 return
         async with _flock(lock, fcntl.LOCK_EX) as fd:
             if await _is_valid(path, key, settings.verify_environment):
@@ -296,11 +403,10 @@ async def prepare(tree: Path, settings: Settings, sandbox: Sandbox) -> AsyncIter
             started = time.monotonic()
             with contextlib.suppress(OSError):
                 (path / MANIFEST).unlink()
-            await _build(path, key, tree, settings, sandbox)
+            notes = await _build(path, key, tree, settings, sandbox)
             fcntl.flock(fd, fcntl.LOCK_SH)  # keep it while we use it
-            yield Environment(
-                path=path, key=key, reused=False, setup_s=round(time.monotonic() - started, 3)
-            )
+            setup_s = round(time.monotonic() - started, 3)
+            yield Environment(path, key, reused=False, setup_s=setup_s, notes=tuple(notes))
             return
 
 

@@ -134,3 +134,229 @@ async def harness_changes(change: Change) -> dict[str, str]:
         else:
             touched[f.path] = "[diff not shown]"
     return touched
+
+
+# ------------------------------------------------------------- what an edit can have bent
+#
+# The base pass runs the base's tests under the base's configuration, so a harness edit cannot
+# hide a failing base test; what the head's configuration still decides is which of the head's
+# own tests run and what coverage measures. An edit that cannot touch either (a log format, a
+# marker, a removed lint-plugin option, the configuration moved from setup.cfg to pyproject.toml
+# unchanged) is reported for the LEAD but does not stop a release (issue 18). Anything else —
+# collection (addopts, testpaths, python_files, …), conftest.py, start-up hooks, plugins, an
+# added coverage exclusion — still needs a LEAD.
+
+#: pytest options that change neither which tests run nor their outcome.
+INERT_PYTEST = frozenset(
+    {"minversion", "markers", "filterwarnings", "console_output_style", "cache_dir",
+     "junit_suite_name", "junit_logging", "junit_log_passing_tests", "junit_duration_report",
+     "junit_family", "required_plugins", "faulthandler_timeout", "doctest_encoding",
+     "tmp_path_retention_count", "tmp_path_retention_policy", "verbosity_assertions",
+     "verbosity_test_cases", "truncation_limit_lines", "truncation_limit_chars"}
+)  # fmt: skip
+#: pytest options that decide collection or outcomes: any edit, removal included, needs a LEAD.
+COLLECTION_PYTEST = frozenset(
+    {"addopts", "testpaths", "python_files", "python_classes", "python_functions",
+     "norecursedirs", "usefixtures", "xfail_strict", "pythonpath", "confcutdir",
+     "empty_parameter_set_mark", "doctest_optionflags", "asyncio_mode", "strict",
+     "strict_markers", "strict_xfail", "strict_config", "consider_namespace_packages",
+     "collect_imported_tests", "rootdir", "timeout"}
+)  # fmt: skip
+#: coverage options (section.key) that only change how a report looks or where data goes.
+INERT_COVERAGE = frozenset(
+    {"run.branch", "run.parallel", "run.concurrency", "run.data_file", "run.relative_files",
+     "run.debug", "run.disable_warnings", "run.dynamic_context", "run.context", "run.sigterm",
+     "run.timid", "report.show_missing", "report.skip_covered", "report.skip_empty",
+     "report.precision", "report.sort", "report.format", "report.fail_under",
+     "report.ignore_errors", "report.title"}
+)  # fmt: skip
+#: coverage options that leave lines out: removing entries measures more, adding hides lines.
+EXCLUDING_COVERAGE = frozenset(
+    {"run.omit", "run.include", "report.omit", "report.include", "report.exclude_lines",
+     "report.exclude_also", "report.partial_branches", "report.partial_also"}
+)  # fmt: skip
+_REPORT_SECTIONS = ("html.", "xml.", "json.", "lcov.")
+#: pytest's order for the root configuration file (pytest 9; 8 has no pytest.toml).
+_PYTEST_ORDER = ("pytest.toml", ".pytest.toml", "pytest.ini", ".pytest.ini", "pyproject.toml",
+                 "tox.ini", "setup.cfg")  # fmt: skip
+_COVERAGE_ORDER = (".coveragerc", "setup.cfg", "tox.ini", "pyproject.toml")
+CONFIG_FILES = tuple(dict.fromkeys(_PYTEST_ORDER + _COVERAGE_ORDER))
+
+Options = dict[str, tuple[str, ...]]
+
+
+def _entries(value: Any) -> tuple[str, ...]:
+    """A value as its entries, the same for INI text and TOML: a list's items or a text's lines."""
+    if isinstance(value, bool):
+        return ("true" if value else "false",)
+    if isinstance(value, list):
+        items = [str(v) for v in value]
+    else:
+        items = str(value).splitlines() or [""]
+        if len(items) == 1 and "\n" not in str(value):
+            items = [str(value)]
+    out = tuple(i.strip() for i in items if i.strip())
+    return tuple(o.lower() if o.lower() in ("true", "false") else o for o in out)
+
+
+def _tokens(entries: tuple[str, ...]) -> tuple[str, ...]:
+    """Entries split on whitespace, so ``testpaths = a b`` equals ``testpaths = ["a", "b"]``."""
+    return tuple(t for e in entries for t in e.split())
+
+
+def _ini(data: bytes | None) -> configparser.RawConfigParser | None:
+    parser = configparser.RawConfigParser()
+    try:
+        parser.read_string(_text(data))
+    except configparser.Error:
+        return None
+    return parser
+
+
+def _pytest_options(name: str, data: bytes | None) -> Options | None:
+    """The pytest options of one root file, or None when pytest would not take it as config."""
+    if name.endswith(".toml"):
+        try:
+            doc = tomllib.loads(_text(data))
+        except tomllib.TOMLDecodeError:
+            return {"<unparseable>": (name,)}
+        table: Any = doc.get("pytest") if name != "pyproject.toml" else None
+        if name == "pyproject.toml":
+            tool = doc.get("tool", {})
+            pytest_table = tool.get("pytest", {}) if isinstance(tool, dict) else {}
+            if not isinstance(pytest_table, dict) or not pytest_table:
+                return None
+            table = {k: v for k, v in pytest_table.items() if k != "ini_options"}
+            table.update(pytest_table.get("ini_options") or {})
+        if not isinstance(table, dict):
+            return None
+        return {str(k): _entries(v) for k, v in table.items()}
+    parser = _ini(data)
+    if parser is None:
+        return {"<unparseable>": (name,)}
+    section = {"setup.cfg": "tool:pytest"}.get(name, "pytest")
+    if not parser.has_section(section):
+        return {} if name in ("pytest.ini", ".pytest.ini") else None
+    return {k: _entries(v) for k, v in parser.items(section)}
+
+
+def _coverage_options(name: str, data: bytes | None) -> Options | None:
+    """coverage.py's options of one file as ``section.key``, or None when it holds none."""
+    if name == "pyproject.toml":
+        try:
+            doc = tomllib.loads(_text(data))
+        except tomllib.TOMLDecodeError:
+            return {"<unparseable>": (name,)}
+        tool = doc.get("tool", {})
+        cov = tool.get("coverage") if isinstance(tool, dict) else None
+        if not isinstance(cov, dict) or not cov:
+            return None
+        return {
+            f"{section}.{key}": _entries(value)
+            for section, table in cov.items()
+            if isinstance(table, dict)
+            for key, value in table.items()
+        }
+    parser = _ini(data)
+    if parser is None:
+        return {"<unparseable>": (name,)}
+    options: Options = {}
+    for section in parser.sections():
+        short = section.removeprefix("coverage:")
+        if short == section and name != ".coveragerc":
+            continue
+        for key, value in parser.items(section):
+            options[f"{short}.{key}"] = _entries(value)
+    return options if options or name == ".coveragerc" else None
+
+
+def _effective(files: dict[str, bytes | None], order: tuple[str, ...], read: Any) -> Options:
+    for name in order:
+        if files.get(name) is None:
+            continue
+        options = read(name, files[name])
+        if options is not None:
+            return dict(options)
+    return {}
+
+
+def _split_list(entries: tuple[str, ...]) -> set[str]:
+    return {p.strip() for e in entries for p in e.split(",") if p.strip()}
+
+
+def judge_options(base: Options, head: Options, kind: str) -> tuple[list[str], list[str]]:
+    """(edits that may bend the evidence, edits that cannot) between two option sets."""
+    bending: list[str] = []
+    inert: list[str] = []
+    for key in sorted(set(base) | set(head)):
+        old, new = base.get(key), head.get(key)
+        if old is not None and new is not None and _tokens(old) == _tokens(new):
+            continue
+        verb = "added" if old is None else "removed" if new is None else "changed"
+        what = f"{kind} {key} {verb}"
+        if kind == "pytest":
+            if key in INERT_PYTEST or (key not in COLLECTION_PYTEST and new is None):
+                inert.append(what)
+            else:
+                bending.append(what)
+        elif key in INERT_COVERAGE or key.startswith(_REPORT_SECTIONS):
+            inert.append(what)
+        elif key in EXCLUDING_COVERAGE and _split_list(new or ()) <= _split_list(old or ()):
+            inert.append(f"{what} (entries only removed: more is measured)")
+        elif key not in EXCLUDING_COVERAGE and new is None:
+            inert.append(what)
+        else:
+            bending.append(what)
+    return bending, inert
+
+
+async def harness_effect(change: Change, touched: dict[str, str]) -> tuple[list[str], list[str]]:
+    """(edits that may have bent the evidence, edits that cannot have) for the harness files
+    ``touched`` (from ``harness_changes``). Root configuration is compared as pytest and
+    coverage.py read it — the file each would pick, option by option — so a section moved from
+    ``setup.cfg`` to ``pyproject.toml`` unchanged is no edit at all; every other harness file
+    (``conftest.py``, ``.pth``, a file named by ``--cov-config``, a nested ``pytest.ini``) can
+    bend the evidence, except ``noxfile.py``, which pytest never reads."""
+    bending: list[str] = []
+    inert: list[str] = []
+    root = [p for p in touched if p in CONFIG_FILES]
+    for path in touched:
+        if path in root:
+            continue
+        if posixpath.basename(path) == "noxfile.py":
+            inert.append(f"{path} (pytest does not read it)")
+        else:
+            bending.append(path)
+    if root:
+        base = await change.read_many(CONFIG_FILES, "base")
+        head = await change.read_many(CONFIG_FILES, "head")
+        for kind, order, read in (
+            ("pytest", _PYTEST_ORDER, _pytest_options),
+            ("coverage", _COVERAGE_ORDER, _coverage_options),
+        ):
+            b, i = judge_options(_effective(base, order, read), _effective(head, order, read), kind)
+            bending += b
+            inert += i
+        for path in root:
+            if path in ("pyproject.toml", "setup.cfg") and _plugins(path, base) != _plugins(
+                path, head
+            ):
+                bending.append(f"{path}: the pytest plugins the project declares (pytest11)")
+        if not bending and not inert:
+            inert.append(
+                f"{', '.join(root)}: the options pytest and coverage.py read are unchanged"
+            )
+    return bending, inert
+
+
+def _plugins(path: str, files: dict[str, bytes | None]) -> Any:
+    """The ``pytest11`` entry points ``path`` declares."""
+    if path == "pyproject.toml":
+        sections = _toml_sections(files.get(path))
+        return sections if sections == "unparseable" else sections["pytest11"]
+    parser = _ini(files.get(path))
+    if parser is None:
+        return "unparseable"
+    if not parser.has_option("options.entry_points", "pytest11"):
+        return None
+    return parser.get("options.entry_points", "pytest11")

@@ -1,0 +1,250 @@
+"""The Testing sub-agent on what real releases do (issue 18): requirement files written for the
+project's own CI, configuration moved or tidied, tests that become parametrized.
+
+Each case is taken from the real-world corpus (benchmarks/realworld/) and rebuilt small: a real
+throwaway repository, a real venv, real pip and pytest. The hostile twin of each relaxation is
+pinned beside it, so none of them opens a way to a green check without the work.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+from leo_testing.environment import sdist_version
+from leo_testing.harness import judge_options
+from leo_testing.requirements import project_name, read_requirements, requirement_files
+
+CALC = "def add(a, b):\n    return a + b\n"
+BROKEN = "def add(a, b):\n    return a - b\n"
+CALC_TEST = "from calc import add\n\n\ndef test_add():\n    assert add(1, 2) == 3\n"
+BASE = {"calc.py": CALC, "tests/test_calc.py": CALC_TEST}
+PY = f"{sys.version_info.major}{sys.version_info.minor}"
+
+
+def testing(result):
+    return result.agent("testing")
+
+
+# ---------------------------------------------------------------- requirement files
+
+
+def test_a_lock_for_another_python_is_left_out_beside_the_one_for_this_python(tmp_path):
+    # jinja2 3.1.5: requirements/tests.txt (3.13) and tests37.txt (3.7) pin attrs 24.3 / 24.2.
+    (tmp_path / "requirements" / "3.3").mkdir(parents=True)
+    for name in ("tests.txt", "tests37.txt", "docs.txt", "dev.txt", "3.3/requirements-dev.txt"):
+        (tmp_path / "requirements" / name).write_text("attrs\n")
+    assert requirement_files(tmp_path, (3, 11)) == [tmp_path / "requirements" / "tests.txt"]
+    assert requirement_files(tmp_path, (3, 7)) == [tmp_path / "requirements" / "tests37.txt"]
+
+
+def test_requirements_in_the_test_directory_are_found(tmp_path):
+    # packaging 24.0 keeps its test requirements in tests/requirements.txt.
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "requirements.txt").write_text("pretend\n")
+    (tmp_path / "requirements.txt").write_text("attrs\n")
+    assert requirement_files(tmp_path) == [
+        tmp_path / "requirements.txt",
+        tmp_path / "tests" / "requirements.txt",
+    ]
+
+
+def test_lines_pip_cannot_install_here_are_left_out_or_taken_from_the_index_with_a_note(
+    tmp_path,
+):
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "Demo_Pkg"\n')
+    (tmp_path / "requirements").mkdir()
+    (tmp_path / "requirements" / "common.txt").write_text("six==1.16.0 \\\n  --hash=sha256:abc\n")
+    (tmp_path / "constraints.txt").write_text("attrs<30\n")
+    (tmp_path / "requirements-dev.txt").write_text(
+        "-e .[socks]\n"  # requests 2.32.3
+        "demo-pkg==0.9  # the project at its last release (click 8.1.8's docs pins)\n"
+        "trustme @ git+https://github.com/python-trio/trustme@b3a767f  # urllib3 2.2.2\n"
+        "git+https://github.com/casperdcl/nbval.git@master#egg=nbval\n"
+        "--index-url https://example.invalid/simple\n"
+        "-r requirements/common.txt\n"
+        "-c constraints.txt\n"
+        "-r ../../etc/passwd\n"
+        "pytest>=2.8.0,<=6.2.5\n"
+        "freezegun ; python_version != '3.3'\n"
+    )
+    assert project_name(tmp_path) == "Demo_Pkg"
+    reqs = read_requirements(tmp_path, [tmp_path / "requirements-dev.txt"], "Demo_Pkg")
+    assert reqs.lines == [
+        "trustme",
+        "nbval",
+        "six==1.16.0",
+        "pytest>=2.8.0,<=6.2.5",  # left for pip: it conflicts only with LEO's runner
+        "freezegun ; python_version != '3.3'",
+    ]
+    assert reqs.constraints == ["attrs<30"]
+    notes = "\n".join(reqs.notes)
+    for expected in (
+        "local path '.[socks]' skipped",
+        "'demo-pkg==0.9' skipped: the project itself",
+        "trustme taken from the index instead of its URL",
+        "nbval taken from the index",
+        "pip option '--index-url' ignored",
+        "hash pins dropped",
+        "'-r ../../etc/passwd' not followed",
+    ):
+        assert expected in notes, notes
+
+
+def test_sdist_version_comes_from_pkg_info(tmp_path):
+    # pluggy 1.5.0 and python-dateutil 2.9.0 use setuptools-scm: outside their own git
+    # history they become 0.1.dev…, which pytest (pluggy) and freezegun (dateutil) reject.
+    assert sdist_version(tmp_path) is None
+    (tmp_path / "PKG-INFO").write_text("Metadata-Version: 2.1\nName: pluggy\nVersion: 1.5.0\n")
+    assert sdist_version(tmp_path) == "1.5.0"
+
+
+def test_unsatisfiable_dev_requirements_still_run_the_tests_and_say_what_was_left_out(
+    leo_repo, run_testing
+):
+    """requests 2.31.0: ``-e .[socks]`` and ``pytest<=6.2.5`` beside LEO's pytest 8+."""
+    files = {
+        **BASE,
+        "pyproject.toml": '[project]\nname = "demo-calc"\nversion = "1.0"\n',
+        "requirements-test.txt": "-e .\ndemo-calc==0.9\npytest>=2.8.0,<=6.2.5\n",
+    }
+    head = {"calc.py": CALC + "\n\nZERO = 0\n"}
+    result = run_testing(leo_repo(base=files, head=head).change())
+    result.assert_verdict("PASS")
+    agent = testing(result)
+    assert agent.status == "passed" and agent.details["passed"] == 1
+    finding = result.assert_finding("testing.environment_incomplete")
+    assert finding.severity == "low"
+    notes = "\n".join(agent.details["environment"]["notes"])
+    assert "'demo-calc==0.9' skipped: the project itself" in notes
+    assert "'pytest>=2.8.0,<=6.2.5' not installed" in notes
+
+
+def test_a_missing_requirement_never_turns_a_failing_test_into_a_pass(leo_repo, run_testing):
+    files = {
+        **BASE,
+        "requirements-test.txt": "-e .\n",
+        "setup.py": "from setuptools import setup\nsetup(name='calc', py_modules=['calc'])\n",
+    }
+    result = run_testing(leo_repo(base=files, head={"calc.py": BROKEN}).change())
+    result.assert_verdict("FAIL")
+    result.assert_finding("testing.test_failed", path="tests/test_calc.py")
+
+
+# ---------------------------------------------------------------- harness edits
+
+
+def test_moving_unchanged_pytest_config_from_setup_cfg_to_pyproject_does_not_stop_a_release(
+    leo_repo, run_testing
+):
+    # itsdangerous 2.2.0 and click 8.1.8 moved [tool:pytest] and [coverage:run] to pyproject.
+    cfg = "[tool:pytest]\ntestpaths = tests\nfilterwarnings =\n    error\n\n[coverage:run]\nbranch = True\n"
+    toml = (
+        '[tool.pytest.ini_options]\ntestpaths = ["tests"]\nfilterwarnings = ["error"]\n\n'
+        "[tool.coverage.run]\nbranch = true\n"
+    )
+    repo = leo_repo(
+        base={**BASE, "setup.cfg": cfg},
+        head={"setup.cfg": None, "pyproject.toml": toml, "calc.py": CALC + "\n\nZERO = 0\n"},
+    )
+    result = run_testing(repo.change())
+    result.assert_verdict("PASS")
+    finding = result.assert_finding("testing.harness_changed")
+    assert finding.severity == "low" and "unchanged" in finding.message
+    assert testing(result).decisions == ()
+    assert "setup.cfg" in testing(result).details["harness_changed"]
+
+
+def test_removing_a_lint_plugin_option_is_reported_but_does_not_stop_a_release(
+    leo_repo, run_testing
+):
+    # six 1.17.0 dropped pep8ignore / flakes-ignore from [tool:pytest].
+    cfg = "[tool:pytest]\nminversion = 2.2.0\npep8ignore =\n    test_six.py ALL\n"
+    repo = leo_repo(
+        base={**BASE, "setup.cfg": cfg},
+        head={"setup.cfg": "[tool:pytest]\nminversion = 2.2.0\n", "calc.py": CALC + "\nZ = 0\n"},
+    )
+    result = run_testing(repo.change())
+    result.assert_verdict("PASS")
+    assert result.assert_finding("testing.harness_changed").severity == "low"
+    effect = testing(result).details["harness_effect"]
+    assert effect == {"may_bend": [], "cannot_bend": ["pytest pep8ignore removed"]}
+
+
+def test_an_added_ignore_still_needs_a_lead_even_when_every_test_passes(leo_repo, run_testing):
+    cfg = "[tool:pytest]\nminversion = 2.2.0\n"
+    repo = leo_repo(
+        base={**BASE, "setup.cfg": cfg, "tests/test_more.py": "def test_more():\n    pass\n"},
+        head={"setup.cfg": cfg + "addopts = --ignore=tests/test_more.py\n"},
+    )
+    result = run_testing(repo.change())
+    assert result.report.verdict == "ESCALATE", result.report.reasons
+    finding = result.assert_finding("testing.harness_changed")
+    assert finding.severity == "medium" and "pytest addopts added" in finding.message
+    assert finding.message in testing(result).decisions
+
+
+@pytest.mark.parametrize(
+    ("base", "head", "bends"),
+    [
+        ({"run.omit": ("a.py",)}, {}, False),  # packaging 24.0: measures more
+        ({"run.omit": ("a.py", "b.py")}, {"run.omit": ("a.py",)}, False),
+        ({}, {"run.omit": ("calc.py",)}, True),
+        ({"report.exclude_lines": ("pragma: no cover",)}, {"report.exclude_also": (".*",)}, True),
+        ({"report.show_missing": ("true",)}, {}, False),
+        ({}, {"paths.source": ("src", "*/site-packages")}, True),
+    ],
+)
+def test_coverage_edits_that_leave_lines_out_need_a_lead_and_others_do_not(base, head, bends):
+    bending, inert = judge_options(base, head, "coverage")
+    assert bool(bending) is bends
+    assert inert or bends
+
+
+@pytest.mark.parametrize(
+    ("base", "head", "bends"),
+    [
+        ({"markers": ("slow",)}, {"markers": ("slow", "fast")}, False),
+        (
+            {"filterwarnings": ("error",)},
+            {"filterwarnings": ("error", "ignore::UserWarning")},
+            False,
+        ),
+        ({"testpaths": ("tests",)}, {}, True),
+        ({"addopts": ("-v",)}, {"addopts": ("-v -k 'not lru'",)}, True),
+        ({}, {"my_plugin_option": ("1",)}, True),
+        ({"testpaths": ("tests",)}, {"testpaths": ("tests",)}, False),
+    ],
+)
+def test_pytest_edits_to_collection_need_a_lead_and_cosmetic_ones_do_not(base, head, bends):
+    bending, inert = judge_options(base, head, "pytest")
+    assert bool(bending) is bends
+    assert bool(inert) is (not bends and base != head)
+
+
+# ---------------------------------------------------------------- parametrized tests
+
+
+def test_a_test_the_change_parametrizes_is_not_weakened(leo_repo, run_testing):
+    # jinja2 3.1.5 ran its async tests on asyncio and trio: test_x became test_x[asyncio] …
+    split = (
+        "import pytest\n\nfrom calc import add\n\n\n"
+        "@pytest.mark.parametrize('n', [1, 2], ids=['one', 'two'])\n"
+        "def test_add(n):\n    assert add(n, 2) == n + 2\n"
+    )
+    result = run_testing(leo_repo(base=BASE, head={"tests/test_calc.py": split}).change())
+    result.assert_verdict("PASS")
+    assert testing(result).details["base_pass"]["weakened"] == []
+
+
+def test_a_failing_test_parametrized_into_skips_is_still_weakened(leo_repo, run_testing):
+    hidden = (
+        "import pytest\n\nfrom calc import add\n\n\n"
+        "@pytest.mark.parametrize('n', [pytest.param(1, marks=pytest.mark.skip)])\n"
+        "def test_add(n):\n    assert add(n, 2) == 3\n"
+    )
+    repo = leo_repo(base=BASE, head={"calc.py": BROKEN, "tests/test_calc.py": hidden})
+    result = run_testing(repo.change())
+    result.assert_verdict("FAIL")
+    finding = result.assert_finding("testing.test_weakened", path="tests/test_calc.py")
+    assert finding.severity == "high" and "skips it" in finding.message
