@@ -34,6 +34,8 @@ from leo_testing.tampering import tampering_findings
 
 #: pytest's exit code when it collected no tests.
 NO_TESTS_COLLECTED = 5
+#: pytest's exit code for a command line (or ``addopts``) it does not understand.
+USAGE_ERROR = 4
 _NODEID = re.compile(r"^(\S+\.py::\S+)", re.MULTILINE)
 _TEST_RULES = ("testing.test_failed", "testing.test_error")
 
@@ -302,6 +304,12 @@ class TestingAgent(SubAgent):
                 f"the test command exited {run.result.returncode} without writing a JUnit report: "
                 f"{_tail(run.result)}"
             )
+            if run.result.returncode == USAGE_ERROR and "unrecognized arguments" in msg:
+                msg = (
+                    "pytest stopped with a usage error: the project's configuration passes "
+                    "options of a pytest plugin the environment does not have (declare it in "
+                    f"the test requirements or tox.ini's deps). {msg}"
+                )
             if blocking:
                 return self.result(findings + gate, summary=msg, tools=tools, details=details)
             return _error(msg, tools=tuple(tools), details=details, findings=tuple(gate))

@@ -104,14 +104,15 @@ def compare(
 
     ``renamed`` maps a test file's base path to its head path, so a moved test is found; a test
     the change parametrized (``test_x`` at base, ``test_x[asyncio]`` and ``test_x[trio]`` at the
-    head, jinja2 3.1.5) is judged by its variants together.
+    head; ``test_y[a]`` becoming ``test_y[asyncio-a]``: jinja2 3.1.5) is judged by its variants
+    together.
     """
     at_head: dict[str, str] = {c.nodeid: c.outcome for c in head.cases}
-    variants: dict[str, list[str]] = {}
+    variants: dict[str, list[tuple[set[str], str]]] = {}
     for c in head.cases:
-        stem, bracket, _ = c.nodeid.partition("[")
+        stem, bracket, ids = c.nodeid.partition("[")
         if bracket:
-            variants.setdefault(stem, []).append(c.outcome)
+            variants.setdefault(stem, []).append((_ids(ids), c.outcome))
     out = []
     for case in base.cases:
         if case.outcome == "skipped":
@@ -121,8 +122,11 @@ def compare(
         if nodeid not in at_head and sep and path in (renamed or {}):  # a moved test file
             nodeid = f"{(renamed or {})[path]}::{rest}"
         head_outcome = at_head.get(nodeid)
-        if head_outcome is None and nodeid in variants:  # the change parametrized the test
-            head_outcome = _combined(variants[nodeid])
+        if head_outcome is None:  # the change parametrized the test (further)
+            stem, _, ids = nodeid.partition("[")
+            wanted = _ids(ids)
+            split = [o for have, o in variants.get(stem, ()) if wanted <= have]
+            head_outcome = _combined(split) if split else None
         if head_outcome in ("failed", "error"):
             continue  # reported as a failing test already
         if case.outcome == "passed" and head_outcome == "passed":
@@ -130,6 +134,11 @@ def compare(
         edited = bool(case.file) and posixpath.normpath(case.file or "") in edited_files
         out.append(Weakened(case.nodeid, case.outcome, head_outcome, edited))
     return out
+
+
+def _ids(ids: str) -> set[str]:
+    """The parameter ids of a node id's ``[...]`` part (``"asyncio-<lambda>0]"``)."""
+    return {part for part in ids.removesuffix("]").split("-") if part}
 
 
 def _combined(outcomes: list[str]) -> str:

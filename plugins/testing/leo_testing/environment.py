@@ -219,7 +219,9 @@ def write_requirements(
     """The project's test requirements, read and cleaned (``requirements.py``), written to
     ``scratch`` (outside the worktree) with their constraints; the path is None when none."""
     found = requirement_files(tree)
-    reqs = read_requirements(tree, found, project_name(tree))
+    # No test requirement file (a runtime requirements.txt aside): tox.ini says what tests need.
+    tox = all(p.name == "requirements.txt" and p.parent == tree for p in found)
+    reqs = read_requirements(tree, found, project_name(tree), tox=tox)
     if not reqs.lines:
         return None, reqs
     path = scratch / "leo-requirements.txt"

@@ -115,8 +115,12 @@ def requirement_files(tree: Path, python: tuple[int, int] | None = None) -> list
     return runtime + (tests or dev)
 
 
-def read_requirements(tree: Path, files: list[Path], project: str | None) -> Requirements:
-    """The installable lines of ``files`` (``-r``/``-c`` followed inside ``tree``), with notes.
+def read_requirements(
+    tree: Path, files: list[Path], project: str | None, tox: bool = False
+) -> Requirements:
+    """The installable lines of ``files`` (``-r``/``-c`` followed inside ``tree``), with notes;
+    with ``tox``, also the ``deps`` of ``tox.ini``'s ``[testenv]`` (tqdm declares pytest-asyncio,
+    which its ``addopts`` need, only there).
 
     Left out, each with a note: the project itself (the tests import the head's code), local and
     editable paths, pip options (LEO installs from the configured index), hashes (the project's
@@ -124,19 +128,16 @@ def read_requirements(tree: Path, files: list[Path], project: str | None) -> Req
     index instead, since nothing but the index can be reached. A pin pip cannot satisfy beside
     LEO's test runner (``pytest<=6.2.5``) is found and left out when installing line by line.
     """
+    tree = tree.resolve()
     out = Requirements()
     own = canonicalize_name(project) if project else None
     seen: set[Path] = set()
 
-    def walk(path: Path, depth: int, target: list[str]) -> None:
-        rel = path.relative_to(tree).as_posix()
-        if path in seen or len(seen) >= _MAX_FILES:
-            return
-        seen.add(path)
-        for line in _logical_lines(_read(path))[:_MAX_LINES]:
+    def lines(rel: str, logical: list[str], parent: Path, depth: int, target: list[str]) -> None:
+        for line in logical[:_MAX_LINES]:
             include = re.match(r"^(-r|--requirement|-c|--constraint)(?:\s+|=)(\S+)$", line)
             if include:
-                inner = _inside(tree, path.parent / include.group(2))
+                inner = _inside(tree, parent / include.group(2))
                 if inner is None or depth >= _MAX_DEPTH:
                     out.note(f"{rel}: {line!r} not followed (outside the project or too deep)")
                     continue
@@ -147,9 +148,42 @@ def read_requirements(tree: Path, files: list[Path], project: str | None) -> Req
             if kept is not None and kept not in target:
                 target.append(kept)
 
+    def walk(path: Path, depth: int, target: list[str]) -> None:
+        if path in seen or len(seen) >= _MAX_FILES:
+            return
+        seen.add(path)
+        rel = path.relative_to(tree).as_posix()
+        lines(rel, _logical_lines(_read(path)), path.parent, depth, target)
+
     for path in files:
-        walk(path, 0, out.lines)
+        walk(path.resolve(), 0, out.lines)
+    if tox:
+        lines("tox.ini", tox_deps(tree), tree, 0, out.lines)
     return out
+
+
+def tox_deps(tree: Path) -> list[str]:
+    """``[testenv] deps`` of ``tox.ini``, with ``{[section]key}`` references expanded; lines for
+    one tox factor only (``tf: tensorflow``) and other substitutions are left out."""
+    parser = configparser.RawConfigParser()
+    try:
+        parser.read_string(_read(tree / "tox.ini"))
+    except configparser.Error:
+        return []
+
+    def expand(text: str, depth: int) -> list[str]:
+        out: list[str] = []
+        for line in _logical_lines(text):
+            ref = re.fullmatch(r"\{\[([^\]]+)\]([^}]+)\}", line)
+            if ref and depth < _MAX_DEPTH and parser.has_option(ref.group(1), ref.group(2)):
+                out += expand(parser.get(ref.group(1), ref.group(2)), depth + 1)
+            elif "{" not in line and not re.match(r"^[\w.,!-]+:\s", line):
+                out.append(line)
+        return out
+
+    if not parser.has_option("testenv", "deps"):
+        return []
+    return expand(parser.get("testenv", "deps"), 0)
 
 
 def _inside(tree: Path, path: Path) -> Path | None:

@@ -22,7 +22,7 @@ BASE = {"calc.py": CALC, "tests/test_calc.py": CALC_TEST}
 PY = f"{sys.version_info.major}{sys.version_info.minor}"
 
 
-def testing(result):
+def agent_of(result):
     return result.agent("testing")
 
 
@@ -111,7 +111,7 @@ def test_unsatisfiable_dev_requirements_still_run_the_tests_and_say_what_was_lef
     head = {"calc.py": CALC + "\n\nZERO = 0\n"}
     result = run_testing(leo_repo(base=files, head=head).change())
     result.assert_verdict("PASS")
-    agent = testing(result)
+    agent = agent_of(result)
     assert agent.status == "passed" and agent.details["passed"] == 1
     finding = result.assert_finding("testing.environment_incomplete")
     assert finding.severity == "low"
@@ -151,8 +151,8 @@ def test_moving_unchanged_pytest_config_from_setup_cfg_to_pyproject_does_not_sto
     result.assert_verdict("PASS")
     finding = result.assert_finding("testing.harness_changed")
     assert finding.severity == "low" and "unchanged" in finding.message
-    assert testing(result).decisions == ()
-    assert "setup.cfg" in testing(result).details["harness_changed"]
+    assert agent_of(result).decisions == ()
+    assert "setup.cfg" in agent_of(result).details["harness_changed"]
 
 
 def test_removing_a_lint_plugin_option_is_reported_but_does_not_stop_a_release(
@@ -167,7 +167,7 @@ def test_removing_a_lint_plugin_option_is_reported_but_does_not_stop_a_release(
     result = run_testing(repo.change())
     result.assert_verdict("PASS")
     assert result.assert_finding("testing.harness_changed").severity == "low"
-    effect = testing(result).details["harness_effect"]
+    effect = agent_of(result).details["harness_effect"]
     assert effect == {"may_bend": [], "cannot_bend": ["pytest pep8ignore removed"]}
 
 
@@ -181,7 +181,7 @@ def test_an_added_ignore_still_needs_a_lead_even_when_every_test_passes(leo_repo
     assert result.report.verdict == "ESCALATE", result.report.reasons
     finding = result.assert_finding("testing.harness_changed")
     assert finding.severity == "medium" and "pytest addopts added" in finding.message
-    assert finding.message in testing(result).decisions
+    assert finding.message in agent_of(result).decisions
 
 
 @pytest.mark.parametrize(
@@ -234,7 +234,7 @@ def test_a_test_the_change_parametrizes_is_not_weakened(leo_repo, run_testing):
     )
     result = run_testing(leo_repo(base=BASE, head={"tests/test_calc.py": split}).change())
     result.assert_verdict("PASS")
-    assert testing(result).details["base_pass"]["weakened"] == []
+    assert agent_of(result).details["base_pass"]["weakened"] == []
 
 
 def test_a_failing_test_parametrized_into_skips_is_still_weakened(leo_repo, run_testing):
@@ -248,3 +248,40 @@ def test_a_failing_test_parametrized_into_skips_is_still_weakened(leo_repo, run_
     result.assert_verdict("FAIL")
     finding = result.assert_finding("testing.test_weakened", path="tests/test_calc.py")
     assert finding.severity == "high" and "skips it" in finding.message
+
+
+def _suite(*cases):
+    from leo_testing.junit import Suite, TestCase
+
+    return Suite(
+        tuple(
+            TestCase(name, "tests.test_f", "tests/test_f.py", 1, outcome, "", "")
+            for name, outcome in cases
+        )
+    )
+
+
+@pytest.mark.parametrize(
+    ("head", "weakened"),
+    [
+        (
+            [("test_first[asyncio-<lambda>0]", "passed"), ("test_first[trio-<lambda>0]", "passed")],
+            [],
+        ),
+        (
+            [
+                ("test_first[asyncio-<lambda>0]", "passed"),
+                ("test_first[trio-<lambda>0]", "skipped"),
+            ],
+            [],
+        ),
+        ([("test_first[asyncio-<lambda>0]", "skipped")], [("passed", "skipped")]),
+        ([("test_first[asyncio-<lambda>1]", "passed")], [("passed", None)]),
+    ],
+)
+def test_a_parametrized_base_test_split_further_is_matched_by_its_ids(head, weakened):
+    from leo_testing.baseline import compare
+
+    base = _suite(("test_first[<lambda>0]", "passed"))
+    found = compare(base, _suite(*head), {"tests/test_f.py"})
+    assert [(w.base_outcome, w.head_outcome) for w in found] == weakened

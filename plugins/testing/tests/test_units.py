@@ -155,7 +155,7 @@ def test_placeholders_are_replaced_literally():
 
 def test_default_setup_leaves_out_docs_and_full_dev_locks_when_tests_have_their_own(tmp_path):
     # click 8.1.8: requirements/dev.txt pulls docs.txt, which pins click 8.1.7 itself.
-    from leo_testing.environment import requirement_files
+    from leo_testing.requirements import requirement_files
 
     (tmp_path / "requirements").mkdir()
     for name in ("build", "dev", "docs", "tests", "typing"):
@@ -168,21 +168,23 @@ def test_default_setup_leaves_out_docs_and_full_dev_locks_when_tests_have_their_
 
 
 def test_default_setup_installs_the_project_with_its_test_extra_and_requirements(tmp_path):
-    from leo_testing.environment import default_setup
+    from leo_testing.environment import default_setup, write_requirements
 
     (tmp_path / "pyproject.toml").write_text(
         '[project]\nname = "demo"\n[project.optional-dependencies]\ntests = ["hypothesis"]\n'
     )
-    (tmp_path / "requirements-dev.txt").write_text("attrs\n")
+    (tmp_path / "requirements-dev.txt").write_text("attrs\ndemo==0.1\n")
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
     settings = TestingAgent({"runner_requirements": ["pytest"]}).settings
-    [step] = default_setup(tmp_path, settings, tmp_path / "r.json")
-    assert step[:4] == ["{python}", "-m", "pip", "install"]
-    assert step[6:] == [
-        f"{tmp_path}[tests]",
-        "-r",
-        str(tmp_path / "requirements-dev.txt"),
-        "pytest",
+    requirements, reqs = write_requirements(tmp_path, settings, scratch)
+    assert requirements is not None and requirements.read_text() == "attrs\n"
+    assert reqs.notes == [
+        "requirements-dev.txt: 'demo==0.1' skipped: the project itself (the tests use the head's code)"
     ]
+    [step] = default_setup(tmp_path, settings, tmp_path / "r.json", requirements)
+    assert step[:4] == ["{python}", "-m", "pip", "install"]
+    assert step[6:] == [f"{tmp_path}[tests]", "-r", str(requirements), "pytest"]
 
 
 def test_project_installed_from_the_worktree_is_found_in_pips_report(tmp_path):
