@@ -189,8 +189,9 @@ def install_targets(tree: Path, settings: Settings) -> list[str]:
         except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError):
             metadata = {}
     project = metadata.get("project")
-    installable = isinstance(project, dict) or any(
-        (tree / name).is_file() for name in ("setup.py", "setup.cfg")
+    # pip needs setup.py or pyproject.toml; a setup.cfg alone often holds only tool settings.
+    installable = (
+        isinstance(project, dict) or "build-system" in metadata or (tree / "setup.py").is_file()
     )
     if not installable:
         return []
