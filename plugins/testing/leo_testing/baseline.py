@@ -150,10 +150,27 @@ def _combined(outcomes: list[str]) -> str:
     return "skipped"
 
 
-def weakened_findings(weakened: Sequence[Weakened]) -> list[Finding]:
-    """``testing.test_weakened``: high when it hides a failure, else for a LEAD to decide."""
+def weakened_findings(
+    weakened: Sequence[Weakened], failing_before: frozenset[str] = frozenset()
+) -> list[Finding]:
+    """``testing.test_weakened``: high when it hides a failure, else for a LEAD to decide; low
+    context when the test also failed against the base's own code (``failing_before``): the
+    change hides no failure it introduced."""
     findings = []
     for w in weakened[:_MAX_NAMED]:
+        if w.base_outcome in ("failed", "error") and w.nodeid in failing_before:
+            findings.append(
+                Finding(
+                    rule_id="testing.test_weakened",
+                    severity="low",
+                    message=f"{w.nodeid} {w.base_outcome} against the head's code in the base's "
+                    "version, and against the base's own code too: a failure the change did not "
+                    "introduce, which its own run no longer reports",
+                    path=w.nodeid.split("::", 1)[0] if "::" in w.nodeid else None,
+                    on_changed_line=False,
+                )
+            )
+            continue
         at_head = {
             None: "the change's own run no longer runs it (deleted, renamed, deselected or not collected)",
             "skipped": "the change's own run skips it (skip or xfail)",

@@ -285,3 +285,22 @@ def test_a_parametrized_base_test_split_further_is_matched_by_its_ids(head, weak
     base = _suite(("test_first[<lambda>0]", "passed"))
     found = compare(base, _suite(*head), {"tests/test_f.py"})
     assert [(w.base_outcome, w.head_outcome) for w in found] == weakened
+
+
+def test_skipping_a_test_that_already_failed_at_the_base_is_context(leo_repo, run_testing):
+    # six 1.17.0 skips test_move_items[dbm_ndbm] where dbm.ndbm is missing; it failed there
+    # before the change too, so the change hides no failure it introduced.
+    failing = CALC_TEST + "\n\ndef test_platform():\n    import no_such_module_here  # noqa\n"
+    skipped = failing.replace(
+        "def test_platform", "import pytest\n\n\n@pytest.mark.skip\ndef test_platform"
+    )
+    repo = leo_repo(
+        base={**BASE, "tests/test_calc.py": failing}, head={"tests/test_calc.py": skipped}
+    )
+    result = run_testing(repo.change())
+    result.assert_verdict("PASS")
+    finding = result.assert_finding("testing.test_weakened", path="tests/test_calc.py")
+    assert finding.severity == "low" and not finding.on_changed_line
+    assert "against the base's own code too" in finding.message
+    details = agent_of(result).details["base_pass"]
+    assert details["failing_before"] == ["tests/test_calc.py::test_platform"]
