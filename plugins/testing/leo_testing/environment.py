@@ -20,7 +20,7 @@ import shutil
 import sys
 import time
 import tomllib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -179,8 +179,9 @@ async def _flock(lock_path: Path, mode: int) -> AsyncIterator[int]:
         os.close(fd)  # closing releases the lock
 
 
-def install_targets(tree: Path, settings: Settings) -> list[str]:
-    """The project itself (with the test extras it declares) as a pip target, if installable."""
+def install_targets(tree: Path, settings: Settings, wanted: Sequence[str] = ()) -> list[str]:
+    """The project itself, with the test extras it declares and those its requirement files ask
+    for (``wanted``), as a pip target, if installable."""
     pyproject = tree / "pyproject.toml"
     metadata: dict[str, object] = {}
     if pyproject.is_file() and not pyproject.is_symlink():
@@ -196,16 +197,22 @@ def install_targets(tree: Path, settings: Settings) -> list[str]:
     if not installable:
         return []
     declared = project.get("optional-dependencies", {}) if isinstance(project, dict) else {}
-    extras = [e for e in settings.extras if isinstance(declared, dict) and e in declared]
+    names = dict.fromkeys([*settings.extras, *wanted])
+    extras = [e for e in names if isinstance(declared, dict) and e in declared]
+    extras += [e for e in wanted if e not in extras and not isinstance(project, dict)]
     return [f"{tree}[{','.join(extras)}]" if extras else str(tree)]
 
 
 def default_setup(
-    tree: Path, settings: Settings, report: Path, requirements: Path | None = None
+    tree: Path,
+    settings: Settings,
+    report: Path,
+    requirements: Path | None = None,
+    extras: Sequence[str] = (),
 ) -> list[list[str]]:
-    """One pip call: the project with its test extras, its test requirements (``requirements``,
-    the file ``write_requirements`` made) and the test runner."""
-    targets = install_targets(tree, settings)
+    """One pip call: the project with its test extras (and ``extras``), its test requirements
+    (``requirements``, the file ``write_requirements`` made) and the test runner."""
+    targets = install_targets(tree, settings, extras)
     if requirements is not None:
         targets += ["-r", str(requirements)]
     targets += list(settings.runner_requirements)
@@ -305,7 +312,7 @@ async def _default_build(setup: _Setup, report: Path) -> list[str]:
     settings, tree = setup.settings, setup.tree
     requirements, reqs = write_requirements(tree, settings, setup.sandbox.root)
     notes = list(reqs.notes)
-    [step] = default_setup(tree, settings, report, requirements) or [[]]
+    [step] = default_setup(tree, settings, report, requirements, reqs.extras) or [[]]
     if not step:
         return notes
     first = await setup.run(step)
@@ -316,7 +323,7 @@ async def _default_build(setup: _Setup, report: Path) -> list[str]:
         f"installing everything at once {what} ({_tail(first)[-300:]}); installed in parts"
     )
     runner = list(settings.runner_requirements)
-    project = install_targets(tree, settings)
+    project = install_targets(tree, settings, reqs.extras)
     if project:
         await setup.must(setup.pip("--report", str(report), *project))
     if runner:

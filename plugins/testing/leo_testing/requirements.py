@@ -38,6 +38,8 @@ class Requirements:
     lines: list[str] = field(default_factory=list)
     constraints: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    extras: list[str] = field(default_factory=list)
+    """Extras of the project itself the files ask for (``-e .[socks]``: requests)."""
 
     def note(self, text: str) -> None:
         if text not in self.notes:
@@ -234,6 +236,9 @@ def _line(line: str, rel: str, own: str | None, out: Requirements) -> str | None
             f"{rel}: {line} taken from the index instead of its URL (only the index is reachable)"
         )
     elif line.startswith((".", "/", "file:")) or editable:
+        own_extras = re.fullmatch(r"\.?/?\[([A-Za-z0-9._,\s-]+)\]", line)
+        if own_extras:  # the project itself with extras: install those with it
+            out.extras += [e.strip() for e in own_extras.group(1).split(",") if e.strip()]
         out.note(f"{rel}: local path {line[:120]!r} skipped (the tests import the head's code)")
         return None
     try:

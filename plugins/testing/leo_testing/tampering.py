@@ -182,9 +182,8 @@ class _Scanner(ast.NodeVisitor):
         elif isinstance(target, ast.Subscript):
             base = self.dotted(target.value)
             if base == "sys.modules":
-                key = target.slice
-                literal = isinstance(key, ast.Constant) and isinstance(key.value, str)
-                if not literal or self._runner(str(getattr(key, "value", ""))):
+                name = fixed_package(target.slice)
+                if name is None or self._runner(name):
                     self._hit(line, "replaces a test-runner module in sys.modules")
             elif base in ("__builtins__", "builtins.__dict__", "vars.builtins"):
                 self._hit(line, "rewrites the builtins")
@@ -330,3 +329,19 @@ def _on_added_lines(hits: list[Hit], added: Sequence[int]) -> Iterator[Hit]:
         if hit.line in lines and (hit.line, hit.what) not in seen:
             seen.add((hit.line, hit.what))
             yield hit
+
+
+def fixed_package(key: ast.AST) -> str | None:
+    """The module name a ``sys.modules[key]`` key names, or its fixed top-level package when
+    the rest is computed (``f"requests.packages.{mod}"``: requests 2.32 aliases its vendored
+    modules so); None when even the top-level package could be anything."""
+    if isinstance(key, ast.Constant) and isinstance(key.value, str):
+        return key.value
+    first: ast.AST | None = None
+    if isinstance(key, ast.JoinedStr) and key.values:
+        first = key.values[0]
+    elif isinstance(key, ast.BinOp) and isinstance(key.op, ast.Add):
+        first = key.left
+    if isinstance(first, ast.Constant) and isinstance(first.value, str) and "." in first.value:
+        return first.value.split(".", 1)[0]
+    return None

@@ -78,6 +78,7 @@ def test_lines_pip_cannot_install_here_are_left_out_or_taken_from_the_index_with
         "freezegun ; python_version != '3.3'",
     ]
     assert reqs.constraints == ["attrs<30"]
+    assert reqs.extras == ["socks"]  # installed with the project itself
     notes = "\n".join(reqs.notes)
     for expected in (
         "local path '.[socks]' skipped",
@@ -304,3 +305,19 @@ def test_skipping_a_test_that_already_failed_at_the_base_is_context(leo_repo, ru
     assert "against the base's own code too" in finding.message
     details = agent_of(result).details["base_pass"]
     assert details["failing_before"] == ["tests/test_calc.py::test_platform"]
+
+
+def test_sys_modules_aliases_under_afixed_package_are_not_runner_tampering():
+    import ast
+
+    from leo_testing.tampering import fixed_package
+
+    def key(source):
+        return fixed_package(ast.parse(source, mode="eval").body)
+
+    # requests 2.32: sys.modules[f"requests.packages.{mod}"] = sys.modules[mod]
+    assert key('f"requests.packages.{mod}"') == "requests"
+    assert key('"requests.packages." + mod') == "requests"
+    assert key('f"_pytest.{mod}"') == "_pytest"
+    for anything in ('f"{mod}"', 'f"py{mod}.x"', "mod", '"x" + mod'):
+        assert key(anything) is None, anything
