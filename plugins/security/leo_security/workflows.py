@@ -30,7 +30,7 @@ LOWER: dict[Severity, Severity] = {
     "critical": "high", "high": "medium", "medium": "low", "low": "info", "info": "info"
 }  # fmt: skip
 _COMPLETED = re.compile(r"completed (\S+)")
-#: zizmor rules LEO caps at ``medium``: a decision for a LEAD (ESCALATE), not a defect.
+#: zizmor rules LEO caps at ``medium``: a LEAD accepts them (CONDITIONAL_PASS); not a defect.
 #: ``unpinned-uses`` fires on every ``uses: owner/action@v4`` (zizmor's blanket policy wants a
 #: commit hash, even for ``actions/checkout``): the ref GitHub's own documentation shows. On a
 #: library's own CI (pluggy 1.5.0 adding ``codecov/codecov-action@v4``) it is hardening to weigh,

@@ -153,15 +153,14 @@ def test_workflow_findings_the_base_had_are_context(tmp_path):
 
 
 def test_a_new_unpinned_action_asks_a_lead(tmp_path):
-    """A new third-party action on a tag is hardening for a LEAD to weigh (medium), not a FAIL;
-    zizmor's other findings keep their severity."""
+    """A new third-party action on a tag is hardening for a LEAD to weigh (medium), not a FAIL."""
     added = WORKFLOW + "      - uses: codecov/codecov-action@v4\n"
     run = _security(tmp_path, {".github/workflows/main.yml": WORKFLOW},
                     {".github/workflows/main.yml": added})  # fmt: skip
     new = _blocking(run, "security.zizmor.unpinned-uses")
     assert [(f.line, f.severity) for f in new] == [(11, "medium")]
     assert run.agent("security").status == "warned"
-    run.assert_verdict("ESCALATE")
+    run.assert_verdict("CONDITIONAL_PASS")  # a LEAD must accept it
 
 
 def test_a_new_workflow_with_a_template_injection_still_fails(tmp_path):
@@ -235,7 +234,7 @@ def test_secret_guesses_real_releases_make_are_calibrated(tmp_path):
     assert got["security.secrets.HexHighEntropyString"] == "low"
     assert got["security.secrets.BasicAuthDetector"] == "low"
     assert got["security.secrets.PrivateKeyDetector"] == "medium"
-    run.assert_verdict("ESCALATE")
+    run.assert_verdict("CONDITIONAL_PASS")  # a LEAD must accept the test key
     real = {
         "settings.json": f'{{\n    "signing_secret": "{sha[:64]}"\n}}\n',
         "deploy.md": "Use `https://deploy:Xq9vTz2mLp7w@ci.example.com` to push.\n",
