@@ -128,14 +128,16 @@ def _excluded(package: Package, settings: DesignSettings) -> bool:
 
 def moved(change: Change, package: Package) -> Package:
     """Where ``package`` lives at the head: the directory most of its renamed files moved to
-    (a move to a ``src/`` layout, requests 2.31.0 -> 2.32.3), else where it was."""
+    (a move to a ``src/`` layout, requests 2.31.0 -> 2.32.3, or back out of one), else where
+    it was."""
     prefix = f"{package.path.removeprefix('./')}/"
     targets: dict[str, int] = {}
     for f in change.files:
         if f.old_path and f.old_path.startswith(prefix) and f.path != f.old_path:
             inner = f.old_path.removeprefix(prefix)
-            if f.path.endswith(f"/{package.name}/{inner}"):
-                root = f.path.removesuffix(f"/{package.name}/{inner}")
+            # "/" first: a move out of src/ to the repository root has no directory above it
+            if f"/{f.path}".endswith(f"/{package.name}/{inner}"):
+                root = f"/{f.path}".removesuffix(f"/{package.name}/{inner}").lstrip("/")
                 targets[root] = targets.get(root, 0) + 1
     if not targets:
         return package

@@ -383,3 +383,23 @@ def test_packages_beside_a_src_layout_are_not_published(leo_repo, leo_run):
     run = leo_run(repo.change(), [DesignAgent])
     assert _api(run) == []
     assert run.agent("design").details["api_packages"] == ["src/lib"]
+
+
+def test_move_out_of_a_src_layout_is_not_a_removal(leo_repo, leo_run):
+    """reverse-requests (2.32.2 -> 2.31.0) moves the package from src/ back to the root."""
+    repo = leo_repo(
+        base={
+            "src/app/__init__.py": "from app.core import compute_total\n",
+            "src/app/core.py": CORE,
+        },
+        head={
+            "src/app/__init__.py": None,
+            "src/app/core.py": None,
+            "app/__init__.py": "from app.core import compute_total\n",
+            "app/core.py": CORE,
+        },
+    )
+    run = leo_run(repo.change(), [DesignAgent])
+    assert _api(run) == []
+    assert "src/app moved to app" in run.agent("design").details["api_not_breaks"]
+    run.assert_verdict("PASS")

@@ -236,7 +236,7 @@ def test_secret_guesses_real_releases_make_are_calibrated(tmp_path):
     assert got["security.secrets.PrivateKeyDetector"] == "medium"
     run.assert_verdict("CONDITIONAL_PASS")  # a LEAD must accept the test key
     real = {
-        "settings.json": f'{{\n    "signing_secret": "{sha[:64]}"\n}}\n',
+        "settings.json": f'{{\n    "session": "{sha[:64]}"\n}}\n',
         "deploy.md": "Use `https://deploy:Xq9vTz2mLp7w@ci.example.com` to push.\n",
         "certs/server.key": key,
     }
