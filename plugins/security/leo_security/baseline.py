@@ -71,6 +71,7 @@ class _Index:
             with contextlib.suppress(SyntaxError, ValueError, RecursionError, MemoryError):
                 self.tree = ast.parse(text)
         self.workflow = path.endswith((".yml", ".yaml"))
+        self._innermost: dict[int, ast.stmt] | None = None
 
     def code(self, line: int | None, end_line: int | None) -> str:
         """The finding's code, normalised: the innermost statement holding it, as an AST
@@ -102,15 +103,15 @@ class _Index:
     def _statement(self, line: int) -> ast.stmt | None:
         if self.tree is None:
             return None
-        best: ast.stmt | None = None
-        for node in ast.walk(self.tree):
-            if (
-                isinstance(node, ast.stmt)
-                and node.lineno <= line <= (node.end_lineno or node.lineno)
-                and (best is None or node.lineno >= best.lineno)
-            ):
-                best = node
-        return best
+        if self._innermost is None:  # once per file: a test module holds hundreds of findings
+            self._innermost = {}
+            for node in ast.walk(self.tree):  # outer statements come before inner ones
+                if isinstance(node, ast.stmt):
+                    for n in range(node.lineno, (node.end_lineno or node.lineno) + 1):
+                        held = self._innermost.get(n)
+                        if held is None or node.lineno >= held.lineno:
+                            self._innermost[n] = node
+        return self._innermost.get(line)
 
     def _function(self, line: int) -> str | None:
         assert self.tree is not None

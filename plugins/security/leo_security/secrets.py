@@ -175,8 +175,9 @@ def calibrate(findings: list[Finding], contents: dict[str, bytes]) -> list[Findi
       ``medium``, so a LEAD confirms it is a throwaway test key; it never passes silently.
     """
     out = []
+    texts: dict[str, list[str]] = {}
     for f in findings:
-        line = _line(contents.get(f.path or ""), f.line)
+        line = _line(texts, contents, f.path or "", f.line)
         note = None
         if f.rule_id == "security.secrets.HexHighEntropyString" and _is_digest(line):
             severity, note = "low", "a published digest named as one, not a secret"
@@ -194,10 +195,14 @@ def calibrate(findings: list[Finding], contents: dict[str, bytes]) -> list[Findi
     return out
 
 
-def _line(data: bytes | None, line: int | None) -> str:
-    if data is None or not line:
+def _line(
+    texts: dict[str, list[str]], contents: dict[str, bytes], path: str, line: int | None
+) -> str:
+    if path not in contents or not line:
         return ""
-    lines = data.decode("utf-8", "replace").splitlines()
+    if path not in texts:
+        texts[path] = contents[path].decode("utf-8", "replace").splitlines()
+    lines = texts[path]
     return lines[line - 1] if line <= len(lines) else ""
 
 
