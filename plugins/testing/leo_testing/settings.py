@@ -26,9 +26,11 @@ DEFAULT_COMMAND = (
     "-o", "junit_family=xunit1",  # xunit1 carries each test's file and line
     "--junitxml={junit}",
     "--cov={project}", "--cov-branch", "--cov-report=xml:{coverage}",
-    # LEO's --cov makes coverage.py warn about a project's own ``include``; under the project's
-    # ``filterwarnings = error`` that warning stopped pluggy 1.5.0's whole suite (issue 18).
+    # LEO's --cov makes coverage.py warn about a project's own ``include``, and the pytest LEO
+    # chose warns about its own future; under the project's ``filterwarnings = error`` those
+    # warnings stopped whole suites (pluggy 1.5.0, python-dateutil 2.9.0; issue 18).
     "-W", "ignore::coverage.exceptions.CoverageWarning",
+    "-W", "ignore::pytest.PytestDeprecationWarning",
 )  # fmt: skip
 DEFAULT_RERUN = (
     "{python}", "-m", "pytest", "-q",
