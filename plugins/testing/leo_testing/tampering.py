@@ -14,10 +14,10 @@ from __future__ import annotations
 import ast
 import posixpath
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
-from leo import Change, Finding
+from leo import Change, ChangedFile, Finding
 
 #: Modules whose objects decide what a test run reports: writing into them forges the run.
 RUNNER_MODULES = frozenset(
@@ -299,12 +299,28 @@ async def tampering_findings(change: Change, paths: Sequence[str] | None = None)
         if f.is_regular and f.path.endswith(".py") and (paths is None or f.path in paths)
     ]  # fmt: skip
     sources = await change.read_many([f.path for f in files], "head")
+    before = await _base_hits(change, files)
     findings = []
     for f in files:
         data = sources.get(f.path)
         if data is None:
             continue
+        contexts = _contexts(data)
         for hit in _on_added_lines(scan(data, test_side=is_test_side(f.path)), f.added_lines):
+            if (hit.what, contexts(hit.line)) in before:
+                findings.append(
+                    Finding(
+                        rule_id="testing.runner_tampering",
+                        severity="low",
+                        message=f"{f.path}:{hit.line} {hit.what}, as the base already did in "
+                        "the same statement (a moved or reformatted file): not introduced by "
+                        "the change",
+                        path=f.path,
+                        line=hit.line,
+                        on_changed_line=False,
+                    )
+                )
+                continue
             findings.append(
                 Finding(
                     rule_id="testing.runner_tampering" if hit.critical else "testing.runner_hook",
@@ -320,6 +336,45 @@ async def tampering_findings(change: Change, paths: Sequence[str] | None = None)
                 )
             )
     return findings
+
+
+async def _base_hits(change: Change, files: Sequence[ChangedFile]) -> set[tuple[str, str]]:
+    """Hold the line: (what, statement) of every hit in the base's version of the changed files
+    and of the Python files the change deletes (a move git did not pair: python-dateutil 2.9.0
+    moved ``dateutil/test/`` to ``tests/``), so a hit the base already had is not the change's."""
+    olds = {f.old_path or f.path for f in files if f.status != "added"}
+    olds |= {f.path for f in change.files if f.status == "deleted" and f.path.endswith(".py")}
+    sources = await change.read_many(sorted(olds), "base")
+    found: set[tuple[str, str]] = set()
+    for path, data in sources.items():
+        if data is None:
+            continue
+        contexts = _contexts(data)
+        for hit in scan(data, test_side=is_test_side(path)):
+            found.add((hit.what, contexts(hit.line)))
+    return found
+
+
+def _contexts(data: bytes) -> Callable[[int], str]:
+    """``line -> `` the text of the innermost function around it (each line stripped), else the
+    line itself: a hit counts as the base's only where its whole function is unchanged, so a
+    moved file whose function now computes another module name is still the change's."""
+    text = data.decode("utf-8", "replace").splitlines()
+    try:
+        spans = [
+            (node.lineno, node.end_lineno or node.lineno)
+            for node in ast.walk(ast.parse(data))
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+        ]
+    except (SyntaxError, ValueError):
+        spans = []
+
+    def context(line: int) -> str:
+        around = [(a, b) for a, b in spans if a <= line <= b]
+        a, b = min(around, key=lambda s: s[1] - s[0]) if around else (line, line)
+        return "\n".join(t.strip() for t in text[a - 1 : b])
+
+    return context
 
 
 def _on_added_lines(hits: list[Hit], added: Sequence[int]) -> Iterator[Hit]:

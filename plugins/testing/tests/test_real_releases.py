@@ -321,3 +321,29 @@ def test_sys_modules_aliases_under_afixed_package_are_not_runner_tampering():
     assert key('f"_pytest.{mod}"') == "_pytest"
     for anything in ('f"{mod}"', 'f"py{mod}.x"', "mod", '"x" + mod'):
         assert key(anything) is None, anything
+
+
+FIXTURE = (
+    "import sys\n\nimport pytest\n\n\n@pytest.fixture\ndef clean_import():\n"
+    "    ours = [m for m in sys.modules if m.startswith('{prefix}')]\n"
+    "    for name in ours:\n        del sys.modules[name]\n    yield\n"
+)
+
+
+@pytest.mark.parametrize(("prefix", "severity"), [("dateutil", "low"), ("_pytest", "critical")])
+def test_a_moved_test_file_keeps_the_bases_sys_modules_surgery_only_if_unchanged(
+    leo_repo, prefix, severity
+):
+    # python-dateutil 2.9.0 moved dateutil/test/ to tests/ (git pairs no rename: edits too).
+    import anyio
+    from leo_testing.tampering import tampering_findings
+
+    base = {"pkg/test/test_imports.py": FIXTURE.replace("{prefix}", "dateutil")}
+    moved = FIXTURE.replace("{prefix}", prefix) + "\n\ndef test_other():\n" + "    x = 1\n" * 30
+    repo = leo_repo(
+        base=base, head={"pkg/test/test_imports.py": None, "tests/test_imports.py": moved}
+    )
+    [finding] = anyio.run(tampering_findings, repo.change())
+    assert finding.severity == severity, finding
+    assert finding.path == "tests/test_imports.py"
+    assert finding.on_changed_line is (severity == "critical")
