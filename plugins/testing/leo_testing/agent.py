@@ -114,12 +114,17 @@ async def _failing_before(
     if base_suite is None or settings.rerun_command is None:
         return frozenset()
     weakened = baseline.compare(base_suite, head_suite or Suite(()), set())
+    candidates = [w.nodeid for w in weakened if w.base_outcome in ("failed", "error")]
+    # A failing test in a file the change did not touch may fail at the base as well (requests'
+    # timeout tests reach for a host the sandbox's empty network cannot reach).
+    edited = {f.path for f in change.files} | {f.old_path for f in change.files if f.old_path}
+    candidates += [
+        c.nodeid
+        for c in (head_suite.cases if head_suite else ())
+        if c.outcome in ("failed", "error") and c.file and c.file not in edited
+    ]
     # A node id comes from a report the head's code wrote: never let it be an option.
-    ids = tuple(
-        w.nodeid
-        for w in weakened
-        if w.base_outcome in ("failed", "error") and w.nodeid and not w.nodeid.startswith("-")
-    )[:50]
+    ids = tuple(dict.fromkeys(n for n in candidates if n and not n.startswith("-")))[:50]
     if not ids:
         return frozenset()
     async with change.worktree("base") as tree:
@@ -372,7 +377,7 @@ class TestingAgent(SubAgent):
                 else "the test command collected no tests"
             )
             return self._no_tests(findings, tools, details, why)
-        findings += self._test_findings(suite, details)
+        findings += self._test_findings(suite, details, change, run.failing_before)
         failing = suite.count("failed") + suite.count("error")
         if run.result.returncode != 0 and not failing:
             findings.append(
@@ -470,16 +475,36 @@ class TestingAgent(SubAgent):
         )
         return self.result(findings, summary=why, tools=tools, details=details)
 
-    def _test_findings(self, suite: Suite, details: dict[str, Any]) -> list[Finding]:
+    def _test_findings(
+        self,
+        suite: Suite,
+        details: dict[str, Any],
+        change: Change,
+        failing_before: frozenset[str] = frozenset(),
+    ) -> list[Finding]:
+        edited = {f.path for f in change.files} | {f.old_path for f in change.files if f.old_path}
         findings = []
         failing = []
         for case in suite.cases:
             if case.outcome not in ("failed", "error"):
                 continue
-            failing.append(case.nodeid)
             path, line = case.crash_location()
             verb = "failed" if case.outcome == "failed" else "errored"
             message = f"{case.nodeid} {verb}" + (f": {case.message}" if case.message else "")
+            if case.nodeid in failing_before and case.file and case.file not in edited:
+                findings.append(  # hold the line: the base's own code fails it too
+                    Finding(
+                        rule_id="testing.test_failed",
+                        severity="low",
+                        message=f"{message} (it fails against the base's own code too, in a "
+                        "file the change did not touch: not introduced by the change)",
+                        path=path,
+                        line=line,
+                        on_changed_line=False,
+                    )
+                )
+                continue
+            failing.append(case.nodeid)
             findings.append(
                 Finding(
                     rule_id="testing.test_failed"

@@ -347,3 +347,23 @@ def test_a_moved_test_file_keeps_the_bases_sys_modules_surgery_only_if_unchanged
     assert finding.severity == severity, finding
     assert finding.path == "tests/test_imports.py"
     assert finding.on_changed_line is (severity == "critical")
+
+
+def test_a_test_that_fails_at_the_base_too_in_an_untouched_file_is_context(leo_repo, run_testing):
+    # requests 2.32.3: its timeout tests reach for a host the sandbox's empty network lacks;
+    # they fail against the release before it just the same.
+    offline = "import socket\n\n\ndef test_network():\n    socket.create_connection(('10.255.255.1', 80), 1)\n"
+    repo = leo_repo(
+        base={**BASE, "tests/test_net.py": offline}, head={"calc.py": CALC + "\n\nZERO = 0\n"}
+    )
+    result = run_testing(repo.change())
+    result.assert_verdict("PASS")
+    finding = result.assert_finding("testing.test_failed", path="tests/test_net.py")
+    assert finding.severity == "low" and not finding.on_changed_line
+    assert "fails against the base's own code too" in finding.message
+    # The hostile twin: the change breaks add(); that test passed at the base, so it is high.
+    broken = run_testing(leo_repo(base=BASE, head={"calc.py": BROKEN}).change())
+    broken.assert_verdict("FAIL")
+    assert (
+        broken.assert_finding("testing.test_failed", path="tests/test_calc.py").severity == "high"
+    )
