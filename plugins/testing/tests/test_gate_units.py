@@ -13,6 +13,22 @@ from leo_testing.junit import Suite, TestCase
 from leo_testing.observer import disagreements, read_record
 from leo_testing.tampering import is_test_side, scan
 
+#: platformdirs 4.2.1's tests/test_api.py: simulate a missing optional module (ctypes).
+IMPORT_STUB = (
+    "import builtins\nimport sys\n\nbuiltin_import = builtins.__import__\n\n\n"
+    "def _fake_import(name, *args, **kwargs):\n"
+    "    if name == 'ctypes':\n        raise ModuleNotFoundError(f'No module named {name}')\n"
+    "    return builtin_import(name, *args, **kwargs)\n"
+)
+PLATFORMDIRS = IMPORT_STUB + (
+    "\n\ndef test_no_ctypes():\n"
+    "    items = [item for item in sys.modules.items() if item[0].startswith('platformdirs')]\n"
+    "    try:\n        builtins.__import__ = _fake_import\n"
+    "        for name, _ in items:\n            del sys.modules[name]\n"
+    "        import platformdirs\n"
+    "    finally:\n        builtins.__import__ = builtin_import\n"
+    "        for name, module in items:\n            sys.modules[name] = module\n"
+)
 FORGERIES = {
     "assign-internal": "import _pytest.reports\n_pytest.reports.TestReport.from_item_and_call = 1\n",
     "from-import-alias": "from _pytest.reports import TestReport as T\nT.from_item_and_call = 1\n",
@@ -46,6 +62,24 @@ FORGERIES = {
     "observer-file": "from pathlib import Path\nPath('observer.jsonl').write_text('')\n",
     "replace-exit": "import sys\nsys.exit = lambda *a: None\n",
     "coverage-internal": "import coverage\ncoverage.Coverage.current = None\n",
+    # The platformdirs pattern below, aimed at the runner instead (issue 18).
+    "import-hook-module-level": IMPORT_STUB + "builtins.__import__ = _fake_import\n",
+    "import-hook-forges-runner": IMPORT_STUB.replace("'ctypes'", "'_pytest.reports'")
+    + "\ndef test_x():\n    builtins.__import__ = _fake_import\n",
+    "import-hook-lambda": "import builtins\n\ndef test_x():\n    builtins.__import__ = lambda *a: None\n",
+    "import-hook-writes": IMPORT_STUB.replace("    return", "    sys.modules['x'] = 1\n    return")
+    + "\ndef test_x():\n    builtins.__import__ = _fake_import\n",
+    "modules-restored-with-a-forgery": "import sys\n\ndef test_x():\n"
+    "    saved = [(k, v) for k, v in sys.modules.items()]\n"
+    "    saved.append(('_pytest.reports', object()))\n"
+    "    for name, module in saved:\n        sys.modules[name] = module\n",
+    "modules-copy-edited": "import sys\n\ndef test_x():\n    saved = dict(sys.modules)\n"
+    "    saved['_pytest.runner'] = None\n    sys.modules.update(saved)\n",
+    "modules-loop-var-rebound": "import sys\n\ndef test_x():\n"
+    "    for name, module in list(sys.modules.items()):\n        module = None\n"
+    "        sys.modules[name] = module\n",
+    "monkeypatch-import-forges": "import builtins\n\ndef test_x(monkeypatch):\n"
+    "    monkeypatch.setattr(builtins, '__import__', lambda *a, **k: None)\n",
 }
 HONEST = {
     "fixture-type-hint": "from _pytest.fixtures import FixtureRequest\n\ndef test_x(request: FixtureRequest):\n    assert request\n",
@@ -54,6 +88,12 @@ HONEST = {
     "stub-own-module": "import sys\n\ndef test_x(monkeypatch):\n    monkeypatch.setitem(sys.modules, 'optional_dep', object())\n",
     "sys-path": "import sys\nsys.path.insert(0, 'src')\n",
     "sys-argv": "import sys\n\ndef test_x():\n    sys.argv = ['prog', '-v']\n",
+    "platformdirs-missing-ctypes": PLATFORMDIRS,
+    "monkeypatch-import-stub": IMPORT_STUB
+    + "\ndef test_x(monkeypatch):\n    monkeypatch.setattr(builtins, '__import__', _fake_import)\n",
+    "modules-pop-own-package": "import sys\n\ndef test_x():\n    sys.modules.pop('mypkg.compat', None)\n",
+    "modules-snapshot-restored": "import sys\n\ndef test_x():\n    saved = sys.modules.copy()\n"
+    "    sys.modules.update(saved)\n",
 }
 
 
