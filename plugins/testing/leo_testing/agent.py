@@ -369,9 +369,17 @@ class TestingAgent(SubAgent):
         info.update(base_suite.counts())
         edited = {f.path for f in change.files} | {f.old_path for f in change.files if f.old_path}
         renamed = {f.old_path: f.path for f in change.files if f.old_path and f.status == "renamed"}
-        weakened = baseline.compare(base_suite, head_suite or Suite(()), edited, renamed)
+        looked_at = sorted({c.file for c in base_suite.cases if c.file and c.file in edited})
+        base_src = await change.read_many(looked_at, "base") if looked_at else {}
+        head_src = await change.read_many([renamed.get(p, p) for p in looked_at], "head")
+        sources = baseline.Sources(
+            {p: baseline.read_test_functions(data) for p, data in base_src.items()},
+            {p: baseline.read_test_functions(data) for p, data in head_src.items()},
+        )
+        head_suite = head_suite or Suite(())
+        weakened = baseline.compare(base_suite, head_suite, edited, renamed, sources)
         info["weakened"] = [w.nodeid for w in weakened[:200]]
-        findings += baseline.weakened_findings(weakened)
+        findings += baseline.weakened_findings(weakened, self.settings.updated_tests)
         return findings
 
     def _no_tests(
@@ -397,6 +405,8 @@ class TestingAgent(SubAgent):
             path, line = case.crash_location()
             verb = "failed" if case.outcome == "failed" else "errored"
             message = f"{case.nodeid} {verb}" + (f": {case.message}" if case.message else "")
+            if case.collection_error:  # say why, so a LEAD can act (zipp 3.18.1, markdown 3.7)
+                message = f"{case.file} could not be collected: {case.first_error_line()}"
             findings.append(
                 Finding(
                     rule_id="testing.test_failed"

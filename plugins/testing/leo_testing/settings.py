@@ -120,6 +120,9 @@ class Settings(AgentSettings):
     coverage_severity: Severity = "medium"
     coverage_omit: tuple[str, ...] = COVERAGE_OMIT
     flaky_reruns: Count = 2
+    updated_tests: Literal["context", "lead"] = "context"
+    """A failing base test the change rewrote, keeping its assertions, so that it passes:
+    "context" reports it low (a release updating a test with its behaviour), "lead" asks a LEAD."""
 
     @model_validator(mode="before")
     @classmethod

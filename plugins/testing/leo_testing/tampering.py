@@ -238,11 +238,15 @@ class _Scanner(ast.NodeVisitor):
                 stores[n.id] += 1
             elif isinstance(n, ast.AugAssign | ast.AnnAssign | ast.NamedExpr):
                 changed |= {x.id for x in ast.walk(n.target) if isinstance(x, ast.Name)}
-            elif isinstance(n, ast.Subscript | ast.Attribute) and isinstance(n.value, ast.Name):
-                if isinstance(n.ctx, ast.Store | ast.Del) or (
-                    isinstance(n, ast.Attribute) and n.attr in _MUTATORS
-                ):
-                    changed.add(n.value.id)
+            elif (
+                isinstance(n, ast.Subscript | ast.Attribute)
+                and isinstance(n.value, ast.Name)
+                and (
+                    isinstance(n.ctx, ast.Store | ast.Del)
+                    or (isinstance(n, ast.Attribute) and n.attr in _MUTATORS)
+                )
+            ):
+                changed.add(n.value.id)
         changed |= {name for name, count in stores.items() if count > known[name]}
         self.snapshots = set()
         for _ in range(3):
@@ -325,11 +329,10 @@ class _Scanner(ast.NodeVisitor):
             elif isinstance(node, ast.Constant) and isinstance(node.value, str):
                 if node.value.split(".")[0] in RUNNER_MODULES - {"builtins"}:
                     return False
-            elif isinstance(node, ast.Attribute | ast.Subscript | ast.Name) and isinstance(
-                getattr(node, "ctx", None), ast.Store | ast.Del
+            elif isinstance(node, ast.Attribute | ast.Subscript) and isinstance(
+                node.ctx, ast.Store | ast.Del
             ):
-                if not isinstance(node, ast.Name):
-                    return False  # it writes somewhere besides its own locals
+                return False  # it writes somewhere besides its own locals
         return refuses and delegates
 
     def _saved_imports(self) -> set[str]:

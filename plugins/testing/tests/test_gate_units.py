@@ -4,10 +4,11 @@ of the base pass with the head's run, and which files count as test configuratio
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
 from leo_testing.agent import lead_decisions
-from leo_testing.baseline import compare, weakened_findings
+from leo_testing.baseline import Sources, compare, read_test_functions, weakened_findings
 from leo_testing.harness import is_harness_file, named_configs
 from leo_testing.junit import Suite, TestCase
 from leo_testing.observer import disagreements, read_record
@@ -203,3 +204,94 @@ def test_files_the_head_collected_tests_from_never_include_doctested_code():
         b'<testcase classname="calc" name="calc.add" file="calc.py"/></testsuite>'
     )
     assert _test_files(junit) == ["checks/calc_check.py"]
+
+
+# -- calibration on real releases (issue 18) --------------------------------------------------
+COLLECTION_ERROR = (
+    "ImportError while importing test module '/tmp/t/tests/test_a.py'.\nTraceback:\n"
+    "tests/test_a.py:3: in <module>\n    from calc import sub\n"
+    "E   ImportError: cannot import name 'sub' from 'calc'\n"
+)
+
+
+def module_error(file="tests/test_a.py"):
+    name = file.removesuffix(".py").replace("/", ".")
+    return TestCase(name, "", file, None, "error", "collection failure", COLLECTION_ERROR)
+
+
+def sources_of(base_src, head_src, path="tests/test_a.py"):
+    return Sources(
+        {path: read_test_functions(base_src.encode())},
+        {path: read_test_functions(head_src.encode())},
+    )
+
+
+def test_a_collection_error_names_its_first_meaningful_line():
+    error = module_error()
+    assert error.collection_error and error.nodeid == "tests/test_a.py::tests.test_a"
+    assert error.first_error_line() == "ImportError: cannot import name 'sub' from 'calc'"
+    assert not case("test_x", "error").collection_error
+
+
+def test_a_module_the_base_pass_could_not_collect_is_not_a_test_the_change_dropped():
+    head = Suite((case("test_new", "passed"),))
+    both = sources_of(
+        "def test_a():\n    assert 1\n", "def test_new():\n    assert 1\n    assert 2\n"
+    )
+    (rewritten,) = compare(Suite((module_error(),)), head, {"tests/test_a.py"}, None, both)
+    (finding,) = weakened_findings([rewritten])
+    assert finding.severity == "low" and "cannot import name 'sub'" in finding.message
+    assert "no longer runs" not in finding.message
+    # the file untouched and collected at the head: the base's configuration differs, context
+    (untouched,) = compare(Suite((module_error(),)), head, set())
+    assert weakened_findings([untouched])[0].severity == "low"
+    # the change removed the module and its tests with it: a failure hidden
+    (gone,) = compare(Suite((module_error(),)), Suite(()), {"tests/test_a.py"})
+    assert weakened_findings([gone])[0].severity == "high"
+    # the change rewrote the module and dropped assertions: a LEAD decides
+    fewer = sources_of("def test_a():\n    assert 1\n    assert 2\n", "def test_new():\n    pass\n")
+    (thinner,) = compare(Suite((module_error(),)), head, {"tests/test_a.py"}, None, fewer)
+    assert weakened_findings([thinner])[0].severity == "medium"
+
+
+def test_a_test_renamed_with_its_body_is_found_under_its_new_name():
+    """cachetools 5.4.0: test_typed_dict became test_typedmethod_dict."""
+    old = "class T:\n    def test_typed(self):\n        self.assertEqual(get_typed(1), 1)\n"
+    new = old.replace("test_typed(", "test_typedmethod(").replace("get_typed", "get_typedm")
+    base = Suite(
+        (TestCase("test_typed", "tests.test_a.T", "tests/test_a.py", 1, "passed", "", ""),)
+    )
+    head_case = TestCase(
+        "test_typedmethod", "tests.test_a.T", "tests/test_a.py", 1, "passed", "", ""
+    )
+    assert compare(base, Suite((head_case,)), {"tests/test_a.py"}, None, sources_of(old, new)) == []
+    failing = Suite((replace(base.cases[0], outcome="failed"),))
+    (moved,) = compare(
+        failing, Suite((head_case,)), {"tests/test_a.py"}, None, sources_of(old, new)
+    )
+    assert moved.kind == "renamed" and moved.detail == "tests/test_a.py::T::test_typedmethod"
+    finding = weakened_findings([moved])[0]  # sqlparse 0.5.1: test_parse_nulls → test_parse_order
+    assert (
+        finding.severity == "low" and "as tests/test_a.py::T::test_typedmethod" in finding.message
+    )
+    other = "class T:\n    def test_other(self):\n        assert sorted([2, 1]) == [1, 2]\n"
+    (dropped,) = compare(
+        base, Suite((head_case,)), {"tests/test_a.py"}, None, sources_of(old, other)
+    )
+    assert weakened_findings([dropped])[0].severity == "medium"  # not alike: a LEAD decides
+
+
+def test_a_failing_test_updated_with_its_assertions_is_context_and_a_neutered_one_is_not():
+    base = Suite((case("test_add", "failed"),))
+    head = Suite((case("test_add", "passed"),))
+    updated = sources_of("def test_add():\n    assert add(1, 2) == 3\n",
+                         "def test_add():\n    assert add(1, 2) == -1\n")  # fmt: skip
+    (w,) = compare(base, head, {"tests/test_a.py"}, None, updated)
+    assert w.updated and weakened_findings([w])[0].severity == "low"
+    assert weakened_findings([w], updated_tests="lead")[0].severity == "medium"
+    neutered = sources_of("def test_add():\n    assert add(1, 2) == 3\n    assert add(0, 0) == 0\n",
+                          "def test_add():\n    assert add(0, 0) == 0\n")  # fmt: skip
+    (w,) = compare(base, head, {"tests/test_a.py"}, None, neutered)
+    finding = weakened_findings([w], updated_tests="context")[0]
+    assert finding.severity == "medium" and "assertions 2 at base, 1 at head" in finding.message
+    assert finding.message in lead_decisions([finding])
