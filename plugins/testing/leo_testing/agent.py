@@ -74,10 +74,11 @@ async def run_suite(
             sandbox = Sandbox.create(settings, Path(tmp) / "head")
             await sandbox.check_available()
             async with environment.prepare(tree, settings, sandbox) as env:
+                generated = await baseline.untracked_files(tree) if base_pass else {}
                 run = await _run_once(tree, settings, sandbox, env, command, tests, coverage)
                 if base_pass:
                     extra = _test_files(run.junit)
-                    paths = await baseline.prepare_base_pass(change, tree, extra)
+                    paths = await baseline.prepare_base_pass(change, tree, extra, generated)
                     base_sandbox = Sandbox.create(settings, Path(tmp) / "base")
                     base = await _run_once(tree, settings, base_sandbox, env, command, (), False)
                     run = replace(run, base=base, base_paths=tuple(paths))
@@ -174,14 +175,15 @@ LEAD_RULES = frozenset(
 
 def lead_decisions(findings: Sequence[Finding]) -> list[str]:
     """The messages of the findings a LEAD must decide (a weakened test that hides no failure
-    included), for the result's ``decisions``."""
+    included; a ``low`` one, a test updated with its behaviour, is context), for the result's
+    ``decisions``."""
     return [
         f.message[:1000]
         for f in findings
         if f.on_changed_line
         and (
             f.rule_id in LEAD_RULES
-            or (f.rule_id == "testing.test_weakened" and f.severity not in ("critical", "high"))
+            or (f.rule_id == "testing.test_weakened" and f.severity == "medium")
         )
     ][:50]
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import ast
 import difflib
 import posixpath
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +25,7 @@ from leo_testing.tampering import is_test_side
 
 _GIT_TIMEOUT_S = 300
 _MAX_NAMED = 50
+_MAX_KEPT_BYTES = 32 * 1024 * 1024
 
 
 def base_side_paths(change: Change, extra_tests: Sequence[str] = ()) -> tuple[list[str], list[str]]:
@@ -49,17 +50,49 @@ def base_side_paths(change: Change, extra_tests: Sequence[str] = ()) -> tuple[li
     return sorted(set(restore)), sorted(set(remove) - set(restore))
 
 
+async def untracked_files(tree: Path) -> dict[str, bytes]:
+    """Files in ``tree`` that git does not track, ignored ones included, as they are before the
+    head's run: what building the environment generated there (hatch-vcs and setuptools-scm
+    write ``version.py`` into the sources; platformdirs 4.2.1, filelock 3.13.4). Symlinks and
+    anything past the size cap are left out."""
+    result = await run_git(
+        str(tree), "ls-files", "--others", "-z", timeout=_GIT_TIMEOUT_S, check=False
+    )
+    kept: dict[str, bytes] = {}
+    room = _MAX_KEPT_BYTES
+    for raw in result.stdout.split(b"\0") if result.returncode == 0 else ():
+        path = raw.decode(errors="surrogateescape")
+        target = tree.joinpath(*path.split("/"))
+        if not path or target.is_symlink() or not target.is_file():
+            continue
+        size = target.stat().st_size
+        if size > room:
+            continue
+        kept[path] = target.read_bytes()
+        room -= size
+    return kept
+
+
 async def prepare_base_pass(
-    change: Change, tree: Path, extra_tests: Sequence[str] = ()
+    change: Change,
+    tree: Path,
+    extra_tests: Sequence[str] = (),
+    generated: Mapping[str, bytes] | None = None,
 ) -> list[str]:
     """Turn the head worktree ``tree`` into the base pass's tree; return the paths it changed.
 
     The tree is first reset to the head commit and cleaned, so nothing the head's own run wrote
-    (a planted ``conftest.py``, a stray ``.pth``) reaches the base pass.
+    (a planted ``conftest.py``, a stray ``.pth``) reaches the base pass; the files the
+    environment's build had ``generated`` there before that run are put back, so both passes
+    start from the same tree.
     """
     git = [str(tree), "--literal-pathspecs"]
     for step in (["reset", "--hard", "--quiet"], ["clean", "-ffdxq"]):
         await _git([*git, *step])
+    for path, data in (generated or {}).items():
+        target = tree.joinpath(*path.split("/"))
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
     restore, remove = base_side_paths(change, extra_tests)
     for path in remove:
         target = tree.joinpath(*path.split("/"))
