@@ -12,6 +12,7 @@ runs or reports passing, is ``testing.test_weakened`` (issue 17).
 from __future__ import annotations
 
 import ast
+import copy
 import difflib
 import posixpath
 from collections.abc import Mapping, Sequence
@@ -122,6 +123,9 @@ class TestSource:
     __test__ = False  # not a pytest test class
 
     body: str
+    shape: str
+    """The body with every name blanked and the constants kept: a test whose helpers were
+    renamed keeps its shape."""
     asserts: int
     """``assert`` statements and ``assert…``/``raises``/``warns``/``fail`` calls in it."""
 
@@ -141,10 +145,22 @@ def read_test_functions(source: bytes | None) -> dict[str, TestSource]:
                 visit(node.body, f"{prefix}{node.name}::")
             elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
                 body = "\n".join(ast.unparse(n) for n in node.body)
-                found[prefix + node.name] = TestSource(body, _count_asserts(node))
+                found[prefix + node.name] = TestSource(body, _shape(node), _count_asserts(node))
 
     visit(tree.body, "")
     return found
+
+
+def _shape(node: ast.FunctionDef | ast.AsyncFunctionDef) -> str:
+    blank = copy.deepcopy(node)
+    for n in ast.walk(blank):
+        if isinstance(n, ast.Name):
+            n.id = "_"
+        elif isinstance(n, ast.Attribute):
+            n.attr = "_"
+        elif isinstance(n, ast.arg):
+            n.arg = "_"
+    return "\n".join(ast.unparse(n) for n in blank.body)
 
 
 def _count_asserts(node: ast.AST) -> int:
@@ -289,13 +305,14 @@ def _renamed_test(
     if old is None or qual in head_tests:
         return "", None
     scope = qual.rpartition("::")[0]
-    best, best_ratio = None, _RENAME_SIMILARITY
+    best, best_score = None, 0.0
     for name, new in head_tests.items():
         if name in sources.base.get(path, {}) or name.rpartition("::")[0] != scope:
             continue
-        ratio = difflib.SequenceMatcher(None, old.body, new.body).ratio()
-        if ratio >= best_ratio:
-            best, best_ratio = name, ratio
+        alike = max(_ratio(old.body, new.body), _ratio(old.shape, new.shape))
+        score = alike + _ratio(qual, name) / 100  # of equals, the closer name
+        if alike >= _RENAME_SIMILARITY and score > best_score:
+            best, best_score = name, score
     if best is None:
         return "", None
     new_id = f"{head_path}::{best}{params}"
@@ -305,6 +322,10 @@ def _renamed_test(
     if runs and all(c.outcome == "passed" for c in runs):
         return new_id, runs[0]
     return "", None
+
+
+def _ratio(a: str, b: str) -> float:
+    return difflib.SequenceMatcher(None, a, b, autojunk=False).ratio()
 
 
 def weakened_findings(
