@@ -295,3 +295,26 @@ def test_a_failing_test_updated_with_its_assertions_is_context_and_a_neutered_on
     finding = weakened_findings([w], updated_tests="context")[0]
     assert finding.severity == "medium" and "assertions 2 at base, 1 at head" in finding.message
     assert finding.message in lead_decisions([finding])
+
+
+def test_a_rename_that_renames_every_helper_too_is_found_by_its_shape():
+    """cachetools 5.4.0: every call in the body renamed (difflib ratio 0.59 on the text)."""
+    calls = "".join(
+        f"        self.assertEqual(c.get_typed({v}), {i})\n"
+        for i, v in enumerate("0 1 1.0 0.0 0".split())
+    )
+    old = f"class T:\n    def test_typed_dict(self):\n        c = Cached(LRU(2))\n{calls}"
+    new = old.replace("test_typed_dict", "test_typedmethod_dict").replace(
+        "get_typed", "get_typedmethod"
+    )
+    base = Suite(
+        (TestCase("test_typed_dict", "tests.test_a.T", "tests/test_a.py", 1, "passed", "", ""),)
+    )
+    head = Suite(
+        (
+            TestCase(
+                "test_typedmethod_dict", "tests.test_a.T", "tests/test_a.py", 1, "passed", "", ""
+            ),
+        )
+    )
+    assert compare(base, head, {"tests/test_a.py"}, None, sources_of(old, new)) == []
