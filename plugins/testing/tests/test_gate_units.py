@@ -301,7 +301,7 @@ def test_a_rename_that_renames_every_helper_too_is_found_by_its_shape():
     """cachetools 5.4.0: every call in the body renamed (difflib ratio 0.59 on the text)."""
     calls = "".join(
         f"        self.assertEqual(c.get_typed({v}), {i})\n"
-        for i, v in enumerate("0 1 1.0 0.0 0".split())
+        for i, v in enumerate(["0", "1", "1.0", "0.0", "0"])
     )
     old = f"class T:\n    def test_typed_dict(self):\n        c = Cached(LRU(2))\n{calls}"
     new = old.replace("test_typed_dict", "test_typedmethod_dict").replace(
