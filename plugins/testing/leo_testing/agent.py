@@ -441,7 +441,8 @@ class TestingAgent(SubAgent):
             verb = "failed" if case.outcome == "failed" else "errored"
             message = f"{case.nodeid} {verb}" + (f": {case.message}" if case.message else "")
             if case.collection_error:  # say why, so a LEAD can act (zipp 3.18.1, markdown 3.7)
-                message = f"{case.file} could not be collected: {case.first_error_line()}"
+                what = case.file if case.name == case.module else case.nodeid
+                message = f"{what} could not be collected: {case.first_error_line()}"
             findings.append(
                 Finding(
                     rule_id="testing.test_failed"

@@ -56,9 +56,16 @@ class TestCase:
 
     @property
     def collection_error(self) -> bool:
-        """A module pytest could not collect (``tests/test_x.py::tests.test_x``): no test."""
-        module = (self.file or "").removesuffix(".py").replace("/", ".")
-        return self.outcome == "error" and bool(module) and self.name == module
+        """Something pytest could not collect, not a test that ran: a module
+        (``tests/test_x.py::tests.test_x``) or a class (markdown 3.7's ``TestSuite``)."""
+        return self.outcome == "error" and (
+            (bool(self.module) and self.name == self.module) or self.message == "collection failure"
+        )
+
+    @property
+    def module(self) -> str:
+        """The dotted name pytest gives the test's file (``tests.test_x``), or ``""``."""
+        return (self.file or "").removesuffix(".py").replace("/", ".")
 
     def first_error_line(self) -> str:
         """The line that says what went wrong: pytest's last ``E   Error: …`` line, else the

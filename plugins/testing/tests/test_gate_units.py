@@ -231,6 +231,10 @@ def test_a_collection_error_names_its_first_meaningful_line():
     assert error.collection_error and error.nodeid == "tests/test_a.py::tests.test_a"
     assert error.first_error_line() == "ImportError: cannot import name 'sub' from 'calc'"
     assert not case("test_x", "error").collection_error
+    # markdown 3.7: a class pytest could not collect is reported under the class's name
+    cls = TestCase("TestSuite", "tests.test_a", "tests/test_a.py", None, "error",
+                   "collection failure", "E   TypeError: something\n")  # fmt: skip
+    assert cls.collection_error and cls.first_error_line() == "TypeError: something"
 
 
 def test_a_module_the_base_pass_could_not_collect_is_not_a_test_the_change_dropped():
