@@ -166,9 +166,9 @@ def _usage_hint(result: ToolResult) -> str:
     if result.returncode != 4 or not re.search(r"unrecognized arguments|unknown config", text):
         return ""
     return (
-        " — the project's pytest configuration names an option of a pytest plugin that is not "
-        "installed in the test environment; declare the plugin in a test extra or test "
-        "requirements file, or give [tool.leo.agents.testing] a setup that installs it"
+        " (the project's pytest configuration names an option of a pytest plugin that is not "
+        "installed in the test environment: declare the plugin in a test extra or test "
+        "requirements file, or give [tool.leo.agents.testing] a setup that installs it)"
     )
 
 
@@ -285,8 +285,8 @@ class TestingAgent(SubAgent):
                     findings + gate, tools, details, "the test command collected no tests", run
                 )
             msg = (
-                f"the test command exited {run.result.returncode} without writing a JUnit report: "
-                f"{_tail(run.result)}{_usage_hint(run.result)}"
+                f"the test command exited {run.result.returncode} without writing a JUnit report"
+                f"{_usage_hint(run.result)}: {_tail(run.result)}"
             )
             if blocking:
                 return self.result(findings + gate, summary=msg, tools=tools, details=details)
