@@ -24,6 +24,8 @@ DEFAULT_COMMAND = (
     "{python}", "-m", "pytest", "-v", "-rfE",
     "-p", "no:cacheprovider",
     "-o", "junit_family=xunit1",  # xunit1 carries each test's file and line
+    # one module that cannot be imported must not hide the rest of the suite (markdown 3.7)
+    "--continue-on-collection-errors",
     "--junitxml={junit}",
     "--cov={project}", "--cov-branch", "--cov-report=xml:{coverage}",
 )  # fmt: skip
