@@ -251,6 +251,9 @@ def compare(
         head_path = renamed.get(path, path)
         edited = bool(case.file) and posixpath.normpath(case.file or "") in edited_files
         if case.collection_error:
+            same = at_head.get(f"{head_path}{sep}{rest}")
+            if same is not None and same.outcome in ("failed", "error"):
+                continue  # the head's run could not collect it either: reported already
             if head_path not in head_files and not edited:
                 out.append(Weakened(case.nodeid, case.outcome, None, False, "module",
                                     detail=case.first_error_line()))  # fmt: skip

@@ -249,6 +249,8 @@ def test_a_module_the_base_pass_could_not_collect_is_not_a_test_the_change_dropp
     # the file untouched and collected at the head: the base's configuration differs, context
     (untouched,) = compare(Suite((module_error(),)), head, set())
     assert weakened_findings([untouched])[0].severity == "low"
+    # the head's run could not collect it either: a failing test already, nothing more
+    assert compare(Suite((module_error(),)), Suite((module_error(),)), set()) == []
     # the change removed the module and its tests with it: a failure hidden
     (gone,) = compare(Suite((module_error(),)), Suite(()), {"tests/test_a.py"})
     assert weakened_findings([gone])[0].severity == "high"
