@@ -54,8 +54,8 @@ def base_side_paths(change: Change, extra_tests: Sequence[str] = ()) -> tuple[li
 async def untracked_files(tree: Path) -> dict[str, bytes]:
     """Files in ``tree`` that git does not track, ignored ones included, as they are before the
     head's run: what building the environment generated there (hatch-vcs and setuptools-scm
-    write ``version.py`` into the sources; platformdirs 4.2.1, filelock 3.13.4). Symlinks and
-    anything past the size cap are left out."""
+    write ``version.py`` into the sources; platformdirs 4.2.1, filelock 3.13.4). Symlinks, test
+    and harness files, and anything past the size cap are left out."""
     result = await run_git(
         str(tree), "ls-files", "--others", "-z", timeout=_GIT_TIMEOUT_S, check=False
     )
@@ -66,6 +66,8 @@ async def untracked_files(tree: Path) -> dict[str, bytes]:
         target = tree.joinpath(*path.split("/"))
         if not path or target.is_symlink() or not target.is_file():
             continue
+        if is_test_side(path) or is_harness_file(path):  # setup ran the change's code: no
+            continue  # conftest.py, .pth or test module it wrote may reach the base pass
         size = target.stat().st_size
         if size > room:
             continue

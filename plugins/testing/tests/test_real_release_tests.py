@@ -122,3 +122,27 @@ def test_an_option_of_a_missing_pytest_plugin_says_what_to_install(leo_repo, run
     assert agent.status == "error"
     assert "unrecognized arguments: --asyncio-mode=strict" in agent.summary
     assert "pytest plugin that is not installed" in agent.summary
+
+
+def test_files_the_setup_generated_reach_the_base_pass_but_no_conftest_does(leo_repo, run_testing):
+    """platformdirs 4.2.1 / filelock 3.13.4: hatch-vcs writes the ignored ``version.py`` when the
+    environment is built; the base pass used to lose it to ``git clean -x``. A ``conftest.py``
+    the setup wrote is not put back."""
+    setup = (
+        "open('gen_version.py', 'w').write('VERSION = 1\\n');"
+        "open('conftest.py', 'w').write('raise SystemExit(3)\\n')"
+    )
+    base = {
+        **BASE,
+        ".gitignore": "gen_version.py\nconftest.py\n",
+        "tests/test_version.py": "from gen_version import VERSION\n\n\ndef test_v():\n    assert VERSION == 1\n",
+    }
+    head = {"calc.py": CALC + "\n# a comment\n"}
+    # a setup of its own: its key is new, so it runs (cold) in this test
+    steps = [["{python}", "-m", "pip", "install", "pytest>=8,<10", "pytest-cov>=5,<8"],
+             ["{python}", "-c", setup]]  # fmt: skip
+    result = run_testing(leo_repo(base=base, head=head).change(), setup=steps)
+    agent = result.agent("testing")
+    # the base pass imported gen_version and was not stopped by the conftest.py
+    assert agent.details["base_pass"]["passed"] == 3, agent.details["base_pass"]
+    assert result.report.verdict != "PASS"  # the head's own run was (exit 3)
