@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import importlib
 import io
 import re
 import tarfile
@@ -23,6 +24,23 @@ from leo.errors import LeoError
 from leo.git import run_git
 
 _DEPENDENCY_FILE = re.compile(r"(pyproject\.toml|package\.json|requirements[\w.-]*\.txt)")
+#: What ``create_bundle`` imports on first use (the SBOM, DSSE, an ed25519 key): ``preload``.
+_LAZY = (
+    "cyclonedx.model.bom",
+    "cyclonedx.model.component",
+    "cyclonedx.output.json",
+    "packageurl",
+    "securesystemslib.dsse",
+    "securesystemslib.signer",
+    "cryptography.hazmat.primitives.serialization",
+)
+
+
+def preload() -> None:
+    """Import what ``create_bundle`` needs, e.g. in a thread before it starts: most of its
+    time it waits for git or compresses, which leave the interpreter free."""
+    for name in _LAZY:
+        importlib.import_module(name)
 
 
 @dataclass(frozen=True)
