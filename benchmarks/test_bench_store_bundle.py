@@ -87,7 +87,8 @@ def big_change(tmp_path_factory):
 def _create(repo, private):
     """As ``leo bundle create`` does it: the bytes leave the event loop through a list, not as
     the main task's result (asyncio's runner reprs that result on the way out)."""
-    from leo.bundle.create import SignSpec, create_bundle
+    from leo.bundle.create import create_bundle
+    from leo.bundle.sign import SignSpec
 
     built: list[bytes] = []
 

@@ -14,12 +14,12 @@ import importlib
 import io
 import re
 import tarfile
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from pathlib import Path
 
-from leo.bundle import dsse, provenance, sbom
+from leo.bundle import provenance, sbom
 from leo.bundle.read import MERGE_BASE, PATCH, PROVENANCE, ROLLBACK, SBOM, SIGSTORE
+from leo.bundle.sign import SignSpec, sign_payload
 from leo.errors import LeoError
 from leo.git import run_git
 
@@ -41,26 +41,6 @@ def preload() -> None:
     time it waits for git or compresses, which leave the interpreter free."""
     for name in _LAZY:
         importlib.import_module(name)
-
-
-@dataclass(frozen=True)
-class SignSpec:
-    """How to sign: ``key:PATH``, ``gpg:KEYID``, ``sigstore`` or nothing."""
-
-    kind: str
-    value: str = ""
-
-    @classmethod
-    def parse(cls, text: str | None) -> SignSpec:
-        if not text:
-            return cls("none")
-        if text == "sigstore":
-            return cls("sigstore")
-        kind, sep, value = text.partition(":")
-        if sep and kind in ("key", "gpg") and value:
-            return cls(kind, value)
-        msg = f"--sign {text!r} is not understood; use key:PATH, gpg:KEYID or sigstore"
-        raise LeoError(msg)
 
 
 async def git(repo: Path, *args: str) -> bytes:
@@ -131,9 +111,6 @@ def write_archive(members: Sequence[tuple[str, bytes]], mtime: int) -> bytes:
     return out.getvalue()
 
 
-Signer = Callable[[bytes], Awaitable[dsse.Signature]]
-
-
 async def create_bundle(
     repo: Path,
     base: str,
@@ -198,32 +175,6 @@ async def create_bundle(
     if sigstore_bundle is not None:
         members.append((SIGSTORE, sigstore_bundle))
     return write_archive(members, committed_at)
-
-
-async def sign_payload(
-    spec: SignSpec, payload: bytes, payload_type: str = dsse.INTOTO_PAYLOAD_TYPE
-) -> tuple[dsse.Envelope, bytes | None]:
-    """A DSSE envelope of ``payload`` signed as ``spec`` says, and the Sigstore bundle when
-    signed keylessly. Builder bundles and LEO's own verdict (VSA) are signed this way."""
-    message = dsse.pae(payload_type, payload)
-    if spec.kind == "none":
-        return dsse.Envelope(payload_type, payload, ()), None
-    if spec.kind == "key":
-        from leo.bundle import keys
-
-        signer = keys.load_signer(Path(spec.value))
-        return dsse.Envelope(payload_type, payload, (keys.sign(signer, message),)), None
-    if spec.kind == "gpg":
-        from leo.bundle import gpg
-
-        signature = await gpg.sign(spec.value, message)
-        return dsse.Envelope(payload_type, payload, (signature,)), None
-    if payload_type != dsse.INTOTO_PAYLOAD_TYPE:
-        msg = f"--sign sigstore signs only in-toto payloads, not {payload_type}"
-        raise LeoError(msg)
-    from leo.bundle import keyless
-
-    return await keyless.sign(payload)
 
 
 def bundle_marker(data: bytes) -> str:

@@ -66,7 +66,8 @@ def create(
     import anyio
 
     from leo.bundle import provenance
-    from leo.bundle.create import SignSpec, bundle_marker, create_bundle, preload, resolve_commit
+    from leo.bundle.create import bundle_marker, create_bundle, preload, resolve_commit
+    from leo.bundle.sign import SignSpec
 
     spec = SignSpec.parse(sign_spec)
     # The imports of signing, the audit store and the plugins run while git and gzip work
@@ -289,7 +290,7 @@ def attest_verify_verdict(attestation: Path, key_path: Path, head_sha: str | Non
 
 def _verify_verdict(attestation: Path, key_path: Path, head_sha: str | None) -> None:
     from leo.bundle import keys
-    from leo.vsa import MAX_ATTESTATION_BYTES, verify_attestation
+    from leo.bundle.vsa import MAX_ATTESTATION_BYTES, verify_attestation
 
     stmt = verify_attestation(
         read_artifact(attestation, MAX_ATTESTATION_BYTES),
@@ -360,7 +361,9 @@ def handoff_audit(
     """Check the marker chain of base..head; exit 0 intact, 1 broken, 4 a LEAD must decide."""
     import anyio
 
-    from leo.bundle.handoff import Audit, audit_change, render, requirements, summarize
+    from leo.bundle.chain import Audit
+    from leo.bundle.gate import audit_change, requirements, summarize
+    from leo.bundle.markers import render
     from leo.errors import ExitCode
 
     trusted = trust_from(**trust) if any(trust.values()) else None
