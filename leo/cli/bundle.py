@@ -66,7 +66,8 @@ def create(
     import anyio
 
     from leo.bundle import provenance
-    from leo.bundle.create import bundle_marker, create_bundle, preload, resolve_commit
+    from leo.bundle.create import create_bundle, preload, resolve_commit
+    from leo.bundle.markers import render
     from leo.bundle.sign import SignSpec
 
     spec = SignSpec.parse(sign_spec)
@@ -97,8 +98,8 @@ def create(
 
         raise LeoError(f"cannot write --output {output}: {exc.strerror}") from None
     click.echo(f"leo: wrote {output} ({len(data)} bytes, signed: {spec.kind})", err=True)
-    marker = bundle_marker(data)
     digest = hashlib.sha256(data).hexdigest()
+    marker = render("ready", digest)
     imported()
     from leo.store.handoffs import record_handoff
 
