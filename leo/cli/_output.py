@@ -53,12 +53,21 @@ def load_plugins(plugin_args: tuple[str, ...] = ()) -> Plugins:
     return _LOADED[plugin_args]
 
 
+def lane_event_plugins(plugin_args: tuple[str, ...] = ()) -> tuple[str, ...]:
+    """The ``-p`` arguments a lane event loads plugins with: the built-in sub-agents only
+    register sub-agents (``tests/test_lane_hooks.py`` pins it), so they are not imported for
+    an event no built-in hears (0.35 s of CPU, benchmarks/RESULTS.md (6))."""
+    from leo.plugins import BUILTIN_PLUGINS
+
+    return (*plugin_args, *(f"no:leo-{name}" for name in BUILTIN_PLUGINS))
+
+
 def announce_event(hook: str, plugin_args: tuple[str, ...] = (), **kwargs: object) -> None:
     """Tell the plugins (as ``-p`` chose them) about a lane event; their failures become
     warnings on stderr."""
     from leo.plugins import notify
 
-    for warning in notify(load_plugins(plugin_args).pm, hook, **kwargs):
+    for warning in notify(load_plugins(lane_event_plugins(plugin_args)).pm, hook, **kwargs):
         warn(warning)
 
 
@@ -85,7 +94,7 @@ def prepare_lane_event(plugin_args: tuple[str, ...] = ()) -> None:
     ``announce_event``) needs; a step for ``in_background``."""
     import leo.store.repository  # noqa: F401 (SQLAlchemy: most of the cost)
 
-    load_plugins(plugin_args)
+    load_plugins(lane_event_plugins(plugin_args))
 
 
 def progress(event: str, name: str, result: SubAgentResult | None) -> None:
