@@ -111,3 +111,8 @@ def test_the_examples_readme_lists_every_rule_id_with_its_severity():
     for rule_id, severity in rules:
         assert f"| `{rule_id}` | {severity} |" in readme, rule_id
     assert ".venv/bin/pip install" not in readme
+    # It installs into a fresh environment from the checkout, and its tests run from there.
+    env = "/tmp/leo-license-env/bin/"
+    assert f"python3 -m venv {env[:-5]}" in readme
+    assert f'{env}python -m pip install -c constraints.txt \\\n    ".[testing]"' in readme
+    assert f"{env}pytest examples/leo-license/tests" in readme
