@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 
 import pytest
 
@@ -108,3 +109,19 @@ def test_every_severity_renders_valid_sarif(severity):
     finding = Finding(rule_id="security.s", severity=severity, message="m", path="a.py", line=2,
                       on_changed_line=severity != "info", fix="do this")  # fmt: skip
     assert _results(_report(_agent("security", finding)))[0]["ruleId"] == "security.s"
+
+
+def test_sarif_a_leo_subprocess_writes_is_checked_too(check_leo_sarif, tmp_path):
+    """``leo_cli`` validates ``--format sarif`` output, to stdout or ``--output``, as the
+    autouse fixture validates in-process renders: every SARIF the suite produces."""
+    valid = render(_report(_agent("design")), "sarif")
+    invalid = json.dumps({"version": "2.1.0", "runs": [{"results": [{"level": "loud"}]}]})
+    ran = subprocess.CompletedProcess(["leo"], 0, stdout=valid, stderr="")
+    check_leo_sarif(("verify", "--format", "sarif"), ran, None)
+    with pytest.raises(AssertionError, match="tool"):
+        bad = subprocess.CompletedProcess(["leo"], 0, stdout=invalid, stderr="")
+        check_leo_sarif(("verify", "--format", "sarif"), bad, None)
+    (tmp_path / "out.sarif").write_text(invalid)
+    with pytest.raises(AssertionError):
+        check_leo_sarif(("verify", "--format=sarif", "-o", "out.sarif"), ran, tmp_path)
+    check_leo_sarif(("verify", "--format", "json", "-o", "out.sarif"), ran, tmp_path)
