@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+import random
 import subprocess
 
 import pytest
 
 from leo.formats import render
-from leo.formats.sarif_format import MAX_RESULTS
+from leo.formats.sarif_format import MAX_BYTES, MAX_MESSAGE, MAX_RESULTS
 from leo.models import Analysed, Finding, Report, SubAgentResult
 
 
@@ -102,6 +103,32 @@ def test_results_stay_within_code_scannings_limit_keeping_the_most_severe():
     assert run["results"][0]["ruleId"] == "security.bad"
     assert run["properties"]["omittedResults"] == 51
     assert len(json.dumps(doc).encode()) < 10 * 1024 * 1024  # the 10 MB (gzip) upload limit
+
+
+def test_hostile_long_findings_stay_within_the_upload_size_keeping_the_most_severe():
+    """Plugin output is hostile and need not compress: 5,000 findings with 10,000-character
+    messages and 3,000-character paths would be ~40 MB; code scanning refuses over 10 MB."""
+    rng = random.Random(19)
+
+    def noise(n: int) -> str:
+        return rng.randbytes(n // 2).hex()
+
+    many = [
+        Finding(rule_id=f"design.r{i % 50}", severity="low", message=noise(10_000),
+                path=f"{noise(3_000)}.py", line=1)
+        for i in range(MAX_RESULTS)
+    ]  # fmt: skip
+    worst = Finding(rule_id="security.bad", severity="critical", message=noise(10_000), path="b.py")
+    text = render(_report(_agent("design", *many), _agent("security", worst)), "sarif")
+    assert len(text.encode()) <= MAX_BYTES
+    run = json.loads(text)["runs"][0]
+    assert run["results"][0]["ruleId"] == "security.bad"
+    assert len(run["results"][0]["message"]["text"]) < MAX_MESSAGE + 100
+    assert "shortened" in run["results"][0]["message"]["text"]
+    assert 0 < run["properties"]["omittedResults"] == MAX_RESULTS + 1 - len(run["results"])
+    assert {r["id"] for r in run["tool"]["driver"]["rules"]} == {
+        r["ruleId"] for r in run["results"]
+    }
 
 
 @pytest.mark.parametrize("severity", ["critical", "high", "medium", "low", "info"])
