@@ -86,6 +86,16 @@ def test_the_dockerfile_passes_hadolint():
     assert done.returncode == 0, done.stdout + done.stderr
 
 
+def test_the_gitlab_example_runs_in_leos_image():
+    """Issue 19.2: GitLab CI uses the one image; a plain python image has no bubblewrap or
+    PostgreSQL, so the testing and database sub-agents could only report errors there."""
+    yaml = pytest.importorskip("yaml")
+    job = yaml.safe_load((ROOT / "examples" / "ci" / "gitlab-ci.yml").read_text())[".leo"]
+    assert job["image"] == {"name": "$LEO_IMAGE", "entrypoint": [""]}
+    assert "@sha256:" in job["variables"]["LEO_IMAGE"]  # by digest, like every other pin
+    assert 'safe.directory "$CI_PROJECT_DIR"' in " ".join(job["before_script"])
+
+
 def _docker_daemon() -> str:
     docker = shutil.which("docker")
     if docker is None:

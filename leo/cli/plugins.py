@@ -12,7 +12,7 @@ from leo.errors import ExitCode
 
 
 @click.group(invoke_without_command=True)
-@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of the text lines.")
 @plugin_option
 @click.pass_context
 def plugins(ctx: click.Context, as_json: bool, plugin_args: tuple[str, ...]) -> None:
