@@ -324,14 +324,14 @@ def test_sys_modules_aliases_under_afixed_package_are_not_runner_tampering():
 
 
 FIXTURE = (
-    "import sys\n\nimport pytest\n\n\n@pytest.fixture\ndef clean_import():\n"
-    "    ours = [m for m in sys.modules if m.startswith('{prefix}')]\n"
-    "    for name in ours:\n        del sys.modules[name]\n    yield\n"
+    "import sys\n\nimport pytest\n\n\n@pytest.fixture\ndef untraced():\n"
+    "    old = sys.gettrace()\n    sys.settrace(None)\n    yield '{prefix}'\n"
+    "    sys.settrace(old)\n"
 )
 
 
 @pytest.mark.parametrize(("prefix", "severity"), [("dateutil", "low"), ("_pytest", "critical")])
-def test_a_moved_test_file_keeps_the_bases_sys_modules_surgery_only_if_unchanged(
+def test_a_moved_test_file_keeps_the_bases_runner_hits_only_if_unchanged(
     leo_repo, prefix, severity
 ):
     # python-dateutil 2.9.0 moved dateutil/test/ to tests/ (git pairs no rename: edits too).
@@ -343,8 +343,9 @@ def test_a_moved_test_file_keeps_the_bases_sys_modules_surgery_only_if_unchanged
     repo = leo_repo(
         base=base, head={"pkg/test/test_imports.py": None, "tests/test_imports.py": moved}
     )
-    [finding] = anyio.run(tampering_findings, repo.change())
-    assert finding.severity == severity, finding
+    findings = anyio.run(tampering_findings, repo.change())
+    assert {f.severity for f in findings} == {severity}, findings
+    finding = findings[0]
     assert finding.path == "tests/test_imports.py"
     assert finding.on_changed_line is (severity == "critical")
 
