@@ -12,6 +12,7 @@ from leo_database import DatabaseAgent, history, pymigrations
 from leo_database.discovery import (
     SqlFolder,
     SqlMigration,
+    is_test_data,
     loose_sql,
     sql_folders,
     unreadable_migration,
@@ -30,6 +31,14 @@ _LOCK_RULES = {
     "database.column-type-change",
 }
 _NEW_STATUSES = ("added", "renamed", "copied")
+
+
+def _as_test_data(f: Finding) -> Finding:
+    """A finding in test-data SQL as ``low`` context: no tool applies the file to a database."""
+    if f.severity in ("low", "info"):
+        return f
+    note = f' [test data: {f.severity} as context; test_sql = "gate" makes it block]'
+    return f.model_copy(update={"severity": "low", "message": f.message + note})
 
 
 class DatabaseChecks(DatabaseAgent):
@@ -103,6 +112,9 @@ class DatabaseChecks(DatabaseAgent):
         lines = sum(len(f.added_lines) for f in change.files if f.path in files)
         analysed = Analysed(files=files, lines=lines, not_analysed=tuple(not_analysed))
         findings = _dedupe(findings)
+        if self.settings.test_sql == "context":
+            test_data = {m.path for m in loose if is_test_data(m.path)}
+            findings = [_as_test_data(f) if f.path in test_data else f for f in findings]
         result = self.result(findings, analysed=analysed, tools=tools, details=details)
         if live_missing and result.status != "failed":
             # Without the live proof the change is not shown safe: missing evidence, not a pass.

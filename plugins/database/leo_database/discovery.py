@@ -105,6 +105,16 @@ def loose_sql(change: Change, folders: list[SqlFolder]) -> list[ChangedFile]:
     ]
 
 
+#: Folder names that hold a project's test data, not SQL anyone applies (issue 18: sqlparse's
+#: ``tests/files/*.sql`` are inputs for a SQL parser, in dialects squawk does not read).
+_TEST_DATA_DIRS = frozenset({"tests", "test", "testing", "testdata", "test_data", "fixtures"})
+
+
+def is_test_data(path: str) -> bool:
+    """Whether loose SQL lives in a test-data folder (only for files no migration tool claims)."""
+    return any(part in _TEST_DATA_DIRS for part in PurePosixPath(path).parts[:-1])
+
+
 def is_rollback(path: str) -> bool:
     name = PurePosixPath(path).name
     return name.endswith(_ROLLBACK_SUFFIXES) or (name.startswith("U") and "__" in name)

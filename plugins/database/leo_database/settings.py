@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import AfterValidator
 
@@ -24,5 +24,8 @@ class DatabaseSettings(AgentSettings):
     ``supabase/migrations/`` only."""
     rls_schemas: tuple[str, ...] = ("public",)
     """Schemas whose new tables need row-level security (Supabase exposes ``public``)."""
+    test_sql: Literal["context", "gate"] = "context"
+    """Findings in ``.sql`` files no migration tool claims and that sit in a test-data folder
+    (``tests/``, ``fixtures/``, ...) are ``low`` context; ``"gate"`` lets them block."""
     pg_version: str | None = None
     """Passed to squawk as ``--pg-version``; unset: squawk's default."""

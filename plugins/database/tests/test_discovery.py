@@ -56,6 +56,27 @@ def test_sql_anywhere_in_the_change_is_analysed(leo_repo, leo_run, pg, path):
     assert path in agent.analysed.files
 
 
+def test_test_data_sql_is_context_unless_configured_to_gate(leo_repo, leo_run):
+    """sqlparse 0.5.0 -> 0.5.1 FAILed on its parser's test inputs (issue 18)."""
+    path = "tests/files/multiple_case_in_begin.sql"
+    repo = leo_repo(base=BASE, head={path: "update public.bb set x = 1;\n"})
+    result = leo_run(repo.change(), [DatabaseAgent])
+    f = result.assert_finding("database.unbounded-write", path=path)
+    assert f.severity == "low" and "[test data:" in f.message
+    result.assert_verdict("PASS")
+    gated = leo_run(repo.change(), [DatabaseAgent],
+                    config={"agents": {"database": {"test_sql": "gate"}}})  # fmt: skip
+    assert gated.assert_finding("database.unbounded-write", path=path).severity == "high"
+    gated.assert_verdict("FAIL")
+
+
+def test_a_migration_under_tests_is_still_a_migration(leo_repo, leo_run, pg):
+    path = "tests/db/V3__cleanup.sql"  # Flyway claims it wherever it is
+    result, _ = run(leo_repo, leo_run, {path: DROP})
+    assert result.assert_finding("database.drop-table", path=path).severity != "low"
+    result.assert_verdict("FAIL")
+
+
 def test_rails_migration_is_unread_so_never_a_pass(leo_repo, leo_run):
     path = "db/migrate/20240301000000_drop_orders.rb"
     body = "class DropOrders < ActiveRecord::Migration[7.1]\n  def change\n    drop_table :orders\n  end\nend\n"

@@ -14,6 +14,33 @@ if TYPE_CHECKING:
 
 #: Symlinks followed in a row before LEO gives up on a link (the kernel's limit is 40).
 MAX_SYMLINK_HOPS = 8
+
+#: Binary formats that hold pictures, fonts or documentation data, never code a scanner of this
+#: sub-agent (or any interpreter the project runs) would read, by their leading bytes. A release
+#: that updates a logo or a Sphinx inventory is not missing evidence (issue 18: semver 3.0.2
+#: ESCALATEd on two ``.inv`` files). Anything else binary stays unread: an ELF, a ``.pyc``, a zip
+#: or an unknown blob could carry code.
+INERT_BINARY = (
+    (b"\x89PNG\r\n\x1a\n", "a PNG image"),
+    (b"\xff\xd8\xff", "a JPEG image"),
+    (b"GIF87a", "a GIF image"),
+    (b"GIF89a", "a GIF image"),
+    (b"\x00\x00\x01\x00", "an icon"),
+    (b"wOFF", "a WOFF font"),
+    (b"wOF2", "a WOFF2 font"),
+    (b"\x00\x01\x00\x00", "a TrueType font"),
+    (b"OTTO", "an OpenType font"),
+    (b"# Sphinx inventory version", "a Sphinx inventory"),
+)
+
+
+def inert_binary(data: bytes) -> str | None:
+    """What inert format ``data`` is (see ``INERT_BINARY``), or None."""
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "a WebP image"
+    return next((what for magic, what in INERT_BINARY if data.startswith(magic)), None)
+
+
 #: semgrep language -> how its files are recognised (suffixes, or exact/prefix base names).
 LANGUAGE_SUFFIXES: dict[str, tuple[str, ...]] = {
     "python": (".py", ".pyi"),
@@ -173,6 +200,17 @@ async def _mode(change: Change, path: str) -> str | None:
     return meta.split()[0].decode() if name.decode("utf-8", "replace") == path else None
 
 
+def _not_text(data: bytes) -> str | None:
+    """Why ``data`` is not text the scanners read, or None (git's own test: a NUL early on)."""
+    if b"\0" in data[:8192]:
+        return "binary content"
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return f"not UTF-8 text ({exc.reason} at byte {exc.start})"
+    return None
+
+
 async def select(change: Change, *, languages: set[str], max_bytes: int) -> Targets:
     """Decide what each scanner gets; every changed file ends up scanned or listed with a reason."""
     targets = Targets()
@@ -192,9 +230,7 @@ async def select(change: Change, *, languages: set[str], max_bytes: int) -> Targ
             else:
                 through[f.path] = target
                 candidates.append(f.path)
-        elif f.binary:
-            _unread(targets, f.path, "binary content")
-        else:
+        else:  # binary too: what it holds decides whether it is missing evidence
             candidates.append(f.path)
     sizes = await _sizes(change, [through.get(p, p) for p in candidates])
     readable = []
@@ -212,13 +248,13 @@ async def select(change: Change, *, languages: set[str], max_bytes: int) -> Targ
         if data is None:
             _unread(targets, path, "not a file at the head")
             continue
-        if b"\0" in data[:8192]:
-            _unread(targets, path, "binary content")
+        why = _not_text(data)
+        if why and (what := inert_binary(data)):
+            reason = f"binary content ({what}: no scanner reads it)"
+            targets.not_analysed.append(NotAnalysed(path=path, reason=reason))
             continue
-        try:
-            data.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            _unread(targets, path, f"not UTF-8 text ({exc.reason} at byte {exc.start})")
+        if why:
+            _unread(targets, path, why)
             continue
         targets.contents[path] = data
         targets.text.append(path)

@@ -204,12 +204,35 @@ def test_result_says_which_tool_analysed_which_file(vulnerable):
     assert all(t.version not in ("", "?") for t in agent.tools)
 
 
-def test_binary_file_is_listed_as_not_analysed_and_lowers_confidence(vulnerable):
+def test_an_image_is_listed_as_not_analysed_but_is_not_missing_evidence(vulnerable):
     agent = vulnerable.agent("security")
-    skipped = {n.path: n.reason for n in agent.analysed.not_analysed}
-    assert skipped == {"docs/logo.png": "binary content"}
+    skipped = {n.path: n for n in agent.analysed.not_analysed}
+    assert skipped["docs/logo.png"].reason == "binary content (a PNG image: no scanner reads it)"
+    assert not skipped["docs/logo.png"].unread
     assert "docs/logo.png" not in agent.analysed.files
-    assert "not analysed" in agent.summary
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "unread"),
+    [
+        (
+            "docs/objects.inv",
+            b"# Sphinx inventory version 2\n# Project: x\n\x78\x9c\x00\xff",
+            False,
+        ),
+        ("static/icon.webp", b"RIFF\x10\x00\x00\x00WEBPVP8 \x00", False),
+        ("bin/tool", b"\x7fELF\x02\x01\x01\x00\x00", True),  # could run: missing evidence
+        ("pkg/__pycache__/m.cpython-311.pyc", b"\xa7\x0d\x0d\x0a\x00\x00\x00\x00", True),
+        ("fake.png", b"not a png\x00 but says so by name", True),  # the name decides nothing
+    ],
+)
+def test_only_inert_binary_formats_are_not_missing_evidence(leo_repo, leo_run, name, data, unread):
+    """semver 3.0.2 ESCALATEd on two Sphinx inventories (issue 18); code in a blob still does."""
+    repo = leo_repo(base={"README.md": "x\n"}, head={name: data, "app.py": "X = 1\n"})
+    result = leo_run(repo.change(), [SecurityAgent])
+    (item,) = result.agent("security").analysed.not_analysed
+    assert item.unread is unread, item
+    result.assert_verdict("ESCALATE" if unread else "PASS")
 
 
 def test_clean_change_passes_despite_vulnerable_untouched_lines(clean):
