@@ -283,8 +283,8 @@ async def publish_verdict(
     """Step 4, publish: comment, labels, then the final status on the verified head; return the
     report, marked stale if the head moved meanwhile, and add warnings to ``warnings``.
 
-    A step of its own because it is the only one that writes to GitHub, and it runs only after
-    the verdict was recorded."""
+    A step of its own because it writes the verdict to GitHub (before it, only ``pending``),
+    and it runs only after the verdict was recorded."""
     return await anyio.to_thread.run_sync(publish_outcome, pull.gh, target, report, warnings.append)
 
 
