@@ -7,6 +7,7 @@ not per changed file (TOOLS.md measured 26 s for Django whatever the diff).
 
 from __future__ import annotations
 
+import ast
 import re
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -77,7 +78,12 @@ async def touched_packages(change: Change, settings: DesignSettings) -> list[Pac
         pkg = _top_package(path, is_package)
         if pkg is not None and not _excluded(pkg, settings):
             found[pkg.path] = pkg
-    return list(found.values())
+    packages = list(found.values())
+    # With a src/ layout, a package beside src/ is tooling the wheel does not ship (urllib3's
+    # dummyserver, its tests' HTTP server): src/ exists so that only its packages publish.
+    if any(pkg.root == "src" for pkg in packages):
+        packages = [pkg for pkg in packages if pkg.root != ""]
+    return packages
 
 
 async def _package_dirs(change: Change, paths: set[str]) -> set[str]:
@@ -122,14 +128,16 @@ def _excluded(package: Package, settings: DesignSettings) -> bool:
 
 def moved(change: Change, package: Package) -> Package:
     """Where ``package`` lives at the head: the directory most of its renamed files moved to
-    (a move to a ``src/`` layout, requests 2.31.0 -> 2.32.3), else where it was."""
+    (a move to a ``src/`` layout, requests 2.31.0 -> 2.32.3, or back out of one), else where
+    it was."""
     prefix = f"{package.path.removeprefix('./')}/"
     targets: dict[str, int] = {}
     for f in change.files:
         if f.old_path and f.old_path.startswith(prefix) and f.path != f.old_path:
             inner = f.old_path.removeprefix(prefix)
-            if f.path.endswith(f"/{package.name}/{inner}"):
-                root = f.path.removesuffix(f"/{package.name}/{inner}")
+            # "/" first: a move out of src/ to the repository root has no directory above it
+            if f"/{f.path}".endswith(f"/{package.name}/{inner}"):
+                root = f"/{f.path}".removesuffix(f"/{package.name}/{inner}").lstrip("/")
                 targets[root] = targets.get(root, 0) + 1
     if not targets:
         return package
@@ -218,6 +226,8 @@ def _not_a_break(breakage: Any, new: Any) -> str | None:
         return "private name"
     if NOT_PUBLISHED & set(parts):
         return "test or example code, not a published API"
+    if _protocol_only(breakage):
+        return "the interpreter calls this special method by position"
     if breakage.kind.name != "OBJECT_REMOVED":
         return None
     if "*" in obj.name:
@@ -227,7 +237,58 @@ def _not_a_break(breakage: Any, new: Any) -> str | None:
         return "still served by the module's __getattr__"
     if _deprecated(obj):
         return "its deprecation was already announced at the base"
+    if parent is not None and _global_at_import(new, parent.path, obj.name):
+        return "still a module global, assigned by a function the module calls on import"
     return None
+
+
+#: Special methods that callers also call by name with arguments: their signature is API.
+_CALLED_BY_NAME = frozenset({"__init__", "__new__", "__call__", "__init_subclass__"})
+
+
+def _protocol_only(breakage: Any) -> bool:
+    """A parameter renamed or an attribute made a method on a special method the interpreter
+    calls positionally (jinja2 3.1.5: ``__getattr__(self, _)`` became ``(self, name)`` and
+    ``__getitem__ = __getattr__`` a ``def``): no caller can tell. Removing one still counts."""
+    name = breakage.obj.name
+    special = name.startswith("__") and name.endswith("__") and name not in _CALLED_BY_NAME
+    kind = breakage.kind.name
+    return special and (kind.startswith("PARAMETER_") or kind == "OBJECT_CHANGED_KIND")
+
+
+def _global_at_import(new: Any, module_path: str, name: str) -> bool:
+    """True when the head's ``module_path`` calls, at module level, a function that declares
+    ``global name`` and assigns it (colorama 0.4.6 moved its module state into
+    ``_wipe_internal_state_for_tests()``, called on import): ``module.name`` still exists."""
+    try:
+        module = new.modules_collection[module_path]
+        filepath = module.filepath
+        if not isinstance(filepath, Path):
+            return False
+        tree = ast.parse(filepath.read_bytes())
+    except Exception:  # griffe path errors, unreadable or unparsable file: no evidence
+        return False
+    called = {
+        node.value.func.id
+        for node in tree.body
+        if isinstance(node, ast.Expr)
+        and isinstance(node.value, ast.Call)
+        and isinstance(node.value.func, ast.Name)
+    }
+    for fn in tree.body:
+        if not isinstance(fn, ast.FunctionDef) or fn.name not in called:
+            continue
+        declared = {n for g in fn.body if isinstance(g, ast.Global) for n in g.names}
+        assigned = {
+            t.id
+            for a in fn.body
+            if isinstance(a, ast.Assign | ast.AnnAssign)
+            for t in (a.targets if isinstance(a, ast.Assign) else [a.target])
+            if isinstance(t, ast.Name)
+        }
+        if name in declared & assigned:
+            return True
+    return False
 
 
 def _lazy(new: Any, module_path: str, name: str) -> bool:

@@ -276,3 +276,130 @@ def test_package_with_a_generated_module_of_many_names_is_not_compared_not_timed
     run.assert_finding("design.api.not-compared", path="app")
     reasons = {n.path: n.reason for n in design.analysed.not_analysed}
     assert "app/names.py has 2500 top-level statements" in reasons["app"]
+
+
+STATE = """import atexit
+
+orig_stdout = None
+wrapped_stdout = None
+
+
+def init():
+    global wrapped_stdout
+    wrapped_stdout = object()
+"""
+STATE_WIPED = """import atexit
+
+
+def _wipe_internal_state_for_tests():
+    global orig_stdout, wrapped_stdout
+    orig_stdout = None
+    wrapped_stdout = None
+
+
+def init():
+    global wrapped_stdout
+    wrapped_stdout = object()
+
+
+_wipe_internal_state_for_tests()
+"""
+
+
+def test_module_state_assigned_by_a_function_called_on_import_is_not_removed(leo_repo, leo_run):
+    """colorama 0.4.6 moved its module globals into a function it calls on import."""
+    repo = leo_repo(
+        base={"app/__init__.py": "", "app/state.py": STATE},
+        head={"app/state.py": STATE_WIPED},
+    )
+    run = leo_run(repo.change(), [DesignAgent])
+    assert _api(run) == []
+    excused = run.agent("design").details["api_not_breaks"]
+    assert any(e.startswith("app.state.orig_stdout: still a module global") for e in excused)
+    run.assert_verdict("PASS")
+
+
+def test_module_state_the_import_no_longer_assigns_is_removed(leo_repo, leo_run):
+    """The same function, never called at import: ``app.state.orig_stdout`` is gone."""
+    repo = leo_repo(
+        base={"app/__init__.py": "", "app/state.py": STATE},
+        head={"app/state.py": STATE_WIPED.replace("\n\n_wipe_internal_state_for_tests()\n", "\n")},
+    )
+    run = leo_run(repo.change(), [DesignAgent])
+    assert ("design.api.object-removed", "medium",
+            "public attribute app.state.orig_stdout was removed or renamed") in _api(run)  # fmt: skip
+    run.assert_verdict("ESCALATE")
+
+
+UNDEFINED = """class Undefined:
+    def __getattr__(self, _):
+        return self
+
+    __getitem__ = __getattr__
+
+    def render(self, context, strict=False):
+        return ""
+"""
+
+
+def test_special_method_signature_changes_are_not_breaks_but_public_ones_are(leo_repo, leo_run):
+    """jinja2 3.1.5 renamed ``__getattr__``'s parameter and made ``__getitem__`` a def: the
+    interpreter calls them by position. A public method's renamed parameter still escalates."""
+    head = UNDEFINED.replace("__getattr__(self, _)", "__getattr__(self, name)").replace(
+        "    __getitem__ = __getattr__\n",
+        "    def __getitem__(self, name):\n        return self\n",
+    )
+    head = head.replace("strict=False", "strictness=False")
+    repo = leo_repo(
+        base={"app/__init__.py": "", "app/runtime.py": UNDEFINED},
+        head={"app/runtime.py": head},
+    )
+    run = leo_run(repo.change(), [DesignAgent])
+    assert _api(run) == [
+        (
+            "design.api.parameter-removed",
+            "medium",
+            "parameter 'strict' of app.runtime.Undefined.render was removed or renamed",
+        )
+    ]
+    excused = run.agent("design").details["api_not_breaks"]
+    assert any("__getattr__: the interpreter calls this special method" in e for e in excused)
+    assert any("__getitem__: the interpreter calls this special method" in e for e in excused)
+    run.assert_verdict("ESCALATE")
+
+
+def test_packages_beside_a_src_layout_are_not_published(leo_repo, leo_run):
+    """urllib3 keeps its test server package ``dummyserver`` beside ``src/``: not in the wheel."""
+    repo = leo_repo(
+        base={
+            "src/lib/__init__.py": "def f(a):\n    return a\n",
+            "dummyserver/__init__.py": "def serve(quit_event):\n    return quit_event\n",
+        },
+        head={
+            "src/lib/__init__.py": "def f(a):\n    return a + 1\n",
+            "dummyserver/__init__.py": "def serve():\n    return None\n",
+        },
+    )
+    run = leo_run(repo.change(), [DesignAgent])
+    assert _api(run) == []
+    assert run.agent("design").details["api_packages"] == ["src/lib"]
+
+
+def test_move_out_of_a_src_layout_is_not_a_removal(leo_repo, leo_run):
+    """reverse-requests (2.32.2 -> 2.31.0) moves the package from src/ back to the root."""
+    repo = leo_repo(
+        base={
+            "src/app/__init__.py": "from app.core import compute_total\n",
+            "src/app/core.py": CORE,
+        },
+        head={
+            "src/app/__init__.py": None,
+            "src/app/core.py": None,
+            "app/__init__.py": "from app.core import compute_total\n",
+            "app/core.py": CORE,
+        },
+    )
+    run = leo_run(repo.change(), [DesignAgent])
+    assert _api(run) == []
+    assert "src/app moved to app" in run.agent("design").details["api_not_breaks"]
+    run.assert_verdict("PASS")

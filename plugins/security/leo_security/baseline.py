@@ -5,15 +5,24 @@ line (reformatted it, renamed a variable next to it, moved it) without creating 
 scanners run again on the base version of just those files, and a head finding whose fingerprint
 the base already had becomes context (``on_changed_line=False``) instead of blocking.
 
-The fingerprint is the rule, the file (through rename detection) and the finding's code with
-whitespace normalised: never the line number, which any edit above it shifts. Counts matter: a
-change that adds a second copy of an existing problem introduces one.
+The fingerprint is the rule, the file (through rename detection), the severity and the finding's
+code normalised — for Python the statement's AST without positions, so reformatting (a call split
+over lines, a trailing comma, comments) and moving code within the file do not count: never the
+line number, which any edit above it shifts. A code-scanner finding whose code the change edited
+still matches a base finding of the same rule and severity in the same function (or workflow job):
+click 8.1.8 made its pager's ``Popen(cmd, shell=True)`` call ``Popen([which(cmd)], shell=True,
+...)``; that is not a new shell. Secrets match only exactly. Counts matter: a change that adds a
+second copy of an existing problem, in the same function or anywhere, introduces one.
 """
 
 from __future__ import annotations
 
-from collections import Counter
+import ast
+import contextlib
+import copy
+import re
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
@@ -23,23 +32,119 @@ if TYPE_CHECKING:
     from leo import Change
     from leo_security.outcome import ScanOutcome
 
-Fingerprint = tuple[str, str, str]
 #: Re-scan runs on the base: (paths below ``root``, ``root``) -> that tool's outcome.
 Rescan = Callable[[list[str], Path], Awaitable["ScanOutcome"]]
 NOTE = " (pre-existing: the base already had it; not introduced by this change)"
+SCOPE_NOTE = (
+    " (pre-existing: the base already had this finding in {scope}, which the change edited;"
+    " not introduced by this change)"
+)
+#: Rules whose findings may match the base by enclosing scope when their code changed: code
+#: scanners. A secret is its value: it matches only exactly.
+_SCOPED_RULES = ("security.bandit.", "security.semgrep.", "security.zizmor.")
+_JOB = re.compile(r"^  ([A-Za-z_][\w-]*):\s*(#.*)?$")
 
 
-def context(text: str, line: int | None, end_line: int | None) -> str:
-    """The finding's lines of ``text`` with all whitespace collapsed."""
-    if line is None:
-        return ""
+@dataclass(frozen=True)
+class Fingerprint:
+    """What identifies a finding across a change: never its line number."""
+
+    exact: tuple[str, str, str, str]
+    """(rule, base path, severity, normalised code): the same problem in the same code."""
+    scope: tuple[str, str, str, str] | None
+    """(rule, base path, severity, enclosing function or workflow job), or None at top level."""
+
+
+def _code_lines(text: str, line: int, end_line: int | None) -> str:
+    """The finding's lines with every whitespace character removed (line breaks included)."""
     lines = text.splitlines()
-    return " ".join(" ".join(lines[line - 1 : (end_line or line)]).split())
+    return "".join("".join(lines[line - 1 : (end_line or line)]).split())
 
 
-def fingerprint(finding: Finding, path: str, text: str) -> Fingerprint:
-    """``(rule, path, code)`` of ``finding``; ``path`` is the file's name at the base."""
-    return finding.rule_id, path, context(text, finding.line, finding.end_line)
+class _Index:
+    """One file's statements and scopes, parsed once: Python through ``ast``, workflows by job."""
+
+    def __init__(self, path: str, text: str) -> None:
+        self.text = text
+        self.tree: ast.Module | None = None
+        if path.endswith((".py", ".pyi")):
+            with contextlib.suppress(SyntaxError, ValueError, RecursionError, MemoryError):
+                self.tree = ast.parse(text)
+        self.workflow = path.endswith((".yml", ".yaml"))
+        self._innermost: dict[int, ast.stmt] | None = None
+
+    def code(self, line: int | None, end_line: int | None) -> str:
+        """The finding's code, normalised: the innermost statement holding it, as an AST
+        without positions (reformatting, comments, quotes and trailing commas do not count);
+        a compound statement counts by its header only, so edits to its body do not."""
+        if line is None:
+            return ""
+        if self.workflow:  # zizmor spans a whole job or workflow: its anchor line names it
+            return _code_lines(self.text, line, line)
+        stmt = self._statement(line)
+        if stmt is None:
+            return _code_lines(self.text, line, end_line)
+        header = copy.copy(stmt)
+        for name in ("body", "orelse", "handlers", "finalbody", "cases"):
+            if hasattr(header, name):
+                setattr(header, name, [])
+        return ast.dump(header)
+
+    def scope(self, line: int | None) -> str | None:
+        """The qualified name of the function holding ``line`` (Python) or its job (workflow)."""
+        if line is None:
+            return None
+        if self.tree is not None:
+            return self._function(line)
+        if self.workflow:
+            return self._job(line)
+        return None
+
+    def _statement(self, line: int) -> ast.stmt | None:
+        if self.tree is None:
+            return None
+        if self._innermost is None:  # once per file: a test module holds hundreds of findings
+            self._innermost = {}
+            for node in ast.walk(self.tree):  # outer statements come before inner ones
+                if isinstance(node, ast.stmt):
+                    for n in range(node.lineno, (node.end_lineno or node.lineno) + 1):
+                        held = self._innermost.get(n)
+                        if held is None or node.lineno >= held.lineno:
+                            self._innermost[n] = node
+        return self._innermost.get(line)
+
+    def _function(self, line: int) -> str | None:
+        assert self.tree is not None
+        names: list[str] = []
+        found = False
+        nodes: list[ast.stmt] = list(self.tree.body)
+        while True:
+            for node in nodes:
+                if node.lineno <= line <= (node.end_lineno or node.lineno) and isinstance(
+                    node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef
+                ):
+                    names.append(node.name)
+                    found = found or not isinstance(node, ast.ClassDef)
+                    nodes = node.body
+                    break
+            else:
+                return ".".join(names) if found else None
+
+    def _job(self, line: int) -> str | None:
+        lines = self.text.splitlines()[: max(line, 0)]
+        for i in range(len(lines) - 1, -1, -1):
+            match = _JOB.match(lines[i])
+            if match and any(x.rstrip().startswith("jobs:") for x in lines[:i]):
+                return match.group(1)
+        return None
+
+
+def fingerprint(finding: Finding, path: str, index: _Index) -> Fingerprint:
+    """The fingerprint of ``finding``; ``path`` is the file's name at the base."""
+    rule = finding.rule_id
+    exact = (rule, path, finding.severity, index.code(finding.line, finding.end_line))
+    where = index.scope(finding.line) if rule.startswith(_SCOPED_RULES) else None
+    return Fingerprint(exact, (rule, path, finding.severity, where) if where else None)
 
 
 def candidates(change: Change, findings: Sequence[Finding]) -> dict[str, str]:
@@ -68,6 +173,8 @@ async def hold_the_line(
     if not files:
         return findings, 0
     bases = await change.read_many(sorted(set(files.values())), "base")
+    base_text = {h: (bases.get(b) or b"").decode("utf-8", "replace") for h, b in files.items()}
+    base_index = {h: _Index(h, t) for h, t in base_text.items()}
     root = scratch / "base"
     written = []
     for head_path, base_path in files.items():
@@ -80,7 +187,7 @@ async def hold_the_line(
         written.append(head_path)
     if not written:
         return findings, 0
-    before: Counter[Fingerprint] = Counter()
+    base_items: list[Fingerprint] = []
     for prefix, rescan in rescans.items():
         paths = [
             p
@@ -94,23 +201,34 @@ async def hold_the_line(
             continue
         for f in outcome.findings:
             if f.path in files:
-                text = bases[files[f.path]] or b""
-                before[fingerprint(f, files[f.path], text.decode("utf-8", "replace"))] += 1
+                base_items.append(fingerprint(f, files[f.path], base_index[f.path]))
+    head_index = {h: _Index(h, heads.get(h, b"").decode("utf-8", "replace")) for h in files}
+    keyed = [
+        (f, fingerprint(f, files[f.path], head_index[f.path]) if f.path in files else None)
+        for f in findings
+    ]
     # Findings in untouched lines are old by definition: they use up the base's copies first,
-    # so a change that adds a second copy of an old problem still introduces one.
-    for f in findings:
-        if not f.on_changed_line and f.path in files:
-            text = heads.get(f.path, b"").decode("utf-8", "replace")
-            before[fingerprint(f, files[f.path], text)] -= 1
+    # so a change that adds a second copy of an old problem still introduces one. Exact code
+    # matches first, then the same rule in the same function (whose code the change edited).
+    unmatched = list(base_items)
+    order = sorted(range(len(keyed)), key=lambda i: keyed[i][0].on_changed_line)
+    matched: dict[int, str] = {}
+    for by_scope in (False, True):
+        for i in order:
+            key = keyed[i][1]
+            if i in matched or key is None or (by_scope and key.scope is None):
+                continue
+            for n, b in enumerate(unmatched):
+                if (b.scope == key.scope) if by_scope else (b.exact == key.exact):
+                    del unmatched[n]
+                    scope = key.scope[3] if key.scope else ""
+                    matched[i] = SCOPE_NOTE.format(scope=f"`{scope}`") if by_scope else NOTE
+                    break
     out, old = [], 0
-    for f in findings:
-        if f.on_changed_line and f.path in files:
-            text = heads.get(f.path, b"").decode("utf-8", "replace")
-            key = fingerprint(f, files[f.path], text)
-            if before[key] > 0:
-                before[key] -= 1
-                old += 1
-                message = (f.message + NOTE)[:10_000]
-                f = f.model_copy(update={"on_changed_line": False, "message": message})
+    for i, (f, _key) in enumerate(keyed):
+        if f.on_changed_line and i in matched:
+            old += 1
+            message = (f.message + matched[i])[:10_000]
+            f = f.model_copy(update={"on_changed_line": False, "message": message})
         out.append(f)
     return out, old

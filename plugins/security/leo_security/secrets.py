@@ -6,8 +6,9 @@ entropy limits; ``scan_line`` (the ad-hoc ``--string`` mode) would flag almost e
 
 from __future__ import annotations
 
+import re
 import threading
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 import anyio.to_thread
@@ -38,6 +39,22 @@ _CWD_FILTER = "detect_secrets.filters.common.is_invalid_file"
 
 
 Hit = tuple[str, int, str, str]
+
+#: A hex string the length of a digest (MD5 … SHA-512) named as one: a published checksum
+#: (python-dateutil 2.9.0's ``"tzdata_file_sha512": "1f09…"``), not a secret.
+_DIGEST_NAME = re.compile(r"sha\d*|md5|blake2\w*|hash|digest|checksum|integrity", re.I)
+_SECRET_NAME = re.compile(r"secret|token|passw|pwd|api|auth|private|cred|salt|key", re.I)
+_HEX = re.compile(r"\b[0-9a-fA-F]{32,}\b")
+_DIGEST_LENGTHS = {32, 40, 56, 64, 96, 128}
+#: ``scheme://user:<placeholder>@host`` in documentation and tests (requests' HISTORY.md and
+#: tests: ``https://user:pass@proxy:8080``).
+_BASIC_AUTH = re.compile(r"://[^\s:/@]+:([^\s:/@]+)@")
+PLACEHOLDERS = frozenset(
+    {"pass", "password", "passwd", "pwd", "pw", "secret", "changeme", "example", "test",
+     "xxx", "xxxx", "***", "****", "foo", "bar", "baz", "p", "s"}
+)  # fmt: skip
+#: Directories that hold test fixtures: a private key there asks a LEAD instead of failing.
+_TEST_DIRS = frozenset({"tests", "test", "testing", "testdata", "test_data", "fixtures"})
 
 
 def _scan(
@@ -147,6 +164,63 @@ def _findings(found: list[Hit]) -> list[Finding]:
             )
         )
     return out
+
+
+def calibrate(findings: list[Finding], contents: dict[str, bytes]) -> list[Finding]:
+    """Lower the detect-secrets guesses that real releases show are not secrets.
+
+    * a hex string of a digest's length on a line naming a digest and nothing secret: ``low``;
+    * basic-auth credentials whose password is a placeholder word (``user:pass@``): ``low``;
+    * a private key under a test-fixture directory (requests 2.32 ships ``tests/certs/``):
+      ``medium``, so a LEAD confirms it is a throwaway test key; it never passes silently.
+    """
+    out = []
+    texts: dict[str, list[str]] = {}
+    for f in findings:
+        line = _line(texts, contents, f.path or "", f.line)
+        note = None
+        if f.rule_id == "security.secrets.HexHighEntropyString" and _is_digest(line):
+            severity, note = "low", "a published digest named as one, not a secret"
+        elif f.rule_id == "security.secrets.BasicAuthDetector" and _placeholder(line):
+            severity, note = "low", "the password is a placeholder word"
+        elif f.rule_id == "security.secrets.PrivateKeyDetector" and _in_tests(f.path or ""):
+            severity, note = (
+                "medium",
+                "a key in a test-fixture directory: a LEAD confirms it is a throwaway test key",
+            )
+        if note is None or RANK[severity] <= RANK[f.severity]:
+            out.append(f)
+            continue
+        out.append(f.model_copy(update={"severity": severity, "message": f"{f.message} [{note}]"}))
+    return out
+
+
+def _line(
+    texts: dict[str, list[str]], contents: dict[str, bytes], path: str, line: int | None
+) -> str:
+    if path not in contents or not line:
+        return ""
+    if path not in texts:
+        texts[path] = contents[path].decode("utf-8", "replace").splitlines()
+    lines = texts[path]
+    return lines[line - 1] if line <= len(lines) else ""
+
+
+def _is_digest(line: str) -> bool:
+    hexes = _HEX.findall(line)
+    if len(hexes) != 1 or len(hexes[0]) not in _DIGEST_LENGTHS:
+        return False
+    name = line.split(hexes[0], 1)[0]
+    return bool(_DIGEST_NAME.search(name)) and not _SECRET_NAME.search(name)
+
+
+def _placeholder(line: str) -> bool:
+    found = _BASIC_AUTH.findall(line)
+    return bool(found) and all(p.lower() in PLACEHOLDERS for p in found)
+
+
+def _in_tests(path: str) -> bool:
+    return bool(_TEST_DIRS & set(PurePosixPath(path).parts[:-1]))
 
 
 async def _diff(change: Change, paths: list[str]) -> str:

@@ -30,6 +30,14 @@ LOWER: dict[Severity, Severity] = {
     "critical": "high", "high": "medium", "medium": "low", "low": "info", "info": "info"
 }  # fmt: skip
 _COMPLETED = re.compile(r"completed (\S+)")
+#: zizmor rules LEO caps at ``medium``: a LEAD accepts them (CONDITIONAL_PASS); not a defect.
+#: ``unpinned-uses`` fires on every ``uses: owner/action@v4`` (zizmor's blanket policy wants a
+#: commit hash, even for ``actions/checkout``): the ref GitHub's own documentation shows. On a
+#: library's own CI (pluggy 1.5.0 adding ``codecov/codecov-action@v4``) it is hardening to weigh,
+#: not a vulnerability; a workflow edit that hands a lane a write token is the lane audit's
+#: (``security.lanes.*``), which keeps its severity.
+CAPPED: dict[str, Severity] = {"unpinned-uses": "medium"}
+_RANK: dict[Severity, int] = {"critical": 4, "high": 3, "medium": 2, "low": 1, "info": 0}
 
 
 def _primary(finding: dict[str, Any]) -> dict[str, Any] | None:
@@ -89,6 +97,9 @@ async def scan(
         severity = SEVERITY.get(str(det.get("severity", "")).lower(), "medium")
         if str(det.get("confidence", "")).lower() == "low":
             severity = LOWER[severity]
+        cap = CAPPED.get(str(item.get("ident", "")))
+        if cap is not None and _RANK[severity] > _RANK[cap]:
+            severity = cap
         note = (loc.get("symbolic") or {}).get("annotation") or ""
         message = f"{item.get('desc', item.get('ident'))}: {note}".rstrip(": ")
         outcome.findings.append(

@@ -1,0 +1,248 @@
+"""Hold the line on real releases (issue 18): what the base already had does not block.
+
+Each test is a small real repository modelled on a release that FAILed a real-world corpus case
+(benchmarks/realworld/), run through the real scanners; each has a counterpart that must still
+block, so the calibration cannot become a way around the gate.
+"""
+
+from __future__ import annotations
+
+from leo_security import SecurityAgent
+
+from leo.testing import make_repo, run_agents
+
+NO_SEMGREP = {"agents": {"security": {"skip": ["semgrep", "zizmor"]}}}
+
+PAGER = """\
+import subprocess
+
+
+def pipepager(generator, cmd, env):
+    c = subprocess.Popen(cmd, shell=True, stdin=subprocess.PIPE, env=env)
+    for text in generator:
+        c.stdin.write(text)
+"""
+# click 8.1.8: the same call, reformatted over lines with a trailing comma.
+PAGER_REFORMATTED = """\
+import subprocess
+
+
+def pipepager(generator, cmd, env):
+    c = subprocess.Popen(
+        cmd,
+        shell=True,
+        stdin=subprocess.PIPE,
+        env=env,
+    )
+    for text in generator:
+        c.stdin.write(text)
+"""
+# click 8.1.8 as released: the command resolved through ``which`` first, more keywords.
+PAGER_CLICK_818 = """\
+import subprocess
+from shutil import which
+
+
+def pipepager(generator, cmd, env):
+    cmd_absolute = which(cmd)
+    if cmd_absolute is None:
+        return False
+    c = subprocess.Popen(
+        [cmd_absolute],
+        shell=True,
+        stdin=subprocess.PIPE,
+        env=env,
+        errors="replace",
+        text=True,
+    )
+    for text in generator:
+        c.stdin.write(text)
+    return True
+"""
+
+
+def _security(tmp_path, base, head, config=None):
+    repo = make_repo(tmp_path, base=base, head=head)
+    return run_agents(repo.change(), [SecurityAgent], config=config)
+
+
+def _blocking(run, rule):
+    return [f for f in run.findings if f.rule_id == rule and f.on_changed_line]
+
+
+def test_a_call_reformatted_over_several_lines_is_not_new(tmp_path):
+    """The AST of the statement is the fingerprint: line breaks, trailing commas do not count."""
+    run = _security(tmp_path, {"pager.py": PAGER}, {"pager.py": PAGER_REFORMATTED})
+    security = run.agent("security")
+    assert security.status == "passed", [f for f in security.findings if f.on_changed_line]
+    old = run.assert_finding("security.bandit.B602", path="pager.py")
+    assert "pre-existing: the base already had it" in old.message
+
+
+def test_an_edited_call_in_the_same_function_keeps_its_base_finding(tmp_path):
+    """click 8.1.7 -> 8.1.8: the release changed the arguments of an old ``shell=True`` call;
+    bandit and semgrep both flagged it, the base had both in the same function."""
+    run = _security(tmp_path, {"pager.py": PAGER}, {"pager.py": PAGER_CLICK_818})
+    security = run.agent("security")
+    assert security.status == "passed", [f for f in security.findings if f.on_changed_line]
+    old = run.assert_finding("security.bandit.B602", path="pager.py")
+    assert "in `pipepager`, which the change edited" in old.message
+    assert security.details["pre_existing"] >= 2  # bandit's and semgrep's
+
+
+def test_code_moved_to_another_function_is_not_new(tmp_path):
+    moved = PAGER.replace("def pipepager(", "def helper():\n    return 1\n\n\ndef page(")
+    run = _security(tmp_path, {"pager.py": PAGER}, {"pager.py": moved}, NO_SEMGREP)
+    assert run.agent("security").status == "passed"
+
+
+def test_a_second_shell_call_in_the_same_function_is_new(tmp_path):
+    twice = PAGER_CLICK_818.replace(
+        "    return True\n", "    subprocess.run(cmd, shell=True)\n    return True\n"
+    )
+    run = _security(tmp_path, {"pager.py": PAGER}, {"pager.py": twice}, NO_SEMGREP)
+    assert len(_blocking(run, "security.bandit.B602")) == 1
+    run.assert_verdict("FAIL")
+
+
+def test_a_literal_shell_command_made_non_literal_is_new(tmp_path):
+    """Same rule, same function, but bandit rates a constant command low and a variable one
+    high: the severity is part of the fingerprint, so the injection is new."""
+    base = PAGER.replace("Popen(cmd, shell=True", 'Popen("less", shell=True')
+    run = _security(tmp_path, {"pager.py": base}, {"pager.py": PAGER})
+    assert _blocking(run, "security.bandit.B602")
+    assert _blocking(run, "security.semgrep.subprocess-shell-with-non-literal-command")
+    run.assert_verdict("FAIL")
+
+
+def test_the_same_call_in_a_new_function_is_new(tmp_path):
+    added = PAGER + "\n\ndef run(cmd):\n    subprocess.run(cmd, shell=True)\n"
+    run = _security(tmp_path, {"pager.py": PAGER}, {"pager.py": added}, NO_SEMGREP)
+    blocking = _blocking(run, "security.bandit.B602")
+    assert [f.line for f in blocking] == [11]
+    run.assert_verdict("FAIL")
+
+
+WORKFLOW = """\
+name: main
+on: [push]
+jobs:
+  test:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: actions/checkout@v3
+        with:
+          persist-credentials: false
+      - run: python -m pytest
+"""
+
+
+def test_workflow_findings_the_base_had_are_context(tmp_path):
+    """pluggy 1.5.0 / python-dateutil 2.9.0: editing a workflow that never had a permissions
+    block, or bumping an action's tag, does not introduce either finding."""
+    edited = WORKFLOW.replace("checkout@v3", "checkout@v4").replace(
+        "python -m pytest", "python -m pytest -q"
+    )
+    run = _security(tmp_path, {".github/workflows/main.yml": WORKFLOW},
+                    {".github/workflows/main.yml": edited})  # fmt: skip
+    security = run.agent("security")
+    assert security.status == "passed", [f for f in security.findings if f.on_changed_line]
+    old = run.assert_finding("security.zizmor.excessive-permissions")
+    assert "pre-existing" in old.message
+    assert "pre-existing" in run.assert_finding("security.zizmor.unpinned-uses").message
+
+
+def test_a_new_unpinned_action_asks_a_lead(tmp_path):
+    """A new third-party action on a tag is hardening for a LEAD to weigh (medium), not a FAIL."""
+    added = WORKFLOW + "      - uses: codecov/codecov-action@v4\n"
+    run = _security(tmp_path, {".github/workflows/main.yml": WORKFLOW},
+                    {".github/workflows/main.yml": added})  # fmt: skip
+    new = _blocking(run, "security.zizmor.unpinned-uses")
+    assert [(f.line, f.severity) for f in new] == [(11, "medium")]
+    assert run.agent("security").status == "warned"
+    run.assert_verdict("CONDITIONAL_PASS")  # a LEAD must accept it
+
+
+def test_a_new_workflow_with_a_template_injection_still_fails(tmp_path):
+    injected = WORKFLOW.replace(
+        "python -m pytest", "echo ${{ github.event.pull_request.title }}"
+    ).replace("on: [push]", "on: [pull_request_target]")
+    run = _security(tmp_path, {"README.md": "x\n"}, {".github/workflows/main.yml": injected})
+    run.assert_verdict("FAIL")
+
+
+SIGNER = '''\
+import hashlib
+import hmac
+
+
+def _lazy_sha1(string=b""):
+    """Don't access hashlib.sha1 until runtime: FIPS builds may not include SHA-1."""
+    return hashlib.sha1(string)
+
+
+class Signer:
+    digest_method = staticmethod(_lazy_sha1)
+
+    def sign(self, key, value):
+        return hmac.new(key, value, digestmod=self.digest_method).digest()
+'''
+
+
+def test_a_lazy_hash_constructor_passed_as_a_value_does_not_block(tmp_path):
+    """itsdangerous 2.2.0 / flask 3.0.3 replaced ``staticmethod(hashlib.sha1)`` (which no
+    scanner flags) by a lazy wrapper used as an HMAC digest."""
+    base = SIGNER.replace("staticmethod(_lazy_sha1)", "staticmethod(hashlib.sha1)")
+    base = base.replace(SIGNER[SIGNER.index("def _lazy") : SIGNER.index("class")], "")
+    run = _security(tmp_path, {"signer.py": base}, {"signer.py": SIGNER})
+    security = run.agent("security")
+    assert security.status == "passed", [f for f in security.findings if f.on_changed_line]
+    lowered = run.assert_finding("security.bandit.B324", path="signer.py")
+    assert lowered.severity == "low" and "lazy lookup" in lowered.message
+
+
+def test_a_lazy_hash_constructor_called_on_data_still_blocks(tmp_path):
+    called = SIGNER.replace(
+        "class Signer:",
+        "def fingerprint(password):\n    return _lazy_sha1(password)\n\n\nclass Signer:",
+    )
+    run = _security(tmp_path, {"README.md": "x\n"}, {"signer.py": called})
+    assert run.assert_finding("security.bandit.B324").severity == "high"
+    run.assert_verdict("FAIL")
+
+
+def test_a_wrapper_that_hashes_something_else_still_blocks(tmp_path):
+    other = SIGNER.replace("hashlib.sha1(string)", 'hashlib.md5(string + b"salt")')
+    run = _security(tmp_path, {"README.md": "x\n"}, {"signer.py": other}, NO_SEMGREP)
+    run.assert_verdict("FAIL")
+
+
+def test_secret_guesses_real_releases_make_are_calibrated(tmp_path):
+    """python-dateutil's tzdata sha512, requests' ``user:pass@proxy`` docs and its test
+    certificates; the same detectors on a real-looking secret still block."""
+    sha = "1f09f1b2327cc9e1afc7e9045e83ee3377918dafe1bee2f282b6991828d03b3c" * 2
+    key = (
+        "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n-----END PRIVATE KEY-----\n"
+    )
+    head = {
+        "zonefile_metadata.json": f'{{\n    "tzdata_file_sha512": "{sha}"\n}}\n',
+        "HISTORY.md": "Proxies with user info (`https://user:pass@proxy:8080`) work.\n",
+        "tests/certs/server.key": key,
+    }
+    run = _security(tmp_path, {"README.md": "x\n"}, head)
+    got = {f.rule_id: f.severity for f in run.findings}
+    assert got["security.secrets.HexHighEntropyString"] == "low"
+    assert got["security.secrets.BasicAuthDetector"] == "low"
+    assert got["security.secrets.PrivateKeyDetector"] == "medium"
+    run.assert_verdict("CONDITIONAL_PASS")  # a LEAD must accept the test key
+    real = {
+        "settings.json": f'{{\n    "session": "{sha[:64]}"\n}}\n',
+        "deploy.md": "Use `https://deploy:Xq9vTz2mLp7w@ci.example.com` to push.\n",
+        "certs/server.key": key,
+    }
+    blocked = _security(tmp_path / "real", {"README.md": "x\n"}, real)
+    got = {f.rule_id: f.severity for f in blocked.findings}
+    assert got["security.secrets.HexHighEntropyString"] == "medium"
+    assert got["security.secrets.BasicAuthDetector"] == "high"
+    assert got["security.secrets.PrivateKeyDetector"] == "critical"
+    blocked.assert_verdict("FAIL")
