@@ -37,7 +37,7 @@ def deliver(options: PublishOptions, report: Report) -> list[str]:
         if options.pushgateway:
             warnings += push(registry, options.pushgateway)
     if options.attest:
-        from leo.vsa import write_attestation
+        from leo.bundle.vsa import write_attestation
 
         warnings += write_attestation(report, options.attest, options.sign_spec)
     return warnings
