@@ -452,6 +452,10 @@ class Named(Base):
 
 class OldProcessor:
     pass
+
+
+class Plain:
+    pass
 '''
 
 SIGNALS_HEAD = '''"""Signals, as blinker 1.8.0 writes them."""
@@ -504,6 +508,7 @@ class NewProcessor:
 
 
 OldProcessor = deprecated("OldProcessor was renamed to NewProcessor")(NewProcessor)
+Plain = replaced_by_pep8("Plain", NewProcessor)
 '''
 
 
@@ -517,6 +522,7 @@ def test_typing_helpers_imports_and_compatibility_aliases_are_not_breaks(leo_rep
     run = leo_run(repo.change(), [DesignAgent])
     assert _api(run) == [
         ("design.api.base-removed", "medium", "sig.base.Named no longer derives from Base"),
+        ("design.api.object-kind", "medium", "sig.base.Plain changed from a class to an attribute"),
         ("design.api.object-kind", "medium", "sig.base.Signal.reset changed from a function to an attribute"),
         ("design.api.object-removed", "medium", "public attribute sig.base.Handler was removed or renamed"),
         ("design.api.object-removed", "medium", "public function sig.base.lazy_property was removed or renamed"),
