@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import os
 import subprocess
+import sys
+from pathlib import Path
 
 import anyio
 import pytest
@@ -87,7 +89,8 @@ def big_change(tmp_path_factory):
 def _create(repo, private):
     """As ``leo bundle create`` does it: the bytes leave the event loop through a list, not as
     the main task's result (asyncio's runner reprs that result on the way out)."""
-    from leo.bundle.create import SignSpec, create_bundle
+    from leo.bundle.create import create_bundle
+    from leo.bundle.sign import SignSpec
 
     built: list[bytes] = []
 
@@ -124,6 +127,52 @@ def test_sha256sum_of_the_change(benchmark, big_change):
     benchmark.pedantic(
         subprocess.run,
         args=(["sha256sum", str(patch)],),
+        kwargs={"capture_output": True, "check": True},
+        rounds=5,
+        iterations=1,
+    )
+
+
+def _leo(*args: str, env: dict[str, str]) -> None:
+    subprocess.run(
+        [str(Path(sys.executable).parent / "leo"), *args], env=env, capture_output=True, check=True
+    )
+
+
+@pytest.fixture(scope="module")
+def leo_env(tmp_path_factory):
+    """The command line's environment: its own audit store, already created (an everyday run)."""
+    return {**os.environ, "XDG_DATA_HOME": str(tmp_path_factory.mktemp("xdg"))}
+
+
+@pytest.mark.benchmark(group="bundle")
+def test_bundle_create_command(benchmark, big_change, leo_env, tmp_path):
+    """End to end, as the builder runs it: two processes (the guard), the bundle, the audit
+    record of the handoff and the lane event to the plugins."""
+    repo, private, _public, _patch = big_change
+    args = ("bundle", "create", "--repo", str(repo.path), "--base", "main", "--head", "feature")
+    argv = (*args, "-o", str(tmp_path / "b.tar.gz"), "--sign", f"key:{private}")
+    _leo(*argv, env=leo_env)  # the audit store exists from now on
+    benchmark.pedantic(_leo, args=argv, kwargs={"env": leo_env}, rounds=3, iterations=1)
+
+
+@pytest.mark.benchmark(group="bundle")
+def test_bundle_verify_command(benchmark, big_change, leo_env, tmp_path):
+    repo, private, public, _patch = big_change
+    bundle = tmp_path / "b.tar.gz"
+    bundle.write_bytes(_create(repo, private))
+    argv = ("bundle", "verify", str(bundle), "--key", str(public))
+    benchmark.pedantic(_leo, args=argv, kwargs={"env": leo_env}, rounds=3, iterations=1)
+
+
+@pytest.mark.benchmark(group="bundle")
+def test_git_diff_of_the_change(benchmark, big_change):
+    """The floor of ``bundle create``: the diff it must run, with its flags."""
+    repo = big_change[0]
+    argv = ["git", "-C", str(repo.path), "diff", "--binary", "--full-index", "--no-renames"]
+    benchmark.pedantic(
+        subprocess.run,
+        args=([*argv, "main", "feature"],),
         kwargs={"capture_output": True, "check": True},
         rounds=5,
         iterations=1,

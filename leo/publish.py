@@ -51,7 +51,7 @@ class Publisher:
             if self.pushgateway:
                 warnings += push(registry, self.pushgateway)
         if self.attest:
-            from leo.vsa import write_attestation
+            from leo.bundle.vsa import write_attestation
 
             warnings += write_attestation(report, self.attest, self.sign_spec)
         return warnings

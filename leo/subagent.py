@@ -128,6 +128,12 @@ class SubAgent:
     cache_scope: ClassVar[Literal["tree", "change", "none"]] = "tree"
     """What a cached result depends on: the whole base and head trees (safe default), only the
     changed files' contents (``change``: agents that read nothing else), or never cached."""
+    sample_files: ClassVar[Mapping[str, str]] = {}
+    """Files this sub-agent analyses, each with a small content it would analyse, e.g.
+    ``{"requirements.txt": "pluggy>=1\n"}``. ``leo plugins check`` makes its awkward changes to
+    these files too (deleted, renamed, binary, huge, non-UTF-8, under an odd path), so the
+    situations reach the code that reads them rather than a "nothing for me" skip. Empty: the
+    situations change Python and SQL files only."""
 
     Settings: ClassVar[type[AgentSettings] | None] = None
     """The model of this sub-agent's ``[tool.leo.agents.<name>]`` table: a subclass of

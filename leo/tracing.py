@@ -1,10 +1,11 @@
 """Optional OpenTelemetry tracing: real spans when opentelemetry is installed, nothing otherwise.
 
-``pip install 'leo-gate[otel]'`` turns it on. Without opentelemetry, ``span()`` is a
-``nullcontext`` and nothing is imported. With it, LEO uses the tracer provider already set (by
-``opentelemetry-instrument`` or an embedding application); else, when ``OTEL_TRACES_EXPORTER``
-(``otlp``, ``console``) or an ``OTEL_EXPORTER_OTLP_*ENDPOINT`` is set, LEO configures the SDK
-from those standard variables. ``OTEL_SDK_DISABLED=true`` turns it off. This module imports
+``pip install 'leo-gate[otel]'`` makes it available. Without opentelemetry, or when nothing
+set tracing up (no provider installed before LEO's first span, no ``OTEL_*`` variable),
+``span()`` is a ``nullcontext`` and nothing is imported. Otherwise LEO uses the tracer provider
+already set (by ``opentelemetry-instrument`` or an embedding application); else, when
+``OTEL_TRACES_EXPORTER`` (``otlp``, ``console``) or an ``OTEL_EXPORTER_OTLP_*ENDPOINT`` is set,
+LEO configures the SDK from those standard variables. ``OTEL_SDK_DISABLED=true`` turns it off. This module imports
 nothing of LEO's, so every floor may use it.
 """
 
@@ -51,6 +52,11 @@ def span(name: str, attributes: Mapping[str, Attribute] | None = None) -> Iterat
 
 def _make_tracer(env: Mapping[str, str]) -> Any | None:
     if env.get("OTEL_SDK_DISABLED", "").strip().lower() == "true":
+        return None
+    if "opentelemetry.trace" not in sys.modules and not any(k.startswith("OTEL_") for k in env):
+        # Nothing set tracing up: no provider was installed (that imports opentelemetry) and
+        # no OTEL_* variable asks for one. Importing the API anyway cost 0.24 s of CPU in
+        # every command (benchmarks/RESULTS.md (6)).
         return None
     if importlib.util.find_spec("opentelemetry") is None:
         return None

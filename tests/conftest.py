@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -31,14 +33,15 @@ def shared_data() -> Path:
 
 @pytest.fixture
 def leo_cli(monkeypatch: pytest.MonkeyPatch):
-    """Run ``leo`` as a subprocess, as users do; returns CompletedProcess."""
+    """Run ``leo`` as a subprocess, as users do; returns CompletedProcess. SARIF it writes
+    (``--format sarif``, to stdout or ``--output``) is checked against the OASIS schema."""
     import subprocess
 
     def run(
         *args: str, cwd: Path | None = None, env: dict[str, str] | None = None, timeout: float = 120
     ):
         full_env = {**os.environ, **(env or {})}
-        return subprocess.run(
+        done = subprocess.run(
             [sys.executable, "-m", "leo", *args],
             capture_output=True,
             text=True,
@@ -46,8 +49,43 @@ def leo_cli(monkeypatch: pytest.MonkeyPatch):
             env=full_env,
             timeout=timeout,
         )
+        _check_sarif_written(args, done, cwd)
+        return done
 
     return run
+
+
+def _check_sarif_written(
+    args: tuple[str, ...], done: subprocess.CompletedProcess[str], cwd: Path | None
+) -> None:
+    """The subprocess half of ``_every_sarif_is_valid``: the SARIF a ``leo`` run wrote."""
+    import json
+
+    if not SARIF_SCHEMA.is_file() or "sarif" not in _option_values(args, "--format"):
+        return
+    outputs = _option_values(args, "--output") + _option_values(args, "-o")
+    text = (
+        (cwd or Path.cwd()).joinpath(outputs[-1]).read_text(encoding="utf-8")
+        if outputs and (cwd or Path.cwd()).joinpath(outputs[-1]).is_file()
+        else done.stdout
+    )
+    if not text.strip():
+        return  # the run stopped before a report (exit 2): nothing was rendered
+    errors = sarif_errors(json.loads(text))
+    assert not errors, errors
+
+
+@pytest.fixture
+def check_leo_sarif():
+    """``_check_sarif_written``, so a test can show it catches invalid SARIF."""
+    if not SARIF_SCHEMA.is_file():
+        pytest.skip("needs ../shared/data/sarif-spec (the OASIS SARIF 2.1.0 schema)")
+    return _check_sarif_written
+
+
+def _option_values(args: tuple[str, ...], option: str) -> list[str]:
+    values = [b for a, b in itertools.pairwise(args) if a == option]
+    return values + [a.split("=", 1)[1] for a in args if a.startswith(f"{option}=")]
 
 
 FIXTURE_PLUGINS = Path(__file__).resolve().parent / "fixture_plugins"

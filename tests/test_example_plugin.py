@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -28,9 +29,16 @@ def test_installed_example_is_listed_checked_and_run(installed, leo_cli, leo_rep
     plugin = next(p for p in doc["plugins"] if p["name"] == "license")
     assert (plugin["distribution"], plugin["subagents"]) == ("leo-license", ["license"])
 
-    check = leo_cli("plugins", "check", "license", env=installed, timeout=300)
+    check = leo_cli("plugins", "check", "license", "--json", env=installed, timeout=300)
     assert check.returncode == 0, check.stdout + check.stderr
-    assert "license: conforms" in check.stdout
+    conformance = json.loads(check.stdout)
+    assert conformance["conforms"] is True
+    # Its sample_files put the awkward changes into requirements.txt and pyproject.toml, so
+    # the situations reach added_dependencies instead of "the change adds no dependencies".
+    status = {s["situation"]: s["status"] for s in conformance["situations"]}
+    for reached in ("renamed file", "huge file", "non-UTF-8 text", "path with spaces and unicode"):
+        assert status[reached] == "passed", (reached, status)
+    assert "note:" not in check.stderr
 
     repo = leo_repo(base={"requirements.txt": ""}, head={"requirements.txt": "pluggy\n"})
     done = leo_cli(
@@ -40,6 +48,23 @@ def test_installed_example_is_listed_checked_and_run(installed, leo_cli, leo_rep
     report = json.loads(done.stdout)
     assert report["agents"][0]["plugin"] == "leo-license"
     assert report["verdict"] == "PASS", report["reasons"]
+
+
+def test_the_examples_own_tests_pass_against_the_installed_package(installed, tmp_path):
+    """Its tests import ``leo_license`` as a user's would: installed, no ``sys.path`` patch
+    (``-P`` and a foreign working directory keep the checkout off ``sys.path``)."""
+    assert not (EXAMPLE / "tests" / "conftest.py").exists()
+    where = tmp_path / "where.py"
+    where.write_text("import leo_license\n\ndef test_where():\n    print(leo_license.__file__)\n")
+    done = subprocess.run(
+        [sys.executable, "-P", "-m", "pytest", "-q", "-s", "-p", "no:cacheprovider",
+         str(EXAMPLE / "tests"), str(where)],
+        capture_output=True, text=True, timeout=300, cwd=tmp_path,
+        env={**os.environ, **installed},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "8 passed" in done.stdout and "skipped" not in done.stdout, done.stdout
+    assert f"{installed['PYTHONPATH']}/leo_license/__init__.py" in done.stdout, done.stdout
 
 
 TUTORIAL = Path(__file__).resolve().parent.parent / "docs" / "writing-plugins.md"
@@ -70,7 +95,7 @@ def test_the_tutorials_by_name_test_runs_against_the_example(installed, tmp_path
     done = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tmp_path)],
         capture_output=True, text=True, timeout=300, cwd=tmp_path,
-        env={**__import__("os").environ, **installed},
+        env={**os.environ, **installed},
     )  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr
     assert "1 passed" in done.stdout
@@ -86,3 +111,8 @@ def test_the_examples_readme_lists_every_rule_id_with_its_severity():
     for rule_id, severity in rules:
         assert f"| `{rule_id}` | {severity} |" in readme, rule_id
     assert ".venv/bin/pip install" not in readme
+    # It installs into a fresh environment from the checkout, and its tests run from there.
+    env = "/tmp/leo-license-env/bin/"
+    assert f"python3 -m venv {env[:-5]}" in readme
+    assert f'{env}python -m pip install -c constraints.txt \\\n    ".[testing]"' in readme
+    assert f"{env}pytest examples/leo-license/tests" in readme

@@ -31,6 +31,29 @@ def test_every_hookspec_has_a_test(hook):
     assert re.search(rf"^def test_hook_{hook}\b", tests, re.M), f"no test_hook_{hook} in tests/"
 
 
+def test_every_subagent_class_attribute_and_testing_fixture_is_documented():
+    """What an author declares on a ``SubAgent`` and every fixture ``leo.testing`` gives them
+    is in the author's docs (issue 19.6), so nobody reads LEO's source to find it."""
+    from typing import get_type_hints
+
+    import leo.testing
+    from leo.subagent import SubAgent
+
+    hooks = (ROOT / "docs" / "plugin-hooks.md").read_text()
+    tutorial = (ROOT / "docs" / "writing-plugins.md").read_text()
+    hints = get_type_hints(SubAgent, include_extras=True)
+    attributes = [n for n, h in hints.items() if "ClassVar" in str(h)]
+    assert {"name", "cache_scope", "Settings", "sample_files"} <= set(attributes)
+    for attribute in attributes:
+        assert f"| `{attribute}` |" in hooks, attribute
+        assert re.search(rf"`{attribute}`|^    {attribute} = ", tutorial, re.M), attribute
+    fixtures = [n for n, v in vars(leo.testing).items() if hasattr(v, "_fixture_function_marker")
+                or type(v).__name__ == "FixtureFunctionDefinition"]  # fmt: skip
+    assert "leo_run" in fixtures
+    for fixture in fixtures:
+        assert f"| `{fixture}" in tutorial, fixture
+
+
 def test_hook_leo_register_subagents(leo_plugins):
     class Agent(leo.SubAgent):
         name = "registered"

@@ -137,3 +137,27 @@ def test_verify_without_sub_agents_names_the_distributions_to_install(leo_repo, 
     assert done.returncode == 2, done.stdout + done.stderr
     assert all(d in done.stderr for d in SUBAGENT_DISTRIBUTIONS), done.stderr
     assert "Traceback" not in done.stderr and done.stdout == ""
+
+
+@pytest.mark.slow
+def test_the_example_plugin_installs_beside_leo_in_a_fresh_environment(tmp_path):
+    """examples/leo-license's README: LEO from the checkout and the example, installed into an
+    environment of their own (not the checkout's .venv); its conformance run and its own tests
+    pass there, importing both as installed."""
+    readme = (ROOT / "examples" / "leo-license" / "README.md").read_text()
+    assert '".[testing]" ./plugins/security "./examples/leo-license[test]"' in readme
+    bin_dir = _venv(tmp_path / "venv")
+    _run(
+        *PIP, "--python", bin_dir / "python", "install", "-q", "--no-deps",
+        ".", "plugins/security", "examples/leo-license", cwd=ROOT, timeout=900,
+    )  # fmt: skip
+    where = _run(bin_dir / "python", "-c", "import leo_license; print(leo_license.__file__)",
+                 cwd=tmp_path).stdout  # fmt: skip
+    assert Path(where.strip()).is_relative_to(bin_dir.parent), where
+    check = _run(bin_dir / "leo", "plugins", "check", "license", "--json", cwd=tmp_path)
+    assert json.loads(check.stdout)["conforms"] is True
+    tests = _run(
+        bin_dir / "python", "-P", "-m", "pytest", "-q", "-p", "no:cacheprovider",
+        ROOT / "examples" / "leo-license" / "tests", cwd=tmp_path,
+    )  # fmt: skip
+    assert "7 passed" in tests.stdout, tests.stdout

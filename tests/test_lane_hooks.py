@@ -114,3 +114,17 @@ def test_lane_events_honour_p_no(leo_cli, leo_repo, plugin_path, tmp_path):
     assert created.returncode == 0, created.stderr
     assert created.stdout.startswith("[CODEX-READY:")
     assert events(log) == []
+
+
+def test_lane_events_skip_the_built_in_sub_agents_which_hear_none():
+    """A lane event does not import the built-ins (``lane_event_plugins``): safe only while each
+    implements nothing but ``leo_register_subagents``, which this pins."""
+    from leo.cli._output import lane_event_plugins
+    from leo.plugins import BUILTIN_PLUGINS, load_plugins
+
+    hooks = {info.name: info.hooks for info in load_plugins().plugins}
+    for name in BUILTIN_PLUGINS:
+        assert hooks[name] == ["leo_register_subagents"], name
+    lane = load_plugins(lane_event_plugins(("no:nothing",)))
+    assert not any(lane.pm.has_plugin(name) for name in BUILTIN_PLUGINS)
+    assert lane.pm.has_plugin("leo.defaults")

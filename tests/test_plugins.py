@@ -130,6 +130,7 @@ def test_plugins_shows_each_sub_agents_description_in_text_and_json(leo_cli):
         assert f"  {name}: {described[name]['description']}" in text
     help_text = " ".join(leo_cli("plugins", "--help").stdout.split())
     assert "each sub-agent with its description" in help_text
+    assert "instead of a table" not in help_text  # the output is lines, not a table
 
 
 def test_broken_plugin_fails_a_run_that_requires_every_sub_agent(leo_cli, plugin_path, leo_repo):

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import random
+import subprocess
 
 import pytest
 
 from leo.formats import render
-from leo.formats.sarif_format import MAX_RESULTS
+from leo.formats.sarif_format import MAX_BYTES, MAX_MESSAGE, MAX_RESULTS
 from leo.models import Analysed, Finding, Report, SubAgentResult
 
 
@@ -103,8 +105,50 @@ def test_results_stay_within_code_scannings_limit_keeping_the_most_severe():
     assert len(json.dumps(doc).encode()) < 10 * 1024 * 1024  # the 10 MB (gzip) upload limit
 
 
+def test_hostile_long_findings_stay_within_the_upload_size_keeping_the_most_severe():
+    """Plugin output is hostile and need not compress: 5,000 findings with 10,000-character
+    messages and 3,000-character paths would be ~40 MB; code scanning refuses over 10 MB."""
+    rng = random.Random(19)
+
+    def noise(n: int) -> str:
+        return rng.randbytes(n // 2).hex()
+
+    many = [
+        Finding(rule_id=f"design.r{i % 50}", severity="low", message=noise(10_000),
+                path=f"{noise(3_000)}.py", line=1)
+        for i in range(MAX_RESULTS)
+    ]  # fmt: skip
+    worst = Finding(rule_id="security.bad", severity="critical", message=noise(10_000), path="b.py")
+    text = render(_report(_agent("design", *many), _agent("security", worst)), "sarif")
+    assert len(text.encode()) <= MAX_BYTES
+    run = json.loads(text)["runs"][0]
+    assert run["results"][0]["ruleId"] == "security.bad"
+    assert len(run["results"][0]["message"]["text"]) < MAX_MESSAGE + 100
+    assert "shortened" in run["results"][0]["message"]["text"]
+    assert 0 < run["properties"]["omittedResults"] == MAX_RESULTS + 1 - len(run["results"])
+    assert {r["id"] for r in run["tool"]["driver"]["rules"]} == {
+        r["ruleId"] for r in run["results"]
+    }
+
+
 @pytest.mark.parametrize("severity", ["critical", "high", "medium", "low", "info"])
 def test_every_severity_renders_valid_sarif(severity):
     finding = Finding(rule_id="security.s", severity=severity, message="m", path="a.py", line=2,
                       on_changed_line=severity != "info", fix="do this")  # fmt: skip
     assert _results(_report(_agent("security", finding)))[0]["ruleId"] == "security.s"
+
+
+def test_sarif_a_leo_subprocess_writes_is_checked_too(check_leo_sarif, tmp_path):
+    """``leo_cli`` validates ``--format sarif`` output, to stdout or ``--output``, as the
+    autouse fixture validates in-process renders: every SARIF the suite produces."""
+    valid = render(_report(_agent("design")), "sarif")
+    invalid = json.dumps({"version": "2.1.0", "runs": [{"results": [{"level": "loud"}]}]})
+    ran = subprocess.CompletedProcess(["leo"], 0, stdout=valid, stderr="")
+    check_leo_sarif(("verify", "--format", "sarif"), ran, None)
+    with pytest.raises(AssertionError, match="tool"):
+        bad = subprocess.CompletedProcess(["leo"], 0, stdout=invalid, stderr="")
+        check_leo_sarif(("verify", "--format", "sarif"), bad, None)
+    (tmp_path / "out.sarif").write_text(invalid)
+    with pytest.raises(AssertionError):
+        check_leo_sarif(("verify", "--format=sarif", "-o", "out.sarif"), ran, tmp_path)
+    check_leo_sarif(("verify", "--format", "json", "-o", "out.sarif"), ran, tmp_path)

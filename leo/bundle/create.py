@@ -9,40 +9,37 @@ owner and mode, and gzip mtime 0.
 from __future__ import annotations
 
 import gzip
-import hashlib
+import importlib
 import io
 import re
 import tarfile
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from pathlib import Path
 
-from leo.bundle import dsse, provenance, sbom
+from leo.bundle import provenance, sbom
 from leo.bundle.read import MERGE_BASE, PATCH, PROVENANCE, ROLLBACK, SBOM, SIGSTORE
+from leo.bundle.sign import SignSpec, sign_payload
 from leo.errors import LeoError
 from leo.git import run_git
 
 _DEPENDENCY_FILE = re.compile(r"(pyproject\.toml|package\.json|requirements[\w.-]*\.txt)")
+#: What ``create_bundle`` imports on first use (the SBOM, DSSE, an ed25519 key): ``preload``.
+_LAZY = (
+    "cyclonedx.model.bom",
+    "cyclonedx.model.component",
+    "cyclonedx.output.json",
+    "packageurl",
+    "securesystemslib.dsse",
+    "securesystemslib.signer",
+    "cryptography.hazmat.primitives.serialization",
+)
 
 
-@dataclass(frozen=True)
-class SignSpec:
-    """How to sign: ``key:PATH``, ``gpg:KEYID``, ``sigstore`` or nothing."""
-
-    kind: str
-    value: str = ""
-
-    @classmethod
-    def parse(cls, text: str | None) -> SignSpec:
-        if not text:
-            return cls("none")
-        if text == "sigstore":
-            return cls("sigstore")
-        kind, sep, value = text.partition(":")
-        if sep and kind in ("key", "gpg") and value:
-            return cls(kind, value)
-        msg = f"--sign {text!r} is not understood; use key:PATH, gpg:KEYID or sigstore"
-        raise LeoError(msg)
+def preload() -> None:
+    """Import what ``create_bundle`` needs, e.g. in a thread before it starts: most of its
+    time it waits for git or compresses, which leave the interpreter free."""
+    for name in _LAZY:
+        importlib.import_module(name)
 
 
 async def git(repo: Path, *args: str) -> bytes:
@@ -108,12 +105,12 @@ def write_archive(members: Sequence[tuple[str, bytes]], mtime: int) -> bytes:
     out = io.BytesIO()
     # Level 1: three times faster than 9 on a large patch for a few percent of size (measured
     # in benchmarks/); the caps in read.py bound the archive either way. Fixed, so reproducible.
-    with gzip.GzipFile(filename="", fileobj=out, mode="wb", compresslevel=1, mtime=0) as gz:
-        gz.write(raw.getvalue())
+    with (
+        gzip.GzipFile(filename="", fileobj=out, mode="wb", compresslevel=1, mtime=0) as gz,
+        raw.getbuffer() as tar_bytes,  # no copy of the tar
+    ):
+        gz.write(tar_bytes)
     return out.getvalue()
-
-
-Signer = Callable[[bytes], Awaitable[dsse.Signature]]
 
 
 async def create_bundle(
@@ -180,34 +177,3 @@ async def create_bundle(
     if sigstore_bundle is not None:
         members.append((SIGSTORE, sigstore_bundle))
     return write_archive(members, committed_at)
-
-
-async def sign_payload(
-    spec: SignSpec, payload: bytes, payload_type: str = dsse.INTOTO_PAYLOAD_TYPE
-) -> tuple[dsse.Envelope, bytes | None]:
-    """A DSSE envelope of ``payload`` signed as ``spec`` says, and the Sigstore bundle when
-    signed keylessly. Builder bundles and LEO's own verdict (VSA) are signed this way."""
-    message = dsse.pae(payload_type, payload)
-    if spec.kind == "none":
-        return dsse.Envelope(payload_type, payload, ()), None
-    if spec.kind == "key":
-        from leo.bundle import keys
-
-        signer = keys.load_signer(Path(spec.value))
-        return dsse.Envelope(payload_type, payload, (keys.sign(signer, message),)), None
-    if spec.kind == "gpg":
-        from leo.bundle import gpg
-
-        signature = await gpg.sign(spec.value, message)
-        return dsse.Envelope(payload_type, payload, (signature,)), None
-    if payload_type != dsse.INTOTO_PAYLOAD_TYPE:
-        msg = f"--sign sigstore signs only in-toto payloads, not {payload_type}"
-        raise LeoError(msg)
-    from leo.bundle import keyless
-
-    return await keyless.sign(payload)
-
-
-def bundle_marker(data: bytes) -> str:
-    """The builder's handoff marker for a bundle: ``[CODEX-READY:<sha256>]``."""
-    return f"[CODEX-READY:{hashlib.sha256(data).hexdigest()}]"

@@ -7,9 +7,11 @@ and timestamp derive from the head commit, so the same inputs give the same byte
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import functools
 import json
+import threading
 import tomllib
 import uuid
 from collections.abc import Collection, Iterable, Iterator, Mapping
@@ -152,8 +154,17 @@ def _import_jsonschema_without_rfc3987_syntax() -> None:
         del sys.modules["rfc3987_syntax"]
 
 
-@functools.cache
+_BUILDING = threading.Lock()
+
+
 def _schema_validator(version: str) -> Any:
+    """``_build_validator`` once per version, also when ``preload`` runs it in a thread."""
+    with _BUILDING:
+        return _build_validator(version)
+
+
+@functools.cache
+def _build_validator(version: str) -> Any:
     """The CycloneDX ``version`` JSON schema (strict since 1.4), with linear-time checks.
 
     Built from the schema files themselves with jsonschema's public API rather than the
@@ -182,6 +193,13 @@ def _schema_validator(version: str) -> Any:
         checker.checks(name)(_fast_iri)
     linear = extend(base, {"uniqueItems": _unique_items})
     return linear(schema, registry=registry, format_checker=checker)
+
+
+def preload(version: str = "1.6") -> None:
+    """Build the validator of ``version`` (the one builder bundles carry) ahead of ``validate``,
+    e.g. in a thread while a bundle decompresses; a missing schema is left to ``validate``."""
+    with contextlib.suppress(FileNotFoundError):
+        _schema_validator(version)
 
 
 def validate(data: bytes, *, require_version: Collection[str] | None = None) -> dict[str, Any]:

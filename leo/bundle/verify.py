@@ -8,6 +8,7 @@ index and object directory and compare the tree with the expected head.
 
 from __future__ import annotations
 
+import importlib
 import os
 import re
 import tempfile
@@ -63,6 +64,14 @@ class Verification:
     builder_id: str
     components: int
     replayed: bool
+
+
+def preload() -> None:
+    """Import what ``verify_bundle`` needs (DSSE, the keys, the SBOM schema), e.g. in a thread
+    while the archive is read and decompressed, which leaves the interpreter free."""
+    for name in ("securesystemslib.dsse", "securesystemslib.signer", "cryptography.x509"):
+        importlib.import_module(name)
+    sbom.preload()
 
 
 async def verify_bundle(

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
@@ -51,13 +53,48 @@ def load_plugins(plugin_args: tuple[str, ...] = ()) -> Plugins:
     return _LOADED[plugin_args]
 
 
+def lane_event_plugins(plugin_args: tuple[str, ...] = ()) -> tuple[str, ...]:
+    """The ``-p`` arguments a lane event loads plugins with: the built-in sub-agents only
+    register sub-agents (``tests/test_lane_hooks.py`` pins it), so they are not imported for
+    an event no built-in hears (0.35 s of CPU, benchmarks/RESULTS.md (6))."""
+    from leo.plugins import BUILTIN_PLUGINS
+
+    return (*plugin_args, *(f"no:leo-{name}" for name in BUILTIN_PLUGINS))
+
+
 def announce_event(hook: str, plugin_args: tuple[str, ...] = (), **kwargs: object) -> None:
     """Tell the plugins (as ``-p`` chose them) about a lane event; their failures become
     warnings on stderr."""
     from leo.plugins import notify
 
-    for warning in notify(load_plugins(plugin_args).pm, hook, **kwargs):
+    for warning in notify(load_plugins(lane_event_plugins(plugin_args)).pm, hook, **kwargs):
         warn(warning)
+
+
+def in_background(*steps: Callable[[], object]) -> Callable[[], None]:
+    """Start ``steps`` (imports, mostly) in a thread and return the function that waits for
+    them. A command runs them while it waits for git or compresses, which leave the
+    interpreter free (benchmarks/RESULTS.md (6)). A step that fails is only skipped: the
+    command meets the same failure again where it needs the step, and reports it there."""
+
+    def run() -> None:
+        for step in steps:
+            try:
+                step()
+            except Exception:  # noqa: S112 (the command reports it where it matters)
+                continue
+
+    thread = threading.Thread(target=run, name="leo-preload")
+    thread.start()
+    return thread.join
+
+
+def prepare_lane_event(plugin_args: tuple[str, ...] = ()) -> None:
+    """Import the audit store and load the plugins a lane event (``record_handoff``,
+    ``announce_event``) needs; a step for ``in_background``."""
+    import leo.store.repository  # noqa: F401 (SQLAlchemy: most of the cost)
+
+    load_plugins(lane_event_plugins(plugin_args))
 
 
 def progress(event: str, name: str, result: SubAgentResult | None) -> None:

@@ -279,8 +279,8 @@ def publish(
 def _unattested(report: Report, attestation: Path, key: Path) -> str | None:
     """Why ``report`` is not the one its attestation signs (None: it is)."""
     from leo.bundle import keys
+    from leo.bundle.vsa import MAX_ATTESTATION_BYTES, verify_attestation
     from leo.errors import LeoError
-    from leo.vsa import MAX_ATTESTATION_BYTES, verify_attestation
 
     try:
         data = attestation.read_bytes()[: MAX_ATTESTATION_BYTES + 1]

@@ -12,7 +12,7 @@ from leo.errors import ExitCode
 
 
 @click.group(invoke_without_command=True)
-@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of the text lines.")
 @plugin_option
 @click.pass_context
 def plugins(ctx: click.Context, as_json: bool, plugin_args: tuple[str, ...]) -> None:
@@ -73,7 +73,8 @@ def plugins_check(
     """Check that sub-agent NAME survives the situations every sub-agent must handle.
 
     Empty change, deleted, renamed, binary, huge and non-UTF-8 files, a path with spaces and
-    unicode, and cancellation at a timeout. Exits 0 when it conforms, 1 when it does not.
+    unicode, and cancellation at a timeout, made to Python and SQL files and to the files the
+    sub-agent declares in ``sample_files``. Exits 0 when it conforms, 1 when it does not.
     """
     import json
 
@@ -98,6 +99,12 @@ def plugins_check(
         lambda: check_subagent(loaded.agents[name], {}, timeout=timeout, progress=show)
     )
     failed = [o for o in outcomes if o.problems]
+    if all(o.status == "skipped" for o in outcomes if o.situation != "cancellation at a timeout"):
+        click.echo(
+            f"note: {name} skipped every situation, so none reached the code that reads its "
+            "files; declare them in its sample_files (docs/writing-plugins.md)",
+            err=True,
+        )
     if as_json:
         click.echo(
             json.dumps(

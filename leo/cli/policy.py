@@ -41,7 +41,7 @@ def bundle_command(directory: Path, output: Path, sign_spec: str) -> None:
 
     import anyio
 
-    from leo.bundle.create import SignSpec
+    from leo.bundle.sign import SignSpec
     from leo.errors import LeoError
     from leo.policy.bundle import create
 

@@ -37,7 +37,12 @@ _CHECKOUT = """\
           persist-credentials: false
 """
 #: Download the newest artifact NAME of a successful WORKFLOW run on the default branch into
-#: DEST; sets found=true|false. No signed run yet (a fresh repository) is said, not hidden.
+#: DEST; sets found=true|false. Fail closed (docs/github.md, "A new repository"): no successful
+#: run passes with a notice only while WORKFLOW is absent from the commit the check is based on
+#: (the pull request's base, the commit before a push): the change that adds the signing
+#: workflows can go green, and nothing a pull request does to the runs (deleting them, breaking
+#: the signing) turns a repository that signs into one that passes unverified. An API answer
+#: other than "not found" fails too.
 _DOWNLOAD = """\
       - name: Fetch the newest signed {what}
         id: fetch
@@ -45,12 +50,23 @@ _DOWNLOAD = """\
           GH_TOKEN: ${{{{ github.token }}}}
           REPO: ${{{{ github.repository }}}}
           BRANCH: ${{{{ github.event.repository.default_branch }}}}
+          BASE: ${{{{ github.event.pull_request.base.sha || github.event.before || github.sha }}}}
         run: |
           set -euo pipefail
           run=$(gh run list --repo "$REPO" --workflow {workflow} --branch "$BRANCH" \\
             --status success --limit 1 --json databaseId --jq '.[0].databaseId // empty')
           if [ -z "$run" ]; then
-            echo "::notice::no successful {workflow} run on $BRANCH yet: nothing signed to verify"
+            if gh api "repos/$REPO/contents/.github/workflows/{workflow}?ref=$BASE" \\
+                --jq .sha > /dev/null 2> "$RUNNER_TEMP/contents.err"; then
+              echo "::error::{workflow} is in $BASE but has no successful run on $BRANCH: nothing signed to verify; fix the signing workflow or re-run it"
+              exit 1
+            fi
+            if ! grep -q "HTTP 404" "$RUNNER_TEMP/contents.err"; then
+              cat "$RUNNER_TEMP/contents.err" >&2
+              echo "::error::cannot tell whether {workflow} is in $BASE; not a pass"
+              exit 1
+            fi
+            echo "::notice::{workflow} is not in $BASE yet (a new repository): nothing signed to verify"
             echo "found=false" >> "$GITHUB_OUTPUT"
             exit 0
           fi
@@ -83,6 +99,7 @@ jobs:
     timeout-minutes: 15
     permissions:
       actions: read  # find and download sign-artifacts.yml's artifact
+      contents: read  # is sign-artifacts.yml in the base commit yet (a new repository)?
     steps:
 """
     + _INSTALL
@@ -185,6 +202,7 @@ jobs:
     timeout-minutes: 15
     permissions:
       actions: read  # find and download sign-policies.yml's bundle
+      contents: read  # is sign-policies.yml in the base commit yet (a new repository)?
     steps:
 """
     + _INSTALL
@@ -216,7 +234,8 @@ name: Sign Policies
 on:
   push:
     branches: [main]
-    paths: ["policies/**"]
+    # Also when this file lands: policy-verification.yml needs a signed bundle from then on.
+    paths: ["policies/**", ".github/workflows/sign-policies.yml"]
   workflow_dispatch:
 
 permissions: {{}}

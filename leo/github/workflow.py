@@ -43,6 +43,7 @@ PINNED_ACTIONS = {
     "actions/attest-build-provenance": ("e8998f949152b193b063cb0ec769d69d929409be", "v2.4.0"),
     "actions/upload-artifact": ("ea165f8d65b6e75b540449e92b4886f43607fa02", "v4.6.2"),
     "actions/download-artifact": ("d3f86a106a0bac45b974a628896c90dbdf5c8093", "v4.3.0"),
+    "actions/setup-python": ("a26af69be951a213d495a4c3e4e4022e16d87065", "v5.6.0"),  # examples/ci
 }
 #: The built-in sub-agents' distributions and where each lives in LEO's repository (the same
 #: five as ``leo.plugins.BUILTIN_PLUGINS``, which this floor may not import; a test checks).

@@ -25,7 +25,7 @@ from leo.bundle.reasons import BundleError, Reason, escape
 from leo.errors import LeoError
 
 if TYPE_CHECKING:
-    from leo.bundle.create import SignSpec
+    from leo.bundle.sign import SignSpec
     from leo.bundle.verify import Trust
 
 PREDICATE_TYPE = "https://leo.dev/policy-bundle/v1"
@@ -188,7 +188,8 @@ def statement(files: Mapping[str, bytes], resources: tuple[str, ...]) -> bytes:
 
 async def create(directory: Path, sign: SignSpec) -> bytes:
     """The bytes of the signed policy bundle of ``directory`` (same tree, same bytes)."""
-    from leo.bundle.create import sign_payload, write_archive
+    from leo.bundle.create import write_archive
+    from leo.bundle.sign import sign_payload
 
     if sign.kind == "none":
         raise LeoError("a policy bundle must be signed; pass --sign key:PATH|gpg:KEYID|sigstore")

@@ -44,7 +44,7 @@ def checkpoint_payload(check: ChainCheck, *, now: datetime | None = None) -> byt
 
 def write_checkpoint(check: ChainCheck, path: Path, sign_spec: str) -> dict[str, Any]:
     """Sign the checkpoint of ``check`` as ``sign_spec`` says and write it atomically to ``path``."""
-    from leo.vsa import sign_envelope
+    from leo.bundle.vsa import sign_envelope
 
     payload = checkpoint_payload(check)
     text = sign_envelope(PAYLOAD_TYPE, payload, sign_spec)

@@ -13,8 +13,9 @@ import anyio
 import pytest
 
 from leo.bundle import dsse, keys
-from leo.bundle.create import SignSpec, create_bundle, write_archive
+from leo.bundle.create import create_bundle, write_archive
 from leo.bundle.read import read_bundle
+from leo.bundle.sign import SignSpec
 
 
 @pytest.fixture

@@ -122,6 +122,8 @@ CASES = {
     "A-11 pax path override": (_pax_override(), "bundle.path_traversal"),
     "A-11 truncated gzip": (raw_tar(GOOD)[:-20], "bundle.malformed"),
     "A-11 trailing garbage": (raw_tar(GOOD) + gzip.compress(b"hidden payload"), "bundle.malformed"),
+    "A-11 bytes after the gzip stream": (raw_tar(GOOD) + b"\0\0hidden", "bundle.malformed"),
+    "A-11 a second, empty gzip member": (raw_tar(GOOD) + gzip.compress(b""), "bundle.malformed"),
     "A-11 bad checksum": (gzip.compress(b"garbage" * 100), "bundle.malformed"),
     "A-12 missing provenance": (raw_tar(GOOD[:2]), "bundle.incomplete"),
     "A-13 extra conftest.py": (

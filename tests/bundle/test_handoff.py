@@ -6,8 +6,9 @@ import hashlib
 
 import pytest
 
-from leo.bundle import handoff
-from leo.bundle.handoff import check_chain, parse, render
+from leo.bundle.chain import check_chain
+from leo.bundle.gate import requirements
+from leo.bundle.markers import parse, render
 
 H1, H2 = "a" * 64, "b" * 64
 
@@ -137,7 +138,7 @@ def test_broken_chains_fail_with_their_code(commits, branch, expected):
 def test_verdict_marker_is_a_claim_not_a_verdict():
     audit = check_chain([("c1", msg("PLAN-SUPERVISOR: PASS"))])
     assert [m.kind for m in audit.claims] == ["supervisor"]
-    reqs = {r.name: r.met for r in handoff.requirements(audit)}
+    reqs = {r.name: r.met for r in requirements(audit)}
     assert reqs["bundle verified"] is None  # a PASS claim alone never becomes a PASS (G-07)
 
 

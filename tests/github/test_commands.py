@@ -49,14 +49,32 @@ def test_publish_a_saved_report_from_a_read_only_job(world, tmp_path):
     verified = w.verify("--output", str(report), publish=False)
     assert verified.returncode == 0, verified.stderr
     assert not w.fake.requests("POST", "/statuses/")
-    done = w.leo("publish", "--pr", "7", "--github-repo", "acme/widgets", "--report", str(report), "--unsigned")
+    done = w.leo(
+        "publish",
+        "--pr",
+        "7",
+        "--github-repo",
+        "acme/widgets",
+        "--report",
+        str(report),
+        "--unsigned",
+    )
     assert done.returncode == 0, done.stderr
     assert w.fake.leo_statuses(w.head) == ["success"]
     assert len(w.fake.comments[7]) == 1
     # A push after the verification: the saved PASS is stale and never success.
     old = w.head
     new = w.push({"app.py": "x = 3\n"})
-    again = w.leo("publish", "--pr", "7", "--github-repo", "acme/widgets", "--report", str(report), "--unsigned")
+    again = w.leo(
+        "publish",
+        "--pr",
+        "7",
+        "--github-repo",
+        "acme/widgets",
+        "--report",
+        str(report),
+        "--unsigned",
+    )
     assert again.returncode == 4, again.stderr
     assert w.fake.leo_statuses(old) == ["success", "error"]
     assert w.fake.leo_statuses(new) == []
@@ -86,7 +104,16 @@ def test_a_forged_report_for_another_repository_is_refused(world, tmp_path):
     doc = json.loads(report.read_text())
     doc["repository"] = "evil/fork"
     report.write_text(json.dumps(doc))
-    done = w.leo("publish", "--pr", "7", "--github-repo", "acme/widgets", "--report", str(report), "--unsigned")
+    done = w.leo(
+        "publish",
+        "--pr",
+        "7",
+        "--github-repo",
+        "acme/widgets",
+        "--report",
+        str(report),
+        "--unsigned",
+    )
     assert done.returncode == 2 and "not acme/widgets" in done.stderr
     assert w.fake.leo_statuses(w.head) == []
 

@@ -112,3 +112,84 @@ def test_leo_init_github_writes_the_sop_set_and_refuses_to_clobber(tmp_path, leo
     bare = tmp_path / "bare"
     assert leo_cli("init", "github", "--dir", str(bare), "--no-sop").returncode == 0
     assert [p.name for p in (bare / ".github/workflows").iterdir()] == ["leo-verify.yml"]
+
+
+_FAKE_GH = """#!/bin/sh
+# gh as the fetch step calls it: the run list, the contents API, the download.
+case "$1 $2" in
+  "run list") printf '%s' "$FAKE_RUN"; exit 0 ;;
+  "run download") mkdir -p signed; exit 0 ;;
+esac
+case "$FAKE_CONTENTS" in
+  200) echo '{"sha": "0123"}'; exit 0 ;;
+  404) echo "gh: Not Found (HTTP 404)" >&2; exit 1 ;;
+  *) echo "gh: Server Error (HTTP $FAKE_CONTENTS)" >&2; exit 1 ;;
+esac
+"""
+
+
+def _fetch(workflows, name, tmp_path, *, run: str, contents: str):
+    """Run the generated fetch step's shell with a stand-in ``gh``; (exit code, outputs, log)."""
+    if shutil.which("bash") is None:
+        pytest.skip("bash is not installed")
+    step = next(
+        s
+        for s in next(iter(_load(workflows[name])["jobs"].values()))["steps"]
+        if s.get("id") == "fetch"
+    )
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir(exist_ok=True)
+    gh = bin_dir / "gh"
+    gh.write_text(_FAKE_GH)
+    gh.chmod(0o755)
+    output = tmp_path / "output"
+    output.write_text("")
+    env = {
+        "PATH": f"{bin_dir}:/usr/bin:/bin",
+        "RUNNER_TEMP": str(tmp_path),
+        "GITHUB_OUTPUT": str(output),
+        "REPO": "acme/widgets",
+        "BRANCH": "main",
+        "BASE": "a" * 40,
+        "GH_TOKEN": "unused",
+        "FAKE_RUN": run,
+        "FAKE_CONTENTS": contents,
+    }
+    done = subprocess.run(
+        ["bash", "-c", step["run"]], env=env, cwd=tmp_path, capture_output=True, text=True
+    )
+    return done.returncode, output.read_text(), done.stdout + done.stderr
+
+
+VERIFIERS = ("slsa-verification.yml", "policy-verification.yml")
+
+
+@pytest.mark.parametrize("name", VERIFIERS)
+def test_a_new_repository_without_the_signing_workflow_passes_with_a_notice(
+    workflows, name, tmp_path
+):
+    code, outputs, log = _fetch(workflows, name, tmp_path, run="", contents="404")
+    assert code == 0, log
+    assert "found=false" in outputs and "::notice::" in log
+
+
+@pytest.mark.parametrize("name", VERIFIERS)
+def test_a_repository_that_signs_but_has_no_successful_run_fails(workflows, name, tmp_path):
+    # The signing workflow is in the base commit: its runs were deleted or it never succeeded.
+    code, outputs, log = _fetch(workflows, name, tmp_path, run="", contents="200")
+    assert code == 1, log
+    assert "found=" not in outputs and "::error::" in log
+
+
+@pytest.mark.parametrize("name", VERIFIERS)
+def test_an_unanswered_question_about_the_base_fails(workflows, name, tmp_path):
+    code, outputs, log = _fetch(workflows, name, tmp_path, run="", contents="502")
+    assert code == 1, log
+    assert "found=" not in outputs and "cannot tell" in log
+
+
+@pytest.mark.parametrize("name", VERIFIERS)
+def test_the_newest_successful_signing_run_is_fetched(workflows, name, tmp_path):
+    code, outputs, log = _fetch(workflows, name, tmp_path, run="4242", contents="404")
+    assert code == 0, log
+    assert "found=true" in outputs

@@ -197,3 +197,32 @@ def test_init_refuses_to_overwrite_without_force(tmp_path, leo_cli):
     again = leo_cli("init", "github", "--dir", str(tmp_path))
     assert again.returncode == 2 and "--force" in again.stderr
     assert workflow.read_text() == "# the team's own\n"
+
+
+def test_example_workflows_and_docs_pin_every_uses_to_the_table():
+    """Not only what ``leo init github`` writes: a workflow a user copies from examples/ or
+    the docs is pinned the same way (examples/ci once used ``actions/checkout@v4``)."""
+    from leo.github.workflow import PINNED_ACTIONS
+
+    files = [
+        *(ROOT / "examples").rglob("*.yml"),
+        *(ROOT / "docs").rglob("*.md"),
+        ROOT / "README.md",
+    ]
+    pins = [(f.name, *pin) for f in files for pin in USES.findall(f.read_text())]
+    assert any(name == "github-actions.yml" for name, *_ in pins)
+    for where, name, ref, comment in pins:
+        if "<" in name + ref or name.startswith("OWNER/"):
+            continue  # a placeholder the reader fills in: <owner>/leo@<commit-sha>
+        assert name in PINNED_ACTIONS, (where, name)
+        assert (ref, comment.strip()) == PINNED_ACTIONS[name], (where, name, ref, comment)
+
+
+def test_the_ci_example_workflow_passes_zizmor():
+    example = ROOT / "examples" / "ci" / "github-actions.yml"
+    done = subprocess.run(
+        [_zizmor(), "--offline", "--format", "json", "--persona", "regular", str(example)],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert json.loads(done.stdout) == [], done.stdout

@@ -12,9 +12,10 @@ import anyio
 import pytest
 
 from leo.bundle import dsse, keys
-from leo.bundle.create import SignSpec, write_archive
+from leo.bundle.create import write_archive
 from leo.bundle.read import read_archive
 from leo.bundle.reasons import BundleError
+from leo.bundle.sign import SignSpec
 from leo.bundle.verify import Trust
 from leo.errors import LeoError
 from leo.policy import bundle as policy

@@ -55,3 +55,21 @@ def test_tracing_is_off_when_the_sdk_is_disabled(monkeypatch):
     with tracing.span("x") as span:
         assert span is None
     tracing.reset()
+
+
+def test_tracing_imports_nothing_when_nothing_set_it_up():
+    """No provider installed and no OTEL_* variable: ``span()`` leaves opentelemetry unimported."""
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
+    code = (
+        "import sys; from leo import tracing\n"
+        "with tracing.span('x') as s: assert s is None\n"
+        "assert not [m for m in sys.modules if m.startswith('opentelemetry')]\n"
+    )
+    subprocess.run([sys.executable, "-c", code], env=env, check=True)
+    env["OTEL_TRACES_EXPORTER"] = "none"
+    code = "import sys; from leo import tracing; tracing.tracer(); assert 'opentelemetry.trace' in sys.modules"
+    subprocess.run([sys.executable, "-c", code], env=env, check=True)

@@ -10,8 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from leo import vsa
-from leo.bundle import keys
+from leo.bundle import keys, vsa
 from leo.models import Report, SubAgentResult
 
 HEAD = "a" * 40

@@ -57,6 +57,10 @@ class LicenseAgent(SubAgent):
     description = "dependencies added by the change must have an allowed licence"
     timeout = 120
     Settings = LicenseSettings
+    sample_files = {  # what `leo plugins check` makes awkward for it
+        "requirements.txt": "packaging>=23\npluggy>=1\n",
+        "pyproject.toml": '[project]\nname = "sample"\ndependencies = ["pluggy>=1"]\n',
+    }
 
     async def check(self, change: Change) -> SubAgentResult:
         allow = set(self.settings.allow)
@@ -90,8 +94,9 @@ class LicenseAgent(SubAgent):
 
 
 async def added_dependencies(change: Change) -> list[tuple[str, str, int]]:
-    """(normalised name, file, line) of each dependency the change adds."""
-    found = []
+    """(normalised name, file, line) of each dependency the change adds, once per file: a
+    name listed again is the same dependency (and a 200,000-line file is not 200,000 lookups)."""
+    found: dict[tuple[str, str], int] = {}
     for f in change.files:
         if not f.is_regular:
             continue
@@ -101,7 +106,8 @@ async def added_dependencies(change: Change) -> list[tuple[str, str, int]]:
                 line = raw.split("#", 1)[0].strip()
                 if line and not line.startswith("-") and f.is_changed_line(n):
                     try:
-                        found.append((canonicalize_name(Requirement(line).name), f.path, n))
+                        name = canonicalize_name(Requirement(line).name)
+                        found.setdefault((name, f.path), n)
                     except InvalidRequirement:
                         continue
         elif f.path.endswith("pyproject.toml"):
@@ -110,8 +116,8 @@ async def added_dependencies(change: Change) -> list[tuple[str, str, int]]:
             text = (await change.read(f.path) or b"").decode("utf-8", "replace").splitlines()
             for name in sorted(set(head) - set(base)):
                 line = next((i for i, t in enumerate(text, 1) if head[name] in t), 1)
-                found.append((name, f.path, line))
-    return found
+                found.setdefault((name, f.path), line)
+    return [(name, path, line) for (name, path), line in found.items()]
 
 
 def _project_dependencies(data: bytes | None) -> dict[str, str]:

@@ -1,7 +1,7 @@
 """The verdict as evidence: an in-toto Statement v1 with an SLSA Verification Summary predicate.
 
 ``leo verify --attest FILE`` writes the Statement about the head commit in a DSSE envelope.
-It is signed by the same code as a builder bundle (``leo.bundle``: ``--sign key:PATH`` or
+It is signed by the same code as a builder bundle (``leo.bundle.sign``: ``--sign key:PATH`` or
 ``gpg:KEYID``) and checked by ``leo attest verify-verdict FILE --key PUB``. Verification checks the DSSE signature over the exact
 payload bytes first and only then reads the Statement.
 """
@@ -103,7 +103,7 @@ def sign_envelope(payload_type: str, payload: bytes, sign_spec: str | None) -> s
     a builder bundle is, or unsigned when ``sign_spec`` is None."""
     import anyio
 
-    from leo.bundle.create import SignSpec, sign_payload
+    from leo.bundle.sign import SignSpec, sign_payload
 
     spec = SignSpec.parse(sign_spec)
     if spec.kind == "sigstore":
