@@ -11,18 +11,22 @@ runs or reports passing, is ``testing.test_weakened`` (issue 17).
 
 from __future__ import annotations
 
+import ast
+import copy
+import difflib
 import posixpath
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from leo import Change, Finding, LeoError, run_git
+from leo import Change, Finding, LeoError, Severity, run_git
 from leo_testing.harness import is_harness_file
 from leo_testing.junit import Suite, TestCase
 from leo_testing.tampering import is_test_side
 
 _GIT_TIMEOUT_S = 300
 _MAX_NAMED = 50
+_MAX_KEPT_BYTES = 32 * 1024 * 1024
 
 
 def base_side_paths(change: Change, extra_tests: Sequence[str] = ()) -> tuple[list[str], list[str]]:
@@ -47,17 +51,51 @@ def base_side_paths(change: Change, extra_tests: Sequence[str] = ()) -> tuple[li
     return sorted(set(restore)), sorted(set(remove) - set(restore))
 
 
+async def untracked_files(tree: Path) -> dict[str, bytes]:
+    """Files in ``tree`` that git does not track, ignored ones included, as they are before the
+    head's run: what building the environment generated there (hatch-vcs and setuptools-scm
+    write ``version.py`` into the sources; platformdirs 4.2.1, filelock 3.13.4). Symlinks, test
+    and harness files, and anything past the size cap are left out."""
+    result = await run_git(
+        str(tree), "ls-files", "--others", "-z", timeout=_GIT_TIMEOUT_S, check=False
+    )
+    kept: dict[str, bytes] = {}
+    room = _MAX_KEPT_BYTES
+    for raw in result.stdout.split(b"\0") if result.returncode == 0 else ():
+        path = raw.decode(errors="surrogateescape")
+        target = tree.joinpath(*path.split("/"))
+        if not path or target.is_symlink() or not target.is_file():
+            continue
+        if is_test_side(path) or is_harness_file(path):  # setup ran the change's code: no
+            continue  # conftest.py, .pth or test module it wrote may reach the base pass
+        size = target.stat().st_size
+        if size > room:
+            continue
+        kept[path] = target.read_bytes()
+        room -= size
+    return kept
+
+
 async def prepare_base_pass(
-    change: Change, tree: Path, extra_tests: Sequence[str] = ()
+    change: Change,
+    tree: Path,
+    extra_tests: Sequence[str] = (),
+    generated: Mapping[str, bytes] | None = None,
 ) -> list[str]:
     """Turn the head worktree ``tree`` into the base pass's tree; return the paths it changed.
 
     The tree is first reset to the head commit and cleaned, so nothing the head's own run wrote
-    (a planted ``conftest.py``, a stray ``.pth``) reaches the base pass.
+    (a planted ``conftest.py``, a stray ``.pth``) reaches the base pass; the files the
+    environment's build had ``generated`` there before that run are put back, so both passes
+    start from the same tree.
     """
     git = [str(tree), "--literal-pathspecs"]
     for step in (["reset", "--hard", "--quiet"], ["clean", "-ffdxq"]):
         await _git([*git, *step])
+    for path, data in (generated or {}).items():
+        target = tree.joinpath(*path.split("/"))
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
     restore, remove = base_side_paths(change, extra_tests)
     for path in remove:
         target = tree.joinpath(*path.split("/"))
@@ -81,6 +119,86 @@ async def _git(argv: list[str], stdin: bytes | None = None) -> None:
 
 
 @dataclass(frozen=True)
+class TestSource:
+    """One test function as the base or the head wrote it."""
+
+    __test__ = False  # not a pytest test class
+
+    body: str
+    shape: str
+    """The body with every name blanked and the constants kept: a test whose helpers were
+    renamed keeps its shape."""
+    asserts: int
+    """``assert`` statements and ``assert…``/``raises``/``warns``/``fail`` calls in it."""
+
+
+def read_test_functions(source: bytes | None) -> dict[str, TestSource]:
+    """Each function of a test module by its qualified name (``TestA::test_b``); {} when it
+    does not parse."""
+    try:
+        tree = ast.parse(source or b"")
+    except (SyntaxError, ValueError):
+        return {}
+    found: dict[str, TestSource] = {}
+
+    def visit(nodes: list[ast.stmt], prefix: str) -> None:
+        for node in nodes:
+            if isinstance(node, ast.ClassDef):
+                visit(node.body, f"{prefix}{node.name}::")
+            elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                body = "\n".join(ast.unparse(n) for n in node.body)
+                found[prefix + node.name] = TestSource(body, _shape(node), _count_asserts(node))
+
+    visit(tree.body, "")
+    return found
+
+
+def _shape(node: ast.FunctionDef | ast.AsyncFunctionDef) -> str:
+    blank = copy.deepcopy(node)
+    for n in ast.walk(blank):
+        if isinstance(n, ast.Name):
+            n.id = "_"
+        elif isinstance(n, ast.Attribute):
+            n.attr = "_"
+        elif isinstance(n, ast.arg):
+            n.arg = "_"
+    return "\n".join(ast.unparse(n) for n in blank.body)
+
+
+def _count_asserts(node: ast.AST) -> int:
+    count = 0
+    for n in ast.walk(node):
+        if isinstance(n, ast.Assert):
+            count += 1
+        elif isinstance(n, ast.Call):
+            f = n.func
+            name = f.attr if isinstance(f, ast.Attribute) else getattr(f, "id", "")
+            if name.lower().startswith("assert") or name in _CHECKS:
+                count += 1
+    return count
+
+
+_CHECKS = frozenset({"raises", "warns", "fail", "deprecated_call", "expect", "check"})
+#: How alike a vanished test and a new one of the same file must be to call it a rename.
+_RENAME_SIMILARITY = 0.6
+
+
+@dataclass(frozen=True)
+class Sources:
+    """The base's and the head's versions of the test files the comparison looks into."""
+
+    base: dict[str, dict[str, TestSource]]
+    head: dict[str, dict[str, TestSource]]
+
+
+def _split(nodeid: str) -> tuple[str, str, str]:
+    """``path::Class::test[params]`` → (path, ``Class::test``, ``[params]``)."""
+    path, _, rest = nodeid.partition("::")
+    qual, bracket, params = rest.partition("[")
+    return path, qual, bracket + params
+
+
+@dataclass(frozen=True)
 class Weakened:
     """A base test the change's own run no longer holds to."""
 
@@ -90,10 +208,27 @@ class Weakened:
     """``passed``/``skipped``/``failed``/``error``, or None when the head's run does not have it."""
     edited: bool
     """True when the change edits the file the test is in."""
+    kind: str = "test"
+    """``test``; ``module`` for a test module the base pass could not collect; ``renamed`` when
+    the head runs it under a new name."""
+    asserts: tuple[int, int] | None = None
+    """Assertions in the base's and the head's version of the test (or module), when known."""
+    detail: str = ""
+    """The collection error's first line, or the new name."""
+
+    @property
+    def updated(self) -> bool:
+        """The change rewrote the test and kept at least as many assertions: a test updated
+        with the behaviour it checks, not a neutered one."""
+        return self.asserts is not None and self.asserts[1] >= self.asserts[0] > 0
 
 
 def compare(
-    base: Suite, head: Suite, edited_files: set[str], renamed: dict[str, str] | None = None
+    base: Suite,
+    head: Suite,
+    edited_files: set[str],
+    renamed: dict[str, str] | None = None,
+    sources: Sources | None = None,
 ) -> list[Weakened]:
     """Base tests that ran in the base pass and that the head's run weakened.
 
@@ -102,50 +237,117 @@ def compare(
     * passed against the head's code, and at the head missing or skipped: the change drops a
       test that still holds (a LEAD decides whether that is intended).
 
-    ``renamed`` maps a test file's base path to its head path, so a moved test is found.
+    ``renamed`` maps a test file's base path to its head path, so a moved test is found;
+    ``sources`` (the test files at base and head) finds renamed tests and counts assertions.
+    A module the base pass could not collect is not a test: it is compared as a module.
     """
+    renamed = renamed or {}
+    sources = sources or Sources({}, {})
     at_head: dict[str, TestCase] = {c.nodeid: c for c in head.cases}
+    head_files = {c.file for c in head.cases if c.file}
     out = []
     for case in base.cases:
         if case.outcome == "skipped":
             continue
-        now = at_head.get(case.nodeid)
         path, sep, rest = case.nodeid.partition("::")
-        if now is None and sep and path in (renamed or {}):  # a moved test file
-            now = at_head.get(f"{(renamed or {})[path]}::{rest}")
+        head_path = renamed.get(path, path)
+        edited = bool(case.file) and posixpath.normpath(case.file or "") in edited_files
+        if case.collection_error:
+            same = at_head.get(f"{head_path}{sep}{rest}")
+            if same is not None and same.outcome in ("failed", "error"):
+                continue  # the head's run could not collect it either: reported already
+            if head_path not in head_files and not edited:
+                out.append(Weakened(case.nodeid, case.outcome, None, False, "module",
+                                    detail=case.first_error_line()))  # fmt: skip
+            elif head_path in head_files:
+                out.append(Weakened(case.nodeid, case.outcome, "passed", edited, "module",
+                                    _module_asserts(sources, path, head_path),
+                                    case.first_error_line()))  # fmt: skip
+            else:  # the change dropped the whole module
+                out.append(Weakened(case.nodeid, case.outcome, None, edited, "module",
+                                    detail=case.first_error_line()))  # fmt: skip
+            continue
+        now = at_head.get(case.nodeid)
+        if now is None and sep and path in renamed:  # a moved test file
+            now = at_head.get(f"{head_path}::{rest}")
+        kind, new_name = "test", ""
+        if now is None and sep:
+            new_name, now = _renamed_test(case.nodeid, head_path, at_head, sources)
+            kind = "renamed" if now is not None else "test"
         head_outcome = now.outcome if now is not None else None
         if head_outcome in ("failed", "error"):
             continue  # reported as a failing test already
         if case.outcome == "passed" and head_outcome == "passed":
             continue
-        edited = bool(case.file) and posixpath.normpath(case.file or "") in edited_files
-        out.append(Weakened(case.nodeid, case.outcome, head_outcome, edited))
+        asserts = None
+        if head_outcome == "passed" and edited:
+            _, qual, _ = _split(case.nodeid)
+            old = sources.base.get(path, {}).get(qual)
+            new = sources.head.get(head_path, {}).get(_split(new_name)[1] if new_name else qual)
+            if old is not None and new is not None:
+                asserts = (old.asserts, new.asserts)
+        out.append(
+            Weakened(case.nodeid, case.outcome, head_outcome, edited, kind, asserts, new_name)
+        )
     return out
 
 
-def weakened_findings(weakened: Sequence[Weakened]) -> list[Finding]:
-    """``testing.test_weakened``: high when it hides a failure, else for a LEAD to decide."""
+def _module_asserts(sources: Sources, path: str, head_path: str) -> tuple[int, int] | None:
+    old, new = sources.base.get(path), sources.head.get(head_path)
+    if old is None or new is None:
+        return None
+    return sum(t.asserts for t in old.values()), sum(t.asserts for t in new.values())
+
+
+def _renamed_test(
+    nodeid: str, head_path: str, at_head: dict[str, TestCase], sources: Sources
+) -> tuple[str, TestCase | None]:
+    """The head's test that a vanished base test became: a function new in the same file and
+    class whose body is alike (cachetools 5.4.0's ``test_typed_dict`` → ``test_typedmethod_dict``)."""
+    path, qual, params = _split(nodeid)
+    old = sources.base.get(path, {}).get(qual)
+    head_tests = sources.head.get(head_path, {})
+    if old is None or qual in head_tests:
+        return "", None
+    scope = qual.rpartition("::")[0]
+    best, best_score = None, 0.0
+    for name, new in head_tests.items():
+        if name in sources.base.get(path, {}) or name.rpartition("::")[0] != scope:
+            continue
+        alike = max(_ratio(old.body, new.body), _ratio(old.shape, new.shape))
+        score = alike + _ratio(qual, name) / 100  # of equals, the closer name
+        if alike >= _RENAME_SIMILARITY and score > best_score:
+            best, best_score = name, score
+    if best is None:
+        return "", None
+    new_id = f"{head_path}::{best}{params}"
+    if new_id in at_head:
+        return new_id, at_head[new_id]
+    runs = [c for c in at_head.values() if _split(c.nodeid)[:2] == (head_path, best)]
+    if runs and all(c.outcome == "passed" for c in runs):
+        return new_id, runs[0]
+    return "", None
+
+
+def _ratio(a: str, b: str) -> float:
+    return difflib.SequenceMatcher(None, a, b, autojunk=False).ratio()
+
+
+def weakened_findings(
+    weakened: Sequence[Weakened], updated_tests: str = "context"
+) -> list[Finding]:
+    """``testing.test_weakened``: high when it hides a failure, medium for a LEAD to decide,
+    low (context, never gating) for a test the change updated along with the behaviour.
+
+    ``updated_tests = "lead"`` makes an updated test a LEAD's decision too.
+    """
     findings = []
     for w in weakened[:_MAX_NAMED]:
-        at_head = {
-            None: "the change's own run no longer runs it (deleted, renamed, deselected or not collected)",
-            "skipped": "the change's own run skips it (skip or xfail)",
-            "passed": "the change's own run reports it passing"
-            + (" after the change edited it" if w.edited else ""),
-        }[w.head_outcome]
-        # A failing base test the change rewrote to pass may be an intended new behaviour.
-        rewritten = w.head_outcome == "passed" and w.edited
-        hides = w.base_outcome in ("failed", "error") and not rewritten
-        if w.base_outcome in ("failed", "error"):
-            message = f"{w.nodeid} {w.base_outcome} against the head's code in the base's version; {at_head}"
-        else:
-            message = (
-                f"{w.nodeid} passes against the head's code in the base's version, but {at_head}"
-            )
+        message, severity = _describe(w, updated_tests)
         findings.append(
             Finding(
                 rule_id="testing.test_weakened",
-                severity="high" if hides else "medium",
+                severity=severity,
                 message=message,
                 path=w.nodeid.split("::", 1)[0] if "::" in w.nodeid else None,
                 fix="restore the test, or fix the code so the base's test passes",
@@ -160,3 +362,42 @@ def weakened_findings(weakened: Sequence[Weakened]) -> list[Finding]:
             )
         )
     return findings
+
+
+def _describe(w: Weakened, updated_tests: str) -> tuple[str, Severity]:
+    """The finding's message and severity for one weakened test."""
+    counts = f" (assertions {w.asserts[0]} at base, {w.asserts[1]} at head)" if w.asserts else ""
+    updated: Severity = "medium" if updated_tests == "lead" else "low"
+    if w.kind == "module":
+        path = w.nodeid.split("::", 1)[0]
+        why = f"{path}: the base's version could not be collected against the head's code ({w.detail})"
+        if w.head_outcome is None:
+            return f"{why}, and the change's own run has no test from it", "high"
+        if not w.edited:  # the same file imports at the head: the base's configuration differs
+            return f"{why}; the change's own run collected the same file", "low"
+        if w.updated:
+            return (
+                f"{why}; the change rewrote the module and its own run passes it{counts}",
+                updated,
+            )
+        return f"{why}; the change rewrote the module with fewer assertions{counts}", "medium"
+    at_head = {
+        None: "the change's own run no longer runs it (deleted, renamed, deselected or not collected)",
+        "skipped": "the change's own run skips it (skip or xfail)",
+        "passed": "the change's own run reports it passing"
+        + (f" as {w.detail}" if w.kind == "renamed" else "")
+        + (" after the change edited it" if w.edited else ""),
+    }[w.head_outcome]
+    if w.base_outcome in ("failed", "error"):
+        message = f"{w.nodeid} {w.base_outcome} against the head's code in the base's version; {at_head}{counts}"
+    else:
+        message = f"{w.nodeid} passes against the head's code in the base's version, but {at_head}"
+    if w.kind == "renamed" and w.base_outcome == "passed":
+        return message, "low"
+    if w.head_outcome == "passed" and w.edited:  # rewritten: intended, or neutered?
+        if w.updated:
+            return message + "; it was updated along with the behaviour it checks", updated
+        return message, "medium"
+    if w.base_outcome in ("failed", "error"):
+        return message, "high"
+    return message, "medium"

@@ -19,6 +19,8 @@ MAX_REPORT_BYTES = 64 * 1024 * 1024
 Outcome = Literal["passed", "failed", "error", "skipped"]
 #: pytest ends a failure's text with ``path/to/test_x.py:12: AssertionError``.
 _CRASH_LINE = re.compile(r"^(?P<path>[^\s:][^:\n]*\.py):(?P<line>\d+): ", re.MULTILINE)
+#: ``ModuleNotFoundError: No module named 'x'``, ``pkg.Error: …``: the line naming the error.
+_EXCEPTION_LINE = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Warning|Exit|Interrupt)\b")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\x1b]")
 
 
@@ -51,6 +53,28 @@ class TestCase:
             inner = self.classname[len(module) + 1 :].split(".")
             return "::".join([self.file, *inner, self.name])
         return f"{self.file}::{self.name}"
+
+    @property
+    def collection_error(self) -> bool:
+        """Something pytest could not collect, not a test that ran: a module
+        (``tests/test_x.py::tests.test_x``) or a class (markdown 3.7's ``TestSuite``)."""
+        return self.outcome == "error" and (
+            (bool(self.module) and self.name == self.module) or self.message == "collection failure"
+        )
+
+    @property
+    def module(self) -> str:
+        """The dotted name pytest gives the test's file (``tests.test_x``), or ``""``."""
+        return (self.file or "").removesuffix(".py").replace("/", ".")
+
+    def first_error_line(self) -> str:
+        """The line that says what went wrong: pytest's last ``E   Error: …`` line, else the
+        first line of the text, else the message."""
+        lines = [line.strip() for line in self.text.splitlines() if line.strip()]
+        raised = [line[1:].strip() for line in lines if line.startswith("E ")]
+        named = [line for line in raised if _EXCEPTION_LINE.match(line)]
+        pick = (named or raised or lines or [self.message])[-1 if named or raised else 0]
+        return clean(pick, 300)
 
     def crash_location(self) -> tuple[str | None, int | None]:
         """Where the failure happened: the last ``file.py:line:`` of the traceback in the test's

@@ -14,6 +14,7 @@ from __future__ import annotations
 import ast
 import posixpath
 import re
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
@@ -60,6 +61,16 @@ PLUGIN_CALLS = frozenset(
     {"unregister", "set_blocked", "add_hookcall_monitoring", "subset_hook_caller",
      "_inner_hookexec", "import_plugin", "consider_pluginarg"}
 )  # fmt: skip
+#: Where Python looks up ``import``: tests replace it to simulate a missing optional module.
+_IMPORT_HOOKS = frozenset({"builtins.__import__", "__builtins__.__import__"})
+_IMPORT_ERRORS = frozenset({"ImportError", "ModuleNotFoundError"})
+#: Calls that copy ``sys.modules`` or list its entries without changing them.
+_SNAPSHOT_METHODS = frozenset({"copy", "items", "keys"})
+_SNAPSHOT_COPIES = frozenset({"dict", "list", "tuple", "sorted", "set"})
+#: Methods that change a list or dict in place (a changed copy of sys.modules is no snapshot).
+_MUTATORS = frozenset(
+    {"update", "setdefault", "__setitem__", "append", "extend", "insert", "add", "__iadd__"}
+)
 PATCHERS = frozenset({"setattr", "delattr", "patch", "object", "dict", "setitem", "delitem"})
 _TEST_NAME = re.compile(r"(^test_.*|.*_test)\.py$")
 _TEST_DIRS = frozenset({"tests", "test", "testing"})
@@ -98,11 +109,17 @@ def is_test_side(path: str) -> bool:
 
 
 class _Scanner(ast.NodeVisitor):
-    def __init__(self, test_side: bool) -> None:
+    def __init__(self, test_side: bool, tree: ast.Module | None = None) -> None:
         self.test_side = test_side
+        self.tree = tree
         self.aliases: dict[str, str] = {}
         self.hits: list[Hit] = []
         self.depth = 0  # inside a function: monkeypatch/mock on builtins is undone there
+        self.snapshots: set[str] = set()
+        """Names holding a copy of ``sys.modules`` (or a filtered list of its items)."""
+        self.snapshot_vars: set[str] = set()
+        """Loop variables bound to a snapshot's keys and modules: putting them back restores."""
+        self._snapshots_found = False
 
     # -- names ---------------------------------------------------------------------------
     def visit_Import(self, node: ast.Import) -> None:
@@ -166,13 +183,15 @@ class _Scanner(ast.NodeVisitor):
         self.hits.append(Hit(line, what, critical))
 
     # -- writes --------------------------------------------------------------------------
-    def _check_target(self, target: ast.AST, line: int) -> None:
+    def _check_target(self, target: ast.AST, line: int, value: ast.AST | None = None) -> None:
         if isinstance(target, ast.Tuple | ast.List):
             for t in target.elts:
                 self._check_target(t, line)
             return
         if isinstance(target, ast.Attribute):
             name = self.dotted(target)
+            if name in _IMPORT_HOOKS and self.depth > 0 and self._import_stub(value):
+                return  # a test simulating a missing optional module (platformdirs 4.2.1)
             if self._runner(name):
                 self._hit(line, f"assigns {name}")
             elif target.attr in OUTCOME_ATTRS and self.test_side:
@@ -182,17 +201,150 @@ class _Scanner(ast.NodeVisitor):
         elif isinstance(target, ast.Subscript):
             base = self.dotted(target.value)
             if base == "sys.modules":
-                key = target.slice
-                literal = isinstance(key, ast.Constant) and isinstance(key.value, str)
-                if not literal or self._runner(str(getattr(key, "value", ""))):
+                if not self._ordinary_module_entry(target.slice, value):
                     self._hit(line, "replaces a test-runner module in sys.modules")
             elif base in ("__builtins__", "builtins.__dict__", "vars.builtins"):
                 self._hit(line, "rewrites the builtins")
 
     def visit_Assign(self, node: ast.Assign) -> None:
         for t in node.targets:
-            self._check_target(t, node.lineno)
+            self._check_target(t, node.lineno, node.value)
         self.generic_visit(node)
+
+    def _find_snapshots(self) -> None:
+        """Names bound only to a snapshot of ``sys.modules`` and never changed, and loop
+        variables bound only by iterating one (a fixed point over the whole file)."""
+        assert self.tree is not None
+        bound: dict[str, list[ast.AST]] = {}
+        loops: dict[str, list[ast.AST]] = {}
+        changed: set[str] = set()
+        stores: Counter[str] = Counter()  # every binding, to catch one made another way
+        known: Counter[str] = Counter()
+        for n in ast.walk(self.tree):
+            if isinstance(n, ast.Assign):
+                for t in n.targets:
+                    if isinstance(t, ast.Name):
+                        bound.setdefault(t.id, []).append(n.value)
+                        known[t.id] += 1
+            elif isinstance(n, ast.For | ast.AsyncFor):
+                targets = n.target.elts if isinstance(n.target, ast.Tuple) else [n.target]
+                for t in targets:
+                    if isinstance(t, ast.Name):
+                        loops.setdefault(t.id, []).append(n.iter)
+                        known[t.id] += 1
+            elif isinstance(n, ast.comprehension):
+                known.update(x.id for x in ast.walk(n.target) if isinstance(x, ast.Name))
+            elif isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store | ast.Del):
+                stores[n.id] += 1
+            elif isinstance(n, ast.AugAssign | ast.AnnAssign | ast.NamedExpr):
+                changed |= {x.id for x in ast.walk(n.target) if isinstance(x, ast.Name)}
+            elif (
+                isinstance(n, ast.Subscript | ast.Attribute)
+                and isinstance(n.value, ast.Name)
+                and (
+                    isinstance(n.ctx, ast.Store | ast.Del)
+                    or (isinstance(n, ast.Attribute) and n.attr in _MUTATORS)
+                )
+            ):
+                changed.add(n.value.id)
+        changed |= {name for name, count in stores.items() if count > known[name]}
+        self.snapshots = set()
+        for _ in range(3):
+            self.snapshots = {
+                name for name, values in bound.items()
+                if values and name not in changed and name not in loops
+                and all(self._snapshot(v) for v in values)
+            }  # fmt: skip
+        self.snapshot_vars = {
+            name for name, iters in loops.items()
+            if name not in changed and not bound.get(name) and all(self._snapshot(i) for i in iters)
+        }  # fmt: skip
+
+    # -- ordinary module juggling ----------------------------------------------------------
+    def _snapshot(self, node: ast.AST | None) -> bool:
+        """Does ``node`` hold real entries of ``sys.modules`` and nothing else: the dict, a copy,
+        its items or keys, a name holding one, or a comprehension that only filters one?"""
+        if node is None:
+            return False
+        if isinstance(node, ast.Name) and node.id in self.snapshots:
+            return True
+        if self.dotted(node) == "sys.modules":
+            return True
+        if isinstance(node, ast.Call) and not node.keywords:
+            func = node.func
+            if isinstance(func, ast.Attribute) and func.attr in _SNAPSHOT_METHODS and not node.args:
+                return self._snapshot(func.value)
+            if isinstance(func, ast.Name) and func.id in _SNAPSHOT_COPIES and len(node.args) == 1:
+                return self._snapshot(node.args[0])
+        if isinstance(node, ast.ListComp | ast.SetComp | ast.GeneratorExp | ast.DictComp):
+            if len(node.generators) != 1 or not self._snapshot(node.generators[0].iter):
+                return False
+            target = ast.dump(node.generators[0].target)
+            if isinstance(node, ast.DictComp):
+                return target == ast.dump(ast.Tuple([node.key, node.value], ast.Store()))
+            return ast.dump(node.elt).replace("Load()", "Store()") == target
+        return False
+
+    def _ordinary_module_entry(self, key: ast.AST, value: ast.AST | None = None) -> bool:
+        """Is ``sys.modules[key] (= value)`` the project's own business: a literal name outside
+        the runner, or a snapshot's key put back (with its own module)?"""
+        if isinstance(key, ast.Constant) and isinstance(key.value, str):
+            return not self._runner(key.value)
+        if not self._snapshots_found and self.tree is not None:
+            self._snapshots_found = True
+            self._find_snapshots()
+        restored = isinstance(key, ast.Name) and key.id in self.snapshot_vars
+        return restored and (
+            value is None or (isinstance(value, ast.Name) and value.id in self.snapshot_vars)
+        )
+
+    def _import_stub(self, value: ast.AST | None) -> bool:
+        """Is ``value`` the saved original ``__import__``, or a function of this file that only
+        refuses some imports and hands the rest to the saved original, naming no runner module?"""
+        if not isinstance(value, ast.Name) or self.tree is None:
+            return False
+        originals = self._saved_imports()
+        if value.id in originals:
+            return True
+        defs = [
+            n for n in ast.walk(self.tree)
+            if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef) and n.name == value.id
+        ]  # fmt: skip
+        if len(defs) != 1:
+            return False
+        refuses = delegates = False
+        for node in ast.walk(defs[0]):
+            if isinstance(node, ast.Raise) and node.exc is not None:
+                exc = node.exc.func if isinstance(node.exc, ast.Call) else node.exc
+                refuses |= isinstance(exc, ast.Name) and exc.id in _IMPORT_ERRORS
+            elif isinstance(node, ast.Return):
+                call = node.value
+                if not (
+                    isinstance(call, ast.Call)
+                    and isinstance(call.func, ast.Name)
+                    and call.func.id in originals
+                ):
+                    return False
+                delegates = True
+            elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+                if node.value.split(".")[0] in RUNNER_MODULES - {"builtins"}:
+                    return False
+            elif isinstance(node, ast.Attribute | ast.Subscript) and isinstance(
+                node.ctx, ast.Store | ast.Del
+            ):
+                return False  # it writes somewhere besides its own locals
+        return refuses and delegates
+
+    def _saved_imports(self) -> set[str]:
+        """Names this file binds to the original ``builtins.__import__``."""
+        assert self.tree is not None
+        return {
+            t.id
+            for n in ast.walk(self.tree)
+            if isinstance(n, ast.Assign) and self.dotted(n.value) in _IMPORT_HOOKS
+            for t in n.targets
+            if isinstance(t, ast.Name)
+        }
 
     def visit_AugAssign(self, node: ast.AugAssign) -> None:
         self._check_target(node.target, node.lineno)
@@ -224,6 +376,7 @@ class _Scanner(ast.NodeVisitor):
             if (
                 isinstance(node.func, ast.Attribute)
                 and self.dotted(node.func.value) == "sys.modules"
+                and not self._ordinary_modules_call(attr, node)
             ):
                 self._hit(line, f"sys.modules.{attr}()")
         elif (func in FILE_CALLS or attr in ("write_text", "write_bytes", "unlink")) and any(
@@ -237,6 +390,20 @@ class _Scanner(ast.NodeVisitor):
             self._hit(line, f"changes pytest's plugins (.{attr}())")
         self.generic_visit(node)
 
+    def _ordinary_modules_call(self, attr: str, node: ast.Call) -> bool:
+        """``sys.modules.pop("pkg")``, ``.pop(name)`` of a snapshot's key, ``.update(saved)``."""
+        args = node.args
+        if not self._snapshots_found and self.tree is not None:
+            self._snapshots_found = True
+            self._find_snapshots()
+        if attr == "update":
+            return len(args) == 1 and not node.keywords and self._snapshot(args[0])
+        if attr in ("pop", "__delitem__") and args:
+            return self._ordinary_module_entry(args[0])
+        if attr in ("setdefault", "__setitem__") and len(args) == 2:
+            return self._ordinary_module_entry(args[0], args[1])
+        return False
+
     def _check_patch(self, node: ast.Call, line: int) -> None:
         first = node.args[0]
         if isinstance(first, ast.Constant) and isinstance(first.value, str):
@@ -244,10 +411,8 @@ class _Scanner(ast.NodeVisitor):
         else:
             target = self.dotted(first)
         if target == "sys.modules" and len(node.args) > 1:
-            key = node.args[1]
-            if not (isinstance(key, ast.Constant) and isinstance(key.value, str)) or self._runner(
-                str(key.value)
-            ):
+            value = node.args[2] if len(node.args) > 2 else None
+            if not self._ordinary_module_entry(node.args[1], value):
                 self._hit(line, "patches a test-runner module in sys.modules")
             return
         if not self._runner(target):
@@ -260,6 +425,12 @@ class _Scanner(ast.NodeVisitor):
             named = str(attr.value)
         if scoped and named not in ("__import__", "exit", "quit", "print", "compile", "exec"):
             return  # monkeypatch.setattr(builtins, "input", ...) inside a test is undone after it
+        if scoped and named == "__import__":
+            replacement = node.args[1] if by_string and len(node.args) > 1 else None
+            if not by_string and len(node.args) > 2:
+                replacement = node.args[2]
+            if self._import_stub(replacement):
+                return
         self._hit(line, f"patches {target}")
 
     # -- definitions and strings ----------------------------------------------------------
@@ -288,7 +459,7 @@ def scan(source: bytes, *, test_side: bool) -> list[Hit]:
         tree = ast.parse(source)
     except (SyntaxError, ValueError):
         return []
-    scanner = _Scanner(test_side)
+    scanner = _Scanner(test_side, tree)
     scanner.visit(tree)
     return scanner.hits
 

@@ -137,12 +137,29 @@ def test_deleted_failing_test_is_weakened(leo_repo, run_testing):
 
 
 def test_failing_test_rewritten_to_match_the_broken_code_needs_a_lead(leo_repo, run_testing):
+    """With ``updated_tests = "lead"``; by default such a rewrite, which keeps its assertions,
+    is a test updated with its behaviour (test_real_release_tests.py)."""
     rewritten = CALC_TEST.replace("== 3", "== -1")
     repo = leo_repo(base=BASE, head={"calc.py": BROKEN, "tests/test_calc.py": rewritten})
-    result = run_testing(repo.change())
+    result = run_testing(repo.change(), updated_tests="lead")
     blocked(result)
     finding = weakened(result, severity="medium")
     assert "after the change edited it" in finding.message
+    assert finding.message in agent_of(result).decisions
+
+
+def test_failing_test_stripped_of_its_assertion_needs_a_lead(leo_repo, run_testing):
+    """planted-test-assertion-neutered: the assertion that catches the bug is removed."""
+    test = CALC_TEST.replace(
+        "    assert add(1, 2) == 3\n", "    assert add(0, 0) == 0\n    assert add(1, 2) == 3\n"
+    )
+    neutered = CALC_TEST.replace("    assert add(1, 2) == 3\n", "    assert add(0, 0) == 0\n")
+    base = {**BASE, "tests/test_calc.py": test}
+    repo = leo_repo(base=base, head={"calc.py": BROKEN, "tests/test_calc.py": neutered})
+    result = run_testing(repo.change())
+    result.assert_verdict("ESCALATE")
+    finding = weakened(result, severity="medium")
+    assert "assertions 2 at base, 1 at head" in finding.message
     assert finding.message in agent_of(result).decisions
 
 

@@ -4,15 +4,32 @@ of the base pass with the head's run, and which files count as test configuratio
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
 from leo_testing.agent import lead_decisions
-from leo_testing.baseline import compare, weakened_findings
+from leo_testing.baseline import Sources, compare, read_test_functions, weakened_findings
 from leo_testing.harness import is_harness_file, named_configs
 from leo_testing.junit import Suite, TestCase
 from leo_testing.observer import disagreements, read_record
 from leo_testing.tampering import is_test_side, scan
 
+#: platformdirs 4.2.1's tests/test_api.py: simulate a missing optional module (ctypes).
+IMPORT_STUB = (
+    "import builtins\nimport sys\n\nbuiltin_import = builtins.__import__\n\n\n"
+    "def _fake_import(name, *args, **kwargs):\n"
+    "    if name == 'ctypes':\n        raise ModuleNotFoundError(f'No module named {name}')\n"
+    "    return builtin_import(name, *args, **kwargs)\n"
+)
+PLATFORMDIRS = IMPORT_STUB + (
+    "\n\ndef test_no_ctypes():\n"
+    "    items = [item for item in sys.modules.items() if item[0].startswith('platformdirs')]\n"
+    "    try:\n        builtins.__import__ = _fake_import\n"
+    "        for name, _ in items:\n            del sys.modules[name]\n"
+    "        import platformdirs\n"
+    "    finally:\n        builtins.__import__ = builtin_import\n"
+    "        for name, module in items:\n            sys.modules[name] = module\n"
+)
 FORGERIES = {
     "assign-internal": "import _pytest.reports\n_pytest.reports.TestReport.from_item_and_call = 1\n",
     "from-import-alias": "from _pytest.reports import TestReport as T\nT.from_item_and_call = 1\n",
@@ -46,6 +63,24 @@ FORGERIES = {
     "observer-file": "from pathlib import Path\nPath('observer.jsonl').write_text('')\n",
     "replace-exit": "import sys\nsys.exit = lambda *a: None\n",
     "coverage-internal": "import coverage\ncoverage.Coverage.current = None\n",
+    # The platformdirs pattern below, aimed at the runner instead (issue 18).
+    "import-hook-module-level": IMPORT_STUB + "builtins.__import__ = _fake_import\n",
+    "import-hook-forges-runner": IMPORT_STUB.replace("'ctypes'", "'_pytest.reports'")
+    + "\ndef test_x():\n    builtins.__import__ = _fake_import\n",
+    "import-hook-lambda": "import builtins\n\ndef test_x():\n    builtins.__import__ = lambda *a: None\n",
+    "import-hook-writes": IMPORT_STUB.replace("    return", "    sys.modules['x'] = 1\n    return")
+    + "\ndef test_x():\n    builtins.__import__ = _fake_import\n",
+    "modules-restored-with-a-forgery": "import sys\n\ndef test_x():\n"
+    "    saved = [(k, v) for k, v in sys.modules.items()]\n"
+    "    saved.append(('_pytest.reports', object()))\n"
+    "    for name, module in saved:\n        sys.modules[name] = module\n",
+    "modules-copy-edited": "import sys\n\ndef test_x():\n    saved = dict(sys.modules)\n"
+    "    saved['_pytest.runner'] = None\n    sys.modules.update(saved)\n",
+    "modules-loop-var-rebound": "import sys\n\ndef test_x():\n"
+    "    for name, module in list(sys.modules.items()):\n        module = None\n"
+    "        sys.modules[name] = module\n",
+    "monkeypatch-import-forges": "import builtins\n\ndef test_x(monkeypatch):\n"
+    "    monkeypatch.setattr(builtins, '__import__', lambda *a, **k: None)\n",
 }
 HONEST = {
     "fixture-type-hint": "from _pytest.fixtures import FixtureRequest\n\ndef test_x(request: FixtureRequest):\n    assert request\n",
@@ -54,6 +89,12 @@ HONEST = {
     "stub-own-module": "import sys\n\ndef test_x(monkeypatch):\n    monkeypatch.setitem(sys.modules, 'optional_dep', object())\n",
     "sys-path": "import sys\nsys.path.insert(0, 'src')\n",
     "sys-argv": "import sys\n\ndef test_x():\n    sys.argv = ['prog', '-v']\n",
+    "platformdirs-missing-ctypes": PLATFORMDIRS,
+    "monkeypatch-import-stub": IMPORT_STUB
+    + "\ndef test_x(monkeypatch):\n    monkeypatch.setattr(builtins, '__import__', _fake_import)\n",
+    "modules-pop-own-package": "import sys\n\ndef test_x():\n    sys.modules.pop('mypkg.compat', None)\n",
+    "modules-snapshot-restored": "import sys\n\ndef test_x():\n    saved = sys.modules.copy()\n"
+    "    sys.modules.update(saved)\n",
 }
 
 
@@ -163,3 +204,123 @@ def test_files_the_head_collected_tests_from_never_include_doctested_code():
         b'<testcase classname="calc" name="calc.add" file="calc.py"/></testsuite>'
     )
     assert _test_files(junit) == ["checks/calc_check.py"]
+
+
+# -- calibration on real releases (issue 18) --------------------------------------------------
+COLLECTION_ERROR = (
+    "ImportError while importing test module '/tmp/t/tests/test_a.py'.\nTraceback:\n"
+    "tests/test_a.py:3: in <module>\n    from calc import sub\n"
+    "E   ImportError: cannot import name 'sub' from 'calc'\n"
+)
+
+
+def module_error(file="tests/test_a.py"):
+    name = file.removesuffix(".py").replace("/", ".")
+    return TestCase(name, "", file, None, "error", "collection failure", COLLECTION_ERROR)
+
+
+def sources_of(base_src, head_src, path="tests/test_a.py"):
+    return Sources(
+        {path: read_test_functions(base_src.encode())},
+        {path: read_test_functions(head_src.encode())},
+    )
+
+
+def test_a_collection_error_names_its_first_meaningful_line():
+    error = module_error()
+    assert error.collection_error and error.nodeid == "tests/test_a.py::tests.test_a"
+    assert error.first_error_line() == "ImportError: cannot import name 'sub' from 'calc'"
+    assert not case("test_x", "error").collection_error
+    # markdown 3.7: a class pytest could not collect is reported under the class's name
+    cls = TestCase("TestSuite", "tests.test_a", "tests/test_a.py", None, "error",
+                   "collection failure", "E   TypeError: something\n")  # fmt: skip
+    assert cls.collection_error and cls.first_error_line() == "TypeError: something"
+
+
+def test_a_module_the_base_pass_could_not_collect_is_not_a_test_the_change_dropped():
+    head = Suite((case("test_new", "passed"),))
+    both = sources_of(
+        "def test_a():\n    assert 1\n", "def test_new():\n    assert 1\n    assert 2\n"
+    )
+    (rewritten,) = compare(Suite((module_error(),)), head, {"tests/test_a.py"}, None, both)
+    (finding,) = weakened_findings([rewritten])
+    assert finding.severity == "low" and "cannot import name 'sub'" in finding.message
+    assert "no longer runs" not in finding.message
+    # the file untouched and collected at the head: the base's configuration differs, context
+    (untouched,) = compare(Suite((module_error(),)), head, set())
+    assert weakened_findings([untouched])[0].severity == "low"
+    # the head's run could not collect it either: a failing test already, nothing more
+    assert compare(Suite((module_error(),)), Suite((module_error(),)), set()) == []
+    # the change removed the module and its tests with it: a failure hidden
+    (gone,) = compare(Suite((module_error(),)), Suite(()), {"tests/test_a.py"})
+    assert weakened_findings([gone])[0].severity == "high"
+    # the change rewrote the module and dropped assertions: a LEAD decides
+    fewer = sources_of("def test_a():\n    assert 1\n    assert 2\n", "def test_new():\n    pass\n")
+    (thinner,) = compare(Suite((module_error(),)), head, {"tests/test_a.py"}, None, fewer)
+    assert weakened_findings([thinner])[0].severity == "medium"
+
+
+def test_a_test_renamed_with_its_body_is_found_under_its_new_name():
+    """cachetools 5.4.0: test_typed_dict became test_typedmethod_dict."""
+    old = "class T:\n    def test_typed(self):\n        self.assertEqual(get_typed(1), 1)\n"
+    new = old.replace("test_typed(", "test_typedmethod(").replace("get_typed", "get_typedm")
+    base = Suite(
+        (TestCase("test_typed", "tests.test_a.T", "tests/test_a.py", 1, "passed", "", ""),)
+    )
+    head_case = TestCase(
+        "test_typedmethod", "tests.test_a.T", "tests/test_a.py", 1, "passed", "", ""
+    )
+    assert compare(base, Suite((head_case,)), {"tests/test_a.py"}, None, sources_of(old, new)) == []
+    failing = Suite((replace(base.cases[0], outcome="failed"),))
+    (moved,) = compare(
+        failing, Suite((head_case,)), {"tests/test_a.py"}, None, sources_of(old, new)
+    )
+    assert moved.kind == "renamed" and moved.detail == "tests/test_a.py::T::test_typedmethod"
+    finding = weakened_findings([moved])[0]  # sqlparse 0.5.1: test_parse_nulls → test_parse_order
+    assert (
+        finding.severity == "low" and "as tests/test_a.py::T::test_typedmethod" in finding.message
+    )
+    other = "class T:\n    def test_other(self):\n        assert sorted([2, 1]) == [1, 2]\n"
+    (dropped,) = compare(
+        base, Suite((head_case,)), {"tests/test_a.py"}, None, sources_of(old, other)
+    )
+    assert weakened_findings([dropped])[0].severity == "medium"  # not alike: a LEAD decides
+
+
+def test_a_failing_test_updated_with_its_assertions_is_context_and_a_neutered_one_is_not():
+    base = Suite((case("test_add", "failed"),))
+    head = Suite((case("test_add", "passed"),))
+    updated = sources_of("def test_add():\n    assert add(1, 2) == 3\n",
+                         "def test_add():\n    assert add(1, 2) == -1\n")  # fmt: skip
+    (w,) = compare(base, head, {"tests/test_a.py"}, None, updated)
+    assert w.updated and weakened_findings([w])[0].severity == "low"
+    assert weakened_findings([w], updated_tests="lead")[0].severity == "medium"
+    neutered = sources_of("def test_add():\n    assert add(1, 2) == 3\n    assert add(0, 0) == 0\n",
+                          "def test_add():\n    assert add(0, 0) == 0\n")  # fmt: skip
+    (w,) = compare(base, head, {"tests/test_a.py"}, None, neutered)
+    finding = weakened_findings([w], updated_tests="context")[0]
+    assert finding.severity == "medium" and "assertions 2 at base, 1 at head" in finding.message
+    assert finding.message in lead_decisions([finding])
+
+
+def test_a_rename_that_renames_every_helper_too_is_found_by_its_shape():
+    """cachetools 5.4.0: every call in the body renamed (difflib ratio 0.59 on the text)."""
+    calls = "".join(
+        f"        self.assertEqual(c.get_typed({v}), {i})\n"
+        for i, v in enumerate(["0", "1", "1.0", "0.0", "0"])
+    )
+    old = f"class T:\n    def test_typed_dict(self):\n        c = Cached(LRU(2))\n{calls}"
+    new = old.replace("test_typed_dict", "test_typedmethod_dict").replace(
+        "get_typed", "get_typedmethod"
+    )
+    base = Suite(
+        (TestCase("test_typed_dict", "tests.test_a.T", "tests/test_a.py", 1, "passed", "", ""),)
+    )
+    head = Suite(
+        (
+            TestCase(
+                "test_typedmethod_dict", "tests.test_a.T", "tests/test_a.py", 1, "passed", "", ""
+            ),
+        )
+    )
+    assert compare(base, head, {"tests/test_a.py"}, None, sources_of(old, new)) == []
