@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import anyio
@@ -71,6 +72,22 @@ def check_settings(plugins: Plugins, config: Config) -> list[str]:
     return notices
 
 
+@dataclass(frozen=True)
+class Evidence:
+    """Sub-agent results computed elsewhere (one ``leo agent run`` CI job each): the supervisor
+    concludes from them instead of running the sub-agents here (``leo aggregate``)."""
+
+    results: Sequence[SubAgentResult]
+    """The first round's results, one per sub-agent, in the order of ``verify``'s ``names``."""
+    rerun: bool
+    """Whether conflict rounds may ask the sub-agents again here; if not, a disagreement
+    ESCALATEs and ``unresolvable`` says why."""
+    unresolvable: str = ""
+    """Why the sub-agents cannot be asked again, for the report's reasons."""
+    policy_changed: bool | None = None
+    """Whether the change edits LEO's policy, as the jobs saw it; None reads the change."""
+
+
 async def verify(
     change: Change,
     plugins: Plugins,
@@ -80,37 +97,60 @@ async def verify(
     timeout: float | None = None,
     jobs: int | None = None,
     requirements: Sequence[Requirement] = (),
+    required: Sequence[str] | None = None,
     progress: Progress | None = None,
     cache: ResultCache | None = None,
+    evidence: Evidence | None = None,
+    started: float | None = None,
     finalize: Finalize | None = None,
 ) -> tuple[Report, list[str]]:
-    """Run the sub-agents ``names`` on ``change``; return the report and plugin warnings.
+    """Verify ``change`` with the sub-agents ``names``; return the report and plugin warnings.
 
-    The one pipeline of ``leo verify``, ``leo verify --pr`` and (from ``conclude`` on)
-    ``leo aggregate``. ``finalize`` completes the report (the GitHub mode names the
-    repository and marks a stale head) before any observer hook sees it."""
-    started = time.monotonic()
+    The one pipeline of ``leo verify``, ``leo verify --pr`` and ``leo aggregate``, so a verdict
+    means the same wherever it was computed: first round (run here, or the ``evidence`` of
+    separate CI jobs), conflict rounds, the aggregator's verdict. ``required`` None applies the
+    configuration's; ``started`` (a ``time.monotonic()``) is when the work began, now if None.
+    ``finalize`` completes the report (the GitHub mode names the repository and marks a stale
+    head) before any observer hook sees it."""
+    started = time.monotonic() if started is None else started
     with tracing.span("leo.verify", {"leo.head_sha": change.head_sha, "leo.agents": list(names)}):
-        notices = check_settings(plugins, config)
-        job_list = make_jobs(plugins, config, names, timeout=timeout)
-        warnings = notify(plugins.pm, "leo_verification_started", change=change, agents=list(names))
+        job_list: list[Job] | None
+        if evidence is None:
+            notices = check_settings(plugins, config)
+            job_list = make_jobs(plugins, config, names, timeout=timeout)
+            notices += notify(
+                plugins.pm, "leo_verification_started", change=change, agents=list(names)
+            )
+            requirements = [*requirements, *load_requirements(plugins, config, names)]
+        else:
+            # The sub-agents ran in other jobs: no "started" hook, and only the settings of
+            # those that may be asked again here are checked.
+            notices = []
+            job_list = make_jobs(plugins, config, names) if evidence.rerun else None
         limit = config.jobs if jobs is None else jobs
         with sandbox.isolation(config.isolation):
-            results = await run_checks(
-                job_list, change, limit=limit, progress=progress, cache=cache
-            )
+            if evidence is None:
+                assert job_list is not None
+                results = await run_checks(
+                    job_list, change, limit=limit, progress=progress, cache=cache
+                )
+            else:
+                results = list(evidence.results)
             report, more = await conclude(
                 change,
                 plugins,
                 config,
                 results,
                 jobs=job_list,
-                requirements=[*requirements, *load_requirements(plugins, config, names)],
+                unresolvable=evidence.unresolvable if evidence else "",
+                policy_edited=evidence.policy_changed if evidence else None,
+                requirements=requirements,
+                required=required,
                 started=started,
                 limit=limit,
                 finalize=finalize,
             )
-    return report, notices + warnings + more
+    return report, notices + more
 
 
 def load_requirements(plugins: Plugins, config: Config, names: Sequence[str]) -> list[Requirement]:
@@ -170,8 +210,8 @@ async def conclude(
 ) -> tuple[Report, list[str]]:
     """From the sub-agents' first results to the ``Report``: conflict rounds, then the verdict.
 
-    ``leo verify`` and ``leo aggregate`` both end here, so a verdict computed from separate CI
-    jobs is the verdict one run would have given. ``jobs`` are in the order of ``results``;
+    The last step of ``verify``, so a verdict computed from separate CI jobs is the verdict one
+    run would have given. ``jobs`` are in the order of ``results``;
     None means the sub-agents cannot be asked again (``unresolvable`` says why), so a
     disagreement ESCALATEs instead of being guessed. ``policy_edited`` None reads the change;
     ``required`` None applies the configuration's (``"all"``: every result's agent); ``limit``

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from leo.errors import ExitCode, LeoError
+from leo.files import write_atomically
 
 if TYPE_CHECKING:
     from leo.bundle.dsse import Signature
@@ -118,10 +119,7 @@ def write_attestation(report: Report, path: Path, sign_spec: str | None) -> list
     payload = json.dumps(statement(report), sort_keys=True, separators=(",", ":")).encode()
     text = sign_envelope(PAYLOAD_TYPE, payload, sign_spec)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.tmp")
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(path)
+        write_atomically(path, text)
     except OSError as exc:
         raise LeoError(f"cannot write --attest {path}: {exc.strerror}") from None
     if sign_spec is None:

@@ -94,7 +94,7 @@ def report_options(fn: F) -> F:
 
 
 def publish_options(fn: F) -> F:
-    """``--metrics-file``, ``--pushgateway``, ``--attest`` and ``--sign`` (see leo.publish)."""
+    """``--metrics-file``, ``--pushgateway``, ``--attest`` and ``--sign`` (see leo.publish.options)."""
     return _stack(
         fn,
         [

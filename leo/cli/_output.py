@@ -3,7 +3,6 @@ lane events, and reports written atomically with the exit code of their verdict.
 
 from __future__ import annotations
 
-import os
 import sys
 import threading
 from collections.abc import Callable
@@ -112,26 +111,12 @@ def progress(event: str, name: str, result: SubAgentResult | None) -> None:
 
 
 def write_atomically(path: Path, text: str) -> None:
-    """Write via a temporary file and a rename: never a half-written report.
+    """Write ``--output`` atomically (``leo.files``); a failure is one sentence, exit 2."""
+    from leo.files import write_atomically as write
 
-    mkstemp creates the file 0600; the report gets the mode ``open()`` would have given it
-    (0666 less the user's umask), so a CI job's other steps and users can read it.
-    """
-    import tempfile
-
-    umask = os.umask(0o022)
-    os.umask(umask)
-    tmp = None
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-        os.fchmod(fd, 0o666 & ~umask)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
+        write(path, text)
     except OSError as exc:
-        if tmp is not None:
-            Path(tmp).unlink(missing_ok=True)
         fail(f"cannot write --output {path}: {exc.strerror}")
 
 

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from leo.config import Config
     from leo.models import Report
     from leo.plugins import Plugins
-    from leo.store.replay import RecordedChange
+    from leo.store.records import VerdictRecord
 
 
 def _since(value: str | None) -> datetime | None:
@@ -92,7 +92,7 @@ def replay(
     config, source = read_config_file(policy, "--policy")  # a bad policy stops before any work
     plugins = load_plugins(plugin_args)
 
-    async def reverify(change: RecordedChange) -> Report | str:
+    async def reverify(change: VerdictRecord) -> Report | str:
         return await _reverify(change, config, plugins, timeout)
 
     with open_store(database_url, None) as store:
@@ -106,7 +106,7 @@ def replay(
 
 
 async def _reverify(
-    change: RecordedChange, config: Config, plugins: Plugins, timeout: float | None
+    change: VerdictRecord, config: Config, plugins: Plugins, timeout: float | None
 ) -> Report | str:
     """Verify a recorded change again with the sub-agents that verified it, under ``config``,
     without the result cache and without recording; or say why it cannot be."""

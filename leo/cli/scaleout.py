@@ -17,7 +17,7 @@ from leo.cli._options import (
     report_options,
 )
 from leo.cli._output import emit_report, load_plugins, progress, write_atomically
-from leo.publish import Publisher
+from leo.publish.options import PublishOptions
 
 
 @click.group()
@@ -139,11 +139,12 @@ def aggregate_command(
     import anyio
 
     from leo.metrics import observe_gate_pending
+    from leo.publish.delivery import deliver, observe
     from leo.scaleout.jobs import aggregate_runs
 
     plugins = load_plugins(plugin_args)
-    publisher = Publisher(**publish)
-    publisher.observe(plugins)
+    publishing = PublishOptions(**publish)
+    observe(publishing, plugins)
     required = [r.strip() for r in require.split(",") if r.strip()]
     report, warnings = anyio.run(
         lambda: aggregate_runs(
@@ -156,7 +157,7 @@ def aggregate_command(
             rerun=not no_rerun,
         )
     )
-    if publisher.metrics_file or publisher.pushgateway:
+    if publishing.metrics:
         observe_gate_pending(report.duration_s)
-    warnings += publisher.publish(report)
+    warnings += deliver(publishing, report)
     emit_report(report, fmt, output, quiet=quiet, warnings=warnings)

@@ -111,7 +111,7 @@ def _decide(
             msg = f"unknown ref {head!r} in {root}; check --head"
             raise LeoError(msg)
         head_sha = sha
-    from leo.store.repository import check_reason
+    from leo.store.records import check_reason
 
     check_reason(reason)  # before touching the database: refuse early and clearly
     with open_store(database_url, root) as store:

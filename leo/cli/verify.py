@@ -103,13 +103,14 @@ def verify(
     from leo.cache import ResultCache
     from leo.change import gather_change, uncommitted
     from leo.config import load_config
-    from leo.publish import Publisher
+    from leo.publish.delivery import deliver, observe
+    from leo.publish.options import PublishOptions
     from leo.supervisor import select_agents
     from leo.supervisor import verify as run_verification
 
     plugins = load_plugins(plugin_args)
-    publisher = Publisher(**outputs)
-    publisher.observe(plugins)
+    publishing = PublishOptions(**outputs)
+    observe(publishing, plugins)
     requested = [a.strip() for a in agents.split(",") if a.strip()] if agents is not None else None
     if requested == []:
         fail("--agents is empty; name at least one sub-agent (see `leo plugins`)")
@@ -190,5 +191,5 @@ def verify(
     else:
         report, warnings, config = anyio.run(main)
         record(report, config)
-    warnings += publisher.publish(report)
+    warnings += deliver(publishing, report)
     emit_report(report, fmt, output, quiet=quiet, warnings=warnings)

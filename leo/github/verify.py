@@ -1,15 +1,18 @@
-"""``leo verify --pr N``: read the PR, fetch it, wait for the gates, verify, publish.
+"""``leo verify --pr N`` in four steps: fetch the PR, check its gates, verify it, publish.
 
-The sub-agents run through ``leo.supervisor.verify``, the same pipeline as the local mode; this
-module adds what only GitHub knows: whether the API listed the whole PR, the other required
-gates, and whether the head moved while LEO worked.
+``verify_pull_request`` reads top to bottom as those steps. The sub-agents run through
+``leo.supervisor.verify``, the same pipeline as the local mode; this module adds what only
+GitHub knows: whether the API listed the whole PR, the other required gates, and whether the
+head moved while LEO worked.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -105,14 +108,92 @@ async def verify_pull_request(
 ) -> tuple[Report, list[str]]:
     """Verify pull request ``number``; publish status, comment and labels when ``publish``.
 
-    ``record`` stores the report in the audit store; it runs before the final status is
-    posted, so a verdict is never published that was not recorded.
+    Four steps, each a function below: ``fetch``, ``check_gates``, ``verify`` and
+    ``publish_verdict``. ``record`` stores the report in the
+    audit store; it runs before the final status is posted, so a verdict is never published
+    that was not recorded.
     """
     from leo.config import load_config
     from leo.supervisor import select_agents
-    from leo.supervisor import verify as run_verification
 
     env = os.environ if env is None else env
+    async with fetch(number, github_repo=github_repo, cwd=cwd, env=env, notice=notice) as pull:
+        change = pull.change
+        config, _source = await load_config(change, config_path)
+        settings = github_settings(config.github)
+        names = select_agents(plugins, config, requested)
+        target = Target(
+            pull.repository,
+            number,
+            pull.info.head_sha,
+            context=settings.status_context,
+            comment=settings.comment,
+            labels=settings.labels,
+        )
+        if publish:
+            await anyio.to_thread.run_sync(publish_pending, pull.gh, target)
+        try:
+            requirements, moved_to = await check_gates(pull, settings, wait=wait, notice=notice)
+            requirements += listing_requirements(pull.info)
+            if requirements_for is not None:
+                requirements += await requirements_for(change, pull.info.head_ref)
+            notice(
+                f"verifying {change.head_sha[:12]} against {change.base_sha[:12]} "
+                f"({len(change.files)} changed files) with {', '.join(names) or 'no sub-agents'}"
+            )
+            report, warnings = await verify(
+                pull,
+                plugins,
+                config,
+                names,
+                requirements=requirements,
+                moved_to=moved_to,
+                timeout=timeout,
+                jobs=jobs,
+                progress=progress,
+                cache=cache,
+            )
+            if record is not None:
+                await anyio.to_thread.run_sync(record, report, config)
+            if publish:
+                report = await publish_verdict(pull, target, report, warnings)
+        except Exception as exc:
+            if publish and not await anyio.to_thread.run_sync(
+                publish_failure, pull.gh, target, exc
+            ):
+                notice("could not set the status to error either; it stays pending")
+            raise
+    return report, warnings
+
+
+@dataclass(frozen=True)
+class Pull:
+    """The pull request as read once from GitHub and checked out: every later step works on
+    this reading."""
+
+    repository: str
+    """``owner/name`` of the base repository."""
+    gh: Github
+    """The API client, authenticated from the environment."""
+    info: PullRequestInfo
+    """The PR as the API listed it: head and base SHAs, files, commits."""
+    change: Change
+    """Its head against the merge base, fetched into a throw-away repository."""
+
+
+@contextlib.asynccontextmanager
+async def fetch(
+    number: int,
+    *,
+    github_repo: str | None,
+    cwd: str,
+    env: Mapping[str, str],
+    notice: Callable[[str], None],
+) -> AsyncIterator[Pull]:
+    """Step 1, fetch: read the PR from the API and check its head out as a ``Change``.
+
+    A step of its own because the head SHA read here is the one verified, recorded and
+    published, whatever the branch does meanwhile; the checkout is removed afterwards."""
     if number < 1:
         msg = f"--pr {number} is not a pull request number; give a positive integer"
         raise LeoError(msg)
@@ -122,78 +203,89 @@ async def verify_pull_request(
     if pr.state != "open":
         notice(f"pull request #{number} is {pr.state}")
     notice(f"reading #{number} of {repository}: head {pr.head_sha[:12]}, {pr.changed_files} files")
-
     async with pull_change(pr, token_for_git(env)) as change:
-        config, _source = await load_config(change, config_path)
-        settings = github_settings(config.github)
-        names = select_agents(plugins, config, requested)
-        target = Target(
-            repository,
-            number,
-            pr.head_sha,
-            context=settings.status_context,
-            comment=settings.comment,
-            labels=settings.labels,
-        )
-        if publish:
-            await anyio.to_thread.run_sync(publish_pending, gh, target)
-        try:
-            head_time = next((c.committed_at for c in pr.commits if c.sha == pr.head_sha), None)
-            required = await _required_checks(gh, repository, pr.base_ref, settings, notice)
-            started = time.monotonic()
-            moved_to: str | None = None
-            announced = False
-            while True:
-                seen = await anyio.to_thread.run_sync(observe, gh, repository, pr.head_sha)
-                gates = evaluate(required, seen, head_time)
-                if not announced:  # a fresh repository must not wait four hours in silence
-                    announced = True
-                    for gate in gates:
-                        if gate.state == "missing":
-                            notice(never_reported(gate))
-                pending = waiting(gates, datetime.now(UTC), settings.escalate_after_s)
-                if not pending or not wait:
-                    break
-                if time.monotonic() - started > settings.escalate_after_s:
-                    break
-                notice(f"waiting for {', '.join(g.name for g in pending)}")
-                await anyio.sleep(settings.poll_interval_s)
-                head = await anyio.to_thread.run_sync(current_head, gh, repository, number)
-                if head != pr.head_sha:
-                    moved_to = head
-                    break
-            requirements = [
-                *gate_requirements(gates, datetime.now(UTC), settings.escalate_after_s),
-                *listing_requirements(pr),
-                *(await requirements_for(change, pr.head_ref) if requirements_for else []),
-            ]
-            notice(
-                f"verifying {change.head_sha[:12]} against {change.base_sha[:12]} "
-                f"({len(change.files)} changed files) with {', '.join(names) or 'no sub-agents'}"
-            )
-            report, warnings = await run_verification(
-                change,
-                plugins,
-                config,
-                names,
-                timeout=timeout,
-                jobs=jobs,
-                requirements=requirements,
-                progress=progress,
-                cache=cache,
-                finalize=lambda report: _finalize(report, gh, repository, pr, moved_to),
-            )
-            if record is not None:
-                await anyio.to_thread.run_sync(record, report, config)
-            if publish:
-                report = await anyio.to_thread.run_sync(
-                    publish_outcome, gh, target, report, warnings.append
-                )
-        except Exception as exc:
-            if publish and not await anyio.to_thread.run_sync(publish_failure, gh, target, exc):
-                notice("could not set the status to error either; it stays pending")
-            raise
-    return report, warnings
+        yield Pull(repository, gh, pr, change)
+
+
+async def check_gates(
+    pull: Pull, settings: GitHubSettings, *, wait: bool, notice: Callable[[str], None]
+) -> tuple[list[Requirement], str | None]:
+    """Step 2, gates: the other required checks on the head, waited for when ``wait``; return
+    their requirements and the new head if the PR moved while waiting (else None).
+
+    A step of its own because it talks only to GitHub and may take hours: LEO's own verdict
+    cannot PASS while a required gate failed, is pending, or never reported."""
+    pr = pull.info
+    head_time = next((c.committed_at for c in pr.commits if c.sha == pr.head_sha), None)
+    required = await _required_checks(pull.gh, pull.repository, pr.base_ref, settings, notice)
+    started = time.monotonic()
+    moved_to: str | None = None
+    announced = False
+    while True:
+        seen = await anyio.to_thread.run_sync(observe, pull.gh, pull.repository, pr.head_sha)
+        states = evaluate(required, seen, head_time)
+        if not announced:  # a fresh repository must not wait four hours in silence
+            announced = True
+            for gate in states:
+                if gate.state == "missing":
+                    notice(never_reported(gate))
+        pending = waiting(states, datetime.now(UTC), settings.escalate_after_s)
+        if not pending or not wait:
+            break
+        if time.monotonic() - started > settings.escalate_after_s:
+            break
+        notice(f"waiting for {', '.join(g.name for g in pending)}")
+        await anyio.sleep(settings.poll_interval_s)
+        head = await anyio.to_thread.run_sync(current_head, pull.gh, pull.repository, pr.number)
+        if head != pr.head_sha:
+            moved_to = head
+            break
+    return gate_requirements(states, datetime.now(UTC), settings.escalate_after_s), moved_to
+
+
+async def verify(
+    pull: Pull,
+    plugins: Plugins,
+    config: Config,
+    names: Sequence[str],
+    *,
+    requirements: Sequence[Requirement],
+    moved_to: str | None,
+    timeout: float | None,
+    jobs: int | None,
+    progress: Progress | None,
+    cache: ResultCache | None,
+) -> tuple[Report, list[str]]:
+    """Step 3, verify: the sub-agents, conflict rounds and verdict of ``leo.supervisor.verify``,
+    the local mode's pipeline, with GitHub's requirements.
+
+    A step of its own because here the report becomes the pull request's: it names the
+    repository and is marked stale when the head moved, before any observer hook sees it."""
+    from leo.supervisor import verify as supervise
+
+    return await supervise(
+        pull.change,
+        plugins,
+        config,
+        names,
+        timeout=timeout,
+        jobs=jobs,
+        requirements=requirements,
+        progress=progress,
+        cache=cache,
+        finalize=lambda report: _finalize(report, pull, moved_to),
+    )
+
+
+async def publish_verdict(
+    pull: Pull, target: Target, report: Report, warnings: list[str]
+) -> Report:
+    """Step 4, publish: comment, labels, then the final status on the verified head; return the
+    report, marked stale if the head moved meanwhile, and add warnings to ``warnings``.
+
+    A step of its own because it writes the verdict to GitHub (before it, only ``pending``),
+    and it runs only after the verdict was recorded."""
+    return await anyio.to_thread.run_sync(publish_outcome, pull.gh, target, report, warnings.append)
 
 
 async def _required_checks(
@@ -219,18 +311,13 @@ async def _required_checks(
     return required
 
 
-async def _finalize(
-    report: Report,
-    gh: Github,
-    repository: str,
-    pr: PullRequestInfo,
-    moved_to: str | None,
-) -> Report:
+async def _finalize(report: Report, pull: Pull, moved_to: str | None) -> Report:
     """The pull request's report, final before observers, the store or GitHub see it: its
     repository named, and stale when the head moved while waiting or during the run
     (publishing reads the head once more right before the status)."""
-    report = report.model_copy(update={"repository": repository})
+    pr = pull.info
+    report = report.model_copy(update={"repository": pull.repository})
     if moved_to is None:
-        head = await anyio.to_thread.run_sync(current_head, gh, repository, pr.number)
+        head = await anyio.to_thread.run_sync(current_head, pull.gh, pull.repository, pr.number)
         moved_to = head if head != pr.head_sha else None
     return report if moved_to is None else mark_stale(report, pr.number, pr.head_sha, moved_to)

@@ -1,8 +1,8 @@
 """Run one sub-agent as its own CI job, and aggregate the jobs' results into one ``Report``.
 
-Aggregation ends in ``supervisor.conclude``, as ``leo verify`` does, so the verdict and the
-confidence are the ones a single run would give, conflict-resolution rounds included. Those
-rounds ask the sub-agents again, so the aggregating job needs the plugins installed and a
+Aggregation is ``supervisor.verify``, the pipeline of ``leo verify``, with the jobs' results as
+its evidence, so the verdict and the confidence are the ones a single run would give,
+conflict-resolution rounds included. Those rounds ask the sub-agents again, so the aggregating job needs the plugins installed and a
 checkout holding both commits; without them a disagreement ESCALATEs rather than being guessed.
 """
 
@@ -23,8 +23,7 @@ from leo.models import Report, SubAgentResult
 from leo.plugins import BUILTIN_PLUGINS
 from leo.runner import Progress, run_checks
 from leo.scaleout.envelope import AgentRun, check_together, read_envelope
-from leo.subagent import Job
-from leo.supervisor import conclude, make_jobs
+from leo.supervisor import Evidence, make_jobs, verify
 
 if TYPE_CHECKING:
     from leo.plugins import Plugins
@@ -106,7 +105,7 @@ async def aggregate_runs(
     runs.sort(key=lambda pr: (order.get(pr[1].agent, len(order)), pr[1].agent))
     results = [_result(run) for _, run in runs]
 
-    jobs: list[Job] | None = None
+    rerun_here = False
     why = unavailable
     if not rerun:
         why = "this job runs no code of the change (--no-rerun)"
@@ -117,22 +116,25 @@ async def aggregate_runs(
             notes.append(f"{why}: conflict resolution cannot ask it again")
         else:
             _same_versions(plugins, [run for _, run in runs])
-            jobs = make_jobs(plugins, config, [run.agent for _, run in runs])
+            rerun_here = True
 
     earliest = min(run.started_at for _, run in runs)
     waited = (datetime.now(UTC) - earliest).total_seconds()
-    with sandbox.isolation(config.isolation):
-        report, warnings = await conclude(
-            change,
-            plugins,
-            config,
-            results,
-            jobs=jobs,
-            unresolvable=why,
-            policy_edited=None if jobs is not None else any(run.policy_changed for _, run in runs),
-            required=required,
-            started=time.monotonic() - max(waited, 0.0),
-        )
+    evidence = Evidence(
+        results=results,
+        rerun=rerun_here,
+        unresolvable=why,
+        policy_changed=None if rerun_here else any(run.policy_changed for _, run in runs),
+    )
+    report, warnings = await verify(
+        change,
+        plugins,
+        config,
+        [run.agent for _, run in runs],
+        required=required,
+        evidence=evidence,
+        started=time.monotonic() - max(waited, 0.0),
+    )
     return report, notes + warnings
 
 

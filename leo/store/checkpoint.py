@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from leo.errors import LeoError
+from leo.files import write_atomically
 
 if TYPE_CHECKING:
     from leo.store.chain import ChainCheck
@@ -49,10 +50,7 @@ def write_checkpoint(check: ChainCheck, path: Path, sign_spec: str) -> dict[str,
     payload = checkpoint_payload(check)
     text = sign_envelope(PAYLOAD_TYPE, payload, sign_spec)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.tmp")
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(path)
+        write_atomically(path, text)
     except OSError as exc:
         raise LeoError(f"cannot write the checkpoint {path}: {exc.strerror}") from None
     doc: dict[str, Any] = json.loads(payload)

@@ -8,7 +8,6 @@ pull requests before it merges the edit. Replay only reads the store.
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -18,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 
 from .database import run_in_transaction
+from .records import VerdictRecord, verdict_record
 from .tables import VerificationRow
 
 if TYPE_CHECKING:
@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 #: Verifies a recorded change again under the candidate policy: the new report, or why the
 #: change could not be verified again (repository gone, commit missing, sub-agent not installed).
 #: The command line provides it, since the supervisor sits floors above the store.
-Reverify = Callable[["RecordedChange"], Awaitable["Report | str"]]
+Reverify = Callable[[VerdictRecord], Awaitable["Report | str"]]
 
 #: Severities whose findings on the change count against a verdict (low and info never gate).
 GATING_SEVERITIES = frozenset({"critical", "high", "medium"})
@@ -55,24 +55,10 @@ def gating_rules(report: dict[str, Any]) -> frozenset[str]:
 
 
 @dataclass(frozen=True)
-class RecordedChange:
-    """One change in the audit store, with the newest report LEO gave for it."""
-
-    seq: int
-    recorded_at: datetime
-    repository: str
-    pr_number: int | None
-    base_sha: str
-    head_sha: str
-    verdict: str
-    report: dict[str, Any]
-
-
-@dataclass(frozen=True)
 class Replayed:
     """What the candidate policy did to one recorded change."""
 
-    change: RecordedChange
+    change: VerdictRecord
     verdict: str | None
     """The verdict under the candidate policy; None when the change could not be replayed."""
     confidence: int | None = None
@@ -151,37 +137,22 @@ class ReplaySummary:
 
 def recorded_changes(
     store: AuditStore, *, since: datetime | None = None, limit: int = 20
-) -> list[RecordedChange]:
+) -> list[VerdictRecord]:
     """The newest ``limit`` distinct changes (repository, base, head) recorded since ``since``,
-    newest first, each with its newest report."""
+    newest first, each with its newest verdict and report."""
 
-    def work(session: Session) -> list[RecordedChange]:
+    def work(session: Session) -> list[VerdictRecord]:
         stmt = select(VerificationRow).order_by(VerificationRow.seq.desc())
         if since is not None:
             stmt = stmt.where(VerificationRow.recorded_at >= since)
         seen: set[tuple[str, str, str]] = set()
-        out: list[RecordedChange] = []
+        out: list[VerdictRecord] = []
         for row in session.execute(stmt).scalars():
             key = (row.repository, row.base_sha, row.head_sha)
             if key in seen:
                 continue
             seen.add(key)
-            try:
-                report = json.loads(row.report_json)
-            except ValueError:
-                report = {}
-            out.append(
-                RecordedChange(
-                    seq=row.seq,
-                    recorded_at=row.recorded_at,
-                    repository=row.repository,
-                    pr_number=row.pr_number,
-                    base_sha=row.base_sha,
-                    head_sha=row.head_sha,
-                    verdict=row.verdict,
-                    report=report if isinstance(report, dict) else {},
-                )
-            )
+            out.append(verdict_record(row))
             if len(out) >= limit:
                 break
         return out
@@ -189,7 +160,7 @@ def recorded_changes(
     return run_in_transaction(store.engine, work, what="read the recorded verdicts")
 
 
-def compare(change: RecordedChange, report: Report) -> Replayed:
+def compare(change: VerdictRecord, report: Report) -> Replayed:
     """The recorded report against the replayed one, rule by rule."""
     before = gating_rules(change.report)
     after = gating_rules(report.model_dump(mode="json"))
@@ -223,7 +194,6 @@ async def replay(
 
 
 __all__ = [
-    "RecordedChange",
     "ReplaySummary",
     "Replayed",
     "Reverify",

@@ -1,4 +1,5 @@
-"""The audit store's API: record verdicts, gate runs, handoffs and LEAD decisions; read them back.
+"""The audit store: record verdicts, gate runs, handoffs and LEAD decisions; read them back
+as the records of ``leo.store.records``.
 
 Every write appends rows to the one hash chain inside a single transaction that first locks the
 chain head, so concurrent writers from many processes serialise on the head and the chain stays
@@ -13,9 +14,9 @@ import json
 import os
 import socket
 import time
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
@@ -26,6 +27,14 @@ from . import chain, consistency
 from .database import StoreError, connect, run_in_transaction
 from .location import resolve_url
 from .migrate import ensure_schema
+from .records import (
+    Decision,
+    DecisionRecord,
+    VerdictRecord,
+    check_reason,
+    decision_record,
+    verdict_record,
+)
 from .tables import (
     AUDITED,
     ApprovalRow,
@@ -40,10 +49,6 @@ if TYPE_CHECKING:
     from leo.models import Report
 
 R = TypeVar("R", bound=Chained)
-Decision = Literal["approve", "reject"]
-#: A reason "of at least a sentence": this many words and characters.
-MIN_REASON_WORDS = 4
-MIN_REASON_CHARS = 20
 
 
 def default_actor() -> str:
@@ -88,100 +93,6 @@ class Appender:
 def _content(row: Chained) -> dict[str, Any]:
     table = row.__table__  # type: ignore[attr-defined]
     return {c.name: getattr(row, c.key) for c in table.columns if c.name != "row_hash"}
-
-
-@dataclass(frozen=True)
-class VerdictRecord:
-    """A recorded verdict, with the LEAD decision bound to its head (if any)."""
-
-    seq: int
-    recorded_at: datetime
-    repository: str
-    pr_number: int | None
-    base_sha: str
-    head_sha: str
-    verdict: str
-    confidence: int
-    actor: str
-    config_digest: str
-    decision: DecisionRecord | None = None
-
-    def as_json(self) -> dict[str, Any]:
-        doc = {k: v for k, v in self.__dict__.items() if k != "decision"}
-        doc["recorded_at"] = chain.plain_value(self.recorded_at)
-        doc["decision"] = self.decision.as_json() if self.decision else None
-        return doc
-
-
-@dataclass(frozen=True)
-class DecisionRecord:
-    """A recorded LEAD decision."""
-
-    seq: int
-    recorded_at: datetime
-    repository: str
-    pr_number: int
-    head_sha: str
-    verification_seq: int
-    verdict: str
-    decision: str
-    override: bool
-    actor: str
-    reason: str
-
-    def as_json(self) -> dict[str, Any]:
-        doc = dict(self.__dict__)
-        doc["recorded_at"] = chain.plain_value(self.recorded_at)
-        return doc
-
-
-def _verdict(row: VerificationRow, decision: DecisionRecord | None = None) -> VerdictRecord:
-    return VerdictRecord(
-        seq=row.seq,
-        recorded_at=row.recorded_at,
-        repository=row.repository,
-        pr_number=row.pr_number,
-        base_sha=row.base_sha,
-        head_sha=row.head_sha,
-        verdict=row.verdict,
-        confidence=row.confidence,
-        actor=row.actor,
-        config_digest=row.config_digest,
-        decision=decision,
-    )
-
-
-def _decision(row: ApprovalRow) -> DecisionRecord:
-    return DecisionRecord(
-        seq=row.seq,
-        recorded_at=row.recorded_at,
-        repository=row.repository,
-        pr_number=row.pr_number,
-        head_sha=row.head_sha,
-        verification_seq=row.verification_seq,
-        verdict=row.verdict,
-        decision=row.decision,
-        override=row.override,
-        actor=row.actor,
-        reason=row.reason,
-    )
-
-
-def check_reason(reason: str | None) -> str:
-    """The reason, stripped; refuse one shorter than a sentence."""
-    text = " ".join((reason or "").split())
-    words = [w for w in text.split(" ") if any(ch.isalpha() for ch in w)]
-    if len(words) < MIN_REASON_WORDS or len(text) < MIN_REASON_CHARS:
-        msg = (
-            "a LEAD decision needs a reason of at least one sentence "
-            f"(at least {MIN_REASON_WORDS} words and {MIN_REASON_CHARS} characters) for the "
-            'audit trail; pass --reason "why you decide so"'
-        )
-        raise LeoError(msg)
-    if len(text) > 10_000:
-        msg = "the reason is longer than 10,000 characters; shorten it"
-        raise LeoError(msg)
-    return text
 
 
 class AuditStore:
@@ -395,7 +306,7 @@ class AuditStore:
                     reason=text,
                 )
             )
-            return _decision(row)
+            return decision_record(row)
 
         return run_in_transaction(self.engine, work, what="record the LEAD decision")
 
@@ -415,7 +326,7 @@ class AuditStore:
                 .order_by(ApprovalRow.seq.desc())
                 .limit(1)
             ).scalar_one_or_none()
-            return _decision(row) if row else None
+            return decision_record(row) if row else None
 
         return run_in_transaction(self.engine, work, what="read LEAD decisions")
 
@@ -446,8 +357,8 @@ class AuditStore:
                         .order_by(ApprovalRow.seq.desc())
                         .limit(1)
                     ).scalar_one_or_none()
-                    decision = _decision(found) if found else None
-                out.append(_verdict(row, decision))
+                    decision = decision_record(found) if found else None
+                out.append(verdict_record(row, decision))
             return out
 
         return run_in_transaction(self.engine, work, what="read the history")
@@ -530,11 +441,9 @@ def record_report(report: Report, *, pr: int | None = None, config_url: str | No
 
 
 __all__ = [
+    "Appender",
     "AuditStore",
-    "DecisionRecord",
     "StoreError",
-    "VerdictRecord",
-    "check_reason",
     "default_actor",
     "record_report",
 ]

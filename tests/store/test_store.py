@@ -33,6 +33,20 @@ def test_verdict_and_one_gate_row_per_subagent_are_recorded(store_url, report_fa
     )
 
 
+def test_a_verdict_record_carries_its_report_but_history_json_leaves_it_out(
+    store_url, report_factory
+):
+    # One record of a verdict serves `leo history` and replay alike (issue 21.7).
+    report = report_factory()
+    with AuditStore.open(store_url) as store:
+        store.record_verification(report, pr=3)
+        [record] = store.history(pr=3)
+    assert record.report == json.loads(report.model_dump_json())
+    doc = record.as_json()
+    assert "report_json" not in doc and "report" not in doc
+    assert list(doc)[-1] == "decision" and doc["decision"] is None
+
+
 def test_report_is_stored_byte_for_byte(store_url, report_factory):
     report = report_factory()
     with AuditStore.open(store_url) as store:

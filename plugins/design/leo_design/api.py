@@ -178,14 +178,26 @@ def find_breaks(
     if preload:  # both sides must see the same packages, or wildcard imports differ
         old = _load(griffe, base_tree, package, preload)
     trees = (base_tree, head_tree)
+    found = list(griffe.find_breaking_changes(old, new))
+    removed = {b.obj.path for b in found if b.kind.name == "OBJECT_REMOVED"}
     breaks, not_breaks = [], []
-    for b in griffe.find_breaking_changes(old, new):
-        why = _not_a_break(b, new)
+    for b in found:
+        why = _reexport_of(b, removed) or _not_a_break(b, old, new)
         if why:
             not_breaks.append(f"{b.obj.path}: {why}")
         else:
             breaks.append(_describe(b, trees))
     return breaks, not_breaks
+
+
+def _reexport_of(breakage: Any, removed: set[str]) -> str | None:
+    """A removed name that only re-exported another removed one (pyparsing's wildcard imports
+    re-export ``exceptions.ExceptionWordUnicode`` in three modules): one removal, named once."""
+    obj = breakage.obj
+    if breakage.kind.name != "OBJECT_REMOVED" or not obj.is_alias:
+        return None
+    target = str(obj.target_path)
+    return f"the same removal as {target}" if target in removed else None
 
 
 #: griffe's cost grows with the square of the statements in one body (it finds each attribute's
@@ -217,21 +229,32 @@ def _check_size(tree: Path, package: Package) -> None:
             raise NotComparable(msg)
 
 
-def _not_a_break(breakage: Any, new: Any) -> str | None:
+def _not_a_break(breakage: Any, old: Any, new: Any) -> str | None:
     """Why an apparent break is none: a private name, a lazy ``__getattr__`` attribute at the
-    head, or the removal of something the base already deprecated (issue 18)."""
+    head, the removal of something the base already deprecated, a name that was never the
+    module's API, or a change no caller can see (issue 18)."""
     obj = breakage.obj
     parts = obj.path.split(".")
+    kind = breakage.kind.name
     if any(p.startswith("_") and not p.endswith("__") for p in parts):
         return "private name"
     if NOT_PUBLISHED & set(parts):
         return "test or example code, not a published API"
     if _protocol_only(breakage):
         return "the interpreter calls this special method by position"
-    if breakage.kind.name != "OBJECT_REMOVED":
+    if kind == "PARAMETER_CHANGED_KIND" and _bound_first(breakage):
+        return "a method's first parameter is bound by the instance, never passed by name"
+    if kind == "CLASS_REMOVED_BASE" and not _removed_bases(breakage):
+        return "an explicit `object` base is implied: the class derives from it anyway"
+    if kind == "OBJECT_CHANGED_KIND":
+        return _same_use(breakage, old)
+    if kind != "OBJECT_REMOVED":
         return None
     if "*" in obj.name:
         return "wildcard import griffe could not expand"
+    not_api = _never_api(obj)
+    if not_api:
+        return not_api
     parent = obj.parent
     if parent is not None and _lazy(new, parent.path, obj.name):
         return "still served by the module's __getattr__"
@@ -240,6 +263,163 @@ def _not_a_break(breakage: Any, new: Any) -> str | None:
     if parent is not None and _global_at_import(new, parent.path, obj.name):
         return "still a module global, assigned by a function the module calls on import"
     return None
+
+
+def _bound_first(breakage: Any) -> bool:
+    """True when the parameter is the first of a method that is not a static method: Python
+    binds it (``self``, ``cls``) positionally, so making it positional-only changes nothing
+    (blinker 1.8: ``send(self, sender=None, /, ...)``)."""
+    function = breakage.obj
+    param = breakage.old_value
+    parent = function.parent
+    if parent is None or not parent.is_class or "staticmethod" in function.labels:
+        return False
+    params = list(function.parameters)
+    return bool(params) and getattr(param, "name", None) == params[0].name
+
+
+def _removed_bases(breakage: Any) -> list[str]:
+    """The bases the class lost, as written in the source; ``object`` is no loss."""
+    new = {str(b) for b in breakage.new_value}
+    return [
+        str(b) for b in breakage.old_value if str(b) not in new and str(b) not in _IMPLIED_BASES
+    ]
+
+
+_IMPLIED_BASES = frozenset({"object", "builtins.object"})
+
+#: typing's constructors of type variables: a type checker's helper, never an object a caller
+#: imports to use at run time.
+_TYPE_VARIABLES = frozenset({"TypeVar", "ParamSpec", "TypeVarTuple"})
+
+
+def _never_api(obj: Any) -> str | None:
+    """Why a removed module attribute of the base was never the module's API: a type variable,
+    a name that exists only for type checkers, or a local name for another package's object
+    (blinker 1.7's ``T_callable``, ``AsyncWrapperType`` under ``TYPE_CHECKING``, and
+    ``cast = t.cast``)."""
+    if obj.is_alias or not obj.is_attribute:
+        return None
+    value = _expression(obj.value)
+    if isinstance(value, ast.Call) and _last_name(value.func) in _TYPE_VARIABLES:
+        return "a type variable, a helper for type checkers, not API"
+    if _type_checking_only(obj):
+        return "defined only under `if TYPE_CHECKING:`, so it never existed at run time"
+    foreign = _imported_from_elsewhere(obj, value)
+    if foreign:
+        return f"a local name for {foreign}, imported from another package"
+    return None
+
+
+def _expression(value: Any) -> ast.expr | None:
+    """griffe's expression (or source string) of a value as a Python AST, or None."""
+    if value is None:
+        return None
+    try:
+        return ast.parse(str(value).strip(), mode="eval").body
+    except (SyntaxError, ValueError):
+        return None
+
+
+def _last_name(node: ast.expr) -> str | None:
+    if isinstance(node, ast.Name):
+        return node.id
+    return node.attr if isinstance(node, ast.Attribute) else None
+
+
+def _type_checking_only(obj: Any) -> bool:
+    """True when ``obj`` is defined in the body of an ``if TYPE_CHECKING:`` (or
+    ``typing.TYPE_CHECKING``) block of its module at the base."""
+    try:
+        filepath, line = obj.filepath, obj.lineno
+        if not isinstance(filepath, Path) or line is None:
+            return False
+        tree = ast.parse(filepath.read_bytes())
+    except Exception:  # unreadable or unparsable: no evidence
+        return False
+    return any(
+        isinstance(node, ast.If)
+        and _last_name(node.test) == "TYPE_CHECKING"
+        and node.body[0].lineno <= line <= (node.body[-1].end_lineno or 0)
+        for node in ast.walk(tree)
+    )
+
+
+def _imported_from_elsewhere(obj: Any, value: ast.expr | None) -> str | None:
+    """``typing.cast`` when ``obj`` is assigned a dotted name rooted at a module the file
+    imports from outside its own package (``cast = t.cast`` after ``import typing as t``)."""
+    root: ast.expr | None = value
+    while isinstance(root, ast.Attribute):
+        root = root.value
+    if not isinstance(value, ast.Attribute) or not isinstance(root, ast.Name):
+        return None
+    module = obj.parent
+    imported = module.members.get(root.id) if module is not None else None
+    if imported is None or not imported.is_alias:
+        return None
+    target = str(imported.target_path)
+    package = obj.path.split(".", 1)[0]
+    if target.split(".", 1)[0] == package:
+        return None
+    return f"{target}{ast.unparse(value).removeprefix(root.id)}"
+
+
+#: Decorators that make a method read as an attribute (griffe knows only the standard ones).
+_PROPERTY_LIKE = re.compile(r"(?:property|reify)$")
+
+
+def _same_use(breakage: Any, old: Any) -> str | None:
+    """Why a function or class griffe now sees as an attribute is used as before: a property
+    still (blinker 1.8 swapped ``@lazy_property`` for ``@cached_property``), or a compatibility
+    alias that wraps the new callable (pyparsing 3.1.2's ``parseString =
+    replaced_by_pep8("parseString", parse_string)``; markdown 3.7's deprecated
+    ``AbbrPreprocessor = deprecated(...)(AbbrBlockprocessor)``)."""
+    new_obj = breakage.obj
+    was, now = _word(breakage.old_value), _word(breakage.new_value)
+    if now != "attribute" or was not in ("function", "class"):
+        return None
+    try:
+        old_obj = old.modules_collection[new_obj.path]
+    except Exception:  # griffe cannot find it at the base: no evidence
+        return None
+    decorators = [_expression(d.value) for d in getattr(old_obj, "decorators", ())]
+    decorator_names = {
+        _last_name(d.func if isinstance(d, ast.Call) else d) for d in decorators if d
+    }
+    if "property" in new_obj.labels and any(
+        n and _PROPERTY_LIKE.search(n) for n in decorator_names
+    ):
+        return "a property before and after: only its decorator changed"
+    value = _expression(getattr(new_obj, "value", None))
+    if not isinstance(value, ast.Call):
+        return None
+    calls = [n for n in ast.walk(value) if isinstance(n, ast.Call)]
+    wrapped = [a.id for c in calls for a in c.args if isinstance(a, ast.Name)]
+    made_by = {_last_name(c.func) for c in calls}
+    if was == "function" and (made_by & decorator_names or _callable(new_obj.parent, wrapped)):
+        return f"still callable: a compatibility alias made by {ast.unparse(value.func)}(...)"
+    if (
+        was == "class"
+        and _callable(new_obj.parent, wrapped)
+        and _DEPRECATED.search(ast.unparse(value))
+    ):
+        return "a deprecated alias of the renamed class, kept for compatibility"
+    return None
+
+
+def _callable(scope: Any, names: list[str]) -> bool:
+    """True when one of ``names`` is a function or class of ``scope`` (or of its module)."""
+    while scope is not None:
+        for name in names:
+            member = scope.members.get(name)
+            if (
+                member is not None
+                and not member.is_alias
+                and (member.is_function or member.is_class)
+            ):
+                return True
+        scope = scope.parent
+    return False
 
 
 #: Special methods that callers also call by name with arguments: their signature is API.
@@ -383,9 +563,10 @@ def _describe(breakage: Any, trees: tuple[Path, ...]) -> Break:
     param = getattr(old, "name", None) or getattr(new, "name", None)
     if kind.startswith("PARAMETER_") and param:
         name = f"{obj.path}({param})"
+    lost = ", ".join(_removed_bases(breakage)) if kind == "CLASS_REMOVED_BASE" else ""
     what = {
         "OBJECT_REMOVED": f"public {_kind(obj)} {obj.path} was removed or renamed",
-        "OBJECT_CHANGED_KIND": f"{obj.path} changed from a {old} to a {new}",
+        "OBJECT_CHANGED_KIND": f"{obj.path} changed from {_a(old)} to {_a(new)}",
         "PARAMETER_REMOVED": f"parameter {param!r} of {obj.path} was removed or renamed",
         "PARAMETER_MOVED": f"positional parameter {param!r} of {obj.path} moved",
         "PARAMETER_CHANGED_KIND": (
@@ -400,9 +581,20 @@ def _describe(breakage: Any, trees: tuple[Path, ...]) -> Break:
         "RETURN_CHANGED_TYPE": f"return type of {obj.path} changed from {old} to {new}",
         "ATTRIBUTE_CHANGED_TYPE": f"type of {obj.path} changed from {old} to {new}",
         "ATTRIBUTE_CHANGED_VALUE": f"value of {obj.path} changed from {old} to {new}",
-        "CLASS_REMOVED_BASE": f"{obj.path} no longer derives from {old}",
+        "CLASS_REMOVED_BASE": f"{obj.path} no longer derives from {lost}",
     }.get(kind, f"{obj.path}: {breakage.kind.value}")
     return Break(kind=kind, object=name, message=what, path=_relative(target, trees), line=line)
+
+
+def _a(kind: Any) -> str:
+    """``a function``, ``an attribute``."""
+    word = _word(kind)
+    return f"{'an' if word[:1] in 'aeiou' else 'a'} {word}"
+
+
+def _word(kind: Any) -> str:
+    """A griffe ``Kind`` as its word (``function``)."""
+    return str(getattr(kind, "value", kind))
 
 
 def _kind(obj: Any) -> str:

@@ -31,12 +31,14 @@ class DesignSettings(AgentSettings):
     """Thresholds and switches of the Design sub-agent."""
 
     max_complexity: Count = 10
-    """A new function over this, or a changed one the change pushes over it, is a finding."""
+    """A new function over this is a finding; a changed one carried over it by less than
+    ``max_complexity_growth`` is reported ``low``."""
     fail_complexity: Count = 20
     """Above this, the complexity finding is ``high`` (radon rank D or worse)."""
     max_complexity_growth: Count = 5
-    """Growth by more than this in one change is a finding (``medium`` over the limit, ``low``
-    under it); an already complex function that grows less never blocks."""
+    """Growth by more than this in one change is a finding (``medium`` over the limit, ``high``
+    over ``fail_complexity``, ``low`` under the limit); a function that grows less never
+    blocks."""
     min_maintainability: Points = 20.0
     """A Python file whose maintainability index falls below this (radon rank B) is a finding."""
     max_maintainability_drop: Points = 25.0

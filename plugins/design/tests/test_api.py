@@ -403,3 +403,166 @@ def test_move_out_of_a_src_layout_is_not_a_removal(leo_repo, leo_run):
     assert _api(run) == []
     assert "src/app moved to app" in run.agent("design").details["api_not_breaks"]
     run.assert_verdict("PASS")
+
+
+SIGNALS = '''"""Signals, as blinker 1.7.0 wrote them."""
+
+from __future__ import annotations
+
+import typing as t
+
+if t.TYPE_CHECKING:
+    T_callable = t.TypeVar("T_callable", bound=t.Callable[..., t.Any])
+    WrapperType = t.Callable[[t.Callable[..., t.Any]], t.Callable[..., t.Any]]
+
+F = t.TypeVar("F")
+cast = t.cast
+Handler = t.Callable[[int], int]
+
+
+def lazy_property(func):
+    return property(func)
+
+
+class Base:
+    pass
+
+
+class Signal(object):
+    @lazy_property
+    def receiver_connected(self):
+        return Signal()
+
+    def send(self, sender=None, **kwargs):
+        return sender
+
+    def emit(self, sender=None, value=None):
+        return sender, value
+
+    def parseString(self, text):
+        return text
+
+    def reset(self):
+        return None
+
+
+class Named(Base):
+    pass
+
+
+class OldProcessor:
+    pass
+
+
+class Plain:
+    pass
+'''
+
+SIGNALS_HEAD = '''"""Signals, as blinker 1.8.0 writes them."""
+
+from __future__ import annotations
+
+import typing as t
+from functools import cached_property
+
+
+def deprecated(message):
+    def wrapper(func):
+        return func
+
+    return wrapper
+
+
+def replaced_by_pep8(name, fn):
+    return fn
+
+
+class Base:
+    pass
+
+
+class Signal:
+    @cached_property
+    def receiver_connected(self):
+        return Signal()
+
+    def send(self, /, sender=None, **kwargs):
+        return sender
+
+    def emit(self, sender=None, /, value=None):
+        return sender, value
+
+    def parse_string(self, text):
+        return text
+
+    parseString = replaced_by_pep8("parseString", parse_string)
+    reset = 0
+
+
+class Named:
+    pass
+
+
+class NewProcessor:
+    pass
+
+
+OldProcessor = deprecated("OldProcessor was renamed to NewProcessor")(NewProcessor)
+Plain = replaced_by_pep8("Plain", NewProcessor)
+'''
+
+
+def test_typing_helpers_imports_and_compatibility_aliases_are_not_breaks(leo_repo, leo_run):
+    """blinker 1.8.0, iniconfig 2.0.0, pyparsing 3.1.2 and markdown 3.7 each escalated for
+    changes no caller can see; the same file keeps the breaks a caller does see."""
+    repo = leo_repo(
+        base={"sig/__init__.py": "", "sig/base.py": SIGNALS},
+        head={"sig/base.py": SIGNALS_HEAD},
+    )
+    run = leo_run(repo.change(), [DesignAgent])
+    assert _api(run) == [
+        ("design.api.base-removed", "medium", "sig.base.Named no longer derives from Base"),
+        ("design.api.object-kind", "medium", "sig.base.Plain changed from a class to an attribute"),
+        ("design.api.object-kind", "medium", "sig.base.Signal.reset changed from a function to an attribute"),
+        ("design.api.object-removed", "medium", "public attribute sig.base.Handler was removed or renamed"),
+        ("design.api.object-removed", "medium", "public function sig.base.lazy_property was removed or renamed"),
+        ("design.api.parameter-kind", "medium", "parameter 'sender' of sig.base.Signal.emit changed from positional or keyword to positional-only"),
+    ]  # fmt: skip
+    excused = "\n".join(run.agent("design").details["api_not_breaks"])
+    for expected in (
+        "sig.base.T_callable: a type variable",
+        "sig.base.F: a type variable",
+        "sig.base.WrapperType: defined only under `if TYPE_CHECKING:`",
+        "sig.base.cast: a local name for typing.cast, imported from another package",
+        "sig.base.Signal: an explicit `object` base is implied",
+        "sig.base.Signal.receiver_connected: a property before and after",
+        "sig.base.Signal.send: a method's first parameter is bound by the instance",
+        "sig.base.Signal.parseString: still callable: a compatibility alias",
+        "sig.base.OldProcessor: a deprecated alias of the renamed class",
+    ):
+        assert expected in excused
+    assert "Expr" not in excused + "".join(m for _, _, m in _api(run))
+    run.assert_verdict("ESCALATE")
+
+
+def test_a_removal_re_exported_by_wildcard_imports_is_named_once(leo_repo, leo_run):
+    """pyparsing 3.1.2 renamed ``exceptions.ExceptionWordUnicode``, which ``from .exceptions
+    import *`` re-exported in three modules: one decision, not four."""
+    repo = leo_repo(
+        base={
+            "pp/__init__.py": "",
+            "pp/exceptions.py": "class WordChars:\n    pass\n\n\nclass ParseError(Exception):\n    pass\n",
+            "pp/core.py": "from .exceptions import *\n",
+            "pp/helpers.py": "from .core import *\n",
+        },
+        head={
+            "pp/exceptions.py": "class _WordChars:\n    pass\n\n\nclass ParseError(Exception):\n    pass\n"
+        },
+    )
+    run = leo_run(repo.change(), [DesignAgent])
+    assert _api(run) == [
+        ("design.api.object-removed", "medium", "public class pp.exceptions.WordChars was removed or renamed")
+    ]  # fmt: skip
+    excused = run.agent("design").details["api_not_breaks"]
+    assert "pp.core.WordChars: the same removal as pp.exceptions.WordChars" in excused
+    assert "pp.helpers.WordChars: the same removal as pp.core.WordChars" in excused

@@ -38,6 +38,42 @@ def test_finding_names_old_and_new_complexity_of_a_grown_function(leo_repo, leo_
     assert "from cyclomatic complexity 9 to 12" in finding.message
 
 
+@pytest.mark.parametrize(("was", "now"), [(10, 11), (10, 12), (7, 12)])
+def test_a_function_carried_over_the_limit_within_the_step_never_gates(
+    leo_repo, leo_run, branchy, was, now
+):
+    """jinja2 3.1.5 (Parser.parse_primary 10 -> 12) and werkzeug 3.0.4 (10 -> 11) were held for
+    a LEAD; issue 18 blocks only a new function over the limit or growth beyond the step."""
+    repo = leo_repo(
+        base={"logic.py": branchy("classify", was)},
+        head={"logic.py": branchy("classify", now)},
+    )
+    run = leo_run(repo.change(), [DesignAgent])
+    [finding] = run.findings
+    assert (finding.rule_id, finding.severity, finding.on_changed_line) == (
+        "design.complexity",
+        "low",
+        True,
+    )
+    assert f"from cyclomatic complexity {was} to {now} (limit 10)" in finding.message
+    run.assert_verdict("PASS")
+
+
+@pytest.mark.parametrize(("now", "severity"), [(16, "medium"), (24, "high")])
+def test_growth_beyond_the_step_across_the_limit_still_blocks(
+    leo_repo, leo_run, branchy, now, severity
+):
+    repo = leo_repo(
+        base={"logic.py": branchy("classify", 9)},
+        head={"logic.py": branchy("classify", now)},
+    )
+    run = leo_run(repo.change(), [DesignAgent])
+    finding = run.assert_finding("design.complexity-growth", path="logic.py")
+    assert finding.severity == severity
+    assert f"9 to {now} (more than 5 in one change)" in finding.message
+    assert [f.rule_id for f in run.findings] == ["design.complexity-growth"]
+
+
 def test_refactor_that_reduces_complexity_passes(leo_repo, leo_run, branchy):
     refactored = (
         "TABLE = {i: i * 7 for i in range(14)}\n\n\ndef classify(x):\n    return TABLE.get(x, -1)\n"

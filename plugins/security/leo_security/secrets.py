@@ -46,6 +46,10 @@ _DIGEST_NAME = re.compile(r"sha\d*|md5|blake2\w*|hash|digest|checksum|integrity"
 _SECRET_NAME = re.compile(r"secret|token|passw|pwd|api|auth|private|cred|salt|key", re.I)
 _HEX = re.compile(r"\b[0-9a-fA-F]{32,}\b")
 _DIGEST_LENGTHS = {32, 40, 56, 64, 96, 128}
+#: A git revision id (SHA-1 or SHA-256) named as one: versioneer's ``_version.py`` records
+#: ``"full-revisionid": "7a03…"`` (toolz 0.12.1), setuptools-scm and CI files a commit.
+_REVISION_NAME = re.compile(r"revision|commit|\brev\b", re.I)
+_REVISION_LENGTHS = {40, 64}
 #: ``scheme://user:<placeholder>@host`` in documentation and tests (requests' HISTORY.md and
 #: tests: ``https://user:pass@proxy:8080``).
 _BASIC_AUTH = re.compile(r"://[^\s:/@]+:([^\s:/@]+)@")
@@ -169,7 +173,8 @@ def _findings(found: list[Hit]) -> list[Finding]:
 def calibrate(findings: list[Finding], contents: dict[str, bytes]) -> list[Finding]:
     """Lower the detect-secrets guesses that real releases show are not secrets.
 
-    * a hex string of a digest's length on a line naming a digest and nothing secret: ``low``;
+    * a hex string of a digest's length on a line naming a digest and nothing secret, or of a
+      git revision id's length on a line naming a revision or commit: ``low``;
     * basic-auth credentials whose password is a placeholder word (``user:pass@``): ``low``;
     * a private key under a test-fixture directory (requests 2.32 ships ``tests/certs/``):
       ``medium``, so a LEAD confirms it is a throwaway test key; it never passes silently.
@@ -180,7 +185,7 @@ def calibrate(findings: list[Finding], contents: dict[str, bytes]) -> list[Findi
         line = _line(texts, contents, f.path or "", f.line)
         note = None
         if f.rule_id == "security.secrets.HexHighEntropyString" and _is_digest(line):
-            severity, note = "low", "a published digest named as one, not a secret"
+            severity, note = "low", "a published digest or revision id named as one, not a secret"
         elif f.rule_id == "security.secrets.BasicAuthDetector" and _placeholder(line):
             severity, note = "low", "the password is a placeholder word"
         elif f.rule_id == "security.secrets.PrivateKeyDetector" and _in_tests(f.path or ""):
@@ -211,7 +216,10 @@ def _is_digest(line: str) -> bool:
     if len(hexes) != 1 or len(hexes[0]) not in _DIGEST_LENGTHS:
         return False
     name = line.split(hexes[0], 1)[0]
-    return bool(_DIGEST_NAME.search(name)) and not _SECRET_NAME.search(name)
+    if _SECRET_NAME.search(name):
+        return False
+    revision = len(hexes[0]) in _REVISION_LENGTHS and _REVISION_NAME.search(name) is not None
+    return revision or _DIGEST_NAME.search(name) is not None
 
 
 def _placeholder(line: str) -> bool:

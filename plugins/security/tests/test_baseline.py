@@ -246,3 +246,17 @@ def test_secret_guesses_real_releases_make_are_calibrated(tmp_path):
     assert got["security.secrets.BasicAuthDetector"] == "high"
     assert got["security.secrets.PrivateKeyDetector"] == "critical"
     blocked.assert_verdict("FAIL")
+
+
+def test_a_git_revision_id_named_as_one_is_not_a_secret(tmp_path):
+    """toolz 0.12.1's versioneer ``_version.py`` records the release's commit; the same hex
+    under a secret's name, or a revision name on a string of another length, still blocks."""
+    rev = "7a0382e326eb2549e4dc7b833dc666a877feca38"
+    version = f'version_json = \'\'\'\n{{\n "full-revisionid": "{rev}",\n "version": "0.12.1"\n}}\n\'\'\'\n'
+    run = _security(tmp_path, {"README.md": "x\n"}, {"pkg/_version.py": version})
+    got = {f.rule_id: f.severity for f in run.findings}
+    assert got["security.secrets.HexHighEntropyString"] == "low"
+    token = f'REVISION_TOKEN = "{rev}"\nCOMMIT = "{rev}{rev[:8]}"\n'
+    blocked = _security(tmp_path / "real", {"README.md": "x\n"}, {"pkg/settings.py": token})
+    hexes = [f for f in blocked.findings if f.rule_id == "security.secrets.HexHighEntropyString"]
+    assert [(f.line, f.severity) for f in hexes] == [(1, "medium"), (2, "medium")]
