@@ -152,6 +152,7 @@ async def _run_once(
         "outdir": str(sandbox.out),
         "junit": str(sandbox.out / "junit.xml"),
         "coverage": str(sandbox.out / "coverage.xml"),
+        "test_case_timeout": f"{settings.test_case_timeout:g}",
     }
     pythonpath = [tree / p for p in settings.pythonpath if (tree / p).is_dir()]
     argv = expand(command, values, tests)

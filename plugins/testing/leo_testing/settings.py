@@ -4,7 +4,8 @@ Every key is optional; the defaults run pytest with JUnit XML and coverage.py in
 virtual environment. Placeholders in commands are replaced literally (never ``str.format``):
 ``{python}`` the environment's interpreter, ``{project}`` the head worktree, ``{outdir}`` a
 directory for reports, ``{junit}`` and ``{coverage}`` the report paths in it, and (in
-``rerun_command`` only) an argument that is exactly ``{tests}`` expands to the failing tests.
+``rerun_command`` only) an argument that is exactly ``{tests}`` expands to the failing tests;
+``{test_case_timeout}`` is the setting of that name.
 """
 
 from __future__ import annotations
@@ -26,6 +27,9 @@ DEFAULT_COMMAND = (
     "-o", "junit_family=xunit1",  # xunit1 carries each test's file and line
     # one module that cannot be imported must not hide the rest of the suite (markdown 3.7)
     "--continue-on-collection-errors",
+    # a test that hangs fails on its own and the rest of the suite still runs (zipp 3.19.0's
+    # infinite loop, CVE-2024-5569, against 3.19.1's regression test; pytest-timeout)
+    "--timeout={test_case_timeout}",
     "--junitxml={junit}",
     "--cov={project}", "--cov-branch", "--cov-report=xml:{coverage}",
     # LEO's --cov makes coverage.py warn about a project's own ``include``, and the pytest LEO
@@ -38,6 +42,7 @@ DEFAULT_RERUN = (
     "{python}", "-m", "pytest", "-q",
     "-p", "no:cacheprovider",
     "-o", "junit_family=xunit1",
+    "--timeout={test_case_timeout}",
     "--junitxml={junit}",
     "{tests}",
 )  # fmt: skip
@@ -104,7 +109,9 @@ class Settings(AgentSettings):
     ] = DEFAULT_RERUN
     setup: Literal["default", "none"] | tuple[Argv, ...] = "default"
     extras: tuple[str, ...] = ("test", "tests", "testing")
-    runner_requirements: tuple[str, ...] = ("pytest>=8,<10", "pytest-cov>=5,<8")
+    runner_requirements: tuple[str, ...] = (
+        "pytest>=8,<10", "pytest-cov>=5,<8", "pytest-timeout>=2.3,<3",
+    )  # fmt: skip
     dependency_files: tuple[str, ...] = DEPENDENCY_FILES
     cache_dir: Annotated[Path, BeforeValidator(_directory)] = Field(
         default_factory=lambda: default_cache_dir()
@@ -114,6 +121,9 @@ class Settings(AgentSettings):
     verify_environment: bool = True
     test_timeout: Seconds = 600.0
     setup_timeout: Seconds = 600.0
+    test_case_timeout: Seconds = 180.0
+    """Seconds one test may run (``{test_case_timeout}`` in the commands, pytest-timeout's
+    ``--timeout``) before it fails as hung, so one hang cannot cost the whole suite its result."""
     pass_env: tuple[Annotated[str, AfterValidator(_no_credential)], ...] = ()
     env: dict[str, str] = Field(default_factory=dict)
     pythonpath: tuple[str, ...] = ("src", ".")

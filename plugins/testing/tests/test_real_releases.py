@@ -132,6 +132,23 @@ def test_a_missing_requirement_never_turns_a_failing_test_into_a_pass(leo_repo, 
     result.assert_finding("testing.test_failed", path="tests/test_calc.py")
 
 
+def test_a_test_that_hangs_fails_alone_and_the_rest_of_the_suite_still_counts(
+    leo_repo, run_testing
+):
+    # zipp 3.19.0 against 3.19.1's regression test for CVE-2024-5569 (an infinite loop): the
+    # whole suite used to run into its 600 s timeout twice and the case gave no verdict.
+    loop = "def walk(n):\n    while n:\n        pass\n    return n\n"
+    hang = "from walk import walk\n\n\ndef test_walk_ends():\n    assert walk(1) == 1\n"
+    repo = leo_repo(base={**BASE, "walk.py": "def walk(n):\n    return n\n"},
+                    head={"walk.py": loop, "tests/test_walk.py": hang})  # fmt: skip
+    result = run_testing(repo.change(), test_case_timeout=5)
+    result.assert_verdict("FAIL")
+    hung = result.assert_finding("testing.test_failed", path="tests/test_walk.py")
+    assert "Timeout" in hung.message, hung.message
+    agent = agent_of(result)
+    assert agent.status == "failed" and agent.details["passed"] >= 1, agent.summary
+
+
 # ---------------------------------------------------------------- harness edits
 
 
