@@ -83,7 +83,8 @@ def check_leo_sarif():
     return _check_sarif_written
 
 
-def _option_values(args: tuple[str, ...], option: str) -> list[str]:
+def _option_values(args: tuple[str | Path, ...], option: str) -> list[str]:
+    args = tuple(map(str, args))  # tests pass paths as they are
     values = [b for a, b in itertools.pairwise(args) if a == option]
     return values + [a.split("=", 1)[1] for a in args if a.startswith(f"{option}=")]
 
