@@ -156,6 +156,9 @@ async def _run_once(
     }
     pythonpath = [tree / p for p in settings.pythonpath if (tree / p).is_dir()]
     argv = expand(command, values, tests)
+    if not env.has_module("pytest_timeout"):  # a setup of the project's own may not install it
+        timeout_arg = f"--timeout={values['test_case_timeout']}"
+        argv = [a for a in argv if a != timeout_arg]
     record = sandbox.root / "observer.jsonl"
     if settings.is_default_command:  # LEO's own witness, loaded before any conftest
         pythonpath.insert(0, observer.install(sandbox.root / "plugin"))

@@ -58,6 +58,14 @@ class Environment:
     notes: tuple[str, ...] = ()
     """What the setup left out or changed (a requirement pip could not install here), and why."""
 
+    def has_module(self, name: str) -> bool:
+        """Whether the environment has the top-level module or package ``name`` installed."""
+        return any(
+            any(site.glob(pattern))
+            for site in self.path.glob("lib/python*/site-packages")
+            for pattern in (f"{name}.py", f"{name}/__init__.py")
+        )
+
     @property
     def python(self) -> Path:
         return self.path / "bin" / "python"
