@@ -34,8 +34,16 @@ INERT_BINARY = (
 )
 
 
+#: A zip archive's end-of-central-directory record, which zipimport finds from the end of a file
+#: (at most 64 KiB of comment after it): a picture with one appended is importable Python.
+_ZIP_END = b"PK\x05\x06"
+_ZIP_END_WINDOW = 22 + 65_535
+
+
 def inert_binary(data: bytes) -> str | None:
-    """What inert format ``data`` is (see ``INERT_BINARY``), or None."""
+    """What inert format ``data`` is (see ``INERT_BINARY``), or None; never a zip polyglot."""
+    if _ZIP_END in data[-_ZIP_END_WINDOW:]:
+        return None
     if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
         return "a WebP image"
     return next((what for magic, what in INERT_BINARY if data.startswith(magic)), None)

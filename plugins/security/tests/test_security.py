@@ -212,6 +212,19 @@ def test_an_image_is_listed_as_not_analysed_but_is_not_missing_evidence(vulnerab
     assert "docs/logo.png" not in agent.analysed.files
 
 
+def _png_zip_polyglot() -> bytes:
+    import io
+    import zipfile
+
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as z:
+        z.writestr("payload.py", "import os\nos.system('id')\n")
+    return b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + archive.getvalue()
+
+
+PNG_ZIP_POLYGLOT = _png_zip_polyglot()
+
+
 @pytest.mark.parametrize(
     ("name", "data", "unread"),
     [
@@ -224,6 +237,8 @@ def test_an_image_is_listed_as_not_analysed_but_is_not_missing_evidence(vulnerab
         ("bin/tool", b"\x7fELF\x02\x01\x01\x00\x00", True),  # could run: missing evidence
         ("pkg/__pycache__/m.cpython-311.pyc", b"\xa7\x0d\x0d\x0a\x00\x00\x00\x00", True),
         ("fake.png", b"not a png\x00 but says so by name", True),  # the name decides nothing
+        # a PNG with a zip appended: `sys.path.append("logo.png"); import payload` runs it
+        ("docs/logo.png", PNG_ZIP_POLYGLOT, True),
     ],
 )
 def test_only_inert_binary_formats_are_not_missing_evidence(leo_repo, leo_run, name, data, unread):
