@@ -130,10 +130,11 @@ def test_a_module_that_fails_to_import_is_still_a_collection_error(leo_repo, run
 
 # ----------------------------------------------------------------- the project's own metadata
 
+#: hatchling, as humanize: unlike setuptools it leaves no ``*.egg-info`` in the worktree.
 PYPROJECT = (
-    '[build-system]\nrequires = ["setuptools>=61"]\nbuild-backend = "setuptools.build_meta"\n\n'
+    '[build-system]\nrequires = ["hatchling"]\nbuild-backend = "hatchling.build"\n\n'
     '[project]\nname = "leo-calc-demo"\nversion = "1.2.3"\n\n'
-    '[tool.setuptools]\npy-modules = ["calc"]\n'
+    '[tool.hatch.build.targets.wheel]\ninclude = ["calc.py"]\n'
 )
 CALC_WITH_VERSION = (
     "from importlib.metadata import version\n\n__version__ = version('leo-calc-demo')\n\n\n"
