@@ -90,7 +90,9 @@ def test_a_failure_signature_ignores_paths_addresses_and_ports_but_not_the_error
 
 # ------------------------------------------------------------------------ collection warnings
 
-WARNINGS_AS_ERRORS = "import warnings\n\nwarnings.simplefilter('error')\n\n\ndef test_ok():\n    pass\n"
+WARNINGS_AS_ERRORS = (
+    "import warnings\n\nwarnings.simplefilter('error')\n\n\ndef test_ok():\n    pass\n"
+)
 CLASS_WITH_INIT = (
     "class TestSuite:\n    def __init__(self):\n        pass\n\n\n"
     "def test_more():\n    assert True\n"
@@ -137,8 +139,7 @@ PYPROJECT = (
     '[tool.hatch.build.targets.wheel]\ninclude = ["calc.py"]\n'
 )
 CALC_WITH_VERSION = (
-    "from importlib.metadata import version\n\n__version__ = version('leo-calc-demo')\n\n\n"
-    + CALC
+    "from importlib.metadata import version\n\n__version__ = version('leo-calc-demo')\n\n\n" + CALC
 )
 
 
