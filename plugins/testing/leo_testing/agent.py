@@ -530,6 +530,9 @@ class TestingAgent(SubAgent):
             f"{suite.ran} tests ran: {suite.count('passed')} passed, {suite.count('failed')} "
             f"failed, {suite.count('error')} errors, {suite.count('skipped')} skipped"
         )
+        held = len(details.get("failing_at_base_too", ()))
+        if held:
+            summary += f" ({held} failing test(s) fail the same way at the base commit)"
         not_analysed: list[NotAnalysed] = []
         if settings.coverage:
             coverage_summary = await self._coverage(

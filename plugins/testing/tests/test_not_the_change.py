@@ -44,6 +44,7 @@ def test_a_test_failing_the_same_way_at_the_base_is_context_even_in_an_edited_fi
     details = agent_of(result).details
     assert details["failing_at_base_too"] == ["tests/test_calc.py::test_diagram"]
     assert details["failing_tests"] == []
+    assert "1 failing test(s) fail the same way at the base commit" in agent_of(result).summary
 
 
 def test_a_test_that_passes_at_the_base_and_fails_at_the_head_still_fails(leo_repo, run_testing):
