@@ -691,8 +691,10 @@ class TestingAgent(SubAgent):
         info: dict[str, Any] = {"ran": run.base_coverage is not None}
         if run.base_coverage is not None:
             info["duration_s"] = run.base_coverage.duration_s
-            base_hits = _base_hits(run.base_coverage)
+            base_hits, why = _base_hits(run.base_coverage)
             info["usable"] = base_hits is not None
+            if why:
+                info["unusable"] = why
             if base_hits is not None:
                 old = [f.old_path or f.path for f in change.files if f.path.endswith(".py")]
                 base = changed_coverage.BaseEvidence(base_hits, await change.read_many(old, "base"))
@@ -761,13 +763,17 @@ class TestingAgent(SubAgent):
         )
 
 
-def _base_hits(run: SuiteRun) -> changed_coverage.LineHits | None:
-    """The base coverage run's line hits, or None when it is no evidence: no report, a suite
-    that passed no test, or a timeout (then nothing is pre-existing debt: fail closed)."""
+def _base_hits(run: SuiteRun) -> tuple[changed_coverage.LineHits | None, str]:
+    """The base coverage run's line hits, or None and why it is no evidence: no report, a
+    suite that passed no test, or a timeout (then nothing is pre-existing debt: fail closed)."""
     suite = _suite(run.junit)
-    if run.coverage is None or suite is None or not suite.count("passed") or run.result.timed_out:
-        return None
+    if run.result.timed_out:
+        return None, "timed out"
+    if suite is None or not suite.count("passed"):
+        return None, f"no test passed (exit {run.result.returncode}): {_tail(run.result, 3)}"
+    if run.coverage is None:
+        return None, run.report_error or "no coverage report"
     try:
-        return changed_coverage.parse_report(run.coverage, Path(run.tree))
-    except ReportError:
-        return None
+        return changed_coverage.parse_report(run.coverage, Path(run.tree)), ""
+    except ReportError as exc:
+        return None, str(exc)
