@@ -96,9 +96,8 @@ async def run_suite(
                     if coverage and changed_coverage.wants_base_run(
                         change, run.coverage, tree, settings.coverage_omit
                     ):
-                        run = replace(
-                            run, base_coverage=await _base_coverage(change, settings, env, tmp)
-                        )
+                        base_coverage = await _base_coverage(change, settings, env, tmp, generated)
+                        run = replace(run, base_coverage=base_coverage)
                 modified = await environment.discard_if_modified(env, settings)
     return replace(run, environment_modified=modified)
 
@@ -108,12 +107,26 @@ def _without_coverage(command: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(arg for arg in command if not arg.startswith("--cov"))
 
 
+#: Files a build backend writes into the sources (hatch-vcs, setuptools-scm): the only files of
+#: the head's setup a base coverage run gets, since the change's code wrote them.
+_VERSION_FILES = ("version.py", "_version.py", "__version__.py")
+
+
 async def _base_coverage(
-    change: Change, settings: Settings, env: environment.Environment, tmp: str
+    change: Change,
+    settings: Settings,
+    env: environment.Environment,
+    tmp: str,
+    generated: dict[str, bytes],
 ) -> SuiteRun:
     """Hold the line for coverage: the base's tests, configuration and code, run with coverage
     (Codecov and diff-cover compare with the base's coverage the same way)."""
     async with change.worktree("base") as tree:
+        for path, data in generated.items():  # platformdirs 4.2.0 imports its version.py
+            target = tree.joinpath(*path.split("/"))
+            if path.rsplit("/", 1)[-1] in _VERSION_FILES and not target.exists():
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(data)
         sandbox = Sandbox.create(settings, Path(tmp) / "base-coverage")
         return await _run_once(tree, settings, sandbox, env, settings.command, (), True)
 
