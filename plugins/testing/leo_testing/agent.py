@@ -93,8 +93,12 @@ async def run_suite(
                     base = await _run_once(tree, settings, base_sandbox, env, plain, (), False)
                     before = await _failing_before(change, settings, env, run, base, Path(tmp))
                     run = replace(run, base=base, base_paths=tuple(paths), failing_before=before)
-                    if coverage and changed_coverage.wants_base_run(
-                        change, run.coverage, tree, settings.coverage_omit
+                    if (
+                        coverage
+                        and run.duration_s <= settings.hold_the_line_max_s
+                        and changed_coverage.wants_base_run(
+                            change, run.coverage, tree, settings.coverage_omit
+                        )
                     ):
                         base_coverage = await _base_coverage(change, settings, env, tmp, generated)
                         run = replace(run, base_coverage=base_coverage)
@@ -702,6 +706,11 @@ class TestingAgent(SubAgent):
         packages = frozenset(p.split("/")[-2] for p, data in present.items() if data is not None)
         base = None
         info: dict[str, Any] = {"ran": run.base_coverage is not None}
+        if run.base_coverage is None and run.duration_s > settings.hold_the_line_max_s:
+            info["skipped"] = (
+                f"the head's run took {run.duration_s:g}s, over hold_the_line_max_s "
+                f"({settings.hold_the_line_max_s:g}s)"
+            )
         if run.base_coverage is not None:
             info["duration_s"] = run.base_coverage.duration_s
             base_hits, why = _base_hits(run.base_coverage)
