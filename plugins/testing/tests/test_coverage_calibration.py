@@ -174,3 +174,12 @@ def test_a_demo_script_is_not_measured_but_the_same_code_in_the_package_is(leo_r
     assert result.report.verdict != "PASS"
     finding = result.assert_finding("testing.coverage.changed_lines", path="pkg/util.py")
     assert finding.severity == "medium"
+
+
+def test_without_the_base_coverage_run_nothing_is_pre_existing(leo_repo, run_testing):
+    head = {"calc.py": CALC.replace("return x + 1", "return x + 2")}
+    result = run_testing(leo_repo(base=REPO, head=head).change(), hold_the_line_max_s=0)
+    assert result.report.verdict != "PASS"
+    finding = result.assert_finding("testing.coverage.changed_lines", path="calc.py", line=6)
+    assert finding.severity == "medium"
+    assert "over hold_the_line_max_s" in _coverage(result)["base_run"]["skipped"]
