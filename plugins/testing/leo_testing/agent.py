@@ -701,9 +701,8 @@ class TestingAgent(SubAgent):
         }
         paths = change.paths(suffixes=(".py",))
         inits = changed_coverage.package_dirs(change.paths())
-        present = {**await change.read_many(inits, "base")}
-        present.update({p: d for p, d in (await change.read_many(inits, "head")).items() if d})
-        packages = frozenset(p.split("/")[-2] for p, data in present.items() if data is not None)
+        found = [await change.read_many(inits, side) for side in ("base", "head")]
+        packages = frozenset(p.split("/")[-2] for f in found for p, d in f.items() if d is not None)
         base = None
         info: dict[str, Any] = {"ran": run.base_coverage is not None}
         if run.base_coverage is None and run.duration_s > settings.hold_the_line_max_s:
