@@ -671,6 +671,9 @@ class TestingAgent(SubAgent):
                     if f.excluded
                 },
                 "not_measured": dict(measured.outside),
+                "imported_before_coverage": {
+                    f.path: changed_coverage.ranges(f.early) for f in measured.files if f.early
+                },
             }
         )
         if percent is None:

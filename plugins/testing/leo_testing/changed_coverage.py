@@ -302,6 +302,13 @@ def wants_base_run(change: Change, report: bytes | None, root: Path, omit: Seque
     return False
 
 
+def imported_early(scopes: Scopes, hits: Mapping[int, int]) -> bool:
+    """Was the module imported before coverage started? Its functions ran under coverage and
+    none of its own lines did, though importing runs them (its ``def`` lines at least): pytest
+    imports pluggy, and any module a pytest plugin imports, before pytest-cov starts."""
+    return any(hits.values()) and not scopes.ran(MODULE, hits)
+
+
 @dataclass(frozen=True)
 class BaseEvidence:
     """What the base's own tests ran of the base's own code (a coverage run at the base)."""
@@ -361,6 +368,8 @@ class FileCoverage:
     """Added lines only the change's own exclusions hid (counted, and uncovered unless run)."""
     debt: dict[int, str] = field(default_factory=dict)
     """Uncovered added lines the base's tests did not run either, with why: not judged."""
+    early: list[int] = field(default_factory=list)
+    """Module-level added lines of a module imported before coverage started: not measurable."""
 
 
 @dataclass
@@ -451,22 +460,26 @@ def measure(
         executable |= excluded
         uncovered = [n for n in sorted(executable) if not lines.get(n)]
         debts: dict[int, str] = {}
-        head_scopes = scopes(source) if base is not None and uncovered else None
+        head_scopes = scopes(source) if uncovered and path.endswith(".py") else None
+        early: list[int] = []
+        if head_scopes is not None and imported_early(head_scopes, lines):
+            early = [n for n in uncovered if head_scopes.of(n) == MODULE]
         if base is not None and head_scopes is not None:
             old = changed.old_path or path
             base_scopes = scopes(base.sources.get(old))
             for n in uncovered:
                 reason = debt(n, head_scopes, lines, base_scopes, base.hits.get(old, {}))
-                if reason is not None:
+                if reason is not None and n not in early:
                     debts[n] = reason
         result.files.append(
             FileCoverage(
                 path,
-                [n for n in sorted(executable) if n not in debts],
-                [n for n in uncovered if n not in debts],
+                [n for n in sorted(executable) if n not in debts and n not in early],
+                [n for n in uncovered if n not in debts and n not in early],
                 reported=path in hits,
                 excluded=sorted(excluded),
                 debt=debts,
+                early=early,
             )
         )
     return result
@@ -559,6 +572,21 @@ def context_findings(measured: ChangedCoverage) -> list[Finding]:
                 fix="add tests that exercise these lines",
             )
         )
+    for f in measured.files:
+        if f.early:
+            findings.append(
+                Finding(
+                    rule_id="testing.coverage.not_measured",
+                    severity="low",
+                    message=f"added module-level lines {ranges(f.early)} of {f.path} cannot be "
+                    "measured: the module was imported before coverage started (its functions "
+                    "ran under coverage, none of its own lines did; pytest imports pluggy, and what "
+                    "a pytest plugin imports, first); its functions are measured as usual",
+                    path=f.path,
+                    line=f.early[0],
+                    end_line=f.early[-1],
+                )
+            )
     if measured.outside:
         paths = sorted(measured.outside)
         listed = "; ".join(f"{p}: {measured.outside[p]}" for p in paths[:10])

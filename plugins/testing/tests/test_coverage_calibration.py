@@ -8,6 +8,8 @@ from __future__ import annotations
 import pytest
 from leo_testing import changed_coverage as cc
 
+from leo import Change, ChangedFile, Hunk
+
 CONFIG = cc.CoverageConfig()
 
 
@@ -183,3 +185,33 @@ def test_without_the_base_coverage_run_nothing_is_pre_existing(leo_repo, run_tes
     finding = result.assert_finding("testing.coverage.changed_lines", path="calc.py", line=6)
     assert finding.severity == "medium"
     assert "over hold_the_line_max_s" in _coverage(result)["base_run"]["skipped"]
+
+
+PLUGGY_LIKE = b"X = 1\n\n\ndef f():\n    return X\n\n\nY = 2\n"
+
+
+def test_a_module_imported_before_coverage_started_has_its_own_lines_set_aside():
+    # pluggy 1.5.0: pytest imported pluggy before pytest-cov started, so f's body ran under
+    # coverage and none of the module's own lines (X = 1, def f, Y = 2) did.
+    hits = {1: 0, 4: 0, 5: 3, 8: 0}
+    assert cc.imported_early(_scopes(PLUGGY_LIKE), hits)
+    change = _change("pkg/mod.py", [8])
+    measured = cc.measure(change, {"pkg/mod.py": hits}, {"pkg/mod.py": PLUGGY_LIKE}, ())
+    assert measured.files[0].early == [8] and measured.executable == 0
+
+
+def test_hostile_twin_a_new_function_in_a_module_imported_early_is_still_measured():
+    source = PLUGGY_LIKE + b"\n\ndef g():\n    return Y\n"
+    hits = {1: 0, 4: 0, 5: 3, 8: 0, 11: 0, 12: 0}
+    measured = cc.measure(
+        _change("pkg/mod.py", [11, 12]), {"pkg/mod.py": hits}, {"pkg/mod.py": source}, ()
+    )
+    assert measured.files[0].early == [11] and measured.files[0].uncovered == [12]
+    # A module no test imported at all is not "imported early": every line counts.
+    assert not cc.imported_early(_scopes(PLUGGY_LIKE), {1: 0, 4: 0, 5: 0, 8: 0})
+
+
+def _change(path, lines):
+    hunks = tuple(Hunk(old_start=n, old_lines=0, new_start=n, new_lines=1) for n in lines)
+    changed = ChangedFile(path=path, status="modified", hunks=hunks)
+    return Change(repo="/nonexistent", base_sha="0" * 40, head_sha="1" * 40, files=(changed,))
