@@ -92,7 +92,9 @@ def third_party_listeners(
     if not _autoload(os.environ if environ is None else environ):
         return False
     return any(
-        not (ep.name in BUILTIN_PLUGINS and ep.dist is not None and ep.dist.name == f"leo-{ep.name}")
+        not (
+            ep.name in BUILTIN_PLUGINS and ep.dist is not None and ep.dist.name == f"leo-{ep.name}"
+        )
         for ep in importlib.metadata.entry_points(group=PROJECT)
     )
 
