@@ -103,10 +103,9 @@ def in_background(*steps: Callable[[], object]) -> Callable[[], None]:
 
 
 def prepare_lane_event(plugin_args: tuple[str, ...] = ()) -> None:
-    """Import the audit store and load the plugins a lane event (``record_handoff``,
-    ``announce_event``) needs; a step for ``in_background``."""
-    import leo.store.repository  # noqa: F401 (SQLAlchemy: most of the cost)
-
+    """Load the plugins a lane event (``announce_event``) tells, if any could hear it; a step
+    for ``in_background``. The handoff record (``record_handoff``) needs no SQLAlchemy on a
+    current SQLite database, and imports it itself otherwise."""
     if _listeners(plugin_args):
         load_plugins(lane_event_plugins(plugin_args))
 
