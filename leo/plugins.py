@@ -16,12 +16,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-import pluggy
-
-from leo import hookspecs
 from leo.errors import LeoError
 
 if TYPE_CHECKING:
+    import pluggy
+
     from leo.subagent import AgentSpec
 
 PROJECT = "leo"
@@ -69,6 +68,12 @@ class Plugins:
 
 
 def new_plugin_manager() -> pluggy.PluginManager:
+    # pluggy, the hookspecs and pydantic load here, not with the module: a lane event with
+    # nobody to hear it (``third_party_listeners``) needs none of them.
+    import pluggy
+
+    from leo import hookspecs
+
     pm = pluggy.PluginManager(PROJECT)
     pm.add_hookspecs(hookspecs)
     return pm
