@@ -111,7 +111,13 @@ def write_archive(
             tar.addfile(info, io.BytesIO(data))
     with raw.getbuffer() as tar_bytes:  # no copy of the tar
         if compression == "zstd":
-            import zstandard
+            try:
+                import zstandard
+            except ImportError:
+                msg = (
+                    "zstandard is not installed; install leo-gate[bundle] or use --compression gzip"
+                )
+                raise LeoError(msg) from None
 
             # Level 1, one frame with its content size and a checksum (what the reader
             # requires), single-threaded: multithreaded zstd writes other bytes.
