@@ -47,6 +47,24 @@ def test_a_test_failing_the_same_way_at_the_base_is_context_even_in_an_edited_fi
     assert "1 failing test(s) fail the same way at the base commit" in agent_of(result).summary
 
 
+def test_a_new_failing_test_does_not_stop_the_base_from_holding_the_old_ones(leo_repo, run_testing):
+    # requests 2.32.3 adds an mTLS test that fails in the sandbox; pytest stops a re-run at a
+    # node id the base does not have, so only the base's tests are re-run there.
+    new_failing = "\n\ndef test_new_feature():\n    assert add(1, 1) == 3\n"
+    repo = leo_repo(base=BASE, head={"tests/test_calc.py": CALC_TEST + NEEDS_EXTRA + new_failing})
+    result = run_testing(repo.change())
+    result.assert_verdict("FAIL")
+    severities = {
+        f.message.split(" ")[0]: f.severity
+        for f in result.findings
+        if f.rule_id.startswith("testing.test_")
+    }
+    assert severities == {
+        "tests/test_calc.py::test_diagram": "low",
+        "tests/test_calc.py::test_new_feature": "high",
+    }
+
+
 def test_a_test_that_passes_at_the_base_and_fails_at_the_head_still_fails(leo_repo, run_testing):
     # The hostile twin: the change breaks the code (planted-test-bug-caught-by-tests).
     repo = leo_repo(base=BASE, head={"calc.py": BROKEN})
