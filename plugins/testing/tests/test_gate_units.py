@@ -30,6 +30,18 @@ PLATFORMDIRS = IMPORT_STUB + (
     "    finally:\n        builtins.__import__ = builtin_import\n"
     "        for name, module in items:\n            sys.modules[name] = module\n"
 )
+#: python-dateutil 2.9.0's clean_import fixture: forget the package's modules, then put the
+#: snapshot back.
+DATEUTIL = (
+    "import sys\n\n\ndef clean_import():\n"
+    "    du_modules = {\n        mod_name: mod\n        for mod_name, mod in sys.modules.items()\n"
+    "        if mod_name.startswith('dateutil')\n    }\n"
+    "    other_modules = {mod_name for mod_name in sys.modules if mod_name not in du_modules}\n"
+    "    for mod_name in du_modules:\n        del sys.modules[mod_name]\n    yield\n"
+    "    for mod_name in list(sys.modules):\n        if mod_name not in other_modules:\n"
+    "            del sys.modules[mod_name]\n"
+    "    for mod_name, mod in du_modules.items():\n        sys.modules[mod_name] = mod\n"
+)
 FORGERIES = {
     "assign-internal": "import _pytest.reports\n_pytest.reports.TestReport.from_item_and_call = 1\n",
     "from-import-alias": "from _pytest.reports import TestReport as T\nT.from_item_and_call = 1\n",
@@ -79,6 +91,8 @@ FORGERIES = {
     "modules-loop-var-rebound": "import sys\n\ndef test_x():\n"
     "    for name, module in list(sys.modules.items()):\n        module = None\n"
     "        sys.modules[name] = module\n",
+    # The dateutil snapshot's hostile twin: the comprehension's values are not the modules.
+    "modules-dict-comprehension-forged": DATEUTIL.replace("mod_name: mod\n", "mod_name: None\n"),
     "monkeypatch-import-forges": "import builtins\n\ndef test_x(monkeypatch):\n"
     "    monkeypatch.setattr(builtins, '__import__', lambda *a, **k: None)\n",
 }
@@ -95,6 +109,8 @@ HONEST = {
     "modules-pop-own-package": "import sys\n\ndef test_x():\n    sys.modules.pop('mypkg.compat', None)\n",
     "modules-snapshot-restored": "import sys\n\ndef test_x():\n    saved = sys.modules.copy()\n"
     "    sys.modules.update(saved)\n",
+    # python-dateutil 2.9.0's tests/test_imports.py: a dict comprehension snapshot (issue 18).
+    "modules-dict-snapshot-restored": DATEUTIL,
 }
 
 
