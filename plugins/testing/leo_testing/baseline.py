@@ -16,10 +16,11 @@ import copy
 import difflib
 import posixpath
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from leo import Change, Finding, LeoError, Severity, run_git
+from leo_testing.checks import FailedCheck, judge
 from leo_testing.harness import is_harness_file
 from leo_testing.junit import Suite, TestCase
 from leo_testing.tampering import is_test_side
@@ -130,6 +131,10 @@ class TestSource:
     renamed keeps its shape."""
     asserts: int
     """``assert`` statements and ``assert…``/``raises``/``warns``/``fail`` calls in it."""
+    node: ast.FunctionDef | ast.AsyncFunctionDef | None = field(
+        default=None, compare=False, repr=False
+    )
+    """The function itself, to find the check that failed and what became of it."""
 
 
 def read_test_functions(source: bytes | None) -> dict[str, TestSource]:
@@ -147,7 +152,9 @@ def read_test_functions(source: bytes | None) -> dict[str, TestSource]:
                 visit(node.body, f"{prefix}{node.name}::")
             elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
                 body = "\n".join(ast.unparse(n) for n in node.body)
-                found[prefix + node.name] = TestSource(body, _shape(node), _count_asserts(node))
+                found[prefix + node.name] = TestSource(
+                    body, _shape(node), _count_asserts(node), node
+                )
 
     visit(tree.body, "")
     return found
@@ -215,11 +222,19 @@ class Weakened:
     """Assertions in the base's and the head's version of the test (or module), when known."""
     detail: str = ""
     """The collection error's first line, or the new name."""
+    check: FailedCheck | None = None
+    """The statement the base test failed on and what the change did to it, when known."""
+    function: str = ""
+    """``file::Class::test`` of the test's definition: the variants of one test (parameters,
+    subclasses inheriting it) are reported together."""
 
     @property
     def updated(self) -> bool:
-        """The change rewrote the test and kept at least as many assertions: a test updated
-        with the behaviour it checks, not a neutered one."""
+        """A test updated with the behaviour it checks, not a neutered one: the check it failed
+        on is still there with its expected value changed (or, when that line is unknown, the
+        rewrite kept at least as many assertions)."""
+        if self.check is not None:
+            return self.check.holds
         return self.asserts is not None and self.asserts[1] >= self.asserts[0] > 0
 
 
@@ -282,7 +297,7 @@ def compare(
         if now is None and sep:
             new_name, now = _renamed_test(case.nodeid, head_path, at_head, sources)
             kind = "renamed" if now is not None else "test"
-        head_outcome = now.outcome if now is not None else None
+        head_outcome: str | None = now.outcome if now is not None else None
         if head_outcome is None and sep:  # the change parametrized the test (further)
             stem, _, ids = f"{head_path}{sep}{rest}".partition("[")
             wanted = _ids(ids)
@@ -292,17 +307,55 @@ def compare(
             continue  # reported as a failing test already
         if case.outcome == "passed" and head_outcome == "passed":
             continue
-        asserts = None
+        asserts = check = None
+        _, qual, _ = _split(case.nodeid)
+        src = case.file or path
+        old_name, old = _function(sources.base.get(src, {}), qual)
         if head_outcome == "passed" and edited:
-            _, qual, _ = _split(case.nodeid)
-            old = sources.base.get(path, {}).get(qual)
-            new = sources.head.get(head_path, {}).get(_split(new_name)[1] if new_name else qual)
+            head_src = renamed.get(src, src)
+            _, new = _function(
+                sources.head.get(head_src, {}), _split(new_name)[1] if new_name else old_name
+            )
             if old is not None and new is not None:
                 asserts = (old.asserts, new.asserts)
+                check = _failed_check(case, old, new)
+        elif head_outcome is None and case.outcome in ("failed", "error") and old is not None:
+            check = _failed_check(case, old, None)
+        function = f"{src}::{old_name}" if old is not None else case.nodeid.partition("[")[0]
         out.append(
-            Weakened(case.nodeid, case.outcome, head_outcome, edited, kind, asserts, new_name)
+            Weakened(
+                case.nodeid,
+                case.outcome,
+                head_outcome,
+                edited,
+                kind,
+                asserts,
+                new_name,
+                check=check,
+                function=function,
+            )
         )
     return out
+
+
+def _function(tests: Mapping[str, TestSource], qual: str) -> tuple[str, TestSource | None]:
+    """The test ``qual`` (``Class::test``) of a file's functions; a test a subclass in another
+    file inherits (itsdangerous' ``TestTimedSerializer::test_iter_unsigners``) by its name."""
+    if qual in tests:
+        return qual, tests[qual]
+    name = qual.rpartition("::")[2]
+    found = [q for q in tests if q.rpartition("::")[2] == name]
+    return (found[0], tests[found[0]]) if len(found) == 1 else (qual, None)
+
+
+def _failed_check(case: TestCase, old: TestSource, new: TestSource | None) -> FailedCheck | None:
+    """What the change did to the statement ``case`` failed on in the base's version ``old``."""
+    if case.outcome != "failed" or old.node is None:
+        return None
+    path, line = case.crash_location()
+    if path != case.file or line is None or line == case.line:
+        return None  # not located in the test's own body
+    return judge(old.node, new.node if new is not None else None, line)
 
 
 def _ids(ids: str) -> set[str]:
@@ -368,48 +421,72 @@ def weakened_findings(
     """``testing.test_weakened``: high when it hides a failure, medium for a LEAD to decide,
     low (context, never gating) for a test the change updated along with the behaviour, or one
     that also failed against the base's own code (``failing_before``: the change hides no
-    failure it introduced).
+    failure it introduced). The variants of one test judged alike (its parameters, the
+    subclasses that inherit it) are one finding naming them all.
 
     ``updated_tests = "lead"`` makes an updated test a LEAD's decision too.
     """
+    groups: dict[tuple[object, ...], list[Weakened]] = {}
+    for w in weakened:
+        before = w.base_outcome in ("failed", "error") and w.nodeid in failing_before
+        fate = w.check.fate if w.check is not None else None
+        alike = (w.function or w.nodeid, w.base_outcome, w.head_outcome, w.kind, w.edited,
+                 fate, w.asserts, before)  # fmt: skip
+        groups.setdefault(alike, []).append(w)
     findings = []
-    for w in weakened[:_MAX_NAMED]:
-        if w.base_outcome in ("failed", "error") and w.nodeid in failing_before:
+    for key, members in list(groups.items())[:_MAX_NAMED]:
+        w, before = members[0], bool(key[-1])
+        more = _more(members)
+        path = w.nodeid.split("::", 1)[0] if "::" in w.nodeid else None
+        if before:
             findings.append(
                 Finding(
                     rule_id="testing.test_weakened",
                     severity="low",
-                    message=f"{w.nodeid} {w.base_outcome} against the head's code in the base's "
-                    "version, and against the base's own code too: a failure the change did not "
-                    "introduce, which its own run no longer reports",
-                    path=w.nodeid.split("::", 1)[0] if "::" in w.nodeid else None,
+                    message=f"{w.nodeid}{more} {w.base_outcome} against the head's code in the "
+                    "base's version, and against the base's own code too: a failure the change "
+                    "did not introduce, which its own run no longer reports",
+                    path=path,
                     on_changed_line=False,
                 )
             )
             continue
-        message, severity = _describe(w, updated_tests)
+        message, severity = _describe(w, updated_tests, more)
         findings.append(
             Finding(
                 rule_id="testing.test_weakened",
                 severity=severity,
                 message=message,
-                path=w.nodeid.split("::", 1)[0] if "::" in w.nodeid else None,
+                path=path,
                 fix="restore the test, or fix the code so the base's test passes",
             )
         )
-    if len(weakened) > _MAX_NAMED:
+    if len(groups) > _MAX_NAMED:
+        left = sum(len(m) for m in list(groups.values())[_MAX_NAMED:])
         findings.append(
             Finding(
                 rule_id="testing.test_weakened",
                 severity="high",
-                message=f"{len(weakened) - _MAX_NAMED} more base tests were weakened (not named)",
+                message=f"{left} more base tests were weakened (not named)",
             )
         )
     return findings
 
 
-def _describe(w: Weakened, updated_tests: str) -> tuple[str, Severity]:
-    """The finding's message and severity for one weakened test."""
+def _more(members: Sequence[Weakened]) -> str:
+    """`` (and N variants: a, b, …)`` naming the other variants of a test judged alike."""
+    if len(members) < 2:
+        return ""
+    names = ", ".join(m.nodeid for m in members[1:6]) + (", …" if len(members) > 6 else "")
+    return f" (and {len(members) - 1} variant(s) judged alike: {names})"
+
+
+def _check_text(c: FailedCheck) -> str:
+    return f"line {c.line}: `{c.text}`"
+
+
+def _describe(w: Weakened, updated_tests: str, more: str = "") -> tuple[str, Severity]:
+    """The finding's message and severity for one weakened test (and its ``more`` variants)."""
     counts = f" (assertions {w.asserts[0]} at base, {w.asserts[1]} at head)" if w.asserts else ""
     updated: Severity = "medium" if updated_tests == "lead" else "low"
     if w.kind == "module":
@@ -432,16 +509,38 @@ def _describe(w: Weakened, updated_tests: str) -> tuple[str, Severity]:
         + (f" as {w.detail}" if w.kind == "renamed" else "")
         + (" after the change edited it" if w.edited else ""),
     }[w.head_outcome]
+    name = f"{w.nodeid}{more}"
     if w.base_outcome in ("failed", "error"):
-        message = f"{w.nodeid} {w.base_outcome} against the head's code in the base's version; {at_head}{counts}"
+        failed_on = f" (it failed on {_check_text(w.check)})" if w.check else ""
+        message = f"{name} {w.base_outcome} against the head's code in the base's version{failed_on}; {at_head}{counts}"
     else:
-        message = f"{w.nodeid} passes against the head's code in the base's version, but {at_head}"
+        message = f"{name} passes against the head's code in the base's version, but {at_head}"
     if w.kind == "renamed" and w.base_outcome == "passed":
         return message, "low"
     if w.head_outcome == "passed" and w.edited:  # rewritten: intended, or neutered?
-        if w.updated:
-            return message + "; it was updated along with the behaviour it checks", updated
-        return message, "medium"
+        return _rewritten(w, message, updated)
     if w.base_outcome in ("failed", "error"):
         return message, "high"
     return message, "medium"
+
+
+def _rewritten(w: Weakened, message: str, updated: Severity) -> tuple[str, Severity]:
+    """A failing base test the change edited until it passed: judged by what became of the
+    check it failed on, else by its assertions' count."""
+    c = w.check
+    if c is None:
+        if w.updated:
+            return message + "; it was updated along with the behaviour it checks", updated
+        return message, "medium"
+    said: dict[str, tuple[str, Severity]] = {
+        "kept": ("that check is kept as it was (its inputs changed): updated along with the "
+                 "behaviour it checks", updated),
+        "updated": ("that check is kept with a new expected value: updated along with the "
+                    "behaviour it checks", updated),
+        "weakened": (f"that check can no longer fail ({c.how}): the change neutered the test "
+                     "that caught the failure", "high"),
+        "removed": ("the change deleted that check: a LEAD decides whether the behaviour it "
+                    "pinned was meant to change", "medium"),
+    }  # fmt: skip
+    text, severity = said[c.fate]
+    return f"{message}; {text}", severity

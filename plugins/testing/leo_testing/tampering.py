@@ -282,7 +282,11 @@ class _Scanner(ast.NodeVisitor):
             if len(node.generators) != 1 or not self._snapshot(node.generators[0].iter):
                 return False
             target = ast.dump(node.generators[0].target)
-            elt = ast.Tuple([node.key, node.value], ast.Load()) if isinstance(node, ast.DictComp) else node.elt
+            elt = (
+                ast.Tuple([node.key, node.value], ast.Load())
+                if isinstance(node, ast.DictComp)
+                else node.elt
+            )
             return ast.dump(elt).replace("Load()", "Store()") == target
         return False
 

@@ -1,0 +1,210 @@
+"""What became of the check a base test failed on: kept, updated, weakened or removed (issue 18).
+
+A release that changes behaviour updates the test that pinned the old behaviour: the failing
+``assert x == old`` becomes ``assert x == new`` (itsdangerous 2.2.0's ``test_iter_unsigners``).
+A change that hides a bug removes that assertion, or keeps it where it can no longer fail:
+truthiness in place of a comparison, a tautology, ``mock.ANY``, a ``try``/``except`` or
+``contextlib.suppress`` around it, an ``if False:`` above it. pytest's report names the line the
+base test failed on; the statement there is looked for in the head's version of the test.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Literal
+
+Fate = Literal["kept", "updated", "weakened", "removed"]
+#: Calls that are checks: ``assert…`` methods and pytest's helpers.
+_CHECK_CALLS = frozenset({"raises", "warns", "fail", "deprecated_call", "approx"})
+#: Names that compare equal to anything.
+_ANYTHING = frozenset({"ANY", "mock.ANY", "unittest.mock.ANY"})
+_MAX_TEXT = 160
+
+Function = ast.FunctionDef | ast.AsyncFunctionDef
+
+
+@dataclass(frozen=True)
+class FailedCheck:
+    """The statement a base test failed on, and what the change did to it."""
+
+    line: int
+    text: str
+    """The statement's first line as the base wrote it."""
+    fate: Fate
+    how: str = ""
+    """Why a check counts as weakened (``truthiness``, ``inside try/except``, …)."""
+
+    @property
+    def holds(self) -> bool:
+        """The check is still there and can still fail: kept, or its expected value updated."""
+        return self.fate in ("kept", "updated")
+
+
+def judge(base: Function, head: Function | None, line: int) -> FailedCheck | None:
+    """What the head's version ``head`` of the test ``base`` did to the statement the base
+    failed on at ``line``; None when no statement of the test holds that line."""
+    stmt = failing_statement(base, line)
+    if stmt is None:
+        return None
+    text = ast.unparse(stmt).splitlines()[0][:_MAX_TEXT]
+    if head is None:
+        return FailedCheck(stmt.lineno, text, "removed")
+    fate, how = _fate(stmt, head)
+    return FailedCheck(stmt.lineno, text, fate, how)
+
+
+def failing_statement(fn: Function, line: int) -> ast.stmt | None:
+    """The check around ``line`` in ``fn`` (an ``assert``, an ``assert…``/``raises`` call, a
+    ``with pytest.raises``), else the innermost statement there."""
+    chain = [s for s in _statements(fn.body) if s.lineno <= line <= (s.end_lineno or s.lineno)]
+    if not chain:
+        return None
+    checks = [s for s in chain if _is_check(s)]
+    pick = checks or chain
+    return min(pick, key=lambda s: (s.end_lineno or s.lineno) - s.lineno)
+
+
+def _statements(body: list[ast.stmt]) -> Iterator[ast.stmt]:
+    for stmt in body:
+        if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            continue  # a nested helper's statements are not the test's
+        yield stmt
+        for name in ("body", "orelse", "finalbody"):
+            yield from _statements(getattr(stmt, name, []) or [])
+        for handler in getattr(stmt, "handlers", []) or []:
+            yield from _statements(handler.body)
+        for case in getattr(stmt, "cases", []) or []:
+            yield from _statements(case.body)
+
+
+def _call_name(node: ast.AST) -> str:
+    if not isinstance(node, ast.Call):
+        return ""
+    f = node.func
+    return f.attr if isinstance(f, ast.Attribute) else getattr(f, "id", "")
+
+
+def _is_check(stmt: ast.stmt) -> bool:
+    if isinstance(stmt, ast.Assert):
+        return True
+    if isinstance(stmt, ast.Expr):
+        name = _call_name(stmt.value)
+        return name.lower().startswith("assert") or name in _CHECK_CALLS
+    if isinstance(stmt, ast.With | ast.AsyncWith):
+        return any(_call_name(i.context_expr) in _CHECK_CALLS for i in stmt.items)
+    return False
+
+
+def _guarded(head: Function) -> dict[int, str]:
+    """``id(statement) -> why`` for the head's statements that cannot fail the test."""
+    out: dict[int, str] = {}
+
+    def mark(body: list[ast.stmt], why: str) -> None:
+        for s in _statements(body):
+            out.setdefault(id(s), why)
+
+    for s in _statements(head.body):
+        if isinstance(s, ast.Try | ast.TryStar) and s.handlers:
+            mark(s.body, "inside try/except")
+        elif isinstance(s, ast.With | ast.AsyncWith) and any(
+            _call_name(i.context_expr) == "suppress" for i in s.items
+        ):
+            mark(s.body, "inside contextlib.suppress")
+        elif isinstance(s, ast.If | ast.While) and isinstance(s.test, ast.Constant):
+            mark(s.body if not s.test.value else s.orelse, "under a condition that never holds")
+    return out
+
+
+def _fate(stmt: ast.stmt, head: Function) -> tuple[Fate, str]:
+    guarded = _guarded(head)
+    base_text = ast.unparse(stmt)
+    weakened = ""
+    for other in _statements(head.body):
+        why = guarded.get(id(other), "")
+        same = ast.unparse(other) == base_text
+        if not same and not _updated(stmt, other):
+            weakened = weakened or _weaker(stmt, other)
+            continue
+        if why:
+            weakened = weakened or why
+            continue
+        if not same and _vacuous(other):
+            weakened = weakened or "compares with something that always matches"
+            continue
+        return ("kept" if same else "updated"), ""
+    return ("weakened", weakened) if weakened else ("removed", "")
+
+
+def _dump(node: ast.AST | None) -> str:
+    return ast.unparse(node) if node is not None else ""
+
+
+def _parts(stmt: ast.stmt) -> tuple[str, str, list[str]] | None:
+    """(kind, operator or callee, operands) of a check, for comparing the base's with the head's."""
+    if isinstance(stmt, ast.Assert):
+        test = stmt.test
+        if isinstance(test, ast.Compare):
+            ops = " ".join(type(o).__name__ for o in test.ops)
+            return "compare", ops, [_dump(test.left), *map(_dump, test.comparators)]
+        if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+            return "truth", "", [_dump(test.operand)]
+        if isinstance(test, ast.Call):
+            return "call", _dump(test.func), [*map(_dump, test.args)]
+        return "truth", "", [_dump(test)]
+    if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call):
+        call = stmt.value
+        return "call", _dump(call.func), [*map(_dump, call.args)]
+    if isinstance(stmt, ast.With | ast.AsyncWith):
+        items = " ".join(_dump(i.context_expr) for i in stmt.items)
+        return "with", "", [items, "\n".join(map(ast.unparse, stmt.body))]
+    return None
+
+
+def _updated(base: ast.stmt, head: ast.stmt) -> bool:
+    """The same check on the same subject with its expected value changed (``x == sha1`` →
+    ``x == _lazy_sha1``; ``assertEqual(x, 1)`` → ``assertEqual(x, 2)``; ``assert not x`` →
+    ``assert x``), or a ``with pytest.raises`` whose exception or body changed. Another check
+    that merely shares an expected value (``… == 3``) is not the failing one updated."""
+    old, new = _parts(base), _parts(head)
+    if old is None or new is None:
+        return False
+    if old[0] == new[0] == "truth":
+        return old[2] == new[2]  # the same operand: the expectation flipped
+    if old[:2] != new[:2] or len(old[2]) != len(new[2]) or not old[2]:
+        return False
+    if old[0] == "with":
+        return old[2][0] == new[2][0] or old[2][1] == new[2][1]
+    subject = old[2][0]
+    return subject == new[2][0] and not _literal(subject) and old[2][1:] != new[2][1:]
+
+
+def _literal(text: str) -> bool:
+    try:
+        ast.literal_eval(text)
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        return False
+    return True
+
+
+def _vacuous(stmt: ast.stmt) -> bool:
+    """A comparison that cannot fail: the same operand on both sides, or ``mock.ANY``."""
+    parts = _parts(stmt)
+    if parts is None or parts[0] not in ("compare", "call") or len(parts[2]) < 2:
+        return False
+    operands = parts[2]
+    if parts[0] == "call" and not parts[1].rpartition(".")[2].lower().startswith("assert"):
+        return False
+    return len(set(operands)) == 1 or any(o in _ANYTHING for o in operands)
+
+
+def _weaker(base: ast.stmt, head: ast.stmt) -> str:
+    """Why ``head`` is ``base`` made unable to fail, or ``""`` when it is another statement:
+    ``assert x == y`` reduced to ``assert x``."""
+    old = _parts(base)
+    if old is None or old[0] != "compare" or not isinstance(head, ast.Assert):
+        return ""
+    if isinstance(head.test, ast.Compare):
+        return ""
+    return "truthiness in place of a comparison" if _dump(head.test) in old[2] else ""
