@@ -340,3 +340,75 @@ def test_a_rename_that_renames_every_helper_too_is_found_by_its_shape():
         )
     )
     assert compare(base, head, {"tests/test_a.py"}, None, sources_of(old, new)) == []
+
+
+#: The base test: pytest reports it failed on line 3 (``assert add(1, 2) == 3``).
+FAILING = "def test_add():\n    x = add(0, 0)\n    assert add(1, 2) == 3\n    assert x == 0\n"
+#: What a change may make of it: each an update of the behaviour it checks, or not.
+REWRITES = {
+    "expected-value-updated": ("low", "a new expected value", FAILING.replace("== 3", "== 4")),
+    "inputs-changed": ("low", "kept as it was", FAILING.replace("add(0, 0)", "add(0, 1)")),
+    "other-assertion-dropped": ("low", "a new expected value",
+                                FAILING.replace("    assert x == 0\n", "").replace("== 3", "== -1")),
+    "check-deleted": ("medium", "deleted that check", FAILING.replace("    assert add(1, 2) == 3\n", "")),
+    "same-expected-value-elsewhere": ("medium", "deleted that check",
+                                      FAILING.replace("add(1, 2) == 3", "add(0, 3) == 3")),
+    "truthiness": ("high", "truthiness", FAILING.replace("add(1, 2) == 3", "add(1, 2)")),
+    "tautology": ("high", "always matches", FAILING.replace("== 3", "== add(1, 2)")),
+    "mock-any": ("high", "always matches", FAILING.replace("== 3", "== mock.ANY")),
+    "try-except": ("high", "inside try/except", FAILING.replace(
+        "    assert add(1, 2) == 3\n",
+        "    try:\n        assert add(1, 2) == 3\n    except AssertionError:\n        pass\n")),
+    "suppress": ("high", "contextlib.suppress", FAILING.replace(
+        "    assert add(1, 2) == 3\n",
+        "    with contextlib.suppress(AssertionError):\n        assert add(1, 2) == 3\n")),
+    "if-false": ("high", "never holds", FAILING.replace(
+        "    assert add(1, 2) == 3\n", "    if False:\n        assert add(1, 2) == 3\n")),
+}  # fmt: skip
+
+
+def failed_at(line, name="test_add", file="tests/test_a.py"):
+    text = (
+        f"def {name}():\n>       assert ...\nE       assert 4 == 3\n\n{file}:{line}: AssertionError"
+    )
+    return TestCase(name, "tests.test_a", file, 1, "failed", "assert 4 == 3", text)
+
+
+@pytest.mark.parametrize("rewrite", REWRITES.values(), ids=REWRITES.keys())
+def test_a_rewritten_failing_test_is_judged_by_the_check_it_failed_on(rewrite):
+    """itsdangerous 2.2.0 changed the expected digest of the check test_iter_unsigners failed
+    on: an update (low). The hostile twins keep the test green by deleting (medium) or
+    neutering (high) that very check (planted-test-assertion-neutered)."""
+    severity, said, head_src = rewrite
+    base, head = Suite((failed_at(3),)), Suite((case("test_add", "passed"),))
+    (w,) = compare(base, head, {"tests/test_a.py"}, None, sources_of(FAILING, head_src))
+    assert w.check is not None and w.check.text == "assert add(1, 2) == 3"
+    (finding,) = weakened_findings([w])
+    assert finding.severity == severity and said in finding.message, finding.message
+    assert "line 3: `assert add(1, 2) == 3`" in finding.message
+    if severity == "low":
+        assert weakened_findings([w], updated_tests="lead")[0].severity == "medium"
+
+
+def test_the_variants_of_one_inherited_test_are_one_finding_under_their_real_node_ids():
+    """itsdangerous 2.2.0: test_iter_unsigners, defined in test_serializer.py, runs in three
+    classes of three files; xunit1 names the defining file, so each was reported three times."""
+    defined = "tests/test_serializer.py"
+    source = "class TestSerializer:\n    def test_iter(self):\n        assert f() == 1\n"
+    runs = [("tests.test_serializer.TestSerializer", "tests/test_serializer.py"),
+            ("tests.test_timed.TestTimedSerializer", "tests/test_timed.py"),
+            ("tests.test_url_safe.TestURLSafeSerializer", "tests/test_url_safe.py")]  # fmt: skip
+    text = f"E   assert 2 == 1\n\n{defined}:3: AssertionError"
+    base = Suite(tuple(TestCase("test_iter", c, defined, 2, "failed", "", text) for c, _ in runs))
+    head = Suite(tuple(TestCase("test_iter", c, defined, 2, "passed", "", "") for c, _ in runs))
+    assert [c.nodeid.split("::")[0] for c in base.cases] == [f for _, f in runs]
+    updated = source.replace("== 1", "== 2")
+    weakened = compare(base, head, {defined}, None, sources_of(source, updated, defined))
+    assert len(weakened) == 3
+    (finding,) = weakened_findings(weakened)
+    assert finding.severity == "low" and "2 variant(s) judged alike" in finding.message
+    assert "tests/test_url_safe.py::TestURLSafeSerializer::test_iter" in finding.message
+    deleted = "class TestSerializer:\n    def test_iter(self):\n        pass\n"
+    (finding,) = weakened_findings(compare(base, head, {defined}, None,
+                                           sources_of(source, deleted, defined)))  # fmt: skip
+    assert finding.severity == "medium" and "deleted that check" in finding.message
