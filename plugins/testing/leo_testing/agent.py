@@ -492,6 +492,7 @@ class TestingAgent(SubAgent):
         )
         head_suite = head_suite or Suite(())
         weakened = baseline.compare(base_suite, head_suite, edited, renamed, sources)
+        weakened = await baseline.subjects_removed(change, weakened)
         info["weakened"] = [w.nodeid for w in weakened[:200]]
         if run.failing_before:
             info["failing_before"] = sorted(run.failing_before)[:200]

@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import ast
 import copy
+import dataclasses
 import difflib
 import posixpath
-from collections.abc import Mapping, Sequence
+import re
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -227,6 +229,11 @@ class Weakened:
     function: str = ""
     """``file::Class::test`` of the test's definition: the variants of one test (parameters,
     subclasses inheriting it) are reported together."""
+    error: str = ""
+    """The line naming the error a failing base test raised."""
+    removed: str = ""
+    """What the change removed that the test needed (``module blinker._saferef``), when its
+    error names a module or name the change deleted: the test went with its subject."""
 
     @property
     def updated(self) -> bool:
@@ -281,14 +288,16 @@ def compare(
                 continue  # the head's run could not collect it either: reported already
             if head_path not in head_files and not edited:
                 out.append(Weakened(case.nodeid, case.outcome, None, False, "module",
-                                    detail=case.first_error_line()))  # fmt: skip
+                                    detail=case.first_error_line(),
+                                    error=case.first_error_line()))  # fmt: skip
             elif head_path in head_files:
                 out.append(Weakened(case.nodeid, case.outcome, "passed", edited, "module",
                                     _module_asserts(sources, path, head_path),
                                     case.first_error_line()))  # fmt: skip
             else:  # the change dropped the whole module
                 out.append(Weakened(case.nodeid, case.outcome, None, edited, "module",
-                                    detail=case.first_error_line()))  # fmt: skip
+                                    detail=case.first_error_line(),
+                                    error=case.first_error_line()))  # fmt: skip
             continue
         now = at_head.get(case.nodeid)
         if now is None and sep and path in renamed:  # a moved test file
@@ -333,6 +342,7 @@ def compare(
                 new_name,
                 check=check,
                 function=function,
+                error=case.first_error_line() if case.outcome in ("failed", "error") else "",
             )
         )
     return out
@@ -413,6 +423,79 @@ def _ratio(a: str, b: str) -> float:
     return difflib.SequenceMatcher(None, a, b, autojunk=False).ratio()
 
 
+#: ``No module named 'pkg.mod'``: the module a test imports is gone.
+_NO_MODULE = re.compile(r"(?:ModuleNotFound|Import)Error: No module named '([\w.]+)'")
+#: ``cannot import name 'x' from 'pkg'`` / ``module 'pkg' has no attribute 'x'``.
+_NO_NAME = re.compile(
+    r"ImportError: cannot import name '(?P<name>\w+)' from '(?P<module>[\w.]+)'"
+    r"|AttributeError: module '(?P<module2>[\w.]+)' has no attribute '(?P<name2>\w+)'"
+)
+#: ``'Signal' object has no attribute 'x'`` / ``type object 'Signal' has no attribute 'x'``.
+_NO_ATTRIBUTE = re.compile(r"AttributeError: .*(?:object|class) .*has no attribute '(\w+)'")
+
+
+async def subjects_removed(change: Change, weakened: Sequence[Weakened]) -> list[Weakened]:
+    """Mark each failing base test that the change deleted along with its subject: its error
+    names a module the change deleted, or a name the change removed from the module (or, for an
+    attribute, from every changed code file) that defined it at base (blinker 1.8.0 deleted the
+    private ``blinker._saferef`` and ``tests/test_saferef.py`` with it). Design judges the
+    removal itself; a deleted test that failed an assertion is not marked."""
+    wanted = {
+        w.nodeid
+        for w in weakened
+        if w.head_outcome is None and w.error and w.base_outcome in ("failed", "error")
+    }
+    if not wanted:
+        return list(weakened)
+    code = [f for f in change.files if f.path.endswith(".py") and not is_test_side(f.path)]
+    gone = {f.old_path or f.path for f in code if f.status == "deleted"}
+    gone |= {f.old_path for f in code if f.status == "renamed" and f.old_path}
+    edited = [f.path for f in code if f.status == "modified"]
+    base = await change.read_many(edited, "base")
+    head = await change.read_many(edited, "head")
+    out = []
+    for w in weakened:
+        why = _removed_subject(w.error, gone, base, head) if w.nodeid in wanted else ""
+        out.append(dataclasses.replace(w, removed=why) if why else w)
+    return out
+
+
+def _module_files(module: str, paths: Iterable[str]) -> list[str]:
+    """The paths (under any source folder: ``src/``) that hold the module ``module``."""
+    tails = (module.replace(".", "/") + ".py", module.replace(".", "/") + "/__init__.py")
+    return [p for p in paths if any(p == t or p.endswith("/" + t) for t in tails)]
+
+
+def _removed_subject(
+    error: str, gone: set[str], base: Mapping[str, bytes | None], head: Mapping[str, bytes | None]
+) -> str:
+    """What the change removed that ``error`` names, or ``""``."""
+    if match := _NO_MODULE.search(error):
+        files = _module_files(match[1], gone)
+        return f"module {match[1]} ({files[0]}), which the change deleted" if files else ""
+    if match := _NO_NAME.search(error):
+        module, name = match["module"] or match["module2"], match["name"] or match["name2"]
+        files = _module_files(module, head)  # a module the change edited
+        word = re.compile(rf"\b{re.escape(name)}\b")
+        if files and all(
+            word.search(_text(base.get(f))) and not word.search(_text(head.get(f))) for f in files
+        ):
+            return f"{module}.{name}, which the change removed from {files[0]}"
+        return ""
+    if match := _NO_ATTRIBUTE.search(error):
+        name = re.escape(match[1])
+        defined = re.compile(rf"(?m)^\s*(?:async\s+)?(?:def|class)\s+{name}\b|\b{name}\s*[:=]")
+        had = [p for p, data in base.items() if defined.search(_text(data))]
+        word = re.compile(rf"\b{name}\b")
+        if had and not any(word.search(_text(data)) for data in head.values()):
+            return f"{match[1]}, which the change removed from {had[0]}"
+    return ""
+
+
+def _text(data: bytes | None) -> str:
+    return (data or b"").decode("utf-8", "replace")
+
+
 def weakened_findings(
     weakened: Sequence[Weakened],
     updated_tests: str = "context",
@@ -431,7 +514,7 @@ def weakened_findings(
         before = w.base_outcome in ("failed", "error") and w.nodeid in failing_before
         fate = w.check.fate if w.check is not None else None
         alike = (w.function or w.nodeid, w.base_outcome, w.head_outcome, w.kind, w.edited,
-                 fate, w.asserts, before)  # fmt: skip
+                 fate, w.asserts, w.removed, before)  # fmt: skip
         groups.setdefault(alike, []).append(w)
     findings = []
     for key, members in list(groups.items())[:_MAX_NAMED]:
@@ -492,6 +575,12 @@ def _describe(w: Weakened, updated_tests: str, more: str = "") -> tuple[str, Sev
     if w.kind == "module":
         path = w.nodeid.split("::", 1)[0]
         why = f"{path}: the base's version could not be collected against the head's code ({w.detail})"
+        if w.head_outcome is None and w.removed:
+            return (
+                f"{why}, and the change deleted it with its subject, {w.removed}: the test could "
+                "not outlive what it tested; Design judges the removal",
+                "low",
+            )
         if w.head_outcome is None:
             return f"{why}, and the change's own run has no test from it", "high"
         if not w.edited:  # the same file imports at the head: the base's configuration differs
@@ -510,6 +599,13 @@ def _describe(w: Weakened, updated_tests: str, more: str = "") -> tuple[str, Sev
         + (" after the change edited it" if w.edited else ""),
     }[w.head_outcome]
     name = f"{w.nodeid}{more}"
+    if w.removed:
+        return (
+            f"{name} {w.base_outcome} against the head's code in the base's version ({w.error}) "
+            f"and the change deleted it with its subject, {w.removed}: the test could not "
+            "outlive what it tested; Design judges the removal",
+            "low",
+        )
     if w.base_outcome in ("failed", "error"):
         failed_on = f" (it failed on {_check_text(w.check)})" if w.check else ""
         message = f"{name} {w.base_outcome} against the head's code in the base's version{failed_on}; {at_head}{counts}"
