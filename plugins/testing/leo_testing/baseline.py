@@ -234,6 +234,9 @@ class Weakened:
     removed: str = ""
     """What the change removed that the test needed (``module blinker._saferef``), when its
     error names a module or name the change deleted: the test went with its subject."""
+    deprecated: str = ""
+    """The deprecation warning the change added that the base test failed on (the base's
+    ``filterwarnings = error``): the test stopped at the warning, before its assertions."""
 
     @property
     def updated(self) -> bool:
@@ -456,8 +459,30 @@ async def subjects_removed(change: Change, weakened: Sequence[Weakened]) -> list
     out = []
     for w in weakened:
         why = _removed_subject(w.error, gone, base, head) if w.nodeid in wanted else ""
-        out.append(dataclasses.replace(w, removed=why) if why else w)
+        warned = _new_deprecation(w.error, base, head) if w.nodeid in wanted else ""
+        out.append(dataclasses.replace(w, removed=why, deprecated=warned) if why or warned else w)
     return out
+
+
+#: ``DeprecationWarning: The global 'x' signal is deprecated …`` raised as an error.
+_DEPRECATION = re.compile(r"(?:Pending)?DeprecationWarning: (.{12,})")
+
+
+def _new_deprecation(
+    error: str, base: Mapping[str, bytes | None], head: Mapping[str, bytes | None]
+) -> str:
+    """The warning ``error`` names when the change's edits to the code added it (blinker 1.8.0
+    deprecated the global ``receiver_connected``), or ``""``."""
+    match = _DEPRECATION.search(error)
+    if match is None:
+        return ""
+    words = re.findall(r"\w+", match[1])[:6]  # the source may split the text over lines
+    if len(words) < 3:
+        return ""
+    said = re.compile(r"\W+".join(map(re.escape, words)))
+    new = any(said.search(_text(data)) for data in head.values())
+    old = any(said.search(_text(data)) for data in base.values())
+    return match[0][:200] if new and not old else ""
 
 
 def _module_files(module: str, paths: Iterable[str]) -> list[str]:
@@ -514,7 +539,7 @@ def weakened_findings(
         before = w.base_outcome in ("failed", "error") and w.nodeid in failing_before
         fate = w.check.fate if w.check is not None else None
         alike = (w.function or w.nodeid, w.base_outcome, w.head_outcome, w.kind, w.edited,
-                 fate, w.asserts, w.removed, before)  # fmt: skip
+                 fate, w.asserts, w.removed, w.deprecated, before)  # fmt: skip
         groups.setdefault(alike, []).append(w)
     findings = []
     for key, members in list(groups.items())[:_MAX_NAMED]:
@@ -605,6 +630,14 @@ def _describe(w: Weakened, updated_tests: str, more: str = "") -> tuple[str, Sev
             f"and the change deleted it with its subject, {w.removed}: the test could not "
             "outlive what it tested; Design judges the removal",
             "low",
+        )
+    if w.deprecated and w.head_outcome is None:
+        return (
+            f"{name} {w.base_outcome} against the head's code in the base's version on a "
+            f"deprecation the change added ({w.deprecated}), before reaching its assertions, "
+            "and the change deleted it: a LEAD decides whether the deprecated feature may go "
+            "untested",
+            "medium",
         )
     if w.base_outcome in ("failed", "error"):
         failed_on = f" (it failed on {_check_text(w.check)})" if w.check else ""
