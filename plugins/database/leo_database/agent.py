@@ -14,6 +14,7 @@ from leo_database.discovery import (
     SqlMigration,
     is_test_data,
     loose_sql,
+    named_outside_tests,
     sql_folders,
     unreadable_migration,
 )
@@ -114,6 +115,7 @@ class DatabaseChecks(DatabaseAgent):
         findings = _dedupe(findings)
         if self.settings.test_sql == "context":
             test_data = {m.path for m in loose if is_test_data(m.path)}
+            test_data -= await named_outside_tests(change, sorted(test_data))
             findings = [_as_test_data(f) if f.path in test_data else f for f in findings]
         result = self.result(findings, analysed=analysed, tools=tools, details=details)
         if live_missing and result.status != "failed":

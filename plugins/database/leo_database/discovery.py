@@ -115,6 +115,33 @@ def is_test_data(path: str) -> bool:
     return any(part in _TEST_DATA_DIRS for part in PurePosixPath(path).parts[:-1])
 
 
+async def named_outside_tests(change: Change, paths: list[str]) -> set[str]:
+    """Those of ``paths`` whose file name a file outside the test-data folders mentions at head.
+
+    Test-data SQL is context only while nothing applies it: a script, Makefile, workflow or
+    migration that names the file (``psql -f tests/seed.sql``, ``op.execute(open(...).read())``)
+    may feed it to a real database, so the file gates again. One ``git grep`` over the head tree.
+    """
+    names = {PurePosixPath(p).name: p for p in paths}
+    if not names:
+        return set()
+    patterns = [arg for name in names for arg in ("-e", name)]
+    out = await run_git(
+        change.repo, "grep", "-z", "-o", "-I", "-F", *patterns, change.head_sha, "--",
+        timeout=60, check=False,
+    )  # fmt: skip
+    if out.returncode not in (0, 1):  # 1: no match
+        # Unknown is not "nothing applies it": every file keeps gating.
+        return set(paths)
+    named: set[str] = set()
+    for line in out.stdout_text.splitlines():
+        where, _, match = line.partition("\0")
+        path = where.partition(":")[2]
+        if match in names and not is_test_data(path):
+            named.add(names[match])
+    return named
+
+
 def is_rollback(path: str) -> bool:
     name = PurePosixPath(path).name
     return name.endswith(_ROLLBACK_SUFFIXES) or (name.startswith("U") and "__" in name)

@@ -70,6 +70,34 @@ def test_test_data_sql_is_context_unless_configured_to_gate(leo_repo, leo_run):
     gated.assert_verdict("FAIL")
 
 
+@pytest.mark.parametrize(
+    ("where", "text"),
+    [
+        ("scripts/seed.sh", 'psql "$DATABASE_URL" -f tests/files/seed.sql\n'),
+        ("app/migrations/0002_seed.py", "SQL = open('tests/files/seed.sql').read()\n"),
+        ("Makefile", "seed:\n\tpsql -f tests/files/seed.sql\n"),
+    ],
+)
+def test_test_data_sql_that_something_outside_the_tests_names_still_gates(
+    leo_repo, leo_run, where, text
+):
+    """The hostile twin: a script or migration may feed "test data" to a real database."""
+    path = "tests/files/seed.sql"
+    repo = leo_repo(base=BASE, head={path: "delete from public.bb;\n", where: text})
+    result = leo_run(repo.change(), [DatabaseAgent])
+    assert result.assert_finding("database.unbounded-write", path=path).severity == "high"
+    result.assert_verdict("FAIL")
+
+
+def test_test_data_sql_named_only_by_tests_stays_context(leo_repo, leo_run):
+    path = "tests/files/seed.sql"
+    reader = "tests/test_parse.py"
+    repo = leo_repo(base=BASE, head={path: "delete from public.bb;\n",
+                                     reader: "DATA = 'files/seed.sql'\n"})  # fmt: skip
+    result = leo_run(repo.change(), [DatabaseAgent])
+    assert result.assert_finding("database.unbounded-write", path=path).severity == "low"
+
+
 def test_a_migration_under_tests_is_still_a_migration(leo_repo, leo_run, pg):
     path = "tests/db/V3__cleanup.sql"  # Flyway claims it wherever it is
     result, _ = run(leo_repo, leo_run, {path: DROP})
