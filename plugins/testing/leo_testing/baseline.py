@@ -670,6 +670,9 @@ def _rewritten(w: Weakened, message: str, updated: Severity) -> tuple[str, Sever
                      "that caught the failure", "high"),
         "removed": ("the change deleted that check: a LEAD decides whether the behaviour it "
                     "pinned was meant to change", "medium"),
+        "patched": (f"that check is kept, but the change added a patch to the test ({c.how}): "
+                    "a LEAD decides whether it now checks a stand-in instead of the code",
+                    "medium"),
     }  # fmt: skip
     text, severity = said[c.fate]
     return f"{message}; {text}", severity

@@ -15,11 +15,15 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Literal
 
-Fate = Literal["kept", "updated", "weakened", "removed"]
+Fate = Literal["kept", "updated", "patched", "weakened", "removed"]
 #: Calls that are checks: ``assert…`` methods and pytest's helpers.
 _CHECK_CALLS = frozenset({"raises", "warns", "fail", "deprecated_call", "approx"})
 #: Names that compare equal to anything.
 _ANYTHING = frozenset({"ANY", "mock.ANY", "unittest.mock.ANY"})
+#: Calls that replace what a test exercises: one the change added can make a kept check pass
+#: against a stand-in instead of the code.
+_PATCHES = frozenset({"setattr", "setitem", "delattr", "delitem", "patch", "object", "dict",
+                      "multiple", "setenv", "syspath_prepend", "chdir"})  # fmt: skip
 _MAX_TEXT = 160
 
 Function = ast.FunctionDef | ast.AsyncFunctionDef
@@ -52,7 +56,17 @@ def judge(base: Function, head: Function | None, line: int) -> FailedCheck | Non
     if head is None:
         return FailedCheck(stmt.lineno, text, "removed")
     fate, how = _fate(stmt, head)
+    if fate in ("kept", "updated"):
+        added = _patches(head) - _patches(base)
+        if added:
+            fate, how = "patched", f"`{sorted(added)[0][:_MAX_TEXT]}`"
     return FailedCheck(stmt.lineno, text, fate, how)
+
+
+def _patches(fn: Function) -> set[str]:
+    """The patching calls in a test, decorators included (``monkeypatch.setattr(…)``,
+    ``@mock.patch(…)``)."""
+    return {ast.unparse(n) for n in ast.walk(fn) if _call_name(n) in _PATCHES}
 
 
 def failing_statement(fn: Function, line: int) -> ast.stmt | None:

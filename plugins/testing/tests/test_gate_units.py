@@ -350,6 +350,8 @@ REWRITES = {
     "inputs-changed": ("low", "kept as it was", FAILING.replace("add(0, 0)", "add(0, 1)")),
     "other-assertion-dropped": ("low", "a new expected value",
                                 FAILING.replace("    assert x == 0\n", "").replace("== 3", "== -1")),
+    "subject-patched": ("medium", "added a patch", FAILING.replace(
+        "    x = add(0, 0)\n", "    x = add(0, 0)\n    monkeypatch.setattr(calc, 'add', lambda a, b: 3)\n")),
     "check-deleted": ("medium", "deleted that check", FAILING.replace("    assert add(1, 2) == 3\n", "")),
     "same-expected-value-elsewhere": ("medium", "deleted that check",
                                       FAILING.replace("add(1, 2) == 3", "add(0, 3) == 3")),
