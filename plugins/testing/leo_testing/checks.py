@@ -11,6 +11,7 @@ base test failed on; the statement there is looked for in the head's version of 
 from __future__ import annotations
 
 import ast
+import difflib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Literal
@@ -55,7 +56,7 @@ def judge(base: Function, head: Function | None, line: int) -> FailedCheck | Non
     text = ast.unparse(stmt).splitlines()[0][:_MAX_TEXT]
     if head is None:
         return FailedCheck(stmt.lineno, text, "removed")
-    fate, how = _fate(stmt, head)
+    fate, how = _fate(stmt, base, head)
     if fate in ("kept", "updated"):
         added = _patches(head) - _patches(base)
         if added:
@@ -131,24 +132,54 @@ def _guarded(head: Function) -> dict[int, str]:
     return out
 
 
-def _fate(stmt: ast.stmt, head: Function) -> tuple[Fate, str]:
+def _fate(stmt: ast.stmt, base: Function, head: Function) -> tuple[Fate, str]:
+    """Where the failing statement went: the base's and the head's statements are aligned
+    (difflib), so a copy of the same check elsewhere in the test (sqlparse's three ``assert res
+    == 'select'``) cannot stand in for the one that failed. Aligned unchanged, it is kept; in a
+    replaced stretch, the statement there that updates it, else what weakened it; gone, removed."""
+    olds, news = list(_statements(base.body)), list(_statements(head.body))
+    at = next(i for i, s in enumerate(olds) if s is stmt)
+    matcher = difflib.SequenceMatcher(None, _keys(olds), _keys(news), autojunk=False)
     guarded = _guarded(head)
-    base_text = ast.unparse(stmt)
-    weakened = ""
-    for other in _statements(head.body):
-        why = guarded.get(id(other), "")
-        same = ast.unparse(other) == base_text
-        if not same and not _updated(stmt, other):
-            weakened = weakened or _weaker(stmt, other)
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if not i1 <= at < i2:
             continue
-        if why:
-            weakened = weakened or why
-            continue
-        if not same and _vacuous(other):
-            weakened = weakened or "compares with something that always matches"
-            continue
-        return ("kept" if same else "updated"), ""
-    return ("weakened", weakened) if weakened else ("removed", "")
+        if tag == "equal":
+            other = news[j1 + at - i1]
+            why = guarded.get(id(other), "")
+            if why:
+                return "weakened", why
+            return ("kept" if ast.unparse(other) == ast.unparse(stmt) else "updated"), ""
+        weakened = ""
+        for other in news[j1:j2]:
+            why = guarded.get(id(other), "")
+            if ast.unparse(other) == ast.unparse(stmt):
+                if not why:
+                    return "kept", ""  # its inputs, the statement before it, changed
+                weakened = weakened or why
+            elif not _updated(stmt, other):
+                weakened = weakened or _weaker(stmt, other)
+            elif why:
+                weakened = weakened or why
+            elif _vacuous(other):
+                weakened = weakened or "compares with something that always matches"
+            else:
+                return "updated", ""
+        return ("weakened", weakened) if weakened else ("removed", "")
+    return "removed", ""
+
+
+def _keys(stmts: list[ast.stmt]) -> list[str]:
+    """The statements as the alignment sees them: a compound statement by its header alone, a
+    check together with the statement before it (the same ``assert res == 0`` after other
+    inputs is another check)."""
+    plain = [
+        ast.unparse(s).splitlines()[0] if hasattr(s, "body") else ast.unparse(s) for s in stmts
+    ]
+    return [
+        f"{plain[i - 1]}\n{key}" if i and _is_check(s) else key
+        for i, (s, key) in enumerate(zip(stmts, plain, strict=True))
+    ]
 
 
 def _dump(node: ast.AST | None) -> str:

@@ -376,6 +376,23 @@ def failed_at(line, name="test_add", file="tests/test_a.py"):
     return TestCase(name, "tests.test_a", file, 1, "failed", "assert 4 == 3", text)
 
 
+def test_a_copy_of_the_failing_check_elsewhere_in_the_test_does_not_stand_in_for_it():
+    """sqlparse 0.5.1's test_strip_comments_multi says ``assert res == 'select'`` three times;
+    the one that failed was updated. The twin deletes the failing copy and keeps the others."""
+    base_src = (
+        "def test_add():\n    res = add(0, 0)\n    assert res == 0\n"
+        "    res = add(1, -1)\n    assert res == 0\n    res = add(2, -2)\n    assert res == 0\n"
+    )
+    base, head = Suite((failed_at(5),)), Suite((case("test_add", "passed"),))
+    updated = base_src.replace("add(1, -1)\n    assert res == 0", "add(1, -1)\n    assert res == 1")
+    (w,) = compare(base, head, {"tests/test_a.py"}, None, sources_of(base_src, updated))
+    assert w.check is not None and w.check.fate == "updated"
+    deleted = base_src.replace("    res = add(1, -1)\n    assert res == 0\n", "")
+    (w,) = compare(base, head, {"tests/test_a.py"}, None, sources_of(base_src, deleted))
+    assert w.check is not None and w.check.fate == "removed"
+    assert weakened_findings([w])[0].severity == "medium"
+
+
 @pytest.mark.parametrize("rewrite", REWRITES.values(), ids=REWRITES.keys())
 def test_a_rewritten_failing_test_is_judged_by_the_check_it_failed_on(rewrite):
     """itsdangerous 2.2.0 changed the expected digest of the check test_iter_unsigners failed
