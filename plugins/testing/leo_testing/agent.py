@@ -268,8 +268,8 @@ def _harness_finding(paths: list[str], bending: list[str], inert: list[str]) -> 
     return Finding(
         rule_id="testing.harness_changed",
         severity="low",
-        message=f"the change edits test configuration ({edited}) in ways that cannot change "
-        "which tests run or what coverage measures ("
+        message=f"the change edits test configuration ({edited}) in ways that cannot bend the "
+        "evidence LEO uses: the base's tests, their outcomes, or what coverage measures ("
         + "; ".join(inert[:8])
         + "); the base pass used the base's versions; the diff is in details.harness_changed",
         path=paths[0],
