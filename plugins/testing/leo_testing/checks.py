@@ -26,6 +26,8 @@ _ANYTHING = frozenset({"ANY", "mock.ANY", "unittest.mock.ANY"})
 _PATCHES = frozenset({"setattr", "setitem", "delattr", "delitem", "patch", "object", "dict",
                       "multiple", "setenv", "syspath_prepend", "chdir"})  # fmt: skip
 _MAX_TEXT = 160
+#: ``== {}`` → ``is None`` is the same comparison with another expected value (packaging 24.0).
+_SAME_OP = {"Is": "Eq", "IsNot": "NotEq"}
 
 Function = ast.FunctionDef | ast.AsyncFunctionDef
 
@@ -157,7 +159,7 @@ def _fate(stmt: ast.stmt, base: Function, head: Function) -> tuple[Fate, str]:
                 if not why:
                     return "kept", ""  # its inputs, the statement before it, changed
                 weakened = weakened or why
-            elif not _updated(stmt, other):
+            elif not _updated(stmt, other, _args(base) | _args(head)):
                 weakened = weakened or _weaker(stmt, other)
             elif why:
                 weakened = weakened or why
@@ -191,7 +193,7 @@ def _parts(stmt: ast.stmt) -> tuple[str, str, list[str]] | None:
     if isinstance(stmt, ast.Assert):
         test = stmt.test
         if isinstance(test, ast.Compare):
-            ops = " ".join(type(o).__name__ for o in test.ops)
+            ops = " ".join(_SAME_OP.get(type(o).__name__, type(o).__name__) for o in test.ops)
             return "compare", ops, [_dump(test.left), *map(_dump, test.comparators)]
         if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
             return "truth", "", [_dump(test.operand)]
@@ -207,11 +209,13 @@ def _parts(stmt: ast.stmt) -> tuple[str, str, list[str]] | None:
     return None
 
 
-def _updated(base: ast.stmt, head: ast.stmt) -> bool:
+def _updated(base: ast.stmt, head: ast.stmt, params: frozenset[str] = frozenset()) -> bool:
     """The same check on the same subject with its expected value changed (``x == sha1`` →
     ``x == _lazy_sha1``; ``assertEqual(x, 1)`` → ``assertEqual(x, 2)``; ``assert not x`` →
-    ``assert x``), or a ``with pytest.raises`` whose exception or body changed. Another check
-    that merely shares an expected value (``… == 3``) is not the failing one updated."""
+    ``assert x``; ``x == {}`` → ``x is None``), or a ``with pytest.raises`` whose exception or
+    body changed. The subject may be wrapped (``x`` → ``list(x)``) or name a renamed parameter
+    of the test (``field`` → ``field_name``); another subject is another check, even with the
+    same expected value (``add(1, 2) == 3`` → ``add(0, 3) == 3``)."""
     old, new = _parts(base), _parts(head)
     if old is None or new is None:
         return False
@@ -221,8 +225,32 @@ def _updated(base: ast.stmt, head: ast.stmt) -> bool:
         return False
     if old[0] == "with":
         return old[2][0] == new[2][0] or old[2][1] == new[2][1]
-    subject = old[2][0]
-    return subject == new[2][0] and not _literal(subject) and old[2][1:] != new[2][1:]
+    subject, now = old[2][0], new[2][0]
+    if _literal(subject) or (old[2][1:] == new[2][1:] and subject == now):
+        return False
+    return (
+        subject == now
+        or (subject in now and len(now) > len(subject))
+        or _blanked(subject, params) == _blanked(now, params)
+    )
+
+
+def _args(fn: Function) -> frozenset[str]:
+    """The test's parameters (fixtures and ``parametrize`` arguments)."""
+    a = fn.args
+    return frozenset(x.arg for x in [*a.posonlyargs, *a.args, *a.kwonlyargs])
+
+
+def _blanked(text: str, params: frozenset[str]) -> str:
+    """``text`` with the test's parameters blanked: ``getattr(m, field)`` ~ ``getattr(m, name)``."""
+    try:
+        tree = ast.parse(text, mode="eval")
+    except SyntaxError:
+        return text
+    for n in ast.walk(tree):
+        if isinstance(n, ast.Name) and n.id in params:
+            n.id = "_"
+    return ast.unparse(tree)
 
 
 def _literal(text: str) -> bool:
