@@ -214,7 +214,7 @@ def _updated(base: ast.stmt, head: ast.stmt, params: frozenset[str] = frozenset(
     ``x == _lazy_sha1``; ``assertEqual(x, 1)`` → ``assertEqual(x, 2)``; ``assert not x`` →
     ``assert x``; ``x == {}`` → ``x is None``), or a ``with pytest.raises`` whose exception or
     body changed. The subject may be wrapped (``x`` → ``list(x)``) or name a renamed parameter
-    of the test (``field`` → ``field_name``); another subject is another check, even with the
+    or local of the test (``field`` → ``field_name``); another subject is another check, even with the
     same expected value (``add(1, 2) == 3`` → ``add(0, 3) == 3``)."""
     old, new = _parts(base), _parts(head)
     if old is None or new is None:
@@ -236,9 +236,13 @@ def _updated(base: ast.stmt, head: ast.stmt, params: frozenset[str] = frozenset(
 
 
 def _args(fn: Function) -> frozenset[str]:
-    """The test's parameters (fixtures and ``parametrize`` arguments)."""
+    """The names the test binds: its parameters (fixtures, ``parametrize`` arguments) and its
+    local variables (packaging 24.0 renamed ``empty_meta`` to ``meta``); never a module-level
+    name such as the function under test."""
     a = fn.args
-    return frozenset(x.arg for x in [*a.posonlyargs, *a.args, *a.kwonlyargs])
+    params = {x.arg for x in [*a.posonlyargs, *a.args, *a.kwonlyargs]}
+    local = {n.id for n in ast.walk(fn) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+    return frozenset(params | local)
 
 
 def _blanked(text: str, params: frozenset[str]) -> str:

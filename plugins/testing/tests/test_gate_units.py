@@ -354,6 +354,8 @@ REWRITES = {
     "subject-wrapped": ("low", "a new expected value", FAILING.replace("add(1, 2) == 3",
                                                                        "list(add(1, 2)) == 3")),
     "is-none": ("low", "a new expected value", FAILING.replace("add(1, 2) == 3", "add(1, 2) is None")),
+    "local-renamed": ("low", "kept as it was", FAILING.replace("x = add(0, 0)", "y = add(0, 0)")
+                      .replace("assert x == 0", "assert y == 1")),
     "subject-patched": ("medium", "added a patch", FAILING.replace(
         "    x = add(0, 0)\n", "    x = add(0, 0)\n    monkeypatch.setattr(calc, 'add', lambda a, b: 3)\n")),
     "check-deleted": ("medium", "deleted that check", FAILING.replace("    assert add(1, 2) == 3\n", "")),
