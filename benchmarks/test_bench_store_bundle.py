@@ -122,6 +122,8 @@ def test_bundle_verify(benchmark, big_change):
 
 @pytest.mark.benchmark(group="bundle")
 def test_sha256sum_of_the_change(benchmark, big_change):
+    """The unit of issue 20's targets: ``sha256sum`` of the change as a file, i.e. of the
+    patch a bundle carries (``git diff main feature``, 24 MiB), from the page cache."""
     patch = big_change[3]
     assert os.path.getsize(patch) > CHANGE_BYTES * 0.9
     benchmark.pedantic(
@@ -167,9 +169,19 @@ def test_bundle_verify_command(benchmark, big_change, leo_env, tmp_path):
 
 @pytest.mark.benchmark(group="bundle")
 def test_git_diff_of_the_change(benchmark, big_change):
-    """The floor of ``bundle create``: the diff it must run, with its flags."""
+    """The floor of ``bundle create``: the diff it must run, as it runs it (the plumbing
+    ``diff-tree -p``, which gives ``git diff``'s bytes in about 60 % of its time)."""
     repo = big_change[0]
-    argv = ["git", "-C", str(repo.path), "diff", "--binary", "--full-index", "--no-renames"]
+    argv = [
+        "git",
+        "-C",
+        str(repo.path),
+        "diff-tree",
+        "-p",
+        "--binary",
+        "--full-index",
+        "--no-renames",
+    ]
     benchmark.pedantic(
         subprocess.run,
         args=([*argv, "main", "feature"],),

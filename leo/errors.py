@@ -37,3 +37,9 @@ class GitError(LeoError):
 
 class ToolNotFoundError(LeoError):
     """An external tool a sub-agent needs is not installed."""
+
+
+class StoreError(LeoError):
+    """The audit database could not be read or written; LEO fails closed (exit 5)."""
+
+    exit_code = ExitCode.INTERNAL

@@ -14,14 +14,14 @@ import os
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pluggy
-from pydantic import BaseModel
-
-from leo import hookspecs
 from leo.errors import LeoError
-from leo.subagent import AgentSpec, SubAgent
+
+if TYPE_CHECKING:
+    import pluggy
+
+    from leo.subagent import AgentSpec
 
 PROJECT = "leo"
 
@@ -68,9 +68,40 @@ class Plugins:
 
 
 def new_plugin_manager() -> pluggy.PluginManager:
+    # pluggy, the hookspecs and pydantic load here, not with the module: a lane event with
+    # nobody to hear it (``third_party_listeners``) needs none of them.
+    import pluggy
+
+    from leo import hookspecs
+
     pm = pluggy.PluginManager(PROJECT)
     pm.add_hookspecs(hookspecs)
     return pm
+
+
+def _autoload(env: Mapping[str, str]) -> bool:
+    value = env.get("LEO_DISABLE_PLUGIN_AUTOLOAD", "").strip().lower()
+    return value in ("", "0", "false", "no")
+
+
+def third_party_listeners(
+    cli_plugins: Sequence[str] = (), environ: Mapping[str, str] | None = None
+) -> bool:
+    """Whether ``load_plugins`` could register anything beyond LEO's core and the built-in
+    sub-agents: a ``-p`` module, or another entry point while autoload is on. Neither hears a
+    lane event (``tests/test_lane_hooks.py`` pins it), so without one a lane event need not
+    load plugins at all: pydantic and the sub-agents' modules, 0.3 s of CPU
+    (benchmarks/RESULTS.md (6)). Blocking and the allow-list are left to ``load_plugins``."""
+    if any(not p.startswith("no:") for p in cli_plugins):
+        return True
+    if not _autoload(os.environ if environ is None else environ):
+        return False
+    return any(
+        not (
+            ep.name in BUILTIN_PLUGINS and ep.dist is not None and ep.dist.name == f"leo-{ep.name}"
+        )
+        for ep in importlib.metadata.entry_points(group=PROJECT)
+    )
 
 
 def _env_list(value: str | None) -> set[str] | None:
@@ -94,12 +125,7 @@ def load_plugins(
     blocked = {p[3:] for p in cli_plugins if p.startswith("no:")}
     modules = [p for p in cli_plugins if not p.startswith("no:")]
     allow = _env_list(env.get("LEO_LOAD_PLUGINS"))
-    autoload = env.get("LEO_DISABLE_PLUGIN_AUTOLOAD", "").strip().lower() in (
-        "",
-        "0",
-        "false",
-        "no",
-    )
+    autoload = _autoload(env)
     result = Plugins(pm=new_plugin_manager())
 
     for module_name in CORE_PLUGINS:
@@ -186,6 +212,8 @@ def notify(pm: pluggy.PluginManager, hook: str, **kwargs: object) -> list[str]:
 
 def _collect_subagents(result: Plugins) -> None:
     """Call each plugin's ``leo_register_subagents`` on its own and validate what it returns."""
+    from leo.subagent import AgentSpec
+
     by_name = {p.name: p for p in result.plugins}
     for plugin_name, returned in call_each(result.pm, "leo_register_subagents"):
         info = by_name[plugin_name]
@@ -214,6 +242,10 @@ def _collect_subagents(result: Plugins) -> None:
 
 
 def _invalid_subagent(cls: object, known: Mapping[str, AgentSpec]) -> str | None:
+    from pydantic import BaseModel
+
+    from leo.subagent import SubAgent
+
     if not (isinstance(cls, type) and issubclass(cls, SubAgent)):
         return f"leo_register_subagents returned {cls!r}, which is not a SubAgent subclass"
     name = getattr(cls, "name", None)

@@ -10,4 +10,6 @@ scripts/setup.sh
 "$venv"/bin/mypy
 "$venv"/bin/lint-imports --no-cache
 # examples/leo-license's own tests run against it installed (tests/test_example_plugin.py).
-"$venv"/bin/python -m pytest tests plugins "$@"
+# One worker per core (pytest-xdist; at most 4, since each builds its own test environments and
+# PostgreSQL server); LEO_TEST_WORKERS=0 runs in one process.
+"$venv"/bin/python -m pytest -n "${LEO_TEST_WORKERS:-auto}" --maxprocesses 4 --durations 15 tests plugins "$@"

@@ -252,6 +252,8 @@ def _case(case: str, agent: str) -> SubAgentResult:
         "api-declared": lambda: with_findings(finding("info")),
         "complexity-touched": lambda: with_findings(finding("info", on_changed_line=False)),
         "small-coverage": lambda: with_findings(finding("low")),
+        "coverage-debt": lambda: with_findings(finding("low")),
+        "coverage-not-measured": lambda: with_findings(finding("low")),
         "error": lambda: result(agent, "error", 0),
         "skipped": lambda: result(agent, "skipped", 100),
     }[case]()
@@ -269,7 +271,7 @@ def _table_rows() -> list[tuple[str, str, str]]:
 
 
 def test_docs_table_has_every_case():
-    assert len(_table_rows()) == 13
+    assert len(_table_rows()) == 15
 
 
 @pytest.mark.parametrize(("case", "agent", "expected"), _table_rows())

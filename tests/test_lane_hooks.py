@@ -4,6 +4,7 @@ the handoffs."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 
 from leo.repos import git
@@ -128,3 +129,26 @@ def test_lane_events_skip_the_built_in_sub_agents_which_hear_none():
     lane = load_plugins(lane_event_plugins(("no:nothing",)))
     assert not any(lane.pm.has_plugin(name) for name in BUILTIN_PLUGINS)
     assert lane.pm.has_plugin("leo.defaults")
+
+
+def test_a_lane_event_loads_no_plugins_when_nobody_could_hear_it(plugin_path, monkeypatch):
+    """Only LEO's own plugins installed (they hear no lane event): ``announce_event`` loads
+    nothing. A ``-p`` module or a third party's entry point makes it load them as before."""
+    import importlib.metadata
+
+    from leo.plugins import BUILTIN_PLUGINS, third_party_listeners
+
+    ours = {f"leo-{name}" for name in BUILTIN_PLUGINS}
+    if any(
+        ep.dist is None or ep.dist.name not in ours
+        for ep in importlib.metadata.entry_points(group="leo")
+    ):
+        import pytest
+
+        pytest.skip("a third party's LEO plugin is installed in this environment")
+    assert third_party_listeners((), environ={}) is False
+    assert third_party_listeners(("no:lanes",), environ={}) is False
+    assert third_party_listeners(("leo_fixture_lanes",), environ={}) is True
+    monkeypatch.syspath_prepend(plugin_path["PYTHONPATH"].split(os.pathsep)[0])
+    assert third_party_listeners((), environ={}) is True
+    assert third_party_listeners((), environ={"LEO_DISABLE_PLUGIN_AUTOLOAD": "1"}) is False

@@ -3,7 +3,7 @@
 Members: ``changes.patch`` (binary-safe ``git diff``), ``sbom.cdx.json``, ``provenance.intoto.jsonl``
 (a DSSE envelope of the in-toto Statement), ``ROLLBACK.md`` and ``MERGE_BASE``; with Sigstore
 also ``provenance.sigstore.json``. Same inputs give the same bytes: fixed member order, mtime,
-owner and mode, and gzip mtime 0.
+owner and mode, and a fixed codec and level (gzip with mtime 0, or one zstd frame).
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import re
 import tarfile
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Literal
 
 from leo.bundle import provenance, sbom
 from leo.bundle.read import MERGE_BASE, PATCH, PROVENANCE, ROLLBACK, SBOM, SIGSTORE
@@ -33,6 +34,10 @@ _LAZY = (
     "securesystemslib.signer",
     "cryptography.hazmat.primitives.serialization",
 )
+#: How the tar is compressed: ``zstd`` (bundle format 2, the default since issue 20: ten times
+#: faster than gzip at level 1 and smaller, benchmarks/RESULTS.md (6)) or ``gzip`` (format 1,
+#: for readers older than format 2). ``leo.bundle.read`` reads both.
+Compression = Literal["zstd", "gzip"]
 
 
 def preload() -> None:
@@ -92,8 +97,10 @@ def rollback_notes(merge_base: str, head: str, name_status: bytes) -> bytes:
     return "\n".join(lines).encode("utf-8")
 
 
-def write_archive(members: Sequence[tuple[str, bytes]], mtime: int) -> bytes:
-    """A reproducible ``tar.gz`` of ``members`` in the given order."""
+def write_archive(
+    members: Sequence[tuple[str, bytes]], mtime: int, compression: Compression = "gzip"
+) -> bytes:
+    """A reproducible compressed tar of ``members`` in the given order."""
     raw = io.BytesIO()
     with tarfile.open(fileobj=raw, mode="w", format=tarfile.USTAR_FORMAT) as tar:
         for name, data in members:
@@ -102,15 +109,27 @@ def write_archive(members: Sequence[tuple[str, bytes]], mtime: int) -> bytes:
             info.uid = info.gid = 0
             info.uname = info.gname = ""
             tar.addfile(info, io.BytesIO(data))
-    out = io.BytesIO()
-    # Level 1: three times faster than 9 on a large patch for a few percent of size (measured
-    # in benchmarks/); the caps in read.py bound the archive either way. Fixed, so reproducible.
-    with (
-        gzip.GzipFile(filename="", fileobj=out, mode="wb", compresslevel=1, mtime=0) as gz,
-        raw.getbuffer() as tar_bytes,  # no copy of the tar
-    ):
-        gz.write(tar_bytes)
-    return out.getvalue()
+    with raw.getbuffer() as tar_bytes:  # no copy of the tar
+        if compression == "zstd":
+            try:
+                import zstandard
+            except ImportError:
+                msg = (
+                    "zstandard is not installed; install leo-gate[bundle] or use --compression gzip"
+                )
+                raise LeoError(msg) from None
+
+            # Level 1, one frame with its content size and a checksum (what the reader
+            # requires), single-threaded: multithreaded zstd writes other bytes.
+            return zstandard.ZstdCompressor(
+                level=1, write_checksum=True, write_content_size=True
+            ).compress(tar_bytes)
+        out = io.BytesIO()
+        # Level 1: three times faster than 9 on a large patch for a few percent of size
+        # (measured in benchmarks/); the caps in read.py bound the archive either way.
+        with gzip.GzipFile(filename="", fileobj=out, mode="wb", compresslevel=1, mtime=0) as gz:
+            gz.write(tar_bytes)
+        return out.getvalue()
 
 
 async def create_bundle(
@@ -120,16 +139,20 @@ async def create_bundle(
     sign: SignSpec,
     *,
     builder_id: str = provenance.DEFAULT_BUILDER,
+    compression: Compression = "zstd",
 ) -> bytes:
     """The bytes of the bundle that turns the merge-base of ``base`` and ``head`` into ``head``."""
     head_sha = await resolve_commit(repo, head)
     base_sha = await resolve_commit(repo, base)
     merge_base = (await git(repo, "merge-base", base_sha, head_sha)).decode().strip()
+    # diff-tree, the plumbing: the same bytes as `git diff` of two commits (a test pins it) in
+    # about 60 % of its time, and it reads no diff.* settings (benchmarks/RESULTS.md (6)).
     patch = await git(
         repo,
         "-c",
         "core.quotePath=false",
-        "diff",
+        "diff-tree",
+        "-p",
         "--binary",
         "--full-index",
         "--no-color",
@@ -140,7 +163,7 @@ async def create_bundle(
         head_sha,
     )
     name_status = await git(
-        repo, "diff", "--name-status", "-z", "--no-renames", merge_base, head_sha
+        repo, "diff-tree", "-r", "--name-status", "-z", "--no-renames", merge_base, head_sha
     )
     committed_at = int((await git(repo, "show", "-s", "--format=%ct", head_sha)).decode().strip())
     listing = (await git(repo, "ls-tree", "--name-only", "-z", head_sha)).decode().split("\0")
@@ -176,4 +199,4 @@ async def create_bundle(
     ]
     if sigstore_bundle is not None:
         members.append((SIGSTORE, sigstore_bundle))
-    return write_archive(members, committed_at)
+    return write_archive(members, committed_at, compression)

@@ -31,6 +31,8 @@ MAX_MEMBER = 32 * 1024 * 1024
 MAX_TOTAL = 96 * 1024 * 1024
 MAX_MEMBERS = 16
 _REGULAR = (tarfile.REGTYPE, tarfile.AREGTYPE)
+_ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
+_GZIP_MAGIC = b"\x1f\x8b"
 
 
 @dataclass(frozen=True, repr=False)
@@ -82,12 +84,17 @@ def read_bundle(data: bytes) -> Bundle:
 def read_archive(
     data: bytes, *, check_name: Callable[[str], None], max_members: int
 ) -> dict[str, bytes]:
-    """The members of the ``tar.gz`` ``data``, each name passed by ``check_name``, in memory."""
+    """The members of the compressed tar ``data``, each name passed by ``check_name``, in
+    memory: format 2 is one zstd frame, format 1 (before issue 20) one gzip member."""
     if len(data) > MAX_COMPRESSED:
         raise BundleError("bundle.too_large", f"the archive is larger than {MAX_COMPRESSED} bytes")
-    if data[:2] != b"\x1f\x8b":
-        raise BundleError("bundle.format", "the file is not a gzip-compressed tar archive")
-    raw = _decompress(data)
+    if data[:4] == _ZSTD_MAGIC:
+        raw = _unzstd(data)
+    elif data[:2] == _GZIP_MAGIC:
+        raw = _gunzip(data)
+    else:
+        msg = "the file is not a zstd- or gzip-compressed tar archive"
+        raise BundleError("bundle.format", msg)
     members: dict[str, bytes] = {}
     view = memoryview(raw)
     try:
@@ -119,7 +126,29 @@ def read_archive(
     return members
 
 
-def _decompress(data: bytes) -> bytes:
+def _unzstd(data: bytes) -> bytes:
+    """The one zstd frame ``data`` holds, which must declare its size, at most ``MAX_TOTAL``
+    bytes (zstd bombs), and carry a checksum. Any byte after the frame is refused, as for gzip."""
+    try:
+        import zstandard
+    except ImportError:
+        msg = "this bundle is zstd-compressed and zstandard is not installed; install leo-gate[bundle]"
+        raise BundleError("bundle.format", msg) from None
+    try:
+        frame = zstandard.get_frame_parameters(data)
+        if frame.content_size == zstandard.CONTENTSIZE_UNKNOWN or not frame.has_checksum:
+            msg = "the zstd frame does not declare its size and checksum, as LEO writes it"
+            raise BundleError("bundle.malformed", msg)
+        if frame.content_size > MAX_TOTAL:
+            msg = f"the archive decompresses to more than {MAX_TOTAL} bytes"
+            raise BundleError("bundle.too_large", msg)
+        # One frame, of exactly its declared size (libzstd checks both), and nothing after it.
+        return zstandard.ZstdDecompressor().decompress(data, allow_extra_data=False)
+    except zstandard.ZstdError as exc:
+        raise BundleError("bundle.malformed", f"the archive is corrupt: {exc}") from None
+
+
+def _gunzip(data: bytes) -> bytes:
     """The one gzip member ``data`` holds, at most ``MAX_TOTAL`` bytes of it (gzip bombs).
 
     A second gzip member or any byte after the first is refused: LEO writes one, and a reader

@@ -136,22 +136,37 @@ def _schema_text(name: str) -> str:
     return files("cyclonedx").joinpath("schema", "_res", name).read_text("utf-8")
 
 
-def _import_jsonschema_without_rfc3987_syntax() -> None:
-    """Import jsonschema with rfc3987-syntax held back, unless something imported it already.
+#: Libraries jsonschema imports only to check formats the CycloneDX schemas never use
+#: (``tests/bundle/test_sbom.py`` pins that): rfc3987-syntax (``iri``, which LEO checks with
+#: ``_fast_iri``) builds Lark grammars when imported, 2.4 s of CPU; isoduration (``duration``,
+#: with arrow and dateutil), webcolors, uri-template, fqdn, idna and jsonpointer another 0.1 s
+#: of every `leo bundle verify` (benchmarks/RESULTS.md (6)).
+HELD_BACK = (
+    "rfc3987_syntax",
+    "isoduration",
+    "webcolors",
+    "uri_template",
+    "fqdn",
+    "idna",
+    "jsonpointer",
+)
 
-    rfc3987-syntax (pulled in by cyclonedx-python-lib's json-validation extra) builds Lark
-    grammars when imported: 2.4 s of CPU, most of `leo bundle verify` (benchmarks/NOTES.md).
-    jsonschema only uses it for the ``iri`` formats, which LEO checks with ``_fast_iri``.
-    """
+
+def _import_jsonschema_lean() -> None:
+    """Import jsonschema with ``HELD_BACK`` held back, unless something imported it already:
+    jsonschema then simply checks no format of theirs."""
     import sys
 
-    if "jsonschema" in sys.modules or "rfc3987_syntax" in sys.modules:
+    if "jsonschema" in sys.modules:
         return
-    sys.modules["rfc3987_syntax"] = None  # type: ignore[assignment]  # makes the import fail
+    held = [name for name in HELD_BACK if name not in sys.modules]
+    for name in held:
+        sys.modules[name] = None  # type: ignore[assignment]  # makes the import fail
     try:
         import jsonschema  # noqa: F401
     finally:
-        del sys.modules["rfc3987_syntax"]
+        for name in held:
+            del sys.modules[name]
 
 
 _BUILDING = threading.Lock()
@@ -170,7 +185,7 @@ def _build_validator(version: str) -> Any:
     Built from the schema files themselves with jsonschema's public API rather than the
     library's private validator, so the two slow checks can be swapped out (THREATS.md A-27).
     """
-    _import_jsonschema_without_rfc3987_syntax()
+    _import_jsonschema_lean()
     from jsonschema import FormatChecker
     from jsonschema.validators import extend, validator_for  # type: ignore[import-untyped]
     from referencing import Registry

@@ -9,12 +9,15 @@ from __future__ import annotations
 import hashlib
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from leo.cli._options import plugin_option, trust_from, trust_options
 from leo.cli._output import announce_event, in_background, prepare_lane_event, read_artifact
+
+if TYPE_CHECKING:
+    from leo.bundle.create import Compression
 
 _file = click.Path(exists=True, dir_okay=False, path_type=Path)
 
@@ -52,6 +55,13 @@ def bundle() -> None:
     help="Sign the provenance. [default: unsigned]",
 )
 @click.option("--builder-id", default=None, help="builder.id recorded in the provenance.")
+@click.option(
+    "--compression",
+    type=click.Choice(["zstd", "gzip"]),
+    default="zstd",
+    show_default=True,
+    help="zstd (bundle format 2) or gzip (format 1, for a LEO that reads only gzip).",
+)
 @plugin_option
 def create(
     repo: Path,
@@ -60,6 +70,7 @@ def create(
     output: Path,
     sign_spec: str | None,
     builder_id: str | None,
+    compression: Compression,
     plugin_args: tuple[str, ...],
 ) -> None:
     """Write a reproducible bundle and print its handoff marker [CODEX-READY:<sha256>]."""
@@ -81,7 +92,12 @@ def create(
         head_sha = await resolve_commit(repo, head)
         built.append(
             await create_bundle(
-                repo, base, head, spec, builder_id=builder_id or provenance.DEFAULT_BUILDER
+                repo,
+                base,
+                head,
+                spec,
+                builder_id=builder_id or provenance.DEFAULT_BUILDER,
+                compression=compression,
             )
         )
         # The bytes go out through ``built``, not as the task's result: asyncio's runner reprs

@@ -1,6 +1,6 @@
 """The GitHub commands: ``leo init github``, ``leo labels sync|move`` and ``leo publish``.
 
-Registered lazily from ``LAZY_COMMANDS`` in ``leo/cli/__init__.py``; only click is imported at the top so
+Registered lazily from ``LAZY_COMMANDS`` in ``leo/cli/root.py``; only click is imported at the top so
 ``leo --help`` stays fast.
 """
 

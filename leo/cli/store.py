@@ -1,6 +1,6 @@
 """The audit store's commands: ``leo history``, ``leo lead approve|reject``, ``leo audit verify``.
 
-Registered lazily in ``leo.cli.LAZY_COMMANDS``; only click is imported at module level.
+Registered lazily in ``leo.cli.root.LAZY_COMMANDS``; only click is imported at module level.
 """
 
 from __future__ import annotations

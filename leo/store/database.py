@@ -20,19 +20,14 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from leo.errors import ConfigError, ExitCode, LeoError
+from leo.errors import ConfigError, StoreError
 
 T = TypeVar("T")
 BUSY_TIMEOUT_S = 30.0
 RETRIES = 8
 #: SQLSTATEs PostgreSQL asks clients to retry: serialization failure, deadlock detected.
 RETRYABLE_SQLSTATES = frozenset({"40001", "40P01"})
-
-
-class StoreError(LeoError):
-    """The audit database could not be read or written; LEO fails closed (exit 5)."""
-
-    exit_code = ExitCode.INTERNAL
+__all__ = ["BUSY_TIMEOUT_S", "StoreError", "connect", "display", "run_in_transaction"]
 
 
 def display(url: str) -> str:

@@ -13,12 +13,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Connection, Engine, inspect, text
-
-from .database import StoreError, display
+from leo.errors import StoreError
 
 if TYPE_CHECKING:
     from alembic.config import Config
+    from sqlalchemy import Connection, Engine
 
 VERSION_TABLE = "leo_alembic_version"
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -49,6 +48,8 @@ def head_revision() -> str:
 
 def current_revision(connection: Connection) -> str | None:
     """The database's schema revision, or None before the first migration."""
+    from sqlalchemy import inspect, text
+
     if not inspect(connection).has_table(VERSION_TABLE):
         return None
     value = connection.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).scalar()  # noqa: S608 (a constant)
@@ -64,6 +65,9 @@ def ensure_schema(engine: Engine) -> None:
         return
     from alembic import command
     from alembic.script import ScriptDirectory
+    from sqlalchemy import text
+
+    from .database import display
 
     scripts = ScriptDirectory.from_config(_config())
     with engine.begin() as connection:

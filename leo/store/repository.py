@@ -8,11 +8,8 @@ linear; a crash before the commit leaves nothing behind. Rows are never updated 
 
 from __future__ import annotations
 
-import getpass
 import hashlib
 import json
-import os
-import socket
 import time
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -24,6 +21,7 @@ from sqlalchemy.orm import Session
 from leo.errors import LeoError
 
 from . import chain, consistency
+from .actor import default_actor
 from .database import StoreError, connect, run_in_transaction
 from .location import resolve_url
 from .migrate import ensure_schema
@@ -49,18 +47,6 @@ if TYPE_CHECKING:
     from leo.models import Report
 
 R = TypeVar("R", bound=Chained)
-
-
-def default_actor() -> str:
-    """Who is acting: ``LEO_ACTOR``, ``GITHUB_ACTOR``, else ``user@host``."""
-    for var in ("LEO_ACTOR", "GITHUB_ACTOR"):
-        if os.environ.get(var):
-            return os.environ[var][:200]
-    try:
-        user = getpass.getuser()
-    except (KeyError, OSError):
-        user = "unknown"
-    return f"{user}@{socket.gethostname()}"[:200]
 
 
 class Appender:

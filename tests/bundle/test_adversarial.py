@@ -13,6 +13,7 @@ import tarfile
 
 import anyio
 import pytest
+import zstandard
 
 from leo.bundle.create import write_archive
 from leo.bundle.read import read_bundle
@@ -74,6 +75,35 @@ def _long_symlink_chain() -> bytes:
     return raw_tar(entries)
 
 
+def _zstd(raw: bytes, **params: object) -> bytes:
+    """``raw`` in one zstd frame, by default as LEO writes it (content size, checksum)."""
+    return zstandard.ZstdCompressor(level=1, write_checksum=True, **params).compress(raw)
+
+
+def _zstd_tar(entries, **params: object) -> bytes:
+    return _zstd(gzip.decompress(raw_tar(entries)), **params)
+
+
+def _zstd_bomb() -> bytes:
+    """A frame that honestly declares 200 MiB of zeros after one tar header."""
+    header = gzip.decompress(_bomb())[:512]
+    out = io.BytesIO()
+    size = 512 + 200 * 1024 * 1024
+    compressor = zstandard.ZstdCompressor(level=1, write_checksum=True)
+    with compressor.stream_writer(out, size=size, closefd=False) as writer:
+        writer.write(header)
+        zeros = b"\0" * (1 << 20)
+        for _ in range(200):
+            writer.write(zeros)
+    return out.getvalue()
+
+
+def _zstd_bad_checksum() -> bytes:
+    data = bytearray(_zstd_tar(GOOD))
+    data[-1] ^= 0xFF  # the frame's last four bytes are its content checksum
+    return bytes(data)
+
+
 CASES = {
     "A-01 dot-dot": (raw_tar([regular("../../etc/cron.d/x")]), "bundle.path_traversal"),
     "A-01 nested dot-dot": (raw_tar([regular("a/../../x")]), "bundle.path_traversal"),
@@ -130,6 +160,28 @@ CASES = {
         raw_tar([*GOOD, regular("conftest.py")]),
         "bundle.unexpected_member",
     ),
+    # Format 2 (zstd, issue 20): the same limits as gzip, and the same member checks.
+    "A-09 zstd bomb": (_zstd_bomb(), "bundle.too_large"),
+    "A-09 zstd frame without its size": (
+        _zstd_tar(GOOD, write_content_size=False),
+        "bundle.malformed",
+    ),
+    "A-11 zstd frame without a checksum": (
+        zstandard.ZstdCompressor(level=1).compress(gzip.decompress(raw_tar(GOOD))),
+        "bundle.malformed",
+    ),
+    "A-11 zstd bad checksum": (_zstd_bad_checksum(), "bundle.malformed"),
+    "A-11 truncated zstd": (_zstd_tar(GOOD)[:-20], "bundle.malformed"),
+    "A-11 bytes after the zstd frame": (_zstd_tar(GOOD) + b"\0\0hidden", "bundle.malformed"),
+    "A-11 a second zstd frame": (_zstd_tar(GOOD) + _zstd(b"hidden payload"), "bundle.malformed"),
+    "A-11 zstd skippable frame first": (
+        b"\x50\x2a\x4d\x18\x04\0\0\0skip" + _zstd_tar(GOOD),
+        "bundle.format",
+    ),
+    "A-01 dot-dot in a zstd bundle": (
+        _zstd_tar([*GOOD, regular("../../.bashrc")]),
+        "bundle.path_traversal",
+    ),
     "A-30 plain tar": (b"x" * 1024, "bundle.format"),
     "A-30 zip": (b"PK\x03\x04" + b"\0" * 100, "bundle.format"),
     "A-30 empty file": (b"", "bundle.format"),
@@ -152,6 +204,14 @@ def test_gzip_bomb_is_stopped_without_reading_it_all(workdir):
     with pytest.raises(BundleError):
         read_bundle(_bomb())
     assert time.monotonic() - started < 10
+
+
+def test_zstd_bomb_is_refused_by_its_declared_size_before_inflating(workdir):
+    # Inflated, the 200 MiB would fail later, as a member too large; this message comes only
+    # from the frame header's declared size.
+    bomb = CASES["A-09 zstd bomb"][0]
+    with pytest.raises(BundleError, match="the archive decompresses to more than"):
+        read_bundle(bomb)
 
 
 def test_hostile_archive_via_cli_gives_reason_and_no_traceback(leo_cli, tmp_path, keypair):

@@ -267,3 +267,88 @@ def test_gpg_signing_with_an_unknown_key_is_a_clear_error(builder_repo, leo_cli,
     )
     assert result.returncode == 2
     assert "gpg could not sign" in result.stderr
+
+
+def test_bundles_are_zstd_by_default_and_gzip_bundles_still_verify(builder_repo, keypair):
+    """Format 2 (zstd, issue 20) is written by default; format 1 (gzip) is still written on
+    request and read: the same members, the same verification."""
+    import anyio
+
+    from leo.bundle.create import create_bundle
+    from leo.bundle.read import read_bundle
+    from leo.bundle.sign import SignSpec
+    from leo.bundle.verify import Trust, verify_bundle
+
+    spec = SignSpec("key", str(keypair[0]))
+
+    def create(**kwargs):
+        return anyio.run(
+            lambda: create_bundle(builder_repo.path, "main", "feature", spec, **kwargs)
+        )
+
+    zstd, gzip = create(), create(compression="gzip")
+    assert zstd[:4] == b"\x28\xb5\x2f\xfd" and gzip[:2] == b"\x1f\x8b"
+    assert zstd == create()  # reproducible
+    assert read_bundle(zstd).members == read_bundle(gzip).members
+    for data in (zstd, gzip):
+        result, _ = anyio.run(verify_bundle, data, Trust(key=keypair[1]))
+        assert result.digest == hashlib.sha256(data).hexdigest()
+
+
+def test_the_patch_is_byte_for_byte_what_git_diff_gives(leo_repo, keypair):
+    """``create`` runs the plumbing ``git diff-tree -p`` (cheaper); it must give exactly the
+    bytes of ``git diff`` with the same flags, whatever the change holds."""
+    import anyio
+
+    from leo.bundle.create import create_bundle
+    from leo.bundle.read import PATCH, read_bundle
+    from leo.bundle.sign import SignSpec
+
+    repo = leo_repo(
+        base={
+            "old name.txt": "moved\n" * 50,
+            "gone.txt": "bye\n",
+            "src/app.py": "print('base')\n",
+            "run.sh": "echo hi\n",
+        },
+        head={
+            "new name.txt": "moved\n" * 50,
+            "src/app.py": "print('head')\n",
+            "docs/naïve café.md": "# unicode path\n",
+            "logo.bin": bytes(range(256)) * 8,
+            "run.sh": "echo hi\n",
+        },
+    )
+    git(repo.path, "rm", "-q", "old name.txt", "gone.txt")  # on feature: a rename, a deletion
+    (repo.path / "run.sh").chmod(0o755)
+    git(repo.path, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qam", "more")
+    data = anyio.run(
+        lambda: create_bundle(repo.path, "main", "feature", SignSpec("key", str(keypair[0])))
+    )
+    flags = [
+        "--binary",
+        "--full-index",
+        "--no-color",
+        "--no-ext-diff",
+        "--no-textconv",
+        "--no-renames",
+    ]
+    expected = subprocess.run(
+        [
+            "git",
+            "-C",
+            str(repo.path),
+            "-c",
+            "core.quotePath=false",
+            "diff",
+            *flags,
+            "main",
+            "feature",
+        ],
+        check=True,
+        capture_output=True,
+    ).stdout
+    patch = read_bundle(data)[PATCH]
+    assert b"new mode 100755" in patch and b"GIT binary patch" in patch
+    assert "naïve café".encode() in patch and b"deleted file mode" in patch
+    assert patch == expected

@@ -26,7 +26,7 @@ from leo import (
     current_isolation,
 )
 from leo_testing import baseline, changed_coverage, environment, observer
-from leo_testing.harness import harness_changes, harness_effect
+from leo_testing.harness import CONFIG_FILES, coverage_options, harness_changes, harness_effect
 from leo_testing.junit import ReportError, Suite, clean, parse_junit, read_report
 from leo_testing.sandbox import Sandbox, expand
 from leo_testing.settings import Settings
@@ -60,6 +60,9 @@ class SuiteRun:
     """Paths the base pass restored from the base or removed."""
     failing_before: frozenset[str] = frozenset()
     """Base tests that fail in the base pass and also fail against the base's own code."""
+    base_coverage: SuiteRun | None = None
+    """The base's own tests on the base's own code, with coverage: run only when the change
+    left uncovered lines in files the base had, to tell its own from pre-existing debt."""
 
 
 async def run_suite(
@@ -90,6 +93,15 @@ async def run_suite(
                     base = await _run_once(tree, settings, base_sandbox, env, plain, (), False)
                     before = await _failing_before(change, settings, env, run, base, Path(tmp))
                     run = replace(run, base=base, base_paths=tuple(paths), failing_before=before)
+                    if (
+                        coverage
+                        and run.duration_s <= settings.hold_the_line_max_s
+                        and changed_coverage.wants_base_run(
+                            change, run.coverage, tree, settings.coverage_omit
+                        )
+                    ):
+                        base_coverage = await _base_coverage(change, settings, env, tmp, generated)
+                        run = replace(run, base_coverage=base_coverage)
                 modified = await environment.discard_if_modified(env, settings)
     return replace(run, environment_modified=modified)
 
@@ -97,6 +109,30 @@ async def run_suite(
 def _without_coverage(command: tuple[str, ...]) -> tuple[str, ...]:
     """The default command without LEO's own ``--cov`` options."""
     return tuple(arg for arg in command if not arg.startswith("--cov"))
+
+
+#: Files a build backend writes into the sources (hatch-vcs, setuptools-scm): the only files of
+#: the head's setup a base coverage run gets, since the change's code wrote them.
+_VERSION_FILES = ("version.py", "_version.py", "__version__.py")
+
+
+async def _base_coverage(
+    change: Change,
+    settings: Settings,
+    env: environment.Environment,
+    tmp: str,
+    generated: dict[str, bytes],
+) -> SuiteRun:
+    """Hold the line for coverage: the base's tests, configuration and code, run with coverage
+    (Codecov and diff-cover compare with the base's coverage the same way)."""
+    async with change.worktree("base") as tree:
+        for path, data in generated.items():  # platformdirs 4.2.0 imports its version.py
+            target = tree.joinpath(*path.split("/"))
+            if path.rsplit("/", 1)[-1] in _VERSION_FILES and not target.exists():
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(data)
+        sandbox = Sandbox.create(settings, Path(tmp) / "base-coverage")
+        return await _run_once(tree, settings, sandbox, env, settings.command, (), True)
 
 
 async def _failing_before(
@@ -611,22 +647,37 @@ class TestingAgent(SubAgent):
             )
             details["coverage"] = {"measured": False, "reason": str(exc)}
             return "unreadable coverage report"
-        unreported = changed_coverage.unreported_python(change, hits, settings.coverage_omit)
-        sources = await change.read_many(unreported, "head") if unreported else {}
-        measured = changed_coverage.measure(change, hits, sources, settings.coverage_omit)
+        measured = await self._measure(change, settings, run, hits, details)
         not_analysed += [NotAnalysed(path=p, reason=r) for p, r in measured.unmeasured.items()]
+        findings += changed_coverage.context_findings(measured)
         percent = measured.percent
-        details["coverage"] = {
-            "measured": True,
-            "percent": percent,
-            "covered": measured.covered,
-            "executable": measured.executable,
-            "threshold": settings.coverage_threshold,
-            "uncovered": {
-                f.path: changed_coverage.ranges(f.uncovered) for f in measured.files if f.uncovered
-            },
-            "not_imported_by_tests": [f.path for f in measured.files if not f.reported],
-        }
+        details["coverage"].update(
+            {
+                "measured": True,
+                "percent": percent,
+                "covered": measured.covered,
+                "executable": measured.executable,
+                "threshold": settings.coverage_threshold,
+                "uncovered": {
+                    f.path: changed_coverage.ranges(f.uncovered)
+                    for f in measured.files
+                    if f.uncovered
+                },
+                "not_imported_by_tests": [f.path for f in measured.files if not f.reported],
+                "pre_existing": {
+                    f.path: changed_coverage.ranges(list(f.debt)) for f in measured.files if f.debt
+                },
+                "excluded_by_change": {
+                    f.path: changed_coverage.ranges(f.excluded)
+                    for f in measured.files
+                    if f.excluded
+                },
+                "not_measured": dict(measured.outside),
+                "imported_before_coverage": {
+                    f.path: changed_coverage.ranges(f.early) for f in measured.files if f.early
+                },
+            }
+        )
         if percent is None:
             return "no added executable lines to cover"
         text = f"changed-line coverage {percent:g}% ({measured.covered}/{measured.executable})"
@@ -635,6 +686,55 @@ class TestingAgent(SubAgent):
         )
         findings += found
         return text + judged
+
+    async def _measure(
+        self,
+        change: Change,
+        settings: Settings,
+        run: SuiteRun,
+        hits: changed_coverage.LineHits,
+        details: dict[str, Any],
+    ) -> changed_coverage.ChangedCoverage:
+        """``changed_coverage.measure`` with what it needs: the base's coverage settings (never
+        the head's: the change's edits to them are evidence, not configuration), the packages,
+        and the base's own coverage run when there was one."""
+        configs = {
+            side: changed_coverage.CoverageConfig.from_options(
+                coverage_options(await change.read_many(CONFIG_FILES, side))
+            )
+            for side in ("base", "head")
+        }
+        paths = change.paths(suffixes=(".py",))
+        inits = changed_coverage.package_dirs(change.paths())
+        found = [await change.read_many(inits, side) for side in ("base", "head")]
+        packages = frozenset(p.split("/")[-2] for f in found for p, d in f.items() if d is not None)
+        base = None
+        info: dict[str, Any] = {"ran": run.base_coverage is not None}
+        if run.base_coverage is None and run.duration_s > settings.hold_the_line_max_s:
+            info["skipped"] = (
+                f"the head's run took {run.duration_s:g}s, over hold_the_line_max_s "
+                f"({settings.hold_the_line_max_s:g}s)"
+            )
+        if run.base_coverage is not None:
+            info["duration_s"] = run.base_coverage.duration_s
+            base_hits, why = _base_hits(run.base_coverage)
+            info["usable"] = base_hits is not None
+            if why:
+                info["unusable"] = why
+            if base_hits is not None:
+                old = [f.old_path or f.path for f in change.files if f.path.endswith(".py")]
+                base = changed_coverage.BaseEvidence(base_hits, await change.read_many(old, "base"))
+        details["coverage"] = {"base_run": info}
+        return changed_coverage.measure(
+            change,
+            hits,
+            await change.read_many(paths, "head"),
+            settings.coverage_omit,
+            base_config=configs["base"],
+            head_config=configs["head"],
+            packages=packages,
+            base=base,
+        )
 
     async def resolve_conflict(self, change: Change, conflict: Conflict) -> SubAgentResult | None:
         """Re-run the failing tests: one that fails, then passes, is flaky (a warning)."""
@@ -687,3 +787,19 @@ class TestingAgent(SubAgent):
         return self.result(
             revised, summary=summary, analysed=own.analysed, tools=own.tools, details=details
         )
+
+
+def _base_hits(run: SuiteRun) -> tuple[changed_coverage.LineHits | None, str]:
+    """The base coverage run's line hits, or None and why it is no evidence: no report, a
+    suite that passed no test, or a timeout (then nothing is pre-existing debt: fail closed)."""
+    suite = _suite(run.junit)
+    if run.result.timed_out:
+        return None, "timed out"
+    if suite is None or not suite.count("passed"):
+        return None, f"no test passed (exit {run.result.returncode}): {_tail(run.result, 3)}"
+    if run.coverage is None:
+        return None, run.report_error or "no coverage report"
+    try:
+        return changed_coverage.parse_report(run.coverage, Path(run.tree)), ""
+    except ReportError as exc:
+        return None, str(exc)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import fnmatch
 import os
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +26,19 @@ SMALL_CHANGE_LINES = 20
 LineHits = dict[str, dict[int, int]]
 """Repository path -> line -> times it ran."""
 _MAX_LINE = 10_000_000
+#: Folders of a repository that hold programs run by hand, not code a test imports (colorama's
+#: demos/, wcwidth's bin/, pluggy's scripts/); measured anyway when they are a package.
+NOT_PACKAGE_DIRS = frozenset(
+    {"bin", "scripts", "script", "demos", "demo", "examples", "example", "tools", "tasks",
+     "benchmarks", "benchmark", "bench", "ci", ".github"}
+)  # fmt: skip
+#: coverage.py's own default exclusion (a ``# pragma: no cover`` comment).
+PRAGMA = r"#\s*(pragma|PRAGMA)[:\s]?\s*(no|NO)\s*(cover|COVER)"
+DEFAULT_EXCLUDE = (
+    PRAGMA,
+    r"^\s*(((async )?def .*?)?[\])]+(\s*->.*?)?:\s*)?\.\.\.\s*(#|$)",
+    r"^\s*if (typing\.)?TYPE_CHECKING:",
+)
 
 
 def _repo_path(name: str, sources: Sequence[str], root: Path) -> str | None:
@@ -100,19 +114,245 @@ def parse_report(data: bytes, root: Path) -> LineHits:
     raise ReportError(msg)
 
 
-def python_statements(source: bytes) -> set[int] | None:
-    """Executable lines of a Python file by coverage.py's parser (None if it does not parse)."""
+def python_statements(source: bytes, exclude: Sequence[str] = (PRAGMA,)) -> set[int] | None:
+    """Executable lines of a Python file by coverage.py's parser with the ``exclude`` regexes
+    (None if it does not parse)."""
     from coverage.exceptions import CoverageException
     from coverage.python import PythonParser
 
+    pattern = "|".join(f"(?:{e})" for e in exclude) if exclude else None
     try:
-        parser = PythonParser(
-            text=source.decode("utf-8"), exclude=r"(?i)#\s*pragma[:\s]?\s*no\s*cover"
-        )
+        parser = PythonParser(text=source.decode("utf-8"), exclude=pattern)
         parser.parse_source()
-    except (CoverageException, SyntaxError, UnicodeDecodeError, ValueError):
+    except (CoverageException, SyntaxError, UnicodeDecodeError, ValueError, re.error):
         return None
     return set(parser.statements)
+
+
+# --- What is measured: the project's importable code, as the base's coverage settings say ----
+
+
+@dataclass(frozen=True)
+class CoverageConfig:
+    """The coverage.py settings that decide which lines count, read from one side's files."""
+
+    source: tuple[str, ...] = ()
+    omit: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = DEFAULT_EXCLUDE
+
+    @classmethod
+    def from_options(cls, options: Mapping[str, tuple[str, ...]]) -> CoverageConfig:
+        """From ``section.key`` options (``harness.coverage_options``)."""
+
+        def listed(key: str) -> tuple[str, ...]:
+            return tuple(p.strip() for e in options.get(key, ()) for p in e.split(",") if p.strip())
+
+        exclude = options.get("report.exclude_lines") or DEFAULT_EXCLUDE
+        return cls(
+            source=listed("run.source") + listed("run.source_pkgs"),
+            omit=listed("run.omit") + listed("report.omit"),
+            exclude=tuple(exclude) + tuple(options.get("report.exclude_also", ())),
+        )
+
+
+def not_measured(path: str, config: CoverageConfig, packages: set[str]) -> str | None:
+    """Why ``path`` lies outside the code the project's tests measure, or None when it is inside.
+
+    ``config`` is the base's (a change cannot shrink what is measured by editing it);
+    ``packages`` are the folders with an ``__init__.py`` at the base or the head."""
+    parts = path.split("/")
+    if config.source:
+        roots = {
+            s.removeprefix("./").strip("/").replace(".", "/")
+            for s in config.source
+            if s.removeprefix("./").strip("/") not in ("", ".")
+        }
+        if len(roots) == len(config.source) and not any(
+            path.startswith(f"{r}/")
+            or path.startswith(f"src/{r}/")
+            or path in (f"{r}.py", f"src/{r}.py")
+            for r in roots
+        ):
+            return f"outside the base's coverage source ({', '.join(config.source[:5])})"
+    for pattern in config.omit:
+        if omitted(path, [pattern.removeprefix("./"), pattern.removeprefix("*/")]):
+            return f"omitted by the base's coverage settings ({pattern})"
+    top = parts[1] if parts[0] == "src" and len(parts) > 2 else parts[0]
+    if len(parts) > 1 and top in NOT_PACKAGE_DIRS and top not in packages:
+        return f"in {top}/, a folder of programs run by hand, not a package a test imports"
+    return None
+
+
+def package_dirs(paths: Sequence[str]) -> list[str]:
+    """The ``__init__.py`` files whose presence makes a changed file's top folder a package."""
+    out = []
+    for path in paths:
+        parts = path.split("/")
+        top = parts[:2] if parts[0] == "src" and len(parts) > 2 else parts[:1]
+        if len(parts) > len(top):
+            out.append("/".join([*top, "__init__.py"]))
+    return sorted(set(out))
+
+
+# --- Lines a change excluded: a ``# pragma: no cover`` or exclusion it added counts anyway ----
+
+
+def excluded_by_change(
+    source: bytes, added: set[int], base: CoverageConfig, head: CoverageConfig
+) -> set[int]:
+    """Added lines the head's exclusions hide that the base's rules, with the pragmas the change
+    added removed, count: the change cannot shrink its own denominator (issue 17)."""
+    lines = source.split(b"\n")
+    pragma = re.compile(PRAGMA.encode())
+    neutral = b"\n".join(
+        pragma.sub(b"#", line) if n in added else line for n, line in enumerate(lines, 1)
+    )
+    by_base = python_statements(neutral, base.exclude)
+    by_head = python_statements(source, head.exclude)
+    if by_base is None or by_head is None:
+        return set()
+    return (by_base - by_head) & added
+
+
+# --- Hold the line: uncovered code no test ran at the base either is pre-existing debt ------
+
+MODULE = "<module>"
+
+
+@dataclass(frozen=True)
+class Scopes:
+    """The functions of one Python file: each line's innermost function, and their bodies."""
+
+    bodies: dict[str, tuple[tuple[int, int], ...]]
+    """Qualified name -> first and last line of each body by that name (``@overload``s)."""
+    code: dict[int, str]
+    """Line -> its code without comments and spacing (for a line changed only in those)."""
+
+    def of(self, line: int) -> str:
+        inside = [
+            (a, name) for name, spans in self.bodies.items() for a, b in spans if a <= line <= b
+        ]
+        return max(inside)[1] if inside else MODULE
+
+    def ran(self, scope: str, hits: Mapping[int, int]) -> bool:
+        """Did any line of ``scope`` run (the module's own lines for ``MODULE``)?"""
+        if scope != MODULE:
+            spans = self.bodies[scope]
+            return any(count and a <= n <= b for n, count in hits.items() for a, b in spans)
+        return any(count and self.of(n) == MODULE for n, count in hits.items())
+
+
+def scopes(source: bytes | None) -> Scopes | None:
+    """The ``Scopes`` of ``source``, or None when it is not Python."""
+    import ast
+    import io
+    import tokenize
+
+    if source is None:
+        return None
+    try:
+        tree = ast.parse(source)
+        tokens = list(tokenize.tokenize(io.BytesIO(source).readline))
+    except (SyntaxError, ValueError, tokenize.TokenError):
+        return None
+    bodies: dict[str, tuple[tuple[int, int], ...]] = {}
+
+    def visit(node: ast.AST, prefix: str) -> None:
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                name = prefix + child.name
+                span = (child.body[0].lineno, child.end_lineno or child.lineno)
+                bodies[name] = (*bodies.get(name, ()), span)
+                visit(child, name + ".")
+            elif isinstance(child, ast.ClassDef):
+                visit(child, prefix + child.name + ".")
+            else:
+                visit(child, prefix)
+
+    visit(tree, "")
+    code: dict[int, list[str]] = {}
+    for tok in tokens:
+        if tok.type not in (tokenize.COMMENT, tokenize.NL, tokenize.NEWLINE, tokenize.INDENT,
+                            tokenize.DEDENT, tokenize.ENCODING, tokenize.ENDMARKER):  # fmt: skip
+            code.setdefault(tok.start[0], []).append(tok.string)
+    return Scopes(bodies, {n: " ".join(parts) for n, parts in code.items()})
+
+
+def wants_base_run(change: Change, report: bytes | None, root: Path, omit: Sequence[str]) -> bool:
+    """Is a coverage run at the base worth its time? Only when the head's report leaves an
+    added line of a ``.py`` file the base already had unrun (or the file unreported)."""
+    if report is None:
+        return False
+    try:
+        hits = parse_report(report, root)
+    except ReportError:
+        return False
+    for f in change.files:
+        if (
+            f.status == "added"
+            or not f.path.endswith(".py")
+            or not f.is_regular
+            or not f.added_lines
+            or omitted(f.path, omit)
+        ):
+            continue
+        lines = hits.get(f.path)
+        if lines is None or any(lines.get(n) == 0 for n in f.added_lines):
+            return True
+    return False
+
+
+def imported_early(scopes: Scopes, hits: Mapping[int, int]) -> bool:
+    """Was the module imported before coverage started? Its functions ran under coverage and
+    none of its own lines did, though importing runs them (its ``def`` lines at least): pytest
+    imports pluggy, and any module a pytest plugin imports, before pytest-cov starts."""
+    return any(hits.values()) and not scopes.ran(MODULE, hits)
+
+
+@dataclass(frozen=True)
+class BaseEvidence:
+    """What the base's own tests ran of the base's own code (a coverage run at the base)."""
+
+    hits: LineHits
+    sources: Mapping[str, bytes | None]
+    """Base contents of the changed files, by base path."""
+
+
+def debt(
+    line: int,
+    head: Scopes,
+    head_hits: Mapping[int, int],
+    base: Scopes | None,
+    base_hits: Mapping[int, int],
+) -> str | None:
+    """Why uncovered ``line`` is pre-existing debt, or None when it is the change's.
+
+    Debt is a line whose code the change altered only in comments or spacing and that the base's
+    tests did not run either, or a line in a function (or module body) that existed at the base
+    and that no test ran at the base nor at the head."""
+    if base is None:
+        return None
+    scope = head.of(line)
+    text = head.code.get(line)
+    same = [n for n, t in base.code.items() if t == text and base.of(n) == scope]
+    # As many copies at the head as at the base, none run at the base: only comments or
+    # spacing changed (platformdirs 4.2.1 added lint comments to its Windows-only imports).
+    if text and same and not any(base_hits.get(n) for n in same):
+        copies = sum(1 for n, t in head.code.items() if t == text and head.of(n) == scope)
+        if copies <= len(same):
+            return (
+                "the same code, unrun at the base too (the change edited only comments or spacing)"
+            )
+    exists = scope == MODULE or scope in base.bodies
+    if exists and not base.ran(scope, base_hits) and not head.ran(scope, head_hits):
+        where = (
+            "the module's own code (run on import; a module imported before coverage started, "
+            "as pytest imports pluggy, shows none)"
+            if scope == MODULE
+            else f"{scope}()"
+        )
+        return f"{where} ran in no test at the base either"
+    return None
 
 
 @dataclass
@@ -124,6 +364,12 @@ class FileCoverage:
     uncovered: list[int]
     reported: bool
     """False when the file was absent from the report (no test imported it)."""
+    excluded: list[int] = field(default_factory=list)
+    """Added lines only the change's own exclusions hid (counted, and uncovered unless run)."""
+    debt: dict[int, str] = field(default_factory=dict)
+    """Uncovered added lines the base's tests did not run either, with why: not judged."""
+    early: list[int] = field(default_factory=list)
+    """Module-level added lines of a module imported before coverage started: not measurable."""
 
 
 @dataclass
@@ -133,6 +379,8 @@ class ChangedCoverage:
     files: list[FileCoverage] = field(default_factory=list)
     unmeasured: dict[str, str] = field(default_factory=dict)
     """Changed files that could not be measured, with the reason."""
+    outside: dict[str, str] = field(default_factory=dict)
+    """Changed files outside the code the tests measure (demos, scripts), with the reason."""
 
     @property
     def executable(self) -> int:
@@ -165,10 +413,22 @@ def omitted(path: str, patterns: Sequence[str]) -> bool:
 
 
 def measure(
-    change: Change, hits: LineHits, sources: Mapping[str, bytes | None], omit: Sequence[str]
+    change: Change,
+    hits: LineHits,
+    sources: Mapping[str, bytes | None],
+    omit: Sequence[str],
+    *,
+    base_config: CoverageConfig | None = None,
+    head_config: CoverageConfig | None = None,
+    packages: frozenset[str] = frozenset(),
+    base: BaseEvidence | None = None,
 ) -> ChangedCoverage:
-    """Map ``hits`` onto the change's added lines; ``sources`` are head contents of changed
-    ``.py`` files absent from the report."""
+    """Map ``hits`` onto the change's added lines; ``sources`` are the head contents of the
+    changed ``.py`` files. Files outside what the base's coverage settings measure are set
+    aside, lines the change itself excluded count, and with ``base`` an uncovered line that
+    the base's tests did not run either is debt, not the change's."""
+    base_config = base_config or CoverageConfig()
+    head_config = head_config or CoverageConfig()
     result = ChangedCoverage()
     for changed in change.files:
         path = changed.path
@@ -176,33 +436,53 @@ def measure(
             continue
         if omitted(path, omit):
             continue
+        why = not_measured(path, base_config, set(packages))
+        if why is not None:
+            if path.endswith(".py") or path in hits:
+                result.outside[path] = why
+            continue
         added = set(changed.added_lines)
+        source = sources.get(path)
+        lines = hits.get(path, {})
         if path in hits:
-            lines = hits[path]
-            executable = sorted(added & lines.keys())
-            uncovered = [n for n in executable if lines[n] == 0]
-            result.files.append(FileCoverage(path, executable, uncovered, reported=True))
+            executable = added & lines.keys()
         elif path.endswith(".py"):
-            statements = python_statements(sources.get(path) or b"")
+            statements = python_statements(source or b"", head_config.exclude)
             if statements is None:
                 result.unmeasured[path] = "not valid Python, so its executable lines are unknown"
                 continue
-            executable = sorted(added & statements)
-            result.files.append(FileCoverage(path, executable, list(executable), reported=False))
+            executable = added & statements
+        else:
+            continue
+        excluded: set[int] = set()
+        if path.endswith(".py") and source is not None:
+            excluded = excluded_by_change(source, added, base_config, head_config) - executable
+        executable |= excluded
+        uncovered = [n for n in sorted(executable) if not lines.get(n)]
+        debts: dict[int, str] = {}
+        head_scopes = scopes(source) if uncovered and path.endswith(".py") else None
+        early: list[int] = []
+        if head_scopes is not None and imported_early(head_scopes, lines):
+            early = [n for n in uncovered if head_scopes.of(n) == MODULE]
+        if base is not None and head_scopes is not None:
+            old = changed.old_path or path
+            base_scopes = scopes(base.sources.get(old))
+            for n in uncovered:
+                reason = debt(n, head_scopes, lines, base_scopes, base.hits.get(old, {}))
+                if reason is not None and n not in early:
+                    debts[n] = reason
+        result.files.append(
+            FileCoverage(
+                path,
+                [n for n in sorted(executable) if n not in debts and n not in early],
+                [n for n in uncovered if n not in debts and n not in early],
+                reported=path in hits,
+                excluded=sorted(excluded),
+                debt=debts,
+                early=early,
+            )
+        )
     return result
-
-
-def unreported_python(change: Change, hits: LineHits, omit: Sequence[str]) -> list[str]:
-    """Changed ``.py`` files with added lines that the report does not mention."""
-    return [
-        f.path
-        for f in change.files
-        if f.path.endswith(".py")
-        and f.is_regular
-        and f.added_lines
-        and f.path not in hits
-        and not omitted(f.path, omit)
-    ]
 
 
 def judge(
@@ -249,6 +529,12 @@ def _findings(measured: ChangedCoverage, severity: Severity, why: str) -> list[F
         if not f.uncovered:
             continue
         imported = "" if f.reported else " (no test imported this file)"
+        hidden = [n for n in f.excluded if n in f.uncovered]
+        if hidden:
+            imported += (
+                f" (lines {ranges(hidden)} only because the change excluded them from coverage, "
+                "with a `# pragma: no cover` or its coverage settings, which do not count)"
+            )
         findings.append(
             Finding(
                 rule_id="testing.coverage.changed_lines",
@@ -261,6 +547,56 @@ def _findings(measured: ChangedCoverage, severity: Severity, why: str) -> list[F
                 line=f.uncovered[0],
                 end_line=f.uncovered[-1],
                 fix="add tests that exercise these lines",
+            )
+        )
+    return findings
+
+
+def context_findings(measured: ChangedCoverage) -> list[Finding]:
+    """``low`` findings that list what was not judged: uncovered lines the base's tests did not
+    run either (pre-existing debt), and changed files outside the code the tests measure."""
+    findings = []
+    for f in measured.files:
+        if not f.debt:
+            continue
+        lines = sorted(f.debt)
+        findings.append(
+            Finding(
+                rule_id="testing.coverage.changed_lines",
+                severity="low",
+                message=f"added lines {ranges(lines)} of {f.path} are not run by any test, nor "
+                f"were they at the base (pre-existing, not the change's): {f.debt[lines[0]]}",
+                path=f.path,
+                line=lines[0],
+                end_line=lines[-1],
+                fix="add tests that exercise these lines",
+            )
+        )
+    for f in measured.files:
+        if f.early:
+            findings.append(
+                Finding(
+                    rule_id="testing.coverage.not_measured",
+                    severity="low",
+                    message=f"added module-level lines {ranges(f.early)} of {f.path} cannot be "
+                    "measured: the module was imported before coverage started (its functions "
+                    "ran under coverage, none of its own lines did; pytest imports pluggy, and what "
+                    "a pytest plugin imports, first); its functions are measured as usual",
+                    path=f.path,
+                    line=f.early[0],
+                    end_line=f.early[-1],
+                )
+            )
+    if measured.outside:
+        paths = sorted(measured.outside)
+        listed = "; ".join(f"{p}: {measured.outside[p]}" for p in paths[:10])
+        findings.append(
+            Finding(
+                rule_id="testing.coverage.not_measured",
+                severity="low",
+                message=f"{len(paths)} changed file(s) lie outside the code the project's tests "
+                f"measure, so changed-line coverage leaves them out ({listed})",
+                path=paths[0],
             )
         )
     return findings

@@ -293,6 +293,12 @@ def _effective(files: dict[str, bytes | None], order: tuple[str, ...], read: Any
     return {}
 
 
+def coverage_options(files: dict[str, bytes | None]) -> Options:
+    """The coverage.py options one side's root files give (``files`` keyed by ``CONFIG_FILES``),
+    from the file coverage.py would pick."""
+    return _effective(files, _COVERAGE_ORDER, _coverage_options)
+
+
 def _split_list(entries: tuple[str, ...]) -> set[str]:
     return {p.strip() for e in entries for p in e.split(",") if p.strip()}
 

@@ -139,6 +139,10 @@ class Settings(AgentSettings):
     coverage_threshold: Annotated[float, Field(ge=0, le=100)] = 80.0
     coverage_severity: Severity = "medium"
     coverage_omit: tuple[str, ...] = COVERAGE_OMIT
+    hold_the_line_max_s: Annotated[float, Field(ge=0)] = 60.0
+    """The base coverage run that tells pre-existing uncovered lines from the change's costs about
+    one more run of the suite: skipped (nothing is then pre-existing) when the head's own run took
+    longer than this many seconds; 0 never runs it."""
     flaky_reruns: Count = 2
     updated_tests: Literal["context", "lead"] = "context"
     """A failing base test the change rewrote, keeping its assertions, so that it passes:
