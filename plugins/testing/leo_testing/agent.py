@@ -415,8 +415,8 @@ def _harness_finding(paths: list[str], bending: list[str], inert: list[str]) -> 
     return Finding(
         rule_id="testing.harness_changed",
         severity="low",
-        message=f"the change edits test configuration ({edited}) in ways that cannot change "
-        "which tests run or what coverage measures ("
+        message=f"the change edits test configuration ({edited}) in ways that cannot bend the "
+        "evidence LEO uses: the base's tests, their outcomes, or what coverage measures ("
         + "; ".join(inert[:8])
         + "); the base pass used the base's versions; the diff is in details.harness_changed",
         path=paths[0],
@@ -608,7 +608,8 @@ class TestingAgent(SubAgent):
         harness = await harness_changes(change)
         if harness:
             details["harness_changed"] = dict(harness)
-            bending, inert = await harness_effect(change, harness)
+            own = self.settings.is_default_command  # LEO's own --cov measures the tree
+            bending, inert = await harness_effect(change, harness, own)
             details["harness_effect"] = {"may_bend": bending[:50], "cannot_bend": inert[:50]}
             findings.append(_harness_finding(list(harness), bending, inert))
         base = run.base
@@ -654,6 +655,7 @@ class TestingAgent(SubAgent):
         )
         head_suite = head_suite or Suite(())
         weakened = baseline.compare(base_suite, head_suite, edited, renamed, sources)
+        weakened = await baseline.subjects_removed(change, weakened)
         info["weakened"] = [w.nodeid for w in weakened[:200]]
         findings += baseline.weakened_findings(
             weakened, self.settings.updated_tests, run.failing_before

@@ -13,13 +13,16 @@ from __future__ import annotations
 
 import ast
 import copy
+import dataclasses
 import difflib
 import posixpath
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from leo import Change, Finding, LeoError, Severity, run_git
+from leo_testing.checks import FailedCheck, judge
 from leo_testing.harness import is_harness_file
 from leo_testing.junit import Suite, TestCase
 from leo_testing.tampering import is_test_side
@@ -130,6 +133,10 @@ class TestSource:
     renamed keeps its shape."""
     asserts: int
     """``assert`` statements and ``assert…``/``raises``/``warns``/``fail`` calls in it."""
+    node: ast.FunctionDef | ast.AsyncFunctionDef | None = field(
+        default=None, compare=False, repr=False
+    )
+    """The function itself, to find the check that failed and what became of it."""
 
 
 def read_test_functions(source: bytes | None) -> dict[str, TestSource]:
@@ -147,7 +154,9 @@ def read_test_functions(source: bytes | None) -> dict[str, TestSource]:
                 visit(node.body, f"{prefix}{node.name}::")
             elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
                 body = "\n".join(ast.unparse(n) for n in node.body)
-                found[prefix + node.name] = TestSource(body, _shape(node), _count_asserts(node))
+                found[prefix + node.name] = TestSource(
+                    body, _shape(node), _count_asserts(node), node
+                )
 
     visit(tree.body, "")
     return found
@@ -215,11 +224,27 @@ class Weakened:
     """Assertions in the base's and the head's version of the test (or module), when known."""
     detail: str = ""
     """The collection error's first line, or the new name."""
+    check: FailedCheck | None = None
+    """The statement the base test failed on and what the change did to it, when known."""
+    function: str = ""
+    """``file::Class::test`` of the test's definition: the variants of one test (parameters,
+    subclasses inheriting it) are reported together."""
+    error: str = ""
+    """The line naming the error a failing base test raised."""
+    removed: str = ""
+    """What the change removed that the test needed (``module blinker._saferef``), when its
+    error names a module or name the change deleted: the test went with its subject."""
+    deprecated: str = ""
+    """The deprecation warning the change added that the base test failed on (the base's
+    ``filterwarnings = error``): the test stopped at the warning, before its assertions."""
 
     @property
     def updated(self) -> bool:
-        """The change rewrote the test and kept at least as many assertions: a test updated
-        with the behaviour it checks, not a neutered one."""
+        """A test updated with the behaviour it checks, not a neutered one: the check it failed
+        on is still there with its expected value changed (or, when that line is unknown, the
+        rewrite kept at least as many assertions)."""
+        if self.check is not None:
+            return self.check.holds
         return self.asserts is not None and self.asserts[1] >= self.asserts[0] > 0
 
 
@@ -266,14 +291,16 @@ def compare(
                 continue  # the head's run could not collect it either: reported already
             if head_path not in head_files and not edited:
                 out.append(Weakened(case.nodeid, case.outcome, None, False, "module",
-                                    detail=case.first_error_line()))  # fmt: skip
+                                    detail=case.first_error_line(),
+                                    error=case.first_error_line()))  # fmt: skip
             elif head_path in head_files:
                 out.append(Weakened(case.nodeid, case.outcome, "passed", edited, "module",
                                     _module_asserts(sources, path, head_path),
                                     case.first_error_line()))  # fmt: skip
             else:  # the change dropped the whole module
                 out.append(Weakened(case.nodeid, case.outcome, None, edited, "module",
-                                    detail=case.first_error_line()))  # fmt: skip
+                                    detail=case.first_error_line(),
+                                    error=case.first_error_line()))  # fmt: skip
             continue
         now = at_head.get(case.nodeid)
         if now is None and sep and path in renamed:  # a moved test file
@@ -282,7 +309,7 @@ def compare(
         if now is None and sep:
             new_name, now = _renamed_test(case.nodeid, head_path, at_head, sources)
             kind = "renamed" if now is not None else "test"
-        head_outcome = now.outcome if now is not None else None
+        head_outcome: str | None = now.outcome if now is not None else None
         if head_outcome is None and sep:  # the change parametrized the test (further)
             stem, _, ids = f"{head_path}{sep}{rest}".partition("[")
             wanted = _ids(ids)
@@ -292,17 +319,56 @@ def compare(
             continue  # reported as a failing test already
         if case.outcome == "passed" and head_outcome == "passed":
             continue
-        asserts = None
+        asserts = check = None
+        _, qual, _ = _split(case.nodeid)
+        src = case.file or path
+        old_name, old = _function(sources.base.get(src, {}), qual)
         if head_outcome == "passed" and edited:
-            _, qual, _ = _split(case.nodeid)
-            old = sources.base.get(path, {}).get(qual)
-            new = sources.head.get(head_path, {}).get(_split(new_name)[1] if new_name else qual)
+            head_src = renamed.get(src, src)
+            _, new = _function(
+                sources.head.get(head_src, {}), _split(new_name)[1] if new_name else old_name
+            )
             if old is not None and new is not None:
                 asserts = (old.asserts, new.asserts)
+                check = _failed_check(case, old, new)
+        elif head_outcome is None and case.outcome in ("failed", "error") and old is not None:
+            check = _failed_check(case, old, None)
+        function = f"{src}::{old_name}" if old is not None else case.nodeid.partition("[")[0]
         out.append(
-            Weakened(case.nodeid, case.outcome, head_outcome, edited, kind, asserts, new_name)
+            Weakened(
+                case.nodeid,
+                case.outcome,
+                head_outcome,
+                edited,
+                kind,
+                asserts,
+                new_name,
+                check=check,
+                function=function,
+                error=case.first_error_line() if case.outcome in ("failed", "error") else "",
+            )
         )
     return out
+
+
+def _function(tests: Mapping[str, TestSource], qual: str) -> tuple[str, TestSource | None]:
+    """The test ``qual`` (``Class::test``) of a file's functions; a test a subclass in another
+    file inherits (itsdangerous' ``TestTimedSerializer::test_iter_unsigners``) by its name."""
+    if qual in tests:
+        return qual, tests[qual]
+    name = qual.rpartition("::")[2]
+    found = [q for q in tests if q.rpartition("::")[2] == name]
+    return (found[0], tests[found[0]]) if len(found) == 1 else (qual, None)
+
+
+def _failed_check(case: TestCase, old: TestSource, new: TestSource | None) -> FailedCheck | None:
+    """What the change did to the statement ``case`` failed on in the base's version ``old``."""
+    if case.outcome != "failed" or old.node is None:
+        return None
+    path, line = case.crash_location()
+    if path != case.file or line is None or line == case.line:
+        return None  # not located in the test's own body
+    return judge(old.node, new.node if new is not None else None, line)
 
 
 def _ids(ids: str) -> set[str]:
@@ -360,6 +426,101 @@ def _ratio(a: str, b: str) -> float:
     return difflib.SequenceMatcher(None, a, b, autojunk=False).ratio()
 
 
+#: ``No module named 'pkg.mod'``: the module a test imports is gone.
+_NO_MODULE = re.compile(r"(?:ModuleNotFound|Import)Error: No module named '([\w.]+)'")
+#: ``cannot import name 'x' from 'pkg'`` / ``module 'pkg' has no attribute 'x'``.
+_NO_NAME = re.compile(
+    r"ImportError: cannot import name '(?P<name>\w+)' from '(?P<module>[\w.]+)'"
+    r"|AttributeError: module '(?P<module2>[\w.]+)' has no attribute '(?P<name2>\w+)'"
+)
+#: ``'Signal' object has no attribute 'x'`` / ``type object 'Signal' has no attribute 'x'``.
+_NO_ATTRIBUTE = re.compile(r"AttributeError: .*(?:object|class) .*has no attribute '(\w+)'")
+
+
+async def subjects_removed(change: Change, weakened: Sequence[Weakened]) -> list[Weakened]:
+    """Mark each failing base test that the change deleted along with its subject: its error
+    names a module the change deleted, or a name the change removed from the module (or, for an
+    attribute, from every changed code file) that defined it at base (blinker 1.8.0 deleted the
+    private ``blinker._saferef`` and ``tests/test_saferef.py`` with it). Design judges the
+    removal itself; a deleted test that failed an assertion is not marked."""
+    wanted = {
+        w.nodeid
+        for w in weakened
+        if w.head_outcome is None and w.error and w.base_outcome in ("failed", "error")
+    }
+    if not wanted:
+        return list(weakened)
+    code = [f for f in change.files if f.path.endswith(".py") and not is_test_side(f.path)]
+    gone = {f.old_path or f.path for f in code if f.status == "deleted"}
+    gone |= {f.old_path for f in code if f.status == "renamed" and f.old_path}
+    edited = [f.path for f in code if f.status == "modified"]
+    base = await change.read_many(edited, "base")
+    head = await change.read_many(edited, "head")
+    out = []
+    for w in weakened:
+        why = _removed_subject(w.error, gone, base, head) if w.nodeid in wanted else ""
+        warned = _new_deprecation(w.error, base, head) if w.nodeid in wanted else ""
+        out.append(dataclasses.replace(w, removed=why, deprecated=warned) if why or warned else w)
+    return out
+
+
+#: ``DeprecationWarning: The global 'x' signal is deprecated …`` raised as an error.
+_DEPRECATION = re.compile(r"(?:Pending)?DeprecationWarning: (.{12,})")
+
+
+def _new_deprecation(
+    error: str, base: Mapping[str, bytes | None], head: Mapping[str, bytes | None]
+) -> str:
+    """The warning ``error`` names when the change's edits to the code added it (blinker 1.8.0
+    deprecated the global ``receiver_connected``), or ``""``."""
+    match = _DEPRECATION.search(error)
+    if match is None:
+        return ""
+    words = re.findall(r"\w+", match[1])[:6]  # the source may split the text over lines
+    if len(words) < 3:
+        return ""
+    said = re.compile(r"\W+".join(map(re.escape, words)))
+    new = any(said.search(_text(data)) for data in head.values())
+    old = any(said.search(_text(data)) for data in base.values())
+    return match[0][:200] if new and not old else ""
+
+
+def _module_files(module: str, paths: Iterable[str]) -> list[str]:
+    """The paths (under any source folder: ``src/``) that hold the module ``module``."""
+    tails = (module.replace(".", "/") + ".py", module.replace(".", "/") + "/__init__.py")
+    return [p for p in paths if any(p == t or p.endswith("/" + t) for t in tails)]
+
+
+def _removed_subject(
+    error: str, gone: set[str], base: Mapping[str, bytes | None], head: Mapping[str, bytes | None]
+) -> str:
+    """What the change removed that ``error`` names, or ``""``."""
+    if match := _NO_MODULE.search(error):
+        files = _module_files(match[1], gone)
+        return f"module {match[1]} ({files[0]}), which the change deleted" if files else ""
+    if match := _NO_NAME.search(error):
+        module, name = match["module"] or match["module2"], match["name"] or match["name2"]
+        files = _module_files(module, head)  # a module the change edited
+        word = re.compile(rf"\b{re.escape(name)}\b")
+        if files and all(
+            word.search(_text(base.get(f))) and not word.search(_text(head.get(f))) for f in files
+        ):
+            return f"{module}.{name}, which the change removed from {files[0]}"
+        return ""
+    if match := _NO_ATTRIBUTE.search(error):
+        name = re.escape(match[1])
+        defined = re.compile(rf"(?m)^\s*(?:async\s+)?(?:def|class)\s+{name}\b|\b{name}\s*[:=]")
+        had = [p for p, data in base.items() if defined.search(_text(data))]
+        word = re.compile(rf"\b{name}\b")
+        if had and not any(word.search(_text(data)) for data in head.values()):
+            return f"{match[1]}, which the change removed from {had[0]}"
+    return ""
+
+
+def _text(data: bytes | None) -> str:
+    return (data or b"").decode("utf-8", "replace")
+
+
 def weakened_findings(
     weakened: Sequence[Weakened],
     updated_tests: str = "context",
@@ -368,53 +529,83 @@ def weakened_findings(
     """``testing.test_weakened``: high when it hides a failure, medium for a LEAD to decide,
     low (context, never gating) for a test the change updated along with the behaviour, or one
     that also failed against the base's own code (``failing_before``: the change hides no
-    failure it introduced).
+    failure it introduced). The variants of one test judged alike (its parameters, the
+    subclasses that inherit it) are one finding naming them all.
 
     ``updated_tests = "lead"`` makes an updated test a LEAD's decision too.
     """
+    groups: dict[tuple[object, ...], list[Weakened]] = {}
+    for w in weakened:
+        before = w.base_outcome in ("failed", "error") and w.nodeid in failing_before
+        fate = w.check.fate if w.check is not None else None
+        alike = (w.function or w.nodeid, w.base_outcome, w.head_outcome, w.kind, w.edited,
+                 fate, w.asserts, w.removed, w.deprecated, before)  # fmt: skip
+        groups.setdefault(alike, []).append(w)
     findings = []
-    for w in weakened[:_MAX_NAMED]:
-        if w.base_outcome in ("failed", "error") and w.nodeid in failing_before:
+    for key, members in list(groups.items())[:_MAX_NAMED]:
+        w, before = members[0], bool(key[-1])
+        more = _more(members)
+        path = w.nodeid.split("::", 1)[0] if "::" in w.nodeid else None
+        if before:
             findings.append(
                 Finding(
                     rule_id="testing.test_weakened",
                     severity="low",
-                    message=f"{w.nodeid} {w.base_outcome} against the head's code in the base's "
-                    "version, and against the base's own code too: a failure the change did not "
-                    "introduce, which its own run no longer reports",
-                    path=w.nodeid.split("::", 1)[0] if "::" in w.nodeid else None,
+                    message=f"{w.nodeid}{more} {w.base_outcome} against the head's code in the "
+                    "base's version, and against the base's own code too: a failure the change "
+                    "did not introduce, which its own run no longer reports",
+                    path=path,
                     on_changed_line=False,
                 )
             )
             continue
-        message, severity = _describe(w, updated_tests)
+        message, severity = _describe(w, updated_tests, more)
         findings.append(
             Finding(
                 rule_id="testing.test_weakened",
                 severity=severity,
                 message=message,
-                path=w.nodeid.split("::", 1)[0] if "::" in w.nodeid else None,
+                path=path,
                 fix="restore the test, or fix the code so the base's test passes",
             )
         )
-    if len(weakened) > _MAX_NAMED:
+    if len(groups) > _MAX_NAMED:
+        left = sum(len(m) for m in list(groups.values())[_MAX_NAMED:])
         findings.append(
             Finding(
                 rule_id="testing.test_weakened",
                 severity="high",
-                message=f"{len(weakened) - _MAX_NAMED} more base tests were weakened (not named)",
+                message=f"{left} more base tests were weakened (not named)",
             )
         )
     return findings
 
 
-def _describe(w: Weakened, updated_tests: str) -> tuple[str, Severity]:
-    """The finding's message and severity for one weakened test."""
+def _more(members: Sequence[Weakened]) -> str:
+    """`` (and N variants: a, b, …)`` naming the other variants of a test judged alike."""
+    if len(members) < 2:
+        return ""
+    names = ", ".join(m.nodeid for m in members[1:6]) + (", …" if len(members) > 6 else "")
+    return f" (and {len(members) - 1} variant(s) judged alike: {names})"
+
+
+def _check_text(c: FailedCheck) -> str:
+    return f"line {c.line}: `{c.text}`"
+
+
+def _describe(w: Weakened, updated_tests: str, more: str = "") -> tuple[str, Severity]:
+    """The finding's message and severity for one weakened test (and its ``more`` variants)."""
     counts = f" (assertions {w.asserts[0]} at base, {w.asserts[1]} at head)" if w.asserts else ""
     updated: Severity = "medium" if updated_tests == "lead" else "low"
     if w.kind == "module":
         path = w.nodeid.split("::", 1)[0]
         why = f"{path}: the base's version could not be collected against the head's code ({w.detail})"
+        if w.head_outcome is None and w.removed:
+            return (
+                f"{why}, and the change deleted it with its subject, {w.removed}: the test could "
+                "not outlive what it tested; Design judges the removal",
+                "low",
+            )
         if w.head_outcome is None:
             return f"{why}, and the change's own run has no test from it", "high"
         if not w.edited:  # the same file imports at the head: the base's configuration differs
@@ -432,16 +623,56 @@ def _describe(w: Weakened, updated_tests: str) -> tuple[str, Severity]:
         + (f" as {w.detail}" if w.kind == "renamed" else "")
         + (" after the change edited it" if w.edited else ""),
     }[w.head_outcome]
+    name = f"{w.nodeid}{more}"
+    if w.removed:
+        return (
+            f"{name} {w.base_outcome} against the head's code in the base's version ({w.error}) "
+            f"and the change deleted it with its subject, {w.removed}: the test could not "
+            "outlive what it tested; Design judges the removal",
+            "low",
+        )
+    if w.deprecated and w.head_outcome is None:
+        return (
+            f"{name} {w.base_outcome} against the head's code in the base's version on a "
+            f"deprecation the change added ({w.deprecated}), before reaching its assertions, "
+            "and the change deleted it: a LEAD decides whether the deprecated feature may go "
+            "untested",
+            "medium",
+        )
     if w.base_outcome in ("failed", "error"):
-        message = f"{w.nodeid} {w.base_outcome} against the head's code in the base's version; {at_head}{counts}"
+        failed_on = f" (it failed on {_check_text(w.check)})" if w.check else ""
+        message = f"{name} {w.base_outcome} against the head's code in the base's version{failed_on}; {at_head}{counts}"
     else:
-        message = f"{w.nodeid} passes against the head's code in the base's version, but {at_head}"
+        message = f"{name} passes against the head's code in the base's version, but {at_head}"
     if w.kind == "renamed" and w.base_outcome == "passed":
         return message, "low"
     if w.head_outcome == "passed" and w.edited:  # rewritten: intended, or neutered?
-        if w.updated:
-            return message + "; it was updated along with the behaviour it checks", updated
-        return message, "medium"
+        return _rewritten(w, message, updated)
     if w.base_outcome in ("failed", "error"):
         return message, "high"
     return message, "medium"
+
+
+def _rewritten(w: Weakened, message: str, updated: Severity) -> tuple[str, Severity]:
+    """A failing base test the change edited until it passed: judged by what became of the
+    check it failed on, else by its assertions' count."""
+    c = w.check
+    if c is None:
+        if w.updated:
+            return message + "; it was updated along with the behaviour it checks", updated
+        return message, "medium"
+    said: dict[str, tuple[str, Severity]] = {
+        "kept": ("that check is kept as it was (its inputs changed): updated along with the "
+                 "behaviour it checks", updated),
+        "updated": ("that check is kept with a new expected value: updated along with the "
+                    "behaviour it checks", updated),
+        "weakened": (f"that check can no longer fail ({c.how}): the change neutered the test "
+                     "that caught the failure", "high"),
+        "removed": ("the change deleted that check: a LEAD decides whether the behaviour it "
+                    "pinned was meant to change", "medium"),
+        "patched": (f"that check is kept, but the change added a patch to the test ({c.how}): "
+                    "a LEAD decides whether it now checks a stand-in instead of the code",
+                    "medium"),
+    }  # fmt: skip
+    text, severity = said[c.fate]
+    return f"{message}; {text}", severity

@@ -14,6 +14,7 @@ THREATS.md D-07).
 
 from __future__ import annotations
 
+import ast
 import configparser
 import difflib
 import posixpath
@@ -154,13 +155,19 @@ INERT_PYTEST = frozenset(
      "tmp_path_retention_count", "tmp_path_retention_policy", "verbosity_assertions",
      "verbosity_test_cases", "truncation_limit_lines", "truncation_limit_chars"}
 )  # fmt: skip
-#: pytest options that decide collection or outcomes: any edit, removal included, needs a LEAD.
+#: pytest options that decide outcomes or load code: any edit, removal included, needs a LEAD.
 COLLECTION_PYTEST = frozenset(
-    {"addopts", "testpaths", "python_files", "python_classes", "python_functions",
-     "norecursedirs", "usefixtures", "xfail_strict", "pythonpath", "confcutdir",
+    {"addopts", "usefixtures", "xfail_strict", "pythonpath", "confcutdir",
      "empty_parameter_set_mark", "doctest_optionflags", "asyncio_mode", "strict",
-     "strict_markers", "strict_xfail", "strict_config", "consider_namespace_packages",
-     "collect_imported_tests", "rootdir", "timeout"}
+     "strict_markers", "strict_xfail", "strict_config", "rootdir", "timeout"}
+)  # fmt: skip
+#: pytest options that only choose which files and names are collected. The base's tests ran
+#: under the base's configuration, and each must still run in the head's run or it is
+#: ``testing.test_weakened``; so these can only choose which of the head's own new tests run,
+#: which no more bends the evidence than not writing a test (termcolor 2.5.0 added testpaths).
+COLLECTING_PYTEST = frozenset(
+    {"testpaths", "python_files", "python_classes", "python_functions", "norecursedirs",
+     "consider_namespace_packages", "collect_imported_tests"}
 )  # fmt: skip
 #: coverage options (section.key) that only change how a report looks or where data goes.
 INERT_COVERAGE = frozenset(
@@ -170,6 +177,12 @@ INERT_COVERAGE = frozenset(
      "report.precision", "report.sort", "report.format", "report.fail_under",
      "report.ignore_errors", "report.title"}
 )  # fmt: skip
+#: coverage options LEO's own ``--cov=<project>`` decides: it overrides ``[run] source``, and
+#: ``source_pkgs`` can only add files to measure (blinker 1.8.0 added ``run.source``).
+OVERRIDDEN_COVERAGE = frozenset({"run.source", "run.source_pkgs"})
+#: Markers of an installed copy of a package: a ``[paths]`` alias naming only such copies
+#: cannot remap a file of the project's tree, the only files LEO measures.
+_INSTALLED = ("site-packages", "dist-packages", ".tox/", ".nox/", ".venv/")
 #: coverage options that leave lines out: removing entries measures more, adding hides lines.
 EXCLUDING_COVERAGE = frozenset(
     {"run.omit", "run.include", "report.omit", "report.include", "report.exclude_lines",
@@ -290,8 +303,11 @@ def _split_list(entries: tuple[str, ...]) -> set[str]:
     return {p.strip() for e in entries for p in e.split(",") if p.strip()}
 
 
-def judge_options(base: Options, head: Options, kind: str) -> tuple[list[str], list[str]]:
-    """(edits that may bend the evidence, edits that cannot) between two option sets."""
+def judge_options(
+    base: Options, head: Options, kind: str, own_coverage: bool = False
+) -> tuple[list[str], list[str]]:
+    """(edits that may bend the evidence, edits that cannot) between two option sets;
+    ``own_coverage`` when LEO measures coverage with its own ``--cov`` (the default command)."""
     bending: list[str] = []
     inert: list[str] = []
     for key in sorted(set(base) | set(head)):
@@ -301,12 +317,19 @@ def judge_options(base: Options, head: Options, kind: str) -> tuple[list[str], l
         verb = "added" if old is None else "removed" if new is None else "changed"
         what = f"{kind} {key} {verb}"
         if kind == "pytest":
-            if key in INERT_PYTEST or (key not in COLLECTION_PYTEST and new is None):
+            if key in COLLECTING_PYTEST:
+                inert.append(f"{what} (it only chooses which of the head's own tests are "
+                             "collected; every base test must still run)")  # fmt: skip
+            elif key in INERT_PYTEST or (key not in COLLECTION_PYTEST and new is None):
                 inert.append(what)
             else:
                 bending.append(what)
         elif key in INERT_COVERAGE or key.startswith(_REPORT_SECTIONS):
             inert.append(what)
+        elif own_coverage and key in OVERRIDDEN_COVERAGE:
+            inert.append(f"{what} (LEO measures the project's tree with its own --cov)")
+        elif own_coverage and key.startswith("paths.") and _installed_only(new or ()):
+            inert.append(f"{what} (it maps only installed copies onto the project's tree)")
         elif key in EXCLUDING_COVERAGE and _split_list(new or ()) <= _split_list(old or ()):
             inert.append(f"{what} (entries only removed: more is measured)")
         elif key not in EXCLUDING_COVERAGE and new is None:
@@ -316,7 +339,85 @@ def judge_options(base: Options, head: Options, kind: str) -> tuple[list[str], l
     return bending, inert
 
 
-async def harness_effect(change: Change, touched: dict[str, str]) -> tuple[list[str], list[str]]:
+def _installed_only(entries: tuple[str, ...]) -> bool:
+    """Every alias of a ``[paths]`` entry (all but the first, where files are mapped to) names
+    an installed copy, never a folder of the project's tree."""
+    aliases = _tokens(entries)[1:]
+    return bool(aliases) and all(any(m in a for m in _INSTALLED) for a in aliases)
+
+
+#: Names a ``conftest.py`` defines that change what pytest does, not just what tests can use.
+_CONFTEST_HOOKS = ("pytest_",)
+_CONFTEST_SETTINGS = frozenset({"pytest_plugins"})
+
+
+def conftest_hooks(data: bytes | None) -> dict[str, str] | None:
+    """What in a ``conftest.py`` can change what pytest does, each with its source: hooks
+    (``pytest_*`` functions), ``pytest_plugins``, and any module-level statement other than an
+    import, a definition, a plain assignment, a docstring or a ``collect_ignore`` edit (module
+    code runs at start-up). None when it does not parse."""
+    try:
+        tree = ast.parse(data or b"")
+    except (SyntaxError, ValueError):
+        return None
+    hooks: dict[str, str] = {}
+
+    def visit(body: list[ast.stmt]) -> None:
+        for node in body:
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                if node.name.startswith(_CONFTEST_HOOKS):
+                    hooks[node.name] = ast.unparse(node)
+            elif isinstance(node, ast.If):
+                visit(node.body)
+                visit(node.orelse)
+            elif not _plain(node):
+                hooks[f"<module statement {ast.unparse(node)[:60]}>"] = ast.unparse(node)
+
+    visit(tree.body)
+    return hooks
+
+
+def _plain(node: ast.stmt) -> bool:
+    """An import, a class, a docstring, ``name = …`` or ``collect_ignore.append(…)``."""
+    if isinstance(node, ast.Import | ast.ImportFrom | ast.ClassDef | ast.Pass):
+        return True
+    if isinstance(node, ast.Assign | ast.AnnAssign | ast.AugAssign):
+        targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+        return all(isinstance(t, ast.Name) and t.id not in _CONFTEST_SETTINGS for t in targets)
+    if isinstance(node, ast.Expr):
+        value = node.value
+        if isinstance(value, ast.Constant):
+            return True
+        func = value.func if isinstance(value, ast.Call) else None
+        return (
+            isinstance(func, ast.Attribute)
+            and isinstance(func.value, ast.Name)
+            and func.value.id.startswith("collect_ignore")
+        )
+    return False
+
+
+def _conftest_effect(path: str, base: bytes | None, head: bytes | None) -> str | None:
+    """Why a ``conftest.py`` edit cannot bend the evidence, or None when it may: its hooks and
+    ``pytest_plugins`` are unchanged or only removed (fixtures and helpers serve the head's
+    tests only; the base pass used the base's conftest). A moved, unchanged conftest
+    (python-dateutil 2.9.0 moved dateutil/test/ to tests/) is the common case."""
+    old, new = conftest_hooks(base), conftest_hooks(head)
+    if new is None or (old is None and base is not None):
+        return None
+    old = old or {}
+    if any(old.get(name) != text for name, text in new.items()):
+        return None
+    if base == head:
+        return f"{path} (moved unchanged)"
+    return (
+        f"{path} (fixtures and helpers only; its pytest hooks and plugins are unchanged or removed)"
+    )
+
+
+async def harness_effect(
+    change: Change, touched: dict[str, str], own_coverage: bool = False
+) -> tuple[list[str], list[str]]:
     """(edits that may have bent the evidence, edits that cannot have) for the harness files
     ``touched`` (from ``harness_changes``). Root configuration is compared as pytest and
     coverage.py read it — the file each would pick, option by option — so a section moved from
@@ -329,10 +430,20 @@ async def harness_effect(change: Change, touched: dict[str, str]) -> tuple[list[
     for path in touched:
         if path in root:
             continue
-        if posixpath.basename(path) == "noxfile.py":
+        name = posixpath.basename(path)
+        if name == "noxfile.py":
             inert.append(f"{path} (pytest does not read it)")
-        else:
-            bending.append(path)
+            continue
+        if name == "conftest.py":
+            f = change.file(path)
+            old = (f.old_path or f.path) if f is not None else path
+            was = await change.read(old, "base") if f is None or f.status != "added" else None
+            now = await change.read(path, "head") if f is None or f.status != "deleted" else None
+            why = _conftest_effect(path, was, now)
+            if why is not None:
+                inert.append(why)
+                continue
+        bending.append(path)
     if root:
         base = await change.read_many(CONFIG_FILES, "base")
         head = await change.read_many(CONFIG_FILES, "head")
@@ -340,7 +451,9 @@ async def harness_effect(change: Change, touched: dict[str, str]) -> tuple[list[
             ("pytest", _PYTEST_ORDER, _pytest_options),
             ("coverage", _COVERAGE_ORDER, _coverage_options),
         ):
-            b, i = judge_options(_effective(base, order, read), _effective(head, order, read), kind)
+            b, i = judge_options(
+                _effective(base, order, read), _effective(head, order, read), kind, own_coverage
+            )
             bending += b
             inert += i
         for path in root:

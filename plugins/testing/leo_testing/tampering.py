@@ -282,9 +282,12 @@ class _Scanner(ast.NodeVisitor):
             if len(node.generators) != 1 or not self._snapshot(node.generators[0].iter):
                 return False
             target = ast.dump(node.generators[0].target)
-            if isinstance(node, ast.DictComp):
-                return target == ast.dump(ast.Tuple([node.key, node.value], ast.Store()))
-            return ast.dump(node.elt).replace("Load()", "Store()") == target
+            elt = (
+                ast.Tuple([node.key, node.value], ast.Load())
+                if isinstance(node, ast.DictComp)
+                else node.elt
+            )
+            return ast.dump(elt).replace("Load()", "Store()") == target
         return False
 
     def _ordinary_module_entry(self, key: ast.AST, value: ast.AST | None = None) -> bool:

@@ -30,6 +30,18 @@ PLATFORMDIRS = IMPORT_STUB + (
     "    finally:\n        builtins.__import__ = builtin_import\n"
     "        for name, module in items:\n            sys.modules[name] = module\n"
 )
+#: python-dateutil 2.9.0's clean_import fixture: forget the package's modules, then put the
+#: snapshot back.
+DATEUTIL = (
+    "import sys\n\n\ndef clean_import():\n"
+    "    du_modules = {\n        mod_name: mod\n        for mod_name, mod in sys.modules.items()\n"
+    "        if mod_name.startswith('dateutil')\n    }\n"
+    "    other_modules = {mod_name for mod_name in sys.modules if mod_name not in du_modules}\n"
+    "    for mod_name in du_modules:\n        del sys.modules[mod_name]\n    yield\n"
+    "    for mod_name in list(sys.modules):\n        if mod_name not in other_modules:\n"
+    "            del sys.modules[mod_name]\n"
+    "    for mod_name, mod in du_modules.items():\n        sys.modules[mod_name] = mod\n"
+)
 FORGERIES = {
     "assign-internal": "import _pytest.reports\n_pytest.reports.TestReport.from_item_and_call = 1\n",
     "from-import-alias": "from _pytest.reports import TestReport as T\nT.from_item_and_call = 1\n",
@@ -79,6 +91,8 @@ FORGERIES = {
     "modules-loop-var-rebound": "import sys\n\ndef test_x():\n"
     "    for name, module in list(sys.modules.items()):\n        module = None\n"
     "        sys.modules[name] = module\n",
+    # The dateutil snapshot's hostile twin: the comprehension's values are not the modules.
+    "modules-dict-comprehension-forged": DATEUTIL.replace("mod_name: mod\n", "mod_name: None\n"),
     "monkeypatch-import-forges": "import builtins\n\ndef test_x(monkeypatch):\n"
     "    monkeypatch.setattr(builtins, '__import__', lambda *a, **k: None)\n",
 }
@@ -95,6 +109,8 @@ HONEST = {
     "modules-pop-own-package": "import sys\n\ndef test_x():\n    sys.modules.pop('mypkg.compat', None)\n",
     "modules-snapshot-restored": "import sys\n\ndef test_x():\n    saved = sys.modules.copy()\n"
     "    sys.modules.update(saved)\n",
+    # python-dateutil 2.9.0's tests/test_imports.py: a dict comprehension snapshot (issue 18).
+    "modules-dict-snapshot-restored": DATEUTIL,
 }
 
 
@@ -324,3 +340,100 @@ def test_a_rename_that_renames_every_helper_too_is_found_by_its_shape():
         )
     )
     assert compare(base, head, {"tests/test_a.py"}, None, sources_of(old, new)) == []
+
+
+#: The base test: pytest reports it failed on line 3 (``assert add(1, 2) == 3``).
+FAILING = "def test_add():\n    x = add(0, 0)\n    assert add(1, 2) == 3\n    assert x == 0\n"
+#: What a change may make of it: each an update of the behaviour it checks, or not.
+REWRITES = {
+    "expected-value-updated": ("low", "a new expected value", FAILING.replace("== 3", "== 4")),
+    "inputs-changed": ("low", "kept as it was", FAILING.replace("add(0, 0)", "add(0, 1)")),
+    "other-assertion-dropped": ("low", "a new expected value",
+                                FAILING.replace("    assert x == 0\n", "").replace("== 3", "== -1")),
+    # packaging 24.0: the subject wrapped (``list(exc.exceptions)``), ``== {}`` → ``is None``
+    "subject-wrapped": ("low", "a new expected value", FAILING.replace("add(1, 2) == 3",
+                                                                       "list(add(1, 2)) == 3")),
+    "is-none": ("low", "a new expected value", FAILING.replace("add(1, 2) == 3", "add(1, 2) is None")),
+    "local-renamed": ("low", "kept as it was", FAILING.replace("x = add(0, 0)", "y = add(0, 0)")
+                      .replace("assert x == 0", "assert y == 1")),
+    "subject-patched": ("medium", "added a patch", FAILING.replace(
+        "    x = add(0, 0)\n", "    x = add(0, 0)\n    monkeypatch.setattr(calc, 'add', lambda a, b: 3)\n")),
+    "check-deleted": ("medium", "deleted that check", FAILING.replace("    assert add(1, 2) == 3\n", "")),
+    "same-expected-value-elsewhere": ("medium", "deleted that check",
+                                      FAILING.replace("add(1, 2) == 3", "add(0, 3) == 3")),
+    "truthiness": ("high", "truthiness", FAILING.replace("add(1, 2) == 3", "add(1, 2)")),
+    "tautology": ("high", "always matches", FAILING.replace("== 3", "== add(1, 2)")),
+    "mock-any": ("high", "always matches", FAILING.replace("== 3", "== mock.ANY")),
+    "try-except": ("high", "inside try/except", FAILING.replace(
+        "    assert add(1, 2) == 3\n",
+        "    try:\n        assert add(1, 2) == 3\n    except AssertionError:\n        pass\n")),
+    "suppress": ("high", "contextlib.suppress", FAILING.replace(
+        "    assert add(1, 2) == 3\n",
+        "    with contextlib.suppress(AssertionError):\n        assert add(1, 2) == 3\n")),
+    "if-false": ("high", "never holds", FAILING.replace(
+        "    assert add(1, 2) == 3\n", "    if False:\n        assert add(1, 2) == 3\n")),
+}  # fmt: skip
+
+
+def failed_at(line, name="test_add", file="tests/test_a.py"):
+    text = (
+        f"def {name}():\n>       assert ...\nE       assert 4 == 3\n\n{file}:{line}: AssertionError"
+    )
+    return TestCase(name, "tests.test_a", file, 1, "failed", "assert 4 == 3", text)
+
+
+def test_a_copy_of_the_failing_check_elsewhere_in_the_test_does_not_stand_in_for_it():
+    """sqlparse 0.5.1's test_strip_comments_multi says ``assert res == 'select'`` three times;
+    the one that failed was updated. The twin deletes the failing copy and keeps the others."""
+    base_src = (
+        "def test_add():\n    res = add(0, 0)\n    assert res == 0\n"
+        "    res = add(1, -1)\n    assert res == 0\n    res = add(2, -2)\n    assert res == 0\n"
+    )
+    base, head = Suite((failed_at(5),)), Suite((case("test_add", "passed"),))
+    updated = base_src.replace("add(1, -1)\n    assert res == 0", "add(1, -1)\n    assert res == 1")
+    (w,) = compare(base, head, {"tests/test_a.py"}, None, sources_of(base_src, updated))
+    assert w.check is not None and w.check.fate == "updated"
+    deleted = base_src.replace("    res = add(1, -1)\n    assert res == 0\n", "")
+    (w,) = compare(base, head, {"tests/test_a.py"}, None, sources_of(base_src, deleted))
+    assert w.check is not None and w.check.fate == "removed"
+    assert weakened_findings([w])[0].severity == "medium"
+
+
+@pytest.mark.parametrize("rewrite", REWRITES.values(), ids=REWRITES.keys())
+def test_a_rewritten_failing_test_is_judged_by_the_check_it_failed_on(rewrite):
+    """itsdangerous 2.2.0 changed the expected digest of the check test_iter_unsigners failed
+    on: an update (low). The hostile twins keep the test green by deleting (medium) or
+    neutering (high) that very check (planted-test-assertion-neutered)."""
+    severity, said, head_src = rewrite
+    base, head = Suite((failed_at(3),)), Suite((case("test_add", "passed"),))
+    (w,) = compare(base, head, {"tests/test_a.py"}, None, sources_of(FAILING, head_src))
+    assert w.check is not None and w.check.text == "assert add(1, 2) == 3"
+    (finding,) = weakened_findings([w])
+    assert finding.severity == severity and said in finding.message, finding.message
+    assert "line 3: `assert add(1, 2) == 3`" in finding.message
+    if severity == "low":
+        assert weakened_findings([w], updated_tests="lead")[0].severity == "medium"
+
+
+def test_the_variants_of_one_inherited_test_are_one_finding_under_their_real_node_ids():
+    """itsdangerous 2.2.0: test_iter_unsigners, defined in test_serializer.py, runs in three
+    classes of three files; xunit1 names the defining file, so each was reported three times."""
+    defined = "tests/test_serializer.py"
+    source = "class TestSerializer:\n    def test_iter(self):\n        assert f() == 1\n"
+    runs = [("tests.test_serializer.TestSerializer", "tests/test_serializer.py"),
+            ("tests.test_timed.TestTimedSerializer", "tests/test_timed.py"),
+            ("tests.test_url_safe.TestURLSafeSerializer", "tests/test_url_safe.py")]  # fmt: skip
+    text = f"E   assert 2 == 1\n\n{defined}:3: AssertionError"
+    base = Suite(tuple(TestCase("test_iter", c, defined, 2, "failed", "", text) for c, _ in runs))
+    head = Suite(tuple(TestCase("test_iter", c, defined, 2, "passed", "", "") for c, _ in runs))
+    assert [c.nodeid.split("::")[0] for c in base.cases] == [f for _, f in runs]
+    updated = source.replace("== 1", "== 2")
+    weakened = compare(base, head, {defined}, None, sources_of(source, updated, defined))
+    assert len(weakened) == 3
+    (finding,) = weakened_findings(weakened)
+    assert finding.severity == "low" and "2 variant(s) judged alike" in finding.message
+    assert "tests/test_url_safe.py::TestURLSafeSerializer::test_iter" in finding.message
+    deleted = "class TestSerializer:\n    def test_iter(self):\n        pass\n"
+    (finding,) = weakened_findings(compare(base, head, {defined}, None,
+                                           sources_of(source, deleted, defined)))  # fmt: skip
+    assert finding.severity == "medium" and "deleted that check" in finding.message

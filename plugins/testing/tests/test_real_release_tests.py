@@ -145,3 +145,106 @@ def test_files_the_setup_generated_reach_the_base_pass_but_no_conftest_does(leo_
     # the base pass imported gen_version and was not stopped by the conftest.py
     assert agent.details["base_pass"]["passed"] == 3, agent.details["base_pass"]
     assert result.report.verdict != "PASS"  # the head's own run was (exit 3)
+
+
+# ------------------------------------------------ what became of the failing check (issue 18)
+
+
+def test_a_failing_check_updated_with_a_new_expected_value_passes_and_its_neutered_twin_fails(
+    leo_repo, run_testing
+):
+    """itsdangerous 2.2.0 changed the digest ``test_iter_unsigners`` expects: the check it
+    failed on is kept, with a new expected value. The twin keeps the test green by reducing
+    that check to truthiness while the code breaks."""
+    head = {  # neg(1) is -1.0 now, and the test's expected value says so
+        "calc.py": CALC.replace("return -a", "return -a * 1.0"),
+        "tests/test_calc.py": CALC_TEST.replace(
+            "assert neg(1) == -1\n", "assert repr(neg(1)) == '-1.0'\n"
+        ),
+    }
+    base_test = CALC_TEST.replace("assert neg(1) == -1\n", "assert repr(neg(1)) == '-1'\n")
+    base = {**BASE, "tests/test_calc.py": base_test}
+    result = run_testing(leo_repo(base=base, head=head).change())
+    result.assert_verdict("PASS")
+    (finding,) = weakened_of(result)
+    assert finding.severity == "low" and "kept with a new expected value" in finding.message
+    assert "`assert repr(neg(1)) == '-1'`" in finding.message
+    twin = {
+        "calc.py": CALC.replace("return a + b", "return a - b"),
+        "tests/test_calc.py": CALC_TEST.replace("add(1, 2) == 3", "add(1, 2)"),
+    }
+    result = run_testing(leo_repo(base=BASE, head=twin).change())
+    result.assert_verdict("FAIL")
+    (finding,) = weakened_of(result)
+    assert finding.severity == "high" and "truthiness" in finding.message
+
+
+def test_a_test_deleted_with_the_module_it_tested_is_context_and_a_deleted_failing_test_is_not(
+    leo_repo, run_testing
+):
+    """blinker 1.8.0 deleted the private ``blinker._saferef`` and ``tests/test_saferef.py`` with
+    it: the base's test module cannot even be imported against the head's code. The twin deletes
+    a test that fails an assertion (planted-test-deleted-with-bug): still high."""
+    base = {
+        **BASE,
+        "_saferef.py": "def ref(x):\n    return x\n",
+        "tests/test_saferef.py": "from _saferef import ref\n\n\ndef test_ref():\n    assert ref(1) == 1\n",
+    }
+    head = {"_saferef.py": None, "tests/test_saferef.py": None}
+    result = run_testing(leo_repo(base=base, head=head).change())
+    result.assert_verdict("PASS")
+    (finding,) = weakened_of(result)
+    assert finding.severity == "low" and "module _saferef (_saferef.py)" in finding.message
+    twin = {**head, "calc.py": CALC.replace("return -a", "return a"), "tests/test_calc.py": None}
+    result = run_testing(leo_repo(base=base, head=twin).change())
+    result.assert_verdict("FAIL")
+    high = [f for f in weakened_of(result) if f.severity == "high"]
+    assert [f.path for f in high] == ["tests/test_calc.py"], weakened_of(result)
+    assert "`assert neg(1) == -1`" in high[0].message
+
+
+def test_a_test_deleted_after_the_change_deprecated_what_it_used_needs_a_lead(
+    leo_repo, run_testing
+):
+    """blinker 1.8.0 deprecated the global ``receiver_connected``; under the base's
+    ``filterwarnings = error`` its tests stop at the warning, and the release deleted them."""
+    warn = (
+        "import warnings\n\n\n"
+        "def neg(a):\n    warnings.warn('neg is deprecated and will be removed', "
+        "DeprecationWarning, stacklevel=2)\n    return -a\n"
+    )
+    config = "[tool.pytest.ini_options]\nfilterwarnings = ['error']\n"
+    base = {**BASE, "pyproject.toml": config}
+    head = {
+        "calc.py": CALC.replace("def neg(a):\n    return -a\n", warn),
+        "tests/test_calc.py": CALC_TEST.split("\n    def test_neg")[0] + "\n",
+    }
+    result = run_testing(leo_repo(base=base, head=head).change())
+    result.assert_verdict("ESCALATE")
+    (finding,) = weakened_of(result)
+    assert finding.severity == "medium" and "deprecation the change added" in finding.message
+
+
+def test_a_moved_conftest_and_added_testpaths_cannot_bend_the_evidence(leo_repo, run_testing):
+    """python-dateutil 2.9.0 moved its conftest.py with its tests; termcolor 2.5.0 added
+    ``testpaths``. The twin adds a hook to the conftest: a LEAD decides."""
+    conftest = "import pytest\n\n\n@pytest.fixture\ndef two():\n    return 2\n"
+    base = {**BASE, "pkgtests/conftest.py": conftest,
+            "pkgtests/test_two.py": "def test_two(two):\n    assert two == 2\n"}  # fmt: skip
+    head = {
+        "pkgtests/conftest.py": None,
+        "pkgtests/test_two.py": None,
+        "tests/conftest.py": conftest,
+        "tests/test_two.py": "def test_two(two):\n    assert two == 2\n",
+        "pyproject.toml": '[tool.pytest.ini_options]\ntestpaths = ["tests"]\n',
+    }
+    result = run_testing(leo_repo(base=base, head=head).change())
+    result.assert_verdict("PASS")
+    finding = result.assert_finding("testing.harness_changed")
+    assert finding.severity == "low", finding.message
+    effect = result.agent("testing").details["harness_effect"]
+    assert effect["may_bend"] == [], effect
+    hooked = conftest + "\n\ndef pytest_collection_modifyitems(items):\n    items.reverse()\n"
+    result = run_testing(leo_repo(base=base, head={**head, "tests/conftest.py": hooked}).change())
+    assert result.report.verdict == "ESCALATE", result.report.reasons
+    assert result.assert_finding("testing.harness_changed").severity == "medium"

@@ -220,6 +220,23 @@ def test_coverage_edits_that_leave_lines_out_need_a_lead_and_others_do_not(base,
 
 
 @pytest.mark.parametrize(
+    ("head", "bends"),
+    [
+        ({"run.source": ("src",)}, False),  # blinker 1.8.0: LEO's --cov names the tree
+        ({"run.source_pkgs": ("blinker",)}, False),
+        ({"paths.source": ("src", "*/site-packages")}, False),  # blinker 1.8.0
+        ({"paths.source": ("src", "vendored/copy")}, True),  # remaps a folder of the tree
+        ({"paths.source": ("src",)}, True),
+        ({"run.omit": ("calc.py",)}, True),
+    ],
+)
+def test_coverage_edits_leo_measures_around_cannot_bend_and_the_rest_still_need_a_lead(head, bends):
+    bending, _ = judge_options({}, head, "coverage", own_coverage=True)
+    assert bool(bending) is bends
+    assert bool(judge_options({}, head, "coverage")[0])  # a custom command reads them all
+
+
+@pytest.mark.parametrize(
     ("base", "head", "bends"),
     [
         ({"markers": ("slow",)}, {"markers": ("slow", "fast")}, False),
@@ -228,13 +245,21 @@ def test_coverage_edits_that_leave_lines_out_need_a_lead_and_others_do_not(base,
             {"filterwarnings": ("error", "ignore::UserWarning")},
             False,
         ),
-        ({"testpaths": ("tests",)}, {}, True),
+        # termcolor 2.5.0: collection only; every base test must still run at the head
+        ({}, {"testpaths": ("tests",)}, False),
+        ({"testpaths": ("tests",)}, {}, False),
+        ({}, {"python_files": ("check_*.py",)}, False),
+        # the hostile twins: options that load code or change outcomes
+        ({}, {"pythonpath": ("fakes",)}, True),
+        ({}, {"usefixtures": ("patch_everything",)}, True),
         ({"addopts": ("-v",)}, {"addopts": ("-v -k 'not lru'",)}, True),
         ({}, {"my_plugin_option": ("1",)}, True),
         ({"testpaths": ("tests",)}, {"testpaths": ("tests",)}, False),
     ],
 )
-def test_pytest_edits_to_collection_need_a_lead_and_cosmetic_ones_do_not(base, head, bends):
+def test_pytest_edits_to_outcomes_need_a_lead_and_collection_or_cosmetic_ones_do_not(
+    base, head, bends
+):
     bending, inert = judge_options(base, head, "pytest")
     assert bool(bending) is bends
     assert bool(inert) is (not bends and base != head)
