@@ -7,8 +7,8 @@ from __future__ import annotations
 import re
 import tempfile
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +27,7 @@ from leo import (
 )
 from leo_testing import baseline, changed_coverage, environment, observer
 from leo_testing.harness import CONFIG_FILES, coverage_options, harness_changes, harness_effect
-from leo_testing.junit import ReportError, Suite, clean, parse_junit, read_report
+from leo_testing.junit import ReportError, Suite, TestCase, clean, parse_junit, read_report
 from leo_testing.sandbox import Sandbox, expand
 from leo_testing.settings import Settings
 from leo_testing.tampering import tampering_findings
@@ -38,6 +38,8 @@ NO_TESTS_COLLECTED = 5
 USAGE_ERROR = 4
 _NODEID = re.compile(r"^(\S+\.py::\S+)", re.MULTILINE)
 _TEST_RULES = ("testing.test_failed", "testing.test_error")
+#: Failing tests re-run at the base commit at most (attrs 24.2.0 fails 89 mypy cases).
+_MAX_RERUN = 300
 
 
 @dataclass(frozen=True)
@@ -59,7 +61,11 @@ class SuiteRun:
     base_paths: tuple[str, ...] = ()
     """Paths the base pass restored from the base or removed."""
     failing_before: frozenset[str] = frozenset()
-    """Base tests that fail in the base pass and also fail against the base's own code."""
+    """Tests failing in the base pass or at the head that also fail against the base's own code."""
+    failed_at_base: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    """How each of those failed at the base commit (``TestCase.failure_signature``)."""
+    named_tests: tuple[str, ...] = ()
+    """Test files named on the command line because the command collected nothing without."""
     base_coverage: SuiteRun | None = None
     """The base's own tests on the base's own code, with coverage: run only when the change
     left uncovered lines in files the base had, to tell its own from pre-existing debt."""
@@ -83,6 +89,10 @@ async def run_suite(
             async with environment.prepare(tree, settings, sandbox) as env:
                 generated = await baseline.untracked_files(tree) if base_pass else {}
                 run = await _run_once(tree, settings, sandbox, env, command, tests, coverage)
+                if not tests and command == settings.command:
+                    run = await _named_test_files(
+                        tree, settings, Path(tmp), env, run, coverage, "head"
+                    )
                 if base_pass:
                     extra = _test_files(run.junit)
                     paths = await baseline.prepare_base_pass(change, tree, extra, generated)
@@ -91,8 +101,14 @@ async def run_suite(
                     # which matters on a large suite (packaging 24.0 runs 26,852 tests).
                     plain = _without_coverage(command) if settings.is_default_command else command
                     base = await _run_once(tree, settings, base_sandbox, env, plain, (), False)
+                    base = await _named_test_files(
+                        tree, settings, Path(tmp), env, base, False, "base"
+                    )
                     before = await _failing_before(change, settings, env, run, base, Path(tmp))
-                    run = replace(run, base=base, base_paths=tuple(paths), failing_before=before)
+                    run = replace(
+                        run, base=base, base_paths=tuple(paths), failing_before=frozenset(before),
+                        failed_at_base=before,
+                    )  # fmt: skip
                     if (
                         coverage
                         and run.duration_s <= settings.hold_the_line_max_s
@@ -104,6 +120,50 @@ async def run_suite(
                         run = replace(run, base_coverage=base_coverage)
                 modified = await environment.discard_if_modified(env, settings)
     return replace(run, environment_modified=modified)
+
+
+#: Test modules pytest's default ``python_files`` (``test_*.py``, ``*_test.py``) miss but that
+#: projects do name so: decorator 5.1.1's unittest suite is ``src/tests/test.py``.
+UNCONVENTIONAL_TEST_FILES = ("test.py", "tests.py")
+_SKIP_DIRS = frozenset({".git", ".tox", ".nox", ".venv", "venv", "node_modules", "build", "dist"})
+_MAX_NAMED = 20
+
+
+def unconventional_test_files(tree: Path) -> list[str]:
+    """``test.py`` and ``tests.py`` files in ``tree`` (regular files, hidden and build
+    directories skipped), relative and sorted, at most ``_MAX_NAMED``."""
+    found: list[str] = []
+    for path in sorted(tree.rglob("*.py")):
+        rel = path.relative_to(tree)
+        if path.name not in UNCONVENTIONAL_TEST_FILES or path.is_symlink() or not path.is_file():
+            continue
+        if any(part in _SKIP_DIRS or part.startswith(".") for part in rel.parts[:-1]):
+            continue
+        found.append(rel.as_posix())
+    return found[:_MAX_NAMED]
+
+
+async def _named_test_files(
+    tree: Path,
+    settings: Settings,
+    tmp: Path,
+    env: environment.Environment,
+    run: SuiteRun,
+    coverage: bool,
+    name: str,
+) -> SuiteRun:
+    """When the default command collected nothing, run it again naming the tree's
+    ``test.py``/``tests.py`` files (pytest collects a file named on its command line whatever
+    its name), as a CI that runs the project's tests would; ``run`` when there are none."""
+    if not settings.is_default_command or not _collected_nothing(run):
+        return run
+    named = tuple(p for p in unconventional_test_files(tree) if not p.startswith("-"))
+    if not named:
+        return run
+    sandbox = Sandbox.create(settings, tmp / f"{name}-named")
+    command = settings.command if coverage else _without_coverage(settings.command)
+    again = await _run_once(tree, settings, sandbox, env, (*command, *named), (), coverage)
+    return replace(again, named_tests=named)
 
 
 def _without_coverage(command: tuple[str, ...]) -> tuple[str, ...]:
@@ -142,35 +202,53 @@ async def _failing_before(
     run: SuiteRun,
     base: SuiteRun,
     tmp: Path,
-) -> frozenset[str]:
-    """Hold the line for tests: of the base tests that fail against the head's code and that
-    the change's own run no longer fails, those that also fail against the base's own code (a
-    Python without ``dbm.ndbm``: six 1.17.0 skips that test) hide no failure the change
-    introduced. Only those few tests are re-run, at the base commit, with ``rerun_command``."""
+) -> dict[str, frozenset[str]]:
+    """Hold the line for tests: the tests that fail at the head, and the base tests that fail
+    against the head's code but no longer at the head, re-run at the base commit (the base's
+    tests, configuration and code, in the same environment) with ``rerun_command``. Returns
+    those that fail there too, each with how it failed (``TestCase.failure_signature``): a test
+    that fails the same way before the change is not the change's doing (a Python without
+    ``dbm.ndbm``: six 1.17.0; a host the sandbox's empty network cannot reach: requests' timeout
+    tests; today's pandas against tqdm 4.66's tests; a missing optional extra: pyparsing)."""
+    if settings.rerun_command is None:
+        return {}
     base_suite, head_suite = _suite(base.junit), _suite(run.junit)
-    if base_suite is None or settings.rerun_command is None:
-        return frozenset()
-    weakened = baseline.compare(base_suite, head_suite or Suite(()), set())
-    candidates = [w.nodeid for w in weakened if w.base_outcome in ("failed", "error")]
-    # A failing test in a file the change did not touch may fail at the base as well (requests'
-    # timeout tests reach for a host the sandbox's empty network cannot reach).
-    edited = {f.path for f in change.files} | {f.old_path for f in change.files if f.old_path}
+    candidates: list[str] = []
+    if base_suite is not None:  # a base pass that could not run still leaves the head's list
+        weakened = baseline.compare(base_suite, head_suite or Suite(()), set())
+        candidates += [w.nodeid for w in weakened if w.base_outcome in ("failed", "error")]
     candidates += [
         c.nodeid
         for c in (head_suite.cases if head_suite else ())
-        if c.outcome in ("failed", "error") and c.file and c.file not in edited
+        if c.outcome in ("failed", "error")
     ]
+    # A test the base does not have cannot fail before the change, and pytest stops the whole
+    # re-run at a node id it cannot find (requests 2.32.3's new mTLS test): only the base's.
+    known = {c.nodeid for c in base_suite.cases} if base_suite is not None else None
     # A node id comes from a report the head's code wrote: never let it be an option.
-    ids = tuple(dict.fromkeys(n for n in candidates if n and not n.startswith("-")))[:50]
+    ids = tuple(
+        dict.fromkeys(
+            n for n in candidates if n and not n.startswith("-") and (known is None or n in known)
+        )
+    )[:_MAX_RERUN]
     if not ids:
-        return frozenset()
+        return {}
     async with change.worktree("base") as tree:
+        if known is None:  # no base pass to ask (attrs 24.2.0): at least the files must exist
+            ids = tuple(i for i in ids if (tree / i.partition("::")[0]).is_file())
+            if not ids:
+                return {}
         sandbox = Sandbox.create(settings, tmp / "before")
         again = await _run_once(tree, settings, sandbox, env, settings.rerun_command, ids, False)
     suite = _suite(again.junit)
     if suite is None or again.result.timed_out:
-        return frozenset()
-    return frozenset(c.nodeid for c in suite.cases if c.outcome in ("failed", "error")) & set(ids)
+        return {}
+    wanted = set(ids)
+    found: dict[str, set[str]] = {}
+    for case in suite.cases:
+        if case.outcome in ("failed", "error") and case.nodeid in wanted:
+            found.setdefault(case.nodeid, set()).add(case.failure_signature())
+    return {nodeid: frozenset(how) for nodeid, how in found.items()}
 
 
 async def _run_once(
@@ -191,6 +269,8 @@ async def _run_once(
         "test_case_timeout": f"{settings.test_case_timeout:g}",
     }
     pythonpath = [tree / p for p in settings.pythonpath if (tree / p).is_dir()]
+    if env.project_metadata is not None:  # after the tree: the code comes from the worktree
+        pythonpath.append(env.project_metadata)
     argv = expand(command, values, tests)
     if not env.has_module("pytest_timeout"):  # a setup of the project's own may not install it
         timeout_arg = f"--timeout={values['test_case_timeout']}"
@@ -261,6 +341,37 @@ def _usage_hint(result: ToolResult) -> str:
         "installed in the test environment: declare the plugin in a test extra or test "
         "requirements file, or give [tool.leo.agents.testing] a setup that installs it)"
     )
+
+
+def _startup_error(result: ToolResult) -> str | None:
+    """The last ``E   Error: …`` line pytest printed, with what differs between runs blanked."""
+    lines = [
+        line[1:].strip()
+        for line in (
+            result.stdout_text[-50_000:] + "\n" + result.stderr_text[-50_000:]
+        ).splitlines()
+        if line.startswith("E ")
+    ]
+    if not lines:
+        return None
+    return TestCase("", "", None, None, "error", "", f"E {lines[-1]}").failure_signature()
+
+
+def _same_startup_error(run: SuiteRun) -> str | None:
+    """The error both the head's run and the base pass stopped with before any test report (an
+    import error in ``conftest.py``: urllib3 2.2.2's test server under today's Quart and Flask),
+    when it is the same; None otherwise."""
+    base = run.base
+    if base is None or base.junit is not None or base.result.timed_out:
+        return None
+    head_error = _startup_error(run.result)
+    if head_error is None or head_error != _startup_error(base.result):
+        return None
+    return clean(head_error.removeprefix("error: "), 300)
+
+
+def _rule(case: TestCase) -> str:
+    return "testing.test_failed" if case.outcome == "failed" else "testing.test_error"
 
 
 def _error(summary: str, **kwargs: Any) -> SubAgentResult:
@@ -423,6 +534,16 @@ class TestingAgent(SubAgent):
                     "options of a pytest plugin the environment does not have (declare it in "
                     f"the test requirements or tox.ini's deps). {msg}"
                 )
+            drift = _same_startup_error(run)
+            if drift:
+                details["same_error_at_base"] = drift
+                msg = (
+                    "the tests could not start, and the base's tests and configuration stopped "
+                    f"with the same error ({drift}): the test environment, not the change, is "
+                    "the likely cause (a dependency released since the project's unpinned test "
+                    "requirements last worked), but the tests gave no evidence, so a LEAD must "
+                    f"look. {msg}"
+                )
             if blocking:
                 return self.result(findings + gate, summary=msg, tools=tools, details=details)
             return _error(msg, tools=tuple(tools), details=details, findings=tuple(gate))
@@ -441,7 +562,7 @@ class TestingAgent(SubAgent):
                 else "the test command collected no tests"
             )
             return self._no_tests(findings, tools, details, why, run)
-        findings += self._test_findings(suite, details, change, run.failing_before)
+        findings += self._test_findings(suite, details, run.failed_at_base)
         failing = suite.count("failed") + suite.count("error")
         if run.result.returncode != 0 and not failing:
             findings.append(
@@ -456,6 +577,9 @@ class TestingAgent(SubAgent):
             f"{suite.ran} tests ran: {suite.count('passed')} passed, {suite.count('failed')} "
             f"failed, {suite.count('error')} errors, {suite.count('skipped')} skipped"
         )
+        held = len(details.get("failing_at_base_too", ()))
+        if held:
+            summary += f" ({held} failing test(s) fail the same way at the base commit)"
         not_analysed: list[NotAnalysed] = []
         if settings.coverage:
             coverage_summary = await self._coverage(
@@ -498,6 +622,8 @@ class TestingAgent(SubAgent):
             "duration_s": base.duration_s,
         }
         details["base_pass"] = info
+        if run.failing_before:
+            info["failing_before"] = sorted(run.failing_before)[:200]
         if base.observer is not None:
             record = observer.read_record(base.observer)
             findings += [
@@ -531,8 +657,6 @@ class TestingAgent(SubAgent):
         weakened = baseline.compare(base_suite, head_suite, edited, renamed, sources)
         weakened = await baseline.subjects_removed(change, weakened)
         info["weakened"] = [w.nodeid for w in weakened[:200]]
-        if run.failing_before:
-            info["failing_before"] = sorted(run.failing_before)[:200]
         findings += baseline.weakened_findings(
             weakened, self.settings.updated_tests, run.failing_before
         )
@@ -547,47 +671,79 @@ class TestingAgent(SubAgent):
         run: SuiteRun,
     ) -> SubAgentResult:
         # The base's tests, with the base's configuration, found nothing either: the project
-        # has no tests this command collects (decorator 5.1.1 keeps unittest tests in
-        # src/tests/test.py). Not the change's doing, so a warning, never a pass.
+        # has no tests (tomli 2.0.2's and certifi's sdists ship none). Not the change's doing:
+        # like Database on a change without migrations, nothing to check, unless the policy
+        # requires tests. A change that drops every test the base had stays high.
         before = run.base is not None and _collected_nothing(run) and _collected_nothing(run.base)
+        required = self.settings.require_tests
         findings.append(
             Finding(
                 rule_id="testing.no_tests",
-                severity="medium" if before else "high",
+                severity="high" if not before else "medium" if required else "low",
                 message=f"{why}; a suite that runs no test proves nothing"
                 + ("; the base's tests collect none either" if before else ""),
                 fix="add tests, or set [tool.leo.agents.testing] command to run the tests the "
                 "project has (pytest collects test_*.py and *_test.py by default)",
             )
         )
+        if (
+            before
+            and not required
+            and not [f for f in findings if f.severity not in ("low", "info")]
+        ):
+            summary = (
+                "the project has no tests: neither the base nor the head collects any (set "
+                "require_tests = true under [tool.leo.agents.testing] to require them)"
+            )
+            return self.result(
+                findings, summary=summary, tools=tools, details=details, status="skipped"
+            )
         return self.result(findings, summary=why, tools=tools, details=details)
 
     def _test_findings(
         self,
         suite: Suite,
         details: dict[str, Any],
-        change: Change,
-        failing_before: frozenset[str] = frozenset(),
+        failed_at_base: Mapping[str, frozenset[str]] | None = None,
     ) -> list[Finding]:
-        edited = {f.path for f in change.files} | {f.old_path for f in change.files if f.old_path}
+        """A finding per failing test: ``high``, unless it fails the same way at the base commit
+        (hold the line: ``low``, not the change's) or it is a test class pytest skipped with a
+        warning a warnings filter made an error (``low``, no test lost)."""
+        before = failed_at_base or {}
         findings = []
         failing = []
+        pre_existing = []
         for case in suite.cases:
             if case.outcome not in ("failed", "error"):
                 continue
             path, line = case.crash_location()
             verb = "failed" if case.outcome == "failed" else "errored"
             message = f"{case.nodeid} {verb}" + (f": {case.message}" if case.message else "")
-            if case.nodeid in failing_before and case.file and case.file not in edited:
-                findings.append(  # hold the line: the base's own code fails it too
+            if case.failure_signature() in before.get(case.nodeid, ()):
+                pre_existing.append(case.nodeid)
+                findings.append(  # hold the line: the base's own code fails it the same way
                     Finding(
-                        rule_id="testing.test_failed",
+                        rule_id=_rule(case),
                         severity="low",
-                        message=f"{message} (it fails against the base's own code too, in a "
-                        "file the change did not touch: not introduced by the change)",
+                        message=f"{message} (it fails the same way at the base commit, with the "
+                        "base's tests and code in the same environment: not introduced by the "
+                        "change)",
                         path=path,
                         line=line,
                         on_changed_line=False,
+                    )
+                )
+                continue
+            if case.collection_warning:  # markdown 3.7: not a collection error (issue 18)
+                findings.append(
+                    Finding(
+                        rule_id="testing.collection_warning",
+                        severity="low",
+                        message=f"{case.nodeid}: {case.first_error_line()} (a warnings filter "
+                        "the tests set turned pytest's collection warning into an error; pytest "
+                        "never runs such a class, so no test is lost)",
+                        path=path,
+                        line=line,
                     )
                 )
                 continue
@@ -597,9 +753,7 @@ class TestingAgent(SubAgent):
                 message = f"{what} could not be collected: {case.first_error_line()}"
             findings.append(
                 Finding(
-                    rule_id="testing.test_failed"
-                    if case.outcome == "failed"
-                    else "testing.test_error",
+                    rule_id=_rule(case),
                     severity="high",
                     message=message,
                     path=path,
@@ -607,6 +761,8 @@ class TestingAgent(SubAgent):
                 )
             )
         details["failing_tests"] = failing[:500]
+        if pre_existing:
+            details["failing_at_base_too"] = list(dict.fromkeys(pre_existing))[:500]
         return findings
 
     async def _coverage(

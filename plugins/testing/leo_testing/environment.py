@@ -37,7 +37,12 @@ from leo_testing.sandbox import Sandbox, expand
 from leo_testing.settings import Settings
 
 MANIFEST = "leo-environment.json"
-_FORMAT = 2
+#: The directory in the environment that holds the project's own metadata (``project_metadata``).
+PROJECT_METADATA = "leo-project-metadata"
+#: The files of a ``.dist-info`` that say what the project is; RECORD and the rest would name
+#: files the environment no longer has.
+_METADATA_FILES = ("METADATA", "entry_points.txt", "top_level.txt")
+_FORMAT = 3
 _LOCK_POLL_S = 0.1
 _MAX_DEPENDENCY_FILE = 8 * 1024 * 1024
 
@@ -69,6 +74,14 @@ class Environment:
     @property
     def python(self) -> Path:
         return self.path / "bin" / "python"
+
+    @property
+    def project_metadata(self) -> Path | None:
+        """The directory with the project's own ``.dist-info``, for the tests' ``PYTHONPATH``:
+        the tests import the project from the worktree, and ``importlib.metadata.version`` of
+        it must still answer (humanize 4.10.0 asks for its own version at import)."""
+        path = self.path / PROJECT_METADATA
+        return path if path.is_dir() and not path.is_symlink() else None
 
     def tools(self, names: tuple[str, ...] = ("pytest", "coverage", "pytest-cov")) -> list[Tool]:
         """Versions of the test tools installed in the environment (from their metadata)."""
@@ -349,6 +362,33 @@ async def _default_build(setup: _Setup, report: Path) -> list[str]:
     return notes
 
 
+def _normalise(name: str) -> str:
+    return re.sub(r"[-_.]+", "_", name).lower()
+
+
+def keep_project_metadata(venv: Path, names: Sequence[str]) -> list[str]:
+    """Copy what each of ``names`` (the project, built and installed in the sandbox) says about
+    itself out of site-packages into ``PROJECT_METADATA`` before it is uninstalled; return the
+    ``.dist-info`` directories kept. Regular files only, size-capped: the build ran the
+    change's code."""
+    wanted = {_normalise(n) for n in names}
+    target = venv / PROJECT_METADATA
+    kept = []
+    for site in sorted(venv.glob("lib/python*/site-packages")):
+        for info in sorted(site.glob("*.dist-info")):
+            if info.is_symlink() or _normalise(info.name.split("-")[0]) not in wanted:
+                continue
+            out = target / info.name
+            out.mkdir(parents=True, exist_ok=True)
+            for name in _METADATA_FILES:
+                source = info / name
+                regular = source.is_file() and not source.is_symlink()
+                if regular and source.stat().st_size <= _MAX_DEPENDENCY_FILE:
+                    shutil.copyfile(source, out / name)
+            kept.append(info.name)
+    return kept
+
+
 def _constraints(requirements: Path) -> list[str]:
     constraints = requirements.with_name("leo-constraints.txt")
     return ["-c", str(constraints)] if constraints.is_file() else []
@@ -379,6 +419,7 @@ async def _build(
         # not a stale copy of the project itself; the tests import it from the worktree.
         names = installed_from_directory(report)
         if names:
+            await anyio.to_thread.run_sync(keep_project_metadata, path, names)
             await setup.run(["{python}", "-m", "pip", "uninstall", "-y", *names])
     elif settings.setup != "none":
         for step in settings.setup:

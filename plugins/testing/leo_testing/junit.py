@@ -23,6 +23,16 @@ _CRASH_LINE = re.compile(r"^(?P<path>[^\s:][^:\n]*\.py):(?P<line>\d+): ", re.MUL
 #: ``ModuleNotFoundError: No module named 'x'``, ``pkg.Error: …``: the line naming the error.
 _EXCEPTION_LINE = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Warning|Exit|Interrupt)\b")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\x1b]")
+#: What differs between two runs of the same failure: directories (the worktree's temporary
+#: path), object addresses, ports and other numbers.
+_RUN_NOISE = (
+    (re.compile(r"(?:/[\w.@+~-]+)+/"), ""),
+    (re.compile(r"0x[0-9a-fA-F]+"), "0x"),
+    (re.compile(r"\d+"), "N"),
+)
+#: pytest's warning that it skips a class with ``__init__``, raised as an error by a warnings
+#: filter another test module set (markdown 3.7's ``tests/test_legacy.py``).
+_COLLECTION_WARNING = re.compile(r"^(pytest\.)?PytestCollectionWarning: cannot collect ")
 
 
 class ReportError(LeoError):
@@ -75,14 +85,34 @@ class TestCase:
         """The dotted name pytest gives the test's file (``tests.test_x``), or ``""``."""
         return (self.file or "").removesuffix(".py").replace("/", ".")
 
-    def first_error_line(self) -> str:
-        """The line that says what went wrong: pytest's last ``E   Error: …`` line, else the
-        first line of the text, else the message."""
+    @property
+    def collection_warning(self) -> bool:
+        """A test class pytest skipped with a warning that a warnings filter made an error: no
+        test of it could have run either way, so no test is lost (a module stays an error)."""
+        return (
+            self.collection_error
+            and self.name != self.module
+            and bool(_COLLECTION_WARNING.match(self._error_line()))
+        )
+
+    def _error_line(self) -> str:
         lines = [line.strip() for line in self.text.splitlines() if line.strip()]
         raised = [line[1:].strip() for line in lines if line.startswith("E ")]
         named = [line for line in raised if _EXCEPTION_LINE.match(line)]
-        pick = (named or raised or lines or [self.message])[-1 if named or raised else 0]
-        return clean(pick, 300)
+        return (named or raised or lines or [self.message])[-1 if named or raised else 0]
+
+    def first_error_line(self) -> str:
+        """The line that says what went wrong: pytest's last ``E   Error: …`` line, else the
+        first line of the text, else the message."""
+        return clean(self._error_line(), 300)
+
+    def failure_signature(self) -> str:
+        """How the test failed, comparable between two runs: the error line with directories,
+        addresses and numbers blanked (a port the OS picked, the worktree's temporary path)."""
+        line = self._error_line()
+        for pattern, blank in _RUN_NOISE:
+            line = pattern.sub(blank, line)
+        return f"{self.outcome}: {clean(line, 300)}"
 
     def crash_location(self) -> tuple[str | None, int | None]:
         """Where the failure happened: the last ``file.py:line:`` of the traceback in the test's

@@ -42,8 +42,12 @@ DEFAULT_RERUN = (
     "{python}", "-m", "pytest", "-q",
     "-p", "no:cacheprovider",
     "-o", "junit_family=xunit1",
+    "--continue-on-collection-errors",
     "--timeout={test_case_timeout}",
     "--junitxml={junit}",
+    # as in the command: under ``filterwarnings = error`` pytest-asyncio's deprecation warning
+    # stopped the re-run at the base commit with an INTERNALERROR (tqdm 4.66.4; issue 18)
+    "-W", "ignore::pytest.PytestDeprecationWarning",
     "{tests}",
 )  # fmt: skip
 #: Files whose content decides what the environment holds; their hash keys the cache.
@@ -144,6 +148,9 @@ class Settings(AgentSettings):
     one more run of the suite: skipped (nothing is then pre-existing) when the head's own run took
     longer than this many seconds; 0 never runs it."""
     flaky_reruns: Count = 2
+    require_tests: bool = False
+    """A project without tests at the base nor the head: False skips the Testing sub-agent
+    (nothing to check, like Database without migrations); True reports it ``medium``."""
     updated_tests: Literal["context", "lead"] = "context"
     """A failing base test the change rewrote, keeping its assertions, so that it passes:
     "context" reports it low (a release updating a test with its behaviour), "lead" asks a LEAD."""

@@ -94,20 +94,19 @@ def test_a_stub_import_aimed_at_the_runner_is_tampering(leo_repo, run_testing):
     )
 
 
-def test_a_project_whose_tests_pytest_never_collected_warns_instead_of_failing(
-    leo_repo, run_testing
-):
-    """decorator 5.1.1 keeps unittest tests in src/tests/test.py, which pytest's default
-    python_files does not match, before and after the change: no tests is never a pass, but it
-    is not the change's doing."""
+def test_a_project_whose_tests_pytest_never_collects_is_skipped_not_failed(leo_repo, run_testing):
+    """A project keeps its unittest tests where pytest's default python_files never looks
+    (``checks/suite.py``), before and after the change: no tests is never a pass, but it is not
+    the change's doing, so the sub-agent is skipped. (decorator 5.1.1's ``src/tests/test.py``
+    is named on pytest's command line and runs: test_not_the_change.py.)"""
     unittest_style = (
         "import unittest\n\n\nclass T(unittest.TestCase):\n    def test_a(self):\n        pass\n"
     )
-    base = {"calc.py": CALC, "src/tests/test.py": unittest_style}
+    base = {"calc.py": CALC, "checks/suite.py": unittest_style}
     result = run_testing(leo_repo(base=base, head={"calc.py": CALC + "\n# a comment\n"}).change())
-    result.assert_verdict("CONDITIONAL_PASS")
+    assert result.agent("testing").status == "skipped"
     finding = result.assert_finding("testing.no_tests")
-    assert finding.severity == "medium" and "collect none either" in finding.message
+    assert finding.severity == "low" and "collect none either" in finding.message
     # the change removing every test the base had is still a FAIL
     gone = run_testing(leo_repo(base=BASE, head={"tests/test_calc.py": None}).change())
     gone.assert_verdict("FAIL")

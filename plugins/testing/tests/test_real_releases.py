@@ -403,7 +403,7 @@ def test_a_test_that_fails_at_the_base_too_in_an_untouched_file_is_context(leo_r
     result.assert_verdict("PASS")
     finding = result.assert_finding("testing.test_failed", path="tests/test_net.py")
     assert finding.severity == "low" and not finding.on_changed_line
-    assert "fails against the base's own code too" in finding.message
+    assert "fails the same way at the base commit" in finding.message
     # The hostile twin: the change breaks add(); that test passed at the base, so it is high.
     broken = run_testing(leo_repo(base=BASE, head={"calc.py": BROKEN}).change())
     broken.assert_verdict("FAIL")

@@ -1,0 +1,265 @@
+"""Failures that are not the change's (issue 18): a test that fails the same way at the base
+commit, a collection warning a warnings filter made an error, the project's own metadata, an
+environment the tests cannot start in at the base either, and a project without tests.
+
+Each case is rebuilt small from the real-world corpus (tqdm 4.66.5, requests 2.32.3, pyparsing
+3.1.2, markdown 3.7, humanize 4.10.0, urllib3 2.2.2, decorator 5.1.1, tomli 2.0.2) in a real
+throwaway repository with a real venv, pip and pytest; each relaxation has its hostile twin.
+"""
+
+from __future__ import annotations
+
+import pytest
+from leo_testing.agent import unconventional_test_files
+from leo_testing.junit import TestCase
+
+CALC = "def add(a, b):\n    return a + b\n"
+BROKEN = "def add(a, b):\n    return a - b\n"
+CALC_TEST = "from calc import add\n\n\ndef test_add():\n    assert add(1, 2) == 3\n"
+#: A test that needs what the sandbox does not have (requests' connect timeouts, pyparsing's
+#: optional ``railroad``): it fails at the base commit exactly as at the head.
+NEEDS_EXTRA = "\n\ndef test_diagram():\n    import railroad_not_installed  # noqa: F401\n"
+BASE = {"calc.py": CALC, "tests/test_calc.py": CALC_TEST + NEEDS_EXTRA}
+
+
+def agent_of(result):
+    return result.agent("testing")
+
+
+# ------------------------------------------------------------ failing the same way at the base
+
+
+def test_a_test_failing_the_same_way_at_the_base_is_context_even_in_an_edited_file(
+    leo_repo, run_testing
+):
+    # requests 2.32.3 and pyparsing 3.1.2 edit the very test files whose environment-bound
+    # tests fail at both ends.
+    edited = CALC_TEST + "\n\ndef test_add_more():\n    assert add(2, 2) == 4\n" + NEEDS_EXTRA
+    repo = leo_repo(base=BASE, head={"tests/test_calc.py": edited})
+    result = run_testing(repo.change())
+    result.assert_verdict("PASS")
+    finding = result.assert_finding("testing.test_failed", path="tests/test_calc.py")
+    assert finding.severity == "low" and not finding.on_changed_line
+    assert "fails the same way at the base commit" in finding.message
+    details = agent_of(result).details
+    assert details["failing_at_base_too"] == ["tests/test_calc.py::test_diagram"]
+    assert details["failing_tests"] == []
+    assert "1 failing test(s) fail the same way at the base commit" in agent_of(result).summary
+
+
+def test_a_new_failing_test_does_not_stop_the_base_from_holding_the_old_ones(leo_repo, run_testing):
+    # requests 2.32.3 adds an mTLS test that fails in the sandbox; pytest stops a re-run at a
+    # node id the base does not have, so only the base's tests are re-run there.
+    new_failing = "\n\ndef test_new_feature():\n    assert add(1, 1) == 3\n"
+    repo = leo_repo(base=BASE, head={"tests/test_calc.py": CALC_TEST + NEEDS_EXTRA + new_failing})
+    result = run_testing(repo.change())
+    result.assert_verdict("FAIL")
+    severities = {
+        f.message.split(" ")[0]: f.severity
+        for f in result.findings
+        if f.rule_id.startswith("testing.test_")
+    }
+    assert severities == {
+        "tests/test_calc.py::test_diagram": "low",
+        "tests/test_calc.py::test_new_feature": "high",
+    }
+
+
+def test_a_test_that_passes_at_the_base_and_fails_at_the_head_still_fails(leo_repo, run_testing):
+    # The hostile twin: the change breaks the code (planted-test-bug-caught-by-tests).
+    repo = leo_repo(base=BASE, head={"calc.py": BROKEN})
+    result = run_testing(repo.change())
+    result.assert_verdict("FAIL")
+    finding = result.assert_finding("testing.test_failed", path="tests/test_calc.py")
+    assert finding.severity == "high" and "test_add" in finding.message
+
+
+def test_a_test_failing_at_the_base_that_fails_differently_at_the_head_still_fails(
+    leo_repo, run_testing
+):
+    # The test failed before, but the change makes it fail another way: not the same failure.
+    base_test = CALC_TEST.replace("== 3", "== 4")  # fails at base: assert 3 == 4
+    repo = leo_repo(
+        base={"calc.py": CALC, "tests/test_calc.py": base_test},
+        head={"calc.py": CALC.replace("return a + b", "raise RuntimeError('boom')")},
+    )
+    result = run_testing(repo.change())
+    result.assert_verdict("FAIL")
+    finding = result.assert_finding("testing.test_failed", path="tests/test_calc.py")
+    assert finding.severity == "high" and "RuntimeError" in finding.message
+
+
+def test_a_failure_signature_ignores_paths_addresses_and_ports_but_not_the_error():
+    def failing(text, outcome="failed"):
+        return TestCase("test_x", "tests.test_a", "tests/test_a.py", 1, outcome, "", text)
+
+    head = failing(
+        "E   ConnectionError: HTTPSConnectionPool(host='localhost', port=42821) <obj at "
+        "0x7f00aa> in /tmp/leo-head-abc123/tree/src/pkg/x.py"
+    )
+    base = failing(
+        "E   ConnectionError: HTTPSConnectionPool(host='localhost', port=40001) <obj at "
+        "0x7f11bb> in /tmp/leo-base-zz9/tree/src/pkg/x.py"
+    )
+    assert head.failure_signature() == base.failure_signature()
+    assert head.failure_signature() != failing("E   AssertionError: boom").failure_signature()
+    # the same error as a failure at one end and a teardown error at the other is not the same
+    assert head.failure_signature() != failing(head.text, "error").failure_signature()
+
+
+# ------------------------------------------------------------------------ collection warnings
+
+WARNINGS_AS_ERRORS = (
+    "import warnings\n\nwarnings.simplefilter('error')\n\n\ndef test_ok():\n    pass\n"
+)
+CLASS_WITH_INIT = (
+    "class TestSuite:\n    def __init__(self):\n        pass\n\n\n"
+    "def test_more():\n    assert True\n"
+)
+
+
+def test_a_collection_warning_made_an_error_by_a_warnings_filter_is_not_a_collection_error(
+    leo_repo, run_testing
+):
+    # markdown 3.7: tests/test_legacy.py sets simplefilter('error') at import, so pytest's
+    # "cannot collect test class 'TestSuite' because it has a __init__" becomes an error.
+    base = {
+        "calc.py": CALC,
+        "tests/test_a_legacy.py": WARNINGS_AS_ERRORS,
+        "tests/test_calc.py": CALC_TEST,
+    }
+    repo = leo_repo(base=base, head={"tests/test_z_suite.py": CLASS_WITH_INIT})
+    result = run_testing(repo.change())
+    result.assert_verdict("PASS")
+    finding = result.assert_finding("testing.collection_warning", path="tests/test_z_suite.py")
+    assert finding.severity == "low" and "PytestCollectionWarning" in finding.message
+    result.assert_no_finding("testing.test_error")
+
+
+def test_a_module_that_fails_to_import_is_still_a_collection_error(leo_repo, run_testing):
+    # The twin: a module-level error, even one that names the warning, hides the module's tests.
+    fake = "import pytest\n\nraise pytest.PytestCollectionWarning('cannot collect test class')\n"
+    repo = leo_repo(
+        base={"calc.py": CALC, "tests/test_calc.py": CALC_TEST},
+        head={"tests/test_new.py": fake + "\n\ndef test_new():\n    assert False\n"},
+    )
+    result = run_testing(repo.change())
+    result.assert_verdict("FAIL")
+    finding = result.assert_finding("testing.test_error", path="tests/test_new.py")
+    assert finding.severity == "high"
+
+
+# ----------------------------------------------------------------- the project's own metadata
+
+#: hatchling, as humanize: unlike setuptools it leaves no ``*.egg-info`` in the worktree.
+PYPROJECT = (
+    '[build-system]\nrequires = ["hatchling"]\nbuild-backend = "hatchling.build"\n\n'
+    '[project]\nname = "leo-calc-demo"\nversion = "1.2.3"\n\n'
+    '[tool.hatch.build.targets.wheel]\ninclude = ["calc.py"]\n'
+)
+CALC_WITH_VERSION = (
+    "from importlib.metadata import version\n\n__version__ = version('leo-calc-demo')\n\n\n" + CALC
+)
+
+
+def test_the_tests_see_the_projects_own_metadata(leo_repo, run_testing):
+    # humanize 4.10.0 calls importlib.metadata.version("humanize") at import; the tests import
+    # the code from the worktree, and the environment keeps the project's dist-info for them.
+    version_test = "import calc\n\n\ndef test_version():\n    assert calc.__version__ == '1.2.3'\n"
+    repo = leo_repo(
+        base={"pyproject.toml": PYPROJECT, "calc.py": CALC, "tests/test_calc.py": CALC_TEST},
+        head={"calc.py": CALC_WITH_VERSION, "tests/test_version.py": version_test},
+    )
+    result = run_testing(repo.change())
+    result.assert_verdict("PASS")
+    assert agent_of(result).details["passed"] == 2
+
+
+# ------------------------------------------------------------- an environment that cannot start
+
+BROKEN_CONFTEST = "from no_such_test_dependency import app  # noqa: F401\n"
+
+
+def test_tests_that_cannot_start_at_the_base_either_are_called_the_environment(
+    leo_repo, run_testing
+):
+    # urllib3 2.2.2: today's Quart and Flask break test/conftest.py at both ends.
+    base = {"calc.py": CALC, "tests/test_calc.py": CALC_TEST, "conftest.py": BROKEN_CONFTEST}
+    repo = leo_repo(base=base, head={"calc.py": CALC + "\n\ndef sub(a, b):\n    return a - b\n"})
+    result = run_testing(repo.change())
+    result.assert_verdict("FAIL")  # no evidence is never a pass
+    agent = agent_of(result)
+    assert agent.status == "error"
+    assert "the test environment, not the change, is the likely cause" in agent.summary
+    assert "No module named" in agent.details["same_error_at_base"]
+
+
+def test_tests_the_change_cannot_start_are_not_blamed_on_the_environment(leo_repo, run_testing):
+    repo = leo_repo(
+        base={"calc.py": CALC, "tests/test_calc.py": CALC_TEST},
+        head={"conftest.py": BROKEN_CONFTEST},
+    )
+    result = run_testing(repo.change())
+    assert result.report.verdict != "PASS"
+    assert "not the change" not in agent_of(result).summary
+
+
+# ----------------------------------------------------------------------------------- no tests
+
+
+def test_a_project_without_tests_at_the_base_nor_the_head_is_skipped(leo_repo, run_testing):
+    # tomli 2.0.2 and certifi 2024.6.2 ship sdists without their tests.
+    repo = leo_repo(base={"calc.py": CALC}, head={"calc.py": CALC + "\n\nX = 1\n"})
+    result = run_testing(repo.change())
+    agent = agent_of(result)
+    assert agent.status == "skipped" and "no tests" in agent.summary
+    assert result.assert_finding("testing.no_tests").severity == "low"
+
+
+def test_a_policy_can_require_tests(leo_repo, run_testing):
+    repo = leo_repo(base={"calc.py": CALC}, head={"calc.py": CALC + "\n\nX = 1\n"})
+    result = run_testing(repo.change(), require_tests=True)
+    assert agent_of(result).status != "skipped"
+    assert result.assert_finding("testing.no_tests").severity == "medium"
+
+
+def test_a_change_that_removes_every_test_still_fails(leo_repo, run_testing):
+    # The twin: tests at the base, none at the head (iniconfig 2.0.0's sdist dropped them).
+    repo = leo_repo(
+        base={"calc.py": CALC, "tests/test_calc.py": CALC_TEST}, head={"tests/test_calc.py": None}
+    )
+    result = run_testing(repo.change())
+    result.assert_verdict("FAIL")
+    assert result.assert_finding("testing.no_tests").severity == "high"
+
+
+UNITTEST = (
+    "import unittest\n\nfrom calc import add\n\n\n"
+    "class TestAdd(unittest.TestCase):\n    def test_add(self):\n        self.assertEqual(add(1, 2), 3)\n"
+)
+
+
+def test_a_test_module_named_test_py_is_run(leo_repo, run_testing):
+    # decorator 5.1.1 keeps its unittest suite in src/tests/test.py, which pytest's default
+    # python_files does not match; named on the command line, pytest runs it.
+    base = {"src/calc.py": CALC, "src/tests/__init__.py": "", "src/tests/test.py": UNITTEST}
+    repo = leo_repo(base=base, head={"src/calc.py": CALC + "\n\nX = 1\n"})
+    result = run_testing(repo.change())
+    result.assert_verdict("PASS")
+    assert agent_of(result).details["passed"] == 1
+    # the twin: the change breaks the code those tests check
+    broken = leo_repo(base=base, head={"src/calc.py": BROKEN})
+    run_testing(broken.change()).assert_verdict("FAIL")
+
+
+def test_unconventional_test_files_skip_hidden_and_build_directories(tmp_path):
+    for rel in ("src/tests/test.py", "pkg/tests.py", ".tox/x/test.py", "build/lib/test.py", "a.py"):
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text("")
+    assert unconventional_test_files(tmp_path) == ["pkg/tests.py", "src/tests/test.py"]
+
+
+@pytest.mark.parametrize("name", ["test.py", "tests.py"])
+def test_unconventional_names_are_the_two_common_ones(tmp_path, name):
+    (tmp_path / name).write_text("")
+    assert unconventional_test_files(tmp_path) == [name]
