@@ -212,6 +212,24 @@ def test_a_moved_test_file_is_found_under_its_new_path():
     assert compare(base, head, set())  # without the rename it looks dropped
 
 
+def test_generated_parameter_ids_renumbered_by_a_grown_list_are_the_same_tests():
+    """humanize 4.10 added cases to a parametrize list: ``test_input4`` became ``test_input5``."""
+    ids = ["test_input0-a second", "test_input1-a minute", "test_input2-a minute"]
+    base = Suite(tuple(case(f"test_t[{i}]", "passed") for i in ids))
+    grown = ["test_input0-now", "test_input1-a second", "test_input2-a minute",
+             "test_input3-a minute"]  # fmt: skip
+    head = Suite(tuple(case(f"test_t[{i}]", "passed") for i in grown))
+    assert compare(base, head, {"tests/test_a.py"}) == []
+    # The hostile twin: one of two look-alike cases dropped is still a dropped test.
+    dropped = Suite(tuple(case(f"test_t[{i}]", "passed") for i in grown[:3]))
+    (w,) = compare(base, dropped, {"tests/test_a.py"})
+    assert w.head_outcome is None
+    # A renumbered variant that is skipped at the head is not a passing one.
+    skipped = Suite((*dropped.cases, case("test_t[test_input3-a minute]", "skipped")))
+    (w,) = compare(base, skipped, {"tests/test_a.py"})
+    assert w.head_outcome == "skipped"
+
+
 def test_files_the_head_collected_tests_from_never_include_doctested_code():
     from leo_testing.agent import _test_files
 
