@@ -161,12 +161,19 @@ def read_requirements(
         walk(path.resolve(), 0, out.lines)
     if tox:
         lines("tox.ini", tox_deps(tree), tree, 0, out.lines)
+        out.extras += [e for e in _tox_option(tree, "extras") if re.fullmatch(r"[\w.-]+", e)]
     return out
 
 
 def tox_deps(tree: Path) -> list[str]:
     """``[testenv] deps`` of ``tox.ini``, with ``{[section]key}`` references expanded; lines for
     one tox factor only (``tf: tensorflow``) and other substitutions are left out."""
+    return _tox_option(tree, "deps")
+
+
+def _tox_option(tree: Path, option: str) -> list[str]:
+    """The lines of ``[testenv] option`` (``deps``; ``extras``, the project's extras the tests
+    install: pyparsing's ``diagrams``), expanded as ``tox_deps`` says."""
     parser = configparser.RawConfigParser()
     try:
         parser.read_string(_read(tree / "tox.ini"))
@@ -183,9 +190,9 @@ def tox_deps(tree: Path) -> list[str]:
                 out.append(line)
         return out
 
-    if not parser.has_option("testenv", "deps"):
+    if not parser.has_option("testenv", option):
         return []
-    return expand(parser.get("testenv", "deps"), 0)
+    return expand(parser.get("testenv", option), 0)
 
 
 def _inside(tree: Path, path: Path) -> Path | None:

@@ -55,6 +55,7 @@ DEPENDENCY_FILES = (
     "pyproject.toml", "setup.py", "setup.cfg",
     "requirements*.txt", "requirements/*.txt", "*requirements.txt", "constraints*.txt",
     "Pipfile.lock", "poetry.lock", "pdm.lock", "uv.lock",
+    "tox.ini",  # its [testenv] deps and extras, read when no test requirement file exists
 )  # fmt: skip
 #: Paths left out of the changed-line coverage figure: tests measure code, not themselves;
 #: documentation and packaging scripts (a Sphinx ``docs/conf.py``, ``setup.py``, ``noxfile.py``)

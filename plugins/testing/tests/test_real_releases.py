@@ -92,6 +92,17 @@ def test_lines_pip_cannot_install_here_are_left_out_or_taken_from_the_index_with
         assert expected in notes, notes
 
 
+def test_tox_extras_are_installed_with_the_project(tmp_path):
+    """pyparsing 3.1.2's tests need ``railroad``, which only tox's ``extras = diagrams`` asks."""
+    (tmp_path / "tox.ini").write_text(
+        "[testenv]\ndeps = pytest\nextras =\n    diagrams\n    py38: old\n    {env:X}\n"
+    )
+    reqs = read_requirements(tmp_path, [], "pyparsing", tox=True)
+    assert reqs.lines == ["pytest"]
+    assert reqs.extras == ["diagrams"]  # a factor's extra and a substitution are left out
+    assert read_requirements(tmp_path, [], "pyparsing").extras == []  # tox only without files
+
+
 def test_sdist_version_comes_from_pkg_info(tmp_path):
     # pluggy 1.5.0 and python-dateutil 2.9.0 use setuptools-scm: outside their own git
     # history they become 0.1.dev…, which pytest (pluggy) and freezegun (dateutil) reject.
