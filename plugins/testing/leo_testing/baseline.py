@@ -474,7 +474,12 @@ async def subjects_removed(change: Change, weakened: Sequence[Weakened]) -> list
         for w in weakened
         if w.head_outcome is None and w.error and w.base_outcome in ("failed", "error")
     }
-    if not wanted:
+    checks = {
+        w.nodeid
+        for w in weakened
+        if w.head_outcome == "passed" and w.check is not None and w.check.fate == "removed"
+    }
+    if not wanted and not checks:
         return list(weakened)
     code = [f for f in change.files if f.path.endswith(".py") and not is_test_side(f.path)]
     gone = {f.old_path or f.path for f in code if f.status == "deleted"}
@@ -486,8 +491,45 @@ async def subjects_removed(change: Change, weakened: Sequence[Weakened]) -> list
     for w in weakened:
         why = _removed_subject(w.error, gone, base, head) if w.nodeid in wanted else ""
         warned = _new_deprecation(w.error, base, head) if w.nodeid in wanted else ""
+        if w.nodeid in checks:
+            why = await _private_subject_removed(change, w.check, gone, base)
         out.append(dataclasses.replace(w, removed=why, deprecated=warned) if why or warned else w)
     return out
+
+
+#: ``obj._name``: an implementation detail a check looks into.
+_PRIVATE_ATTRIBUTE = re.compile(r"\.(_[A-Za-z]\w*)\b")
+
+
+async def _private_subject_removed(
+    change: Change, check: FailedCheck | None, gone: set[str], base: Mapping[str, bytes | None]
+) -> str:
+    """The private attributes the deleted ``check`` looked into, when the change took every one
+    of them out of the code (more-itertools 10.3 reimplemented ``ichunked`` without ``_cache``
+    and deleted ``assertEqual(len(first_chunk._cache), 0)``), or ``""``. A check on behaviour,
+    or on a private name any code file at head still mentions, stays the LEAD's decision."""
+    names = sorted({n for n in _PRIVATE_ATTRIBUTE.findall(check.text if check else "")
+                    if not n.startswith("__")})  # fmt: skip
+    if not names:
+        return ""
+    old = dict(base) | await change.read_many(sorted(gone), "base")
+    for name in names:
+        word = re.compile(rf"\b{re.escape(name)}\b")
+        had = [p for p, data in old.items() if word.search(_text(data))]
+        if not had:
+            return ""
+        found = await run_git(
+            change.repo, "grep", "-l", "-w", "-F", "-e", name, change.head_sha, "--", "*.py",
+            timeout=60, check=False,
+        )  # fmt: skip
+        if found.returncode == 0:
+            still = [p.partition(":")[2] for p in found.stdout_text.splitlines()]
+            if any(not is_test_side(p) for p in still):
+                return ""
+        elif found.returncode != 1:
+            return ""  # unknown is not "removed"
+    listed = ", ".join(names)
+    return f"the private {listed} it looked into, which the change removed from {had[0]}"
 
 
 #: ``DeprecationWarning: The global 'x' signal is deprecated …`` raised as an error.
@@ -650,6 +692,14 @@ def _describe(w: Weakened, updated_tests: str, more: str = "") -> tuple[str, Sev
         + (" after the change edited it" if w.edited else ""),
     }[w.head_outcome]
     name = f"{w.nodeid}{more}"
+    if w.removed and w.head_outcome == "passed" and w.check is not None:
+        return (
+            f"{name} {w.base_outcome} against the head's code in the base's version (it failed "
+            f"on {_check_text(w.check)}); the change deleted that check with its subject, "
+            f"{w.removed}, and its own run passes the rest of the test{counts}: an "
+            "implementation detail, not behaviour",
+            "low",
+        )
     if w.removed:
         return (
             f"{name} {w.base_outcome} against the head's code in the base's version ({w.error}) "

@@ -455,3 +455,33 @@ def test_the_variants_of_one_inherited_test_are_one_finding_under_their_real_nod
     (finding,) = weakened_findings(compare(base, head, {defined}, None,
                                            sources_of(source, deleted, defined)))  # fmt: skip
     assert finding.severity == "medium" and "deleted that check" in finding.message
+
+
+CHUNKED_BASE = "class Chunk:\n    def __init__(self):\n        self._cache = []\n"
+CHUNKED_HEAD = "class Chunk:\n    def __init__(self):\n        self._items = iter(())\n"
+
+
+@pytest.mark.parametrize(
+    ("code", "check", "severity"),
+    [
+        # more-itertools 10.3 reimplemented ichunked without ``_cache`` and deleted the check.
+        (CHUNKED_HEAD, "self.assertEqual(len(chunk._cache), 0)", "low"),
+        # The hostile twins: a check on behaviour, or on a private name the code still has.
+        (CHUNKED_HEAD, "self.assertEqual(len(list(chunk)), 0)", "medium"),
+        (CHUNKED_HEAD + "_cache = {}\n", "self.assertEqual(len(chunk._cache), 0)", "medium"),
+    ],
+)
+def test_a_deleted_check_on_a_private_detail_the_change_removed_is_context(
+    leo_repo, code, check, severity
+):
+    import anyio
+    from leo_testing.baseline import Weakened, subjects_removed
+    from leo_testing.checks import FailedCheck
+
+    repo = leo_repo(base={"pkg/more.py": CHUNKED_BASE}, head={"pkg/more.py": code})
+    w = Weakened("tests/test_more.py::test_memory", "failed", "passed", True,
+                 asserts=(3, 9), check=FailedCheck(12, check, "removed"),
+                 error="AssertionError: 1 != 0")  # fmt: skip
+    (marked,) = anyio.run(subjects_removed, repo.change(), [w])
+    (finding,) = weakened_findings([marked])
+    assert finding.severity == severity, finding.message
