@@ -4,10 +4,14 @@ rewriting, overriding or deleting the benchmark over the slow code."""
 from __future__ import annotations
 
 import anyio
+import pytest
 from leo_performance import PerformanceAgent
 from leo_performance.assess import REGRESSION
 from leo_performance.baseline import edits
 from leo_performance.discovery import discover
+
+#: These tests time code: scripts/test.sh runs them alone, after the parallel run.
+pytestmark = pytest.mark.timing
 
 CONFIG = {
     "agents": {

@@ -7,7 +7,11 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from leo_performance import PerformanceAgent
+
+#: These tests time code: scripts/test.sh runs them alone, after the parallel run.
+pytestmark = pytest.mark.timing
 
 CANARY = "leo-canary-b3e2f1"
 QUICK = {"pairs": 1, "min_rounds": 3, "max_time": 0.01}

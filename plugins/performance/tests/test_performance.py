@@ -10,6 +10,9 @@ from leo_performance.assess import BORDERLINE, REGRESSION
 from leo import Finding, LeoError, SubAgent, SubAgentResult
 from leo.subagent import Conflict
 
+#: These tests time code: scripts/test.sh runs them alone, after the parallel run.
+pytestmark = pytest.mark.timing
+
 #: Tiny benchmarks with bounded rounds keep each pytest run well under a second.
 QUICK = {"pairs": 3, "remeasure_pairs": 3, "min_rounds": 10, "max_time": 0.05}
 CONFIG = {"agents": {"performance": QUICK}}
