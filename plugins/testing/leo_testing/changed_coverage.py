@@ -8,6 +8,7 @@ coverage.py's own parser, all of them uncovered.
 
 from __future__ import annotations
 
+import ast
 import fnmatch
 import os
 import re
@@ -211,7 +212,39 @@ def excluded_by_change(
     by_head = python_statements(source, head.exclude)
     if by_base is None or by_head is None:
         return set()
-    return (by_base - by_head) & added
+    return (by_base - by_head) & added - never_run(source)
+
+
+def never_run(source: bytes) -> set[int]:
+    """Lines no test can run whatever the coverage settings: ``@overload`` stubs, which the
+    final definition replaces, and ``if TYPE_CHECKING:`` blocks (pyjwt 2.9.0 marked its new
+    overloads ``# pragma: no cover``; that pragma hides nothing)."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return set()
+    lines: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and any(
+            _name(d) in ("overload", "typing.overload", "typing_extensions.overload")
+            for d in node.decorator_list
+        ):
+            start = min([node.lineno, *(d.lineno for d in node.decorator_list)])
+            lines.update(range(start, (node.end_lineno or node.lineno) + 1))
+        elif isinstance(node, ast.If) and _name(node.test) in (
+            "TYPE_CHECKING", "typing.TYPE_CHECKING"
+        ):  # fmt: skip
+            lines.update(range(node.lineno, (node.body[-1].end_lineno or node.lineno) + 1))
+    return lines
+
+
+def _name(node: ast.expr) -> str:
+    """``overload`` / ``typing.overload`` of a decorator or test, else ``""``."""
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
+        return f"{node.value.id}.{node.attr}"
+    return ""
 
 
 # --- Hold the line: uncovered code no test ran at the base either is pre-existing debt ------

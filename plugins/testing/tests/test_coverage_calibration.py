@@ -55,6 +55,26 @@ def test_a_pragma_the_change_added_does_not_shrink_its_denominator():
     assert cc.excluded_by_change(head, {6, 7, 8}, CONFIG, CONFIG) == {6, 7, 8}
 
 
+def test_a_pragma_on_code_that_can_never_run_hides_nothing():
+    """pyjwt 2.9.0 marked its new ``@overload`` stubs ``# pragma: no cover``."""
+    head = (
+        b"from typing import TYPE_CHECKING, overload\n"
+        b"if TYPE_CHECKING:  # pragma: no cover\n"
+        b"    import json\n"
+        b"class K:\n"
+        b"    @overload\n"
+        b"    def to_jwk(\n"
+        b"        self, as_dict: bool\n"
+        b"    ) -> str:  # pragma: no cover\n"
+        b"        x = 1\n"
+        b"    def g(self):  # pragma: no cover\n"
+        b"        return 2\n"
+    )
+    no_default = cc.CoverageConfig(exclude=(cc.PRAGMA,))  # exclude_lines without the stubs
+    # The overload and the TYPE_CHECKING block are out; the hostile twin, ``g``, still counts.
+    assert cc.excluded_by_change(head, set(range(1, 12)), no_default, CONFIG) == {10, 11}
+
+
 def test_a_pragma_the_base_had_still_excludes_what_the_change_adds_under_it():
     head = b"def g():  # pragma: no cover\n    y = 2\n    return y\n"
     assert cc.excluded_by_change(head, {2}, CONFIG, CONFIG) == set()
