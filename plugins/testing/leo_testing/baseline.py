@@ -505,9 +505,10 @@ async def _private_subject_removed(
     change: Change, check: FailedCheck | None, gone: set[str], base: Mapping[str, bytes | None]
 ) -> str:
     """The private attributes the deleted ``check`` looked into, when the change took every one
-    of them out of the code (more-itertools 10.3 reimplemented ``ichunked`` without ``_cache``
-    and deleted ``assertEqual(len(first_chunk._cache), 0)``), or ``""``. A check on behaviour,
-    or on a private name any code file at head still mentions, stays the LEAD's decision."""
+    of them out of the code, or ``""``. A check on behaviour, or on a private name any code
+    file at head still mentions, stays the LEAD's decision (more-itertools 10.3 deleted
+    ``assertEqual(len(first_chunk._cache), 0)`` with ``ichunked``'s ``_cache``, but
+    ``peekable`` keeps one: which object the check looked into is not known statically)."""
     names = sorted({n for n in _PRIVATE_ATTRIBUTE.findall(check.text if check else "")
                     if not n.startswith("__")})  # fmt: skip
     if not names:
