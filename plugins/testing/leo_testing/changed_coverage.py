@@ -12,7 +12,7 @@ import ast
 import fnmatch
 import os
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -218,33 +218,60 @@ def excluded_by_change(
 def never_run(source: bytes) -> set[int]:
     """Lines no test can run whatever the coverage settings: ``@overload`` stubs, which the
     final definition replaces, and ``if TYPE_CHECKING:`` blocks (pyjwt 2.9.0 marked its new
-    overloads ``# pragma: no cover``; that pragma hides nothing)."""
+    overloads ``# pragma: no cover``; that pragma hides nothing). Only ``typing``'s (or
+    ``typing_extensions``') own names count: a home-made ``overload`` or ``TYPE_CHECKING =
+    True`` runs its code, so a pragma on it still counts."""
     try:
         tree = ast.parse(source)
     except (SyntaxError, ValueError):
         return set()
+    typing = _typing_names(tree)
     lines: set[int] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and any(
-            _name(d) in ("overload", "typing.overload", "typing_extensions.overload")
-            for d in node.decorator_list
+            typing(d) == "overload" for d in node.decorator_list
         ):
             start = min([node.lineno, *(d.lineno for d in node.decorator_list)])
             lines.update(range(start, (node.end_lineno or node.lineno) + 1))
-        elif isinstance(node, ast.If) and _name(node.test) in (
-            "TYPE_CHECKING", "typing.TYPE_CHECKING"
-        ):  # fmt: skip
+        elif isinstance(node, ast.If) and typing(node.test) == "TYPE_CHECKING":
             lines.update(range(node.lineno, (node.body[-1].end_lineno or node.lineno) + 1))
     return lines
 
 
-def _name(node: ast.expr) -> str:
-    """``overload`` / ``typing.overload`` of a decorator or test, else ``""``."""
-    if isinstance(node, ast.Name):
-        return node.id
-    if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
-        return f"{node.value.id}.{node.attr}"
-    return ""
+_TYPING = ("typing", "typing_extensions")
+
+
+def _typing_names(tree: ast.Module) -> Callable[[ast.expr], str]:
+    """Which of ``typing``'s ``overload``/``TYPE_CHECKING`` an expression of ``tree`` names
+    (``""`` for anything else): imported from ``typing`` and never bound again in the file."""
+    names: dict[str, str] = {}
+    modules: set[str] = set()
+    bound: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module in _TYPING:
+            for a in node.names:
+                if a.name in ("overload", "TYPE_CHECKING"):
+                    names[a.asname or a.name] = a.name
+        elif isinstance(node, ast.Import):
+            modules |= {a.asname or a.name for a in node.names if a.name in _TYPING}
+        elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            bound.add(node.id)
+        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            bound.add(node.name)
+
+    def name(node: ast.expr) -> str:
+        if isinstance(node, ast.Name) and node.id not in bound:
+            return names.get(node.id, "")
+        if (
+            isinstance(node, ast.Attribute)
+            and isinstance(node.value, ast.Name)
+            and node.value.id in modules
+            and node.attr in ("overload", "TYPE_CHECKING")
+        ):
+            return node.attr
+        return ""
+
+    return name
 
 
 # --- Hold the line: uncovered code no test ran at the base either is pre-existing debt ------

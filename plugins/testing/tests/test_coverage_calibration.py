@@ -75,6 +75,28 @@ def test_a_pragma_on_code_that_can_never_run_hides_nothing():
     assert cc.excluded_by_change(head, set(range(1, 12)), no_default, CONFIG) == {10, 11}
 
 
+@pytest.mark.parametrize(
+    "fake",
+    [
+        b"def overload(f):\n    return f\nTYPE_CHECKING = True\n",  # home-made names
+        b"from typing import overload, TYPE_CHECKING\nTYPE_CHECKING = True\noverload = id\n",
+    ],
+)
+def test_a_pragma_on_look_alikes_of_overload_and_type_checking_still_counts(fake):
+    """The hostile twin: a home-made ``overload`` or ``TYPE_CHECKING = True`` runs the code."""
+    head = fake + (
+        b"if TYPE_CHECKING:  # pragma: no cover\n"
+        b"    x = 1\n"
+        b"@overload\n"
+        b"def f():  # pragma: no cover\n"
+        b"    return 2\n"
+    )
+    n = fake.count(b"\n")
+    added = set(range(n + 1, n + 6))
+    no_default = cc.CoverageConfig(exclude=(cc.PRAGMA,))
+    assert cc.excluded_by_change(head, added, no_default, CONFIG) == added
+
+
 def test_a_pragma_the_base_had_still_excludes_what_the_change_adds_under_it():
     head = b"def g():  # pragma: no cover\n    y = 2\n    return y\n"
     assert cc.excluded_by_change(head, {2}, CONFIG, CONFIG) == set()
