@@ -31,7 +31,9 @@ def _testing(change, isolation: str) -> None:
     agent = result.agent("testing")
     assert agent.status not in ("error", "timeout"), agent.summary
     assert agent.details["environment"]["reused"] is True
-    assert agent.details["isolation"]["sandbox"] == ("none" if isolation == "none" else "bubblewrap")
+    assert agent.details["isolation"]["sandbox"] == (
+        "none" if isolation == "none" else "bubblewrap"
+    )
 
 
 def test_testing_agent_sandboxed(benchmark, change):

@@ -166,6 +166,34 @@ def test_compare_names_each_weakened_test_and_why():
     assert by_test["test_gone"].message not in decisions  # high: it FAILs, no LEAD needed
 
 
+def test_a_failing_test_deleted_from_its_source_is_a_leads_decision_not_a_hidden_failure():
+    """sqlparse 0.5.1 deleted ``test_grouping_comments``, whose check the new comment grouping
+    fails: a behaviour change a LEAD decides, like a deleted check (jinja2 3.1.5). A failing
+    test still in the source that no longer runs (deselected, ``__test__ = False``) hides the
+    failure: high."""
+    base = Suite((case("test_gone", "failed"), case("test_hidden", "failed")))
+    both = {"test_gone": "    assert f() == 1\n", "test_hidden": "    assert f() == 2\n"}
+    source = "".join(f"def {name}():\n{body}\n\n" for name, body in both.items())
+    head_source = source.split("def test_hidden")[0].replace("test_gone", "helper_gone") + (
+        "def test_hidden():\n    assert f() == 2\n"
+    )
+    sources = Sources(
+        {"tests/test_a.py": read_test_functions(source.encode())},
+        {"tests/test_a.py": read_test_functions(head_source.encode())},
+    )
+    found = weakened_findings(compare(base, Suite(()), {"tests/test_a.py"}, {}, sources))
+    by_test = {f.message.split(" ", 1)[0].rsplit("::", 1)[1]: f for f in found}
+    assert by_test["test_gone"].severity == "medium"
+    assert "deleted the test from its source" in by_test["test_gone"].message
+    assert by_test["test_gone"].message in lead_decisions(found)
+    assert by_test["test_hidden"].severity == "high"  # still defined, not run
+    # The whole file deleted is a deletion too; a head file that does not parse is unknown.
+    gone = Sources(sources.base, {"tests/test_a.py": {}}, frozenset({"tests/test_a.py"}))
+    assert {w.deleted for w in compare(base, Suite(()), {"tests/test_a.py"}, {}, gone)} == {True}
+    unparsable = Sources(sources.base, {"tests/test_a.py": read_test_functions(b"def (")})
+    assert not any(w.deleted for w in compare(base, Suite(()), {"tests/test_a.py"}, {}, unparsable))
+
+
 def record(*events):
     return "\n".join(json.dumps(e) for e in events).encode()
 
@@ -221,11 +249,32 @@ def test_generated_parameter_ids_renumbered_by_a_grown_list_are_the_same_tests()
     head = Suite(tuple(case(f"test_t[{i}]", "passed") for i in grown))
     assert compare(base, head, {"tests/test_a.py"}) == []
     # The hostile twin: one of two look-alike cases dropped is still a dropped test.
-    dropped = Suite(tuple(case(f"test_t[{i}]", "passed") for i in grown[:3]))
+    dropped = Suite(tuple(case(f"test_t[{i}]", "passed") for i in grown[1:3]))
     (w,) = compare(base, dropped, {"tests/test_a.py"})
     assert w.head_outcome is None
     # A renumbered variant that is skipped at the head is not a passing one.
     skipped = Suite((*dropped.cases, case("test_t[test_input3-a minute]", "skipped")))
+    (w,) = compare(base, skipped, {"tests/test_a.py"})
+    assert w.head_outcome == "skipped"
+
+
+def test_parameters_the_change_replaced_answer_one_for_one_for_passing_variants():
+    """humanize 4.10 moved ``test_naturaldate``'s dates from 2019-2021 to 2009-2011: every base
+    variant still passes against the head's code, and the head runs as many new ones."""
+    old = ["test_input0-Feb 02 2019", "test_input1-Mar 02 2019", "test_input2-today"]
+    new = ["test_input0-Feb 02 2009", "test_input1-Mar 02 2009", "test_input2-today"]
+    base = Suite(tuple(case(f"test_t[{i}]", "passed") for i in old))
+    head = Suite(tuple(case(f"test_t[{i}]", "passed") for i in new))
+    assert compare(base, head, {"tests/test_a.py"}) == []
+    # Hostile twins: a shorter list still drops a variant ...
+    (w,) = compare(base, Suite(head.cases[1:]), {"tests/test_a.py"})
+    assert w.head_outcome is None and w.base_outcome == "passed"
+    # ... and a base variant failing against the head's code is never answered by a new one.
+    failing = Suite((case(f"test_t[{old[0]}]", "failed"), *base.cases[1:]))
+    (w,) = compare(failing, head, {"tests/test_a.py"})
+    assert w.nodeid.endswith("Feb 02 2019]") and w.head_outcome is None
+    # A replacement skipped at the head is not a passing one.
+    skipped = Suite((case(f"test_t[{new[0]}]", "skipped"), *head.cases[1:]))
     (w,) = compare(base, skipped, {"tests/test_a.py"})
     assert w.head_outcome == "skipped"
 
