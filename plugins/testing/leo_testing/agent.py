@@ -464,7 +464,14 @@ class TestingAgent(SubAgent):
         env = run.environment
         tools = env.tools()
         details: dict[str, Any] = {
-            "environment": {"key": env.key, "reused": env.reused, "setup_s": env.setup_s},
+            "environment": {
+                "key": env.key,
+                "reused": env.reused,
+                "setup_s": env.setup_s,
+                # the date its dependencies were resolved as of (pip --uploaded-prior-to);
+                # None: as of the day it was built
+                "resolve_as_of": settings.resolve_as_of,
+            },
             "exit_code": run.result.returncode,
             "test_duration_s": run.duration_s,
             "isolation": {
@@ -476,6 +483,8 @@ class TestingAgent(SubAgent):
             },
         }
         findings: list[Finding] = []
+        if env.runner_as_of_today:
+            details["environment"]["runner_as_of_today"] = True
         if env.notes:
             details["environment"]["notes"] = list(env.notes)
             findings.append(

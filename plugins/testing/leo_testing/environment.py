@@ -45,6 +45,9 @@ _METADATA_FILES = ("METADATA", "entry_points.txt", "top_level.txt")
 _FORMAT = 3
 _LOCK_POLL_S = 0.1
 _MAX_DEPENDENCY_FILE = 8 * 1024 * 1024
+#: The pip that knows ``--uploaded-prior-to`` (``resolve_as_of``); ``python -m venv`` bundles an
+#: older one. It is installed as of today: it is LEO's installer, not the project's dependency.
+PIP_AS_OF = "pip>=26,<27"
 
 
 class EnvironmentSetupError(LeoError):
@@ -62,6 +65,9 @@ class Environment:
     """Seconds spent building it in this run (0 when reused)."""
     notes: tuple[str, ...] = ()
     """What the setup left out or changed (a requirement pip could not install here), and why."""
+    runner_as_of_today: bool = False
+    """With ``resolve_as_of``: no release of the runner requirements was uploaded before the
+    date, so LEO's test runner was installed as of today (the project's requirements were not)."""
 
     def has_module(self, name: str) -> bool:
         """Whether the environment has the top-level module or package ``name`` installed."""
@@ -127,6 +133,8 @@ def environment_key(tree: Path, settings: Settings) -> str:
         "runner_requirements": settings.runner_requirements,
         "system_site_packages": settings.system_site_packages,
     }
+    if settings.resolve_as_of is not None:  # unset keeps the keys of environments built before
+        recipe["resolve_as_of"] = settings.resolve_as_of
     digest = hashlib.sha256(json.dumps(recipe, sort_keys=True).encode())
     for path in dependency_files(tree, settings.dependency_files):
         rel = path.relative_to(tree).as_posix().encode()
@@ -172,6 +180,10 @@ def _read_manifest(path: Path) -> dict[str, object] | None:
 def _notes(path: Path) -> tuple[str, ...]:
     notes = (_read_manifest(path) or {}).get("notes")
     return tuple(str(n)[:500] for n in notes) if isinstance(notes, list) else ()
+
+
+def _runner_as_of_today(path: Path) -> bool:
+    return (_read_manifest(path) or {}).get("runner_as_of_today") is True
 
 
 async def _is_valid(path: Path, key: str, verify: bool) -> bool:
@@ -224,6 +236,12 @@ def install_targets(tree: Path, settings: Settings, wanted: Sequence[str] = ()) 
     return [f"{tree}[{','.join(extras)}]" if extras else str(tree)]
 
 
+def as_of_args(settings: Settings) -> list[str]:
+    """pip's options that resolve as of ``resolve_as_of`` (none when it is unset)."""
+    when = settings.resolve_as_of
+    return [] if when is None else ["--uploaded-prior-to", when]
+
+
 def default_setup(
     tree: Path,
     settings: Settings,
@@ -232,14 +250,17 @@ def default_setup(
     extras: Sequence[str] = (),
 ) -> list[list[str]]:
     """One pip call: the project with its test extras (and ``extras``), its test requirements
-    (``requirements``, the file ``write_requirements`` made) and the test runner."""
+    (``requirements``, the file ``write_requirements`` made) and the test runner; with
+    ``resolve_as_of``, as of that date and without the runner (``_install_runner`` follows)."""
     targets = install_targets(tree, settings, extras)
     if requirements is not None:
         targets += ["-r", str(requirements)]
-    targets += list(settings.runner_requirements)
+    if settings.resolve_as_of is None:
+        targets += list(settings.runner_requirements)
     if not targets:
         return []
-    return [["{python}", "-m", "pip", "install", "--report", str(report), *targets]]
+    pip = ["{python}", "-m", "pip", "install", *as_of_args(settings)]
+    return [[*pip, "--report", str(report), *targets]]
 
 
 def write_requirements(
@@ -302,7 +323,11 @@ class _Setup:
         version = sdist_version(tree) if settings.setup == "default" else None
         if version and "SETUPTOOLS_SCM_PRETEND_VERSION" not in self.env:
             self.env["SETUPTOOLS_SCM_PRETEND_VERSION"] = version
+        if settings.resolve_as_of is not None and settings.setup != "default":
+            # a custom setup's own pip calls resolve as of the date too (pip >= 26 reads it)
+            self.env["PIP_UPLOADED_PRIOR_TO"] = settings.resolve_as_of
         self.values = {"python": str(path / "bin" / "python"), "project": str(tree)}
+        self.runner_as_of_today = False
 
     async def run(self, step: list[str]) -> ToolResult:
         return await self.sandbox.run(
@@ -317,8 +342,10 @@ class _Setup:
             msg = f"the environment setup {' '.join(step[:4])} ... {what}: {_tail(done)}"
             raise EnvironmentSetupError(msg)
 
-    def pip(self, *args: str) -> list[str]:
-        return ["{python}", "-m", "pip", "install", *args]
+    def pip(self, *args: str, dated: bool = True) -> list[str]:
+        """``pip install args``, as of ``resolve_as_of`` unless ``dated`` is False."""
+        when = as_of_args(self.settings) if dated else []
+        return ["{python}", "-m", "pip", "install", *when, *args]
 
 
 async def _default_build(setup: _Setup, report: Path) -> list[str]:
@@ -334,32 +361,80 @@ async def _default_build(setup: _Setup, report: Path) -> list[str]:
     requirements, reqs = write_requirements(tree, settings, setup.sandbox.root)
     notes = list(reqs.notes)
     [step] = default_setup(tree, settings, report, requirements, reqs.extras) or [[]]
-    if not step:
-        return notes
-    first = await setup.run(step)
-    if not first.timed_out and first.returncode == 0:
-        return notes
-    what = "timed out" if first.timed_out else f"exited {first.returncode}"
-    notes.append(
-        f"installing everything at once {what} ({_tail(first)[-300:]}); installed in parts"
-    )
-    runner = list(settings.runner_requirements)
+    if step:
+        first = await setup.run(step)
+        if first.timed_out or first.returncode != 0:
+            what = "timed out" if first.timed_out else f"exited {first.returncode}"
+            notes.append(
+                f"installing everything at once {what} ({_tail(first)[-300:]}); installed in parts"
+            )
+            await _install_in_parts(setup, report, requirements, reqs, notes)
+    if settings.resolve_as_of is not None:
+        await _install_runner(setup)
+    return notes
+
+
+async def _install_in_parts(
+    setup: _Setup, report: Path, requirements: Path | None, reqs: Requirements, notes: list[str]
+) -> None:
+    """The project, the runner, then the requirements each file at once or line by line."""
+    settings, tree = setup.settings, setup.tree
+    # as of a date, the runner comes last (``_install_runner``), not with each part
+    runner = list(settings.runner_requirements) if settings.resolve_as_of is None else []
     project = install_targets(tree, settings, reqs.extras)
     if project:
         await setup.must(setup.pip("--report", str(report), *project))
     if runner:
         await setup.must(setup.pip(*runner))
     if requirements is None:
-        return notes
+        return
     whole = await setup.run(setup.pip("-r", str(requirements), *runner))
     if not whole.timed_out and whole.returncode == 0:
-        return notes
+        return
     for line in reqs.lines:
         done = await setup.run(setup.pip(line, *runner, *_constraints(requirements)))
         if done.timed_out or done.returncode != 0:
             why = "timed out" if done.timed_out else _tail(done)[-200:]
             notes.append(f"{line!r} not installed: {why}")
-    return notes
+
+
+async def _install_runner(setup: _Setup) -> None:
+    """LEO's test runner, after the project's requirements resolved as of ``resolve_as_of``:
+    as of the date too, keeping what the project's resolution installed when it fits; when no
+    release within the runner's bounds is that old (pytest-cov 5 came out in March 2024), as of
+    today, and the environment says so. It is LEO's tool, held by LEO's version bounds."""
+    runner = list(setup.settings.runner_requirements)
+    if not runner:
+        return
+    dated = await setup.run(setup.pip(*runner))
+    if not dated.timed_out and dated.returncode == 0:
+        return
+    await setup.must(setup.pip(*runner, dated=False))
+    setup.runner_as_of_today = True
+
+
+def pip_version(venv: Path) -> tuple[int, ...] | None:
+    """The version of the pip installed in ``venv`` (from its ``.dist-info``), if any."""
+    for info in venv.glob("lib/python*/site-packages/pip-*.dist-info"):
+        found = re.fullmatch(r"pip-(\d+(?:\.\d+)*)\.dist-info", info.name)
+        if found:
+            return tuple(int(part) for part in found.group(1).split("."))
+    return None
+
+
+async def _pip_for_as_of(setup: _Setup) -> None:
+    """Make sure the environment's pip knows ``--uploaded-prior-to`` (pip 26)."""
+    version = pip_version(setup.path)
+    if version is not None and version >= (26,):
+        return
+    done = await setup.run(setup.pip(PIP_AS_OF, dated=False))
+    if done.timed_out or done.returncode != 0:
+        what = "timed out" if done.timed_out else f"exited {done.returncode}"
+        msg = (
+            f"resolve_as_of needs pip 26 or newer in the test environment "
+            f"(--uploaded-prior-to), and installing {PIP_AS_OF!r} {what}: {_tail(done)}"
+        )
+        raise EnvironmentSetupError(msg)
 
 
 def _normalise(name: str) -> str:
@@ -396,8 +471,9 @@ def _constraints(requirements: Path) -> list[str]:
 
 async def _build(
     path: Path, key: str, tree: Path, settings: Settings, sandbox: Sandbox
-) -> list[str]:
-    """Build the environment at ``path``; return the notes on what its setup left out."""
+) -> tuple[list[str], bool]:
+    """Build the environment at ``path``; return the notes on what its setup left out, and
+    whether LEO's runner had to be installed as of today (``Environment.runner_as_of_today``)."""
     if path.exists():
         await anyio.to_thread.run_sync(shutil.rmtree, path)
     argv = [settings.python, "-m", "venv"]
@@ -413,6 +489,8 @@ async def _build(
     report = sandbox.root / "pip-report.json"
     setup = _Setup(path, tree, settings, sandbox)
     notes: list[str] = []
+    if settings.resolve_as_of is not None and settings.setup != "none":
+        await _pip_for_as_of(setup)
     if settings.setup == "default":
         notes = await _default_build(setup, report)
         # The cached environment outlives this worktree: keep the project's dependencies but
@@ -427,12 +505,12 @@ async def _build(
     print_ = await anyio.to_thread.run_sync(fingerprint, path)
     manifest = {
         "key": key, "fingerprint": print_, "created": time.time(), "format": _FORMAT,
-        "notes": notes[:100],
+        "notes": notes[:100], "runner_as_of_today": setup.runner_as_of_today,
     }  # fmt: skip
     tmp = path / f"{MANIFEST}.tmp-{os.getpid()}"
     tmp.write_text(json.dumps(manifest))
     os.replace(tmp, path / MANIFEST)  # the atomic publish: without the manifest, no reuse
-    return notes
+    return notes, setup.runner_as_of_today
 
 
 def _tail(result: object) -> str:
@@ -454,7 +532,10 @@ async def prepare(tree: Path, settings: Settings, sandbox: Sandbox) -> AsyncIter
     while True:
         async with _flock(lock, fcntl.LOCK_SH):
             if await _is_valid(path, key, settings.verify_environment):
-                yield Environment(path, key, reused=True, setup_s=0.0, notes=_notes(path))
+                yield Environment(
+                    path, key, reused=True, setup_s=0.0, notes=_notes(path),
+                    runner_as_of_today=_runner_as_of_today(path),
+                )  # fmt: skip
                 return
         async with _flock(lock, fcntl.LOCK_EX) as fd:
             if await _is_valid(path, key, settings.verify_environment):
@@ -462,10 +543,13 @@ async def prepare(tree: Path, settings: Settings, sandbox: Sandbox) -> AsyncIter
             started = time.monotonic()
             with contextlib.suppress(OSError):
                 (path / MANIFEST).unlink()
-            notes = await _build(path, key, tree, settings, sandbox)
+            notes, runner_today = await _build(path, key, tree, settings, sandbox)
             fcntl.flock(fd, fcntl.LOCK_SH)  # keep it while we use it
             setup_s = round(time.monotonic() - started, 3)
-            yield Environment(path, key, reused=False, setup_s=setup_s, notes=tuple(notes))
+            yield Environment(
+                path, key, reused=False, setup_s=setup_s, notes=tuple(notes),
+                runner_as_of_today=runner_today,
+            )  # fmt: skip
             return
 
 

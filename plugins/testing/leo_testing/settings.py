@@ -10,10 +10,12 @@ directory for reports, ``{junit}`` and ``{coverage}`` the report paths in it, an
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import sys
 from collections.abc import Mapping
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -95,6 +97,27 @@ def _no_credential(name: str) -> str:
     return name
 
 
+def as_of(value: Any) -> Any:
+    """An ISO date or datetime (a string, or a TOML date or datetime) as an ISO datetime in UTC.
+
+    A date is its midnight UTC (packages uploaded before that day); a time without an offset is
+    UTC, never the machine's local time, so two machines resolve the same set of releases.
+    """
+    if value is None:
+        return None
+    when = value
+    if isinstance(value, str):
+        with contextlib.suppress(ValueError):
+            when = datetime.fromisoformat(value.strip())
+    if isinstance(when, date) and not isinstance(when, datetime):
+        when = datetime.combine(when, time(0))
+    if not isinstance(when, datetime):
+        msg = "expected an ISO date or datetime, e.g. 2024-06-17 or 2024-06-17T12:00:00Z"
+        raise ValueError(msg)  # pydantic turns it into the configuration error naming the key
+    when = when if when.tzinfo else when.replace(tzinfo=UTC)
+    return when.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
 def _directory(value: Any) -> Any:
     return Path(value).expanduser() if isinstance(value, str) and value else value
 
@@ -118,6 +141,10 @@ class Settings(AgentSettings):
         "pytest>=8,<10", "pytest-cov>=5,<8", "pytest-timeout>=2.3,<3",
     )  # fmt: skip
     dependency_files: tuple[str, ...] = DEPENDENCY_FILES
+    resolve_as_of: Annotated[str | None, BeforeValidator(as_of)] = None
+    """Resolve the project's dependencies as they were at this ISO date or datetime (pip's
+    ``--uploaded-prior-to``): an old change replayed later installs what it was tested with,
+    not what was released since. Unset: as of today."""
     cache_dir: Annotated[Path, BeforeValidator(_directory)] = Field(
         default_factory=lambda: default_cache_dir()
     )
