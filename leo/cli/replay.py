@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from leo.models import Report
     from leo.plugins import Plugins
     from leo.store.records import VerdictRecord
+    from leo.subagent import AgentSpec
 
 
 def _since(value: str | None) -> datetime | None:
@@ -30,6 +31,53 @@ def _since(value: str | None) -> datetime | None:
         msg = f"--since {value!r} is not a date; use YYYY-MM-DD or an ISO timestamp"
         raise LeoError(msg) from None
     return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
+#: The setting a sub-agent declares when it resolves dependencies (the Testing sub-agent's
+#: ``resolve_as_of``); replay sets it so a replay differs by the policy, not by what was
+#: released since the change was verified (issue 18).
+AS_OF_SETTING = "resolve_as_of"
+
+
+def _as_of(value: str | None) -> str | None:
+    """``--resolve-as-of``: None for the recorded time, ``"now"``, or an ISO datetime in UTC."""
+    if value is None or value == "now":
+        return value
+    from leo.errors import LeoError
+
+    try:
+        when = datetime.fromisoformat(value)
+    except ValueError:
+        msg = f"--resolve-as-of {value!r} is not a date; use now, YYYY-MM-DD or an ISO timestamp"
+        raise LeoError(msg) from None
+    return _iso(when)
+
+
+def _iso(when: datetime) -> str:
+    """``when`` (naive means UTC) as an ISO datetime in UTC."""
+    when = when if when.tzinfo else when.replace(tzinfo=UTC)
+    return when.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def resolve_as_of(
+    config: Config, specs: list[AgentSpec], recorded_at: datetime, option: str | None
+) -> Config:
+    """``config`` with ``resolve_as_of`` set for each sub-agent in ``specs`` that declares it:
+    ``option`` (``--resolve-as-of``) when given (``"now"`` unsets it), else the candidate
+    policy's own value, else the time the change was recorded, when it was verified."""
+    agents = {name: dict(table) for name, table in config.agents.items()}
+    for spec in specs:
+        fields = getattr(spec.cls.Settings, "model_fields", {})
+        if AS_OF_SETTING not in fields:
+            continue
+        table = agents.setdefault(spec.name, {})
+        if option == "now":
+            table.pop(AS_OF_SETTING, None)
+        elif option is not None:
+            table[AS_OF_SETTING] = option
+        else:
+            table.setdefault(AS_OF_SETTING, _iso(recorded_at))
+    return config.model_copy(update={"agents": agents})
 
 
 since_option = click.option(
@@ -60,6 +108,12 @@ json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON i
     type=click.FloatRange(min=0, min_open=True),
     help="Per-agent timeout in seconds (overrides the policy).",
 )
+@click.option(
+    "--resolve-as-of",
+    "as_of",
+    metavar="now|DATE",
+    help="Resolve test dependencies as of DATE, or now. [default: when each change was verified]",
+)
 @json_option
 @plugin_option
 @database_option
@@ -68,6 +122,7 @@ def replay(
     since: str | None,
     limit: int,
     timeout: float | None,
+    as_of: str | None,
     as_json: bool,
     plugin_args: tuple[str, ...],
     database_url: str | None,
@@ -78,6 +133,8 @@ def replay(
     Each change (repository, base, head) runs again with the sub-agents that verified it, in its
     recorded repository, which must still be a local work tree holding both commits; other
     changes are listed as not replayed. Nothing is recorded and no cached result is used.
+    The test dependencies are resolved as of the time each change was verified, so a verdict
+    moves because of the policy, not because of what was released since (--resolve-as-of).
     """
     import json
 
@@ -89,16 +146,18 @@ def replay(
     from leo.store.replay import replay as run_replay
 
     when = _since(since)
+    option = _as_of(as_of)
     config, source = read_config_file(policy, "--policy")  # a bad policy stops before any work
     plugins = load_plugins(plugin_args)
 
     async def reverify(change: VerdictRecord) -> Report | str:
-        return await _reverify(change, config, plugins, timeout)
+        return await _reverify(change, config, plugins, timeout, option)
 
     with open_store(database_url, None) as store:
         summary = anyio.run(
             lambda: run_replay(store, reverify, policy=source, since=when, limit=limit)
         )
+    summary.resolve_as_of = option or "recorded"
     if as_json:
         click.echo(json.dumps(summary.as_json(), indent=2))
         return
@@ -106,10 +165,15 @@ def replay(
 
 
 async def _reverify(
-    change: VerdictRecord, config: Config, plugins: Plugins, timeout: float | None
+    change: VerdictRecord,
+    config: Config,
+    plugins: Plugins,
+    timeout: float | None,
+    as_of: str | None = None,
 ) -> Report | str:
-    """Verify a recorded change again with the sub-agents that verified it, under ``config``,
-    without the result cache and without recording; or say why it cannot be."""
+    """Verify a recorded change again with the sub-agents that verified it, under ``config``
+    with its dependencies as of ``as_of`` (``resolve_as_of``), without the result cache and
+    without recording; or say why it cannot be."""
     from leo.change import gather_change
     from leo.errors import LeoError
     from leo.supervisor import verify
@@ -126,6 +190,8 @@ async def _reverify(
         gathered = await gather_change(change.repository, change.base_sha, change.head_sha)
     except LeoError as exc:
         return str(exc)
+    specs = [plugins.agents[n] for n in names]
+    config = resolve_as_of(config, specs, change.recorded_at, as_of)
     report, _warnings = await verify(gathered, plugins, config, names, timeout=timeout, cache=None)
     return report
 
@@ -137,6 +203,10 @@ def _print_replay(doc: dict[str, Any]) -> None:
         f"replayed {doc['replayed']} recorded changes under {clean(doc['policy'])}: "
         f"{doc['changed']} verdicts would change, {doc['not_replayed']} could not be replayed"
     )
+    if doc["resolve_as_of"] == "recorded":
+        click.echo("  test dependencies resolved as of when each change was verified")
+    else:
+        click.echo(f"  test dependencies resolved as of {clean(doc['resolve_as_of'])}")
     for transition, n in doc["transitions"].items():
         click.echo(f"  {transition}: {n}")
     if doc["rules"]:

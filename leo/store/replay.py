@@ -98,6 +98,9 @@ class ReplaySummary:
 
     policy: str
     outcomes: list[Replayed] = field(default_factory=list)
+    resolve_as_of: str = "recorded"
+    """When the replayed changes' dependencies were resolved as of: ``"recorded"`` (when each
+    change was verified), ``"now"``, or an ISO datetime."""
 
     @property
     def transitions(self) -> Counter[str]:
@@ -126,6 +129,7 @@ class ReplaySummary:
     def as_json(self) -> dict[str, Any]:
         return {
             "policy": self.policy,
+            "resolve_as_of": self.resolve_as_of,
             "replayed": sum(1 for o in self.outcomes if o.verdict is not None),
             "not_replayed": sum(1 for o in self.outcomes if o.verdict is None),
             "changed": sum(1 for o in self.outcomes if o.changed),

@@ -1,6 +1,8 @@
-"""A sub-agent whose verdict depends on its policy setting (see tests/store/test_replay.py)."""
+"""Sub-agents whose verdict depends on their policy settings (see tests/store/test_replay.py)."""
 
-from leo import Finding, SubAgent, hookimpl
+import os
+
+from leo import AgentSettings, Finding, SubAgent, hookimpl
 
 
 class LineLimit(SubAgent):
@@ -22,6 +24,21 @@ class LineLimit(SubAgent):
         ]
 
 
+class AsOfSettings(AgentSettings):
+    resolve_as_of: str | None = None
+
+
+class AsOf(SubAgent):
+    name = "asof"
+    description = "resolves dependencies as of a date; writes the date it got to $ASOF_LOG"
+    Settings = AsOfSettings
+
+    async def check(self, change):
+        with open(os.environ["ASOF_LOG"], "a", encoding="utf-8") as log:
+            log.write(f"{self.settings.resolve_as_of}\n")
+        return []
+
+
 @hookimpl
 def leo_register_subagents():
-    return [LineLimit]
+    return [LineLimit, AsOf]

@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 from leo.models import Finding, Report, SubAgentResult
 from leo.store.calibrate import calibrate
@@ -132,9 +133,81 @@ def test_replay_limit_and_since_choose_the_newest_recorded_changes(
     assert json.loads(leo_cli(*args, "--since", "2999-01-01", env=env).stdout)["changes"] == []
 
 
+def _recorded_at(env: dict[str, str]) -> str:
+    from leo.cli.replay import _iso
+
+    with AuditStore.open(env["LEO_DATABASE_URL"]) as store, store.engine.connect() as db:
+        [when] = db.execute(select(VerificationRow.recorded_at)).scalars()
+    return _iso(when)
+
+
+def test_replay_resolves_dependencies_as_of_when_the_change_was_verified(
+    leo_cli, leo_repo, env, tmp_path
+):
+    log = tmp_path / "asof.log"
+    env = {**env, "ASOF_LOG": str(log)}
+    repo = leo_repo(base={"a.py": "A = 1\n"}, head={"a.py": "A = 2\n"})
+    _verify(leo_cli, repo, env, "--agents", "asof,linelimit")
+    assert log.read_text() == "None\n"  # verified today, as of today
+    policy = tmp_path / "leo.toml"
+    policy.write_text("threshold = 90\n")
+    args = ("replay", "--policy", str(policy), "-p", "leo_fixture_policy", "--json")
+
+    doc = json.loads(leo_cli(*args, env=env).stdout)
+    assert doc["resolve_as_of"] == "recorded" and doc["replayed"] == 1
+    assert log.read_text().splitlines()[1] == _recorded_at(env)
+
+    done = leo_cli(*args, "--resolve-as-of", "now", env=env)
+    assert done.returncode == 0, done.stderr
+    doc = json.loads(done.stdout)
+    assert doc["resolve_as_of"] == "now"
+    assert log.read_text().splitlines()[2] == "None"
+
+    doc = json.loads(leo_cli(*args, "--resolve-as-of", "2024-06-01", env=env).stdout)
+    assert doc["resolve_as_of"] == "2024-06-01T00:00:00Z"
+    assert log.read_text().splitlines()[3] == "2024-06-01T00:00:00Z"
+
+    # the candidate policy's own date is policy under test: it wins over the recorded time
+    policy.write_text('[agents.asof]\nresolve_as_of = "2023-05-01T12:00:00Z"\n')
+    leo_cli(*args, env=env)
+    assert log.read_text().splitlines()[4] == "2023-05-01T12:00:00Z"
+    text = leo_cli("replay", "--policy", str(policy), "-p", "leo_fixture_policy", env=env).stdout
+    assert "test dependencies resolved as of when each change was verified" in text
+
+
+def test_replay_sets_resolve_as_of_only_for_sub_agents_that_declare_it(monkeypatch):
+    from datetime import UTC, datetime
+
+    from leo.cli.replay import resolve_as_of
+    from leo.config import parse_config
+    from leo.plugins import load_plugins
+
+    monkeypatch.syspath_prepend(str(FIXTURE_PLUGINS))
+    plugins = load_plugins(["leo_fixture_policy"], environ={})
+    specs = [plugins.agents["asof"], plugins.agents["linelimit"]]
+    config = parse_config({"agents": {"linelimit": {"max_lines": 3}}}, "test")
+    when = datetime(2024, 6, 17, 8, 30, tzinfo=UTC)
+
+    replayed = resolve_as_of(config, specs, when, None)
+    assert replayed.agents == {
+        "linelimit": {"max_lines": 3},
+        "asof": {"resolve_as_of": "2024-06-17T08:30:00Z"},
+    }
+    assert config.agents == {"linelimit": {"max_lines": 3}}, "the candidate policy is unchanged"
+    assert resolve_as_of(config, specs, when, "now").agents["asof"] == {}
+    testing = load_plugins([], environ={}).agents["testing"]
+    assert resolve_as_of(config, [testing], when, None).agents["testing"] == {
+        "resolve_as_of": "2024-06-17T08:30:00Z"
+    }
+
+
 @pytest.mark.parametrize(
     ("args", "expected"),
     [
+        (
+            ("--policy", "good.toml", "--resolve-as-of", "then"),
+            "--resolve-as-of 'then' is not a date",
+        ),
         (("--policy", "missing.toml"), "cannot read --policy missing.toml"),
         (("--policy", "bad.toml"), "bad.toml is not valid TOML"),
         (("--policy", "good.toml", "--since", "yesterday"), "--since 'yesterday' is not a date"),
