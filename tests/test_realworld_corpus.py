@@ -44,11 +44,13 @@ def manifest(tmp_path: Path) -> tuple[Path, Path]:
     cache = tmp_path / "cache"
     (cache / "sdists").mkdir(parents=True)
     pins = {v: _sdist(v, cache / "sdists") for v in ("1.0", "1.1")}
+    uploaded = {"1.0": "2024-02-18T03:55:57Z", "1.1": "2024-06-17T23:40:11Z"}
     cases = tmp_path / "cases.toml"
     cases.write_text(
         "[sdists]\n"
         + "".join(
-            f'"tinypkg=={v}" = {{ file = "{f}", sha256 = "{h}" }}\n' for v, (f, h) in pins.items()
+            f'"tinypkg=={v}" = {{ file = "{f}", sha256 = "{h}", uploaded = "{uploaded[v]}" }}\n'
+            for v, (f, h) in pins.items()
         )
         + '[[release]]\nid = "tinypkg-1.0-to-1.1"\nbase = "tinypkg==1.0"\nhead = "tinypkg==1.1"\n'
     )
@@ -79,6 +81,12 @@ def test_corpus_runner_passes_the_release_catches_both_planted_defects_and_write
     }
     assert not any(r["crashed"] for r in rows.values())
     assert rows["tinypkg-1.0-to-1.1"]["verdict"] == "PASS"
+    # the test dependencies as of the end of the head's upload day (planted: the host's)
+    assert rows["tinypkg-1.0-to-1.1"]["resolve_as_of"] == "2024-06-18T00:00:00Z"
+    assert (cache / "policies" / "tinypkg-1.0-to-1.1.toml").read_text() == (
+        '[agents.testing]\nresolve_as_of = "2024-06-18T00:00:00Z"\n'
+    )
+    assert rows["smoke-sec-cwe78-shell"]["resolve_as_of"] == "2024-06-18T00:00:00Z"
     shell = rows["smoke-sec-cwe78-shell"]
     assert shell["verdict"] != "PASS"
     assert "security.bandit.B602" in shell["agents"]["security"]["rules"]
@@ -103,6 +111,28 @@ def test_corpus_runner_passes_the_release_catches_both_planted_defects_and_write
         ]
     ) == 0  # fmt: skip
     assert before == {p: p.stat().st_mtime_ns for p in (cache / "results").glob("*.json")}
+
+
+def test_a_case_resolves_as_of_the_end_of_its_head_releases_upload_day(corpus, tmp_path):
+    cases = tmp_path / "cases.toml"
+    cases.write_text(
+        '[sdists]\n"p==1" = { file = "p-1.tar.gz", sha256 = "0", uploaded = "2024-02-18T03:55:57Z" }\n'
+        '"p==2" = { file = "p-2.tar.gz", sha256 = "0", uploaded = "2024-06-17T13:40:11+02:00" }\n'
+        '[[release]]\nid = "forward"\nbase = "p==1"\nhead = "p==2"\n'
+        '[[reverse]]\nid = "reverse"\nbase = "p==2"\nhead = "p==1"\nabout = "CVE-0"\n'
+    )
+    planted = tmp_path / "planted.toml"
+    planted.write_text('[[planted]]\nid = "planted"\nhost = "p==1"\nagent = "testing"\n')
+    _sdists, found = corpus.load_manifest(cases, planted)
+    assert {c.id: c.resolve_as_of for c in found} == {
+        "forward": "2024-06-18T00:00:00Z",
+        "reverse": "2024-02-19T00:00:00Z",
+        "planted": "2024-02-19T00:00:00Z",
+    }
+
+    cases.write_text(cases.read_text().replace(', uploaded = "2024-02-18T03:55:57Z"', ""))
+    with pytest.raises(corpus.CorpusError, match="'p==1' pins no valid upload time"):
+        corpus.load_manifest(cases, planted)
 
 
 def test_an_sdist_that_does_not_match_its_pinned_sha256_is_refused(corpus, manifest):
@@ -140,3 +170,4 @@ def test_the_committed_corpus_meets_the_issues_size_and_spread(corpus):
     assert kinds.count("reverse") >= 5
     assert planted_agents == {"security", "database", "testing", "performance", "design"}
     assert all("CVE-" in c.about for c in cases if c.kind == "reverse")
+    assert all(c.resolve_as_of.startswith("20") for c in cases)

@@ -17,12 +17,18 @@ verified by ``leo verify`` with all five sub-agents, and is compared with a naiv
 bandit HIGH in the changed Python files). Per-case JSON goes to ``<cache>/results`` and a case
 whose JSON exists for the same definition and agents is not run again (``--fresh`` re-runs).
 Downloads go through pip into ``<cache>/sdists`` and are checked against the pinned sha256.
+
+The test dependencies of a case are resolved as of the end of the day its head release was
+uploaded to PyPI (a planted defect: its host release), pinned in ``cases.toml`` as ``uploaded``:
+replayed today, a 2024 release's unpinned test requirements resolve to releases that break it
+(urllib3 2.2.2's pinned quart 0.19.4 against flask 3.1), which is not the change's doing.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import hashlib
 import json
 import os
@@ -37,6 +43,7 @@ import time
 import tomllib
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -80,6 +87,8 @@ class Sdist:
     """``name==version``."""
     file: str
     sha256: str
+    uploaded: str
+    """When PyPI received the file (ISO, UTC): the day the release was what users installed."""
 
 
 @dataclass(frozen=True)
@@ -98,6 +107,9 @@ class Case:
     head_files: dict[str, str] = field(default_factory=dict)
     head_edits: tuple[tuple[str, str, str], ...] = ()
     head_delete: tuple[str, ...] = ()
+    resolve_as_of: str = ""
+    """The Testing sub-agent's ``resolve_as_of``: the end of the day the head release (a planted
+    defect: its host) was uploaded."""
 
     def key(self, agents: str) -> str:
         """Changes when the case's definition or the agents change; resume keys on it."""
@@ -115,10 +127,18 @@ def load_manifest(
     except (OSError, tomllib.TOMLDecodeError) as exc:
         msg = f"cannot read the corpus manifest ({exc}); fix the TOML"
         raise CorpusError(msg) from None
-    sdists = {
-        spec: Sdist(spec, entry["file"], entry["sha256"])
-        for spec, entry in doc.get("sdists", {}).items()
-    }
+    sdists = {}
+    for spec, entry in doc.get("sdists", {}).items():
+        uploaded = str(entry.get("uploaded", ""))
+        try:
+            datetime.fromisoformat(uploaded)
+        except ValueError:
+            msg = (
+                f"sdist {spec!r} pins no valid upload time (uploaded = {uploaded!r}); copy "
+                "upload_time_iso_8601 of its file from https://pypi.org/pypi/<name>/json"
+            )
+            raise CorpusError(msg) from None
+        sdists[spec] = Sdist(spec, entry["file"], entry["sha256"], uploaded)
     cases: list[Case] = []
     for kind in ("release", "reverse"):
         for entry in doc.get(kind, []):
@@ -158,7 +178,27 @@ def load_manifest(
             if spec is not None and spec not in sdists:
                 msg = f"case {case.id!r} names {spec!r}, which is not pinned in [sdists]"
                 raise CorpusError(msg)
-    return sdists, cases
+    return sdists, [
+        dataclasses.replace(c, resolve_as_of=end_of_day(sdists[c.head or c.base].uploaded))
+        for c in cases
+    ]
+
+
+def end_of_day(uploaded: str) -> str:
+    """The midnight (UTC) after ``uploaded``: pip installs what was uploaded before it."""
+    when = datetime.fromisoformat(uploaded)
+    when = (when if when.tzinfo else when.replace(tzinfo=UTC)).astimezone(UTC)
+    midnight = datetime.combine(when.date() + timedelta(days=1), datetime.min.time(), UTC)
+    return midnight.isoformat().replace("+00:00", "Z")
+
+
+def write_policy(case: Case, cache: Path) -> Path:
+    """The ``leo.toml`` the case is verified under (``leo verify --config``): the defaults, and
+    the test dependencies as of the case's date. No sdist of the corpus has a policy of its own."""
+    path = cache / "policies" / f"{case.id}.toml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(f'[agents.testing]\nresolve_as_of = "{case.resolve_as_of}"\n')
+    return path
 
 
 # --- preparing a case -------------------------------------------------------------------
@@ -311,9 +351,10 @@ def leo_executable() -> str:
 
 
 def run_leo(
-    repo: Path, out: Path, agents: str, timeout: float, env: dict[str, str]
+    repo: Path, out: Path, agents: str, timeout: float, env: dict[str, str], policy: Path
 ) -> dict[str, Any]:
-    """``leo verify`` on base..head; the whole process group is killed at ``timeout``."""
+    """``leo verify`` on base..head under ``policy``; the whole process group is killed at
+    ``timeout``."""
     cmd = [
         leo_executable(),
         "verify",
@@ -329,6 +370,8 @@ def run_leo(
         str(out),
         "--agents",
         agents,
+        "--config",
+        str(policy),
         "--no-cache",
         "-q",
     ]
@@ -446,7 +489,11 @@ def run_case(case: Case, sdists: dict[str, Sdist], args: argparse.Namespace) -> 
         "LEO_CACHE_DIR": str(cache / "leo-cache"),
         "PIP_DISABLE_PIP_VERSION_CHECK": "1",
     }
-    outcome = run_leo(repo, cache / "reports" / f"{case.id}.json", args.agents, args.timeout, env)
+    policy = write_policy(case, cache)
+    row["resolve_as_of"] = case.resolve_as_of
+    outcome = run_leo(
+        repo, cache / "reports" / f"{case.id}.json", args.agents, args.timeout, env, policy
+    )
     row.update(
         exit_code=outcome["exit_code"],
         duration_s=outcome["duration_s"],
