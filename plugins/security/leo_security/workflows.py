@@ -11,6 +11,7 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from leo import Finding, ToolNotFoundError, run_tool
+from leo_security import suppressions
 from leo_security.outcome import ScanOutcome, Severity, normalise_path, on_change
 
 if TYPE_CHECKING:
@@ -30,6 +31,9 @@ LOWER: dict[Severity, Severity] = {
     "critical": "high", "high": "medium", "medium": "low", "low": "info", "info": "info"
 }  # fmt: skip
 _COMPLETED = re.compile(r"completed (\S+)")
+#: zizmor's inline ``# zizmor: ignore[rule, rule]``; LEO runs zizmor with ``--no-ignores`` and
+#: honours only the base's (issue 17.3: a change must not silence the audit of its own edit).
+_IGNORE = re.compile(r"#.*\bzizmor:\s*ignore\[(?P<rules>[^\]]*)\]", re.IGNORECASE)
 #: zizmor rules LEO caps at ``medium``: a LEAD accepts them (CONDITIONAL_PASS); not a defect.
 #: ``unpinned-uses`` fires on every ``uses: owner/action@v4`` (zizmor's blanket policy wants a
 #: commit hash, even for ``actions/checkout``): the ref GitHub's own documentation shows. On a
@@ -38,6 +42,16 @@ _COMPLETED = re.compile(r"completed (\S+)")
 #: (``security.lanes.*``), which keeps its severity.
 CAPPED: dict[str, Severity] = {"unpinned-uses": "medium"}
 _RANK: dict[Severity, int] = {"critical": 4, "high": 3, "medium": 2, "low": 1, "info": 0}
+
+
+def ignored(text: str, start: int, end: int, ident: str) -> int | None:
+    """The line within ``start..end`` whose ``# zizmor: ignore[…]`` names ``ident``, if any."""
+    lines = text.splitlines()
+    for n in range(start, max(start, end) + 1):
+        m = _IGNORE.search(lines[n - 1]) if 1 <= n <= len(lines) else None
+        if m and ident.lower() in {r.strip().lower() for r in m.group("rules").split(",")}:
+            return n
+    return None
 
 
 def _primary(finding: dict[str, Any]) -> dict[str, Any] | None:
@@ -56,7 +70,8 @@ async def scan(
     if not paths:
         return outcome
     argv = ["zizmor", "--offline", "--format", "json", "--no-exit-codes", "--no-progress",
-            "--color", "never", "--no-config", *[f"./{p}" for p in paths]]  # fmt: skip
+            "--color", "never", "--no-config", "--no-ignores",
+            *[f"./{p}" for p in paths]]  # fmt: skip
     try:
         out = await run_tool(argv, cwd=root, timeout=timeout)
         version = await run_tool(["zizmor", "--version"], timeout=60)
@@ -100,17 +115,33 @@ async def scan(
         cap = CAPPED.get(str(item.get("ident", "")))
         if cap is not None and _RANK[severity] > _RANK[cap]:
             severity = cap
+        ident = str(item.get("ident", "unknown"))
+        marker = ignored(_text(root, path), start, end, ident)
+        if marker is not None and not suppressions.by_the_change(
+            change, path, marker, *range(start, end + 1)
+        ):
+            outcome.suppressed += 1  # the base's own ignore comment keeps working
+            continue
         note = (loc.get("symbolic") or {}).get("annotation") or ""
-        message = f"{item.get('desc', item.get('ident'))}: {note}".rstrip(": ")
-        outcome.findings.append(
-            Finding(
-                rule_id=f"security.zizmor.{item.get('ident', 'unknown')}",
-                severity=severity,
-                message=f"{message} ({item.get('url', 'zizmor')})"[:2000],
-                path=path,
-                line=start,
-                end_line=end if end > start else None,
-                on_changed_line=on_change(change, path, start, end, whole),
-            )
+        message = f"{item.get('desc', ident)}: {note}".rstrip(": ")
+        finding = Finding(
+            rule_id=f"security.zizmor.{ident}",
+            severity=severity,
+            message=f"{message} ({item.get('url', 'zizmor')})"[:2000],
+            path=path,
+            line=start,
+            end_line=end if end > start else None,
+            on_changed_line=on_change(change, path, start, end, whole),
         )
+        if marker is not None:
+            finding = suppressions.unhonoured(finding, "zizmor: ignore", marker)
+            outcome.unhonoured += 1
+        outcome.findings.append(finding)
     return outcome
+
+
+def _text(root: Path, path: str) -> str:
+    try:
+        return root.joinpath(*path.split("/")).read_text("utf-8", "replace")
+    except OSError:
+        return ""

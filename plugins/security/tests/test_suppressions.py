@@ -148,3 +148,36 @@ def test_honest_change_passes(tmp_path):
     head = {"app/parse.py": "import json\n\n\ndef parse(text):\n    return json.loads(text)\n"}
     result = _run(tmp_path, {"README.md": "x\n"}, head)
     result.assert_verdict("PASS")
+
+
+WORKFLOW = (
+    "name: ci\non: pull_request\npermissions: {}\njobs:\n  a:\n    runs-on: ubuntu-latest\n"
+    "    steps:\n      - run: echo ok\n"
+)
+INJECTED = '      - run: echo "${{ github.event.pull_request.title }}"'
+ZIZMOR_ONLY = {"agents": {"security": {"skip": ["bandit", "semgrep", "secrets"]}}}
+
+
+def test_zizmor_ignore_the_change_adds_is_not_honoured(tmp_path):
+    """zizmor itself honours ``# zizmor: ignore[…]``, so the comment would have hidden the
+    template injection the change adds; LEO runs it with ``--no-ignores``."""
+    path = ".github/workflows/ci.yml"
+    head = {path: WORKFLOW + INJECTED + "  # zizmor: ignore[template-injection]\n"}
+    result = _run(tmp_path, {path: WORKFLOW}, head, ZIZMOR_ONLY)
+    assert result.report.verdict != "PASS", result.report.reasons
+    finding = result.assert_finding("security.zizmor.template-injection", path=path, line=9)
+    assert "suppressed by the change itself" in finding.message
+    assert result.agent("security").details["unhonoured_suppressions"]["zizmor"] == 1
+
+
+def test_zizmor_ignore_already_on_the_base_keeps_working(tmp_path):
+    path = ".github/workflows/ci.yml"
+    base = {path: WORKFLOW + INJECTED + "  # zizmor: ignore[template-injection]\n"}
+    head = {path: base[path] + "      - run: echo done\n"}
+    result = _run(tmp_path, base, head, ZIZMOR_ONLY)
+    assert not [f for f in result.findings if f.rule_id == "security.zizmor.template-injection"]
+    # The twin: an ignore naming another rule silences nothing.
+    other = {path: WORKFLOW + INJECTED + "  # zizmor: ignore[unpinned-uses]\n"}
+    result = _run(tmp_path / "twin", other, {path: other[path] + "      - run: echo done\n"},
+                  ZIZMOR_ONLY)  # fmt: skip
+    result.assert_finding("security.zizmor.template-injection", path=path, line=9)

@@ -525,13 +525,29 @@ async def subjects_removed(change: Change, weakened: Sequence[Weakened]) -> list
         why = _removed_subject(w.error, gone, base, head) if w.nodeid in wanted else ""
         warned = _new_deprecation(w.error, base, head) if w.nodeid in wanted else ""
         if w.nodeid in checks:
-            why = await _private_subject_removed(change, w.check, gone, base)
+            why = _private_attribute_missing(w.error, w.check) or await _private_subject_removed(
+                change, w.check, gone, base
+            )
         out.append(dataclasses.replace(w, removed=why, deprecated=warned) if why or warned else w)
     return out
 
 
 #: ``obj._name``: an implementation detail a check looks into.
 _PRIVATE_ATTRIBUTE = re.compile(r"\.(_[A-Za-z]\w*)\b")
+
+
+def _private_attribute_missing(error: str, check: FailedCheck | None) -> str:
+    """The private attribute the deleted ``check`` itself looked into and the object the head's
+    code gave it no longer has (``'generator' object has no attribute '_cache'``: more-itertools
+    10.3 made ``ichunked``'s chunks generators), or ``""``. The failure was raised on the
+    check's own line, so only the internals it inspected changed; a missing public attribute, or
+    a private one the check does not name (the code broke inside), stays the LEAD's decision."""
+    match = _NO_ATTRIBUTE.search(error)
+    if match is None or check is None or match[1].startswith("__"):
+        return ""
+    if match[1] not in _PRIVATE_ATTRIBUTE.findall(check.text):
+        return ""
+    return f"the private {match[1]} it looked into ({match[0].removeprefix('AttributeError: ')})"
 
 
 async def _private_subject_removed(
