@@ -169,3 +169,19 @@ def test_the_date_changes_what_pip_installs(leo_repo, run_testing, leo_sandbox, 
 
 def _installed(cache: Path, name: str) -> list[str]:
     return sorted(p.name for p in cache.glob(f"*/lib/python*/site-packages/{name}-*.dist-info"))
+
+
+def test_without_a_pip_that_knows_the_date_the_result_is_an_error_never_a_pass(
+    leo_repo, run_testing, leo_sandbox, tmp_path
+):
+    """Offline, the environment's pip cannot be upgraded to one that honours the date: the
+    dependencies would be today's, so there is no evidence as of the date, and it says why."""
+    base = {"pyproject.toml": PYPROJECT, "demo.py": "X = 1\n", "tests/test_x.py": SIX_TEST}
+    repo = leo_repo(base=base, head={"demo.py": "X = 2\n"})
+    result = run_testing(
+        repo.change(), resolve_as_of="2024-01-01", setup_network="deny", cache_dir=str(tmp_path)
+    )
+    agent = result.agent("testing")
+    assert agent.status == "error"
+    assert "resolve_as_of needs pip 26 or newer" in agent.summary
+    assert result.report.verdict != "PASS"
