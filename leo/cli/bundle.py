@@ -17,7 +17,7 @@ from leo.cli._options import plugin_option, trust_from, trust_options
 from leo.cli._output import announce_event, in_background, prepare_lane_event, read_artifact
 
 if TYPE_CHECKING:
-    from leo.bundle.create import Compression
+    from leo.bundle.create import Built, Compression
 
 _file = click.Path(exists=True, dir_okay=False, path_type=Path)
 
@@ -77,21 +77,22 @@ def create(
     import anyio
 
     from leo.bundle import provenance
-    from leo.bundle.create import create_bundle, preload, resolve_commit
+    from leo.bundle.create import build_bundle, preload
     from leo.bundle.markers import render
     from leo.bundle.sign import SignSpec
 
     spec = SignSpec.parse(sign_spec)
-    # The imports of signing, the audit store and the plugins run while git and gzip work
-    # (about 1.5 s of a 24 MiB bundle's 3 s, benchmarks/RESULTS.md (6)).
+    # The imports of signing, the SBOM library and the plugins run while git works
+    # (benchmarks/RESULTS.md (6)).
     imported = in_background(preload, lambda: prepare_lane_event(plugin_args))
 
-    built: list[bytes] = []
+    built: list[Built] = []
 
-    async def main() -> str:
-        head_sha = await resolve_commit(repo, head)
+    async def main() -> None:
+        # The bundle leaves the event loop through ``built``, not as the task's result:
+        # asyncio's runner reprs the main task's result on the way out (0.9 s for 24 MiB).
         built.append(
-            await create_bundle(
+            await build_bundle(
                 repo,
                 base,
                 head,
@@ -100,12 +101,9 @@ def create(
                 compression=compression,
             )
         )
-        # The bytes go out through ``built``, not as the task's result: asyncio's runner reprs
-        # the main task's result on the way out, and the repr of 24 MiB took 0.9 s.
-        return head_sha
 
-    head_sha = anyio.run(main)
-    data = built[0]
+    anyio.run(main)
+    data, head_sha = built[0]
     try:
         output.parent.mkdir(parents=True, exist_ok=True)
         output.write_bytes(data)
@@ -144,16 +142,20 @@ def verify_command(
     artifact: Path, repo: Path | None, expect_head: str | None, **trust: Any
 ) -> None:
     """Verify a bundle without extracting it; exit 0 only when every check holds."""
-    import anyio
-
     from leo.bundle.read import MAX_COMPRESSED
-    from leo.bundle.verify import preload, verify_bundle
+    from leo.bundle.verify import preload, runs_offline, verify_bundle, verify_offline
 
-    in_background(preload)  # while the archive is read and decompressed
+    trusted = trust_from(**trust)
+    in_background(lambda: preload(trusted))  # while the archive is read and decompressed
     data = read_artifact(artifact, MAX_COMPRESSED)
-    result, _ = anyio.run(
-        lambda: verify_bundle(data, trust_from(**trust), repo=repo, expect_head=expect_head)
-    )
+    if runs_offline(trusted, repo):  # no git, no gpg: no event loop either
+        result, _ = verify_offline(data, trusted, expect_head=expect_head)
+    else:
+        import anyio
+
+        result, _ = anyio.run(
+            lambda: verify_bundle(data, trusted, repo=repo, expect_head=expect_head)
+        )
     replay = "; the patch replays to the head tree" if result.replayed else ""
     click.echo(
         f"PASS bundle sha256:{result.digest} signed by {result.signer}; head {result.head}, "
