@@ -18,7 +18,7 @@ import zstandard
 from leo.bundle.create import write_archive
 from leo.bundle.read import read_bundle
 from leo.bundle.reasons import BundleError
-from leo.bundle.verify import Trust, verify_bundle
+from leo.bundle.verify import Trust, verify_bundle, verify_offline
 
 from .conftest import (
     make_bundle,
@@ -386,6 +386,10 @@ def test_forged_bundle_is_rejected(case, builder_repo, keypair):
     with pytest.raises(BundleError) as exc:
         _verify(data, keypair[1])
     assert exc.value.code == code, exc.value
+    # `leo bundle verify` without --repo checks the same way without an event loop.
+    with pytest.raises(BundleError) as offline:
+        verify_offline(data, Trust(key=keypair[1]))
+    assert (offline.value.code, str(offline.value)) == (code, str(exc.value))
 
 
 def test_signed_by_another_key_is_wrong_signer(builder_repo, keypair, other_keypair):
