@@ -67,22 +67,17 @@ class Verification:
     replayed: bool
 
 
-def preload(trust: Trust | None = None) -> None:
-    """Import what ``verify_bundle`` needs for ``trust`` (DSSE, the keys, the SBOM schema; the
-    X.509 certificates only for Sigstore), e.g. in a thread while the archive is read and
-    decompressed, which leaves the interpreter free."""
+def preload(trust: Trust | None = None, *, schema: bool = True) -> None:
+    """Import what ``verify_bundle`` needs for ``trust`` (DSSE, the keys, with ``schema`` the
+    SBOM schema; the X.509 certificates only for Sigstore), e.g. in a thread while the archive
+    is read and decompressed, which leaves the interpreter free."""
     names = ["securesystemslib.dsse", "securesystemslib.signer"]
     if trust is None or trust.identity or trust.issuer:
         names.append("cryptography.x509")
     for name in names:
         importlib.import_module(name)
-    sbom.preload()
-
-
-def runs_offline(trust: Trust, repo: Path | None) -> bool:
-    """Whether ``verify_offline`` can verify: no repository to replay in and no gpg to run.
-    Raises ``LeoError`` for bad trust options, as ``verify_bundle`` does before any reading."""
-    return repo is None and trust.mode() != "gpg"
+    if schema:
+        sbom.preload()
 
 
 async def verify_bundle(
@@ -103,18 +98,27 @@ async def verify_bundle(
 
 
 def verify_offline(
-    data: bytes, trust: Trust, *, expect_head: str | None = None
+    data: bytes,
+    trust: Trust,
+    *,
+    expect_head: str | None = None,
+    sbom_check: sbom.ForkedValidation | None = None,
 ) -> tuple[Verification, Bundle]:
-    """``verify_bundle`` without a repository, for a key or Sigstore (``runs_offline``): the
+    """``verify_bundle`` without a repository, for a key or Sigstore (gpg runs a program): the
     same checks in the same order, but nothing to run, so no event loop (anyio, asyncio and
-    the process helper are 0.1 s of CPU of every `leo bundle verify`, benchmarks/RESULTS.md (6))."""
+    the process helper are 0.1 s of CPU of every `leo bundle verify`, benchmarks/RESULTS.md (6)).
+    ``sbom_check`` validates the SBOM in a process started earlier (``sbom.ForkedValidation``
+    with ``sbom.BUNDLE_VERSIONS``)."""
     trust.mode()  # bad trust options are a usage error before any reading
     bundle, envelope = _open(data)
     signer, payload = check_signature(envelope, trust, bundle.members.get(SIGSTORE))
     prov = _statement(envelope, payload, bundle)
     if expect_head is not None:
         _check_head(prov, expect_head)
-    doc = sbom.validate(bundle[SBOM], require_version=sbom.BUNDLE_VERSIONS)
+    if sbom_check is None:
+        doc = sbom.validate(bundle[SBOM], require_version=sbom.BUNDLE_VERSIONS)
+    else:
+        doc = sbom_check.validate(bundle[SBOM])
     return _verification(bundle, signer, prov, doc, replayed=False), bundle
 
 

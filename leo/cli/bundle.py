@@ -142,15 +142,22 @@ def verify_command(
     artifact: Path, repo: Path | None, expect_head: str | None, **trust: Any
 ) -> None:
     """Verify a bundle without extracting it; exit 0 only when every check holds."""
+    from leo.bundle import sbom
     from leo.bundle.read import MAX_COMPRESSED
-    from leo.bundle.verify import preload, runs_offline, verify_bundle, verify_offline
+    from leo.bundle.verify import preload, verify_bundle, verify_offline
 
     trusted = trust_from(**trust)
-    in_background(lambda: preload(trusted))  # while the archive is read and decompressed
-    data = read_artifact(artifact, MAX_COMPRESSED)
-    if runs_offline(trusted, repo):  # no git, no gpg: no event loop either
-        result, _ = verify_offline(data, trusted, expect_head=expect_head)
+    if repo is None and trusted.gpg_keyring is None:  # no git, no gpg: no event loop either
+        # A forked child builds the SBOM schema on the other core; it forks before any thread.
+        with sbom.ForkedValidation(sbom.BUNDLE_VERSIONS) as sbom_check:
+            in_background(lambda: preload(trusted, schema=False))
+            data = read_artifact(artifact, MAX_COMPRESSED)
+            result, _ = verify_offline(
+                data, trusted, expect_head=expect_head, sbom_check=sbom_check
+            )
     else:
+        in_background(lambda: preload(trusted))  # while the archive is read and decompressed
+        data = read_artifact(artifact, MAX_COMPRESSED)
         import anyio
 
         result, _ = anyio.run(
