@@ -17,8 +17,6 @@ seal: that code runs in the child and could write to the pipe itself.
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
 import sys
 from collections.abc import Callable, Sequence
 
@@ -71,6 +69,10 @@ def run(command: Callable[[], object], argv: Sequence[str]) -> int:
 
 
 def _supervise(argv: list[str]) -> int:
+    # Imported here: the commands that run in this process (``UNGUARDED``) need neither.
+    import signal
+    import subprocess
+
     read, write = os.pipe()
     env = {**os.environ, ENV: str(write)}
     # Ctrl-C reaches the child through the terminal's process group; the parent only waits.
