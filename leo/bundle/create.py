@@ -8,24 +8,20 @@ owner and mode, and a fixed codec and level (gzip with mtime 0, or one zstd fram
 
 from __future__ import annotations
 
-import contextlib
 import gzip
 import importlib
 import io
 import re
 import tarfile
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal, NamedTuple
+from typing import Literal
 
 from leo.bundle import provenance, sbom
 from leo.bundle.read import MERGE_BASE, PATCH, PROVENANCE, ROLLBACK, SBOM, SIGSTORE
 from leo.bundle.sign import SignSpec, sign_payload
 from leo.errors import LeoError
 from leo.git import run_git
-
-if TYPE_CHECKING:
-    from anyio.abc import TaskGroup
 
 _DEPENDENCY_FILE = re.compile(r"(pyproject\.toml|package\.json|requirements[\w.-]*\.txt)")
 #: What ``create_bundle`` imports on first use (the SBOM, DSSE, an ed25519 key): ``preload``.
@@ -136,13 +132,6 @@ def write_archive(
         return out.getvalue()
 
 
-class Built(NamedTuple):
-    """A bundle's bytes and the head commit they carry."""
-
-    data: bytes
-    head_sha: str
-
-
 async def create_bundle(
     repo: Path,
     base: str,
@@ -153,83 +142,44 @@ async def create_bundle(
     compression: Compression = "zstd",
 ) -> bytes:
     """The bytes of the bundle that turns the merge-base of ``base`` and ``head`` into ``head``."""
-    built = await build_bundle(
-        repo, base, head, sign, builder_id=builder_id, compression=compression
-    )
-    return built.data
-
-
-async def build_bundle(
-    repo: Path,
-    base: str,
-    head: str,
-    sign: SignSpec,
-    *,
-    builder_id: str = provenance.DEFAULT_BUILDER,
-    compression: Compression = "zstd",
-) -> Built:
-    """``create_bundle``, with the head commit it resolved (the handoff record needs it).
-
-    The diff, about half of the time, runs while the other git calls and the SBOM do
-    (benchmarks/RESULTS.md (6)); a failure of any of them is raised as itself.
-    """
-    import anyio.to_thread
-
     head_sha = await resolve_commit(repo, head)
     base_sha = await resolve_commit(repo, base)
     merge_base = (await git(repo, "merge-base", base_sha, head_sha)).decode().strip()
-    patch = b""
-
-    async def diff() -> None:
-        nonlocal patch
-        # diff-tree, the plumbing: the same bytes as `git diff` of two commits (a test pins
-        # it) in about 60 % of its time, and it reads no diff.* settings.
-        patch = await git(
-            repo,
-            "-c",
-            "core.quotePath=false",
-            "diff-tree",
-            "-p",
-            "--binary",
-            "--full-index",
-            "--no-color",
-            "--no-ext-diff",
-            "--no-textconv",
-            "--no-renames",
-            merge_base,
-            head_sha,
-        )
-
-    async with _first_error() as tg:
-        tg.start_soon(diff)
-        name_status = await git(
-            repo, "diff-tree", "-r", "--name-status", "-z", "--no-renames", merge_base, head_sha
-        )
-        committed_at = int(
-            (await git(repo, "show", "-s", "--format=%ct", head_sha)).decode().strip()
-        )
-        listing = (await git(repo, "ls-tree", "--name-only", "-z", head_sha)).decode().split("\0")
-        dependency_files = {
-            name: await git(repo, "cat-file", "blob", f"{head_sha}:{name}")
-            for name in sorted(listing)
-            if _DEPENDENCY_FILE.fullmatch(name)
-        }
-        origin = await run_git(repo, "config", "--get", "remote.origin.url", check=False)
-        source_uri = (
-            f"git+{origin.stdout_text.strip()}"
-            if origin.returncode == 0
-            else f"git+file:{repo.name}"
-        )
-        # In a thread: the event loop keeps reading the diff while the SBOM is built.
-        sbom_bytes = await anyio.to_thread.run_sync(
-            lambda: sbom.build(
-                dependency_files,
-                project=repo.resolve().name,
-                head=head_sha,
-                committed_at=committed_at,
-            )
-        )
-        rollback = rollback_notes(merge_base, head_sha, name_status)
+    # diff-tree, the plumbing: the same bytes as `git diff` of two commits (a test pins it) in
+    # about 60 % of its time, and it reads no diff.* settings (benchmarks/RESULTS.md (6)).
+    patch = await git(
+        repo,
+        "-c",
+        "core.quotePath=false",
+        "diff-tree",
+        "-p",
+        "--binary",
+        "--full-index",
+        "--no-color",
+        "--no-ext-diff",
+        "--no-textconv",
+        "--no-renames",
+        merge_base,
+        head_sha,
+    )
+    name_status = await git(
+        repo, "diff-tree", "-r", "--name-status", "-z", "--no-renames", merge_base, head_sha
+    )
+    committed_at = int((await git(repo, "show", "-s", "--format=%ct", head_sha)).decode().strip())
+    listing = (await git(repo, "ls-tree", "--name-only", "-z", head_sha)).decode().split("\0")
+    dependency_files = {
+        name: await git(repo, "cat-file", "blob", f"{head_sha}:{name}")
+        for name in sorted(listing)
+        if _DEPENDENCY_FILE.fullmatch(name)
+    }
+    origin = await run_git(repo, "config", "--get", "remote.origin.url", check=False)
+    source_uri = (
+        f"git+{origin.stdout_text.strip()}" if origin.returncode == 0 else f"git+file:{repo.name}"
+    )
+    sbom_bytes = sbom.build(
+        dependency_files, project=repo.resolve().name, head=head_sha, committed_at=committed_at
+    )
+    rollback = rollback_notes(merge_base, head_sha, name_status)
     payload = provenance.statement(
         {PATCH: patch, SBOM: sbom_bytes, ROLLBACK: rollback},
         merge_base=merge_base,
@@ -249,17 +199,4 @@ async def build_bundle(
     ]
     if sigstore_bundle is not None:
         members.append((SIGSTORE, sigstore_bundle))
-    return Built(write_archive(members, committed_at, compression), head_sha)
-
-
-@contextlib.asynccontextmanager
-async def _first_error() -> AsyncIterator[TaskGroup]:
-    """A task group that raises the first failure itself, not in an ``ExceptionGroup``: a
-    ``LeoError`` (a git failure) keeps its one sentence and exit code."""
-    import anyio
-
-    try:
-        async with anyio.create_task_group() as tg:
-            yield tg
-    except BaseExceptionGroup as group:
-        raise group.exceptions[0] from None
+    return write_archive(members, committed_at, compression)
