@@ -11,11 +11,12 @@ import contextlib
 import datetime
 import functools
 import json
+import os
 import threading
 import tomllib
 import uuid
 from collections.abc import Collection, Iterable, Iterator, Mapping
-from typing import Any
+from typing import Any, NoReturn
 
 from leo.bundle import strict_json
 from leo.bundle.reasons import BundleError, escape
@@ -256,3 +257,102 @@ def validate(data: bytes, *, require_version: Collection[str] | None = None) -> 
             f"specVersion is {version!r}, expected {' or '.join(sorted(require_version))}",
         )
     return doc
+
+
+class ForkedValidation:
+    """``validate`` by a child process forked before the bundle is read: the child imports
+    jsonschema and builds the schema (a third of the CPU of a `leo bundle verify`) on the
+    machine's other core while this process reads the archive and checks the signature
+    (benchmarks/RESULTS.md (6)). It is asked only when the checks reach the SBOM, about the
+    bytes it is sent; when it cannot answer (no ``fork``, a crash), the SBOM is validated here,
+    so the outcome is always ``validate``'s. Fork it before any thread starts."""
+
+    def __init__(self, require_version: Collection[str] | None = None) -> None:
+        self.require_version = require_version
+        self.pid: int | None = None
+        self._fds: list[int] = []
+        if not hasattr(os, "fork"):
+            return
+        to_child, from_parent = os.pipe()
+        to_parent, from_child = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - the child; its answers are checked by the tests
+            os.close(from_parent)
+            os.close(to_parent)
+            _answer(to_child, from_child, require_version)
+        os.close(to_child)
+        os.close(from_child)
+        self.pid, self._fds = pid, [from_parent, to_parent]
+
+    def __enter__(self) -> ForkedValidation:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def validate(self, data: bytes) -> dict[str, Any]:
+        """``validate(data, require_version=...)``, answered by the child if it can."""
+        answer = self._ask(data)
+        if answer is None:
+            return validate(data, require_version=self.require_version)
+        code, detail = answer
+        if code is not None:
+            raise BundleError(code, detail)
+        doc: dict[str, Any] = strict_json.loads(data, what="the SBOM", max_bytes=MAX_SBOM_BYTES)
+        return doc
+
+    def _ask(self, data: bytes) -> tuple[Any, str] | None:
+        from leo.bundle.reasons import REASONS
+
+        if self.pid is None:
+            return None
+        send, receive = self._fds
+        self._fds = [receive]
+        try:
+            with open(send, "wb") as out:  # closing it tells the child it has everything
+                out.write(data)
+            with open(receive, "rb", closefd=False) as answers:
+                raw = answers.read(64 * 1024)
+            answer = json.loads(raw)
+            code, detail = answer["code"], answer["detail"]
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+        finally:
+            self.close()
+        if (code is not None and code not in REASONS) or not isinstance(detail, str):
+            return None
+        return code, detail
+
+    def close(self) -> None:
+        """End the child: it is never asked when a check before the SBOM fails."""
+        import signal
+
+        for fd in self._fds:
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        self._fds = []
+        if self.pid is not None:
+            pid, self.pid = self.pid, None
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(pid, 0)
+
+
+def _answer(receive: int, send: int, require_version: Collection[str] | None) -> NoReturn:
+    """The child of ``ForkedValidation``: build the schema, then validate what it is sent."""
+    status = 1
+    try:
+        preload()
+        with open(receive, "rb") as given:
+            data = given.read()
+        try:
+            validate(data, require_version=require_version)
+            answer: dict[str, str | None] = {"code": None, "detail": ""}
+        except BundleError as exc:
+            answer = {"code": exc.code, "detail": exc.detail}
+        with open(send, "w", encoding="utf-8") as out:
+            out.write(json.dumps(answer))
+        status = 0
+    finally:
+        os._exit(status)

@@ -11,16 +11,17 @@ from __future__ import annotations
 import importlib
 import os
 import re
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from leo.bundle import dsse, provenance, sbom
-from leo.bundle.create import git
 from leo.bundle.read import MERGE_BASE, PATCH, PROVENANCE, SBOM, SIGSTORE, Bundle, read_bundle
 from leo.bundle.reasons import BundleError
 from leo.errors import LeoError
-from leo.git import run_git
+
+if TYPE_CHECKING:
+    from leo.bundle.provenance import Provenance
 
 _GIT_SHA = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
 
@@ -66,12 +67,17 @@ class Verification:
     replayed: bool
 
 
-def preload() -> None:
-    """Import what ``verify_bundle`` needs (DSSE, the keys, the SBOM schema), e.g. in a thread
-    while the archive is read and decompressed, which leaves the interpreter free."""
-    for name in ("securesystemslib.dsse", "securesystemslib.signer", "cryptography.x509"):
+def preload(trust: Trust | None = None, *, schema: bool = True) -> None:
+    """Import what ``verify_bundle`` needs for ``trust`` (DSSE, the keys, with ``schema`` the
+    SBOM schema; the X.509 certificates only for Sigstore), e.g. in a thread while the archive
+    is read and decompressed, which leaves the interpreter free."""
+    names = ["securesystemslib.dsse", "securesystemslib.signer"]
+    if trust is None or trust.identity or trust.issuer:
+        names.append("cryptography.x509")
+    for name in names:
         importlib.import_module(name)
-    sbom.preload()
+    if schema:
+        sbom.preload()
 
 
 async def verify_bundle(
@@ -79,38 +85,82 @@ async def verify_bundle(
 ) -> tuple[Verification, Bundle]:
     """Verify the bytes of ``artifact.tar.gz``; raise ``BundleError`` at the first failure."""
     trust.mode()  # bad trust options are a usage error before any reading
+    bundle, envelope = _open(data)
+    signer, payload = await verify_envelope(envelope, trust, bundle.members.get(SIGSTORE))
+    prov = _statement(envelope, payload, bundle)
+    if expect_head is not None:
+        wanted = await _resolve(repo, expect_head) if repo is not None else expect_head
+        _check_head(prov, wanted)
+    doc = sbom.validate(bundle[SBOM], require_version=sbom.BUNDLE_VERSIONS)
+    if repo is not None:
+        await replay(repo, prov.merge_base, bundle[PATCH], prov.head)
+    return _verification(bundle, signer, prov, doc, replayed=repo is not None), bundle
+
+
+def verify_offline(
+    data: bytes,
+    trust: Trust,
+    *,
+    expect_head: str | None = None,
+    sbom_check: sbom.ForkedValidation | None = None,
+) -> tuple[Verification, Bundle]:
+    """``verify_bundle`` without a repository, for a key or Sigstore (gpg runs a program): the
+    same checks in the same order, but nothing to run, so no event loop (anyio, asyncio and
+    the process helper are 0.1 s of CPU of every `leo bundle verify`, benchmarks/RESULTS.md (6)).
+    ``sbom_check`` validates the SBOM in a process started earlier (``sbom.ForkedValidation``
+    with ``sbom.BUNDLE_VERSIONS``)."""
+    trust.mode()  # bad trust options are a usage error before any reading
+    bundle, envelope = _open(data)
+    signer, payload = check_signature(envelope, trust, bundle.members.get(SIGSTORE))
+    prov = _statement(envelope, payload, bundle)
+    if expect_head is not None:
+        _check_head(prov, expect_head)
+    if sbom_check is None:
+        doc = sbom.validate(bundle[SBOM], require_version=sbom.BUNDLE_VERSIONS)
+    else:
+        doc = sbom_check.validate(bundle[SBOM])
+    return _verification(bundle, signer, prov, doc, replayed=False), bundle
+
+
+def _open(data: bytes) -> tuple[Bundle, dsse.Envelope]:
+    """Read the archive and parse its envelope (nothing verified yet)."""
     bundle = read_bundle(data)
     merge_base = bundle[MERGE_BASE].decode("ascii", errors="replace").strip()
     if not _GIT_SHA.fullmatch(merge_base) or bundle[MERGE_BASE] != merge_base.encode() + b"\n":
         raise BundleError("bundle.malformed", "MERGE_BASE is not one full commit id and a newline")
-    envelope = dsse.parse_envelope(bundle[PROVENANCE])
-    signer, payload = await verify_envelope(envelope, trust, bundle.members.get(SIGSTORE))
+    return bundle, dsse.parse_envelope(bundle[PROVENANCE])
+
+
+def _statement(envelope: dsse.Envelope, payload: bytes, bundle: Bundle) -> Provenance:
+    """The provenance of the verified ``payload``, every member matched to its subject."""
     if envelope.payload_type != dsse.INTOTO_PAYLOAD_TYPE:
         raise BundleError(
             "attestation.payload_type",
             f"payloadType is {envelope.payload_type!r}, expected {dsse.INTOTO_PAYLOAD_TYPE}",
         )
-    prov = provenance.check(payload, bundle.members)
-    if expect_head is not None:
-        wanted = await _resolve(repo, expect_head) if repo is not None else expect_head
-        if wanted != prov.head:
-            raise BundleError(
-                "provenance.source_mismatch",
-                f"the bundle was built for head {prov.head}, expected {wanted}",
-            )
-    doc = sbom.validate(bundle[SBOM], require_version=sbom.BUNDLE_VERSIONS)
-    if repo is not None:
-        await replay(repo, prov.merge_base, bundle[PATCH], prov.head)
-    result = Verification(
+    return provenance.check(payload, bundle.members)
+
+
+def _check_head(prov: Provenance, wanted: str) -> None:
+    if wanted != prov.head:
+        raise BundleError(
+            "provenance.source_mismatch",
+            f"the bundle was built for head {prov.head}, expected {wanted}",
+        )
+
+
+def _verification(
+    bundle: Bundle, signer: str, prov: Provenance, doc: dict[str, Any], *, replayed: bool
+) -> Verification:
+    return Verification(
         digest=bundle.digest,
         signer=signer,
         merge_base=prov.merge_base,
         head=prov.head,
         builder_id=prov.builder_id,
         components=len(doc.get("components") or []),
-        replayed=repo is not None,
+        replayed=replayed,
     )
-    return result, bundle
 
 
 async def verify_envelope(
@@ -123,14 +173,7 @@ async def verify_envelope(
     """``(signer, payload)`` of ``envelope`` as ``trust`` verifies it; with Sigstore, the bundle
     ``sigstore_bundle`` must sign exactly this envelope's statement. ``names`` name the two in
     messages."""
-    mode = trust.mode()
-    if mode == "key":
-        from leo.bundle import keys
-
-        assert trust.key is not None
-        public = keys.load_public(trust.key)
-        return dsse.verify(envelope, keys.checker_for(public), trusted=[public.keyid])
-    if mode == "gpg":
+    if trust.mode() == "gpg":
         from leo.bundle import gpg
 
         assert trust.gpg_keyring is not None
@@ -139,6 +182,26 @@ async def verify_envelope(
             s: await gpg.check(trust.gpg_keyring, s, message) for s in envelope.signatures if s.sig
         }
         return dsse.verify(envelope, lambda s, _m: outcomes.get(s))
+    return check_signature(envelope, trust, sigstore_bundle, names=names)
+
+
+def check_signature(
+    envelope: dsse.Envelope,
+    trust: Trust,
+    sigstore_bundle: bytes | None,
+    *,
+    names: tuple[str, str] = (SIGSTORE, PROVENANCE),
+) -> tuple[str, bytes]:
+    """``verify_envelope`` for a key or Sigstore, which run no program (gpg does)."""
+    mode = trust.mode()
+    if mode == "gpg":
+        raise LeoError("gpg signatures are checked by verify_envelope, which runs gpg")
+    if mode == "key":
+        from leo.bundle import keys
+
+        assert trust.key is not None
+        public = keys.load_public(trust.key)
+        return dsse.verify(envelope, keys.checker_for(public), trusted=[public.keyid])
     from leo.bundle import keyless
 
     raw = sigstore_bundle
@@ -163,6 +226,8 @@ async def verify_envelope(
 
 
 async def _resolve(repo: Path, ref: str) -> str:
+    from leo.git import run_git
+
     if ref.startswith("-"):
         raise LeoError(f"--expect-head {ref!r} must not start with '-'")
     result = await run_git(
@@ -187,6 +252,11 @@ async def replay(repo: Path, merge_base: str, patch: bytes, head: str) -> str:
     New objects go to a temporary object directory (the repository's objects are only read),
     so a hostile patch writes nothing into the repository or its work tree.
     """
+    import tempfile
+
+    from leo.bundle.create import git
+    from leo.git import run_git
+
     exists = await run_git(repo, "cat-file", "-e", f"{merge_base}^{{commit}}", check=False)
     if exists.returncode != 0:
         raise BundleError(
@@ -247,6 +317,8 @@ async def replay(repo: Path, merge_base: str, patch: bytes, head: str) -> str:
 
 async def apply_bundle(repo: Path, bundle: Bundle) -> None:
     """Apply a verified bundle's patch to ``repo``'s work tree and index (the enforcer's step)."""
+    from leo.git import run_git
+
     result = await run_git(
         repo,
         "apply",

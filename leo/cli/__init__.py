@@ -5,7 +5,8 @@ Bad input gets one sentence on stderr and exit 2, never a traceback. Reports go 
 ``leo --version`` and ``leo --help`` stay instant. This package's ``__init__`` imports nothing
 but the guard: the ``leo`` process only starts and judges its worker (``_guard``), and the
 root group (``leo.cli.root``, with click) loads in the worker, 0.06 s of CPU saved in every
-command (benchmarks/RESULTS.md (6)).
+command (benchmarks/RESULTS.md (6)); only the commands that run no plugin code
+(``_guard.UNGUARDED``) load it in the ``leo`` process itself.
 """
 
 from __future__ import annotations

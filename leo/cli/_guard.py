@@ -7,7 +7,8 @@ waits. The child *seals* its exit code on a private pipe where the command finis
 (``emit_report``, ``fail``, a finished ``leo agent``). The parent exits with the child's code only
 when the seal matches it; a child that died by a signal, or ended with a passing code (0 or 3)
 it never sealed, exits 5: no report, no pass. Unsealed failing codes pass through unchanged, as
-they fail closed anyway. ``--help`` and ``--version`` stay in one process, instant.
+they fail closed anyway. ``--help``, ``--version`` and the commands that run no plugin code
+(``UNGUARDED``) stay in one process: nothing in them could end it early.
 
 This guards against crashes and careless plugins, not against code that sets out to forge the
 seal: that code runs in the child and could write to the pipe itself.
@@ -16,8 +17,6 @@ seal: that code runs in the child and could write to the pipe itself.
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
 import sys
 from collections.abc import Callable, Sequence
 
@@ -27,6 +26,9 @@ ENV = "LEO_SEAL_FD"
 INLINE = frozenset({"--help", "-h", "--version", "-V"})
 #: Commands that run plugin code and end in a verdict or a result: sealed only on purpose.
 REPORTING = frozenset({"verify", "agent", "aggregate"})
+#: Commands that load no plugin and run no code but LEO's and its libraries': run in the
+#: ``leo`` process itself, which saves an interpreter's start (benchmarks/RESULTS.md (6)).
+UNGUARDED = frozenset({("bundle", "verify")})
 #: Exit codes that let a change through (PASS, CONDITIONAL_PASS): never without a seal.
 PASSING = frozenset({0, 3})
 INTERNAL = 5
@@ -48,7 +50,8 @@ def seal(code: int) -> None:
 
 def run(command: Callable[[], object], argv: Sequence[str]) -> int:
     """Run ``command`` (the click group) guarded: as the child when started by a guard, else
-    inline for ``--help``/``--version``, else by starting the child and judging how it ended."""
+    inline for ``--help``/``--version`` and ``UNGUARDED``, else by starting the child and
+    judging how it ended."""
     global _fd
     if ENV in os.environ:
         _fd = int(os.environ.pop(ENV))
@@ -59,13 +62,17 @@ def run(command: Callable[[], object], argv: Sequence[str]) -> int:
                 seal(exc.code if isinstance(exc.code, int) else 0 if exc.code is None else 1)
             raise
         return 0
-    if not argv or INLINE & set(argv):
+    if not argv or INLINE & set(argv) or tuple(argv[:2]) in UNGUARDED:
         command()
         return 0
     return _supervise(list(argv))
 
 
 def _supervise(argv: list[str]) -> int:
+    # Imported here: the commands that run in this process (``UNGUARDED``) need neither.
+    import signal
+    import subprocess
+
     read, write = os.pipe()
     env = {**os.environ, ENV: str(write)}
     # Ctrl-C reaches the child through the terminal's process group; the parent only waits.

@@ -144,16 +144,27 @@ def verify_command(
     artifact: Path, repo: Path | None, expect_head: str | None, **trust: Any
 ) -> None:
     """Verify a bundle without extracting it; exit 0 only when every check holds."""
-    import anyio
-
+    from leo.bundle import sbom
     from leo.bundle.read import MAX_COMPRESSED
-    from leo.bundle.verify import preload, verify_bundle
+    from leo.bundle.verify import preload, verify_bundle, verify_offline
 
-    in_background(preload)  # while the archive is read and decompressed
-    data = read_artifact(artifact, MAX_COMPRESSED)
-    result, _ = anyio.run(
-        lambda: verify_bundle(data, trust_from(**trust), repo=repo, expect_head=expect_head)
-    )
+    trusted = trust_from(**trust)
+    if repo is None and trusted.gpg_keyring is None:  # no git, no gpg: no event loop either
+        # A forked child builds the SBOM schema on the other core; it forks before any thread.
+        with sbom.ForkedValidation(sbom.BUNDLE_VERSIONS) as sbom_check:
+            in_background(lambda: preload(trusted, schema=False))
+            data = read_artifact(artifact, MAX_COMPRESSED)
+            result, _ = verify_offline(
+                data, trusted, expect_head=expect_head, sbom_check=sbom_check
+            )
+    else:
+        in_background(lambda: preload(trusted))  # while the archive is read and decompressed
+        data = read_artifact(artifact, MAX_COMPRESSED)
+        import anyio
+
+        result, _ = anyio.run(
+            lambda: verify_bundle(data, trusted, repo=repo, expect_head=expect_head)
+        )
     replay = "; the patch replays to the head tree" if result.replayed else ""
     click.echo(
         f"PASS bundle sha256:{result.digest} signed by {result.signer}; head {result.head}, "

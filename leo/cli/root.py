@@ -1,7 +1,8 @@
 """The root ``leo`` click group: one-sentence errors, and each command's module loaded on first use.
 
-Imported only by the worker process (and for ``--help``/``--version``): the guarding ``leo``
-process (``leo.cli.main``) starts the worker without importing click.
+Imported only by the worker process (and for ``--help``/``--version`` and the commands that run
+no plugin code, ``_guard.UNGUARDED``): the guarding ``leo`` process (``leo.cli.main``) starts
+the worker without importing click.
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ import zstandard
 from leo.bundle.create import write_archive
 from leo.bundle.read import read_bundle
 from leo.bundle.reasons import BundleError
-from leo.bundle.verify import Trust, verify_bundle
+from leo.bundle.verify import Trust, verify_bundle, verify_offline
 
 from .conftest import (
     make_bundle,
@@ -386,6 +386,10 @@ def test_forged_bundle_is_rejected(case, builder_repo, keypair):
     with pytest.raises(BundleError) as exc:
         _verify(data, keypair[1])
     assert exc.value.code == code, exc.value
+    # `leo bundle verify` without --repo checks the same way without an event loop.
+    with pytest.raises(BundleError) as offline:
+        verify_offline(data, Trust(key=keypair[1]))
+    assert (offline.value.code, str(offline.value)) == (code, str(exc.value))
 
 
 def test_signed_by_another_key_is_wrong_signer(builder_repo, keypair, other_keypair):
@@ -413,3 +417,17 @@ def test_bundle_for_an_older_head_fails_expect_head(builder_repo, keypair):
     with pytest.raises(BundleError) as exc:
         _verify(data, keypair[1], repo=Path(builder_repo.path), expect_head=newer)
     assert exc.value.code == "provenance.source_mismatch"
+
+
+def test_the_command_refuses_a_forged_sbom_as_verify_bundle_does(
+    builder_repo, keypair, leo_cli, tmp_path
+):
+    """`leo bundle verify` validates the SBOM in a forked child (issue 20.7): same refusal."""
+    data = _forge(builder_repo, keypair, _sbom_1_4)
+    with pytest.raises(BundleError) as exc:
+        _verify(data, keypair[1])
+    path = tmp_path / "forged.tar.zst"
+    path.write_bytes(data)
+    done = leo_cli("bundle", "verify", str(path), "--key", str(keypair[1]))
+    assert done.returncode == 1
+    assert done.stderr.strip() == f"leo: error: {exc.value}"

@@ -277,7 +277,7 @@ def test_bundles_are_zstd_by_default_and_gzip_bundles_still_verify(builder_repo,
     from leo.bundle.create import create_bundle
     from leo.bundle.read import read_bundle
     from leo.bundle.sign import SignSpec
-    from leo.bundle.verify import Trust, verify_bundle
+    from leo.bundle.verify import Trust, verify_bundle, verify_offline
 
     spec = SignSpec("key", str(keypair[0]))
 
@@ -293,6 +293,7 @@ def test_bundles_are_zstd_by_default_and_gzip_bundles_still_verify(builder_repo,
     for data in (zstd, gzip):
         result, _ = anyio.run(verify_bundle, data, Trust(key=keypair[1]))
         assert result.digest == hashlib.sha256(data).hexdigest()
+        assert verify_offline(data, Trust(key=keypair[1]))[0] == result
 
 
 def test_the_patch_is_byte_for_byte_what_git_diff_gives(leo_repo, keypair):
@@ -352,3 +353,41 @@ def test_the_patch_is_byte_for_byte_what_git_diff_gives(leo_repo, keypair):
     assert b"new mode 100755" in patch and b"GIT binary patch" in patch
     assert "naïve café".encode() in patch and b"deleted file mode" in patch
     assert patch == expected
+
+
+def test_bundle_verify_runs_in_the_leo_process_without_plugins_or_an_event_loop(
+    builder_repo, keypair, tmp_path
+):
+    """It runs no plugin code, so no guarded worker is started for it (an interpreter's start),
+    and without --repo it needs no plugin host, event loop or audit store (issue 20.7)."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from .conftest import make_bundle
+
+    bundle = tmp_path / "artifact.tar.zst"
+    bundle.write_bytes(make_bundle(builder_repo, keypair[0]))
+    argv = ["leo", "bundle", "verify", str(bundle), "--key", str(keypair[1])]
+    script = (
+        "import json, sys\n"
+        "from leo.cli import main\n"
+        f"sys.argv = {argv!r}\n"
+        "try:\n"
+        "    main()\n"
+        "except SystemExit as exc:\n"
+        "    print(json.dumps({'code': exc.code, 'modules': sorted(sys.modules)}))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "LEO_SEAL_FD"}
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, env=env, cwd=tmp_path
+    )
+    assert done.stdout.startswith("PASS bundle sha256:"), done.stdout + done.stderr
+    outcome = json.loads(done.stdout.splitlines()[-1])
+    assert outcome["code"] == 0
+    modules = set(outcome["modules"])
+    assert "leo.bundle.verify" in modules  # verified in this process, not in a worker
+    heavy = {"pluggy", "leo.plugins", "pydantic", "anyio", "asyncio", "sqlalchemy", "leo.store"}
+    heavy |= {"jsonschema"}  # the SBOM is validated by a forked child (sbom.ForkedValidation)
+    assert not modules & heavy

@@ -201,3 +201,77 @@ def test_every_format_the_cyclonedx_schemas_use_is_still_checked():
         assert {"date-time", "iri-reference", "idn-email", "uri"} <= used, version
         checked = set(sbom._schema_validator(version).format_checker.checkers)
         assert used <= checked, (version, used - checked)
+
+
+def test_a_forked_validation_answers_exactly_as_validate():
+    """``leo bundle verify`` validates the SBOM in a child forked before the bundle is read
+    (issue 20.7); its answer is ``validate``'s, also when the child is gone before it is asked
+    (then the SBOM is validated in the process), and no child is left behind. In a fresh
+    interpreter: the child must be forked before any thread starts, as the command does."""
+    import subprocess
+    import sys
+
+    good = sbom.build(
+        {"pyproject.toml": b'[project]\nname = "x"\ndependencies = ["click==8.1.7"]\n'},
+        project="x",
+        head="a" * 40,
+        committed_at=1_700_000_000,
+    )
+    bad_type = json.loads(good)
+    bad_type["components"][0]["type"] = "not-a-type"
+    old = {**json.loads(good), "specVersion": "1.4"}
+    cases = [good, json.dumps(bad_type).encode(), json.dumps(old).encode(), b"<bom/>", b"{"]
+    script = (
+        "import json, os, signal, sys\n"
+        "from leo.bundle import sbom\n"
+        "from leo.bundle.reasons import BundleError\n"
+        "def outcome(check, data):\n"
+        "    try:\n"
+        "        return ['ok', len(check(data).get('components') or [])]\n"
+        "    except BundleError as exc:\n"
+        "        return [exc.code, str(exc)]\n"
+        "cases = [bytes.fromhex(h) for h in json.loads(sys.stdin.read())]\n"
+        "here = lambda d: sbom.validate(d, require_version=sbom.BUNDLE_VERSIONS)\n"
+        "rows, children, asked = [], [], []\n"
+        "for kill in (False, True):\n"
+        "    for data in cases:\n"
+        "        with sbom.ForkedValidation(sbom.BUNDLE_VERSIONS) as forked:\n"
+        "            children.append(forked.pid)\n"
+        "            if kill:\n"
+        "                os.kill(forked.pid, signal.SIGKILL)\n"
+        "            answer = outcome(forked.validate, data)\n"
+        "        asked.append('jsonschema' in sys.modules)\n"
+        "        rows.append([answer])\n"
+        "for row, data in zip(rows, cases * 2):\n"
+        "    row.append(outcome(here, data))\n"
+        "left = []\n"
+        "for pid in children:\n"
+        "    try:\n"
+        "        os.waitpid(pid, os.WNOHANG)\n"
+        "        left.append(pid)\n"
+        "    except ChildProcessError:\n"
+        "        pass\n"
+        "print(json.dumps({'rows': rows, 'left': left, 'forked': all(children), 'asked': asked}))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        input=json.dumps([c.hex() for c in cases]),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert result["forked"] and result["left"] == []
+    # The children answered the first five (this process never imported jsonschema); the
+    # killed ones could not, so the last five were validated here.
+    assert result["asked"] == [False] * 5 + [True] * 5
+    outcomes = [row[0] for row in result["rows"]]
+    assert all(forked == here for forked, here in result["rows"]), result["rows"]
+    assert outcomes[0] == ["ok", 1]
+    assert [o[0] for o in outcomes[1:5]] == [
+        "sbom.invalid",
+        "sbom.spec_version",
+        "sbom.malformed",
+        "sbom.malformed",
+    ]

@@ -122,7 +122,7 @@ def read_requirements(
 ) -> Requirements:
     """The installable lines of ``files`` (``-r``/``-c`` followed inside ``tree``), with notes;
     with ``tox``, also the ``deps`` of ``tox.ini``'s ``[testenv]`` (tqdm declares pytest-asyncio,
-    which its ``addopts`` need, only there).
+    which its ``addopts`` need, only there); its ``extras`` always.
 
     Left out, each with a note: the project itself (the tests import the head's code), local and
     editable paths, pip options (LEO installs from the configured index), hashes (the project's
@@ -161,7 +161,10 @@ def read_requirements(
         walk(path.resolve(), 0, out.lines)
     if tox:
         lines("tox.ini", tox_deps(tree), tree, 0, out.lines)
-        out.extras += [e for e in _tox_option(tree, "extras") if re.fullmatch(r"[\w.-]+", e)]
+    # The project's own extras the tests install are read even beside requirement files:
+    # pyparsing 3.1.2's tests/requirements.txt pins only coverage and tox, its diagrams come
+    # from tox.ini's ``extras``.
+    out.extras += [e for e in _tox_option(tree, "extras") if re.fullmatch(r"[\w.-]+", e)]
     return out
 
 

@@ -47,6 +47,35 @@ def test_a_test_failing_the_same_way_at_the_base_is_context_even_in_an_edited_fi
     assert "1 failing test(s) fail the same way at the base commit" in agent_of(result).summary
 
 
+#: pytest-checkdocs reports its item under a path no file has (zipp 3.18.1: ``.py::::project``).
+ODD_ITEM = """import pytest
+
+
+class Project(pytest.Item):
+    def runtest(self):
+        raise RuntimeError("the project's metadata cannot be built here")
+
+
+def pytest_collection_modifyitems(session, config, items):
+    items.append(Project.from_parent(session, name="project", nodeid=".py::::project"))
+"""
+
+
+def test_an_item_under_a_path_no_file_has_does_not_stop_the_base_from_holding_the_rest(
+    leo_repo, run_testing
+):
+    # pytest stops the whole re-run at a path it cannot find: zipp 3.18.1's lint items that
+    # fail at both ends were blamed on the change because the same run asked for that item.
+    edited = CALC_TEST + "\n\ndef test_add_more():\n    assert add(2, 2) == 4\n" + NEEDS_EXTRA
+    repo = leo_repo(base={**BASE, "conftest.py": ODD_ITEM}, head={"tests/test_calc.py": edited})
+    result = run_testing(repo.change())
+    details = agent_of(result).details
+    assert details["failing_at_base_too"] == ["tests/test_calc.py::test_diagram"]
+    # The odd item cannot be asked for at the base: it still counts against the change.
+    assert details["failing_tests"] == [".py::::project"]
+    result.assert_verdict("FAIL")
+
+
 def test_a_new_failing_test_does_not_stop_the_base_from_holding_the_old_ones(leo_repo, run_testing):
     # requests 2.32.3 adds an mTLS test that fails in the sandbox; pytest stops a re-run at a
     # node id the base does not have, so only the base's tests are re-run there.

@@ -100,7 +100,13 @@ def test_tox_extras_are_installed_with_the_project(tmp_path):
     reqs = read_requirements(tmp_path, [], "pyparsing", tox=True)
     assert reqs.lines == ["pytest"]
     assert reqs.extras == ["diagrams"]  # a factor's extra and a substitution are left out
-    assert read_requirements(tmp_path, [], "pyparsing").extras == []  # tox only without files
+    # Beside a requirement file (pyparsing's tests/requirements.txt pins coverage and tox),
+    # tox's deps are not read but its extras are: they name the project's own extras.
+    pinned = tmp_path / "tests" / "requirements.txt"
+    pinned.parent.mkdir()
+    pinned.write_text("coverage==4.4.2\n")
+    beside = read_requirements(tmp_path, [pinned], "pyparsing")
+    assert beside.lines == ["coverage==4.4.2"] and beside.extras == ["diagrams"]
 
 
 def test_sdist_version_comes_from_pkg_info(tmp_path):
