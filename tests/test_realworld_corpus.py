@@ -130,6 +130,9 @@ def test_a_case_resolves_as_of_the_end_of_its_head_releases_upload_day(corpus, t
         "planted": "2024-02-19T00:00:00Z",
     }
 
+    # never earlier than the release of the Python the tests run on
+    assert corpus.end_of_day("2019-05-01T10:00:00Z") == corpus.PYTHON_RELEASED[sys.version_info[:2]]
+
     cases.write_text(cases.read_text().replace(', uploaded = "2024-02-18T03:55:57Z"', ""))
     with pytest.raises(corpus.CorpusError, match="'p==1' pins no valid upload time"):
         corpus.load_manifest(cases, planted)

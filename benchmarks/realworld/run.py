@@ -77,6 +77,19 @@ GIT_ENV = {
 }
 
 
+#: When each Python minor version was released. A case's date is never earlier than the release
+#: of the interpreter its tests run on: packages uploaded before it were never tested on it
+#: (pyjwt 2.3.0, October 2021, on Python 3.11: that month's py 1.10 stops pytest at import).
+PYTHON_RELEASED = {
+    (3, 9): "2020-10-05T00:00:00Z",
+    (3, 10): "2021-10-04T00:00:00Z",
+    (3, 11): "2022-10-24T00:00:00Z",
+    (3, 12): "2023-10-02T00:00:00Z",
+    (3, 13): "2024-10-07T00:00:00Z",
+    (3, 14): "2025-10-07T00:00:00Z",
+}
+
+
 class CorpusError(Exception):
     """A case cannot be prepared (bad manifest, download, hash); the message says which."""
 
@@ -185,10 +198,14 @@ def load_manifest(
 
 
 def end_of_day(uploaded: str) -> str:
-    """The midnight (UTC) after ``uploaded``: pip installs what was uploaded before it."""
+    """The midnight (UTC) after ``uploaded``: pip installs what was uploaded before it; never
+    earlier than the release of the Python the tests run on (``PYTHON_RELEASED``)."""
     when = datetime.fromisoformat(uploaded)
     when = (when if when.tzinfo else when.replace(tzinfo=UTC)).astimezone(UTC)
     midnight = datetime.combine(when.date() + timedelta(days=1), datetime.min.time(), UTC)
+    python = PYTHON_RELEASED.get(sys.version_info[:2])
+    if python is not None:
+        midnight = max(midnight, datetime.fromisoformat(python))
     return midnight.isoformat().replace("+00:00", "Z")
 
 
