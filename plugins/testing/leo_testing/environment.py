@@ -42,7 +42,9 @@ PROJECT_METADATA = "leo-project-metadata"
 #: The files of a ``.dist-info`` that say what the project is; RECORD and the rest would name
 #: files the environment no longer has.
 _METADATA_FILES = ("METADATA", "entry_points.txt", "top_level.txt")
-_FORMAT = 3
+#: Raised whenever the same dependency files come to mean another environment, so environments
+#: cached before are rebuilt once: 4 installs tox's ``extras`` beside requirement files too.
+_FORMAT = 4
 _LOCK_POLL_S = 0.1
 _MAX_DEPENDENCY_FILE = 8 * 1024 * 1024
 #: The pip that knows ``--uploaded-prior-to`` (``resolve_as_of``); ``python -m venv`` bundles an
