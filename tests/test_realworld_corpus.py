@@ -3,6 +3,7 @@ and two planted defects from committed fixtures, no network."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import importlib.util
 import json
@@ -69,6 +70,7 @@ def test_corpus_runner_passes_the_release_catches_both_planted_defects_and_write
             "--cache", str(cache), "--manifest", str(cases),
             "--planted", str(FIXTURES / "smoke-planted.toml"),
             "--agents", "security,design", "--results-md", str(results_md),
+            "--resolve-as-of", "release",
         ]
     )  # fmt: skip
 
@@ -107,7 +109,7 @@ def test_corpus_runner_passes_the_release_catches_both_planted_defects_and_write
         [
             "--cache", str(cache), "--manifest", str(cases),
             "--planted", str(FIXTURES / "smoke-planted.toml"),
-            "--agents", "security,design", "--no-write",
+            "--agents", "security,design", "--no-write", "--resolve-as-of", "release",
         ]
     ) == 0  # fmt: skip
     assert before == {p: p.stat().st_mtime_ns for p in (cache / "results").glob("*.json")}
@@ -132,6 +134,14 @@ def test_a_case_resolves_as_of_the_end_of_its_head_releases_upload_day(corpus, t
 
     # never earlier than the release of the Python the tests run on
     assert corpus.end_of_day("2019-05-01T10:00:00Z") == corpus.PYTHON_RELEASED[sys.version_info[:2]]
+
+    # --resolve-as-of today (the default) drops the date, and a result measured before cases
+    # had dates keeps its key; a date is part of the key.
+    forward = found[0]
+    today = dataclasses.replace(forward, resolve_as_of="")
+    fields = {k: v for k, v in today.__dict__.items() if k != "resolve_as_of"}
+    old_key = hashlib.sha256(json.dumps([fields, "x"], sort_keys=True, default=str).encode())
+    assert today.key("x") == old_key.hexdigest()[:16] != forward.key("x")
 
     cases.write_text(cases.read_text().replace(', uploaded = "2024-02-18T03:55:57Z"', ""))
     with pytest.raises(corpus.CorpusError, match="'p==1' pins no valid upload time"):

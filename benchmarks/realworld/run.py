@@ -18,10 +18,12 @@ bandit HIGH in the changed Python files). Per-case JSON goes to ``<cache>/result
 whose JSON exists for the same definition and agents is not run again (``--fresh`` re-runs).
 Downloads go through pip into ``<cache>/sdists`` and are checked against the pinned sha256.
 
-The test dependencies of a case are resolved as of the end of the day its head release was
-uploaded to PyPI (a planted defect: its host release), pinned in ``cases.toml`` as ``uploaded``:
-replayed today, a 2024 release's unpinned test requirements resolve to releases that break it
-(urllib3 2.2.2's pinned quart 0.19.4 against flask 3.1), which is not the change's doing.
+With ``--resolve-as-of release`` the test dependencies of a case are resolved as of the end of
+the day its head release was uploaded to PyPI (a planted defect: its host release), pinned in
+``cases.toml`` as ``uploaded``: replayed today, a 2024 release's unpinned test requirements
+resolve to releases that break it (urllib3 2.2.2's pinned quart 0.19.4 against flask 3.1),
+which is not the change's doing. The default, ``today``, resolves them as a user's CI would
+today; benchmarks/RESULTS.md says which one its table was measured with.
 """
 
 from __future__ import annotations
@@ -126,7 +128,8 @@ class Case:
 
     def key(self, agents: str) -> str:
         """Changes when the case's definition or the agents change; resume keys on it."""
-        text = json.dumps([self.__dict__, agents], sort_keys=True, default=str)
+        fields = {k: v for k, v in self.__dict__.items() if k != "resolve_as_of" or v}
+        text = json.dumps([fields, agents], sort_keys=True, default=str)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
@@ -368,10 +371,10 @@ def leo_executable() -> str:
 
 
 def run_leo(
-    repo: Path, out: Path, agents: str, timeout: float, env: dict[str, str], policy: Path
+    repo: Path, out: Path, agents: str, timeout: float, env: dict[str, str], policy: Path | None
 ) -> dict[str, Any]:
-    """``leo verify`` on base..head under ``policy``; the whole process group is killed at
-    ``timeout``."""
+    """``leo verify`` on base..head (under ``policy``, if any); the whole process group is
+    killed at ``timeout``."""
     cmd = [
         leo_executable(),
         "verify",
@@ -387,8 +390,7 @@ def run_leo(
         str(out),
         "--agents",
         agents,
-        "--config",
-        str(policy),
+        *(["--config", str(policy)] if policy is not None else []),
         "--no-cache",
         "-q",
     ]
@@ -506,8 +508,8 @@ def run_case(case: Case, sdists: dict[str, Sdist], args: argparse.Namespace) -> 
         "LEO_CACHE_DIR": str(cache / "leo-cache"),
         "PIP_DISABLE_PIP_VERSION_CHECK": "1",
     }
-    policy = write_policy(case, cache)
-    row["resolve_as_of"] = case.resolve_as_of
+    policy = write_policy(case, cache) if case.resolve_as_of else None
+    row["resolve_as_of"] = case.resolve_as_of or "today"
     outcome = run_leo(
         repo, cache / "reports" / f"{case.id}.json", args.agents, args.timeout, env, policy
     )
@@ -724,6 +726,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument(
         "--table", action="store_true", help="only write the table from the results already there"
     )
+    p.add_argument(
+        "--resolve-as-of",
+        choices=("today", "release"),
+        default="today",
+        help="resolve each case's test dependencies as of today (default) or as of the end of "
+        "its head release's upload day",
+    )
     return p.parse_args(argv)
 
 
@@ -752,6 +761,8 @@ def main(argv: list[str] | None = None) -> int:
     except CorpusError as exc:
         print(f"run.py: {exc}", file=sys.stderr)
         return 2
+    if args.resolve_as_of == "today":
+        cases = [dataclasses.replace(c, resolve_as_of="") for c in cases]
     chosen = select(cases, args)
     if args.list:
         for c in chosen:
