@@ -663,7 +663,6 @@ class TestingAgent(SubAgent):
         sources = baseline.Sources(
             {p: baseline.read_test_functions(data) for p, data in base_src.items()},
             {p: baseline.read_test_functions(data) for p, data in head_src.items()},
-            frozenset(p for p, data in head_src.items() if data is None),
         )
         head_suite = head_suite or Suite(())
         weakened = baseline.compare(base_suite, head_suite, edited, renamed, sources)

@@ -198,16 +198,6 @@ class Sources:
 
     base: dict[str, dict[str, TestSource]]
     head: dict[str, dict[str, TestSource]]
-    gone: frozenset[str] = frozenset()
-    """Test files the change deleted (absent at the head)."""
-
-    def deleted(self, path: str, qual: str) -> bool:
-        """The change took the test out of the head's source: its file is gone, or the file
-        still parses into tests and this one is not among them. Unknown or unparsable → False."""
-        if path in self.gone:
-            return True
-        tests = self.head.get(path)
-        return bool(tests) and _function(tests, qual)[1] is None
 
 
 def _split(nodeid: str) -> tuple[str, str, str]:
@@ -247,8 +237,6 @@ class Weakened:
     deprecated: str = ""
     """The deprecation warning the change added that the base test failed on (the base's
     ``filterwarnings = error``): the test stopped at the warning, before its assertions."""
-    deleted: bool = False
-    """The change took the test out of the head's source (not merely deselected or skipped)."""
 
     @property
     def updated(self) -> bool:
@@ -354,7 +342,6 @@ def compare(
         elif head_outcome is None and case.outcome in ("failed", "error") and old is not None:
             check = _failed_check(case, old, None)
         function = f"{src}::{old_name}" if old is not None else case.nodeid.partition("[")[0]
-        deleted = head_outcome is None and sources.deleted(renamed.get(src, src), old_name)
         out.append(
             Weakened(
                 case.nodeid,
@@ -367,7 +354,6 @@ def compare(
                 check=check,
                 function=function,
                 error=case.first_error_line() if case.outcome in ("failed", "error") else "",
-                deleted=deleted,
             )
         )
     return out
@@ -657,7 +643,7 @@ def weakened_findings(
         before = w.base_outcome in ("failed", "error") and w.nodeid in failing_before
         fate = w.check.fate if w.check is not None else None
         alike = (w.function or w.nodeid, w.base_outcome, w.head_outcome, w.kind, w.edited,
-                 fate, w.asserts, w.removed, w.deprecated, w.deleted, before)  # fmt: skip
+                 fate, w.asserts, w.removed, w.deprecated, before)  # fmt: skip
         groups.setdefault(alike, []).append(w)
     findings = []
     for key, members in list(groups.items())[:_MAX_NAMED]:
@@ -763,14 +749,6 @@ def _describe(w: Weakened, updated_tests: str, more: str = "") -> tuple[str, Sev
             f"deprecation the change added ({w.deprecated}), before reaching its assertions, "
             "and the change deleted it: a LEAD decides whether the deprecated feature may go "
             "untested",
-            "medium",
-        )
-    if w.base_outcome in ("failed", "error") and w.deleted and w.head_outcome is None:
-        failed_on = f" (it failed on {_check_text(w.check)})" if w.check else f" ({w.error})"
-        return (
-            f"{name} {w.base_outcome} against the head's code in the base's version{failed_on}, "
-            "and the change deleted the test from its source: a LEAD decides whether the "
-            "behaviour it pinned was meant to change",
             "medium",
         )
     if w.base_outcome in ("failed", "error"):

@@ -129,20 +129,18 @@ def test_failing_test_marked_xfail_is_weakened(leo_repo, run_testing):
     assert "skips it" in weakened(result).message
 
 
-def test_deleted_failing_test_asks_a_lead(leo_repo, run_testing):
-    """Deleting the test the change fails is visible in the diff: whether the behaviour it
-    pinned was meant to change is a LEAD's decision (sqlparse 0.5.1), never a PASS."""
+def test_deleted_failing_test_is_weakened(leo_repo, run_testing):
+    """Deleting the failing test must not earn a milder verdict than leaving it failing
+    (test_failed, high): the change's edit to the gate's evidence is a finding at the same
+    severity. sqlparse 0.5.1 deleted such a test on purpose and still FAILs; a LEAD overrides."""
     repo = leo_repo(base=BASE, head={"calc.py": BROKEN, "tests/test_calc.py": None})
     result = run_testing(repo.change())
-    result.assert_verdict("ESCALATE")
-    finding = weakened(result, severity="medium")
-    assert "deleted the test from its source" in finding.message
-    assert finding.message in agent_of(result).decisions
+    result.assert_verdict("FAIL")
+    assert "no longer runs it" in weakened(result).message
 
 
 def test_failing_test_left_in_place_but_no_longer_collected_is_weakened(leo_repo, run_testing):
-    """The twin: the test is still in the file, but ``__test__ = False`` stops pytest from
-    collecting it, so the failure is hidden rather than decided."""
+    """The test is still in the file, but ``__test__ = False`` stops pytest from collecting it."""
     hidden = CALC_TEST.replace("def test_add", "__test__ = False\n\n\ndef test_add")
     repo = leo_repo(base=BASE, head={"calc.py": BROKEN, "tests/test_calc.py": hidden})
     result = run_testing(repo.change())

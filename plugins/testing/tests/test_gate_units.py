@@ -166,34 +166,6 @@ def test_compare_names_each_weakened_test_and_why():
     assert by_test["test_gone"].message not in decisions  # high: it FAILs, no LEAD needed
 
 
-def test_a_failing_test_deleted_from_its_source_is_a_leads_decision_not_a_hidden_failure():
-    """sqlparse 0.5.1 deleted ``test_grouping_comments``, whose check the new comment grouping
-    fails: a behaviour change a LEAD decides, like a deleted check (jinja2 3.1.5). A failing
-    test still in the source that no longer runs (deselected, ``__test__ = False``) hides the
-    failure: high."""
-    base = Suite((case("test_gone", "failed"), case("test_hidden", "failed")))
-    both = {"test_gone": "    assert f() == 1\n", "test_hidden": "    assert f() == 2\n"}
-    source = "".join(f"def {name}():\n{body}\n\n" for name, body in both.items())
-    head_source = source.split("def test_hidden")[0].replace("test_gone", "helper_gone") + (
-        "def test_hidden():\n    assert f() == 2\n"
-    )
-    sources = Sources(
-        {"tests/test_a.py": read_test_functions(source.encode())},
-        {"tests/test_a.py": read_test_functions(head_source.encode())},
-    )
-    found = weakened_findings(compare(base, Suite(()), {"tests/test_a.py"}, {}, sources))
-    by_test = {f.message.split(" ", 1)[0].rsplit("::", 1)[1]: f for f in found}
-    assert by_test["test_gone"].severity == "medium"
-    assert "deleted the test from its source" in by_test["test_gone"].message
-    assert by_test["test_gone"].message in lead_decisions(found)
-    assert by_test["test_hidden"].severity == "high"  # still defined, not run
-    # The whole file deleted is a deletion too; a head file that does not parse is unknown.
-    gone = Sources(sources.base, {"tests/test_a.py": {}}, frozenset({"tests/test_a.py"}))
-    assert {w.deleted for w in compare(base, Suite(()), {"tests/test_a.py"}, {}, gone)} == {True}
-    unparsable = Sources(sources.base, {"tests/test_a.py": read_test_functions(b"def (")})
-    assert not any(w.deleted for w in compare(base, Suite(()), {"tests/test_a.py"}, {}, unparsable))
-
-
 def record(*events):
     return "\n".join(json.dumps(e) for e in events).encode()
 

@@ -184,7 +184,7 @@ def test_a_test_deleted_with_the_module_it_tested_is_context_and_a_deleted_faili
 ):
     """blinker 1.8.0 deleted the private ``blinker._saferef`` and ``tests/test_saferef.py`` with
     it: the base's test module cannot even be imported against the head's code. The twin deletes
-    a test that fails an assertion (planted-test-deleted-with-bug): a LEAD decides, never a PASS."""
+    a test that fails an assertion (planted-test-deleted-with-bug): still high."""
     base = {
         **BASE,
         "_saferef.py": "def ref(x):\n    return x\n",
@@ -195,14 +195,12 @@ def test_a_test_deleted_with_the_module_it_tested_is_context_and_a_deleted_faili
     result.assert_verdict("PASS")
     (finding,) = weakened_of(result)
     assert finding.severity == "low" and "module _saferef (_saferef.py)" in finding.message
-    twin = {**head, "calc.py": CALC.replace("return -a", "return a"), "tests/test_calc.py": None,
-            "tests/test_other.py": "def test_truth():\n    assert True\n"}  # fmt: skip
+    twin = {**head, "calc.py": CALC.replace("return -a", "return a"), "tests/test_calc.py": None}
     result = run_testing(leo_repo(base=base, head=twin).change())
-    result.assert_verdict("ESCALATE")
-    (neg,) = [f for f in weakened_of(result) if "test_neg" in f.message]
-    assert neg.severity == "medium" and neg.path == "tests/test_calc.py", neg
-    assert "`assert neg(1) == -1`" in neg.message
-    assert "deleted the test from its source" in neg.message
+    result.assert_verdict("FAIL")
+    high = [f for f in weakened_of(result) if f.severity == "high"]
+    assert [f.path for f in high] == ["tests/test_calc.py"], weakened_of(result)
+    assert "`assert neg(1) == -1`" in high[0].message
 
 
 def test_a_test_deleted_after_the_change_deprecated_what_it_used_needs_a_lead(
