@@ -321,7 +321,7 @@ def compare(
             pool = renumbered.get(_unnumbered(case.nodeid))
             head_outcome = pool.pop() if pool else None
         if head_outcome is None and sep and path == head_path and case.outcome == "passed":
-            pool = replaced.get(case.nodeid.partition("[")[0])
+            pool = replaced.get(_id_shape(case.nodeid))
             head_outcome = pool.pop() if pool else None
         if head_outcome in ("failed", "error"):
             continue  # reported as a failing test already
@@ -402,18 +402,25 @@ def _renumbered_pool(base: Suite, head: Suite) -> dict[str, list[str]]:
 
 
 def _replaced_pool(base: Suite, head: Suite) -> dict[str, list[str]]:
-    """Head variants of a parametrized test whose parameters the change replaced, by test:
-    humanize 4.10 moved ``test_naturaldate``'s dates from 2019-2021 to 2009-2011. Only a base
-    variant that passed against the head's code draws from it (nothing is hidden), one head
-    variant each, so a shorter parameter list still leaves base variants missing. Variants
-    that answer by renumbering (``_renumbered_pool``) are not drawn twice."""
+    """Head variants of a parametrized test whose parameters the change replaced, by test and
+    number of parameter ids: humanize 4.10 moved ``test_naturaldate``'s dates from 2019-2021 to
+    2009-2011. Only a base variant that passed against the head's code draws from it (nothing
+    is hidden), one head variant each, so a shorter parameter list still leaves base variants
+    missing; a test parametrized further (``[<lambda>0]`` → ``[asyncio-<lambda>1]``) is not a
+    replacement. Variants that answer by renumbering (``_renumbered_pool``) are not drawn twice."""
     known = {c.nodeid for c in base.cases}
     numbered = {_unnumbered(c.nodeid) for c in base.cases}
     pool: dict[str, list[str]] = {}
     for c in head.cases:
         if "[" in c.nodeid and c.nodeid not in known and _unnumbered(c.nodeid) not in numbered:
-            pool.setdefault(c.nodeid.partition("[")[0], []).append(c.outcome)
+            pool.setdefault(_id_shape(c.nodeid), []).append(c.outcome)
     return pool
+
+
+def _id_shape(nodeid: str) -> str:
+    """``path::test`` and how many parameter ids its ``[...]`` holds."""
+    stem, _, ids = nodeid.partition("[")
+    return f"{stem}[{len(ids.removesuffix(']').split('-'))}]"
 
 
 def _ids(ids: str) -> set[str]:

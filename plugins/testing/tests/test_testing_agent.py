@@ -238,6 +238,11 @@ def test_second_run_reuses_the_cached_environment(leo_repo, run_testing, venv_ca
     manifest = json.loads((venv_cache / key / "leo-environment.json").read_text())
     second = agent_result(run_testing(repo.change()))
     assert first.status == second.status == "passed", (first.summary, first.error)
-    assert second.details["environment"] == {"key": key, "reused": True, "setup_s": 0.0}
+    assert second.details["environment"] == {
+        "key": key,
+        "reused": True,
+        "setup_s": 0.0,
+        "resolve_as_of": None,
+    }
     assert json.loads((venv_cache / key / "leo-environment.json").read_text()) == manifest
     assert second.duration_s < first.duration_s + first.details["environment"]["setup_s"] + 5
