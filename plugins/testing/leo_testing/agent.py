@@ -242,6 +242,12 @@ async def _failing_before(
             return {}
         sandbox = Sandbox.create(settings, tmp / "before")
         again = await _run_once(tree, settings, sandbox, env, settings.rerun_command, ids, False)
+        missing = _not_found(again.result, ids)
+        if missing and (ids := tuple(i for i in ids if i not in missing)):
+            sandbox = Sandbox.create(settings, tmp / "before-found")
+            again = await _run_once(
+                tree, settings, sandbox, env, settings.rerun_command, ids, False
+            )
     suite = _suite(again.junit)
     if suite is None or again.result.timed_out:
         return {}
@@ -251,6 +257,27 @@ async def _failing_before(
         if case.outcome in ("failed", "error") and case.nodeid in wanted:
             found.setdefault(case.nodeid, set()).add(case.failure_signature())
     return {nodeid: frozenset(how) for nodeid, how in found.items()}
+
+
+#: pytest's ``ERROR: not found: /tree/tests/test_x.py::test_y`` for a node id it cannot collect.
+_NOT_FOUND = re.compile(r"^ERROR: not found: (\S+)", re.MULTILINE)
+
+
+def _not_found(result: ToolResult, ids: Sequence[str]) -> frozenset[str]:
+    """The ``ids`` pytest stopped a run at because it could not find them (a test the base does
+    not define the way the head's report named it, parameters the head's code made): the re-run
+    goes on without them rather than losing every other test. pytest names them by absolute
+    path, in the sandbox's view, and without their parameters."""
+    if result.returncode != 4:
+        return frozenset()
+    text = result.stdout_text[-100_000:] + "\n" + result.stderr_text[-100_000:]
+    named = _NOT_FOUND.findall(text)
+    return frozenset(
+        i
+        for i in ids
+        for bare in (i.partition("[")[0],)
+        if any(n in (i, bare) or n.endswith(("/" + i, "/" + bare)) for n in named)
+    )
 
 
 async def _run_once(

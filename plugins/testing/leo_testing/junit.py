@@ -70,6 +70,14 @@ class TestCase:
         if self.classname.startswith(prefix) and "." in self.classname[len(prefix) :]:
             runs_in, *inner = self.classname[len(prefix) :].split(".")
             return "::".join([posixpath.join(folder, runs_in + ".py"), *inner, self.name])
+        # ... or in another folder (urllib3's test/contrib/test_pyopenssl.py runs the classes of
+        # test/with_dummyserver/test_https.py): the module's names run up to the first class,
+        # which by the convention pytest's ``python_classes`` follows starts with a capital.
+        parts = self.classname.split(".")
+        first_class = next((i for i, p in enumerate(parts) if p[:1].isupper()), None)
+        if first_class:
+            module = "/".join(parts[:first_class]) + ".py"
+            return "::".join([module, *parts[first_class:], self.name])
         return f"{self.file}::{self.name}"
 
     @property

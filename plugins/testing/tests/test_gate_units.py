@@ -478,6 +478,29 @@ def test_the_variants_of_one_inherited_test_are_one_finding_under_their_real_nod
     assert finding.severity == "medium" and "deleted that check" in finding.message
 
 
+def test_a_class_another_folder_imports_runs_under_its_own_node_id():
+    """urllib3 2.2.2's test/contrib/test_pyopenssl.py imports the TLS test classes of
+    test/with_dummyserver/test_https.py: xunit1 names the defining file, and the class-less id
+    it was given (``test_https.py::test_client_intermediate``) is no test pytest can find, so
+    the re-run at the base stopped on it and no failure was held."""
+    defined = "test/with_dummyserver/test_https.py"
+    ran = [
+        TestCase("test_x", "test.contrib.test_pyopenssl.TestHTTPS_TLSv1_2", defined, 160,
+                 "failed", "", ""),
+        TestCase("test_x", "test.with_dummyserver.test_https.TestHTTPS_TLSv1_2", defined, 160,
+                 "failed", "", ""),
+        TestCase("test_x", "tests.test_timed.TestTimed.Inner", "tests/test_serializer.py", 1,
+                 "failed", "", ""),
+        TestCase("test_x", "lonely", "tests/test_y.py", 1, "failed", "", ""),
+    ]  # fmt: skip
+    assert [c.nodeid for c in ran] == [
+        "test/contrib/test_pyopenssl.py::TestHTTPS_TLSv1_2::test_x",
+        "test/with_dummyserver/test_https.py::TestHTTPS_TLSv1_2::test_x",
+        "tests/test_timed.py::TestTimed::Inner::test_x",
+        "tests/test_y.py::test_x",
+    ]
+
+
 CHUNKED_BASE = "class Chunk:\n    def __init__(self):\n        self._cache = []\n"
 CHUNKED_HEAD = "class Chunk:\n    def __init__(self):\n        self._items = iter(())\n"
 

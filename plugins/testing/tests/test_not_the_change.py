@@ -94,6 +94,60 @@ def test_a_new_failing_test_does_not_stop_the_base_from_holding_the_old_ones(leo
     }
 
 
+#: urllib3 2.2.2: test/contrib/test_pyopenssl.py runs the TLS test classes it imports from
+#: test/with_dummyserver/test_https.py, whose tests fail alike at both ends in the sandbox.
+SHARED_CLASS = (
+    "class TestTLS:\n    def test_diagram(self):\n        import railroad_not_installed\n"
+)
+IMPORTED_CLASS = "from ..with_dummy.test_https import TestTLS  # noqa: F401\n"
+
+
+def test_a_test_class_imported_from_another_folder_is_held_under_its_own_node_id(
+    leo_repo, run_testing
+):
+    # xunit1 names the defining file; the id LEO made from it named no test at the base, so
+    # pytest stopped the re-run there and none of urllib3's 31 environment failures was held.
+    base = {
+        "calc.py": CALC,
+        "tests/test_calc.py": CALC_TEST,
+        "test/__init__.py": "",
+        "test/with_dummy/__init__.py": "",
+        "test/with_dummy/test_https.py": SHARED_CLASS,
+        "test/contrib/__init__.py": "",
+        "test/contrib/test_pyopenssl.py": IMPORTED_CLASS,
+    }
+    repo = leo_repo(base=base, head={"calc.py": CALC + "# a comment\n"})
+    result = run_testing(repo.change())
+    assert agent_of(result).details["failing_at_base_too"] == [
+        "test/contrib/test_pyopenssl.py::TestTLS::test_diagram",
+        "test/with_dummy/test_https.py::TestTLS::test_diagram",
+    ]
+    result.assert_verdict("PASS")
+
+
+#: Parameter ids that come from the code: the head's code names a case the base's cannot.
+NAMED = "NAMES = ['a', 'b']\nKNOWN = ['a']\n"
+NAMED_TEST = (
+    "import pytest\nfrom calc import NAMES, KNOWN\n\n\n"
+    "@pytest.mark.parametrize('name', NAMES)\ndef test_name(name):\n    assert name in KNOWN\n"
+)
+
+
+def test_a_failing_test_the_base_cannot_find_does_not_stop_it_holding_the_rest(
+    leo_repo, run_testing
+):
+    # test_name[b] exists only with the head's code: pytest stops a re-run at an id it cannot
+    # find, so it is left out and the re-run goes on; test_name[b] still counts.
+    base = {**BASE, "calc.py": CALC + "NAMES = ['a']\nKNOWN = ['a']\n",
+            "tests/test_named.py": NAMED_TEST}  # fmt: skip
+    repo = leo_repo(base=base, head={"calc.py": CALC + NAMED})
+    result = run_testing(repo.change())
+    details = agent_of(result).details
+    assert details["failing_at_base_too"] == ["tests/test_calc.py::test_diagram"]
+    assert details["failing_tests"] == ["tests/test_named.py::test_name[b]"]
+    result.assert_verdict("FAIL")
+
+
 def test_a_test_that_passes_at_the_base_and_fails_at_the_head_still_fails(leo_repo, run_testing):
     # The hostile twin: the change breaks the code (planted-test-bug-caught-by-tests).
     repo = leo_repo(base=BASE, head={"calc.py": BROKEN})
