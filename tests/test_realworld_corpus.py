@@ -135,8 +135,9 @@ def test_a_case_resolves_as_of_the_end_of_its_head_releases_upload_day(corpus, t
     # never earlier than the release of the Python the tests run on
     assert corpus.end_of_day("2019-05-01T10:00:00Z") == corpus.PYTHON_RELEASED[sys.version_info[:2]]
 
-    # --resolve-as-of today (the default) drops the date, and a result measured before cases
-    # had dates keeps its key; a date is part of the key.
+    assert corpus.parse_args([]).resolve_as_of == "release"
+    # The release's day is the default; --resolve-as-of today drops the date, and a result
+    # measured before cases had dates keeps its key; a date is part of the key.
     forward = found[0]
     today = dataclasses.replace(forward, resolve_as_of="")
     fields = {k: v for k, v in today.__dict__.items() if k != "resolve_as_of"}
