@@ -5,6 +5,9 @@ raised, what its report finally said, and at the end of the session which of pyt
 internals the run replaced since start-up. LEO compares this record with the JUnit report and
 the exit status (``observer.py``). It runs inside the change's process, so it can be defeated
 by code that sets out to; its job is to make the forgeries that are easy to write visible.
+
+Once pytest is done, it also sees that the interpreter ends: a project's atexit handler or
+thread that never returns would otherwise hold a finished run until its timeout (issue 18).
 Standard library and pytest only: it is copied into the test environment.
 """
 
@@ -12,6 +15,9 @@ from __future__ import annotations
 
 import json
 import os
+import sys
+import threading
+import time
 from typing import Any
 
 import pytest
@@ -19,6 +25,8 @@ import pytest
 #: The file to write to; read once at import and removed from the environment the tests see.
 _PATH = os.environ.pop("LEO_TESTING_OBSERVER", "")
 _FH = open(_PATH, "a", encoding="utf-8", buffering=1) if _PATH else None  # noqa: SIM115
+#: Seconds the interpreter may take to exit after pytest is done; 0 leaves its exit alone.
+_EXIT_GRACE_S = float(os.environ.pop("LEO_TESTING_EXIT_GRACE", "0") or 0)
 #: Objects that decide what a run reports: (module, dotted attribute).
 _WATCHED = (
     ("_pytest.reports", "TestReport.from_item_and_call"),
@@ -69,6 +77,8 @@ def _resolve(module: str, dotted: str) -> Any:
 
 
 _ORIGINALS = {(m, a): _resolve(m, a) for m, a in _WATCHED}
+_EXIT = os._exit  # the real one, even if a test replaces it later
+_SESSION: list[pytest.Session] = []
 
 
 def _write(record: dict[str, Any]) -> None:
@@ -78,6 +88,7 @@ def _write(record: dict[str, Any]) -> None:
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_sessionstart(session: pytest.Session) -> None:
+    _SESSION.append(session)
     _write({"event": "start", "pid": os.getpid(), "pytest": pytest.__version__})
 
 
@@ -114,3 +125,30 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     )  # fmt: skip
     if _FH is not None:
         _FH.flush()
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Arm the exit watchdog: every report is written, only the interpreter's exit is left.
+
+    tqdm 4.66.5's ``test_deprecated_gui`` leaks tqdm's multiprocessing lock; its monitor thread
+    then blocks on it, and tqdm's atexit handler joins that thread forever. Python runs atexit
+    handlers and joins non-daemon threads before it stops daemon threads, so this daemon thread
+    still runs then and ends the process with pytest's own exit status.
+    """
+    if _EXIT_GRACE_S <= 0 or not _SESSION:
+        return
+    status = int(_SESSION[-1].exitstatus)
+    threading.Thread(target=_exit_after, args=(status,), name="leo-exit", daemon=True).start()
+
+
+def _exit_after(status: int) -> None:
+    time.sleep(_EXIT_GRACE_S)
+    _write({"event": "exit_forced", "exitstatus": status, "grace_s": _EXIT_GRACE_S})
+    for stream in (_FH, sys.stdout, sys.stderr):
+        try:
+            if stream is not None:
+                stream.flush()
+        except (OSError, ValueError):
+            pass
+    _EXIT(status)

@@ -311,6 +311,7 @@ async def _run_once(
     environ = sandbox.environ("test", venv=env.path, pythonpath=pythonpath, values=values)
     if settings.is_default_command:
         environ[observer.ENV] = str(record)
+        environ[observer.EXIT_GRACE_ENV] = f"{observer.EXIT_GRACE_S:g}"
     started = time.monotonic()
     result = await sandbox.run(
         argv, phase="test", cwd=tree, env=environ, timeout=settings.test_timeout, venv=env.path
@@ -642,7 +643,12 @@ class TestingAgent(SubAgent):
         if run.observer is not None:
             record = observer.read_record(run.observer)
             findings += observer.agreement_findings(record, head_suite, run.result.returncode)
-            details["observer"] = {"started": record.started, "finished": record.finished}
+            findings += observer.exit_findings(record)
+            details["observer"] = {
+                "started": record.started,
+                "finished": record.finished,
+                "exit_forced": record.exit_forced,
+            }
         harness = await harness_changes(change)
         if harness:
             details["harness_changed"] = dict(harness)

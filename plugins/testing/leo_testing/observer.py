@@ -16,6 +16,10 @@ from leo_testing.junit import Suite, clean
 #: The module name the observer is loaded under (``-p leo_testing_observer``).
 PLUGIN = "leo_testing_observer"
 ENV = "LEO_TESTING_OBSERVER"
+#: Seconds the test process may take to exit after pytest is done before the observer ends it
+#: with pytest's exit status (issue 18: tqdm 4.66.5's atexit handler waits forever).
+EXIT_GRACE_ENV = "LEO_TESTING_EXIT_GRACE"
+EXIT_GRACE_S = 20.0
 _SOURCE = Path(__file__).with_name("_observer_plugin.py")
 _MAX_LINES = 200_000
 _MAX_BYTES = 64 * 1024 * 1024
@@ -36,6 +40,8 @@ class Record:
     finished: bool = False
     exitstatus: int | None = None
     replaced: list[str] = field(default_factory=list)
+    exit_forced: bool = False
+    """The interpreter was still running ``EXIT_GRACE_S`` after pytest was done and was ended."""
     forged: dict[str, str] = field(default_factory=dict)
     """Node id -> what it raised, for a phase that raised but was reported passed."""
     failing: set[str] = field(default_factory=set)
@@ -62,6 +68,8 @@ def read_record(data: bytes | None) -> Record:
             replaced = event.get("replaced")
             if isinstance(replaced, list):
                 record.replaced = [clean(str(r), 100) for r in replaced][:50]
+        elif kind == "exit_forced":
+            record.exit_forced = True
         elif kind == "phase":
             nodeid, raised, said = event.get("nodeid"), event.get("raised"), event.get("report")
             if not isinstance(nodeid, str):
@@ -130,4 +138,22 @@ def agreement_findings(
             fix="do not patch pytest, its reports or the interpreter from test code",
         )
         for why in disagreements(record, suite, returncode)
+    ]
+
+
+def exit_findings(record: Record) -> list[Finding]:
+    """A low ``testing.exit_hang`` when the observer had to end the finished run's process."""
+    if not record.exit_forced:
+        return []
+    return [
+        Finding(
+            rule_id="testing.exit_hang",
+            severity="low",
+            message=(
+                f"the test process was still running {EXIT_GRACE_S:g}s after pytest finished "
+                "its session (an atexit handler or a thread that never returns), so LEO ended it "
+                f"with pytest's exit status {record.exitstatus}; the results are complete"
+            ),
+            fix="make the tests release what they acquire and join the threads they start",
+        )
     ]

@@ -42,7 +42,7 @@ def test_honest_tested_change_passes_with_the_base_pass_agreeing(leo_repo, run_t
     result.assert_verdict("PASS")
     details = agent_of(result).details
     assert details["base_pass"]["passed"] == 2 and details["base_pass"]["weakened"] == []
-    assert details["observer"] == {"started": True, "finished": True}
+    assert details["observer"] == {"started": True, "finished": True, "exit_forced": False}
     assert details["passed"] == 3
 
 
@@ -252,6 +252,10 @@ def test_addopts_cannot_switch_off_leos_observer(leo_repo, run_testing):
     repo = leo_repo(base=BASE, head={"calc.py": BROKEN, "pytest.ini": ini})
     result = run_testing(repo.change())
     result.assert_verdict("FAIL")
-    assert agent_of(result).details["observer"] == {"started": True, "finished": True}
+    assert agent_of(result).details["observer"] == {
+        "started": True,
+        "finished": True,
+        "exit_forced": False,
+    }
     weakened(result)
     assert "-p no:leo_testing_observer" in agent_of(result).details["harness_changed"]["pytest.ini"]

@@ -6,6 +6,8 @@ repository run through the Testing sub-agent; each names the real release it sta
 
 from __future__ import annotations
 
+import time
+
 CALC = "def add(a, b):\n    return a + b\n\n\ndef neg(a):\n    return -a\n"
 CALC_TEST = (
     "from calc import add, neg\n\n\n"
@@ -248,3 +250,51 @@ def test_a_moved_conftest_and_added_testpaths_cannot_bend_the_evidence(leo_repo,
     result = run_testing(leo_repo(base=base, head={**head, "tests/conftest.py": hooked}).change())
     assert result.report.verdict == "ESCALATE", result.report.reasons
     assert result.assert_finding("testing.harness_changed").severity == "medium"
+
+
+#: tqdm 4.66.5's exit hang in miniature: a test leaks a multiprocessing lock, a daemon monitor
+#: thread then waits on it, and an atexit handler joins that thread (tqdm's TMonitor.exit).
+EXIT_HANG = """\
+import atexit, multiprocessing, threading
+
+LOCK = multiprocessing.RLock()
+LEAKED = threading.Event()
+
+
+def monitor():
+    LEAKED.wait()
+    with LOCK:
+        pass
+
+
+MONITOR = threading.Thread(target=monitor, daemon=True)
+MONITOR.start()
+atexit.register(MONITOR.join)
+
+
+def test_leaks_the_lock():
+    LOCK.acquire()
+    LEAKED.set()
+"""
+
+
+def test_a_finished_run_whose_interpreter_never_exits_keeps_its_results(
+    leo_repo, run_testing, leo_sandbox, monkeypatch
+):
+    """tqdm 4.66.5: ``test_deprecated_gui`` leaks tqdm's multiprocessing lock, the monitor thread
+    blocks on it and tqdm's atexit handler joins the monitor, so the interpreter never exited
+    after a finished session and the suite hit its timeout in LEO's sandbox."""
+    from leo_testing import observer
+
+    monkeypatch.setattr(observer, "EXIT_GRACE_S", 1.0)
+    base = {**BASE, "tests/test_exit.py": EXIT_HANG}
+    head = {"calc.py": CALC + "\n\ndef mul(a, b):\n    return a * b\n"}
+    started = time.monotonic()
+    result = run_testing(leo_repo(base=base, head=head).change(), coverage=False, test_timeout=60)
+    agent = result.agent("testing")
+    assert agent.status == "passed", [f.message for f in agent.findings]
+    assert time.monotonic() - started < 60
+    (finding,) = [f for f in agent.findings if f.rule_id == "testing.exit_hang"]
+    assert finding.severity == "low" and "pytest's exit status 0" in finding.message
+    assert agent.details["observer"]["exit_forced"] is True
+    assert agent.details["passed"] == 3
