@@ -23,8 +23,7 @@ end of the day its head release was uploaded to PyPI (a planted defect: its host
 pinned in ``cases.toml`` as ``uploaded``: the corpus asks whether the gate would have cried wolf
 on the release as its maintainers shipped it, and replayed with today's dependencies a 2024
 release's unpinned test requirements resolve to releases that break it at both ends (urllib3
-2.2.2's pinned quart 0.19.4 against flask 3.1; tqdm 4.66's process-pool tests under pytest-cov
-7), which is drift, not the change. ``--resolve-as-of today`` resolves them as a user's CI
+2.2.2's pinned quart 0.19.4 against flask 3.1), which is drift, not the change. ``--resolve-as-of today`` resolves them as a user's CI
 would now; benchmarks/RESULTS.md says which one its table was measured with.
 """
 
