@@ -240,6 +240,9 @@ def _not_a_break(breakage: Any, old: Any, new: Any) -> str | None:
         return "private name"
     if NOT_PUBLISHED & set(parts):
         return "test or example code, not a published API"
+    undeclared = _left_out_of_all(old, parts)
+    if undeclared:
+        return undeclared
     if _protocol_only(breakage):
         return "the interpreter calls this special method by position"
     if kind == "PARAMETER_CHANGED_KIND" and _bound_first(breakage):
@@ -263,6 +266,38 @@ def _not_a_break(breakage: Any, old: Any, new: Any) -> str | None:
     if parent is not None and _global_at_import(new, parent.path, obj.name):
         return "still a module global, assigned by a function the module calls on import"
     return None
+
+
+def _left_out_of_all(old: Any, parts: list[str]) -> str | None:
+    """Why a name was never in the package's declared API: the package's ``__init__`` takes
+    every name of a submodule that has no ``__all__`` (``from .util import *``) and publishes,
+    in its own ``__all__``, the ones it lists (pyparsing 3.1's ``util.replaced_by_pep8`` and
+    ``exceptions.ExceptionWordUnicode``). A submodule with an ``__all__`` of its own, or one the
+    package does not star-import, keeps every public-looking name public."""
+    published = getattr(old, "exports", None)
+    if not published or len(parts) < 3 or parts[0] != old.path:
+        return None
+    module_path, name = ".".join(parts[:2]), parts[2]
+    try:
+        module = old.modules_collection[module_path]
+        filepath = old.filepath
+        if not module.is_module or module.exports is not None or not isinstance(filepath, Path):
+            return None
+        tree = ast.parse(filepath.read_bytes())
+    except Exception:  # griffe path errors, unreadable or unparsable file: no evidence
+        return None
+    starred = any(
+        isinstance(node, ast.ImportFrom)
+        and [a.name for a in node.names] == ["*"]
+        and (node.module == module_path or (node.level == 1 and node.module == parts[1]))
+        for node in tree.body
+    )
+    if not starred or name in {str(e) for e in published}:
+        return None
+    return (
+        f"left out of {old.path}.__all__: the package imports every name of {module_path} and "
+        "publishes only those it lists"
+    )
 
 
 def _bound_first(breakage: Any) -> bool:

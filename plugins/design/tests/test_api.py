@@ -238,6 +238,45 @@ def test_lazy_getattr_attribute_and_completed_deprecation_are_not_removals(leo_r
     run.assert_verdict("PASS")
 
 
+#: pyparsing 3.1: the package star-imports its submodules and publishes what its __all__ lists.
+STARRED_INIT = (
+    "from .util import *\nfrom .core import *\nfrom .extra import *\n\n"
+    "__all__ = ['compute_total', 'kept']\n"
+)
+EXTRA = "__all__ = ['tool']\n\n\ndef tool():\n    return 1\n"
+UTIL = "def helper(fn):\n    return fn\n\n\ndef kept():\n    return 1\n"
+
+
+def test_a_name_the_package_star_imports_but_leaves_out_of_its_all_is_not_api(leo_repo, leo_run):
+    """pyparsing 3.1.2 changed ``util.replaced_by_pep8`` and removed
+    ``exceptions.ExceptionWordUnicode``: neither is in pyparsing's ``__all__``, which publishes
+    a selection of the names its ``__init__`` star-imports. The hostile twins: a listed name, and
+    a name of a submodule with an ``__all__`` of its own, stay breaks."""
+    head_util = "def helper(fn, compat_name):\n    return fn\n"
+    repo = leo_repo(
+        base={
+            "app/__init__.py": STARRED_INIT,
+            "app/util.py": UTIL,
+            "app/core.py": CORE,
+            "app/extra.py": EXTRA,
+        },
+        head={
+            "app/util.py": head_util,
+            "app/extra.py": "__all__ = []\n",
+            "app/core.py": "__all__ = ['compute_total']\n\n\n" + BROKEN,
+        },
+    )
+    run = leo_run(repo.change(), [DesignAgent])
+    assert [(rule, message) for rule, _, message in _api(run)] == [
+        ("design.api.object-removed", "public function app.extra.tool was removed or renamed"),
+        ("design.api.object-removed", "public function app.util.kept was removed or renamed"),
+        ("design.api.parameter-required", "parameter 'tax' of app.core.compute_total is now required"),
+    ]  # fmt: skip
+    excused = run.agent("design").details["api_not_breaks"]
+    assert any(e.startswith("app.util.helper: left out of app.__all__") for e in excused)
+    assert any(e.startswith("app.core.legacy_helper: left out of app.__all__") for e in excused)
+
+
 def test_stub_re_exporting_another_package_is_compared_without_a_crash(leo_repo, leo_run):
     """attrs 23.2.0 -> 24.2.0: attrs/__init__.pyi re-exports attr, and griffe raised
     AliasResolutionError, which crashed the whole sub-agent."""
