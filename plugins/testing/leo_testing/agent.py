@@ -243,10 +243,12 @@ async def _failing_before(
         sandbox = Sandbox.create(settings, tmp / "before")
         again = await _run_once(tree, settings, sandbox, env, settings.rerun_command, ids, False)
         missing = _not_found(again.result, ids)
-        if missing and (ids := tuple(i for i in ids if i not in missing)):
-            sandbox = Sandbox.create(settings, tmp / "before-found")
+        if missing:  # asked for by their files instead: the whole file runs, its ids are kept
+            files = dict.fromkeys(i.partition("::")[0] for i in ids if i in missing)
+            found = tuple(i for i in ids if i not in missing)
+            sandbox = Sandbox.create(settings, tmp / "before-files")
             again = await _run_once(
-                tree, settings, sandbox, env, settings.rerun_command, ids, False
+                tree, settings, sandbox, env, settings.rerun_command, (*found, *files), False
             )
     suite = _suite(again.junit)
     if suite is None or again.result.timed_out:
@@ -264,10 +266,11 @@ _NOT_FOUND = re.compile(r"^ERROR: not found: (\S+)", re.MULTILINE)
 
 
 def _not_found(result: ToolResult, ids: Sequence[str]) -> frozenset[str]:
-    """The ``ids`` pytest stopped a run at because it could not find them (a test the base does
-    not define the way the head's report named it, parameters the head's code made): the re-run
-    goes on without them rather than losing every other test. pytest names them by absolute
-    path, in the sandbox's view, and without their parameters."""
+    """The ``ids`` pytest stopped a run at because it could not find them: a test the base does
+    not define the way the head's report named it, parameters the head's code made, an item a
+    plugin named with ``::`` (pytest-ruff's ``file.py::ruff::format``). The re-run asks for their
+    files instead rather than losing every other test. pytest names them by absolute path, in
+    the sandbox's view, and without their parameters."""
     if result.returncode != 4:
         return frozenset()
     text = result.stdout_text[-100_000:] + "\n" + result.stderr_text[-100_000:]

@@ -76,6 +76,39 @@ def test_an_item_under_a_path_no_file_has_does_not_stop_the_base_from_holding_th
     result.assert_verdict("FAIL")
 
 
+#: pytest-ruff names its format check ``file.py::ruff::format``: no node id pytest can select.
+LINT_ITEMS = """import pytest
+
+
+class Lint(pytest.Item):
+    def runtest(self):
+        raise RuntimeError("the linter cannot run in this environment")
+
+
+class LintFile(pytest.File):
+    def collect(self):
+        yield Lint.from_parent(self, name="lint::format")
+
+
+def pytest_collect_file(file_path, parent):
+    if file_path.name == "calc.py":
+        return LintFile.from_parent(parent, path=file_path)
+"""
+
+
+def test_an_item_no_node_id_can_select_is_held_by_its_file(leo_repo, run_testing):
+    # zipp 3.18.1: pytest-ruff's ``ruff::format`` items failed alike at both ends, but pytest
+    # cannot select them by id, so the re-run asks for their file and keeps their outcome.
+    repo = leo_repo(base={**BASE, "conftest.py": LINT_ITEMS}, head={"calc.py": CALC + "# note\n"})
+    result = run_testing(repo.change())
+    details = agent_of(result).details
+    assert details["failing_at_base_too"] == [
+        "calc.py::lint::format",
+        "tests/test_calc.py::test_diagram",
+    ]
+    result.assert_verdict("PASS")
+
+
 def test_a_new_failing_test_does_not_stop_the_base_from_holding_the_old_ones(leo_repo, run_testing):
     # requests 2.32.3 adds an mTLS test that fails in the sandbox; pytest stops a re-run at a
     # node id the base does not have, so only the base's tests are re-run there.
