@@ -10,7 +10,6 @@ import sys
 import time
 from pathlib import Path
 
-import anyio
 import pytest
 
 from leo.models import Report, SubAgentResult
@@ -105,20 +104,11 @@ def _beside_sha256sum(benchmark, patch: Path):
 
 
 def _create(repo, private):
-    """As ``leo bundle create`` does it: the bytes leave the event loop through a list, not as
-    the main task's result (asyncio's runner reprs that result on the way out)."""
+    """As ``leo bundle create`` does it, with no event loop."""
     from leo.bundle.create import create_bundle
     from leo.bundle.sign import SignSpec
 
-    built: list[bytes] = []
-
-    async def main() -> None:
-        built.append(
-            await create_bundle(repo.path, "main", "feature", SignSpec.parse(f"key:{private}"))
-        )
-
-    anyio.run(main)
-    return built[0]
+    return create_bundle(repo.path, "main", "feature", SignSpec.parse(f"key:{private}"))
 
 
 @pytest.mark.benchmark(group="bundle")
