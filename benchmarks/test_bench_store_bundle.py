@@ -164,8 +164,9 @@ def leo_env(tmp_path_factory):
 
 @pytest.mark.benchmark(group="bundle")
 def test_bundle_create_command(benchmark, big_change, leo_env, tmp_path):
-    """End to end, as the builder runs it: two processes (the guard), the bundle, the audit
-    record of the handoff and the lane event to the plugins."""
+    """End to end, as the builder runs it: the bundle, the audit record of the handoff and
+    the lane event, in one process when no third party's plugin could hear the event (none is
+    installed here; with one, the guard starts a worker), git without an event loop."""
     repo, private, _public, patch = big_change
     args = ("bundle", "create", "--repo", str(repo.path), "--base", "main", "--head", "feature")
     argv = (*args, "-o", str(tmp_path / "b.tar.gz"), "--sign", f"key:{private}")
