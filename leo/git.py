@@ -10,11 +10,10 @@ configuration says, and never prompts for credentials (issue 16: a test that wro
 from __future__ import annotations
 
 import os
-import subprocess
 from collections.abc import Mapping
 
-from leo.errors import GitError
-from leo.process import ToolResult, run_tool
+from leo.errors import GitError, ToolNotFoundError
+from leo.process import ToolResult, run_tool, run_tool_blocking
 
 #: git's global options on every call: no hooks, no fsmonitor, no pager, plain output.
 HARDENED = (
@@ -54,13 +53,20 @@ async def run_git(
 ) -> ToolResult:
     """Run git in ``repo``; ``GitError`` on timeout, and on failure unless ``check`` is False."""
     result = await run_tool(argv(repo, *args), env=_env(env), timeout=timeout, stdin=stdin)
-    if result.timed_out:
-        msg = f"git {args[0]} in {repo} did not finish within {timeout:g}s"
-        raise GitError(msg)
-    if check and result.returncode != 0:
-        msg = f"git {' '.join(args[:3])} failed in {repo}: {result.stderr_text.strip()[-500:]}"
-        raise GitError(msg)
-    return result
+    return _checked(result, repo, args, check, timeout)
+
+
+def run_git_blocking(
+    repo: str | os.PathLike[str],
+    *args: str,
+    check: bool = True,
+    stdin: bytes | None = None,
+    env: Mapping[str, str] | None = None,
+    timeout: float = TIMEOUT_S,
+) -> ToolResult:
+    """``run_git`` for code without an event loop (``run_tool_blocking``)."""
+    result = run_tool_blocking(argv(repo, *args), env=_env(env), timeout=timeout, stdin=stdin)
+    return _checked(result, repo, args, check, timeout)
 
 
 def run_git_sync(
@@ -69,23 +75,25 @@ def run_git_sync(
     env: Mapping[str, str] | None = None,
     timeout: float = TIMEOUT_S,
 ) -> str:
-    """``run_git`` for synchronous callers (the command line, test scaffolding): its stdout."""
+    """``run_git_blocking``'s stdout as text, for the command line and test scaffolding."""
     try:
-        done = subprocess.run(
-            argv(repo, *args),
-            capture_output=True,
-            text=True,
-            env=_env(env),
-            timeout=timeout,
-            check=False,
-        )
-    except subprocess.TimeoutExpired:
+        return run_git_blocking(repo, *args, env=env, timeout=timeout).stdout_text
+    except ToolNotFoundError:
+        msg = "git could not be run (not found on PATH); install git"
+        raise GitError(msg) from None
+
+
+def _checked(
+    result: ToolResult,
+    repo: str | os.PathLike[str],
+    args: tuple[str, ...],
+    check: bool,
+    timeout: float,
+) -> ToolResult:
+    if result.timed_out:
         msg = f"git {args[0]} in {repo} did not finish within {timeout:g}s"
-        raise GitError(msg) from None
-    except OSError as exc:
-        msg = f"git could not be run ({exc.strerror}); install git"
-        raise GitError(msg) from None
-    if done.returncode != 0:
-        msg = f"git {' '.join(args[:3])} failed in {repo}: {done.stderr.strip()[-500:]}"
         raise GitError(msg)
-    return done.stdout
+    if check and result.returncode != 0:
+        msg = f"git {' '.join(args[:3])} failed in {repo}: {result.stderr_text.strip()[-500:]}"
+        raise GitError(msg)
+    return result

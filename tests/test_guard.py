@@ -44,3 +44,19 @@ def test_commands_without_a_verdict_keep_exit_0(leo_cli):
     assert leo_cli("schema").returncode == 0
     assert leo_cli("verify", "--help").returncode == 0
     assert leo_cli("--version").returncode == 0
+
+
+@pytest.mark.parametrize("spelling", [["-p", "leo_fixture_exits"], ["-pleo_fixture_exits"]])
+def test_a_lane_event_that_ends_the_process_is_exit_5_not_a_handoff(
+    leo_cli, small_repo, env, tmp_path, spelling
+):
+    """``bundle create`` runs in the ``leo`` process only when no plugin could hear its event;
+    a ``-p`` module, however spelled, puts it back in the guarded worker."""
+    done = leo_cli(
+        "bundle", "create", "--repo", str(small_repo.path), "--base", "main", "--head", "feature",
+        "-o", str(tmp_path / "artifact.tar.zst"), *spelling,
+        env={**env, "LEO_DATABASE_URL": str(tmp_path / "audit.db")},
+    )  # fmt: skip
+    assert done.returncode == ExitCode.INTERNAL, done.stdout + done.stderr
+    assert "CODEX-READY" not in done.stdout
+    assert "no report was written" in done.stderr

@@ -30,20 +30,36 @@ class SignSpec:
         msg = f"--sign {text!r} is not understood; use key:PATH, gpg:KEYID or sigstore"
         raise LeoError(msg)
 
+    @property
+    def runs_program(self) -> bool:
+        """Whether signing runs a program (gpg) or a network flow (Sigstore): ``sign_payload``
+        then needs an event loop; with a key or unsigned, ``sign_offline`` does it."""
+        return self.kind in ("gpg", "sigstore")
+
+
+def sign_offline(
+    spec: SignSpec, payload: bytes, payload_type: str = dsse.INTOTO_PAYLOAD_TYPE
+) -> dsse.Envelope:
+    """``sign_payload`` for a ``spec`` that runs no program: with a key, or unsigned."""
+    if spec.runs_program:
+        raise LeoError(f"--sign {spec.kind} runs a program; sign with sign_payload")
+    if spec.kind == "none":
+        return dsse.Envelope(payload_type, payload, ())
+    from leo.bundle import keys
+
+    signer = keys.load_signer(Path(spec.value))
+    message = dsse.pae(payload_type, payload)
+    return dsse.Envelope(payload_type, payload, (keys.sign(signer, message),))
+
 
 async def sign_payload(
     spec: SignSpec, payload: bytes, payload_type: str = dsse.INTOTO_PAYLOAD_TYPE
 ) -> tuple[dsse.Envelope, bytes | None]:
     """A DSSE envelope of ``payload`` signed as ``spec`` says, and the Sigstore bundle when
     signed keylessly. Builder bundles and LEO's own verdict (VSA) are signed this way."""
+    if not spec.runs_program:
+        return sign_offline(spec, payload, payload_type), None
     message = dsse.pae(payload_type, payload)
-    if spec.kind == "none":
-        return dsse.Envelope(payload_type, payload, ()), None
-    if spec.kind == "key":
-        from leo.bundle import keys
-
-        signer = keys.load_signer(Path(spec.value))
-        return dsse.Envelope(payload_type, payload, (keys.sign(signer, message),)), None
     if spec.kind == "gpg":
         from leo.bundle import gpg
 

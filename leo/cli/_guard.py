@@ -8,7 +8,8 @@ waits. The child *seals* its exit code on a private pipe where the command finis
 when the seal matches it; a child that died by a signal, or ended with a passing code (0 or 3)
 it never sealed, exits 5: no report, no pass. Unsealed failing codes pass through unchanged, as
 they fail closed anyway. ``--help``, ``--version`` and the commands that run no plugin code
-(``UNGUARDED``) stay in one process: nothing in them could end it early.
+(``UNGUARDED``) stay in one process: nothing in them could end it early; so do the lane
+commands (``LANE``) when no plugin is there to hear their event.
 
 This guards against crashes and careless plugins, not against code that sets out to forge the
 seal: that code runs in the child and could write to the pipe itself.
@@ -29,11 +30,16 @@ REPORTING = frozenset({"verify", "agent", "aggregate"})
 #: Commands that load no plugin and run no code but LEO's and its libraries': run in the
 #: ``leo`` process itself, which saves an interpreter's start (benchmarks/RESULTS.md (6)).
 UNGUARDED = frozenset({("bundle", "verify")})
+#: Commands whose only plugin code is a lane event told to third-party plugins (built-ins hear
+#: none): run in the ``leo`` process when ``-p`` names no module and no third party's entry
+#: point is installed (``leo.plugins.third_party_listeners``), so no plugin code can run.
+LANE = frozenset({("bundle", "create"), ("bundle", "apply")})
 #: Exit codes that let a change through (PASS, CONDITIONAL_PASS): never without a seal.
 PASSING = frozenset({0, 3})
 INTERNAL = 5
 
 _fd: int | None = None
+_LISTENERS: dict[tuple[str, ...], bool] = {}
 
 
 def seal(code: int) -> None:
@@ -65,7 +71,32 @@ def run(command: Callable[[], object], argv: Sequence[str]) -> int:
     if not argv or INLINE & set(argv) or tuple(argv[:2]) in UNGUARDED:
         command()
         return 0
+    if tuple(argv[:2]) in LANE and not _plugins_could_run(argv):
+        command()
+        return 0
     return _supervise(list(argv))
+
+
+def _plugins_could_run(argv: Sequence[str]) -> bool:
+    """Whether a ``LANE`` command could load a plugin that hears its event. Reads every
+    ``-p`` value as click would (``-p X`` or ``-pX``); an argument that only looks like one
+    errs towards the guard."""
+    named = tuple(
+        (argv[i + 1] if i + 1 < len(argv) else "") if arg == "-p" else arg[2:]
+        for i, arg in enumerate(argv)
+        if arg.startswith("-p")
+    )
+    return listeners(named)
+
+
+def listeners(plugin_args: tuple[str, ...]) -> bool:
+    """``leo.plugins.third_party_listeners`` for these ``-p`` values, asked once per process
+    (it reads every entry point): by the guard, then by the command's lane event."""
+    if plugin_args not in _LISTENERS:
+        from leo.plugins import third_party_listeners
+
+        _LISTENERS[plugin_args] = third_party_listeners(plugin_args)
+    return _LISTENERS[plugin_args]
 
 
 def _supervise(argv: list[str]) -> int:

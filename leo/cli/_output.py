@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, NoReturn
 
 import click
 
-from leo.cli._guard import seal
+from leo.cli._guard import listeners, seal
 from leo.errors import ExitCode
 
 if TYPE_CHECKING:
@@ -61,24 +61,12 @@ def lane_event_plugins(plugin_args: tuple[str, ...] = ()) -> tuple[str, ...]:
     return (*plugin_args, *(f"no:leo-{name}" for name in BUILTIN_PLUGINS))
 
 
-_LISTENERS: dict[tuple[str, ...], bool] = {}
-
-
-def _listeners(plugin_args: tuple[str, ...]) -> bool:
-    """``third_party_listeners``, asked once per process (it reads every entry point)."""
-    if plugin_args not in _LISTENERS:
-        from leo.plugins import third_party_listeners
-
-        _LISTENERS[plugin_args] = third_party_listeners(plugin_args)
-    return _LISTENERS[plugin_args]
-
-
 def announce_event(hook: str, plugin_args: tuple[str, ...] = (), **kwargs: object) -> None:
     """Tell the plugins (as ``-p`` chose them) about a lane event; their failures become
     warnings on stderr. With no plugin but LEO's own installed, nobody hears it: nothing loads."""
     from leo.plugins import notify
 
-    if not _listeners(plugin_args):
+    if not listeners(plugin_args):
         return
     for warning in notify(load_plugins(lane_event_plugins(plugin_args)).pm, hook, **kwargs):
         warn(warning)
@@ -106,7 +94,7 @@ def prepare_lane_event(plugin_args: tuple[str, ...] = ()) -> None:
     """Load the plugins a lane event (``announce_event``) tells, if any could hear it; a step
     for ``in_background``. The handoff record (``record_handoff``) needs no SQLAlchemy on a
     current SQLite database, and imports it itself otherwise."""
-    if _listeners(plugin_args):
+    if listeners(plugin_args):
         load_plugins(lane_event_plugins(plugin_args))
 
 

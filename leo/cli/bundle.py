@@ -74,38 +74,24 @@ def create(
     plugin_args: tuple[str, ...],
 ) -> None:
     """Write a reproducible bundle and print its handoff marker [CODEX-READY:<sha256>]."""
-    import anyio
-
     from leo.bundle import provenance
     from leo.bundle.create import create_bundle, preload, resolve_commit
     from leo.bundle.markers import render
     from leo.bundle.sign import SignSpec
 
     spec = SignSpec.parse(sign_spec)
-    # The imports of signing, the audit store and the plugins run while git and gzip work
-    # (about 1.5 s of a 24 MiB bundle's 3 s, benchmarks/RESULTS.md (6)).
+    # The imports of signing, the audit store and the plugins run while git and zstd work
+    # (benchmarks/RESULTS.md (6)).
     imported = in_background(preload, lambda: prepare_lane_event(plugin_args))
-
-    built: list[bytes] = []
-
-    async def main() -> str:
-        head_sha = await resolve_commit(repo, head)
-        built.append(
-            await create_bundle(
-                repo,
-                base,
-                head,
-                spec,
-                builder_id=builder_id or provenance.DEFAULT_BUILDER,
-                compression=compression,
-            )
-        )
-        # The bytes go out through ``built``, not as the task's result: asyncio's runner reprs
-        # the main task's result on the way out, and the repr of 24 MiB took 0.9 s.
-        return head_sha
-
-    head_sha = anyio.run(main)
-    data = built[0]
+    head_sha = resolve_commit(repo, head)
+    data = create_bundle(
+        repo,
+        base,
+        head,
+        spec,
+        builder_id=builder_id or provenance.DEFAULT_BUILDER,
+        compression=compression,
+    )
     try:
         output.parent.mkdir(parents=True, exist_ok=True)
         output.write_bytes(data)

@@ -9,7 +9,6 @@ import os
 import tarfile
 from pathlib import Path
 
-import anyio
 import pytest
 
 from leo.bundle import dsse, keys
@@ -54,7 +53,7 @@ def head_and_base(repo) -> tuple[str, str]:
 def make_bundle(repo, private: Path | None) -> bytes:
     base, head = head_and_base(repo)
     spec = SignSpec("key", str(private)) if private else SignSpec("none")
-    return anyio.run(lambda: create_bundle(Path(repo.path), base, head, spec))
+    return create_bundle(Path(repo.path), base, head, spec)
 
 
 def members_of(data: bytes) -> list[tuple[str, bytes]]:

@@ -282,9 +282,7 @@ def test_bundles_are_zstd_by_default_and_gzip_bundles_still_verify(builder_repo,
     spec = SignSpec("key", str(keypair[0]))
 
     def create(**kwargs):
-        return anyio.run(
-            lambda: create_bundle(builder_repo.path, "main", "feature", spec, **kwargs)
-        )
+        return create_bundle(builder_repo.path, "main", "feature", spec, **kwargs)
 
     zstd, gzip = create(), create(compression="gzip")
     assert zstd[:4] == b"\x28\xb5\x2f\xfd" and gzip[:2] == b"\x1f\x8b"
@@ -299,7 +297,6 @@ def test_bundles_are_zstd_by_default_and_gzip_bundles_still_verify(builder_repo,
 def test_the_patch_is_byte_for_byte_what_git_diff_gives(leo_repo, keypair):
     """``create`` runs the plumbing ``git diff-tree -p`` (cheaper); it must give exactly the
     bytes of ``git diff`` with the same flags, whatever the change holds."""
-    import anyio
 
     from leo.bundle.create import create_bundle
     from leo.bundle.read import PATCH, read_bundle
@@ -323,9 +320,7 @@ def test_the_patch_is_byte_for_byte_what_git_diff_gives(leo_repo, keypair):
     git(repo.path, "rm", "-q", "old name.txt", "gone.txt")  # on feature: a rename, a deletion
     (repo.path / "run.sh").chmod(0o755)
     git(repo.path, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qam", "more")
-    data = anyio.run(
-        lambda: create_bundle(repo.path, "main", "feature", SignSpec("key", str(keypair[0])))
-    )
+    data = create_bundle(repo.path, "main", "feature", SignSpec("key", str(keypair[0])))
     flags = [
         "--binary",
         "--full-index",
@@ -355,21 +350,14 @@ def test_the_patch_is_byte_for_byte_what_git_diff_gives(leo_repo, keypair):
     assert patch == expected
 
 
-def test_bundle_verify_runs_in_the_leo_process_without_plugins_or_an_event_loop(
-    builder_repo, keypair, tmp_path
-):
-    """It runs no plugin code, so no guarded worker is started for it (an interpreter's start),
-    and without --repo it needs no plugin host, event loop or audit store (issue 20.7)."""
+def _in_the_leo_process(argv: list[str], cwd, env: dict[str, str] | None = None):
+    """Run ``leo`` as its entry point does, in a fresh interpreter; its output, exit code and
+    every module that interpreter imported (a guarded worker's would not be among them)."""
     import json
     import os
     import subprocess
     import sys
 
-    from .conftest import make_bundle
-
-    bundle = tmp_path / "artifact.tar.zst"
-    bundle.write_bytes(make_bundle(builder_repo, keypair[0]))
-    argv = ["leo", "bundle", "verify", str(bundle), "--key", str(keypair[1])]
     script = (
         "import json, sys\n"
         "from leo.cli import main\n"
@@ -379,15 +367,50 @@ def test_bundle_verify_runs_in_the_leo_process_without_plugins_or_an_event_loop(
         "except SystemExit as exc:\n"
         "    print(json.dumps({'code': exc.code, 'modules': sorted(sys.modules)}))\n"
     )
-    env = {k: v for k, v in os.environ.items() if k != "LEO_SEAL_FD"}
+    env = {k: v for k, v in {**os.environ, **(env or {})}.items() if k != "LEO_SEAL_FD"}
     done = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, env=env, cwd=tmp_path
+        [sys.executable, "-c", script], capture_output=True, text=True, env=env, cwd=cwd
     )
-    assert done.stdout.startswith("PASS bundle sha256:"), done.stdout + done.stderr
-    outcome = json.loads(done.stdout.splitlines()[-1])
-    assert outcome["code"] == 0
-    modules = set(outcome["modules"])
+    *out, last = done.stdout.splitlines() or [""]
+    try:
+        outcome = json.loads(last)
+    except ValueError:
+        raise AssertionError(done.stdout + done.stderr) from None
+    return "\n".join(out), outcome["code"], set(outcome["modules"])
+
+
+def test_bundle_verify_runs_in_the_leo_process_without_plugins_or_an_event_loop(
+    builder_repo, keypair, tmp_path
+):
+    """It runs no plugin code, so no guarded worker is started for it (an interpreter's start),
+    and without --repo it needs no plugin host, event loop or audit store (issue 20.7)."""
+    from .conftest import make_bundle
+
+    bundle = tmp_path / "artifact.tar.zst"
+    bundle.write_bytes(make_bundle(builder_repo, keypair[0]))
+    out, code, modules = _in_the_leo_process(
+        ["leo", "bundle", "verify", str(bundle), "--key", str(keypair[1])], tmp_path
+    )
+    assert out.startswith("PASS bundle sha256:") and code == 0, out
     assert "leo.bundle.verify" in modules  # verified in this process, not in a worker
     heavy = {"pluggy", "leo.plugins", "pydantic", "anyio", "asyncio", "sqlalchemy", "leo.store"}
     heavy |= {"jsonschema"}  # the SBOM is validated by a forked child (sbom.ForkedValidation)
     assert not modules & heavy
+
+
+def test_bundle_create_runs_in_the_leo_process_when_no_plugin_hears_it(
+    builder_repo, keypair, tmp_path
+):
+    """With no ``-p`` module and no third party's entry point, nothing could hear its lane
+    event, so no plugin code can run and no guarded worker is started; git runs without an
+    event loop (issue 20.7). ``tests/test_guard.py`` pins the guard's return with a plugin."""
+    bundle = tmp_path / "artifact.tar.zst"
+    argv = ["leo", "bundle", "create", "--repo", str(builder_repo.path), "--base", "main"]
+    argv += ["--head", "feature", "-o", str(bundle), "--sign", f"key:{keypair[0]}", "-p", "no:x"]
+    env = {"LEO_DATABASE_URL": str(tmp_path / "audit.db")}
+    _in_the_leo_process(argv, tmp_path, env)  # the first run creates the audit store
+    out, code, modules = _in_the_leo_process(argv, tmp_path, env)
+    assert out.startswith("[CODEX-READY:") and code == 0, out
+    assert "leo.bundle.create" in modules  # created in this process, not in a worker
+    assert not modules & {"anyio", "asyncio", "pydantic", "sqlalchemy"}
+    assert out == f"[CODEX-READY:{hashlib.sha256(bundle.read_bytes()).hexdigest()}]"

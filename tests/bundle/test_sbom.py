@@ -275,3 +275,29 @@ def test_a_forked_validation_answers_exactly_as_validate():
         "sbom.malformed",
         "sbom.malformed",
     ]
+
+
+def test_the_forked_child_gives_jsonschema_a_urlopen_that_refuses_and_leaves_none_behind():
+    """The child imports jsonschema with a stand-in for ``urllib.request`` (http.client, ssl
+    and email not loaded, issue 20.7): its ``urlopen`` refuses, validation is unchanged, and a
+    later ``import urllib.request`` gets the real module."""
+    import subprocess
+    import sys
+
+    script = (
+        "import sys\n"
+        "from leo.bundle import sbom\n"
+        "sbom._import_jsonschema_lean(offline=True)\n"
+        "import jsonschema.validators\n"
+        "loaded = sorted({'http.client', 'ssl', 'urllib.request'} & set(sys.modules))\n"
+        "try:\n"
+        "    jsonschema.validators.urlopen('https://example.invalid/schema.json')\n"
+        "except OSError as exc:\n"
+        "    refused = str(exc)\n"
+        "doc = sbom.build({}, project='x', head='a' * 40, committed_at=1_700_000_000)\n"
+        "components = len(sbom.validate(doc).get('components') or [])\n"
+        "import urllib.request\n"
+        "print(loaded, refused, components, hasattr(urllib.request, 'Request'))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.stdout.strip() == "[] LEO's SBOM validation fetches no schema 0 True", done.stderr

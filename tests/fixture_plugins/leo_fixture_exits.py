@@ -1,4 +1,5 @@
-"""Sub-agents that end LEO's process from inside ``check()``, loaded with ``-p leo_fixture_exits``."""
+"""Sub-agents that end LEO's process from inside ``check()``, and a lane event that ends it,
+loaded with ``-p leo_fixture_exits``."""
 
 from __future__ import annotations
 
@@ -39,3 +40,8 @@ class Fine(SubAgent):
 @hookimpl
 def leo_register_subagents():
     return [HardExit, HardExitConditional, Killed, Fine]
+
+
+@hookimpl
+def leo_bundle_created(repo, head_sha, digest, marker):
+    os._exit(0)
