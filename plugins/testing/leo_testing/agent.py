@@ -64,6 +64,8 @@ class SuiteRun:
     """Tests failing in the base pass or at the head that also fail against the base's own code."""
     failed_at_base: Mapping[str, frozenset[str]] = field(default_factory=dict)
     """How each of those failed at the base commit (``TestCase.failure_signature``)."""
+    passed_again: frozenset[str] = frozenset()
+    """Base-pass failures the head's run passes that passed when re-run the same way: flaky."""
     named_tests: tuple[str, ...] = ()
     """Test files named on the command line because the command collected nothing without."""
     base_coverage: SuiteRun | None = None
@@ -104,10 +106,11 @@ async def run_suite(
                     base = await _named_test_files(
                         tree, settings, Path(tmp), env, base, False, "base"
                     )
+                    again = await _passes_again(tree, settings, env, run, base, Path(tmp))
                     before = await _failing_before(change, settings, env, run, base, Path(tmp))
                     run = replace(
                         run, base=base, base_paths=tuple(paths), failing_before=frozenset(before),
-                        failed_at_base=before,
+                        failed_at_base=before, passed_again=again,
                     )  # fmt: skip
                     if (
                         coverage
@@ -193,6 +196,43 @@ async def _base_coverage(
                 target.write_bytes(data)
         sandbox = Sandbox.create(settings, Path(tmp) / "base-coverage")
         return await _run_once(tree, settings, sandbox, env, settings.command, (), True)
+
+
+async def _passes_again(
+    tree: Path,
+    settings: Settings,
+    env: environment.Environment,
+    run: SuiteRun,
+    base: SuiteRun,
+    tmp: Path,
+) -> frozenset[str]:
+    """The base pass's failures that the head's run passes, re-run once the same way (the
+    base's tests against the head's code, in ``tree`` as the base pass left it): those that pass
+    now failed by chance, as zipp 3.18.1's timing test did under load, not because the change's
+    edits to its tests hide a failure."""
+    base_suite, head_suite = _suite(base.junit), _suite(run.junit)
+    if settings.rerun_command is None or base_suite is None or head_suite is None:
+        return frozenset()
+    passing = {c.nodeid for c in head_suite.cases if c.outcome == "passed"}
+    ids = tuple(
+        dict.fromkeys(
+            c.nodeid
+            for c in base_suite.cases
+            if c.outcome in ("failed", "error") and c.nodeid in passing
+            and not c.nodeid.startswith("-") and not c.collection_error
+        )
+    )[:_MAX_RERUN]  # fmt: skip
+    if not ids:
+        return frozenset()
+    sandbox = Sandbox.create(settings, tmp / "base-again")
+    again = await _run_once(tree, settings, sandbox, env, settings.rerun_command, ids, False)
+    suite = _suite(again.junit)
+    if suite is None or again.result.timed_out:
+        return frozenset()
+    outcomes: dict[str, set[str]] = {}
+    for case in suite.cases:
+        outcomes.setdefault(case.nodeid, set()).add(case.outcome)
+    return frozenset(i for i in ids if outcomes.get(i) == {"passed"})
 
 
 async def _failing_before(
@@ -456,6 +496,19 @@ def _harness_finding(paths: list[str], bending: list[str], inert: list[str]) -> 
     )
 
 
+def _flaky_in_base_pass(w: baseline.Weakened) -> Finding:
+    """``testing.flaky`` for a base test that failed against the head's code once and passed
+    when re-run the same way: a warning a LEAD weighs, not a failure the change hides."""
+    return Finding(
+        rule_id="testing.flaky",
+        severity="medium",
+        message=f"{w.nodeid} {w.base_outcome} against the head's code in the base's version, "
+        "passed when re-run the same way, and passes in the change's own run: flaky, not a "
+        "failure the change hides",
+        path=w.nodeid.split("::", 1)[0] if "::" in w.nodeid else None,
+    )
+
+
 def lead_decisions(findings: Sequence[Finding]) -> list[str]:
     """The messages of the findings a LEAD must decide (a weakened test that hides no failure
     included; a ``low`` one, a test updated with its behaviour, is context), for the result's
@@ -704,6 +757,11 @@ class TestingAgent(SubAgent):
         weakened = baseline.compare(base_suite, head_suite, edited, renamed, sources)
         weakened = await baseline.subjects_removed(change, weakened)
         info["weakened"] = [w.nodeid for w in weakened[:200]]
+        flaky = [w for w in weakened if w.nodeid in run.passed_again and w.head_outcome == "passed"]
+        if flaky:
+            info["passed_again"] = [w.nodeid for w in flaky[:200]]
+            findings += [_flaky_in_base_pass(w) for w in flaky[:_MAX_NAMED]]
+            weakened = [w for w in weakened if w not in flaky]
         findings += baseline.weakened_findings(
             weakened, self.settings.updated_tests, run.failing_before
         )

@@ -181,6 +181,45 @@ def test_a_failing_test_the_base_cannot_find_does_not_stop_it_holding_the_rest(
     result.assert_verdict("FAIL")
 
 
+#: A test whose outcome depends on which of LEO's runs it is in (as a timing test's depends on
+#: the load): the head's run measures coverage, the base pass does not, its re-run is quiet.
+BY_RUN = """import sys
+
+from calc import add
+
+
+def test_counted():
+    head, rerun = any(a.startswith("--cov") for a in sys.argv), "-q" in sys.argv
+    assert {passes}
+"""
+
+
+@pytest.mark.parametrize(
+    ("passes", "code", "rule", "severity"),
+    [
+        # zipp 3.18.1's timing test under load: it fails once, then passes the same way
+        ("head or rerun", CALC + "# note\n", "testing.flaky", "medium"),
+        # the twin: the head's code breaks it and only the head's run passes it, so it stands
+        ("head or add(1, 2) == 3", BROKEN, "testing.test_weakened", "high"),
+    ],
+)
+def test_a_base_pass_failure_that_passes_when_re_run_is_flaky(
+    leo_repo, run_testing, passes, code, rule, severity
+):
+    repo = leo_repo(
+        base={**BASE, "tests/test_counted.py": BY_RUN.replace("{passes}", passes)},
+        head={"calc.py": code},
+    )
+    result = run_testing(repo.change())
+    finding = result.assert_finding(rule, path="tests/test_counted.py")
+    assert finding.severity == severity, finding.message
+    passed_again = agent_of(result).details["base_pass"].get("passed_again", [])
+    assert passed_again == (
+        ["tests/test_counted.py::test_counted"] if rule == "testing.flaky" else []
+    )
+    result.assert_verdict("CONDITIONAL_PASS" if rule == "testing.flaky" else "FAIL")
+
+
 def test_a_test_that_passes_at_the_base_and_fails_at_the_head_still_fails(leo_repo, run_testing):
     # The hostile twin: the change breaks the code (planted-test-bug-caught-by-tests).
     repo = leo_repo(base=BASE, head={"calc.py": BROKEN})
