@@ -42,6 +42,7 @@ if TYPE_CHECKING:
         require_sandbox,
     )
     from leo.subagent import AgentSettings, CheckOutcome, Conflict, SubAgent
+    from leo.syntax import parse_expression, parse_python, syntax_lock
 
 __all__ = [
     "AgentSettings",
@@ -80,9 +81,12 @@ __all__ = [
     "find_tool",
     "hookimpl",
     "interpreter_paths",
+    "parse_expression",
+    "parse_python",
     "require_sandbox",
     "run_git",
     "run_tool",
+    "syntax_lock",
 ]
 
 _WHERE = {
@@ -124,6 +128,9 @@ _WHERE = {
     "CheckOutcome": "leo.subagent",
     "Conflict": "leo.subagent",
     "SubAgent": "leo.subagent",
+    "parse_expression": "leo.syntax",
+    "parse_python": "leo.syntax",
+    "syntax_lock": "leo.syntax",
 }
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import Literal
 
-from leo import Change, Finding, NotAnalysed
+from leo import Change, Finding, NotAnalysed, parse_python
 from leo_database.discovery import list_tree
 from leo_database.rules import finding
 from leo_database.sql import SplitError, split
@@ -67,7 +67,7 @@ async def discover(change: Change) -> PyResult:
             continue
         text = data.decode("utf-8", "replace")
         try:
-            tree = ast.parse(text, filename=path)
+            tree = parse_python(text, filename=path)
         except (SyntaxError, ValueError) as exc:
             if "revision" in text or "class Migration" in text:
                 out.migrations.append(
@@ -340,7 +340,7 @@ async def _versions(
                     if other == m.path:
                         continue
                     try:
-                        o_rev, o_parent = _alembic_ids(ast.parse(t))
+                        o_rev, o_parent = _alembic_ids(parse_python(t))
                     except (SyntaxError, ValueError):
                         continue
                     if rev and o_rev == rev:

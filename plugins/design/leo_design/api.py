@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from leo import Change, Finding
+from leo import Change, Finding, parse_expression, parse_python, syntax_lock
 from leo_design.functions import PYTHON_SUFFIXES
 from leo_design.release import mentions
 from leo_design.settings import DesignSettings
@@ -161,6 +161,13 @@ def find_breaks(
     head_package = head_package or package
     for tree, pkg in ((base_tree, package), (head_tree, head_package)):
         _check_size(tree, pkg)
+    with syntax_lock:  # griffe parses with ast.parse, and may load modules while it compares
+        return _find_breaks(griffe, base_tree, head_tree, package, head_package)
+
+
+def _find_breaks(
+    griffe: Any, base_tree: Path, head_tree: Path, package: Package, head_package: Package
+) -> tuple[list[Break], list[str]]:
     preload: list[str] = []
     old = _load(griffe, base_tree, package, preload)
     if old is None:
@@ -283,7 +290,7 @@ def _left_out_of_all(old: Any, parts: list[str]) -> str | None:
         filepath = old.filepath
         if not module.is_module or module.exports is not None or not isinstance(filepath, Path):
             return None
-        tree = ast.parse(filepath.read_bytes())
+        tree = parse_python(filepath.read_bytes())
     except Exception:  # griffe path errors, unreadable or unparsable file: no evidence
         return None
     starred = any(
@@ -351,7 +358,7 @@ def _expression(value: Any) -> ast.expr | None:
     if value is None:
         return None
     try:
-        return ast.parse(str(value).strip(), mode="eval").body
+        return parse_expression(str(value).strip()).body
     except (SyntaxError, ValueError):
         return None
 
@@ -369,7 +376,7 @@ def _type_checking_only(obj: Any) -> bool:
         filepath, line = obj.filepath, obj.lineno
         if not isinstance(filepath, Path) or line is None:
             return False
-        tree = ast.parse(filepath.read_bytes())
+        tree = parse_python(filepath.read_bytes())
     except Exception:  # unreadable or unparsable: no evidence
         return False
     return any(
@@ -480,7 +487,7 @@ def _global_at_import(new: Any, module_path: str, name: str) -> bool:
         filepath = module.filepath
         if not isinstance(filepath, Path):
             return False
-        tree = ast.parse(filepath.read_bytes())
+        tree = parse_python(filepath.read_bytes())
     except Exception:  # griffe path errors, unreadable or unparsable file: no evidence
         return False
     called = {

@@ -11,6 +11,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from leo import parse_python, syntax_lock
+
 PYTHON_SUFFIXES = (".py", ".pyi")
 
 
@@ -68,7 +70,6 @@ def maintainability(text: str) -> float | None:
     ``radon.metrics.mi_visit`` with the raw counts from ``leo_design.raw``: radon's own are
     quadratic in a statement's length (issue 18: idna 3.7's generated tables took minutes).
     """
-    import ast
     import tokenize
 
     from radon.metrics import h_visit_ast, mi_compute
@@ -77,7 +78,7 @@ def maintainability(text: str) -> float | None:
     from leo_design.raw import analyze
 
     try:
-        node = ast.parse(text)
+        node = parse_python(text)
         raw = analyze(text)
         comments = (raw.comments + raw.multi) / raw.sloc * 100 if raw.sloc else 0
         volume = h_visit_ast(node).total.volume
@@ -101,7 +102,8 @@ def _python_functions(text: str) -> Iterator[tuple[str, int, int, int]]:
     from radon.visitors import ComplexityVisitor
 
     try:
-        visitor = ComplexityVisitor.from_code(text)
+        with syntax_lock:  # radon parses with ast.parse
+            visitor = ComplexityVisitor.from_code(text)
     except SyntaxError as exc:
         raise ParseError(f"not valid Python: {exc.msg}", exc.lineno) from None
     except (ValueError, RecursionError) as exc:  # NUL bytes; absurd nesting

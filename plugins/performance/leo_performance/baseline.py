@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from leo import Change, Finding, LeoError, run_git
+from leo import Change, Finding, LeoError, parse_python, run_git
 from leo_performance.discovery import Benchmark
 
 #: Files that decide how pytest collects and runs the benchmarks.
@@ -43,7 +43,7 @@ class Edit:
 def _defs(source: bytes | None) -> tuple[dict[str, str], str] | None:
     """Per ``name``/``Class::name`` the AST of each test function, and of everything else."""
     try:
-        tree = ast.parse(source or b"")
+        tree = parse_python(source or b"")
     except (SyntaxError, ValueError):
         return None
     found: dict[str, str] = {}

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING
 
-from leo import run_git
+from leo import parse_python, run_git
 
 if TYPE_CHECKING:
     from leo import Change
@@ -41,7 +41,7 @@ class Benchmark:
 def benchmarks_in(path: str, source: bytes) -> list[Benchmark]:
     """The benchmark functions defined in one test file (none when it does not parse)."""
     try:
-        tree = ast.parse(source, filename=path)
+        tree = parse_python(source, filename=path)
     except (SyntaxError, ValueError):
         return []
     found: list[Benchmark] = []

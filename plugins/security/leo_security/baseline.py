@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
-from leo import Finding
+from leo import Finding, parse_python
 
 if TYPE_CHECKING:
     from leo import Change
@@ -69,7 +69,7 @@ class _Index:
         self.tree: ast.Module | None = None
         if path.endswith((".py", ".pyi")):
             with contextlib.suppress(SyntaxError, ValueError, RecursionError, MemoryError):
-                self.tree = ast.parse(text)
+                self.tree = parse_python(text)
         self.workflow = path.endswith((".yml", ".yaml"))
         self._innermost: dict[int, ast.stmt] | None = None
 

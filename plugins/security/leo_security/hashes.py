@@ -17,6 +17,8 @@ import ast
 import contextlib
 from typing import TYPE_CHECKING
 
+from leo import parse_python
+
 if TYPE_CHECKING:
     from leo import Finding
 
@@ -30,7 +32,7 @@ NOTE = (
 
 def _parse(data: bytes) -> ast.Module | None:
     with contextlib.suppress(SyntaxError, ValueError, RecursionError, MemoryError):
-        return ast.parse(data)
+        return parse_python(data)
     return None
 
 

@@ -21,7 +21,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from leo import Change, Finding, LeoError, Severity, run_git
+from leo import Change, Finding, LeoError, Severity, parse_python, run_git
 from leo_testing.checks import FailedCheck, judge
 from leo_testing.harness import is_harness_file
 from leo_testing.junit import Suite, TestCase
@@ -143,7 +143,7 @@ def read_test_functions(source: bytes | None) -> dict[str, TestSource]:
     """Each function of a test module by its qualified name (``TestA::test_b``); {} when it
     does not parse."""
     try:
-        tree = ast.parse(source or b"")
+        tree = parse_python(source or b"")
     except (SyntaxError, ValueError):
         return {}
     found: dict[str, TestSource] = {}

@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from leo import Change, Finding
+from leo import Change, Finding, parse_python
 from leo_testing.junit import ReportError, clean
 from leo_testing.settings import Severity
 
@@ -222,7 +222,7 @@ def never_run(source: bytes) -> set[int]:
     ``typing_extensions``') own names count: a home-made ``overload`` or ``TYPE_CHECKING =
     True`` runs its code, so a pragma on it still counts."""
     try:
-        tree = ast.parse(source)
+        tree = parse_python(source)
     except (SyntaxError, ValueError):
         return set()
     typing = _typing_names(tree)
@@ -311,7 +311,7 @@ def scopes(source: bytes | None) -> Scopes | None:
     if source is None:
         return None
     try:
-        tree = ast.parse(source)
+        tree = parse_python(source)
         tokens = list(tokenize.tokenize(io.BytesIO(source).readline))
     except (SyntaxError, ValueError, tokenize.TokenError):
         return None

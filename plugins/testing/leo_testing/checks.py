@@ -16,6 +16,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Literal
 
+from leo import parse_expression
+
 Fate = Literal["kept", "updated", "patched", "weakened", "removed"]
 #: Calls that are checks: ``assert…`` methods and pytest's helpers.
 _CHECK_CALLS = frozenset({"raises", "warns", "fail", "deprecated_call", "approx"})
@@ -248,7 +250,7 @@ def _args(fn: Function) -> frozenset[str]:
 def _blanked(text: str, params: frozenset[str]) -> str:
     """``text`` with the test's parameters blanked: ``getattr(m, field)`` ~ ``getattr(m, name)``."""
     try:
-        tree = ast.parse(text, mode="eval")
+        tree = parse_expression(text)
     except SyntaxError:
         return text
     for n in ast.walk(tree):

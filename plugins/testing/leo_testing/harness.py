@@ -22,7 +22,7 @@ import shlex
 import tomllib
 from typing import Any
 
-from leo import Change
+from leo import Change, parse_python
 
 HARNESS_FILES = frozenset(
     {"conftest.py", "pytest.ini", ".pytest.ini", "pytest.toml", ".pytest.toml", "tox.ini",
@@ -357,7 +357,7 @@ def conftest_hooks(data: bytes | None) -> dict[str, str] | None:
     import, a definition, a plain assignment, a docstring or a ``collect_ignore`` edit (module
     code runs at start-up). None when it does not parse."""
     try:
-        tree = ast.parse(data or b"")
+        tree = parse_python(data or b"")
     except (SyntaxError, ValueError):
         return None
     hooks: dict[str, str] = {}

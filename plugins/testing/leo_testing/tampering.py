@@ -18,7 +18,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
-from leo import Change, ChangedFile, Finding
+from leo import Change, ChangedFile, Finding, parse_python
 
 #: Modules whose objects decide what a test run reports: writing into them forges the run.
 RUNNER_MODULES = frozenset(
@@ -461,7 +461,7 @@ class _Scanner(ast.NodeVisitor):
 def scan(source: bytes, *, test_side: bool) -> list[Hit]:
     """Every place in ``source`` that reaches into the runner (none when it does not parse)."""
     try:
-        tree = ast.parse(source)
+        tree = parse_python(source)
     except (SyntaxError, ValueError):
         return []
     scanner = _Scanner(test_side, tree)
@@ -540,7 +540,7 @@ def _contexts(data: bytes) -> Callable[[int], str]:
     try:
         spans = [
             (node.lineno, node.end_lineno or node.lineno)
-            for node in ast.walk(ast.parse(data))
+            for node in ast.walk(parse_python(data))
             if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
         ]
     except (SyntaxError, ValueError):
