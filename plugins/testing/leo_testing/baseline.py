@@ -237,6 +237,8 @@ class Weakened:
     deprecated: str = ""
     """The deprecation warning the change added that the base test failed on (the base's
     ``filterwarnings = error``): the test stopped at the warning, before its assertions."""
+    teardown: bool = False
+    """The base test errored only in its teardown: a fixture's clean-up, after its checks."""
 
     @property
     def updated(self) -> bool:
@@ -354,6 +356,7 @@ def compare(
                 check=check,
                 function=function,
                 error=case.first_error_line() if case.outcome in ("failed", "error") else "",
+                teardown=case.outcome == "error" and case.message.startswith("failed on teardown"),
             )
         )
     return out
@@ -650,7 +653,7 @@ def weakened_findings(
         before = w.base_outcome in ("failed", "error") and w.nodeid in failing_before
         fate = w.check.fate if w.check is not None else None
         alike = (w.function or w.nodeid, w.base_outcome, w.head_outcome, w.kind, w.edited,
-                 fate, w.asserts, w.removed, w.deprecated, before)  # fmt: skip
+                 fate, w.asserts, w.removed, w.deprecated, w.teardown, before)  # fmt: skip
         groups.setdefault(alike, []).append(w)
     findings = []
     for key, members in list(groups.items())[:_MAX_NAMED]:
@@ -765,6 +768,12 @@ def _describe(w: Weakened, updated_tests: str, more: str = "") -> tuple[str, Sev
         message = f"{name} passes against the head's code in the base's version, but {at_head}"
     if w.kind == "renamed" and w.base_outcome == "passed":
         return message, "low"
+    if w.teardown and w.head_outcome == "skipped":  # urllib3 2.2.2's test_chunked_specified
+        return (
+            f"{message}; it errored in its teardown, after its own checks (a fixture's "
+            "clean-up against the change's test harness): a LEAD decides",
+            "medium",
+        )
     if w.head_outcome == "passed" and w.edited:  # rewritten: intended, or neutered?
         return _rewritten(w, message, updated)
     if w.base_outcome in ("failed", "error"):

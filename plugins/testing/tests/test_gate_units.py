@@ -544,3 +544,28 @@ def test_a_deleted_check_on_a_private_detail_the_change_removed_is_context(
     (marked,) = anyio.run(subjects_removed, repo.change(), [w])
     (finding,) = weakened_findings([marked])
     assert finding.severity == severity, finding.message
+
+
+@pytest.mark.parametrize(
+    ("message", "severity"),
+    [
+        ('failed on teardown with "TimeoutError: the server thread did not stop"', "medium"),
+        ('failed on setup with "TimeoutError: the server did not start"', "high"),
+        ("AssertionError: assert 500 == 200", "high"),
+    ],
+)
+def test_a_base_test_erroring_only_in_its_teardown_and_skipped_at_the_head_asks_a_lead(
+    message, severity
+):
+    """urllib3 2.2.2: test_chunked_specified[bytes-POST-False] skips itself at both ends, but
+    the base's version errored in its teardown against the head's reworked test server. Its
+    checks never failed, so a LEAD decides; an error before or in the test stays high."""
+    path = "test/test_socketlevel.py"
+    outcome = "error" if message.startswith("failed on") else "failed"
+    base = Suite((TestCase("test_chunked", "test.test_socketlevel.TestFraming", path, 10,
+                           outcome, message, f"E   {message}"),))  # fmt: skip
+    head = Suite((TestCase("test_chunked", "test.test_socketlevel.TestFraming", path, 10,
+                           "skipped", "", ""),))  # fmt: skip
+    (finding,) = weakened_findings(compare(base, head, {path}, None, None))
+    assert finding.severity == severity, finding.message
+    assert ("errored in its teardown" in finding.message) == (severity == "medium")
