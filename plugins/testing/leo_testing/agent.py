@@ -88,7 +88,7 @@ async def run_suite(
         with tempfile.TemporaryDirectory(prefix="leo-testing-") as tmp:
             sandbox = Sandbox.create(settings, Path(tmp) / "head")
             await sandbox.check_available()
-            async with environment.prepare(tree, settings, sandbox) as env:
+            async with environment.prepare(tree, settings, sandbox, change) as env:
                 generated = await baseline.untracked_files(tree) if base_pass else {}
                 run = await _run_once(tree, settings, sandbox, env, command, tests, coverage)
                 if not tests and command == settings.command:

@@ -22,11 +22,11 @@ import time
 import tomllib
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import anyio
 
-from leo import LeoError, Tool, ToolResult, run_tool
+from leo import Change, LeoError, Tool, ToolResult, run_git, run_tool
 from leo_testing.requirements import (
     Requirements,
     project_name,
@@ -44,7 +44,7 @@ PROJECT_METADATA = "leo-project-metadata"
 _METADATA_FILES = ("METADATA", "entry_points.txt", "top_level.txt")
 #: Raised whenever the same dependency files come to mean another environment, so environments
 #: cached before are rebuilt once: 4 installs tox's ``extras`` beside requirement files too.
-_FORMAT = 4
+_FORMAT = 5
 _LOCK_POLL_S = 0.1
 _MAX_DEPENDENCY_FILE = 8 * 1024 * 1024
 #: The pip that knows ``--uploaded-prior-to`` (``resolve_as_of``); ``python -m venv`` bundles an
@@ -143,6 +143,65 @@ def environment_key(tree: Path, settings: Settings) -> str:
         data = path.read_bytes()
         digest.update(len(rel).to_bytes(8, "big") + rel + len(data).to_bytes(8, "big") + data)
     return digest.hexdigest()[:32]
+
+
+def edits_dependencies(change: Change, patterns: Sequence[str]) -> bool:
+    """Whether the change adds, edits, renames or deletes a file that may key the environment
+    (a path matching a pattern at any depth: more than ``dependency_files`` finds, never less)."""
+    return any(
+        PurePosixPath(path).match(pattern)
+        for f in change.files
+        for path in (f.path, f.old_path)
+        if path
+        for pattern in patterns
+    )
+
+
+def private_key(key: str, change: Change) -> str:
+    """The key of an environment the change's own build made: its head commit's alone."""
+    return hashlib.sha256(f"{key}:{change.head_sha}".encode()).hexdigest()[:32]
+
+
+#: Where an environment keeps the files its build wrote into the sources (``GENERATED``).
+GENERATED = "leo-generated"
+#: Files a build backend writes into the sources (hatch-vcs and setuptools-scm's version file),
+#: which every run's worktree needs and no run but the building one would have.
+_GENERATED_NAMES = ("version.py", "_version.py", "__version__.py")
+
+
+async def keep_generated(build_tree: Path, venv: Path) -> list[str]:
+    """Copy the version files the build wrote into ``build_tree`` (untracked, small, regular)
+    into the environment, so that a run that reuses it can put them into its own worktree."""
+    result = await run_git(str(build_tree), "ls-files", "--others", "-z", timeout=60, check=False)
+    kept = []
+    for raw in result.stdout.split(b"\0") if result.returncode == 0 else ():
+        rel = raw.decode(errors="surrogateescape")
+        source = build_tree.joinpath(*rel.split("/"))
+        if rel.rsplit("/", 1)[-1] not in _GENERATED_NAMES or source.is_symlink():
+            continue
+        if not source.is_file() or source.stat().st_size > _MAX_DEPENDENCY_FILE:
+            continue
+        target = venv / GENERATED / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, target)
+        kept.append(rel)
+    return kept
+
+
+def restore_generated(venv: Path, tree: Path) -> list[str]:
+    """Write the environment's generated files into ``tree`` where it has none of its own."""
+    root = venv / GENERATED
+    written = []
+    for source in sorted(root.rglob("*")) if root.is_dir() else ():
+        if source.is_symlink() or not source.is_file():
+            continue
+        rel = source.relative_to(root).as_posix()
+        target = tree.joinpath(*rel.split("/"))
+        if target.exists() or target.is_symlink() or not target.parent.is_dir():
+            continue
+        shutil.copyfile(source, target)
+        written.append(rel)
+    return written
 
 
 def fingerprint(root: Path) -> str:
@@ -504,6 +563,7 @@ async def _build(
     elif settings.setup != "none":
         for step in settings.setup:
             await setup.must(list(step))
+    await keep_generated(tree, path)
     print_ = await anyio.to_thread.run_sync(fingerprint, path)
     manifest = {
         "key": key, "fingerprint": print_, "created": time.time(), "format": _FORMAT,
@@ -521,12 +581,25 @@ def _tail(result: object) -> str:
 
 
 @contextlib.asynccontextmanager
-async def prepare(tree: Path, settings: Settings, sandbox: Sandbox) -> AsyncIterator[Environment]:
+async def prepare(
+    tree: Path, settings: Settings, sandbox: Sandbox, change: Change | None = None
+) -> AsyncIterator[Environment]:
     """An environment for ``tree``: reused when its key and fingerprint match, else built.
+
+    A build runs a build backend, ``setup.py`` and whatever they import, while the environment
+    is writable, and files the key does not cover (a ``hatch_build.py``, a module ``setup.py``
+    imports) can shape it. So with ``change``, an environment for dependency files the change
+    left as they were is built from the **base** commit (its build code is the reviewed one,
+    and every change with those files shares it); one for dependency files the change edits is
+    built from the head under a key of the head commit alone (``private_key``), which no other
+    change reuses. The build's version files are put into ``tree`` either way.
 
     Holds a shared lock while the caller uses it, so no other run rebuilds it meanwhile.
     """
     key = await anyio.to_thread.run_sync(environment_key, tree, settings)
+    own = change is not None and edits_dependencies(change, settings.dependency_files)
+    if change is not None and own:
+        key = private_key(key, change)
     cache = settings.cache_dir
     cache.mkdir(parents=True, exist_ok=True)
     path = cache / key
@@ -534,6 +607,7 @@ async def prepare(tree: Path, settings: Settings, sandbox: Sandbox) -> AsyncIter
     while True:
         async with _flock(lock, fcntl.LOCK_SH):
             if await _is_valid(path, key, settings.verify_environment):
+                await anyio.to_thread.run_sync(restore_generated, path, tree)
                 yield Environment(
                     path, key, reused=True, setup_s=0.0, notes=_notes(path),
                     runner_as_of_today=_runner_as_of_today(path),
@@ -545,7 +619,9 @@ async def prepare(tree: Path, settings: Settings, sandbox: Sandbox) -> AsyncIter
             started = time.monotonic()
             with contextlib.suppress(OSError):
                 (path / MANIFEST).unlink()
-            notes, runner_today = await _build(path, key, tree, settings, sandbox)
+            async with _build_tree(tree, None if own else change) as source:
+                notes, runner_today = await _build(path, key, source, settings, sandbox)
+            await anyio.to_thread.run_sync(restore_generated, path, tree)
             fcntl.flock(fd, fcntl.LOCK_SH)  # keep it while we use it
             setup_s = round(time.monotonic() - started, 3)
             yield Environment(
@@ -553,6 +629,16 @@ async def prepare(tree: Path, settings: Settings, sandbox: Sandbox) -> AsyncIter
                 runner_as_of_today=runner_today,
             )  # fmt: skip
             return
+
+
+@contextlib.asynccontextmanager
+async def _build_tree(tree: Path, change: Change | None) -> AsyncIterator[Path]:
+    """The tree to build the environment from: ``change``'s base commit, else ``tree``."""
+    if change is None:
+        yield tree
+        return
+    async with change.worktree("base") as base:
+        yield base
 
 
 async def discard_if_modified(env: Environment, settings: Settings) -> bool:

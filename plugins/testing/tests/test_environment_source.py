@@ -1,0 +1,88 @@
+"""Whose code builds the cached environment (issue 18's integrity rule: evidence comes from the
+base). A build runs ``setup.py`` and whatever it imports while the environment is writable; a
+change that leaves the dependency files as they were must not shape the environment every
+other change with those files reuses."""
+
+from __future__ import annotations
+
+import pytest
+
+from leo.testing import RunResult
+
+CALC = "def add(a, b):\n    return a + b\n"
+SETUP = (
+    "import build_helper  # noqa: F401\nfrom setuptools import setup\n\n"
+    "setup(name='calc', version='1.0', py_modules=['calc'])\n"
+)
+#: A build step that writes a module into the environment being built.
+POISON = (
+    "import pathlib, sys\n"
+    "site = pathlib.Path(sys.prefix, 'lib', f'python{sys.version_info[0]}.{sys.version_info[1]}',"
+    " 'site-packages')\n"
+    "if site.is_dir():\n"
+    "    (site / 'poison.py').write_text('ALL_TESTS_PASS = True\\n')\n"
+)
+TESTS = (
+    "import importlib.util\n\nfrom calc import add\n\n\n"
+    "def test_add():\n    assert add(1, 2) == 3\n\n\n"
+    "def test_the_environment_holds_no_module_a_change_planted():\n"
+    "    assert importlib.util.find_spec('poison') is None\n"
+)
+BASE = {
+    "setup.py": SETUP,
+    "build_helper.py": "",
+    "calc.py": CALC,
+    "tests/test_calc.py": TESTS,
+}
+
+
+def _environment(result: RunResult) -> dict:
+    return result.agent("testing").details["environment"]
+
+
+def test_a_build_step_the_change_edits_never_reaches_the_shared_environment(leo_repo, run_testing):
+    # The change edits only build_helper.py, a module setup.py imports but no dependency file:
+    # the shared environment is built from the base, so the planted module never exists.
+    planted = leo_repo(base=BASE, head={"build_helper.py": POISON}).change()
+    first = run_testing(planted)
+    first.assert_verdict("PASS")
+    assert first.agent("testing").details["failed"] == 0  # not merely failing at both ends
+    shared = _environment(first)["key"]
+
+    # The twin: a change that edits a dependency file gets an environment of its own, built
+    # from its head (its build code runs, as it must), under a key no other change reuses.
+    own = leo_repo(
+        base=BASE, head={"setup.py": SETUP + "# pinned\n", "build_helper.py": POISON}
+    ).change()
+    second = run_testing(own)
+    assert _environment(second)["key"] != shared
+    second.assert_finding("testing.test_failed", path="tests/test_calc.py")
+
+    # Another change with the base's dependency files reuses the clean shared one.
+    harmless = leo_repo(base=BASE, head={"calc.py": CALC + "\n# note\n"}).change()
+    third = run_testing(harmless)
+    assert _environment(third) == {**_environment(third), "key": shared, "reused": True}
+    third.assert_verdict("PASS")
+    assert third.agent("testing").details["failed"] == 0
+
+
+VERSIONED_SETUP = (
+    "import pathlib\nfrom setuptools import setup\n\n"
+    "pathlib.Path('_version.py').write_text(\"__version__ = '1.0'\\n\")\n"
+    "setup(name='calc', version='1.0', py_modules=['calc', '_version'])\n"
+)
+VERSION_TEST = "from _version import __version__\n\n\ndef test_version():\n    assert __version__\n"
+
+
+@pytest.mark.parametrize("run", ["built", "reused"])
+def test_the_version_file_a_build_writes_is_in_every_runs_worktree(leo_repo, run_testing, run):
+    # platformdirs 4.2.1, filelock 3.13.4: hatch-vcs writes version.py into the sources; a
+    # run that reused the environment had none, and every test module failed to import.
+    base = {"setup.py": VERSIONED_SETUP, "calc.py": CALC, "tests/test_v.py": VERSION_TEST,
+            ".gitignore": "_version.py\n"}  # fmt: skip
+    change = leo_repo(base=base, head={"calc.py": CALC + "\n# note\n"}).change()
+    result = run_testing(change)
+    if run == "reused":
+        result = run_testing(change)
+        assert _environment(result)["reused"] is True
+    result.assert_verdict("PASS")
