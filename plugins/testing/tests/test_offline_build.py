@@ -109,15 +109,21 @@ class FailingSetup:
     """A setup whose pip cannot reach the build requirements."""
 
     def __init__(self, tree: Path, venv: Path) -> None:
-        self.tree, self.path, self.settings = tree, venv, Settings()
+        self.tree, self.path = tree, venv
+        self.settings = Settings(resolve_as_of="2024-03-15")
+        self.steps: list[list[str]] = []
 
     async def run(self, step: list[str]) -> ToolResult:
+        self.steps.append(step)
         return ToolResult(tuple(step), 1, b"", b"ERROR: No matching distribution found")
 
 
-def test_build_requirements_pip_cannot_fetch_are_a_note(tmp_path):
+def test_build_requirements_pip_cannot_fetch_as_of_the_date_are_a_note(tmp_path):
     tree = project(tmp_path, "tree", {"pyproject.toml": PYPROJECT})
-    notes = anyio.run(_build_wheelhouse, FailingSetup(tree, tmp_path))
+    setup = FailingSetup(tree, tmp_path)
+    notes = anyio.run(_build_wheelhouse, setup)
+    # as of the date, like the install
+    assert setup.steps[0][3:6] == ["wheel", "--uploaded-prior-to", "2024-03-15T00:00:00Z"]
     assert len(notes) == 1
     assert "flit_core<4,>=3.2 are not available to the tests offline" in notes[0]
     assert "No matching distribution" in notes[0]
