@@ -267,7 +267,9 @@ def build_requirements(tree: Path) -> tuple[list[str], list[str]]:
     requires, notes = [], []
     for item in declared:
         try:
-            requires.append(str(Requirement(item if isinstance(item, str) else repr(item))))
+            if not isinstance(item, str):
+                raise InvalidRequirement(item)
+            requires.append(str(Requirement(item)))
         except InvalidRequirement:
             notes.append(f"build requirement {str(item)[:100]!r} is not a requirement; left out")
     backend = system.get("build-backend")
@@ -477,7 +479,10 @@ async def _build_wheelhouse(setup: _Setup) -> list[str]:
     if not requires:
         return notes
     house = setup.path / BUILD_WHEELHOUSE
-    house.mkdir(exist_ok=True)
+    try:
+        house.mkdir(exist_ok=True)
+    except OSError as exc:  # the setup ran the change's build backend with the venv writable
+        return [*notes, f"the build requirements' wheelhouse could not be made: {exc}"]
     step = ["{python}", "-m", "pip", "wheel", *as_of_args(setup.settings), "--wheel-dir"]
     done = await setup.run([*step, str(house), *requires])
     if done.timed_out or done.returncode != 0:

@@ -90,7 +90,7 @@ def test_build_requirements_follow_pep_518_and_setuptools(tmp_path):
 
 
 OPTION = """[build-system]
-requires = ["--index-url=https://evil.example", "hatchling"]
+requires = ["--index-url=https://evil.example", 5, "hatchling"]
 build-backend = "hatchling.build"
 """
 
@@ -103,6 +103,7 @@ def test_bad_build_requirements_are_notes_not_errors(tmp_path):
     requires, notes = build_requirements(option)
     assert requires == ["hatchling"]  # never a pip option
     assert "'--index-url=https://evil.example' is not a requirement" in notes[0]
+    assert "'5' is not a requirement" in notes[1]
 
 
 class FailingSetup:
