@@ -351,7 +351,9 @@ async def _run_once(
     if settings.is_default_command:  # LEO's own witness, loaded before any conftest
         pythonpath.insert(0, observer.install(sandbox.root / "plugin"))
         argv[3:3] = ["-p", observer.PLUGIN]
-    environ = sandbox.environ("test", venv=env.path, pythonpath=pythonpath, values=values)
+    environ = sandbox.environ(
+        "test", venv=env.path, pythonpath=pythonpath, values=values, wheelhouse=env.wheelhouse
+    )
     if settings.is_default_command:
         environ[observer.ENV] = str(record)
         environ[observer.EXIT_GRACE_ENV] = f"{observer.EXIT_GRACE_S:g}"
@@ -578,8 +580,9 @@ class TestingAgent(SubAgent):
                     rule_id="testing.environment_incomplete",
                     severity="low",
                     message=f"the test environment was set up without {len(env.notes)} part(s) "
-                    "of the project's declared test requirements (details.environment.notes); "
-                    f"a test that needed them fails or is skipped, never passes: {env.notes[0]}",
+                    "of the project's declared test or build requirements "
+                    "(details.environment.notes); a test that needed them fails or is "
+                    f"skipped, never passes: {env.notes[0]}",
                     fix="make the test requirements installable from the package index alone",
                 )
             )

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 import anyio
+from packaging.requirements import InvalidRequirement, Requirement
 
 from leo import Change, LeoError, Tool, ToolResult, run_git, run_tool
 from leo_testing.requirements import (
@@ -42,8 +43,14 @@ PROJECT_METADATA = "leo-project-metadata"
 #: The files of a ``.dist-info`` that say what the project is; RECORD and the rest would name
 #: files the environment no longer has.
 _METADATA_FILES = ("METADATA", "entry_points.txt", "top_level.txt")
+#: The directory in the environment with wheels of the project's build requirements, so that a
+#: test which builds the project (pytest-checkdocs, ``pip install .``) finds them offline.
+BUILD_WHEELHOUSE = "leo-build-wheelhouse"
+#: PEP 518: what a project without ``[build-system] requires`` is built with.
+_DEFAULT_BUILD_REQUIRES = ("setuptools>=40.8.0",)
 #: Raised whenever the same dependency files come to mean another environment, so environments
-#: cached before are rebuilt once: 4 installs tox's ``extras`` beside requirement files too.
+#: cached before are rebuilt once: 5 builds a shared environment from the base commit and adds
+#: the wheelhouse of build requirements.
 _FORMAT = 5
 _LOCK_POLL_S = 0.1
 _MAX_DEPENDENCY_FILE = 8 * 1024 * 1024
@@ -82,6 +89,12 @@ class Environment:
     @property
     def python(self) -> Path:
         return self.path / "bin" / "python"
+
+    @property
+    def wheelhouse(self) -> Path | None:
+        """The wheels of the project's build requirements (``BUILD_WHEELHOUSE``), if made."""
+        path = self.path / BUILD_WHEELHOUSE
+        return path if path.is_dir() and not path.is_symlink() else None
 
     @property
     def project_metadata(self) -> Path | None:
@@ -273,23 +286,66 @@ async def _flock(lock_path: Path, mode: int) -> AsyncIterator[int]:
         os.close(fd)  # closing releases the lock
 
 
+def read_pyproject(tree: Path) -> tuple[dict[str, object], str | None]:
+    """``tree``'s ``pyproject.toml`` as a table (empty when absent), and why it could not be
+    read, if it could not."""
+    pyproject = tree / "pyproject.toml"
+    if not pyproject.is_file() or pyproject.is_symlink():
+        return {}, None
+    try:
+        return tomllib.loads(pyproject.read_text(encoding="utf-8")), None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError) as exc:
+        return {}, f"pyproject.toml could not be read ({str(exc)[:200]})"
+
+
+def _installable(tree: Path, metadata: dict[str, object]) -> bool:
+    # pip needs setup.py or pyproject.toml; a setup.cfg alone often holds only tool settings.
+    return (
+        isinstance(metadata.get("project"), dict)
+        or "build-system" in metadata
+        or (tree / "setup.py").is_file()
+    )
+
+
+def build_requirements(tree: Path) -> tuple[list[str], list[str]]:
+    """What building the project takes from the index, and notes on what was left out.
+
+    ``[build-system] requires`` (PEP 518's default without it), each a PEP 508 requirement,
+    never a pip option; plus ``wheel`` for a setuptools backend, which before setuptools 70.1
+    asks for it to build a wheel (pypa/build's metadata build for pytest-checkdocs does).
+    """
+    metadata, error = read_pyproject(tree)
+    if error is not None:
+        return [], [f"{error}: its build requirements are not available to the tests offline"]
+    if not _installable(tree, metadata):
+        return [], []
+    system = metadata.get("build-system", {})
+    system = system if isinstance(system, dict) else {}
+    declared = system.get("requires", list(_DEFAULT_BUILD_REQUIRES))
+    if not isinstance(declared, list):
+        declared = [declared]
+    requires, notes = [], []
+    for item in declared:
+        try:
+            if not isinstance(item, str):
+                raise InvalidRequirement(item)
+            requires.append(str(Requirement(item)))
+        except InvalidRequirement:
+            notes.append(f"build requirement {str(item)[:100]!r} is not a requirement; left out")
+    backend = system.get("build-backend")
+    setuptools = not isinstance(backend, str) or backend.startswith("setuptools")
+    if setuptools and "wheel" not in {Requirement(r).name.lower() for r in requires}:
+        requires.append("wheel")
+    return requires, notes
+
+
 def install_targets(tree: Path, settings: Settings, wanted: Sequence[str] = ()) -> list[str]:
     """The project itself, with the test extras it declares and those its requirement files ask
     for (``wanted``), as a pip target, if installable."""
-    pyproject = tree / "pyproject.toml"
-    metadata: dict[str, object] = {}
-    if pyproject.is_file() and not pyproject.is_symlink():
-        try:
-            metadata = tomllib.loads(pyproject.read_text(encoding="utf-8"))
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError):
-            metadata = {}
-    project = metadata.get("project")
-    # pip needs setup.py or pyproject.toml; a setup.cfg alone often holds only tool settings.
-    installable = (
-        isinstance(project, dict) or "build-system" in metadata or (tree / "setup.py").is_file()
-    )
-    if not installable:
+    metadata, _error = read_pyproject(tree)
+    if not _installable(tree, metadata):
         return []
+    project = metadata.get("project")
     declared = project.get("optional-dependencies", {}) if isinstance(project, dict) else {}
     names = dict.fromkeys([*settings.extras, *wanted])
     extras = [e for e in names if isinstance(declared, dict) and e in declared]
@@ -474,6 +530,30 @@ async def _install_runner(setup: _Setup) -> None:
     setup.runner_as_of_today = True
 
 
+async def _build_wheelhouse(setup: _Setup) -> list[str]:
+    """Wheels of the project's build requirements into ``BUILD_WHEELHOUSE``, as of
+    ``resolve_as_of`` like the install; return notes on what is missing. The tests run offline,
+    so this is the only index a build inside them (pytest-checkdocs' ``.py::::project``, zipp
+    3.18.1) can reach; a failure is a note, not an error: most suites build nothing."""
+    requires, notes = build_requirements(setup.tree)
+    if not requires:
+        return notes
+    house = setup.path / BUILD_WHEELHOUSE
+    try:
+        house.mkdir(exist_ok=True)
+    except OSError as exc:  # the setup ran the change's build backend with the venv writable
+        return [*notes, f"the build requirements' wheelhouse could not be made: {exc}"]
+    step = ["{python}", "-m", "pip", "wheel", *as_of_args(setup.settings), "--wheel-dir"]
+    done = await setup.run([*step, str(house), *requires])
+    if done.timed_out or done.returncode != 0:
+        why = "timed out" if done.timed_out else _tail(done)[-300:]
+        notes.append(
+            f"the build requirements {' '.join(requires)[:200]} are not available to the tests "
+            f"offline ({why}); a test that builds the project fails"
+        )
+    return notes
+
+
 def pip_version(venv: Path) -> tuple[int, ...] | None:
     """The version of the pip installed in ``venv`` (from its ``.dist-info``), if any."""
     for info in venv.glob("lib/python*/site-packages/pip-*.dist-info"):
@@ -563,6 +643,8 @@ async def _build(
     elif settings.setup != "none":
         for step in settings.setup:
             await setup.must(list(step))
+    if settings.setup != "none":
+        notes += await _build_wheelhouse(setup)
     await keep_generated(tree, path)
     print_ = await anyio.to_thread.run_sync(fingerprint, path)
     manifest = {

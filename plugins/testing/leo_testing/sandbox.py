@@ -63,8 +63,14 @@ class Sandbox:
         pythonpath: Sequence[Path] = (),
         source: Mapping[str, str] | None = None,
         values: Mapping[str, str] | None = None,
+        wheelhouse: Path | None = None,
     ) -> dict[str, str]:
-        """The complete environment of the change's code: an allow-list, never a deny-list."""
+        """The complete environment of the change's code: an allow-list, never a deny-list.
+
+        A test's own pip (a build of the project) resolves from ``wheelhouse`` (the build
+        requirements the setup fetched) and, with the network denied, from nothing else: it
+        fails at once instead of retrying an index it cannot reach.
+        """
         names = [n for n in self.settings.pass_env if not SECRET_NAME.search(n)]
         env = allowed_environ(
             home=self.home,
@@ -73,6 +79,10 @@ class Sandbox:
             names=names,
             source=source,
         )
+        if wheelhouse is not None:
+            env["PIP_FIND_LINKS"] = str(wheelhouse)
+        if phase == "test" and self.settings.network == "deny":
+            env["PIP_NO_INDEX"] = "1"
         env.update({k: expand([v], values or {})[0] for k, v in self.settings.env.items()})
         tmp = str(self.root / "tmp")
         env.update(TMPDIR=tmp, TEMP=tmp, TMP=tmp)

@@ -144,6 +144,16 @@ def test_sandbox_environment_is_an_allow_list(tmp_path):
     assert "PIP_INDEX_URL" not in setup_env  # credentials in the URL: withheld
 
 
+def test_pip_inside_the_tests_resolves_from_the_wheelhouse_alone(tmp_path):
+    sandbox = Sandbox.create(TestingAgent({}).settings, tmp_path)
+    house = tmp_path / "venv" / "leo-build-wheelhouse"
+    test_env = sandbox.environ("test", venv=tmp_path / "venv", wheelhouse=house, source={})
+    assert (test_env["PIP_FIND_LINKS"], test_env["PIP_NO_INDEX"]) == (str(house), "1")
+    assert "PIP_NO_INDEX" not in sandbox.environ("setup", source={})  # the setup reaches the index
+    online = Sandbox.create(TestingAgent({"network": "allow"}).settings, tmp_path)
+    assert "PIP_NO_INDEX" not in online.environ("test", source={})
+
+
 def test_placeholders_are_replaced_literally():
     argv = expand(
         ["{python}", "--x={junit}", "{tests}", "{unknown}"],
