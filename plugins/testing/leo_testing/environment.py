@@ -28,6 +28,7 @@ import anyio
 from packaging.requirements import InvalidRequirement, Requirement
 
 from leo import Change, LeoError, Tool, ToolResult, run_git, run_tool
+from leo_testing.harness import is_harness_file
 from leo_testing.requirements import (
     Requirements,
     project_name,
@@ -36,6 +37,7 @@ from leo_testing.requirements import (
 )
 from leo_testing.sandbox import Sandbox, expand
 from leo_testing.settings import Settings
+from leo_testing.tampering import is_test_side
 
 MANIFEST = "leo-environment.json"
 #: The directory in the environment that holds the project's own metadata (``project_metadata``).
@@ -175,28 +177,39 @@ def private_key(key: str, change: Change) -> str:
     return hashlib.sha256(f"{key}:{change.head_sha}".encode()).hexdigest()[:32]
 
 
-#: Where an environment keeps the files its build wrote into the sources (``GENERATED``).
+#: Where an environment keeps the files its build wrote into the sources (``keep_generated``).
 GENERATED = "leo-generated"
-#: Files a build backend writes into the sources (hatch-vcs and setuptools-scm's version file),
-#: which every run's worktree needs and no run but the building one would have.
-_GENERATED_NAMES = ("version.py", "_version.py", "__version__.py")
+#: What a build leaves that no test needs: its own caches and staging copies.
+_NOT_GENERATED = ("__pycache__", "build", ".eggs")
+_MAX_GENERATED_BYTES = 32 * 1024 * 1024
 
 
 async def keep_generated(build_tree: Path, venv: Path) -> list[str]:
-    """Copy the version files the build wrote into ``build_tree`` (untracked, small, regular)
-    into the environment, so that a run that reuses it can put them into its own worktree."""
+    """Copy the files the setup wrote into ``build_tree`` (untracked, regular, size-capped; no
+    test or harness file, so no ``conftest.py`` or ``.pth``) into the environment, so that every
+    run that uses it can put them into its own worktree: hatch-vcs and setuptools-scm write
+    ``version.py`` into the sources (platformdirs 4.2.1, filelock 3.13.4), a setup of a team's
+    own may generate modules."""
     result = await run_git(str(build_tree), "ls-files", "--others", "-z", timeout=60, check=False)
     kept = []
+    room = _MAX_GENERATED_BYTES
     for raw in result.stdout.split(b"\0") if result.returncode == 0 else ():
         rel = raw.decode(errors="surrogateescape")
         source = build_tree.joinpath(*rel.split("/"))
-        if rel.rsplit("/", 1)[-1] not in _GENERATED_NAMES or source.is_symlink():
+        parts = rel.split("/")
+        if not rel or source.is_symlink() or not source.is_file():
             continue
-        if not source.is_file() or source.stat().st_size > _MAX_DEPENDENCY_FILE:
+        if set(parts[:-1]) & set(_NOT_GENERATED) or any(p.endswith(".egg-info") for p in parts):
+            continue
+        if is_test_side(rel) or is_harness_file(rel):
+            continue
+        size = source.stat().st_size
+        if size > room:
             continue
         target = venv / GENERATED / rel
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(source, target)
+        room -= size
         kept.append(rel)
     return kept
 
