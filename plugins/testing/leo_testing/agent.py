@@ -678,6 +678,14 @@ class TestingAgent(SubAgent):
         held = len(details.get("failing_at_base_too", ()))
         if held:
             summary += f" ({held} failing test(s) fail the same way at the base commit)"
+        if held and not suite.count("passed") and not blocking:
+            msg = (
+                f"{summary}: no test passed, so the tests gave no evidence about the change; "
+                "failing the same way at the base commit says the environment cannot run this "
+                "suite (platformdirs 4.2.1's modules could not import a generated version file), "
+                "not that the change is safe"
+            )
+            return _error(msg, tools=tuple(tools), details=details, findings=tuple(findings))
         not_analysed: list[NotAnalysed] = []
         if settings.coverage:
             coverage_summary = await self._coverage(

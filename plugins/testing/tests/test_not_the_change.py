@@ -109,6 +109,18 @@ def test_an_item_no_node_id_can_select_is_held_by_its_file(leo_repo, run_testing
     result.assert_verdict("PASS")
 
 
+def test_a_suite_whose_every_test_fails_at_both_ends_is_no_evidence(leo_repo, run_testing):
+    # Each failure alone is not the change's, but with none passing the tests said nothing
+    # about it: missing evidence, never a pass (a reused environment without platformdirs'
+    # generated version.py failed every module at both ends).
+    base = {"calc.py": CALC, "tests/test_calc.py": NEEDS_EXTRA}
+    result = run_testing(leo_repo(base=base, head={"calc.py": CALC + "# note\n"}).change())
+    agent = agent_of(result)
+    assert agent.status == "error" and "no test passed" in agent.summary, agent.summary
+    assert agent.details["failing_at_base_too"] == ["tests/test_calc.py::test_diagram"]
+    result.assert_verdict("FAIL")
+
+
 def test_a_new_failing_test_does_not_stop_the_base_from_holding_the_old_ones(leo_repo, run_testing):
     # requests 2.32.3 adds an mTLS test that fails in the sandbox; pytest stops a re-run at a
     # node id the base does not have, so only the base's tests are re-run there.
