@@ -89,7 +89,7 @@ async def run_suite(
             sandbox = Sandbox.create(settings, Path(tmp) / "head")
             await sandbox.check_available()
             async with environment.prepare(tree, settings, sandbox, change) as env:
-                generated = await baseline.untracked_files(tree) if base_pass else {}
+                generated = await environment.untracked_files(tree) if base_pass else {}
                 run = await _run_once(tree, settings, sandbox, env, command, tests, coverage)
                 if not tests and command == settings.command:
                     run = await _named_test_files(

@@ -29,7 +29,6 @@ from leo_testing.tampering import is_test_side
 
 _GIT_TIMEOUT_S = 300
 _MAX_NAMED = 50
-_MAX_KEPT_BYTES = 32 * 1024 * 1024
 
 
 def base_side_paths(change: Change, extra_tests: Sequence[str] = ()) -> tuple[list[str], list[str]]:
@@ -52,31 +51,6 @@ def base_side_paths(change: Change, extra_tests: Sequence[str] = ()) -> tuple[li
         if new_here and ours(f.path):
             remove.append(f.path)
     return sorted(set(restore)), sorted(set(remove) - set(restore))
-
-
-async def untracked_files(tree: Path) -> dict[str, bytes]:
-    """Files in ``tree`` that git does not track, ignored ones included, as they are before the
-    head's run: what building the environment generated there (hatch-vcs and setuptools-scm
-    write ``version.py`` into the sources; platformdirs 4.2.1, filelock 3.13.4). Symlinks, test
-    and harness files, and anything past the size cap are left out."""
-    result = await run_git(
-        str(tree), "ls-files", "--others", "-z", timeout=_GIT_TIMEOUT_S, check=False
-    )
-    kept: dict[str, bytes] = {}
-    room = _MAX_KEPT_BYTES
-    for raw in result.stdout.split(b"\0") if result.returncode == 0 else ():
-        path = raw.decode(errors="surrogateescape")
-        target = tree.joinpath(*path.split("/"))
-        if not path or target.is_symlink() or not target.is_file():
-            continue
-        if is_test_side(path) or is_harness_file(path):  # setup ran the change's code: no
-            continue  # conftest.py, .pth or test module it wrote may reach the base pass
-        size = target.stat().st_size
-        if size > room:
-            continue
-        kept[path] = target.read_bytes()
-        room -= size
-    return kept
 
 
 async def prepare_base_pass(

@@ -20,7 +20,7 @@ import shutil
 import sys
 import time
 import tomllib
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -180,38 +180,54 @@ def private_key(key: str, change: Change) -> str:
 #: Where an environment keeps the files its build wrote into the sources (``keep_generated``).
 GENERATED = "leo-generated"
 #: What a build leaves that no test needs: its own caches and staging copies.
-_NOT_GENERATED = ("__pycache__", "build", ".eggs")
+_NOT_GENERATED = frozenset({"__pycache__", "build", ".eggs"})
 _MAX_GENERATED_BYTES = 32 * 1024 * 1024
 
 
-async def keep_generated(build_tree: Path, venv: Path) -> list[str]:
-    """Copy the files the setup wrote into ``build_tree`` (untracked, regular, size-capped; no
-    test or harness file, so no ``conftest.py`` or ``.pth``) into the environment, so that every
-    run that uses it can put them into its own worktree: hatch-vcs and setuptools-scm write
-    ``version.py`` into the sources (platformdirs 4.2.1, filelock 3.13.4), a setup of a team's
-    own may generate modules."""
-    result = await run_git(str(build_tree), "ls-files", "--others", "-z", timeout=60, check=False)
-    kept = []
+async def untracked_files(
+    tree: Path, leave_out: Callable[[str], bool] = lambda path: False
+) -> dict[str, bytes]:
+    """Files in ``tree`` that git does not track, ignored ones included: what building the
+    environment generated there (hatch-vcs and setuptools-scm write ``version.py`` into the
+    sources; platformdirs 4.2.1, filelock 3.13.4). Symlinks, test and harness files (the setup
+    ran the change's code: no ``conftest.py``, ``.pth`` or test module it wrote may reach another
+    run), paths ``leave_out`` names, and anything past the size cap are left out."""
+    result = await run_git(str(tree), "ls-files", "--others", "-z", timeout=300, check=False)
+    kept: dict[str, bytes] = {}
     room = _MAX_GENERATED_BYTES
     for raw in result.stdout.split(b"\0") if result.returncode == 0 else ():
-        rel = raw.decode(errors="surrogateescape")
-        source = build_tree.joinpath(*rel.split("/"))
-        parts = rel.split("/")
-        if not rel or source.is_symlink() or not source.is_file():
+        path = raw.decode(errors="surrogateescape")
+        target = tree.joinpath(*path.split("/"))
+        if not path or target.is_symlink() or not target.is_file():
             continue
-        if set(parts[:-1]) & set(_NOT_GENERATED) or any(p.endswith(".egg-info") for p in parts):
+        if is_test_side(path) or is_harness_file(path) or leave_out(path):
             continue
-        if is_test_side(rel) or is_harness_file(rel):
-            continue
-        size = source.stat().st_size
+        size = target.stat().st_size
         if size > room:
             continue
+        kept[path] = target.read_bytes()
+        room -= size
+    return kept
+
+
+def _build_leftover(path: str) -> bool:
+    parts = path.split("/")
+    return bool(_NOT_GENERATED.intersection(parts[:-1])) or any(
+        p.endswith(".egg-info") for p in parts
+    )
+
+
+async def keep_generated(build_tree: Path, venv: Path) -> list[str]:
+    """Copy the files the setup wrote into ``build_tree`` (``untracked_files``, without the
+    build's caches and staging copies) into the environment, so that every run that uses it can
+    put them into its own worktree: a reused environment builds nothing, and a shared one was
+    built in the base's worktree; a team's own setup may generate modules too."""
+    generated = await untracked_files(build_tree, _build_leftover)
+    for rel, data in generated.items():
         target = venv / GENERATED / rel
         target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(source, target)
-        room -= size
-        kept.append(rel)
-    return kept
+        target.write_bytes(data)
+    return list(generated)
 
 
 def restore_generated(venv: Path, tree: Path) -> list[str]:
@@ -687,7 +703,7 @@ async def prepare(
     left as they were is built from the **base** commit (its build code is the reviewed one,
     and every change with those files shares it); one for dependency files the change edits is
     built from the head under a key of the head commit alone (``private_key``), which no other
-    change reuses. The build's version files are put into ``tree`` either way.
+    change reuses. The files the build generated are put into ``tree`` either way.
 
     Holds a shared lock while the caller uses it, so no other run rebuilds it meanwhile.
     """
