@@ -231,8 +231,11 @@ async def keep_generated(build_tree: Path, venv: Path) -> list[str]:
 
 
 def restore_generated(venv: Path, tree: Path) -> list[str]:
-    """Write the environment's generated files into ``tree`` where it has none of its own."""
+    """Write the environment's generated files into ``tree`` where it has none of its own, and
+    only into folders really inside it: a folder the change replaced with a symlink must not
+    carry LEO's write out of the worktree."""
     root = venv / GENERATED
+    inside = tree.resolve()
     written = []
     for source in sorted(root.rglob("*")) if root.is_dir() else ():
         if source.is_symlink() or not source.is_file():
@@ -240,6 +243,8 @@ def restore_generated(venv: Path, tree: Path) -> list[str]:
         rel = source.relative_to(root).as_posix()
         target = tree.joinpath(*rel.split("/"))
         if target.exists() or target.is_symlink() or not target.parent.is_dir():
+            continue
+        if not target.parent.resolve().is_relative_to(inside):
             continue
         shutil.copyfile(source, target)
         written.append(rel)

@@ -86,3 +86,19 @@ def test_the_version_file_a_build_writes_is_in_every_runs_worktree(leo_repo, run
         result = run_testing(change)
         assert _environment(result)["reused"] is True
     result.assert_verdict("PASS")
+
+
+def test_a_generated_file_is_never_written_through_a_folder_the_change_made_a_symlink(tmp_path):
+    # The shared environment's version file comes from the base's build; a head that replaced
+    # the package folder with a symlink must not carry LEO's write (as its own user) elsewhere.
+    from leo_testing.environment import GENERATED, restore_generated
+
+    venv, tree, elsewhere = tmp_path / "venv", tmp_path / "tree", tmp_path / "elsewhere"
+    (venv / GENERATED / "pkg").mkdir(parents=True)
+    (venv / GENERATED / "pkg" / "version.py").write_text("__version__ = '1.0'\n")
+    (venv / GENERATED / "top_version.py").write_text("V = 1\n")
+    tree.mkdir()
+    elsewhere.mkdir()
+    (tree / "pkg").symlink_to(elsewhere, target_is_directory=True)
+    assert restore_generated(venv, tree) == ["top_version.py"]
+    assert list(elsewhere.iterdir()) == []
