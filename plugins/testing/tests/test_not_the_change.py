@@ -232,6 +232,23 @@ def test_a_base_pass_failure_that_passes_when_re_run_is_flaky(
     result.assert_verdict("CONDITIONAL_PASS" if rule == "testing.flaky" else "FAIL")
 
 
+def test_a_rewritten_test_whose_code_behaves_only_when_re_run_is_no_flake(leo_repo, run_testing):
+    # The attack on the flaky rule: the head's code is right only in a quiet re-run, and the
+    # change loosened the test so its own run passes. It is judged as the rewritten test it is
+    # (the check it failed on is gone: a LEAD decides), never waved through as a flake.
+    sneaky = "import sys\n\n\ndef add(a, b):\n    return a + b if '-q' in sys.argv else a - b\n"
+    loosened = CALC_TEST.replace("assert add(1, 2) == 3", "assert add(1, 2) in (3, -1)")
+    repo = leo_repo(
+        base={"calc.py": CALC, "tests/test_calc.py": CALC_TEST},
+        head={"calc.py": sneaky, "tests/test_calc.py": loosened},
+    )
+    result = run_testing(repo.change())
+    finding = result.assert_finding("testing.test_weakened", path="tests/test_calc.py")
+    assert "the change deleted that check" in finding.message, finding.message
+    assert not [f for f in result.findings if f.rule_id == "testing.flaky"]
+    result.assert_verdict("ESCALATE")
+
+
 def test_a_test_that_passes_at_the_base_and_fails_at_the_head_still_fails(leo_repo, run_testing):
     # The hostile twin: the change breaks the code (planted-test-bug-caught-by-tests).
     repo = leo_repo(base=BASE, head={"calc.py": BROKEN})
