@@ -29,7 +29,7 @@ from leo_testing import baseline, changed_coverage, environment, observer
 from leo_testing.harness import CONFIG_FILES, coverage_options, harness_changes, harness_effect
 from leo_testing.junit import ReportError, Suite, TestCase, clean, parse_junit, read_report
 from leo_testing.sandbox import Sandbox, expand
-from leo_testing.settings import Settings
+from leo_testing.settings import DEFAULT_RERUN, Settings
 from leo_testing.tampering import tampering_findings
 
 #: pytest's exit code when it collected no tests.
@@ -66,6 +66,9 @@ class SuiteRun:
     """How each of those failed at the base commit (``TestCase.failure_signature``)."""
     passed_again: frozenset[str] = frozenset()
     """Base-pass failures the head's run passes that passed when re-run the same way: flaky."""
+    deprecations_allowed: Mapping[str, tuple[str, str]] = field(default_factory=dict)
+    """Base-pass failures on a deprecation warning, of tests the head's run no longer has,
+    re-run with deprecation warnings allowed: node id -> (outcome, the error line)."""
     named_tests: tuple[str, ...] = ()
     """Test files named on the command line because the command collected nothing without."""
     base_coverage: SuiteRun | None = None
@@ -107,10 +110,11 @@ async def run_suite(
                         tree, settings, Path(tmp), env, base, False, "base"
                     )
                     again = await _passes_again(tree, settings, env, run, base, Path(tmp))
+                    allowed = await _deprecations_allowed(tree, settings, env, run, base, Path(tmp))
                     before = await _failing_before(change, settings, env, run, base, Path(tmp))
                     run = replace(
                         run, base=base, base_paths=tuple(paths), failing_before=frozenset(before),
-                        failed_at_base=before, passed_again=again,
+                        failed_at_base=before, passed_again=again, deprecations_allowed=allowed,
                     )  # fmt: skip
                     if (
                         coverage
@@ -233,6 +237,56 @@ async def _passes_again(
     for case in suite.cases:
         outcomes.setdefault(case.nodeid, set()).add(case.outcome)
     return frozenset(i for i in ids if outcomes.get(i) == {"passed"})
+
+
+#: pytest options that let deprecation warnings through (printed, not raised) after the base's
+#: ``filterwarnings = error``: pytest applies ``-W`` after the configuration's filters.
+_ALLOW_DEPRECATIONS = (
+    "-W", "default::DeprecationWarning", "-W", "default::PendingDeprecationWarning",
+)  # fmt: skip
+
+
+async def _deprecations_allowed(
+    tree: Path,
+    settings: Settings,
+    env: environment.Environment,
+    run: SuiteRun,
+    base: SuiteRun,
+    tmp: Path,
+) -> dict[str, tuple[str, str]]:
+    """The base pass's failures on a deprecation warning raised as an error, of tests the head's
+    run no longer has, re-run with deprecation warnings allowed (the base's tests against the
+    head's code, in ``tree`` as the base pass left it): whether the deprecated feature still
+    does what the deleted test checked (blinker 1.8.0 deprecated ``receiver_connected`` and
+    deleted its tests), or is broken behind the warning. Node id -> (outcome, error line)."""
+    if settings.rerun_command != DEFAULT_RERUN:  # ``-W`` is pytest's: a custom command may not be
+        return {}
+    base_suite, head_suite = _suite(base.junit), _suite(run.junit)
+    if base_suite is None or head_suite is None:
+        return {}
+    at_head = {c.nodeid for c in head_suite.cases}
+    ids = tuple(
+        dict.fromkeys(
+            c.nodeid
+            for c in base_suite.cases
+            if c.outcome in ("failed", "error") and c.nodeid not in at_head
+            and not c.nodeid.startswith("-") and not c.collection_error
+            and baseline.stopped_at_deprecation(c.first_error_line())
+        )
+    )[:_MAX_RERUN]  # fmt: skip
+    if not ids:
+        return {}
+    sandbox = Sandbox.create(settings, tmp / "base-deprecations")
+    tests = (*_ALLOW_DEPRECATIONS, *ids)
+    again = await _run_once(tree, settings, sandbox, env, settings.rerun_command, tests, False)
+    suite = _suite(again.junit)
+    if suite is None or again.result.timed_out:
+        return {}
+    out: dict[str, tuple[str, str]] = {}
+    for case in suite.cases:  # a test that passed and then errored in its teardown: the error
+        if case.nodeid in ids and out.get(case.nodeid, ("passed",))[0] == "passed":
+            out[case.nodeid] = (case.outcome, case.first_error_line())
+    return out
 
 
 async def _failing_before(
@@ -767,6 +821,14 @@ class TestingAgent(SubAgent):
         head_suite = head_suite or Suite(())
         weakened = baseline.compare(base_suite, head_suite, edited, renamed, sources)
         weakened = await baseline.subjects_removed(change, weakened)
+        if run.deprecations_allowed:
+            info["deprecations_allowed"] = {
+                nodeid: f"{outcome}: {error}" if error else outcome
+                for nodeid, (outcome, error) in list(run.deprecations_allowed.items())[:200]
+            }
+            weakened = [
+                replace(w, allowed=run.deprecations_allowed.get(w.nodeid)) for w in weakened
+            ]
         info["weakened"] = [w.nodeid for w in weakened[:200]]
         # Only in a test file the change left alone: a change that rewrote the test and made its
         # code behave when re-run (``-q`` in argv, a counter file) is no flake.

@@ -213,6 +213,9 @@ class Weakened:
     ``filterwarnings = error``): the test stopped at the warning, before its assertions."""
     teardown: bool = False
     """The base test errored only in its teardown: a fixture's clean-up, after its checks."""
+    allowed: tuple[str, str] | None = None
+    """(outcome, error line) of the base test re-run against the head's code with deprecation
+    warnings allowed, when it stopped at one; None when it was not re-run."""
 
     @property
     def updated(self) -> bool:
@@ -556,6 +559,11 @@ async def _private_subject_removed(
 _DEPRECATION = re.compile(r"(?:Pending)?DeprecationWarning: (.{12,})")
 
 
+def stopped_at_deprecation(error: str) -> bool:
+    """Did a test fail on a deprecation warning raised as an error (``filterwarnings = error``)?"""
+    return _DEPRECATION.search(error) is not None
+
+
 def _new_deprecation(
     error: str, base: Mapping[str, bytes | None], head: Mapping[str, bytes | None]
 ) -> str:
@@ -627,7 +635,8 @@ def weakened_findings(
         before = w.base_outcome in ("failed", "error") and w.nodeid in failing_before
         fate = w.check.fate if w.check is not None else None
         alike = (w.function or w.nodeid, w.base_outcome, w.head_outcome, w.kind, w.edited,
-                 fate, w.asserts, w.removed, w.deprecated, w.teardown, before)  # fmt: skip
+                 fate, w.asserts, w.removed, w.deprecated, w.teardown, w.allowed and w.allowed[0],
+                 before)  # fmt: skip
         groups.setdefault(alike, []).append(w)
     findings = []
     for key, members in list(groups.items())[:_MAX_NAMED]:
@@ -728,13 +737,25 @@ def _describe(w: Weakened, updated_tests: str, more: str = "") -> tuple[str, Sev
             "low",
         )
     if w.deprecated and w.head_outcome is None:
-        return (
+        stopped = (
             f"{name} {w.base_outcome} against the head's code in the base's version on a "
             f"deprecation the change added ({w.deprecated}), before reaching its assertions, "
-            "and the change deleted it: a LEAD decides whether the deprecated feature may go "
-            "untested",
-            "medium",
+            "and the change deleted it"
         )
+        outcome, error = w.allowed or ("", "")
+        if outcome == "passed":
+            return (
+                f"{stopped}; re-run with deprecation warnings allowed, it passes: the deprecated "
+                "feature still does what the test checked",
+                "low",
+            )
+        if outcome in ("failed", "error") and not stopped_at_deprecation(error):
+            return (
+                f"{stopped}; re-run with deprecation warnings allowed, it still {outcome} "
+                f"({error}): the deprecated feature is broken and its test deleted",
+                "high",
+            )
+        return f"{stopped}: a LEAD decides whether the deprecated feature may go untested", "medium"
     if w.base_outcome in ("failed", "error"):
         failed_on = f" (it failed on {_check_text(w.check)})" if w.check else ""
         message = f"{name} {w.base_outcome} against the head's code in the base's version{failed_on}; {at_head}{counts}"

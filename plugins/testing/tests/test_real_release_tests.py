@@ -206,11 +206,14 @@ def test_a_test_deleted_with_the_module_it_tested_is_context_and_a_deleted_faili
     assert "`assert neg(1) == -1`" in high[0].message
 
 
-def test_a_test_deleted_after_the_change_deprecated_what_it_used_needs_a_lead(
+def test_a_test_deleted_after_the_change_deprecated_what_it_used_is_judged_with_the_warning_allowed(
     leo_repo, run_testing
 ):
     """blinker 1.8.0 deprecated the global ``receiver_connected``; under the base's
-    ``filterwarnings = error`` its tests stop at the warning, and the release deleted them."""
+    ``filterwarnings = error`` its tests stop at the warning, and the release deleted them. Re-run
+    with deprecation warnings allowed they pass: the feature still works, only deprecated. The
+    twin breaks the feature it deprecates (high); a test that raises the warning itself, whatever
+    pytest's filters say, cannot be re-run past it: a LEAD decides."""
     warn = (
         "import warnings\n\n\n"
         "def neg(a):\n    warnings.warn('neg is deprecated and will be removed', "
@@ -223,9 +226,30 @@ def test_a_test_deleted_after_the_change_deprecated_what_it_used_needs_a_lead(
         "tests/test_calc.py": CALC_TEST.split("\n    def test_neg")[0] + "\n",
     }
     result = run_testing(leo_repo(base=base, head=head).change())
+    result.assert_verdict("PASS")
+    (finding,) = weakened_of(result)
+    assert finding.severity == "low" and "deprecation the change added" in finding.message
+    assert "re-run with deprecation warnings allowed, it passes" in finding.message
+
+    broken = {**head, "calc.py": head["calc.py"].replace("return -a", "return a")}
+    result = run_testing(leo_repo(base=base, head=broken).change())
+    result.assert_verdict("FAIL")
+    (finding,) = weakened_of(result)
+    assert finding.severity == "high" and "the deprecated feature is broken" in finding.message
+    assert "neg(1)" in finding.message, finding.message
+
+    strict = CALC_TEST.replace(
+        "        assert neg(1) == -1\n",
+        "        with warnings.catch_warnings():\n"
+        "            warnings.simplefilter('error')\n"
+        "            assert neg(1) == -1\n",
+    )
+    strict = "import warnings\n" + strict
+    base = {**base, "tests/test_calc.py": strict}
+    result = run_testing(leo_repo(base=base, head=head).change())
     result.assert_verdict("ESCALATE")
     (finding,) = weakened_of(result)
-    assert finding.severity == "medium" and "deprecation the change added" in finding.message
+    assert finding.severity == "medium" and "a LEAD decides" in finding.message
 
 
 def test_a_moved_conftest_and_added_testpaths_cannot_bend_the_evidence(leo_repo, run_testing):
