@@ -86,7 +86,7 @@ def test_corpus_runner_passes_the_release_catches_both_planted_defects_and_write
     # the test dependencies as of the end of the head's upload day (planted: the host's)
     assert rows["tinypkg-1.0-to-1.1"]["resolve_as_of"] == "2024-06-18T00:00:00Z"
     assert (cache / "policies" / "tinypkg-1.0-to-1.1.toml").read_text() == (
-        '[agents.testing]\nresolve_as_of = "2024-06-18T00:00:00Z"\n'
+        '[agents.testing]\nresolve_as_of = "2024-06-18T00:00:00Z"\nmax_environments = 300\n'
     )
     assert rows["smoke-sec-cwe78-shell"]["resolve_as_of"] == "2024-06-18T00:00:00Z"
     shell = rows["smoke-sec-cwe78-shell"]

@@ -215,10 +215,13 @@ def end_of_day(uploaded: str) -> str:
 
 def write_policy(case: Case, cache: Path) -> Path:
     """The ``leo.toml`` the case is verified under (``leo verify --config``): the defaults, and
-    the test dependencies as of the case's date. No sdist of the corpus has a policy of its own."""
+    the test dependencies as of the case's date, and room for every package's environments
+    (the default keeps 20: a full run would rebuild them). No sdist of the corpus has a policy
+    of its own."""
     path = cache / "policies" / f"{case.id}.toml"
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(f'[agents.testing]\nresolve_as_of = "{case.resolve_as_of}"\n')
+    text = f'[agents.testing]\nresolve_as_of = "{case.resolve_as_of}"\nmax_environments = 300\n'
+    path.write_text(text)
     return path
 
 

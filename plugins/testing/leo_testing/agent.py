@@ -627,6 +627,8 @@ class TestingAgent(SubAgent):
         findings: list[Finding] = []
         if env.runner_as_of_today:
             details["environment"]["runner_as_of_today"] = True
+        if env.pruned:  # the least recently used cached environments, deleted after this build
+            details["environment"]["pruned"] = len(env.pruned)
         if env.notes:
             details["environment"]["notes"] = list(env.notes)
             findings.append(

@@ -79,6 +79,8 @@ class Environment:
     runner_as_of_today: bool = False
     """With ``resolve_as_of``: no release of the runner requirements was uploaded before the
     date, so LEO's test runner was installed as of today (the project's requirements were not)."""
+    pruned: tuple[str, ...] = ()
+    """Keys of the cached environments this run's build deleted (``prune``)."""
 
     def has_module(self, name: str) -> bool:
         """Whether the environment has the top-level module or package ``name`` installed."""
@@ -275,6 +277,53 @@ def fingerprint(root: Path) -> str:
                     file_digest.update(block)
             digest.update(file_digest.digest())
     return digest.hexdigest()
+
+
+#: An environment's directory name in the cache: its key.
+_KEY = re.compile(r"[0-9a-f]{32}")
+
+
+def _touch(lock: Path) -> None:
+    """Record a use of the environment whose lock this is: ``prune`` keeps the recently used."""
+    with contextlib.suppress(OSError):
+        os.utime(lock)
+
+
+def prune(cache: Path, keep: int, in_use: str) -> list[str]:
+    """Delete the cached environments beyond the ``keep`` most recently used (``in_use``, this
+    run's, counts as one and stays), and any no run can use (no manifest: a failed or discarded
+    build; another ``_FORMAT``), so the cache does not grow with every dependency set and every
+    change that edits one. Environments built for one change (``private``) go before shared
+    ones. One that another run holds is never touched: its lock is tried, never waited for.
+    Returns the keys deleted."""
+    entries = []
+    for path in cache.iterdir():
+        if path.name == in_use or not _KEY.fullmatch(path.name) or path.is_symlink():
+            continue
+        if not path.is_dir():
+            continue
+        manifest = _read_manifest(path) or {}
+        usable = manifest.get("format") == _FORMAT
+        lock = cache / f"{path.name}.lock"
+        used = lock.stat().st_mtime if lock.is_file() else 0.0
+        entries.append((usable, not manifest.get("private"), used, path))
+    entries.sort(key=lambda e: e[:3], reverse=True)  # usable, shared, recently used: kept first
+    deleted = []
+    for n, (usable, _shared, _used, path) in enumerate(entries):
+        if usable and n < keep - 1:
+            continue
+        fd = os.open(cache / f"{path.name}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+        try:  # the lock file stays: a run waiting on it then finds no environment and builds
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            with contextlib.suppress(OSError):
+                (path / MANIFEST).unlink()  # unpublished first: a half-deleted one is never used
+            shutil.rmtree(path, ignore_errors=True)
+            deleted.append(path.name)
+        except BlockingIOError:
+            continue
+        finally:
+            os.close(fd)
+    return deleted
 
 
 def _read_manifest(path: Path) -> dict[str, object] | None:
@@ -645,7 +694,7 @@ def _constraints(requirements: Path) -> list[str]:
 
 
 async def _build(
-    path: Path, key: str, tree: Path, settings: Settings, sandbox: Sandbox
+    path: Path, key: str, tree: Path, settings: Settings, sandbox: Sandbox, *, private: bool
 ) -> tuple[list[str], bool]:
     """Build the environment at ``path``; return the notes on what its setup left out, and
     whether LEO's runner had to be installed as of today (``Environment.runner_as_of_today``)."""
@@ -684,6 +733,7 @@ async def _build(
     manifest = {
         "key": key, "fingerprint": print_, "created": time.time(), "format": _FORMAT,
         "notes": notes[:100], "runner_as_of_today": setup.runner_as_of_today,
+        "private": private,
     }  # fmt: skip
     tmp = path / f"{MANIFEST}.tmp-{os.getpid()}"
     tmp.write_text(json.dumps(manifest))
@@ -724,6 +774,7 @@ async def prepare(
         async with _flock(lock, fcntl.LOCK_SH):
             if await _is_valid(path, key, settings.verify_environment):
                 await anyio.to_thread.run_sync(restore_generated, path, tree)
+                _touch(lock)
                 yield Environment(
                     path, key, reused=True, setup_s=0.0, notes=_notes(path),
                     runner_as_of_today=_runner_as_of_today(path),
@@ -736,13 +787,17 @@ async def prepare(
             with contextlib.suppress(OSError):
                 (path / MANIFEST).unlink()
             async with _build_tree(tree, None if own else change) as source:
-                notes, runner_today = await _build(path, key, source, settings, sandbox)
+                notes, runner_today = await _build(
+                    path, key, source, settings, sandbox, private=own
+                )
             await anyio.to_thread.run_sync(restore_generated, path, tree)
             fcntl.flock(fd, fcntl.LOCK_SH)  # keep it while we use it
+            _touch(lock)
             setup_s = round(time.monotonic() - started, 3)
+            pruned = await anyio.to_thread.run_sync(prune, cache, settings.max_environments, key)
             yield Environment(
                 path, key, reused=False, setup_s=setup_s, notes=tuple(notes),
-                runner_as_of_today=runner_today,
+                runner_as_of_today=runner_today, pruned=tuple(pruned),
             )  # fmt: skip
             return
 

@@ -151,6 +151,9 @@ class Settings(AgentSettings):
     cache_dir: Annotated[Path, BeforeValidator(_directory)] = Field(
         default_factory=lambda: default_cache_dir()
     )
+    max_environments: Annotated[int, Field(ge=1)] = 20
+    """Cached environments kept in ``cache_dir``; a build deletes the least recently used
+    beyond it (those built for one change first) and any no run can use."""
     python: NonEmpty = sys.executable
     system_site_packages: bool = False
     verify_environment: bool = True

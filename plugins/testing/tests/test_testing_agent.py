@@ -229,6 +229,23 @@ def test_a_credential_in_pass_env_stops_the_run_naming_it(leo_repo, run_testing)
         )
 
 
+def test_a_build_beyond_max_environments_deletes_the_least_recently_used(
+    leo_repo, run_testing, tmp_path
+):
+    """Every dependency set, and every change that edits one, builds an environment: without a
+    cap the cache grows by one per dependabot PR. The environment being used stays."""
+    cache = tmp_path / "venvs"
+    repo = leo_repo(base=BASE, head={"calc.py": CALC + "\nY = 2\n"})
+    first = agent_result(run_testing(repo.change(), cache_dir=str(cache), max_environments=1))
+    old = first.details["environment"]["key"]
+    edits = leo_repo(base=BASE, head={"requirements.txt": "# nothing yet\n"})
+    second = agent_result(run_testing(edits.change(), cache_dir=str(cache), max_environments=1))
+    assert second.status == "passed", (second.summary, second.error)
+    assert second.details["environment"]["pruned"] == 1
+    assert not (cache / old).exists()
+    assert (cache / second.details["environment"]["key"]).is_dir()
+
+
 def test_second_run_reuses_the_cached_environment(leo_repo, run_testing, venv_cache):
     """The session's environment was built by the real default setup (pip installs the test
     runner); a second run on the same dependency files reuses it unchanged."""

@@ -287,3 +287,42 @@ def test_changed_line_coverage_judges_small_changes_by_count(files, severities, 
     findings, text = changed_coverage.judge(_measured(*files), 80.0, "medium")
     assert [f.severity for f in findings] == severities
     assert text == summary
+
+
+def test_the_environment_cache_keeps_the_recently_used_and_never_one_in_use(tmp_path):
+    """A build prunes the cache: beyond ``max_environments`` the least recently used go, those
+    built for one change (``private``) first, and any no run can use (no manifest, an old
+    format); one another run holds (its lock) is never touched."""
+    import fcntl
+    import json
+    import os
+
+    from leo_testing.environment import _FORMAT, MANIFEST, prune
+
+    def env(n: int, used: float, *, private=False, fmt=_FORMAT, manifest=True) -> str:
+        key = f"{n:032x}"
+        (tmp_path / key / "bin").mkdir(parents=True)
+        if manifest:
+            data = {"key": key, "format": fmt, "private": private}
+            (tmp_path / key / MANIFEST).write_text(json.dumps(data))
+        lock = tmp_path / f"{key}.lock"
+        lock.touch()
+        os.utime(lock, (used, used))
+        return key
+
+    mine = env(1, 100)  # this run's, just built: stays whatever its age
+    recent, older, oldest = env(2, 90), env(3, 80), env(4, 10)
+    private = env(5, 95, private=True)  # the newest, but it serves one change only
+    stale, broken = env(6, 99, fmt=_FORMAT - 1), env(7, 99, manifest=False)
+    held = env(8, 1)  # the oldest, but another run is using it
+    (tmp_path / "not-an-environment").mkdir()
+    fd = os.open(tmp_path / f"{held}.lock", os.O_RDWR)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH)
+        deleted = prune(tmp_path, 3, mine)
+    finally:
+        os.close(fd)
+    assert sorted(deleted) == sorted([oldest, private, stale, broken])
+    kept = {p.name for p in tmp_path.iterdir() if p.is_dir()}
+    assert kept == {mine, recent, older, held, "not-an-environment"}
+    assert (tmp_path / f"{oldest}.lock").exists()  # a waiting run finds no environment and builds
