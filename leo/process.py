@@ -17,7 +17,7 @@ import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from leo import tracing
 from leo.errors import ToolNotFoundError
@@ -71,12 +71,30 @@ async def run_tool(
     """
     with tracing.span(f"leo.tool {os.path.basename(argv[0])}") as span:
         result = await _run_tool(argv, cwd=cwd, env=env, timeout=timeout, stdin=stdin)
-        if span is not None:
-            span.set_attribute(
-                "leo.tool.returncode", -1 if result.returncode is None else result.returncode
-            )
-            span.set_attribute("leo.tool.timed_out", result.timed_out)
+        _record(span, result)
     return result
+
+
+def _record(span: Any, result: ToolResult) -> None:
+    """The tool's exit on its tracing span (when tracing is on)."""
+    if span is not None:
+        span.set_attribute(
+            "leo.tool.returncode", -1 if result.returncode is None else result.returncode
+        )
+        span.set_attribute("leo.tool.timed_out", result.timed_out)
+
+
+def _result(
+    argv: Sequence[str], returncode: int | None, out: bytearray, err: bytearray, truncated: bool
+) -> ToolResult:
+    return ToolResult(
+        argv=tuple(argv),
+        returncode=returncode,
+        stdout=bytes(out),
+        stderr=bytes(err),
+        timed_out=returncode is None,
+        truncated=truncated,
+    )
 
 
 async def _run_tool(
@@ -135,14 +153,7 @@ async def _run_tool(
     finally:
         with anyio.CancelScope(shield=True):
             await _terminate_tree(process)
-    return ToolResult(
-        argv=tuple(argv),
-        returncode=returncode,
-        stdout=bytes(out),
-        stderr=bytes(err),
-        timed_out=returncode is None,
-        truncated=truncated,
-    )
+    return _result(argv, returncode, out, err, truncated)
 
 
 def run_tool_blocking(
@@ -173,17 +184,9 @@ def run_tool_blocking(
             returncode, truncated = _collect(process, stdin, out, err, timeout)
         finally:
             _terminate_tree_blocking(process)
-        if span is not None:
-            span.set_attribute("leo.tool.returncode", -1 if returncode is None else returncode)
-            span.set_attribute("leo.tool.timed_out", returncode is None)
-    return ToolResult(
-        argv=tuple(argv),
-        returncode=returncode,
-        stdout=bytes(out),
-        stderr=bytes(err),
-        timed_out=returncode is None,
-        truncated=truncated,
-    )
+        result = _result(argv, returncode, out, err, truncated)
+        _record(span, result)
+    return result
 
 
 def _collect(
