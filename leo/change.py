@@ -20,7 +20,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from leo.errors import GitError, LeoError
-from leo.git import run_git
+from leo.git import run_git, run_git_without_attributes
 from leo.models import LeoModel
 
 FileStatus = Literal["added", "modified", "deleted", "renamed", "copied", "type_changed"]
@@ -281,8 +281,13 @@ async def uncommitted(change: Change) -> tuple[str, ...]:
 
 async def _diff(repo: str, base_sha: str, head_sha: str) -> tuple[ChangedFile, ...]:
     opts = ("--no-ext-diff", "--no-textconv", "-M", "--full-index")
-    raw = await run_git(repo, "diff", *opts, "--raw", "--numstat", "-z", base_sha, head_sha)
-    patch = await run_git(repo, "diff", *opts, "-U0", base_sha, head_sha, check=False)
+    # The change's own .gitattributes must not decide which of its lines are changed.
+    raw = await run_git_without_attributes(
+        repo, "diff", *opts, "--raw", "--numstat", "-z", base_sha, head_sha
+    )
+    patch = await run_git_without_attributes(
+        repo, "diff", *opts, "-U0", base_sha, head_sha, check=False
+    )
     if patch.returncode != 0 or raw.truncated:
         msg = f"git diff {base_sha[:12]}..{head_sha[:12]} failed: {patch.stderr_text.strip()}"
         raise GitError(msg)

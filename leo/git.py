@@ -10,6 +10,7 @@ configuration says, and never prompts for credentials (issue 16: a test that wro
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Mapping
 
 from leo.errors import GitError, ToolNotFoundError
@@ -53,6 +54,26 @@ async def run_git(
 ) -> ToolResult:
     """Run git in ``repo``; ``GitError`` on timeout, and on failure unless ``check`` is False."""
     result = await run_tool(argv(repo, *args), env=_env(env), timeout=timeout, stdin=stdin)
+    return _checked(result, repo, args, check, timeout)
+
+
+async def run_git_without_attributes(
+    repo: str | os.PathLike[str], *args: str, check: bool = True, timeout: float = TIMEOUT_S
+) -> ToolResult:
+    """``run_git`` with none of the repository's own ``.gitattributes`` in force.
+
+    git reads attributes from the work tree and the index, and when the checkout is the head
+    those hold the change under review: its ``*.py -diff`` turned every Python file into
+    "Binary files differ", with no hunk, so no line of it counted as changed and a shell
+    injection it added was judged untouched context (PASS). An empty work tree and index
+    leave git's own binary test (a NUL early on) and the operator's attributes files.
+    """
+    found = await run_git(repo, "rev-parse", "--absolute-git-dir", timeout=timeout)
+    git_dir = found.stdout_text.strip()
+    with tempfile.TemporaryDirectory(prefix="leo-no-attributes-") as empty:
+        env = {**os.environ, "GIT_INDEX_FILE": os.path.join(empty, "index")}
+        where = (f"--git-dir={git_dir}", f"--work-tree={empty}")
+        result = await run_tool(argv(empty, *where, *args), env=_env(env), timeout=timeout)
     return _checked(result, repo, args, check, timeout)
 
 

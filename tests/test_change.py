@@ -130,3 +130,24 @@ def test_read_many_with_spaces_in_missing_and_present_paths(leo_repo):
         "sub": None,
         "sub/mod.py": b"M\n",
     }
+
+
+def test_the_changes_own_gitattributes_do_not_hide_its_lines(leo_repo):
+    # A head whose .gitattributes says "*.py -diff" made git call every Python file binary:
+    # no hunk, so a shell injection it added was untouched context and the change PASSed.
+    repo = leo_repo(
+        base={"app.py": "a = 1\n"},
+        head={"app.py": "a = 1\nimport os\nos.system(input())\n", ".gitattributes": "*.py -diff\n"},
+    )
+    assert (repo.path / ".gitattributes").exists()  # the checkout is the head
+    app = repo.change().file("app.py")
+    assert app is not None
+    assert (app.binary, app.added_lines) == (False, (2, 3))
+
+
+def test_real_binaries_stay_binary_without_the_repositorys_attributes(leo_repo):
+    # Hostile twin: ignoring the attributes must not make git diff a real binary as text.
+    repo = leo_repo(base={"a.txt": "x\n"}, head={"blob.bin": b"\x00\x01\x02\x03", "a.txt": "y\n"})
+    by = {f.path: f for f in repo.change().files}
+    assert by["blob.bin"].binary and by["blob.bin"].added_lines == ()
+    assert by["a.txt"].added_lines == (1,)

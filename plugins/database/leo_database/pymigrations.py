@@ -43,9 +43,43 @@ def _candidate(path: str) -> bool:
     )
 
 
+def _imports(tree: ast.Module) -> set[str]:
+    """The top-level packages a module imports from (``from alembic import op`` -> alembic)."""
+    found = set()
+    for n in tree.body:
+        if isinstance(n, ast.Import):
+            found |= {a.name.split(".")[0] for a in n.names}
+        elif isinstance(n, ast.ImportFrom) and n.module and not n.level:
+            found.add(n.module.split(".")[0])
+    return found
+
+
+def declared_kind(tree: ast.Module) -> Literal["alembic", "django"] | None:
+    """A migration by what it says it is, wherever it lies: Alembic's ``version_locations``
+    and Django's ``MIGRATION_MODULES`` can name any folder (``db/revisions/`` had an
+    ``op.drop_column`` PASS as no migration at all). Stricter than ``kind_of``: an Alembic
+    revision also names its ``down_revision`` and imports alembic; a Django migration
+    subclasses ``migrations.Migration``."""
+    kind = kind_of(tree)
+    imports = _imports(tree)
+    if kind == "alembic":
+        return kind if "down_revision" in _assigned(tree) and "alembic" in imports else None
+    if kind == "django" and "django" in imports:
+        for n in tree.body:
+            if isinstance(n, ast.ClassDef) and n.name == "Migration":
+                bases = [b.attr if isinstance(b, ast.Attribute) else getattr(b, "id", "")
+                         for b in n.bases]  # fmt: skip
+                return kind if "Migration" in bases else None
+    return None
+
+
+def _assigned(tree: ast.Module) -> set[str]:
+    return {t.id for n in tree.body if isinstance(n, ast.Assign | ast.AnnAssign)
+            for t in (n.targets if isinstance(n, ast.Assign) else [n.target]) if isinstance(t, ast.Name)}  # fmt: skip
+
+
 def kind_of(tree: ast.Module) -> Literal["alembic", "django"] | None:
-    names = {t.id for n in tree.body if isinstance(n, ast.Assign | ast.AnnAssign)
-             for t in (n.targets if isinstance(n, ast.Assign) else [n.target]) if isinstance(t, ast.Name)}  # fmt: skip
+    names = _assigned(tree)
     funcs = {n.name for n in tree.body if isinstance(n, ast.FunctionDef)}
     if "revision" in names and "upgrade" in funcs:
         return "alembic"
@@ -56,7 +90,7 @@ def kind_of(tree: ast.Module) -> Literal["alembic", "django"] | None:
 
 async def discover(change: Change) -> PyResult:
     out = PyResult()
-    paths = [f.path for f in change.files if f.status != "deleted" and _candidate(f.path)]
+    paths = [f.path for f in change.files if f.status != "deleted" and f.path.endswith(".py")]
     if not paths:
         return out
     blobs = await change.read_many(paths, "head")
@@ -69,14 +103,14 @@ async def discover(change: Change) -> PyResult:
         try:
             tree = parse_python(text, filename=path)
         except (SyntaxError, ValueError) as exc:
-            if "revision" in text or "class Migration" in text:
+            if _candidate(path) and ("revision" in text or "class Migration" in text):
                 out.migrations.append(
                     PyMigration(path, "django" if "class Migration" in text else "alembic")
                 )
                 out.findings.append(finding("database.syntax-error", f"{path} is not valid Python: {exc}", path,
                                             getattr(exc, "lineno", None) or 1))  # fmt: skip
             continue
-        kind = kind_of(tree)
+        kind = kind_of(tree) if _candidate(path) else declared_kind(tree)
         if kind is not None:
             out.migrations.append(PyMigration(path, kind))
             parsed[path] = (tree, text)

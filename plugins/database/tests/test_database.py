@@ -310,6 +310,22 @@ def test_alembic_revision_is_read_through_its_op_calls(leo_repo, leo_run):
     assert agent.status == "failed"
 
 
+def test_alembic_revision_outside_a_versions_folder_is_still_a_migration(leo_repo, leo_run):
+    # alembic.ini's version_locations can name any folder: db/revisions/ had PASSed as no
+    # migration at all ("skipped") with its drop_column.
+    p = "db/revisions/b2_change.py"
+    result, agent = run(leo_repo, leo_run, {p: ALEMBIC_HEAD}, base={"README.md": "x\n"})
+    result.assert_finding("database.drop-column", path=p, line=10)
+    assert agent.status == "failed"
+
+
+def test_module_outside_migration_folders_that_only_looks_like_one_is_not_read(leo_repo, leo_run):
+    # Hostile twin's honest side: an app's own upgrade() beside a revision string, no alembic.
+    app = 'revision = "2"\ndown_revision = "1"\n\n\ndef upgrade():\n    return revision\n'
+    _result, agent = run(leo_repo, leo_run, {"app/upgrade.py": app}, base={"README.md": "x\n"})
+    assert agent.status == "skipped", agent.summary
+
+
 DJANGO = """from django.db import migrations, models
 
 

@@ -200,7 +200,7 @@ class SecurityAgent(SubAgent):
                 reason = "; ".join(failed[path])
                 not_analysed.append(targets.NotAnalysed(path=path, reason=reason, unread=True))
                 penalised += 1
-            elif targets.is_code(path) and not by & code_tools:
+            elif (targets.is_code(path) or path in plan.scripts) and not by & code_tools:
                 reason = "no code scanner covers this file type (scanned for secrets only)"
                 if not by:
                     reason = "no scanner covers this file type"

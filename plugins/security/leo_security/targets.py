@@ -86,6 +86,31 @@ CODE_SUFFIXES = frozenset(
 ) | {".pl", ".lua", ".ps1", ".groovy", ".ex", ".exs", ".erl", ".clj", ".dart", ".r"}
 
 
+#: Interpreters a script's ``#!`` line may name -> the semgrep language of its code.
+SHEBANG_LANGUAGES = {"python": "python", "pypy": "python", "sh": "bash", "bash": "bash",
+                     "dash": "bash", "zsh": "bash", "ksh": "bash", "node": "javascript"}  # fmt: skip
+#: The names a rule file may give each of those languages.
+_ALIASES = {"python": {"python"}, "bash": {"bash", "sh"}, "javascript": {"javascript", "js"}}
+
+
+def shebang_language(data: bytes) -> str | None:
+    """The language of a script by its ``#!`` line (``#!/usr/bin/env python3`` -> python), the
+    interpreter's own name for one LEO has no rules for (perl), or None without one.
+
+    A script needs no suffix to run (``bin/deploy``), so its name says nothing: its shell
+    injection had been scanned for secrets only and PASSed.
+    """
+    if not data.startswith(b"#!"):
+        return None
+    words = data[2:].split(b"\n", 1)[0].decode("utf-8", "replace").split()
+    if words and PurePosixPath(words[0]).name == "env":  # env [-S] [VAR=value …] program
+        words = [w for w in words[1:] if not w.startswith("-") and "=" not in w]
+    if not words:
+        return None
+    name = PurePosixPath(words[0]).name.rstrip("0123456789.") or None
+    return SHEBANG_LANGUAGES.get(name, name) if name else None
+
+
 def is_dockerfile(path: str) -> bool:
     name = PurePosixPath(path).name
     return (
@@ -129,6 +154,8 @@ class Targets:
     """How many of those lower the confidence (a deleted file has nothing left to scan)."""
     through: dict[str, str] = field(default_factory=dict)
     """Symlinks scanned through their target: link path -> target path."""
+    scripts: dict[str, str] = field(default_factory=dict)
+    """Files without a known suffix whose ``#!`` line names an interpreter: path -> language."""
 
     def write(self, root: Path, paths: list[str]) -> None:
         """Write ``paths`` (already checked to be safe relative paths) below ``root``."""
@@ -136,6 +163,8 @@ class Targets:
             target = root.joinpath(*PurePosixPath(path).parts)
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(self.contents[path])
+            if path in self.scripts:  # semgrep reads a #! line only on an executable file
+                target.chmod(0o755)
 
 
 def _safe(path: str) -> bool:
@@ -268,9 +297,12 @@ async def select(change: Change, *, languages: set[str], max_bytes: int) -> Targ
         targets.text.append(path)
         if path in through:
             targets.through[path] = through[path]
-        if path.endswith(".py"):
+        script = None if is_code(path) else shebang_language(data)
+        if script is not None:
+            targets.scripts[path] = script
+        if path.endswith(".py") or script == "python":
             targets.python.append(path)
-        if semgrep_covers(path, languages):
+        if semgrep_covers(path, languages) or languages & _ALIASES.get(script or "", set()):
             targets.semgrep.append(path)
         if is_workflow(path):
             targets.workflows.append(path)

@@ -99,3 +99,23 @@ def test_token_in_a_file_whose_name_holds_a_tab_is_not_a_pass(tmp_path):
     hits = [f for f in result.findings if f.path == "conf/a\tb.py" and f.severity != "info"]
     assert hits or "conf/a\tb.py" in _unread(result)
     assert token not in result.report.model_dump_json()
+
+
+def test_script_without_a_suffix_is_scanned_as_its_interpreters_language(tmp_path):
+    # bin/deploy runs as Python whatever its name says; it had been scanned for secrets only.
+    deploy = "#!/usr/bin/env python3\n" + SHELL
+    repo = make_repo(tmp_path / "r", {"README.md": "x\n"}, {"bin/deploy": deploy})
+    result = run_agents(repo.change(), [SecurityAgent])
+    result.assert_verdict("FAIL")
+    result.assert_finding("security.bandit.B602", path="bin/deploy", line=6)
+    result.assert_finding(
+        "security.semgrep.subprocess-shell-with-non-literal-command", path="bin/deploy"
+    )
+
+
+def test_script_in_a_language_no_scanner_covers_is_listed_not_analysed(tmp_path):
+    # Hostile twin: a #! naming an interpreter LEO has no rules for is not counted as read.
+    repo = make_repo(tmp_path / "r", {"README.md": "x\n"}, {"bin/tool": "#!/usr/bin/perl\n1;\n"})
+    result = run_agents(repo.change(), [SecurityAgent], config=FAST)
+    not_analysed = {n.path: n.reason for n in result.agent("security").analysed.not_analysed}
+    assert "no code scanner covers" in not_analysed["bin/tool"]
