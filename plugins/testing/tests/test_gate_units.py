@@ -454,6 +454,38 @@ def test_a_rewritten_failing_test_is_judged_by_the_check_it_failed_on(rewrite):
         assert weakened_findings([w], updated_tests="lead")[0].severity == "medium"
 
 
+#: soupsieve 2.6's test_unrecognized_pseudo; pytest reports it failed on line 2.
+RAISING = "def test_add():\n    assert_raises(':before', NotImplementedError)\n"
+UNITTEST = "def test_add():\n    assertRaises(NotImplementedError, compile, ':before')\n"
+RAISING_REWRITES = {
+    "exception-updated": ("low", "a new expected value", RAISING,
+                          RAISING.replace("NotImplementedError", "SelectorSyntaxError")),
+    "unittest-exception-updated": ("low", "a new expected value", UNITTEST,
+                                   UNITTEST.replace("NotImplementedError", "errors.SyntaxError")),
+    # the hostile twins: another input that does not raise, or any exception at all
+    "input-changed": ("medium", "deleted that check", RAISING, RAISING.replace(":before", ":hover")),
+    "any-exception": ("high", "expects any exception in place of NotImplementedError", RAISING,
+                      RAISING.replace("NotImplementedError", "Exception")),
+    "unittest-any-exception": ("high", "expects any exception", UNITTEST,
+                               UNITTEST.replace("NotImplementedError", "BaseException")),
+    "with-any-exception": ("high", "expects any exception",
+                           "def test_add():\n    with pytest.raises(ValueError):\n        f()\n",
+                           "def test_add():\n    with pytest.raises(Exception):\n        f()\n"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("rewrite", RAISING_REWRITES.values(), ids=RAISING_REWRITES.keys())
+def test_a_check_expecting_another_exception_is_updated_and_one_expecting_any_is_neutered(rewrite):
+    """soupsieve 2.6 raises SelectorSyntaxError where 2.5 raised NotImplementedError, and its
+    tests say so: an update, like ``with pytest.raises`` naming the new exception. A check
+    moved to an input that no longer raises, or widened to ``Exception``, hides the failure."""
+    severity, said, base_src, head_src = rewrite
+    base, head = Suite((failed_at(2),)), Suite((case("test_add", "passed"),))
+    (w,) = compare(base, head, {"tests/test_a.py"}, None, sources_of(base_src, head_src))
+    (finding,) = weakened_findings([w])
+    assert finding.severity == severity and said in finding.message, finding.message
+
+
 def test_the_variants_of_one_inherited_test_are_one_finding_under_their_real_node_ids():
     """itsdangerous 2.2.0: test_iter_unsigners, defined in test_serializer.py, runs in three
     classes of three files; xunit1 names the defining file, so each was reported three times."""
