@@ -468,7 +468,9 @@ _NO_ATTRIBUTE = re.compile(r"AttributeError: .*(?:object|class) .*has no attribu
 
 async def subjects_removed(change: Change, weakened: Sequence[Weakened]) -> list[Weakened]:
     """Mark each failing base test that the change deleted along with its subject: its error
-    names a module the change deleted, or a name the change removed from the module (or, for an
+    names a module the change deleted (``No module named 'pkg.mod'``, or ``cannot import name
+    'mod' from 'pkg'`` for ``from pkg import mod``: pyasn1 0.6.1 deleted ``pyasn1.compat.octets``
+    and ``tests/compat/test_octets.py``), or a name the change removed from the module (or, for an
     attribute, from every changed code file) that defined it at base (blinker 1.8.0 deleted the
     private ``blinker._saferef`` and ``tests/test_saferef.py`` with it). Design judges the
     removal itself; a deleted test that failed an assertion is not marked."""
@@ -588,6 +590,8 @@ def _removed_subject(
         return f"module {match[1]} ({files[0]}), which the change deleted" if files else ""
     if match := _NO_NAME.search(error):
         module, name = match["module"] or match["module2"], match["name"] or match["name2"]
+        if files := _module_files(f"{module}.{name}", gone):  # ``from pkg import submodule``
+            return f"module {module}.{name} ({files[0]}), which the change deleted"
         files = _module_files(module, head)  # a module the change edited
         word = re.compile(rf"\b{re.escape(name)}\b")
         if files and all(

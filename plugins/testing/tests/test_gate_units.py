@@ -579,6 +579,32 @@ def test_a_deleted_check_on_a_private_detail_the_change_removed_is_context(
 
 
 @pytest.mark.parametrize(
+    ("deleted", "severity"),
+    [
+        ("pkg/octets.py", "low"),  # pyasn1 0.6.1 deleted pyasn1.compat.octets and its tests
+        # the hostile twins: the module the test imports is still there, or another one went
+        (None, "high"),
+        ("pkg/other.py", "high"),
+    ],
+)
+def test_a_test_module_deleted_with_the_submodule_it_imported_from_its_package_is_context(
+    leo_repo, deleted, severity
+):
+    import anyio
+    from leo_testing.baseline import Weakened, subjects_removed
+
+    base = {"pkg/__init__.py": "", "pkg/octets.py": "X = 1\n", "pkg/other.py": "Y = 2\n"}
+    repo = leo_repo(base=base, head={deleted: None} if deleted else {"pkg/octets.py": "X = 2\n"})
+    error = "ImportError: cannot import name 'octets' from 'pkg' (/tmp/tree/pkg/__init__.py)"
+    w = Weakened("tests/test_octets.py", "error", None, False, "module", detail=error, error=error)
+    (marked,) = anyio.run(subjects_removed, repo.change(), [w])
+    (finding,) = weakened_findings([marked])
+    assert finding.severity == severity, finding.message
+    if severity == "low":
+        assert "module pkg.octets (pkg/octets.py), which the change deleted" in finding.message
+
+
+@pytest.mark.parametrize(
     ("message", "severity"),
     [
         ('failed on teardown with "TimeoutError: the server thread did not stop"', "medium"),
