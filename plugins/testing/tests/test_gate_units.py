@@ -578,6 +578,45 @@ def test_a_deleted_check_on_a_private_detail_the_change_removed_is_context(
     assert finding.severity == severity, finding.message
 
 
+#: isodate 0.6.1's tests import six through their package's ``__init__.py``; 0.7.0 dropped six.
+WRAPPED = (
+    "E   _pytest.nodes.Collector.CollectError: ImportError while importing test module "
+    "'/tmp/t/src/iso/tests/__init__.py'.\nE   Traceback:\nE   src/iso/tests/test_pickle.py:3: "
+    "in <module>\nE       from six.moves import cPickle\nE   E   ModuleNotFoundError: No module "
+    "named 'six'\n\n_pytest/python.py:523: CollectError"
+)
+NO_SIX = "E   ModuleNotFoundError: No module named 'six'"
+
+
+@pytest.mark.parametrize(
+    ("in_base_pass", "failed_before"),
+    [
+        (WRAPPED, True),
+        # the hostile twins: an assertion that failed against the head's code, or a module the
+        # base cannot import for another reason, is not excused by the file failing at the base
+        ("E   assert 4 == 3\n\nsrc/iso/tests/test_duration.py:9: AssertionError", False),
+        (WRAPPED.replace("'six'", "'iso.duration'"), False),
+    ],
+)
+def test_a_test_whose_file_the_base_cannot_import_failed_before_when_it_failed_the_same_way(
+    in_base_pass, failed_before
+):
+    from leo_testing.agent import failed_again
+
+    path = "src/iso/tests/test_duration.py"
+    test = TestCase("test_neg", "src.iso.tests.test_duration.DurationTest", path, 9, "error",
+                    "failed on setup", in_base_pass)  # fmt: skip
+    module = TestCase("src.iso.tests.test_duration", "", path, None, "error",
+                      "collection failure", NO_SIX)  # fmt: skip
+    other = replace(test, file="src/iso/tests/test_time.py",
+                    classname="src.iso.tests.test_time.TimeTest")  # fmt: skip
+    wanted = {test.nodeid, other.nodeid}
+    found = failed_again(wanted, Suite((module,)), [test, other])
+    assert sorted(found) == ([test.nodeid] if failed_before else [])
+    if failed_before:
+        assert test.first_error_line() == "ModuleNotFoundError: No module named 'six'"
+
+
 @pytest.mark.parametrize(
     ("deleted", "severity"),
     [
