@@ -735,7 +735,7 @@ class TestingAgent(SubAgent):
         if harness:
             details["harness_changed"] = dict(harness)
             own = self.settings.is_default_command  # LEO's own --cov measures the tree
-            bending, inert = await harness_effect(change, harness, own)
+            bending, inert = await harness_effect(change, harness, own, self.settings.coverage_omit)
             details["harness_effect"] = {"may_bend": bending[:50], "cannot_bend": inert[:50]}
             findings.append(_harness_finding(list(harness), bending, inert))
         base = run.base
