@@ -381,6 +381,31 @@ def test_a_rename_that_renames_every_helper_too_is_found_by_its_shape():
     assert compare(base, head, {"tests/test_a.py"}, None, sources_of(old, new)) == []
 
 
+#: pyasn1 0.6.0's testPrintable: the Python 2 branch never runs on Python 3.
+PRINTABLE = (
+    "def test_printable():\n    if sys.version_info[0] < 3:\n        assert unicode(s) == p\n"
+    "    else:\n        assert str(s) == p\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("source", "asserts"),
+    [
+        (PRINTABLE, 1),
+        ("def test_printable():\n    assert str(s) == p\n", 1),  # pyasn1 0.6.1
+        (PRINTABLE.replace("sys.version_info[0] < 3", "six.PY2"), 1),
+        (PRINTABLE.replace("sys.version_info[0] < 3", "sys.version_info < (3,)"), 1),
+        # the hostile twin: a check moved under a Python 2 branch no longer counts
+        ("def test_printable():\n    if sys.version_info < (3,):\n        assert str(s) == p\n", 0),
+        # a branch a Python 3 minor version decides still counts, both ways
+        (PRINTABLE.replace("sys.version_info[0] < 3", "sys.version_info < (3, 8)"), 2),
+    ],
+)
+def test_assertions_only_python_2_ran_are_not_counted(source, asserts):
+    (test,) = read_test_functions(source.encode()).values()
+    assert test.asserts == asserts
+
+
 #: The base test: pytest reports it failed on line 3 (``assert add(1, 2) == 3``).
 FAILING = "def test_add():\n    x = add(0, 0)\n    assert add(1, 2) == 3\n    assert x == 0\n"
 #: What a change may make of it: each an update of the behaviour it checks, or not.
