@@ -245,6 +245,8 @@ def _not_a_break(breakage: Any, old: Any, new: Any) -> str | None:
     kind = breakage.kind.name
     if any(p.startswith("_") and not p.endswith("__") for p in parts):
         return "private name"
+    if kind == "OBJECT_REMOVED" and obj.name in _PYTHON2_ONLY:
+        return "a special method only Python 2 looked up; Python 3 never calls it"
     if NOT_PUBLISHED & set(parts):
         return "test or example code, not a published API"
     undeclared = _left_out_of_all(old, parts)
@@ -464,6 +466,11 @@ def _callable(scope: Any, names: list[str]) -> bool:
     return False
 
 
+#: Special methods only Python 2 called (pyasn1 0.6.1 removed ``__nonzero__``, ``__unicode__``,
+#: ``__div__`` and ``__long__`` beside their Python 3 names): no Python 3 caller loses anything.
+_PYTHON2_ONLY = frozenset({"__nonzero__", "__unicode__", "__div__", "__rdiv__", "__idiv__",
+                           "__long__", "__cmp__", "__coerce__", "__getslice__", "__setslice__",
+                           "__delslice__", "__oct__", "__hex__"})  # fmt: skip
 #: Special methods that callers also call by name with arguments: their signature is API.
 _CALLED_BY_NAME = frozenset({"__init__", "__new__", "__call__", "__init_subclass__"})
 

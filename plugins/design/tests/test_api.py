@@ -407,6 +407,46 @@ def test_special_method_signature_changes_are_not_breaks_but_public_ones_are(leo
     run.assert_verdict("ESCALATE")
 
 
+NUMBER = """class Number:
+    def __bool__(self):
+        return True
+
+    __nonzero__ = __bool__
+
+    def __truediv__(self, other):
+        return 1
+
+    def __div__(self, other):
+        return 1
+
+    def __unicode__(self):
+        return ""
+"""
+
+
+def test_removing_special_methods_only_python_2_called_is_no_break_but_a_python_3_one_is(
+    leo_repo, leo_run
+):
+    """pyasn1 0.6.1 removed ``__nonzero__``, ``__div__`` and ``__unicode__`` beside the Python 3
+    methods they aliased. Removing ``__bool__`` changes what ``if number:`` does: still a break."""
+    head = NUMBER.replace("    __nonzero__ = __bool__\n\n", "")
+    head = head.replace("    def __div__(self, other):\n        return 1\n\n", "")
+    head = head.replace('\n    def __unicode__(self):\n        return ""\n', "")
+    head = head.replace("    def __bool__(self):\n        return True\n\n", "")
+    repo = leo_repo(base={"app/__init__.py": "", "app/num.py": NUMBER}, head={"app/num.py": head})
+    run = leo_run(repo.change(), [DesignAgent])
+    assert _api(run) == [
+        (
+            "design.api.object-removed",
+            "medium",
+            "public function app.num.Number.__bool__ was removed or renamed",
+        )
+    ]
+    excused = run.agent("design").details["api_not_breaks"]
+    assert sum("only Python 2 looked up" in e for e in excused) == 3, excused
+    run.assert_verdict("ESCALATE")
+
+
 def test_packages_beside_a_src_layout_are_not_published(leo_repo, leo_run):
     """urllib3 keeps its test server package ``dummyserver`` beside ``src/``: not in the wheel."""
     repo = leo_repo(

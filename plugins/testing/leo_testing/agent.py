@@ -347,11 +347,26 @@ async def _failing_before(
     suite = _suite(again.junit)
     if suite is None or again.result.timed_out:
         return {}
-    wanted = set(ids)
+    failed_as = [c for s in (base_suite, head_suite) if s is not None for c in s.cases]
+    return failed_again(set(ids), suite, failed_as)
+
+
+def failed_again(
+    wanted: set[str], rerun: Suite, failed_as: Sequence[TestCase]
+) -> dict[str, frozenset[str]]:
+    """The ``wanted`` tests that fail in ``rerun`` at the base, each with how. pytest names a
+    file it cannot import there, not its tests: a test of that file that failed (``failed_as``)
+    the same way failed before the change (isodate 0.7.0 dropped six, which every base test
+    module imports through the package's ``__init__.py``)."""
     found: dict[str, set[str]] = {}
-    for case in suite.cases:
+    for case in rerun.cases:
         if case.outcome in ("failed", "error") and case.nodeid in wanted:
             found.setdefault(case.nodeid, set()).add(case.failure_signature())
+    unimportable = {c.file: c.failure_signature() for c in rerun.cases if c.collection_error}
+    for case in failed_as:
+        how = unimportable.get(case.file)
+        if how and case.nodeid in wanted - found.keys() and case.failure_signature() == how:
+            found[case.nodeid] = {how}
     return {nodeid: frozenset(how) for nodeid, how in found.items()}
 
 
@@ -776,7 +791,7 @@ class TestingAgent(SubAgent):
         if harness:
             details["harness_changed"] = dict(harness)
             own = self.settings.is_default_command  # LEO's own --cov measures the tree
-            bending, inert = await harness_effect(change, harness, own)
+            bending, inert = await harness_effect(change, harness, own, self.settings.coverage_omit)
             details["harness_effect"] = {"may_bend": bending[:50], "cannot_bend": inert[:50]}
             findings.append(_harness_finding(list(harness), bending, inert))
         base = run.base

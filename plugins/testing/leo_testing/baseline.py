@@ -15,6 +15,7 @@ import ast
 import copy
 import dataclasses
 import difflib
+import operator
 import posixpath
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -149,8 +150,17 @@ def _shape(node: ast.FunctionDef | ast.AsyncFunctionDef) -> str:
 
 
 def _count_asserts(node: ast.AST) -> int:
+    """The checks in ``node``, leaving out the branches only Python 2 ran (pyasn1 0.6.1 dropped
+    ``if sys.version_info[0] < 3: assert unicode(x) == …``, which no Python 3 run executes)."""
     count = 0
-    for n in ast.walk(node):
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        holds = _on_python_3(n.test) if isinstance(n, ast.If) else None
+        if isinstance(n, ast.If) and holds is not None:
+            stack.extend(n.body if holds else n.orelse)
+            continue
+        stack.extend(ast.iter_child_nodes(n))
         if isinstance(n, ast.Assert):
             count += 1
         elif isinstance(n, ast.Call):
@@ -162,6 +172,33 @@ def _count_asserts(node: ast.AST) -> int:
 
 
 _CHECKS = frozenset({"raises", "warns", "fail", "deprecated_call", "expect", "check"})
+_COMPARE = {ast.Lt: operator.lt, ast.LtE: operator.le, ast.Gt: operator.gt,
+            ast.GtE: operator.ge, ast.Eq: operator.eq, ast.NotEq: operator.ne}  # fmt: skip
+
+
+def _on_python_3(test: ast.expr) -> bool | None:
+    """Whether ``test`` holds on every Python 3, when its major version alone decides it
+    (``sys.version_info[0] < 3``, ``sys.version_info >= (3,)``, ``six.PY2``); else None."""
+    text = ast.unparse(test)
+    if text in ("PY2", "six.PY2", "PY3", "six.PY3"):
+        return text.endswith("PY3")
+    if not isinstance(test, ast.Compare) or len(test.ops) != 1 or type(test.ops[0]) not in _COMPARE:
+        return None
+    left, right, op = ast.unparse(test.left), test.comparators[0], _COMPARE[type(test.ops[0])]
+    try:
+        value = ast.literal_eval(right)
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        return None
+    if left in ("sys.version_info[0]", "sys.version_info.major") and isinstance(value, int):
+        return bool(op(3, value))
+    if left == "sys.version_info" and isinstance(value, tuple) and value:
+        if isinstance(value[0], int) and value[0] != 3:
+            return bool(op((3,), value[:1]))
+        if value == (3,):  # every Python 3 version is longer, so greater
+            return bool(op((3, 0), value))
+    return None
+
+
 #: How alike a vanished test and a new one of the same file must be to call it a rename.
 _RENAME_SIMILARITY = 0.6
 
@@ -471,7 +508,9 @@ _NO_ATTRIBUTE = re.compile(r"AttributeError: .*(?:object|class) .*has no attribu
 
 async def subjects_removed(change: Change, weakened: Sequence[Weakened]) -> list[Weakened]:
     """Mark each failing base test that the change deleted along with its subject: its error
-    names a module the change deleted, or a name the change removed from the module (or, for an
+    names a module the change deleted (``No module named 'pkg.mod'``, or ``cannot import name
+    'mod' from 'pkg'`` for ``from pkg import mod``: pyasn1 0.6.1 deleted ``pyasn1.compat.octets``
+    and ``tests/compat/test_octets.py``), or a name the change removed from the module (or, for an
     attribute, from every changed code file) that defined it at base (blinker 1.8.0 deleted the
     private ``blinker._saferef`` and ``tests/test_saferef.py`` with it). Design judges the
     removal itself; a deleted test that failed an assertion is not marked."""
@@ -596,6 +635,8 @@ def _removed_subject(
         return f"module {match[1]} ({files[0]}), which the change deleted" if files else ""
     if match := _NO_NAME.search(error):
         module, name = match["module"] or match["module2"], match["name"] or match["name2"]
+        if files := _module_files(f"{module}.{name}", gone):  # ``from pkg import submodule``
+            return f"module {module}.{name} ({files[0]}), which the change deleted"
         files = _module_files(module, head)  # a module the change edited
         word = re.compile(rf"\b{re.escape(name)}\b")
         if files and all(

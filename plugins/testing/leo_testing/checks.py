@@ -3,15 +3,17 @@
 A release that changes behaviour updates the test that pinned the old behaviour: the failing
 ``assert x == old`` becomes ``assert x == new`` (itsdangerous 2.2.0's ``test_iter_unsigners``).
 A change that hides a bug removes that assertion, or keeps it where it can no longer fail:
-truthiness in place of a comparison, a tautology, ``mock.ANY``, a ``try``/``except`` or
-``contextlib.suppress`` around it, an ``if False:`` above it. pytest's report names the line the
-base test failed on; the statement there is looked for in the head's version of the test.
+truthiness in place of a comparison, a tautology, ``mock.ANY``, ``Exception`` in place of the
+exception it expected, a ``try``/``except`` or ``contextlib.suppress`` around it, an ``if False:``
+above it. pytest's report names the line the base test failed on; the statement there is looked
+for in the head's version of the test.
 """
 
 from __future__ import annotations
 
 import ast
 import difflib
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Literal
@@ -28,6 +30,10 @@ _ANYTHING = frozenset({"ANY", "mock.ANY", "unittest.mock.ANY"})
 _PATCHES = frozenset({"setattr", "setitem", "delattr", "delitem", "patch", "object", "dict",
                       "multiple", "setenv", "syspath_prepend", "chdir"})  # fmt: skip
 _MAX_TEXT = 160
+#: A name that reads as an exception class (``SelectorSyntaxError``, ``mod.ParseError``).
+_EXCEPTION = re.compile(r"(?:\w+\.)*\w*(?:Error|Exception|Warning|Exit|Interrupt)")
+#: Exceptions every other one derives from: expecting one of them accepts any failure.
+_ANY_EXCEPTION = frozenset({"Exception", "BaseException", "builtins.Exception"})
 #: ``== {}`` → ``is None`` is the same comparison with another expected value (packaging 24.0).
 _SAME_OP = {"Is": "Eq", "IsNot": "NotEq"}
 
@@ -167,6 +173,8 @@ def _fate(stmt: ast.stmt, base: Function, head: Function) -> tuple[Fate, str]:
                 weakened = weakened or why
             elif _vacuous(other):
                 weakened = weakened or "compares with something that always matches"
+            elif broader := _broadened(stmt, other):
+                weakened = weakened or broader
             else:
                 return "updated", ""
         return ("weakened", weakened) if weakened else ("removed", "")
@@ -227,6 +235,8 @@ def _updated(base: ast.stmt, head: ast.stmt, params: frozenset[str] = frozenset(
         return False
     if old[0] == "with":
         return old[2][0] == new[2][0] or old[2][1] == new[2][1]
+    if old[0] == "call" and _exception_swapped(old[2], new[2]):
+        return True
     subject, now = old[2][0], new[2][0]
     if _literal(subject) or (old[2][1:] == new[2][1:] and subject == now):
         return False
@@ -235,6 +245,20 @@ def _updated(base: ast.stmt, head: ast.stmt, params: frozenset[str] = frozenset(
         or (subject in now and len(now) > len(subject))
         or _blanked(subject, params) == _blanked(now, params)
     )
+
+
+def _exception_swapped(old: list[str], new: list[str]) -> bool:
+    """One operand of a call check, an exception class, named another and the rest kept:
+    ``assert_raises(':before', NotImplementedError)`` → ``…, SelectorSyntaxError)`` (soupsieve
+    2.6), ``assertRaises(ValueError, f, 1)`` → ``assertRaises(TypeError, f, 1)``; the call form
+    of a ``with pytest.raises`` whose exception changed. Another input is another check."""
+    changed = [(a, b) for a, b in zip(old, new, strict=True) if a != b]
+    return len(changed) == 1 and len(old) > 1 and all(map(_exception_name, changed[0]))
+
+
+def _exception_name(text: str) -> bool:
+    """``text`` names an exception class: ``ValueError``, ``errors.SelectorSyntaxError``."""
+    return _EXCEPTION.fullmatch(text) is not None
 
 
 def _args(fn: Function) -> frozenset[str]:
@@ -276,6 +300,20 @@ def _vacuous(stmt: ast.stmt) -> bool:
     if parts[0] == "call" and not parts[1].rpartition(".")[2].lower().startswith("assert"):
         return False
     return len(set(operands)) == 1 or any(o in _ANYTHING for o in operands)
+
+
+def _broadened(base: ast.stmt, head: ast.stmt) -> str:
+    """Why ``head`` expects any exception where ``base`` expected a named one (``pytest.raises(
+    ValueError)`` → ``pytest.raises(Exception)``), or ``""``: it then passes on any failure."""
+
+    def names(stmt: ast.stmt) -> set[str]:
+        return {ast.unparse(n) for n in ast.walk(stmt) if isinstance(n, ast.Name | ast.Attribute)}
+
+    old, new = names(base), names(head)
+    gone = sorted(n for n in old - new if _exception_name(n) and n not in _ANY_EXCEPTION)
+    if gone and (new - old) & _ANY_EXCEPTION:
+        return f"expects any exception in place of {gone[0]}"
+    return ""
 
 
 def _weaker(base: ast.stmt, head: ast.stmt) -> str:

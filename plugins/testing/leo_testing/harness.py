@@ -17,9 +17,11 @@ from __future__ import annotations
 import ast
 import configparser
 import difflib
+import fnmatch
 import posixpath
 import shlex
 import tomllib
+from collections.abc import Sequence
 from typing import Any
 
 from leo import Change, parse_python
@@ -188,6 +190,8 @@ EXCLUDING_COVERAGE = frozenset(
     {"run.omit", "run.include", "report.omit", "report.include", "report.exclude_lines",
      "report.exclude_also", "report.partial_branches", "report.partial_also"}
 )  # fmt: skip
+#: coverage options that leave files out by name.
+_OMITTING = frozenset({"run.omit", "report.omit"})
 _REPORT_SECTIONS = ("html.", "xml.", "json.", "lcov.")
 #: pytest's order for the root configuration file (pytest 9; 8 has no pytest.toml).
 _PYTEST_ORDER = ("pytest.toml", ".pytest.toml", "pytest.ini", ".pytest.ini", "pyproject.toml",
@@ -304,10 +308,15 @@ def _split_list(entries: tuple[str, ...]) -> set[str]:
 
 
 def judge_options(
-    base: Options, head: Options, kind: str, own_coverage: bool = False
+    base: Options,
+    head: Options,
+    kind: str,
+    own_coverage: bool = False,
+    left_out: Sequence[str] = (),
 ) -> tuple[list[str], list[str]]:
     """(edits that may bend the evidence, edits that cannot) between two option sets;
-    ``own_coverage`` when LEO measures coverage with its own ``--cov`` (the default command)."""
+    ``own_coverage`` when LEO measures coverage with its own ``--cov`` (the default command);
+    ``left_out``, the files LEO's changed-line coverage never counts (``coverage_omit``)."""
     bending: list[str] = []
     inert: list[str] = []
     for key in sorted(set(base) | set(head)):
@@ -332,11 +341,28 @@ def judge_options(
             inert.append(f"{what} (it maps only installed copies onto the project's tree)")
         elif key in EXCLUDING_COVERAGE and _split_list(new or ()) <= _split_list(old or ()):
             inert.append(f"{what} (entries only removed: more is measured)")
+        elif key in _OMITTING and _inside(
+            _split_list(new or ()) - _split_list(old or ()), left_out
+        ):
+            inert.append(f"{what} (only files LEO's changed-line coverage never counts: tests)")
         elif key not in EXCLUDING_COVERAGE and new is None:
             inert.append(what)
         else:
             bending.append(what)
     return bending, inert
+
+
+def _inside(patterns: set[str], left_out: Sequence[str]) -> bool:
+    """Every pattern names files within ``left_out`` (isodate 0.7.0 omits ``tests/``): an
+    ``omit`` of them hides nothing LEO measures. A ``..`` could climb out (coverage.py makes a
+    relative pattern absolute, ``tests/../src/*`` is ``src/*``), so it never is."""
+
+    def within(p: str) -> bool:
+        p = p.removeprefix("./")
+        p = p + "*" if p.endswith("/") else p
+        return ".." not in p and any(fnmatch.fnmatchcase(p, o) for o in left_out)
+
+    return bool(patterns) and all(map(within, patterns))
 
 
 def _installed_only(entries: tuple[str, ...]) -> bool:
@@ -416,7 +442,10 @@ def _conftest_effect(path: str, base: bytes | None, head: bytes | None) -> str |
 
 
 async def harness_effect(
-    change: Change, touched: dict[str, str], own_coverage: bool = False
+    change: Change,
+    touched: dict[str, str],
+    own_coverage: bool = False,
+    left_out: Sequence[str] = (),
 ) -> tuple[list[str], list[str]]:
     """(edits that may have bent the evidence, edits that cannot have) for the harness files
     ``touched`` (from ``harness_changes``). Root configuration is compared as pytest and
@@ -452,7 +481,11 @@ async def harness_effect(
             ("coverage", _COVERAGE_ORDER, _coverage_options),
         ):
             b, i = judge_options(
-                _effective(base, order, read), _effective(head, order, read), kind, own_coverage
+                _effective(base, order, read),
+                _effective(head, order, read),
+                kind,
+                own_coverage,
+                left_out,
             )
             bending += b
             inert += i

@@ -22,6 +22,8 @@ Outcome = Literal["passed", "failed", "error", "skipped"]
 _CRASH_LINE = re.compile(r"^(?P<path>[^\s:][^:\n]*\.py):(?P<line>\d+): ", re.MULTILINE)
 #: ``ModuleNotFoundError: No module named 'x'``, ``pkg.Error: …``: the line naming the error.
 _EXCEPTION_LINE = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Warning|Exit|Interrupt)\b")
+#: The ``E`` markers in front of a raised line, nested ones included (``E   E   KeyError: 1``).
+_NESTED = re.compile(r"^(?:E\s+)+")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\x1b]")
 #: What differs between two runs of the same failure: directories (the worktree's temporary
 #: path), object addresses, ports and other numbers.
@@ -105,7 +107,9 @@ class TestCase:
 
     def _error_line(self) -> str:
         lines = [line.strip() for line in self.text.splitlines() if line.strip()]
-        raised = [line[1:].strip() for line in lines if line.startswith("E ")]
+        # pytest nests the ``E`` lines of an error it wraps (a package's ``__init__.py`` that
+        # cannot be imported fails each of its tests with a CollectError): the inner one says it.
+        raised = [_NESTED.sub("", line) for line in lines if line.startswith("E ")]
         named = [line for line in raised if _EXCEPTION_LINE.match(line)]
         return (named or raised or lines or [self.message])[-1 if named or raised else 0]
 

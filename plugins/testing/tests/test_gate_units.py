@@ -381,6 +381,31 @@ def test_a_rename_that_renames_every_helper_too_is_found_by_its_shape():
     assert compare(base, head, {"tests/test_a.py"}, None, sources_of(old, new)) == []
 
 
+#: pyasn1 0.6.0's testPrintable: the Python 2 branch never runs on Python 3.
+PRINTABLE = (
+    "def test_printable():\n    if sys.version_info[0] < 3:\n        assert unicode(s) == p\n"
+    "    else:\n        assert str(s) == p\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("source", "asserts"),
+    [
+        (PRINTABLE, 1),
+        ("def test_printable():\n    assert str(s) == p\n", 1),  # pyasn1 0.6.1
+        (PRINTABLE.replace("sys.version_info[0] < 3", "six.PY2"), 1),
+        (PRINTABLE.replace("sys.version_info[0] < 3", "sys.version_info < (3,)"), 1),
+        # the hostile twin: a check moved under a Python 2 branch no longer counts
+        ("def test_printable():\n    if sys.version_info < (3,):\n        assert str(s) == p\n", 0),
+        # a branch a Python 3 minor version decides still counts, both ways
+        (PRINTABLE.replace("sys.version_info[0] < 3", "sys.version_info < (3, 8)"), 2),
+    ],
+)
+def test_assertions_only_python_2_ran_are_not_counted(source, asserts):
+    (test,) = read_test_functions(source.encode()).values()
+    assert test.asserts == asserts
+
+
 #: The base test: pytest reports it failed on line 3 (``assert add(1, 2) == 3``).
 FAILING = "def test_add():\n    x = add(0, 0)\n    assert add(1, 2) == 3\n    assert x == 0\n"
 #: What a change may make of it: each an update of the behaviour it checks, or not.
@@ -452,6 +477,38 @@ def test_a_rewritten_failing_test_is_judged_by_the_check_it_failed_on(rewrite):
     assert "line 3: `assert add(1, 2) == 3`" in finding.message
     if severity == "low":
         assert weakened_findings([w], updated_tests="lead")[0].severity == "medium"
+
+
+#: soupsieve 2.6's test_unrecognized_pseudo; pytest reports it failed on line 2.
+RAISING = "def test_add():\n    assert_raises(':before', NotImplementedError)\n"
+UNITTEST = "def test_add():\n    assertRaises(NotImplementedError, compile, ':before')\n"
+RAISING_REWRITES = {
+    "exception-updated": ("low", "a new expected value", RAISING,
+                          RAISING.replace("NotImplementedError", "SelectorSyntaxError")),
+    "unittest-exception-updated": ("low", "a new expected value", UNITTEST,
+                                   UNITTEST.replace("NotImplementedError", "errors.SyntaxError")),
+    # the hostile twins: another input that does not raise, or any exception at all
+    "input-changed": ("medium", "deleted that check", RAISING, RAISING.replace(":before", ":hover")),
+    "any-exception": ("high", "expects any exception in place of NotImplementedError", RAISING,
+                      RAISING.replace("NotImplementedError", "Exception")),
+    "unittest-any-exception": ("high", "expects any exception", UNITTEST,
+                               UNITTEST.replace("NotImplementedError", "BaseException")),
+    "with-any-exception": ("high", "expects any exception",
+                           "def test_add():\n    with pytest.raises(ValueError):\n        f()\n",
+                           "def test_add():\n    with pytest.raises(Exception):\n        f()\n"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("rewrite", RAISING_REWRITES.values(), ids=RAISING_REWRITES.keys())
+def test_a_check_expecting_another_exception_is_updated_and_one_expecting_any_is_neutered(rewrite):
+    """soupsieve 2.6 raises SelectorSyntaxError where 2.5 raised NotImplementedError, and its
+    tests say so: an update, like ``with pytest.raises`` naming the new exception. A check
+    moved to an input that no longer raises, or widened to ``Exception``, hides the failure."""
+    severity, said, base_src, head_src = rewrite
+    base, head = Suite((failed_at(2),)), Suite((case("test_add", "passed"),))
+    (w,) = compare(base, head, {"tests/test_a.py"}, None, sources_of(base_src, head_src))
+    (finding,) = weakened_findings([w])
+    assert finding.severity == severity and said in finding.message, finding.message
 
 
 def test_the_variants_of_one_inherited_test_are_one_finding_under_their_real_node_ids():
@@ -544,6 +601,71 @@ def test_a_deleted_check_on_a_private_detail_the_change_removed_is_context(
     (marked,) = anyio.run(subjects_removed, repo.change(), [w])
     (finding,) = weakened_findings([marked])
     assert finding.severity == severity, finding.message
+
+
+#: isodate 0.6.1's tests import six through their package's ``__init__.py``; 0.7.0 dropped six.
+WRAPPED = (
+    "E   _pytest.nodes.Collector.CollectError: ImportError while importing test module "
+    "'/tmp/t/src/iso/tests/__init__.py'.\nE   Traceback:\nE   src/iso/tests/test_pickle.py:3: "
+    "in <module>\nE       from six.moves import cPickle\nE   E   ModuleNotFoundError: No module "
+    "named 'six'\n\n_pytest/python.py:523: CollectError"
+)
+NO_SIX = "E   ModuleNotFoundError: No module named 'six'"
+
+
+@pytest.mark.parametrize(
+    ("in_base_pass", "failed_before"),
+    [
+        (WRAPPED, True),
+        # the hostile twins: an assertion that failed against the head's code, or a module the
+        # base cannot import for another reason, is not excused by the file failing at the base
+        ("E   assert 4 == 3\n\nsrc/iso/tests/test_duration.py:9: AssertionError", False),
+        (WRAPPED.replace("'six'", "'iso.duration'"), False),
+    ],
+)
+def test_a_test_whose_file_the_base_cannot_import_failed_before_when_it_failed_the_same_way(
+    in_base_pass, failed_before
+):
+    from leo_testing.agent import failed_again
+
+    path = "src/iso/tests/test_duration.py"
+    test = TestCase("test_neg", "src.iso.tests.test_duration.DurationTest", path, 9, "error",
+                    "failed on setup", in_base_pass)  # fmt: skip
+    module = TestCase("src.iso.tests.test_duration", "", path, None, "error",
+                      "collection failure", NO_SIX)  # fmt: skip
+    other = replace(test, file="src/iso/tests/test_time.py",
+                    classname="src.iso.tests.test_time.TimeTest")  # fmt: skip
+    wanted = {test.nodeid, other.nodeid}
+    found = failed_again(wanted, Suite((module,)), [test, other])
+    assert sorted(found) == ([test.nodeid] if failed_before else [])
+    if failed_before:
+        assert test.first_error_line() == "ModuleNotFoundError: No module named 'six'"
+
+
+@pytest.mark.parametrize(
+    ("deleted", "severity"),
+    [
+        ("pkg/octets.py", "low"),  # pyasn1 0.6.1 deleted pyasn1.compat.octets and its tests
+        # the hostile twins: the module the test imports is still there, or another one went
+        (None, "high"),
+        ("pkg/other.py", "high"),
+    ],
+)
+def test_a_test_module_deleted_with_the_submodule_it_imported_from_its_package_is_context(
+    leo_repo, deleted, severity
+):
+    import anyio
+    from leo_testing.baseline import Weakened, subjects_removed
+
+    base = {"pkg/__init__.py": "", "pkg/octets.py": "X = 1\n", "pkg/other.py": "Y = 2\n"}
+    repo = leo_repo(base=base, head={deleted: None} if deleted else {"pkg/octets.py": "X = 2\n"})
+    error = "ImportError: cannot import name 'octets' from 'pkg' (/tmp/tree/pkg/__init__.py)"
+    w = Weakened("tests/test_octets.py", "error", None, False, "module", detail=error, error=error)
+    (marked,) = anyio.run(subjects_removed, repo.change(), [w])
+    (finding,) = weakened_findings([marked])
+    assert finding.severity == severity, finding.message
+    if severity == "low":
+        assert "module pkg.octets (pkg/octets.py), which the change deleted" in finding.message
 
 
 @pytest.mark.parametrize(

@@ -220,6 +220,26 @@ def test_an_added_ignore_still_needs_a_lead_even_when_every_test_passes(leo_repo
 
 
 @pytest.mark.parametrize(
+    ("omit", "bends"),
+    [
+        (("tests/",), False),  # isodate 0.7.0
+        (("./tests/*", "*/conftest.py"), False),
+        # the hostile twins: code among the tests, a climb out of tests/, nothing LEO leaves out
+        (("tests/*", "src/iso/duration.py"), True),
+        (("tests/../src/*",), True),
+        (("*",), True),
+    ],
+)
+def test_omitting_only_files_leo_never_counts_cannot_bend_and_omitting_code_still_does(omit, bends):
+    from leo_testing.settings import COVERAGE_OMIT
+
+    head = {"run.omit": omit}
+    bending, _ = judge_options({}, head, "coverage", own_coverage=True, left_out=COVERAGE_OMIT)
+    assert bool(bending) is bends
+    assert judge_options({}, head, "coverage", own_coverage=True)[0]  # coverage_omit = []
+
+
+@pytest.mark.parametrize(
     ("base", "head", "bends"),
     [
         ({"run.omit": ("a.py",)}, {}, False),  # packaging 24.0: measures more
