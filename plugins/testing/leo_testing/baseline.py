@@ -16,6 +16,7 @@ import copy
 import dataclasses
 import difflib
 import operator
+import os
 import posixpath
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -74,6 +75,7 @@ async def prepare_base_pass(
         target = tree.joinpath(*path.split("/"))
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(data)
+    await _without_attributes(tree)
     restore, remove = base_side_paths(change, extra_tests)
     for path in remove:
         target = tree.joinpath(*path.split("/"))
@@ -86,6 +88,27 @@ async def prepare_base_pass(
             stdin=stdin,
         )
     return restore + remove
+
+
+async def _without_attributes(tree: Path) -> None:
+    """Take every ``.gitattributes`` out of ``tree`` and its index. git reads attributes from
+    both as it checks files out, so the head's would shape the base's files the base pass
+    restores: ``working-tree-encoding=UTF-16LE`` for the base's test file made it unreadable,
+    and the failure it would have shown was never seen. No test needs them."""
+    found = []
+    for dirpath, dirnames, filenames in os.walk(tree):
+        dirnames[:] = [d for d in dirnames if d != ".git"]
+        if ".gitattributes" in filenames:
+            path = Path(dirpath, ".gitattributes")
+            found.append(path.relative_to(tree).as_posix())
+            path.unlink()
+    if found:
+        stdin = b"".join(p.encode() + b"\0" for p in found)
+        await _git(
+            [str(tree), "--literal-pathspecs", "rm", "--cached", "--quiet", "--ignore-unmatch",
+             "--pathspec-from-file=-", "--pathspec-file-nul"],
+            stdin=stdin,
+        )  # fmt: skip
 
 
 async def _git(argv: list[str], stdin: bytes | None = None) -> None:

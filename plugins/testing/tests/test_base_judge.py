@@ -259,3 +259,21 @@ def test_addopts_cannot_switch_off_leos_observer(leo_repo, run_testing):
     }
     weakened(result)
     assert "-p no:leo_testing_observer" in agent_of(result).details["harness_changed"]["pytest.ini"]
+
+
+def test_the_heads_gitattributes_cannot_garble_the_base_tests_it_restores(leo_repo, run_testing):
+    """git applies attributes as it checks files out, read from the tree it writes into: the
+    head's ``working-tree-encoding=UTF-16LE`` for the base's test file made the restored test
+    unreadable, so the base pass never saw it fail, and a renamed copy without the failing test
+    passed as a rewrite with fewer assertions (ESCALATE, not FAIL)."""
+    two = CALC_TEST + "\n\ndef test_zero():\n    assert add(0, 0) == 0\n"
+    kept = "from calc import add\n\n\ndef test_zero():\n    assert add(0, 0) == 0\n"
+    head = {
+        "calc.py": BROKEN,
+        "tests/test_calc.py": None,
+        "tests/test_calc_kept.py": kept,
+        ".gitattributes": "tests/test_calc.py working-tree-encoding=UTF-16LE\n",
+    }
+    result = run_testing(leo_repo(base={**BASE, "tests/test_calc.py": two}, head=head).change())
+    result.assert_verdict("FAIL")
+    assert "`assert add(1, 2) == 3`" in weakened(result).message
