@@ -63,7 +63,10 @@ def _judge(path: str, f: Function, was: int | None, settings: DesignSettings) ->
     that grows by more than ``max_complexity_growth`` in this change, blocks; touching a complex
     function never does. A changed function this change carries over the limit by a growth
     within the step (jinja2 3.1.5's ``Parser.parse_primary`` 10 -> 12, werkzeug 3.0.4's
-    ``render_traceback_html`` 10 -> 11) is reported ``low``: visible, never a gate.
+    ``render_traceback_html`` 10 -> 11) is reported ``low``: visible, never a gate. Growth is
+    ``high`` only when this change carries the function over ``fail_complexity``; one that was
+    already over it at the base grows for a LEAD to judge (tabulate 0.9.0's
+    ``_normalize_tabular_data`` 61 -> 72 FAILed a release for a problem it did not create).
     """
     limit, step = settings.max_complexity, settings.max_complexity_growth
     severity: Literal["high", "medium"] = (
@@ -78,6 +81,8 @@ def _judge(path: str, f: Function, was: int | None, settings: DesignSettings) ->
         return None
     grew = f"{f.name} grew from cyclomatic complexity {was} to {f.complexity}"
     if f.complexity - was > step:
+        if was > settings.fail_complexity:
+            severity = "medium"
         return _finding(
             "design.complexity-growth",
             severity if f.complexity > limit else "low",

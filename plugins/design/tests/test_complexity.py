@@ -74,6 +74,23 @@ def test_growth_beyond_the_step_across_the_limit_still_blocks(
     assert [f.rule_id for f in run.findings] == ["design.complexity-growth"]
 
 
+@pytest.mark.parametrize(("was", "now", "severity"), [(30, 40, "medium"), (18, 24, "high")])
+def test_growth_beyond_the_step_fails_only_when_the_change_crosses_fail_complexity(
+    leo_repo, leo_run, branchy, was, now, severity
+):
+    """tabulate 0.9.0 grew ``_normalize_tabular_data`` from 61 to 72: growth beyond the step,
+    for a LEAD to judge, not a defect the release created (FAIL). A function this change
+    carries over ``fail_complexity`` (18 -> 24) still fails."""
+    repo = leo_repo(
+        base={"logic.py": branchy("classify", was)},
+        head={"logic.py": branchy("classify", now)},
+    )
+    run = leo_run(repo.change(), [DesignAgent])
+    finding = run.assert_finding("design.complexity-growth", path="logic.py")
+    assert finding.severity == severity
+    run.assert_verdict("CONDITIONAL_PASS" if severity == "medium" else "FAIL")
+
+
 def test_refactor_that_reduces_complexity_passes(leo_repo, leo_run, branchy):
     refactored = (
         "TABLE = {i: i * 7 for i in range(14)}\n\n\ndef classify(x):\n    return TABLE.get(x, -1)\n"
