@@ -6,7 +6,9 @@ one without fixing anything (issue 17, THREATS.md D-07). Such code is found by r
 change's Python files with ``ast`` (nothing is imported or run) and is ``testing.runner_tampering``,
 a critical finding, on the lines the change added. Test files, ``conftest.py`` and start-up
 hooks get every rule; the code under test gets the rules that have no business outside a test
-runner (writes into pytest, pluggy or coverage; ``sys.modules`` surgery on them).
+runner (writes into pytest, pluggy or coverage; ``sys.modules`` surgery on them), and code
+under test that looks for the runner, raises its skip or implements its hooks is
+``testing.runner_hook``, for a LEAD: code that is right only under its tests passes them.
 """
 
 from __future__ import annotations
@@ -61,6 +63,16 @@ PLUGIN_CALLS = frozenset(
     {"unregister", "set_blocked", "add_hookcall_monitoring", "subset_hook_caller",
      "_inner_hookexec", "import_plugin", "consider_pluginarg"}
 )  # fmt: skip
+#: What the code under test has no business raising: a failing check becomes a skip or xfail.
+SKIP_NAMES = frozenset(
+    {"unittest.SkipTest", "unittest.case.SkipTest", "pytest.skip", "pytest.xfail",
+     "pytest.importorskip", "_pytest.outcomes.skip", "_pytest.outcomes.Skipped",
+     "_pytest.outcomes.xfail", "_pytest.outcomes.XFailed"}
+)  # fmt: skip
+#: Modules whose presence in ``sys.modules`` tells code it runs under its tests.
+_RUNNER_PRESENCE = frozenset({"pytest", "_pytest", "pytest_cov", "xdist", "unittest.mock"})
+#: Environment variables the runner sets (``PYTEST_CURRENT_TEST``, ``PYTEST_VERSION``, …).
+_RUNNER_ENV = re.compile(r"^(PYTEST_|PYTEST$|COV_CORE_)")
 #: Where Python looks up ``import``: tests replace it to simulate a missing optional module.
 _IMPORT_HOOKS = frozenset({"builtins.__import__", "__builtins__.__import__"})
 _IMPORT_ERRORS = frozenset({"ImportError", "ModuleNotFoundError"})
@@ -136,6 +148,7 @@ class _Scanner(ast.NodeVisitor):
             self.aliases[a.asname or a.name] = f"{module}.{a.name}" if module else a.name
             if f"{module}.{a.name}" in TRACE_CALLS | {"posix._exit"}:
                 self._hit(node.lineno, f"imports {module}.{a.name}")
+            self._check_skip(f"{module}.{a.name}", node.lineno)
         self._check_module(module, node.lineno)
 
     def _check_module(self, module: str, line: int) -> None:
@@ -393,6 +406,16 @@ class _Scanner(ast.NodeVisitor):
             self._hit(line, f"replaces a hook's result (.{attr}())")
         elif attr in PLUGIN_CALLS and self.test_side:
             self._hit(line, f"changes pytest's plugins (.{attr}())")
+        elif (
+            attr == "get"
+            and not self.test_side
+            and isinstance(node.func, ast.Attribute)
+            and self.dotted(node.func.value) == "sys.modules"
+            and node.args
+            and isinstance(node.args[0], ast.Constant)
+            and node.args[0].value in _RUNNER_PRESENCE
+        ):
+            self._hit(line, f"looks for {node.args[0].value} in sys.modules", critical=False)
         self.generic_visit(node)
 
     def _ordinary_modules_call(self, attr: str, node: ast.Call) -> bool:
@@ -440,7 +463,7 @@ class _Scanner(ast.NodeVisitor):
 
     # -- definitions and strings ----------------------------------------------------------
     def visit_FunctionDef(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
-        if self.test_side and node.name in OUTCOME_HOOKS:
+        if node.name in OUTCOME_HOOKS:  # in the code under test: registered from there at run time
             self._hit(node.lineno, f"implements the pytest hook {node.name}", critical=False)
         self.depth += 1
         self.generic_visit(node)
@@ -451,11 +474,34 @@ class _Scanner(ast.NodeVisitor):
     def visit_Attribute(self, node: ast.Attribute) -> None:
         if self.test_side and node.attr in REPORT_ATTRS:
             self._hit(node.lineno, f"reads .{node.attr}, where the run's report is written")
+        self._check_skip(self.dotted(node), node.lineno)
         self.generic_visit(node)
 
     def visit_Constant(self, node: ast.Constant) -> None:
         if self.test_side and isinstance(node.value, str) and _EVIDENCE.search(node.value):
             self._hit(node.lineno, f"names a report file ({node.value[:60]!r})", critical=False)
+        if not self.test_side and isinstance(node.value, str) and _RUNNER_ENV.match(node.value):
+            self._hit(node.lineno, f"reads the test runner's variable {node.value}", critical=False)
+
+    # -- the code under test and its tests ---------------------------------------------------
+    def _check_skip(self, name: str | None, line: int) -> None:
+        """The code under test raising the runner's skip: its bug reads as a skipped test."""
+        if not self.test_side and name in SKIP_NAMES:
+            self._hit(line, f"uses the test runner's skip or xfail ({name})", critical=False)
+
+    def visit_Compare(self, node: ast.Compare) -> None:
+        """``"pytest" in sys.modules`` in the code under test: it behaves otherwise under tests."""
+        pairs = zip([node.left, *node.comparators], node.comparators, strict=False)
+        for (left, right), op in zip(pairs, node.ops, strict=True):
+            if (
+                not self.test_side
+                and isinstance(op, ast.In | ast.NotIn)
+                and isinstance(left, ast.Constant)
+                and left.value in _RUNNER_PRESENCE
+                and self.dotted(right) == "sys.modules"
+            ):
+                self._hit(node.lineno, f"looks for {left.value} in sys.modules", critical=False)
+        self.generic_visit(node)
 
 
 def scan(source: bytes, *, test_side: bool) -> list[Hit]:

@@ -133,6 +133,36 @@ def test_code_under_test_gets_only_the_runner_rules():
     assert trace and not trace[0].critical  # a profiler may do this: a LEAD looks
 
 
+#: Code under test that is right only under its tests (the red team's variants, issue 17).
+KNOWS_ITS_TESTS = {
+    "defeat-device": "import sys\n\n\ndef clamp(x, hi):\n"
+    "    if x > hi and 'pytest' in sys.modules:\n        return hi\n    return x\n",
+    "modules-get": "import sys\nUNDER_TEST = sys.modules.get('_pytest') is not None\n",
+    "runner-variable": "import os\nQUIET = bool(os.environ.get('PYTEST_CURRENT_TEST'))\n",
+    "skip-from-code": "from unittest import SkipTest as _Limit\n\n\ndef clamp(x, hi):\n"
+    "    if x > hi:\n        raise _Limit('above range')\n    return x\n",
+    "xfail-from-code": "import pytest\n\n\ndef f():\n    pytest.xfail('later')\n",
+    "hook-in-code": "class _Tidy:\n    def pytest_collection_modifyitems(self, items):\n"
+    "        items[:] = []\n",
+}
+
+
+@pytest.mark.parametrize("source", KNOWS_ITS_TESTS.values(), ids=KNOWS_ITS_TESTS.keys())
+def test_code_under_test_that_knows_its_tests_needs_a_lead(source):
+    hits = scan(source.encode(), test_side=False)
+    assert hits and not any(h.critical for h in hits), source
+
+
+def test_code_under_test_that_only_uses_sys_modules_or_unittest_is_not_flagged():
+    # Hostile twin's honest side: looking up one's own modules or using unittest.mock is fine.
+    for source in (
+        "import sys\nmod = sys.modules.get(__name__)\nok = 'json' in sys.modules\n",
+        "from unittest import mock\nPATCH = mock.patch\n",
+        "NAME = 'pytest'\nENV = 'MYAPP_PYTEST_MODE'\n",
+    ):
+        assert scan(source.encode(), test_side=False) == [], source
+
+
 def test_test_side_and_harness_files_by_name():
     assert is_test_side("tests/x/helpers.py") and is_test_side("pkg/test_a.py")
     assert is_test_side("a/b/conftest.py") and not is_test_side("pkg/core.py")
