@@ -94,14 +94,19 @@ def unreadable_migration(path: str) -> str | None:
     return None
 
 
+#: Suffixes of SQL scripts besides ``.sql``: ``psql -f`` runs a ``.pgsql`` or ``.psql`` all the
+#: same (``db/changes/0003_cleanup.pgsql`` dropping a table had PASSed as no migration).
+SQL_SCRIPT_SUFFIXES = (".sql", ".pgsql", ".psql")
+
+
 def loose_sql(change: Change, folders: list[SqlFolder]) -> list[ChangedFile]:
-    """Changed ``.sql`` files no migration discovery claims: still analysed as SQL."""
+    """Changed SQL scripts no migration discovery claims: still analysed as SQL."""
     claimed = {m.path for f in folders for m in f.head}
     claimed |= {m.rollback for f in folders for m in f.head if m.rollback}
     return [
         f
         for f in change.files
-        if f.path.endswith(".sql") and f.status != "deleted" and f.path not in claimed
+        if f.path.endswith(SQL_SCRIPT_SUFFIXES) and f.status != "deleted" and f.path not in claimed
     ]
 
 

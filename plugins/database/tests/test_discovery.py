@@ -46,6 +46,8 @@ def test_honest_supabase_migration_still_passes(leo_repo, leo_run, pg):
         "internal/store/sql/000042_cleanup.up.sql",  # golang-migrate
         "scripts/cleanup.sql",  # no tool claims it: still analysed as SQL
         "sql/maintenance/2024-03-01 cleanup.sql",
+        "db/changes/0003_cleanup.pgsql",  # psql -f runs it whatever its suffix
+        "db/changes/0004_cleanup.psql",
     ],
 )
 def test_sql_anywhere_in_the_change_is_analysed(leo_repo, leo_run, pg, path):
