@@ -6,8 +6,12 @@ entropy limits; ``scan_line`` (the ad-hoc ``--string`` mode) would flag almost e
 
 from __future__ import annotations
 
+import ast
+import io
 import re
+import tempfile
 import threading
+import tokenize
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
@@ -137,6 +141,70 @@ def _scan(
     return found, silenced, seen, failed
 
 
+def split_strings(source: bytes) -> list[tuple[int, int, str]]:
+    """(first line, last line, ``name = 'value'``) of every string a Python file builds from
+    pieces: implicit concatenation (``"AKIA" "IOSF…"``, over lines or not) and ``+`` of
+    literals. detect-secrets reads one line at a time, so an AWS key split so had PASSed."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return []
+    text = source.decode("utf-8", "replace")
+    names: dict[int, str] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign | ast.AnnAssign) and node.value is not None:
+            target = node.targets[0] if isinstance(node, ast.Assign) else node.target
+            names[id(node.value)] = _name(target)
+        elif isinstance(node, ast.keyword) and node.arg:
+            names[id(node.value)] = node.arg
+        elif isinstance(node, ast.Dict):
+            for k, v in zip(node.keys, node.values, strict=True):
+                if isinstance(k, ast.Constant) and isinstance(k.value, str):
+                    names[id(v)] = k.value
+    out = []
+    for node in ast.walk(tree):
+        value = _joined(node, text)
+        if value is not None and node.end_lineno is not None:
+            name = re.sub(r"\W", "_", names.get(id(node), "value")) or "value"
+            out.append((node.lineno, node.end_lineno, f"{name} = {value!r}"))
+    return out
+
+
+def _name(target: ast.AST) -> str:
+    if isinstance(target, ast.Name):
+        return target.id
+    if isinstance(target, ast.Attribute):
+        return target.attr
+    return "value"
+
+
+def _joined(node: ast.AST, text: str) -> str | None:
+    """The value of a string made of several literals, or None (one literal is read as is)."""
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+        parts: list[ast.AST] = []
+        stack: list[ast.AST] = [node]
+        while stack:
+            n = stack.pop()
+            if isinstance(n, ast.BinOp) and isinstance(n.op, ast.Add):
+                stack += [n.right, n.left]
+            else:
+                parts.append(n)
+        if all(isinstance(p, ast.Constant) and isinstance(p.value, str) for p in parts):
+            return "".join(p.value for p in parts)  # type: ignore[attr-defined]
+        return None
+    if not (isinstance(node, ast.Constant) and isinstance(node.value, str)):
+        return None
+    segment = ast.get_source_segment(text, node) or ""
+    try:
+        pieces = [
+            t for t in tokenize.generate_tokens(io.StringIO(segment).readline)
+            if t.type == tokenize.STRING
+        ]  # fmt: skip
+    except (tokenize.TokenError, SyntaxError):
+        return None
+    return node.value if len(pieces) > 1 else None
+
+
 def _failure(exc: Exception) -> str:
     return f"detect-secrets failed on it ({type(exc).__name__}: {str(exc)[:300]})"
 
@@ -251,6 +319,33 @@ async def _diff(change: Change, paths: list[str]) -> str:
     return out.stdout.decode("utf-8", "replace")
 
 
+async def _split_secrets(change: Change, root: Path, paths: list[str], *, whole: bool) -> list[Hit]:
+    """Secrets in the strings the change's Python builds from pieces (``split_strings``), each
+    scanned as one line and reported at its first line."""
+    lines: dict[str, list[tuple[int, str]]] = {}
+    for path in paths:
+        f = change.file(path)
+        if not path.endswith(".py") or f is None:
+            continue
+        added = set(f.added_lines)
+        source = root.joinpath(*path.split("/")).read_bytes()
+        for first, last, line in split_strings(source):
+            if whole or added & set(range(first, last + 1)):
+                lines.setdefault(path, []).append((first, line))
+    if not lines:
+        return []
+    with tempfile.TemporaryDirectory(prefix="leo-split-") as tmp:
+        files = {}
+        for n, (path, entries) in enumerate(lines.items()):
+            files[path] = Path(tmp) / f"{n}.py"
+            files[path].write_text("".join(f"{line}\n" for _, line in entries), encoding="utf-8")
+        found, _silenced, _seen, failed = await anyio.to_thread.run_sync(_scan, None, files)
+    if failed:
+        msg = f"detect-secrets failed on the joined strings: {next(iter(failed.values()))}"
+        raise RuntimeError(msg)
+    return [(path, lines[path][line - 1][0], kind, plugin) for path, line, kind, plugin in found]
+
+
 async def scan(
     change: Change, root: Path, paths: list[str], *, whole: bool, **_: Any
 ) -> ScanOutcome:
@@ -268,6 +363,11 @@ async def scan(
             diff = await _diff(change, paths)
             found, silenced, seen, failed = await anyio.to_thread.run_sync(_scan, diff, {})
     except (RuntimeError, ToolNotFoundError) as exc:
+        outcome.error = str(exc)
+        return outcome
+    try:
+        found += await _split_secrets(change, root, paths, whole=whole)
+    except RuntimeError as exc:
         outcome.error = str(exc)
         return outcome
     wanted = set(paths)

@@ -503,3 +503,26 @@ def test_production_code_moved_under_a_test_directory_still_blocks(tmp_path, pat
     the package, so moving vulnerable code there does not turn the gate green."""
     repo = make_repo(tmp_path, base={"README.md": "x\n"}, head={path: TEST_CODE})
     assert run_agents(repo.change(), [SecurityAgent]).agent("security").status == "failed"
+
+
+SPLIT = '''"""Cloud access."""
+
+AWS_ACCESS_KEY_ID = "AKIA" "IOSFODNN7" "EXAMPLQ"
+AWS_SECRET_ACCESS_KEY = (
+    "wJalrXUtnFEMI/K7MDENG/"
+    "bPxRfiCYEXAMPLEKEYQ"
+)
+GREETING = "Hello, " "world " + "and welcome"
+'''
+
+
+def test_a_secret_split_into_pieces_is_scanned_whole(tmp_path):
+    # detect-secrets reads one line at a time: an AWS key written as three literals had PASSed.
+    repo = make_repo(tmp_path / "r", {"README.md": "x\n"}, {"app/cloud.py": SPLIT})
+    only_secrets = {"agents": {"security": {"skip": ["semgrep", "zizmor", "bandit"]}}}
+    result = run_agents(repo.change(), [SecurityAgent], config=only_secrets)
+    result.assert_verdict("FAIL")
+    result.assert_finding("security.secrets.AWSKeyDetector", path="app/cloud.py", line=3)
+    result.assert_finding("security.secrets.KeywordDetector", path="app/cloud.py", line=5)
+    assert not any(f.line == 8 for f in result.findings)  # prose in pieces is no secret
+    assert "IOSFODNN7" not in result.report.model_dump_json()
