@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import posixpath
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -111,6 +112,22 @@ def shebang_language(data: bytes) -> str | None:
     return SHEBANG_LANGUAGES.get(name, name) if name else None
 
 
+def python_by_content(data: bytes) -> bool:
+    """Text that is a Python program whatever its name: it parses, imports and calls.
+
+    ``runpy.run_path("helpers.txt")`` runs a data file as Python, and its shell injection had
+    been scanned for secrets only. A requirements list or prose never imports anything.
+    """
+    try:
+        tree = ast.parse(data)
+    except (SyntaxError, ValueError):
+        return False
+    nodes = list(ast.walk(tree))
+    return any(isinstance(n, ast.Import | ast.ImportFrom) for n in nodes) and any(
+        isinstance(n, ast.Call) for n in nodes
+    )
+
+
 def is_dockerfile(path: str) -> bool:
     name = PurePosixPath(path).name
     return (
@@ -155,7 +172,8 @@ class Targets:
     through: dict[str, str] = field(default_factory=dict)
     """Symlinks scanned through their target: link path -> target path."""
     scripts: dict[str, str] = field(default_factory=dict)
-    """Files without a known suffix whose ``#!`` line names an interpreter: path -> language."""
+    """Files without a known suffix that are code by their ``#!`` line or by what they hold
+    (``python_by_content``): path -> language."""
 
     def write(self, root: Path, paths: list[str]) -> None:
         """Write ``paths`` (already checked to be safe relative paths) below ``root``."""
@@ -298,11 +316,16 @@ async def select(change: Change, *, languages: set[str], max_bytes: int) -> Targ
         if path in through:
             targets.through[path] = through[path]
         script = None if is_code(path) else shebang_language(data)
+        shebang = script is not None  # semgrep tells a script's language by its #! line only
+        if script is None and not is_code(path) and not semgrep_covers(path, languages):
+            script = "python" if python_by_content(data) else None
         if script is not None:
             targets.scripts[path] = script
         if path.endswith(".py") or script == "python":
             targets.python.append(path)
-        if semgrep_covers(path, languages) or languages & _ALIASES.get(script or "", set()):
+        if semgrep_covers(path, languages) or (
+            shebang and languages & _ALIASES.get(script or "", set())
+        ):
             targets.semgrep.append(path)
         if is_workflow(path):
             targets.workflows.append(path)

@@ -119,3 +119,20 @@ def test_script_in_a_language_no_scanner_covers_is_listed_not_analysed(tmp_path)
     result = run_agents(repo.change(), [SecurityAgent], config=FAST)
     not_analysed = {n.path: n.reason for n in result.agent("security").analysed.not_analysed}
     assert "no code scanner covers" in not_analysed["bin/tool"]
+
+
+def test_python_hidden_in_a_data_file_is_scanned_as_python(tmp_path):
+    # runpy.run_path("helpers.txt") runs it as Python; it had been scanned for secrets only.
+    repo = make_repo(tmp_path / "r", {"README.md": "x\n"}, {"app/data/helpers.txt": SHELL})
+    result = run_agents(repo.change(), [SecurityAgent], config=FAST)
+    result.assert_verdict("FAIL")
+    result.assert_finding("security.bandit.B602", path="app/data/helpers.txt", line=5)
+
+
+def test_data_files_that_only_parse_as_python_are_not_code(tmp_path):
+    # Hostile twin's honest side: a requirements list parses as Python but imports nothing.
+    files = {"requirements.txt": "pytest>=8\nrequests==2.32.3\n", "notes.txt": "call(me)\n"}
+    repo = make_repo(tmp_path / "r", {"README.md": "x\n"}, files)
+    result = run_agents(repo.change(), [SecurityAgent], config=FAST)
+    result.assert_verdict("PASS")
+    assert result.agent("security").details["analysed_by"]["bandit"] == []
