@@ -69,6 +69,8 @@ class SuiteRun:
     deprecations_allowed: Mapping[str, tuple[str, str]] = field(default_factory=dict)
     """Base-pass failures on a deprecation warning, of tests the head's run no longer has,
     re-run with deprecation warnings allowed: node id -> (outcome, the error line)."""
+    skipped_by_code: frozenset[str] = frozenset()
+    """Base tests the base pass skipped that pass at the base commit: the head's code skips them."""
     named_tests: tuple[str, ...] = ()
     """Test files named on the command line because the command collected nothing without."""
     base_coverage: SuiteRun | None = None
@@ -112,9 +114,11 @@ async def run_suite(
                     again = await _passes_again(tree, settings, env, run, base, Path(tmp))
                     allowed = await _deprecations_allowed(tree, settings, env, run, base, Path(tmp))
                     before = await _failing_before(change, settings, env, run, base, Path(tmp))
+                    skipped = await _skipped_by_code(change, settings, env, base, Path(tmp))
                     run = replace(
                         run, base=base, base_paths=tuple(paths), failing_before=frozenset(before),
                         failed_at_base=before, passed_again=again, deprecations_allowed=allowed,
+                        skipped_by_code=skipped,
                     )  # fmt: skip
                     if (
                         coverage
@@ -287,6 +291,39 @@ async def _deprecations_allowed(
         if case.nodeid in ids and out.get(case.nodeid, ("passed",))[0] == "passed":
             out[case.nodeid] = (case.outcome, case.first_error_line())
     return out
+
+
+async def _skipped_by_code(
+    change: Change, settings: Settings, env: environment.Environment, base: SuiteRun, tmp: Path
+) -> frozenset[str]:
+    """The base tests the base pass skipped (or xfailed) that pass when re-run at the base
+    commit with ``rerun_command``: the base's tests and configuration are the same in both, so
+    the head's code made them skip. A bug that raises the runner's skip (``unittest.SkipTest``
+    under any name) was a skipped test in both passes and PASSed."""
+    suite = _suite(base.junit)
+    if settings.rerun_command is None or suite is None:
+        return frozenset()
+    # A node id comes from a report the head's code wrote: never let it be an option.
+    ids = tuple(
+        dict.fromkeys(
+            c.nodeid for c in suite.cases
+            if c.outcome == "skipped" and not c.collection_error and c.nodeid
+            and not c.nodeid.startswith("-")
+        )
+    )[:_MAX_RERUN]  # fmt: skip
+    if not ids:
+        return frozenset()
+    async with change.worktree("base") as tree:
+        ids = tuple(i for i in ids if (tree / i.partition("::")[0]).is_file())
+        if not ids:
+            return frozenset()
+        sandbox = Sandbox.create(settings, tmp / "skipped-before")
+        again = await _run_once(tree, settings, sandbox, env, settings.rerun_command, ids, False)
+    before = _suite(again.junit)
+    if before is None or again.result.timed_out:
+        return frozenset()
+    wanted = set(ids)
+    return frozenset(c.nodeid for c in before.cases if c.outcome == "passed" and c.nodeid in wanted)
 
 
 async def _failing_before(
@@ -580,6 +617,26 @@ def _flaky_in_base_pass(w: baseline.Weakened) -> Finding:
     )
 
 
+def _skipped_by_code_findings(
+    skipped: frozenset[str], base_suite: Suite, edited: set[str]
+) -> list[Finding]:
+    """``testing.test_weakened`` (medium, a LEAD decides) for each base test in a file the
+    change left alone that passes at the base and skips against the head's code."""
+    files = {c.nodeid: c.file for c in base_suite.cases}
+    untouched = sorted(n for n in skipped if (files.get(n) or n.partition("::")[0]) not in edited)
+    return [
+        Finding(
+            rule_id="testing.test_weakened",
+            severity="medium",
+            message=f"{nodeid} passes at the base commit but skips against the head's code, "
+            "its test file untouched: the code under test made it skip, which hides what it "
+            "checks (a skip or xfail raised from the code); a LEAD decides",
+            path=files.get(nodeid) or nodeid.partition("::")[0],
+        )
+        for nodeid in untouched[:_MAX_NAMED]
+    ]
+
+
 def lead_decisions(findings: Sequence[Finding]) -> list[str]:
     """The messages of the findings a LEAD must decide (a weakened test that hides no failure
     included; a ``low`` one, a test updated with its behaviour, is context), for the result's
@@ -861,6 +918,7 @@ class TestingAgent(SubAgent):
         findings += baseline.weakened_findings(
             weakened, self.settings.updated_tests, run.failing_before
         )
+        findings += _skipped_by_code_findings(run.skipped_by_code, base_suite, edited)
         return findings
 
     def _no_tests(

@@ -277,3 +277,30 @@ def test_the_heads_gitattributes_cannot_garble_the_base_tests_it_restores(leo_re
     result = run_testing(leo_repo(base={**BASE, "tests/test_calc.py": two}, head=head).change())
     result.assert_verdict("FAIL")
     assert "`assert add(1, 2) == 3`" in weakened(result).message
+
+
+def test_code_that_turns_its_failing_test_into_a_skip_needs_a_lead(leo_repo, run_testing):
+    # The bug raises unittest.SkipTest under a computed name: the test skipped in the head's run
+    # and in the base pass alike, and the change PASSed; at the base commit it passes.
+    skips = (
+        "def add(a, b):\n"
+        "    if a > 0:\n"
+        "        raise getattr(__import__('unit' + 'test'), 'Skip' + 'Test')('later')\n"
+        "    return a + b\n"
+    )
+    result = run_testing(leo_repo(base=BASE, head={"calc.py": skips}).change())
+    blocked(result)
+    finding = weakened(result, severity="medium")
+    assert "skips against the head's code" in finding.message
+
+
+def test_a_test_that_skips_at_the_base_too_is_not_the_changes(leo_repo, run_testing):
+    # Hostile twin's honest side: a base test that skips before the change as well.
+    base = {
+        **BASE,
+        "tests/test_skip.py": "import pytest\n\n\n@pytest.mark.skip\ndef test_later():\n    pass\n",
+    }
+    head = {"calc.py": CALC + "\n\ndef mul(a, b):\n    return a * b\n",
+            "tests/test_mul.py": "from calc import mul\n\n\ndef test_mul():\n    assert mul(2, 3) == 6\n"}  # fmt: skip
+    result = run_testing(leo_repo(base=base, head=head).change())
+    result.assert_verdict("PASS")
