@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import anyio.to_thread
 
-from leo import Finding, ToolNotFoundError, run_git
+from leo import Finding, ToolNotFoundError, parse_python, run_git
 from leo_security import suppressions
 from leo_security.outcome import ScanOutcome, Severity
 
@@ -146,8 +146,8 @@ def split_strings(source: bytes) -> list[tuple[int, int, str]]:
     pieces: implicit concatenation (``"AKIA" "IOSF…"``, over lines or not) and ``+`` of
     literals. detect-secrets reads one line at a time, so an AWS key split so had PASSed."""
     try:
-        tree = ast.parse(source)
-    except (SyntaxError, ValueError):
+        tree = parse_python(source)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
         return []
     text = source.decode("utf-8", "replace")
     names: dict[int, str] = {}

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
-from leo import NotAnalysed, run_git
+from leo import NotAnalysed, parse_python, run_git
 
 if TYPE_CHECKING:
     from leo import Change
@@ -119,8 +119,8 @@ def python_by_content(data: bytes) -> bool:
     been scanned for secrets only. A requirements list or prose never imports anything.
     """
     try:
-        tree = ast.parse(data)
-    except (SyntaxError, ValueError):
+        tree = parse_python(data)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
         return False
     nodes = list(ast.walk(tree))
     return any(isinstance(n, ast.Import | ast.ImportFrom) for n in nodes) and any(
