@@ -837,7 +837,9 @@ class TestingAgent(SubAgent):
         head_suite = _suite(run.junit)
         if run.observer is not None:
             record = observer.read_record(run.observer)
-            findings += observer.agreement_findings(record, head_suite, run.result.returncode)
+            findings += observer.agreement_findings(
+                record, head_suite, run.result.returncode, run.result.stdout_text
+            )
             findings += observer.exit_findings(record)
             details["observer"] = {
                 "started": record.started,
@@ -867,7 +869,9 @@ class TestingAgent(SubAgent):
             record = observer.read_record(base.observer)
             findings += [
                 f.model_copy(update={"message": f"base pass: {f.message}"})
-                for f in observer.agreement_findings(record, base_suite, base.result.returncode)
+                for f in observer.agreement_findings(
+                    record, base_suite, base.result.returncode, base.result.stdout_text
+                )
             ]
         if base_suite is None:
             if base.result.returncode != NO_TESTS_COLLECTED or base.result.timed_out:

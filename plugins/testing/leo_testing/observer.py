@@ -1,11 +1,15 @@
-"""Three witnesses of one test run must agree: LEO's observer plugin, the JUnit report and the
-exit status. The change's code can rewrite one of them; rewriting all three alike is harder,
-and any disagreement is ``testing.runner_tampering`` (issue 17, THREATS.md D-07).
+"""The witnesses of one test run must agree: LEO's observer plugin, the JUnit report, the exit
+status, and what pytest printed as it ran. The change's code can rewrite one of them; rewriting
+all alike is harder, and any disagreement is ``testing.runner_tampering`` (issue 17, THREATS.md
+D-07). The printed lines are the one witness the code cannot take back: they reached LEO's pipe
+while the run went on, and an ``atexit`` handler that rewrote the JUnit report and the
+observer's record, then ended the process with status 0, left them as they were.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -83,8 +87,23 @@ def read_record(data: bytes | None) -> Record:
     return record
 
 
-def disagreements(record: Record, suite: Suite | None, returncode: int | None) -> list[str]:
-    """Sentences naming each way the observer, the JUnit report and the exit status disagree."""
+#: pytest's ``-v`` line of a test that failed (``tests/t.py::test_a FAILED  [ 50%]``), under
+#: pytest-xdist (``[gw0] [ 50%] FAILED tests/t.py::test_a``), and its ``-rfE`` summary line.
+_PRINTED = re.compile(
+    r"^(?P<a>\S+::\S+) (?:FAILED|ERROR)\b|(?:^|\] )(?:FAILED|ERROR) (?P<b>\S+::\S+)", re.MULTILINE
+)
+
+
+def printed_failures(stdout: str) -> set[str]:
+    """Node ids pytest's own output named as failed or errored while the run went on."""
+    return {m["a"] or m["b"] for m in _PRINTED.finditer(stdout)}
+
+
+def disagreements(
+    record: Record, suite: Suite | None, returncode: int | None, stdout: str = ""
+) -> list[str]:
+    """Sentences naming each way the observer, the JUnit report, the exit status and pytest's
+    printed output disagree."""
     out: list[str] = []
     if not record.started:
         if suite is not None or returncode == 0:
@@ -118,16 +137,28 @@ def disagreements(record: Record, suite: Suite | None, returncode: int | None) -
                 f"{len(record.failing)} tests failed in the run but the JUnit report lists "
                 f"{len(junit_failing)} failures"
             )
+        # An id the report also lists as failing is two copies of one test (inherited ones).
+        failing_ids = {c.nodeid for c in junit_failing}
+        printed = printed_failures(stdout)
+        for nodeid in sorted(printed & junit_passed - failing_ids - set(hidden))[:20]:
+            out.append(
+                f"pytest printed {nodeid} as failed while it ran, but the JUnit report says it passed"
+            )
     if returncode == 0 and (record.failing or (record.exitstatus not in (None, 0))):
         out.append(
             f"the test process exited 0 although {len(record.failing)} tests failed "
             f"(pytest's own exit status was {record.exitstatus})"
         )
+    elif returncode == 0 and (printed := printed_failures(stdout)):
+        out.append(
+            f"the test process exited 0 although pytest printed {len(printed)} test(s) as "
+            f"failed while it ran ({sorted(printed)[0]})"
+        )
     return out
 
 
 def agreement_findings(
-    record: Record, suite: Suite | None, returncode: int | None
+    record: Record, suite: Suite | None, returncode: int | None, stdout: str = ""
 ) -> list[Finding]:
     """One critical ``testing.runner_tampering`` per disagreement."""
     return [
@@ -137,7 +168,7 @@ def agreement_findings(
             message=f"the test run's witnesses disagree: {why}",
             fix="do not patch pytest, its reports or the interpreter from test code",
         )
-        for why in disagreements(record, suite, returncode)
+        for why in disagreements(record, suite, returncode, stdout)
     ]
 
 

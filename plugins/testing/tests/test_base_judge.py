@@ -304,3 +304,46 @@ def test_a_test_that_skips_at_the_base_too_is_not_the_changes(leo_repo, run_test
             "tests/test_mul.py": "from calc import mul\n\n\ndef test_mul():\n    assert mul(2, 3) == 6\n"}  # fmt: skip
     result = run_testing(leo_repo(base=base, head=head).change())
     result.assert_verdict("PASS")
+
+
+#: A change's package that, at exit, strips the failures from the JUnit report and rewrites
+#: LEO's observer record to 'passed', then ends the process with status 0 (red team, V16).
+FORGER = """
+
+def _tidy():
+    import json, re, sys
+
+    for p in [a.split("=", 1)[1] for a in sys.argv if a.startswith("--j" "unitxml=")]:
+        with open(p) as fh:
+            text = fh.read()
+        text = re.sub(r"<failure[^>]*>.*?</failure>", "", text, flags=re.S)
+        with open(p, "w") as fh:
+            fh.write(re.sub(r'failures="\\d+"', 'failures="0"', text))
+    where = getattr(sys.modules.get("leo_testing_" "observer"), "_PATH", "")
+    if where:
+        rows = []
+        with open(where) as fh:
+            for line in fh:
+                row = json.loads(line)
+                row.update({k: v for k, v in (("raised", None), ("report", "passed"))
+                            if row.get(k) not in (None, "skip", "skipped")})
+                if row.get("event") == "finish":
+                    row.update(exitstatus=0, testsfailed=0)
+                rows.append(json.dumps(row) + "\\n")
+        with open(where, "w") as fh:
+            fh.writelines(rows)
+    getattr(__import__("o" "s"), "_e" "xit")(0)
+
+
+__import__("ate" "xit").register(_tidy)
+"""
+
+
+def test_a_report_forged_at_exit_is_caught_by_what_pytest_printed(leo_repo, run_testing):
+    """The JUnit report and the observer's record are files in the sandbox the code can
+    rewrite after the last test; what pytest printed as it ran reached LEO's pipe already."""
+    repo = leo_repo(base=BASE, head={"calc.py": BROKEN + FORGER})
+    result = run_testing(repo.change())
+    result.assert_verdict("FAIL")
+    finding = result.assert_finding("testing.runner_tampering")
+    assert "pytest printed tests/test_calc.py::test_add as failed" in finding.message

@@ -224,6 +224,33 @@ def test_an_xfailed_failure_is_not_a_forgery():
     assert disagreements(read_record(record(START, phase, FINISH)), None, 0) == []
 
 
+def test_what_pytest_printed_as_it_ran_is_a_witness_the_code_cannot_take_back():
+    """An atexit handler rewrote the JUnit report and the observer's record to 'passed' and
+    ended the process with status 0: the ``-v`` line pytest had already printed still says
+    FAILED. Plain and pytest-xdist lines and the ``-rfE`` summary count; an id the report also
+    lists as failing (an inherited copy) and a failure the report keeps say nothing."""
+
+    def at(name, outcome):
+        return TestCase(name, "t", "t.py", 1, outcome, "", "")
+
+    rec = read_record(record(START, FINISH))
+    passed = Suite((at("a", "passed"), at("b", "passed")))
+    assert [c.nodeid for c in passed.cases] == ["t.py::a", "t.py::b"]
+    printed = (
+        "t.py::a FAILED                                  [ 50%]\n"
+        "[gw1] [100%] ERROR t.py::b \nFAILED t.py::a - assert 1 == 2\n"
+    )
+    found = disagreements(rec, passed, 0, printed)
+    assert [w for w in found if "printed t.py::" in w] == [
+        "pytest printed t.py::a as failed while it ran, but the JUnit report says it passed",
+        "pytest printed t.py::b as failed while it ran, but the JUnit report says it passed",
+    ]
+    assert any("exited 0 although pytest printed 2 test(s)" in w for w in found)
+    assert disagreements(rec, passed, 0, "t.py::a PASSED [ 50%]\nt.py::b PASSED [100%]\n") == []
+    kept = Suite((at("a", "failed"), at("b", "passed")))
+    assert disagreements(rec, kept, 1, "t.py::a FAILED [ 50%]\nFAILED t.py::a - x\n") == []
+
+
 def test_missing_observer_or_unfinished_session_is_a_disagreement():
     assert disagreements(read_record(b""), Suite(()), 0)
     assert any(
