@@ -257,3 +257,23 @@ def _change(path, lines):
     hunks = tuple(Hunk(old_start=n, old_lines=0, new_start=n, new_lines=1) for n in lines)
     changed = ChangedFile(path=path, status="modified", hunks=hunks)
     return Change(repo="/nonexistent", base_sha="0" * 40, head_sha="1" * 40, files=(changed,))
+
+
+def test_hostile_twin_an_overload_exclusion_does_not_hide_a_home_made_overload(
+    leo_repo, run_testing
+):
+    """exceptiongroup 1.2.1's ``exclude_also = ["@overload"]`` is no LEAD's decision, but the
+    pattern also matches a decorator of the project's own: its untested code still counts."""
+    home_made = (
+        "\n\ndef overload_cache(f):\n    return f\n\n\n"
+        "@overload_cache\ndef fresh(x):\n    y = x * 3\n    return y\n"
+    )
+    config = '[tool.coverage.report]\nexclude_also = ["@overload"]\n'
+    head = {"calc.py": CALC + home_made, "pyproject.toml": config}
+    result = run_testing(leo_repo(base=REPO, head=head).change())
+    assert result.report.verdict != "PASS"
+    harness = result.assert_finding("testing.harness_changed")
+    assert harness.severity == "low"
+    finding = result.assert_finding("testing.coverage.changed_lines", path="calc.py")
+    assert finding.severity == "medium"
+    assert _coverage(result)["excluded_by_change"] == {"calc.py": "13-16"}
