@@ -429,6 +429,22 @@ def _not_found(result: ToolResult, ids: Sequence[str]) -> frozenset[str]:
     )
 
 
+async def _report_everything_measured(
+    tree: Path,
+    sandbox: Sandbox,
+    env: environment.Environment,
+    environ: dict[str, str],
+    report: str,
+) -> None:
+    """Write LEO's coverage report from the run's data when the project's own ``[report]
+    include`` left it empty: LEO's ``--cov`` measures the tree, and python-dotenv 1.0.1's
+    ``include = */site-packages/dotenv/*`` (its tox runs) matched none of it, so pytest-cov
+    wrote no report and the change's coverage went unknown. ``--include=*`` only widens the
+    report; LEO decides which lines count. No data file, no report: still unknown."""
+    argv = [str(env.python), "-m", "coverage", "xml", "-i", "--include=*", "-o", report]
+    await sandbox.run(argv, phase="test", cwd=tree, env=environ, timeout=300, venv=env.path)
+
+
 async def _run_once(
     tree: Path,
     settings: Settings,
@@ -470,6 +486,8 @@ async def _run_once(
     duration = time.monotonic() - started
     junit = cov = None
     error = None
+    if coverage and settings.is_default_command and not Path(values["coverage"]).exists():
+        await _report_everything_measured(tree, sandbox, env, environ, values["coverage"])
     try:
         junit = read_report(sandbox.out / "junit.xml")
         if coverage and settings.coverage and settings.coverage_report:

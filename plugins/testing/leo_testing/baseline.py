@@ -487,19 +487,21 @@ def _module_asserts(sources: Sources, path: str, head_path: str) -> tuple[int, i
 def _renamed_test(
     nodeid: str, head_path: str, at_head: dict[str, TestCase], sources: Sources
 ) -> tuple[str, TestCase | None]:
-    """The head's test that a vanished base test became: a function new in the same file and
-    class whose body is alike (cachetools 5.4.0's ``test_typed_dict`` → ``test_typedmethod_dict``)."""
+    """The head's test that a vanished base test became: a function new in the same file whose
+    body is alike (cachetools 5.4.0's ``test_typed_dict`` → ``test_typedmethod_dict``) or keeps
+    every statement of the old one, in the same class or another (typing-extensions 4.12.0 moved
+    ``CollectionsAbcTests::test_async_generator`` into a new ``GeneratorTests`` as
+    ``test_async_generator_basics``, with more checks)."""
     path, qual, params = _split(nodeid)
     old = sources.base.get(path, {}).get(qual)
     head_tests = sources.head.get(head_path, {})
     if old is None or qual in head_tests:
         return "", None
-    scope = qual.rpartition("::")[0]
     best, best_score = None, 0.0
     for name, new in head_tests.items():
-        if name in sources.base.get(path, {}) or name.rpartition("::")[0] != scope:
+        if name in sources.base.get(path, {}):
             continue
-        alike = max(_ratio(old.body, new.body), _ratio(old.shape, new.shape))
+        alike = max(_ratio(old.body, new.body), _ratio(old.shape, new.shape), _kept(old, new))
         score = alike + _ratio(qual, name) / 100  # of equals, the closer name
         if alike >= _RENAME_SIMILARITY and score > best_score:
             best, best_score = name, score
@@ -516,6 +518,15 @@ def _renamed_test(
 
 def _ratio(a: str, b: str) -> float:
     return difflib.SequenceMatcher(None, a, b, autojunk=False).ratio()
+
+
+def _kept(old: TestSource, new: TestSource) -> float:
+    """1.0 when every top-level statement of ``old`` (one with a check at least) is in
+    ``new``: the test grew; 0.0 otherwise."""
+    if old.node is None or new.node is None or not old.asserts:
+        return 0.0
+    have = [ast.unparse(n) for n in new.node.body]
+    return 1.0 if all(ast.unparse(n) in have for n in old.node.body) else 0.0
 
 
 #: ``No module named 'pkg.mod'``: the module a test imports is gone.

@@ -25,6 +25,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from leo import Change, parse_python
+from leo_testing.changed_coverage import DEFAULT_EXCLUDE
 
 HARNESS_FILES = frozenset(
     {"conftest.py", "pytest.ini", ".pytest.ini", "pytest.toml", ".pytest.toml", "tox.ini",
@@ -192,6 +193,14 @@ EXCLUDING_COVERAGE = frozenset(
 )  # fmt: skip
 #: coverage options that leave files out by name.
 _OMITTING = frozenset({"run.omit", "report.omit"})
+#: coverage options that exclude lines by pattern (``exclude_lines`` replaces the defaults).
+_EXCLUDING_LINES = ("report.exclude_lines", "report.exclude_also")
+#: Exclusion patterns that hide only code no test can run: typing's ``@overload`` stubs and
+#: ``TYPE_CHECKING`` blocks, as projects spell them (exceptiongroup 1.2.1 added ``@overload``).
+_NEVER_RUN_PATTERNS = frozenset(
+    {"@overload", "@typing.overload", r"@(typing\.)?overload", r"^\s*@overload",
+     "if TYPE_CHECKING:", "if typing.TYPE_CHECKING:", r"if (typing\.)?TYPE_CHECKING:"}
+)  # fmt: skip
 _REPORT_SECTIONS = ("html.", "xml.", "json.", "lcov.")
 #: pytest's order for the root configuration file (pytest 9; 8 has no pytest.toml).
 _PYTEST_ORDER = ("pytest.toml", ".pytest.toml", "pytest.ini", ".pytest.ini", "pyproject.toml",
@@ -319,13 +328,17 @@ def judge_options(
     ``left_out``, the files LEO's changed-line coverage never counts (``coverage_omit``)."""
     bending: list[str] = []
     inert: list[str] = []
+    harmless = kind == "coverage" and _adds_only_never_run(base, head)
     for key in sorted(set(base) | set(head)):
         old, new = base.get(key), head.get(key)
         if old is not None and new is not None and _tokens(old) == _tokens(new):
             continue
         verb = "added" if old is None else "removed" if new is None else "changed"
         what = f"{kind} {key} {verb}"
-        if kind == "pytest":
+        if harmless and key in _EXCLUDING_LINES:
+            inert.append(f"{what} (it adds only coverage.py's defaults or exclusions of typing's "
+                         "@overload stubs and TYPE_CHECKING blocks, code no test runs)")  # fmt: skip
+        elif kind == "pytest":
             if key in COLLECTING_PYTEST:
                 inert.append(f"{what} (it only chooses which of the head's own tests are "
                              "collected; every base test must still run)")  # fmt: skip
@@ -350,6 +363,22 @@ def judge_options(
         else:
             bending.append(what)
     return bending, inert
+
+
+def _exclusions(options: Options) -> set[str]:
+    """The line exclusion patterns coverage.py applies under ``options``."""
+    own = options.get("report.exclude_lines")
+    listed = own if own is not None else DEFAULT_EXCLUDE
+    return {p.strip() for p in (*listed, *options.get("report.exclude_also", ())) if p.strip()}
+
+
+def _adds_only_never_run(base: Options, head: Options) -> bool:
+    """Every exclusion pattern the head adds is coverage.py's own default or names only
+    typing's never-run code. LEO counts added lines by the base's exclusions anyway
+    (``changed_coverage.excluded_by_change``); this spares a LEAD the routine edit and keeps
+    any other pattern (``.*``, ``def risky``) for a LEAD to read."""
+    added = _exclusions(head) - _exclusions(base)
+    return bool(added) and added <= _NEVER_RUN_PATTERNS | set(DEFAULT_EXCLUDE)
 
 
 def _inside(patterns: set[str], left_out: Sequence[str]) -> bool:

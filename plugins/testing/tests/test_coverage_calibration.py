@@ -257,3 +257,45 @@ def _change(path, lines):
     hunks = tuple(Hunk(old_start=n, old_lines=0, new_start=n, new_lines=1) for n in lines)
     changed = ChangedFile(path=path, status="modified", hunks=hunks)
     return Change(repo="/nonexistent", base_sha="0" * 40, head_sha="1" * 40, files=(changed,))
+
+
+def test_hostile_twin_an_overload_exclusion_does_not_hide_a_home_made_overload(
+    leo_repo, run_testing
+):
+    """exceptiongroup 1.2.1's ``exclude_also = ["@overload"]`` is no LEAD's decision, but the
+    pattern also matches a decorator of the project's own: its untested code still counts."""
+    home_made = (
+        "\n\ndef overload_cache(f):\n    return f\n\n\n"
+        "@overload_cache\ndef fresh(x):\n    y = x * 3\n    return y\n"
+    )
+    config = '[tool.coverage.report]\nexclude_also = ["@overload"]\n'
+    head = {"calc.py": CALC + home_made, "pyproject.toml": config}
+    result = run_testing(leo_repo(base=REPO, head=head).change())
+    assert result.report.verdict != "PASS"
+    harness = result.assert_finding("testing.harness_changed")
+    assert harness.severity == "low"
+    finding = result.assert_finding("testing.coverage.changed_lines", path="calc.py")
+    assert finding.severity == "medium"
+    assert _coverage(result)["excluded_by_change"] == {"calc.py": "13-16"}
+
+
+#: python-dotenv 1.0.1's setup.cfg: the report names only the copy its tox runs install.
+SITE_ONLY = "[coverage:report]\ninclude = */site-packages/calc/*\n"
+
+
+def test_a_report_include_of_installed_copies_only_still_measures_the_tree(leo_repo, run_testing):
+    tested = CALC.replace("return x + 1", "return x + 2")
+    base = {**REPO, "setup.cfg": SITE_ONLY}
+    result = run_testing(leo_repo(base=base, head={"calc.py": tested + UNTESTED}).change())
+    assert not [f for f in result.findings if f.rule_id == "testing.coverage.missing"]
+    assert _coverage(result)["measured"] is True
+    assert _coverage(result)["uncovered"] == {"calc.py": "10-11"}
+    assert _coverage(result)["pre_existing"] == {"calc.py": "6"}  # the base's run measured too
+
+
+def test_hostile_twin_a_report_include_the_change_adds_hides_nothing(leo_repo, run_testing):
+    head = {"calc.py": CALC + UNTESTED, "setup.cfg": SITE_ONLY}
+    result = run_testing(leo_repo(base=REPO, head=head).change())
+    assert result.report.verdict != "PASS"
+    assert result.assert_finding("testing.harness_changed").severity == "medium"
+    assert _coverage(result)["uncovered"] == {"calc.py": "10-11"}

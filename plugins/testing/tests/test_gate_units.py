@@ -438,6 +438,35 @@ def test_a_rename_that_renames_every_helper_too_is_found_by_its_shape():
     assert compare(base, head, {"tests/test_a.py"}, None, sources_of(old, new)) == []
 
 
+def test_a_test_moved_to_another_class_is_found_there_and_a_gutted_one_is_not():
+    """typing-extensions 4.12.0 moved CollectionsAbcTests' async generator tests into a new
+    GeneratorTests class, one renamed test_async_generator_basics with more checks."""
+    old = (
+        "class Abc:\n    def test_gen(self):\n        g = f()\n"
+        "        self.assertIsSubclass(type(g), AsyncGenerator)\n"
+    )
+    grown = (
+        "class Abc:\n    pass\n\n\nclass Gen:\n    def test_gen_basics(self):\n"
+        "        g = f()\n        self.assertIsInstance(g, AsyncGenerator)\n"
+        "        self.assertIsSubclass(type(g), AsyncGenerator)\n"
+        "        self.assertNotIsInstance(f, AsyncGenerator)\n"
+    )
+    base = Suite(
+        (TestCase("test_gen", "tests.test_a.Abc", "tests/test_a.py", 1, "passed", "", ""),)
+    )
+    moved = TestCase("test_gen_basics", "tests.test_a.Gen", "tests/test_a.py", 1, "passed", "", "")
+    edited = {"tests/test_a.py"}
+    assert compare(base, Suite((moved,)), edited, None, sources_of(old, grown)) == []
+    # the hostile twins: the moved test lost its check, or it fails where the base's failed
+    gutted = grown.split("        g = f()")[0] + "        g = f()\n"
+    (dropped,) = compare(base, Suite((moved,)), edited, None, sources_of(old, gutted))
+    assert weakened_findings([dropped])[0].severity == "medium"
+    failing = Suite((replace(base.cases[0], outcome="failed"),))
+    skipped = Suite((replace(moved, outcome="skipped"),))
+    (hidden,) = compare(failing, skipped, edited, None, sources_of(old, grown))
+    assert weakened_findings([hidden])[0].severity == "high"
+
+
 #: pyasn1 0.6.0's testPrintable: the Python 2 branch never runs on Python 3.
 PRINTABLE = (
     "def test_printable():\n    if sys.version_info[0] < 3:\n        assert unicode(s) == p\n"

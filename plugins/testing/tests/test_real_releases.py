@@ -256,6 +256,28 @@ def test_coverage_edits_that_leave_lines_out_need_a_lead_and_others_do_not(base,
     assert inert or bends
 
 
+EXCEPTIONGROUP_BASE = {"report.exclude_lines": ("pragma: no cover", "if TYPE_CHECKING:")}
+
+
+@pytest.mark.parametrize(
+    ("head", "bends"),
+    [
+        # exceptiongroup 1.2.1: exclude_lines -> exclude_also, keeping coverage.py's defaults
+        ({"report.exclude_also": ("if TYPE_CHECKING:", "@overload")}, False),
+        ({"report.exclude_lines": ("pragma: no cover", "if typing.TYPE_CHECKING:")}, False),
+        # the hostile twins: a pattern that hides running code, beside the harmless one
+        ({"report.exclude_also": ("@overload", "def risky")}, True),
+        ({"report.exclude_also": (".*",)}, True),
+        ({"report.exclude_also": ("raise NotImplementedError",)}, True),
+    ],
+)
+def test_exclusions_of_never_run_typing_code_cannot_bend_and_others_still_do(head, bends):
+    for own in (True, False):
+        bending, inert = judge_options(EXCEPTIONGROUP_BASE, head, "coverage", own_coverage=own)
+        assert bool(bending) is bends
+        assert bends or all("exclu" in i for i in inert)
+
+
 @pytest.mark.parametrize(
     ("head", "bends"),
     [
