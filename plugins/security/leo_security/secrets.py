@@ -161,9 +161,17 @@ def split_strings(source: bytes) -> list[tuple[int, int, str]]:
             for k, v in zip(node.keys, node.values, strict=True):
                 if isinstance(k, ast.Constant) and isinstance(k.value, str):
                     names[id(v)] = k.value
+    implicit = _implicit_concatenations(text)
+    inner = {
+        id(child)
+        for node in ast.walk(tree)
+        if _is_add(node)
+        for child in (node.left, node.right)  # type: ignore[attr-defined]
+        if _is_add(child)
+    }  # a chain a + b + c is one string, read once from its outermost +
     out = []
     for node in ast.walk(tree):
-        value = _joined(node, text)
+        value = None if id(node) in inner else _joined(node, implicit)
         if value is not None and node.end_lineno is not None:
             name = re.sub(r"\W", "_", names.get(id(node), "value")) or "value"
             out.append((node.lineno, node.end_lineno, f"{name} = {value!r}"))
@@ -178,15 +186,41 @@ def _name(target: ast.AST) -> str:
     return "value"
 
 
-def _joined(node: ast.AST, text: str) -> str | None:
+def _is_add(node: ast.AST) -> bool:
+    return isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add)
+
+
+def _implicit_concatenations(text: str) -> set[tuple[int, int]]:
+    """Where (line, byte column, as ``ast`` counts) each string literal written as several
+    adjacent pieces starts: one pass of the tokenizer over the file (reading each literal's
+    source again cost pyparsing's 6,000-line module minutes: the Security sub-agent's timeout)."""
+    lines = text.splitlines(keepends=True)
+    starts: set[tuple[int, int]] = set()
+    first: tuple[int, int] | None = None
+    pieces = 0
+    try:
+        for tok in tokenize.generate_tokens(io.StringIO(text).readline):
+            if tok.type == tokenize.STRING:
+                first, pieces = (first or tok.start), pieces + 1
+            elif tok.type not in (tokenize.NL, tokenize.COMMENT):
+                if pieces > 1 and first is not None:
+                    row, col = first
+                    starts.add((row, len(lines[row - 1][:col].encode("utf-8"))))
+                first, pieces = None, 0
+    except (tokenize.TokenError, SyntaxError, IndexError):
+        return starts
+    return starts
+
+
+def _joined(node: ast.AST, implicit: set[tuple[int, int]]) -> str | None:
     """The value of a string made of several literals, or None (one literal is read as is)."""
-    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+    if _is_add(node):
         parts: list[ast.AST] = []
         stack: list[ast.AST] = [node]
         while stack:
             n = stack.pop()
-            if isinstance(n, ast.BinOp) and isinstance(n.op, ast.Add):
-                stack += [n.right, n.left]
+            if _is_add(n):
+                stack += [n.right, n.left]  # type: ignore[attr-defined]
             else:
                 parts.append(n)
         if all(isinstance(p, ast.Constant) and isinstance(p.value, str) for p in parts):
@@ -194,15 +228,7 @@ def _joined(node: ast.AST, text: str) -> str | None:
         return None
     if not (isinstance(node, ast.Constant) and isinstance(node.value, str)):
         return None
-    segment = ast.get_source_segment(text, node) or ""
-    try:
-        pieces = [
-            t for t in tokenize.generate_tokens(io.StringIO(segment).readline)
-            if t.type == tokenize.STRING
-        ]  # fmt: skip
-    except (tokenize.TokenError, SyntaxError):
-        return None
-    return node.value if len(pieces) > 1 else None
+    return node.value if (node.lineno, node.col_offset) in implicit else None
 
 
 def _failure(exc: Exception) -> str:
@@ -329,7 +355,8 @@ async def _split_secrets(change: Change, root: Path, paths: list[str], *, whole:
             continue
         added = set(f.added_lines)
         source = root.joinpath(*path.split("/")).read_bytes()
-        for first, last, line in split_strings(source):
+        joined = await anyio.to_thread.run_sync(split_strings, source)
+        for first, last, line in joined:
             if whole or added & set(range(first, last + 1)):
                 lines.setdefault(path, []).append((first, line))
     if not lines:

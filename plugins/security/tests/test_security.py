@@ -526,3 +526,25 @@ def test_a_secret_split_into_pieces_is_scanned_whole(tmp_path):
     result.assert_finding("security.secrets.KeywordDetector", path="app/cloud.py", line=5)
     assert not any(f.line == 8 for f in result.findings)  # prose in pieces is no secret
     assert "IOSFODNN7" not in result.report.model_dump_json()
+
+
+def test_split_strings_reads_each_pieced_string_once_in_one_pass():
+    """Implicit concatenation is found by one pass of the tokenizer (reading each literal's
+    source again took pyparsing's 6,000-line module past the sub-agent's timeout); a ``+``
+    chain is one string; a plain literal is not pieced; columns count bytes, as ``ast`` does."""
+    from leo_security.secrets import split_strings
+
+    source = (
+        'label = "é"; key = ("AKIA"  # the id\n'
+        '    "IOSF")\n'
+        'x = "a" + "b" + "c" + "d"\n'
+        'plain = "one literal"\n'
+        'call(token="x" "y")\n'
+    ).encode()
+    assert split_strings(source) == [
+        (1, 2, "key = 'AKIAIOSF'"),
+        (3, 3, "x = 'abcd'"),
+        (5, 5, "token = 'xy'"),
+    ]
+    big = b"".join(b'v%d = "p" "q"\n' % n for n in range(20_000))
+    assert len(split_strings(big)) == 20_000
