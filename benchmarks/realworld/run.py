@@ -64,6 +64,7 @@ BACKENDS = (
     "hatch-fancy-pypi-readme",
     "setuptools_scm",
     "flit_core",
+    "flit_scm",  # exceptiongroup
     "poetry-core",
     "pdm-backend",
 )
@@ -280,13 +281,14 @@ def _fetch_env(cache: Path) -> Path:
     env = cache / "fetchenv"
     python = env / "bin" / "python"
     marker = env / ".ready"
-    if not marker.exists():
+    wanted = "\n".join(BACKENDS)
+    if not marker.exists() or marker.read_text() != wanted:  # rebuilt when the list grows
         subprocess.run([sys.executable, "-m", "venv", "--clear", str(env)], check=True)
         subprocess.run(
             [str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check", *BACKENDS],
             check=True,
         )
-        marker.touch()
+        marker.write_text(wanted)
     return python
 
 
