@@ -155,9 +155,12 @@ class PerformanceChecks(PerformanceAgent):
         why = _why(base)
         if assessment.head_ran:
             return self.skipped(f"the benchmarks do not run at base ({why}); nothing to compare")
+        project = base.environment if base else ""
         msg = (
-            f"the benchmarks ran neither at base nor at head ({why}); if the repository needs "
-            "its own dependencies, set python or command in [tool.leo.agents.performance]"
+            f"the benchmarks ran neither at base nor at head ({why}); "
+            + (f"the project is {project}; " if project else "")
+            + "if they need more than the project's declared dependencies, set python or "
+            "command in [tool.leo.agents.performance]"
         )
         tail = base.output_tail if base else ""
         return SubAgentResult(

@@ -243,4 +243,5 @@ def details(assessment: Assessment, runs: Sequence[Run], settings: Settings) -> 
         "borderline": assessment.borderline,
         "notes": assessment.notes,
         "command": list(runs[0].argv) if runs else [],
+        "environment": runs[0].environment if runs else "",
     }

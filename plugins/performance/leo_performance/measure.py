@@ -2,8 +2,9 @@
 
 Every run is the change's code (or the base's), so it runs in LEO's sandbox (``leo.Sandbox``)
 without network, with an allow-listed environment, its own scratch directory and only its own
-worktree writable; the interpreter is a cached virtual environment holding pytest and
-pytest-benchmark (never LEO's own), mounted read-only, or the one ``python``/``command`` names.
+worktree writable; the interpreter is a cached virtual environment holding pytest,
+pytest-benchmark and the project with its declared dependencies (never LEO's own), mounted
+read-only, or the one ``python``/``command`` names.
 
 Both sides get their own throw-away worktree and are measured on the same machine in
 alternating order (base, head, head, base, base, head, ...): drift of the machine's speed hits
@@ -21,6 +22,7 @@ import math
 import os
 import shutil
 import sys
+import tomllib
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,6 +39,9 @@ if TYPE_CHECKING:
 Side = Literal["base", "head"]
 #: What the benchmark environment holds when ``python`` and ``command`` are unset.
 RUNNER_REQUIREMENTS = ("pytest>=8,<10", "pytest-benchmark>=4,<6")
+#: What ``pip install DIR`` reads to learn the project's dependencies: the environment's key.
+PROJECT_FILES = ("pyproject.toml", "setup.py", "setup.cfg")
+_MAX_PROJECT_FILE = 8 * 1024 * 1024
 _PLUGIN = "leo_performance_outcomes"
 _MAX_ROUNDS_KEPT = 100_000
 _MAX_OUTCOME_LINES = 100_000
@@ -55,6 +60,8 @@ class Run:
     """pytest's exit code; None when the run hit ``run_timeout``."""
     samples: dict[str, list[float]] = field(default_factory=dict)
     """Per benchmark node id: the time of each round, in seconds."""
+    environment: str = ""
+    """What the benchmark environment holds of the project (``Runner.project``)."""
     outcomes: dict[str, str] = field(default_factory=dict)
     """Per node id: ``passed``, ``failed`` or ``skipped`` (the worst of its phases)."""
     errors: dict[str, str] = field(default_factory=dict)
@@ -82,6 +89,8 @@ class Runner:
     """Interpreter for ``-m pytest`` and import timing."""
     readable: tuple[Path, ...]
     """Directories bound read-only so that it runs inside the sandbox."""
+    project: str = ""
+    """What the environment holds of the project: where it was installed from, or why not."""
 
 
 def sandbox_environ(
@@ -110,12 +119,52 @@ def _cache_root(settings: Settings) -> Path:
     return Path(base) / "leo" / "venvs"
 
 
-async def prepare_runner(settings: Settings, work: Path) -> Runner:
+def installable(tree: Path) -> bool:
+    """True when ``pip install tree`` can build the project: a ``setup.py``, or a
+    ``pyproject.toml`` with a ``[project]`` or ``[build-system]`` table."""
+    if (tree / "setup.py").is_file():
+        return True
+    try:
+        data = tomllib.loads((tree / "pyproject.toml").read_text(encoding="utf-8"))
+    except (OSError, ValueError, UnicodeDecodeError):
+        return False
+    return "project" in data or "build-system" in data
+
+
+def project_digest(tree: Path) -> str | None:
+    """sha256 over ``PROJECT_FILES`` as ``tree`` has them; None when one cannot be read."""
+    digest = hashlib.sha256()
+    for name in PROJECT_FILES:
+        path = tree / name
+        try:
+            data = path.read_bytes() if path.is_file() and not path.is_symlink() else b""
+        except OSError:
+            return None
+        if len(data) > _MAX_PROJECT_FILE:
+            return None
+        digest.update(name.encode() + b"\0" + hashlib.sha256(data).digest())
+    return digest.hexdigest()
+
+
+def edits_project(change: Change) -> bool:
+    """True when the change edits what the project's dependencies are read from."""
+    return any(f.path in PROJECT_FILES or f.old_path in PROJECT_FILES for f in change.files)
+
+
+async def prepare_runner(
+    settings: Settings, work: Path, project: Path | None = None, *, private: bool = False
+) -> Runner:
     """The interpreter of the runs: ``command``/``python`` when set, else a cached venv.
 
-    The venv holds ``RUNNER_REQUIREMENTS`` only (the repository is imported from its worktree
-    through ``PYTHONPATH``). It is built once per interpreter in the sandbox, published by an
-    atomic rename under an exclusive lock, and mounted read-only into every run.
+    The venv holds ``RUNNER_REQUIREMENTS`` and, when ``project`` is a tree ``pip`` can install
+    (and ``install_project`` is on), the project with its declared dependencies: a benchmark
+    that imports the package imports its dependencies too. The runs still import the code
+    from their own worktree (``PYTHONPATH`` comes first). The venv is keyed by the interpreter,
+    the requirements and the project's ``PROJECT_FILES``; built in the sandbox, published by an
+    atomic rename under an exclusive lock, and mounted read-only into every run. A ``private``
+    one (built from a change's head) lives in ``work`` and goes with it: no other change may
+    use what that change's build code made. A project that cannot be installed leaves the
+    benchmarks with pytest alone, as without one, and says why.
     """
     if settings.command or settings.python:
         name = settings.command[0] if settings.command else settings.python
@@ -125,10 +174,30 @@ async def prepare_runner(settings: Settings, work: Path) -> Runner:
             raise LeoError(msg)
         return Runner(python=settings.python or exe, readable=interpreter_paths(exe))
     base = getattr(sys, "_base_executable", sys.executable)
-    recipe = json.dumps([base, sys.version, RUNNER_REQUIREMENTS]).encode()
-    root = _cache_root(settings)
+    digest = None
+    if project is not None and settings.install_project and installable(project):
+        digest = project_digest(project)
+    if digest is None:
+        return await _cached_runner(settings, base, work, None, _cache_root(settings))
+    root = work / "venvs" if private else _cache_root(settings)
+    try:
+        return await _cached_runner(settings, base, work, (project, digest), root)
+    except LeoError as exc:
+        runner = await _cached_runner(settings, base, work, None, _cache_root(settings))
+        return Runner(runner.python, runner.readable, project=f"not installed: {exc}")
+
+
+async def _cached_runner(
+    settings: Settings,
+    base: str,
+    work: Path,
+    project: tuple[Path, str] | None,
+    root: Path,
+) -> Runner:
+    recipe = [base, sys.version, RUNNER_REQUIREMENTS, *([project[1]] if project else [])]
+    name = hashlib.sha256(json.dumps(recipe).encode()).hexdigest()[:24]
     root.mkdir(parents=True, exist_ok=True)
-    venv = root / f"performance-{hashlib.sha256(recipe).hexdigest()[:24]}"
+    venv = root / f"performance-{name}"
     python = venv / "bin" / "python"
     fd = os.open(root / f"{venv.name}.lock", os.O_RDWR | os.O_CREAT, 0o600)
     try:
@@ -139,13 +208,19 @@ async def prepare_runner(settings: Settings, work: Path) -> Runner:
             except BlockingIOError:
                 await anyio.sleep(0.1)
         if not python.exists():
-            await _build_runner(settings, base, venv, work)
+            await _build_runner(settings, base, venv, work, project[0] if project else None)
     finally:
         os.close(fd)
-    return Runner(python=str(python), readable=interpreter_paths(python))
+    return Runner(
+        python=str(python),
+        readable=interpreter_paths(python),
+        project="installed with its dependencies" if project else "",
+    )
 
 
-async def _build_runner(settings: Settings, base: str, venv: Path, work: Path) -> None:
+async def _build_runner(
+    settings: Settings, base: str, venv: Path, work: Path, project: Path | None
+) -> None:
     tmp = venv.with_name(f"{venv.name}.tmp-{os.getpid()}")
     if tmp.exists():
         shutil.rmtree(tmp)
@@ -153,7 +228,7 @@ async def _build_runner(settings: Settings, base: str, venv: Path, work: Path) -
     if made.returncode != 0:
         msg = f"could not create the benchmark environment: {made.stderr_text.strip()[-500:]}"
         raise LeoError(msg)
-    scratch = work / "setup"
+    scratch = work / f"setup-{venv.name}"
     (scratch / "home").mkdir(parents=True, exist_ok=True)
     box = Sandbox(
         scratch=scratch,
@@ -161,21 +236,30 @@ async def _build_runner(settings: Settings, base: str, venv: Path, work: Path) -
         readable=tuple(p for p in interpreter_paths(base)),
         network=settings.setup_network == "allow",
     )
-    argv = [str(tmp / "bin" / "python"), "-m", "pip", "install", *RUNNER_REQUIREMENTS]
-    done = await box.run(
-        argv,
-        cwd=scratch,
-        env=allowed_environ(home=scratch / "home", setup=True),
-        timeout=max(settings.run_timeout, 600),
-    )
-    if done.returncode != 0:
-        shutil.rmtree(tmp, ignore_errors=True)
-        tail = (done.stderr_text.strip() or done.stdout_text.strip())[-500:]
-        msg = f"could not install {', '.join(RUNNER_REQUIREMENTS)} for the benchmarks: {tail}"
-        raise LeoError(msg)
+    env = allowed_environ(home=scratch / "home", setup=True)
+    steps = [(RUNNER_REQUIREMENTS, ", ".join(RUNNER_REQUIREMENTS))]
+    if project is not None:
+        # A copy, so the build's files (build/, *.egg-info) never reach a measured worktree;
+        # without .git, setuptools-scm and hatch-vcs need a version to be given.
+        source = scratch / "project"
+        await anyio.to_thread.run_sync(_copy_tree, project, source)
+        env.setdefault("SETUPTOOLS_SCM_PRETEND_VERSION", "0")
+        steps.append(((str(source),), "the project"))
+    for requirements, what in steps:
+        argv = [str(tmp / "bin" / "python"), "-m", "pip", "install", *requirements]
+        done = await box.run(argv, cwd=scratch, env=env, timeout=max(settings.run_timeout, 600))
+        if done.returncode != 0:
+            shutil.rmtree(tmp, ignore_errors=True)
+            tail = (done.stderr_text.strip() or done.stdout_text.strip())[-500:]
+            msg = f"could not install {what} for the benchmarks: {tail}"
+            raise LeoError(msg)
     with contextlib.suppress(FileNotFoundError):
         shutil.rmtree(venv)
     os.rename(tmp, venv)  # the atomic publish: a half-built environment is never used
+
+
+def _copy_tree(tree: Path, target: Path) -> None:
+    shutil.copytree(tree, target, symlinks=True, ignore=shutil.ignore_patterns(".git"))
 
 
 def pytest_argv(
@@ -240,6 +324,7 @@ async def run_once(
         output = (result.stdout_text + result.stderr_text).strip()
         run.argv, run.returncode, run.output_tail = tuple(argv), result.returncode, output[-_TAIL:]
         run.samples, run.version = read_benchmark_json(json_path)
+        run.environment = runner.project
         run.outcomes, run.errors = read_outcomes(outcomes)
     for module in settings.import_time:
         await time_import(settings, tree, module, run, env, box, runner.python)
@@ -313,8 +398,12 @@ async def measure(
     only repeat the same error.
     """
     runs: list[Run] = []
-    runner = await prepare_runner(settings, work)
     async with change.worktree("base") as base_tree, change.worktree("head") as head_tree:
+        # The project as the base declares it (its build code is the reviewed one, and every
+        # change that keeps those files shares the environment); a change that edits them gets
+        # one built from its head that no other change reuses.
+        own = edits_project(change)
+        runner = await prepare_runner(settings, work, head_tree if own else base_tree, private=own)
         if prepare_head is not None:
             await prepare_head(head_tree)
         trees: dict[Side, Path] = {"base": base_tree, "head": head_tree}

@@ -78,6 +78,8 @@ class Settings(AgentSettings):
     """Seed of the bootstrap, so that one set of timings always gives one answer."""
     python: str = ""
     """Interpreter that runs pytest; empty: a cached venv with pytest-benchmark (never LEO's)."""
+    install_project: bool = True
+    """Install the project with its declared dependencies into that venv (when pip can)."""
     command: Argv = ()
     """Full argv that runs pytest (e.g. ``["uv", "run", "pytest"]``); overrides ``python``."""
     pytest_args: Argv = ()

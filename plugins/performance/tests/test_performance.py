@@ -209,3 +209,63 @@ def test_import_time_made_much_slower_is_a_regression_of_the_import(leo_repo, le
     result = run.agent("performance")
     assert [b["nodeid"] for b in result.details["benchmarks"]] == ["import:app"]
     assert result.details["command"] == []  # no benchmarks, so pytest never ran
+
+
+PROJECT = """\
+[build-system]
+requires = ["setuptools>=61"]
+build-backend = "setuptools.build_meta"
+
+[project]
+name = "app"
+version = "1.0"
+dependencies = [{deps}]
+
+[tool.setuptools]
+packages = ["app"]
+"""
+#: ``six`` is in neither the benchmark environment's requirements nor LEO's.
+NEEDS_SIX = "import six\n\n" + CORE
+
+
+def test_benchmarks_of_a_project_with_dependencies_run_with_them_installed(leo_repo, leo_run):
+    base = {**BASE, "pyproject.toml": PROJECT.format(deps='"six"'), "app/core.py": NEEDS_SIX}
+    repo = leo_repo(base=base, head={"app/core.py": NEEDS_SIX.replace("3000", "3000 ")})
+    run = leo_run(repo.change(), [PerformanceAgent], config=CONFIG)
+    result = run.agent("performance")
+    # Before: "No module named 'six'" at both sides, an error and a FAIL on every change.
+    _assert_measured_at_both_sides(run)
+    assert result.details["environment"] == "installed with its dependencies"
+
+
+def _assert_measured_at_both_sides(run) -> None:
+    """Both sides ran the benchmark (the machine's noise may still make it borderline)."""
+    result = run.agent("performance")
+    assert result.status != "error", (result.summary, result.error)
+    run.assert_no_finding("performance.suite_failed")
+    run.assert_no_finding("performance.benchmark_failed")
+    [bench] = result.details["benchmarks"]
+    assert bench["head_median"] > 0 and bench["base_median"] > 0
+
+
+def test_a_change_that_adds_a_dependency_gets_an_environment_built_from_its_head(leo_repo, leo_run):
+    repo = leo_repo(
+        base={**BASE, "pyproject.toml": PROJECT.format(deps="")},
+        head={"pyproject.toml": PROJECT.format(deps='"six"'), "app/core.py": NEEDS_SIX},
+    )
+    run = leo_run(repo.change(), [PerformanceAgent], config=CONFIG)
+    _assert_measured_at_both_sides(run)
+
+
+def test_a_project_that_cannot_be_installed_is_benchmarked_without_it_and_says_why(
+    leo_repo, leo_run
+):
+    missing = '"leo-test-no-such-distribution-4f1c"'
+    repo = leo_repo(
+        base={**BASE, "pyproject.toml": PROJECT.format(deps=missing)},
+        head={"app/core.py": SLOWER},
+    )
+    run = leo_run(repo.change(), [PerformanceAgent], config=CONFIG)
+    result = run.agent("performance")
+    assert result.details["environment"].startswith("not installed: could not install the project")
+    run.assert_finding(REGRESSION, path="tests/test_bench.py")  # still measured, still caught

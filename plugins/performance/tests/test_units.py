@@ -10,6 +10,8 @@ from leo_performance import PerformanceAgent
 from leo_performance.discovery import benchmarks_in
 from leo_performance.measure import (
     import_seconds,
+    installable,
+    project_digest,
     read_benchmark_json,
     read_outcomes,
     sandbox_environ,
@@ -184,3 +186,24 @@ def test_import_time_is_the_cumulative_time_of_the_named_module():
     assert import_seconds("import time: x | y | json", "json") is None
     with pytest.raises(LeoError, match="import_time"):
         PerformanceAgent({"import_time": ["os; rm -rf /"]})
+
+
+def test_a_tree_is_installable_with_a_setup_py_or_a_project_or_build_system_table(tmp_path):
+    assert not installable(tmp_path)
+    (tmp_path / "pyproject.toml").write_text("[tool.black]\nline-length = 99\n")
+    assert not installable(tmp_path)  # configuration only: pip has nothing to build
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "x"\n')
+    assert installable(tmp_path)
+    (tmp_path / "pyproject.toml").write_text("[project\n")
+    assert not installable(tmp_path)
+    (tmp_path / "setup.py").write_text("from setuptools import setup\nsetup()\n")
+    assert installable(tmp_path)
+
+
+def test_the_project_digest_follows_the_files_pip_reads_and_nothing_else(tmp_path):
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "x"\n')
+    first = project_digest(tmp_path)
+    (tmp_path / "app.py").write_text("X = 1\n")
+    assert project_digest(tmp_path) == first
+    (tmp_path / "setup.cfg").write_text("[metadata]\nname = x\n")
+    assert project_digest(tmp_path) != first
