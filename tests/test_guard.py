@@ -1,8 +1,18 @@
-"""A verdict exit code comes only from a run that wrote its report (issue 17.6)."""
+"""The guard: a verdict exit code comes only from a run that wrote its report (issue 17.6),
+and the worker never outlives the ``leo`` process."""
 
 from __future__ import annotations
 
 import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
 
 import pytest
 
@@ -60,3 +70,117 @@ def test_a_lane_event_that_ends_the_process_is_exit_5_not_a_handoff(
     assert done.returncode == ExitCode.INTERNAL, done.stdout + done.stderr
     assert "CODEX-READY" not in done.stdout
     assert "no report was written" in done.stderr
+
+
+def _serve(**popen) -> subprocess.Popen[str]:
+    argv = [sys.executable, "-m", "leo", "metrics", "serve", "--port", "0"]
+    return subprocess.Popen(argv, text=True, **popen)
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rpartition(")")[2].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def _running(pid: int) -> bool:
+    """Alive and not a zombie (an orphan whose reaper has not reaped it yet is gone)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def _gone_within(pid: int, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while _running(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return not _running(pid)
+
+
+def _stop(proc: subprocess.Popen[str], workers: list[int]) -> None:
+    for pid in workers:
+        if _running(pid):
+            os.kill(pid, signal.SIGKILL)
+    if proc.poll() is None:
+        proc.kill()
+        proc.wait()
+
+
+@pytest.mark.parametrize(
+    ("sig", "code"),
+    [(signal.SIGTERM, ExitCode.INTERNAL), (signal.SIGHUP, ExitCode.INTERNAL), (signal.SIGINT, 0)],
+)
+def test_a_signal_to_leo_stops_its_worker_and_frees_the_port(sig, code):
+    """A CI runner stops ``leo`` by its process id: the worker goes with it, not left serving
+    (``leo metrics serve`` kept its port after CI). SIGINT ends the server on purpose (exit 0);
+    a worker killed by SIGTERM or SIGHUP wrote no report (exit 5)."""
+    proc = _serve(stderr=subprocess.PIPE)
+    workers: list[int] = []
+    try:
+        line = proc.stderr.readline()
+        url = re.search(r"http://\S+", line).group(0)
+        with urllib.request.urlopen(url, timeout=10) as response:  # serving, not starting
+            assert response.status == 200
+        port = int(url.rsplit(":", 1)[1].split("/")[0])
+        workers = _children(proc.pid)
+        assert len(workers) == 1, workers
+        proc.send_signal(sig)
+        assert proc.wait(timeout=10) == code  # no stderr read: a left worker holds it open
+        assert _gone_within(workers[0], 5)
+        with socket.socket() as sock:  # as the next server would: the scrape's TIME_WAIT is no one
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind(("127.0.0.1", port))
+            sock.listen()
+    finally:
+        _stop(proc, workers)
+
+
+def test_ctrl_c_at_a_terminal_stops_leo_metrics_serve():
+    """The terminal sends Ctrl-C to its whole foreground process group, the worker included:
+    the worker used to inherit the guard's ignoring SIGINT and served on."""
+    import fcntl
+    import pty
+    import select
+    import termios
+
+    terminal, tty = pty.openpty()
+
+    def take_terminal() -> None:  # runs after setsid(): the pty becomes the controlling one
+        fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+    proc = _serve(
+        stdin=tty, stdout=tty, stderr=tty, start_new_session=True, preexec_fn=take_terminal
+    )
+    os.close(tty)
+    workers: list[int] = []
+    output = b""
+
+    def read(until: bytes, seconds: float) -> None:
+        nonlocal output
+        deadline = time.monotonic() + seconds
+        while until not in output and time.monotonic() < deadline:
+            if select.select([terminal], [], [], 0.1)[0]:
+                try:
+                    output += os.read(terminal, 4096)
+                except OSError:  # EIO: every end of the pty's other side is closed
+                    return
+
+    try:
+        read(b"/metrics", 30)
+        workers = _children(proc.pid)
+        assert len(workers) == 1, output
+        os.write(terminal, b"\x03")
+        assert proc.wait(timeout=10) == 0, output
+        assert _gone_within(workers[0], 5)
+        read(b"never", 0.5)
+        assert b"Traceback" not in output, output
+    finally:
+        _stop(proc, workers)
+        os.close(terminal)

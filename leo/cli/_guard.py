@@ -13,6 +13,12 @@ commands (``LANE``) when no plugin is there to hear their event.
 
 This guards against crashes and careless plugins, not against code that sets out to forge the
 seal: that code runs in the child and could write to the pipe itself.
+
+A signal that would end the ``leo`` process (SIGTERM, SIGINT, SIGHUP) is passed on to the child,
+which the parent then waits for: a CI runner stops ``leo`` by its process id, and a child left
+behind kept working, or kept ``leo metrics serve`` listening on its port. A signal the kernel sent
+(the terminal's Ctrl-C, to the whole foreground process group) already reached the child and is
+not sent twice.
 """
 
 from __future__ import annotations
@@ -20,6 +26,10 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import signal
 
 #: The child's end of the seal pipe (a file descriptor number) travels in this variable.
 ENV = "LEO_SEAL_FD"
@@ -61,6 +71,9 @@ def run(command: Callable[[], object], argv: Sequence[str]) -> int:
     global _fd
     if ENV in os.environ:
         _fd = int(os.environ.pop(ENV))
+        import signal
+
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, _held())  # blocked by the guard
         try:
             command()
         except SystemExit as exc:
@@ -106,14 +119,23 @@ def _supervise(argv: list[str]) -> int:
 
     read, write = os.pipe()
     env = {**os.environ, ENV: str(write)}
-    # Ctrl-C reaches the child through the terminal's process group; the parent only waits.
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # Held from before the child starts, so none ends this process and leaves the child behind;
+    # the child inherits the mask and unblocks them first thing (``run``).
+    held = _held()
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, held)
     try:
         child = subprocess.Popen([sys.executable, "-m", "leo", *argv], pass_fds=(write,), env=env)
         os.close(write)
-        code = child.wait()
+        while child.poll() is None:
+            # SIGCHLD wakes the wait when the child ends; the timeout only bounds a lost one.
+            got = signal.sigtimedwait(held, 1.0)
+            if got is not None and got.si_signo != signal.SIGCHLD and got.si_code <= 0:
+                child.send_signal(got.si_signo)  # si_code <= 0: sent by a process, to this one
+        code = child.returncode
+        while signal.sigtimedwait(held, 0) is not None:
+            pass  # the child has ended: a signal still pending has nothing left to stop
     finally:
-        signal.signal(signal.SIGINT, previous)
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
     os.set_blocking(read, False)
     try:
         sealed = os.read(read, 64).decode("ascii", "replace").strip()
@@ -131,6 +153,13 @@ def _supervise(argv: list[str]) -> int:
         )
         return INTERNAL
     return code
+
+
+def _held() -> set[signal.Signals]:
+    """The signals the guard waits for: those it passes on to its child, and the child's end."""
+    import signal
+
+    return {signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGCHLD}
 
 
 def _say(message: str) -> None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 import tempfile
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -222,20 +222,15 @@ async def _passes_again(
     if settings.rerun_command is None or base_suite is None or head_suite is None:
         return frozenset()
     passing = {c.nodeid for c in head_suite.cases if c.outcome == "passed"}
-    ids = tuple(
-        dict.fromkeys(
-            c.nodeid
-            for c in base_suite.cases
-            if c.outcome in ("failed", "error") and c.nodeid in passing
-            and not c.nodeid.startswith("-") and not c.collection_error
-        )
-    )[:_MAX_RERUN]  # fmt: skip
+    ids = _rerun_ids(
+        c.nodeid
+        for c in base_suite.cases
+        if c.outcome in ("failed", "error") and c.nodeid in passing and not c.collection_error
+    )
     if not ids:
         return frozenset()
-    sandbox = Sandbox.create(settings, tmp / "base-again")
-    again = await _run_once(tree, settings, sandbox, env, settings.rerun_command, ids, False)
-    suite = _suite(again.junit)
-    if suite is None or again.result.timed_out:
+    suite = await _rerun(tree, settings, env, tmp / "base-again", ids)
+    if suite is None:
         return frozenset()
     outcomes: dict[str, set[str]] = {}
     for case in suite.cases:
@@ -269,22 +264,17 @@ async def _deprecations_allowed(
     if base_suite is None or head_suite is None:
         return {}
     at_head = {c.nodeid for c in head_suite.cases}
-    ids = tuple(
-        dict.fromkeys(
-            c.nodeid
-            for c in base_suite.cases
-            if c.outcome in ("failed", "error") and c.nodeid not in at_head
-            and not c.nodeid.startswith("-") and not c.collection_error
-            and baseline.stopped_at_deprecation(c.first_error_line())
-        )
-    )[:_MAX_RERUN]  # fmt: skip
+    ids = _rerun_ids(
+        c.nodeid
+        for c in base_suite.cases
+        if c.outcome in ("failed", "error") and c.nodeid not in at_head
+        and not c.collection_error and baseline.stopped_at_deprecation(c.first_error_line())
+    )  # fmt: skip
     if not ids:
         return {}
-    sandbox = Sandbox.create(settings, tmp / "base-deprecations")
-    tests = (*_ALLOW_DEPRECATIONS, *ids)
-    again = await _run_once(tree, settings, sandbox, env, settings.rerun_command, tests, False)
-    suite = _suite(again.junit)
-    if suite is None or again.result.timed_out:
+    out_dir = tmp / "base-deprecations"
+    suite = await _rerun(tree, settings, env, out_dir, ids, options=_ALLOW_DEPRECATIONS)
+    if suite is None:
         return {}
     out: dict[str, tuple[str, str]] = {}
     for case in suite.cases:  # a test that passed and then errored in its teardown: the error
@@ -303,24 +293,17 @@ async def _skipped_by_code(
     suite = _suite(base.junit)
     if settings.rerun_command is None or suite is None:
         return frozenset()
-    # A node id comes from a report the head's code wrote: never let it be an option.
-    ids = tuple(
-        dict.fromkeys(
-            c.nodeid for c in suite.cases
-            if c.outcome == "skipped" and not c.collection_error and c.nodeid
-            and not c.nodeid.startswith("-")
-        )
-    )[:_MAX_RERUN]  # fmt: skip
+    ids = _rerun_ids(
+        c.nodeid for c in suite.cases if c.outcome == "skipped" and not c.collection_error
+    )
     if not ids:
         return frozenset()
     async with change.worktree("base") as tree:
         ids = tuple(i for i in ids if (tree / i.partition("::")[0]).is_file())
         if not ids:
             return frozenset()
-        sandbox = Sandbox.create(settings, tmp / "skipped-before")
-        again = await _run_once(tree, settings, sandbox, env, settings.rerun_command, ids, False)
-    before = _suite(again.junit)
-    if before is None or again.result.timed_out:
+        before = await _rerun(tree, settings, env, tmp / "skipped-before", ids)
+    if before is None:
         return frozenset()
     wanted = set(ids)
     return frozenset(c.nodeid for c in before.cases if c.outcome == "passed" and c.nodeid in wanted)
@@ -356,12 +339,8 @@ async def _failing_before(
     # A test the base does not have cannot fail before the change, and pytest stops the whole
     # re-run at a node id it cannot find (requests 2.32.3's new mTLS test): only the base's.
     known = {c.nodeid for c in base_suite.cases} if base_suite is not None else None
-    # A node id comes from a report the head's code wrote: never let it be an option.
-    ids = tuple(
-        dict.fromkeys(
-            n for n in candidates if n and not n.startswith("-") and (known is None or n in known)
-        )
-    )[:_MAX_RERUN]
+    # Collection errors stay: a module neither commit can import failed before the change.
+    ids = _rerun_ids(n for n in candidates if known is None or n in known)
     if not ids:
         return {}
     async with change.worktree("base") as tree:
@@ -371,21 +350,50 @@ async def _failing_before(
         ids = tuple(i for i in ids if (tree / i.partition("::")[0]).is_file())
         if not ids:
             return {}
-        sandbox = Sandbox.create(settings, tmp / "before")
-        again = await _run_once(tree, settings, sandbox, env, settings.rerun_command, ids, False)
-        missing = _not_found(again.result, ids)
-        if missing:  # asked for by their files instead: the whole file runs, its ids are kept
-            files = dict.fromkeys(i.partition("::")[0] for i in ids if i in missing)
-            found = tuple(i for i in ids if i not in missing)
-            sandbox = Sandbox.create(settings, tmp / "before-files")
-            again = await _run_once(
-                tree, settings, sandbox, env, settings.rerun_command, (*found, *files), False
-            )
-    suite = _suite(again.junit)
-    if suite is None or again.result.timed_out:
+        suite = await _rerun(tree, settings, env, tmp / "before", ids, files_if_not_found=True)
+    if suite is None:
         return {}
     failed_as = [c for s in (base_suite, head_suite) if s is not None for c in s.cases]
     return failed_again(set(ids), suite, failed_as)
+
+
+def _rerun_ids(nodeids: Iterable[str]) -> tuple[str, ...]:
+    """The node ids to re-run: each once, in order, at most ``_MAX_RERUN``. A node id comes
+    from a report the head's code wrote: one that is empty or starts with ``-`` (an option to
+    pytest) is never passed on."""
+    return tuple(dict.fromkeys(n for n in nodeids if n and not n.startswith("-")))[:_MAX_RERUN]
+
+
+async def _rerun(
+    tree: Path,
+    settings: Settings,
+    env: environment.Environment,
+    root: Path,
+    ids: tuple[str, ...],
+    *,
+    options: tuple[str, ...] = (),
+    files_if_not_found: bool = False,
+) -> Suite | None:
+    """Run ``ids`` again in ``tree`` with ``rerun_command`` (after ``options``), without
+    coverage, in a fresh sandbox at ``root``. None when the run timed out or left no readable
+    report: nothing to conclude. With ``files_if_not_found``, ids pytest could not find are
+    asked for again by their files (the whole file runs, its ids are kept), in a second
+    sandbox, rather than losing every other test."""
+    assert settings.rerun_command is not None  # every caller returns before without one
+    command = settings.rerun_command
+    again = await _run_once(
+        tree, settings, Sandbox.create(settings, root), env, command, (*options, *ids), False
+    )
+    missing = _not_found(again.result, ids) if files_if_not_found else frozenset()
+    if missing:
+        files = dict.fromkeys(i.partition("::")[0] for i in ids if i in missing)
+        found = tuple(i for i in ids if i not in missing)
+        sandbox = Sandbox.create(settings, root.with_name(f"{root.name}-files"))
+        again = await _run_once(
+            tree, settings, sandbox, env, command, (*options, *found, *files), False
+        )
+    suite = _suite(again.junit)
+    return None if suite is None or again.result.timed_out else suite
 
 
 def failed_again(

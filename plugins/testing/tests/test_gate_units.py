@@ -728,6 +728,19 @@ def test_a_test_whose_file_the_base_cannot_import_failed_before_when_it_failed_t
         assert test.first_error_line() == "ModuleNotFoundError: No module named 'six'"
 
 
+def test_rerun_ids_are_each_asked_once_never_an_option_and_capped():
+    from leo_testing.agent import _MAX_RERUN, _rerun_ids
+
+    # The head's code writes the report: an id that is an option (``--rootdir=/``) or empty
+    # (pytest runs the whole current directory for ``""``) never reaches the command line.
+    ids = ["t.py::a", "--rootdir=/", "t.py::b", "", "t.py::a", "-p evil", "t.py::c"]
+    assert _rerun_ids(ids) == ("t.py::a", "t.py::b", "t.py::c")
+    many = [f"t.py::test_{i}" for i in range(_MAX_RERUN + 5)]
+    assert _rerun_ids(["-x", *many]) == tuple(many[:_MAX_RERUN])
+    # the cap counts distinct ids, after the refused ones are gone
+    assert len(_rerun_ids([*many[:2], *many[:2], *many])) == _MAX_RERUN
+
+
 @pytest.mark.parametrize(
     ("deleted", "severity"),
     [
