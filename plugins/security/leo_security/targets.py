@@ -174,6 +174,9 @@ class Targets:
     scripts: dict[str, str] = field(default_factory=dict)
     """Files without a known suffix that are code by their ``#!`` line or by what they hold
     (``python_by_content``): path -> language."""
+    as_python: set[str] = field(default_factory=set)
+    """Python by what they hold, with neither a suffix nor a ``#!`` line semgrep knows it by:
+    semgrep reads a copy named ``<path>.py`` (``semgrep.PYTHON_COPY``)."""
 
     def write(self, root: Path, paths: list[str]) -> None:
         """Write ``paths`` (already checked to be safe relative paths) below ``root``."""
@@ -327,6 +330,9 @@ async def select(change: Change, *, languages: set[str], max_bytes: int) -> Targ
             shebang and languages & _ALIASES.get(script or "", set())
         ):
             targets.semgrep.append(path)
+        elif script == "python" and "python" in languages:
+            targets.semgrep.append(path)
+            targets.as_python.add(path)
         if is_workflow(path):
             targets.workflows.append(path)
     return targets
