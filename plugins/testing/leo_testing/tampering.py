@@ -629,7 +629,8 @@ def _names_runner(text: str) -> bool:
     if any(c.isspace() for c in text):  # a message, not a name
         return False
     piece = len(text) >= 4 and "py" in text and any(text in w for w in _RUNNER_PIECES)
-    return piece or any(w in text for w in _RUNNER_WORDS)
+    # coverage.py is loaded in every run (pytest-cov imports it), and only there
+    return piece or text.startswith("coverage") or any(w in text for w in _RUNNER_WORDS)
 
 
 def _scopes(body: Sequence[ast.stmt]) -> Iterator[list[ast.AST]]:

@@ -158,6 +158,8 @@ KNOWS_ITS_TESTS = {
     "    caller = sys._getframe(1).f_code.co_name\n    return caller.startswith('test')\n",
     "runner-installed": "try:\n    import pytest\nexcept ImportError:\n    pytest = None\n",
     "find-spec": "import importlib.util\nON = importlib.util.find_spec('pytest') is not None\n",
+    # pytest-cov imports coverage.py in the base pass too, which runs without --cov
+    "coverage-loaded": "import sys\nON = 'coverage' in sys.modules\n",
 }
 
 
@@ -181,6 +183,7 @@ def test_code_under_test_that_only_uses_sys_modules_or_unittest_is_not_flagged()
         "import sys\n\n\ndef caller():\n    return sys._getframe(1).f_globals.get('__name__')\n",
         "import sys\nNAME = 'pytest'\nif 'json' in sys.modules:\n    pass\n",
         "try:\n    import numpy\nexcept ImportError:\n    numpy = None\n",
+        "import os\nON = os.getenv('HYPOTHESIS_INTERNAL_COVERAGE') == 'true'\n",
     ):
         assert scan(source.encode(), test_side=False) == [], source
 
