@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
@@ -35,7 +35,13 @@ UNANALYSED_PENALTY_MAX = 50
 
 
 def _rescans(
-    change: Change, tools: set[str], rules: RuleSet | None, *, timeout: float, max_bytes: int
+    change: Change,
+    tools: set[str],
+    rules: RuleSet | None,
+    *,
+    timeout: float,
+    max_bytes: int,
+    as_python: Collection[str] = (),
 ) -> dict[str, baseline.Rescan]:
     """How to scan base versions of files again, per tool, to tell old findings from new."""
     out: dict[str, baseline.Rescan] = {}
@@ -50,7 +56,7 @@ def _rescans(
             contents = {p: root.joinpath(*p.split("/")).read_bytes() for p in paths}
             return await semgrep.scan(
                 change, root, paths, ruleset, contents,
-                whole=True, timeout=timeout, max_bytes=max_bytes,
+                whole=True, timeout=timeout, max_bytes=max_bytes, as_python=as_python,
             )  # fmt: skip
 
         out["security.semgrep."] = rescan_semgrep
@@ -135,7 +141,7 @@ class SecurityAgent(SubAgent):
             if rules is not None:
                 jobs["semgrep"] = lambda: semgrep.scan(
                     change, src, plan.semgrep, rules, plan.contents,
-                    whole=whole, timeout=timeout, max_bytes=max_bytes,
+                    whole=whole, timeout=timeout, max_bytes=max_bytes, as_python=plan.as_python,
                 )  # fmt: skip
             if "secrets" not in skip:
                 jobs["secrets"] = lambda: secrets.scan(change, src, plan.text, whole=whole)
@@ -159,7 +165,10 @@ class SecurityAgent(SubAgent):
                 for n in jobs
                 for f in outcomes[n].findings
             ]
-            rescans = _rescans(change, set(jobs), rules, timeout=timeout, max_bytes=max_bytes)
+            rescans = _rescans(
+                change, set(jobs), rules, timeout=timeout, max_bytes=max_bytes,
+                as_python=plan.as_python,
+            )  # fmt: skip
             pre_existing = 0
             if not whole:  # whole_files: every finding in a changed file blocks, old or new
                 found, pre_existing = await baseline.hold_the_line(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 from typing import TYPE_CHECKING
 
 from leo import Finding, ToolNotFoundError, run_tool
@@ -15,6 +16,7 @@ from leo_security import suppressions
 from leo_security.outcome import ScanOutcome, Severity, normalise_path, on_change
 
 if TYPE_CHECKING:
+    from collections.abc import Collection
     from pathlib import Path
 
     from leo import Change
@@ -34,6 +36,8 @@ SEVERITY: dict[str, Severity] = {
 }
 LEO_SEVERITIES = frozenset({"critical", "high", "medium", "low", "info"})
 _NOSEM = re.compile(r"\bnosem(?:grep)?\b(?:\s*:\s*([\w.\-, ]+))?", re.IGNORECASE)
+#: Appended to the name of a file scanned as Python whatever its name (``Targets.as_python``).
+PYTHON_COPY = ".leo-as-python.py"
 ENV = {
     "SEMGREP_ENABLE_VERSION_CHECK": "0",
     "SEMGREP_SEND_METRICS": "off",
@@ -65,11 +69,20 @@ async def scan(
     whole: bool,
     timeout: float,
     max_bytes: int,
+    as_python: Collection[str] = (),
 ) -> ScanOutcome:
-    """Run semgrep once over ``paths`` (written below ``root``) with ``rules``."""
+    """Run semgrep once over ``paths`` (written below ``root``) with ``rules``; each of
+    ``as_python`` through a copy named as Python (semgrep knows a language by the name only: a
+    template built from input in ``render.json``, run with ``runpy``, had been read by bandit
+    alone, which does not know that sink)."""
     outcome = ScanOutcome("semgrep")
     if not paths or not rules.files:
         return outcome
+    scanned_as = {p: p + PYTHON_COPY if p in as_python else p for p in paths}
+    for path, name in scanned_as.items():
+        if name != path:
+            shutil.copyfile(root.joinpath(*path.split("/")), root.joinpath(*name.split("/")))
+    real = {name: path for path, name in scanned_as.items()}
     argv = [
         "semgrep", "scan", "--json", "--quiet",
         "--metrics=off", "--disable-version-check",
@@ -81,7 +94,7 @@ async def scan(
     ]  # fmt: skip
     for f in rules.files:
         argv += ["--config", str(f)]
-    argv += [f"./{p}" for p in paths]
+    argv += [f"./{p}" for p in scanned_as.values()]
     try:
         out = await run_tool(argv, cwd=root, env={**os.environ, **ENV}, timeout=timeout)
     except ToolNotFoundError as exc:
@@ -97,7 +110,9 @@ async def scan(
         outcome.error = f"semgrep failed (exit {out.returncode}): {messages.strip()[-2000:]}"
         return outcome
     outcome.version = str(report.get("version") or "?")
-    scanned = {normalise_path(p) for p in (report.get("paths") or {}).get("scanned", [])}
+    scanned = {
+        real.get(n, n) for n in map(normalise_path, (report.get("paths") or {}).get("scanned", []))
+    }
     for p in paths:
         if p in scanned:
             outcome.analysed.add(p)
@@ -105,11 +120,13 @@ async def scan(
             outcome.failed[p] = "semgrep did not scan it (unrecognised or skipped)"
     for err in errors:
         path = normalise_path(str(err.get("path", "")))
+        path = real.get(path, path)
         if path in outcome.analysed and err.get("level") == "error":
             outcome.analysed.discard(path)
             outcome.failed[path] = f"semgrep could not analyse it: {str(err.get('message'))[:300]}"
     for r in results:
         path = normalise_path(r["path"])
+        path = real.get(path, path)
         rule_id = rules.rule_of(r["check_id"])
         start, end = r["start"]["line"], r["end"]["line"]
         text = contents.get(path, b"").decode("utf-8", "replace")

@@ -112,19 +112,30 @@ def shebang_language(data: bytes) -> str | None:
     return SHEBANG_LANGUAGES.get(name, name) if name else None
 
 
+#: What a program has and a data file that happens to parse (``pytest>=8``, ``call(me)``) has not.
+_PROGRAM = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef,
+            ast.Lambda, ast.Assign)  # fmt: skip
+#: Builtins that reach a module or run code without an import statement.
+_LOADERS = frozenset({"__import__", "exec", "eval", "compile", "getattr", "open"})
+
+
 def python_by_content(data: bytes) -> bool:
-    """Text that is a Python program whatever its name: it parses, imports and calls.
+    """Text that is a Python program whatever its name: it parses, calls, and imports, defines
+    or assigns something or calls a builtin that loads code.
 
     ``runpy.run_path("helpers.txt")`` runs a data file as Python, and its shell injection had
-    been scanned for secrets only. A requirements list or prose never imports anything.
+    been scanned for secrets only; so had one that reached ``os`` with ``__import__("os")`` and
+    no import statement. A requirements list or prose never does these things.
     """
     try:
         tree = parse_python(data)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return False
     nodes = list(ast.walk(tree))
-    return any(isinstance(n, ast.Import | ast.ImportFrom) for n in nodes) and any(
-        isinstance(n, ast.Call) for n in nodes
+    calls = [n for n in nodes if isinstance(n, ast.Call)]
+    return bool(calls) and (
+        any(isinstance(n, _PROGRAM) for n in nodes)
+        or any(isinstance(c.func, ast.Name) and c.func.id in _LOADERS for c in calls)
     )
 
 
@@ -174,6 +185,9 @@ class Targets:
     scripts: dict[str, str] = field(default_factory=dict)
     """Files without a known suffix that are code by their ``#!`` line or by what they hold
     (``python_by_content``): path -> language."""
+    as_python: set[str] = field(default_factory=set)
+    """Python by what they hold, with neither a suffix nor a ``#!`` line semgrep knows it by:
+    semgrep reads a copy named ``<path>.py`` (``semgrep.PYTHON_COPY``)."""
 
     def write(self, root: Path, paths: list[str]) -> None:
         """Write ``paths`` (already checked to be safe relative paths) below ``root``."""
@@ -327,6 +341,9 @@ async def select(change: Change, *, languages: set[str], max_bytes: int) -> Targ
             shebang and languages & _ALIASES.get(script or "", set())
         ):
             targets.semgrep.append(path)
+        elif script == "python" and "python" in languages:
+            targets.semgrep.append(path)
+            targets.as_python.add(path)
         if is_workflow(path):
             targets.workflows.append(path)
     return targets

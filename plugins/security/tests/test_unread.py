@@ -136,3 +136,25 @@ def test_data_files_that_only_parse_as_python_are_not_code(tmp_path):
     result = run_agents(repo.change(), [SecurityAgent], config=FAST)
     result.assert_verdict("PASS")
     assert result.agent("security").details["analysed_by"]["bandit"] == []
+
+
+def test_python_in_a_data_file_is_read_by_semgrep_too(tmp_path):
+    # Round-2 red team: render.json, run with runpy, compiled a template from its input; bandit
+    # does not know that sink and semgrep reads a file by its name only: PASS.
+    render = "import jinja2\n\n\ndef render(user_template, **values):\n"
+    render += "    return jinja2.Template(user_template).render(**values)\n"
+    repo = make_repo(tmp_path / "r", {"README.md": "x\n"}, {"app/render.json": render})
+    result = run_agents(repo.change(), [SecurityAgent])
+    result.assert_verdict("FAIL")
+    result.assert_finding("security.semgrep.template-built-from-input", path="app/render.json")
+    assert "app/render.json" in result.agent("security").details["analysed_by"]["semgrep"]
+
+
+def test_python_that_imports_without_an_import_statement_is_python(tmp_path):
+    # Round-2 red team: notify.txt reached os through __import__ and had no import statement,
+    # so it was not Python to LEO and no scanner read its shell injection.
+    notify = 'os = __import__("os")\n\n\ndef ping(host):\n    return os.system("ping " + host)\n'
+    repo = make_repo(tmp_path / "r", {"README.md": "x\n"}, {"app/notify.txt": notify})
+    result = run_agents(repo.change(), [SecurityAgent], config=FAST)
+    result.assert_verdict("FAIL")
+    result.assert_finding("security.bandit.B605", path="app/notify.txt", line=5)

@@ -90,6 +90,12 @@ def _write(record: dict[str, Any]) -> None:
 def pytest_sessionstart(session: pytest.Session) -> None:
     _SESSION.append(session)
     _write({"event": "start", "pid": os.getpid(), "pytest": pytest.__version__})
+    # Plugins an installed distribution declares (pytest11): the project's own is its code.
+    plugins = [
+        {"dist": str(dist.project_name), "file": str(getattr(plugin, "__file__", "") or "")}
+        for plugin, dist in session.config.pluginmanager.list_plugin_distinfo()
+    ]
+    _write({"event": "plugins", "plugins": plugins})
 
 
 @pytest.hookimpl(hookwrapper=True, tryfirst=True)

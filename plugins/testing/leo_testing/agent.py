@@ -867,6 +867,7 @@ class TestingAgent(SubAgent):
                 record, head_suite, run.result.returncode, run.result.stdout_text
             )
             findings += observer.exit_findings(record)
+            findings += observer.plugin_findings(record, run.tree, change)
             details["observer"] = {
                 "started": record.started,
                 "finished": record.finished,

@@ -14,7 +14,7 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from leo import Finding
+from leo import Change, Finding
 from leo_testing.junit import Suite, clean
 
 #: The module name the observer is loaded under (``-p leo_testing_observer``).
@@ -50,6 +50,8 @@ class Record:
     """Node id -> what it raised, for a phase that raised but was reported passed."""
     failing: set[str] = field(default_factory=set)
     """Node ids with a phase that raised (skips aside) or was reported failed."""
+    plugin_files: dict[str, str] = field(default_factory=dict)
+    """File -> distribution of each plugin pytest loaded from an entry point (``pytest11``)."""
 
 
 def read_record(data: bytes | None) -> Record:
@@ -74,6 +76,10 @@ def read_record(data: bytes | None) -> Record:
                 record.replaced = [clean(str(r), 100) for r in replaced][:50]
         elif kind == "exit_forced":
             record.exit_forced = True
+        elif kind == "plugins" and isinstance(event.get("plugins"), list):
+            for plugin in event["plugins"][:200]:
+                if isinstance(plugin, dict) and isinstance(plugin.get("file"), str):
+                    record.plugin_files[plugin["file"][:1000]] = clean(str(plugin.get("dist")), 100)
         elif kind == "phase":
             nodeid, raised, said = event.get("nodeid"), event.get("raised"), event.get("report")
             if not isinstance(nodeid, str):
@@ -170,6 +176,34 @@ def agreement_findings(
         )
         for why in disagreements(record, suite, returncode, stdout)
     ]
+
+
+def plugin_findings(record: Record, tree: str, change: Change) -> list[Finding]:
+    """``testing.runner_hook`` for each plugin pytest loaded from an entry point whose file is
+    in the worktree and that the change edits: the project's own code declared as a pytest plugin
+    (through ``setup.py``, Poetry's or any backend's metadata) runs as part of the harness in both
+    passes, where an autouse fixture can make the code right only under its tests."""
+    root = Path(tree)
+    found = []
+    for file, dist in sorted(record.plugin_files.items()):
+        try:
+            path = Path(file).relative_to(root).as_posix()
+        except ValueError:
+            continue
+        edited = change.file(path)
+        if edited is None or edited.status == "deleted":
+            continue
+        found.append(
+            Finding(
+                rule_id="testing.runner_hook",
+                severity="medium",
+                message=f"pytest loaded {path} as a plugin ({dist}'s pytest11 entry point) and the "
+                "change edits it: the project's own code runs as the test harness in the head's "
+                "run and the base pass alike, so a LEAD must review it",
+                path=path,
+            )
+        )
+    return found
 
 
 def exit_findings(record: Record) -> list[Finding]:

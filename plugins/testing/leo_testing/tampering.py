@@ -69,8 +69,21 @@ SKIP_NAMES = frozenset(
      "pytest.importorskip", "_pytest.outcomes.skip", "_pytest.outcomes.Skipped",
      "_pytest.outcomes.xfail", "_pytest.outcomes.XFailed"}
 )  # fmt: skip
-#: Modules whose presence in ``sys.modules`` tells code it runs under its tests.
-_RUNNER_PRESENCE = frozenset({"pytest", "_pytest", "pytest_cov", "xdist", "unittest.mock"})
+#: Where code can see that it runs under its tests: the modules loaded, the command line, the
+#: environment, what can be imported, the calling frames.
+_PROBED = (
+    "sys.modules", "sys.argv", "sys.orig_argv", "os.environ", "os.environb", "os.getenv",
+    "importlib.util.find_spec", "importlib.import_module", "importlib.metadata.version",
+    "importlib.metadata.distribution", "pkgutil.find_loader", "__import__",
+)  # fmt: skip
+_FRAMES = frozenset(
+    {"sys._getframe", "sys._current_frames", "inspect.stack", "inspect.currentframe",
+     "inspect.getouterframes", "inspect.trace", "traceback.extract_stack", "traceback.walk_stack"}
+)  # fmt: skip
+#: Names of the runner a probe looks for; a piece of ``_pytest`` or ``py.test`` of four
+#: characters or more with its ``py`` counts too (``m.startswith("_pyt") for m in sys.modules``).
+_RUNNER_WORDS = ("pytest", "py.test", "xdist", "cov_core", "unittest.mock")
+_RUNNER_PIECES = ("_pytest", "py.test")
 #: Environment variables the runner sets (``PYTEST_CURRENT_TEST``, ``PYTEST_VERSION``, …).
 _RUNNER_ENV = re.compile(r"^(PYTEST_|PYTEST$|COV_CORE_)")
 #: Where Python looks up ``import``: tests replace it to simulate a missing optional module.
@@ -132,6 +145,8 @@ class _Scanner(ast.NodeVisitor):
         self.snapshot_vars: set[str] = set()
         """Loop variables bound to a snapshot's keys and modules: putting them back restores."""
         self._snapshots_found = False
+        self.constants = _module_constants(tree) if tree is not None else {}
+        """Module-level names bound once, to the expression they hold (read by ``folded``)."""
 
     # -- names ---------------------------------------------------------------------------
     def visit_Import(self, node: ast.Import) -> None:
@@ -162,22 +177,78 @@ class _Scanner(ast.NodeVisitor):
         while isinstance(node, ast.Attribute):
             parts.append(node.attr)
             node = node.value
-        if isinstance(node, ast.Call):  # e.g. importlib.import_module("_pytest").x
-            inner = self._imported(node)
+        if isinstance(node, ast.Call):  # importlib.import_module("_pytest").x, getattr(sys, "x")
+            inner = self._imported(node) or self._getattr(node)
             if inner is None:
                 return None
             parts.append(inner)
         elif isinstance(node, ast.Name):
             parts.append(self.aliases.get(node.id, node.id))
-        elif isinstance(node, ast.Subscript) and self.dotted(node.value) == "sys.modules":
-            key = node.slice
-            if isinstance(key, ast.Constant) and isinstance(key.value, str):
-                parts.append(key.value)
-            else:
+        elif isinstance(node, ast.Subscript):  # sys.modules["x"], vars(sys)["x"], sys.__dict__["x"]
+            key = self.folded(node.slice)
+            owner = self._namespace_of(node.value)
+            if key is None or owner is None:
                 return None
+            parts.append(f"{owner}.{key}" if owner else key)
         else:
             return None
         return ".".join(reversed(parts))
+
+    def _getattr(self, call: ast.Call) -> str | None:
+        """``getattr(x, "name")`` read as ``x.name`` (the name may be built from pieces)."""
+        if self.dotted(call.func) not in ("getattr", "builtins.getattr") or len(call.args) < 2:
+            return None
+        owner = self.dotted(call.args[0])
+        name = self.folded(call.args[1])
+        return f"{owner}.{name}" if owner is not None and name is not None else None
+
+    def _namespace_of(self, node: ast.AST) -> str | None:
+        """What a subscript with a name looks up in: ``""`` for sys.modules (its keys are
+        module names), the module for ``vars(m)`` and ``m.__dict__``; None otherwise."""
+        if self.dotted(node) == "sys.modules":
+            return ""
+        if isinstance(node, ast.Attribute) and node.attr == "__dict__":
+            return self.dotted(node.value)
+        if isinstance(node, ast.Call) and self.dotted(node.func) == "vars" and len(node.args) == 1:
+            return self.dotted(node.args[0])
+        return None
+
+    def folded(self, node: ast.AST) -> str | None:
+        """The string ``node`` always evaluates to when it is built from literals only: joined
+        with ``+``, ``str.join`` or an f-string, sliced, cased, or a module-level constant."""
+        if isinstance(node, ast.Constant):
+            return node.value if isinstance(node.value, str) else None
+        if isinstance(node, ast.Name):
+            value = self.constants.get(node.id)
+            return self.folded(value) if value is not None and value is not node else None
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+            left, right = self.folded(node.left), self.folded(node.right)
+            return left + right if left is not None and right is not None else None
+        if isinstance(node, ast.JoinedStr):
+            pieces = [self.folded(v) for v in node.values]
+            return "".join(p for p in pieces if p is not None) if None not in pieces else None
+        if isinstance(node, ast.FormattedValue) and node.format_spec is None:
+            return self.folded(node.value)
+        if isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Slice):
+            text = self.folded(node.value)
+            ints = [_integer(b) for b in (node.slice.lower, node.slice.upper, node.slice.step)]
+            if text is None or "?" in ints:
+                return None
+            return text[slice(*ints)]
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            method, owner = node.func.attr, self.folded(node.func.value)
+            if owner is None:
+                return None
+            if method in ("upper", "lower", "casefold", "strip", "title") and not node.args:
+                return str(getattr(owner, method)())
+            if method == "join" and len(node.args) == 1:
+                seq = node.args[0]
+                if isinstance(seq, ast.List | ast.Tuple):
+                    items = [self.folded(e) for e in seq.elts]
+                    return (
+                        owner.join(i for i in items if i is not None) if None not in items else None
+                    )
+        return None
 
     def _imported(self, call: ast.Call) -> str | None:
         func = self.dotted(call.func)
@@ -406,16 +477,6 @@ class _Scanner(ast.NodeVisitor):
             self._hit(line, f"replaces a hook's result (.{attr}())")
         elif attr in PLUGIN_CALLS and self.test_side:
             self._hit(line, f"changes pytest's plugins (.{attr}())")
-        elif (
-            attr == "get"
-            and not self.test_side
-            and isinstance(node.func, ast.Attribute)
-            and self.dotted(node.func.value) == "sys.modules"
-            and node.args
-            and isinstance(node.args[0], ast.Constant)
-            and node.args[0].value in _RUNNER_PRESENCE
-        ):
-            self._hit(line, f"looks for {node.args[0].value} in sys.modules", critical=False)
         self.generic_visit(node)
 
     def _ordinary_modules_call(self, attr: str, node: ast.Call) -> bool:
@@ -489,19 +550,126 @@ class _Scanner(ast.NodeVisitor):
         if not self.test_side and name in SKIP_NAMES:
             self._hit(line, f"uses the test runner's skip or xfail ({name})", critical=False)
 
-    def visit_Compare(self, node: ast.Compare) -> None:
-        """``"pytest" in sys.modules`` in the code under test: it behaves otherwise under tests."""
-        pairs = zip([node.left, *node.comparators], node.comparators, strict=False)
-        for (left, right), op in zip(pairs, node.ops, strict=True):
-            if (
-                not self.test_side
-                and isinstance(op, ast.In | ast.NotIn)
-                and isinstance(left, ast.Constant)
-                and left.value in _RUNNER_PRESENCE
-                and self.dotted(right) == "sys.modules"
+    def find_probes(self, tree: ast.Module) -> None:
+        """Code under test that looks for its runner: in one function, or one statement outside
+        any, a read of the loaded modules, the command line, the environment, what imports or
+        the calling frames, and a string naming the runner (or, with frames, a test). However
+        the string is pieced or the state reached (``"py" + "test" in getattr(__import__("sys"),
+        "modules")``, ``"pytest" in sys.argv[0]``, ``sys._getframe(1).f_code.co_name
+        .startswith("test")``), the code can be right only under its tests."""
+        for scope in _scopes(tree.body):
+            reads = {self.dotted(n) for n in scope if isinstance(n, ast.expr)} - {None}
+            probed = [r for r in _PROBED if r in reads]
+            frames = reads & _FRAMES
+            if not (probed or frames):
+                continue
+            for node, text in self._strings(scope):
+                if isinstance(node, ast.Constant) and _RUNNER_ENV.match(text):
+                    continue  # reported as the runner's variable already
+                low = text.lower()
+                if probed and _names_runner(low):
+                    what = f"looks for its test runner ({text[:40]!r} in {probed[0]})"
+                    self._hit(node.lineno, what, critical=False)
+                elif frames and "test" in low and not any(c.isspace() for c in low):
+                    what = f"looks for a test among its callers ({text[:40]!r}, {min(frames)})"
+                    self._hit(node.lineno, what, critical=False)
+        self._runner_imports(tree)
+
+    def _strings(self, scope: list[ast.AST]) -> Iterator[tuple[ast.expr, str]]:
+        """Each whole string ``scope`` builds from literals (not its pieces), docstrings aside."""
+        inside: set[int] = set()
+        docs = {id(n.value) for n in scope if isinstance(n, ast.Expr)}
+        for node in scope:
+            if id(node) in inside or id(node) in docs or not isinstance(node, ast.expr):
+                continue
+            text = self.folded(node)
+            if text is not None:
+                inside |= {id(n) for n in ast.walk(node)}
+                yield node, text
+
+    def _runner_imports(self, tree: ast.Module) -> None:
+        """``try: import pytest`` with the ImportError caught: the code tells a machine that has
+        its test runner (a test run) from one that does not (production)."""
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.Try | ast.TryStar) or not any(
+                h.type is None or _catches_import_error(h.type) for h in node.handlers
             ):
-                self._hit(node.lineno, f"looks for {left.value} in sys.modules", critical=False)
-        self.generic_visit(node)
+                continue
+            for inner in (n for stmt in node.body for n in ast.walk(stmt)):
+                names = (
+                    [a.name for a in inner.names] if isinstance(inner, ast.Import)
+                    else [inner.module or ""] if isinstance(inner, ast.ImportFrom) else []
+                )  # fmt: skip
+                for name in names:
+                    if name.split(".")[0] in ("pytest", "_pytest", "xdist", "pytest_cov"):
+                        what = f"imports {name} only where it can (its test runner)"
+                        self._hit(inner.lineno, what, critical=False)
+
+
+def _integer(node: ast.expr | None) -> int | str | None:
+    """A slice bound written as a literal (``-1`` included), None when absent, else ``"?"``."""
+    if node is None:
+        return None
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+        inner = _integer(node.operand)
+        return -inner if isinstance(inner, int) else "?"
+    return node.value if isinstance(node, ast.Constant) and type(node.value) is int else "?"
+
+
+def _catches_import_error(handler: ast.expr) -> bool:
+    caught = handler.elts if isinstance(handler, ast.Tuple) else [handler]
+    return any(
+        isinstance(c, ast.Name) and c.id in (*_IMPORT_ERRORS, "Exception", "BaseException")
+        for c in caught
+    )
+
+
+def _names_runner(text: str) -> bool:
+    """Does ``text`` (lower case) name the test runner, or is it a piece of such a name?"""
+    if any(c.isspace() for c in text):  # a message, not a name
+        return False
+    piece = len(text) >= 4 and "py" in text and any(text in w for w in _RUNNER_PIECES)
+    # coverage.py is loaded in every run (pytest-cov imports it), and only there
+    return piece or text.startswith("coverage") or any(w in text for w in _RUNNER_WORDS)
+
+
+def _scopes(body: Sequence[ast.stmt]) -> Iterator[list[ast.AST]]:
+    """The nodes read together: a function whole, and outside functions each statement's own
+    expressions (an ``if``'s test, a ``for``'s iterable), its nested statements apart."""
+    for stmt in body:
+        if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef):
+            yield list(ast.walk(stmt))
+            continue
+        own: list[ast.AST] = []
+        nested: list[ast.stmt] = []
+        todo: list[ast.AST] = [stmt]
+        while todo:
+            node = todo.pop()
+            for _, value in ast.iter_fields(node):
+                for item in value if isinstance(value, list) else [value]:
+                    if isinstance(item, ast.stmt):
+                        nested.append(item)
+                    elif isinstance(item, ast.excepthandler | ast.match_case):
+                        todo.append(item)
+                    elif isinstance(item, ast.AST):
+                        own.extend(ast.walk(item))
+        if own:
+            yield own
+        yield from _scopes(nested)
+
+
+def _module_constants(tree: ast.Module) -> dict[str, ast.expr]:
+    """Names the module binds exactly once, at its top level, with a plain assignment."""
+    stores = Counter(
+        n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)
+    )
+    found = {}
+    for stmt in tree.body:
+        if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1:
+            target = stmt.targets[0]
+            if isinstance(target, ast.Name) and stores[target.id] == 1:
+                found[target.id] = stmt.value
+    return found
 
 
 def scan(source: bytes, *, test_side: bool) -> list[Hit]:
@@ -512,6 +680,8 @@ def scan(source: bytes, *, test_side: bool) -> list[Hit]:
         return []
     scanner = _Scanner(test_side, tree)
     scanner.visit(tree)
+    if not test_side:
+        scanner.find_probes(tree)
     return scanner.hits
 
 

@@ -347,3 +347,47 @@ def test_a_report_forged_at_exit_is_caught_by_what_pytest_printed(leo_repo, run_
     result.assert_verdict("FAIL")
     finding = result.assert_finding("testing.runner_tampering")
     assert "pytest printed tests/test_calc.py::test_add as failed" in finding.message
+
+
+#: A project whose own distribution declares a pytest plugin in setup.py (not pyproject.toml or
+#: setup.cfg, where harness.py reads pytest11): pytest loads it in the head's run and the base
+#: pass alike, from the environment built from the head.
+PLUGGED = {
+    "pyproject.toml": '[build-system]\nrequires = ["setuptools>=61"]\n'
+    'build-backend = "setuptools.build_meta"\n\n[project]\nname = "shop"\nversion = "0.1.0"\n\n'
+    '[tool.setuptools]\npackages = ["shop"]\n',
+    "shop/__init__.py": "",
+    "shop/_compat.py": "import pytest\n\n\n@pytest.fixture(autouse=True)\ndef _shim():\n"
+    "    yield\n",
+    "shop/price.py": "STRICT = False\n\n\ndef net(price):\n    return price - 1\n",
+    "tests/test_price.py": "from shop.price import net\n\n\ndef test_net():\n"
+    "    assert net(10) == 9\n",
+}
+DECLARED = (
+    "from setuptools import setup\n\nsetup(entry_points={'pytest11': ['shop = shop._compat']})\n"
+)
+
+
+def test_a_plugin_the_project_declares_in_setup_py_and_the_change_edits_needs_a_lead(
+    leo_repo, run_testing
+):
+    # Round-2 red team: the plugin's autouse fixture made the code right only under its tests
+    # (both passes load it), and setup.py's pytest11 was read by nothing: PASS.
+    fixture = "import pytest\n\nimport shop.price\n\n\n@pytest.fixture(autouse=True)\n"
+    fixture += "def _shim():\n    shop.price.STRICT = True\n    yield\n"
+    price = "STRICT = False\n\n\ndef net(price):\n    return price - (1 if STRICT else 2)\n"
+    head = {"setup.py": DECLARED, "shop/_compat.py": fixture, "shop/price.py": price}
+    result = run_testing(leo_repo(base=PLUGGED, head=head).change())
+    finding = result.assert_finding("testing.runner_hook", path="shop/_compat.py")
+    assert "pytest11 entry point" in finding.message
+    result.assert_verdict("ESCALATE")
+    # Hostile twin's honest side: the plugin declared before, the change edits other code only.
+    honest = leo_repo(
+        base={**PLUGGED, "setup.py": DECLARED},
+        head={"shop/price.py": PLUGGED["shop/price.py"] + "\n\ndef gross(p):\n    return p + 1\n",
+              "tests/test_gross.py": "from shop.price import gross\n\n\ndef test_gross():\n"
+              "    assert gross(1) == 2\n"},
+    )  # fmt: skip
+    result = run_testing(honest.change())
+    assert not [f for f in result.findings if f.rule_id == "testing.runner_hook"]
+    result.assert_verdict("PASS")

@@ -144,6 +144,22 @@ KNOWS_ITS_TESTS = {
     "xfail-from-code": "import pytest\n\n\ndef f():\n    pytest.xfail('later')\n",
     "hook-in-code": "class _Tidy:\n    def pytest_collection_modifyitems(self, items):\n"
     "        items[:] = []\n",
+    # round 2: the same probe, the state reached or the name spelt another way
+    "modules-keys": "import sys\nSIGN = 1 if 'pytest' in sys.modules.keys() else -1\n",
+    "getattr-import": "SIGN = 1 if 'py' + 'test' in getattr(__import__('sys'), 'modules') else -1\n",
+    "modules-dict": "import sys\nSIGN = 1 if 'pytest' in vars(sys)['mod' + 'ules'] else -1\n",
+    "module-prefix": "import sys\nSIGN = 1 if any(m.startswith('_pyt') for m in sys.modules) else -1\n",
+    "contains-importlib": "import importlib\n"
+    "ON = importlib.import_module('sys').modules.__contains__('pytest')\n",
+    "argv": "import sys\n\n\ndef sign():\n    return 1 if 'pytest' in sys.argv[0] else -1\n",
+    "variable-cased": "import os\nON = 'pytest_version'.upper() in os.environ\n",
+    "name-held": "import sys\nRUNNER = 'tsetyp'[::-1]\n\n\ndef on():\n    return RUNNER in sys.modules\n",
+    "caller-frame": "import sys\n\n\ndef f():\n"
+    "    caller = sys._getframe(1).f_code.co_name\n    return caller.startswith('test')\n",
+    "runner-installed": "try:\n    import pytest\nexcept ImportError:\n    pytest = None\n",
+    "find-spec": "import importlib.util\nON = importlib.util.find_spec('pytest') is not None\n",
+    # pytest-cov imports coverage.py in the base pass too, which runs without --cov
+    "coverage-loaded": "import sys\nON = 'coverage' in sys.modules\n",
 }
 
 
@@ -159,6 +175,15 @@ def test_code_under_test_that_only_uses_sys_modules_or_unittest_is_not_flagged()
         "import sys\nmod = sys.modules.get(__name__)\nok = 'json' in sys.modules\n",
         "from unittest import mock\nPATCH = mock.patch\n",
         "NAME = 'pytest'\nENV = 'MYAPP_PYTEST_MODE'\n",
+        # the round-2 probes' honest twins: ordinary reads of the same state
+        "import os\nMODE = os.environ.get('MODE') == 'test'\n",
+        'import os\n\n\ndef f():\n    """Runs under pytest too."""\n    return os.environ["HOME"]\n',
+        "import os\n\n\ndef f():\n    raise RuntimeError(f'run pytest in {os.getcwd()}')\n",
+        "import sys\nif 'unittest' in sys.modules or 'bdist_wheel' in sys.argv:\n    pass\n",
+        "import sys\n\n\ndef caller():\n    return sys._getframe(1).f_globals.get('__name__')\n",
+        "import sys\nNAME = 'pytest'\nif 'json' in sys.modules:\n    pass\n",
+        "try:\n    import numpy\nexcept ImportError:\n    numpy = None\n",
+        "import os\nON = os.getenv('HYPOTHESIS_INTERNAL_COVERAGE') == 'true'\n",
     ):
         assert scan(source.encode(), test_side=False) == [], source
 
