@@ -31,6 +31,7 @@ from leo import Change, LeoError, Tool, ToolResult, run_git, run_tool
 from leo_testing.harness import is_harness_file
 from leo_testing.requirements import (
     Requirements,
+    dependency_groups,
     project_name,
     read_requirements,
     requirement_files,
@@ -154,6 +155,9 @@ def environment_key(tree: Path, settings: Settings) -> str:
     }
     if settings.resolve_as_of is not None:  # unset keeps the keys of environments built before
         recipe["resolve_as_of"] = settings.resolve_as_of
+    groups = dependency_groups(tree, settings.extras)
+    if groups:  # the same pyproject.toml installs more than it did before groups were read
+        recipe["dependency_groups"] = groups
     digest = hashlib.sha256(json.dumps(recipe, sort_keys=True).encode())
     for path in dependency_files(tree, settings.dependency_files):
         rel = path.relative_to(tree).as_posix().encode()
@@ -471,7 +475,8 @@ def write_requirements(
     found = requirement_files(tree)
     # No test requirement file (a runtime requirements.txt aside): tox.ini says what tests need.
     tox = all(p.name == "requirements.txt" and p.parent == tree for p in found)
-    reqs = read_requirements(tree, found, project_name(tree), tox=tox)
+    groups = dependency_groups(tree, settings.extras)
+    reqs = read_requirements(tree, found, project_name(tree), tox=tox, groups=groups)
     if not reqs.lines:
         return None, reqs
     path = scratch / "leo-requirements.txt"

@@ -14,6 +14,7 @@ import configparser
 import re
 import sys
 import tomllib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -118,11 +119,16 @@ def requirement_files(tree: Path, python: tuple[int, int] | None = None) -> list
 
 
 def read_requirements(
-    tree: Path, files: list[Path], project: str | None, tox: bool = False
+    tree: Path,
+    files: list[Path],
+    project: str | None,
+    tox: bool = False,
+    groups: Sequence[str] = (),
 ) -> Requirements:
     """The installable lines of ``files`` (``-r``/``-c`` followed inside ``tree``), with notes;
     with ``tox``, also the ``deps`` of ``tox.ini``'s ``[testenv]`` (tqdm declares pytest-asyncio,
-    which its ``addopts`` need, only there); its ``extras`` always.
+    which its ``addopts`` need, only there); its ``extras`` always; ``groups``, the lines of
+    ``pyproject.toml``'s test dependency groups (``dependency_groups``), always.
 
     Left out, each with a note: the project itself (the tests import the head's code), local and
     editable paths, pip options (LEO installs from the configured index), hashes (the project's
@@ -161,11 +167,56 @@ def read_requirements(
         walk(path.resolve(), 0, out.lines)
     if tox:
         lines("tox.ini", tox_deps(tree), tree, 0, out.lines)
+    lines("pyproject.toml", list(groups), tree, 0, out.lines)
     # The project's own extras the tests install are read even beside requirement files:
     # pyparsing 3.1.2's tests/requirements.txt pins only coverage and tox, its diagrams come
     # from tox.ini's ``extras``.
     out.extras += [e for e in _tox_option(tree, "extras") if re.fullmatch(r"[\w.-]+", e)]
     return out
+
+
+def dependency_groups(tree: Path, names: Sequence[str]) -> list[str]:
+    """The requirements of the test groups ``pyproject.toml`` names ``names`` (else its ``dev``
+    group): PEP 735's ``[dependency-groups]`` (``{include-group = …}`` followed), PDM's
+    ``[tool.pdm.dev-dependencies]`` and uv's ``[tool.uv] dev-dependencies`` (its ``dev``).
+
+    cattrs 24.1 declares hypothesis, which its ``tests/__init__.py`` imports, only in a PDM
+    group: its tests could not start, and a project on PEP 735 alone would be the same.
+    """
+    path = tree / "pyproject.toml"
+    if path.is_symlink() or not path.is_file():
+        return []
+    try:
+        doc = tomllib.loads(_read(path))
+    except tomllib.TOMLDecodeError:
+        return []
+    tool = doc.get("tool") if isinstance(doc.get("tool"), dict) else {}
+    pdm = tool.get("pdm") if isinstance(tool.get("pdm"), dict) else {}
+    uv = tool.get("uv") if isinstance(tool.get("uv"), dict) else {}
+    tables: dict[str, object] = {}
+    if isinstance(uv.get("dev-dependencies"), list):
+        tables["dev"] = uv["dev-dependencies"]
+    for table in (pdm.get("dev-dependencies"), doc.get("dependency-groups")):
+        if isinstance(table, dict):
+            tables.update({canonicalize_name(str(k)): v for k, v in table.items()})
+    wanted = [canonicalize_name(n) for n in names if canonicalize_name(n) in tables]
+    out: list[str] = []
+    for name in wanted or (["dev"] if "dev" in tables else []):
+        _group(tables, name, out, set())
+    return out
+
+
+def _group(tables: dict[str, object], name: str, out: list[str], seen: set[str]) -> None:
+    """``name``'s requirement strings into ``out``, its ``include-group`` entries followed."""
+    items = tables.get(name)
+    if name in seen or len(seen) >= _MAX_FILES or not isinstance(items, list):
+        return
+    seen.add(name)
+    for item in items[:_MAX_LINES]:
+        if isinstance(item, str) and item.strip() not in out:
+            out.append(item.strip())
+        elif isinstance(item, dict) and isinstance(item.get("include-group"), str):
+            _group(tables, canonicalize_name(item["include-group"]), out, seen)
 
 
 def tox_deps(tree: Path) -> list[str]:
@@ -258,6 +309,7 @@ def _line(line: str, rel: str, own: str | None, out: Requirements) -> str | None
         return None
     name = canonicalize_name(req.name)
     if own is not None and name == own:
+        out.extras += [e for e in sorted(req.extras) if e not in out.extras]  # ``demo[test]``
         out.note(
             f"{rel}: {line[:120]!r} skipped: the project itself (the tests use the head's code)"
         )

@@ -13,7 +13,12 @@ import sys
 import pytest
 from leo_testing.environment import sdist_version
 from leo_testing.harness import judge_options
-from leo_testing.requirements import project_name, read_requirements, requirement_files
+from leo_testing.requirements import (
+    dependency_groups,
+    project_name,
+    read_requirements,
+    requirement_files,
+)
 
 CALC = "def add(a, b):\n    return a + b\n"
 BROKEN = "def add(a, b):\n    return a - b\n"
@@ -469,3 +474,32 @@ def test_a_test_that_fails_at_the_base_too_in_an_untouched_file_is_context(leo_r
     assert (
         broken.assert_finding("testing.test_failed", path="tests/test_calc.py").severity == "high"
     )
+
+
+def test_test_dependency_groups_are_installed_pep_735_pdm_and_uv(tmp_path):
+    """cattrs 24.1's tests import hypothesis, declared only in ``[tool.pdm.dev-dependencies]``
+    ``test``: without reading it the tests could not start (an error, a FAIL)."""
+    pyproject = tmp_path / "pyproject.toml"
+    pyproject.write_text(
+        '[project]\nname = "demo"\n'
+        "[dependency-groups]\n"
+        'typing = ["mypy"]\n'
+        'Test = ["hypothesis>=6", {include-group = "typing"}, {include-group = "test"}, 3]\n'
+        'dev = ["black"]\n'
+    )
+    assert dependency_groups(tmp_path, ("test", "tests")) == ["hypothesis>=6", "mypy"]
+    pyproject.write_text('[tool.pdm.dev-dependencies]\ntest = ["hypothesis"]\nlint = ["ruff"]\n')
+    assert dependency_groups(tmp_path, ("test",)) == ["hypothesis"]
+    # No test group: the dev group, as a dev requirements file is read when no test one exists.
+    pyproject.write_text('[tool.uv]\ndev-dependencies = ["pytest-mock"]\n')
+    assert dependency_groups(tmp_path, ("test",)) == ["pytest-mock"]
+    pyproject.write_text('[dependency-groups]\ndocs = ["sphinx"]\n')
+    assert dependency_groups(tmp_path, ("test",)) == []
+    pyproject.write_text("[dependency-groups\n")
+    assert dependency_groups(tmp_path, ("test",)) == []
+    # Read like any requirement line: the project itself and URLs are left out, with notes.
+    groups = ["demo[extra]", "trustme @ git+https://github.com/python-trio/trustme", "attrs"]
+    reqs = read_requirements(tmp_path, [], "demo", groups=groups)
+    assert reqs.lines == ["trustme", "attrs"]
+    assert reqs.extras == ["extra"]  # a group's "demo[extra]" installs the extra with the project
+    assert any("pyproject.toml: 'demo[extra]' skipped: the project itself" in n for n in reqs.notes)
