@@ -859,7 +859,6 @@ class TestingAgent(SubAgent):
                 record, head_suite, run.result.returncode, run.result.stdout_text
             )
             findings += observer.exit_findings(record)
-            findings += observer.plugin_findings(record, run.tree, change)
             details["observer"] = {
                 "started": record.started,
                 "finished": record.finished,
@@ -872,6 +871,8 @@ class TestingAgent(SubAgent):
             bending, inert = await harness_effect(change, harness, own, self.settings.coverage_omit)
             details["harness_effect"] = {"may_bend": bending[:50], "cannot_bend": inert[:50]}
             findings.append(_harness_finding(list(harness), bending, inert))
+        records = [observer.read_record(r.observer) for r in (run, run.base) if r and r.observer]
+        findings += observer.plugin_findings(records, run.tree, change)
         base = run.base
         if base is None:
             return findings
