@@ -80,6 +80,9 @@ _FRAMES = frozenset(
     {"sys._getframe", "sys._current_frames", "inspect.stack", "inspect.currentframe",
      "inspect.getouterframes", "inspect.trace", "traceback.extract_stack", "traceback.walk_stack"}
 )  # fmt: skip
+#: What pytest turns on in every run that production leaves off (found in no library module
+#: of LEO's own environment).
+_RUNNER_TRACES = {"faulthandler.is_enabled": "pytest's faulthandler plugin enables it"}
 #: Names of the runner a probe looks for; a piece of ``_pytest`` or ``py.test`` of four
 #: characters or more with its ``py`` counts too (``m.startswith("_pyt") for m in sys.modules``).
 _RUNNER_WORDS = ("pytest", "py.test", "xdist", "cov_core", "unittest.mock")
@@ -574,6 +577,11 @@ class _Scanner(ast.NodeVisitor):
                     what = f"looks for a test among its callers ({text[:40]!r}, {min(frames)})"
                     self._hit(node.lineno, what, critical=False)
         self._runner_imports(tree)
+        for node in ast.walk(tree):  # a trace pytest leaves and production has not: no name needed
+            func = self.dotted(node.func) if isinstance(node, ast.Call) else None
+            if func in _RUNNER_TRACES:
+                what = f"looks for its test runner ({func}(): {_RUNNER_TRACES[func]})"
+                self._hit(node.lineno, what, critical=False)
 
     def _strings(self, scope: list[ast.AST]) -> Iterator[tuple[ast.expr, str]]:
         """Each whole string ``scope`` builds from literals (not its pieces), docstrings aside."""

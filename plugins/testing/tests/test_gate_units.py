@@ -160,6 +160,7 @@ KNOWS_ITS_TESTS = {
     "find-spec": "import importlib.util\nON = importlib.util.find_spec('pytest') is not None\n",
     # pytest-cov imports coverage.py in the base pass too, which runs without --cov
     "coverage-loaded": "import sys\nON = 'coverage' in sys.modules\n",
+    "faulthandler-on": "import faulthandler as fh\nON = fh.is_enabled()\n",
 }
 
 
@@ -184,6 +185,7 @@ def test_code_under_test_that_only_uses_sys_modules_or_unittest_is_not_flagged()
         "import sys\nNAME = 'pytest'\nif 'json' in sys.modules:\n    pass\n",
         "try:\n    import numpy\nexcept ImportError:\n    numpy = None\n",
         "import os\nON = os.getenv('HYPOTHESIS_INTERNAL_COVERAGE') == 'true'\n",
+        "import faulthandler\n\n\ndef main():\n    faulthandler.enable()\n",
     ):
         assert scan(source.encode(), test_side=False) == [], source
 
