@@ -732,6 +732,19 @@ class TestingAgent(SubAgent):
                     fix="make the test requirements installable from the package index alone",
                 )
             )
+        if env.tampered:
+            details["environment"]["tampered"] = list(env.tampered)
+            findings.append(
+                Finding(
+                    rule_id="testing.runner_tampering",
+                    severity="critical",
+                    message="the change's own build (setup.py or its build backend, run while "
+                    "the environment was writable) changed the test environment beyond installing "
+                    f"packages: {'; '.join(env.tampered[:3])}; every run of this change, the "
+                    "re-runs at the base commit included, ran with it (details.environment.tampered)",
+                    fix="do not write into the environment from the build",
+                )
+            )
         gate = await self._gate(change, run, details)
         if run.environment_modified:
             details["environment"]["discarded"] = True
