@@ -129,6 +129,15 @@ async def discover(change: Change) -> PyResult:
     return out
 
 
+#: Drops in SQL a Python migration runs (``op.execute``, ``RunSQL``), which squawk never sees.
+_DROP_TABLE = re.compile(r"\s*DROP\s+TABLE\s+(?:IF\s+EXISTS\s+)?([\w.\"]+)", re.IGNORECASE)
+_DROP_COLUMN = re.compile(
+    r"\s*ALTER\s+TABLE\s+(?:IF\s+EXISTS\s+)?(?:ONLY\s+)?([\w.\"]+)\s.*?\bDROP\s+"
+    r"(?:COLUMN\s+)?(?:IF\s+EXISTS\s+)?(?!(?:CONSTRAINT|DEFAULT|NOT|IDENTITY|EXPRESSION)\b)([\w\"]+)",
+    re.IGNORECASE | re.DOTALL,
+)
+
+
 def _callee(node: ast.Call, text: Callable[[ast.expr | None], str | None] | None = None) -> str:
     """The operation a call names: ``op.drop_column``, or ``getattr(op, "drop_" + "column")``
     with a name ``text`` can work out."""
@@ -231,6 +240,13 @@ class _Checker:
             self.sql.check(self.path, stmt, True)
             for f in self.sql.findings[before:]:
                 self.add(f.rule_id, f.message, node)
+            # squawk reads .sql files only: the drops it would have found, from the text
+            if match := _DROP_TABLE.match(stmt.text):
+                self.add("database.drop-table",
+                         f"SQL in the migration drops table {match[1]} and its data", node)  # fmt: skip
+            elif match := _DROP_COLUMN.match(stmt.text):
+                self.add("database.drop-column",
+                         f"SQL in the migration drops {match[1]}.{match[2]} and its data", node)  # fmt: skip
 
     # Alembic -------------------------------------------------------------------------------
 
