@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import ast
 import re
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import Literal
@@ -128,10 +129,29 @@ async def discover(change: Change) -> PyResult:
     return out
 
 
-def _callee(node: ast.Call) -> str:
+#: Drops in SQL a Python migration runs (``op.execute``, ``RunSQL``), which squawk never sees.
+_DROP_TABLE = re.compile(r"\s*DROP\s+TABLE\s+(?:IF\s+EXISTS\s+)?([\w.\"]+)", re.IGNORECASE)
+_DROP_COLUMN = re.compile(
+    r"\s*ALTER\s+TABLE\s+(?:IF\s+EXISTS\s+)?(?:ONLY\s+)?([\w.\"]+)\s.*?\bDROP\s+"
+    r"(?:COLUMN\s+)?(?:IF\s+EXISTS\s+)?(?!(?:CONSTRAINT|DEFAULT|NOT|IDENTITY|EXPRESSION)\b)([\w\"]+)",
+    re.IGNORECASE | re.DOTALL,
+)
+
+
+def _callee(node: ast.Call, text: Callable[[ast.expr | None], str | None] | None = None) -> str:
+    """The operation a call names: ``op.drop_column``, or ``getattr(op, "drop_" + "column")``
+    with a name ``text`` can work out."""
     f = node.func
     if isinstance(f, ast.Attribute):
         return f.attr
+    if (
+        text is not None
+        and isinstance(f, ast.Call)
+        and isinstance(f.func, ast.Name)
+        and f.func.id == "getattr"
+        and len(f.args) >= 2
+    ):
+        return text(f.args[1]) or ""
     return f.id if isinstance(f, ast.Name) else ""
 
 
@@ -151,6 +171,41 @@ def _str(node: ast.expr | None) -> str | None:
     return node.value if isinstance(node, ast.Constant) and isinstance(node.value, str) else None
 
 
+def _constants(tree: ast.Module) -> dict[str, ast.expr]:
+    """Module-level names bound once, with a plain assignment, to what they hold."""
+    stores = Counter(
+        n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)
+    )
+    return {
+        s.targets[0].id: s.value
+        for s in tree.body
+        if isinstance(s, ast.Assign)
+        and len(s.targets) == 1
+        and isinstance(s.targets[0], ast.Name)
+        and stores[s.targets[0].id] == 1
+    }
+
+
+def _folded(node: ast.expr | None, constants: dict[str, ast.expr], depth: int = 0) -> str | None:
+    """The string ``node`` always is when built from literals: joined with ``+``, an f-string
+    of literals, or a module constant (``"ALTER TABLE " + _T + " DROP COLUMN email"``)."""
+    if node is None or depth > 50:
+        return None
+    if isinstance(node, ast.Name) and node.id in constants:
+        return _folded(constants[node.id], constants, depth + 1)
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+        left = _folded(node.left, constants, depth + 1)
+        right = _folded(node.right, constants, depth + 1)
+        return left + right if left is not None and right is not None else None
+    if isinstance(node, ast.JoinedStr):
+        parts = [
+            _folded(v.value if isinstance(v, ast.FormattedValue) else v, constants, depth + 1)
+            for v in node.values
+        ]
+        return "".join(p for p in parts if p is not None) if None not in parts else None
+    return _str(node)
+
+
 def _arg(node: ast.Call, index: int, name: str) -> ast.expr | None:
     return node.args[index] if len(node.args) > index else _kw(node, name)
 
@@ -162,6 +217,10 @@ class _Checker:
         self.findings: list[Finding] = []
         self.new_tables: set[str] = set()
         self.sql = SqlChecks(require_rls=False)
+        self.constants: dict[str, ast.expr] = {}
+
+    def _text(self, node: ast.expr | None) -> str | None:
+        return _folded(node, self.constants)
 
     def add(self, rule: str, message: str, node: ast.AST) -> None:
         line = getattr(node, "lineno", 1)
@@ -181,10 +240,18 @@ class _Checker:
             self.sql.check(self.path, stmt, True)
             for f in self.sql.findings[before:]:
                 self.add(f.rule_id, f.message, node)
+            # squawk reads .sql files only: the drops it would have found, from the text
+            if match := _DROP_TABLE.match(stmt.text):
+                self.add("database.drop-table",
+                         f"SQL in the migration drops table {match[1]} and its data", node)  # fmt: skip
+            elif match := _DROP_COLUMN.match(stmt.text):
+                self.add("database.drop-column",
+                         f"SQL in the migration drops {match[1]}.{match[2]} and its data", node)  # fmt: skip
 
     # Alembic -------------------------------------------------------------------------------
 
     def alembic(self, tree: ast.Module) -> None:
+        self.constants = _constants(tree)
         funcs = {n.name: n for n in tree.body if isinstance(n, ast.FunctionDef)}
         for call in _calls(funcs["upgrade"]):
             self._op(call)
@@ -194,8 +261,8 @@ class _Checker:
                      down or funcs["upgrade"])  # fmt: skip
 
     def _op(self, call: ast.Call) -> None:
-        name = _callee(call)
-        table = _str(_arg(call, 0, "table_name"))
+        name = _callee(call, self._text)
+        table = self._text(_arg(call, 0, "table_name"))
         if name == "create_table" and table:
             self.new_tables.add(table)
         elif name == "drop_table":
@@ -205,7 +272,7 @@ class _Checker:
                 call,
             )
         elif name == "drop_column":
-            column = _str(_arg(call, 1, "column_name"))
+            column = self._text(_arg(call, 1, "column_name"))
             self.add(
                 "database.drop-column",
                 f"op.drop_column drops {table or '?'}.{column or '?'} and its data",
@@ -234,12 +301,12 @@ class _Checker:
                 self.add("database.not-null-without-default",
                          f"op.add_column adds a NOT NULL column to {table or '?'} without a server_default", call)  # fmt: skip
         elif name == "create_index":
-            on = _str(_arg(call, 1, "table_name"))
+            on = self._text(_arg(call, 1, "table_name"))
             if on not in self.new_tables and not _true(_kw(call, "postgresql_concurrently")):
                 self.add("database.index-not-concurrent",
                          f"op.create_index on {on or '?'} without postgresql_concurrently=True", call)  # fmt: skip
         elif name in ("create_foreign_key", "create_check_constraint"):
-            on = _str(
+            on = self._text(
                 _arg(call, 1, "source_table" if name == "create_foreign_key" else "table_name")
             )
             if on not in self.new_tables and not _true(_kw(call, "postgresql_not_valid")):
@@ -250,12 +317,13 @@ class _Checker:
                 )
         elif name == "rename_table":
             self.add("database.rename-table", f"op.rename_table renames {table or '?'}", call)
-        elif name == "execute" and (text := _str(_arg(call, 0, "sqltext"))):
+        elif name == "execute" and (text := self._text(_arg(call, 0, "sqltext"))):
             self.raw_sql(text, call)
 
     # Django --------------------------------------------------------------------------------
 
     def django(self, tree: ast.Module) -> None:
+        self.constants = _constants(tree)
         cls = next(n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == "Migration")
         operations: list[ast.expr] = []
         for stmt in cls.body:
@@ -269,8 +337,10 @@ class _Checker:
                 self._django_op(op)
 
     def _django_op(self, op: ast.Call) -> None:
-        name = _callee(op)
-        model = (_str(_arg(op, 0, "model_name")) or _str(_arg(op, 0, "name")) or "?").lower()
+        name = _callee(op, self._text)
+        model = (
+            self._text(_arg(op, 0, "model_name")) or self._text(_arg(op, 0, "name")) or "?"
+        ).lower()
         if name == "CreateModel":
             self.new_tables.add(model)
         elif name == "DeleteModel":
@@ -280,7 +350,7 @@ class _Checker:
         elif name == "RemoveField":
             self.add(
                 "database.drop-column",
-                f"RemoveField drops {model}.{_str(_arg(op, 1, 'name')) or '?'} and its data",
+                f"RemoveField drops {model}.{self._text(_arg(op, 1, 'name')) or '?'} and its data",
                 op,
             )
         elif name == "RenameField":
@@ -304,7 +374,7 @@ class _Checker:
                 op,
             )
         elif name == "RunSQL":
-            if (text := _str(_arg(op, 0, "sql"))) is not None:
+            if (text := self._text(_arg(op, 0, "sql"))) is not None:
                 self.raw_sql(text, op)
             if _arg(op, 1, "reverse_sql") is None:
                 self.add(

@@ -319,6 +319,48 @@ def test_alembic_revision_outside_a_versions_folder_is_still_a_migration(leo_rep
     assert agent.status == "failed"
 
 
+def test_alembic_operation_reached_by_getattr_or_sql_in_pieces_is_still_read(leo_repo, leo_run):
+    # Round-2 red team: getattr(op, "drop_" + "column")(...) was no operation LEO knew, and
+    # op.execute("ALTER TABLE " + _T + " DROP COLUMN email") no SQL it could read.
+    head = ALEMBIC_HEAD.replace(
+        'op.drop_column("users", "legacy")', 'getattr(op, "drop_" + "column")("users", "legacy")'
+    ).replace('op.execute("DELETE FROM users")', 'op.execute("DELETE " + _FROM + f"{_T}")')
+    head = head.replace(
+        'down_revision = "a1"\n', 'down_revision = "a1"\n_T = "users"\n_FROM = "FROM "\n'
+    )
+    p = "alembic/versions/b2_change.py"
+    result, _agent = run(leo_repo, leo_run, {p: head}, base={"README.md": "x\n"})
+    result.assert_finding("database.drop-column", path=p, line=12)
+    drop = next(f for f in result.findings if f.rule_id == "database.drop-column")
+    assert "users.legacy" in drop.message
+    result.assert_finding("database.unbounded-write", path=p, line=16)
+    # Hostile twin's honest side: a name or SQL built from anything but literals stays unread.
+    honest = head.replace('"drop_" + "column"', "name").replace('_FROM = "FROM "\n', "_FROM = x\n")
+    result, _agent = run(leo_repo, leo_run, {p: honest}, base={"README.md": "x\n"})
+    assert not [
+        f
+        for f in result.findings
+        if f.rule_id in ("database.drop-column", "database.unbounded-write")
+    ]
+
+
+def test_a_drop_in_sql_a_python_migration_runs_is_found(leo_repo, leo_run):
+    # Round-2 red team: squawk reads .sql files only, so op.execute("ALTER TABLE users DROP
+    # COLUMN email") - whole or in pieces - and RunSQL's DROP TABLE were no drop at all.
+    sql = 'op.execute("ALTER TABLE " + _T + " DROP " + "COLUMN legacy")\n'
+    sql += '    op.execute("DROP TABLE IF EXISTS old_users")\n'
+    sql += '    op.execute("ALTER TABLE users DROP CONSTRAINT fk_a, ALTER COLUMN b DROP NOT NULL")'
+    head = ALEMBIC_HEAD.replace('op.drop_column("users", "legacy")', sql)
+    head = head.replace('down_revision = "a1"\n', 'down_revision = "a1"\n_T = "users"\n')
+    p = "alembic/versions/b2_change.py"
+    result, _agent = run(leo_repo, leo_run, {p: head}, base={"README.md": "x\n"})
+    drop = result.assert_finding("database.drop-column", path=p, line=11)
+    assert "users.legacy" in drop.message
+    result.assert_finding("database.drop-table", path=p, line=12)
+    # Hostile twin's honest side: dropping a constraint or a NOT NULL drops no data.
+    assert not [f for f in result.findings if f.line == 13 and "drop" in f.rule_id]
+
+
 def test_module_outside_migration_folders_that_only_looks_like_one_is_not_read(leo_repo, leo_run):
     # Hostile twin's honest side: an app's own upgrade() beside a revision string, no alembic.
     app = 'revision = "2"\ndown_revision = "1"\n\n\ndef upgrade():\n    return revision\n'

@@ -90,12 +90,17 @@ def _write(record: dict[str, Any]) -> None:
 def pytest_sessionstart(session: pytest.Session) -> None:
     _SESSION.append(session)
     _write({"event": "start", "pid": os.getpid(), "pytest": pytest.__version__})
-    # Plugins an installed distribution declares (pytest11): the project's own is its code.
-    plugins = [
-        {"dist": str(dist.project_name), "file": str(getattr(plugin, "__file__", "") or "")}
-        for plugin, dist in session.config.pluginmanager.list_plugin_distinfo()
-    ]
-    _write({"event": "plugins", "plugins": plugins})
+
+
+@pytest.hookimpl
+def pytest_plugin_registered(plugin: object, manager: Any) -> None:
+    """Each plugin and the file that defines it (a historic hook: the ones registered before
+    this plugin too), whoever registered it: an entry point, a conftest, or the code under test
+    reaching pytest's Config through ``gc``."""
+    module = plugin if isinstance(plugin, type(sys)) else sys.modules.get(type(plugin).__module__)
+    file = getattr(module, "__file__", None)
+    if isinstance(file, str):
+        _write({"event": "plugin", "name": str(manager.get_name(plugin)), "file": file})
 
 
 @pytest.hookimpl(hookwrapper=True, tryfirst=True)

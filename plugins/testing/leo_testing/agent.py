@@ -740,6 +740,19 @@ class TestingAgent(SubAgent):
                     fix="make the test requirements installable from the package index alone",
                 )
             )
+        if env.tampered:
+            details["environment"]["tampered"] = list(env.tampered)
+            findings.append(
+                Finding(
+                    rule_id="testing.runner_tampering",
+                    severity="critical",
+                    message="the change's own build (setup.py or its build backend, run while "
+                    "the environment was writable) changed the test environment beyond installing "
+                    f"packages: {'; '.join(env.tampered[:3])}; every run of this change, the "
+                    "re-runs at the base commit included, ran with it (details.environment.tampered)",
+                    fix="do not write into the environment from the build",
+                )
+            )
         gate = await self._gate(change, run, details)
         if run.environment_modified:
             details["environment"]["discarded"] = True
@@ -867,7 +880,6 @@ class TestingAgent(SubAgent):
                 record, head_suite, run.result.returncode, run.result.stdout_text
             )
             findings += observer.exit_findings(record)
-            findings += observer.plugin_findings(record, run.tree, change)
             details["observer"] = {
                 "started": record.started,
                 "finished": record.finished,
@@ -880,6 +892,8 @@ class TestingAgent(SubAgent):
             bending, inert = await harness_effect(change, harness, own, self.settings.coverage_omit)
             details["harness_effect"] = {"may_bend": bending[:50], "cannot_bend": inert[:50]}
             findings.append(_harness_finding(list(harness), bending, inert))
+        records = [observer.read_record(r.observer) for r in (run, run.base) if r and r.observer]
+        findings += observer.plugin_findings(records, run.tree, change)
         base = run.base
         if base is None:
             return findings

@@ -10,7 +10,9 @@ fingerprint is checked before reuse and after each run; a mismatch discards the 
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import csv
 import fcntl
 import hashlib
 import json
@@ -53,8 +55,8 @@ BUILD_WHEELHOUSE = "leo-build-wheelhouse"
 _DEFAULT_BUILD_REQUIRES = ("setuptools>=40.8.0",)
 #: Raised whenever the same dependency files come to mean another environment, so environments
 #: cached before are rebuilt once: 5 builds a shared environment from the base commit and adds
-#: the wheelhouse of build requirements.
-_FORMAT = 5
+#: the wheelhouse of build requirements; 6 records what the change's own build planted there.
+_FORMAT = 6
 _LOCK_POLL_S = 0.1
 _MAX_DEPENDENCY_FILE = 8 * 1024 * 1024
 #: The pip that knows ``--uploaded-prior-to`` (``resolve_as_of``); ``python -m venv`` bundles an
@@ -82,6 +84,10 @@ class Environment:
     date, so LEO's test runner was installed as of today (the project's requirements were not)."""
     pruned: tuple[str, ...] = ()
     """Keys of the cached environments this run's build deleted (``prune``)."""
+    tampered: tuple[str, ...] = ()
+    """What the change's own build did to the environment beyond installing: installed files
+    that differ from their distribution's RECORD, start-up hooks no distribution installed
+    (``planted``)."""
 
     def has_module(self, name: str) -> bool:
         """Whether the environment has the top-level module or package ``name`` installed."""
@@ -338,9 +344,51 @@ def _read_manifest(path: Path) -> dict[str, object] | None:
     return data if isinstance(data, dict) else None
 
 
+#: Files the interpreter runs at start-up from a site directory.
+_STARTUP = ("sitecustomize.py", "usercustomize.py")
+
+
+def planted(venv: Path) -> list[str]:
+    """What the build did to ``venv`` beyond installing distributions: an installed file whose
+    content differs from its distribution's RECORD (pytest's own source edited), or a ``.pth``
+    or start-up module no distribution's RECORD lists. A change's ``setup.py`` runs while its
+    own environment is writable; a ``.pth`` it wrote there stripped a check from the base's code
+    too, so the base test that caught the change's bug "failed the same way at the base
+    commit" and the change PASSed."""
+    found: list[str] = []
+    for site in sorted(venv.glob("lib/python*/site-packages")):
+        owned: set[Path] = set()
+        for record in sorted(site.glob("*.dist-info/RECORD")):
+            try:
+                rows = list(csv.reader(record.read_text("utf-8", "replace").splitlines()))
+            except csv.Error:
+                continue
+            for row in rows:
+                if not row or not row[0]:
+                    continue
+                file = (site / row[0]).resolve()
+                owned.add(file)
+                if len(row) < 2 or not row[1].startswith("sha256=") or not file.is_file():
+                    continue
+                with file.open("rb") as fh:
+                    digest = base64.urlsafe_b64encode(hashlib.file_digest(fh, "sha256").digest())
+                if digest.rstrip(b"=").decode() != row[1].removeprefix("sha256="):
+                    found.append(f"{row[0]} differs from what {record.parent.name} installed")
+        for entry in sorted(site.iterdir()):
+            hook = entry.suffix == ".pth" or entry.name in _STARTUP
+            if hook and entry.is_file() and entry.resolve() not in owned:
+                found.append(f"{entry.name} (start-up code no distribution installed)")
+    return found[:50]
+
+
 def _notes(path: Path) -> tuple[str, ...]:
     notes = (_read_manifest(path) or {}).get("notes")
     return tuple(str(n)[:500] for n in notes) if isinstance(notes, list) else ()
+
+
+def _tampered(path: Path) -> tuple[str, ...]:
+    found = (_read_manifest(path) or {}).get("tampered")
+    return tuple(str(n)[:500] for n in found) if isinstance(found, list) else ()
 
 
 def _runner_as_of_today(path: Path) -> bool:
@@ -734,11 +782,13 @@ async def _build(
     if settings.setup != "none":
         notes += await _build_wheelhouse(setup)
     await keep_generated(tree, path)
+    # Only the change's own build is suspect: a shared one ran the base's reviewed build code.
+    tampered = await anyio.to_thread.run_sync(planted, path) if private else []
     print_ = await anyio.to_thread.run_sync(fingerprint, path)
     manifest = {
         "key": key, "fingerprint": print_, "created": time.time(), "format": _FORMAT,
         "notes": notes[:100], "runner_as_of_today": setup.runner_as_of_today,
-        "private": private,
+        "private": private, "tampered": tampered,
     }  # fmt: skip
     tmp = path / f"{MANIFEST}.tmp-{os.getpid()}"
     tmp.write_text(json.dumps(manifest))
@@ -782,7 +832,7 @@ async def prepare(
                 _touch(lock)
                 yield Environment(
                     path, key, reused=True, setup_s=0.0, notes=_notes(path),
-                    runner_as_of_today=_runner_as_of_today(path),
+                    runner_as_of_today=_runner_as_of_today(path), tampered=_tampered(path),
                 )  # fmt: skip
                 return
         async with _flock(lock, fcntl.LOCK_EX) as fd:
@@ -802,7 +852,7 @@ async def prepare(
             pruned = await anyio.to_thread.run_sync(prune, cache, settings.max_environments, key)
             yield Environment(
                 path, key, reused=False, setup_s=setup_s, notes=tuple(notes),
-                runner_as_of_today=runner_today, pruned=tuple(pruned),
+                runner_as_of_today=runner_today, pruned=tuple(pruned), tampered=_tampered(path),
             )  # fmt: skip
             return
 

@@ -51,7 +51,7 @@ class Record:
     failing: set[str] = field(default_factory=set)
     """Node ids with a phase that raised (skips aside) or was reported failed."""
     plugin_files: dict[str, str] = field(default_factory=dict)
-    """File -> distribution of each plugin pytest loaded from an entry point (``pytest11``)."""
+    """File -> name of each plugin registered with pytest, however it was."""
 
 
 def read_record(data: bytes | None) -> Record:
@@ -76,10 +76,9 @@ def read_record(data: bytes | None) -> Record:
                 record.replaced = [clean(str(r), 100) for r in replaced][:50]
         elif kind == "exit_forced":
             record.exit_forced = True
-        elif kind == "plugins" and isinstance(event.get("plugins"), list):
-            for plugin in event["plugins"][:200]:
-                if isinstance(plugin, dict) and isinstance(plugin.get("file"), str):
-                    record.plugin_files[plugin["file"][:1000]] = clean(str(plugin.get("dist")), 100)
+        elif kind == "plugin" and isinstance(event.get("file"), str):
+            if len(record.plugin_files) < 1000:
+                record.plugin_files[event["file"][:1000]] = clean(str(event.get("name")), 100)
         elif kind == "phase":
             nodeid, raised, said = event.get("nodeid"), event.get("raised"), event.get("report")
             if not isinstance(nodeid, str):
@@ -178,32 +177,34 @@ def agreement_findings(
     ]
 
 
-def plugin_findings(record: Record, tree: str, change: Change) -> list[Finding]:
-    """``testing.runner_hook`` for each plugin pytest loaded from an entry point whose file is
-    in the worktree and that the change edits: the project's own code declared as a pytest plugin
-    (through ``setup.py``, Poetry's or any backend's metadata) runs as part of the harness in both
-    passes, where an autouse fixture can make the code right only under its tests."""
+def plugin_findings(records: list[Record], tree: str, change: Change) -> list[Finding]:
+    """``testing.runner_hook`` for each pytest plugin defined in a file of the worktree the change
+    edits, ``conftest.py`` aside (``harness.py`` judges those): the project's own code registered
+    as a plugin - by an entry point in ``setup.py`` or any backend's metadata, or by the code
+    under test itself through pytest's Config found with ``gc`` - is test harness in the head's
+    run and the base pass alike, where it can deselect a test or fix the code up for its tests."""
     root = Path(tree)
-    found = []
-    for file, dist in sorted(record.plugin_files.items()):
+    found: dict[str, Finding] = {}
+    for file, name in sorted(p for r in records for p in r.plugin_files.items()):
         try:
             path = Path(file).relative_to(root).as_posix()
         except ValueError:
             continue
         edited = change.file(path)
-        if edited is None or edited.status == "deleted":
+        if edited is None or edited.status == "deleted" or path.rsplit("/", 1)[-1] == "conftest.py":
             continue
-        found.append(
+        found.setdefault(
+            path,
             Finding(
                 rule_id="testing.runner_hook",
                 severity="medium",
-                message=f"pytest loaded {path} as a plugin ({dist}'s pytest11 entry point) and the "
-                "change edits it: the project's own code runs as the test harness in the head's "
-                "run and the base pass alike, so a LEAD must review it",
+                message=f"pytest ran {path} as a plugin (registered as {name!r}) and the change "
+                "edits it: the project's own code acts as the test harness in the head's run and "
+                "the base pass alike, so a LEAD must review it",
                 path=path,
-            )
+            ),
         )
-    return found
+    return list(found.values())
 
 
 def exit_findings(record: Record) -> list[Finding]:

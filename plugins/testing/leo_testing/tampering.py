@@ -80,6 +80,11 @@ _FRAMES = frozenset(
     {"sys._getframe", "sys._current_frames", "inspect.stack", "inspect.currentframe",
      "inspect.getouterframes", "inspect.trace", "traceback.extract_stack", "traceback.walk_stack"}
 )  # fmt: skip
+_PROBED_ALL = frozenset(_PROBED) | _FRAMES
+_PROBED_LAST = frozenset(name.rsplit(".", 1)[-1] for name in _PROBED_ALL)
+#: What pytest turns on in every run that production leaves off (found in no library module
+#: of LEO's own environment).
+_RUNNER_TRACES = {"faulthandler.is_enabled": "pytest's faulthandler plugin enables it"}
 #: Names of the runner a probe looks for; a piece of ``_pytest`` or ``py.test`` of four
 #: characters or more with its ``py`` counts too (``m.startswith("_pyt") for m in sys.modules``).
 _RUNNER_WORDS = ("pytest", "py.test", "xdist", "cov_core", "unittest.mock")
@@ -111,6 +116,10 @@ _EVIDENCE = re.compile(
     r"junit|\.coverage\b|coverage\.(xml|json|lcov)|LEO_TESTING_OBSERVER|leo_testing_observer"
     r"|observer\.jsonl"
 )
+
+
+#: The line of a hit on the whole file (one LEO could not read).
+UNREAD = 0
 
 
 @dataclass(frozen=True)
@@ -145,8 +154,7 @@ class _Scanner(ast.NodeVisitor):
         self.snapshot_vars: set[str] = set()
         """Loop variables bound to a snapshot's keys and modules: putting them back restores."""
         self._snapshots_found = False
-        self.constants = _module_constants(tree) if tree is not None else {}
-        """Module-level names bound once, to the expression they hold (read by ``folded``)."""
+        self._constants: dict[str, ast.expr] | None = None
 
     # -- names ---------------------------------------------------------------------------
     def visit_Import(self, node: ast.Import) -> None:
@@ -194,6 +202,12 @@ class _Scanner(ast.NodeVisitor):
             return None
         return ".".join(reversed(parts))
 
+    def constants(self) -> dict[str, ast.expr]:
+        """Module-level names bound once, to the expression they hold (read by ``folded``)."""
+        if self._constants is None:
+            self._constants = _module_constants(self.tree) if self.tree is not None else {}
+        return self._constants
+
     def _getattr(self, call: ast.Call) -> str | None:
         """``getattr(x, "name")`` read as ``x.name`` (the name may be built from pieces)."""
         if self.dotted(call.func) not in ("getattr", "builtins.getattr") or len(call.args) < 2:
@@ -219,7 +233,7 @@ class _Scanner(ast.NodeVisitor):
         if isinstance(node, ast.Constant):
             return node.value if isinstance(node.value, str) else None
         if isinstance(node, ast.Name):
-            value = self.constants.get(node.id)
+            value = self.constants().get(node.id)
             return self.folded(value) if value is not None and value is not node else None
         if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
             left, right = self.folded(node.left), self.folded(node.right)
@@ -477,6 +491,9 @@ class _Scanner(ast.NodeVisitor):
             self._hit(line, f"replaces a hook's result (.{attr}())")
         elif attr in PLUGIN_CALLS and self.test_side:
             self._hit(line, f"changes pytest's plugins (.{attr}())")
+        if not self.test_side and func in _RUNNER_TRACES:  # no runner name needed
+            what = f"looks for its test runner ({func}(): {_RUNNER_TRACES[func]})"
+            self._hit(line, what, critical=False)
         self.generic_visit(node)
 
     def _ordinary_modules_call(self, attr: str, node: ast.Call) -> bool:
@@ -558,7 +575,7 @@ class _Scanner(ast.NodeVisitor):
         "modules")``, ``"pytest" in sys.argv[0]``, ``sys._getframe(1).f_code.co_name
         .startswith("test")``), the code can be right only under its tests."""
         for scope in _scopes(tree.body):
-            reads = {self.dotted(n) for n in scope if isinstance(n, ast.expr)} - {None}
+            reads = {self.dotted(n) for n in scope if self._may_read_state(n)} - {None}
             probed = [r for r in _PROBED if r in reads]
             frames = reads & _FRAMES
             if not (probed or frames):
@@ -573,7 +590,14 @@ class _Scanner(ast.NodeVisitor):
                 elif frames and "test" in low and not any(c.isspace() for c in low):
                     what = f"looks for a test among its callers ({text[:40]!r}, {min(frames)})"
                     self._hit(node.lineno, what, critical=False)
-        self._runner_imports(tree)
+
+    def _may_read_state(self, node: ast.AST) -> bool:
+        """A cheap test before ``dotted``: could ``node`` name one of the probed places?"""
+        if isinstance(node, ast.Attribute):
+            return node.attr in _PROBED_LAST
+        if isinstance(node, ast.Name):
+            return node.id in _PROBED_LAST or self.aliases.get(node.id, "") in _PROBED_ALL
+        return isinstance(node, ast.Call | ast.Subscript)
 
     def _strings(self, scope: list[ast.AST]) -> Iterator[tuple[ast.expr, str]]:
         """Each whole string ``scope`` builds from literals (not its pieces), docstrings aside."""
@@ -587,14 +611,12 @@ class _Scanner(ast.NodeVisitor):
                 inside |= {id(n) for n in ast.walk(node)}
                 yield node, text
 
-    def _runner_imports(self, tree: ast.Module) -> None:
-        """``try: import pytest`` with the ImportError caught: the code tells a machine that has
-        its test runner (a test run) from one that does not (production)."""
-        for node in ast.walk(tree):
-            if not isinstance(node, ast.Try | ast.TryStar) or not any(
-                h.type is None or _catches_import_error(h.type) for h in node.handlers
-            ):
-                continue
+    def visit_Try(self, node: ast.Try | ast.TryStar) -> None:
+        """``try: import pytest`` with the ImportError caught, in the code under test: it tells
+        a machine that has its test runner (a test run) from one that does not (production)."""
+        if not self.test_side and any(
+            h.type is None or _catches_import_error(h.type) for h in node.handlers
+        ):
             for inner in (n for stmt in node.body for n in ast.walk(stmt)):
                 names = (
                     [a.name for a in inner.names] if isinstance(inner, ast.Import)
@@ -604,6 +626,9 @@ class _Scanner(ast.NodeVisitor):
                     if name.split(".")[0] in ("pytest", "_pytest", "xdist", "pytest_cov"):
                         what = f"imports {name} only where it can (its test runner)"
                         self._hit(inner.lineno, what, critical=False)
+        self.generic_visit(node)
+
+    visit_TryStar = visit_Try
 
 
 def _integer(node: ast.expr | None) -> int | str | None:
@@ -676,12 +701,14 @@ def scan(source: bytes, *, test_side: bool) -> list[Hit]:
     """Every place in ``source`` that reaches into the runner (none when it does not parse)."""
     try:
         tree = parse_python(source)
+        scanner = _Scanner(test_side, tree)
+        scanner.visit(tree)
+        if not test_side:
+            scanner.find_probes(tree)
     except (SyntaxError, ValueError):
         return []
-    scanner = _Scanner(test_side, tree)
-    scanner.visit(tree)
-    if not test_side:
-        scanner.find_probes(tree)
+    except RecursionError:  # Python may still run what its ast module cannot hold: a LEAD reads it
+        return [Hit(UNREAD, "is nested too deeply for LEO to read it", critical=False)]
     return scanner.hits
 
 
@@ -714,17 +741,18 @@ async def tampering_findings(change: Change, paths: Sequence[str] | None = None)
                     )
                 )
                 continue
+            where = f"{f.path}:{hit.line}" if hit.line != UNREAD else f.path
             findings.append(
                 Finding(
                     rule_id="testing.runner_tampering" if hit.critical else "testing.runner_hook",
                     severity="critical" if hit.critical else "medium",
-                    message=f"{f.path}:{hit.line} {hit.what}: code that reaches into the test "
+                    message=f"{where} {hit.what}: code that reaches into the test "
                     "runner or the interpreter's tracing can forge the test outcome"
                     if hit.critical
-                    else f"{f.path}:{hit.line} {hit.what}; it can change which tests run or "
+                    else f"{where} {hit.what}; it can change which tests run or "
                     "what they report, so a LEAD must review it",
                     path=f.path,
-                    line=hit.line,
+                    line=hit.line or None,
                     fix=None if not hit.critical else "remove it; tests must not alter the runner",
                 )
             )
@@ -774,7 +802,10 @@ def _on_added_lines(hits: list[Hit], added: Sequence[int]) -> Iterator[Hit]:
     lines = set(added)
     seen = set()
     for hit in hits:
-        if hit.line in lines and (hit.line, hit.what) not in seen:
+        if (hit.line in lines or (hit.line == UNREAD and lines)) and (
+            hit.line,
+            hit.what,
+        ) not in seen:
             seen.add((hit.line, hit.what))
             yield hit
 

@@ -379,7 +379,7 @@ def test_a_plugin_the_project_declares_in_setup_py_and_the_change_edits_needs_a_
     head = {"setup.py": DECLARED, "shop/_compat.py": fixture, "shop/price.py": price}
     result = run_testing(leo_repo(base=PLUGGED, head=head).change())
     finding = result.assert_finding("testing.runner_hook", path="shop/_compat.py")
-    assert "pytest11 entry point" in finding.message
+    assert "pytest ran shop/_compat.py as a plugin" in finding.message
     result.assert_verdict("ESCALATE")
     # Hostile twin's honest side: the plugin declared before, the change edits other code only.
     honest = leo_repo(
@@ -391,3 +391,25 @@ def test_a_plugin_the_project_declares_in_setup_py_and_the_change_edits_needs_a_
     result = run_testing(honest.change())
     assert not [f for f in result.findings if f.rule_id == "testing.runner_hook"]
     result.assert_verdict("PASS")
+
+
+def test_code_under_test_that_registers_a_pytest_plugin_itself_needs_a_lead(leo_repo, run_testing):
+    # Round-2 red team: the package found pytest's Config with gc and registered a plugin whose
+    # hook name setattr built; it deselected the base test that caught the missing check in
+    # both passes, and the static scan reads hooks by their def names: PASS.
+    tidy = (
+        "import gc\n\n\nclass _Tidy:\n    pass\n\n\ndef _keep(session, config, items):\n"
+        "    items[:] = [i for i in items if 'zero' not in i.name]\n\n\n"
+        "setattr(_Tidy, 'pytest_collection_' + 'modifyitems', staticmethod(_keep))\n"
+        "for _o in gc.get_objects():\n"
+        "    if type(_o).__name__ == 'Config' and hasattr(_o, 'pluginmanager'):\n"
+        "        _o.pluginmanager.register(_Tidy(), 'tidy')\n\n\n"
+        "def net(price):\n    return price - 1\n"
+    )
+    base = {**PLUGGED, "tests/test_zero.py": "from shop.price import net\n\n\ndef test_zero():\n"
+            "    assert net(0) == 0\n"}  # fmt: skip
+    base["shop/price.py"] = "def net(price):\n    return max(price - 1, 0)\n"
+    result = run_testing(leo_repo(base=base, head={"shop/price.py": tidy}).change())
+    finding = result.assert_finding("testing.runner_hook", path="shop/price.py")
+    assert "registered as 'tidy'" in finding.message
+    result.assert_verdict("ESCALATE")

@@ -57,6 +57,8 @@ def test_a_build_step_the_change_edits_never_reaches_the_shared_environment(leo_
     second = run_testing(own)
     assert _environment(second)["key"] != shared
     second.assert_finding("testing.test_failed", path="tests/test_calc.py")
+    # a plain module is no start-up code: only the test that looks for it sees it
+    assert not [f for f in second.findings if f.rule_id == "testing.runner_tampering"]
 
     # Another change with the base's dependency files reuses the clean shared one.
     harmless = leo_repo(base=BASE, head={"calc.py": CALC + "\n# note\n"}).change()
@@ -64,6 +66,33 @@ def test_a_build_step_the_change_edits_never_reaches_the_shared_environment(leo_
     assert _environment(third) == {**_environment(third), "key": shared, "reused": True}
     third.assert_verdict("PASS")
     assert third.agent("testing").details["failed"] == 0
+
+
+#: A build step that writes start-up code into the environment: a .pth that breaks ``add`` for
+#: every interpreter, the re-runs of failing tests at the base commit included.
+PTH = POISON.replace(
+    "(site / 'poison.py').write_text('ALL_TESTS_PASS = True\\n')",
+    "(site / 'zz.pth').write_text('import calc; calc.add = lambda a, b: a - b\\n')",
+)
+
+
+def test_start_up_code_the_changes_own_build_plants_in_its_environment_is_tampering(
+    leo_repo, run_testing
+):
+    # Round-2 red team: a setup.py that wrote a .pth into the change's own environment made the
+    # base's code fail the way the change's bug did, so the failing base test "failed the same
+    # way at the base commit", and the change PASSed.
+    assert "zz.pth" in PTH
+    bug = {
+        "setup.py": SETUP + "# pinned\n",
+        "build_helper.py": PTH,
+        "calc.py": "def add(a, b):\n    return a - b\n",
+    }
+    result = run_testing(leo_repo(base=BASE, head=bug).change())
+    finding = result.assert_finding("testing.runner_tampering")
+    assert "zz.pth (start-up code no distribution installed)" in finding.message
+    result.assert_verdict("FAIL")
+    assert _environment(result)["tampered"] == [finding.message.split(": ")[1].split(";")[0]]
 
 
 VERSIONED_SETUP = (

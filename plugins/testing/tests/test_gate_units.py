@@ -12,7 +12,7 @@ from leo_testing.baseline import Sources, compare, read_test_functions, weakened
 from leo_testing.harness import is_harness_file, named_configs
 from leo_testing.junit import Suite, TestCase
 from leo_testing.observer import disagreements, read_record
-from leo_testing.tampering import is_test_side, scan
+from leo_testing.tampering import UNREAD, is_test_side, scan
 
 #: platformdirs 4.2.1's tests/test_api.py: simulate a missing optional module (ctypes).
 IMPORT_STUB = (
@@ -160,6 +160,7 @@ KNOWS_ITS_TESTS = {
     "find-spec": "import importlib.util\nON = importlib.util.find_spec('pytest') is not None\n",
     # pytest-cov imports coverage.py in the base pass too, which runs without --cov
     "coverage-loaded": "import sys\nON = 'coverage' in sys.modules\n",
+    "faulthandler-on": "import faulthandler as fh\nON = fh.is_enabled()\n",
 }
 
 
@@ -184,8 +185,19 @@ def test_code_under_test_that_only_uses_sys_modules_or_unittest_is_not_flagged()
         "import sys\nNAME = 'pytest'\nif 'json' in sys.modules:\n    pass\n",
         "try:\n    import numpy\nexcept ImportError:\n    numpy = None\n",
         "import os\nON = os.getenv('HYPOTHESIS_INTERNAL_COVERAGE') == 'true'\n",
+        "import faulthandler\n\n\ndef main():\n    faulthandler.enable()\n",
     ):
         assert scan(source.encode(), test_side=False) == [], source
+
+
+def test_a_file_too_deep_to_read_goes_to_a_lead_instead_of_crashing_the_scan():
+    # Round-2 red team: 900 strings joined with + parse, but walking them overflowed the scan's
+    # recursion and crashed the Testing sub-agent; Python itself runs such a file.
+    deep = "import sys\nX = 'x' in sys.modules or " + " + ".join(["a"] + ['"p"'] * 900) + "\n"
+    for test_side in (True, False):
+        hits = scan(deep.encode(), test_side=test_side)
+        assert [(h.line, h.critical) for h in hits] == [(UNREAD, False)]
+        assert "nested too deeply" in hits[0].what
 
 
 def test_test_side_and_harness_files_by_name():
