@@ -288,7 +288,7 @@ class Scopes:
     code: dict[int, str]
     """Line -> its code without comments and spacing (for a line changed only in those)."""
     statements: dict[int, tuple[str, tuple[int, int]]] = field(default_factory=dict)
-    """Line -> the simple statement on it, as ``statement_key`` writes it, and its first and
+    """Line -> the simple statement on it, as ``statement_keys`` writes it, and its first and
     last line (for a statement only reflowed or reworded into ``msg = …; raise E(msg)``)."""
 
     def of(self, line: int) -> str:
