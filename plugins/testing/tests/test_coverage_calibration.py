@@ -154,6 +154,36 @@ def test_a_new_function_no_test_runs_is_never_debt():
     assert cc.debt(11, _scopes(head), {1: 1}, None, {}) is None  # no base evidence
 
 
+#: parso 0.8.4's Grammar.parse: two ``return module_node``, the first run by the tests.
+TWO_RETURNS = (
+    b"def parse(cached, node):\n    if cached:\n        return node  # type: ignore\n"
+    b"    if node:\n        return node  # type: ignore\n    return None\n"
+)
+NARROWED = TWO_RETURNS.replace(b"return node  # type: ignore\n    return None", b"return node  # type: ignore[no-any-return]\n    return None")  # fmt: skip
+SECOND_UNRUN = {1: 1, 2: 1, 3: 1, 4: 1, 5: 0, 6: 1}
+
+
+def test_a_line_edited_only_in_its_comment_is_debt_when_the_line_it_replaced_did_not_run():
+    head, base = _scopes(NARROWED), _scopes(TWO_RETURNS)
+    assert cc.replaced_lines([Hunk(old_start=5, old_lines=1, new_start=5, new_lines=1)]) == {5: 5}
+    why = cc.debt(5, head, SECOND_UNRUN, base, SECOND_UNRUN, {5: 5})
+    assert why is not None and "comments or spacing" in why
+    # by its text alone it is not: the other copy of the same code ran at the base
+    assert cc.debt(5, head, SECOND_UNRUN, base, SECOND_UNRUN) is None
+
+
+def test_hostile_twin_the_line_a_change_replaced_must_have_the_same_code_and_be_unrun():
+    changed = NARROWED.replace(b"        return node  # type: ignore[", b"        return None  # [")
+    assert (
+        cc.debt(5, _scopes(changed), SECOND_UNRUN, _scopes(TWO_RETURNS), SECOND_UNRUN, {5: 5})
+        is None
+    )
+    ran = {**SECOND_UNRUN, 5: 2}
+    assert cc.debt(5, _scopes(NARROWED), SECOND_UNRUN, _scopes(TWO_RETURNS), ran, {5: 5}) is None
+    # a hunk that adds lines pairs none of them
+    assert cc.replaced_lines([Hunk(old_start=5, old_lines=1, new_start=5, new_lines=2)]) == {}
+
+
 #: prettytable 3.10.0 moved the messages of 30 raises no test ran into ``msg`` (ruff's EM102).
 CHECK = b"def check(x):\n    if x < 0:\n        raise ValueError(\n            f'negative {x}'\n        )\n    return x\n"
 WORDED = CHECK.replace(
