@@ -50,6 +50,8 @@ class Record:
     """Node id -> what it raised, for a phase that raised but was reported passed."""
     failing: set[str] = field(default_factory=set)
     """Node ids with a phase that raised (skips aside) or was reported failed."""
+    raised: dict[str, str] = field(default_factory=dict)
+    """Node id -> the exception its first phase that raised raised (skips aside)."""
 
 
 def read_record(data: bytes | None) -> Record:
@@ -79,6 +81,8 @@ def read_record(data: bytes | None) -> Record:
             if not isinstance(nodeid, str):
                 continue
             nodeid = clean(nodeid, 300)
+            if isinstance(raised, str) and raised != "skip":
+                record.raised.setdefault(nodeid, clean(raised, 100))
             if said == "failed" or (isinstance(raised, str) and raised != "skip"):
                 if said == "passed" and not event.get("xfail"):
                     record.forged[nodeid] = clean(str(raised), 100)
