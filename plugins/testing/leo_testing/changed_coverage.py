@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from leo import Change, Finding, parse_python
+from leo import Change, Finding, Hunk, parse_python
 from leo_testing.junit import ReportError, clean
 from leo_testing.settings import Severity
 
@@ -287,6 +287,9 @@ class Scopes:
     """Qualified name -> first and last line of each body by that name (``@overload``s)."""
     code: dict[int, str]
     """Line -> its code without comments and spacing (for a line changed only in those)."""
+    statements: dict[int, tuple[str, tuple[int, int]]] = field(default_factory=dict)
+    """Line -> the simple statement on it, as ``statement_keys`` writes it, and its first and
+    last line (for a statement only reflowed or reworded into ``msg = …; raise E(msg)``)."""
 
     def of(self, line: int) -> str:
         inside = [
@@ -300,6 +303,43 @@ class Scopes:
             spans = self.bodies[scope]
             return any(count and a <= n <= b for n, count in hits.items() for a, b in spans)
         return any(count and self.of(n) == MODULE for n, count in hits.items())
+
+
+def _message_raise(assign: ast.stmt, after: ast.stmt) -> ast.Raise | None:
+    """``msg = <text>`` then ``raise E(msg)`` (ruff's EM101/EM102 fix) as ``raise E(<text>)``,
+    or None when the two statements are not that pair."""
+    if not (
+        isinstance(assign, ast.Assign)
+        and len(assign.targets) == 1
+        and isinstance(name := assign.targets[0], ast.Name)
+        and isinstance(after, ast.Raise)
+        and isinstance(call := after.exc, ast.Call)
+    ):
+        return None
+    uses = [n for n in ast.walk(after) if isinstance(n, ast.Name) and n.id == name.id]
+    if len(uses) != 1 or uses[0] not in call.args:
+        return None
+    args = [assign.value if arg is uses[0] else arg for arg in call.args]
+    return ast.Raise(exc=ast.Call(call.func, args, call.keywords), cause=after.cause)
+
+
+def statement_keys(block: Sequence[ast.stmt]) -> list[tuple[str, tuple[int, int]]]:
+    """The simple statements of ``block``, each as its AST without positions (so a reflowed
+    statement keeps its key) and its first and last line; a ``msg = …; raise E(msg)`` pair is
+    one statement, keyed as the ``raise E(…)`` it rewrote."""
+    keys: list[tuple[str, tuple[int, int]]] = []
+    skip = False
+    for stmt, after in zip(block, [*block[1:], None], strict=False):
+        if skip:
+            skip = False
+            continue
+        if any(isinstance(getattr(stmt, f, None), list) for f in ("body", "handlers", "cases")):
+            continue  # a compound statement: its lines are judged by their own statements
+        pair = _message_raise(stmt, after) if after is not None else None
+        last = (after if pair is not None else stmt).end_lineno or stmt.lineno
+        keys.append((ast.dump(pair or stmt), (stmt.lineno, last)))
+        skip = pair is not None
+    return keys
 
 
 def scopes(source: bytes | None) -> Scopes | None:
@@ -330,12 +370,18 @@ def scopes(source: bytes | None) -> Scopes | None:
                 visit(child, prefix)
 
     visit(tree, "")
+    statements: dict[int, tuple[str, tuple[int, int]]] = {}
+    for node in ast.walk(tree):
+        for block in (getattr(node, f, None) for f in ("body", "orelse", "finalbody")):
+            if isinstance(block, list):
+                for key, (first, last) in statement_keys(block):
+                    statements.update({n: (key, (first, last)) for n in range(first, last + 1)})
     code: dict[int, list[str]] = {}
     for tok in tokens:
         if tok.type not in (tokenize.COMMENT, tokenize.NL, tokenize.NEWLINE, tokenize.INDENT,
                             tokenize.DEDENT, tokenize.ENCODING, tokenize.ENDMARKER):  # fmt: skip
             code.setdefault(tok.start[0], []).append(tok.string)
-    return Scopes(bodies, {n: " ".join(parts) for n, parts in code.items()})
+    return Scopes(bodies, {n: " ".join(parts) for n, parts in code.items()}, statements)
 
 
 def wants_base_run(change: Change, report: bytes | None, root: Path, omit: Sequence[str]) -> bool:
@@ -378,31 +424,58 @@ class BaseEvidence:
     """Base contents of the changed files, by base path."""
 
 
+def replaced_lines(hunks: Sequence[Hunk]) -> dict[int, int]:
+    """Head line -> the base line it replaced, one for one, in hunks that replaced as many lines
+    as they removed (a comment edited on each of them)."""
+    return {
+        h.new_start + i: h.old_start + i
+        for h in hunks
+        if h.old_lines == h.new_lines
+        for i in range(h.new_lines)
+    }
+
+
 def debt(
     line: int,
     head: Scopes,
     head_hits: Mapping[int, int],
     base: Scopes | None,
     base_hits: Mapping[int, int],
+    replaced: Mapping[int, int] | None = None,
 ) -> str | None:
     """Why uncovered ``line`` is pre-existing debt, or None when it is the change's.
 
     Debt is a line whose code the change altered only in comments or spacing and that the base's
     tests did not run either, or a line in a function (or module body) that existed at the base
-    and that no test ran at the base nor at the head."""
+    and that no test ran at the base nor at the head. ``replaced`` (``replaced_lines``) pairs a
+    head line with the base line it replaced."""
     if base is None:
         return None
     scope = head.of(line)
     text = head.code.get(line)
+    # The base line this one replaced has the same code and did not run: parso 0.8.4 narrowed a
+    # ``# type: ignore`` on one of two ``return module_node`` of Grammar.parse, and the other ran.
+    old = (replaced or {}).get(line)
+    edited = "the same code, unrun at the base too (the change edited only comments or spacing)"
+    if old is not None and text and base.code.get(old) == text and base.of(old) == scope:
+        return None if base_hits.get(old) else edited
     same = [n for n, t in base.code.items() if t == text and base.of(n) == scope]
     # As many copies at the head as at the base, none run at the base: only comments or
     # spacing changed (platformdirs 4.2.1 added lint comments to its Windows-only imports).
     if text and same and not any(base_hits.get(n) for n in same):
         copies = sum(1 for n, t in head.code.items() if t == text and head.of(n) == scope)
         if copies <= len(same):
-            return (
-                "the same code, unrun at the base too (the change edited only comments or spacing)"
-            )
+            return edited
+    # The same statement reflowed over other lines, or its message moved into ``msg`` (ruff's
+    # EM101/EM102 fix; prettytable 3.10.0 rewrote 30 unrun raises so): as many copies, none run.
+    if line in head.statements:
+        key = head.statements[line][0]
+        spans = {span for k, span in base.statements.values() if k == key}
+        twins = [span for span in spans if base.of(span[0]) == scope]
+        ran = any(base_hits.get(n) for a, b in twins for n in range(a, b + 1))
+        copies = {s for k, s in head.statements.values() if k == key and head.of(s[0]) == scope}
+        if twins and not ran and len(copies) <= len(twins):
+            return "the same statement, unrun at the base too (the change only reworded its form)"
     exists = scope == MODULE or scope in base.bodies
     if exists and not base.ran(scope, base_hits) and not head.ran(scope, head_hits):
         where = (
@@ -527,8 +600,9 @@ def measure(
         if base is not None and head_scopes is not None:
             old = changed.old_path or path
             base_scopes = scopes(base.sources.get(old))
+            replaced = replaced_lines(changed.hunks)
             for n in uncovered:
-                reason = debt(n, head_scopes, lines, base_scopes, base.hits.get(old, {}))
+                reason = debt(n, head_scopes, lines, base_scopes, base.hits.get(old, {}), replaced)
                 if reason is not None and n not in early:
                     debts[n] = reason
         result.files.append(

@@ -52,6 +52,8 @@ class Record:
     """Node ids with a phase that raised (skips aside) or was reported failed."""
     plugin_files: dict[str, str] = field(default_factory=dict)
     """File -> name of each plugin registered with pytest, however it was."""
+    raised: dict[str, str] = field(default_factory=dict)
+    """Node id -> the exception its first phase that raised raised (skips aside)."""
 
 
 def read_record(data: bytes | None) -> Record:
@@ -84,6 +86,8 @@ def read_record(data: bytes | None) -> Record:
             if not isinstance(nodeid, str):
                 continue
             nodeid = clean(nodeid, 300)
+            if isinstance(raised, str) and raised != "skip":
+                record.raised.setdefault(nodeid, clean(raised, 100))
             if said == "failed" or (isinstance(raised, str) and raised != "skip"):
                 if said == "passed" and not event.get("xfail"):
                     record.forged[nodeid] = clean(str(raised), 100)

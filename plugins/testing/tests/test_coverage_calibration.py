@@ -154,6 +154,79 @@ def test_a_new_function_no_test_runs_is_never_debt():
     assert cc.debt(11, _scopes(head), {1: 1}, None, {}) is None  # no base evidence
 
 
+#: parso 0.8.4's Grammar.parse: two ``return module_node``, the first run by the tests.
+TWO_RETURNS = (
+    b"def parse(cached, node):\n    if cached:\n        return node  # type: ignore\n"
+    b"    if node:\n        return node  # type: ignore\n    return None\n"
+)
+NARROWED = TWO_RETURNS.replace(b"return node  # type: ignore\n    return None", b"return node  # type: ignore[no-any-return]\n    return None")  # fmt: skip
+SECOND_UNRUN = {1: 1, 2: 1, 3: 1, 4: 1, 5: 0, 6: 1}
+
+
+def test_a_line_edited_only_in_its_comment_is_debt_when_the_line_it_replaced_did_not_run():
+    head, base = _scopes(NARROWED), _scopes(TWO_RETURNS)
+    assert cc.replaced_lines([Hunk(old_start=5, old_lines=1, new_start=5, new_lines=1)]) == {5: 5}
+    why = cc.debt(5, head, SECOND_UNRUN, base, SECOND_UNRUN, {5: 5})
+    assert why is not None and "comments or spacing" in why
+    # by its text alone it is not: the other copy of the same code ran at the base
+    assert cc.debt(5, head, SECOND_UNRUN, base, SECOND_UNRUN) is None
+
+
+def test_hostile_twin_the_line_a_change_replaced_must_have_the_same_code_and_be_unrun():
+    changed = NARROWED.replace(b"        return node  # type: ignore[", b"        return None  # [")
+    assert (
+        cc.debt(5, _scopes(changed), SECOND_UNRUN, _scopes(TWO_RETURNS), SECOND_UNRUN, {5: 5})
+        is None
+    )
+    ran = {**SECOND_UNRUN, 5: 2}
+    assert cc.debt(5, _scopes(NARROWED), SECOND_UNRUN, _scopes(TWO_RETURNS), ran, {5: 5}) is None
+    # a hunk that adds lines pairs none of them
+    assert cc.replaced_lines([Hunk(old_start=5, old_lines=1, new_start=5, new_lines=2)]) == {}
+
+
+#: prettytable 3.10.0 moved the messages of 30 raises no test ran into ``msg`` (ruff's EM102).
+CHECK = b"def check(x):\n    if x < 0:\n        raise ValueError(\n            f'negative {x}'\n        )\n    return x\n"
+WORDED = CHECK.replace(
+    b"        raise ValueError(\n            f'negative {x}'\n        )\n",
+    b"        msg = f'negative {x}'\n        raise ValueError(msg)\n",
+)
+RAN = {1: 1, 2: 1, 6: 1}
+
+
+def test_a_raise_reworded_into_msg_and_unrun_at_the_base_is_debt():
+    for line in (3, 4):
+        why = cc.debt(line, _scopes(WORDED), {1: 1, 2: 1, 5: 1}, _scopes(CHECK), RAN)
+        assert why is not None and "the same statement" in why
+
+
+def test_a_statement_only_reflowed_onto_one_line_and_unrun_at_the_base_is_debt():
+    flat = CHECK.replace(b"(\n            f'negative {x}'\n        )", b"(f'negative {x}')")
+    assert cc.debt(3, _scopes(flat), {1: 1, 2: 1, 4: 1}, _scopes(CHECK), RAN) is not None
+
+
+def test_hostile_twin_a_reworded_raise_with_a_new_message_is_the_changes():
+    other = WORDED.replace(b"f'negative {x}'", b"f'negative: {x!r}'")
+    assert cc.debt(3, _scopes(other), {1: 1, 2: 1, 5: 1}, _scopes(CHECK), RAN) is None
+
+
+def test_hostile_twin_code_added_beside_a_reworded_raise_is_the_changes():
+    # the reworded raise is debt, the cleanup the change slipped in before it is not
+    sneaky = WORDED.replace(b"        msg =", b"        os.remove(x)\n        msg =")
+    scopes, hits = _scopes(sneaky), {1: 1, 2: 1, 6: 1}
+    assert cc.debt(3, scopes, hits, _scopes(CHECK), RAN) is None
+    assert cc.debt(5, scopes, hits, _scopes(CHECK), RAN) is not None
+    # ``msg`` used twice is no EM fix, and the base running the raise makes it the change's
+    twice = WORDED.replace(b"ValueError(msg)", b"ValueError(msg, msg)")
+    assert cc.debt(4, _scopes(twice), {1: 1, 2: 1, 5: 1}, _scopes(CHECK), RAN) is None
+    assert cc.debt(4, _scopes(WORDED), {1: 1, 2: 1}, _scopes(CHECK), {**RAN, 3: 1}) is None
+
+
+def test_hostile_twin_a_second_copy_of_a_reworded_raise_is_new_code():
+    copy = WORDED.replace(b"    return x\n", b"    if x > 9:\n        msg = f'negative {x}'\n"
+                          b"        raise ValueError(msg)\n    return x\n")  # fmt: skip
+    assert cc.debt(7, _scopes(copy), {1: 1, 2: 1, 5: 1, 8: 1}, _scopes(CHECK), RAN) is None
+
+
 def test_overloads_share_a_name_and_the_implementation_body_counts():
     source = (
         b"from typing import overload\n\n\n@overload\ndef f(x: int) -> int: ...\n"
@@ -203,6 +276,23 @@ def test_hostile_twin_a_pragma_the_change_added_does_not_hide_untested_code(leo_
     finding = result.assert_finding("testing.coverage.changed_lines", path="calc.py")
     assert finding.severity == "medium" and "pragma: no cover" in finding.message
     assert _coverage(result)["excluded_by_change"] == {"calc.py": "9-11"}
+
+
+GUARD = "def add(a, b):\n    if a is None:\n        raise TypeError(\n            f'no {a}'\n        )\n    return a + b\n"
+EM_FIX = GUARD.replace("raise TypeError(\n            f'no {a}'\n        )", "msg = f'no {a}'\n        raise TypeError(msg)")  # fmt: skip
+
+
+def test_raises_reworded_as_ruff_em102_and_unrun_at_the_base_are_debt(leo_repo, run_testing):
+    base = {**REPO, "calc.py": GUARD}
+    result = run_testing(leo_repo(base=base, head={"calc.py": EM_FIX}).change())
+    result.assert_verdict("PASS")
+    assert _coverage(result)["pre_existing"] == {"calc.py": "3-4"}
+    # The twin: the same rewording, with a new untested step in the branch before it.
+    sneaky = EM_FIX.replace("        msg =", "        print('wiping', b)\n        msg =")
+    result = run_testing(leo_repo(base=base, head={"calc.py": sneaky}).change())
+    assert result.report.verdict != "PASS"
+    assert _coverage(result)["uncovered"] == {"calc.py": "3"}
+    assert _coverage(result)["pre_existing"] == {"calc.py": "4-5"}
 
 
 def test_a_demo_script_is_not_measured_but_the_same_code_in_the_package_is(leo_repo, run_testing):

@@ -98,6 +98,23 @@ def test_hanging_test_is_stopped_at_the_timeout_and_the_run_completes(leo_repo, 
     assert result.report.verdict != "PASS"
 
 
+def test_a_suite_that_timed_out_at_the_head_is_not_run_again_at_the_base(leo_repo, run_testing):
+    # cachelib 0.13.0: tests that wait on absent servers ran past the timeout at both ends
+    hang = "import time\n\n\ndef test_hangs():\n    time.sleep(600)\n"
+    service = "def test_server():\n    raise ConnectionRefusedError('no server on 6360')\n"
+    base = {**BASE, "tests/test_hang.py": hang, "tests/test_a_service.py": service}
+    repo = leo_repo(base=base, head={"tests/test_hang.py": hang.replace("600", "601")})
+    started = time.monotonic()
+    result = run_testing(repo.change(), test_timeout=4)
+    assert time.monotonic() - started < 60
+    agent = agent_result(result)
+    assert agent.status == "timeout" and "base_pass" not in agent.details
+    assert result.report.verdict != "PASS"
+    # the summary names what the failures before the timeout raised: where the time likely went
+    assert "1 of them raising ConnectionRefusedError (tests/test_a_service.py)" in agent.summary
+    assert "a server the sandbox cannot reach" in agent.summary
+
+
 def test_credentials_in_leos_environment_are_hidden_from_the_tests(
     leo_repo, run_testing, monkeypatch
 ):
