@@ -77,6 +77,8 @@ LANGUAGE_SUFFIXES: dict[str, tuple[str, ...]] = {
     "hcl": (".tf", ".hcl"),
     "json": (".json",),
 }
+#: Cython: compiled into the package, and Python where it has no ``cdef`` (then scanned as such).
+CYTHON = (".pyx", ".pxd", ".pxi")
 #: Source code LEO would want to scan for injection and friends: a changed file of one of these
 #: types that no code scanner covers is listed as not analysed (secrets alone are not enough).
 CODE_SUFFIXES = frozenset(
@@ -84,7 +86,7 @@ CODE_SUFFIXES = frozenset(
     for lang, suffixes in LANGUAGE_SUFFIXES.items()
     if lang not in ("yaml", "json")
     for s in suffixes
-) | {".pl", ".lua", ".ps1", ".groovy", ".ex", ".exs", ".erl", ".clj", ".dart", ".r"}
+) | {".pl", ".lua", ".ps1", ".groovy", ".ex", ".exs", ".erl", ".clj", ".dart", ".r", *CYTHON}
 
 
 #: Interpreters a script's ``#!`` line may name -> the semgrep language of its code.
@@ -331,7 +333,8 @@ async def select(change: Change, *, languages: set[str], max_bytes: int) -> Targ
             targets.through[path] = through[path]
         script = None if is_code(path) else shebang_language(data)
         shebang = script is not None  # semgrep tells a script's language by its #! line only
-        if script is None and not is_code(path) and not semgrep_covers(path, languages):
+        by_content = not is_code(path) or path.endswith(CYTHON)
+        if script is None and by_content and not semgrep_covers(path, languages):
             script = "python" if python_by_content(data) else None
         if script is not None:
             targets.scripts[path] = script

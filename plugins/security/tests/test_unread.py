@@ -158,3 +158,16 @@ def test_python_that_imports_without_an_import_statement_is_python(tmp_path):
     result = run_agents(repo.change(), [SecurityAgent], config=FAST)
     result.assert_verdict("FAIL")
     result.assert_finding("security.bandit.B605", path="app/notify.txt", line=5)
+
+
+def test_cython_is_code_and_python_where_it_parses(tmp_path):
+    # Round-2 red team: shop/_fast.pyx (a cdef and an os.system of its input) was scanned for
+    # secrets only and counted as analysed: PASS.
+    cdef = "import os\n\n\ncdef int twice(int x):\n    return 2 * x\n\n\n"
+    cdef += 'def archive(name):\n    return os.system("tar czf " + name)\n'
+    files = {"shop/_fast.pyx": cdef, "shop/_plain.pyx": SHELL}
+    repo = make_repo(tmp_path / "r", {"README.md": "x\n"}, files)
+    result = run_agents(repo.change(), [SecurityAgent], config=FAST)
+    not_analysed = {n.path: n.reason for n in result.agent("security").analysed.not_analysed}
+    assert "no code scanner covers" in not_analysed["shop/_fast.pyx"]
+    result.assert_finding("security.bandit.B602", path="shop/_plain.pyx", line=5)
