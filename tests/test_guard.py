@@ -72,8 +72,17 @@ def test_a_lane_event_that_ends_the_process_is_exit_5_not_a_handoff(
     assert "no report was written" in done.stderr
 
 
+def _default_signals() -> None:
+    """In the child: the signals at their defaults, as for a ``leo`` a CI runner starts. An
+    ignored signal is inherited (``nohup``, a background job of a script) and never delivered,
+    which ``leo`` rightly keeps."""
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(sig, signal.SIG_DFL)
+
+
 def _serve(**popen) -> subprocess.Popen[str]:
     argv = [sys.executable, "-m", "leo", "metrics", "serve", "--port", "0"]
+    popen.setdefault("preexec_fn", _default_signals)
     return subprocess.Popen(argv, text=True, **popen)
 
 
@@ -153,6 +162,7 @@ def test_ctrl_c_at_a_terminal_stops_leo_metrics_serve():
     terminal, tty = pty.openpty()
 
     def take_terminal() -> None:  # runs after setsid(): the pty becomes the controlling one
+        _default_signals()
         fcntl.ioctl(0, termios.TIOCSCTTY, 0)
 
     proc = _serve(
