@@ -354,10 +354,15 @@ def planted(venv: Path) -> list[str]:
     or start-up module no distribution's RECORD lists. A change's ``setup.py`` runs while its
     own environment is writable; a ``.pth`` it wrote there stripped a check from the base's code
     too, so the base test that caught the change's bug "failed the same way at the base
-    commit" and the change PASSed."""
+    commit" and the change PASSed.
+
+    Bytecode is removed instead: a build that imports installed code rewrites their caches
+    (tqdm 4.66.5's build left numpy's ``conv_template.cpython-311.pyc`` unlike its RECORD), yet
+    a planted one is run in place of its verified source. Without them Python compiles from the
+    sources, which the environment, read-only during the tests, keeps as checked."""
     found: list[str] = []
     for site in sorted(venv.glob("lib/python*/site-packages")):
-        owned: set[Path] = set()
+        owned: dict[Path, str] = {}
         for record in sorted(site.glob("*.dist-info/RECORD")):
             try:
                 rows = list(csv.reader(record.read_text("utf-8", "replace").splitlines()))
@@ -367,18 +372,28 @@ def planted(venv: Path) -> list[str]:
                 if not row or not row[0]:
                     continue
                 file = (site / row[0]).resolve()
-                owned.add(file)
-                if len(row) < 2 or not row[1].startswith("sha256=") or not file.is_file():
+                owned[file] = row[1] if len(row) > 1 else ""
+                if not owned[file].startswith("sha256=") or not file.is_file():
                     continue
-                with file.open("rb") as fh:
-                    digest = base64.urlsafe_b64encode(hashlib.file_digest(fh, "sha256").digest())
-                if digest.rstrip(b"=").decode() != row[1].removeprefix("sha256="):
-                    found.append(f"{row[0]} differs from what {record.parent.name} installed")
+                if file.suffix == ".pyc" or _digest(file) == owned[file].removeprefix("sha256="):
+                    continue
+                found.append(f"{row[0]} differs from what {record.parent.name} installed")
+        for cache in site.rglob("__pycache__/*.pyc"):
+            digest = owned.get(cache.resolve(), "").removeprefix("sha256=")
+            if not digest or _digest(cache) != digest:
+                cache.unlink()
         for entry in sorted(site.iterdir()):
             hook = entry.suffix == ".pth" or entry.name in _STARTUP
             if hook and entry.is_file() and entry.resolve() not in owned:
                 found.append(f"{entry.name} (start-up code no distribution installed)")
     return found[:50]
+
+
+def _digest(path: Path) -> str:
+    """A file's sha256 as a wheel's RECORD writes it (urlsafe base64, unpadded)."""
+    with path.open("rb") as fh:
+        digest = base64.urlsafe_b64encode(hashlib.file_digest(fh, "sha256").digest())
+    return digest.rstrip(b"=").decode()
 
 
 def _notes(path: Path) -> tuple[str, ...]:
