@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     )
     from leo.subagent import AgentSettings, CheckOutcome, Conflict, SubAgent
     from leo.syntax import parse_expression, parse_python, syntax_lock
+    from leo.venvs import installed_from_directory, planted
 
 __all__ = [
     "AgentSettings",
@@ -80,9 +81,11 @@ __all__ = [
     "current_isolation",
     "find_tool",
     "hookimpl",
+    "installed_from_directory",
     "interpreter_paths",
     "parse_expression",
     "parse_python",
+    "planted",
     "require_sandbox",
     "run_git",
     "run_tool",
@@ -131,6 +134,8 @@ _WHERE = {
     "parse_expression": "leo.syntax",
     "parse_python": "leo.syntax",
     "syntax_lock": "leo.syntax",
+    "installed_from_directory": "leo.venvs",
+    "planted": "leo.venvs",
 }
 
 

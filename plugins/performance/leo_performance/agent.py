@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
-from leo import SubAgentResult, Tool
+from leo import Finding, SubAgentResult, Tool
 from leo_performance import PerformanceAgent, baseline
 from leo_performance.assess import (
     BORDERLINE,
@@ -17,11 +17,18 @@ from leo_performance.assess import (
     details,
 )
 from leo_performance.discovery import Benchmark, discover
-from leo_performance.measure import IMPORT_PREFIX, Run, Side, measure
+from leo_performance.measure import (
+    IMPORT_PREFIX,
+    PROJECT_FILES,
+    Run,
+    Side,
+    Tampered,
+    measure,
+)
 from leo_performance.settings import Settings
 
 if TYPE_CHECKING:
-    from leo import Change, Conflict, Finding
+    from leo import Change, Conflict
 
 
 class PerformanceChecks(PerformanceAgent):
@@ -56,7 +63,10 @@ class PerformanceChecks(PerformanceAgent):
         }
         prepare = baseline.overlay(change, at_base)
         with tempfile.TemporaryDirectory(prefix="leo-performance-") as work:
-            runs = await measure(change, settings, targets, settings.pairs, Path(work), prepare)
+            try:
+                runs = await measure(change, settings, targets, settings.pairs, Path(work), prepare)
+            except Tampered as exc:
+                return self.result([_tampering(change, exc), *touched], summary=_TAMPERED)
         assessment = assess(runs, at_base, settings)
         if not assessment.base_ran:
             result = self._base_did_not_run(runs, assessment)
@@ -166,6 +176,26 @@ class PerformanceChecks(PerformanceAgent):
         return SubAgentResult(
             status="error", confidence=0, summary=msg, error=f"{msg}\n{tail}".strip()
         )
+
+
+_TAMPERED = "the change's own build planted code in its benchmark environment; nothing was run"
+
+
+def _tampering(change: Change, exc: Tampered) -> Finding:
+    """A change that edits the project's build files gets an environment built by its own
+    code, which both sides' runs would use: code it planted there could slow the base or
+    speed up the head, and hide a regression."""
+    edited = [f.path for f in change.files if f.path in PROJECT_FILES]
+    return Finding(
+        rule_id="performance.runner_tampering",
+        severity="critical",
+        message=(
+            "the change's build, run to install the project into the benchmark environment, "
+            f"left there what would run in both sides' benchmarks: {'; '.join(exc.found)}"
+        ),
+        path=edited[0] if edited else None,
+        fix="a build must only install the project: remove what writes outside it",
+    )
 
 
 def _why(run: Run | None) -> str:

@@ -30,7 +30,15 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import anyio
 
-from leo import LeoError, Sandbox, allowed_environ, interpreter_paths, run_tool
+from leo import (
+    LeoError,
+    Sandbox,
+    allowed_environ,
+    installed_from_directory,
+    interpreter_paths,
+    planted,
+    run_tool,
+)
 
 if TYPE_CHECKING:
     from leo import Change
@@ -79,6 +87,15 @@ class Run:
     def ran(self) -> bool:
         """True when the run measured at least one benchmark."""
         return bool(self.samples)
+
+
+class Tampered(LeoError):
+    """The change's own build left code in its benchmark environment that would run at start-up
+    in both sides' runs, or edited what a distribution installed (``leo.planted``)."""
+
+    def __init__(self, found: Sequence[str]) -> None:
+        self.found = tuple(found)
+        super().__init__("; ".join(self.found))
 
 
 @dataclass(frozen=True)
@@ -163,8 +180,9 @@ async def prepare_runner(
     the requirements and the project's ``PROJECT_FILES``; built in the sandbox, published by an
     atomic rename under an exclusive lock, and mounted read-only into every run. A ``private``
     one (built from a change's head) lives in ``work`` and goes with it: no other change may
-    use what that change's build code made. A project that cannot be installed leaves the
-    benchmarks with pytest alone, as without one, and says why.
+    use what that change's build code made, and it is checked before any run: what its build
+    planted there beyond installing distributions raises ``Tampered``. A project that cannot be
+    installed leaves the benchmarks with pytest alone, as without one, and says why.
     """
     if settings.command or settings.python:
         name = settings.command[0] if settings.command else settings.python
@@ -181,7 +199,9 @@ async def prepare_runner(
         return await _cached_runner(settings, base, work, None, _cache_root(settings))
     root = work / "venvs" if private else _cache_root(settings)
     try:
-        return await _cached_runner(settings, base, work, (project, digest), root)
+        return await _cached_runner(settings, base, work, (project, digest), root, private=private)
+    except Tampered:
+        raise
     except LeoError as exc:
         runner = await _cached_runner(settings, base, work, None, _cache_root(settings))
         return Runner(runner.python, runner.readable, project=f"not installed: {exc}")
@@ -193,6 +213,8 @@ async def _cached_runner(
     work: Path,
     project: tuple[Path, str] | None,
     root: Path,
+    *,
+    private: bool = False,
 ) -> Runner:
     recipe = [base, sys.version, RUNNER_REQUIREMENTS, *([project[1]] if project else [])]
     name = hashlib.sha256(json.dumps(recipe).encode()).hexdigest()[:24]
@@ -208,7 +230,9 @@ async def _cached_runner(
             except BlockingIOError:
                 await anyio.sleep(0.1)
         if not python.exists():
-            await _build_runner(settings, base, venv, work, project[0] if project else None)
+            await _build_runner(
+                settings, base, venv, work, project[0] if project else None, private=private
+            )
     finally:
         os.close(fd)
     return Runner(
@@ -219,7 +243,13 @@ async def _cached_runner(
 
 
 async def _build_runner(
-    settings: Settings, base: str, venv: Path, work: Path, project: Path | None
+    settings: Settings,
+    base: str,
+    venv: Path,
+    work: Path,
+    project: Path | None,
+    *,
+    private: bool = False,
 ) -> None:
     tmp = venv.with_name(f"{venv.name}.tmp-{os.getpid()}")
     if tmp.exists():
@@ -237,14 +267,17 @@ async def _build_runner(
         network=settings.setup_network == "allow",
     )
     env = allowed_environ(home=scratch / "home", setup=True)
-    steps = [(RUNNER_REQUIREMENTS, ", ".join(RUNNER_REQUIREMENTS))]
+    report = scratch / "pip-report.json"
+    steps: list[tuple[tuple[str, ...], str]] = [
+        (RUNNER_REQUIREMENTS, ", ".join(RUNNER_REQUIREMENTS))
+    ]
     if project is not None:
         # A copy, so the build's files (build/, *.egg-info) never reach a measured worktree;
         # without .git, setuptools-scm and hatch-vcs need a version to be given.
         source = scratch / "project"
         await anyio.to_thread.run_sync(_copy_tree, project, source)
         env.setdefault("SETUPTOOLS_SCM_PRETEND_VERSION", "0")
-        steps.append(((str(source),), "the project"))
+        steps.append((("--report", str(report), str(source)), "the project"))
     for requirements, what in steps:
         argv = [str(tmp / "bin" / "python"), "-m", "pip", "install", *requirements]
         done = await box.run(argv, cwd=scratch, env=env, timeout=max(settings.run_timeout, 600))
@@ -253,6 +286,12 @@ async def _build_runner(
             tail = (done.stderr_text.strip() or done.stdout_text.strip())[-500:]
             msg = f"could not install {what} for the benchmarks: {tail}"
             raise LeoError(msg)
+    if private:  # the change's build code ran while the environment was writable
+        own = installed_from_directory(report)
+        found = await anyio.to_thread.run_sync(lambda: planted(tmp, own))
+        if found:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise Tampered(found)
     with contextlib.suppress(FileNotFoundError):
         shutil.rmtree(venv)
     os.rename(tmp, venv)  # the atomic publish: a half-built environment is never used

@@ -269,3 +269,57 @@ def test_a_project_that_cannot_be_installed_is_benchmarked_without_it_and_says_w
     result = run.agent("performance")
     assert result.details["environment"].startswith("not installed: could not install the project")
     run.assert_finding(REGRESSION, path="tests/test_bench.py")  # still measured, still caught
+
+
+#: A setup.py whose build, run while the benchmark environment is writable, plants start-up code
+#: there that makes the head's slower ``work`` fast again in every run of both sides.
+PLANTING_SETUP = """\
+import sysconfig
+from pathlib import Path
+from setuptools import setup
+
+Path(sysconfig.get_paths()["purelib"], "zz_fast.pth").write_text(
+    "import app.core; app.core.work = lambda n=3000: 1\\n"
+)
+setup(name="app", version="1.0", packages=["app"])
+"""
+#: The same start-up code, shipped in the project's own wheel (listed in its RECORD).
+SHIPPING_SETUP = """\
+import os
+import sys
+import sysconfig
+from pathlib import Path
+from setuptools import setup
+
+Path("zz_fast.pth").write_text("import app.core; app.core.work = lambda n=3000: 1\\n")
+site = os.path.relpath(sysconfig.get_paths()["purelib"], sys.prefix)
+setup(name="app", version="1.0", packages=["app"], data_files=[(site, ["zz_fast.pth"])])
+"""
+PLAIN_SETUP = 'from setuptools import setup\n\nsetup(name="app", version="1.0", packages=["app"])\n'
+
+
+@pytest.mark.parametrize("setup", [PLANTING_SETUP, SHIPPING_SETUP], ids=["written", "shipped"])
+def test_start_up_code_the_changes_build_plants_in_its_benchmark_environment_is_tampering(
+    leo_repo, leo_run, setup
+):
+    # Both sides' runs use the environment a change that edits setup.py builds from its head: a
+    # .pth there would hide the regression it brings. Testing checks its own environment alike.
+    repo = leo_repo(
+        base={**BASE, "setup.py": PLAIN_SETUP}, head={"setup.py": setup, "app/core.py": SLOWER}
+    )
+    run = leo_run(repo.change(), [PerformanceAgent], config=CONFIG)
+    finding = run.assert_finding("performance.runner_tampering", path="setup.py")
+    assert finding.severity == "critical"
+    assert "zz_fast.pth (start-up code" in finding.message
+    run.assert_verdict("FAIL")
+
+
+def test_a_setup_py_edit_that_plants_nothing_is_measured_as_usual(leo_repo, leo_run):
+    # The twin: an edited setup.py alone is no tampering; its environment is checked and used.
+    repo = leo_repo(
+        base={**BASE, "setup.py": PLAIN_SETUP},
+        head={"setup.py": PLAIN_SETUP + "# reworded\n", "app/core.py": SLOWER},
+    )
+    run = leo_run(repo.change(), [PerformanceAgent], config=CONFIG)
+    run.assert_no_finding("performance.runner_tampering")
+    run.assert_finding(REGRESSION, path="tests/test_bench.py")

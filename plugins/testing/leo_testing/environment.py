@@ -10,9 +10,7 @@ fingerprint is checked before reuse and after each run; a mismatch discards the 
 
 from __future__ import annotations
 
-import base64
 import contextlib
-import csv
 import fcntl
 import hashlib
 import json
@@ -29,7 +27,16 @@ from pathlib import Path, PurePosixPath
 import anyio
 from packaging.requirements import InvalidRequirement, Requirement
 
-from leo import Change, LeoError, Tool, ToolResult, run_git, run_tool
+from leo import (
+    Change,
+    LeoError,
+    Tool,
+    ToolResult,
+    installed_from_directory,
+    planted,
+    run_git,
+    run_tool,
+)
 from leo_testing.harness import is_harness_file
 from leo_testing.requirements import (
     Requirements,
@@ -344,58 +351,6 @@ def _read_manifest(path: Path) -> dict[str, object] | None:
     return data if isinstance(data, dict) else None
 
 
-#: Files the interpreter runs at start-up from a site directory.
-_STARTUP = ("sitecustomize.py", "usercustomize.py")
-
-
-def planted(venv: Path) -> list[str]:
-    """What the build did to ``venv`` beyond installing distributions: an installed file whose
-    content differs from its distribution's RECORD (pytest's own source edited), or a ``.pth``
-    or start-up module no distribution's RECORD lists. A change's ``setup.py`` runs while its
-    own environment is writable; a ``.pth`` it wrote there stripped a check from the base's code
-    too, so the base test that caught the change's bug "failed the same way at the base
-    commit" and the change PASSed.
-
-    Bytecode is removed instead: a build that imports installed code rewrites their caches
-    (tqdm 4.66.5's build left numpy's ``conv_template.cpython-311.pyc`` unlike its RECORD), yet
-    a planted one is run in place of its verified source. Without them Python compiles from the
-    sources, which the environment, read-only during the tests, keeps as checked."""
-    found: list[str] = []
-    for site in sorted(venv.glob("lib/python*/site-packages")):
-        owned: dict[Path, str] = {}
-        for record in sorted(site.glob("*.dist-info/RECORD")):
-            try:
-                rows = list(csv.reader(record.read_text("utf-8", "replace").splitlines()))
-            except csv.Error:
-                continue
-            for row in rows:
-                if not row or not row[0]:
-                    continue
-                file = (site / row[0]).resolve()
-                owned[file] = row[1] if len(row) > 1 else ""
-                if not owned[file].startswith("sha256=") or not file.is_file():
-                    continue
-                if file.suffix == ".pyc" or _digest(file) == owned[file].removeprefix("sha256="):
-                    continue
-                found.append(f"{row[0]} differs from what {record.parent.name} installed")
-        for cache in site.rglob("__pycache__/*.pyc"):
-            digest = owned.get(cache.resolve(), "").removeprefix("sha256=")
-            if not digest or _digest(cache) != digest:
-                cache.unlink()
-        for entry in sorted(site.iterdir()):
-            hook = entry.suffix == ".pth" or entry.name in _STARTUP
-            if hook and entry.is_file() and entry.resolve() not in owned:
-                found.append(f"{entry.name} (start-up code no distribution installed)")
-    return found[:50]
-
-
-def _digest(path: Path) -> str:
-    """A file's sha256 as a wheel's RECORD writes it (urlsafe base64, unpadded)."""
-    with path.open("rb") as fh:
-        digest = base64.urlsafe_b64encode(hashlib.file_digest(fh, "sha256").digest())
-    return digest.rstrip(b"=").decode()
-
-
 def _notes(path: Path) -> tuple[str, ...]:
     notes = (_read_manifest(path) or {}).get("notes")
     return tuple(str(n)[:500] for n in notes) if isinstance(notes, list) else ()
@@ -565,21 +520,6 @@ def sdist_version(tree: Path) -> str | None:
         return None
     found = re.search(r"^Version:\s*([0-9A-Za-z.+!_-]{1,60})\s*$", head, re.MULTILINE)
     return found.group(1) if found else None
-
-
-def installed_from_directory(report: Path) -> list[str]:
-    """Names of the distributions pip installed from a local directory (the project itself)."""
-    try:
-        data = json.loads(report.read_text())
-    except (OSError, ValueError):
-        return []
-    names = []
-    for item in data.get("install", []) if isinstance(data, dict) else []:
-        info = item.get("download_info", {}) if isinstance(item, dict) else {}
-        name = item.get("metadata", {}).get("name") if isinstance(item, dict) else None
-        if isinstance(info, dict) and "dir_info" in info and isinstance(name, str):
-            names.append(name)
-    return names
 
 
 class _Setup:

@@ -5,11 +5,7 @@ other change with those files reuses."""
 
 from __future__ import annotations
 
-import base64
-import hashlib
-
 import pytest
-from leo_testing.environment import planted
 
 from leo.testing import RunResult
 
@@ -135,31 +131,3 @@ def test_a_generated_file_is_never_written_through_a_folder_the_change_made_a_sy
     (tree / "pkg").symlink_to(elsewhere, target_is_directory=True)
     assert restore_generated(venv, tree) == ["top_version.py"]
     assert list(elsewhere.iterdir()) == []
-
-
-def _installed(site, files: dict[str, bytes]) -> None:
-    """A distribution ``demo`` in ``site`` whose RECORD lists ``files`` as written."""
-    rows = []
-    for name, data in files.items():
-        (site / name).parent.mkdir(parents=True, exist_ok=True)
-        (site / name).write_bytes(data)
-        digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
-        rows.append(f"{name},sha256={digest},{len(data)}")
-    (site / "demo-1.0.dist-info").mkdir()
-    (site / "demo-1.0.dist-info" / "RECORD").write_text("\n".join(rows) + "\n")
-
-
-def test_bytecode_the_build_rewrote_or_added_is_removed_and_sources_still_checked(tmp_path):
-    # tqdm 4.66.5's own build left numpy's conv_template .pyc unlike its RECORD: a rewritten
-    # cache is no tampering, but one planted beside a checked source would run instead of it.
-    site = tmp_path / "lib" / "python3.11" / "site-packages"
-    cached = "demo/__pycache__/core.cpython-311.pyc"
-    _installed(site, {"demo/core.py": b"X = 1\n", cached: b"compiled by pip"})
-    (site / cached).write_bytes(b"recompiled by the build")
-    (site / "demo/__pycache__/extra.cpython-311.pyc").write_bytes(b"no distribution's")
-    assert planted(tmp_path) == []
-    assert not (site / cached).exists()
-    assert not (site / "demo/__pycache__/extra.cpython-311.pyc").exists()
-    # The hostile twin: the checked source itself rewritten is still tampering.
-    (site / "demo/core.py").write_text("X = 2\n")
-    assert planted(tmp_path) == ["demo/core.py differs from what demo-1.0.dist-info installed"]

@@ -197,22 +197,6 @@ def test_default_setup_installs_the_project_with_its_test_extra_and_requirements
     assert step[6:] == [f"{tmp_path}[tests]", "-r", str(requirements), "pytest"]
 
 
-def test_project_installed_from_the_worktree_is_found_in_pips_report(tmp_path):
-    import json
-
-    from leo_testing.environment import installed_from_directory
-
-    report = {
-        "install": [
-            {"metadata": {"name": "demo"}, "download_info": {"url": "file:///t", "dir_info": {}}},
-            {"metadata": {"name": "attrs"}, "download_info": {"url": "https://x/attrs.whl"}},
-        ]
-    }
-    (tmp_path / "r.json").write_text(json.dumps(report))
-    assert installed_from_directory(tmp_path / "r.json") == ["demo"]
-    assert installed_from_directory(tmp_path / "missing.json") == []
-
-
 def test_tampered_environment_is_not_reused_and_is_unpublished(tmp_path):
     import json
     from functools import partial

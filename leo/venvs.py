@@ -1,0 +1,98 @@
+"""What a build did to a virtual environment beyond installing distributions.
+
+A change's ``setup.py`` or build backend runs while the environment it installs into is
+writable, and that environment then runs both sides' tests or benchmarks. A ``.pth`` it wrote
+there runs at every interpreter start, before any test: it can strip a check from the base's
+code too, so that the base's run "fails the same way" (Testing) or is slowed like the head
+(Performance). So every sub-agent that builds an environment from a change's head checks it
+against the distributions' RECORDs before any run (``planted``).
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import hashlib
+import json
+import re
+from collections.abc import Iterable
+from pathlib import Path
+
+#: Files the interpreter runs at start-up from a site directory.
+_STARTUP = ("sitecustomize.py", "usercustomize.py")
+_LIMIT = 50
+
+
+def planted(venv: Path, own: Iterable[str] = ()) -> list[str]:
+    """What the build did to ``venv`` beyond installing distributions: an installed file whose
+    content differs from its distribution's RECORD (pytest's own source edited), a ``.pth`` or
+    start-up module no distribution's RECORD lists, and one that a distribution named in
+    ``own`` (the change's own project, when it stays installed) lists: its wheel is the
+    change's code too.
+
+    Bytecode is removed instead: a build that imports installed code rewrites their caches
+    (tqdm 4.66.5's build left numpy's ``conv_template.cpython-311.pyc`` unlike its RECORD), yet
+    a planted one is run in place of its verified source. Without them Python compiles from the
+    sources, which the environment, read-only during the runs, keeps as checked."""
+    mine = {_normalise(name) for name in own}
+    found: list[str] = []
+    for site in sorted(venv.glob("lib/python*/site-packages")):
+        owned: dict[Path, str] = {}
+        owner: dict[Path, str] = {}
+        for record in sorted(site.glob("*.dist-info/RECORD")):
+            try:
+                rows = list(csv.reader(record.read_text("utf-8", "replace").splitlines()))
+            except csv.Error:
+                continue
+            for row in rows:
+                if not row or not row[0]:
+                    continue
+                file = (site / row[0]).resolve()
+                owned[file] = row[1] if len(row) > 1 else ""
+                owner[file] = record.parent.name
+                if not owned[file].startswith("sha256=") or not file.is_file():
+                    continue
+                if file.suffix == ".pyc" or _digest(file) == owned[file].removeprefix("sha256="):
+                    continue
+                found.append(f"{row[0]} differs from what {record.parent.name} installed")
+        for cache in site.rglob("__pycache__/*.pyc"):
+            digest = owned.get(cache.resolve(), "").removeprefix("sha256=")
+            if not digest or _digest(cache) != digest:
+                cache.unlink()
+        for entry in sorted(site.iterdir()):
+            hook = entry.suffix == ".pth" or entry.name in _STARTUP
+            if not hook or not entry.is_file():
+                continue
+            by = owner.get(entry.resolve())
+            if by is None:
+                found.append(f"{entry.name} (start-up code no distribution installed)")
+            elif _normalise(by.split("-")[0]) in mine:
+                found.append(f"{entry.name} (start-up code the change's own {by} installed)")
+    return found[:_LIMIT]
+
+
+def installed_from_directory(report: Path) -> list[str]:
+    """Names of the distributions pip installed from a local directory (the project itself),
+    from the JSON of ``pip install --report``."""
+    try:
+        data = json.loads(report.read_text())
+    except (OSError, ValueError):
+        return []
+    names = []
+    for item in data.get("install", []) if isinstance(data, dict) else []:
+        info = item.get("download_info", {}) if isinstance(item, dict) else {}
+        name = item.get("metadata", {}).get("name") if isinstance(item, dict) else None
+        if isinstance(info, dict) and "dir_info" in info and isinstance(name, str):
+            names.append(name)
+    return names
+
+
+def _normalise(name: str) -> str:
+    return re.sub(r"[-_.]+", "_", name).lower()
+
+
+def _digest(path: Path) -> str:
+    """A file's sha256 as a wheel's RECORD writes it (urlsafe base64, unpadded)."""
+    with path.open("rb") as fh:
+        digest = base64.urlsafe_b64encode(hashlib.file_digest(fh, "sha256").digest())
+    return digest.rstrip(b"=").decode()

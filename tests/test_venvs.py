@@ -1,0 +1,68 @@
+"""``planted``: what a change's build left in the environment it installed into; and which
+distributions pip installed from the project's own directory."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+
+from leo import installed_from_directory, planted
+
+
+def _installed(site, files: dict[str, bytes], dist: str = "demo-1.0") -> None:
+    """A distribution ``dist`` in ``site`` whose RECORD lists ``files`` as written."""
+    rows = []
+    for name, data in files.items():
+        (site / name).parent.mkdir(parents=True, exist_ok=True)
+        (site / name).write_bytes(data)
+        digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+        rows.append(f"{name},sha256={digest},{len(data)}")
+    (site / f"{dist}.dist-info").mkdir()
+    (site / f"{dist}.dist-info" / "RECORD").write_text("\n".join(rows) + "\n")
+
+
+def test_bytecode_the_build_rewrote_or_added_is_removed_and_sources_still_checked(tmp_path):
+    # tqdm 4.66.5's own build left numpy's conv_template .pyc unlike its RECORD: a rewritten
+    # cache is no tampering, but one planted beside a checked source would run instead of it.
+    site = tmp_path / "lib" / "python3.11" / "site-packages"
+    cached = "demo/__pycache__/core.cpython-311.pyc"
+    _installed(site, {"demo/core.py": b"X = 1\n", cached: b"compiled by pip"})
+    (site / cached).write_bytes(b"recompiled by the build")
+    (site / "demo/__pycache__/extra.cpython-311.pyc").write_bytes(b"no distribution's")
+    assert planted(tmp_path) == []
+    assert not (site / cached).exists()
+    assert not (site / "demo/__pycache__/extra.cpython-311.pyc").exists()
+    # The hostile twin: the checked source itself rewritten is still tampering.
+    (site / "demo/core.py").write_text("X = 2\n")
+    assert planted(tmp_path) == ["demo/core.py differs from what demo-1.0.dist-info installed"]
+
+
+def test_start_up_code_is_planted_unless_a_dependency_installed_it(tmp_path):
+    site = tmp_path / "lib" / "python3.11" / "site-packages"
+    _installed(site, {"distutils-precedence.pth": b"import os\n"}, "setuptools-70.0.0")
+    (site / "sitecustomize.py").write_text("import os\n")
+    assert planted(tmp_path) == ["sitecustomize.py (start-up code no distribution installed)"]
+
+
+def test_start_up_code_in_the_changes_own_wheel_is_planted(tmp_path):
+    # Performance keeps the project installed: a .pth its wheel lists is the change's code.
+    site = tmp_path / "lib" / "python3.11" / "site-packages"
+    _installed(site, {"fast.pth": b"import fast\n", "calc.py": b"X = 1\n"}, "Calc_Tools-1.0")
+    _installed(site, {"other.pth": b"import os\n"}, "helper-2.0")
+    assert planted(tmp_path) == []
+    assert planted(tmp_path, own=["calc-tools"]) == [
+        "fast.pth (start-up code the change's own Calc_Tools-1.0.dist-info installed)"
+    ]
+
+
+def test_project_installed_from_the_worktree_is_found_in_pips_report(tmp_path):
+    report = {
+        "install": [
+            {"metadata": {"name": "demo"}, "download_info": {"url": "file:///t", "dir_info": {}}},
+            {"metadata": {"name": "attrs"}, "download_info": {"url": "https://x/attrs.whl"}},
+        ]
+    }
+    (tmp_path / "r.json").write_text(json.dumps(report))
+    assert installed_from_directory(tmp_path / "r.json") == ["demo"]
+    assert installed_from_directory(tmp_path / "missing.json") == []
