@@ -151,6 +151,22 @@ def test_a_signal_to_leo_stops_its_worker_and_frees_the_port(sig, code):
         _stop(proc, workers)
 
 
+def test_a_guard_killed_outright_takes_its_worker_with_it():
+    """SIGKILL (a CI runner's last resort, the OOM killer) gives the guard no chance to pass
+    anything on: the worker used to be orphaned and serve on."""
+    proc = _serve(stderr=subprocess.PIPE)
+    workers: list[int] = []
+    try:
+        assert "http://" in proc.stderr.readline()
+        workers = _children(proc.pid)
+        assert len(workers) == 1, workers
+        proc.kill()
+        proc.wait(timeout=10)
+        assert _gone_within(workers[0], 5)
+    finally:
+        _stop(proc, workers)
+
+
 def test_ctrl_c_at_a_terminal_stops_leo_metrics_serve():
     """The terminal sends Ctrl-C to its whole foreground process group, the worker included:
     the worker used to inherit the guard's ignoring SIGINT and served on."""

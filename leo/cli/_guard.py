@@ -18,7 +18,8 @@ A signal that would end the ``leo`` process (SIGTERM, SIGINT, SIGHUP) is passed 
 which the parent then waits for: a CI runner stops ``leo`` by its process id, and a child left
 behind kept working, or kept ``leo metrics serve`` listening on its port. A signal the kernel sent
 (the terminal's Ctrl-C, to the whole foreground process group) already reached the child and is
-not sent twice.
+not sent twice. A guard killed outright (SIGKILL, the OOM killer) cannot pass anything on, so
+the child asks the kernel for a SIGTERM when its guard dies (Linux's parent-death signal).
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ if TYPE_CHECKING:
 
 #: The child's end of the seal pipe (a file descriptor number) travels in this variable.
 ENV = "LEO_SEAL_FD"
+#: The guard's process id, so that the child sees whether the guard died before it started.
+GUARD_PID = "LEO_GUARD_PID"
 #: Arguments that never run a command: answered in the ``leo`` process itself.
 INLINE = frozenset({"--help", "-h", "--version", "-V"})
 #: Commands that run plugin code and end in a verdict or a result: sealed only on purpose.
@@ -73,6 +76,7 @@ def run(command: Callable[[], object], argv: Sequence[str]) -> int:
         _fd = int(os.environ.pop(ENV))
         import signal
 
+        _end_with_guard(os.environ.pop(GUARD_PID, ""))
         signal.pthread_sigmask(signal.SIG_UNBLOCK, _held())  # blocked by the guard
         try:
             command()
@@ -88,6 +92,24 @@ def run(command: Callable[[], object], argv: Sequence[str]) -> int:
         command()
         return 0
     return _supervise(list(argv))
+
+
+def _end_with_guard(guard: str) -> None:
+    """Have the kernel send this child SIGTERM when its guard dies (``PR_SET_PDEATHSIG``); it
+    stays pending until ``run`` unblocks it. A guard already gone gets the same signal now."""
+    import ctypes
+    import signal
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+    except (OSError, AttributeError):  # not Linux: the guard's forwarding is all there is
+        return
+    if guard.isdigit() and os.getppid() != int(guard):
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
+_PR_SET_PDEATHSIG = 1
 
 
 def _plugins_could_run(argv: Sequence[str]) -> bool:
@@ -118,7 +140,7 @@ def _supervise(argv: list[str]) -> int:
     import subprocess
 
     read, write = os.pipe()
-    env = {**os.environ, ENV: str(write)}
+    env = {**os.environ, ENV: str(write), GUARD_PID: str(os.getpid())}
     # Held from before the child starts, so none ends this process and leaves the child behind;
     # the child inherits the mask and unblocks them first thing (``run``).
     held = _held()
