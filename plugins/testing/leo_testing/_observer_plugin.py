@@ -79,6 +79,9 @@ def _resolve(module: str, dotted: str) -> Any:
 _ORIGINALS = {(m, a): _resolve(m, a) for m, a in _WATCHED}
 _EXIT = os._exit  # the real one, even if a test replaces it later
 _SESSION: list[pytest.Session] = []
+#: Per hook: the implementations last seen (``_hooks``), and each one already written.
+_IMPLS: dict[str, tuple[int, ...]] = {}
+_SEEN: set[tuple[str, str, str, bool]] = set()
 
 
 def _write(record: dict[str, Any]) -> None:
@@ -103,6 +106,87 @@ def pytest_plugin_registered(plugin: object, manager: Any) -> None:
         _write({"event": "plugin", "name": str(manager.get_name(plugin)), "file": file})
 
 
+def _code_file(function: Any) -> str:
+    """The file that defines ``function`` (through wrappers, bound methods, partials and
+    callable objects); "?" when it has none."""
+    for _ in range(10):
+        code = getattr(function, "__code__", None)
+        if code is not None:
+            return str(code.co_filename)
+        inner = (
+            getattr(function, "__wrapped__", None)
+            or getattr(function, "__func__", None)
+            or getattr(function, "func", None)
+        )
+        if inner is None:
+            inner = type(function).__call__ if callable(function) else None
+            if inner is None or getattr(inner, "__code__", None) is None:
+                return "?"
+        function = inner
+    return "?"
+
+
+def _local(file: str) -> str:
+    """``file`` relative to the run's directory (the worktree) when it lies below it."""
+    here = os.getcwd() + os.sep
+    return file[len(here) :] if file.startswith(here) else file
+
+
+def _hooks(config: pytest.Config) -> None:
+    """Write each function pytest's hooks would call that was not written before: its file,
+    and whether a registered plugin holds it. Code that attaches a function to a hook without
+    registering a plugin (``_add_hookimpl``; to deselect the test that catches its bug, or to
+    answer ``pytest_pyfunc_call`` without running the test) and then removes it again is seen
+    at the next call: before and after collection and each test, and at every collector."""
+    manager = config.pluginmanager
+    for name, caller in list(vars(manager.hook).items()):
+        impls = getattr(caller, "_hookimpls", None)  # pluggy >= 1.1; get_hookimpls copies it
+        if not isinstance(impls, list) and callable(getattr(caller, "get_hookimpls", None)):
+            impls = caller.get_hookimpls()
+        if not isinstance(impls, list):
+            key = (name, "?", "replaced", False)
+            if key not in _SEEN:
+                _SEEN.add(key)
+                _write({"event": "hookimpl", "hook": name, "file": "?", "plugin": "replaced",
+                        "registered": False})  # fmt: skip
+            continue
+        ids = tuple(id(i.function) for i in impls)
+        if _IMPLS.get(name) == ids:
+            continue
+        _IMPLS[name] = ids
+        for impl in impls:
+            registered = manager.is_registered(impl.plugin)
+            key = (name, _local(_code_file(impl.function)), str(impl.plugin_name), registered)
+            if key not in _SEEN:
+                _SEEN.add(key)
+                _write({"event": "hookimpl", "hook": name, "file": key[1], "plugin": key[2],
+                        "registered": registered})  # fmt: skip
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collectstart(collector: pytest.Collector) -> None:
+    _hooks(collector.config)
+
+
+@pytest.hookimpl(hookwrapper=True, tryfirst=True)
+def pytest_collection_modifyitems(config: pytest.Config) -> Any:
+    _hooks(config)
+    yield
+    _hooks(config)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_logstart() -> None:
+    if _SESSION:
+        _hooks(_SESSION[-1].config)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_logfinish() -> None:
+    if _SESSION:
+        _hooks(_SESSION[-1].config)
+
+
 @pytest.hookimpl(hookwrapper=True, tryfirst=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
     outcome = yield
@@ -125,6 +209,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 
 @pytest.hookimpl(trylast=True)
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    _hooks(session.config)
     replaced = sorted(
         f"{module}.{attr}"
         for (module, attr), original in _ORIGINALS.items()

@@ -54,6 +54,10 @@ class Record:
     """File -> name of each plugin registered with pytest, however it was."""
     raised: dict[str, str] = field(default_factory=dict)
     """Node id -> the exception its first phase that raised raised (skips aside)."""
+    hook_files: dict[str, str] = field(default_factory=dict)
+    """File -> a hook one of its functions was attached to, whoever attached it."""
+    unregistered: list[str] = field(default_factory=list)
+    """Functions attached to pytest's hooks without a registered plugin (or hooks replaced)."""
 
 
 def read_record(data: bytes | None) -> Record:
@@ -81,6 +85,12 @@ def read_record(data: bytes | None) -> Record:
         elif kind == "plugin" and isinstance(event.get("file"), str):
             if len(record.plugin_files) < 1000:
                 record.plugin_files[event["file"][:1000]] = clean(str(event.get("name")), 100)
+        elif kind == "hookimpl" and isinstance(event.get("file"), str):
+            hook, file = clean(str(event.get("hook")), 100), event["file"][:1000]
+            if len(record.hook_files) < 1000:
+                record.hook_files.setdefault(file, hook)
+            if event.get("registered") is not True and len(record.unregistered) < 50:
+                record.unregistered.append(f"{hook} ({clean(file, 300)})")
         elif kind == "phase":
             nodeid, raised, said = event.get("nodeid"), event.get("raised"), event.get("report")
             if not isinstance(nodeid, str):
@@ -133,6 +143,12 @@ def disagreements(
             "the run replaced pytest internals that decide outcomes: "
             + ", ".join(record.replaced[:10])
         )
+    if record.unregistered:
+        out.append(
+            "the run attached functions to pytest's hooks without registering a plugin (or "
+            "replaced a hook), where they can deselect a test or answer for it unseen: "
+            + ", ".join(record.unregistered[:10])
+        )
     if suite is not None:
         # Counted by entries, not node ids: JUnit names an inherited test by the file that
         # defines it, so two classes' copies share one id there (itsdangerous 2.2.0).
@@ -182,16 +198,21 @@ def agreement_findings(
 
 
 def plugin_findings(records: list[Record], tree: str, change: Change) -> list[Finding]:
-    """``testing.runner_hook`` for each pytest plugin defined in a file of the worktree the change
-    edits, ``conftest.py`` aside (``harness.py`` judges those): the project's own code registered
-    as a plugin - by an entry point in ``setup.py`` or any backend's metadata, or by the code
-    under test itself through pytest's Config found with ``gc`` - is test harness in the head's
-    run and the base pass alike, where it can deselect a test or fix the code up for its tests."""
+    """``testing.runner_hook`` for each pytest plugin, or function on one of pytest's hooks,
+    defined in a file of the worktree the change edits, ``conftest.py`` aside (``harness.py``
+    judges those): the project's own code registered as a plugin - by an entry point in
+    ``setup.py`` or any backend's metadata, or by the code under test itself through pytest's
+    Config found with ``gc`` - is test harness in the head's run and the base pass alike, where
+    it can deselect a test or fix the code up for its tests."""
     root = Path(tree)
     found: dict[str, Finding] = {}
-    for file, name in sorted(p for r in records for p in r.plugin_files.items()):
-        try:
-            path = Path(file).relative_to(root).as_posix()
+    named = {f: f"registered as {n!r}" for r in records for f, n in r.plugin_files.items()}
+    for r in records:
+        for file, hook in r.hook_files.items():
+            named.setdefault(file, f"a function of it attached to {hook}")
+    for file, how in sorted(named.items()):
+        try:  # a hook's file is relative to the run's directory (the worktree) when below it
+            path = (root / file).relative_to(root).as_posix()
         except ValueError:
             continue
         edited = change.file(path)
@@ -202,7 +223,7 @@ def plugin_findings(records: list[Record], tree: str, change: Change) -> list[Fi
             Finding(
                 rule_id="testing.runner_hook",
                 severity="medium",
-                message=f"pytest ran {path} as a plugin (registered as {name!r}) and the change "
+                message=f"pytest ran {path} as a plugin ({how}) and the change "
                 "edits it: the project's own code acts as the test harness in the head's run and "
                 "the base pass alike, so a LEAD must review it",
                 path=path,

@@ -413,3 +413,63 @@ def test_code_under_test_that_registers_a_pytest_plugin_itself_needs_a_lead(leo_
     finding = result.assert_finding("testing.runner_hook", path="shop/price.py")
     assert "registered as 'tidy'" in finding.message
     result.assert_verdict("ESCALATE")
+
+
+#: Code under test that finds pytest's Config with gc and attaches a function to one of its
+#: hooks without registering any plugin (pluggy's ``_add_hookimpl``), then, once it ran, takes
+#: it off again: invisible to plugin registration and gone by the end of the session.
+ATTACH = (
+    "import gc\n\n\ndef _attach(hook, function):\n"
+    "    for o in gc.get_objects():\n"
+    "        if type(o).__name__ == 'Config' and hasattr(o, 'pluginmanager'):\n"
+    "            caller = getattr(o.pluginmanager.hook, hook)\n"
+    "            impl = type(caller.get_hookimpls()[0])(object(), 'x', function, dict(\n"
+    "                wrapper=False, hookwrapper=False, optionalhook=False, tryfirst=True,\n"
+    "                trylast=False, specname=None))\n"
+    "            caller._add_hookimpl(impl)\n"
+    "            return caller, impl\n\n\n"
+)
+DESELECT = ATTACH + (
+    "def _keep(session, config, items):\n"
+    "    items[:] = [i for i in items if 'zero' not in i.name]\n"
+    "    _caller._hookimpls.remove(_impl)\n\n\n"
+    "_caller, _impl = _attach('pytest_collection_' + 'modifyitems', _keep)\n\n\n"
+    "def net(price):\n    return price - 1\n"
+)
+ANSWER = ATTACH + (
+    "def _answer(pyfuncitem):\n    return True\n\n\n"
+    "_attach('pytest_pyfunc' + '_call', _answer)\n\n\n"
+    "def net(price):\n    return price - 1\n"
+)
+
+
+@pytest.mark.parametrize("code", [DESELECT, ANSWER], ids=["deselects", "answers"])
+def test_a_function_the_code_attaches_to_a_pytest_hook_unregistered_is_tampering(
+    leo_repo, run_testing, code
+):
+    # Round-3: no plugin registered, so nothing saw it; the base pass ran without the base test
+    # that caught the missing check (deselected), or "passed" it without calling it: PASS.
+    base = {**PLUGGED, "tests/test_zero.py": "from shop.price import net\n\n\ndef test_zero():\n"
+            "    assert net(0) == 0\n"}  # fmt: skip
+    base["shop/price.py"] = "def net(price):\n    return max(price - 1, 0)\n"
+    result = run_testing(leo_repo(base=base, head={"shop/price.py": code}).change())
+    finding = result.assert_finding("testing.runner_tampering")
+    assert "without registering a plugin" in finding.message
+    assert "(shop/price.py)" in finding.message
+    result.assert_verdict("FAIL")
+    hook = result.assert_finding("testing.runner_hook", path="shop/price.py")
+    assert "a function of it attached to pytest_" in hook.message
+
+
+def test_a_conftest_hook_that_deselects_tests_is_no_tampering(leo_repo, run_testing):
+    # The honest twin: the base's conftest narrows the run through a registered hook.
+    conftest = (
+        "def pytest_collection_modifyitems(config, items):\n"
+        "    items[:] = [i for i in items if 'slow' not in i.name]\n"
+    )
+    slow = "def test_slow():\n    assert False\n"
+    base = {**PLUGGED, "conftest.py": conftest, "tests/test_slow.py": slow}
+    head = {"shop/price.py": PLUGGED["shop/price.py"] + "\n# reviewed\n"}
+    result = run_testing(leo_repo(base=base, head=head).change())
+    assert not [f for f in result.findings if f.rule_id.startswith("testing.runner")]
+    result.assert_verdict("PASS")

@@ -261,6 +261,16 @@ def test_an_xfailed_failure_is_not_a_forgery():
     assert disagreements(read_record(record(START, phase, FINISH)), None, 0) == []
 
 
+def test_a_hook_function_no_registered_plugin_holds_is_a_disagreement():
+    ours = {"event": "hookimpl", "hook": "pytest_pyfunc_call", "file": "/env/_pytest/python.py",
+            "plugin": "python", "registered": True}  # fmt: skip
+    assert disagreements(read_record(record(START, ours, FINISH)), None, 0) == []
+    grafted = {**ours, "file": "shop/price.py", "plugin": "x", "registered": False}
+    [found] = disagreements(read_record(record(START, ours, grafted, FINISH)), None, 0)
+    assert "without registering a plugin" in found and "pytest_pyfunc_call (shop/price.py)" in found
+    assert read_record(record(START, grafted)).hook_files == {"shop/price.py": "pytest_pyfunc_call"}
+
+
 def test_what_pytest_printed_as_it_ran_is_a_witness_the_code_cannot_take_back():
     """An atexit handler rewrote the JUnit report and the observer's record to 'passed' and
     ended the process with status 0: the ``-v`` line pytest had already printed still says
