@@ -72,6 +72,8 @@ class SuiteRun:
     re-run with deprecation warnings allowed: node id -> (outcome, the error line)."""
     skipped_by_code: frozenset[str] = frozenset()
     """Base tests the base pass skipped that pass at the base commit: the head's code skips them."""
+    skipped_again: frozenset[str] = frozenset()
+    """Base-pass passes the head's run skipped that passed when re-run in the head's own tree."""
     named_tests: tuple[str, ...] = ()
     """Test files named on the command line because the command collected nothing without."""
     base_coverage: SuiteRun | None = None
@@ -120,10 +122,13 @@ async def run_suite(
                     allowed = await _deprecations_allowed(tree, settings, env, run, base, Path(tmp))
                     before = await _failing_before(change, settings, env, run, base, Path(tmp))
                     skipped = await _skipped_by_code(change, settings, env, base, Path(tmp))
+                    skips = await _skips_again(
+                        change, settings, env, run, base, Path(tmp), generated
+                    )
                     run = replace(
                         run, base=base, base_paths=tuple(paths), failing_before=frozenset(before),
                         failed_at_base=before, passed_again=again, deprecations_allowed=allowed,
-                        skipped_by_code=skipped,
+                        skipped_by_code=skipped, skipped_again=skips,
                     )  # fmt: skip
                     if (
                         coverage
@@ -235,6 +240,46 @@ async def _passes_again(
     if not ids:
         return frozenset()
     suite = await _rerun(tree, settings, env, tmp / "base-again", ids)
+    if suite is None:
+        return frozenset()
+    outcomes: dict[str, set[str]] = {}
+    for case in suite.cases:
+        outcomes.setdefault(case.nodeid, set()).add(case.outcome)
+    return frozenset(i for i in ids if outcomes.get(i) == {"passed"})
+
+
+async def _skips_again(
+    change: Change,
+    settings: Settings,
+    env: environment.Environment,
+    run: SuiteRun,
+    base: SuiteRun,
+    tmp: Path,
+    generated: Mapping[str, bytes],
+) -> frozenset[str]:
+    """The base pass's passes that the head's run skipped (or xfailed), in test files the change
+    left alone, re-run once in a fresh worktree of the head (its own tests and configuration):
+    those that pass now were skipped by chance, not by the change. zipp 3.18.1 marks its timing
+    tests ``flaky`` and pytest-ignore-flaky turns their failure under load into an xfail."""
+    base_suite, head_suite = _suite(base.junit), _suite(run.junit)
+    if settings.rerun_command is None or base_suite is None or head_suite is None:
+        return frozenset()
+    skipped = {c.nodeid for c in head_suite.cases if c.outcome == "skipped"}
+    edited = {f.path for f in change.files} | {f.old_path for f in change.files if f.old_path}
+    ids = _rerun_ids(
+        c.nodeid
+        for c in base_suite.cases
+        if c.outcome == "passed" and c.nodeid in skipped
+        and c.nodeid.partition("::")[0] not in edited
+    )  # fmt: skip
+    if not ids:
+        return frozenset()
+    async with change.worktree("head") as tree:
+        for path, data in generated.items():  # as the head's run had them (a version file)
+            target = tree.joinpath(*path.split("/"))
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
+        suite = await _rerun(tree, settings, env, tmp / "skipped-again", ids)
     if suite is None:
         return frozenset()
     outcomes: dict[str, set[str]] = {}
@@ -674,6 +719,19 @@ def _flaky_in_base_pass(w: baseline.Weakened) -> Finding:
     )
 
 
+def _skipped_by_chance(w: baseline.Weakened) -> Finding:
+    """``testing.flaky`` (low) for a base test the base pass passed against the head's code, that
+    the change's own run skipped once and passed when re-run: nothing failed in either."""
+    return Finding(
+        rule_id="testing.flaky",
+        severity="low",
+        message=f"{w.nodeid} passes against the head's code in the base's version; the change's "
+        "own run skipped it (skip or xfail) and passed it when re-run: skipped by chance (a "
+        "flaky test), not by the change",
+        path=w.nodeid.split("::", 1)[0] if "::" in w.nodeid else None,
+    )
+
+
 def _skipped_by_code_findings(
     skipped: frozenset[str], base_suite: Suite, edited: set[str]
 ) -> list[Finding]:
@@ -992,6 +1050,16 @@ class TestingAgent(SubAgent):
             info["passed_again"] = [w.nodeid for w in flaky[:200]]
             findings += [_flaky_in_base_pass(w) for w in flaky[:_MAX_NAMED]]
             weakened = [w for w in weakened if w not in flaky]
+        chance = [
+            w
+            for w in weakened
+            if w.nodeid in run.skipped_again and w.head_outcome == "skipped"
+            and w.base_outcome == "passed" and not w.edited
+        ]  # fmt: skip
+        if chance:
+            info["skipped_again"] = [w.nodeid for w in chance[:200]]
+            findings += [_skipped_by_chance(w) for w in chance[:_MAX_NAMED]]
+            weakened = [w for w in weakened if w not in chance]
         findings += baseline.weakened_findings(
             weakened, self.settings.updated_tests, run.failing_before
         )

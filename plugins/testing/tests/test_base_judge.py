@@ -473,3 +473,31 @@ def test_a_conftest_hook_that_deselects_tests_is_no_tampering(leo_repo, run_test
     result = run_testing(leo_repo(base=base, head=head).change())
     assert not [f for f in result.findings if f.rule_id.startswith("testing.runner")]
     result.assert_verdict("PASS")
+
+
+#: A head conftest that xfails ``test_add`` only in a run that measures coverage: the head's own
+#: run (LEO's command adds ``--cov``), never a re-run (``rerun_command`` measures nothing), as a
+#: flaky timing test fails under load and pytest-ignore-flaky reports it as an xfail (zipp 3.18.1).
+SKIPS_UNDER_COVERAGE = (
+    "import pytest\n\n\ndef pytest_runtest_setup(item):\n"
+    "    if item.config.getoption('cov_source', None) and item.name == 'test_add':\n"
+    "        pytest.xfail('flaky under load')\n"
+)
+
+
+def test_a_test_the_head_skipped_once_and_passes_when_re_run_is_a_flake(leo_repo, run_testing):
+    head = {"calc.py": CALC + "\n# note\n", "conftest.py": SKIPS_UNDER_COVERAGE}
+    result = run_testing(leo_repo(base=BASE, head=head).change())
+    finding = result.assert_finding("testing.flaky", path="tests/test_calc.py")
+    assert finding.severity == "low" and "skipped by chance" in finding.message
+    assert not [f for f in result.findings if f.rule_id == "testing.test_weakened"]
+    assert agent_of(result).details["base_pass"]["skipped_again"] == [
+        "tests/test_calc.py::test_add"
+    ]
+    # The twin: a skip the head's configuration makes every time stays a LEAD's decision.
+    always = SKIPS_UNDER_COVERAGE.replace("item.config.getoption('cov_source', None) and ", "")
+    head = {"calc.py": CALC + "\n# note\n", "conftest.py": always}
+    result = run_testing(leo_repo(base=BASE, head=head).change())
+    finding = weakened(result, severity="medium")
+    assert "the change's own run skips it" in finding.message
+    assert not [f for f in result.findings if f.rule_id == "testing.flaky"]
