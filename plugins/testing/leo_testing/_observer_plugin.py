@@ -168,6 +168,13 @@ def pytest_collectstart(collector: pytest.Collector) -> None:
     _hooks(collector.config)
 
 
+@pytest.hookimpl(trylast=True)
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """The tests collected, to compare with those that ran: code that finds the session with
+    ``gc`` and takes a test out of ``session.items`` while the run goes on needs no hook."""
+    _write({"event": "collected", "nodeids": [item.nodeid for item in session.items]})
+
+
 @pytest.hookimpl(hookwrapper=True, tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config) -> Any:
     _hooks(config)
@@ -217,7 +224,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     )
     _write(
         {"event": "finish", "exitstatus": int(exitstatus), "testsfailed": session.testsfailed,
-         "replaced": replaced}
+         "replaced": replaced, "stopped": bool(session.shouldstop or session.shouldfail)}
     )  # fmt: skip
     if _FH is not None:
         _FH.flush()

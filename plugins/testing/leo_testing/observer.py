@@ -54,6 +54,12 @@ class Record:
     """File -> name of each plugin registered with pytest, however it was."""
     raised: dict[str, str] = field(default_factory=dict)
     """Node id -> the exception its first phase that raised raised (skips aside)."""
+    collected: set[str] = field(default_factory=set)
+    """Node ids pytest collected (in any of the run's processes)."""
+    ran: set[str] = field(default_factory=set)
+    """Node ids with at least one phase that was reported."""
+    interrupted: bool = False
+    """The session stopped early on purpose (``-x``, ``--maxfail``, a ``KeyboardInterrupt``)."""
     hook_files: dict[str, str] = field(default_factory=dict)
     """File -> a hook one of its functions was attached to, whoever attached it."""
     unregistered: list[str] = field(default_factory=list)
@@ -77,6 +83,7 @@ def read_record(data: bytes | None) -> Record:
             record.finished = True
             status = event.get("exitstatus")
             record.exitstatus = status if isinstance(status, int) else None
+            record.interrupted = bool(event.get("stopped"))
             replaced = event.get("replaced")
             if isinstance(replaced, list):
                 record.replaced = [clean(str(r), 100) for r in replaced][:50]
@@ -91,11 +98,14 @@ def read_record(data: bytes | None) -> Record:
                 record.hook_files.setdefault(file, hook)
             if event.get("registered") is not True and len(record.unregistered) < 50:
                 record.unregistered.append(f"{hook} ({clean(file, 300)})")
+        elif kind == "collected" and isinstance(event.get("nodeids"), list):
+            record.collected.update(clean(n, 300) for n in event["nodeids"] if isinstance(n, str))
         elif kind == "phase":
             nodeid, raised, said = event.get("nodeid"), event.get("raised"), event.get("report")
             if not isinstance(nodeid, str):
                 continue
             nodeid = clean(nodeid, 300)
+            record.ran.add(nodeid)
             if isinstance(raised, str) and raised != "skip":
                 record.raised.setdefault(nodeid, clean(raised, 100))
             if said == "failed" or (isinstance(raised, str) and raised != "skip"):
@@ -142,6 +152,12 @@ def disagreements(
         out.append(
             "the run replaced pytest internals that decide outcomes: "
             + ", ".join(record.replaced[:10])
+        )
+    never_ran = sorted(record.collected - record.ran)
+    if never_ran and record.finished and record.exitstatus in (0, 1) and not record.interrupted:
+        out.append(
+            f"{len(never_ran)} collected test(s) never ran, though the session ran to its end "
+            f"(taken out of the run after collection): {', '.join(never_ran[:5])}"
         )
     if record.unregistered:
         out.append(

@@ -501,3 +501,25 @@ def test_a_test_the_head_skipped_once_and_passes_when_re_run_is_a_flake(leo_repo
     finding = weakened(result, severity="medium")
     assert "the change's own run skips it" in finding.message
     assert not [f for f in result.findings if f.rule_id == "testing.flaky"]
+
+
+#: Code under test that, once a test calls it, finds pytest's session with gc and takes the
+#: base test that would catch its bug out of the run: no hook, no plugin, no skip.
+TAKES_OUT = (
+    "import gc\n\n\ndef net(price):\n"
+    "    for o in gc.get_objects():\n"
+    "        if type(o).__name__ == 'Session' and hasattr(o, 'items'):\n"
+    "            o.items[:] = [i for i in o.items if 'zero' not in i.name]\n"
+    "    return price - 1\n"
+)
+
+
+def test_a_collected_test_the_code_takes_out_of_the_run_is_tampering(leo_repo, run_testing):
+    base = {**PLUGGED, "tests/test_zero.py": "from shop.price import net\n\n\ndef test_zero():\n"
+            "    assert net(0) == 0\n"}  # fmt: skip
+    base["shop/price.py"] = "def net(price):\n    return max(price - 1, 0)\n"
+    result = run_testing(leo_repo(base=base, head={"shop/price.py": TAKES_OUT}).change())
+    finding = result.assert_finding("testing.runner_tampering")
+    assert "collected test(s) never ran" in finding.message
+    assert "tests/test_zero.py::test_zero" in finding.message
+    result.assert_verdict("FAIL")

@@ -271,6 +271,18 @@ def test_a_hook_function_no_registered_plugin_holds_is_a_disagreement():
     assert read_record(record(START, grafted)).hook_files == {"shop/price.py": "pytest_pyfunc_call"}
 
 
+def test_a_collected_test_that_never_ran_is_a_disagreement_unless_the_session_stopped():
+    collected = {"event": "collected", "nodeids": ["t.py::a", "t.py::b"]}
+    ran = {"event": "phase", "nodeid": "t.py::a", "when": "setup", "raised": None,
+           "report": "passed"}  # fmt: skip
+    [found] = disagreements(read_record(record(START, collected, ran, FINISH)), None, 0)
+    assert found.startswith("1 collected test(s) never ran") and found.endswith("t.py::b")
+    stopped = {**FINISH, "exitstatus": 1, "stopped": True}  # -x, --maxfail
+    assert disagreements(read_record(record(START, collected, ran, stopped)), None, 1) == []
+    both = {**ran, "nodeid": "t.py::b"}
+    assert disagreements(read_record(record(START, collected, ran, both, FINISH)), None, 0) == []
+
+
 def test_what_pytest_printed_as_it_ran_is_a_witness_the_code_cannot_take_back():
     """An atexit handler rewrote the JUnit report and the observer's record to 'passed' and
     ended the process with status 0: the ``-v`` line pytest had already printed still says
