@@ -239,7 +239,12 @@ async def _passes_again(
     )
     if not ids:
         return frozenset()
-    suite = await _rerun(tree, settings, env, tmp / "base-again", ids)
+    return _passed(await _rerun(tree, settings, env, tmp / "base-again", ids), ids)
+
+
+def _passed(suite: Suite | None, ids: Iterable[str]) -> frozenset[str]:
+    """Those of ``ids`` that a re-run's ``suite`` reports passed, and nothing else (a test that
+    passed and then errored in its teardown did not)."""
     if suite is None:
         return frozenset()
     outcomes: dict[str, set[str]] = {}
@@ -279,13 +284,7 @@ async def _skips_again(
             target = tree.joinpath(*path.split("/"))
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(data)
-        suite = await _rerun(tree, settings, env, tmp / "skipped-again", ids)
-    if suite is None:
-        return frozenset()
-    outcomes: dict[str, set[str]] = {}
-    for case in suite.cases:
-        outcomes.setdefault(case.nodeid, set()).add(case.outcome)
-    return frozenset(i for i in ids if outcomes.get(i) == {"passed"})
+        return _passed(await _rerun(tree, settings, env, tmp / "skipped-again", ids), ids)
 
 
 #: pytest options that let deprecation warnings through (printed, not raised) after the base's

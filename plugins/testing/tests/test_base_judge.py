@@ -363,6 +363,13 @@ PLUGGED = {
     "tests/test_price.py": "from shop.price import net\n\n\ndef test_net():\n"
     "    assert net(10) == 9\n",
 }
+#: ``PLUGGED`` whose ``net`` never goes below zero, with the base test that checks it.
+GUARDED = {
+    **PLUGGED,
+    "shop/price.py": "def net(price):\n    return max(price - 1, 0)\n",
+    "tests/test_zero.py": "from shop.price import net\n\n\ndef test_zero():\n"
+    "    assert net(0) == 0\n",
+}
 DECLARED = (
     "from setuptools import setup\n\nsetup(entry_points={'pytest11': ['shop = shop._compat']})\n"
 )
@@ -406,10 +413,7 @@ def test_code_under_test_that_registers_a_pytest_plugin_itself_needs_a_lead(leo_
         "        _o.pluginmanager.register(_Tidy(), 'tidy')\n\n\n"
         "def net(price):\n    return price - 1\n"
     )
-    base = {**PLUGGED, "tests/test_zero.py": "from shop.price import net\n\n\ndef test_zero():\n"
-            "    assert net(0) == 0\n"}  # fmt: skip
-    base["shop/price.py"] = "def net(price):\n    return max(price - 1, 0)\n"
-    result = run_testing(leo_repo(base=base, head={"shop/price.py": tidy}).change())
+    result = run_testing(leo_repo(base=GUARDED, head={"shop/price.py": tidy}).change())
     finding = result.assert_finding("testing.runner_hook", path="shop/price.py")
     assert "registered as 'tidy'" in finding.message
     result.assert_verdict("ESCALATE")
@@ -449,10 +453,7 @@ def test_a_function_the_code_attaches_to_a_pytest_hook_unregistered_is_tampering
 ):
     # Round-3: no plugin registered, so nothing saw it; the base pass ran without the base test
     # that caught the missing check (deselected), or "passed" it without calling it: PASS.
-    base = {**PLUGGED, "tests/test_zero.py": "from shop.price import net\n\n\ndef test_zero():\n"
-            "    assert net(0) == 0\n"}  # fmt: skip
-    base["shop/price.py"] = "def net(price):\n    return max(price - 1, 0)\n"
-    result = run_testing(leo_repo(base=base, head={"shop/price.py": code}).change())
+    result = run_testing(leo_repo(base=GUARDED, head={"shop/price.py": code}).change())
     finding = result.assert_finding("testing.runner_tampering")
     assert "without registering a plugin" in finding.message
     assert "(shop/price.py)" in finding.message
@@ -515,10 +516,7 @@ TAKES_OUT = (
 
 
 def test_a_collected_test_the_code_takes_out_of_the_run_is_tampering(leo_repo, run_testing):
-    base = {**PLUGGED, "tests/test_zero.py": "from shop.price import net\n\n\ndef test_zero():\n"
-            "    assert net(0) == 0\n"}  # fmt: skip
-    base["shop/price.py"] = "def net(price):\n    return max(price - 1, 0)\n"
-    result = run_testing(leo_repo(base=base, head={"shop/price.py": TAKES_OUT}).change())
+    result = run_testing(leo_repo(base=GUARDED, head={"shop/price.py": TAKES_OUT}).change())
     finding = result.assert_finding("testing.runner_tampering")
     assert "collected test(s) never ran" in finding.message
     assert "tests/test_zero.py::test_zero" in finding.message
