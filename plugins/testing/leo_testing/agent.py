@@ -31,7 +31,7 @@ from leo_testing.harness import CONFIG_FILES, coverage_options, harness_changes,
 from leo_testing.junit import ReportError, Suite, TestCase, clean, parse_junit, read_report
 from leo_testing.sandbox import Sandbox, expand
 from leo_testing.settings import DEFAULT_RERUN, Settings
-from leo_testing.tampering import tampering_findings
+from leo_testing.tampering import is_test_side, tampering_findings
 
 #: pytest's exit code when it collected no tests.
 NO_TESTS_COLLECTED = 5
@@ -74,6 +74,8 @@ class SuiteRun:
     """Base tests the base pass skipped that pass at the base commit: the head's code skips them."""
     skipped_again: frozenset[str] = frozenset()
     """Base-pass passes the head's run skipped that passed when re-run in the head's own tree."""
+    collected_at_base: frozenset[str] | None = None
+    """What the base's tests, configuration and code collect; None when not known."""
     named_tests: tuple[str, ...] = ()
     """Test files named on the command line because the command collected nothing without."""
     base_coverage: SuiteRun | None = None
@@ -122,13 +124,15 @@ async def run_suite(
                     allowed = await _deprecations_allowed(tree, settings, env, run, base, Path(tmp))
                     before = await _failing_before(change, settings, env, run, base, Path(tmp))
                     skipped = await _skipped_by_code(change, settings, env, base, Path(tmp))
-                    skips = await _skips_again(
-                        change, settings, env, run, base, Path(tmp), generated
+                    work = Path(tmp)
+                    skips = await _skips_again(change, settings, env, run, base, work, generated)
+                    at_base = await _collected_at_base(
+                        change, settings, env, base, work, plain, generated
                     )
                     run = replace(
                         run, base=base, base_paths=tuple(paths), failing_before=frozenset(before),
                         failed_at_base=before, passed_again=again, deprecations_allowed=allowed,
-                        skipped_by_code=skipped, skipped_again=skips,
+                        skipped_by_code=skipped, skipped_again=skips, collected_at_base=at_base,
                     )  # fmt: skip
                     if (
                         coverage
@@ -197,6 +201,16 @@ def _without_coverage(command: tuple[str, ...]) -> tuple[str, ...]:
 _VERSION_FILES = ("version.py", "_version.py", "__version__.py")
 
 
+def _versions(tree: Path, generated: Mapping[str, bytes]) -> None:
+    """Put the version files the head's build generated (``_VERSION_FILES``) into a worktree of
+    the base that lacks them: platformdirs 4.2.0's tests import its version.py."""
+    for path, data in generated.items():
+        target = tree.joinpath(*path.split("/"))
+        if path.rsplit("/", 1)[-1] in _VERSION_FILES and not target.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
+
+
 async def _base_coverage(
     change: Change,
     settings: Settings,
@@ -207,11 +221,7 @@ async def _base_coverage(
     """Hold the line for coverage: the base's tests, configuration and code, run with coverage
     (Codecov and diff-cover compare with the base's coverage the same way)."""
     async with change.worktree("base") as tree:
-        for path, data in generated.items():  # platformdirs 4.2.0 imports its version.py
-            target = tree.joinpath(*path.split("/"))
-            if path.rsplit("/", 1)[-1] in _VERSION_FILES and not target.exists():
-                target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_bytes(data)
+        _versions(tree, generated)
         sandbox = Sandbox.create(settings, Path(tmp) / "base-coverage")
         return await _run_once(tree, settings, sandbox, env, settings.command, (), True)
 
@@ -285,6 +295,52 @@ async def _skips_again(
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(data)
         return _passed(await _rerun(tree, settings, env, tmp / "skipped-again", ids), ids)
+
+
+async def _collected_at_base(
+    change: Change,
+    settings: Settings,
+    env: environment.Environment,
+    base: SuiteRun,
+    tmp: Path,
+    command: tuple[str, ...],
+    generated: Mapping[str, bytes],
+) -> frozenset[str] | None:
+    """The tests the base's own tests, configuration and code collect (``--collect-only``), to
+    compare with what the base pass collected with the head's code: code that keeps a base test
+    from being collected at all (a patched ``os.scandir``, a hook gone before anyone looked)
+    leaves no trace in the base pass's own reports. None when it cannot tell (a command of the
+    project's own, a run that did not finish)."""
+    if not settings.is_default_command or base.observer is None:
+        return None
+    async with change.worktree("base") as tree:
+        _versions(tree, generated)
+        sandbox = Sandbox.create(settings, tmp / "base-collect")
+        argv = ("--collect-only", *base.named_tests)
+        done = await _run_once(tree, settings, sandbox, env, command, argv, False)
+    record = observer.read_record(done.observer)
+    if done.result.timed_out or not record.finished:
+        return None
+    return frozenset(record.collected)
+
+
+def _not_collected(at_base: frozenset[str], base: SuiteRun, suite: Suite) -> list[str]:
+    """Base test functions the base commit collects that the base pass did not, in test files
+    the base pass could import (a file it could not is judged as a module). Compared by
+    function, without parameters: a parameter list may come from the code."""
+
+    def function(nodeid: str) -> str:
+        return nodeid.split("[", 1)[0]
+
+    unimportable = {c.file for c in suite.cases if c.collection_error}
+    seen = observer.read_record(base.observer).collected | {c.nodeid for c in suite.cases}
+    have = {function(n) for n in seen}
+    wanted = {
+        function(n)
+        for n in at_base
+        if is_test_side(n.partition("::")[0]) and n.partition("::")[0] not in unimportable
+    }
+    return sorted(wanted - have)
 
 
 #: pytest options that let deprecation warnings through (printed, not raised) after the base's
@@ -718,6 +774,20 @@ def _flaky_in_base_pass(w: baseline.Weakened) -> Finding:
     )
 
 
+def _not_collected_finding(missing: list[str]) -> Finding:
+    """``testing.base_pass_missing`` for base tests the base pass never collected: a LEAD
+    decides (a test the change made obsolete, or one its code hid)."""
+    named = ", ".join(missing[:5]) + (", …" if len(missing) > 5 else "")
+    return Finding(
+        rule_id="testing.base_pass_missing",
+        severity="medium",
+        message=f"{len(missing)} base test(s) that the base commit collects were not collected "
+        f"in the base pass (the base's tests against the head's code): {named}; the head's code "
+        "kept them from running (details.base_pass.not_collected)",
+        path=missing[0].partition("::")[0],
+    )
+
+
 def _skipped_by_chance(w: baseline.Weakened) -> Finding:
     """``testing.flaky`` (low) for a base test the base pass passed against the head's code, that
     the change's own run skipped once and passed when re-run: nothing failed in either."""
@@ -1063,6 +1133,11 @@ class TestingAgent(SubAgent):
             weakened, self.settings.updated_tests, run.failing_before
         )
         findings += _skipped_by_code_findings(run.skipped_by_code, base_suite, edited)
+        if run.collected_at_base is not None:
+            missing = _not_collected(run.collected_at_base, base, base_suite)
+            if missing:
+                info["not_collected"] = missing[:200]
+                findings.append(_not_collected_finding(missing))
         return findings
 
     def _no_tests(

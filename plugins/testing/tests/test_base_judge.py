@@ -521,3 +521,35 @@ def test_a_collected_test_the_code_takes_out_of_the_run_is_tampering(leo_repo, r
     assert "collected test(s) never ran" in finding.message
     assert "tests/test_zero.py::test_zero" in finding.message
     result.assert_verdict("FAIL")
+
+
+#: Code under test that hides the base test that would catch its bug from collection itself:
+#: pytest lists directories with ``os.scandir``, and the package is imported (from the first
+#: test module) before pytest lists the next directory. No hook, no plugin, nothing to report.
+HIDES = (
+    "import os\n\n_scandir = os.scandir\n\n\n"
+    "class _Listing:\n"
+    "    def __init__(self, it):\n        self.it = it\n\n"
+    "    def __enter__(self):\n        return self\n\n"
+    "    def __exit__(self, *a):\n        self.it.close()\n\n"
+    "    def __iter__(self):\n"
+    "        return (e for e in self.it if 'zero' not in e.name)\n\n"
+    "    def close(self):\n        self.it.close()\n\n\n"
+    "os.scandir = lambda *a, **k: _Listing(_scandir(*a, **k))\n\n\n"
+    "def net(price):\n    return price - 1\n"
+)
+
+
+def test_a_base_test_the_code_hides_from_collection_needs_a_lead(leo_repo, run_testing):
+    base = {**GUARDED, "tests/test_zero.py": None,
+            "tests/zero/test_zero.py": GUARDED["tests/test_zero.py"]}  # fmt: skip
+    base = {k: v for k, v in base.items() if v is not None}
+    result = run_testing(leo_repo(base=base, head={"shop/price.py": HIDES}).change())
+    finding = result.assert_finding("testing.base_pass_missing")
+    assert "tests/zero/test_zero.py::test_zero" in finding.message
+    assert result.report.verdict in ("FAIL", "ESCALATE")
+    # The twin: the base's own collection, the base pass's, agree on an honest change.
+    honest = {"shop/price.py": GUARDED["shop/price.py"] + "\n# reviewed\n"}
+    result = run_testing(leo_repo(base=base, head=honest).change())
+    result.assert_no_finding("testing.base_pass_missing")
+    result.assert_verdict("PASS")
