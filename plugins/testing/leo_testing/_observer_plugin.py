@@ -132,14 +132,27 @@ def _local(file: str) -> str:
     return file[len(here) :] if file.startswith(here) else file
 
 
-def _hooks(config: pytest.Config) -> None:
+#: The hooks that decide how a test runs and what its report says: read around every test
+#: (all of them are read at every collector and around collection): 26,852 tests read twice.
+_RUN_HOOKS = (
+    "pytest_runtest_protocol", "pytest_runtest_setup", "pytest_runtest_call",
+    "pytest_runtest_teardown", "pytest_runtest_makereport", "pytest_runtest_logreport",
+    "pytest_pyfunc_call", "pytest_report_teststatus", "pytest_runtestloop",
+    "pytest_sessionfinish", "pytest_terminal_summary", "pytest_fixture_setup",
+    "pytest_exception_interact", "pytest_assertrepr_compare",
+)  # fmt: skip
+
+
+def _hooks(config: pytest.Config, names: tuple[str, ...] | None = None) -> None:
     """Write each function pytest's hooks would call that was not written before: its file,
     and whether a registered plugin holds it. Code that attaches a function to a hook without
     registering a plugin (``_add_hookimpl``; to deselect the test that catches its bug, or to
     answer ``pytest_pyfunc_call`` without running the test) and then removes it again is seen
     at the next call: before and after collection and each test, and at every collector."""
     manager = config.pluginmanager
-    for name, caller in list(vars(manager.hook).items()):
+    relay = vars(manager.hook)
+    callers = relay.items() if names is None else ((n, relay.get(n)) for n in names if n in relay)
+    for name, caller in list(callers):
         impls = getattr(caller, "_hookimpls", None)  # pluggy >= 1.1; get_hookimpls copies it
         if not isinstance(impls, list) and callable(getattr(caller, "get_hookimpls", None)):
             impls = caller.get_hookimpls()
@@ -185,13 +198,13 @@ def pytest_collection_modifyitems(config: pytest.Config) -> Any:
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_logstart() -> None:
     if _SESSION:
-        _hooks(_SESSION[-1].config)
+        _hooks(_SESSION[-1].config, _RUN_HOOKS)
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_logfinish() -> None:
     if _SESSION:
-        _hooks(_SESSION[-1].config)
+        _hooks(_SESSION[-1].config, _RUN_HOOKS)
 
 
 @pytest.hookimpl(hookwrapper=True, tryfirst=True)
