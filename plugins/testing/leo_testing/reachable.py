@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from leo import Change, parse_python, run_git, run_tool
+from leo import Change, LeoError, parse_python, run_git, run_tool
 
 #: The probe of a test interpreter other than LEO's own; ``-I -S``: no site hooks run.
 _PROBE = (
@@ -77,7 +77,7 @@ async def probe(python: str) -> Target | None:
         data = json.loads(result.stdout)
         version = tuple(data["version"])
         fields = (data["platform"], data["os_name"], data["system"])
-    except (OSError, ValueError, KeyError, TypeError):
+    except (LeoError, OSError, ValueError, KeyError, TypeError):
         return None
     if result.returncode != 0 or len(version) != 5 or not all(isinstance(f, str) for f in fields):
         return None
@@ -105,6 +105,8 @@ def _bindings(tree: ast.AST) -> tuple[dict[str, str], dict[str, tuple[str, str]]
                 top = a.name.split(".")[0]
                 bind(a.asname or top, a.name if a.asname else top)
         elif isinstance(node, ast.ImportFrom):
+            if any(a.name == "*" for a in node.names):
+                return {}, {}  # it may bind any name, ``sys`` too
             for a in node.names:
                 what = (node.module, a.name) if not node.level else object()
                 bind(a.asname or a.name, what)
@@ -447,10 +449,7 @@ def _read_importer(
     except (SyntaxError, ValueError):
         found.unresolved = set(wanted)
         return found
-    from leo_testing.changed_coverage import never_run
-
     found.unreachable = unreachable(source, target, {})
-    found.unreachable.update(dict.fromkeys(never_run(source), "only for type checkers"))
     package = _package_of(path, packages)
     parents = {c: n for n in ast.walk(tree) for c in ast.iter_child_nodes(n)}
     for node in ast.walk(tree):
@@ -458,7 +457,8 @@ def _read_importer(
             names = _imported(node, package)
             for module, last in wanted.items():
                 if names is None:
-                    if any(last in (a.name, node.module) for a in node.names):
+                    named = " ".join([node.module or "", *(a.name for a in node.names)])
+                    if re.search(rf"\b{last}\b", named):
                         found.unresolved.add(module)
                 elif module in names:
                     found.sites.setdefault(module, []).append(node.lineno)

@@ -4,10 +4,12 @@ decided guard has its hostile twin, an undecidable one whose lines must still co
 
 from __future__ import annotations
 
+import sys
+
 import anyio
 import pytest
 from leo_testing import changed_coverage as cc
-from leo_testing.reachable import Target, gated_modules, regions, unreachable
+from leo_testing.reachable import Target, gated_modules, probe, regions, unreachable
 
 HERE = Target((3, 11, 7, "final", 0), "linux", "posix", "Linux")
 
@@ -72,6 +74,7 @@ def test_hostile_twin_an_undecidable_guard_keeps_its_lines_counted(guard):
         ("from mine import platform\n", "platform == 'win32'"),
         ("import platform\n", "platform.system == 'Windows'"),  # no call: a function object
         ("", "sys.platform == 'win32'"),  # never imported: a name of unknown origin
+        ("import sys\nfrom mine import *\n", "sys.platform == 'win32'"),  # may rebind sys
     ],
 )
 def test_hostile_twin_a_rebound_or_foreign_name_is_unknown(header, guard):
@@ -138,6 +141,18 @@ def test_the_target_is_the_interpreter_that_ran_the_tests():
     assert HERE.describe() == "Python 3.11.7 / linux"
 
 
+def test_another_interpreter_is_asked_and_one_that_cannot_say_decides_nothing(tmp_path):
+    wrapper = tmp_path / "python"
+    wrapper.write_text(f'#!/bin/sh\nexec "{sys.executable}" "$@"\n')
+    wrapper.chmod(0o755)
+    assert anyio.run(probe, str(wrapper)) == Target.here()
+    broken = tmp_path / "broken"
+    broken.write_text("#!/bin/sh\necho '{\"version\": [3]}'\n")
+    broken.chmod(0o755)
+    assert anyio.run(probe, str(broken)) is None
+    assert anyio.run(probe, str(tmp_path / "missing")) is None
+
+
 # --- Modules imported only where the interpreter never goes (exceptiongroup 1.2.1) --------
 
 INIT = (
@@ -177,7 +192,11 @@ def test_a_module_imported_only_under_a_guard_false_here_is_out(leo_repo):
         {"src/pkg/util.py": "from . import _backport\n"},  # relative, reachable
         {"tests/test_dyn.py": "import importlib\nm = importlib.import_module('pkg._backport')\n"},
         {"pyproject.toml": "[project.entry-points.x]\ny = 'pkg._backport:Group'\n"},
-        {"src/pkg/util.py": "import sys\nif os.environ.get('X'):\n    from . import _backport\n"},
+        {"src/pkg/util.py": "import os\nif os.environ.get('X'):\n    from . import _backport\n"},
+        {"tools/run.py": "from ._backport import Group\n"},  # a relative import not resolvable
+        {
+            "src/pkg/util.py": "import typing\nif typing.TYPE_CHECKING:\n    from . import _backport\n"
+        },
     ],
 )
 def test_hostile_twin_a_module_imported_anywhere_else_or_by_name_is_ordinary(leo_repo, extra):
@@ -188,6 +207,11 @@ def test_hostile_twin_a_module_imported_anywhere_else_or_by_name_is_ordinary(leo
 def test_hostile_twin_a_module_a_test_ran_or_nobody_imports_is_ordinary(leo_repo):
     head = {"src/pkg/_backport.py": BACKPORT, "src/pkg/orphan.py": BACKPORT}
     assert _modules(leo_repo, head, ran=("src/pkg/__init__.py", "src/pkg/_backport.py")) == {}
+
+
+def test_hostile_twin_a_module_imported_by_a_module_a_test_ran_is_ordinary(leo_repo):
+    head = {"src/pkg/_backport.py": BACKPORT}
+    assert _modules(leo_repo, head, ran=("src/pkg/__init__.py", "src/pkg/_format.py")) == {}
 
 
 def test_a_test_dropping_the_module_from_sys_modules_does_not_import_it(leo_repo):
