@@ -18,12 +18,13 @@ from __future__ import annotations
 
 import ast
 import json
+import operator
 import re
 import sys
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Any, Literal
 
 from leo import Change, LeoError, parse_python, run_git, run_tool
 
@@ -155,6 +156,18 @@ def _bindings(tree: ast.AST) -> tuple[dict[str, str], dict[str, tuple[str, str]]
     return modules, members
 
 
+_COMPARE: dict[type[ast.cmpop], Callable[[Any, Any], bool]] = {
+    ast.Eq: operator.eq,
+    ast.NotEq: operator.ne,
+    ast.Lt: operator.lt,
+    ast.LtE: operator.le,
+    ast.Gt: operator.gt,
+    ast.GtE: operator.ge,
+    ast.In: lambda a, b: a in b,
+    ast.NotIn: lambda a, b: a not in b,
+}
+
+
 class Guards:
     """Decides the guards of one file for one ``Target``: True, False or None (unknown)."""
 
@@ -201,11 +214,15 @@ class Guards:
         if isinstance(index, ast.Constant) and type(index.value) is int:
             return version[index.value] if -5 <= index.value < 5 else _UNKNOWN
         if isinstance(index, ast.Slice) and index.step is None:
-            bounds = (index.lower, index.upper)
-            if all(b is None or (isinstance(b, ast.Constant) and type(b.value) is int)
-                   for b in bounds):  # fmt: skip
-                low, high = (b.value if isinstance(b, ast.Constant) else None for b in bounds)
-                return version[low:high]
+            ends: list[int | None] = []
+            for bound in (index.lower, index.upper):
+                if bound is None:
+                    ends.append(None)
+                elif isinstance(bound, ast.Constant) and type(bound.value) is int:
+                    ends.append(int(bound.value))
+                else:
+                    return _UNKNOWN
+            return version[ends[0] : ends[1]]
         return _UNKNOWN
 
     def decide(self, node: ast.expr) -> bool | None:
@@ -248,21 +265,11 @@ class Guards:
         values = [self.value(o) for o in operands]
         if _UNKNOWN in values:
             return None
-        ops = {
-            ast.Eq: lambda a, b: a == b,
-            ast.NotEq: lambda a, b: a != b,
-            ast.Lt: lambda a, b: a < b,
-            ast.LtE: lambda a, b: a <= b,
-            ast.Gt: lambda a, b: a > b,
-            ast.GtE: lambda a, b: a >= b,
-            ast.In: lambda a, b: a in b,
-            ast.NotIn: lambda a, b: a not in b,
-        }
         try:
             for op, a, b in zip(node.ops, values, values[1:], strict=False):
-                if type(op) not in ops:
+                if type(op) not in _COMPARE:
                     return None
-                if not ops[type(op)](a, b):
+                if not _COMPARE[type(op)](a, b):
                     return False
         except TypeError:
             return None
@@ -456,11 +463,11 @@ def _read_importer(
         if isinstance(node, ast.Import | ast.ImportFrom):
             names = _imported(node, package)
             for module, last in wanted.items():
-                if names is None:
+                if names is None and isinstance(node, ast.ImportFrom):
                     named = " ".join([node.module or "", *(a.name for a in node.names)])
                     if re.search(rf"\b{last}\b", named):
                         found.unresolved.add(module)
-                elif module in names:
+                elif names is not None and module in names:
                     found.sites.setdefault(module, []).append(node.lineno)
         elif isinstance(node, ast.Constant) and isinstance(node.value, str):
             for module, last in wanted.items():
@@ -515,10 +522,10 @@ async def gated_modules(
             if verdict is None:
                 continue
             changed = True
-            if verdict:
-                gated[module] = verdict
-            else:
+            if verdict is False:
                 ordinary.add(module)
+            else:
+                gated[module] = verdict
     return {paths[m]: why for m, why in gated.items() if paths[m] in set(candidates)}
 
 
@@ -546,7 +553,7 @@ def _decide(
     names: Mapping[str, str],
     gated: Mapping[str, str],
     looked: set[str],
-) -> str | bool | None:
+) -> str | Literal[False] | None:
     """Why ``module`` is gated, False when it is ordinary, None while it waits on a module."""
     reasons: list[str] = []
     waiting = False
