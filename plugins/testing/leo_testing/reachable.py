@@ -285,7 +285,7 @@ class Region:
 
     lines: frozenset[int]
     why: str
-    """E.g. ``only runs where `sys.version_info < (3, 11)` holds (line 12)``."""
+    """E.g. ``only runs where `sys.version_info < (3, 11)` (line 12)``."""
 
 
 def _span(block: Sequence[ast.stmt]) -> frozenset[int]:
@@ -518,7 +518,7 @@ async def gated_modules(
     while changed:
         changed = False
         for module in sorted(looked - set(gated) - ordinary):
-            verdict = _decide(module, importers, names, gated, looked)
+            verdict = _decide(module, importers, names, gated, looked, ordinary)
             if verdict is None:
                 continue
             changed = True
@@ -553,6 +553,7 @@ def _decide(
     names: Mapping[str, str],
     gated: Mapping[str, str],
     looked: set[str],
+    ordinary: set[str],
 ) -> str | Literal[False] | None:
     """Why ``module`` is gated, False when it is ordinary, None while it waits on a module."""
     reasons: list[str] = []
@@ -568,14 +569,14 @@ def _decide(
                 reasons.append(f"{path}:{line} {found.unreachable[line]}")
             elif host in gated:
                 reasons.append(f"{path}:{line}, a module itself imported only so")
-            elif host in looked:
+            elif host in looked and host not in ordinary:
                 waiting = True
             else:
                 return False
-    if not reasons:
-        return False
     if waiting:
         return None
+    if not reasons:
+        return False
     shown = "; ".join(reasons[:4]) + (f"; and {len(reasons) - 4} more" if len(reasons) > 4 else "")
     return (
         f"every import of it in the project lies where the tests' interpreter never goes ({shown})"

@@ -185,6 +185,16 @@ def test_a_module_imported_only_under_a_guard_false_here_is_out(leo_repo):
     assert "src/pkg/_format.py:1, a module itself imported only so" in gated["src/pkg/_backport.py"]
 
 
+def test_a_module_imported_only_by_a_module_imported_only_under_a_guard_is_out(leo_repo):
+    init = INIT.replace("    from ._backport import Group\n", "")
+    head = {"src/pkg/_backport.py": BACKPORT, "src/pkg/__init__.py": init}
+    gated = _modules(leo_repo, head, ran=("src/pkg/__init__.py",))
+    assert gated == {
+        "src/pkg/_backport.py": "every import of it in the project lies where the tests' "
+        "interpreter never goes (src/pkg/_format.py:1, a module itself imported only so)"
+    }
+
+
 @pytest.mark.parametrize(
     "extra",
     [
