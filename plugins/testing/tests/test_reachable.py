@@ -289,3 +289,33 @@ def test_a_change_whose_only_uncovered_lines_are_gated_passes(leo_repo, run_test
     assert result.report.verdict != "PASS"
     finding = result.assert_finding("testing.coverage.changed_lines", path="calc.py", line=10)
     assert finding.severity == "medium"
+
+
+COMPAT_INIT = (
+    "import os\nimport sys\n\nif {guard}:\n    from ._compat import text\nelse:\n    text = str\n"
+)
+COMPAT = "def text(value):\n    made = unicode(value)\n    return made\n"
+COMPAT_TEST = "from pkg import text\n\n\ndef test_text():\n    assert text(1) == '1'\n"
+
+
+def test_a_module_only_another_python_imports_passes_and_its_twin_does_not(leo_repo, run_testing):
+    """exceptiongroup 1.2.1: ``_exceptions.py`` is imported only on Python < 3.11."""
+    base = {"pkg/__init__.py": "text = str\n", "tests/test_pkg.py": COMPAT_TEST}
+    head = {
+        "pkg/__init__.py": COMPAT_INIT.format(guard="sys.version_info < (3, 0)"),
+        "pkg/_compat.py": COMPAT,
+    }
+    result = run_testing(leo_repo(base=base, head=head).change())
+    result.assert_verdict("PASS")
+    coverage = result.agent("testing").details["coverage"]
+    assert coverage["not_runnable_here"] == {"pkg/__init__.py": "5", "pkg/_compat.py": "1-3"}
+    finding = result.assert_finding("testing.coverage.not_measured", path="pkg/_compat.py")
+    assert "pkg/__init__.py:5 only runs where `sys.version_info < (3, 0)`" in finding.message
+    # The twin: imported under a guard LEO cannot decide, the module counts, untested.
+    head["pkg/__init__.py"] = COMPAT_INIT.format(guard="os.environ.get('PKG_COMPAT')")
+    result = run_testing(leo_repo(base=base, head=head).change())
+    assert result.report.verdict != "PASS"
+    assert result.agent("testing").details["coverage"]["uncovered"] == {
+        "pkg/__init__.py": "5",
+        "pkg/_compat.py": "1-3",
+    }
