@@ -735,7 +735,8 @@ def context_findings(measured: ChangedCoverage, target: str = "") -> list[Findin
     for f in measured.files:
         if f.gated:
             lines = sorted(f.gated)
-            why = "; ".join(dict.fromkeys(f.gated.values()))
+            guards = list(dict.fromkeys(f.gated.values()))
+            why = "; ".join(guards[:3]) + (f"; and {len(guards) - 3} more" if guards[3:] else "")
             findings.append(
                 Finding(
                     rule_id="testing.coverage.not_measured",

@@ -254,6 +254,12 @@ def test_gated_lines_leave_the_count_and_are_listed_once_per_file():
     assert finding.rule_id == "testing.coverage.not_measured" and finding.severity == "low"
     assert "(Python 3.11.7 / linux)" in finding.message
     assert "only runs where `sys.platform == 'win32'` (line 5)" in finding.message
+    # Many guards in one file: one finding, the first three named.
+    unrun = {"m.py": dict.fromkeys(hits["m.py"], 0)}
+    many = {"m.py": {n: f"guard {n}" for n in hits["m.py"]}}
+    measured = cc.measure(change, unrun, {"m.py": source}, (), gated=many)
+    (finding,) = cc.context_findings(measured)
+    assert finding.message.endswith("guard 1; guard 4; guard 5; and 2 more")
     # A covered line stays covered, whatever the evaluation said.
     ran = {"m.py": {**hits["m.py"], 6: 3}}
     measured = cc.measure(change, ran, {"m.py": source}, (), gated=gated)
