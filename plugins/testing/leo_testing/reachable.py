@@ -150,10 +150,16 @@ def _bindings(tree: ast.AST) -> tuple[dict[str, str], dict[str, tuple[str, str]]
             modules[name] = what
         elif isinstance(what, tuple) and what[1] in _MEMBERS.get(what[0], ()):
             members[name] = what
-    for name, attr in tainted:
-        if name in modules and attr in (*_MEMBERS[modules[name]], "*"):
-            del modules[name]
-    return modules, members
+    # ``sys.platform = ...`` through any alias changes it for every name of ``sys``.
+    changed = {
+        modules[name]
+        for name, attr in tainted
+        if name in modules and attr in (*_MEMBERS[modules[name]], "*")
+    }
+    return (
+        {n: m for n, m in modules.items() if m not in changed},
+        {n: m for n, m in members.items() if m[0] not in changed},
+    )
 
 
 _COMPARE: dict[type[ast.cmpop], Callable[[Any, Any], bool]] = {

@@ -66,6 +66,8 @@ def test_hostile_twin_an_undecidable_guard_keeps_its_lines_counted(guard):
     [
         ("import sys\nsys.platform = 'win32'\n", "sys.platform == 'win32'"),
         ("import sys\nsetattr(sys, 'platform', 'win32')\n", "sys.platform == 'win32'"),
+        ("import sys\nimport sys as s\ns.platform = 'win32'\n", "sys.platform == 'win32'"),
+        ("from sys import platform\nimport sys\nsys.platform = 'x'\n", "platform == 'win32'"),
         ("import sys\ndef sys():\n    pass\n", "sys.version_info < (3, 8)"),
         ("import sys\ndef f(sys):\n    pass\n", "sys.version_info < (3, 8)"),
         ("import os as sys\n", "sys.platform == 'win32'"),  # os has no platform
