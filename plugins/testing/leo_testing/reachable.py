@@ -321,10 +321,11 @@ def _text(node: ast.expr, holds: bool = True) -> str:
     return text if len(text) <= 120 else text[:117] + "..."
 
 
-def regions(source: bytes, target: Target) -> list[Region]:
-    """The regions of ``source`` no run on ``target`` enters ([] when it does not parse)."""
+def regions(source: bytes | ast.Module, target: Target) -> list[Region]:
+    """The regions of ``source`` (or its syntax tree) no run on ``target`` enters ([] when it
+    does not parse)."""
     try:
-        tree = parse_python(source)
+        tree = source if isinstance(source, ast.Module) else parse_python(source)
     except (SyntaxError, ValueError):
         return []
     guards = Guards(tree, target)
@@ -362,7 +363,9 @@ def regions(source: bytes, target: Target) -> list[Region]:
     return found
 
 
-def unreachable(source: bytes, target: Target, hits: Mapping[int, int]) -> dict[int, str]:
+def unreachable(
+    source: bytes | ast.Module, target: Target, hits: Mapping[int, int]
+) -> dict[int, str]:
     """Line -> why the target never runs it. A region any line of which ran (``hits``) is
     dropped whole: coverage saw the guard decided otherwise, and coverage wins."""
     lines: dict[int, str] = {}
@@ -419,22 +422,28 @@ def _imported(node: ast.Import | ast.ImportFrom, package: str | None) -> set[str
     return {base, *(f"{base}.{a.name}" for a in node.names)}
 
 
-def _sys_modules_key(node: ast.AST, parents: Mapping[ast.AST, ast.AST]) -> bool:
-    """Is string ``node`` a key of ``sys.modules`` (a test deleting it: not an import)?"""
-    parent = parents.get(node)
-    owner: ast.AST | None = None
-    if isinstance(parent, ast.Subscript) and parent.slice is node:
-        owner = parent.value
-    elif isinstance(parent, ast.Call) and parent.args and parent.args[0] is node:
-        func = parent.func
-        if isinstance(func, ast.Attribute) and func.attr in ("pop", "get"):
-            owner = func.value
-    return (
+def _sys_modules_key(node: ast.AST) -> ast.expr | None:
+    """The string ``node`` reads from ``sys.modules`` as a key (``sys.modules[k]``,
+    ``sys.modules.pop(k)``, ``.get(k)``): a test dropping a module, not importing it."""
+    owner: ast.expr | None = None
+    key: ast.expr | None = None
+    if isinstance(node, ast.Subscript):
+        owner, key = node.value, node.slice
+    elif (
+        isinstance(node, ast.Call)
+        and node.args
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr in ("pop", "get")
+    ):
+        owner, key = node.func.value, node.args[0]
+    if (
         isinstance(owner, ast.Attribute)
         and owner.attr == "modules"
         and isinstance(owner.value, ast.Name)
         and owner.value.id == "sys"
-    )
+    ):
+        return key
+    return None
 
 
 @dataclass
@@ -462,23 +471,28 @@ def _read_importer(
     except (SyntaxError, ValueError):
         found.unresolved = set(wanted)
         return found
-    found.unreachable = unreachable(source, target, {})
     package = _package_of(path, packages)
-    parents = {c: n for n in ast.walk(tree) for c in ast.iter_child_nodes(n)}
+    words = {m: re.compile(rf"\b{last}\b") for m, last in wanted.items()}
+    keys: set[int] = set()
+    strings: list[str] = []
     for node in ast.walk(tree):
         if isinstance(node, ast.Import | ast.ImportFrom):
             names = _imported(node, package)
-            for module, last in wanted.items():
+            for module, word in words.items():
                 if names is None and isinstance(node, ast.ImportFrom):
-                    named = " ".join([node.module or "", *(a.name for a in node.names)])
-                    if re.search(rf"\b{last}\b", named):
+                    text = " ".join([node.module or "", *(a.name for a in node.names)])
+                    if word.search(text):
                         found.unresolved.add(module)
                 elif names is not None and module in names:
                     found.sites.setdefault(module, []).append(node.lineno)
-        elif isinstance(node, ast.Constant) and isinstance(node.value, str):
-            for module, last in wanted.items():
-                if re.search(rf"\b{last}\b", node.value) and not _sys_modules_key(node, parents):
-                    found.unresolved.add(module)
+        elif isinstance(node, ast.Subscript | ast.Call) and (key := _sys_modules_key(node)):
+            keys.add(id(key))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in keys:
+            strings.append(node.value)
+    found.unresolved |= {m for m, word in words.items() if any(map(word.search, strings))}
+    if found.sites:
+        found.unreachable = unreachable(tree, target, {})
     return found
 
 
