@@ -26,7 +26,7 @@ from leo import (
     ToolResult,
     current_isolation,
 )
-from leo_testing import baseline, changed_coverage, environment, observer
+from leo_testing import baseline, changed_coverage, environment, observer, reachable
 from leo_testing.harness import CONFIG_FILES, coverage_options, harness_changes, harness_effect
 from leo_testing.junit import ReportError, Suite, TestCase, clean, parse_junit, read_report
 from leo_testing.sandbox import Sandbox, expand
@@ -1283,7 +1283,9 @@ class TestingAgent(SubAgent):
             return "unreadable coverage report"
         measured = await self._measure(change, settings, run, hits, details)
         not_analysed += [NotAnalysed(path=p, reason=r) for p, r in measured.unmeasured.items()]
-        findings += changed_coverage.context_findings(measured)
+        findings += changed_coverage.context_findings(
+            measured, details["coverage"].get("interpreter", "")
+        )
         percent = measured.percent
         details["coverage"].update(
             {
@@ -1309,6 +1311,11 @@ class TestingAgent(SubAgent):
                 "not_measured": dict(measured.outside),
                 "imported_before_coverage": {
                     f.path: changed_coverage.ranges(f.early) for f in measured.files if f.early
+                },
+                "not_runnable_here": {
+                    f.path: changed_coverage.ranges(list(f.gated))
+                    for f in measured.files
+                    if f.gated
                 },
             }
         )
@@ -1359,16 +1366,57 @@ class TestingAgent(SubAgent):
                 old = [f.old_path or f.path for f in change.files if f.path.endswith(".py")]
                 base = changed_coverage.BaseEvidence(base_hits, await change.read_many(old, "base"))
         details["coverage"] = {"base_run": info}
+        sources = await change.read_many(paths, "head")
+        gated = await self._gated(change, settings, hits, sources, details["coverage"])
         return changed_coverage.measure(
             change,
             hits,
-            await change.read_many(paths, "head"),
+            sources,
             settings.coverage_omit,
             base_config=configs["base"],
             head_config=configs["head"],
             packages=packages,
             base=base,
+            gated=gated,
         )
+
+    async def _gated(
+        self,
+        change: Change,
+        settings: Settings,
+        hits: changed_coverage.LineHits,
+        sources: Mapping[str, bytes | None],
+        details: dict[str, Any],
+    ) -> dict[str, dict[int, str]]:
+        """Added lines no test can run on the tests' interpreter and platform, with why
+        (``reachable``). Only for a command run by ``{python}``, whose interpreter LEO knows."""
+        if settings.command[:1] != ("{python}",):
+            return {}
+        unrun = {
+            f.path: set(f.added_lines) - {n for n, c in hits.get(f.path, {}).items() if c}
+            for f in change.files
+            if f.path.endswith(".py") and sources.get(f.path) is not None
+        }
+        unrun = {p: lines for p, lines in unrun.items() if lines}
+        if not unrun:
+            return {}
+        target = await reachable.probe(settings.python)
+        if target is None:
+            details["interpreter"] = f"unknown: {settings.python} did not say"
+            return {}
+        details["interpreter"] = target.describe()
+        ran = {p: any(h.values()) for p, h in hits.items()}
+        modules = await reachable.gated_modules(
+            change, [p for p in unrun if not ran.get(p)], ran, target
+        )
+        gated: dict[str, dict[int, str]] = {}
+        for path, lines in unrun.items():
+            found = reachable.unreachable(sources[path] or b"", target, hits.get(path, {}))
+            if path in modules:
+                found = dict.fromkeys(lines, f"the module: {modules[path]}") | found
+            if mine := {n: why for n, why in found.items() if n in lines}:
+                gated[path] = mine
+        return gated
 
     async def resolve_conflict(self, change: Change, conflict: Conflict) -> SubAgentResult | None:
         """Re-run the failing tests: one that fails, then passes, is flaky (a warning)."""

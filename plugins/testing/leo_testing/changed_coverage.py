@@ -503,6 +503,9 @@ class FileCoverage:
     """Uncovered added lines the base's tests did not run either, with why: not judged."""
     early: list[int] = field(default_factory=list)
     """Module-level added lines of a module imported before coverage started: not measurable."""
+    gated: dict[int, str] = field(default_factory=dict)
+    """Uncovered added lines the tests' interpreter or platform can never run, with the guard
+    (``reachable``): not measurable here."""
 
 
 @dataclass
@@ -555,11 +558,13 @@ def measure(
     head_config: CoverageConfig | None = None,
     packages: frozenset[str] = frozenset(),
     base: BaseEvidence | None = None,
+    gated: Mapping[str, Mapping[int, str]] | None = None,
 ) -> ChangedCoverage:
     """Map ``hits`` onto the change's added lines; ``sources`` are the head contents of the
     changed ``.py`` files. Files outside what the base's coverage settings measure are set
-    aside, lines the change itself excluded count, and with ``base`` an uncovered line that
-    the base's tests did not run either is debt, not the change's."""
+    aside, lines the change itself excluded count, with ``base`` an uncovered line that
+    the base's tests did not run either is debt, not the change's, and an uncovered line in
+    ``gated`` (path -> line -> why) cannot run on the tests' interpreter and is left out."""
     base_config = base_config or CoverageConfig()
     head_config = head_config or CoverageConfig()
     result = ChangedCoverage()
@@ -591,6 +596,9 @@ def measure(
         if path.endswith(".py") and source is not None:
             excluded = excluded_by_change(source, added, base_config, head_config) - executable
         executable |= excluded
+        unreachable = (gated or {}).get(path, {})
+        aside = {n: unreachable[n] for n in executable if n in unreachable and not lines.get(n)}
+        executable -= aside.keys()
         uncovered = [n for n in sorted(executable) if not lines.get(n)]
         debts: dict[int, str] = {}
         head_scopes = scopes(source) if uncovered and path.endswith(".py") else None
@@ -614,6 +622,7 @@ def measure(
                 excluded=sorted(excluded),
                 debt=debts,
                 early=early,
+                gated=dict(sorted(aside.items())),
             )
         )
     return result
@@ -686,10 +695,12 @@ def _findings(measured: ChangedCoverage, severity: Severity, why: str) -> list[F
     return findings
 
 
-def context_findings(measured: ChangedCoverage) -> list[Finding]:
+def context_findings(measured: ChangedCoverage, target: str = "") -> list[Finding]:
     """``low`` findings that list what was not judged: uncovered lines the base's tests did not
-    run either (pre-existing debt), and changed files outside the code the tests measure."""
+    run either (pre-existing debt), lines only another interpreter or platform runs (the tests
+    ran on ``target``), and changed files outside the code the tests measure."""
     findings = []
+    on = f" ({target})" if target else ""
     for f in measured.files:
         if not f.debt:
             continue
@@ -719,6 +730,24 @@ def context_findings(measured: ChangedCoverage) -> list[Finding]:
                     path=f.path,
                     line=f.early[0],
                     end_line=f.early[-1],
+                )
+            )
+    for f in measured.files:
+        if f.gated:
+            lines = sorted(f.gated)
+            guards = list(dict.fromkeys(f.gated.values()))
+            why = "; ".join(guards[:3]) + (f"; and {len(guards) - 3} more" if guards[3:] else "")
+            findings.append(
+                Finding(
+                    rule_id="testing.coverage.not_measured",
+                    severity="low",
+                    message=f"added lines {ranges(lines)} of {f.path} cannot run on the "
+                    f"interpreter and platform the tests ran on{on}, so changed-line coverage "
+                    f"leaves them out: {why}",
+                    path=f.path,
+                    line=lines[0],
+                    end_line=lines[-1],
+                    fix="run the tests on the interpreter or platform these lines are for",
                 )
             )
     if measured.outside:
