@@ -57,6 +57,18 @@ def created_table(stmt: Statement) -> tuple[str, bool] | None:
     return (name or parse_qualified(stmt.text[m.end() :])[0] or "?"), temporary
 
 
+def always_true(condition: exp.Expression) -> bool:
+    """A WHERE condition that holds for every row: it simplifies to TRUE (``1 = 1``,
+    ``email IS NULL OR TRUE``), or names no column and is not FALSE (``now() > '2020-01-01'``).
+    A ``DELETE ... WHERE 1 = 1`` deletes every row as surely as one without WHERE."""
+    from sqlglot.optimizer.simplify import simplify
+
+    simplified = simplify(condition.copy())
+    if isinstance(simplified, exp.Boolean):
+        return bool(simplified.this)
+    return not any(True for _ in condition.find_all(exp.Column))
+
+
 def _keyword(stmt: Statement) -> str:
     return stmt.tokens[0].text.upper() if stmt.tokens else ""
 
@@ -114,7 +126,8 @@ class SqlChecks:
     def _unbounded(self, path: str, stmt: Statement, changed: bool) -> None:
         ast = stmt.ast
         if isinstance(ast, exp.Delete | exp.Update):
-            if ast.args.get("where") is not None:
+            where = ast.args.get("where")
+            if where is not None and not always_true(where.this):
                 return
             table = table_name(ast.this)
             verb = "DELETE" if isinstance(ast, exp.Delete) else "UPDATE"

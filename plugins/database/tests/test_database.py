@@ -7,6 +7,8 @@ from pathlib import Path
 import pytest
 from leo_database import DatabaseAgent
 from leo_database.rules import RULES
+from leo_database.sql import split
+from leo_database.sqlchecks import SqlChecks
 
 from leo import LeoError
 
@@ -245,6 +247,28 @@ alter table public.people disable row level security;
     assert agent.details["squawk_suppressions_ignored"] == 1
     # The table is not empty in production but is here; the live apply still proves it parses.
     assert steps(agent, "change")[0]["ok"]
+
+
+@pytest.mark.parametrize(
+    ("where", "unbounded"),
+    [
+        ("where 1 = 1", True),  # round-3 red team: DELETE FROM users WHERE 1 = 1 PASSed
+        ("where true", True),
+        ("where 'a' = 'a'", True),
+        ("where bio is null or true", True),
+        ("where now() > '2020-01-01'", True),
+        ("where 1 = 0", False),
+        ("where id is null", False),
+        ("where exists (select 1 from public.notes n where n.owner = profiles.id)", False),
+    ],
+)
+def test_a_where_that_holds_for_every_row_bounds_nothing(where, unbounded):
+    for verb in ("delete from public.profiles", "update public.profiles set name = 'x'"):
+        checks = SqlChecks(require_rls=False)
+        for stmt in split(f"{verb} {where};\n"):
+            checks.check("m.sql", stmt, True)
+        rules = [f.rule_id for f in checks.finish()]
+        assert rules == (["database.unbounded-write"] if unbounded else []), (verb, where)
 
 
 def test_only_changed_statements_of_a_modified_file_block(leo_repo, leo_run, pg):
