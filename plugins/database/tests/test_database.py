@@ -149,6 +149,47 @@ def test_rollbacks_are_applied_and_their_failures_reported(leo_repo, leo_run, pg
     result.assert_no_finding("database.drop-table")
 
 
+SHOP = {"db/migrations/0001_init.sql": (
+    "create type order_status as enum ('new', 'paid');\n"
+    "create table users (id bigint primary key, email text not null);\n"
+    "create table orders (id bigint primary key, status order_status not null default 'new');\n"
+)}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("sql", "rule", "lost"),
+    [
+        # round-3 red team: neither squawk nor sqlglot reads SQL a DO block EXECUTEs (PASS)
+        ("do $$ begin execute 'drop table ' || quote_ident('ord' || 'ers'); end $$;\n",
+         "database.drop-table", "table public.orders"),
+        # round-3 red team: dropping the enum CASCADE drops every column of its type (PASS)
+        ("drop type order_status cascade;\n", "database.drop-column", "column public.orders.status"),
+        ("drop schema public cascade;\ncreate schema public;\n",
+         "database.drop-table", "table public.users"),
+        ("alter table users rename to people;\ncreate table users (id bigint, email text);\n"
+         "drop table people;\n", "database.drop-table", "table public.users"),
+    ],
+)  # fmt: skip
+def test_a_base_table_or_column_gone_after_the_migration_is_a_drop_however_spelt(
+    leo_repo, leo_run, pg, sql, rule, lost
+):
+    path = "db/migrations/0002_cleanup.sql"
+    result, agent = run(leo_repo, leo_run, {path: sql}, base=SHOP)
+    result.assert_finding(rule, path=path)
+    result.assert_verdict("FAIL")
+    assert f"{path}: {lost}" in agent.details["live"][0]["lost"]
+
+
+def test_a_rename_or_a_drop_the_sql_shows_is_not_reported_twice(leo_repo, leo_run, pg):
+    path = "db/migrations/0002_cleanup.sql"
+    sql = "alter table users rename column email to mail;\nalter table users rename to people;\n"
+    _result, agent = run(leo_repo, leo_run, {path: sql}, base=SHOP)
+    assert not [f for f in agent.findings if f.rule_id.startswith("database.drop-")]
+    assert agent.details["live"][0]["lost"] == []
+    _result, agent = run(leo_repo, leo_run, {path: "drop table orders;\n"}, base=SHOP)
+    assert [f.line for f in agent.findings if f.rule_id == "database.drop-table"] == [1]
+
+
 def test_incomplete_rollback_and_missing_rollback(leo_repo, leo_run, pg):
     base = {"db/migrations/0001_init.up.sql": "create table items (id int);\n",
             "db/migrations/0001_init.down.sql": "drop table items;\n"}  # fmt: skip
