@@ -129,6 +129,9 @@ async def discover(change: Change) -> PyResult:
     return out
 
 
+#: Calls that run SQL in an Alembic revision: ``op.execute`` and, on the revision's connection
+#: (``op.get_bind()``), SQLAlchemy's ``execute`` and ``exec_driver_sql``.
+_EXECUTES = frozenset({"execute", "exec_driver_sql"})
 #: Drops in SQL a Python migration runs (``op.execute``, ``RunSQL``), which squawk never sees.
 _DROP_TABLE = re.compile(r"\s*DROP\s+TABLE\s+(?:IF\s+EXISTS\s+)?([\w.\"]+)", re.IGNORECASE)
 _DROP_COLUMN = re.compile(
@@ -188,9 +191,12 @@ def _constants(tree: ast.Module) -> dict[str, ast.expr]:
 
 def _folded(node: ast.expr | None, constants: dict[str, ast.expr], depth: int = 0) -> str | None:
     """The string ``node`` always is when built from literals: joined with ``+``, an f-string
-    of literals, or a module constant (``"ALTER TABLE " + _T + " DROP COLUMN email"``)."""
+    of literals, or a module constant (``"ALTER TABLE " + _T + " DROP COLUMN email"``), also
+    wrapped in SQLAlchemy's ``text()``."""
     if node is None or depth > 50:
         return None
+    if isinstance(node, ast.Call) and _callee(node) == "text" and len(node.args) == 1:
+        return _folded(node.args[0], constants, depth + 1)
     if isinstance(node, ast.Name) and node.id in constants:
         return _folded(constants[node.id], constants, depth + 1)
     if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
@@ -317,7 +323,7 @@ class _Checker:
                 )
         elif name == "rename_table":
             self.add("database.rename-table", f"op.rename_table renames {table or '?'}", call)
-        elif name == "execute" and (text := self._text(_arg(call, 0, "sqltext"))):
+        elif name in _EXECUTES and (text := self._text(_arg(call, 0, "sqltext"))):
             self.raw_sql(text, call)
 
     # Django --------------------------------------------------------------------------------

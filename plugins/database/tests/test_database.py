@@ -426,6 +426,23 @@ def test_a_drop_in_sql_a_python_migration_runs_is_found(leo_repo, leo_run):
     assert not [f for f in result.findings if f.line == 13 and "drop" in f.rule_id]
 
 
+def test_sql_run_on_the_revisions_connection_or_wrapped_in_text_is_read(leo_repo, leo_run):
+    # Round-3 red team: op.get_bind().execute(sa.text("DROP TABLE orders")) was no SQL LEO read
+    # (only op.execute of a plain string was), and the revision PASSed.
+    sql = 'op.get_bind().execute(sa.text("DROP TABLE " + "orders"))\n'
+    sql += '    op.execute(sa.text("DELETE FROM users"))\n'
+    sql += '    op.get_bind().exec_driver_sql("ALTER TABLE users DROP COLUMN email")\n'
+    sql += "    op.get_bind().execute(sa.text(query))"
+    head = ALEMBIC_HEAD.replace('op.drop_column("users", "legacy")', sql)
+    p = "alembic/versions/b2_change.py"
+    result, agent = run(leo_repo, leo_run, {p: head}, base={"README.md": "x\n"})
+    result.assert_finding("database.drop-table", path=p, line=10)
+    result.assert_finding("database.unbounded-write", path=p, line=11)
+    result.assert_finding("database.drop-column", path=p, line=12)
+    # Hostile twin's honest side: SQL built from a variable is still unread, not guessed.
+    assert not [f for f in agent.findings if f.line == 13]
+
+
 def test_module_outside_migration_folders_that_only_looks_like_one_is_not_read(leo_repo, leo_run):
     # Hostile twin's honest side: an app's own upgrade() beside a revision string, no alembic.
     app = 'revision = "2"\ndown_revision = "1"\n\n\ndef upgrade():\n    return revision\n'
