@@ -224,6 +224,7 @@ class _Checker:
         self.new_tables: set[str] = set()
         self.sql = SqlChecks(require_rls=False)
         self.constants: dict[str, ast.expr] = {}
+        self.functions: dict[str, ast.FunctionDef] = {}
 
     def _text(self, node: ast.expr | None) -> str | None:
         return _folded(node, self.constants)
@@ -330,6 +331,7 @@ class _Checker:
 
     def django(self, tree: ast.Module) -> None:
         self.constants = _constants(tree)
+        self.functions = {n.name: n for n in tree.body if isinstance(n, ast.FunctionDef)}
         cls = next(n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == "Migration")
         operations: list[ast.expr] = []
         for stmt in cls.body:
@@ -388,12 +390,50 @@ class _Checker:
                     "RunSQL without reverse_sql cannot be rolled back",
                     op,
                 )
-        elif name == "RunPython" and _arg(op, 1, "reverse_code") is None:
-            self.add(
-                "database.missing-rollback",
-                "RunPython without reverse_code cannot be rolled back",
-                op,
-            )
+        elif name == "RunPython":
+            code = _arg(op, 0, "code")
+            if isinstance(code, ast.Name) and code.id in self.functions:
+                self._run_python(self.functions[code.id])
+            if _arg(op, 1, "reverse_code") is None:
+                self.add(
+                    "database.missing-rollback",
+                    "RunPython without reverse_code cannot be rolled back",
+                    op,
+                )
+
+    def _run_python(self, func: ast.FunctionDef) -> None:
+        """The module function a ``RunPython`` runs: the SQL it executes (``schema_editor.
+        execute``) and a queryset it deletes or updates whole (``Order.objects.all().delete()``)."""
+        for call in _calls(func):
+            name = _callee(call)
+            if name in _EXECUTES and (text := self._text(_arg(call, 0, "sql"))):
+                self.raw_sql(text, call)
+            elif name in ("delete", "update") and _whole_queryset(call.func):
+                verb = name.upper()
+                self.add("database.unbounded-write",
+                         f"RunPython {func.name} runs {verb} on every row of a model (a queryset "
+                         "from .objects with no filter, exclude or get)", call)  # fmt: skip
+
+
+#: Queryset methods that narrow the rows a later ``.delete()`` or ``.update()`` touches.
+_NARROWING = frozenset({"filter", "exclude", "get", "first", "last", "extra", "raw"})
+
+
+def _whole_queryset(func: ast.expr) -> bool:
+    """``func`` is ``<...>.objects[.all()...].delete`` (or ``.update``) with nothing narrowing
+    the queryset on the way: every row of the model."""
+    attrs: list[str] = []
+    node: ast.expr = func.value if isinstance(func, ast.Attribute) else func
+    while isinstance(node, ast.Attribute | ast.Call | ast.Subscript):
+        if isinstance(node, ast.Attribute):
+            attrs.append(node.attr)
+            node = node.value
+        elif isinstance(node, ast.Subscript):  # a slice narrows too
+            return False
+        else:
+            node = node.func
+    managers = {"objects", "_default_manager", "_base_manager"}
+    return bool(managers & set(attrs)) and not (_NARROWING & set(attrs))
 
 
 def _calls(func: ast.FunctionDef) -> Iterator[ast.Call]:

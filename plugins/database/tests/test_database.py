@@ -484,6 +484,40 @@ def test_django_migration_operations_are_read_from_the_ast(leo_repo, leo_run):
     assert "python_migrations" in agent.details
 
 
+RUN_PYTHON = """from django.db import migrations
+
+
+def purge(apps, schema_editor):
+    Order = apps.get_model("shop", "Order")
+    Order.objects.all().delete()
+    Order.objects.filter(paid=False).delete()
+    apps.get_model("shop", "Order").objects.update(note="")
+    schema_editor.execute("DROP TABLE shop_legacy")
+    Order.objects.exclude(paid=True).update(note="")
+
+
+class Migration(migrations.Migration):
+    dependencies = [("shop", "0001_initial")]
+    operations = [migrations.RunPython(purge, migrations.RunPython.noop)]
+"""
+
+
+def test_what_a_run_python_function_does_to_the_rows_is_read(leo_repo, leo_run):
+    # Round-3 red team: RunPython(purge, noop) with Order.objects.all().delete() had a rollback,
+    # so no Database rule read it: CONDITIONAL_PASS on coverage alone.
+    base = {
+        "shop/migrations/__init__.py": "",
+        "shop/migrations/0001_initial.py": "class Migration:\n    operations = []\n",
+    }
+    p = "shop/migrations/0002_purge.py"
+    result, agent = run(leo_repo, leo_run, {p: RUN_PYTHON}, base=base)
+    result.assert_finding("database.unbounded-write", path=p, line=6)
+    result.assert_finding("database.unbounded-write", path=p, line=8)
+    result.assert_finding("database.drop-table", path=p, line=9)
+    # Hostile twin's honest side: a filtered queryset is bounded, and noop is a rollback.
+    assert not [f for f in agent.findings if f.line in (7, 10) or "rollback" in f.rule_id]
+
+
 def test_every_rule_is_documented_with_an_example_and_its_fix():
     doc = Path(__file__).resolve().parents[3] / "docs" / "agents" / "database.md"
     text = doc.read_text(encoding="utf-8")
