@@ -84,3 +84,22 @@ def test_a_shrunk_workload_in_a_support_module_is_not_measured(leo_repo, leo_run
     run.assert_finding(REGRESSION, path="tests/test_bench.py")
     finding = run.assert_finding("performance.benchmark_edited", path="tests/workload.py")
     assert finding.message in run.agent("performance").decisions
+
+
+SLOW_CLOCK = (
+    "import time\n\n_real = time.perf_counter\n_start = _real()\n\n\n"
+    "def _clock():\n    return _start + (_real() - _start) / 200\n\n\n"
+    "time.perf_counter = _clock\n"
+)
+
+
+@pytest.mark.parametrize("path", ["sitecustomize.py", "src/sitecustomize.py"])
+def test_a_sitecustomize_the_change_adds_on_pythonpath_is_not_run(leo_repo, leo_run, path):
+    # Round-3 red team: a sitecustomize.py at the root, which the benchmark runs' PYTHONPATH
+    # holds, slowed the clock 200-fold at head: the regression was measured as a speed-up.
+    repo = leo_repo(base=BASE, head={"app/core.py": MUCH_SLOWER, path: SLOW_CLOCK})
+    run = leo_run(repo.change(), [PerformanceAgent], config=CONFIG)
+    run.assert_verdict("FAIL")
+    run.assert_finding(REGRESSION, path="tests/test_bench.py")
+    hook = run.assert_finding("performance.benchmark_edited", path=path)
+    assert hook.message in run.agent("performance").decisions
