@@ -127,8 +127,24 @@ def edit_findings(found: Sequence[Edit]) -> list[Finding]:
     return findings
 
 
-def is_support(path: str, at_base: Sequence[Benchmark]) -> bool:
-    """A file beside or below a base benchmark file in a test directory (a workload, data)."""
+async def plain_dirs(
+    change: Change, at_base: Sequence[Benchmark], roots: Sequence[str]
+) -> frozenset[str]:
+    """Directories of base benchmark files that are no package at the base (no ``__init__.py``)
+    and no import root: what else they hold is the benchmarks' (``perf/workload.py``), not code
+    the project ships, whatever the directory is called."""
+    dirs = {posixpath.dirname(b.path) for b in at_base} - {r.strip("/") for r in roots} - {""}
+    inits = await change.read_many([f"{d}/__init__.py" for d in sorted(dirs)], "base")
+    return frozenset(d for d in dirs if inits.get(f"{d}/__init__.py") is None)
+
+
+def is_support(
+    path: str, at_base: Sequence[Benchmark], plain: frozenset[str] = frozenset()
+) -> bool:
+    """A file beside or below a base benchmark file in a test directory or in one of the
+    ``plain`` directories (a workload, data)."""
+    if any(path.startswith(d + "/") for d in plain):
+        return True
     parts = path.split("/")[:-1]
     if not any(p in SUPPORT_DIRS for p in parts):
         return False
@@ -138,7 +154,9 @@ def is_support(path: str, at_base: Sequence[Benchmark]) -> bool:
     )
 
 
-def support_findings(change: Change, at_base: Sequence[Benchmark]) -> list[Finding]:
+def support_findings(
+    change: Change, at_base: Sequence[Benchmark], plain: frozenset[str] = frozenset()
+) -> list[Finding]:
     """Benchmark support files the change edits or deletes: the base's are measured."""
     files = {b.path for b in at_base}
     return [
@@ -154,7 +172,7 @@ def support_findings(change: Change, at_base: Sequence[Benchmark]) -> list[Findi
         if f.status != "added"
         and (f.old_path or f.path) not in files
         and posixpath.basename(f.path) not in CONFIG_FILES
-        and is_support(f.old_path or f.path, at_base)
+        and is_support(f.old_path or f.path, at_base, plain)
     ]
 
 
@@ -210,18 +228,21 @@ def lead_decisions(findings: Sequence[Finding]) -> list[str]:
 
 
 def overlay(
-    change: Change, at_base: Sequence[Benchmark], roots: Sequence[str] = (".", "src")
+    change: Change,
+    at_base: Sequence[Benchmark],
+    roots: Sequence[str] = (".", "src"),
+    plain: frozenset[str] = frozenset(),
 ) -> Callable[[Path], Awaitable[list[str]]]:
-    """A function that lays the base's benchmark files, their support files, pytest's
-    configuration and the interpreter's start-up files (``roots``: the import roots) over a head
-    worktree; it returns the paths it restored or removed."""
+    """A function that lays the base's benchmark files, their support files (``plain``: see
+    ``plain_dirs``), pytest's configuration and the interpreter's start-up files (``roots``: the
+    import roots) over a head worktree; it returns the paths it restored or removed."""
     benchmark_files = {b.path for b in at_base}
 
     def ours(path: str, status: str) -> bool:
         return (
             path in benchmark_files
             or posixpath.basename(path) in CONFIG_FILES
-            or is_support(path, at_base)
+            or is_support(path, at_base, plain)
             or is_interpreter_hook(path, status, roots)
         )
 

@@ -103,3 +103,29 @@ def test_a_sitecustomize_the_change_adds_on_pythonpath_is_not_run(leo_repo, leo_
     run.assert_finding(REGRESSION, path="tests/test_bench.py")
     hook = run.assert_finding("performance.benchmark_edited", path=path)
     assert hook.message in run.agent("performance").decisions
+
+
+def test_a_shrunk_workload_beside_a_benchmark_outside_any_package_is_not_measured(
+    leo_repo, leo_run
+):
+    # Round-3 red team: perf/ (no package, not a folder named like tests) held the benchmark and
+    # its workload; the change shrank the workload 100-fold with a quadratic slowdown: 16x faster.
+    bench = (
+        "import sys\nfrom pathlib import Path\n\nsys.path.insert(0, str(Path(__file__).parent))\n"
+        "from app.core import work  # noqa: E402\nfrom workload import SIZE  # noqa: E402\n\n\n"
+        "def test_work(benchmark):\n    assert benchmark(work, SIZE) > 0\n"
+    )
+    base = {**BASE, "perf/workload.py": "SIZE = 3000\n", "perf/test_speed.py": bench}
+    del base["tests/test_bench.py"]
+    head = {"app/core.py": MUCH_SLOWER, "perf/workload.py": "SIZE = 30\n"}
+    run = leo_run(leo_repo(base=base, head=head).change(), [PerformanceAgent], config=CONFIG)
+    run.assert_verdict("FAIL")
+    run.assert_finding(REGRESSION, path="perf/test_speed.py")
+    finding = run.assert_finding("performance.benchmark_edited", path="perf/workload.py")
+    assert finding.message in run.agent("performance").decisions
+    # Hostile twin's honest side: beside a benchmark inside a package, the code is the head's.
+    packaged = {**BASE, "app/test_speed.py": BENCH}
+    head = {"app/core.py": MUCH_SLOWER}
+    run = leo_run(leo_repo(base=packaged, head=head).change(), [PerformanceAgent], config=CONFIG)
+    run.assert_finding(REGRESSION, path="app/test_speed.py")
+    run.assert_no_finding("performance.benchmark_edited")
