@@ -59,13 +59,16 @@ def created_table(stmt: Statement) -> tuple[str, bool] | None:
 
 def always_true(condition: exp.Expression) -> bool:
     """A WHERE condition that holds for every row: it simplifies to TRUE (``1 = 1``,
-    ``email IS NULL OR TRUE``), or names no column and is not FALSE (``now() > '2020-01-01'``).
+    ``email IS NULL OR TRUE``) or to a comparison of an expression with itself (``id = id``), or
+    names no column and is not FALSE (``now() > '2020-01-01'``).
     A ``DELETE ... WHERE 1 = 1`` deletes every row as surely as one without WHERE."""
     from sqlglot.optimizer.simplify import simplify
 
     simplified = simplify(condition.copy())
     if isinstance(simplified, exp.Boolean):
         return bool(simplified.this)
+    if isinstance(simplified, exp.EQ) and simplified.this == simplified.expression:
+        return True  # id = id: every row whose id is not null
     return not any(True for _ in condition.find_all(exp.Column))
 
 
