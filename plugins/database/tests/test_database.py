@@ -299,7 +299,7 @@ alter table public.people disable row level security;
         ("where bio is null or true", True),
         ("where now() > '2020-01-01'", True),
         ("where id = id", True),  # round-3 red team: UPDATE users SET email = '' WHERE id = id
-        ("where id = id + 0", False),
+        ("where id = owner_id", False),
         ("where 1 = 0", False),
         ("where id is null", False),
         ("where exists (select 1 from public.notes n where n.owner = profiles.id)", False),
