@@ -17,6 +17,7 @@ from functools import cached_property
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 
+import anyio
 from pydantic import Field
 
 from leo.errors import GitError, LeoError
@@ -26,6 +27,10 @@ from leo.models import LeoModel
 FileStatus = Literal["added", "modified", "deleted", "renamed", "copied", "type_changed"]
 Side = Literal["base", "head"]
 
+#: One lock per repository around ``git worktree add``/``remove``: git reads every other
+#: worktree's admin folder while it adds one, and one being added beside it is half written
+#: ("fatal: failed to read .git/worktrees/tree2/commondir" crashed Design in round 3).
+_WORKTREE_LOCKS: dict[str, anyio.Lock] = {}
 _HUNK = re.compile(rb"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@", re.MULTILINE)
 _STATUS: dict[str, FileStatus] = {
     "A": "added",
@@ -180,13 +185,18 @@ class Change(LeoModel):
     async def worktree(self, side: Side = "head") -> AsyncIterator[Path]:
         """A detached, throw-away ``git worktree`` of ``side``, removed afterwards."""
         sha = self.head_sha if side == "head" else self.base_sha
+        lock = _WORKTREE_LOCKS.setdefault(str(Path(self.repo).resolve()), anyio.Lock())
         with tempfile.TemporaryDirectory(prefix=f"leo-{side}-") as tmp:
             path = Path(tmp) / "tree"
-            await run_git(self.repo, "worktree", "add", "--detach", "--quiet", str(path), sha)
+            async with lock:
+                await run_git(self.repo, "worktree", "add", "--detach", "--quiet", str(path), sha)
             try:
                 yield path
             finally:
-                await run_git(self.repo, "worktree", "remove", "--force", str(path), check=False)
+                async with lock:
+                    await run_git(
+                        self.repo, "worktree", "remove", "--force", str(path), check=False
+                    )
 
 
 def _is_repo_path(path: str) -> bool:

@@ -78,6 +78,28 @@ def test_worktree_is_a_throwaway_checkout_of_the_head(leo_repo):
     assert "leo-head" not in git(repo.path, "worktree", "list")
 
 
+def test_worktrees_opened_at_once_by_several_sub_agents_all_open(leo_repo):
+    # Round-3 red team: every worktree was named "tree", so git named its admin folders tree,
+    # tree1, ... and two sub-agents adding one at once raced for the same name: "failed to read
+    # .git/worktrees/tree2/commondir" crashed Design.
+    repo = leo_repo(base={"a.txt": "base\n"}, head={"a.txt": "head\n"})
+    change = repo.change()
+    texts: list[str] = []
+
+    async def one(side):
+        async with change.worktree(side) as tree:
+            texts.append((tree / "a.txt").read_text())
+            await anyio.sleep(0.05)
+
+    async def main():
+        async with anyio.create_task_group() as tg:
+            for i in range(12):
+                tg.start_soon(one, "head" if i % 2 else "base")
+
+    anyio.run(main)
+    assert sorted(texts) == ["base\n"] * 6 + ["head\n"] * 6
+
+
 def test_default_base_is_the_merge_base_with_main(leo_repo):
     repo = leo_repo(base={"a.txt": "1\n"}, head={"a.txt": "2\n"})
     base_sha = git(repo.path, "rev-parse", "main").strip()
