@@ -14,7 +14,7 @@ from sqlglot import exp
 
 from leo import Finding
 from leo_database.rules import finding
-from leo_database.sql import Statement, parse_qualified, table_name
+from leo_database.sql import Statement, embedded, parse_qualified, table_name
 
 _CREATE_TABLE = re.compile(
     r"^\s*CREATE\s+(?:(?:GLOBAL|LOCAL)\s+)?(TEMP\s+|TEMPORARY\s+|UNLOGGED\s+)?TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?",
@@ -92,6 +92,8 @@ class SqlChecks:
 
     def check(self, path: str, stmt: Statement, changed: bool) -> None:
         """Check one forward statement; ``changed`` says whether the change touched its lines."""
+        for inner in embedded(stmt):
+            self.check(path, inner, changed)
         if (made := created_table(stmt)) is not None:
             name, temporary = made
             self.created.add(name)

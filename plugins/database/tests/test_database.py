@@ -314,6 +314,48 @@ def test_a_where_that_holds_for_every_row_bounds_nothing(where, unbounded):
         assert rules == (["database.unbounded-write"] if unbounded else []), (verb, where)
 
 
+DO_BLOCK = """do $$
+declare n int;
+begin
+    execute 'truncate ' || 'public.notes';
+    execute 'truncate ' || quote_ident(t);
+    if true then delete from public.profiles; end if;
+    update public.profiles set name = '' where id is null;
+    perform 1 from public.profiles for update;
+    execute 'delete from public.profiles where id = ' || n;
+    do_nothing := 'update';
+end
+$$;
+"""
+
+
+def test_the_writes_a_do_block_runs_are_read(leo_repo, leo_run):
+    # Round-3 red team: squawk and sqlglot see a DO block as one opaque command, so its
+    # EXECUTE 'TRUNCATE ' || 'orders' and its DELETE FROM users without WHERE PASSed.
+    checks = SqlChecks(require_rls=False)
+    for stmt in split(DO_BLOCK):
+        checks.check("m.sql", stmt, True)
+    found = sorted((f.rule_id, f.line, f.message) for f in checks.finish())
+    assert found == [
+        ("database.truncate", 1, "TRUNCATE deletes every row of public.notes"),
+        ("database.truncate", 1, "TRUNCATE deletes every row of the table"),
+        (
+            "database.unbounded-write",
+            1,
+            "DELETE without WHERE changes every row of public.profiles",
+        ),
+    ]
+    # Hostile twin's honest side: bounded writes, row locks and the prelude's CREATE ROLE.
+    quiet = SqlChecks(require_rls=False)
+    honest = DO_BLOCK.replace("    execute 'truncate ' || 'public.notes';\n", "")
+    honest = honest.replace("    execute 'truncate ' || quote_ident(t);\n", "").replace(
+        "delete from public.profiles;", "create role anon nologin;"
+    )
+    for stmt in split(honest):
+        quiet.check("m.sql", stmt, True)
+    assert quiet.finish() == []
+
+
 def test_only_changed_statements_of_a_modified_file_block(leo_repo, leo_run, pg):
     path = "migrations/0001_all.sql"
     base = {path: "create table t (id int, a int);\n"}
