@@ -254,6 +254,22 @@ def test_editing_an_applied_migration_is_flagged(leo_repo, leo_run, pg):
     result.assert_finding("database.edited-migration", path=path, line=3)
 
 
+def test_an_applied_migration_renamed_and_edited_is_an_edited_migration(leo_repo, leo_run, pg):
+    # Round-3 red team: 0001_init.sql renamed to 0001_initial_schema.sql with its CREATE TABLE
+    # edited was no edited migration (only a rename); idempotent SQL applied cleanly: PASS.
+    init = "create table if not exists items (id int, name text not null);\n"
+    base = {"db/migrations/0001_init.sql": init, "db/migrations/0002_more.sql": "select 1;\n"}
+    new = "db/migrations/0001_initial_schema.sql"
+    head = {"db/migrations/0001_init.sql": None, new: init.replace(" not null", "")}
+    result, _agent = run(leo_repo, leo_run, head, base=base)
+    found = result.assert_finding("database.edited-migration", path=new, line=1)
+    assert "takes the place of db/migrations/0001_init.sql (version 1)" in found.message
+    # Hostile twin's honest side: a rename that keeps the text and the version is no edit.
+    head = {"db/migrations/0001_init.sql": None, new: init}
+    result, _agent = run(leo_repo, leo_run, head, base=base)
+    result.assert_no_finding("database.edited-migration")
+
+
 def test_truncate_unbounded_writes_and_lock_rules(leo_repo, leo_run, pg):
     path = f"{SB}/20240201000000_data.sql"
     sql = """truncate public.profiles;
