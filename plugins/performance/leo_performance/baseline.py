@@ -204,22 +204,40 @@ def is_interpreter_hook(path: str, status: str, roots: Sequence[str]) -> bool:
     return False
 
 
+def is_bytecode(path: str) -> bool:
+    """Compiled Python: an unchecked ``__pycache__/x.cpython-311.pyc`` runs instead of ``x.py``
+    however the source reads (round-3 red team: the base's fast total, committed as bytecode
+    beside a quadratic pricing.py, was what both the tests and the benchmark ran)."""
+    return path.endswith((".pyc", ".pyo"))
+
+
 def hook_findings(change: Change, roots: Sequence[str]) -> list[Finding]:
-    """Interpreter start-up files the change adds or edits: the base's are used on both sides."""
-    return [
-        Finding(
-            rule_id=EDITED,
-            severity="medium",
-            message=f"the change {'adds' if f.status == 'added' else 'edits'} {f.path}, which the "
-            "benchmark interpreter imports on its own from PYTHONPATH before any benchmark (it "
-            "can replace the clock or the runner); the base's version was used on both sides, "
-            "and a LEAD must confirm the change is intended",
-            path=f.path,
+    """Interpreter start-up files and bytecode the change adds or edits: the base's are used
+    on both sides (bytecode the base did not have is removed)."""
+    findings = []
+    for f in change.files:
+        if is_bytecode(f.path) and f.status != "deleted":
+            what = "compiled bytecode, which Python may run instead of the reviewed source"
+        elif is_interpreter_hook(f.path, f.status, roots) or (
+            f.old_path and is_interpreter_hook(f.old_path, "modified", roots)
+        ):
+            what = (
+                "which the benchmark interpreter imports on its own from PYTHONPATH before any "
+                "benchmark (it can replace the clock or the runner)"
+            )
+        else:
+            continue
+        findings.append(
+            Finding(
+                rule_id=EDITED,
+                severity="medium",
+                message=f"the change {'adds' if f.status == 'added' else 'edits'} {f.path}, "
+                f"{what}; the base's version was used on both sides, and a LEAD must confirm "
+                "the change is intended",
+                path=f.path,
+            )
         )
-        for f in change.files
-        if is_interpreter_hook(f.path, f.status, roots)
-        or (f.old_path and is_interpreter_hook(f.old_path, "modified", roots))
-    ]
+    return findings
 
 
 def lead_decisions(findings: Sequence[Finding]) -> list[str]:
@@ -244,6 +262,7 @@ def overlay(
             or posixpath.basename(path) in CONFIG_FILES
             or is_support(path, at_base, plain)
             or is_interpreter_hook(path, status, roots)
+            or is_bytecode(path)
         )
 
     restore = sorted({f.old_path or f.path for f in change.files

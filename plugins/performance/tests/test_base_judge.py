@@ -129,3 +129,23 @@ def test_a_shrunk_workload_beside_a_benchmark_outside_any_package_is_not_measure
     run = leo_run(leo_repo(base=packaged, head=head).change(), [PerformanceAgent], config=CONFIG)
     run.assert_finding(REGRESSION, path="app/test_speed.py")
     run.assert_no_finding("performance.benchmark_edited")
+
+
+def test_bytecode_the_change_commits_is_not_what_the_benchmark_runs(leo_repo, leo_run, tmp_path):
+    # Round-3 red team: the base's fast code, compiled with an unchecked hash and committed as
+    # app/__pycache__/core.cpython-311.pyc beside a 50x slower core.py, was what both sides ran.
+    import py_compile
+    import sys
+
+    fast = tmp_path / "core.py"
+    fast.write_text(CORE)
+    pyc = tmp_path / "core.pyc"
+    unchecked = py_compile.PycInvalidationMode.UNCHECKED_HASH
+    py_compile.compile(str(fast), cfile=str(pyc), dfile="app/core.py", invalidation_mode=unchecked)
+    name = f"app/__pycache__/core.{sys.implementation.cache_tag}.pyc"
+    repo = leo_repo(base=BASE, head={"app/core.py": MUCH_SLOWER, name: pyc.read_bytes()})
+    run = leo_run(repo.change(), [PerformanceAgent], config=CONFIG)
+    run.assert_verdict("FAIL")
+    run.assert_finding(REGRESSION, path="tests/test_bench.py")
+    found = run.assert_finding("performance.benchmark_edited", path=name)
+    assert "compiled bytecode" in found.message
