@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import anyio
 import pytest
 
@@ -98,6 +100,15 @@ def test_worktrees_opened_at_once_by_several_sub_agents_all_open(leo_repo):
 
     anyio.run(main)
     assert sorted(texts) == ["base\n"] * 6 + ["head\n"] * 6
+    # Sub-agents run on threads of their own, each with its own event loop.
+    texts.clear()
+    threads = [threading.Thread(target=anyio.run, args=(main,)) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert not any(t.is_alive() for t in threads)
+    assert sorted(texts) == ["base\n"] * 18 + ["head\n"] * 18
 
 
 def test_default_base_is_the_merge_base_with_main(leo_repo):
