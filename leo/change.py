@@ -12,11 +12,13 @@ import contextlib
 import os
 import re
 import tempfile
+import threading
 from collections.abc import AsyncIterator, Iterable
 from functools import cached_property
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 
+import anyio
 from pydantic import Field
 
 from leo.errors import GitError, LeoError
@@ -26,6 +28,11 @@ from leo.models import LeoModel
 FileStatus = Literal["added", "modified", "deleted", "renamed", "copied", "type_changed"]
 Side = Literal["base", "head"]
 
+#: One lock per repository around ``git worktree add``/``remove``: git reads every other
+#: worktree's admin folder while it adds one, and one being added beside it is half written
+#: ("fatal: failed to read .git/worktrees/tree2/commondir" crashed Design in round 3).
+_WORKTREE_LOCKS: dict[str, threading.Lock] = {}
+_LOCKS_GUARD = threading.Lock()
 _HUNK = re.compile(rb"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@", re.MULTILINE)
 _STATUS: dict[str, FileStatus] = {
     "A": "added",
@@ -182,11 +189,30 @@ class Change(LeoModel):
         sha = self.head_sha if side == "head" else self.base_sha
         with tempfile.TemporaryDirectory(prefix=f"leo-{side}-") as tmp:
             path = Path(tmp) / "tree"
-            await run_git(self.repo, "worktree", "add", "--detach", "--quiet", str(path), sha)
+            async with _worktree_lock(self.repo):
+                await run_git(self.repo, "worktree", "add", "--detach", "--quiet", str(path), sha)
             try:
                 yield path
             finally:
-                await run_git(self.repo, "worktree", "remove", "--force", str(path), check=False)
+                async with _worktree_lock(self.repo):
+                    await run_git(
+                        self.repo, "worktree", "remove", "--force", str(path), check=False
+                    )
+
+
+@contextlib.asynccontextmanager
+async def _worktree_lock(repo: str | Path) -> AsyncIterator[None]:
+    """The repository's worktree lock. Each sub-agent runs its own event loop on its own
+    thread, so the lock is a thread lock, polled: an anyio lock shared between loops hangs,
+    and a blocking acquire in a worker thread would outlive a cancelled wait holding it."""
+    with _LOCKS_GUARD:
+        lock = _WORKTREE_LOCKS.setdefault(str(Path(repo).resolve()), threading.Lock())
+    while not lock.acquire(blocking=False):
+        await anyio.sleep(0.02)
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 def _is_repo_path(path: str) -> bool:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import anyio
 import pytest
 
@@ -76,6 +78,37 @@ def test_worktree_is_a_throwaway_checkout_of_the_head(leo_repo):
     text, tree = anyio.run(peek)
     assert text == "head\n" and not tree.exists()
     assert "leo-head" not in git(repo.path, "worktree", "list")
+
+
+def test_worktrees_opened_at_once_by_several_sub_agents_all_open(leo_repo):
+    # Round-3 red team: every worktree was named "tree", so git named its admin folders tree,
+    # tree1, ... and two sub-agents adding one at once raced for the same name: "failed to read
+    # .git/worktrees/tree2/commondir" crashed Design.
+    repo = leo_repo(base={"a.txt": "base\n"}, head={"a.txt": "head\n"})
+    change = repo.change()
+    texts: list[str] = []
+
+    async def one(side):
+        async with change.worktree(side) as tree:
+            texts.append((tree / "a.txt").read_text())
+            await anyio.sleep(0.05)
+
+    async def main():
+        async with anyio.create_task_group() as tg:
+            for i in range(12):
+                tg.start_soon(one, "head" if i % 2 else "base")
+
+    anyio.run(main)
+    assert sorted(texts) == ["base\n"] * 6 + ["head\n"] * 6
+    # Sub-agents run on threads of their own, each with its own event loop.
+    texts.clear()
+    threads = [threading.Thread(target=anyio.run, args=(main,)) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert not any(t.is_alive() for t in threads)
+    assert sorted(texts) == ["base\n"] * 18 + ["head\n"] * 18
 
 
 def test_default_base_is_the_merge_base_with_main(leo_repo):

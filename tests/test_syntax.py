@@ -35,7 +35,9 @@ def test_no_code_of_leo_or_its_sub_agents_parses_without_the_lock():
         str(path.relative_to(ROOT)): lines
         for folder in SOURCES
         for path in sorted(folder.rglob("*.py"))
-        if "tests" not in path.relative_to(ROOT).parts and path.name != "syntax.py"
+        # contracts_worker.py runs as its own process (python -I), where nothing parses beside it
+        if "tests" not in path.relative_to(ROOT).parts
+        and path.name not in ("syntax.py", "contracts_worker.py")
         for lines in [_unlocked_parses(path)]
         if lines
     }

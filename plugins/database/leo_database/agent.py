@@ -32,6 +32,7 @@ _LOCK_RULES = {
     "database.column-type-change",
 }
 _NEW_STATUSES = ("added", "renamed", "copied")
+_DROPS = ("database.drop-table", "database.drop-column")
 
 
 def _as_test_data(f: Finding) -> Finding:
@@ -89,6 +90,7 @@ class DatabaseChecks(DatabaseAgent):
         if folders:
             runs, live_missing = await self._live(change, folders, head)
             findings += _live_findings(runs)
+            findings += _lost_findings(runs, findings)
             applied_ok = {
                 str(a["path"])
                 for r in runs
@@ -257,12 +259,31 @@ def _live_findings(runs: list[LiveRun]) -> list[Finding]:
     return out
 
 
+def _lost_findings(runs: list[LiveRun], static: list[Finding]) -> list[Finding]:
+    """The base's tables and columns a migration removed on PostgreSQL, for each file whose
+    SQL the static rules did not already show dropping a table (or a column)."""
+    said = {(f.path, f.rule_id.split(".")[1]) for f in static if f.rule_id.startswith(_DROPS)}
+    out = []
+    for run in runs:
+        for lost in run.lost:
+            rule = f"database.drop-{lost.kind}"
+            if (lost.path, rule.split(".")[1]) in said:
+                continue
+            message = (
+                f"applying {lost.path} on PostgreSQL {run.version} removed {lost.kind} "
+                f"{lost.name} of the base's schema, and its data"
+            )
+            out.append(finding(rule, message, lost.path, None))
+    return out
+
+
 def _describe(run: LiveRun) -> dict[str, Any]:
     return {
         "server": run.server,
         "version": run.version,
         "steps": run.applied,  # type: ignore[dict-item]
         "notes": run.notes,  # type: ignore[dict-item]
+        "lost": [f"{k.path}: {k.kind} {k.name}" for k in run.lost],
     }
 
 

@@ -14,6 +14,8 @@ def sql_findings(change: Change, folder: SqlFolder, head: dict[str, str]) -> lis
     base_versions = [v for v in (version_of(p) for p in folder.base) if v is not None]
     latest = max(base_versions, default=None)
     base_set = set(folder.base)
+    at_head = {m.path for m in folder.head}
+    gone = {v: p for p in folder.base if p not in at_head and (v := version_of(p)) is not None}
     for m in folder.changed():
         if m.status == "unchanged":
             continue  # only its rollback changed
@@ -34,6 +36,16 @@ def sql_findings(change: Change, folder: SqlFolder, head: dict[str, str]) -> lis
             out.append(finding("database.edited-migration",
                                f"{m.path} is already on the base branch and the change edits it",
                                m.path, max(1, line)))  # fmt: skip
+        elif m.path not in base_set and m.version is not None and m.version in gone:
+            # An applied migration replaced under a new name (renamed or deleted and added):
+            # deployed databases know its version and never run it again; fresh ones do.
+            old = gone[m.version]
+            moved = next((f for f in change.files if f.path == m.path), None)
+            if moved is None or moved.old_path != old or moved.hunks:
+                out.append(finding("database.edited-migration",
+                                   f"{m.path} takes the place of {old} (version {_v(m.version)}), "
+                                   "already on the base branch, with other SQL",
+                                   m.path, 1))  # fmt: skip
         text = head.get(m.path, "")
         dbmate = "migrate:up" in text.lower()
         if folder.supabase and not folder.rollbacks_used:

@@ -1,5 +1,10 @@
 """Apply migrations for real: base branch, then the change, then its rollbacks, then again.
 
+Before the change's first migration and after each one, the tables and columns of the scratch
+database are listed from PostgreSQL's catalog: a base table or column that is gone was dropped,
+however the SQL spelt it (a ``DO`` block's ``EXECUTE``, ``DROP TYPE ... CASCADE``, ``DROP
+SCHEMA ... CASCADE``). A table or column keeps its identity (oid, attnum) through a rename.
+
 The server is ``LEO_DATABASE_TEST_URL`` when set, else a throw-away ``TemporaryPostgres``. Each
 run gets its own scratch database owned by a fresh non-superuser role, so the migrations under
 review (hostile input) cannot reach the server's files or programs (``COPY ... TO PROGRAM``
@@ -71,6 +76,16 @@ class Failure:
     message: str
 
 
+@dataclass(frozen=True)
+class Lost:
+    """A table or column of the base's schema that applying one of the change's files removed."""
+
+    path: str
+    kind: Literal["table", "column"]
+    name: str
+    """``schema.table`` or ``schema.table.column``."""
+
+
 @dataclass
 class LiveRun:
     server: str = ""
@@ -78,6 +93,7 @@ class LiveRun:
     applied: list[dict[str, object]] = field(default_factory=list)
     failure: Failure | None = None
     notes: list[str] = field(default_factory=list)
+    lost: list[Lost] = field(default_factory=list)
 
 
 class LiveUnavailable(Exception):
@@ -159,13 +175,18 @@ def _apply_one(
             with psycopg.connect(
                 url, dbname=name, autocommit=True, connect_timeout=15, options=options, **creds
             ) as conn:
+                base_schema: dict[tuple[int, int], str] | None = None
                 for step in plan:
+                    if step.phase == "change" and base_schema is None:
+                        base_schema = _schema(url, name)
                     started = time.perf_counter()
                     failure, count = _apply_step(conn, step)
                     run.applied.append({
                         "phase": step.phase, "path": step.path, "statements": count,
                         "ok": failure is None, "ms": round((time.perf_counter() - started) * 1000, 1),
                     })  # fmt: skip
+                    if step.phase == "change" and base_schema is not None:
+                        run.lost += _lost(base_schema, _schema(url, name), step.path, run.lost)
                     if failure is not None:
                         run.failure = failure
                         break
@@ -176,6 +197,51 @@ def _apply_one(
                 )
             _drop_role(admin, role)
     return run
+
+
+#: Every column of every ordinary or partitioned table outside PostgreSQL's own schemas.
+_SCHEMA_QUERY = b"""
+SELECT c.oid::bigint, a.attnum::int, n.nspname, c.relname, a.attname
+FROM pg_catalog.pg_class c
+JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+WHERE c.relkind IN ('r', 'p') AND n.nspname <> 'information_schema'
+  AND n.nspname NOT LIKE 'pg\\_%'
+"""
+
+
+def _schema(url: str, dbname: str) -> dict[tuple[int, int], str]:
+    """(table oid, column number) -> ``schema.table.column``, on a connection of the server's
+    user (the migrations' own session settings and privileges cannot hide a table from it);
+    column number 0 stands for the table itself."""
+    import psycopg
+
+    with psycopg.connect(url, dbname=dbname, autocommit=True, connect_timeout=15) as conn:
+        rows = conn.execute(_SCHEMA_QUERY, prepare=False).fetchall()
+    schema: dict[tuple[int, int], str] = {}
+    for oid, attnum, nspname, relname, attname in rows:
+        schema[(oid, 0)] = f"{nspname}.{relname}"
+        schema[(oid, attnum)] = f"{nspname}.{relname}.{attname}"
+    return schema
+
+
+def _lost(
+    base: dict[tuple[int, int], str],
+    now: dict[tuple[int, int], str],
+    path: str,
+    known: list[Lost],
+) -> list[Lost]:
+    """What of ``base`` is gone from ``now`` and not yet in ``known``: a table whose oid is
+    gone, else a column whose number is gone from a table that is still there."""
+    seen = {(k.kind, k.name) for k in known}
+    tables = {oid for oid, attnum in base if attnum == 0 and (oid, 0) not in now}
+    found = [Lost(path, "table", base[(oid, 0)]) for oid in sorted(tables)]
+    found += [
+        Lost(path, "column", name)
+        for (oid, attnum), name in sorted(base.items())
+        if attnum and oid not in tables and (oid, attnum) not in now
+    ]
+    return [k for k in found if (k.kind, k.name) not in seen]
 
 
 def _drop_role(admin: object, role: str | None) -> None:

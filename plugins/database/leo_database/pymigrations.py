@@ -129,6 +129,9 @@ async def discover(change: Change) -> PyResult:
     return out
 
 
+#: Calls that run SQL in an Alembic revision: ``op.execute`` and, on the revision's connection
+#: (``op.get_bind()``), SQLAlchemy's ``execute`` and ``exec_driver_sql``.
+_EXECUTES = frozenset({"execute", "exec_driver_sql"})
 #: Drops in SQL a Python migration runs (``op.execute``, ``RunSQL``), which squawk never sees.
 _DROP_TABLE = re.compile(r"\s*DROP\s+TABLE\s+(?:IF\s+EXISTS\s+)?([\w.\"]+)", re.IGNORECASE)
 _DROP_COLUMN = re.compile(
@@ -188,9 +191,12 @@ def _constants(tree: ast.Module) -> dict[str, ast.expr]:
 
 def _folded(node: ast.expr | None, constants: dict[str, ast.expr], depth: int = 0) -> str | None:
     """The string ``node`` always is when built from literals: joined with ``+``, an f-string
-    of literals, or a module constant (``"ALTER TABLE " + _T + " DROP COLUMN email"``)."""
+    of literals, or a module constant (``"ALTER TABLE " + _T + " DROP COLUMN email"``), also
+    wrapped in SQLAlchemy's ``text()``."""
     if node is None or depth > 50:
         return None
+    if isinstance(node, ast.Call) and _callee(node) == "text" and len(node.args) == 1:
+        return _folded(node.args[0], constants, depth + 1)
     if isinstance(node, ast.Name) and node.id in constants:
         return _folded(constants[node.id], constants, depth + 1)
     if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
@@ -218,6 +224,7 @@ class _Checker:
         self.new_tables: set[str] = set()
         self.sql = SqlChecks(require_rls=False)
         self.constants: dict[str, ast.expr] = {}
+        self.functions: dict[str, ast.FunctionDef] = {}
 
     def _text(self, node: ast.expr | None) -> str | None:
         return _folded(node, self.constants)
@@ -317,13 +324,14 @@ class _Checker:
                 )
         elif name == "rename_table":
             self.add("database.rename-table", f"op.rename_table renames {table or '?'}", call)
-        elif name == "execute" and (text := self._text(_arg(call, 0, "sqltext"))):
+        elif name in _EXECUTES and (text := self._text(_arg(call, 0, "sqltext"))):
             self.raw_sql(text, call)
 
     # Django --------------------------------------------------------------------------------
 
     def django(self, tree: ast.Module) -> None:
         self.constants = _constants(tree)
+        self.functions = {n.name: n for n in tree.body if isinstance(n, ast.FunctionDef)}
         cls = next(n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == "Migration")
         operations: list[ast.expr] = []
         for stmt in cls.body:
@@ -382,12 +390,50 @@ class _Checker:
                     "RunSQL without reverse_sql cannot be rolled back",
                     op,
                 )
-        elif name == "RunPython" and _arg(op, 1, "reverse_code") is None:
-            self.add(
-                "database.missing-rollback",
-                "RunPython without reverse_code cannot be rolled back",
-                op,
-            )
+        elif name == "RunPython":
+            code = _arg(op, 0, "code")
+            if isinstance(code, ast.Name) and code.id in self.functions:
+                self._run_python(self.functions[code.id])
+            if _arg(op, 1, "reverse_code") is None:
+                self.add(
+                    "database.missing-rollback",
+                    "RunPython without reverse_code cannot be rolled back",
+                    op,
+                )
+
+    def _run_python(self, func: ast.FunctionDef) -> None:
+        """The module function a ``RunPython`` runs: the SQL it executes (``schema_editor.
+        execute``) and a queryset it deletes or updates whole (``Order.objects.all().delete()``)."""
+        for call in _calls(func):
+            name = _callee(call)
+            if name in _EXECUTES and (text := self._text(_arg(call, 0, "sql"))):
+                self.raw_sql(text, call)
+            elif name in ("delete", "update") and _whole_queryset(call.func):
+                verb = name.upper()
+                self.add("database.unbounded-write",
+                         f"RunPython {func.name} runs {verb} on every row of a model (a queryset "
+                         "from .objects with no filter, exclude or get)", call)  # fmt: skip
+
+
+#: Queryset methods that narrow the rows a later ``.delete()`` or ``.update()`` touches.
+_NARROWING = frozenset({"filter", "exclude", "get", "first", "last", "extra", "raw"})
+
+
+def _whole_queryset(func: ast.expr) -> bool:
+    """``func`` is ``<...>.objects[.all()...].delete`` (or ``.update``) with nothing narrowing
+    the queryset on the way: every row of the model."""
+    attrs: list[str] = []
+    node: ast.expr = func.value if isinstance(func, ast.Attribute) else func
+    while isinstance(node, ast.Attribute | ast.Call | ast.Subscript):
+        if isinstance(node, ast.Attribute):
+            attrs.append(node.attr)
+            node = node.value
+        elif isinstance(node, ast.Subscript):  # a slice narrows too
+            return False
+        else:
+            node = node.func
+    managers = {"objects", "_default_manager", "_base_manager"}
+    return bool(managers & set(attrs)) and not (_NARROWING & set(attrs))
 
 
 def _calls(func: ast.FunctionDef) -> Iterator[ast.Call]:

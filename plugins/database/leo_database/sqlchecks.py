@@ -14,7 +14,7 @@ from sqlglot import exp
 
 from leo import Finding
 from leo_database.rules import finding
-from leo_database.sql import Statement, parse_qualified, table_name
+from leo_database.sql import Statement, embedded, parse_qualified, table_name
 
 _CREATE_TABLE = re.compile(
     r"^\s*CREATE\s+(?:(?:GLOBAL|LOCAL)\s+)?(TEMP\s+|TEMPORARY\s+|UNLOGGED\s+)?TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?",
@@ -57,6 +57,21 @@ def created_table(stmt: Statement) -> tuple[str, bool] | None:
     return (name or parse_qualified(stmt.text[m.end() :])[0] or "?"), temporary
 
 
+def always_true(condition: exp.Expression) -> bool:
+    """A WHERE condition that holds for every row: it simplifies to TRUE (``1 = 1``,
+    ``email IS NULL OR TRUE``) or to a comparison of an expression with itself (``id = id``), or
+    names no column and is not FALSE (``now() > '2020-01-01'``).
+    A ``DELETE ... WHERE 1 = 1`` deletes every row as surely as one without WHERE."""
+    from sqlglot.optimizer.simplify import simplify
+
+    simplified = simplify(condition.copy())
+    if isinstance(simplified, exp.Boolean):
+        return bool(simplified.this)
+    if isinstance(simplified, exp.EQ) and simplified.this == simplified.expression:
+        return True  # id = id: every row whose id is not null
+    return not any(True for _ in condition.find_all(exp.Column))
+
+
 def _keyword(stmt: Statement) -> str:
     return stmt.tokens[0].text.upper() if stmt.tokens else ""
 
@@ -77,6 +92,8 @@ class SqlChecks:
 
     def check(self, path: str, stmt: Statement, changed: bool) -> None:
         """Check one forward statement; ``changed`` says whether the change touched its lines."""
+        for inner in embedded(stmt):
+            self.check(path, inner, changed)
         if (made := created_table(stmt)) is not None:
             name, temporary = made
             self.created.add(name)
@@ -114,7 +131,8 @@ class SqlChecks:
     def _unbounded(self, path: str, stmt: Statement, changed: bool) -> None:
         ast = stmt.ast
         if isinstance(ast, exp.Delete | exp.Update):
-            if ast.args.get("where") is not None:
+            where = ast.args.get("where")
+            if where is not None and not always_true(where.this):
                 return
             table = table_name(ast.this)
             verb = "DELETE" if isinstance(ast, exp.Delete) else "UPDATE"

@@ -7,6 +7,8 @@ from pathlib import Path
 import pytest
 from leo_database import DatabaseAgent
 from leo_database.rules import RULES
+from leo_database.sql import split
+from leo_database.sqlchecks import SqlChecks
 
 from leo import LeoError
 
@@ -147,6 +149,47 @@ def test_rollbacks_are_applied_and_their_failures_reported(leo_repo, leo_run, pg
     result.assert_no_finding("database.drop-table")
 
 
+SHOP = {"db/migrations/0001_init.sql": (
+    "create type order_status as enum ('new', 'paid');\n"
+    "create table users (id bigint primary key, email text not null);\n"
+    "create table orders (id bigint primary key, status order_status not null default 'new');\n"
+)}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("sql", "rule", "lost"),
+    [
+        # round-3 red team: neither squawk nor sqlglot reads SQL a DO block EXECUTEs (PASS)
+        ("do $$ begin execute 'drop table ' || quote_ident('ord' || 'ers'); end $$;\n",
+         "database.drop-table", "table public.orders"),
+        # round-3 red team: dropping the enum CASCADE drops every column of its type (PASS)
+        ("drop type order_status cascade;\n", "database.drop-column", "column public.orders.status"),
+        ("drop schema public cascade;\ncreate schema public;\n",
+         "database.drop-table", "table public.users"),
+        ("alter table users rename to people;\ncreate table users (id bigint, email text);\n"
+         "drop table people;\n", "database.drop-table", "table public.users"),
+    ],
+)  # fmt: skip
+def test_a_base_table_or_column_gone_after_the_migration_is_a_drop_however_spelt(
+    leo_repo, leo_run, pg, sql, rule, lost
+):
+    path = "db/migrations/0002_cleanup.sql"
+    result, agent = run(leo_repo, leo_run, {path: sql}, base=SHOP)
+    result.assert_finding(rule, path=path)
+    result.assert_verdict("FAIL")
+    assert f"{path}: {lost}" in agent.details["live"][0]["lost"]
+
+
+def test_a_rename_or_a_drop_the_sql_shows_is_not_reported_twice(leo_repo, leo_run, pg):
+    path = "db/migrations/0002_cleanup.sql"
+    sql = "alter table users rename column email to mail;\nalter table users rename to people;\n"
+    _result, agent = run(leo_repo, leo_run, {path: sql}, base=SHOP)
+    assert not [f for f in agent.findings if f.rule_id.startswith("database.drop-")]
+    assert agent.details["live"][0]["lost"] == []
+    _result, agent = run(leo_repo, leo_run, {path: "drop table orders;\n"}, base=SHOP)
+    assert [f.line for f in agent.findings if f.rule_id == "database.drop-table"] == [1]
+
+
 def test_incomplete_rollback_and_missing_rollback(leo_repo, leo_run, pg):
     base = {"db/migrations/0001_init.up.sql": "create table items (id int);\n",
             "db/migrations/0001_init.down.sql": "drop table items;\n"}  # fmt: skip
@@ -211,6 +254,22 @@ def test_editing_an_applied_migration_is_flagged(leo_repo, leo_run, pg):
     result.assert_finding("database.edited-migration", path=path, line=3)
 
 
+def test_an_applied_migration_renamed_and_edited_is_an_edited_migration(leo_repo, leo_run, pg):
+    # Round-3 red team: 0001_init.sql renamed to 0001_initial_schema.sql with its CREATE TABLE
+    # edited was no edited migration (only a rename); idempotent SQL applied cleanly: PASS.
+    init = "create table if not exists items (id int, name text not null);\n"
+    base = {"db/migrations/0001_init.sql": init, "db/migrations/0002_more.sql": "select 1;\n"}
+    new = "db/migrations/0001_initial_schema.sql"
+    head = {"db/migrations/0001_init.sql": None, new: init.replace(" not null", "")}
+    result, _agent = run(leo_repo, leo_run, head, base=base)
+    found = result.assert_finding("database.edited-migration", path=new, line=1)
+    assert "takes the place of db/migrations/0001_init.sql (version 1)" in found.message
+    # Hostile twin's honest side: a rename that keeps the text and the version is no edit.
+    head = {"db/migrations/0001_init.sql": None, new: init}
+    result, _agent = run(leo_repo, leo_run, head, base=base)
+    result.assert_no_finding("database.edited-migration")
+
+
 def test_truncate_unbounded_writes_and_lock_rules(leo_repo, leo_run, pg):
     path = f"{SB}/20240201000000_data.sql"
     sql = """truncate public.profiles;
@@ -245,6 +304,72 @@ alter table public.people disable row level security;
     assert agent.details["squawk_suppressions_ignored"] == 1
     # The table is not empty in production but is here; the live apply still proves it parses.
     assert steps(agent, "change")[0]["ok"]
+
+
+@pytest.mark.parametrize(
+    ("where", "unbounded"),
+    [
+        ("where 1 = 1", True),  # round-3 red team: DELETE FROM users WHERE 1 = 1 PASSed
+        ("where true", True),
+        ("where 'a' = 'a'", True),
+        ("where bio is null or true", True),
+        ("where now() > '2020-01-01'", True),
+        ("where id = id", True),  # round-3 red team: UPDATE users SET email = '' WHERE id = id
+        ("where id = owner_id", False),
+        ("where 1 = 0", False),
+        ("where id is null", False),
+        ("where exists (select 1 from public.notes n where n.owner = profiles.id)", False),
+    ],
+)
+def test_a_where_that_holds_for_every_row_bounds_nothing(where, unbounded):
+    for verb in ("delete from public.profiles", "update public.profiles set name = 'x'"):
+        checks = SqlChecks(require_rls=False)
+        for stmt in split(f"{verb} {where};\n"):
+            checks.check("m.sql", stmt, True)
+        rules = [f.rule_id for f in checks.finish()]
+        assert rules == (["database.unbounded-write"] if unbounded else []), (verb, where)
+
+
+DO_BLOCK = """do $$
+declare n int;
+begin
+    execute 'truncate ' || 'public.notes';
+    execute 'truncate ' || quote_ident(t);
+    if true then delete from public.profiles; end if;
+    update public.profiles set name = '' where id is null;
+    perform 1 from public.profiles for update;
+    execute 'delete from public.profiles where id = ' || n;
+    do_nothing := 'update';
+end
+$$;
+"""
+
+
+def test_the_writes_a_do_block_runs_are_read(leo_repo, leo_run):
+    # Round-3 red team: squawk and sqlglot see a DO block as one opaque command, so its
+    # EXECUTE 'TRUNCATE ' || 'orders' and its DELETE FROM users without WHERE PASSed.
+    checks = SqlChecks(require_rls=False)
+    for stmt in split(DO_BLOCK):
+        checks.check("m.sql", stmt, True)
+    found = sorted((f.rule_id, f.line, f.message) for f in checks.finish())
+    assert found == [
+        ("database.truncate", 1, "TRUNCATE deletes every row of public.notes"),
+        ("database.truncate", 1, "TRUNCATE deletes every row of the table"),
+        (
+            "database.unbounded-write",
+            1,
+            "DELETE without WHERE changes every row of public.profiles",
+        ),
+    ]
+    # Hostile twin's honest side: bounded writes, row locks and the prelude's CREATE ROLE.
+    quiet = SqlChecks(require_rls=False)
+    honest = DO_BLOCK.replace("    execute 'truncate ' || 'public.notes';\n", "")
+    honest = honest.replace("    execute 'truncate ' || quote_ident(t);\n", "").replace(
+        "delete from public.profiles;", "create role anon nologin;"
+    )
+    for stmt in split(honest):
+        quiet.check("m.sql", stmt, True)
+    assert quiet.finish() == []
 
 
 def test_only_changed_statements_of_a_modified_file_block(leo_repo, leo_run, pg):
@@ -361,6 +486,23 @@ def test_a_drop_in_sql_a_python_migration_runs_is_found(leo_repo, leo_run):
     assert not [f for f in result.findings if f.line == 13 and "drop" in f.rule_id]
 
 
+def test_sql_run_on_the_revisions_connection_or_wrapped_in_text_is_read(leo_repo, leo_run):
+    # Round-3 red team: op.get_bind().execute(sa.text("DROP TABLE orders")) was no SQL LEO read
+    # (only op.execute of a plain string was), and the revision PASSed.
+    sql = 'op.get_bind().execute(sa.text("DROP TABLE " + "orders"))\n'
+    sql += '    op.execute(sa.text("DELETE FROM users"))\n'
+    sql += '    op.get_bind().exec_driver_sql("ALTER TABLE users DROP COLUMN email")\n'
+    sql += "    op.get_bind().execute(sa.text(query))"
+    head = ALEMBIC_HEAD.replace('op.drop_column("users", "legacy")', sql)
+    p = "alembic/versions/b2_change.py"
+    result, agent = run(leo_repo, leo_run, {p: head}, base={"README.md": "x\n"})
+    result.assert_finding("database.drop-table", path=p, line=10)
+    result.assert_finding("database.unbounded-write", path=p, line=11)
+    result.assert_finding("database.drop-column", path=p, line=12)
+    # Hostile twin's honest side: SQL built from a variable is still unread, not guessed.
+    assert not [f for f in agent.findings if f.line == 13]
+
+
 def test_module_outside_migration_folders_that_only_looks_like_one_is_not_read(leo_repo, leo_run):
     # Hostile twin's honest side: an app's own upgrade() beside a revision string, no alembic.
     app = 'revision = "2"\ndown_revision = "1"\n\n\ndef upgrade():\n    return revision\n'
@@ -400,6 +542,40 @@ def test_django_migration_operations_are_read_from_the_ast(leo_repo, leo_run):
     result.assert_finding("database.duplicate-version", path=p)
     assert not any(f.line == 10 for f in agent.findings if f.path == p)
     assert "python_migrations" in agent.details
+
+
+RUN_PYTHON = """from django.db import migrations
+
+
+def purge(apps, schema_editor):
+    Order = apps.get_model("shop", "Order")
+    Order.objects.all().delete()
+    Order.objects.filter(paid=False).delete()
+    apps.get_model("shop", "Order").objects.update(note="")
+    schema_editor.execute("DROP TABLE shop_legacy")
+    Order.objects.exclude(paid=True).update(note="")
+
+
+class Migration(migrations.Migration):
+    dependencies = [("shop", "0001_initial")]
+    operations = [migrations.RunPython(purge, migrations.RunPython.noop)]
+"""
+
+
+def test_what_a_run_python_function_does_to_the_rows_is_read(leo_repo, leo_run):
+    # Round-3 red team: RunPython(purge, noop) with Order.objects.all().delete() had a rollback,
+    # so no Database rule read it: CONDITIONAL_PASS on coverage alone.
+    base = {
+        "shop/migrations/__init__.py": "",
+        "shop/migrations/0001_initial.py": "class Migration:\n    operations = []\n",
+    }
+    p = "shop/migrations/0002_purge.py"
+    result, agent = run(leo_repo, leo_run, {p: RUN_PYTHON}, base=base)
+    result.assert_finding("database.unbounded-write", path=p, line=6)
+    result.assert_finding("database.unbounded-write", path=p, line=8)
+    result.assert_finding("database.drop-table", path=p, line=9)
+    # Hostile twin's honest side: a filtered queryset is bounded, and noop is a rollback.
+    assert not [f for f in agent.findings if f.line in (7, 10) or "rollback" in f.rule_id]
 
 
 def test_every_rule_is_documented_with_an_example_and_its_fix():

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import re
+import textwrap
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -194,7 +195,63 @@ def _find_breaks(
             not_breaks.append(f"{b.obj.path}: {why}")
         else:
             breaks.append(_describe(b, trees))
+    before = _deleted_at_import(base_tree, package)
+    for dotted, (path, line) in _deleted_at_import(head_tree, head_package).items():
+        if dotted in before or dotted in removed or not _defined_public(old, dotted):
+            continue
+        breaks.append(
+            Break(
+                kind="OBJECT_REMOVED",
+                object=dotted,
+                message=f"public {dotted} is still defined but deleted when its module is "
+                f"imported (del {dotted.rsplit('.', 1)[1]})",
+                path=path,
+                line=line,
+            )
+        )
     return breaks, not_breaks
+
+
+def _deleted_at_import(tree: Path, package: Package) -> dict[str, tuple[str, int]]:
+    """``module.name`` -> (file, line) of each name a module of ``package`` deletes with a
+    ``del`` at module level: griffe reads the definition and never the ``del``, so the name
+    looks kept though no caller can import it (round-3 red team: ``del legacy_total``)."""
+    top = tree / package.root if package.root else tree
+    found: dict[str, tuple[str, int]] = {}
+    for module in sorted((top / package.name).rglob("*.py")):
+        rel = module.relative_to(top).with_suffix("").parts
+        dotted = ".".join(rel[:-1] if rel[-1] == "__init__" else rel)
+        try:
+            body = parse_python(module.read_bytes()).body
+        except (OSError, SyntaxError, ValueError):
+            continue
+        statements = [s for node in body for s in _module_level(node)]
+        for stmt in statements:
+            if isinstance(stmt, ast.Delete):
+                for target in stmt.targets:
+                    if isinstance(target, ast.Name) and not target.id.startswith("_"):
+                        where = module.relative_to(tree).as_posix()
+                        found.setdefault(f"{dotted}.{target.id}", (where, stmt.lineno))
+    return found
+
+
+def _module_level(node: ast.stmt) -> list[ast.stmt]:
+    """``node`` and the statements an ``if`` or ``try`` at module level runs with it."""
+    out = [node]
+    if isinstance(node, ast.If | ast.Try):
+        handlers = node.handlers if isinstance(node, ast.Try) else []
+        nested = [*node.body, *node.orelse, *(s for h in handlers for s in h.body)]
+        out += [s for n in nested for s in _module_level(n)]
+    return out
+
+
+def _defined_public(old: Any, dotted: str) -> bool:
+    """True when ``dotted`` is a public object the base's module defines (not an import)."""
+    try:
+        obj = old.modules_collection[dotted]
+    except Exception:  # griffe raises several kinds for paths it cannot resolve
+        return False
+    return not obj.is_alias and bool(obj.is_public)
 
 
 def _reexport_of(breakage: Any, removed: set[str]) -> str | None:
@@ -532,9 +589,34 @@ def _lazy(new: Any, module_path: str, name: str) -> bool:
         return False
     text = _source(getattr_)
     if re.search(rf"""["']{re.escape(name)}["']""", text):
-        return True
+        return not _refused(text, name)
     exports = getattr(module, "exports", None) or ()
     return "__all__" in text and name in {str(e) for e in exports}
+
+
+def _refused(source: str, name: str) -> bool:
+    """True when every branch of the ``__getattr__`` in ``source`` that names ``name`` (an
+    ``if`` test, a ``case``) only raises: the name is refused, not served (round-3 red team:
+    ``if name == "legacy_total": raise AttributeError(...)`` had read as a lazy attribute)."""
+    try:
+        tree = parse_python(textwrap.dedent(source))
+    except (SyntaxError, ValueError):
+        return False
+    bodies = [
+        node.body
+        for node in ast.walk(tree)
+        if (isinstance(node, ast.If) and _names(node.test, name))
+        or (isinstance(node, ast.match_case) and _names(node.pattern, name))
+    ]
+    return bool(bodies) and all(
+        isinstance(body[-1], ast.Raise)
+        and not any(isinstance(n, ast.Return) for s in body for n in ast.walk(s))
+        for body in bodies
+    )
+
+
+def _names(node: ast.AST, name: str) -> bool:
+    return any(isinstance(n, ast.Constant) and n.value == name for n in ast.walk(node))
 
 
 def _deprecated(obj: Any) -> bool:

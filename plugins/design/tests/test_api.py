@@ -645,3 +645,40 @@ def test_a_removal_re_exported_by_wildcard_imports_is_named_once(leo_repo, leo_r
     excused = run.agent("design").details["api_not_breaks"]
     assert "pp.core.WordChars: the same removal as pp.exceptions.WordChars" in excused
     assert "pp.helpers.WordChars: the same removal as pp.core.WordChars" in excused
+
+
+def test_a_public_name_deleted_at_import_or_refused_by_getattr_is_removed(leo_repo, leo_run):
+    # Round-3 red team: griffe reads `def legacy_helper` and never the `del legacy_helper` after
+    # it, and a __getattr__ naming the old name only to raise read as one still serving it: PASS.
+    deleted = CORE + "\n\ndel legacy_helper\n"
+    refused = CORE.replace("def legacy_helper(value):\n    return value * 2\n\n\n", "") + (
+        "\n\ndef __getattr__(name):\n"
+        '    if name == "legacy_helper":\n'
+        '        raise AttributeError("legacy_helper was removed in 2.0")\n'
+        "    raise AttributeError(name)\n"
+    )
+    for head, line in ((deleted, 16), (refused, 4)):
+        repo = leo_repo(
+            base={"app/__init__.py": "", "app/core.py": CORE}, head={"app/core.py": head}
+        )
+        run = leo_run(repo.change(), [DesignAgent])
+        found = run.assert_finding("design.api.object-removed", path="app/core.py", line=line)
+        assert "app.core.legacy_helper" in found.message
+        run.assert_verdict("ESCALATE")
+    # Hostile twins' honest sides: a deleted import or private helper, a name the base already
+    # deleted, and a __getattr__ that warns and still returns the old name are no removals.
+    kept = CORE.replace("def legacy_helper", "import os\n\n\ndef legacy_helper") + "\n\ndel os\n"
+    served = refused.replace(
+        '        raise AttributeError("legacy_helper was removed in 2.0")\n',
+        "        return compute_total\n",
+    )
+    for base, head in (
+        (CORE, kept),
+        (deleted, deleted + "\n\ndel _private_helper\n"),
+        (CORE, served),
+    ):
+        repo = leo_repo(
+            base={"app/__init__.py": "", "app/core.py": base}, head={"app/core.py": head}
+        )
+        run = leo_run(repo.change(), [DesignAgent])
+        assert _api(run) == [], head

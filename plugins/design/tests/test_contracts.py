@@ -138,3 +138,28 @@ def test_the_worker_is_a_script_outside_the_package():
 
     source = Path(contracts_worker.__file__).read_text()
     assert "from leo" not in source and "import leo" not in source
+
+
+def test_an_import_by_a_literal_name_through_importlib_crosses_the_layer_too(leo_repo, leo_run):
+    # Round-3 red team: import-linter reads import statements only, so
+    # importlib.import_module("app.web") in app.core broke the layers contract unseen: PASS.
+    core = (
+        "import importlib\n\n\ndef total(items):\n"
+        '    web = importlib.import_module("app." + "web")\n'
+        "    return sum(items) if web else 0\n"
+    )
+    dunder = core.replace('importlib.import_module("app." + "web")', '__import__("app.web")')
+    relative = core.replace('"app." + "web"', '".web", "app"')
+    for head in (core, dunder, relative):
+        repo = leo_repo(base={"pyproject.toml": LAYERS, **APP}, head={"app/core.py": head})
+        run = leo_run(repo.change(), [DesignAgent])
+        finding = run.assert_finding("design.contracts.broken", path="app/core.py", line=5)
+        assert "app.core -> app.web (l.5)" in finding.message
+        run.assert_verdict("FAIL")
+    # Hostile twin's honest side: a name computed at run time, or a module outside the graph.
+    computed = core.replace('"app." + "web"', "name").replace("(items)", "(items, name)")
+    outside = core.replace('"app." + "web"', '"json"')
+    for head in (computed, outside):
+        repo = leo_repo(base={"pyproject.toml": LAYERS, **APP}, head={"app/core.py": head})
+        run = leo_run(repo.change(), [DesignAgent])
+        run.assert_no_finding("design.contracts.broken")

@@ -56,12 +56,14 @@ class PerformanceChecks(PerformanceAgent):
         # Judged from the base: the base's benchmark files are measured on both sides, and
         # what the change did to them is a finding for a LEAD (issue 17).
         touched = baseline.edit_findings(await baseline.edits(change, at_base))
-        touched += baseline.support_findings(change, at_base)
+        plain = await baseline.plain_dirs(change, at_base, settings.pythonpath)
+        touched += baseline.support_findings(change, at_base, plain)
+        touched += baseline.hook_findings(change, settings.pythonpath)
         targets: dict[Side, list[str]] = {
             "base": list(settings.paths) or _files(at_base),
             "head": list(settings.paths) or _files(at_base),
         }
-        prepare = baseline.overlay(change, at_base)
+        prepare = baseline.overlay(change, at_base, settings.pythonpath, plain)
         with tempfile.TemporaryDirectory(prefix="leo-performance-") as work:
             try:
                 runs = await measure(change, settings, targets, settings.pairs, Path(work), prepare)
@@ -130,7 +132,12 @@ class PerformanceChecks(PerformanceAgent):
                 {"base": tests, "head": tests},
                 settings.remeasure_pairs,
                 Path(work),
-                baseline.overlay(change, at_base),
+                baseline.overlay(
+                    change,
+                    at_base,
+                    settings.pythonpath,
+                    await baseline.plain_dirs(change, at_base, settings.pythonpath),
+                ),
             )
         fresh = assess(runs, at_base, settings)
         by_id = {c.nodeid: c for c in fresh.comparisons}

@@ -2,9 +2,10 @@
 
 A change could hide a slowdown by editing the benchmark over the slow code (``benchmark(lambda:
 1 + 2)``), skipping it, or deleting it. So the head side is measured with the base's version of
-every benchmark file, of every ``conftest.py`` and of pytest's configuration files, laid over
-the head's worktree (files of those kinds the change added are removed); only the code under
-them is the head's. A benchmark the change edits, moves or deletes is a finding that needs a
+every benchmark file, of every ``conftest.py``, of pytest's configuration files and of the
+interpreter's start-up files (a ``sitecustomize.py`` on ``PYTHONPATH`` had slowed the clock
+200-fold), laid over the head's worktree (files of those kinds the change added are removed);
+only the code under them is the head's. A benchmark the change edits, moves or deletes is a finding that needs a
 LEAD, never a pass (issue 17 item 2).
 """
 
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import ast
 import posixpath
+import re
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +26,15 @@ CONFIG_FILES = frozenset(
     {"conftest.py", "pytest.ini", ".pytest.ini", "pytest.toml", ".pytest.toml", "tox.ini",
      "setup.cfg", "pyproject.toml"}
 )  # fmt: skip
+#: Modules the interpreter imports on its own from ``PYTHONPATH`` when it starts, before pytest.
+STARTUP_FILES = frozenset({"sitecustomize.py", "usercustomize.py"})
+#: Top-level modules of the runner: one the change adds on ``PYTHONPATH`` runs instead of it.
+RUNNER_MODULES = frozenset(
+    {"pytest", "_pytest", "pytest_benchmark", "pluggy", "iniconfig", "packaging", "py", "cpuinfo",
+     "leo_performance_outcomes"}
+)  # fmt: skip
+#: What follows a module's name in a file Python imports: ``py``, ``pyc``, ``cpython-311-….so``.
+_IMPORTABLE = re.compile(r"(^|\.)(py|pyc|so|pyd)$")
 #: Directories whose other files are benchmark support (workloads, data), never the code measured.
 SUPPORT_DIRS = frozenset({"tests", "test", "testing", "benchmarks", "bench"})
 EDITED = "performance.benchmark_edited"
@@ -116,8 +127,24 @@ def edit_findings(found: Sequence[Edit]) -> list[Finding]:
     return findings
 
 
-def is_support(path: str, at_base: Sequence[Benchmark]) -> bool:
-    """A file beside or below a base benchmark file in a test directory (a workload, data)."""
+async def plain_dirs(
+    change: Change, at_base: Sequence[Benchmark], roots: Sequence[str]
+) -> frozenset[str]:
+    """Directories of base benchmark files that are no package at the base (no ``__init__.py``)
+    and no import root: what else they hold is the benchmarks' (``perf/workload.py``), not code
+    the project ships, whatever the directory is called."""
+    dirs = {posixpath.dirname(b.path) for b in at_base} - {r.strip("/") for r in roots} - {""}
+    inits = await change.read_many([f"{d}/__init__.py" for d in sorted(dirs)], "base")
+    return frozenset(d for d in dirs if inits.get(f"{d}/__init__.py") is None)
+
+
+def is_support(
+    path: str, at_base: Sequence[Benchmark], plain: frozenset[str] = frozenset()
+) -> bool:
+    """A file beside or below a base benchmark file in a test directory or in one of the
+    ``plain`` directories (a workload, data)."""
+    if any(path.startswith(d + "/") for d in plain):
+        return True
     parts = path.split("/")[:-1]
     if not any(p in SUPPORT_DIRS for p in parts):
         return False
@@ -127,7 +154,9 @@ def is_support(path: str, at_base: Sequence[Benchmark]) -> bool:
     )
 
 
-def support_findings(change: Change, at_base: Sequence[Benchmark]) -> list[Finding]:
+def support_findings(
+    change: Change, at_base: Sequence[Benchmark], plain: frozenset[str] = frozenset()
+) -> list[Finding]:
     """Benchmark support files the change edits or deletes: the base's are measured."""
     files = {b.path for b in at_base}
     return [
@@ -143,8 +172,72 @@ def support_findings(change: Change, at_base: Sequence[Benchmark]) -> list[Findi
         if f.status != "added"
         and (f.old_path or f.path) not in files
         and posixpath.basename(f.path) not in CONFIG_FILES
-        and is_support(f.old_path or f.path, at_base)
+        and is_support(f.old_path or f.path, at_base, plain)
     ]
+
+
+def _below_roots(path: str, roots: Sequence[str]) -> list[str]:
+    """``path`` relative to each import root (``.``, ``src``) it lies under."""
+    out = []
+    for root in roots:
+        r = root.strip("/")
+        if r in ("", "."):
+            out.append(path)
+        elif path.startswith(r + "/"):
+            out.append(path[len(r) + 1 :])
+    return out
+
+
+def is_interpreter_hook(path: str, status: str, roots: Sequence[str]) -> bool:
+    """A file the benchmark interpreter would run on its own from an import root: a
+    ``sitecustomize``/``usercustomize``, or a module named like the runner's that the change adds
+    (``pytest.py``, ``pytest_benchmark/__init__.py``, ``pytest.pyc``); a project whose own package
+    is one of those has it at the base, and edits it."""
+    for rel in _below_roots(path, roots):
+        if rel in STARTUP_FILES:
+            return True
+        first, _, rest = rel.partition("/")
+        name, _, suffix = first.partition(".")
+        module = rest in ("__init__.py", "__init__.pyc") if rest else _IMPORTABLE.search(suffix)
+        if status == "added" and name in RUNNER_MODULES and module:
+            return True
+    return False
+
+
+def is_bytecode(path: str) -> bool:
+    """Compiled Python: an unchecked ``__pycache__/x.cpython-311.pyc`` runs instead of ``x.py``
+    however the source reads (round-3 red team: the base's fast total, committed as bytecode
+    beside a quadratic pricing.py, was what both the tests and the benchmark ran)."""
+    return path.endswith((".pyc", ".pyo"))
+
+
+def hook_findings(change: Change, roots: Sequence[str]) -> list[Finding]:
+    """Interpreter start-up files and bytecode the change adds or edits: the base's are used
+    on both sides (bytecode the base did not have is removed)."""
+    findings = []
+    for f in change.files:
+        if is_bytecode(f.path) and f.status != "deleted":
+            what = "compiled bytecode, which Python may run instead of the reviewed source"
+        elif is_interpreter_hook(f.path, f.status, roots) or (
+            f.old_path and is_interpreter_hook(f.old_path, "modified", roots)
+        ):
+            what = (
+                "which the benchmark interpreter imports on its own from PYTHONPATH before any "
+                "benchmark (it can replace the clock or the runner)"
+            )
+        else:
+            continue
+        findings.append(
+            Finding(
+                rule_id=EDITED,
+                severity="medium",
+                message=f"the change {'adds' if f.status == 'added' else 'edits'} {f.path}, "
+                f"{what}; the base's version was used on both sides, and a LEAD must confirm "
+                "the change is intended",
+                path=f.path,
+            )
+        )
+    return findings
 
 
 def lead_decisions(findings: Sequence[Finding]) -> list[str]:
@@ -152,22 +245,30 @@ def lead_decisions(findings: Sequence[Finding]) -> list[str]:
     return [f.message[:1000] for f in findings if f.rule_id in (EDITED, DELETED)][:50]
 
 
-def overlay(change: Change, at_base: Sequence[Benchmark]) -> Callable[[Path], Awaitable[list[str]]]:
-    """A function that lays the base's benchmark files, their support files and pytest's
-    configuration over a head worktree; it returns the paths it restored or removed."""
+def overlay(
+    change: Change,
+    at_base: Sequence[Benchmark],
+    roots: Sequence[str] = (".", "src"),
+    plain: frozenset[str] = frozenset(),
+) -> Callable[[Path], Awaitable[list[str]]]:
+    """A function that lays the base's benchmark files, their support files (``plain``: see
+    ``plain_dirs``), pytest's configuration and the interpreter's start-up files (``roots``: the
+    import roots) over a head worktree; it returns the paths it restored or removed."""
     benchmark_files = {b.path for b in at_base}
 
-    def ours(path: str) -> bool:
+    def ours(path: str, status: str) -> bool:
         return (
             path in benchmark_files
             or posixpath.basename(path) in CONFIG_FILES
-            or is_support(path, at_base)
+            or is_support(path, at_base, plain)
+            or is_interpreter_hook(path, status, roots)
+            or is_bytecode(path)
         )
 
     restore = sorted({f.old_path or f.path for f in change.files
-                      if f.status != "added" and ours(f.old_path or f.path)})  # fmt: skip
+                      if f.status != "added" and ours(f.old_path or f.path, "modified")})  # fmt: skip
     remove = sorted({f.path for f in change.files
-                     if ours(f.path) and f.path not in restore
+                     if ours(f.path, f.status) and f.path not in restore
                      and (f.status == "added" or f.path != (f.old_path or f.path))})  # fmt: skip
 
     async def apply(tree: Path) -> list[str]:

@@ -84,3 +84,68 @@ def test_a_shrunk_workload_in_a_support_module_is_not_measured(leo_repo, leo_run
     run.assert_finding(REGRESSION, path="tests/test_bench.py")
     finding = run.assert_finding("performance.benchmark_edited", path="tests/workload.py")
     assert finding.message in run.agent("performance").decisions
+
+
+SLOW_CLOCK = (
+    "import time\n\n_real = time.perf_counter\n_start = _real()\n\n\n"
+    "def _clock():\n    return _start + (_real() - _start) / 200\n\n\n"
+    "time.perf_counter = _clock\n"
+)
+
+
+@pytest.mark.parametrize("path", ["sitecustomize.py", "src/sitecustomize.py"])
+def test_a_sitecustomize_the_change_adds_on_pythonpath_is_not_run(leo_repo, leo_run, path):
+    # Round-3 red team: a sitecustomize.py at the root, which the benchmark runs' PYTHONPATH
+    # holds, slowed the clock 200-fold at head: the regression was measured as a speed-up.
+    repo = leo_repo(base=BASE, head={"app/core.py": MUCH_SLOWER, path: SLOW_CLOCK})
+    run = leo_run(repo.change(), [PerformanceAgent], config=CONFIG)
+    run.assert_verdict("FAIL")
+    run.assert_finding(REGRESSION, path="tests/test_bench.py")
+    hook = run.assert_finding("performance.benchmark_edited", path=path)
+    assert hook.message in run.agent("performance").decisions
+
+
+def test_a_shrunk_workload_beside_a_benchmark_outside_any_package_is_not_measured(
+    leo_repo, leo_run
+):
+    # Round-3 red team: perf/ (no package, not a folder named like tests) held the benchmark and
+    # its workload; the change shrank the workload 100-fold with a quadratic slowdown: 16x faster.
+    bench = (
+        "import sys\nfrom pathlib import Path\n\nsys.path.insert(0, str(Path(__file__).parent))\n"
+        "from app.core import work  # noqa: E402\nfrom workload import SIZE  # noqa: E402\n\n\n"
+        "def test_work(benchmark):\n    assert benchmark(work, SIZE) > 0\n"
+    )
+    base = {**BASE, "perf/workload.py": "SIZE = 3000\n", "perf/test_speed.py": bench}
+    del base["tests/test_bench.py"]
+    head = {"app/core.py": MUCH_SLOWER, "perf/workload.py": "SIZE = 30\n"}
+    run = leo_run(leo_repo(base=base, head=head).change(), [PerformanceAgent], config=CONFIG)
+    run.assert_verdict("FAIL")
+    run.assert_finding(REGRESSION, path="perf/test_speed.py")
+    finding = run.assert_finding("performance.benchmark_edited", path="perf/workload.py")
+    assert finding.message in run.agent("performance").decisions
+    # Hostile twin's honest side: beside a benchmark inside a package, the code is the head's.
+    packaged = {**BASE, "app/test_speed.py": BENCH}
+    head = {"app/core.py": MUCH_SLOWER}
+    run = leo_run(leo_repo(base=packaged, head=head).change(), [PerformanceAgent], config=CONFIG)
+    run.assert_finding(REGRESSION, path="app/test_speed.py")
+    run.assert_no_finding("performance.benchmark_edited")
+
+
+def test_bytecode_the_change_commits_is_not_what_the_benchmark_runs(leo_repo, leo_run, tmp_path):
+    # Round-3 red team: the base's fast code, compiled with an unchecked hash and committed as
+    # app/__pycache__/core.cpython-311.pyc beside a 50x slower core.py, was what both sides ran.
+    import py_compile
+    import sys
+
+    fast = tmp_path / "core.py"
+    fast.write_text(CORE)
+    pyc = tmp_path / "core.pyc"
+    unchecked = py_compile.PycInvalidationMode.UNCHECKED_HASH
+    py_compile.compile(str(fast), cfile=str(pyc), dfile="app/core.py", invalidation_mode=unchecked)
+    name = f"app/__pycache__/core.{sys.implementation.cache_tag}.pyc"
+    repo = leo_repo(base=BASE, head={"app/core.py": MUCH_SLOWER, name: pyc.read_bytes()})
+    run = leo_run(repo.change(), [PerformanceAgent], config=CONFIG)
+    run.assert_verdict("FAIL")
+    run.assert_finding(REGRESSION, path="tests/test_bench.py")
+    found = run.assert_finding("performance.benchmark_edited", path=name)
+    assert "compiled bytecode" in found.message

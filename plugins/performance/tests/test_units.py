@@ -7,6 +7,7 @@ import json
 import numpy as np
 import pytest
 from leo_performance import PerformanceAgent
+from leo_performance.baseline import is_interpreter_hook
 from leo_performance.discovery import benchmarks_in
 from leo_performance.measure import (
     import_seconds,
@@ -207,3 +208,24 @@ def test_the_project_digest_follows_the_files_pip_reads_and_nothing_else(tmp_pat
     assert project_digest(tmp_path) == first
     (tmp_path / "setup.cfg").write_text("[metadata]\nname = x\n")
     assert project_digest(tmp_path) != first
+
+
+@pytest.mark.parametrize(
+    ("path", "status", "hook"),
+    [
+        ("sitecustomize.py", "modified", True),
+        ("src/usercustomize.py", "added", True),
+        ("pytest.py", "added", True),  # would run instead of the runner: python -m pytest
+        ("src/pytest_benchmark/__init__.py", "added", True),
+        ("pluggy.cpython-311-x86_64-linux-gnu.so", "added", True),
+        ("pytest.pyc", "added", True),
+        # the project's own package (pytest's src/_pytest) is at the base, and edited
+        ("src/_pytest/__init__.py", "modified", False),
+        ("pytest_benchmark/plugin.py", "added", False),  # no regular package without __init__
+        ("py.typed", "added", False),
+        ("app/sitecustomize.py", "added", False),  # not on PYTHONPATH
+        ("docs/pytest.py", "added", False),
+    ],
+)
+def test_interpreter_hooks_are_the_files_python_would_import_on_its_own(path, status, hook):
+    assert is_interpreter_hook(path, status, (".", "src")) is hook
