@@ -4,14 +4,18 @@ happened, and measure how much of the added code the tests ran.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
+
+import anyio
 
 from leo import (
     Analysed,
@@ -95,7 +99,7 @@ async def run_suite(
     """Run ``command`` at the head in a fresh worktree and the cached environment, sandboxed;
     with ``base_pass``, then run it again in the same worktree turned into the base pass's
     (unless the head's run timed out)."""
-    async with change.worktree("head") as tree:
+    async with _checkout(change, "head") as tree:
         with tempfile.TemporaryDirectory(prefix="leo-testing-") as tmp:
             sandbox = Sandbox.create(settings, Path(tmp) / "head")
             await sandbox.check_available()
@@ -112,6 +116,7 @@ async def run_suite(
                 if base_pass and not run.result.timed_out:
                     extra = _test_files(run.junit)
                     paths = await baseline.prepare_base_pass(change, tree, extra, generated)
+                    await anyio.to_thread.run_sync(_drop_bytecode, tree)  # git restored it
                     base_sandbox = Sandbox.create(settings, Path(tmp) / "base")
                     # Coverage comes from the head's run only: the base pass runs without it,
                     # which matters on a large suite (packaging 24.0 runs 26,852 tests).
@@ -201,6 +206,25 @@ def _without_coverage(command: tuple[str, ...]) -> tuple[str, ...]:
 _VERSION_FILES = ("version.py", "_version.py", "__version__.py")
 
 
+@contextlib.asynccontextmanager
+async def _checkout(change: Change, side: Literal["base", "head"]) -> AsyncIterator[Path]:
+    """``change.worktree(side)`` without the compiled bytecode it holds: Python runs an
+    unchecked-hash ``__pycache__/x.cpython-311.pyc`` instead of ``x.py`` however the source
+    reads, so a change that commits one has its tests (and the base pass) run code nobody
+    reviewed (round-3 red team). Without it Python compiles the reviewed sources."""
+    async with change.worktree(side) as tree:
+        await anyio.to_thread.run_sync(_drop_bytecode, tree)
+        yield tree
+
+
+def _drop_bytecode(tree: Path) -> None:
+    for folder, dirs, files in os.walk(tree):
+        dirs[:] = [d for d in dirs if d != ".git"]
+        for name in files:
+            if name.endswith((".pyc", ".pyo")):
+                Path(folder, name).unlink()
+
+
 def _versions(tree: Path, generated: Mapping[str, bytes]) -> None:
     """Put the version files the head's build generated (``_VERSION_FILES``) into a worktree of
     the base that lacks them: platformdirs 4.2.0's tests import its version.py."""
@@ -220,7 +244,7 @@ async def _base_coverage(
 ) -> SuiteRun:
     """Hold the line for coverage: the base's tests, configuration and code, run with coverage
     (Codecov and diff-cover compare with the base's coverage the same way)."""
-    async with change.worktree("base") as tree:
+    async with _checkout(change, "base") as tree:
         _versions(tree, generated)
         sandbox = Sandbox.create(settings, Path(tmp) / "base-coverage")
         return await _run_once(tree, settings, sandbox, env, settings.command, (), True)
@@ -289,7 +313,7 @@ async def _skips_again(
     )  # fmt: skip
     if not ids:
         return frozenset()
-    async with change.worktree("head") as tree:
+    async with _checkout(change, "head") as tree:
         for path, data in generated.items():  # as the head's run had them (a version file)
             target = tree.joinpath(*path.split("/"))
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -313,7 +337,7 @@ async def _collected_at_base(
     project's own, a run that did not finish)."""
     if not settings.is_default_command or base.observer is None:
         return None
-    async with change.worktree("base") as tree:
+    async with _checkout(change, "base") as tree:
         _versions(tree, generated)
         sandbox = Sandbox.create(settings, tmp / "base-collect")
         argv = ("--collect-only", *base.named_tests)
@@ -403,7 +427,7 @@ async def _skipped_by_code(
     )
     if not ids:
         return frozenset()
-    async with change.worktree("base") as tree:
+    async with _checkout(change, "base") as tree:
         ids = tuple(i for i in ids if (tree / i.partition("::")[0]).is_file())
         if not ids:
             return frozenset()
@@ -448,7 +472,7 @@ async def _failing_before(
     ids = _rerun_ids(n for n in candidates if known is None or n in known)
     if not ids:
         return {}
-    async with change.worktree("base") as tree:
+    async with _checkout(change, "base") as tree:
         # pytest stops the whole re-run at a path it cannot find, and plugins report items
         # under made-up paths (zipp 3.18's ``.py::::project`` from pytest-checkdocs beside its
         # ``conftest.py::ruff`` lint items): only ids whose file exists at the base.
@@ -774,6 +798,21 @@ def _flaky_in_base_pass(w: baseline.Weakened) -> Finding:
     )
 
 
+def _bytecode_finding(paths: list[str]) -> Finding:
+    """``testing.bytecode_ignored`` (low): the compiled bytecode the change commits was removed
+    from every run (``_checkout``), so the tests ran the reviewed sources."""
+    named = ", ".join(paths[:5]) + (", …" if len(paths) > 5 else "")
+    return Finding(
+        rule_id="testing.bytecode_ignored",
+        severity="low",
+        message=f"the change commits compiled bytecode ({named}), which Python may run instead "
+        "of the source beside it; it was removed before every run, so the tests ran the "
+        "reviewed sources",
+        path=paths[0],
+        fix="do not commit compiled bytecode",
+    )
+
+
 def _not_collected_finding(missing: list[str]) -> Finding:
     """``testing.base_pass_missing`` for base tests the base pass never collected: a LEAD
     decides (a test the change made obsolete, or one its code hid)."""
@@ -1044,6 +1083,9 @@ class TestingAgent(SubAgent):
                 "finished": record.finished,
                 "exit_forced": record.exit_forced,
             }
+        bytecode = [f.path for f in change.files if f.path.endswith((".pyc", ".pyo"))]
+        if bytecode:
+            findings.append(_bytecode_finding(bytecode))
         harness = await harness_changes(change)
         if harness:
             details["harness_changed"] = dict(harness)

@@ -553,3 +553,28 @@ def test_a_base_test_the_code_hides_from_collection_needs_a_lead(leo_repo, run_t
     result = run_testing(leo_repo(base=base, head=honest).change())
     result.assert_no_finding("testing.base_pass_missing")
     result.assert_verdict("PASS")
+
+
+def _bytecode(source: str, tmp_path) -> bytes:
+    """``source`` compiled as an unchecked-hash .pyc: Python runs it whatever the .py says."""
+    import py_compile
+
+    src, out = tmp_path / "calc.py", tmp_path / "calc.pyc"
+    src.write_text(source)
+    mode = py_compile.PycInvalidationMode.UNCHECKED_HASH
+    py_compile.compile(str(src), str(out), doraise=True, invalidation_mode=mode)
+    return out.read_bytes()
+
+
+def test_committed_bytecode_is_never_what_the_tests_run(leo_repo, run_testing, tmp_path):
+    # Round-3 red team: the change broke calc.py and committed the base's add() compiled with an
+    # unchecked hash beside it; both passes imported that and passed, and nobody reviews a .pyc.
+    import sys
+
+    cached = f"__pycache__/calc.{sys.implementation.cache_tag}.pyc"
+    head = {"calc.py": BROKEN, cached: _bytecode(CALC, tmp_path)}
+    result = run_testing(leo_repo(base=BASE, head=head).change())
+    blocked(result)
+    result.assert_finding("testing.test_failed")
+    finding = result.assert_finding("testing.bytecode_ignored", path=cached)
+    assert finding.severity == "low"
