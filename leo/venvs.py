@@ -27,7 +27,8 @@ def planted(venv: Path, own: Iterable[str] = ()) -> list[str]:
     """What the build did to ``venv`` beyond installing distributions: an installed file whose
     content differs from its distribution's RECORD (pytest's own source edited), a ``.pth`` or
     start-up module no distribution's RECORD lists, and one that a distribution named in
-    ``own`` (the change's own project, when it stays installed) lists: its wheel is the
+    ``own`` (the change's own project, when it stays installed) lists, whatever other RECORD
+    claims it too (a wheel can install a second ``.dist-info`` as data): its wheel is the
     change's code too.
 
     Bytecode is removed instead: a build that imports installed code rewrites their caches
@@ -38,7 +39,7 @@ def planted(venv: Path, own: Iterable[str] = ()) -> list[str]:
     found: list[str] = []
     for site in sorted(venv.glob("lib/python*/site-packages")):
         owned: dict[Path, str] = {}
-        owner: dict[Path, str] = {}
+        owners: dict[Path, set[str]] = {}
         for record in sorted(site.glob("*.dist-info/RECORD")):
             try:
                 rows = list(csv.reader(record.read_text("utf-8", "replace").splitlines()))
@@ -49,7 +50,7 @@ def planted(venv: Path, own: Iterable[str] = ()) -> list[str]:
                     continue
                 file = (site / row[0]).resolve()
                 owned[file] = row[1] if len(row) > 1 else ""
-                owner[file] = record.parent.name
+                owners.setdefault(file, set()).add(record.parent.name)
                 if not owned[file].startswith("sha256=") or not file.is_file():
                     continue
                 if file.suffix == ".pyc" or _digest(file) == owned[file].removeprefix("sha256="):
@@ -63,11 +64,12 @@ def planted(venv: Path, own: Iterable[str] = ()) -> list[str]:
             hook = entry.suffix == ".pth" or entry.name in _STARTUP
             if not hook or not entry.is_file():
                 continue
-            by = owner.get(entry.resolve())
-            if by is None:
+            by = sorted(owners.get(entry.resolve(), ()))
+            ours = [b for b in by if _normalise(b.split("-")[0]) in mine]
+            if not by:
                 found.append(f"{entry.name} (start-up code no distribution installed)")
-            elif _normalise(by.split("-")[0]) in mine:
-                found.append(f"{entry.name} (start-up code the change's own {by} installed)")
+            elif ours:  # listed by the project's RECORD, whatever else claims it too
+                found.append(f"{entry.name} (start-up code the change's own {ours[0]} installed)")
     return found[:_LIMIT]
 
 

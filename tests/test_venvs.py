@@ -54,6 +54,11 @@ def test_start_up_code_in_the_changes_own_wheel_is_planted(tmp_path):
     assert planted(tmp_path, own=["calc-tools"]) == [
         "fast.pth (start-up code the change's own Calc_Tools-1.0.dist-info installed)"
     ]
+    # A second .dist-info the wheel installed as data, claiming the same file, changes nothing.
+    _installed(site, {"fast.pth": b"import fast\n"}, "zz_fake-1.0")
+    assert planted(tmp_path, own=["calc-tools"]) == [
+        "fast.pth (start-up code the change's own Calc_Tools-1.0.dist-info installed)"
+    ]
 
 
 def test_project_installed_from_the_worktree_is_found_in_pips_report(tmp_path):

@@ -25,7 +25,7 @@ import sys
 import tomllib
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any, Literal
 
 import anyio
@@ -34,7 +34,6 @@ from leo import (
     LeoError,
     Sandbox,
     allowed_environ,
-    installed_from_directory,
     interpreter_paths,
     planted,
     run_tool,
@@ -267,27 +266,30 @@ async def _build_runner(
         network=settings.setup_network == "allow",
     )
     env = allowed_environ(home=scratch / "home", setup=True)
-    report = scratch / "pip-report.json"
-    steps: list[tuple[tuple[str, ...], str]] = [
-        (RUNNER_REQUIREMENTS, ", ".join(RUNNER_REQUIREMENTS))
-    ]
+    pip = [str(tmp / "bin" / "python"), "-m", "pip"]
+    await _pip(box, [*pip, "install", *RUNNER_REQUIREMENTS], scratch, env, settings, tmp)
+    own: list[str] = []
     if project is not None:
         # A copy, so the build's files (build/, *.egg-info) never reach a measured worktree;
         # without .git, setuptools-scm and hatch-vcs need a version to be given.
         source = scratch / "project"
         await anyio.to_thread.run_sync(_copy_tree, project, source)
         env.setdefault("SETUPTOOLS_SCM_PRETEND_VERSION", "0")
-        steps.append((("--report", str(report), str(source)), "the project"))
-    for requirements, what in steps:
-        argv = [str(tmp / "bin" / "python"), "-m", "pip", "install", *requirements]
-        done = await box.run(argv, cwd=scratch, env=env, timeout=max(settings.run_timeout, 600))
-        if done.returncode != 0:
-            shutil.rmtree(tmp, ignore_errors=True)
-            tail = (done.stderr_text.strip() or done.stdout_text.strip())[-500:]
-            msg = f"could not install {what} for the benchmarks: {tail}"
-            raise LeoError(msg)
-    if private:  # the change's build code ran while the environment was writable
-        own = installed_from_directory(report)
+        # The project's build code runs while the environment is read-only: it builds a wheel,
+        # and only pip, running none of the change's code, writes the environment from it (so
+        # every RECORD there is pip's own, and the wheel names the project's distribution).
+        wheels = scratch / "wheels"
+        sealed = Sandbox(
+            scratch=scratch,
+            readable=(*interpreter_paths(base), tmp),
+            network=settings.setup_network == "allow",
+        )
+        build = [*pip, "wheel", "--no-deps", "--wheel-dir", str(wheels), str(source)]
+        await _pip(sealed, build, scratch, env, settings, tmp, "build the project")
+        built = sorted(str(w) for w in wheels.glob("*.whl"))
+        own = [PurePosixPath(w).name.split("-")[0] for w in built]
+        await _pip(box, [*pip, "install", *built], scratch, env, settings, tmp, "the project")
+    if private:  # the environment holds what the change's wheel installed
         found = await anyio.to_thread.run_sync(lambda: planted(tmp, own))
         if found:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -295,6 +297,25 @@ async def _build_runner(
     with contextlib.suppress(FileNotFoundError):
         shutil.rmtree(venv)
     os.rename(tmp, venv)  # the atomic publish: a half-built environment is never used
+
+
+async def _pip(
+    box: Sandbox,
+    argv: list[str],
+    scratch: Path,
+    env: dict[str, str],
+    settings: Settings,
+    venv: Path,
+    what: str = ", ".join(RUNNER_REQUIREMENTS),
+) -> None:
+    """One pip step of the build in ``box``; a failure removes the half-built ``venv``."""
+    done = await box.run(argv, cwd=scratch, env=env, timeout=max(settings.run_timeout, 600))
+    if done.returncode != 0:
+        shutil.rmtree(venv, ignore_errors=True)
+        tail = (done.stderr_text.strip() or done.stdout_text.strip())[-500:]
+        verb = "" if what.startswith("build") else "install "
+        msg = f"could not {verb}{what} for the benchmarks: {tail}"
+        raise LeoError(msg)
 
 
 def _copy_tree(tree: Path, target: Path) -> None:

@@ -271,19 +271,22 @@ def test_a_project_that_cannot_be_installed_is_benchmarked_without_it_and_says_w
     run.assert_finding(REGRESSION, path="tests/test_bench.py")  # still measured, still caught
 
 
-#: A setup.py whose build, run while the benchmark environment is writable, plants start-up code
-#: there that makes the head's slower ``work`` fast again in every run of both sides.
+#: A setup.py whose build writes start-up code into the benchmark environment that makes the
+#: head's slower ``work`` fast again in every run of both sides (the write is allowed to fail).
 PLANTING_SETUP = """\
+import contextlib
 import sysconfig
 from pathlib import Path
 from setuptools import setup
 
-Path(sysconfig.get_paths()["purelib"], "zz_fast.pth").write_text(
-    "import app.core; app.core.work = lambda n=3000: 1\\n"
-)
+with contextlib.suppress(OSError):
+    Path(sysconfig.get_paths()["purelib"], "zz_fast.pth").write_text(
+        "import app.core; app.core.work = lambda n=3000: 1\\n"
+    )
 setup(name="app", version="1.0", packages=["app"])
 """
-#: The same start-up code, shipped in the project's own wheel (listed in its RECORD).
+#: The same start-up code shipped in the project's own wheel, as data pip installs into the
+#: environment; ``fake`` also ships a second ``.dist-info`` whose RECORD claims it.
 SHIPPING_SETUP = """\
 import os
 import sys
@@ -292,25 +295,42 @@ from pathlib import Path
 from setuptools import setup
 
 Path("zz_fast.pth").write_text("import app.core; app.core.work = lambda n=3000: 1\\n")
+Path("RECORD").write_text("zz_fast.pth,,\\n")
 site = os.path.relpath(sysconfig.get_paths()["purelib"], sys.prefix)
-setup(name="app", version="1.0", packages=["app"], data_files=[(site, ["zz_fast.pth"])])
+data = [(site, ["zz_fast.pth"])]
+if FAKE:
+    data.append((site + "/zz_fake-1.0.dist-info", ["RECORD"]))
+setup(name="app", version="1.0", packages=["app"], data_files=data)
 """
 PLAIN_SETUP = 'from setuptools import setup\n\nsetup(name="app", version="1.0", packages=["app"])\n'
 
 
-@pytest.mark.parametrize("setup", [PLANTING_SETUP, SHIPPING_SETUP], ids=["written", "shipped"])
-def test_start_up_code_the_changes_build_plants_in_its_benchmark_environment_is_tampering(
-    leo_repo, leo_run, setup
-):
-    # Both sides' runs use the environment a change that edits setup.py builds from its head: a
-    # .pth there would hide the regression it brings. Testing checks its own environment alike.
+def test_start_up_code_a_build_writes_never_reaches_the_benchmark_environment(leo_repo, leo_run):
+    # Both sides' runs use the environment a change that edits setup.py gets from its head: a
+    # .pth its build wrote there hid the regression (PASS). The project's wheel is now built
+    # while the environment is read-only, and only pip writes it.
+    repo = leo_repo(
+        base={**BASE, "setup.py": PLAIN_SETUP},
+        head={"setup.py": PLANTING_SETUP, "app/core.py": SLOWER},
+    )
+    run = leo_run(repo.change(), [PerformanceAgent], config=CONFIG)
+    run.assert_no_finding("performance.runner_tampering")
+    run.assert_finding(REGRESSION, path="tests/test_bench.py")
+    assert run.agent("performance").details["environment"] == "installed with its dependencies"
+
+
+@pytest.mark.parametrize("fake", [False, True], ids=["listed", "claimed-by-a-fake"])
+def test_start_up_code_the_changes_own_wheel_ships_is_tampering(leo_repo, leo_run, fake):
+    setup = SHIPPING_SETUP.replace("if FAKE:", f"if {fake}:")
     repo = leo_repo(
         base={**BASE, "setup.py": PLAIN_SETUP}, head={"setup.py": setup, "app/core.py": SLOWER}
     )
     run = leo_run(repo.change(), [PerformanceAgent], config=CONFIG)
     finding = run.assert_finding("performance.runner_tampering", path="setup.py")
     assert finding.severity == "critical"
-    assert "zz_fast.pth (start-up code" in finding.message
+    assert "zz_fast.pth (start-up code the change's own app-1.0.dist-info installed)" in (
+        finding.message
+    )
     run.assert_verdict("FAIL")
 
 
