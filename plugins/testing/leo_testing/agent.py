@@ -348,8 +348,9 @@ async def _collected_at_base(
     return frozenset(record.collected)
 
 
-def _not_collected(at_base: frozenset[str], base: SuiteRun, suite: Suite) -> list[str]:
-    """Base test functions the base commit collects that the base pass did not, in test files
+def _not_collected(at_base: frozenset[str], collected: set[str], suite: Suite) -> list[str]:
+    """Base test functions the base commit collects that the base pass did not (``collected``
+    by its observer, or reported in its ``suite``), in test files
     the base pass could import (a file it could not is judged as a module). Compared by
     function, without parameters: a parameter list may come from the code."""
 
@@ -357,7 +358,7 @@ def _not_collected(at_base: frozenset[str], base: SuiteRun, suite: Suite) -> lis
         return nodeid.split("[", 1)[0]
 
     unimportable = {c.file for c in suite.cases if c.collection_error}
-    seen = observer.read_record(base.observer).collected | {c.nodeid for c in suite.cases}
+    seen = collected | {c.nodeid for c in suite.cases}
     have = {function(n) for n in seen}
     wanted = {
         function(n)
@@ -1072,16 +1073,22 @@ class TestingAgent(SubAgent):
         edited harness, and base tests the change's own run weakened."""
         findings = await tampering_findings(change)
         head_suite = _suite(run.junit)
-        if run.observer is not None:
-            record = observer.read_record(run.observer)
+        # Each observer record is read once: a large suite writes three lines per test.
+        head_record = observer.read_record(run.observer) if run.observer is not None else None
+        base_record = (
+            observer.read_record(run.base.observer)
+            if run.base is not None and run.base.observer is not None
+            else None
+        )
+        if head_record is not None:
             findings += observer.agreement_findings(
-                record, head_suite, run.result.returncode, run.result.stdout_text
+                head_record, head_suite, run.result.returncode, run.result.stdout_text
             )
-            findings += observer.exit_findings(record)
+            findings += observer.exit_findings(head_record)
             details["observer"] = {
-                "started": record.started,
-                "finished": record.finished,
-                "exit_forced": record.exit_forced,
+                "started": head_record.started,
+                "finished": head_record.finished,
+                "exit_forced": head_record.exit_forced,
             }
         bytecode = [f.path for f in change.files if f.path.endswith((".pyc", ".pyo"))]
         if bytecode:
@@ -1093,7 +1100,7 @@ class TestingAgent(SubAgent):
             bending, inert = await harness_effect(change, harness, own, self.settings.coverage_omit)
             details["harness_effect"] = {"may_bend": bending[:50], "cannot_bend": inert[:50]}
             findings.append(_harness_finding(list(harness), bending, inert))
-        records = [observer.read_record(r.observer) for r in (run, run.base) if r and r.observer]
+        records = [r for r in (head_record, base_record) if r is not None]
         findings += observer.plugin_findings(records, run.tree, change)
         base = run.base
         if base is None:
@@ -1107,12 +1114,11 @@ class TestingAgent(SubAgent):
         details["base_pass"] = info
         if run.failing_before:
             info["failing_before"] = sorted(run.failing_before)[:200]
-        if base.observer is not None:
-            record = observer.read_record(base.observer)
+        if base_record is not None:
             findings += [
                 f.model_copy(update={"message": f"base pass: {f.message}"})
                 for f in observer.agreement_findings(
-                    record, base_suite, base.result.returncode, base.result.stdout_text
+                    base_record, base_suite, base.result.returncode, base.result.stdout_text
                 )
             ]
         if base_suite is None:
@@ -1175,8 +1181,8 @@ class TestingAgent(SubAgent):
             weakened, self.settings.updated_tests, run.failing_before
         )
         findings += _skipped_by_code_findings(run.skipped_by_code, base_suite, edited)
-        if run.collected_at_base is not None:
-            missing = _not_collected(run.collected_at_base, base, base_suite)
+        if run.collected_at_base is not None and base_record is not None:
+            missing = _not_collected(run.collected_at_base, base_record.collected, base_suite)
             if missing:
                 info["not_collected"] = missing[:200]
                 findings.append(_not_collected_finding(missing))
