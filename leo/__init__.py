@@ -43,7 +43,7 @@ if TYPE_CHECKING:
     )
     from leo.subagent import AgentSettings, CheckOutcome, Conflict, SubAgent
     from leo.syntax import parse_expression, parse_python, syntax_lock
-    from leo.venvs import installed_from_directory, planted
+    from leo.venvs import planted
 
 __all__ = [
     "AgentSettings",
@@ -81,7 +81,6 @@ __all__ = [
     "current_isolation",
     "find_tool",
     "hookimpl",
-    "installed_from_directory",
     "interpreter_paths",
     "parse_expression",
     "parse_python",
@@ -134,7 +133,6 @@ _WHERE = {
     "parse_expression": "leo.syntax",
     "parse_python": "leo.syntax",
     "syntax_lock": "leo.syntax",
-    "installed_from_directory": "leo.venvs",
     "planted": "leo.venvs",
 }
 

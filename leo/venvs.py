@@ -13,7 +13,6 @@ from __future__ import annotations
 import base64
 import csv
 import hashlib
-import json
 import re
 from collections.abc import Iterable
 from pathlib import Path
@@ -71,22 +70,6 @@ def planted(venv: Path, own: Iterable[str] = ()) -> list[str]:
             elif ours:  # listed by the project's RECORD, whatever else claims it too
                 found.append(f"{entry.name} (start-up code the change's own {ours[0]} installed)")
     return found[:_LIMIT]
-
-
-def installed_from_directory(report: Path) -> list[str]:
-    """Names of the distributions pip installed from a local directory (the project itself),
-    from the JSON of ``pip install --report``."""
-    try:
-        data = json.loads(report.read_text())
-    except (OSError, ValueError):
-        return []
-    names = []
-    for item in data.get("install", []) if isinstance(data, dict) else []:
-        info = item.get("download_info", {}) if isinstance(item, dict) else {}
-        name = item.get("metadata", {}).get("name") if isinstance(item, dict) else None
-        if isinstance(info, dict) and "dir_info" in info and isinstance(name, str):
-            names.append(name)
-    return names
 
 
 def _normalise(name: str) -> str:

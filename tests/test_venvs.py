@@ -1,13 +1,11 @@
-"""``planted``: what a change's build left in the environment it installed into; and which
-distributions pip installed from the project's own directory."""
+"""``planted``: what a change's build left in the environment it installed into."""
 
 from __future__ import annotations
 
 import base64
 import hashlib
-import json
 
-from leo import installed_from_directory, planted
+from leo import planted
 
 
 def _installed(site, files: dict[str, bytes], dist: str = "demo-1.0") -> None:
@@ -59,15 +57,3 @@ def test_start_up_code_in_the_changes_own_wheel_is_planted(tmp_path):
     assert planted(tmp_path, own=["calc-tools"]) == [
         "fast.pth (start-up code the change's own Calc_Tools-1.0.dist-info installed)"
     ]
-
-
-def test_project_installed_from_the_worktree_is_found_in_pips_report(tmp_path):
-    report = {
-        "install": [
-            {"metadata": {"name": "demo"}, "download_info": {"url": "file:///t", "dir_info": {}}},
-            {"metadata": {"name": "attrs"}, "download_info": {"url": "https://x/attrs.whl"}},
-        ]
-    }
-    (tmp_path / "r.json").write_text(json.dumps(report))
-    assert installed_from_directory(tmp_path / "r.json") == ["demo"]
-    assert installed_from_directory(tmp_path / "missing.json") == []

@@ -267,7 +267,8 @@ async def _build_runner(
     )
     env = allowed_environ(home=scratch / "home", setup=True)
     pip = [str(tmp / "bin" / "python"), "-m", "pip"]
-    await _pip(box, [*pip, "install", *RUNNER_REQUIREMENTS], scratch, env, settings, tmp)
+    needs = f"install {', '.join(RUNNER_REQUIREMENTS)}"
+    await _pip(box, [*pip, "install", *RUNNER_REQUIREMENTS], scratch, env, settings, tmp, needs)
     own: list[str] = []
     if project is not None:
         # A copy, so the build's files (build/, *.egg-info) never reach a measured worktree;
@@ -288,7 +289,9 @@ async def _build_runner(
         await _pip(sealed, build, scratch, env, settings, tmp, "build the project")
         built = sorted(str(w) for w in wheels.glob("*.whl"))
         own = [PurePosixPath(w).name.split("-")[0] for w in built]
-        await _pip(box, [*pip, "install", *built], scratch, env, settings, tmp, "the project")
+        await _pip(
+            box, [*pip, "install", *built], scratch, env, settings, tmp, "install the project"
+        )
     if private:  # the environment holds what the change's wheel installed
         found = await anyio.to_thread.run_sync(lambda: planted(tmp, own))
         if found:
@@ -306,15 +309,15 @@ async def _pip(
     env: dict[str, str],
     settings: Settings,
     venv: Path,
-    what: str = ", ".join(RUNNER_REQUIREMENTS),
+    doing: str,
 ) -> None:
-    """One pip step of the build in ``box``; a failure removes the half-built ``venv``."""
+    """One pip step of the build in ``box``; a failure removes the half-built ``venv`` and
+    says what it could not do (``doing``)."""
     done = await box.run(argv, cwd=scratch, env=env, timeout=max(settings.run_timeout, 600))
     if done.returncode != 0:
         shutil.rmtree(venv, ignore_errors=True)
         tail = (done.stderr_text.strip() or done.stdout_text.strip())[-500:]
-        verb = "" if what.startswith("build") else "install "
-        msg = f"could not {verb}{what} for the benchmarks: {tail}"
+        msg = f"could not {doing} for the benchmarks: {tail}"
         raise LeoError(msg)
 
 

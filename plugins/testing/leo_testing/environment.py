@@ -32,7 +32,6 @@ from leo import (
     LeoError,
     Tool,
     ToolResult,
-    installed_from_directory,
     planted,
     run_git,
     run_tool,
@@ -520,6 +519,21 @@ def sdist_version(tree: Path) -> str | None:
         return None
     found = re.search(r"^Version:\s*([0-9A-Za-z.+!_-]{1,60})\s*$", head, re.MULTILINE)
     return found.group(1) if found else None
+
+
+def installed_from_directory(report: Path) -> list[str]:
+    """Names of the distributions pip installed from a local directory (the project itself)."""
+    try:
+        data = json.loads(report.read_text())
+    except (OSError, ValueError):
+        return []
+    names = []
+    for item in data.get("install", []) if isinstance(data, dict) else []:
+        info = item.get("download_info", {}) if isinstance(item, dict) else {}
+        name = item.get("metadata", {}).get("name") if isinstance(item, dict) else None
+        if isinstance(info, dict) and "dir_info" in info and isinstance(name, str):
+            names.append(name)
+    return names
 
 
 class _Setup:

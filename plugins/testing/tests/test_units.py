@@ -310,3 +310,19 @@ def test_the_environment_cache_keeps_the_recently_used_and_never_one_in_use(tmp_
     kept = {p.name for p in tmp_path.iterdir() if p.is_dir()}
     assert kept == {mine, recent, older, held, "not-an-environment"}
     assert (tmp_path / f"{oldest}.lock").exists()  # a waiting run finds no environment and builds
+
+
+def test_project_installed_from_the_worktree_is_found_in_pips_report(tmp_path):
+    import json
+
+    from leo_testing.environment import installed_from_directory
+
+    report = {
+        "install": [
+            {"metadata": {"name": "demo"}, "download_info": {"url": "file:///t", "dir_info": {}}},
+            {"metadata": {"name": "attrs"}, "download_info": {"url": "https://x/attrs.whl"}},
+        ]
+    }
+    (tmp_path / "r.json").write_text(json.dumps(report))
+    assert installed_from_directory(tmp_path / "r.json") == ["demo"]
+    assert installed_from_directory(tmp_path / "missing.json") == []
