@@ -27,6 +27,17 @@ MUCH_SLOWER = CORE.replace("for i in range(n):", "for i in range(50 * n):")
 TRIVIAL = "def test_work(benchmark):\n    assert benchmark(lambda: 1 + 2) == 3\n"
 
 
+def caught_and_asked(run, benchmark: str, edited: str):
+    """The regression is measured anyway (FAIL), and the change's edit to what the benchmark
+    runs with is a decision for a LEAD; returns that finding."""
+    __tracebackhide__ = True
+    run.assert_verdict("FAIL")
+    run.assert_finding(REGRESSION, path=benchmark)
+    finding = run.assert_finding("performance.benchmark_edited", path=edited)
+    assert finding.message in run.agent("performance").decisions
+    return finding
+
+
 def test_benchmark_rewritten_to_measure_nothing_still_finds_the_regression(leo_repo, leo_run):
     repo = leo_repo(base=BASE, head={"app/core.py": MUCH_SLOWER, "tests/test_bench.py": TRIVIAL})
     run = leo_run(repo.change(), [PerformanceAgent], config=CONFIG)
@@ -80,10 +91,7 @@ def test_a_shrunk_workload_in_a_support_module_is_not_measured(leo_repo, leo_run
     }
     head = {"app/core.py": MUCH_SLOWER, "tests/workload.py": "SIZE = 1\n"}
     run = leo_run(leo_repo(base=base, head=head).change(), [PerformanceAgent], config=CONFIG)
-    run.assert_verdict("FAIL")
-    run.assert_finding(REGRESSION, path="tests/test_bench.py")
-    finding = run.assert_finding("performance.benchmark_edited", path="tests/workload.py")
-    assert finding.message in run.agent("performance").decisions
+    caught_and_asked(run, "tests/test_bench.py", "tests/workload.py")
 
 
 SLOW_CLOCK = (
@@ -99,10 +107,7 @@ def test_a_sitecustomize_the_change_adds_on_pythonpath_is_not_run(leo_repo, leo_
     # holds, slowed the clock 200-fold at head: the regression was measured as a speed-up.
     repo = leo_repo(base=BASE, head={"app/core.py": MUCH_SLOWER, path: SLOW_CLOCK})
     run = leo_run(repo.change(), [PerformanceAgent], config=CONFIG)
-    run.assert_verdict("FAIL")
-    run.assert_finding(REGRESSION, path="tests/test_bench.py")
-    hook = run.assert_finding("performance.benchmark_edited", path=path)
-    assert hook.message in run.agent("performance").decisions
+    caught_and_asked(run, "tests/test_bench.py", path)
 
 
 def test_a_shrunk_workload_beside_a_benchmark_outside_any_package_is_not_measured(
@@ -119,10 +124,7 @@ def test_a_shrunk_workload_beside_a_benchmark_outside_any_package_is_not_measure
     del base["tests/test_bench.py"]
     head = {"app/core.py": MUCH_SLOWER, "perf/workload.py": "SIZE = 30\n"}
     run = leo_run(leo_repo(base=base, head=head).change(), [PerformanceAgent], config=CONFIG)
-    run.assert_verdict("FAIL")
-    run.assert_finding(REGRESSION, path="perf/test_speed.py")
-    finding = run.assert_finding("performance.benchmark_edited", path="perf/workload.py")
-    assert finding.message in run.agent("performance").decisions
+    caught_and_asked(run, "perf/test_speed.py", "perf/workload.py")
     # Hostile twin's honest side: beside a benchmark inside a package, the code is the head's.
     packaged = {**BASE, "app/test_speed.py": BENCH}
     head = {"app/core.py": MUCH_SLOWER}
@@ -145,7 +147,5 @@ def test_bytecode_the_change_commits_is_not_what_the_benchmark_runs(leo_repo, le
     name = f"app/__pycache__/core.{sys.implementation.cache_tag}.pyc"
     repo = leo_repo(base=BASE, head={"app/core.py": MUCH_SLOWER, name: pyc.read_bytes()})
     run = leo_run(repo.change(), [PerformanceAgent], config=CONFIG)
-    run.assert_verdict("FAIL")
-    run.assert_finding(REGRESSION, path="tests/test_bench.py")
-    found = run.assert_finding("performance.benchmark_edited", path=name)
+    found = caught_and_asked(run, "tests/test_bench.py", name)
     assert "compiled bytecode" in found.message
