@@ -1453,9 +1453,14 @@ class TestingAgent(SubAgent):
             details["interpreter"] = f"unknown: {settings.python} did not say"
             return {}
         details["interpreter"] = target.describe()
+        files = await reachable.head_files(change)
+        venv = Path(settings.python).parent.parent
+        target = target.without(
+            reachable.shadowing(files, venv if (venv / "pyvenv.cfg").is_file() else None)
+        )
         ran = {p: any(h.values()) for p, h in hits.items()}
         modules = await reachable.gated_modules(
-            change, [p for p in unrun if not ran.get(p)], ran, target
+            change, files, [p for p in unrun if not ran.get(p)], ran, target
         )
         gated: dict[str, dict[int, str]] = {}
         for path, lines in unrun.items():

@@ -11,7 +11,12 @@ guards below are decided; anything else is unknown and its lines are counted as 
   ``.minor``, ``.micro``), ``sys.platform`` (``==``, ``!=``, ``in``, ``.startswith``),
   ``os.name``, ``platform.system()``, joined by ``and``, ``or`` and ``not``;
 * each name only as imported from ``sys``, ``os`` or ``platform`` and never bound again in the
-  file (a parameter, an assignment, ``sys.platform = ...``, a function named ``sys``).
+  file (a parameter, an assignment, ``sys.platform = ...``, a function named ``sys``);
+* in a ``try``, a statement that certainly raises here: it imports a module only another
+  platform's Python has (``msvcrt``, ``fcntl``, …, which the tests' interpreter lacks and
+  neither the project nor its environment provides) or reads a ``ctypes`` name defined only on
+  Windows (colorama's ``LibraryLoader(ctypes.WinDLL)``). The rest of the ``try`` body and its
+  ``else`` never run; the handlers do.
 """
 
 from __future__ import annotations
@@ -28,13 +33,30 @@ from typing import Any, Literal
 
 from leo import Change, LeoError, parse_python, run_git, run_tool
 
+#: Standard modules only some platforms' Pythons have: importing one elsewhere raises.
+PLATFORM_MODULES = (
+    "msvcrt", "winreg", "_winapi", "winsound", "_overlapped", "nt",
+    "fcntl", "termios", "pwd", "grp", "resource", "posix", "tty", "pty", "syslog",
+)  # fmt: skip
+#: ``ctypes`` names defined only where ``os.name == "nt"`` (ctypes/__init__.py).
+_CTYPES_NT = (
+    "WinDLL", "OleDLL", "windll", "oledll", "WinError", "FormatError", "GetLastError",
+    "get_last_error", "set_last_error", "HRESULT",
+)  # fmt: skip
 #: The probe of a test interpreter other than LEO's own; ``-I -S``: no site hooks run.
 _PROBE = (
-    "import json, os, platform, sys; print(json.dumps({'version': list(sys.version_info), "
-    "'platform': sys.platform, 'os_name': os.name, 'system': platform.system()}))"
+    "import importlib.util, json, os, platform, sys; print(json.dumps({'version': "
+    "list(sys.version_info), 'platform': sys.platform, 'os_name': os.name, 'system': "
+    "platform.system(), 'missing': [m for m in sys.argv[1:] if importlib.util.find_spec(m) is "
+    "None]}))"
 )
 #: What a guard may name: module -> its attributes a guard may read.
-_MEMBERS = {"sys": ("version_info", "platform"), "os": ("name",), "platform": ("system",)}
+_MEMBERS = {
+    "sys": ("version_info", "platform"),
+    "os": ("name",),
+    "platform": ("system",),
+    "ctypes": _CTYPES_NT,
+}
 _VERSION_PARTS = {"major": 0, "minor": 1, "micro": 2}
 #: Files whose text may name a module to import (entry points, pytest plugins).
 _CONFIG_SUFFIXES = (".toml", ".cfg", ".ini", ".txt")
@@ -56,16 +78,36 @@ class Target:
     """``os.name``."""
     system: str
     """``platform.system()``."""
+    missing: frozenset[str] = frozenset()
+    """What importing or reading certainly fails here: ``PLATFORM_MODULES`` the interpreter
+    lacks, and ``ctypes.WinDLL`` and the like off Windows."""
 
     def describe(self) -> str:
         return f"Python {'.'.join(str(p) for p in self.version[:3])} / {self.platform}"
 
+    def without(self, names: Iterable[str]) -> Target:
+        """This target where modules named ``names`` (the project's own, its environment's)
+        may be found after all: importing them is no longer certain to fail."""
+        shadowed = set(names)
+        kept = {m for m in self.missing if m.split(".")[0] not in shadowed}
+        return Target(self.version, self.platform, self.os_name, self.system, frozenset(kept))
+
     @classmethod
     def here(cls) -> Target:
+        import importlib.util
         import os
         import platform
 
-        return cls(tuple(sys.version_info), sys.platform, os.name, platform.system())
+        missing = [m for m in PLATFORM_MODULES if importlib.util.find_spec(m) is None]
+        return cls(
+            tuple(sys.version_info), sys.platform, os.name, platform.system(),
+            _missing(missing, os.name),
+        )  # fmt: skip
+
+
+def _missing(modules: Iterable[str], os_name: str) -> frozenset[str]:
+    nt = () if os_name == "nt" else (f"ctypes.{n}" for n in _CTYPES_NT)
+    return frozenset([*modules, *nt])
 
 
 async def probe(python: str) -> Target | None:
@@ -74,17 +116,32 @@ async def probe(python: str) -> Target | None:
     try:
         if Path(python).resolve() == Path(sys.executable).resolve():
             return Target.here()
-        result = await run_tool([python, "-I", "-S", "-c", _PROBE], timeout=60)
+        argv = [python, "-I", "-S", "-c", _PROBE, *PLATFORM_MODULES]
+        result = await run_tool(argv, timeout=60)
         data = json.loads(result.stdout)
         version = tuple(data["version"])
         fields = (data["platform"], data["os_name"], data["system"])
+        missing = set(data["missing"])
     except (LeoError, OSError, ValueError, KeyError, TypeError):
         return None
     if result.returncode != 0 or len(version) != 5 or not all(isinstance(f, str) for f in fields):
         return None
-    if not all(isinstance(p, int) for p in version[:3]):
+    if not all(isinstance(p, int) for p in version[:3]) or not missing <= set(PLATFORM_MODULES):
         return None
-    return Target(version, *fields)
+    return Target(version, *fields, _missing(missing, fields[1]))
+
+
+def shadowing(files: Iterable[str], environment: Path | None) -> set[str]:
+    """Top-level names a module of the project (``files``, at any depth) or of the tests'
+    environment (its site-packages) may answer to: ``try: import msvcrt`` may find one."""
+    names: set[str] = set()
+    for path in files:
+        p = PurePosixPath(path)
+        names |= {*p.parts[:-1], p.name.split(".")[0]}  # a folder may be a namespace package
+    if environment is not None:
+        for site in environment.glob("lib/python*/site-packages"):
+            names |= {entry.name.split(".")[0] for entry in site.iterdir()}
+    return names
 
 
 # --- The guard: which names mean what, and what an expression is worth here -----------------
@@ -181,7 +238,8 @@ class Guards:
         self.modules, self.members = _bindings(tree)
         self.target = target
 
-    def _member(self, node: ast.expr) -> tuple[str, str] | None:
+    def member(self, node: ast.expr) -> tuple[str, str] | None:
+        """The (module, attribute) ``node`` reads, e.g. ``("sys", "platform")``, if any."""
         if isinstance(node, ast.Name):
             return self.members.get(node.id)
         if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
@@ -193,7 +251,7 @@ class Guards:
     def value(self, node: ast.expr) -> object:
         """What ``node`` is worth on the target, or ``_UNKNOWN``."""
         t = self.target
-        member = self._member(node)
+        member = self.member(node)
         if member == ("sys", "version_info"):
             return t.version
         if member == ("sys", "platform"):
@@ -201,7 +259,7 @@ class Guards:
         if member == ("os", "name"):
             return t.os_name
         if isinstance(node, ast.Call) and not node.args and not node.keywords:
-            return t.system if self._member(node.func) == ("platform", "system") else _UNKNOWN
+            return t.system if self.member(node.func) == ("platform", "system") else _UNKNOWN
         if isinstance(node, ast.Constant) and type(node.value) in (int, str):
             return node.value
         if isinstance(node, ast.Tuple | ast.List | ast.Set):
@@ -336,6 +394,17 @@ def regions(source: bytes | ast.Module, target: Target) -> list[Region]:
 
     def walk(block: Sequence[ast.stmt]) -> None:
         for i, stmt in enumerate(block):
+            if isinstance(stmt, ast.Try | ast.TryStar) and (fails := _fails(stmt.body, guards)):
+                n, why = fails
+                walk(stmt.body[: n + 1])
+                for rest in (stmt.body[n + 1 :], stmt.orelse):
+                    if rest:
+                        found.append(Region(_span(rest), why))
+                for handler in stmt.handlers:
+                    walk(handler.body)
+                if stmt.finalbody:
+                    walk(stmt.finalbody)
+                continue
             if not isinstance(stmt, ast.If):
                 for name in ("body", "orelse", "finalbody"):
                     if getattr(stmt, name, None):
@@ -361,6 +430,59 @@ def regions(source: bytes | ast.Module, target: Target) -> list[Region]:
 
     walk(tree.body)
     return found
+
+
+def _fails(body: Sequence[ast.stmt], guards: Guards) -> tuple[int, str] | None:
+    """The first statement of a ``try`` body certain to raise on the target, and why."""
+    missing = guards.target.missing
+    for n, stmt in enumerate(body):
+        failing: str | None = None
+        if isinstance(stmt, ast.Import):
+            failing = next((a.name for a in stmt.names if a.name.split(".")[0] in missing), None)
+        elif isinstance(stmt, ast.ImportFrom) and not stmt.level and stmt.module:
+            if stmt.module.split(".")[0] in missing:
+                failing = stmt.module
+            elif stmt.module == "ctypes":
+                wanted = (f"ctypes.{a.name}" for a in stmt.names)
+                failing = next((m for m in wanted if m in missing), None)
+        elif isinstance(stmt, ast.Expr | ast.Assign | ast.AnnAssign | ast.AugAssign):
+            for node in _evaluated(stmt.value) if stmt.value is not None else ():
+                member = guards.member(node)
+                if member and f"{member[0]}.{member[1]}" in missing:
+                    failing = f"{member[0]}.{member[1]}"
+                    break
+        if failing is not None:
+            return n, (
+                f"only runs where `{failing}` can be imported (line {stmt.lineno} raises here)"
+            )
+    return None
+
+
+def _evaluated(node: ast.expr) -> Iterable[ast.expr]:
+    """``node`` and the parts of it every evaluation of it reaches (not a lambda's body, the
+    branch of a conditional, the right of an ``and``)."""
+    yield node
+    parts: list[ast.expr] = []
+    if isinstance(node, ast.Call):
+        parts = [node.func, *node.args, *(k.value for k in node.keywords)]
+    elif isinstance(node, ast.Attribute | ast.Starred | ast.Await):
+        parts = [node.value]
+    elif isinstance(node, ast.UnaryOp):
+        parts = [node.operand]
+    elif isinstance(node, ast.Subscript):
+        parts = [node.value, node.slice]
+    elif isinstance(node, ast.BinOp):
+        parts = [node.left, node.right]
+    elif isinstance(node, ast.BoolOp):
+        parts = node.values[:1]
+    elif isinstance(node, ast.IfExp):
+        parts = [node.test]
+    elif isinstance(node, ast.Compare):
+        parts = [node.left, *node.comparators[:1]]
+    elif isinstance(node, ast.Tuple | ast.List | ast.Set):
+        parts = list(node.elts)
+    for part in parts:
+        yield from _evaluated(part)
 
 
 def unreachable(
@@ -496,16 +618,24 @@ def _read_importer(
     return found
 
 
+async def head_files(change: Change) -> list[str]:
+    """Every file of the project at the head."""
+    listing = await run_git(change.repo, "ls-tree", "-r", "-z", "--name-only", change.head_sha)
+    return [p for p in listing.stdout.decode("utf-8", "replace").split("\0") if p]
+
+
 async def gated_modules(
-    change: Change, candidates: Iterable[str], ran: Mapping[str, bool], target: Target
+    change: Change,
+    files: Sequence[str],
+    candidates: Iterable[str],
+    ran: Mapping[str, bool],
+    target: Target,
 ) -> dict[str, str]:
     """Path -> why, for each of ``candidates`` (changed modules no test imported) that every
-    import in the project places where the target never goes: under a decided guard, or in a
-    module itself imported only so. A module imported anywhere else, or named in a string or a
-    config file (a dynamic import, an entry point) stays ordinary. ``ran`` says which files
-    ran any line under coverage."""
-    listing = await run_git(change.repo, "ls-tree", "-r", "-z", "--name-only", change.head_sha)
-    files = [p for p in listing.stdout.decode("utf-8", "replace").split("\0") if p]
+    import in the project (``files``, at the head) places where the target never goes: under a
+    decided guard, or in a module itself imported only so. A module imported anywhere else, or
+    named in a string or a config file (a dynamic import, an entry point) stays ordinary.
+    ``ran`` says which files ran any line under coverage."""
     packages = {p for p in files if p.endswith("/__init__.py")}
     names = {p: n for p in files if (n := module_name(p, packages)) is not None}
     paths = {n: p for p, n in names.items()}

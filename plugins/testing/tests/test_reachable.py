@@ -9,9 +9,20 @@ import sys
 import anyio
 import pytest
 from leo_testing import changed_coverage as cc
-from leo_testing.reachable import Target, gated_modules, probe, regions, unreachable
+from leo_testing.reachable import (
+    Target,
+    gated_modules,
+    head_files,
+    probe,
+    regions,
+    shadowing,
+    unreachable,
+)
 
-HERE = Target((3, 11, 7, "final", 0), "linux", "posix", "Linux")
+HERE = Target(
+    (3, 11, 7, "final", 0), "linux", "posix", "Linux",
+    frozenset({"msvcrt", "winreg", "_winapi", "ctypes.WinDLL", "ctypes.windll", "ctypes.WinError"}),
+)  # fmt: skip
 
 
 def _gated(body: str, header: str = "import sys\nimport os\nimport platform\n") -> set[int]:
@@ -128,6 +139,77 @@ def test_hostile_twin_an_early_return_under_an_undecidable_guard_hides_nothing()
     assert _gated(body) == set()
 
 
+WIN32 = """\
+try:
+    import ctypes
+    from ctypes import LibraryLoader
+    windll = LibraryLoader(ctypes.WinDLL)
+    from ctypes import wintypes
+except (AttributeError, ImportError):
+    windll = None
+else:
+    from ctypes import byref
+    def get_mode(handle):
+        return windll.kernel32.GetConsoleMode(handle)
+"""
+
+
+def test_a_try_whose_body_raises_here_keeps_its_rest_and_else_out():
+    """colorama 0.4.6 ``win32.py``: ``ctypes.WinDLL`` exists only on Windows, so the rest of
+    the ``try`` and its ``else`` never run here; the handler does."""
+    assert _gated(WIN32, "") == {5, 9, 10, 11}
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "import msvcrt",
+        "import os, winreg",
+        "from msvcrt import get_osfhandle",
+        "from ctypes import WinDLL",
+        "import ctypes\n    x = f(g(), ctypes.windll.kernel32)",
+        "import ctypes as c\n    c.WinError()",
+    ],
+)
+def test_a_statement_certain_to_raise_here_ends_its_try(statement):
+    body = f"try:\n    {statement}\n    a = 1\nexcept ImportError:\n    a = 2\nelse:\n    b = 3\n"
+    end = statement.count("\n")
+    assert _gated(body, "") == {3 + end, 7 + end}
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "import fcntl",  # there here
+        "import msvcrt_compat",  # not a module another platform has
+        "from mine import WinDLL",
+        "import ctypes\n    x = ctypes.WinDLL if flag else None",  # may never read it
+        "import ctypes\n    f = lambda: ctypes.WinDLL",
+        "import ctypes\n    x = flag and ctypes.WinDLL",
+        "import ctypes\n    ctypes.WinDLL = object\n    x = ctypes.WinDLL",  # rebound
+        "ctypes = mine\n    x = ctypes.WinDLL",  # not the module
+        "if flag:\n        import msvcrt",
+    ],
+)
+def test_hostile_twin_a_try_that_may_not_raise_here_keeps_its_lines(statement):
+    body = f"try:\n    {statement}\n    a = 1\nexcept ImportError:\n    a = 2\nelse:\n    b = 3\n"
+    assert _gated(body, "") == set()
+
+
+def test_hostile_twin_a_module_the_project_or_its_environment_provides_may_import(tmp_path):
+    """A project's own ``msvcrt.py`` (or a distribution's) imports anywhere: nothing is out."""
+    body = "try:\n    import msvcrt\n    a = 1\nexcept ImportError:\n    a = 2\n"
+    site = tmp_path / "lib" / "python3.11" / "site-packages"
+    site.mkdir(parents=True)
+    (site / "winreg.cpython-311-x86_64-linux-gnu.so").write_bytes(b"")
+    names = shadowing(["src/pkg/__init__.py", "vendor/msvcrt/__init__.py"], tmp_path)
+    assert {"msvcrt", "winreg", "pkg", "src", "vendor"} <= names
+    target = HERE.without(names)
+    assert target.missing == HERE.missing - {"msvcrt", "winreg"}
+    assert regions(body.encode(), target) == []
+    assert HERE.without(["ctypes"]).missing == {"msvcrt", "winreg", "_winapi"}
+
+
 def test_a_region_coverage_saw_run_is_trusted_over_the_evaluation():
     """If coverage says a line ran, the evaluation was wrong (a test patched ``sys.platform``):
     the whole region stays counted."""
@@ -148,6 +230,7 @@ def test_another_interpreter_is_asked_and_one_that_cannot_say_decides_nothing(tm
     wrapper.write_text(f'#!/bin/sh\nexec "{sys.executable}" "$@"\n')
     wrapper.chmod(0o755)
     assert anyio.run(probe, str(wrapper)) == Target.here()
+    assert {"msvcrt", "ctypes.WinDLL"} <= Target.here().missing  # LEO runs on Linux
     broken = tmp_path / "broken"
     broken.write_text("#!/bin/sh\necho '{\"version\": [3]}'\n")
     broken.chmod(0o755)
@@ -174,7 +257,8 @@ PROJECT = {"src/pkg/__init__.py": INIT, "src/pkg/_format.py": FORMAT, "tests/tes
 def _modules(leo_repo, head: dict[str, str], ran: tuple[str, ...] = ()) -> dict[str, str]:
     change = leo_repo(base=PROJECT, head=head).change()
     candidates = [p for p in change.paths(suffixes=(".py",)) if p not in ran]
-    return anyio.run(gated_modules, change, candidates, dict.fromkeys(ran, True), HERE)
+    files = anyio.run(head_files, change)
+    return anyio.run(gated_modules, change, files, candidates, dict.fromkeys(ran, True), HERE)
 
 
 def test_a_module_imported_only_under_a_guard_false_here_is_out(leo_repo):
