@@ -87,7 +87,9 @@ _PROBED_LAST = frozenset(name.rsplit(".", 1)[-1] for name in _PROBED_ALL)
 _RUNNER_TRACES = {"faulthandler.is_enabled": "pytest's faulthandler plugin enables it"}
 #: Names of the runner a probe looks for; a piece of ``_pytest`` or ``py.test`` of four
 #: characters or more with its ``py`` counts too (``m.startswith("_pyt") for m in sys.modules``).
-_RUNNER_WORDS = ("pytest", "py.test", "xdist", "cov_core", "unittest.mock")
+_RUNNER_WORDS = ("pytest", "py.test", "xdist", "cov_core", "unittest.mock", "benchmark")
+#: What a caller's name (its file, function or module) shows when it is a test or a benchmark.
+_FRAME_WORDS = ("test", "bench")
 _RUNNER_PIECES = ("_pytest", "py.test")
 #: Environment variables the runner sets (``PYTEST_CURRENT_TEST``, ``PYTEST_VERSION``, …).
 _RUNNER_ENV = re.compile(r"^(PYTEST_|PYTEST$|COV_CORE_)")
@@ -587,7 +589,9 @@ class _Scanner(ast.NodeVisitor):
                 if probed and _names_runner(low):
                     what = f"looks for its test runner ({text[:40]!r} in {probed[0]})"
                     self._hit(node.lineno, what, critical=False)
-                elif frames and "test" in low and not any(c.isspace() for c in low):
+                elif frames and any(w in low for w in _FRAME_WORDS) and not any(
+                    c.isspace() for c in low
+                ):
                     what = f"looks for a test among its callers ({text[:40]!r}, {min(frames)})"
                     self._hit(node.lineno, what, critical=False)
 

@@ -161,6 +161,14 @@ KNOWS_ITS_TESTS = {
     # pytest-cov imports coverage.py in the base pass too, which runs without --cov
     "coverage-loaded": "import sys\nON = 'coverage' in sys.modules\n",
     "faulthandler-on": "import faulthandler as fh\nON = fh.is_enabled()\n",
+    # round 4: fast only under the benchmark (Performance's evidence is a pytest-benchmark run)
+    "benchmark-caller": "import sys\n\n\ndef work(n):\n"
+    "    if 'bench' in sys._getframe(2).f_code.co_filename:\n        return n\n"
+    "    return sum(range(n))\n",
+    "benchmark-stack": "import inspect\n\n\ndef work(n):\n"
+    "    fast = any('benchmark' in f.filename for f in inspect.stack())\n    return fast\n",
+    "benchmark-argv": "import sys\nFAST = any('benchmark' in a for a in sys.argv)\n",
+    "benchmark-loaded": "import sys\nFAST = 'pytest_' + 'benchmark' in sys.modules\n",
 }
 
 
@@ -186,6 +194,8 @@ def test_code_under_test_that_only_uses_sys_modules_or_unittest_is_not_flagged()
         "try:\n    import numpy\nexcept ImportError:\n    numpy = None\n",
         "import os\nON = os.getenv('HYPOTHESIS_INTERNAL_COVERAGE') == 'true'\n",
         "import faulthandler\n\n\ndef main():\n    faulthandler.enable()\n",
+        "import os\nRUNS = int(os.environ.get('ROUNDS', 3))\nLABEL = 'benchmark results'\n",
+        "import sys\n\n\ndef here():\n    return sys._getframe(1).f_code.co_name\n",
     ):
         assert scan(source.encode(), test_side=False) == [], source
 
