@@ -589,8 +589,10 @@ class _Scanner(ast.NodeVisitor):
                 if probed and _names_runner(low):
                     what = f"looks for its test runner ({text[:40]!r} in {probed[0]})"
                     self._hit(node.lineno, what, critical=False)
-                elif frames and any(w in low for w in _FRAME_WORDS) and not any(
-                    c.isspace() for c in low
+                elif (
+                    frames
+                    and any(w in low for w in _FRAME_WORDS)
+                    and not any(c.isspace() for c in low)
                 ):
                     what = f"looks for a test among its callers ({text[:40]!r}, {min(frames)})"
                     self._hit(node.lineno, what, critical=False)
