@@ -594,7 +594,7 @@ class _Scanner(ast.NodeVisitor):
                     and any(w in low for w in _FRAME_WORDS)
                     and not any(c.isspace() for c in low)
                 ):
-                    what = f"looks for a test among its callers ({text[:40]!r}, {min(frames)})"
+                    what = f"looks for a test or benchmark among its callers ({text[:40]!r}, {min(frames)})"
                     self._hit(node.lineno, what, critical=False)
 
     def _may_read_state(self, node: ast.AST) -> bool:
