@@ -453,7 +453,7 @@ def _fails(body: Sequence[ast.stmt], guards: Guards) -> tuple[int, str] | None:
                     break
         if failing is not None:
             return n, (
-                f"only runs where `{failing}` can be imported (line {stmt.lineno} raises here)"
+                f"only runs where `{failing}` exists (line {stmt.lineno} raises here)"
             )
     return None
 
