@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import bisect
 import contextlib
+import fcntl
 import os
 import re
 import tempfile
@@ -28,11 +29,14 @@ from leo.models import LeoModel
 FileStatus = Literal["added", "modified", "deleted", "renamed", "copied", "type_changed"]
 Side = Literal["base", "head"]
 
-#: One lock per repository around ``git worktree add``/``remove``: git reads every other
-#: worktree's admin folder while it adds one, and one being added beside it is half written
-#: ("fatal: failed to read .git/worktrees/tree2/commondir" crashed Design in round 3).
+#: One lock per repository around ``git worktree add``/``remove`` (and a file lock against
+#: another ``leo`` on it): git reads every other worktree's admin folder while it adds one, and
+#: one being added beside it is half written ("fatal: failed to read
+#: .git/worktrees/tree2/commondir" crashed Design in round 3).
 _WORKTREE_LOCKS: dict[str, threading.Lock] = {}
 _LOCKS_GUARD = threading.Lock()
+#: Repository -> its git folder shared by all its worktrees (``git rev-parse --git-common-dir``).
+_GIT_DIRS: dict[str, Path] = {}
 _HUNK = re.compile(rb"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@", re.MULTILINE)
 _STATUS: dict[str, FileStatus] = {
     "A": "added",
@@ -204,13 +208,26 @@ class Change(LeoModel):
 async def _worktree_lock(repo: str | Path) -> AsyncIterator[None]:
     """The repository's worktree lock. Each sub-agent runs its own event loop on its own
     thread, so the lock is a thread lock, polled: an anyio lock shared between loops hangs,
-    and a blocking acquire in a worker thread would outlive a cancelled wait holding it."""
+    and a blocking acquire in a worker thread would outlive a cancelled wait holding it.
+    Another ``leo`` on the same repository is kept out by an ``flock`` on a file in the
+    repository's git folder, polled the same way."""
+    key = str(Path(repo).resolve())
     with _LOCKS_GUARD:
-        lock = _WORKTREE_LOCKS.setdefault(str(Path(repo).resolve()), threading.Lock())
+        lock = _WORKTREE_LOCKS.setdefault(key, threading.Lock())
     while not lock.acquire(blocking=False):
         await anyio.sleep(0.02)
     try:
-        yield
+        if key not in _GIT_DIRS:
+            found = await run_git(repo, "rev-parse", "--git-common-dir")
+            _GIT_DIRS[key] = Path(repo, found.stdout.decode().strip()).resolve()
+        with open(_GIT_DIRS[key] / "leo-worktree.lock", "a+b") as file:
+            while True:
+                try:
+                    fcntl.flock(file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    await anyio.sleep(0.02)
+            yield  # closing the file releases the flock
     finally:
         lock.release()
 

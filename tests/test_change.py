@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import fcntl
 import threading
+from pathlib import Path
 
 import anyio
 import pytest
@@ -109,6 +111,30 @@ def test_worktrees_opened_at_once_by_several_sub_agents_all_open(leo_repo):
         thread.join(60)
     assert not any(t.is_alive() for t in threads)
     assert sorted(texts) == ["base\n"] * 18 + ["head\n"] * 18
+
+
+def test_another_leo_adding_a_worktree_to_the_same_repository_is_waited_for(leo_repo):
+    """Two ``leo`` processes on one repository: the thread lock is per process, so each also
+    takes a file lock in the repository's git folder (held here as the other leo would)."""
+    repo = leo_repo(base={"a.txt": "base\n"}, head={"a.txt": "head\n"})
+    change = repo.change()
+    opened: list[str] = []
+
+    async def peek():
+        async with change.worktree("head") as tree:
+            opened.append((tree / "a.txt").read_text())
+
+    async def main():
+        with open(Path(repo.path, ".git", "leo-worktree.lock"), "a+b") as other:
+            fcntl.flock(other, fcntl.LOCK_EX)
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(peek)
+                await anyio.sleep(0.5)
+                assert opened == []  # waiting for the other leo
+                fcntl.flock(other, fcntl.LOCK_UN)
+        assert opened == ["head\n"]
+
+    anyio.run(main)
 
 
 def test_default_base_is_the_merge_base_with_main(leo_repo):
