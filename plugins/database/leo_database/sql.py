@@ -180,6 +180,10 @@ _BLOCK_WORDS = re.compile(
     re.IGNORECASE | re.DOTALL,
 )
 _WRITES = re.compile(r"^\s*(?:DELETE|UPDATE|TRUNCATE|WITH)\b", re.IGNORECASE)
+_ROUTINE = re.compile(
+    r"^\s*CREATE\s+(?:OR\s+REPLACE\s+)?(?:FUNCTION|PROCEDURE)\s+([^\s(]+)", re.IGNORECASE
+)
+_QUOTED_BODY = re.compile(r"\bAS\s+('(?:[^']|'')*')", re.IGNORECASE)
 
 
 def embedded(stmt: Statement) -> list[Statement]:
@@ -189,8 +193,28 @@ def embedded(stmt: Statement) -> list[Statement]:
     command (round-3 red team: ``EXECUTE 'TRUNCATE ' || 'orders'; DELETE FROM users;`` PASSed)."""
     if not _DO.match(stmt.text):
         return []
+    return _writes(stmt, [m[2] for m in _DOLLAR_BODY.finditer(stmt.text)])
+
+
+def routine(stmt: Statement) -> tuple[str, list[Statement]] | None:
+    """(name, row-changing SQL of its body) of a ``CREATE FUNCTION``/``PROCEDURE``: the body
+    runs whenever the routine is called, by a trigger or the application, long after the
+    migration (round-3 red team: a function that empties a table, defined and not called,
+    PASSed). The body is read as a ``DO`` block's is; a body in single quotes too."""
+    m = _ROUTINE.match(stmt.text)
+    if m is None:
+        return None
+    bodies = [b[2] for b in _DOLLAR_BODY.finditer(stmt.text)]
+    if not bodies:
+        bodies = [q[1][1:-1].replace("''", "'") for q in _QUOTED_BODY.finditer(stmt.text)]
+    return m[1], _writes(stmt, bodies)
+
+
+def _writes(stmt: Statement, bodies: list[str]) -> list[Statement]:
+    """The ``DELETE``/``UPDATE``/``TRUNCATE`` statements of procedural ``bodies``, placed on
+    ``stmt``'s lines."""
     candidates: list[str] = []
-    for body in (m[2] for m in _DOLLAR_BODY.finditer(stmt.text)):
+    for body in bodies:
         for literal in _LITERALS.finditer(body):
             pieces = re.findall(r"'((?:[^']|'')*)'", literal[0])
             candidates.append("".join(p.replace("''", "'") for p in pieces))

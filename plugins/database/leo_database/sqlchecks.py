@@ -14,7 +14,7 @@ from sqlglot import exp
 
 from leo import Finding
 from leo_database.rules import finding
-from leo_database.sql import Statement, embedded, parse_qualified, table_name
+from leo_database.sql import Statement, embedded, parse_qualified, routine, table_name
 
 _CREATE_TABLE = re.compile(
     r"^\s*CREATE\s+(?:(?:GLOBAL|LOCAL)\s+)?(TEMP\s+|TEMPORARY\s+|UNLOGGED\s+)?TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?",
@@ -94,6 +94,9 @@ class SqlChecks:
         """Check one forward statement; ``changed`` says whether the change touched its lines."""
         for inner in embedded(stmt):
             self.check(path, inner, changed)
+        if (defined := routine(stmt)) is not None:
+            self._routine(path, *defined, changed)
+            return
         if (made := created_table(stmt)) is not None:
             name, temporary = made
             self.created.add(name)
@@ -149,6 +152,18 @@ class SqlChecks:
         self._add("database.unbounded-write",
                   f"{verb} without WHERE changes every row of {table or 'the table'}",
                   path, stmt, changed)  # fmt: skip
+
+    def _routine(self, path: str, name: str, body: list[Statement], changed: bool) -> None:
+        """A routine's body runs when it is called, not by the migration: what it would do to
+        every row is for a LEAD to weigh (medium), not a defect of this migration."""
+        inner = SqlChecks(require_rls=False, created=set(self.created))
+        for stmt in body:
+            inner.check(path, stmt, changed)
+        for found in inner.findings:
+            message = f"{found.message}, in the body of {name}, whenever it is called"
+            self.findings.append(
+                found.model_copy(update={"severity": "medium", "message": message})
+            )
 
     def finish(self) -> list[Finding]:
         """Report the tables still without row-level security at the end of the change."""

@@ -372,6 +372,39 @@ def test_the_writes_a_do_block_runs_are_read(leo_repo, leo_run):
     assert quiet.finish() == []
 
 
+ROUTINES = """\
+create or replace function public.purge() returns void language plpgsql as $fn$
+begin
+    delete from public.users;
+    delete from public.sessions where expires < now();
+end
+$fn$;
+create procedure wipe() language sql as 'truncate public.orders';
+create function touch() returns trigger language plpgsql as $$
+begin
+    update public.users set seen = now() where id = new.id;
+    return new;
+end
+$$;
+"""
+
+
+def test_a_routine_that_would_empty_a_table_is_for_a_lead():
+    # Round-3 red team: a migration that defines a function deleting every row of a table,
+    # and does not call it (a trigger or the application will), PASSed.
+    checks = SqlChecks(require_rls=False)
+    for stmt in split(ROUTINES):
+        checks.check("m.sql", stmt, True)
+    found = sorted((f.rule_id, f.severity, f.line, f.message) for f in checks.finish())
+    assert found == [
+        ("database.truncate", "medium", 7,
+         "TRUNCATE deletes every row of public.orders, in the body of wipe, whenever it is called"),
+        ("database.unbounded-write", "medium", 1,
+         "DELETE without WHERE changes every row of public.users, in the body of public.purge, "
+         "whenever it is called"),
+    ]  # fmt: skip
+
+
 def test_only_changed_statements_of_a_modified_file_block(leo_repo, leo_run, pg):
     path = "migrations/0001_all.sql"
     base = {path: "create table t (id int, a int);\n"}
