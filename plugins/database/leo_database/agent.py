@@ -91,6 +91,7 @@ class DatabaseChecks(DatabaseAgent):
             runs, live_missing = await self._live(change, folders, head)
             findings += _live_findings(runs)
             findings += _lost_findings(runs, findings)
+            findings += _emptied_findings(runs, findings)
             applied_ok = {
                 str(a["path"])
                 for r in runs
@@ -277,6 +278,28 @@ def _lost_findings(runs: list[LiveRun], static: list[Finding]) -> list[Finding]:
     return out
 
 
+def _emptied_findings(runs: list[LiveRun], static: list[Finding]) -> list[Finding]:
+    """``database.unbounded-write`` for each statement that deleted every seeded row of a base
+    table on PostgreSQL, unless the static rules already said so of that statement."""
+    said = {
+        (f.path, f.line)
+        for f in static
+        if f.rule_id in ("database.unbounded-write", "database.truncate") and f.severity == "high"
+    }
+    out = []
+    for run in runs:
+        for gone in run.emptied:
+            if (gone.path, gone.line) in said:
+                continue
+            message = (
+                f"on PostgreSQL {run.version}, {gone.path}:{gone.line} deleted every row of "
+                f"{gone.name}: all {gone.rows} rows LEO put in it before the change, made to "
+                "differ, are gone, whatever its WHERE says"
+            )
+            out.append(finding("database.unbounded-write", message, gone.path, gone.line))
+    return out
+
+
 def _describe(run: LiveRun) -> dict[str, Any]:
     return {
         "server": run.server,
@@ -284,6 +307,7 @@ def _describe(run: LiveRun) -> dict[str, Any]:
         "steps": run.applied,  # type: ignore[dict-item]
         "notes": run.notes,  # type: ignore[dict-item]
         "lost": [f"{k.path}: {k.kind} {k.name}" for k in run.lost],
+        "emptied": [f"{e.path}:{e.line}: {e.name} ({e.rows} rows)" for e in run.emptied],
     }
 
 

@@ -18,11 +18,13 @@ import contextlib
 import os
 import secrets
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from leo import PostgresUnavailable, TemporaryPostgres
+from leo_database import rows
+from leo_database.rows import Emptied
 from leo_database.sql import SplitError, line_at, split
 
 Phase = Literal["base", "change", "rollback", "reapply"]
@@ -94,6 +96,7 @@ class LiveRun:
     failure: Failure | None = None
     notes: list[str] = field(default_factory=list)
     lost: list[Lost] = field(default_factory=list)
+    emptied: list[Emptied] = field(default_factory=list)
 
 
 class LiveUnavailable(Exception):
@@ -129,7 +132,6 @@ def _apply_one(
     url: str, description: str, plan: list[Step], supabase: bool, timeout_s: int
 ) -> LiveRun:
     import psycopg
-    from psycopg import sql
 
     run = LiveRun(server=description)
     try:
@@ -138,65 +140,116 @@ def _apply_one(
         raise LiveUnavailable(
             f"cannot connect to {description}: {str(exc).strip()[:500]}"
         ) from None
+    options = f"-c statement_timeout={timeout_s * 1000} -c lock_timeout={timeout_s * 1000}"
+    with admin:
+        run.version = str(admin.execute("SHOW server_version").fetchone()[0])  # type: ignore[index]
+        with _scratch(admin, url, description, supabase, run, options) as (name, conn):
+            base_schema: dict[tuple[int, int], str] | None = None
+            for step in plan:
+                if step.phase == "change" and base_schema is None:
+                    base_schema = _schema(url, name)
+                started = time.perf_counter()
+                failure, count = _apply_step(conn, step)
+                run.applied.append({
+                    "phase": step.phase, "path": step.path, "statements": count,
+                    "ok": failure is None, "ms": round((time.perf_counter() - started) * 1000, 1),
+                })  # fmt: skip
+                if step.phase == "change" and base_schema is not None:
+                    run.lost += _lost(base_schema, _schema(url, name), step.path, run.lost)
+                if failure is not None:
+                    run.failure = failure
+                    break
+        if run.failure is None and any(step.phase == "change" for step in plan):
+            with _scratch(admin, url, description, supabase, run, options) as (name, conn):
+                _count_rows(url, name, conn, plan, run)
+    return run
+
+
+@contextlib.contextmanager
+def _scratch(
+    admin: Any, url: str, description: str, supabase: bool, run: LiveRun, options: str
+) -> Iterator[tuple[str, Any]]:
+    """(name, connection) of a fresh scratch database owned by a fresh non-superuser role,
+    both dropped afterwards; the connection runs the migrations as that role."""
+    import psycopg
+    from psycopg import sql
+
     name = f"leo_{secrets.token_hex(6)}"
     password = secrets.token_hex(16)
     role: str | None = name
-    with admin:
-        run.version = str(admin.execute("SHOW server_version").fetchone()[0])  # type: ignore[index]
-        try:
-            admin.execute(
-                sql.SQL(
-                    "CREATE ROLE {} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD {}"
-                ).format(sql.Identifier(name), sql.Literal(password))
+    try:
+        admin.execute(
+            sql.SQL("CREATE ROLE {} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD {}").format(
+                sql.Identifier(name), sql.Literal(password)
             )
-        except psycopg.errors.InsufficientPrivilege:
-            role = None
-            run.notes.append("could not create a role; migrations ran as the server's user")
-        try:
-            owner = sql.SQL(" OWNER {}").format(sql.Identifier(role)) if role else sql.SQL("")
-            admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)) + owner)
-        except psycopg.Error as exc:
-            _drop_role(admin, role)
-            raise LiveUnavailable(
-                f"cannot create a scratch database on {description}: {str(exc).strip()[:500]}"
-            ) from None
-        try:
-            if supabase:
-                with psycopg.connect(
-                    url, dbname=name, autocommit=True, connect_timeout=15
-                ) as setup:
-                    setup.execute(SUPABASE_PRELUDE)
-                    if role:
-                        setup.execute(
-                            _SUPABASE_GRANTS.format(role=sql.Identifier(role).as_string(setup))
-                        )
-            creds = {"user": role, "password": password} if role else {}
-            options = f"-c statement_timeout={timeout_s * 1000} -c lock_timeout={timeout_s * 1000}"
-            with psycopg.connect(
-                url, dbname=name, autocommit=True, connect_timeout=15, options=options, **creds
-            ) as conn:
-                base_schema: dict[tuple[int, int], str] | None = None
-                for step in plan:
-                    if step.phase == "change" and base_schema is None:
-                        base_schema = _schema(url, name)
-                    started = time.perf_counter()
-                    failure, count = _apply_step(conn, step)
-                    run.applied.append({
-                        "phase": step.phase, "path": step.path, "statements": count,
-                        "ok": failure is None, "ms": round((time.perf_counter() - started) * 1000, 1),
-                    })  # fmt: skip
-                    if step.phase == "change" and base_schema is not None:
-                        run.lost += _lost(base_schema, _schema(url, name), step.path, run.lost)
-                    if failure is not None:
-                        run.failure = failure
-                        break
-        finally:
-            with contextlib.suppress(psycopg.Error):
-                admin.execute(
-                    sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        )
+    except psycopg.errors.InsufficientPrivilege:
+        role = None
+        note = "could not create a role; migrations ran as the server's user"
+        if note not in run.notes:
+            run.notes.append(note)
+    try:
+        owner = sql.SQL(" OWNER {}").format(sql.Identifier(role)) if role else sql.SQL("")
+        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)) + owner)
+    except psycopg.Error as exc:
+        _drop_role(admin, role)
+        raise LiveUnavailable(
+            f"cannot create a scratch database on {description}: {str(exc).strip()[:500]}"
+        ) from None
+    try:
+        if supabase:
+            with psycopg.connect(url, dbname=name, autocommit=True, connect_timeout=15) as setup:
+                setup.execute(SUPABASE_PRELUDE)
+                if role:
+                    setup.execute(
+                        _SUPABASE_GRANTS.format(role=sql.Identifier(role).as_string(setup))
+                    )
+        creds = {"user": role, "password": password} if role else {}
+        with psycopg.connect(
+            url, dbname=name, autocommit=True, connect_timeout=15, options=options, **creds
+        ) as conn:
+            yield name, conn
+    finally:
+        with contextlib.suppress(psycopg.Error):
+            admin.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )
+        _drop_role(admin, role)
+
+
+def _count_rows(url: str, name: str, conn: Any, plan: list[Step], run: LiveRun) -> None:
+    """The base's migrations, rows seeded into the base's tables, then the change's
+    migrations with the seeded tables counted after each statement (``rows``)."""
+    import psycopg
+
+    with psycopg.connect(url, dbname=name, autocommit=True, connect_timeout=15) as admin:
+        seeded: dict[int, tuple[str, int]] | None = None
+        for step in plan:
+            if step.phase not in ("base", "change"):
+                break
+            if step.phase == "change" and seeded is None:
+                seeded, notes = rows.seed(admin)
+                run.notes += notes
+            after = None
+            if seeded:
+                after = _counter(admin, seeded, step.path, run)
+            failure, _count = _apply_step(conn, step, after)
+            if failure is not None:
+                run.notes.append(
+                    f"the count of seeded rows stopped at {failure.path}:{failure.line} "
+                    f"({failure.message[:300]}): the made-up rows may not fit what it adds"
                 )
-            _drop_role(admin, role)
-    return run
+                return
+
+
+def _counter(
+    admin: Any, seeded: dict[int, tuple[str, int]], path: str, run: LiveRun
+) -> Callable[[int], None]:
+    def after(line: int) -> None:
+        for oid, name in rows.emptied(admin, seeded).items():
+            run.emptied.append(Emptied(path, line, name, seeded.pop(oid)[1]))
+
+    return after
 
 
 #: Every column of every ordinary or partitioned table outside PostgreSQL's own schemas.
@@ -253,8 +306,11 @@ def _drop_role(admin: object, role: str | None) -> None:
             admin.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(role)))
 
 
-def _apply_step(conn: object, step: Step) -> tuple[Failure | None, int]:
-    """Run one step's statements; the first error stops it, with its file line."""
+def _apply_step(
+    conn: object, step: Step, after: Callable[[int], None] | None = None
+) -> tuple[Failure | None, int]:
+    """Run one step's statements; the first error stops it, with its file line. ``after`` is
+    called with each statement's line once it has run."""
     import psycopg
 
     assert isinstance(conn, psycopg.Connection)
@@ -289,4 +345,6 @@ def _apply_step(conn: object, step: Step) -> tuple[Failure | None, int]:
             if diag.sqlstate:
                 message += f" (SQLSTATE {diag.sqlstate})"
             return Failure(step.phase, step.path, where, message[:2000]), count
+        if after is not None:
+            after(line)
     return None, len(statements)

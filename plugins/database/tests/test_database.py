@@ -405,6 +405,61 @@ def test_a_routine_that_would_empty_a_table_is_for_a_lead():
     ]  # fmt: skip
 
 
+ACCOUNTS = {"db/migrations/0001_init.sql": (
+    "create type plan as enum ('free', 'pro');\n"
+    "create table users (id bigserial primary key, email varchar(40) not null unique,"
+    " plan plan not null default 'free', created_at timestamptz not null default now(),"
+    " deleted_at timestamptz, active boolean not null default true, meta jsonb);\n"
+    "create table sessions (id uuid primary key default gen_random_uuid(),"
+    " user_id bigint not null references users (id) on delete cascade,"
+    " expires timestamptz not null);\n"
+)}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        # red team: a WHERE true for every row that simplification does not see (PASSed)
+        "delete from users where id = id + 0;\n",
+        "delete from users where abs(id) >= 0 or id is null;\n",
+        "delete from users where length(email) >= 0;\n",
+        # the migration calls the function whose body does it
+        "create function purge() returns void language sql as $$ delete from sessions "
+        "where expires = expires $$;\nselect purge();\n",
+        "with gone as (delete from users where created_at < 'infinity' returning id) "
+        "select count(*) from gone;\n",
+    ],
+)  # fmt: skip
+def test_a_statement_that_deletes_every_row_is_caught_however_spelt(leo_repo, leo_run, pg, sql):
+    path = "db/migrations/0002_cleanup.sql"
+    result, agent = run(leo_repo, leo_run, {path: sql}, base=ACCOUNTS)
+    live = [f for f in agent.findings if "deleted every row of public." in f.message]
+    assert [(f.rule_id, f.severity, f.path) for f in live] == [
+        ("database.unbounded-write", "high", path)
+    ]
+    result.assert_verdict("FAIL")
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "delete from sessions where expires < now();\n",
+        "delete from users where deleted_at is not null;\n",
+        "delete from users where plan = 'pro' and not active;\n",
+        "update users set meta = '{}' where meta is null;\n",
+        "alter table users add column nickname text;\nupdate users set nickname = email "
+        "where id > 0 and id < 100;\n",
+        "insert into users (email) values ('new@example.com');\n",
+    ],
+)  # fmt: skip
+def test_hostile_twin_a_bounded_write_keeps_some_seeded_rows(leo_repo, leo_run, pg, sql):
+    path = "db/migrations/0002_cleanup.sql"
+    result, agent = run(leo_repo, leo_run, {path: sql}, base=ACCOUNTS)
+    result.assert_no_finding("database.unbounded-write")
+    assert agent.details["live"][0]["emptied"] == []
+    assert not any("count of seeded rows stopped" in n for n in agent.details["live"][0]["notes"])
+
+
 def test_only_changed_statements_of_a_modified_file_block(leo_repo, leo_run, pg):
     path = "migrations/0001_all.sql"
     base = {path: "create table t (id int, a int);\n"}

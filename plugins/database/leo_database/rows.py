@@ -1,0 +1,168 @@
+"""Rows of the base's tables that the change's migrations delete, however the SQL spells it.
+
+The static rules read a ``DELETE``/``UPDATE``/``TRUNCATE`` and its ``WHERE``; a condition true
+for every row has endless spellings (``id = id + 0``, ``abs(id) >= 0``, a function the
+migration calls). So a second scratch database gets the base's migrations, then a few rows in
+every base table, made to differ (low and high numbers, old and future dates, a NULL where one
+is allowed), then the change's migrations one statement at a time: a base table that had rows
+and has none after a statement lost them all to it. Seeding runs as the server's user with
+foreign-key and user triggers off (``session_replication_role = replica``); the rows need not
+mean anything, only differ. A statement that fails on them (a new ``CHECK`` the made-up rows do
+not meet) ends the count without a finding: the empty database's run judges applying.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+SEEDED = 4
+#: Values per PostgreSQL type category, one per seeded row; written as untyped literals, which
+#: PostgreSQL reads with the column's own type.
+_BY_CATEGORY: dict[str, tuple[str, ...]] = {
+    "N": ("1", "2", "1000000", "-3"),
+    "S": ("a", "leo", "", "z"),
+    "B": ("true", "false", "true", "false"),
+    "T": ("1 day", "0", "100 years", "-1 hour"),
+    "I": ("10.0.0.1", "10.0.0.2", "192.168.0.1", "::1"),
+    "V": ("1", "0", "1", "0"),
+    "A": ("{}", "{}", "{}", "{}"),
+}
+_BY_TYPE: dict[str, tuple[str, ...]] = {
+    "date": ("1970-01-02", "2000-01-01", "now", "2100-01-01"),
+    "timestamp": ("1970-01-02", "2000-01-01", "now", "2100-01-01"),
+    "timestamptz": ("1970-01-02", "2000-01-01", "now", "2100-01-01"),
+    "time": ("00:00", "12:00", "23:59", "06:00"),
+    "timetz": ("00:00", "12:00", "23:59", "06:00"),
+    "json": ("{}", '{"leo": 1}', "[]", "null"),
+    "jsonb": ("{}", '{"leo": 1}', "[]", "null"),
+    "bytea": ("\\x00", "\\x01", "", "\\xff"),
+}
+#: Every column of every base table (partitions are reached through their parent).
+_COLUMNS = b"""
+SELECT c.oid::bigint, format('%I.%I', n.nspname, c.relname), quote_ident(a.attname),
+       t.typcategory::text, t.typname::text, a.attnotnull, a.atthasdef,
+       a.attidentity::text, a.attgenerated::text,
+       coalesce(pg_catalog.pg_get_expr(d.adbin, d.adrelid), ''),
+       ARRAY(SELECT e.enumlabel::text FROM pg_catalog.pg_enum e
+             WHERE e.enumtypid = a.atttypid ORDER BY e.enumsortorder)
+FROM pg_catalog.pg_class c
+JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+JOIN pg_catalog.pg_type t ON t.oid = a.atttypid
+LEFT JOIN pg_catalog.pg_attrdef d ON d.adrelid = c.oid AND d.adnum = a.attnum
+WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition
+  AND n.nspname <> 'information_schema' AND n.nspname NOT LIKE 'pg\\_%'
+ORDER BY c.oid, a.attnum
+"""
+_NAMES = b"""
+SELECT c.oid::bigint, format('%%I.%%I', n.nspname, c.relname)
+FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+WHERE c.oid = ANY(%s)
+"""
+
+
+@dataclass(frozen=True)
+class Emptied:
+    """A base table whose seeded rows one of the change's statements deleted, all of them."""
+
+    path: str
+    line: int
+    name: str
+    rows: int
+
+
+def _value(row: int, category: str, typname: str, labels: list[str]) -> str | None:
+    """The literal for seeded row ``row`` of a column, None when LEO has none for its type."""
+    if labels:
+        return labels[row % len(labels)]
+    if typname == "uuid":
+        return str(uuid.uuid4())
+    values = _BY_TYPE.get(typname) or _BY_CATEGORY.get(category)
+    return values[row] if values else None
+
+
+def seed(conn: Any) -> tuple[dict[int, tuple[str, int]], list[str]]:
+    """Insert ``SEEDED`` rows into every base table LEO can fill: (oid -> (name, rows)), notes.
+    ``conn`` is an autocommit connection of the server's user."""
+    import psycopg
+    from psycopg import sql
+
+    notes: list[str] = []
+    try:
+        conn.execute(b"SET session_replication_role = replica")
+    except psycopg.Error:
+        notes.append("the seeded rows obey foreign keys (not a superuser): some tables stay empty")
+    tables: dict[int, tuple[str, list[tuple[Any, ...]]]] = {}
+    for oid, name, column, *rest in conn.execute(_COLUMNS, prepare=False).fetchall():
+        tables.setdefault(oid, (name, []))[1].append((column, *rest))
+    seeded: dict[int, tuple[str, int]] = {}
+    unfilled = []
+    for oid, (name, columns) in tables.items():
+        rows = 0
+        for row in range(SEEDED):
+            names, values = [], []
+            for (
+                column,
+                category,
+                typname,
+                notnull,
+                hasdef,
+                ident,
+                generated,
+                default,
+                labels,
+            ) in columns:
+                if generated or ident == "a":
+                    continue  # PostgreSQL computes it
+                names.append(sql.SQL(column))
+                if ident or "nextval(" in default:
+                    values.append(sql.SQL("DEFAULT"))  # a sequence: the change's rows use it too
+                    continue
+                value = (
+                    None if (not notnull and row == 2) else _value(row, category, typname, labels)
+                )
+                if value is not None:
+                    values.append(sql.Literal(value))
+                elif not notnull:
+                    values.append(sql.SQL("NULL"))
+                elif hasdef:
+                    values.append(sql.SQL("DEFAULT"))
+                else:
+                    break  # a value LEO cannot write: this row is left out
+            else:
+                query = sql.SQL("INSERT INTO {} ({}) VALUES ({})").format(
+                    sql.SQL(name), sql.SQL(", ").join(names), sql.SQL(", ").join(values)
+                )
+                if not names:
+                    query = sql.SQL("INSERT INTO {} DEFAULT VALUES").format(sql.SQL(name))
+                try:
+                    conn.execute(query)
+                    rows += 1
+                except psycopg.Error:
+                    continue  # a CHECK or UNIQUE the made-up row breaks: the next may fit
+        if rows:
+            seeded[oid] = (name, rows)
+        else:
+            unfilled.append(name)
+    if unfilled:
+        notes.append(f"no rows could be seeded into {', '.join(sorted(unfilled)[:20])}")
+    return seeded, notes
+
+
+def emptied(conn: Any, seeded: dict[int, tuple[str, int]]) -> dict[int, str]:
+    """oid -> current name of each seeded table still there with no row left."""
+    from psycopg import sql
+
+    if not seeded:
+        return {}
+    names = dict(conn.execute(_NAMES, (list(seeded),), prepare=False).fetchall())
+    if not names:
+        return {}
+    oids = sorted(names)
+    counts = sql.SQL(", ").join(
+        sql.SQL("(SELECT count(*) FROM {})").format(sql.SQL(names[o])) for o in oids
+    )
+    row = conn.execute(sql.SQL("SELECT ") + counts).fetchone()
+    return {oid: names[oid] for oid, count in zip(oids, row, strict=True) if count == 0}
