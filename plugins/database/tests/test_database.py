@@ -460,6 +460,24 @@ def test_hostile_twin_a_bounded_write_keeps_some_seeded_rows(leo_repo, leo_run, 
     assert not any("count of seeded rows stopped" in n for n in agent.details["live"][0]["notes"])
 
 
+def test_rows_that_do_not_fit_end_the_count_with_a_note_never_a_finding(leo_repo, leo_run, pg):
+    """A new CHECK the made-up rows break ends the count (the empty database's run judges
+    applying); a table whose column type LEO cannot fill stays empty and is named."""
+    base = dict(ACCOUNTS)
+    base["db/migrations/0001_init.sql"] += (
+        "create domain code as text not null check (value ~ '^[A-Z]{3}$');\n"
+        "create table currencies (iso code primary key);\n"
+    )
+    path = "db/migrations/0002_check.sql"
+    sql = "alter table users add constraint real_email check (email like '%@%');\ndelete from users;\n"
+    result, agent = run(leo_repo, leo_run, {path: sql}, base=base)
+    live = agent.details["live"][0]
+    assert live["emptied"] == []
+    assert any("no rows could be seeded into public.currencies" in n for n in live["notes"])
+    assert any(f"count of seeded rows stopped at {path}:1" in n for n in live["notes"])
+    result.assert_finding("database.unbounded-write", path=path, line=2)  # the static rule's
+
+
 def test_only_changed_statements_of_a_modified_file_block(leo_repo, leo_run, pg):
     path = "migrations/0001_all.sql"
     base = {path: "create table t (id int, a int);\n"}
