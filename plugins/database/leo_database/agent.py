@@ -112,6 +112,7 @@ class DatabaseChecks(DatabaseAgent):
                 "would run the change's Python code"
             )
 
+        findings = _applied_edits(change, folders, py.migrations, findings)
         files = tuple(sorted({m.path for m in forward} | {m.path for m in py.migrations}))
         lines = sum(len(f.added_lines) for f in change.files if f.path in files)
         analysed = Analysed(files=files, lines=lines, not_analysed=tuple(not_analysed))
@@ -298,6 +299,35 @@ def _emptied_findings(runs: list[LiveRun], static: list[Finding]) -> list[Findin
             )
             out.append(finding("database.unbounded-write", message, gone.path, gone.line))
     return out
+
+
+#: What still matters in a migration already on the base branch that the change edits.
+_ABOUT_THE_EDIT = frozenset({
+    "database.edited-migration", "database.apply-failed", "database.rollback-failed",
+    "database.rollback-incomplete", "database.syntax-error", "database.duplicate-version",
+    "database.out-of-order",
+})  # fmt: skip
+
+
+def _applied_edits(
+    change: Change,
+    folders: list[SqlFolder],
+    python: list[pymigrations.PyMigration],
+    findings: list[Finding],
+) -> list[Finding]:
+    """An edited migration that is already on the base branch: the edit is the finding
+    (``database.edited-migration``, for Alembic and Django as for SQL); what its statements do
+    runs only on fresh databases, so those findings are context (``history.fresh_only``)."""
+    modified = {f.path for f in change.files if f.status == "modified"}
+    applied = {m.path for f in folders for m in f.head if m.path in modified and m.path in f.base}
+    python_edits = sorted(m.path for m in python if m.path in modified)
+    said = {f.path for f in findings if f.rule_id == "database.edited-migration"}
+    findings = findings + [history.edited(change, p) for p in python_edits if p not in said]
+    applied |= set(python_edits)
+    return [
+        history.fresh_only(f) if f.path in applied and f.rule_id not in _ABOUT_THE_EDIT else f
+        for f in findings
+    ]
 
 
 def _describe(run: LiveRun) -> dict[str, Any]:

@@ -31,11 +31,7 @@ def sql_findings(change: Change, folder: SqlFolder, head: dict[str, str]) -> lis
                                    f"{m.path} (version {_v(m.version)}) sorts before {newest}, already on the base branch",
                                    m.path, 1))  # fmt: skip
         if m.status == "modified" and m.path in base_set:
-            changed = change.files[[f.path for f in change.files].index(m.path)]
-            line = changed.hunks[0].new_start if changed.hunks else 1
-            out.append(finding("database.edited-migration",
-                               f"{m.path} is already on the base branch and the change edits it",
-                               m.path, max(1, line)))  # fmt: skip
+            out.append(edited(change, m.path))
         elif m.path not in base_set and m.version is not None and m.version in gone:
             # An applied migration replaced under a new name (renamed or deleted and added):
             # deployed databases know its version and never run it again; fresh ones do.
@@ -60,6 +56,27 @@ def sql_findings(change: Change, folder: SqlFolder, head: dict[str, str]) -> lis
                                f"{m.path} has no rollback ({where}), though this folder's convention has them",
                                m.path, 1))  # fmt: skip
     return out
+
+
+def edited(change: Change, path: str) -> Finding:
+    """``database.edited-migration`` on the first line the change edits in ``path``."""
+    changed = next(f for f in change.files if f.path == path)
+    line = changed.hunks[0].new_start if changed.hunks else 1
+    return finding("database.edited-migration",
+                   f"{path} is already on the base branch and the change edits it",
+                   path, max(1, line))  # fmt: skip
+
+
+def fresh_only(found: Finding) -> Finding:
+    """A finding in a migration already on the base branch as context: deployed databases
+    never run that migration again, so what it does runs only on a fresh, empty database
+    (django-taggit 5.0.0 rewrote its applied 0002 and 0003 for Django 5.1: their new AddIndex
+    and AddConstraint were reported as locking writes). The edit itself is the finding."""
+    note = (
+        " (in a migration already on the base branch: deployed databases never run it again, so"
+        " this runs only on a fresh, empty database; the edit is database.edited-migration)"
+    )
+    return found.model_copy(update={"on_changed_line": False, "message": found.message + note})
 
 
 def _v(version: tuple[int, ...]) -> str:

@@ -650,6 +650,46 @@ def test_django_migration_operations_are_read_from_the_ast(leo_repo, leo_run):
     assert "python_migrations" in agent.details
 
 
+TOGETHER = """from django.db import migrations
+
+
+class Migration(migrations.Migration):
+    dependencies = [("taggit", "0001_initial")]
+    operations = [
+        migrations.AlterIndexTogether(name="taggeditem", index_together={("a", "b")}),
+    ]
+"""
+AS_INDEX = """from django.db import migrations, models
+
+
+class Migration(migrations.Migration):
+    dependencies = [("taggit", "0001_initial")]
+    operations = [
+        migrations.AddIndex("taggeditem", models.Index(fields=("a", "b"), name="t_ab_idx")),
+    ]
+"""
+
+
+def test_an_applied_migration_the_change_edits_is_the_finding_not_what_it_does(
+    leo_repo, leo_run
+):
+    # django-taggit 5.0.0 rewrote its applied 0002 (index_together -> AddIndex, for Django
+    # 5.1): deployed databases never run it again, yet its AddIndex was reported as locking
+    # writes (high). The edit is what a LEAD must weigh; a new migration still gates.
+    base = {
+        "taggit/migrations/__init__.py": "",
+        "taggit/migrations/0001_initial.py": "class Migration:\n    operations = []\n",
+        "taggit/migrations/0002_together.py": TOGETHER,
+    }
+    old, new = "taggit/migrations/0002_together.py", "taggit/migrations/0003_index.py"
+    result, agent = run(leo_repo, leo_run, {old: AS_INDEX, new: AS_INDEX}, base=base)
+    result.assert_finding("database.edited-migration", path=old, line=1)
+    [context] = [f for f in agent.findings if f.path == old and "index" in f.rule_id]
+    assert not context.on_changed_line and "runs only on a fresh, empty database" in context.message
+    gating = result.assert_finding("database.index-not-concurrent", path=new)
+    assert gating.on_changed_line
+
+
 RUN_PYTHON = """from django.db import migrations
 
 
