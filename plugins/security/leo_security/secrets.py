@@ -271,7 +271,9 @@ def calibrate(findings: list[Finding], contents: dict[str, bytes]) -> list[Findi
       git revision id's length on a line naming a revision or commit: ``low``;
     * basic-auth credentials whose password is a placeholder word (``user:pass@``): ``low``;
     * a private key under a test-fixture directory (requests 2.32 ships ``tests/certs/``):
-      ``medium``, so a LEAD confirms it is a throwaway test key; it never passes silently.
+      ``medium``, so a LEAD confirms it is a throwaway test key; it never passes silently;
+    * a secret-named value in a test directory (django-oauth-toolkit 2.4.0's
+      ``CLEARTEXT_SECRET = "1234567890abcdefghijklmnopqrstuvwxyz"``): ``medium`` likewise.
     """
     out = []
     texts: dict[str, list[str]] = {}
@@ -286,6 +288,11 @@ def calibrate(findings: list[Finding], contents: dict[str, bytes]) -> list[Findi
             severity, note = (
                 "medium",
                 "a key in a test-fixture directory: a LEAD confirms it is a throwaway test key",
+            )
+        elif f.rule_id == "security.secrets.KeywordDetector" and _in_tests(f.path or ""):
+            severity, note = (
+                "medium",
+                "a secret-named value in a test directory: a LEAD confirms it is a made-up one",
             )
         if note is None or RANK[severity] <= RANK[f.severity]:
             out.append(f)

@@ -228,23 +228,27 @@ def test_secret_guesses_real_releases_make_are_calibrated(tmp_path):
         "zonefile_metadata.json": f'{{\n    "tzdata_file_sha512": "{sha}"\n}}\n',
         "HISTORY.md": "Proxies with user info (`https://user:pass@proxy:8080`) work.\n",
         "tests/certs/server.key": key,
+        "tests/test_models.py": 'CLEARTEXT_SECRET = "1234567890abcdefghijklmnopqrstuvwxyz"\n',
     }
     run = _security(tmp_path, {"README.md": "x\n"}, head)
     got = {f.rule_id: f.severity for f in run.findings}
     assert got["security.secrets.HexHighEntropyString"] == "low"
     assert got["security.secrets.BasicAuthDetector"] == "low"
     assert got["security.secrets.PrivateKeyDetector"] == "medium"
+    assert got["security.secrets.KeywordDetector"] == "medium"
     run.assert_verdict("CONDITIONAL_PASS")  # a LEAD must accept the test key
     real = {
         "settings.json": f'{{\n    "session": "{sha[:64]}"\n}}\n',
         "deploy.md": "Use `https://deploy:Xq9vTz2mLp7w@ci.example.com` to push.\n",
         "certs/server.key": key,
+        "shop/models.py": 'CLEARTEXT_SECRET = "1234567890abcdefghijklmnopqrstuvwxyz"\n',
     }
     blocked = _security(tmp_path / "real", {"README.md": "x\n"}, real)
     got = {f.rule_id: f.severity for f in blocked.findings}
     assert got["security.secrets.HexHighEntropyString"] == "medium"
     assert got["security.secrets.BasicAuthDetector"] == "high"
     assert got["security.secrets.PrivateKeyDetector"] == "critical"
+    assert got["security.secrets.KeywordDetector"] == "high"
     blocked.assert_verdict("FAIL")
 
 
