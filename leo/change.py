@@ -149,6 +149,12 @@ class Change(LeoModel):
         result = await run_git(self.repo, "cat-file", "blob", f"{sha}:{path}", check=False)
         return result.stdout if result.returncode == 0 else None
 
+    async def listing(self, side: Side = "head") -> list[str]:
+        """Every file of the repository at ``side`` (``git ls-tree -r``), changed or not."""
+        sha = self.head_sha if side == "head" else self.base_sha
+        found = await run_git(self.repo, "ls-tree", "-r", "-z", "--name-only", sha)
+        return [p for p in found.stdout.decode("utf-8", "replace").split("\0") if p]
+
     async def read_many(self, paths: Iterable[str], side: Side = "head") -> dict[str, bytes | None]:
         """Read several files at ``side`` in one ``git cat-file --batch`` (None when absent)."""
         wanted = list(dict.fromkeys(paths))

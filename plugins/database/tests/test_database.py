@@ -670,9 +670,7 @@ class Migration(migrations.Migration):
 """
 
 
-def test_an_applied_migration_the_change_edits_is_the_finding_not_what_it_does(
-    leo_repo, leo_run
-):
+def test_an_applied_migration_the_change_edits_is_the_finding_not_what_it_does(leo_repo, leo_run):
     # django-taggit 5.0.0 rewrote its applied 0002 (index_together -> AddIndex, for Django
     # 5.1): deployed databases never run it again, yet its AddIndex was reported as locking
     # writes (high). The edit is what a LEAD must weigh; a new migration still gates.

@@ -30,7 +30,7 @@ from leo import (
     ToolResult,
     current_isolation,
 )
-from leo_testing import baseline, changed_coverage, environment, observer, reachable
+from leo_testing import baseline, changed_coverage, django, environment, observer, reachable
 from leo_testing.harness import CONFIG_FILES, coverage_options, harness_changes, harness_effect
 from leo_testing.junit import ReportError, Suite, TestCase, clean, parse_junit, read_report
 from leo_testing.sandbox import Sandbox, expand
@@ -567,6 +567,19 @@ def _not_found(result: ToolResult, ids: Sequence[str]) -> frozenset[str]:
     )
 
 
+async def _with_django_settings(change: Change, settings: Settings) -> Settings:
+    """``settings`` with the Django settings module the base names for the tests, when the
+    settings leave it unset and pytest's own configuration does not name one (``django.py``)."""
+    if settings.django_settings is not None or not settings.is_default_command:
+        return settings
+    paths = await change.listing("base")
+    files = await change.read_many([p for p in django.FILES if p in set(paths)], "base")
+    found = django.find(files, paths)
+    if found is None or found.module is None:
+        return settings
+    return settings.model_copy(update={"django_settings": found.module})
+
+
 async def _report_everything_measured(
     tree: Path,
     sandbox: Sandbox,
@@ -604,6 +617,11 @@ async def _run_once(
     if env.project_metadata is not None:  # after the tree: the code comes from the worktree
         pythonpath.append(env.project_metadata)
     argv = expand(command, values, tests)
+    if settings.is_default_command and env.has_module("pytest_django"):
+        if not env.has_module("django"):
+            argv[3:3] = ["-p", "no:django"]
+        elif settings.django_settings is not None:
+            argv[3:3] = [f"--ds={settings.django_settings}"]
     if not env.has_module("pytest_timeout"):  # a setup of the project's own may not install it
         timeout_arg = f"--timeout={values['test_case_timeout']}"
         argv = [a for a in argv if a != timeout_arg]
@@ -893,6 +911,7 @@ class TestingAgent(SubAgent):
     async def check(self, change: Change) -> SubAgentResult:
         settings: Settings = self.settings
         try:
+            settings = await _with_django_settings(change, settings)
             run = await run_suite(change, settings, settings.command, base_pass=True)
         except LeoError as exc:  # no sandbox, failed setup: no evidence
             return _error(str(exc))
@@ -920,6 +939,8 @@ class TestingAgent(SubAgent):
                 "max_processes": settings.max_processes,
             },
         }
+        if settings.django_settings is not None:
+            details["django_settings"] = settings.django_settings
         findings: list[Finding] = []
         if env.runner_as_of_today:
             details["environment"]["runner_as_of_today"] = True
@@ -1453,7 +1474,7 @@ class TestingAgent(SubAgent):
             details["interpreter"] = f"unknown: {settings.python} did not say"
             return {}
         details["interpreter"] = target.describe()
-        files = await reachable.head_files(change)
+        files = await change.listing("head")
         venv = Path(settings.python).parent.parent
         target = target.without(
             reachable.shadowing(files, venv if (venv / "pyvenv.cfg").is_file() else None)

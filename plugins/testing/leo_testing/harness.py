@@ -239,7 +239,7 @@ def _ini(data: bytes | None) -> configparser.RawConfigParser | None:
     return parser
 
 
-def _pytest_options(name: str, data: bytes | None) -> Options | None:
+def pytest_options(name: str, data: bytes | None) -> Options | None:
     """The pytest options of one root file, or None when pytest would not take it as config."""
     if name.endswith(".toml"):
         try:
@@ -506,7 +506,7 @@ async def harness_effect(
         base = await change.read_many(CONFIG_FILES, "base")
         head = await change.read_many(CONFIG_FILES, "head")
         for kind, order, read in (
-            ("pytest", _PYTEST_ORDER, _pytest_options),
+            ("pytest", _PYTEST_ORDER, pytest_options),
             ("coverage", _COVERAGE_ORDER, _coverage_options),
         ):
             b, i = judge_options(

@@ -452,9 +452,7 @@ def _fails(body: Sequence[ast.stmt], guards: Guards) -> tuple[int, str] | None:
                     failing = f"{member[0]}.{member[1]}"
                     break
         if failing is not None:
-            return n, (
-                f"only runs where `{failing}` exists (line {stmt.lineno} raises here)"
-            )
+            return n, (f"only runs where `{failing}` exists (line {stmt.lineno} raises here)")
     return None
 
 
@@ -616,12 +614,6 @@ def _read_importer(
     if found.sites:
         found.unreachable = unreachable(tree, target, {})
     return found
-
-
-async def head_files(change: Change) -> list[str]:
-    """Every file of the project at the head."""
-    listing = await run_git(change.repo, "ls-tree", "-r", "-z", "--name-only", change.head_sha)
-    return [p for p in listing.stdout.decode("utf-8", "replace").split("\0") if p]
 
 
 async def gated_modules(

@@ -142,6 +142,9 @@ class Settings(AgentSettings):
     #: observer ends such a process, see ``_observer_plugin``).
     runner_requirements: tuple[str, ...] = (
         "pytest>=8,<10", "pytest-cov>=5,<7", "pytest-timeout>=2.3,<3",
+        # runs a Django project's tests with its settings (``django_settings``); switched off
+        # (``-p no:django``) where Django is not installed
+        "pytest-django>=4.8,<5",
     )  # fmt: skip
     dependency_files: tuple[str, ...] = DEPENDENCY_FILES
     resolve_as_of: Annotated[str | None, BeforeValidator(as_of)] = None
@@ -165,6 +168,10 @@ class Settings(AgentSettings):
     pass_env: tuple[Annotated[str, AfterValidator(_no_credential)], ...] = ()
     env: dict[str, str] = Field(default_factory=dict)
     pythonpath: tuple[str, ...] = ("src", ".")
+    django_settings: Annotated[str, Field(pattern=r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$")] | None = None
+    """The Django settings module the tests run with (pytest-django's ``--ds``) where Django is
+    installed; unset, LEO reads it from the base's tox, ``runtests.py`` or ``tests/settings.py``
+    (``django.py``), and leaves one pytest's own configuration names to pytest-django."""
     memory_limit_mb: Count = 4096
     max_processes: Count = 1024
     max_file_size_mb: Count = 1024

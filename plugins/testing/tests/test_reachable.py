@@ -12,7 +12,6 @@ from leo_testing import changed_coverage as cc
 from leo_testing.reachable import (
     Target,
     gated_modules,
-    head_files,
     probe,
     regions,
     shadowing,
@@ -257,7 +256,7 @@ PROJECT = {"src/pkg/__init__.py": INIT, "src/pkg/_format.py": FORMAT, "tests/tes
 def _modules(leo_repo, head: dict[str, str], ran: tuple[str, ...] = ()) -> dict[str, str]:
     change = leo_repo(base=PROJECT, head=head).change()
     candidates = [p for p in change.paths(suffixes=(".py",)) if p not in ran]
-    files = anyio.run(head_files, change)
+    files = anyio.run(change.listing)
     return anyio.run(gated_modules, change, files, candidates, dict.fromkeys(ran, True), HERE)
 
 
