@@ -319,15 +319,16 @@ def _applied_edits(
     (``database.edited-migration``, for Alembic and Django as for SQL); what its statements do
     runs only on fresh databases, so those findings are context (``history.fresh_only``)."""
     modified = {f.path for f in change.files if f.status == "modified"}
-    applied = {m.path for f in folders for m in f.head if m.path in modified and m.path in f.base}
-    python_edits = sorted(m.path for m in python if m.path in modified)
+    applied = modified & ({p for f in folders for p in f.base} | {m.path for m in python})
     said = {f.path for f in findings if f.rule_id == "database.edited-migration"}
-    findings = findings + [history.edited(change, p) for p in python_edits if p not in said]
-    applied |= set(python_edits)
-    return [
-        history.fresh_only(f) if f.path in applied and f.rule_id not in _ABOUT_THE_EDIT else f
-        for f in findings
-    ]
+    edits = [history.edited(change, p) for p in sorted(applied - said)]
+    return [_in_applied(f, applied) for f in findings + edits]
+
+
+def _in_applied(found: Finding, applied: set[str]) -> Finding:
+    if found.path in applied and found.rule_id not in _ABOUT_THE_EDIT:
+        return history.fresh_only(found)
+    return found
 
 
 def _describe(run: LiveRun) -> dict[str, Any]:

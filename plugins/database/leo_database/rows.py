@@ -87,7 +87,6 @@ def seed(conn: Any) -> tuple[dict[int, tuple[str, int]], list[str]]:
     """Insert ``SEEDED`` rows into every base table LEO can fill: (oid -> (name, rows)), notes.
     ``conn`` is an autocommit connection of the server's user."""
     import psycopg
-    from psycopg import sql
 
     notes: list[str] = []
     try:
@@ -95,60 +94,62 @@ def seed(conn: Any) -> tuple[dict[int, tuple[str, int]], list[str]]:
     except psycopg.Error:
         notes.append("the seeded rows obey foreign keys (not a superuser): some tables stay empty")
     tables: dict[int, tuple[str, list[tuple[Any, ...]]]] = {}
-    for oid, name, column, *rest in conn.execute(_COLUMNS, prepare=False).fetchall():
-        tables.setdefault(oid, (name, []))[1].append((column, *rest))
+    for oid, name, *column in conn.execute(_COLUMNS, prepare=False).fetchall():
+        tables.setdefault(oid, (name, []))[1].append(tuple(column))
     seeded: dict[int, tuple[str, int]] = {}
-    unfilled = []
     for oid, (name, columns) in tables.items():
-        rows = 0
-        for row in range(SEEDED):
-            names, values = [], []
-            for (
-                column,
-                category,
-                typname,
-                notnull,
-                hasdef,
-                ident,
-                generated,
-                default,
-                labels,
-            ) in columns:
-                if generated or ident == "a":
-                    continue  # PostgreSQL computes it
-                names.append(sql.SQL(column))
-                if ident or "nextval(" in default:
-                    values.append(sql.SQL("DEFAULT"))  # a sequence: the change's rows use it too
-                    continue
-                value = (
-                    None if (not notnull and row == 2) else _value(row, category, typname, labels)
-                )
-                if value is not None:
-                    values.append(sql.Literal(value))
-                elif not notnull:
-                    values.append(sql.SQL("NULL"))
-                elif hasdef:
-                    values.append(sql.SQL("DEFAULT"))
-                else:
-                    break  # a value LEO cannot write: this row is left out
-            else:
-                query = sql.SQL("INSERT INTO {} ({}) VALUES ({})").format(
-                    sql.SQL(name), sql.SQL(", ").join(names), sql.SQL(", ").join(values)
-                )
-                if not names:
-                    query = sql.SQL("INSERT INTO {} DEFAULT VALUES").format(sql.SQL(name))
-                try:
-                    conn.execute(query)
-                    rows += 1
-                except psycopg.Error:
-                    continue  # a CHECK or UNIQUE the made-up row breaks: the next may fit
+        rows = sum(_insert(conn, name, columns, row) for row in range(SEEDED))
         if rows:
             seeded[oid] = (name, rows)
-        else:
-            unfilled.append(name)
-    if unfilled:
-        notes.append(f"no rows could be seeded into {', '.join(sorted(unfilled)[:20])}")
+    if unfilled := sorted(tables[oid][0] for oid in tables if oid not in seeded):
+        notes.append(f"no rows could be seeded into {', '.join(unfilled[:20])}")
     return seeded, notes
+
+
+def _insert(conn: Any, table: str, columns: list[tuple[Any, ...]], row: int) -> bool:
+    """Insert seeded row ``row``; False when LEO has no value for a required column or the
+    row breaks a CHECK or UNIQUE (the next row may fit)."""
+    import psycopg
+    from psycopg import sql
+
+    names, values = [], []
+    for column, category, typname, notnull, hasdef, ident, generated, default, labels in columns:
+        if generated or ident == "a":
+            continue  # PostgreSQL computes it
+        sequence = bool(ident) or "nextval(" in default
+        value = _literal(row, category, typname, labels, notnull, hasdef, sequence)
+        if value is None:
+            return False
+        names.append(sql.SQL(column))
+        values.append(value)
+    query = sql.SQL("INSERT INTO {} ({}) VALUES ({})").format(
+        sql.SQL(table), sql.SQL(", ").join(names), sql.SQL(", ").join(values)
+    )
+    if not names:
+        query = sql.SQL("INSERT INTO {} DEFAULT VALUES").format(sql.SQL(table))
+    try:
+        conn.execute(query)
+    except psycopg.Error:
+        return False
+    return True
+
+
+def _literal(
+    row: int, category: str, typname: str, labels: list[str], notnull: bool, hasdef: bool,
+    sequence: bool,
+) -> Any:  # fmt: skip
+    """One column's value in seeded row ``row``: a sequence's own, NULL in row 2 where allowed,
+    else a literal of its type; None when there is none to give."""
+    from psycopg import sql
+
+    if sequence:
+        return sql.SQL("DEFAULT")  # an identity or a sequence: the change's rows use it too
+    value = None if (not notnull and row == 2) else _value(row, category, typname, labels)
+    if value is not None:
+        return sql.Literal(value)
+    if not notnull:
+        return sql.SQL("NULL")
+    return sql.SQL("DEFAULT") if hasdef else None
 
 
 def emptied(conn: Any, seeded: dict[int, tuple[str, int]]) -> dict[int, str]:

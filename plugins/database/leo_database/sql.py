@@ -210,18 +210,22 @@ def routine(stmt: Statement) -> tuple[str, list[Statement]] | None:
     return m[1], _writes(stmt, bodies)
 
 
+def _candidates(body: str) -> list[str]:
+    """What a procedural body may run: the strings it builds from literals (an ``EXECUTE``'s)
+    and its own statements, block and control words cut off."""
+    candidates = []
+    for literal in _LITERALS.finditer(body):
+        pieces = re.findall(r"'((?:[^']|'')*)'", literal[0])
+        candidates.append("".join(p.replace("''", "'") for p in pieces))
+    code = _LITERALS.sub("''", body)
+    return candidates + [_BLOCK_WORDS.sub("", piece, count=1) for piece in code.split(";")]
+
+
 def _writes(stmt: Statement, bodies: list[str]) -> list[Statement]:
     """The ``DELETE``/``UPDATE``/``TRUNCATE`` statements of procedural ``bodies``, placed on
     ``stmt``'s lines."""
-    candidates: list[str] = []
-    for body in bodies:
-        for literal in _LITERALS.finditer(body):
-            pieces = re.findall(r"'((?:[^']|'')*)'", literal[0])
-            candidates.append("".join(p.replace("''", "'") for p in pieces))
-        code = _LITERALS.sub("''", body)
-        candidates += [_BLOCK_WORDS.sub("", piece, count=1) for piece in code.split(";")]
     found = []
-    for text in candidates:
+    for text in (c for body in bodies for c in _candidates(body)):
         # a lone word is a value ('update'), except TRUNCATE: its table may be computed
         if not _WRITES.match(text) or (len(text.split()) < 2 and "TRUNCATE" not in text.upper()):
             continue

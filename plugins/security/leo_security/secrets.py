@@ -49,6 +49,9 @@ Hit = tuple[str, int, str, str]
 _DIGEST_NAME = re.compile(r"sha\d*|md5|blake2\w*|hash|digest|checksum|integrity", re.I)
 _SECRET_NAME = re.compile(r"secret|token|passw|pwd|api|auth|private|cred|salt|key", re.I)
 _HEX = re.compile(r"\b[0-9a-fA-F]{32,}\b")
+#: The key a value is assigned to, at the end of the text before it: ``sha256 = "``,
+#: ``"sha512": "``, ``--hash=sha256:``.
+_KEY = re.compile(r"([A-Za-z_][\w-]*)[\"']?\s*[:=]\s*[\"']?$")
 _DIGEST_LENGTHS = {32, 40, 56, 64, 96, 128}
 #: A git revision id (SHA-1 or SHA-256) named as one: versioneer's ``_version.py`` records
 #: ``"full-revisionid": "7a03…"`` (toolz 0.12.1), setuptools-scm and CI files a commit.
@@ -272,8 +275,8 @@ def calibrate(findings: list[Finding], contents: dict[str, bytes]) -> list[Findi
     * basic-auth credentials whose password is a placeholder word (``user:pass@``): ``low``;
     * a private key under a test-fixture directory (requests 2.32 ships ``tests/certs/``):
       ``medium``, so a LEAD confirms it is a throwaway test key; it never passes silently;
-    * a secret-named value in a test directory (django-oauth-toolkit 2.4.0's
-      ``CLEARTEXT_SECRET = "1234567890abcdefghijklmnopqrstuvwxyz"``): ``medium`` likewise.
+    * a secret-named value in a test directory (django-oauth-toolkit 2.4.0's tests name a
+      made-up client secret ``CLEARTEXT_SECRET``): ``medium`` likewise.
     """
     out = []
     texts: dict[str, list[str]] = {}
@@ -317,6 +320,8 @@ def _is_digest(line: str) -> bool:
     if len(hexes) != 1 or len(hexes[0]) not in _DIGEST_LENGTHS:
         return False
     name = line.split(hexes[0], 1)[0]
+    if key := _KEY.search(name):  # the name the value is given to, not the rest of the line:
+        name = key[1]  # "django-oauth-toolkit==2.3.0" = { …, sha256 = "cf1c…" } (LEO's corpus)
     if _SECRET_NAME.search(name):
         return False
     revision = len(hexes[0]) in _REVISION_LENGTHS and _REVISION_NAME.search(name) is not None
