@@ -621,7 +621,9 @@ async def _run_once(
         if not env.has_module("django"):
             argv[3:3] = ["-p", "no:django"]
         elif settings.django_settings is not None:
-            argv[3:3] = [f"--ds={settings.django_settings}"]
+            # settings named outside pytest's configuration: the project runs Django's own test
+            # runner, which finds test*.py (django-taggit's tests/tests.py)
+            argv[3:3] = [f"--ds={settings.django_settings}", "-o", "python_files=test*.py"]
     if not env.has_module("pytest_timeout"):  # a setup of the project's own may not install it
         timeout_arg = f"--timeout={values['test_case_timeout']}"
         argv = [a for a in argv if a != timeout_arg]

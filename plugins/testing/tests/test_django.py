@@ -88,7 +88,7 @@ def test_a_django_apps_tests_run_with_the_settings_its_tox_names(leo_repo, run_t
     head = {
         "shelf/shelving.py": SHELF["shelf/shelving.py"]
         + "\n\ndef count():\n    return Book.objects.count()\n",
-        "tests/test_count.py": (
+        "tests/tests.py": (
             "from django.test import TestCase\n\nfrom shelf.shelving import count, shelve\n\n\n"
             "class CountTests(TestCase):\n    def test_count(self):\n        shelve('a')\n"
             "        self.assertEqual(count(), 1)\n"
