@@ -23,11 +23,13 @@ from leo_testing.harness import pytest_options
 PYTEST_FILES = ("pytest.ini", ".pytest.ini", "pyproject.toml", "tox.ini", "setup.cfg")
 TOX_FILES = ("tox.ini", "pyproject.toml", "setup.cfg")
 RUNNERS = ("runtests.py", "tests/runtests.py", "manage.py", "tests/manage.py")
-#: Where a reusable app keeps the settings its tests use, when nothing names them.
+#: Where a reusable app keeps the settings its tests use, when nothing names them; the module
+#: must read as settings (django-oauth-toolkit's ``tests/test_settings.py`` is a test module).
 CONVENTIONAL = (
-    "tests/settings.py", "tests/test_settings.py", "test_settings.py", "tests/settings/__init__.py",
+    "tests/settings.py", "tests/settings/__init__.py", "tests/test_settings.py", "test_settings.py",
 )  # fmt: skip
-FILES = tuple(dict.fromkeys((*PYTEST_FILES, *TOX_FILES, *RUNNERS)))
+FILES = tuple(dict.fromkeys((*PYTEST_FILES, *TOX_FILES, *RUNNERS, *CONVENTIONAL)))
+_SETTINGS_LIKE = re.compile(rb"^(INSTALLED_APPS|DATABASES)\s*[:=]", re.MULTILINE)
 _TOX_OPTION = re.compile(r"--settings[= ]([A-Za-z_][\w.]*)")
 _TOX_ENV = re.compile(r"\bDJANGO_SETTINGS_MODULE\s*=\s*([A-Za-z_][\w.]*)")
 _DOTTED = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*")
@@ -62,7 +64,7 @@ def find(files: Mapping[str, bytes | None], listing: Iterable[str]) -> Settings 
         if module is not None and _exists(module, paths):
             return Settings(module, f"{name} (DJANGO_SETTINGS_MODULE)")
     for path in CONVENTIONAL:
-        if path in paths:
+        if path in paths and _SETTINGS_LIKE.search(files.get(path) or b""):
             module = path.removesuffix(".py").removesuffix("/__init__").replace("/", ".")
             return Settings(module, f"{path} (a test settings module beside the tests)")
     return None

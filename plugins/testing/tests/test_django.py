@@ -33,10 +33,17 @@ def test_settings_named_where_pytest_does_not_look_are_found(name, text):
 
 
 def test_a_test_settings_module_beside_the_tests_is_the_last_resort():
-    assert find({}, LISTING) == Settings(
+    settings = {"tests/settings.py": b"SECRET_KEY = 'x'\nINSTALLED_APPS = ['app']\n"}
+    assert find(settings, LISTING) == Settings(
         "tests.settings", "tests/settings.py (a test settings module beside the tests)"
     )
     assert find({}, ["app/models.py", "tests/test_models.py"]) is None
+
+
+def test_hostile_twin_a_test_module_named_like_settings_is_not_settings():
+    """django-oauth-toolkit 2.4.0's sdist: tests/test_settings.py tests its settings."""
+    tests = b"from django.test import TestCase\n\n\nclass T(TestCase):\n    pass\n"
+    assert find({"tests/test_settings.py": tests}, ["tests/test_settings.py"]) is None
 
 
 @pytest.mark.parametrize(
@@ -50,7 +57,8 @@ def test_a_test_settings_module_beside_the_tests_is_the_last_resort():
 def test_hostile_twin_a_module_that_is_not_a_file_of_the_project_is_never_named(text):
     found = find({"tox.ini": f"[testenv]\n{text}".encode()}, ["app/models.py"])
     assert found is None
-    found = find({"tox.ini": f"[testenv]\n{text}".encode()}, LISTING)
+    settings = b"INSTALLED_APPS = []\n"
+    found = find({"tox.ini": f"[testenv]\n{text}".encode(), "tests/settings.py": settings}, LISTING)
     assert found is not None and found.module == "tests.settings"
 
 
