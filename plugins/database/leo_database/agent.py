@@ -293,9 +293,9 @@ def _emptied_findings(runs: list[LiveRun], static: list[Finding]) -> list[Findin
             if (gone.path, gone.line) in said:
                 continue
             message = (
-                f"on PostgreSQL {run.version}, {gone.path}:{gone.line} deleted every row of "
-                f"{gone.name}: all {gone.rows} rows LEO put in it before the change, made to "
-                "differ, are gone, whatever its WHERE says"
+                f"on PostgreSQL {run.version}, every row of {gone.name} was gone after "
+                f"{gone.path}:{gone.line}: all {gone.rows} rows LEO put in it before the change, "
+                "made to differ, whatever the WHERE says"
             )
             out.append(finding("database.unbounded-write", message, gone.path, gone.line))
     return out

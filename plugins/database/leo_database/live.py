@@ -223,6 +223,9 @@ def _count_rows(url: str, name: str, conn: Any, plan: list[Step], run: LiveRun) 
     import psycopg
 
     with psycopg.connect(url, dbname=name, autocommit=True, connect_timeout=15) as admin:
+        # a table the migration's open transaction locks is counted after a later statement
+        admin.execute(b"SET lock_timeout = '1s'")
+        admin.execute(b"SET statement_timeout = '60s'")
         seeded: dict[int, tuple[str, int]] | None = None
         for step in plan:
             if step.phase not in ("base", "change"):
@@ -246,7 +249,7 @@ def _counter(
     admin: Any, seeded: dict[int, tuple[str, int]], path: str, run: LiveRun
 ) -> Callable[[int], None]:
     def after(line: int) -> None:
-        for oid, name in rows.emptied(admin, seeded).items():
+        for oid, name in (rows.emptied(admin, seeded) or {}).items():
             run.emptied.append(Emptied(path, line, name, seeded.pop(oid)[1]))
 
     return after

@@ -152,18 +152,24 @@ def _literal(
     return sql.SQL("DEFAULT") if hasdef else None
 
 
-def emptied(conn: Any, seeded: dict[int, tuple[str, int]]) -> dict[int, str]:
-    """oid -> current name of each seeded table still there with no row left."""
+def emptied(conn: Any, seeded: dict[int, tuple[str, int]]) -> dict[int, str] | None:
+    """oid -> current name of each seeded table still there with no row left; None when a
+    table could not be counted now (the migration's own open transaction locks it: counted
+    after a later statement). ``conn`` has a short ``lock_timeout``."""
+    import psycopg
     from psycopg import sql
 
     if not seeded:
         return {}
-    names = dict(conn.execute(_NAMES, (list(seeded),), prepare=False).fetchall())
-    if not names:
-        return {}
-    oids = sorted(names)
-    counts = sql.SQL(", ").join(
-        sql.SQL("(SELECT count(*) FROM {})").format(sql.SQL(names[o])) for o in oids
-    )
-    row = conn.execute(sql.SQL("SELECT ") + counts).fetchone()
+    try:
+        names = dict(conn.execute(_NAMES, (list(seeded),), prepare=False).fetchall())
+        if not names:
+            return {}
+        oids = sorted(names)
+        counts = sql.SQL(", ").join(
+            sql.SQL("(SELECT count(*) FROM {})").format(sql.SQL(names[o])) for o in oids
+        )
+        row = conn.execute(sql.SQL("SELECT ") + counts).fetchone()
+    except psycopg.Error:
+        return None
     return {oid: names[oid] for oid, count in zip(oids, row, strict=True) if count == 0}
