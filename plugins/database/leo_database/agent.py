@@ -321,8 +321,21 @@ def _applied_edits(
     modified = {f.path for f in change.files if f.status == "modified"}
     applied = modified & ({p for f in folders for p in f.base} | {m.path for m in python})
     said = {f.path for f in findings if f.rule_id == "database.edited-migration"}
-    edits = [history.edited(change, p) for p in sorted(applied - said)]
+    edits = [_edited_python(change, p) for p in sorted(applied - said)]
     return [_in_applied(f, applied) for f in findings + edits]
+
+
+def _edited_python(change: Change, path: str) -> Finding:
+    """An applied Alembic or Django migration the change edits is for a LEAD (medium): LEO does
+    not run Python migrations, so it cannot tell an edit that restates what deployed databases
+    have (django-taggit 5.0.0 rewrote index_together as AddIndex for Django 5.1) from one that
+    changes what only fresh databases get."""
+    found = history.edited(change, path)
+    why = (
+        "; LEO does not apply Python migrations, so a LEAD decides whether the edit restates "
+        "what deployed databases already have or changes what only fresh ones get"
+    )
+    return found.model_copy(update={"severity": "medium", "message": found.message + why})
 
 
 def _in_applied(found: Finding, applied: set[str]) -> Finding:

@@ -686,7 +686,8 @@ def test_an_applied_migration_the_change_edits_is_the_finding_not_what_it_does(l
     }
     old, new = "taggit/migrations/0002_together.py", "taggit/migrations/0003_index.py"
     result, agent = run(leo_repo, leo_run, {old: AS_INDEX, new: AS_INDEX}, base=base)
-    result.assert_finding("database.edited-migration", path=old, line=1)
+    edited = result.assert_finding("database.edited-migration", path=old, line=1)
+    assert edited.severity == "medium" and "a LEAD decides" in edited.message
     [context] = [f for f in agent.findings if f.path == old and "index" in f.rule_id]
     assert not context.on_changed_line and "runs only on a fresh, empty database" in context.message
     gating = result.assert_finding("database.index-not-concurrent", path=new)
