@@ -92,6 +92,7 @@ class DatabaseChecks(DatabaseAgent):
             findings += _live_findings(runs)
             findings += _lost_findings(runs, findings)
             findings += _emptied_findings(runs, findings)
+            findings = _fresh_findings(runs, findings)
             applied_ok = {
                 str(a["path"])
                 for r in runs
@@ -226,7 +227,7 @@ class DatabaseChecks(DatabaseAgent):
             for m in reversed(undo):
                 text = head.get(m.path, "")
                 plan.append(Step("reapply", m.path, text, forward_region(text)))
-            plans.append(plan)
+            plans.append(plan + _fresh_install(folder, base, head, new))
         supabase = [f.supabase or self.settings.require_rls is True for f in folders]
         try:
             runs = await anyio.to_thread.run_sync(lambda: apply(plans, supabase=supabase))
@@ -242,16 +243,62 @@ class DatabaseChecks(DatabaseAgent):
         return runs, None
 
 
+def _fresh_install(
+    folder: SqlFolder,
+    base: dict[str, str],
+    head: dict[str, str],
+    new: list[SqlMigration],
+) -> list[Step]:
+    """A fresh install from the head's files (``live.Fresh``), when the change edits a
+    migration already on the base branch: deployed databases never run the edit."""
+    if not any(m.status == "modified" and m.path in folder.base for m in folder.head):
+        return []
+    texts = base | head  # ``head`` holds the head's text of every changed migration
+    files = [p for p in folder.base if p in {m.path for m in folder.head}] + [m.path for m in new]
+    return [Step("fresh", p, texts.get(p, ""), forward_region(texts.get(p, ""))) for p in files]
+
+
+def _fresh_findings(runs: list[LiveRun], findings: list[Finding]) -> list[Finding]:
+    """An edited applied SQL migration, weighed by what a fresh install from the head gets:
+    the schema a deployed database has, the edit restates it (medium: a LEAD decides); another
+    one, the edit drifts (high, with the difference)."""
+    out = []
+    for f in findings:
+        fresh = next((r.fresh for r in runs if r.fresh and f.path in r.fresh.paths), None)
+        if f.rule_id != "database.edited-migration" or fresh is None or fresh.failure:
+            out.append(f)
+            continue
+        drift = [*(f"only fresh: {d}" for d in fresh.only_fresh),
+                 *(f"only deployed: {d}" for d in fresh.only_deployed)]  # fmt: skip
+        if drift:
+            shown = "; ".join(drift[:6]) + (
+                f"; and {len(drift) - 6} more" if len(drift) > 6 else ""
+            )
+            note = f"; a fresh install from the head's files gets another schema than a deployed database: {shown}"
+            out.append(f.model_copy(update={"message": (f.message + note)[:10_000]}))
+        else:
+            note = (
+                "; a fresh install from the head's files gets the schema a deployed database has:"
+                " the edit restates it, and a LEAD decides"
+            )
+            out.append(f.model_copy(update={"severity": "medium", "message": f.message + note}))
+    return out
+
+
 def _live_findings(runs: list[LiveRun]) -> list[Finding]:
     out = []
     for run in runs:
-        f: Failure | None = run.failure
+        f: Failure | None = run.failure or (run.fresh.failure if run.fresh else None)
         if f is None or f.phase == "base":
             continue
         rule, what = {
             "change": ("database.apply-failed", "does not apply"),
             "rollback": ("database.rollback-failed", "rollback does not apply"),
             "reapply": ("database.rollback-incomplete", "cannot be re-applied after its rollback"),
+            "fresh": (
+                "database.apply-failed",
+                "as the change edits it does not apply on a fresh database",
+            ),
         }[f.phase]
         out.append(
             finding(

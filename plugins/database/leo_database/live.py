@@ -27,7 +27,7 @@ from leo_database import rows
 from leo_database.rows import Emptied
 from leo_database.sql import SplitError, line_at, split
 
-Phase = Literal["base", "change", "rollback", "reapply"]
+Phase = Literal["base", "change", "rollback", "reapply", "fresh"]
 
 #: What Supabase's platform provides before the first migration runs: the API roles and a
 #: minimal ``auth`` schema, so RLS policies that name them apply on a plain PostgreSQL.
@@ -97,6 +97,21 @@ class LiveRun:
     notes: list[str] = field(default_factory=list)
     lost: list[Lost] = field(default_factory=list)
     emptied: list[Emptied] = field(default_factory=list)
+    fresh: Fresh | None = None
+    """A fresh install from the head's files, when the change edits an applied migration."""
+
+
+@dataclass(frozen=True)
+class Fresh:
+    """A database built from the head's migration files alone, beside a deployed one (the
+    base's files, then the change's new ones): what editing an applied migration changes."""
+
+    failure: Failure | None
+    paths: tuple[str, ...] = ()
+    """The migration files it applied."""
+    only_fresh: tuple[str, ...] = ()
+    """Columns, indexes and constraints a fresh install gets and a deployed database lacks."""
+    only_deployed: tuple[str, ...] = ()
 
 
 class LiveUnavailable(Exception):
@@ -143,9 +158,15 @@ def _apply_one(
     options = f"-c statement_timeout={timeout_s * 1000} -c lock_timeout={timeout_s * 1000}"
     with admin:
         run.version = str(admin.execute("SHOW server_version").fetchone()[0])  # type: ignore[index]
+        fresh = [step for step in plan if step.phase == "fresh"]
+        plan = [step for step in plan if step.phase != "fresh"]
+        deployed_at = max(
+            (i for i, step in enumerate(plan) if step.phase in ("base", "change")), default=-1
+        )
+        deployed: set[str] | None = None
         with _scratch(admin, url, description, supabase, run, options) as (name, conn):
             base_schema: dict[tuple[int, int], str] | None = None
-            for step in plan:
+            for index, step in enumerate(plan):
                 if step.phase == "change" and base_schema is None:
                     base_schema = _schema(url, name)
                 started = time.perf_counter()
@@ -159,6 +180,11 @@ def _apply_one(
                 if failure is not None:
                     run.failure = failure
                     break
+                if index == deployed_at and fresh:
+                    deployed = _shape(url, name)
+        if run.failure is None and deployed is not None:
+            with _scratch(admin, url, description, supabase, run, options) as (name, conn):
+                run.fresh = _fresh(url, name, conn, fresh, deployed)
         if run.failure is None and any(step.phase == "change" for step in plan):
             with _scratch(admin, url, description, supabase, run, options) as (name, conn):
                 _count_rows(url, name, conn, plan, run)
@@ -253,6 +279,44 @@ def _counter(
             run.emptied.append(Emptied(path, line, name, seeded.pop(oid)[1]))
 
     return after
+
+
+def _fresh(url: str, name: str, conn: Any, steps: list[Step], deployed: set[str]) -> Fresh:
+    paths = tuple(step.path for step in steps)
+    for step in steps:
+        failure, _count = _apply_step(conn, step)
+        if failure is not None:
+            return Fresh(failure, paths)
+    shape = _shape(url, name)
+    return Fresh(None, paths, tuple(sorted(shape - deployed)), tuple(sorted(deployed - shape)))
+
+
+#: The schema by name: each column with its type and nullability, each index and constraint
+#: with its definition, outside PostgreSQL's own schemas.
+_SHAPE_QUERY = b"""
+SELECT format('column %I.%I.%I %s%s', n.nspname, c.relname, a.attname,
+              format_type(a.atttypid, a.atttypmod), CASE WHEN a.attnotnull THEN ' not null' END)
+FROM pg_catalog.pg_class c
+JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+WHERE c.relkind IN ('r', 'p') AND n.nspname <> 'information_schema' AND n.nspname NOT LIKE 'pg\\_%'
+UNION ALL
+SELECT format('index %s', indexdef) FROM pg_catalog.pg_indexes
+WHERE schemaname <> 'information_schema' AND schemaname NOT LIKE 'pg\\_%'
+UNION ALL
+SELECT format('constraint %s %I %s', con.conrelid::regclass, con.conname,
+              pg_catalog.pg_get_constraintdef(con.oid))
+FROM pg_catalog.pg_constraint con JOIN pg_catalog.pg_namespace n ON n.oid = con.connamespace
+WHERE con.conrelid <> 0 AND n.nspname <> 'information_schema' AND n.nspname NOT LIKE 'pg\\_%'
+"""
+
+
+def _shape(url: str, dbname: str) -> set[str]:
+    """The schema of ``dbname`` by name (``_SHAPE_QUERY``), as the server's user reads it."""
+    import psycopg
+
+    with psycopg.connect(url, dbname=dbname, autocommit=True, connect_timeout=15) as conn:
+        return {str(row[0]) for row in conn.execute(_SHAPE_QUERY, prepare=False).fetchall()}
 
 
 #: Every column of every ordinary or partitioned table outside PostgreSQL's own schemas.

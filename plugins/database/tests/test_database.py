@@ -483,6 +483,42 @@ def test_rows_that_do_not_fit_end_the_count_with_a_note_never_a_finding(leo_repo
     result.assert_finding("database.unbounded-write", path=path, line=2)  # the static rule's
 
 
+@pytest.mark.parametrize(
+    ("edit", "severity", "says"),
+    [
+        # restated: the same schema, spelt otherwise (a LEAD decides)
+        ("CREATE TABLE t (\n  id int,\n  a int -- the amount\n);\n", "medium",
+         "gets the schema a deployed database has"),
+        # drifts: fresh installs get a column deployed databases never will
+        ("create table t (id int, a int, note text);\n", "high",
+         "only fresh: column public.t.note text"),
+        ("create table t (id int, a int);\ncreate index t_a on t (a);\n", "high",
+         "only fresh: index CREATE INDEX t_a ON public.t USING btree (a)"),
+    ],
+)  # fmt: skip
+def test_an_edited_applied_sql_migration_is_weighed_by_a_fresh_install(
+    leo_repo, leo_run, pg, edit, severity, says
+):
+    path = "migrations/0001_all.sql"
+    base = {path: "create table t (id int, a int);\n", "migrations/0002_b.sql": "select 1;\n"}
+    result, agent = run(leo_repo, leo_run, {path: edit}, base=base)
+    found = result.assert_finding("database.edited-migration", path=path)
+    assert found.severity == severity and says in found.message
+
+
+def test_an_edited_applied_sql_migration_must_apply_on_a_fresh_database(leo_repo, leo_run, pg):
+    # Deployed databases never run the edit, so the main run applies the base's text: the
+    # fresh install is the only run of the edited file.
+    path = "migrations/0001_all.sql"
+    base = {path: "create table t (id int);\n"}
+    result, _agent = run(
+        leo_repo, leo_run, {path: "create table t (id int, x no_such_type);\n"}, base=base
+    )
+    failed = result.assert_finding("database.apply-failed", path=path, line=1)
+    assert "does not apply on a fresh database" in failed.message
+    result.assert_verdict("FAIL")
+
+
 def test_only_changed_statements_of_a_modified_file_block(leo_repo, leo_run, pg):
     path = "migrations/0001_all.sql"
     base = {path: "create table t (id int, a int);\n"}
