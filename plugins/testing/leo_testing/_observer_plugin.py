@@ -18,6 +18,7 @@ import os
 import sys
 import threading
 import time
+import types
 from typing import Any
 
 import pytest
@@ -186,6 +187,79 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     """The tests collected, to compare with those that ran: code that finds the session with
     ``gc`` and takes a test out of ``session.items`` while the run goes on needs no hook."""
     _write({"event": "collected", "nodeids": [item.nodeid for item in session.items]})
+    for item in session.items:
+        _IDENTITY[id(item)] = (item, _identity(item))
+        _NODEIDS.add(item.nodeid)
+
+
+#: id -> each item collected (kept, so the id stays its own) and what decides the code it runs.
+_IDENTITY: dict[int, tuple[pytest.Item, dict[str, Any]]] = {}
+_NODEIDS: set[str] = set()
+
+
+def _identity(item: pytest.Item) -> dict[str, Any]:
+    """What decides which code ``item`` runs, as objects compared by identity: its ``runtest``,
+    its test function (through bound methods and ``__wrapped__``) with each one's code object,
+    and a doctest's runner and examples. Code under test that finds the session with ``gc`` and
+    sets ``item.obj = lambda: None`` (or swaps ``runtest``, ``_obj`` or ``__code__``) leaves
+    the test collected and "passing" without running it."""
+    runtest = getattr(item, "runtest", None)
+    runtest = getattr(runtest, "__func__", runtest)
+    found: dict[str, Any] = {
+        "runtest": runtest,
+        "runtest.__code__": getattr(runtest, "__code__", None),
+    }
+    function = getattr(item, "obj", None) if isinstance(item, pytest.Function) else None
+    for depth in range(5):
+        function = getattr(function, "__func__", function)
+        if function is None:
+            break
+        found[f"function{'.__wrapped__' * depth}"] = function
+        found[f"function{'.__wrapped__' * depth}.__code__"] = getattr(function, "__code__", None)
+        function = getattr(function, "__wrapped__", None)
+    dtest, runner = getattr(item, "dtest", None), getattr(item, "runner", None)
+    if dtest is not None:
+        found["dtest"] = dtest
+        found["dtest.examples"] = tuple(
+            (getattr(e, "source", None), getattr(e, "want", None))
+            for e in getattr(dtest, "examples", ())
+        )
+        found["runner"] = runner
+        found["runner.run"] = getattr(type(runner), "run", None)
+    return found
+
+
+def _same(a: Any, b: Any) -> bool:
+    return a is b or (type(a) is tuple and a == b)
+
+
+def _check_identity(item: pytest.Item) -> None:
+    """Write what of ``item`` differs from what was collected (``_identity``), once: an item
+    collected under its node id that is not this one is itself a replacement."""
+    now = _identity(item)
+    if id(item) in _IDENTITY:
+        then = _IDENTITY[id(item)][1]
+        changed = [
+            k for k in sorted(then.keys() | now.keys()) if not _same(then.get(k), now.get(k))
+        ]
+    else:
+        changed = ["the item itself"] if item.nodeid in _NODEIDS else []
+    if changed:
+        new = now.get(changed[0], now.get("function"))
+        code = new if isinstance(new, types.CodeType) else getattr(new, "__code__", None)
+        file = code.co_filename if isinstance(code, types.CodeType) else _code_file(new)
+        _write({"event": "swapped", "nodeid": item.nodeid, "what": changed[:5],
+                "file": _local(file)})  # fmt: skip
+    _IDENTITY[id(item)] = (item, now)
+
+
+@pytest.hookimpl(hookwrapper=True, tryfirst=True)
+def pytest_runtest_call(item: pytest.Item) -> Any:
+    """The test's code is the one collected, just before it runs; what the item's own call then
+    changes (pytest-asyncio wraps ``obj`` in ``runtest``) is what a re-run of it starts from."""
+    _check_identity(item)
+    yield
+    _IDENTITY[id(item)] = (item, _identity(item))
 
 
 @pytest.hookimpl(hookwrapper=True, tryfirst=True)
