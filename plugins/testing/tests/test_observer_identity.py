@@ -62,6 +62,12 @@ HOW = {
     "runtest": "item.runtest = lambda: None",
     "module attribute": "import test_b\n        test_b.test_zero = lambda: None\n"
     "        item._obj = None",
+    "runtest of the class": "import copy\n        type(item).runtest = copy.copy",
+    "runtest forged as pytest's": "import types\n"
+    "        real = type(item).runtest.__code__\n"
+    "        type(item).runtest = types.FunctionType((lambda self: None).__code__.replace(\n"
+    "            co_filename=real.co_filename, co_name=real.co_name,\n"
+    "            co_qualname=real.co_qualname, co_firstlineno=real.co_firstlineno), {})",
     "item": "o = [o for o in gc.get_objects() if type(o).__name__ == 'Session'][0]\n"
     "        twin = type(item).from_parent(item.parent, name=item.name,\n"
     "                                      callobj=lambda: None)\n"
@@ -115,6 +121,21 @@ ORDINARY = {
         def pytest_pycollect_makeitem(collector, name, obj):
             if name == "test_wrapped_in_runtest":
                 return [Wrapped.from_parent(collector, name=name, callobj=obj)]
+
+
+        @pytest.fixture(autouse=True, scope="class")
+        def _like_pytest_django(request):
+            # pytest-django sets TestCaseFunction.runtest to its own around Django's TestCases.
+            from _pytest.python import Function
+            from _pytest.unittest import TestCaseFunction
+
+            if request.cls is None or request.cls.__name__ != "TestCase":
+                yield
+                return
+            original = TestCaseFunction.runtest
+            TestCaseFunction.runtest = Function.runtest
+            yield
+            TestCaseFunction.runtest = original
 
 
         @pytest.hookimpl(tryfirst=True)
