@@ -200,14 +200,20 @@ _NODEIDS: set[str] = set()
 def _identity(item: pytest.Item) -> dict[str, Any]:
     """What decides which code ``item`` runs, as objects compared by identity: its ``runtest``,
     its test function (through bound methods and ``__wrapped__``) with each one's code object,
-    and a doctest's runner and examples. Code under test that finds the session with ``gc`` and
+    how it reaches its hooks, and a doctest's runner and examples. Code under test that finds the session with ``gc`` and
     sets ``item.obj = lambda: None`` (or swaps ``runtest``, ``_obj`` or ``__code__``) leaves
     the test collected and "passing" without running it."""
     runtest = getattr(item, "runtest", None)
     runtest = getattr(runtest, "__func__", runtest)
+    proxy = getattr(item.session, "gethookproxy", None)
     found: dict[str, Any] = {
         "runtest": runtest,
         "runtest.__code__": getattr(runtest, "__code__", None),
+        # how the item reaches its hooks (pytest_pyfunc_call runs the test function)
+        "ihook": next(
+            (c.__dict__["ihook"] for c in type(item).__mro__ if "ihook" in c.__dict__), None
+        ),
+        "session.gethookproxy": getattr(proxy, "__func__", proxy),
     }
     function = getattr(item, "obj", None) if isinstance(item, pytest.Function) else None
     for depth in range(5):

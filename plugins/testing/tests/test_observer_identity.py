@@ -68,6 +68,15 @@ HOW = {
     "        type(item).runtest = types.FunctionType((lambda self: None).__code__.replace(\n"
     "            co_filename=real.co_filename, co_name=real.co_name,\n"
     "            co_qualname=real.co_qualname, co_firstlineno=real.co_firstlineno), {})",
+    "hook proxy": "real = item.session.gethookproxy\n\n"
+    "        class Relay:\n"
+    "            def __init__(self, relay):\n"
+    "                self.relay = relay\n\n"
+    "            def __getattr__(self, name):\n"
+    "                if name == 'pytest_pyfunc_call':\n"
+    "                    return lambda **kwargs: True\n"
+    "                return getattr(self.relay, name)\n\n"
+    "        item.session.gethookproxy = lambda path: Relay(real(path))",
     "item": "o = [o for o in gc.get_objects() if type(o).__name__ == 'Session'][0]\n"
     "        twin = type(item).from_parent(item.parent, name=item.name,\n"
     "                                      callobj=lambda: None)\n"
