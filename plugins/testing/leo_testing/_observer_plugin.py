@@ -18,6 +18,7 @@ import os
 import sys
 import threading
 import time
+import types
 from typing import Any
 
 import pytest
@@ -186,6 +187,117 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     """The tests collected, to compare with those that ran: code that finds the session with
     ``gc`` and takes a test out of ``session.items`` while the run goes on needs no hook."""
     _write({"event": "collected", "nodeids": [item.nodeid for item in session.items]})
+    for item in session.items:
+        _IDENTITY[id(item)] = (item, _identity(item))
+        _NODEIDS.add(item.nodeid)
+
+
+#: id -> each item collected (kept, so the id stays its own) and what decides the code it runs.
+_IDENTITY: dict[int, tuple[pytest.Item, dict[str, Any]]] = {}
+_NODEIDS: set[str] = set()
+
+
+def _identity(item: pytest.Item) -> dict[str, Any]:
+    """What decides which code ``item`` runs, as objects compared by identity: its ``runtest``,
+    its test function (through bound methods and ``__wrapped__``) with each one's code object,
+    how it reaches its hooks, and a doctest's runner and examples. Code under test that finds the session with ``gc`` and
+    sets ``item.obj = lambda: None`` (or swaps ``runtest``, ``_obj`` or ``__code__``) leaves
+    the test collected and "passing" without running it."""
+    runtest = getattr(item, "runtest", None)
+    runtest = getattr(runtest, "__func__", runtest)
+    proxy = getattr(item.session, "gethookproxy", None)
+    found: dict[str, Any] = {
+        "runtest": runtest,
+        "runtest.__code__": getattr(runtest, "__code__", None),
+        # how the item reaches its hooks (pytest_pyfunc_call runs the test function)
+        "ihook": next(
+            (c.__dict__["ihook"] for c in type(item).__mro__ if "ihook" in c.__dict__), None
+        ),
+        "session.gethookproxy": getattr(proxy, "__func__", proxy),
+    }
+    function = getattr(item, "obj", None) if isinstance(item, pytest.Function) else None
+    for depth in range(5):
+        function = getattr(function, "__func__", function)
+        if function is None:
+            break
+        found[f"function{'.__wrapped__' * depth}"] = function
+        found[f"function{'.__wrapped__' * depth}.__code__"] = getattr(function, "__code__", None)
+        function = getattr(function, "__wrapped__", None)
+    dtest, runner = getattr(item, "dtest", None), getattr(item, "runner", None)
+    if dtest is not None:
+        found["dtest"] = dtest
+        found["dtest.examples"] = tuple(
+            (getattr(e, "source", None), getattr(e, "want", None))
+            for e in getattr(dtest, "examples", ())
+        )
+        found["runner"] = runner
+        found["runner.run"] = getattr(type(runner), "run", None)
+    return found
+
+
+def _same(a: Any, b: Any) -> bool:
+    return a is b or (type(a) is tuple and a == b)
+
+
+#: Installed files -> the code objects compiled from them (``_installed_runtest``).
+_COMPILED: dict[str, list[types.CodeType]] = {}
+
+
+def _installed_runtest(function: Any) -> bool:
+    """Whether ``function`` is a ``runtest`` exactly as an installed file defines it: below the
+    interpreter's or the environment's prefix (read-only while the tests run), outside the
+    worktree, its code the same as compiling that file gives. pytest-django sets
+    ``TestCaseFunction.runtest`` to its own ``non_debugging_runtest`` around each Django
+    ``TestCase`` class; every installed ``runtest`` runs its item (or raises), while code
+    written to skip the test, under whatever file name it claims, compiles to other code."""
+    code = getattr(function, "__code__", None)
+    if not isinstance(code, types.CodeType) or not code.co_name.endswith("runtest"):
+        return False
+    file = os.path.realpath(code.co_filename)
+    roots = {os.path.realpath(p) + os.sep for p in (sys.prefix, sys.base_prefix)}
+    if not any(file.startswith(r) for r in roots) or file.startswith(os.getcwd() + os.sep):
+        return False
+    if file not in _COMPILED:
+        try:
+            with open(file, "rb") as fh:
+                found = [compile(fh.read(), code.co_filename, "exec")]
+        except (OSError, SyntaxError, ValueError):
+            found = []
+        for each in found:  # the list grows with the functions and classes nested in each
+            found.extend(c for c in each.co_consts if isinstance(c, types.CodeType))
+        _COMPILED[file] = found
+    return any(c == code for c in _COMPILED[file])
+
+
+def _check_identity(item: pytest.Item) -> None:
+    """Write what of ``item`` differs from what was collected (``_identity``), once: an item
+    collected under its node id that is not this one is itself a replacement."""
+    now = _identity(item)
+    if id(item) in _IDENTITY:
+        then = _IDENTITY[id(item)][1]
+        changed = [
+            k for k in sorted(then.keys() | now.keys()) if not _same(then.get(k), now.get(k))
+        ]
+        if set(changed) <= {"runtest", "runtest.__code__"} and _installed_runtest(now["runtest"]):
+            changed = []
+    else:
+        changed = ["the item itself"] if item.nodeid in _NODEIDS else []
+    if changed:
+        new = now.get(changed[0], now.get("function"))
+        code = new if isinstance(new, types.CodeType) else getattr(new, "__code__", None)
+        file = code.co_filename if isinstance(code, types.CodeType) else _code_file(new)
+        _write({"event": "swapped", "nodeid": item.nodeid, "what": changed[:5],
+                "file": _local(file)})  # fmt: skip
+    _IDENTITY[id(item)] = (item, now)
+
+
+@pytest.hookimpl(hookwrapper=True, tryfirst=True)
+def pytest_runtest_call(item: pytest.Item) -> Any:
+    """The test's code is the one collected, just before it runs; what the item's own call then
+    changes (pytest-asyncio wraps ``obj`` in ``runtest``) is what a re-run of it starts from."""
+    _check_identity(item)
+    yield
+    _IDENTITY[id(item)] = (item, _identity(item))
 
 
 @pytest.hookimpl(hookwrapper=True, tryfirst=True)

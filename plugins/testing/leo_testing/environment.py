@@ -61,8 +61,9 @@ BUILD_WHEELHOUSE = "leo-build-wheelhouse"
 _DEFAULT_BUILD_REQUIRES = ("setuptools>=40.8.0",)
 #: Raised whenever the same dependency files come to mean another environment, so environments
 #: cached before are rebuilt once: 5 builds a shared environment from the base commit and adds
-#: the wheelhouse of build requirements; 6 records what the change's own build planted there.
-_FORMAT = 6
+#: the wheelhouse of build requirements; 6 records what the change's own build planted there;
+#: 7 builds the project's wheel while the environment is read-only (``_build_project``).
+_FORMAT = 7
 _LOCK_POLL_S = 0.1
 _MAX_DEPENDENCY_FILE = 8 * 1024 * 1024
 #: The pip that knows ``--uploaded-prior-to`` (``resolve_as_of``); ``python -m venv`` bundles an
@@ -443,18 +444,18 @@ def build_requirements(tree: Path) -> tuple[list[str], list[str]]:
     return requires, notes
 
 
-def install_targets(tree: Path, settings: Settings, wanted: Sequence[str] = ()) -> list[str]:
-    """The project itself, with the test extras it declares and those its requirement files ask
-    for (``wanted``), as a pip target, if installable."""
+def install_targets(
+    tree: Path, settings: Settings, wheels: Sequence[Path], wanted: Sequence[str] = ()
+) -> list[str]:
+    """The project's ``wheels`` (``_build_project``), with the test extras it declares and those
+    its requirement files ask for (``wanted``), as pip targets."""
     metadata, _error = read_pyproject(tree)
-    if not _installable(tree, metadata):
-        return []
     project = metadata.get("project")
     declared = project.get("optional-dependencies", {}) if isinstance(project, dict) else {}
     names = dict.fromkeys([*settings.extras, *wanted])
     extras = [e for e in names if isinstance(declared, dict) and e in declared]
     extras += [e for e in wanted if e not in extras and not isinstance(project, dict)]
-    return [f"{tree}[{','.join(extras)}]" if extras else str(tree)]
+    return [f"{w}[{','.join(extras)}]" if extras else str(w) for w in wheels]
 
 
 def as_of_args(settings: Settings) -> list[str]:
@@ -466,14 +467,15 @@ def as_of_args(settings: Settings) -> list[str]:
 def default_setup(
     tree: Path,
     settings: Settings,
-    report: Path,
+    wheels: Sequence[Path],
     requirements: Path | None = None,
     extras: Sequence[str] = (),
 ) -> list[list[str]]:
-    """One pip call: the project with its test extras (and ``extras``), its test requirements
-    (``requirements``, the file ``write_requirements`` made) and the test runner; with
-    ``resolve_as_of``, as of that date and without the runner (``_install_runner`` follows)."""
-    targets = install_targets(tree, settings, extras)
+    """One pip call: the project's ``wheels`` with its test extras (and ``extras``), its test
+    requirements (``requirements``, the file ``write_requirements`` made) and the test runner;
+    with ``resolve_as_of``, as of that date and without the runner (``_install_runner``
+    follows)."""
+    targets = install_targets(tree, settings, wheels, extras)
     if requirements is not None:
         targets += ["-r", str(requirements)]
     if settings.resolve_as_of is None:
@@ -481,7 +483,7 @@ def default_setup(
     if not targets:
         return []
     pip = ["{python}", "-m", "pip", "install", *as_of_args(settings)]
-    return [[*pip, "--report", str(report), *targets]]
+    return [[*pip, *targets]]
 
 
 def write_requirements(
@@ -521,21 +523,6 @@ def sdist_version(tree: Path) -> str | None:
     return found.group(1) if found else None
 
 
-def installed_from_directory(report: Path) -> list[str]:
-    """Names of the distributions pip installed from a local directory (the project itself)."""
-    try:
-        data = json.loads(report.read_text())
-    except (OSError, ValueError):
-        return []
-    names = []
-    for item in data.get("install", []) if isinstance(data, dict) else []:
-        info = item.get("download_info", {}) if isinstance(item, dict) else {}
-        name = item.get("metadata", {}).get("name") if isinstance(item, dict) else None
-        if isinstance(info, dict) and "dir_info" in info and isinstance(name, str):
-            names.append(name)
-    return names
-
-
 class _Setup:
     """Runs the setup steps of one build in the sandbox, each under the setup timeout."""
 
@@ -551,14 +538,14 @@ class _Setup:
         self.values = {"python": str(path / "bin" / "python"), "project": str(tree)}
         self.runner_as_of_today = False
 
-    async def run(self, step: list[str]) -> ToolResult:
+    async def run(self, step: list[str], *, sealed: bool = False) -> ToolResult:
         return await self.sandbox.run(
             expand(step, self.values), phase="setup", cwd=self.tree, env=self.env,
-            timeout=self.settings.setup_timeout, venv=self.path,
+            timeout=self.settings.setup_timeout, venv=self.path, sealed=sealed,
         )  # fmt: skip
 
-    async def must(self, step: list[str]) -> None:
-        done = await self.run(step)
+    async def must(self, step: list[str], *, sealed: bool = False) -> None:
+        done = await self.run(step, sealed=sealed)
         if done.timed_out or done.returncode != 0:
             what = "timed out" if done.timed_out else f"exited {done.returncode}"
             msg = f"the environment setup {' '.join(step[:4])} ... {what}: {_tail(done)}"
@@ -570,8 +557,31 @@ class _Setup:
         return ["{python}", "-m", "pip", "install", *when, *args]
 
 
-async def _default_build(setup: _Setup, report: Path) -> list[str]:
-    """Install the project, its test requirements and the runner; return the notes.
+async def _build_project(setup: _Setup) -> list[Path]:
+    """The project's wheel, built while the environment is read-only: its ``setup.py`` or
+    build backend is the change's code, and one that wrote the environment could plant a
+    ``.pth`` with a ``.dist-info`` whose RECORD claims it, or rewrite pip's report, so that
+    ``planted`` counts it as a dependency's. Only pip, running none of the change's code,
+    then writes the environment from the wheel: every RECORD there is pip's, and the wheel
+    names the project's distribution. None when the project is not installable."""
+    metadata, _error = read_pyproject(setup.tree)
+    if not _installable(setup.tree, metadata):
+        return []
+    wheels = setup.sandbox.root / "project-wheels"
+    if wheels.exists():
+        await anyio.to_thread.run_sync(shutil.rmtree, wheels)
+    wheels.mkdir()
+    build = ["{python}", "-m", "pip", "wheel", "--no-deps", *as_of_args(setup.settings)]
+    try:
+        await setup.must([*build, "--wheel-dir", str(wheels), str(setup.tree)], sealed=True)
+    except EnvironmentSetupError as exc:
+        msg = f"building the project's wheel, with the test environment read-only, failed: {exc}"
+        raise EnvironmentSetupError(msg) from None
+    return sorted(wheels.glob("*.whl"))
+
+
+async def _default_build(setup: _Setup, wheels: Sequence[Path]) -> list[str]:
+    """Install the project's ``wheels``, its test requirements and the runner; return the notes.
 
     One pip call first, as a CI would. When pip cannot satisfy everything together (a lock for
     another Python, a pin pytest cannot live with, a package the index lacks), the project and
@@ -582,7 +592,7 @@ async def _default_build(setup: _Setup, report: Path) -> list[str]:
     settings, tree = setup.settings, setup.tree
     requirements, reqs = write_requirements(tree, settings, setup.sandbox.root)
     notes = list(reqs.notes)
-    [step] = default_setup(tree, settings, report, requirements, reqs.extras) or [[]]
+    [step] = default_setup(tree, settings, wheels, requirements, reqs.extras) or [[]]
     if step:
         first = await setup.run(step)
         if first.timed_out or first.returncode != 0:
@@ -590,22 +600,26 @@ async def _default_build(setup: _Setup, report: Path) -> list[str]:
             notes.append(
                 f"installing everything at once {what} ({_tail(first)[-300:]}); installed in parts"
             )
-            await _install_in_parts(setup, report, requirements, reqs, notes)
+            await _install_in_parts(setup, wheels, requirements, reqs, notes)
     if settings.resolve_as_of is not None:
         await _install_runner(setup)
     return notes
 
 
 async def _install_in_parts(
-    setup: _Setup, report: Path, requirements: Path | None, reqs: Requirements, notes: list[str]
+    setup: _Setup,
+    wheels: Sequence[Path],
+    requirements: Path | None,
+    reqs: Requirements,
+    notes: list[str],
 ) -> None:
     """The project, the runner, then the requirements each file at once or line by line."""
     settings, tree = setup.settings, setup.tree
     # as of a date, the runner comes last (``_install_runner``), not with each part
     runner = list(settings.runner_requirements) if settings.resolve_as_of is None else []
-    project = install_targets(tree, settings, reqs.extras)
+    project = install_targets(tree, settings, wheels, reqs.extras)
     if project:
-        await setup.must(setup.pip("--report", str(report), *project))
+        await setup.must(setup.pip(*project))
     if runner:
         await setup.must(setup.pip(*runner))
     if requirements is None:
@@ -732,27 +746,29 @@ async def _build(
     if made.timed_out or made.returncode != 0:
         msg = f"could not create a virtual environment with {settings.python}: {_tail(made)}"
         raise EnvironmentSetupError(msg)
-    report = sandbox.root / "pip-report.json"
     setup = _Setup(path, tree, settings, sandbox)
     notes: list[str] = []
+    own: list[str] = []
     if settings.resolve_as_of is not None and settings.setup != "none":
         await _pip_for_as_of(setup)
     if settings.setup == "default":
-        notes = await _default_build(setup, report)
-        # The cached environment outlives this worktree: keep the project's dependencies but
-        # not a stale copy of the project itself; the tests import it from the worktree.
-        names = installed_from_directory(report)
-        if names:
-            await anyio.to_thread.run_sync(keep_project_metadata, path, names)
-            await setup.run(["{python}", "-m", "pip", "uninstall", "-y", *names])
+        wheels = await _build_project(setup)
+        own = [w.name.split("-")[0] for w in wheels]
+        notes = await _default_build(setup, wheels)
     elif settings.setup != "none":
         for step in settings.setup:
             await setup.must(list(step))
     if settings.setup != "none":
         notes += await _build_wheelhouse(setup)
-    await keep_generated(tree, path)
     # Only the change's own build is suspect: a shared one ran the base's reviewed build code.
-    tampered = await anyio.to_thread.run_sync(planted, path) if private else []
+    # Read while the project's wheel is installed: start-up code it ships is the change's.
+    tampered = await anyio.to_thread.run_sync(planted, path, own) if private else []
+    if own:
+        # The cached environment outlives this worktree: keep the project's dependencies but
+        # not a stale copy of the project itself; the tests import it from the worktree.
+        await anyio.to_thread.run_sync(keep_project_metadata, path, own)
+        await setup.run(["{python}", "-m", "pip", "uninstall", "-y", *own])
+    await keep_generated(tree, path)
     print_ = await anyio.to_thread.run_sync(fingerprint, path)
     manifest = {
         "key": key, "fingerprint": print_, "created": time.time(), "format": _FORMAT,

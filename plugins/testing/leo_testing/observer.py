@@ -64,6 +64,8 @@ class Record:
     """File -> a hook one of its functions was attached to, whoever attached it."""
     unregistered: list[str] = field(default_factory=list)
     """Functions attached to pytest's hooks without a registered plugin (or hooks replaced)."""
+    swapped: dict[str, str] = field(default_factory=dict)
+    """Node id -> what of the code it runs was replaced after collection, and by which file."""
 
 
 def read_record(data: bytes | None) -> Record:
@@ -98,6 +100,14 @@ def read_record(data: bytes | None) -> Record:
                 record.hook_files.setdefault(file, hook)
             if event.get("registered") is not True and len(record.unregistered) < 50:
                 record.unregistered.append(f"{hook} ({clean(file, 300)})")
+        elif kind == "swapped" and isinstance(event.get("nodeid"), str):
+            what = event.get("what") if isinstance(event.get("what"), list) else ["?"]
+            if len(record.swapped) < 50:
+                record.swapped.setdefault(
+                    clean(event["nodeid"], 300),
+                    f"{', '.join(clean(str(w), 60) for w in what[:5])}; now defined in "
+                    f"{clean(str(event.get('file')), 300)}",
+                )
         elif kind == "collected" and isinstance(event.get("nodeids"), list):
             record.collected.update(clean(n, 300) for n in event["nodeids"] if isinstance(n, str))
         elif kind == "phase":
@@ -158,6 +168,11 @@ def disagreements(
         out.append(
             f"{len(never_ran)} collected test(s) never ran, though the session ran to its end "
             f"(taken out of the run after collection): {', '.join(never_ran[:5])}"
+        )
+    for nodeid, how in sorted(record.swapped.items())[:20]:
+        out.append(
+            f"{nodeid} ran other code than the test pytest collected (replaced after "
+            f"collection: {how})"
         )
     if record.unregistered:
         out.append(

@@ -114,9 +114,11 @@ class Sandbox:
         env: Mapping[str, str],
         timeout: float,
         venv: Path | None = None,
+        sealed: bool = False,
     ) -> ToolResult:
         """Run ``argv`` in the sandbox: ``cwd`` (the worktree) and the scratch are writable,
-        ``venv`` too while it is set up; everything the code started ends with the call."""
+        ``venv`` too while it is set up unless ``sealed`` (the project's own build runs so);
+        everything the code started ends with the call."""
         exe = shutil.which(argv[0], path=env.get("PATH"))
         if exe is None:
             msg = (
@@ -128,7 +130,7 @@ class Sandbox:
         writable = [cwd]
         if venv is not None:
             readable += [p for p in interpreter_paths(venv / "bin" / "python") if p != venv]
-            (writable if phase == "setup" else readable).append(venv)
+            (writable if phase == "setup" and not sealed else readable).append(venv)
         if (self.root / "plugin").is_dir():  # LEO's observer plugin: the tests cannot replace it
             readable.append(self.root / "plugin")
         git_file = cwd / ".git"

@@ -523,6 +523,32 @@ def test_a_collected_test_the_code_takes_out_of_the_run_is_tampering(leo_repo, r
     result.assert_verdict("FAIL")
 
 
+#: Code under test that, once a test calls it, finds pytest's session with gc and gives the base
+#: test that would catch its bug the code of an empty function, under its own file and line.
+SWAPS = (
+    "import gc\n\n\ndef net(price):\n"
+    "    for o in gc.get_objects():\n"
+    "        if type(o).__name__ == 'Session' and hasattr(o, 'items'):\n"
+    "            for i in o.items:\n"
+    "                if 'zero' in i.name:\n"
+    "                    old = i.obj.__code__\n"
+    "                    i.obj.__code__ = (lambda: None).__code__.replace(\n"
+    "                        co_filename=old.co_filename, co_firstlineno=old.co_firstlineno)\n"
+    "    return price - 1\n"
+)
+
+
+def test_a_collected_test_whose_code_the_code_replaces_is_tampering(leo_repo, run_testing):
+    # The test stays collected and "passes" in both passes: PASS before the observer compared
+    # each test's code at its call with what was collected.
+    result = run_testing(leo_repo(base=GUARDED, head={"shop/price.py": SWAPS}).change())
+    finding = result.assert_finding("testing.runner_tampering")
+    assert "tests/test_zero.py::test_zero ran other code than the test pytest collected" in (
+        finding.message
+    )
+    result.assert_verdict("FAIL")
+
+
 #: Code under test that hides the base test that would catch its bug from collection itself:
 #: pytest lists directories with ``os.scandir``, and the package is imported (from the first
 #: test module) before pytest lists the next directory. No hook, no plugin, nothing to report.

@@ -50,14 +50,17 @@ def test_a_build_step_the_change_edits_never_reaches_the_shared_environment(leo_
     shared = _environment(first)["key"]
 
     # The twin: a change that edits a dependency file gets an environment of its own, built
-    # from its head (its build code runs, as it must), under a key no other change reuses.
+    # from its head (its build code runs, as it must), under a key no other change reuses; its
+    # build runs with the environment read-only, so the module is not planted there either.
+    careful = (
+        POISON.replace("if site.is_dir():\n    (", "try:\n    (") + "except OSError:\n    pass\n"
+    )
     own = leo_repo(
-        base=BASE, head={"setup.py": SETUP + "# pinned\n", "build_helper.py": POISON}
+        base=BASE, head={"setup.py": SETUP + "# pinned\n", "build_helper.py": careful}
     ).change()
     second = run_testing(own)
     assert _environment(second)["key"] != shared
-    second.assert_finding("testing.test_failed", path="tests/test_calc.py")
-    # a plain module is no start-up code: only the test that looks for it sees it
+    assert second.agent("testing").details["failed"] == 0
     assert not [f for f in second.findings if f.rule_id == "testing.runner_tampering"]
 
     # Another change with the base's dependency files reuses the clean shared one.
@@ -81,7 +84,8 @@ def test_start_up_code_the_changes_own_build_plants_in_its_environment_is_tamper
 ):
     # Round-2 red team: a setup.py that wrote a .pth into the change's own environment made the
     # base's code fail the way the change's bug did, so the failing base test "failed the same
-    # way at the base commit", and the change PASSed.
+    # way at the base commit", and the change PASSed. The project's wheel is now built while
+    # the environment is read-only: the build that insists on writing it fails, and says so.
     assert "zz.pth" in PTH
     bug = {
         "setup.py": SETUP + "# pinned\n",
@@ -89,10 +93,10 @@ def test_start_up_code_the_changes_own_build_plants_in_its_environment_is_tamper
         "calc.py": "def add(a, b):\n    return a - b\n",
     }
     result = run_testing(leo_repo(base=BASE, head=bug).change())
-    finding = result.assert_finding("testing.runner_tampering")
-    assert "zz.pth (start-up code no distribution installed)" in finding.message
     result.assert_verdict("FAIL")
-    assert _environment(result)["tampered"] == [finding.message.split(": ")[1].split(";")[0]]
+    agent = result.agent("testing")
+    assert agent.status == "error"
+    assert "building the project's wheel, with the test environment read-only" in agent.summary
 
 
 VERSIONED_SETUP = (
@@ -131,3 +135,87 @@ def test_a_generated_file_is_never_written_through_a_folder_the_change_made_a_sy
     (tree / "pkg").symlink_to(elsewhere, target_is_directory=True)
     assert restore_generated(venv, tree) == ["top_version.py"]
     assert list(elsewhere.iterdir()) == []
+
+
+#: A setup.py that plants a .pth fixing ``add`` up at every interpreter start, with a whole
+#: ``.dist-info`` whose RECORD claims it, so that the RECORD check counts it as a dependency's.
+CLAIMED = (
+    "import pathlib, sys\nfrom setuptools import setup\n\n"
+    "site = pathlib.Path(sys.prefix, 'lib', f'python{sys.version_info[0]}.{sys.version_info[1]}',"
+    " 'site-packages')\n"
+    "try:\n"
+    "    (site / 'zz_fix.pth').write_text('import calc; calc.add = lambda a, b: a + b\\n')\n"
+    "    info = site / 'fixup-1.0.dist-info'\n"
+    "    info.mkdir(exist_ok=True)\n"
+    "    (info / 'METADATA').write_text('Metadata-Version: 2.1\\nName: fixup\\nVersion: 1.0\\n')\n"
+    "    (info / 'RECORD').write_text('zz_fix.pth,,\\nfixup-1.0.dist-info/METADATA,,\\n')\n"
+    "except OSError:\n"
+    "    pass\n\n"
+    "setup(name='calc', version='1.0', py_modules=['calc'])\n"
+)
+BROKEN = "def add(a, b):\n    return a - b\n"
+
+
+def test_a_build_never_writes_the_environment_whatever_record_it_forges(leo_repo, run_testing):
+    # The build ran with the environment writable: PASS, the broken add() fixed up by the .pth
+    # in the head's run and the base pass alike. Now the project's wheel is built while the
+    # environment is read-only, and only pip installs it.
+    result = run_testing(
+        leo_repo(base=BASE, head={"setup.py": CLAIMED, "calc.py": BROKEN}).change()
+    )
+    result.assert_finding("testing.test_failed", path="tests/test_calc.py")
+    result.assert_verdict("FAIL")
+    assert "tampered" not in _environment(result)
+
+
+#: A setup.py whose wheel ships the .pth: pip installs it, under the project's own RECORD.
+SHIPPED = (
+    "import pathlib\nfrom setuptools import setup\nfrom setuptools.command.build_py import build_py"
+    "\n\n\nclass Build(build_py):\n    def run(self):\n        super().run()\n"
+    "        pathlib.Path(self.build_lib, 'zz_fix.pth').write_text(\n"
+    "            'import calc; calc.add = lambda a, b: a + b\\n')\n\n\n"
+    "setup(name='calc', version='1.0', py_modules=['calc'], cmdclass={'build_py': Build})\n"
+)
+
+
+def test_start_up_code_the_projects_own_wheel_ships_is_tampering(leo_repo, run_testing):
+    result = run_testing(
+        leo_repo(base=BASE, head={"setup.py": SHIPPED, "calc.py": BROKEN}).change()
+    )
+    finding = result.assert_finding("testing.runner_tampering")
+    assert "zz_fix.pth (start-up code the change's own calc-1.0.dist-info installed)" in (
+        finding.message
+    )
+    result.assert_verdict("FAIL")
+
+
+#: hatchling, a src layout, a test extra and a requirements file: what the project's wheel
+#: installs is a package, its extra's and the file's dependencies are pip's to install.
+HATCH = (
+    '[build-system]\nrequires = ["hatchling"]\nbuild-backend = "hatchling.build"\n\n'
+    '[project]\nname = "leo-shop-demo"\nversion = "2.0.0"\n'
+    '[project.optional-dependencies]\ntests = ["iniconfig"]\n\n'
+    '[tool.hatch.build.targets.wheel]\npackages = ["src/shop"]\n'
+)
+SHOP_TESTS = (
+    "from importlib.metadata import version\n\nimport iniconfig  # noqa: F401\n"
+    "import six  # noqa: F401\n\nfrom shop import add\n\n\n"
+    "def test_add():\n    assert add(1, 2) == 3\n\n\n"
+    "def test_version():\n    assert version('leo-shop-demo') == '2.0.0'\n"
+)
+
+
+def test_a_hatchling_project_with_extras_and_requirements_builds_its_own_environment(
+    leo_repo, run_testing
+):
+    base = {
+        "pyproject.toml": HATCH,
+        "src/shop/__init__.py": CALC,
+        "requirements-test.txt": "six\n",
+        "tests/test_shop.py": SHOP_TESTS,
+    }
+    head = {"pyproject.toml": HATCH + "# reviewed\n", "src/shop/__init__.py": CALC + "\n# note\n"}
+    result = run_testing(leo_repo(base=base, head=head).change())
+    result.assert_no_finding("testing.runner_tampering")
+    result.assert_verdict("PASS")
+    assert result.agent("testing").details["passed"] == 2

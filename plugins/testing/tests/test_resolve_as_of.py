@@ -85,13 +85,13 @@ def test_every_pip_install_of_the_project_carries_the_date_and_the_runner_comes_
     (tmp_path / "pyproject.toml").write_text(PYPROJECT)
     requirements = tmp_path / "reqs.txt"
     requirements.write_text("six\n")
-    report = tmp_path / "r.json"
+    wheel = tmp_path / "demo-1.0-py3-none-any.whl"
 
     dated = settings(resolve_as_of="2024-01-01", runner_requirements=["pytest"])
-    [step] = default_setup(tmp_path, dated, report, requirements)
+    [step] = default_setup(tmp_path, dated, [wheel], requirements)
     assert step == [
         "{python}", "-m", "pip", "install", "--uploaded-prior-to", "2024-01-01T00:00:00Z",
-        "--report", str(report), str(tmp_path), "-r", str(requirements),
+        str(wheel), "-r", str(requirements),
     ]  # fmt: skip
     setup = _Setup(tmp_path / "venv", tmp_path, dated, Sandbox.create(dated, tmp_path / "s"))
     assert setup.pip("six")[4:6] == ["--uploaded-prior-to", "2024-01-01T00:00:00Z"]
@@ -99,7 +99,7 @@ def test_every_pip_install_of_the_project_carries_the_date_and_the_runner_comes_
     assert "PIP_UPLOADED_PRIOR_TO" not in setup.env  # the default setup passes the option
 
     today = settings(runner_requirements=["pytest"])
-    [step] = default_setup(tmp_path, today, report, requirements)
+    [step] = default_setup(tmp_path, today, [wheel], requirements)
     assert "--uploaded-prior-to" not in step
     assert step[-1] == "pytest"  # unset: one call with the runner, as before
 

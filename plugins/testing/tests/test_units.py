@@ -192,9 +192,10 @@ def test_default_setup_installs_the_project_with_its_test_extra_and_requirements
     assert reqs.notes == [
         "requirements-dev.txt: 'demo==0.1' skipped: the project itself (the tests use the head's code)"
     ]
-    [step] = default_setup(tmp_path, settings, tmp_path / "r.json", requirements)
+    wheel = tmp_path / "demo-0.1-py3-none-any.whl"
+    [step] = default_setup(tmp_path, settings, [wheel], requirements)
     assert step[:4] == ["{python}", "-m", "pip", "install"]
-    assert step[6:] == [f"{tmp_path}[tests]", "-r", str(requirements), "pytest"]
+    assert step[4:] == [f"{wheel}[tests]", "-r", str(requirements), "pytest"]
 
 
 def test_tampered_environment_is_not_reused_and_is_unpublished(tmp_path):
@@ -310,19 +311,3 @@ def test_the_environment_cache_keeps_the_recently_used_and_never_one_in_use(tmp_
     kept = {p.name for p in tmp_path.iterdir() if p.is_dir()}
     assert kept == {mine, recent, older, held, "not-an-environment"}
     assert (tmp_path / f"{oldest}.lock").exists()  # a waiting run finds no environment and builds
-
-
-def test_project_installed_from_the_worktree_is_found_in_pips_report(tmp_path):
-    import json
-
-    from leo_testing.environment import installed_from_directory
-
-    report = {
-        "install": [
-            {"metadata": {"name": "demo"}, "download_info": {"url": "file:///t", "dir_info": {}}},
-            {"metadata": {"name": "attrs"}, "download_info": {"url": "https://x/attrs.whl"}},
-        ]
-    }
-    (tmp_path / "r.json").write_text(json.dumps(report))
-    assert installed_from_directory(tmp_path / "r.json") == ["demo"]
-    assert installed_from_directory(tmp_path / "missing.json") == []
