@@ -42,12 +42,29 @@ _ZIP_END_WINDOW = 22 + 65_535
 
 
 def inert_binary(data: bytes) -> str | None:
-    """What inert format ``data`` is (see ``INERT_BINARY``), or None; never a zip polyglot."""
-    if _ZIP_END in data[-_ZIP_END_WINDOW:]:
+    """What inert format ``data`` is (see ``INERT_BINARY``), or None; never a zip polyglot, and
+    never bytes Python compiles.
+
+    Several of those leading bytes are ASCII (``GIF89a``, ``OTTO``, a Sphinx inventory's
+    ``#`` line): ``shop/notify.py`` starting with the Sphinx line and declaring latin-1 on the
+    next was "a Sphinx inventory" no scanner read, and its ``os.system`` injection PASSed; a
+    real picture or inventory holds a NUL or undecodable bytes and never compiles.
+    """
+    if _ZIP_END in data[-_ZIP_END_WINDOW:] or _compiles(data):
         return None
     if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
         return "a WebP image"
     return next((what for magic, what in INERT_BINARY if data.startswith(magic)), None)
+
+
+def _compiles(data: bytes) -> bool:
+    """True when Python compiles ``data`` as a module (as an import does: bytes, in the encoding
+    a coding declaration names)."""
+    try:
+        parse_python(data)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return False
+    return True
 
 
 #: semgrep language -> how its files are recognised (suffixes, or exact/prefix base names).

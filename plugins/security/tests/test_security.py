@@ -239,6 +239,14 @@ PNG_ZIP_POLYGLOT = _png_zip_polyglot()
         ("fake.png", b"not a png\x00 but says so by name", True),  # the name decides nothing
         # a PNG with a zip appended: `sys.path.append("logo.png"); import payload` runs it
         ("docs/logo.png", PNG_ZIP_POLYGLOT, True),
+        # round-4 red team: a module that starts with an ASCII magic and is not UTF-8 compiles
+        (
+            "shop/notify.py",
+            b"# Sphinx inventory version 2\n# -*- coding: latin-1 -*-\n# caf\xe9\n"
+            b"import os\nos.system('ping ' + input())\n",
+            True,
+        ),
+        ("shop/logo.gif", b"GIF89a = 1  # caf\xe9\nimport os\nos.system(input())\n", True),
     ],
 )
 def test_only_inert_binary_formats_are_not_missing_evidence(leo_repo, leo_run, name, data, unread):
