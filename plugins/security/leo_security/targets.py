@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import posixpath
+import re
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
@@ -288,6 +289,34 @@ async def _mode(change: Change, path: str) -> str | None:
     return meta.split()[0].decode() if name.decode("utf-8", "replace") == path else None
 
 
+#: A source-encoding declaration (PEP 263), looked for on each of the first two lines.
+_CODING = re.compile(rb"^[ \t\f]*#.*?coding[:=][ \t]*([-\w.]+)")
+
+
+def declared_encoding(data: bytes) -> str | None:
+    """The encoding a coding declaration names when Python, decoding UTF-8 text in it, reads
+    other code than the scanners do (other ASCII); None when it reads the same.
+
+    ``# -*- coding: utf-7 -*-`` makes ``# +AAo-return conn.execute(f"...{name}")`` a comment to
+    semgrep and a return to Python (``unicode_escape`` does it with ``\\x0a``): a SQL
+    injection PASSed, bandit's finding on a line number the diff does not have. Only ASCII is
+    compared, so latin-1 declared over UTF-8 prose (mojibake in a docstring) reads the same.
+    """
+    for line in data.split(b"\n", 2)[:2]:
+        if m := _CODING.match(line):
+            break
+    else:
+        return None
+    name = m.group(1).decode("ascii")
+    try:
+        python_reads = data.decode(name)
+    except (LookupError, UnicodeError, ValueError):
+        return None  # Python refuses to compile it: nothing of it runs
+    ascii_only = {"encoding": "ascii", "errors": "ignore"}
+    same = python_reads.encode(**ascii_only) == data.decode("utf-8").encode(**ascii_only)
+    return None if same else name
+
+
 def _not_text(data: bytes) -> str | None:
     """Why ``data`` is not text the scanners read, or None (git's own test: a NUL early on)."""
     if b"\0" in data[:8192]:
@@ -343,6 +372,10 @@ async def select(change: Change, *, languages: set[str], max_bytes: int) -> Targ
             continue
         if why:
             _unread(targets, path, why)
+            continue
+        if encoding := declared_encoding(data):
+            why = f"it declares the source encoding {encoding}, in which Python reads other code"
+            _unread(targets, path, why + " than the scanners do")
             continue
         targets.contents[path] = data
         targets.text.append(path)

@@ -82,6 +82,39 @@ def test_undecodable_text_is_not_a_pass(tmp_path):
     assert "not UTF-8" in _unread(result)["app/legacy.py"]
 
 
+HIDDEN_BY_ENCODING = {
+    # semgrep reads a comment; Python, decoding UTF-7, a return with a SQL injection
+    "utf-7": "# -*- coding: utf-7 -*-\n\n\ndef find(conn, name):\n"
+    "    # look-up +AAo-    return conn.execute(f\"SELECT * FROM t WHERE n = '{name}'\")\n",
+    "unicode_escape": "# -*- coding: unicode_escape -*-\nimport os\n\n\ndef ping(host):\n"
+    "    # ping it\\x0a    return os.system('ping ' + host)\n",
+}
+
+
+@pytest.mark.parametrize("encoding", sorted(HIDDEN_BY_ENCODING))
+def test_code_a_declared_encoding_hides_is_not_a_pass(tmp_path, encoding):
+    source = HIDDEN_BY_ENCODING[encoding]
+    repo = make_repo(tmp_path / "r", {"README.md": "x\n"}, {"app/db.py": source})
+    result = run_agents(repo.change(), [SecurityAgent])
+    _assert_at_best_escalate(result, "app/db.py")
+    assert f"declares the source encoding {encoding}" in _unread(result)["app/db.py"]
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "# -*- coding: utf-8 -*-\nimport json\n\n\ndef parse(t):\n    return json.loads(t)\n",
+        # latin-1 declared over UTF-8 prose: mojibake in a docstring, the same code
+        '# -*- coding: latin-1 -*-\n"""Caf\u00e9 prices."""\nPRICE = 1\n',
+    ],
+)
+def test_a_declared_encoding_that_reads_the_same_code_passes(tmp_path, source):
+    repo = make_repo(tmp_path / "r", {"README.md": "x\n"}, {"app/db.py": source.encode()})
+    result = run_agents(repo.change(), [SecurityAgent], config=FAST)
+    result.assert_verdict("PASS")
+    assert _unread(result) == {}
+
+
 def test_submodule_pointer_is_not_a_pass(tmp_path):
     repo = make_repo(tmp_path / "r", {"README.md": "x\n"}, {})
     sha = git(repo.path, "rev-parse", "HEAD").strip()
