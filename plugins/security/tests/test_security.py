@@ -169,6 +169,45 @@ def test_each_planted_problem_blocks_on_its_own(vulnerable, path, line, severity
     assert ("critical", "high", "medium", "low", "info")[worst] == severity
 
 
+SEMGREP_ONLY = {"agents": {"security": {"skip": ["bandit", "secrets", "zizmor"]}}}
+SHELL_RULE = "security.semgrep.subprocess-shell-with-non-literal-command"
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        'getattr(subprocess, "call")("ping " + host, shell=True)',
+        '__import__("os").system("ping " + host)',
+        'importlib.import_module("os").popen("ping " + host)',
+        'getattr(os, "system")("ping " + host)',
+    ],
+)
+def test_a_shell_reached_by_name_is_a_shell(tmp_path, call):
+    source = f"import importlib\nimport os\nimport subprocess\n\n\ndef ping(host):\n    {call}\n"
+    repo = make_repo(tmp_path / "r", {"README.md": "x\n"}, {"app/net.py": source})
+    result = run_agents(repo.change(), [SecurityAgent], config=SEMGREP_ONLY)
+    result.assert_verdict("FAIL")
+    result.assert_finding(SHELL_RULE, path="app/net.py", line=7)
+
+
+@pytest.mark.parametrize(
+    ("alias", "command", "blocks"),
+    [
+        ("os.system", '"ping " + host', True),
+        ("subprocess.Popen", '"ping " + host, shell=True', True),
+        ("os.system", '"make clean"', False),  # twin: a constant command through the alias
+        ("subprocess.Popen", "[host], shell=False", False),  # twin: no shell
+    ],
+)
+def test_a_shell_reached_through_an_alias_is_a_shell(tmp_path, alias, command, blocks):
+    source = f"import os\nimport subprocess\n\n_run = {alias}\n\n\ndef ping(host):\n    _run({command})\n"
+    repo = make_repo(tmp_path / "r", {"README.md": "x\n"}, {"app/net.py": source})
+    result = run_agents(repo.change(), [SecurityAgent], config=SEMGREP_ONLY)
+    hits = [f for f in result.findings if f.rule_id == SHELL_RULE]
+    assert bool(hits) is blocks, hits
+    result.assert_verdict("FAIL" if blocks else "PASS")
+
+
 def test_secret_values_never_appear_in_the_report(vulnerable):
     text = vulnerable.report.model_dump_json()
     assert "wJalrXUtnFEMI" not in text
