@@ -90,6 +90,31 @@ def is_test_code(path: str) -> bool:
     )
 
 
+def out_of_test_code(change: Change) -> set[str]:
+    """Files the change renamed (or copied) from a test module to a path that is none.
+
+    Their findings were test context at the base, so the base having them says nothing: moved
+    into the package they gate like new code (round-4 red team: ``tests/test_support.py``'s
+    ``subprocess.call(cmd, shell=True)`` renamed to ``shop/tools.py`` and called with input
+    was a pure rename, no line changed, and PASSed).
+    """
+    return {
+        f.path
+        for f in change.files
+        if f.status in ("renamed", "copied")
+        and f.old_path
+        and is_test_code(f.old_path)
+        and not is_test_code(f.path)
+    }
+
+
+_MOVED_NOTE = " [the change moved this file out of test code: it gates like new code]"
+
+
+def _as_moved(f: Finding) -> Finding:
+    return f.model_copy(update={"on_changed_line": True, "message": f.message + _MOVED_NOTE})
+
+
 def _as_test_context(f: Finding) -> Finding:
     """A code finding in test code as ``low`` context (issue 18: releases of requests, jinja2 and
     flask FAILed on md5, pickle and exec in their own tests)."""
@@ -159,11 +184,13 @@ class SecurityAgent(SubAgent):
             async with anyio.create_task_group() as tg:
                 for name in jobs:
                     tg.start_soon(run, name)
+            moved = out_of_test_code(change) if s.test_code == "context" else set()
             found = [
                 # A changed symlink puts all of its target's code at its path: every line is new.
                 f.model_copy(update={"on_changed_line": True}) if f.path in plan.through else f
                 for n in jobs
                 for f in outcomes[n].findings
+                if f.path not in moved
             ]
             rescans = _rescans(
                 change, set(jobs), rules, timeout=timeout, max_bytes=max_bytes,
@@ -174,6 +201,7 @@ class SecurityAgent(SubAgent):
                 found, pre_existing = await baseline.hold_the_line(
                     change, found, plan.contents, scratch, rescans
                 )
+            found += [_as_moved(f) for n in jobs for f in outcomes[n].findings if f.path in moved]
             found = secrets.calibrate(hashes.calibrate(found, plan.contents), plan.contents)
             if s.test_code == "context":
                 found = [_as_test_context(f) for f in found]
