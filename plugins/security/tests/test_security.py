@@ -208,6 +208,27 @@ def test_a_shell_reached_through_an_alias_is_a_shell(tmp_path, alias, command, b
     result.assert_verdict("FAIL" if blocks else "PASS")
 
 
+@pytest.mark.parametrize(
+    ("source", "rule", "blocks"),
+    [
+        ("import builtins\n\n\ndef f(x):\n    return builtins.eval(x)\n", "eval-or-exec", True),
+        ('import builtins\n\n\ndef f(x):\n    return getattr(builtins, "exec")(x)\n', "eval-or-exec", True),
+        ("_ev = eval\n\n\ndef f(x):\n    return _ev(x)\n", "eval-or-exec", True),
+        ('_ev = eval\n\n\ndef f(x):\n    return _ev("2")\n', "eval-or-exec", False),  # twin
+        ("import pickle\n\n_load = pickle.loads\n\n\ndef f(b):\n    return _load(b)\n", "unsafe-deserialisation", True),
+        ('import marshal\n\n\ndef f(b):\n    return getattr(marshal, "loads")(b)\n', "unsafe-deserialisation", True),
+        ("import pickle\n\n_dump = pickle.dumps\n\n\ndef f(b):\n    return _dump(b)\n", "unsafe-deserialisation", False),  # twin
+    ],
+)  # fmt: skip
+def test_code_execution_reached_by_name_or_alias(tmp_path, source, rule, blocks):
+    """Round-4 red team: builtins.eval(formula) and _load = pickle.loads PASSed."""
+    repo = make_repo(tmp_path / "r", {"README.md": "x\n"}, {"app/calc.py": source})
+    result = run_agents(repo.change(), [SecurityAgent], config=SEMGREP_ONLY)
+    hits = [f for f in result.findings if f.rule_id.startswith(f"security.semgrep.{rule}")]
+    assert bool(hits) is blocks, hits
+    result.assert_verdict("FAIL" if blocks else "PASS")
+
+
 def test_secret_values_never_appear_in_the_report(vulnerable):
     text = vulnerable.report.model_dump_json()
     assert "wJalrXUtnFEMI" not in text
