@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import ast
+import io
 import posixpath
 import re
+import tokenize
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
@@ -209,12 +212,15 @@ class Targets:
     """Python by what they hold, with neither a suffix nor a ``#!`` line semgrep knows it by:
     semgrep reads a copy named ``<path>.py`` (``semgrep.PYTHON_COPY``)."""
 
+    views: dict[str, bytes] = field(default_factory=dict)
+    """What the scanners read instead of ``contents`` (``python_names``), line for line."""
+
     def write(self, root: Path, paths: list[str]) -> None:
         """Write ``paths`` (already checked to be safe relative paths) below ``root``."""
         for path in paths:
             target = root.joinpath(*PurePosixPath(path).parts)
             target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(self.contents[path])
+            target.write_bytes(self.views.get(path, self.contents[path]))
             if path in self.scripts:  # semgrep reads a #! line only on an executable file
                 target.chmod(0o755)
 
@@ -317,6 +323,32 @@ def declared_encoding(data: bytes) -> str | None:
     return None if same else name
 
 
+def python_names(data: bytes) -> bytes | None:
+    """Python source with each identifier spelt as Python reads it (NFKC, PEP 3131), when any
+    is spelt otherwise; line for line, so findings keep their line numbers.
+
+    ``conn.\uff45\uff58\uff45\uff43\uff55\uff54\uff45(f"...{name}")`` in fullwidth letters is
+    ``conn.execute`` to Python, and semgrep, matching the letters, missed the SQL injection
+    (CONDITIONAL_PASS on bandit's medium guess). ``\u00b5`` (the micro sign) as ``\u03bc`` is
+    harmless and reads the same to every scanner.
+    """
+    if data.isascii() or unicodedata.is_normalized("NFKC", text := data.decode("utf-8")):
+        return None
+    lines = io.StringIO(text).readlines()
+    try:
+        tokens = list(tokenize.generate_tokens(iter(lines).__next__))
+    except (tokenize.TokenError, SyntaxError, StopIteration):
+        return None  # not Python that runs: the scanners report it as they find it
+    changed = False
+    for tok in reversed(tokens):  # right to left: the columns of earlier names stay valid
+        name = unicodedata.normalize("NFKC", tok.string)
+        if tok.type == tokenize.NAME and name != tok.string:
+            (row, col), (_, end) = tok.start, tok.end
+            lines[row - 1] = lines[row - 1][:col] + name + lines[row - 1][end:]
+            changed = True
+    return "".join(lines).encode("utf-8") if changed else None
+
+
 def _not_text(data: bytes) -> str | None:
     """Why ``data`` is not text the scanners read, or None (git's own test: a NUL early on)."""
     if b"\0" in data[:8192]:
@@ -390,6 +422,8 @@ async def select(change: Change, *, languages: set[str], max_bytes: int) -> Targ
             targets.scripts[path] = script
         if path.endswith(".py") or script == "python":
             targets.python.append(path)
+            if (view := python_names(data)) is not None:
+                targets.views[path] = view
         if semgrep_covers(path, languages) or (
             shebang and languages & _ALIASES.get(script or "", set())
         ):

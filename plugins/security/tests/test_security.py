@@ -229,6 +229,27 @@ def test_code_execution_reached_by_name_or_alias(tmp_path, source, rule, blocks)
     result.assert_verdict("FAIL" if blocks else "PASS")
 
 
+FULLWIDTH_EXECUTE = "\uff45\uff58\uff45\uff43\uff55\uff54\uff45"  # Python reads: execute
+
+
+def test_a_name_python_reads_otherwise_is_read_as_python_reads_it(tmp_path):
+    """Round-4 red team: semgrep matched the fullwidth letters, not the ``execute`` Python runs."""
+    source = f'# caf\u00e9\n\n\ndef find(conn, n):\n    return conn.{FULLWIDTH_EXECUTE}(f"SELECT {{n}}")\n'
+    repo = make_repo(tmp_path / "r", {"README.md": "x\n"}, {"app/db.py": source})
+    result = run_agents(repo.change(), [SecurityAgent], config=SEMGREP_ONLY)
+    result.assert_verdict("FAIL")
+    result.assert_finding(
+        "security.semgrep.sql-built-from-formatted-string", path="app/db.py", line=5
+    )
+
+
+def test_fullwidth_letters_in_strings_and_comments_are_left_alone(tmp_path):
+    source = f'TITLE = "{FULLWIDTH_EXECUTE}"  # {FULLWIDTH_EXECUTE}\n\u00b5 = 1e-6\n'
+    repo = make_repo(tmp_path / "r", {"README.md": "x\n"}, {"app/text.py": source})
+    result = run_agents(repo.change(), [SecurityAgent], config=SEMGREP_ONLY)
+    result.assert_verdict("PASS")
+
+
 def test_secret_values_never_appear_in_the_report(vulnerable):
     text = vulnerable.report.model_dump_json()
     assert "wJalrXUtnFEMI" not in text
