@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import ast
+import contextlib
 import io
+import json
 import posixpath
 import re
 import tokenize
@@ -349,6 +351,52 @@ def python_names(data: bytes) -> bytes | None:
     return "".join(lines).encode("utf-8") if changed else None
 
 
+def notebook_code(data: bytes) -> bytes | None:
+    """A Jupyter notebook's code cells as Python, each line on the line of the notebook that
+    holds it (the rest blank), so findings land on the notebook's own lines; None for a file
+    that is no notebook or holds no code. ``ValueError`` when its code cannot be placed so.
+
+    A notebook runs (nbsphinx executes one without outputs in a docs build), and a code cell's
+    ``os.system('curl ... | sh')`` had been scanned for secrets only and PASSed. IPython's
+    ``%magic`` and ``!shell`` lines are left out; the body of a ``%%`` cell is read as Python,
+    so a ``%%bash`` cell does not parse and the notebook is not analysed.
+    """
+    try:
+        doc = json.loads(data)
+    except ValueError:
+        return None
+    cells = doc.get("cells") if isinstance(doc, dict) else None
+    if not isinstance(cells, list):
+        return None
+    wanted: list[str] = []
+    for cell in cells:
+        if not isinstance(cell, dict) or cell.get("cell_type") != "code":
+            continue
+        source = cell.get("source", [])
+        if isinstance(source, str):
+            source = source.splitlines(keepends=True)
+        if not isinstance(source, list) or not all(isinstance(x, str) for x in source):
+            raise ValueError("a code cell's source is not text")
+        wanted += source
+    if not any(line.strip() for line in wanted):
+        return None
+    rows = data.decode("utf-8").split("\n")
+    out = [""] * len(rows)
+    k = 0
+    for i, row in enumerate(rows):
+        if k == len(wanted):
+            break
+        item = row.strip().removesuffix(",")
+        with contextlib.suppress(ValueError):
+            if item.startswith('"') and json.loads(item) == wanted[k]:
+                code = wanted[k].rstrip("\r\n")
+                out[i] = "" if code.lstrip().startswith(("%", "!")) else code
+                k += 1
+    if k < len(wanted):
+        raise ValueError("its code cells are not one source line to a line of the notebook")
+    return "\n".join(out).encode("utf-8")
+
+
 def _not_text(data: bytes) -> str | None:
     """Why ``data`` is not text the scanners read, or None (git's own test: a NUL early on)."""
     if b"\0" in data[:8192]:
@@ -409,20 +457,29 @@ async def select(change: Change, *, languages: set[str], max_bytes: int) -> Targ
             why = f"it declares the source encoding {encoding}, in which Python reads other code"
             _unread(targets, path, why + " than the scanners do")
             continue
+        notebook = None
+        if path.endswith(".ipynb"):
+            try:
+                notebook = notebook_code(data)
+            except ValueError as exc:
+                _unread(targets, path, f"a notebook LEO could not read as Python: {exc}")
+                continue
         targets.contents[path] = data
         targets.text.append(path)
+        if notebook is not None:
+            targets.views[path] = notebook
         if path in through:
             targets.through[path] = through[path]
         script = None if is_code(path) else shebang_language(data)
         shebang = script is not None  # semgrep tells a script's language by its #! line only
         by_content = not is_code(path) or path.endswith(CYTHON)
         if script is None and by_content and not semgrep_covers(path, languages):
-            script = "python" if python_by_content(data) else None
+            script = "python" if notebook is not None or python_by_content(data) else None
         if script is not None:
             targets.scripts[path] = script
         if path.endswith(".py") or script == "python":
             targets.python.append(path)
-            if (view := python_names(data)) is not None:
+            if (view := python_names(targets.views.get(path, data))) is not None:
                 targets.views[path] = view
         if semgrep_covers(path, languages) or (
             shebang and languages & _ALIASES.get(script or "", set())

