@@ -158,6 +158,10 @@ class SecurityAgent(SubAgent):
                 )
             src = scratch / "src"
             plan.write(src, plan.text)
+            raw = src  # secrets are looked for in the files as they are (a notebook's outputs)
+            if plan.views:
+                raw = scratch / "raw"
+                plan.write(raw, plan.text, views=False)
             jobs: dict[str, Callable[[], Awaitable[ScanOutcome]]] = {}
             if "bandit" not in skip:
                 jobs["bandit"] = lambda: bandit.scan(
@@ -169,7 +173,7 @@ class SecurityAgent(SubAgent):
                     whole=whole, timeout=timeout, max_bytes=max_bytes, as_python=plan.as_python,
                 )  # fmt: skip
             if "secrets" not in skip:
-                jobs["secrets"] = lambda: secrets.scan(change, src, plan.text, whole=whole)
+                jobs["secrets"] = lambda: secrets.scan(change, raw, plan.text, whole=whole)
             if "zizmor" not in skip:
                 jobs["zizmor"] = lambda: workflows.scan(
                     change, src, plan.workflows, whole=whole, timeout=timeout

@@ -215,14 +215,18 @@ class Targets:
     semgrep reads a copy named ``<path>.py`` (``semgrep.PYTHON_COPY``)."""
 
     views: dict[str, bytes] = field(default_factory=dict)
-    """What the scanners read instead of ``contents`` (``python_names``), line for line."""
+    """What the code scanners read instead of ``contents`` (``python_names``,
+    ``notebook_code``), line for line; secrets are looked for in ``contents``."""
 
-    def write(self, root: Path, paths: list[str]) -> None:
-        """Write ``paths`` (already checked to be safe relative paths) below ``root``."""
+    def write(self, root: Path, paths: list[str], *, views: bool = True) -> None:
+        """Write ``paths`` (already checked to be safe relative paths) below ``root``: what the
+        code scanners read (``views``), or the files as they are."""
         for path in paths:
             target = root.joinpath(*PurePosixPath(path).parts)
             target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(self.views.get(path, self.contents[path]))
+            target.write_bytes(
+                self.views.get(path, self.contents[path]) if views else self.contents[path]
+            )
             if path in self.scripts:  # semgrep reads a #! line only on an executable file
                 target.chmod(0o755)
 

