@@ -108,6 +108,15 @@ def out_of_test_code(change: Change) -> set[str]:
     }
 
 
+def edited_rule_files(change: Change, rules: Collection[str]) -> list[str]:
+    """The team's semgrep rule files (``rules``, read at the base) the change edits, deletes or
+    renames: the policy by reference, so a LEAD decides them like an edit of ``[tool.leo]``
+    (round-4 red team: a change that made the team's rule match nothing PASSed, and every later
+    change was judged by the weakened rule)."""
+    named = {PurePosixPath(r).as_posix() for r in rules if not PurePosixPath(r).is_absolute()}
+    return sorted({p for f in change.files for p in (f.path, f.old_path) if p in named})
+
+
 _MOVED_NOTE = " [the change moved this file out of test code: it gates like new code]"
 
 
@@ -278,7 +287,16 @@ class SecurityAgent(SubAgent):
                 details=details,
                 error="\n\n".join(errors),
             )
-        result = self.result(findings, analysed=analysed, tools=tools, details=details)
+        edited = edited_rule_files(change, self.settings.rules)
+        details["rules_edited"] = edited
+        decisions = [
+            f"accept the change's edit of the semgrep rule file {path}, which the policy's "
+            "[tool.leo.agents.security] rules names (this run used the base's version)"
+            for path in edited
+        ]
+        result = self.result(
+            findings, analysed=analysed, tools=tools, details=details, decisions=decisions
+        )
         if not penalised:
             return result
         confidence = max(

@@ -452,6 +452,32 @@ def test_team_rule_paths_are_read_from_the_base_commit(tmp_path):
     assert finding.severity == "medium"
 
 
+TEAM_RULES = {"agents": {"security": {"rules": ["rules/team.yml"], "builtin_rules": False}}}
+NO_PRINT = (
+    "rules:\n  - id: no-print\n    languages: [python]\n    severity: WARNING\n"
+    "    message: no print in library code\n    pattern: print(...)\n"
+)
+
+
+def test_an_edit_of_the_team_rules_is_a_lead_decision(tmp_path):
+    """Round-4 red team: the edit alone PASSed, and every later change met the weakened rule."""
+    weakened = NO_PRINT.replace("pattern: print(...)", "pattern: print(..., never=1)")
+    repo = make_repo(tmp_path / "r", {"rules/team.yml": NO_PRINT}, {"rules/team.yml": weakened})
+    result = run_agents(repo.change(), [SecurityAgent], config=TEAM_RULES)
+    result.assert_verdict("ESCALATE")
+    agent = result.agent("security")
+    assert agent.details["rules_edited"] == ["rules/team.yml"]
+    assert "semgrep rule file rules/team.yml" in agent.decisions[0]
+
+
+def test_other_yaml_next_to_the_team_rules_is_no_decision(tmp_path):
+    base = {"rules/team.yml": NO_PRINT, "rules/other.yml": "a: 1\n"}
+    repo = make_repo(tmp_path / "r", base, {"rules/other.yml": "a: 2\n"})
+    result = run_agents(repo.change(), [SecurityAgent], config=TEAM_RULES)
+    result.assert_verdict("PASS")
+    assert result.agent("security").decisions == ()
+
+
 def test_bad_setting_stops_the_run_naming_it(clean):
     config = {"agents": {"security": {"skip": ["nmap"]}}}
     with pytest.raises(
