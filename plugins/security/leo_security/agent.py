@@ -117,6 +117,14 @@ def edited_rule_files(change: Change, rules: Collection[str]) -> list[str]:
     return sorted({p for f in change.files for p in (f.path, f.old_path) if p in named})
 
 
+def _asks(edited: list[str]) -> list[str]:
+    return [
+        f"accept the change's edit of the semgrep rule file {path}, which the policy's "
+        "[tool.leo.agents.security] rules names (this run used the base's version)"
+        for path in edited
+    ]
+
+
 _MOVED_NOTE = " [the change moved this file out of test code: it gates like new code]"
 
 
@@ -164,6 +172,7 @@ class SecurityAgent(SubAgent):
                 return self.skipped(
                     "nothing to scan: the change only deletes files",
                     analysed=Analysed(not_analysed=tuple(plan.not_analysed)),
+                    decisions=tuple(_asks(edited_rule_files(change, s.rules))),
                 )
             src = scratch / "src"
             plan.write(src, plan.text)
@@ -289,13 +298,8 @@ class SecurityAgent(SubAgent):
             )
         edited = edited_rule_files(change, self.settings.rules)
         details["rules_edited"] = edited
-        decisions = [
-            f"accept the change's edit of the semgrep rule file {path}, which the policy's "
-            "[tool.leo.agents.security] rules names (this run used the base's version)"
-            for path in edited
-        ]
         result = self.result(
-            findings, analysed=analysed, tools=tools, details=details, decisions=decisions
+            findings, analysed=analysed, tools=tools, details=details, decisions=_asks(edited)
         )
         if not penalised:
             return result

@@ -470,6 +470,13 @@ def test_an_edit_of_the_team_rules_is_a_lead_decision(tmp_path):
     assert "semgrep rule file rules/team.yml" in agent.decisions[0]
 
 
+def test_deleting_the_team_rules_is_a_lead_decision(tmp_path):
+    repo = make_repo(tmp_path / "r", {"rules/team.yml": NO_PRINT}, {"rules/team.yml": None})
+    result = run_agents(repo.change(), [SecurityAgent], config=TEAM_RULES)
+    assert result.report.verdict in ("ESCALATE", "FAIL"), result.report.reasons
+    assert "semgrep rule file rules/team.yml" in result.agent("security").decisions[0]
+
+
 def test_other_yaml_next_to_the_team_rules_is_no_decision(tmp_path):
     base = {"rules/team.yml": NO_PRINT, "rules/other.yml": "a: 1\n"}
     repo = make_repo(tmp_path / "r", base, {"rules/other.yml": "a: 2\n"})
