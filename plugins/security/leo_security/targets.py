@@ -414,6 +414,17 @@ def notebook_code(data: bytes) -> bytes | None:
     return "\n".join(out).encode("utf-8")
 
 
+#: A carriage return with no line feed after it: a line break to Python, none to git or semgrep
+#: (round-4 red team: ``return "item " + name  # label\r    os.system("lpr " + name)`` on an
+#: edited line was a comment to semgrep, and bandit's finding, on Python's next line, on no line
+#: the diff changed: PASS).
+_LONE_CR = re.compile(rb"\r(?!\n)")
+LONE_CR = (
+    "a carriage return without a line feed: Python starts a line there and git does not, so "
+    "which lines the change wrote is not known"
+)
+
+
 def _not_text(data: bytes) -> str | None:
     """Why ``data`` is not text the scanners read, or None (git's own test: a NUL early on)."""
     if b"\0" in data[:8192]:
@@ -481,17 +492,20 @@ async def select(change: Change, *, languages: set[str], max_bytes: int) -> Targ
             except ValueError as exc:
                 _unread(targets, path, f"a notebook LEO could not read as Python: {exc}")
                 continue
+        script = None if is_code(path) else shebang_language(data)
+        shebang = script is not None  # semgrep tells a script's language by its #! line only
+        by_content = not is_code(path) or path.endswith(CYTHON)
+        if script is None and by_content and not semgrep_covers(path, languages):
+            script = "python" if notebook is not None or python_by_content(data) else None
+        if (path.endswith(".py") or script == "python") and _LONE_CR.search(data):
+            _unread(targets, path, LONE_CR)
+            continue
         targets.contents[path] = data
         targets.text.append(path)
         if notebook is not None:
             targets.views[path] = notebook
         if path in through:
             targets.through[path] = through[path]
-        script = None if is_code(path) else shebang_language(data)
-        shebang = script is not None  # semgrep tells a script's language by its #! line only
-        by_content = not is_code(path) or path.endswith(CYTHON)
-        if script is None and by_content and not semgrep_covers(path, languages):
-            script = "python" if notebook is not None or python_by_content(data) else None
         if script is not None:
             targets.scripts[path] = script
         if path.endswith(".py") or script == "python":

@@ -176,6 +176,29 @@ def test_a_notebook_cell_in_another_language_is_not_a_pass(tmp_path):
     _assert_at_best_escalate(result, "docs/tour.ipynb")
 
 
+LABEL = 'import os\n\n\ndef label(name):\n    return "item " + name\n'
+
+
+def test_a_line_break_only_python_sees_is_not_a_pass(tmp_path):
+    """Round-4 red team: after a lone CR the call was a comment to semgrep, and to the diff on no
+    changed line; bandit found it on Python's line 6."""
+    head = LABEL.replace("name\n", 'name  # label\r    os.system("lpr " + name)\n')
+    repo = make_repo(tmp_path / "r", {"app/label.py": LABEL}, {"app/label.py": head})
+    result = run_agents(repo.change(), [SecurityAgent])
+    _assert_at_best_escalate(result, "app/label.py")
+    assert "carriage return" in _unread(result)["app/label.py"]
+
+
+def test_windows_line_endings_are_read_as_usual(tmp_path):
+    head = LABEL.replace("name\n", 'name  # label\n    return os.system("lpr " + name)\n')
+    crlf = {"app/label.py": head.replace("\n", "\r\n").encode()}
+    repo = make_repo(tmp_path / "r", {"app/label.py": LABEL.replace("\n", "\r\n").encode()}, crlf)
+    result = run_agents(repo.change(), [SecurityAgent], config=FAST)
+    result.assert_verdict("FAIL")
+    assert _unread(result) == {}
+    result.assert_finding("security.bandit.B605", path="app/label.py", line=6)
+
+
 def test_submodule_pointer_is_not_a_pass(tmp_path):
     repo = make_repo(tmp_path / "r", {"README.md": "x\n"}, {})
     sha = git(repo.path, "rev-parse", "HEAD").strip()
