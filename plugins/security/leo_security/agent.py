@@ -208,8 +208,11 @@ class SecurityAgent(SubAgent):
                     tg.start_soon(run, name)
             moved = out_of_test_code(change) if s.test_code == "context" else set()
             found = [
-                # A changed symlink puts all of its target's code at its path: every line is new.
-                f.model_copy(update={"on_changed_line": True}) if f.path in plan.through else f
+                # A changed symlink puts all of its target's code at its path: every line is new;
+                # so does a file whose lines Python counts otherwise than the diff.
+                f.model_copy(update={"on_changed_line": True})
+                if f.path in plan.through or f.path in plan.unmapped
+                else f
                 for n in jobs
                 for f in outcomes[n].findings
                 if f.path not in moved
@@ -255,8 +258,8 @@ class SecurityAgent(SubAgent):
         code_tools = {"bandit", "semgrep", "zizmor"}
         for path in plan.text:
             by = {o.tool for o in ran if path in o.analysed}
-            if path in failed:
-                reason = "; ".join(failed[path])
+            if path in failed or path in plan.unmapped:
+                reason = "; ".join(failed.get(path, [targets.LONE_CR]))
                 not_analysed.append(targets.NotAnalysed(path=path, reason=reason, unread=True))
                 penalised += 1
             elif (targets.is_code(path) or path in plan.scripts) and not by & code_tools:

@@ -227,6 +227,9 @@ class Targets:
     """Python by what they hold, with neither a suffix nor a ``#!`` line semgrep knows it by:
     semgrep reads a copy named ``<path>.py`` (``semgrep.PYTHON_COPY``)."""
 
+    unmapped: set[str] = field(default_factory=set)
+    """Python files whose lines Python counts otherwise than git (``LONE_CR``): scanned as
+    Python reads them, every finding counting as the change's, and listed as unread."""
     views: dict[str, bytes] = field(default_factory=dict)
     """What the code scanners read instead of ``contents`` (``python_names``,
     ``notebook_code``), line for line; secrets are looked for in ``contents``."""
@@ -421,7 +424,7 @@ def notebook_code(data: bytes) -> bytes | None:
 _LONE_CR = re.compile(rb"\r(?!\n)")
 LONE_CR = (
     "a carriage return without a line feed: Python starts a line there and git does not, so "
-    "which lines the change wrote is not known"
+    "which lines the change wrote is not known (every finding in it counts as the change's)"
 )
 
 
@@ -497,13 +500,13 @@ async def select(change: Change, *, languages: set[str], max_bytes: int) -> Targ
         by_content = not is_code(path) or path.endswith(CYTHON)
         if script is None and by_content and not semgrep_covers(path, languages):
             script = "python" if notebook is not None or python_by_content(data) else None
-        if (path.endswith(".py") or script == "python") and _LONE_CR.search(data):
-            _unread(targets, path, LONE_CR)
-            continue
         targets.contents[path] = data
         targets.text.append(path)
         if notebook is not None:
             targets.views[path] = notebook
+        if (path.endswith(".py") or script == "python") and _LONE_CR.search(data):
+            targets.unmapped.add(path)  # read as Python breaks its lines
+            targets.views[path] = _LONE_CR.sub(b"\n", data)
         if path in through:
             targets.through[path] = through[path]
         if script is not None:

@@ -187,6 +187,18 @@ def test_a_line_break_only_python_sees_is_not_a_pass(tmp_path):
     result = run_agents(repo.change(), [SecurityAgent])
     _assert_at_best_escalate(result, "app/label.py")
     assert "carriage return" in _unread(result)["app/label.py"]
+    result.assert_verdict("FAIL")  # read as Python reads it, every finding the change's
+    for rule in ("bandit.B605", "semgrep.subprocess-shell-with-non-literal-command"):
+        assert result.assert_finding(
+            f"security.{rule}", path="app/label.py", line=6
+        ).on_changed_line
+
+
+def test_a_harmless_line_break_only_python_sees_still_asks_a_lead(tmp_path):
+    head = LABEL.replace("name\n", "name  # label\r    # nothing else\n")
+    repo = make_repo(tmp_path / "r", {"app/label.py": LABEL}, {"app/label.py": head})
+    result = run_agents(repo.change(), [SecurityAgent], config=FAST)
+    result.assert_verdict("ESCALATE")
 
 
 def test_windows_line_endings_are_read_as_usual(tmp_path):
