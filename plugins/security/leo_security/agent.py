@@ -90,6 +90,48 @@ def is_test_code(path: str) -> bool:
     )
 
 
+def out_of_test_code(change: Change) -> set[str]:
+    """Files the change renamed (or copied) from a test module to a path that is none.
+
+    Their findings were test context at the base, so the base having them says nothing: moved
+    into the package they gate like new code (round-4 red team: ``tests/test_support.py``'s
+    ``subprocess.call(cmd, shell=True)`` renamed to ``shop/tools.py`` and called with input
+    was a pure rename, no line changed, and PASSed).
+    """
+    return {
+        f.path
+        for f in change.files
+        if f.status in ("renamed", "copied")
+        and f.old_path
+        and is_test_code(f.old_path)
+        and not is_test_code(f.path)
+    }
+
+
+def edited_rule_files(change: Change, rules: Collection[str]) -> list[str]:
+    """The team's semgrep rule files (``rules``, read at the base) the change edits, deletes or
+    renames: the policy by reference, so a LEAD decides them like an edit of ``[tool.leo]``
+    (round-4 red team: a change that made the team's rule match nothing PASSed, and every later
+    change was judged by the weakened rule)."""
+    named = {PurePosixPath(r).as_posix() for r in rules if not PurePosixPath(r).is_absolute()}
+    return sorted({p for f in change.files for p in (f.path, f.old_path) if p in named})
+
+
+def _asks(edited: list[str]) -> list[str]:
+    return [
+        f"accept the change's edit of the semgrep rule file {path}, which the policy's "
+        "[tool.leo.agents.security] rules names (this run used the base's version)"
+        for path in edited
+    ]
+
+
+_MOVED_NOTE = " [the change moved this file out of test code: it gates like new code]"
+
+
+def _as_moved(f: Finding) -> Finding:
+    return f.model_copy(update={"on_changed_line": True, "message": f.message + _MOVED_NOTE})
+
+
 def _as_test_context(f: Finding) -> Finding:
     """A code finding in test code as ``low`` context (issue 18: releases of requests, jinja2 and
     flask FAILed on md5, pickle and exec in their own tests)."""
@@ -130,9 +172,14 @@ class SecurityAgent(SubAgent):
                 return self.skipped(
                     "nothing to scan: the change only deletes files",
                     analysed=Analysed(not_analysed=tuple(plan.not_analysed)),
+                    decisions=tuple(_asks(edited_rule_files(change, s.rules))),
                 )
             src = scratch / "src"
             plan.write(src, plan.text)
+            raw = src  # secrets are looked for in the files as they are (a notebook's outputs)
+            if plan.views:
+                raw = scratch / "raw"
+                plan.write(raw, plan.text, views=False)
             jobs: dict[str, Callable[[], Awaitable[ScanOutcome]]] = {}
             if "bandit" not in skip:
                 jobs["bandit"] = lambda: bandit.scan(
@@ -144,7 +191,7 @@ class SecurityAgent(SubAgent):
                     whole=whole, timeout=timeout, max_bytes=max_bytes, as_python=plan.as_python,
                 )  # fmt: skip
             if "secrets" not in skip:
-                jobs["secrets"] = lambda: secrets.scan(change, src, plan.text, whole=whole)
+                jobs["secrets"] = lambda: secrets.scan(change, raw, plan.text, whole=whole)
             if "zizmor" not in skip:
                 jobs["zizmor"] = lambda: workflows.scan(
                     change, src, plan.workflows, whole=whole, timeout=timeout
@@ -159,11 +206,16 @@ class SecurityAgent(SubAgent):
             async with anyio.create_task_group() as tg:
                 for name in jobs:
                     tg.start_soon(run, name)
+            moved = out_of_test_code(change) if s.test_code == "context" else set()
             found = [
-                # A changed symlink puts all of its target's code at its path: every line is new.
-                f.model_copy(update={"on_changed_line": True}) if f.path in plan.through else f
+                # A changed symlink puts all of its target's code at its path: every line is new;
+                # so does a file whose lines Python counts otherwise than the diff.
+                f.model_copy(update={"on_changed_line": True})
+                if f.path in plan.through or f.path in plan.unmapped
+                else f
                 for n in jobs
                 for f in outcomes[n].findings
+                if f.path not in moved
             ]
             rescans = _rescans(
                 change, set(jobs), rules, timeout=timeout, max_bytes=max_bytes,
@@ -174,6 +226,7 @@ class SecurityAgent(SubAgent):
                 found, pre_existing = await baseline.hold_the_line(
                     change, found, plan.contents, scratch, rescans
                 )
+            found += [_as_moved(f) for n in jobs for f in outcomes[n].findings if f.path in moved]
             found = secrets.calibrate(hashes.calibrate(found, plan.contents), plan.contents)
             if s.test_code == "context":
                 found = [_as_test_context(f) for f in found]
@@ -205,8 +258,8 @@ class SecurityAgent(SubAgent):
         code_tools = {"bandit", "semgrep", "zizmor"}
         for path in plan.text:
             by = {o.tool for o in ran if path in o.analysed}
-            if path in failed:
-                reason = "; ".join(failed[path])
+            if path in failed or path in plan.unmapped:
+                reason = "; ".join(failed.get(path, [targets.LONE_CR]))
                 not_analysed.append(targets.NotAnalysed(path=path, reason=reason, unread=True))
                 penalised += 1
             elif (targets.is_code(path) or path in plan.scripts) and not by & code_tools:
@@ -246,7 +299,11 @@ class SecurityAgent(SubAgent):
                 details=details,
                 error="\n\n".join(errors),
             )
-        result = self.result(findings, analysed=analysed, tools=tools, details=details)
+        edited = edited_rule_files(change, self.settings.rules)
+        details["rules_edited"] = edited
+        result = self.result(
+            findings, analysed=analysed, tools=tools, details=details, decisions=_asks(edited)
+        )
         if not penalised:
             return result
         confidence = max(

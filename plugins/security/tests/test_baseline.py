@@ -123,6 +123,31 @@ def test_the_same_call_in_a_new_function_is_new(tmp_path):
     run.assert_verdict("FAIL")
 
 
+SUPPORT = "import subprocess\n\n\ndef run(cmd):\n    return subprocess.call(cmd, shell=True)\n"
+
+
+def test_a_test_module_renamed_into_the_package_gates_like_new_code(tmp_path):
+    """Round-4 red team: its shell call was test context at the base; renamed, no line changed."""
+    base = {"tests/test_support.py": SUPPORT}
+    run = _security(tmp_path, base, {"tests/test_support.py": None, "app/tools.py": SUPPORT})
+    blocking = _blocking(run, "security.bandit.B602")
+    assert [(f.path, f.severity) for f in blocking] == [("app/tools.py", "high")]
+    assert "moved this file out of test code" in blocking[0].message
+    run.assert_verdict("FAIL")
+
+
+def test_a_test_module_renamed_to_another_test_module_stays_context(tmp_path):
+    base = {"tests/test_support.py": SUPPORT}
+    head = {"tests/test_support.py": None, "tests/test_helpers.py": SUPPORT}
+    _security(tmp_path, base, head, NO_SEMGREP).assert_verdict("PASS")
+
+
+def test_a_module_renamed_within_the_package_keeps_its_old_findings_old(tmp_path):
+    base = {"app/support.py": SUPPORT}
+    head = {"app/support.py": None, "app/tools.py": SUPPORT}
+    _security(tmp_path, base, head, NO_SEMGREP).assert_verdict("PASS")
+
+
 WORKFLOW = """\
 name: main
 on: [push]

