@@ -501,7 +501,7 @@ def test_an_edited_applied_sql_migration_is_weighed_by_a_fresh_install(
 ):
     path = "migrations/0001_all.sql"
     base = {path: "create table t (id int, a int);\n", "migrations/0002_b.sql": "select 1;\n"}
-    result, agent = run(leo_repo, leo_run, {path: edit}, base=base)
+    result, _agent = run(leo_repo, leo_run, {path: edit}, base=base)
     found = result.assert_finding("database.edited-migration", path=path)
     assert found.severity == severity and says in found.message
 
