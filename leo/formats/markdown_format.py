@@ -12,11 +12,20 @@ if TYPE_CHECKING:
 
 ICON = {"PASS": "✅", "FAIL": "❌", "CONDITIONAL_PASS": "⚠️", "ESCALATE": "🛑"}
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+\-!|~])")
+#: What GitHub turns into a notification or a link however markdown is escaped: ``@someone``
+#: and a bare ``https://…`` or ``www.…`` (round-4 red team: a test name or a commit message
+#: could ping a team, or offer a link, from LEO's PR comment).
+_MENTION = re.compile(r"@(?=[A-Za-z0-9])")
+_AUTOLINK = re.compile(r"(?i)\b(https?|ftp)(?=://)|\b(www)(?=\.)")
+_JOINER = "\u2060"  # word joiner: invisible, and it breaks the mention or the link
 
 
 def escape(text: str | None) -> str:
-    """Plugin-supplied text made inert in markdown (no links, HTML or table breaks)."""
-    return _MD_SPECIAL.sub(r"\\\1", clean(text).replace("\n", " "))
+    """Plugin-supplied text made inert in markdown (no links, mentions, HTML or table
+    breaks)."""
+    text = clean(text).replace("\n", " ")
+    text = _AUTOLINK.sub(lambda m: m[0] + _JOINER, _MENTION.sub("@" + _JOINER, text))
+    return _MD_SPECIAL.sub(r"\\\1", text)
 
 
 def render(report: Report, *, color: bool = False) -> str:
