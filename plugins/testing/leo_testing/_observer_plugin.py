@@ -199,7 +199,7 @@ _NODEIDS: set[str] = set()
 
 def _identity(item: pytest.Item) -> dict[str, Any]:
     """What decides which code ``item`` runs, as objects compared by identity: its ``runtest``,
-    its test function (through bound methods and ``__wrapped__``) with each one's code object,
+    the code objects its test function runs (``_codes``),
     how it reaches its hooks, and a doctest's runner and examples. Code under test that finds the session with ``gc`` and
     sets ``item.obj = lambda: None`` (or swaps ``runtest``, ``_obj`` or ``__code__``) leaves
     the test collected and "passing" without running it."""
@@ -215,14 +215,8 @@ def _identity(item: pytest.Item) -> dict[str, Any]:
         ),
         "session.gethookproxy": getattr(proxy, "__func__", proxy),
     }
-    function = getattr(item, "obj", None) if isinstance(item, pytest.Function) else None
-    for depth in range(5):
-        function = getattr(function, "__func__", function)
-        if function is None:
-            break
-        found[f"function{'.__wrapped__' * depth}"] = function
-        found[f"function{'.__wrapped__' * depth}.__code__"] = getattr(function, "__code__", None)
-        function = getattr(function, "__wrapped__", None)
+    if isinstance(item, pytest.Function):
+        found["function"] = _codes(getattr(item, "obj", None))
     dtest, runner = getattr(item, "dtest", None), getattr(item, "runner", None)
     if dtest is not None:
         found["dtest"] = dtest
@@ -233,6 +227,30 @@ def _identity(item: pytest.Item) -> dict[str, Any]:
         found["runner"] = runner
         found["runner.run"] = getattr(type(runner), "run", None)
     return found
+
+
+def _codes(function: Any) -> tuple[types.CodeType, ...]:
+    """The code objects a test function runs, reached through bound methods, partials,
+    ``__wrapped__`` and callable objects, compared rather than the function objects: a
+    descriptor may hand out a new object at each read (asgiref 3.8.1's ``@async_to_sync`` on a
+    TestCase method gives a fresh partial, and unittest reads the method again at setup),
+    while a replaced function or ``__code__`` brings other code."""
+    codes: list[types.CodeType] = []
+    seen: set[int] = set()
+    todo = [function]
+    while todo and len(seen) < 20:
+        each = todo.pop(0)
+        if each is None or id(each) in seen:
+            continue
+        seen.add(id(each))
+        code = getattr(each, "__code__", None)
+        if isinstance(code, types.CodeType):
+            if not any(c is code for c in codes):
+                codes.append(code)
+        elif callable(each) and not isinstance(each, type):
+            todo.append(type(each).__call__)
+        todo += [getattr(each, name, None) for name in ("__func__", "func", "__wrapped__")]
+    return tuple(codes)
 
 
 def _same(a: Any, b: Any) -> bool:

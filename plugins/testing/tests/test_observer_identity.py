@@ -162,6 +162,14 @@ ORDINARY = {
             return True
 
 
+        @pytest.hookimpl(trylast=True)
+        def pytest_runtest_setup(item):
+            # pytest 8.1's TestCaseFunction.setup reads the method again from its TestCase
+            # (asgiref 3.8.1, where @async_to_sync then hands out a new partial)
+            if item.name == "test_fresh_each_read":
+                item._obj = getattr(item.parent.obj(item.name), item.name)
+
+
         @pytest.hookimpl(hookwrapper=True, tryfirst=True)
         def pytest_pyfunc_call(pyfuncitem):
             # pytest-asyncio 0.21: wraps ``obj`` in its pytest_pyfunc_call.
@@ -191,9 +199,26 @@ ORDINARY = {
                 assert n
 
 
+        class FreshEachRead:
+            # asgiref's @async_to_sync: each read of the method hands out a new partial.
+            def __init__(self, function):
+                functools.update_wrapper(self, function)
+                self.function = function
+
+            def __call__(self, *args):
+                return self.function(*args)
+
+            def __get__(self, parent, owner):
+                return functools.partial(self.__call__, parent)
+
+
         class TestCase(unittest.TestCase):
             def test_unittest(self):
                 self.assertEqual(1, 1)
+
+            @FreshEachRead
+            def test_fresh_each_read(self):
+                self.assertTrue(True)
 
             @unittest.skip("skipped on purpose")
             def test_skipped(self):
@@ -240,5 +265,5 @@ def test_ordinary_tests_run_the_code_collected(tmp_path):
     record, output = observe(
         tmp_path, ORDINARY, "--doctest-modules", "-p", "hypothesis.extra.pytestplugin"
     )
-    assert "14 passed, 1 skipped" in output, output
+    assert "15 passed, 1 skipped" in output, output
     assert record.swapped == {}
