@@ -15,6 +15,7 @@ from leo.__about__ import __version__
 if TYPE_CHECKING:
     from leo.change import Change, ChangedFile, Hunk
     from leo.errors import ExitCode, GitError, LeoError, ToolNotFoundError
+    from leo.files import held_lock
     from leo.git import run_git
     from leo.hookspecs import hookimpl
     from leo.lanes import LaneFinding, LanePolicy, audit_workflows
@@ -80,6 +81,7 @@ __all__ = [
     "audit_workflows",
     "current_isolation",
     "find_tool",
+    "held_lock",
     "hookimpl",
     "interpreter_paths",
     "parse_expression",
@@ -99,6 +101,7 @@ _WHERE = {
     "LeoError": "leo.errors",
     "GitError": "leo.errors",
     "run_git": "leo.git",
+    "held_lock": "leo.files",
     "ToolNotFoundError": "leo.errors",
     "LaneFinding": "leo.lanes",
     "LanePolicy": "leo.lanes",

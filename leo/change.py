@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import bisect
 import contextlib
-import fcntl
 import os
 import re
 import tempfile
@@ -23,6 +22,7 @@ import anyio
 from pydantic import Field
 
 from leo.errors import GitError, LeoError
+from leo.files import held_lock
 from leo.git import run_git, run_git_without_attributes
 from leo.models import LeoModel
 
@@ -226,14 +226,8 @@ async def _worktree_lock(repo: str | Path) -> AsyncIterator[None]:
         if key not in _GIT_DIRS:
             found = await run_git(repo, "rev-parse", "--git-common-dir")
             _GIT_DIRS[key] = Path(repo, found.stdout.decode().strip()).resolve()
-        with open(_GIT_DIRS[key] / "leo-worktree.lock", "a+b") as file:
-            while True:
-                try:
-                    fcntl.flock(file, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except BlockingIOError:
-                    await anyio.sleep(0.02)
-            yield  # closing the file releases the flock
+        async with held_lock(_GIT_DIRS[key] / "leo-worktree.lock", poll_s=0.02):
+            yield
     finally:
         lock.release()
 

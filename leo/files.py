@@ -1,10 +1,16 @@
-"""Writing a file so that readers see the old content or the new, never half of it."""
+"""Files shared between runs: written so that readers see the old content or the new, never
+half of it, and locked so that one run at a time changes what they guard."""
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import tempfile
+from collections.abc import AsyncIterator
 from pathlib import Path
+
+import anyio
 
 
 def write_atomically(path: Path, text: str) -> None:
@@ -26,3 +32,22 @@ def write_atomically(path: Path, text: str) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+@contextlib.asynccontextmanager
+async def held_lock(
+    path: Path, mode: int = fcntl.LOCK_EX, *, poll_s: float = 0.1
+) -> AsyncIterator[int]:
+    """Hold ``flock(mode)`` on ``path`` (created if missing) and yield its descriptor. Polled
+    without blocking, so a cancelled wait never holds it; closing the file releases it."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        while True:
+            try:
+                fcntl.flock(fd, mode | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                await anyio.sleep(poll_s)
+        yield fd
+    finally:
+        os.close(fd)

@@ -15,7 +15,6 @@ a steady drift does not favour the side that always runs first.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import hashlib
 import json
 import math
@@ -34,6 +33,7 @@ from leo import (
     LeoError,
     Sandbox,
     allowed_environ,
+    held_lock,
     interpreter_paths,
     planted,
     run_tool,
@@ -220,20 +220,11 @@ async def _cached_runner(
     root.mkdir(parents=True, exist_ok=True)
     venv = root / f"performance-{name}"
     python = venv / "bin" / "python"
-    fd = os.open(root / f"{venv.name}.lock", os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                await anyio.sleep(0.1)
+    async with held_lock(root / f"{venv.name}.lock"):
         if not python.exists():
             await _build_runner(
                 settings, base, venv, work, project[0] if project else None, private=private
             )
-    finally:
-        os.close(fd)
     return Runner(
         python=str(python),
         readable=interpreter_paths(python),

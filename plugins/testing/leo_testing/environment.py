@@ -32,6 +32,7 @@ from leo import (
     LeoError,
     Tool,
     ToolResult,
+    held_lock,
     planted,
     run_git,
     run_tool,
@@ -373,22 +374,6 @@ async def _is_valid(path: Path, key: str, verify: bool) -> bool:
         return True
     actual = await anyio.to_thread.run_sync(fingerprint, path)
     return actual == manifest.get("fingerprint")
-
-
-@contextlib.asynccontextmanager
-async def _flock(lock_path: Path, mode: int) -> AsyncIterator[int]:
-    """Hold ``flock(mode)`` on ``lock_path``; polls without blocking so cancellation works."""
-    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        while True:
-            try:
-                fcntl.flock(fd, mode | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                await anyio.sleep(_LOCK_POLL_S)
-        yield fd
-    finally:
-        os.close(fd)  # closing releases the lock
 
 
 def read_pyproject(tree: Path) -> tuple[dict[str, object], str | None]:
@@ -811,7 +796,7 @@ async def prepare(
     path = cache / key
     lock = cache / f"{key}.lock"
     while True:
-        async with _flock(lock, fcntl.LOCK_SH):
+        async with held_lock(lock, fcntl.LOCK_SH, poll_s=_LOCK_POLL_S):
             if await _is_valid(path, key, settings.verify_environment):
                 await anyio.to_thread.run_sync(restore_generated, path, tree)
                 _touch(lock)
@@ -820,7 +805,7 @@ async def prepare(
                     runner_as_of_today=_runner_as_of_today(path), tampered=_tampered(path),
                 )  # fmt: skip
                 return
-        async with _flock(lock, fcntl.LOCK_EX) as fd:
+        async with held_lock(lock, poll_s=_LOCK_POLL_S) as fd:
             if await _is_valid(path, key, settings.verify_environment):
                 continue  # another run built it while we waited
             started = time.monotonic()
