@@ -29,16 +29,15 @@ _BY_CATEGORY: dict[str, tuple[str, ...]] = {
     "V": ("1", "0", "1", "0"),
     "A": ("{}", "{}", "{}", "{}"),
 }
+_DATES = ("1970-01-02", "2000-01-01", "now", "2100-01-01")
+_TIMES = ("00:00", "12:00", "23:59", "06:00")
+_JSON = ("{}", '{"leo": 1}', "[]", "null")
 _BY_TYPE: dict[str, tuple[str, ...]] = {
-    "date": ("1970-01-02", "2000-01-01", "now", "2100-01-01"),
-    "timestamp": ("1970-01-02", "2000-01-01", "now", "2100-01-01"),
-    "timestamptz": ("1970-01-02", "2000-01-01", "now", "2100-01-01"),
-    "time": ("00:00", "12:00", "23:59", "06:00"),
-    "timetz": ("00:00", "12:00", "23:59", "06:00"),
-    "json": ("{}", '{"leo": 1}', "[]", "null"),
-    "jsonb": ("{}", '{"leo": 1}', "[]", "null"),
+    "date": _DATES, "timestamp": _DATES, "timestamptz": _DATES,
+    "time": _TIMES, "timetz": _TIMES,
+    "json": _JSON, "jsonb": _JSON,
     "bytea": ("\\x00", "\\x01", "", "\\xff"),
-}
+}  # fmt: skip
 #: Every column of every base table (partitions are reached through their parent).
 _COLUMNS = b"""
 SELECT c.oid::bigint, format('%I.%I', n.nspname, c.relname), quote_ident(a.attname),
