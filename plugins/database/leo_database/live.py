@@ -245,7 +245,7 @@ def _scratch(
 
 def _count_rows(url: str, name: str, conn: Any, plan: list[Step], run: LiveRun) -> None:
     """The base's migrations, rows seeded into the base's tables, then the change's
-    migrations with the seeded tables counted after each statement (``rows``)."""
+    migrations with the seeded tables counted after each statement that runs (``rows``)."""
     import psycopg
 
     with psycopg.connect(url, dbname=name, autocommit=True, connect_timeout=15) as admin:
@@ -262,13 +262,17 @@ def _count_rows(url: str, name: str, conn: Any, plan: list[Step], run: LiveRun) 
             after = None
             if seeded:
                 after = _counter(admin, seeded, step.path, run)
-            failure, _count = _apply_step(conn, step, after)
+            # A statement the made-up rows make fail (a new CHECK they break) must not end the
+            # count: the statements after it still run and are counted.
+            failure, _count = _apply_step(conn, step, after, keep_going=step.phase == "change")
+            if failure is not None and step.phase == "base":
+                return
             if failure is not None:
                 run.notes.append(
-                    f"the count of seeded rows stopped at {failure.path}:{failure.line} "
-                    f"({failure.message[:300]}): the made-up rows may not fit what it adds"
+                    f"on the seeded rows {failure.path}:{failure.line} failed "
+                    f"({failure.message[:300]}); the made-up rows may not fit what it adds, and "
+                    "the statements after it were still counted"
                 )
-                return
 
 
 def _counter(
@@ -374,10 +378,15 @@ def _drop_role(admin: object, role: str | None) -> None:
 
 
 def _apply_step(
-    conn: object, step: Step, after: Callable[[int], None] | None = None
+    conn: object,
+    step: Step,
+    after: Callable[[int], None] | None = None,
+    *,
+    keep_going: bool = False,
 ) -> tuple[Failure | None, int]:
-    """Run one step's statements; the first error stops it, with its file line. ``after`` is
-    called with each statement's line once it has run."""
+    """Run one step's statements; the first error stops it (with ``keep_going``, is kept while
+    the rest still run), with its file line. ``after`` is called with each statement's line
+    once it has run."""
     import psycopg
 
     assert isinstance(conn, psycopg.Connection)
@@ -389,6 +398,7 @@ def _apply_step(
     except SplitError:
         # sqlglot's tokenizer gave up: let PostgreSQL parse the region as one query.
         statements = [(step.text[start:end], line_at(step.text, start), start)]
+    first: Failure | None = None
     for count, (text, line, _offset) in enumerate(statements):
         try:
             conn.execute(text.encode("utf-8"), prepare=False)  # bytes: no placeholders, ever
@@ -411,7 +421,11 @@ def _apply_step(
                 message += f" HINT: {diag.message_hint}"
             if diag.sqlstate:
                 message += f" (SQLSTATE {diag.sqlstate})"
-            return Failure(step.phase, step.path, where, message[:2000]), count
+            failure = Failure(step.phase, step.path, where, message[:2000])
+            if not keep_going:
+                return failure, count
+            first = first or failure
+            continue
         if after is not None:
             after(line)
-    return None, len(statements)
+    return first, len(statements)

@@ -462,25 +462,32 @@ def test_hostile_twin_a_bounded_write_keeps_some_seeded_rows(leo_repo, leo_run, 
     result, agent = run(leo_repo, leo_run, {path: sql}, base=ACCOUNTS)
     result.assert_no_finding("database.unbounded-write")
     assert agent.details["live"][0]["emptied"] == []
-    assert not any("count of seeded rows stopped" in n for n in agent.details["live"][0]["notes"])
+    assert not any("on the seeded rows" in n for n in agent.details["live"][0]["notes"])
 
 
-def test_rows_that_do_not_fit_end_the_count_with_a_note_never_a_finding(leo_repo, leo_run, pg):
-    """A new CHECK the made-up rows break ends the count (the empty database's run judges
-    applying); a table whose column type LEO cannot fill stays empty and is named."""
+def test_rows_that_do_not_fit_are_a_note_and_the_count_goes_on(leo_repo, leo_run, pg):
+    """A new CHECK the made-up rows break is a note, never a finding (the empty database's run
+    judges applying), and the statements after it are still counted; a table whose column
+    type LEO cannot fill stays empty and is named."""
     base = dict(ACCOUNTS)
     base["db/migrations/0001_init.sql"] += (
         "create domain code as text not null check (value ~ '^[A-Z]{3}$');\n"
         "create table currencies (iso code primary key);\n"
     )
     path = "db/migrations/0002_check.sql"
-    sql = "alter table users add constraint real_email check (email like '%@%');\ndelete from users;\n"
+    sql = (
+        "alter table users add constraint real_email check (email like '%@%');\n"
+        "delete from users where id = id + 0;\n"
+    )
     result, agent = run(leo_repo, leo_run, {path: sql}, base=base)
     live = agent.details["live"][0]
-    assert live["emptied"] == []
     assert any("no rows could be seeded into public.currencies" in n for n in live["notes"])
-    assert any(f"count of seeded rows stopped at {path}:1" in n for n in live["notes"])
-    result.assert_finding("database.unbounded-write", path=path, line=2)  # the static rule's
+    assert any(f"on the seeded rows {path}:1 failed" in n for n in live["notes"])
+    # A CHECK the made-up rows break must not end the count before the DELETE that empties
+    # the table (a change could put one there to hide it).
+    assert live["emptied"] == [f"{path}:2: public.users (4 rows)"]
+    found = result.assert_finding("database.unbounded-write", path=path, line=2)
+    assert "every row of public.users was gone" in found.message
 
 
 @pytest.mark.parametrize(
