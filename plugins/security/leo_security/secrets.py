@@ -51,6 +51,7 @@ _SECRET_NAME = re.compile(r"secret|token|passw|pwd|api|auth|private|cred|salt|ke
 _HEX = re.compile(r"\b[0-9a-fA-F]{32,}\b")
 #: The key a value is assigned to, at the end of the text before it: ``sha256 = "``,
 #: ``"sha512": "``, ``--hash=sha256:``.
+_QUOTED = re.compile(r"\"[^\"]*\"|'[^']*'")
 _KEY = re.compile(r"([A-Za-z_][\w-]*)[\"']?\s*[:=]\s*[\"']?$")
 _DIGEST_LENGTHS = {32, 40, 56, 64, 96, 128}
 #: A git revision id (SHA-1 or SHA-256) named as one: versioneer's ``_version.py`` records
@@ -319,10 +320,13 @@ def _is_digest(line: str) -> bool:
     hexes = _HEX.findall(line)
     if len(hexes) != 1 or len(hexes[0]) not in _DIGEST_LENGTHS:
         return False
-    name = line.split(hexes[0], 1)[0]
-    if key := _KEY.search(name):  # the name the value is given to, not the rest of the line:
-        name = key[1]  # "django-oauth-toolkit==2.3.0" = { …, sha256 = "cf1c…" } (LEO's corpus)
-    if _SECRET_NAME.search(name):
+    before = line.split(hexes[0], 1)[0]
+    key = _KEY.search(before)
+    name = key[1] if key else before
+    # A secret's name anywhere before the value but inside another quoted string counts:
+    # "django-oauth-toolkit==2.3.0" = { …, sha256 = "cf1c…" } is a pin (LEO's corpus), while
+    # api = { sha256 = "…" } stays a secret's.
+    if _SECRET_NAME.search(name) or _SECRET_NAME.search(_QUOTED.sub("", before)):
         return False
     revision = len(hexes[0]) in _REVISION_LENGTHS and _REVISION_NAME.search(name) is not None
     return revision or _DIGEST_NAME.search(name) is not None

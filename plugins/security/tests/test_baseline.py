@@ -269,6 +269,8 @@ def test_secret_guesses_real_releases_make_are_calibrated(tmp_path):
         "settings.json": f'{{\n    "session": "{sha[:64]}"\n}}\n',
         # round-4 red team: a signing key named like a digest
         "keys.json": f'{{\n    "signing_digest": "{sha[:64]}"\n}}\n',
+        # a digest's key under a table named for a secret is the secret's
+        "auth.toml": f'api = {{ sha256 = "{sha[:64]}" }}\n',
         "deploy.md": "Use `https://deploy:Xq9vTz2mLp7w@ci.example.com` to push.\n",
         "certs/server.key": key,
         "shop/models.py": 'CLEARTEXT_SECRET = "1234567890abcdefghijklmnopqrstuvwxyz"\n',
@@ -277,6 +279,7 @@ def test_secret_guesses_real_releases_make_are_calibrated(tmp_path):
     got = {f.rule_id: f.severity for f in blocked.findings}
     assert got["security.secrets.HexHighEntropyString"] == "medium"
     assert [f.severity for f in blocked.findings if f.path == "keys.json"] == ["medium"]
+    assert [f.severity for f in blocked.findings if f.path == "auth.toml"] == ["medium"]
     assert got["security.secrets.BasicAuthDetector"] == "high"
     assert got["security.secrets.PrivateKeyDetector"] == "critical"
     assert got["security.secrets.KeywordDetector"] == "high"
