@@ -317,6 +317,8 @@ def _not_a_break(breakage: Any, old: Any, new: Any) -> str | None:
         return "an explicit `object` base is implied: the class derives from it anyway"
     if kind == "OBJECT_CHANGED_KIND":
         return _same_use(breakage, old)
+    if kind == "PARAMETER_CHANGED_DEFAULT":
+        return _same_default(breakage, old)
     if kind != "OBJECT_REMOVED":
         return None
     if "*" in obj.name:
@@ -506,6 +508,52 @@ def _same_use(breakage: Any, old: Any) -> str | None:
     ):
         return "a deprecated alias of the renamed class, kept for compatibility"
     return None
+
+
+def _same_default(breakage: Any, old: Any) -> str | None:
+    """Why a default that changed from ``None`` gives callers the same value: the base's
+    function began by replacing ``None`` with exactly the new default (tomlkit 0.12.5:
+    ``array(raw=None)`` with ``if raw is None: raw = "[]"`` became ``array(raw="[]")``)."""
+    name = breakage.old_value.name
+    if str(breakage.old_value.default) != "None":
+        return None
+    new_default = _expression(breakage.new_value.default)
+    try:
+        function = old.modules_collection[breakage.obj.path]
+        tree = parse_python(textwrap.dedent(_source(function)))
+    except Exception:  # griffe cannot find it at the base, or its lines do not parse alone
+        return None
+    body = tree.body[0].body if tree.body and isinstance(tree.body[0], _FUNCTIONS) else []
+    if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+        body = body[1:]  # the docstring
+    first = next((s for s in body if _reads(s, name)), None)
+    if new_default is None or not isinstance(first, ast.If) or first.orelse:
+        return None
+    test, assigned = first.test, first.body
+    if not (
+        isinstance(test, ast.Compare)
+        and _is_name(test.left, name)
+        and [type(o) for o in test.ops] == [ast.Is]
+        and isinstance(test.comparators[0], ast.Constant)
+        and test.comparators[0].value is None
+        and len(assigned) == 1
+        and isinstance(assigned[0], ast.Assign)
+        and [_is_name(t, name) for t in assigned[0].targets] == [True]
+        and ast.dump(assigned[0].value) == ast.dump(new_default)
+    ):
+        return None
+    return f"the base replaced a None {name!r} with {ast.unparse(new_default)} first thing"
+
+
+_FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
+
+
+def _is_name(node: ast.expr, name: str) -> bool:
+    return isinstance(node, ast.Name) and node.id == name
+
+
+def _reads(node: ast.AST, name: str) -> bool:
+    return any(_is_name(n, name) for n in ast.walk(node) if isinstance(n, ast.expr))
 
 
 def _callable(scope: Any, names: list[str]) -> bool:

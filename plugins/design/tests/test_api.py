@@ -682,3 +682,52 @@ def test_a_public_name_deleted_at_import_or_refused_by_getattr_is_removed(leo_re
         )
         run = leo_run(repo.change(), [DesignAgent])
         assert _api(run) == [], head
+
+
+ARRAY = '''class Items:
+    @staticmethod
+    def array(raw: str = None, *, sep=None):
+        """Make an array from its text."""
+        if raw is None:
+            raw = "[]"
+        return raw.strip()
+'''
+SAME = ARRAY.replace("raw: str = None", 'raw: str = "[]"')
+
+
+@pytest.mark.parametrize(
+    ("head", "changed"),
+    [
+        # the base's first step turned None into "[]": a call without it gets the same value
+        (SAME, []),
+        # hostile twins: another value than the base substituted; a default the base kept
+        (ARRAY.replace("raw: str = None", 'raw: str = "{}"'), ["raw"]),
+        (SAME.replace("sep=None", 'sep="x"'), ["sep"]),
+    ],
+)
+def test_a_default_the_base_put_in_place_of_none_is_the_same_default(
+    leo_repo, leo_run, head, changed
+):
+    repo = leo_repo(base={"app/__init__.py": "", "app/make.py": ARRAY}, head={"app/make.py": head})
+    run = leo_run(repo.change(), [DesignAgent])
+    found = [f.message for f in run.findings if f.rule_id == "design.api.parameter-default"]
+    assert [message.split("'")[1] for message in found] == changed
+
+
+@pytest.mark.parametrize(
+    "base_body",
+    [
+        '    if raw is None:\n        raw = "[]"\n    else:\n        raw = raw.upper()\n',
+        '    print(raw)\n    if raw is None:\n        raw = "[]"\n',
+        '    if not raw:\n        raw = "[]"\n',
+        '    if raw is None:\n        raw = "[]"\n        raw = raw + " "\n',
+    ],
+)
+def test_a_none_the_base_replaced_otherwise_is_still_a_changed_default(
+    leo_repo, leo_run, base_body
+):
+    base = f"def array(raw=None):\n{base_body}    return raw\n"
+    head = 'def array(raw="[]"):\n    return raw\n'
+    repo = leo_repo(base={"app/__init__.py": "", "app/make.py": base}, head={"app/make.py": head})
+    run = leo_run(repo.change(), [DesignAgent])
+    run.assert_finding("design.api.parameter-default")
