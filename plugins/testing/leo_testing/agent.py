@@ -31,7 +31,13 @@ from leo import (
     current_isolation,
 )
 from leo_testing import baseline, changed_coverage, django, environment, observer, reachable
-from leo_testing.harness import CONFIG_FILES, coverage_options, harness_changes, harness_effect
+from leo_testing.harness import (
+    CONFIG_FILES,
+    coverage_options,
+    effective_pytest_options,
+    harness_changes,
+    harness_effect,
+)
 from leo_testing.junit import ReportError, Suite, TestCase, clean, parse_junit, read_report
 from leo_testing.sandbox import Sandbox, expand
 from leo_testing.settings import DEFAULT_RERUN, Settings
@@ -573,11 +579,15 @@ async def _with_django_settings(change: Change, settings: Settings) -> Settings:
     if settings.django_settings is not None or not settings.is_default_command:
         return settings
     paths = await change.listing("base")
-    files = await change.read_many([p for p in django.FILES if p in set(paths)], "base")
+    wanted = [p for p in dict.fromkeys((*django.FILES, *CONFIG_FILES)) if p in set(paths)]
+    files = await change.read_many(wanted, "base")
     found = django.find(files, paths)
     if found is None or found.module is None:
         return settings
-    return settings.model_copy(update={"django_settings": found.module})
+    update: dict[str, str | None] = {"django_settings": found.module}
+    if "python_files" in effective_pytest_options(files):
+        update["django_test_files"] = None  # the project's own patterns, not Django's runner's
+    return settings.model_copy(update=update)
 
 
 async def _report_everything_measured(
@@ -621,9 +631,9 @@ async def _run_once(
         if not env.has_module("django"):
             argv[3:3] = ["-p", "no:django"]
         elif settings.django_settings is not None:
-            # settings named outside pytest's configuration: the project runs Django's own test
-            # runner, which finds test*.py (django-taggit's tests/tests.py)
-            argv[3:3] = [f"--ds={settings.django_settings}", "-o", "python_files=test*.py"]
+            argv[3:3] = [f"--ds={settings.django_settings}"]
+            if settings.django_test_files is not None:
+                argv[4:4] = ["-o", f"python_files={settings.django_test_files}"]
     if not env.has_module("pytest_timeout"):  # a setup of the project's own may not install it
         timeout_arg = f"--timeout={values['test_case_timeout']}"
         argv = [a for a in argv if a != timeout_arg]

@@ -306,6 +306,12 @@ def _effective(files: dict[str, bytes | None], order: tuple[str, ...], read: Any
     return {}
 
 
+def effective_pytest_options(files: dict[str, bytes | None]) -> Options:
+    """The pytest options one side's root files give (``files`` keyed by ``CONFIG_FILES``),
+    from the file pytest would pick."""
+    return _effective(files, _PYTEST_ORDER, pytest_options)
+
+
 def coverage_options(files: dict[str, bytes | None]) -> Options:
     """The coverage.py options one side's root files give (``files`` keyed by ``CONFIG_FILES``),
     from the file coverage.py would pick."""

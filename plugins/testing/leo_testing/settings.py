@@ -172,6 +172,11 @@ class Settings(AgentSettings):
     """The Django settings module the tests run with (pytest-django's ``--ds``) where Django is
     installed; unset, LEO reads it from the base's tox, ``runtests.py`` or ``tests/settings.py``
     (``django.py``), and leaves one pytest's own configuration names to pytest-django."""
+    django_test_files: NonEmpty | None = "test*.py"
+    """The test files pytest collects (its ``python_files``) when LEO names the Django settings:
+    such a project runs Django's own runner, which finds ``test*.py`` (django-taggit's
+    ``tests/tests.py``); None, or a base whose pytest configuration sets ``python_files``, keeps
+    pytest's."""
     memory_limit_mb: Count = 4096
     max_processes: Count = 1024
     max_file_size_mb: Count = 1024

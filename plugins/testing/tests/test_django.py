@@ -107,3 +107,20 @@ def test_a_django_apps_tests_run_with_the_settings_its_tox_names(leo_repo, run_t
     assert (agent.details["tests"], agent.details["passed"]) == (2, 2), agent.summary
     assert agent.details["django_settings"] == "tests.settings"
     result.assert_verdict("PASS")
+
+
+def test_a_projects_own_python_files_are_kept_where_leo_names_the_settings(leo_repo, run_testing):
+    """LEO names the settings from tox, but pytest's configuration says which files are tests:
+    its pattern, not Django's runner's ``test*.py``, decides what is collected."""
+    base = {
+        **{k: v for k, v in SHELF.items() if k != "tests/test_shelf.py"},
+        "pyproject.toml": SHELF["pyproject.toml"]
+        + '[tool.pytest.ini_options]\npython_files = ["check_*.py"]\n',
+        "tests/check_shelf.py": SHELF["tests/test_shelf.py"].replace("ShelfTests", "ShelfCheck"),
+    }
+    head = {"shelf/shelving.py": SHELF["shelf/shelving.py"] + "\n\nLIMIT = 10\n"}
+    result = run_testing(leo_repo(base=base, head=head).change())
+    agent = result.agent("testing")
+    assert agent.details["django_settings"] == "tests.settings"
+    assert agent.details["tests"] == 1, agent.summary
+    result.assert_verdict("PASS")
