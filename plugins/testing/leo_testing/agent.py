@@ -634,6 +634,8 @@ async def _run_once(
             argv[3:3] = [f"--ds={settings.django_settings}"]
             if settings.django_test_files is not None:
                 argv[4:4] = ["-o", f"python_files={settings.django_test_files}"]
+    if settings.deselect:  # the base's policy: tests of services the sandbox has not
+        argv[3:3] = [f"--deselect={nodeid}" for nodeid in settings.deselect]
     if not env.has_module("pytest_timeout"):  # a setup of the project's own may not install it
         timeout_arg = f"--timeout={values['test_case_timeout']}"
         argv = [a for a in argv if a != timeout_arg]
@@ -768,7 +770,8 @@ def _failures_before_timeout(data: bytes | None) -> str:
     if _UNREACHABLE.search(name):
         text += (
             ": a client retrying a server the sandbox cannot reach can take the time, so "
-            "deselect such tests in the testing command or give the sandbox that service"
+            "list such tests under the Testing settings' deselect (the base's policy) or "
+            "give the sandbox that service"
         )
     return text
 
@@ -953,6 +956,8 @@ class TestingAgent(SubAgent):
         }
         if settings.django_settings is not None:
             details["django_settings"] = settings.django_settings
+        if settings.deselect:
+            details["deselected"] = list(settings.deselect)
         findings: list[Finding] = []
         if env.runner_as_of_today:
             details["environment"]["runner_as_of_today"] = True

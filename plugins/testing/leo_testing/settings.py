@@ -193,6 +193,12 @@ class Settings(AgentSettings):
     """The base coverage run that tells pre-existing uncovered lines from the change's costs about
     one more run of the suite: skipped (nothing is then pre-existing) when the head's own run took
     longer than this many seconds; 0 never runs it."""
+    deselect: tuple[NonEmpty, ...] = ()
+    """Tests the default command leaves out, by pytest node id or its prefix (pytest's
+    ``--deselect``: ``tests/test_dynamodb_cache.py``, ``tests/test_db.py::TestServer``): tests
+    of a service the sandbox has not (a server its client retries for minutes), which cannot
+    give evidence here. The base's policy names them, never the change; every run leaves
+    them out alike and the report lists them (``details.deselected``)."""
     flaky_reruns: Count = 2
     require_tests: bool = False
     """A project without tests at the base nor the head: False skips the Testing sub-agent
@@ -208,6 +214,16 @@ class Settings(AgentSettings):
         if isinstance(data, Mapping) and "command" in data:
             data = {"rerun_command": None, "coverage_report": None, **data}
         return data
+
+    @model_validator(mode="after")
+    def _deselect_needs_default_command(self) -> Settings:
+        if self.deselect and not self.is_default_command:
+            msg = (
+                "deselect applies to LEO's default test command; with a command of your own, "
+                "put --deselect in that command instead"
+            )
+            raise ValueError(msg)
+        return self
 
     @property
     def is_default_command(self) -> bool:

@@ -113,6 +113,25 @@ def test_a_suite_that_timed_out_at_the_head_is_not_run_again_at_the_base(leo_rep
     # the summary names what the failures before the timeout raised: where the time likely went
     assert "1 of them raising ConnectionRefusedError (tests/test_a_service.py)" in agent.summary
     assert "a server the sandbox cannot reach" in agent.summary
+    assert "deselect" in agent.summary  # and how to leave such tests out
+
+
+def test_tests_the_policy_deselects_are_left_out_of_every_run(leo_repo, run_testing):
+    """A suite with tests of a server the sandbox has not: the base's policy leaves them out
+    (``deselect``), and the rest still judges the change, in the head's run and the base pass."""
+    hang = "import time\n\n\ndef test_waits_on_a_server():\n    time.sleep(600)\n"
+    service = "def test_server():\n    raise ConnectionRefusedError('no server on 6360')\n"
+    base = {**BASE, "tests/test_hang.py": hang, "tests/test_a_service.py": service}
+    broken = {"calc.py": "def add(a, b):\n    return a - b\n"}
+    left_out = ["tests/test_hang.py", "tests/test_a_service.py::test_server"]
+    result = run_testing(
+        leo_repo(base=base, head=broken).change(), test_timeout=60, deselect=left_out
+    )
+    agent = agent_result(result)
+    assert agent.status == "failed" and agent.details["deselected"] == left_out
+    assert (agent.details["tests"], agent.details["failed"]) == (1, 1)
+    result.assert_finding("testing.test_failed", path="tests/test_calc.py")
+    assert agent.details["base_pass"]["tests"] == 1
 
 
 def test_credentials_in_leos_environment_are_hidden_from_the_tests(

@@ -109,6 +109,16 @@ def test_settings_reject_unknown_keys_and_credential_pass_through():
     )
 
 
+def test_deselect_belongs_to_the_default_command():
+    assert TestingAgent({"deselect": ["tests/test_db.py"]}).settings.deselect == (
+        "tests/test_db.py",
+    )
+    with pytest.raises(LeoError, match="put --deselect in that command"):
+        TestingAgent({"command": ["make", "test"], "deselect": ["tests/test_db.py"]})
+    with pytest.raises(LeoError, match="deselect"):
+        TestingAgent({"deselect": [""]})
+
+
 def test_custom_command_has_no_guessed_rerun_or_coverage_report():
     settings = TestingAgent({"command": ["make", "test"]}).settings
     assert settings.rerun_command is None and settings.coverage_report is None
