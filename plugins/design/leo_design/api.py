@@ -8,6 +8,7 @@ not per changed file (TOOLS.md measured 26 s for Django whatever the diff).
 from __future__ import annotations
 
 import ast
+import builtins
 import re
 import textwrap
 from dataclasses import dataclass
@@ -323,7 +324,7 @@ def _not_a_break(breakage: Any, old: Any, new: Any) -> str | None:
         return None
     if "*" in obj.name:
         return "wildcard import griffe could not expand"
-    not_api = _never_api(obj)
+    not_api = _never_api(obj) or _unimportable(obj)
     if not_api:
         return not_api
     parent = obj.parent
@@ -412,6 +413,90 @@ def _never_api(obj: Any) -> str | None:
     if foreign:
         return f"a local name for {foreign}, imported from another package"
     return None
+
+
+def _unimportable(obj: Any) -> str | None:
+    """Why a removed object was never anyone's: its module, at the base, could not be imported,
+    since a statement every import runs reads a name nothing binds (toml 0.10.1's ``common.py``
+    ran ``dict(zip(_escapes, _escapedchars))`` and raised NameError)."""
+    module = obj if obj.is_module else getattr(obj, "module", None)
+    try:
+        filepath = module.filepath
+        tree = parse_python(Path(filepath).read_bytes())
+    except Exception:  # no module, a namespace package (a list of paths), unreadable
+        return None
+    name = _unbound_at_import(tree)
+    if name is None:
+        return None
+    return (
+        f"its module {module.path} could never be imported at the base: its top level reads "
+        f"`{name}`, which nothing defines"
+    )
+
+
+#: Module-level statements that run only under a condition or may swallow the NameError.
+_GUARDED = (ast.If, ast.Try, ast.TryStar, ast.With, ast.AsyncWith, ast.For, ast.AsyncFor,
+            ast.While, ast.Match)  # fmt: skip
+
+
+def _unbound_at_import(tree: ast.Module) -> str | None:
+    """A name a top-level statement that always runs reads and that nothing in the module binds
+    (no import, assignment, definition or parameter anywhere, no star import, not a builtin);
+    dunder names and ``_`` (gettext installs it into builtins) are left alone."""
+    bound = set(dir(builtins)) | {"_"}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            if any(a.name == "*" for a in node.names):
+                return None
+            bound.update((a.asname or a.name).split(".")[0] for a in node.names)
+        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            bound.add(node.name)
+        elif isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
+            bound.add(node.id)
+        elif isinstance(node, ast.arg):
+            bound.add(node.arg)
+        elif isinstance(node, ast.Global | ast.Nonlocal):
+            bound.update(node.names)
+        elif isinstance(node, ast.ExceptHandler | ast.MatchAs | ast.MatchStar) and node.name:
+            bound.add(node.name)
+        elif isinstance(node, ast.MatchMapping) and node.rest:
+            bound.add(node.rest)
+    for stmt in tree.body:
+        if isinstance(stmt, _GUARDED):
+            continue
+        unbound = [
+            node
+            for node in _run_at_import(stmt)
+            if isinstance(node, ast.Name)
+            and isinstance(node.ctx, ast.Load)
+            and node.id not in bound
+            and not (node.id.startswith("__") and node.id.endswith("__"))
+        ]
+        if unbound:
+            return min(unbound, key=lambda n: (n.lineno, n.col_offset)).id
+    return None
+
+
+def _run_at_import(stmt: ast.stmt) -> list[ast.AST]:
+    """The nodes of a top-level statement that importing the module evaluates: not the bodies of
+    functions, lambdas and classes (a class body runs, but reads its own names first)."""
+    out: list[ast.AST] = []
+    todo: list[ast.AST] = [stmt]
+    while todo:
+        node = todo.pop()
+        out.append(node)
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            todo += [*node.decorator_list, *node.args.defaults]
+            todo += [d for d in node.args.kw_defaults if d is not None]
+        elif isinstance(node, ast.ClassDef):
+            todo += [*node.decorator_list, *node.bases, *(k.value for k in node.keywords)]
+        elif isinstance(node, ast.Lambda):
+            todo += [*node.args.defaults, *(d for d in node.args.kw_defaults if d is not None)]
+        elif isinstance(node, ast.AnnAssign):  # its annotation may never be evaluated
+            todo += [node.target] + ([node.value] if node.value is not None else [])
+        else:
+            todo += list(ast.iter_child_nodes(node))
+    return out
 
 
 def _expression(value: Any) -> ast.expr | None:

@@ -731,3 +731,39 @@ def test_a_none_the_base_replaced_otherwise_is_still_a_changed_default(
     repo = leo_repo(base={"app/__init__.py": "", "app/make.py": base}, head={"app/make.py": head})
     run = leo_run(repo.change(), [DesignAgent])
     run.assert_finding("design.api.parameter-default")
+
+
+NEVER_IMPORTS = "escapes = ['0', 'b']\nescapedchars = ['\\0', '\\b']\npairs = dict(zip(_escapes, _escapedchars))\n"
+
+
+@pytest.mark.parametrize(
+    ("common", "removed"),
+    [
+        # toml 0.10.1's common.py read names nothing defines: importing it always raised
+        (NEVER_IMPORTS, False),
+        # hostile twins: a module that imports fine is API, whatever it reads later or guards
+        (
+            NEVER_IMPORTS.replace("_escapes", "escapes").replace("_escapedchars", "escapedchars"),
+            True,
+        ),
+        (NEVER_IMPORTS + "_escapes = _escapedchars = []\n", True),
+        ("try:\n    pairs = dict(zip(_escapes, []))\nexcept NameError:\n    pairs = {}\n", True),
+        ("from string import *\n\npairs = dict(zip(_escapes, []))\n", True),
+        ("from __future__ import annotations\n\npairs: Mapping = {}\n", True),
+        ("def pairs():\n    return dict(zip(_escapes, []))\n", True),
+        ("label = _('gettext installs _ into builtins')\n", True),
+    ],
+)
+def test_a_module_that_could_never_be_imported_is_no_api_to_remove(
+    leo_repo, leo_run, common, removed
+):
+    repo = leo_repo(
+        base={"lib/__init__.py": "", "lib/common.py": common, "lib/core.py": "X = 1\n"},
+        head={"lib/common.py": None, "lib/core.py": "X = 2\n"},
+    )
+    run = leo_run(repo.change(), [DesignAgent])
+    found = [f.message for f in run.findings if f.rule_id == "design.api.object-removed"]
+    assert bool(found) == removed, found
+    if not removed:
+        (why,) = [w for w in run.agent("design").details["api_not_breaks"] if "lib.common" in w]
+        assert "could never be imported at the base" in why and "`_escapes`" in why
