@@ -545,8 +545,10 @@ def failed_again(
     return {nodeid: frozenset(how) for nodeid, how in found.items()}
 
 
-#: pytest's ``ERROR: not found: /tree/tests/test_x.py::test_y`` for a node id it cannot collect.
-_NOT_FOUND = re.compile(r"^ERROR: not found: (\S+)", re.MULTILINE)
+#: pytest's ``ERROR: not found: /tree/tests/test_x.py::test_y`` for a node id it cannot collect,
+#: and ``ERROR: found no collectors for …`` for one in a module it cannot import (argcomplete
+#: 3.4.0's ``test/test_package/test_module.py``, which only its own runner can import).
+_NOT_FOUND = re.compile(r"^ERROR: (?:not found:|found no collectors for) (\S+)", re.MULTILINE)
 
 
 def _not_found(result: ToolResult, ids: Sequence[str]) -> frozenset[str]:
