@@ -1164,7 +1164,11 @@ class TestingAgent(SubAgent):
         renamed = {f.old_path: f.path for f in change.files if f.old_path and f.status == "renamed"}
         looked_at = sorted({c.file for c in base_suite.cases if c.file and c.file in edited})
         base_src = await change.read_many(looked_at, "base") if looked_at else {}
-        head_src = await change.read_many([renamed.get(p, p) for p in looked_at], "head")
+        # A test moved into a test file the change adds is looked for there too (structlog 24.2.0).
+        added = {f.path for f in change.files if f.status in ("added", "copied")}
+        moved_to = {c.file for c in (head_suite.cases if head_suite else ()) if c.file in added}
+        head_paths = {renamed.get(p, p) for p in looked_at} | (moved_to if looked_at else set())
+        head_src = await change.read_many(sorted(p for p in head_paths if p), "head")
         sources = baseline.Sources(
             {p: baseline.read_test_functions(data) for p, data in base_src.items()},
             {p: baseline.read_test_functions(data) for p, data in head_src.items()},

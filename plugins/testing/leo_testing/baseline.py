@@ -506,6 +506,8 @@ def _renamed_test(
         if alike >= _RENAME_SIMILARITY and score > best_score:
             best, best_score = name, score
     if best is None:
+        head_path, best = _moved_test(path, qual, old, head_path, sources)
+    if best is None:
         return "", None
     new_id = f"{head_path}::{best}{params}"
     if new_id in at_head:
@@ -514,6 +516,24 @@ def _renamed_test(
     if runs and all(c.outcome == "passed" for c in runs):
         return new_id, runs[0]
     return "", None
+
+
+def _moved_test(
+    path: str, qual: str, old: TestSource, head_path: str, sources: Sources
+) -> tuple[str, str | None]:
+    """(head file, name) of the test ``old`` moved to another test file under the same name,
+    with its body alike and no fewer checks (structlog 24.2.0 split ``tests/test_processors.py``
+    and moved ``TestKeyValueRenderer`` and 8 more classes into ``tests/processors/
+    test_renderers.py``); (``head_path``, None) when there is none. A file's own test of that
+    name at the base is that file's, not the moved one."""
+    for other, tests in sorted(sources.head.items()):
+        new = tests.get(qual)
+        if other in (path, head_path) or new is None or qual in sources.base.get(other, {}):
+            continue
+        alike = max(_ratio(old.body, new.body), _ratio(old.shape, new.shape), _kept(old, new))
+        if alike >= _RENAME_SIMILARITY and new.asserts >= old.asserts:
+            return other, qual
+    return head_path, None
 
 
 def _ratio(a: str, b: str) -> float:

@@ -441,6 +441,36 @@ def test_a_module_the_base_pass_could_not_collect_is_not_a_test_the_change_dropp
     assert weakened_findings([thinner])[0].severity == "medium"
 
 
+def test_a_test_moved_into_a_new_test_file_is_found_there():
+    """structlog 24.2.0 moved TestKeyValueRenderer from tests/test_processors.py (renamed
+    tests/processors/test_processors.py) into a new tests/processors/test_renderers.py."""
+    body = (
+        "class T:\n    def test_sort(self):\n"
+        "        assert render(1) == 'a=1'\n        assert render(2) == 'a=2'\n"
+    )
+    old, renamed, new = "tests/test_a.py", "tests/sub/test_a.py", "tests/sub/test_b.py"
+    base = Suite((TestCase("test_sort", "tests.test_a.T", old, 2, "passed", "", ""),))
+    head = Suite((TestCase("test_sort", "tests.sub.test_b.T", new, 2, "passed", "", ""),))
+
+    def sources(moved: str) -> Sources:
+        return Sources(
+            {old: read_test_functions(body.encode())},
+            {renamed: {}, new: read_test_functions(moved.encode())},
+        )
+
+    assert compare(base, head, {old}, {old: renamed}, sources(body)) == []
+    # Hostile twins: the test "moved" without its checks, or with one of them, was weakened.
+    gutted = "class T:\n    def test_sort(self):\n        render(1)\n        render(2)\n"
+    fewer = body.replace("        assert render(2) == 'a=2'\n", "        render(2)\n")
+    for moved in (gutted, fewer):
+        (w,) = compare(base, head, {old}, {old: renamed}, sources(moved))
+        assert w.head_outcome is None, moved
+    # ... and a moved test the head skips is a skipped test, not a passing one.
+    skipped = Suite((replace(head.cases[0], outcome="skipped"),))
+    (w,) = compare(base, skipped, {old}, {old: renamed}, sources(body))
+    assert w.head_outcome == "skipped"
+
+
 def test_a_test_renamed_with_its_body_is_found_under_its_new_name():
     """cachetools 5.4.0: test_typed_dict became test_typedmethod_dict."""
     old = "class T:\n    def test_typed(self):\n        self.assertEqual(get_typed(1), 1)\n"
