@@ -664,6 +664,37 @@ def test_a_rewritten_failing_test_is_judged_by_the_check_it_failed_on(rewrite):
         assert weakened_findings([w], updated_tests="lead")[0].severity == "medium"
 
 
+#: structlog 24.2.0's test_handles_special_kw: the expected value written first, failing on line 3.
+EXPECTED_FIRST = "def test_kw():\n    d = render()\n    assert {'stackLevel': 1} == d\n"
+EXPECTED_FIRST_REWRITES = {
+    "moved-into-a-local": ("low", EXPECTED_FIRST.replace(
+        "    assert {'stackLevel': 1} == d\n",
+        "    expected = {'stacklevel': 1}\n    assert expected == d\n")),
+    "new-literal": ("low", EXPECTED_FIRST.replace("'stackLevel'", "'stacklevel'")),
+    # the hostile twins: the subject compared with itself, or a local bound to it
+    "self-compare": ("medium", EXPECTED_FIRST.replace("{'stackLevel': 1} == d", "d == d")),
+    "local-of-subject": ("medium", EXPECTED_FIRST.replace(
+        "    assert {'stackLevel': 1} == d\n", "    expected = d\n    assert expected == d\n")),
+    "another-subject": ("medium", EXPECTED_FIRST.replace(
+        "    assert {'stackLevel': 1} == d\n",
+        "    expected = {'stacklevel': 1}\n    assert expected == render(1)\n")),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "rewrite", EXPECTED_FIRST_REWRITES.values(), ids=EXPECTED_FIRST_REWRITES.keys()
+)
+def test_a_check_written_expected_value_first_is_updated_by_a_new_expected_value(rewrite):
+    """structlog 24.2.0 fixed ``stackLevel`` to ``stacklevel`` and moved the expected dict of
+    ``assert {…} == d`` into ``expected = {…}; assert expected == d``: an update, not a deleted
+    check. Comparing the subject with itself or a local bound to it still hides the failure."""
+    severity, head_src = rewrite
+    base, head = Suite((failed_at(3, name="test_kw"),)), Suite((case("test_kw", "passed"),))
+    (w,) = compare(base, head, {"tests/test_a.py"}, None, sources_of(EXPECTED_FIRST, head_src))
+    (finding,) = weakened_findings([w])
+    assert finding.severity == severity, finding.message
+
+
 #: soupsieve 2.6's test_unrecognized_pseudo; pytest reports it failed on line 2.
 RAISING = "def test_add():\n    assert_raises(':before', NotImplementedError)\n"
 UNITTEST = "def test_add():\n    assertRaises(NotImplementedError, compile, ':before')\n"
