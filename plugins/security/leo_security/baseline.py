@@ -20,6 +20,7 @@ from __future__ import annotations
 import ast
 import contextlib
 import copy
+import difflib
 import re
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -43,6 +44,8 @@ SCOPE_NOTE = (
 #: scanners. A secret is its value: it matches only exactly.
 _SCOPED_RULES = ("security.bandit.", "security.semgrep.", "security.zizmor.")
 _JOB = re.compile(r"^  ([A-Za-z_][\w-]*):\s*(#.*)?$")
+#: How alike a job's lines must be to its vanished base job to call it a rename.
+_JOB_RENAME_SIMILARITY = 0.6
 
 
 @dataclass(frozen=True)
@@ -72,6 +75,8 @@ class _Index:
                 self.tree = parse_python(text)
         self.workflow = path.endswith((".yml", ".yaml"))
         self._innermost: dict[int, ast.stmt] | None = None
+        self.renamed_jobs: dict[str, str] = {}
+        """Head job -> the base job it renamed (workflows only): its findings keep their scope."""
 
     def code(self, line: int | None, end_line: int | None) -> str:
         """The finding's code, normalised: the innermost statement holding it, as an AST
@@ -97,8 +102,28 @@ class _Index:
         if self.tree is not None:
             return self._function(line)
         if self.workflow:
-            return self._job(line)
+            job = self._job(line)
+            return self.renamed_jobs.get(job, job) if job else None
         return None
+
+    def jobs(self) -> dict[str, str]:
+        """Each workflow job's name and its lines (whitespace removed); {} for other files."""
+        if not self.workflow:
+            return {}
+        out: dict[str, list[str]] = {}
+        job = None
+        seen_jobs = False
+        for text in self.text.splitlines():
+            if text and not text[0].isspace() and not text.startswith("#"):
+                seen_jobs, job = text.rstrip().startswith("jobs:"), None
+                continue
+            match = _JOB.match(text) if seen_jobs else None
+            if match:
+                job = match.group(1)
+                out[job] = []
+            elif job is not None:
+                out[job].append("".join(text.split()))
+        return {name: "\n".join(lines) for name, lines in out.items()}
 
     def _statement(self, line: int) -> ast.stmt | None:
         if self.tree is None:
@@ -137,6 +162,27 @@ class _Index:
             if match and any(x.rstrip().startswith("jobs:") for x in lines[:i]):
                 return match.group(1)
         return None
+
+
+def renamed_jobs(base: _Index, head: _Index) -> dict[str, str]:
+    """Head job -> base job for each job the change renamed: gone from the base under its old
+    name, new at the head, its steps alike (tenacity 8.3.0 renamed its release job ``test`` to
+    ``publish`` and bumped its actions' tags: the same job, not a new one)."""
+    old, new = base.jobs(), head.jobs()
+    gone = {name: text for name, text in old.items() if name not in new}
+    out: dict[str, str] = {}
+    for name, text in new.items():
+        if name in old or not gone:
+            continue
+        alike = {
+            b: difflib.SequenceMatcher(None, was, text, autojunk=False).ratio()
+            for b, was in gone.items()
+        }
+        best = max(alike, key=alike.__getitem__)
+        if alike[best] >= _JOB_RENAME_SIMILARITY:
+            out[name] = best
+            del gone[best]
+    return out
 
 
 def fingerprint(finding: Finding, path: str, index: _Index) -> Fingerprint:
@@ -203,6 +249,8 @@ async def hold_the_line(
             if f.path in files:
                 base_items.append(fingerprint(f, files[f.path], base_index[f.path]))
     head_index = {h: _Index(h, heads.get(h, b"").decode("utf-8", "replace")) for h in files}
+    for h, index in head_index.items():
+        index.renamed_jobs = renamed_jobs(base_index[h], index)
     keyed = [
         (f, fingerprint(f, files[f.path], head_index[f.path]) if f.path in files else None)
         for f in findings

@@ -177,6 +177,38 @@ def test_workflow_findings_the_base_had_are_context(tmp_path):
     assert "pre-existing" in run.assert_finding("security.zizmor.unpinned-uses").message
 
 
+def test_a_renamed_workflow_job_keeps_its_old_findings_old(tmp_path):
+    """tenacity 8.3.0 renamed its release job ``test`` to ``publish`` and bumped its actions'
+    tags: the job's missing permissions block and tag-pinned actions were the base's."""
+    renamed = WORKFLOW.replace("  test:", "  publish:").replace("checkout@v3", "checkout@v4")
+    run = _security(tmp_path, {".github/workflows/main.yml": WORKFLOW},
+                    {".github/workflows/main.yml": renamed})  # fmt: skip
+    assert run.agent("security").status == "passed", [f for f in run.findings if f.on_changed_line]
+    assert "pre-existing" in run.assert_finding("security.zizmor.unpinned-uses").message
+    # Hostile twins: the renamed job with a second third-party action still adds one ...
+    grown = renamed + "      - uses: codecov/codecov-action@v4\n"
+    run = _security(tmp_path / "grown", {".github/workflows/main.yml": WORKFLOW},
+                    {".github/workflows/main.yml": grown})  # fmt: skip
+    assert [f.line for f in _blocking(run, "security.zizmor.unpinned-uses")] == [11]
+    # ... and a new job in place of a deleted one is new, whatever it is called.
+    other = WORKFLOW.split("  test:")[0] + PUBLISH_JOB
+    run = _security(tmp_path / "other", {".github/workflows/main.yml": WORKFLOW},
+                    {".github/workflows/main.yml": other})  # fmt: skip
+    assert _blocking(run, "security.zizmor.unpinned-uses")
+
+
+PUBLISH_JOB = """\
+  publish:
+    runs-on: ubuntu-latest
+    environment: release
+    steps:
+      - uses: pypa/gh-action-pypi-publish@release/v1
+        with:
+          password: ${{ secrets.PYPI_TOKEN }}
+          repository-url: https://upload.pypi.org/legacy/
+"""
+
+
 def test_a_new_unpinned_action_asks_a_lead(tmp_path):
     """A new third-party action on a tag is hardening for a LEAD to weigh (medium), not a FAIL."""
     added = WORKFLOW + "      - uses: codecov/codecov-action@v4\n"

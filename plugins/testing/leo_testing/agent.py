@@ -551,8 +551,10 @@ def failed_again(
     return {nodeid: frozenset(how) for nodeid, how in found.items()}
 
 
-#: pytest's ``ERROR: not found: /tree/tests/test_x.py::test_y`` for a node id it cannot collect.
-_NOT_FOUND = re.compile(r"^ERROR: not found: (\S+)", re.MULTILINE)
+#: pytest's ``ERROR: not found: /tree/tests/test_x.py::test_y`` for a node id it cannot collect,
+#: and ``ERROR: found no collectors for …`` for one in a module it cannot import (argcomplete
+#: 3.4.0's ``test/test_package/test_module.py``, which only its own runner can import).
+_NOT_FOUND = re.compile(r"^ERROR: (?:not found:|found no collectors for) (\S+)", re.MULTILINE)
 
 
 def _not_found(result: ToolResult, ids: Sequence[str]) -> frozenset[str]:
@@ -1177,7 +1179,11 @@ class TestingAgent(SubAgent):
         renamed = {f.old_path: f.path for f in change.files if f.old_path and f.status == "renamed"}
         looked_at = sorted({c.file for c in base_suite.cases if c.file and c.file in edited})
         base_src = await change.read_many(looked_at, "base") if looked_at else {}
-        head_src = await change.read_many([renamed.get(p, p) for p in looked_at], "head")
+        # A test moved into a test file the change adds is looked for there too (structlog 24.2.0).
+        added = {f.path for f in change.files if f.status in ("added", "copied")}
+        moved_to = {c.file for c in (head_suite.cases if head_suite else ()) if c.file in added}
+        head_paths = {renamed.get(p, p) for p in looked_at} | (moved_to if looked_at else set())
+        head_src = await change.read_many(sorted(p for p in head_paths if p), "head")
         sources = baseline.Sources(
             {p: baseline.read_test_functions(data) for p, data in base_src.items()},
             {p: baseline.read_test_functions(data) for p, data in head_src.items()},

@@ -506,6 +506,8 @@ def _renamed_test(
         if alike >= _RENAME_SIMILARITY and score > best_score:
             best, best_score = name, score
     if best is None:
+        head_path, best = _moved_test(path, qual, old, head_path, sources)
+    if best is None:
         return "", None
     new_id = f"{head_path}::{best}{params}"
     if new_id in at_head:
@@ -514,6 +516,24 @@ def _renamed_test(
     if runs and all(c.outcome == "passed" for c in runs):
         return new_id, runs[0]
     return "", None
+
+
+def _moved_test(
+    path: str, qual: str, old: TestSource, head_path: str, sources: Sources
+) -> tuple[str, str | None]:
+    """(head file, name) of the test ``old`` moved to another test file under the same name,
+    with its body alike and no fewer checks (structlog 24.2.0 split ``tests/test_processors.py``
+    and moved ``TestKeyValueRenderer`` and 8 more classes into ``tests/processors/
+    test_renderers.py``); (``head_path``, None) when there is none. A file's own test of that
+    name at the base is that file's, not the moved one."""
+    for other, tests in sorted(sources.head.items()):
+        new = tests.get(qual)
+        if other in (path, head_path) or new is None or qual in sources.base.get(other, {}):
+            continue
+        alike = max(_ratio(old.body, new.body), _ratio(old.shape, new.shape), _kept(old, new))
+        if alike >= _RENAME_SIMILARITY and new.asserts >= old.asserts:
+            return other, qual
+    return head_path, None
 
 
 def _ratio(a: str, b: str) -> float:
@@ -558,7 +578,12 @@ async def subjects_removed(change: Change, weakened: Sequence[Weakened]) -> list
         for w in weakened
         if w.head_outcome == "passed" and w.check is not None and w.check.fate == "removed"
     }
-    if not wanted and not checks:
+    modules = {
+        w.nodeid
+        for w in weakened
+        if w.kind == "module" and w.head_outcome == "passed" and w.edited and not w.updated
+    }
+    if not wanted and not checks and not modules:
         return list(weakened)
     code = [f for f in change.files if f.path.endswith(".py") and not is_test_side(f.path)]
     gone = {f.old_path or f.path for f in code if f.status == "deleted"}
@@ -574,8 +599,41 @@ async def subjects_removed(change: Change, weakened: Sequence[Weakened]) -> list
             why = _private_attribute_missing(w.error, w.check) or await _private_subject_removed(
                 change, w.check, gone, base
             )
+        if w.nodeid in modules:
+            why = await _module_lost_only_tests_of(change, w, gone, base, head)
         out.append(dataclasses.replace(w, removed=why, deprecated=warned) if why or warned else w)
     return out
+
+
+async def _module_lost_only_tests_of(
+    change: Change,
+    w: Weakened,
+    gone: set[str],
+    base: Mapping[str, bytes | None],
+    head: Mapping[str, bytes | None],
+) -> str:
+    """What the change removed that the base's version of the test module ``w`` imports, when
+    every test the module lost (or lost checks from) used it and the rest are kept with all
+    their checks (structlog 24.2.0 removed the private ``_utils.until_not_interrupted`` and its
+    ``TestUntilNotInterrupted``); ``""`` otherwise."""
+    error = w.error or w.detail  # a module's collection error is its detail
+    why = _removed_subject(error, gone, base, head)
+    match = _NO_NAME.search(error) or _NO_MODULE.search(error)
+    path = w.nodeid.split("::", 1)[0]
+    if not why or match is None or (f := change.file(path)) is None or f.status != "modified":
+        return ""
+    groups = match.groupdict()
+    name = groups.get("name") or groups.get("name2") or match[1].rpartition(".")[2]
+    old = read_test_functions((await change.read_many([path], "base")).get(path))
+    new = read_test_functions((await change.read_many([path], "head")).get(path))
+    word = re.compile(rf"\b{re.escape(name)}\b")
+    for qual, test in old.items():
+        if word.search(test.body):
+            continue  # a test of the removed subject: it went with it
+        kept = new.get(qual)
+        if kept is None or kept.asserts < test.asserts:
+            return ""
+    return why if old else ""
 
 
 #: ``obj._name``: an implementation detail a check looks into.
@@ -780,6 +838,12 @@ def _describe(w: Weakened, updated_tests: str, more: str = "") -> tuple[str, Sev
             )
         if w.head_outcome is None:
             return f"{why}, and the change's own run has no test from it", "high"
+        if w.removed and w.head_outcome == "passed":
+            return (
+                f"{why}; the change deleted the module's tests of what it removed ({w.removed}) "
+                f"and kept every other test with all its checks{counts}; Design judges the removal",
+                "low",
+            )
         if not w.edited:  # the same file imports at the head: the base's configuration differs
             return f"{why}; the change's own run collected the same file", "low"
         if w.updated:

@@ -167,7 +167,7 @@ def _fate(stmt: ast.stmt, base: Function, head: Function) -> tuple[Fate, str]:
                 if not why:
                     return "kept", ""  # its inputs, the statement before it, changed
                 weakened = weakened or why
-            elif not _updated(stmt, other, _args(base) | _args(head)):
+            elif not _updated(stmt, other, _args(base) | _args(head), _literal_names(head)):
                 weakened = weakened or _weaker(stmt, other)
             elif why:
                 weakened = weakened or why
@@ -219,16 +219,28 @@ def _parts(stmt: ast.stmt) -> tuple[str, str, list[str]] | None:
     return None
 
 
-def _updated(base: ast.stmt, head: ast.stmt, params: frozenset[str] = frozenset()) -> bool:
+def _updated(
+    base: ast.stmt,
+    head: ast.stmt,
+    params: frozenset[str] = frozenset(),
+    literals: frozenset[str] = frozenset(),
+) -> bool:
     """The same check on the same subject with its expected value changed (``x == sha1`` →
     ``x == _lazy_sha1``; ``assertEqual(x, 1)`` → ``assertEqual(x, 2)``; ``assert not x`` →
     ``assert x``; ``x == {}`` → ``x is None``), or a ``with pytest.raises`` whose exception or
     body changed. The subject may be wrapped (``x`` → ``list(x)``) or name a renamed parameter
     or local of the test (``field`` → ``field_name``); another subject is another check, even with the
-    same expected value (``add(1, 2) == 3`` → ``add(0, 3) == 3``)."""
+    same expected value (``add(1, 2) == 3`` → ``add(0, 3) == 3``). Written expected value
+    first (``assert {…} == d``), the subject is the other side, and the new expected value is
+    a literal or a local the head's test binds to one (``literals``: structlog 24.2.0's
+    ``expected = {…}; assert expected == d``)."""
     old, new = _parts(base), _parts(head)
     if old is None or new is None:
         return False
+    if old[:2] == new[:2] == ("compare", "Eq") and len(old[2]) == len(new[2]) == 2:
+        (want, subject), (now_want, now) = old[2], new[2]
+        if _literal(want) and not _literal(subject):
+            return now == subject and (_literal(now_want) or now_want in literals)
     if old[0] == new[0] == "truth":
         return old[2] == new[2]  # the same operand: the expectation flipped
     if old[:2] != new[:2] or len(old[2]) != len(new[2]) or not old[2]:
@@ -269,6 +281,24 @@ def _args(fn: Function) -> frozenset[str]:
     params = {x.arg for x in [*a.posonlyargs, *a.args, *a.kwonlyargs]}
     local = {n.id for n in ast.walk(fn) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
     return frozenset(params | local)
+
+
+def _literal_names(fn: Function) -> frozenset[str]:
+    """The locals ``fn`` binds once, to a literal (``expected = {"msg": "message"}``)."""
+    bound: dict[str, list[ast.expr]] = {}
+    targets: set[int] = set()
+    for n in ast.walk(fn):
+        if isinstance(n, ast.Assign) and len(n.targets) == 1 and isinstance(n.targets[0], ast.Name):
+            bound.setdefault(n.targets[0].id, []).append(n.value)
+            targets.add(id(n.targets[0]))
+    for n in ast.walk(fn):
+        if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store) and id(n) not in targets:
+            bound.setdefault(n.id, []).append(n)  # bound otherwise too: not a literal
+    return frozenset(
+        name
+        for name, values in bound.items()
+        if len(values) == 1 and _literal(ast.unparse(values[0]))
+    )
 
 
 def _blanked(text: str, params: frozenset[str]) -> str:

@@ -441,6 +441,36 @@ def test_a_module_the_base_pass_could_not_collect_is_not_a_test_the_change_dropp
     assert weakened_findings([thinner])[0].severity == "medium"
 
 
+def test_a_test_moved_into_a_new_test_file_is_found_there():
+    """structlog 24.2.0 moved TestKeyValueRenderer from tests/test_processors.py (renamed
+    tests/processors/test_processors.py) into a new tests/processors/test_renderers.py."""
+    body = (
+        "class T:\n    def test_sort(self):\n"
+        "        assert render(1) == 'a=1'\n        assert render(2) == 'a=2'\n"
+    )
+    old, renamed, new = "tests/test_a.py", "tests/sub/test_a.py", "tests/sub/test_b.py"
+    base = Suite((TestCase("test_sort", "tests.test_a.T", old, 2, "passed", "", ""),))
+    head = Suite((TestCase("test_sort", "tests.sub.test_b.T", new, 2, "passed", "", ""),))
+
+    def sources(moved: str) -> Sources:
+        return Sources(
+            {old: read_test_functions(body.encode())},
+            {renamed: {}, new: read_test_functions(moved.encode())},
+        )
+
+    assert compare(base, head, {old}, {old: renamed}, sources(body)) == []
+    # Hostile twins: the test "moved" without its checks, or with one of them, was weakened.
+    gutted = "class T:\n    def test_sort(self):\n        render(1)\n        render(2)\n"
+    fewer = body.replace("        assert render(2) == 'a=2'\n", "        render(2)\n")
+    for moved in (gutted, fewer):
+        (w,) = compare(base, head, {old}, {old: renamed}, sources(moved))
+        assert w.head_outcome is None, moved
+    # ... and a moved test the head skips is a skipped test, not a passing one.
+    skipped = Suite((replace(head.cases[0], outcome="skipped"),))
+    (w,) = compare(base, skipped, {old}, {old: renamed}, sources(body))
+    assert w.head_outcome == "skipped"
+
+
 def test_a_test_renamed_with_its_body_is_found_under_its_new_name():
     """cachetools 5.4.0: test_typed_dict became test_typedmethod_dict."""
     old = "class T:\n    def test_typed(self):\n        self.assertEqual(get_typed(1), 1)\n"
@@ -632,6 +662,37 @@ def test_a_rewritten_failing_test_is_judged_by_the_check_it_failed_on(rewrite):
     assert "line 3: `assert add(1, 2) == 3`" in finding.message
     if severity == "low":
         assert weakened_findings([w], updated_tests="lead")[0].severity == "medium"
+
+
+#: structlog 24.2.0's test_handles_special_kw: the expected value written first, failing on line 3.
+EXPECTED_FIRST = "def test_kw():\n    d = render()\n    assert {'stackLevel': 1} == d\n"
+EXPECTED_FIRST_REWRITES = {
+    "moved-into-a-local": ("low", EXPECTED_FIRST.replace(
+        "    assert {'stackLevel': 1} == d\n",
+        "    expected = {'stacklevel': 1}\n    assert expected == d\n")),
+    "new-literal": ("low", EXPECTED_FIRST.replace("'stackLevel'", "'stacklevel'")),
+    # the hostile twins: the subject compared with itself, or a local bound to it
+    "self-compare": ("medium", EXPECTED_FIRST.replace("{'stackLevel': 1} == d", "d == d")),
+    "local-of-subject": ("medium", EXPECTED_FIRST.replace(
+        "    assert {'stackLevel': 1} == d\n", "    expected = d\n    assert expected == d\n")),
+    "another-subject": ("medium", EXPECTED_FIRST.replace(
+        "    assert {'stackLevel': 1} == d\n",
+        "    expected = {'stacklevel': 1}\n    assert expected == render(1)\n")),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "rewrite", EXPECTED_FIRST_REWRITES.values(), ids=EXPECTED_FIRST_REWRITES.keys()
+)
+def test_a_check_written_expected_value_first_is_updated_by_a_new_expected_value(rewrite):
+    """structlog 24.2.0 fixed ``stackLevel`` to ``stacklevel`` and moved the expected dict of
+    ``assert {…} == d`` into ``expected = {…}; assert expected == d``: an update, not a deleted
+    check. Comparing the subject with itself or a local bound to it still hides the failure."""
+    severity, head_src = rewrite
+    base, head = Suite((failed_at(3, name="test_kw"),)), Suite((case("test_kw", "passed"),))
+    (w,) = compare(base, head, {"tests/test_a.py"}, None, sources_of(EXPECTED_FIRST, head_src))
+    (finding,) = weakened_findings([w])
+    assert finding.severity == severity, finding.message
 
 
 #: soupsieve 2.6's test_unrecognized_pseudo; pytest reports it failed on line 2.

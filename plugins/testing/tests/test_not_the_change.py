@@ -193,6 +193,38 @@ def test_a_failing_test_the_base_cannot_find_does_not_stop_it_holding_the_rest(
     result.assert_verdict("FAIL")
 
 
+#: argcomplete 3.4.0's ``test/test_package/test_module.py`` imports a package its own runner puts
+#: on ``sys.path``: neither end can collect it under pytest.
+UNIMPORTABLE = {
+    "tests/pkg/__init__.py": "",
+    "tests/pkg/test_module.py": "from not_here import main\n",
+}
+HELD = ["tests/pkg/test_module.py::tests.pkg.test_module", "tests/test_calc.py::test_diagram"]
+
+
+@pytest.mark.parametrize(
+    ("code", "held", "verdict"),
+    [
+        (CALC + "# note\n", HELD, "PASS"),
+        # the twin: the same shape around a bug the change brings is still the change's
+        (BROKEN, HELD, "FAIL"),
+    ],
+)
+def test_a_module_neither_end_can_import_does_not_stop_the_base_from_holding_the_rest(
+    leo_repo, run_testing, code, held, verdict
+):
+    # pytest ends a re-run at a node id of a module it cannot import ("found no collectors"):
+    # argcomplete 3.4.0's 20 tests that fail alike at both ends were blamed on the change.
+    repo = leo_repo(base={**BASE, **UNIMPORTABLE}, head={"calc.py": code})
+    result = run_testing(repo.change())
+    details = agent_of(result).details
+    assert sorted(details["failing_at_base_too"]) == held, details
+    assert details["failing_tests"] == (
+        [] if verdict == "PASS" else ["tests/test_calc.py::test_add"]
+    )
+    result.assert_verdict(verdict)
+
+
 #: A test whose outcome depends on which of LEO's runs it is in (as a timing test's depends on
 #: the load): the head's run measures coverage, the base pass does not, its re-run is quiet.
 BY_RUN = """import sys

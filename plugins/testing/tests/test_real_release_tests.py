@@ -56,6 +56,48 @@ def test_a_renamed_test_and_a_module_the_base_pass_cannot_import_are_not_dropped
     assert result.agent("testing").details["passed"] == 2
 
 
+def test_a_test_class_split_into_a_new_test_file_is_not_a_dropped_test(leo_repo, run_testing):
+    """structlog 24.2.0 moved TestKeyValueRenderer and eight more classes out of
+    tests/test_processors.py into a new tests/processors/test_renderers.py; the twin moves the
+    class without its checks, which still drops them."""
+    moved = "from calc import neg\n\n\nclass TestCalc:\n    def test_neg(self):\n        assert neg(1) == -1\n"
+    kept = CALC_TEST.split("\n\n    def test_neg")[0] + "\n"
+    head = {"tests/test_calc.py": kept, "tests/test_neg.py": moved}
+    result = run_testing(leo_repo(base=BASE, head=head).change())
+    result.assert_verdict("PASS")
+    assert weakened_of(result) == []
+    gutted = {**head, "tests/test_neg.py": moved.replace("assert neg(1) == -1", "neg(1)")}
+    result = run_testing(leo_repo(base=BASE, head=gutted).change())
+    (finding,) = weakened_of(result)
+    assert "tests/test_calc.py::TestCalc::test_neg" in finding.message
+    assert "no longer runs" in finding.message
+
+
+RETRY = "\n\ndef _retry(f):\n    return f()\n"
+RETRY_TEST = (
+    "\n\nclass TestRetry:\n    def test_returns(self):\n        assert _retry(lambda: 1) == 1\n"
+)
+
+
+def test_the_tests_of_a_removed_private_helper_go_with_it(leo_repo, run_testing):
+    """structlog 24.2.0 removed the private ``_utils.until_not_interrupted`` and its test class
+    from tests/test_utils.py, whose base version then cannot import against the head's code;
+    the twin also drops a check of a test that does not use the helper, which a LEAD decides."""
+    base = {
+        "calc.py": CALC + RETRY,
+        "tests/test_calc.py": CALC_TEST.replace("add, neg", "_retry, add, neg") + RETRY_TEST,
+    }
+    head = {"calc.py": CALC, "tests/test_calc.py": CALC_TEST}
+    result = run_testing(leo_repo(base=base, head=head).change())
+    result.assert_verdict("PASS")
+    (finding,) = weakened_of(result)
+    assert finding.severity == "low" and "tests of what it removed (calc._retry" in finding.message
+    thinner = CALC_TEST.replace("        assert add(0, 0) == 0\n", "")
+    result = run_testing(leo_repo(base=base, head={**head, "tests/test_calc.py": thinner}).change())
+    (finding,) = weakened_of(result)
+    assert finding.severity == "medium" and "fewer assertions" in finding.message
+
+
 def test_a_stub_import_simulating_a_missing_module_is_not_tampering(leo_repo, run_testing):
     """platformdirs 4.2.1's tests/test_api.py: ``builtins.__import__`` replaced by a stub that
     refuses ``ctypes``, ``sys.modules`` entries of the package removed and put back."""
