@@ -657,6 +657,32 @@ def test_sql_run_on_the_revisions_connection_or_wrapped_in_text_is_read(leo_repo
     assert not [f for f in agent.findings if f.line == 13]
 
 
+def test_sql_a_python_migration_builds_at_run_time_leaves_it_unread(leo_repo, leo_run):
+    # Round-5 red team: op.execute(" ".join(reversed(_WORDS))) dropped the orders table, and
+    # only the empty downgrade() was reported (CONDITIONAL_PASS): unread SQL is no evidence.
+    sql = 'op.execute(" ".join(reversed(_WORDS)))'
+    head = ALEMBIC_HEAD.replace('op.drop_column("users", "legacy")', sql)
+    head = head.replace('down_revision = "a1"\n', 'down_revision = "a1"\n_WORDS = ["orders"]\n')
+    p = "alembic/versions/b2_change.py"
+    _result, agent = run(leo_repo, leo_run, {p: head}, base={"README.md": "x\n"})
+    [unread] = [n for n in agent.analysed.not_analysed if n.path == p]
+    assert unread.unread and "line 11" in unread.reason, unread
+    # Django's RunSQL and RunPython alike; a list of literal statements is read.
+    django = DJANGO.replace(
+        "migrations.RunPython(lambda apps, schema: None)",
+        'migrations.RunSQL(["SELECT 1", ("DROP TABLE shop_order", None)], "SELECT 1"),\n'
+        "        migrations.RunSQL(migrations.RunSQL.noop, migrations.RunSQL.noop)",
+    )
+    d = "shop/migrations/0002_change.py"
+    base = {"shop/migrations/__init__.py": "", "shop/migrations/0001_initial.py": "x = 1\n"}
+    _result, agent = run(leo_repo, leo_run, {d: django}, base=base)
+    assert not [n for n in agent.analysed.not_analysed if n.path == d]
+    assert [f for f in agent.findings if f.rule_id == "database.drop-table" and f.line == 12]
+    built = django.replace('"SELECT 1", ("DROP', '"SELECT " + str(1), ("DROP')
+    _result, agent = run(leo_repo, leo_run, {d: built}, base=base)
+    assert [n.path for n in agent.analysed.not_analysed if n.unread] == [d]
+
+
 def test_module_outside_migration_folders_that_only_looks_like_one_is_not_read(leo_repo, leo_run):
     # Hostile twin's honest side: an app's own upgrade() beside a revision string, no alembic.
     app = 'revision = "2"\ndown_revision = "1"\n\n\ndef upgrade():\n    return revision\n'
