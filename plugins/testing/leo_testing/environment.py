@@ -63,8 +63,9 @@ _DEFAULT_BUILD_REQUIRES = ("setuptools>=40.8.0",)
 #: Raised whenever the same dependency files come to mean another environment, so environments
 #: cached before are rebuilt once: 5 builds a shared environment from the base commit and adds
 #: the wheelhouse of build requirements; 6 records what the change's own build planted there;
-#: 7 builds the project's wheel while the environment is read-only (``_build_project``).
-_FORMAT = 7
+#: 7 builds the project's wheel while the environment is read-only (``_build_project``); 8 counts
+#: start-up code and pytest plugins of distributions installed from local paths as planted.
+_FORMAT = 8
 _LOCK_POLL_S = 0.1
 _MAX_DEPENDENCY_FILE = 8 * 1024 * 1024
 #: The pip that knows ``--uploaded-prior-to`` (``resolve_as_of``); ``python -m venv`` bundles an
