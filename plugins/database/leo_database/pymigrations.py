@@ -135,6 +135,13 @@ async def discover(change: Change) -> PyResult:
 #: Calls that run SQL in an Alembic revision: ``op.execute`` and, on the revision's connection
 #: (``op.get_bind()``), SQLAlchemy's ``execute`` and ``exec_driver_sql``.
 _EXECUTES = frozenset({"execute", "exec_driver_sql"})
+#: What SQL a Python migration runs creates, so that its rollback may drop it.
+_CREATE_TABLE = re.compile(r"\s*CREATE\s+TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?([\w.\"]+)", re.I)
+_ADD_COLUMN = re.compile(
+    r"\s*ALTER\s+TABLE\s+(?:IF\s+EXISTS\s+)?(?:ONLY\s+)?([\w.\"]+)\s+ADD\s+"
+    r"(?:COLUMN\s+)?(?:IF\s+NOT\s+EXISTS\s+)?([\w\"]+)",
+    re.IGNORECASE,
+)
 #: Drops in SQL a Python migration runs (``op.execute``, ``RunSQL``), which squawk never sees.
 _DROP_TABLE = re.compile(r"\s*DROP\s+TABLE\s+(?:IF\s+EXISTS\s+)?([\w.\"]+)", re.IGNORECASE)
 _DROP_COLUMN = re.compile(
@@ -229,6 +236,10 @@ class _Checker:
         self.constants: dict[str, ast.expr] = {}
         self.functions: dict[str, ast.FunctionDef] = {}
         self.unread: list[str] = []
+        self.app = PurePosixPath(path).parent.parent.name
+        """A Django migration's app label, as its tables are named (``shop_order``)."""
+        self.made: set[tuple[str, str | None]] = set()
+        """Tables (column None) and columns the migration creates: its rollback may drop them."""
 
     def _text(self, node: ast.expr | None) -> str | None:
         return _folded(node, self.constants)
@@ -269,6 +280,10 @@ class _Checker:
         except SplitError:
             return
         for stmt in statements:
+            if made := _CREATE_TABLE.match(stmt.text):
+                self.made.add((made[1], None))
+            elif made := _ADD_COLUMN.match(stmt.text):
+                self.made.add((made[1], made[2]))
             before = len(self.sql.findings)
             self.sql.check(self.path, stmt, True)
             for f in self.sql.findings[before:]:
@@ -292,12 +307,48 @@ class _Checker:
         if down is None or _empty(down):
             self.add("database.missing-rollback", f"{self.path}: downgrade() does nothing, so the revision cannot be rolled back",
                      down or funcs["upgrade"])  # fmt: skip
+            return
+        for call in _calls(down):
+            name = _callee(call, self._text)
+            if name == "drop_table":
+                self.undone(self._text(_arg(call, 0, "table_name")), None, call)
+            elif name == "drop_column":
+                column = self._text(_arg(call, 1, "column_name"))
+                self.undone(self._text(_arg(call, 0, "table_name")), column, call)
+            elif name in _EXECUTES:
+                self.undone_sql(self._text(_arg(call, 0, "sqltext")), call)
+
+    def undone(self, table: str | None, column: str | None, node: ast.AST) -> None:
+        """A drop the rollback runs: a table or column the migration did not make was there
+        before it, so rolling back loses that data (round-5 red team: RunSQL's reverse_sql
+        'DROP TABLE shop_order' for a forward that added a column PASSed)."""
+        if table is None or (table, column) in self.made or (table, None) in self.made:
+            return
+        what = f"table {table}" if column is None else f"{table}.{column}"
+        rule = "database.drop-table" if column is None else "database.drop-column"
+        self.add(rule, f"rolling the migration back drops {what}, which it did not create, "
+                 "and its data", node)  # fmt: skip
+
+    def undone_sql(self, text: str | None, node: ast.AST) -> None:
+        try:
+            statements = split(text) if text else []
+        except SplitError:
+            return
+        for stmt in statements:
+            if match := _DROP_TABLE.match(stmt.text):
+                self.undone(match[1], None, node)
+            elif match := _DROP_COLUMN.match(stmt.text):
+                self.undone(match[1], match[2], node)
 
     def _op(self, call: ast.Call) -> None:
         name = _callee(call, self._text)
         table = self._text(_arg(call, 0, "table_name"))
+        added = _arg(call, 1, "column") if name == "add_column" else None
+        if table and isinstance(added, ast.Call):
+            self.made.add((table, self._text(_arg(added, 0, "name"))))
         if name == "create_table" and table:
             self.new_tables.add(table)
+            self.made.add((table, None))
         elif name == "drop_table":
             self.add(
                 "database.drop-table",
@@ -377,6 +428,7 @@ class _Checker:
         ).lower()
         if name == "CreateModel":
             self.new_tables.add(model)
+            self.made.add((f"{self.app}_{model}", None))
         elif name == "DeleteModel":
             self.add(
                 "database.drop-table", f"DeleteModel drops the table of {model} and its data", op
@@ -409,6 +461,10 @@ class _Checker:
             )
         elif name == "RunSQL":
             self.executes(_arg(op, 0, "sql"), op)
+            reverse = _arg(op, 1, "reverse_sql")
+            for part in reverse.elts if isinstance(reverse, ast.List | ast.Tuple) else [reverse]:
+                part = part.elts[0] if isinstance(part, ast.Tuple) and part.elts else part
+                self.undone_sql(self._text(part), op)
             if _arg(op, 1, "reverse_sql") is None:
                 self.add(
                     "database.missing-rollback",

@@ -683,6 +683,57 @@ def test_sql_a_python_migration_builds_at_run_time_leaves_it_unread(leo_repo, le
     assert [n.path for n in agent.analysed.not_analysed if n.unread] == [d]
 
 
+ALEMBIC_NOTE = '''"""note"""
+from alembic import op
+import sqlalchemy as sa
+
+revision = "b2"
+down_revision = "a1"
+
+
+def upgrade():
+    op.add_column("orders", sa.Column("note", sa.Text(), nullable=True))
+    op.create_table("notes", sa.Column("id", sa.Integer, primary_key=True))
+    op.execute("CREATE TABLE tags (id int); ALTER TABLE orders ADD COLUMN tag int")
+
+
+def downgrade():
+    op.drop_column("orders", "note")
+    op.drop_table("notes")
+    op.execute("DROP TABLE tags; ALTER TABLE orders DROP COLUMN tag")
+'''
+
+
+def test_a_rollback_that_drops_what_the_migration_did_not_create_is_a_drop(leo_repo, leo_run):
+    # Round-5 red team: RunSQL(add a column, reverse_sql="DROP TABLE shop_order") and an
+    # Alembic downgrade() that drops the base's orders table PASSed: rolling back loses data
+    # older than the migration.
+    p = "alembic/versions/b2_note.py"
+    base = {"alembic/versions/a1_base.py": ALEMBIC_BASE}
+    _result, agent = run(leo_repo, leo_run, {p: ALEMBIC_NOTE}, base=base)
+    assert not [f for f in agent.findings if "drop" in f.rule_id]  # the benign twin
+    hostile = ALEMBIC_NOTE.replace('op.drop_table("notes")', 'op.drop_table("orders")')
+    hostile = hostile.replace("DROP COLUMN tag", "DROP COLUMN email")
+    result, _agent = run(leo_repo, leo_run, {p: hostile}, base=base)
+    dropped = result.assert_finding("database.drop-table", path=p, line=17)
+    assert "rolling the migration back drops table orders" in dropped.message
+    result.assert_finding("database.drop-column", path=p, line=18)
+    d = "shop/migrations/0002_note.py"
+    django = DJANGO.replace(
+        "migrations.RunPython(lambda apps, schema: None)",
+        'migrations.CreateModel(name="Tag", fields=[]),\n'
+        '        migrations.RunSQL("ALTER TABLE shop_order ADD note text",'
+        ' "ALTER TABLE shop_order DROP note; DROP TABLE shop_tag")',
+    )
+    dbase = {"shop/migrations/__init__.py": "", "shop/migrations/0001_initial.py": "x = 1\n"}
+    _result, agent = run(leo_repo, leo_run, {d: django}, base=dbase)
+    assert not [f for f in agent.findings if f.line == 13], agent.findings
+    result, _agent = run(
+        leo_repo, leo_run, {d: django.replace("shop_tag", "shop_order")}, base=dbase
+    )
+    result.assert_finding("database.drop-table", path=d, line=13)
+
+
 def test_module_outside_migration_folders_that_only_looks_like_one_is_not_read(leo_repo, leo_run):
     # Hostile twin's honest side: an app's own upgrade() beside a revision string, no alembic.
     app = 'revision = "2"\ndown_revision = "1"\n\n\ndef upgrade():\n    return revision\n'
