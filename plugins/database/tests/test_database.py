@@ -465,6 +465,46 @@ def test_hostile_twin_a_bounded_write_keeps_some_seeded_rows(leo_repo, leo_run, 
     assert not any("on the seeded rows" in n for n in agent.details["live"][0]["notes"])
 
 
+_GUARD = (
+    "create function guard() returns trigger language plpgsql as $$ begin {body}; end $$;\n"
+    "create trigger guard before insert on sessions for each row execute function guard();\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("sql", "line", "table"),
+    [
+        # round-5 red team: both PASSed; no existing row is touched, every later one is lost
+        ("create rule quiet as on insert to users do instead nothing;\n", 1, "public.users"),
+        (_GUARD.format(body="return null"), 2, "public.sessions"),
+    ],
+)  # fmt: skip
+def test_a_table_made_to_discard_what_is_written_to_it_is_caught(
+    leo_repo, leo_run, pg, sql, line, table
+):
+    path = "db/migrations/0002_quiet.sql"
+    result, agent = run(leo_repo, leo_run, {path: sql}, base=ACCOUNTS)
+    found = result.assert_finding("database.writes-discarded", path=path, line=line)
+    assert f"a row inserted into {table}" in found.message
+    assert agent.details["live"][0]["discarded"] == [f"{path}:{line}: {table}"]
+    result.assert_verdict("FAIL")
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        _GUARD.format(body="new.expires := now(); return new"),
+        "create table audit (at timestamptz);\n"
+        "create rule logged as on insert to users do also insert into audit values (now());\n",
+        "create rule quiet as on insert to users do instead nothing;\ndrop rule quiet on users;\n",
+    ],
+)  # fmt: skip
+def test_hostile_twin_a_trigger_or_rule_that_still_writes_the_row(leo_repo, leo_run, pg, sql):
+    path = "db/migrations/0002_audit.sql"
+    result, _agent = run(leo_repo, leo_run, {path: sql}, base=ACCOUNTS)
+    result.assert_no_finding("database.writes-discarded")
+
+
 def test_rows_that_do_not_fit_are_a_note_and_the_count_goes_on(leo_repo, leo_run, pg):
     """A new CHECK the made-up rows break is a note, never a finding (the empty database's run
     judges applying), and the statements after it are still counted; a table whose column
