@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import csv
 import hashlib
+import json
 import re
 from collections.abc import Iterable
 from pathlib import Path
@@ -28,7 +29,12 @@ def planted(venv: Path, own: Iterable[str] = ()) -> list[str]:
     start-up module no distribution's RECORD lists, and one that a distribution named in
     ``own`` (the change's own project, when it stays installed) lists, whatever other RECORD
     claims it too (a wheel can install a second ``.dist-info`` as data): its wheel is the
-    change's code too.
+    change's code too. So is a distribution pip installed from a local file or folder (its
+    PEP 610 ``direct_url.json`` names a ``file:`` URL, not editable): the only index is the
+    configured one, so a local path is the change's own vendored code (round-5 red team: a
+    committed wheel required as ``shopboot @ file:///proc/self/cwd/vendor/…`` shipped a
+    ``.pth`` that repaired the change's broken function in every test run: PASS); a pytest
+    plugin such a local distribution registers (``[pytest11]``) runs in every run too.
 
     Bytecode is removed instead: a build that imports installed code rewrites their caches
     (tqdm 4.66.5's build left numpy's ``conv_template.cpython-311.pyc`` unlike its RECORD), yet
@@ -64,12 +70,38 @@ def planted(venv: Path, own: Iterable[str] = ()) -> list[str]:
             if not hook or not entry.is_file():
                 continue
             by = sorted(owners.get(entry.resolve(), ()))
-            ours = [b for b in by if _normalise(b.split("-")[0]) in mine]
+            ours = [b for b in by if _normalise(b.split("-")[0]) in mine or _local(site / b)]
             if not by:
                 found.append(f"{entry.name} (start-up code no distribution installed)")
             elif ours:  # listed by the project's RECORD, whatever else claims it too
                 found.append(f"{entry.name} (start-up code the change's own {ours[0]} installed)")
+        for info in sorted(site.glob("*.dist-info")):
+            # a pytest plugin's own wheel registers itself: the project's tests need it
+            own_project = _normalise(info.name.split("-")[0]) in mine
+            if not own_project and _local(info) and _plugs_into_pytest(info):
+                found.append(f"{info.name} (a pytest plugin installed from the change's files)")
     return found[:_LIMIT]
+
+
+def _local(info: Path) -> bool:
+    """Whether pip installed the ``.dist-info`` at ``info`` from a local file or folder, not
+    as an editable project (a custom setup's ``pip install -e .``)."""
+    try:
+        origin = json.loads((info / "direct_url.json").read_text("utf-8"))
+    except (OSError, ValueError):
+        return False
+    if not isinstance(origin, dict) or not str(origin.get("url", "")).startswith("file:"):
+        return False
+    folder = origin.get("dir_info")
+    return not (isinstance(folder, dict) and folder.get("editable") is True)
+
+
+def _plugs_into_pytest(info: Path) -> bool:
+    try:
+        text = (info / "entry_points.txt").read_text("utf-8", "replace")
+    except OSError:
+        return False
+    return re.search(r"^\s*\[\s*pytest11\s*\]", text, re.MULTILINE) is not None
 
 
 def _normalise(name: str) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 
 from leo import planted
 
@@ -56,4 +57,46 @@ def test_start_up_code_in_the_changes_own_wheel_is_planted(tmp_path):
     _installed(site, {"fast.pth": b"import fast\n"}, "zz_fake-1.0")
     assert planted(tmp_path, own=["calc-tools"]) == [
         "fast.pth (start-up code the change's own Calc_Tools-1.0.dist-info installed)"
+    ]
+
+
+def _from(site, dist: str, url: str, *, editable: bool = False) -> None:
+    """Mark ``dist`` as pip installed it from ``url`` (PEP 610's ``direct_url.json``)."""
+    info = {"dir_info": {"editable": True}} if editable else {"archive_info": {}}
+    text = json.dumps({"url": url, **info})
+    (site / f"{dist}.dist-info" / "direct_url.json").write_text(text)
+
+
+def test_start_up_code_of_a_dependency_from_a_local_path_is_planted(tmp_path):
+    # Round-5 red team: 'shopboot @ file:///proc/self/cwd/vendor/shopboot-1.0-py3-none-any.whl'
+    # in the change's dependencies shipped a .pth that repaired its broken function.
+    site = tmp_path / "lib" / "python3.11" / "site-packages"
+    _installed(site, {"shopboot.pth": b"import shopboot\n"}, "shopboot-1.0")
+    _from(site, "shopboot-1.0", "file:///proc/self/cwd/vendor/shopboot-1.0-py3-none-any.whl")
+    assert planted(tmp_path) == [
+        "shopboot.pth (start-up code the change's own shopboot-1.0.dist-info installed)"
+    ]
+
+
+def test_start_up_code_of_an_index_or_editable_distribution_is_not_planted(tmp_path):
+    # The benign twins: setuptools' .pth from the index, a custom setup's 'pip install -e .'.
+    site = tmp_path / "lib" / "python3.11" / "site-packages"
+    _installed(site, {"distutils-precedence.pth": b"import os\n"}, "setuptools-70.0.0")
+    _from(site, "setuptools-70.0.0", "https://files.example/setuptools-70.0.0.whl")
+    _installed(site, {"__editable__.demo-1.0.pth": b"/src/demo\n"}, "demo-1.0")
+    _from(site, "demo-1.0", "file:///src/demo", editable=True)
+    assert planted(tmp_path) == []
+
+
+def test_a_pytest_plugin_from_a_local_path_is_planted_unless_it_is_the_project(tmp_path):
+    site = tmp_path / "lib" / "python3.11" / "site-packages"
+    _installed(site, {"shopboot.py": b"X = 1\n"}, "shopboot-1.0")
+    (site / "shopboot-1.0.dist-info" / "entry_points.txt").write_text("[pytest11]\nb = shopboot\n")
+    _installed(site, {"pytest_demo.py": b"X = 1\n"}, "pytest_demo-1.0")
+    (site / "pytest_demo-1.0.dist-info" / "entry_points.txt").write_text("[pytest11]\nd = x\n")
+    _from(site, "pytest_demo-1.0", "file:///scratch/project-wheels/pytest_demo-1.0.whl")
+    assert planted(tmp_path, own=["pytest-demo"]) == []  # from the index; the project's own
+    _from(site, "shopboot-1.0", "file:///proc/self/cwd/vendor/shopboot")
+    assert planted(tmp_path, own=["pytest-demo"]) == [
+        "shopboot-1.0.dist-info (a pytest plugin installed from the change's files)"
     ]

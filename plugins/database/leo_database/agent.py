@@ -92,6 +92,7 @@ class DatabaseChecks(DatabaseAgent):
             findings += _live_findings(runs)
             findings += _lost_findings(runs, findings)
             findings += _emptied_findings(runs, findings)
+            findings += _discarded_findings(runs)
             findings = _fresh_findings(runs, findings)
             applied_ok = {
                 str(a["path"])
@@ -348,6 +349,24 @@ def _emptied_findings(runs: list[LiveRun], static: list[Finding]) -> list[Findin
     return out
 
 
+def _discarded_findings(runs: list[LiveRun]) -> list[Finding]:
+    """``database.writes-discarded`` for each statement after which a base table that kept an
+    inserted row no longer writes one (round-5 red team: CREATE RULE ... ON INSERT TO orders
+    DO INSTEAD NOTHING, and a BEFORE INSERT trigger returning NULL, PASSed: every later order
+    lost, no row of the existing ones touched)."""
+    return [
+        finding(
+            "database.writes-discarded",
+            f"on PostgreSQL {run.version}, a row inserted into {lost.name} after "
+            f"{lost.path}:{lost.line} was not written (no error): every later insert is lost",
+            lost.path,
+            lost.line,
+        )
+        for run in runs
+        for lost in run.discarded
+    ]
+
+
 #: What still matters in a migration already on the base branch that the change edits.
 _ABOUT_THE_EDIT = frozenset({
     "database.edited-migration", "database.apply-failed", "database.rollback-failed",
@@ -399,6 +418,7 @@ def _describe(run: LiveRun) -> dict[str, Any]:
         "notes": run.notes,  # type: ignore[dict-item]
         "lost": [f"{k.path}: {k.kind} {k.name}" for k in run.lost],
         "emptied": [f"{e.path}:{e.line}: {e.name} ({e.rows} rows)" for e in run.emptied],
+        "discarded": [f"{d.path}:{d.line}: {d.name}" for d in run.discarded],
     }
 
 

@@ -24,7 +24,7 @@ from typing import Any, Literal
 
 from leo import PostgresUnavailable, TemporaryPostgres
 from leo_database import rows
-from leo_database.rows import Emptied
+from leo_database.rows import Discarded, Emptied
 from leo_database.sql import SplitError, line_at, split
 
 Phase = Literal["base", "change", "rollback", "reapply", "fresh"]
@@ -97,6 +97,7 @@ class LiveRun:
     notes: list[str] = field(default_factory=list)
     lost: list[Lost] = field(default_factory=list)
     emptied: list[Emptied] = field(default_factory=list)
+    discarded: list[Discarded] = field(default_factory=list)
     fresh: Fresh | None = None
     """A fresh install from the head's files, when the change edits an applied migration."""
 
@@ -253,15 +254,17 @@ def _count_rows(url: str, name: str, conn: Any, plan: list[Step], run: LiveRun) 
         admin.execute(b"SET lock_timeout = '1s'")
         admin.execute(b"SET statement_timeout = '60s'")
         seeded: dict[int, tuple[str, int]] | None = None
+        kept: dict[int, str] = {}
         for step in plan:
             if step.phase not in ("base", "change"):
                 break
             if step.phase == "change" and seeded is None:
                 seeded, notes = rows.seed(admin)
                 run.notes += notes
+                kept = {o: n for o, (n, _r) in seeded.items() if rows.keeps_inserts(admin, o)}
             after = None
             if seeded:
-                after = _counter(admin, seeded, step.path, run)
+                after = _counter(admin, seeded, kept, step.path, run)
             # A statement the made-up rows make fail (a new CHECK they break) must not end the
             # count: the statements after it still run and are counted.
             failure, _count = _apply_step(conn, step, after, keep_going=step.phase == "change")
@@ -273,14 +276,21 @@ def _count_rows(url: str, name: str, conn: Any, plan: list[Step], run: LiveRun) 
                     f"({failure.message[:300]}); the made-up rows may not fit what it adds, and "
                     "the statements after it were still counted"
                 )
+        # a rule or trigger a later statement of the change takes off again loses nothing
+        run.discarded = [d for d in run.discarded if rows.keeps_inserts(admin, d.oid) is not True]
 
 
 def _counter(
-    admin: Any, seeded: dict[int, tuple[str, int]], path: str, run: LiveRun
+    admin: Any, seeded: dict[int, tuple[str, int]], kept: dict[int, str], path: str, run: LiveRun
 ) -> Callable[[int], None]:
+    """After each statement: the seeded tables it emptied, and those that kept an inserted row
+    before the change and now write none (``rows.keeps_inserts``)."""
+
     def after(line: int) -> None:
         for oid, name in (rows.emptied(admin, seeded) or {}).items():
             run.emptied.append(Emptied(path, line, name, seeded.pop(oid)[1]))
+        for oid in [o for o in kept if rows.keeps_inserts(admin, o) is False]:
+            run.discarded.append(Discarded(path, line, kept.pop(oid), oid))
 
     return after
 

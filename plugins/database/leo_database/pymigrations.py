@@ -125,6 +125,9 @@ async def discover(change: Change) -> PyResult:
         else:
             checker.django(tree)
         out.findings += checker.findings
+        out.not_analysed += [
+            NotAnalysed(path=m.path, reason=r, unread=True) for r in checker.unread[:1]
+        ]
     out.findings += await _versions(change, [m for m in out.migrations if m.path in parsed], parsed)
     return out
 
@@ -132,6 +135,13 @@ async def discover(change: Change) -> PyResult:
 #: Calls that run SQL in an Alembic revision: ``op.execute`` and, on the revision's connection
 #: (``op.get_bind()``), SQLAlchemy's ``execute`` and ``exec_driver_sql``.
 _EXECUTES = frozenset({"execute", "exec_driver_sql"})
+#: What SQL a Python migration runs creates, so that its rollback may drop it.
+_CREATE_TABLE = re.compile(r"\s*CREATE\s+TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?([\w.\"]+)", re.I)
+_ADD_COLUMN = re.compile(
+    r"\s*ALTER\s+TABLE\s+(?:IF\s+EXISTS\s+)?(?:ONLY\s+)?([\w.\"]+)\s+ADD\s+"
+    r"(?:COLUMN\s+)?(?:IF\s+NOT\s+EXISTS\s+)?([\w\"]+)",
+    re.IGNORECASE,
+)
 #: Drops in SQL a Python migration runs (``op.execute``, ``RunSQL``), which squawk never sees.
 _DROP_TABLE = re.compile(r"\s*DROP\s+TABLE\s+(?:IF\s+EXISTS\s+)?([\w.\"]+)", re.IGNORECASE)
 _DROP_COLUMN = re.compile(
@@ -225,6 +235,11 @@ class _Checker:
         self.sql = SqlChecks(require_rls=False)
         self.constants: dict[str, ast.expr] = {}
         self.functions: dict[str, ast.FunctionDef] = {}
+        self.unread: list[str] = []
+        self.app = PurePosixPath(path).parent.parent.name
+        """A Django migration's app label, as its tables are named (``shop_order``)."""
+        self.made: set[tuple[str, str | None]] = set()
+        """Tables (column None) and columns the migration creates: its rollback may drop them."""
 
     def _text(self, node: ast.expr | None) -> str | None:
         return _folded(node, self.constants)
@@ -237,12 +252,38 @@ class _Checker:
             finding(rule, message, self.path, line, end_line=end, on_changed_line=changed)
         )
 
+    def executes(self, sql: ast.expr | None, call: ast.Call) -> None:
+        """Read the SQL ``call`` runs: ``sql``, a string or Django's list of them (each maybe
+        with its parameters). SQL built at run time (a join, a variable, a SQLAlchemy
+        statement) is unread, so a LEAD reads it (round-5 red team: ``op.execute(" ".join(
+        reversed(_WORDS)))`` dropped a table, and only the empty downgrade was reported)."""
+        if sql is None:
+            return
+        parts = sql.elts if isinstance(sql, ast.List | ast.Tuple) else [sql]
+        for part in parts:
+            if isinstance(part, ast.Tuple) and part.elts:  # (sql, params)
+                part = part.elts[0]
+            if isinstance(part, ast.Attribute) and part.attr == "noop":  # RunSQL.noop: ""
+                continue
+            if (text := self._text(part)) is not None:
+                self.raw_sql(text, call)
+                continue
+            end = call.end_lineno or call.lineno
+            if any(self.change.is_changed_line(self.path, n) for n in range(call.lineno, end + 1)):
+                self.unread.append(f"the SQL at line {call.lineno} is built at run time, so LEO "
+                                   "cannot read what it does to the data")  # fmt: skip
+                return
+
     def raw_sql(self, text: str, node: ast.AST) -> None:
         try:
             statements = split(text)
         except SplitError:
             return
         for stmt in statements:
+            if made := _CREATE_TABLE.match(stmt.text):
+                self.made.add((made[1], None))
+            elif made := _ADD_COLUMN.match(stmt.text):
+                self.made.add((made[1], made[2]))
             before = len(self.sql.findings)
             self.sql.check(self.path, stmt, True)
             for f in self.sql.findings[before:]:
@@ -266,12 +307,48 @@ class _Checker:
         if down is None or _empty(down):
             self.add("database.missing-rollback", f"{self.path}: downgrade() does nothing, so the revision cannot be rolled back",
                      down or funcs["upgrade"])  # fmt: skip
+            return
+        for call in _calls(down):
+            name = _callee(call, self._text)
+            if name == "drop_table":
+                self.undone(self._text(_arg(call, 0, "table_name")), None, call)
+            elif name == "drop_column":
+                column = self._text(_arg(call, 1, "column_name"))
+                self.undone(self._text(_arg(call, 0, "table_name")), column, call)
+            elif name in _EXECUTES:
+                self.undone_sql(self._text(_arg(call, 0, "sqltext")), call)
+
+    def undone(self, table: str | None, column: str | None, node: ast.AST) -> None:
+        """A drop the rollback runs: a table or column the migration did not make was there
+        before it, so rolling back loses that data (round-5 red team: RunSQL's reverse_sql
+        'DROP TABLE shop_order' for a forward that added a column PASSed)."""
+        if table is None or (table, column) in self.made or (table, None) in self.made:
+            return
+        what = f"table {table}" if column is None else f"{table}.{column}"
+        rule = "database.drop-table" if column is None else "database.drop-column"
+        self.add(rule, f"rolling the migration back drops {what}, which it did not create, "
+                 "and its data", node)  # fmt: skip
+
+    def undone_sql(self, text: str | None, node: ast.AST) -> None:
+        try:
+            statements = split(text) if text else []
+        except SplitError:
+            return
+        for stmt in statements:
+            if match := _DROP_TABLE.match(stmt.text):
+                self.undone(match[1], None, node)
+            elif match := _DROP_COLUMN.match(stmt.text):
+                self.undone(match[1], match[2], node)
 
     def _op(self, call: ast.Call) -> None:
         name = _callee(call, self._text)
         table = self._text(_arg(call, 0, "table_name"))
+        added = _arg(call, 1, "column") if name == "add_column" else None
+        if table and isinstance(added, ast.Call):
+            self.made.add((table, self._text(_arg(added, 0, "name"))))
         if name == "create_table" and table:
             self.new_tables.add(table)
+            self.made.add((table, None))
         elif name == "drop_table":
             self.add(
                 "database.drop-table",
@@ -324,8 +401,8 @@ class _Checker:
                 )
         elif name == "rename_table":
             self.add("database.rename-table", f"op.rename_table renames {table or '?'}", call)
-        elif name in _EXECUTES and (text := self._text(_arg(call, 0, "sqltext"))):
-            self.raw_sql(text, call)
+        elif name in _EXECUTES:
+            self.executes(_arg(call, 0, "sqltext"), call)
 
     # Django --------------------------------------------------------------------------------
 
@@ -351,6 +428,7 @@ class _Checker:
         ).lower()
         if name == "CreateModel":
             self.new_tables.add(model)
+            self.made.add((f"{self.app}_{model}", None))
         elif name == "DeleteModel":
             self.add(
                 "database.drop-table", f"DeleteModel drops the table of {model} and its data", op
@@ -382,8 +460,11 @@ class _Checker:
                 op,
             )
         elif name == "RunSQL":
-            if (text := self._text(_arg(op, 0, "sql"))) is not None:
-                self.raw_sql(text, op)
+            self.executes(_arg(op, 0, "sql"), op)
+            reverse = _arg(op, 1, "reverse_sql")
+            for part in reverse.elts if isinstance(reverse, ast.List | ast.Tuple) else [reverse]:
+                part = part.elts[0] if isinstance(part, ast.Tuple) and part.elts else part
+                self.undone_sql(self._text(part), op)
             if _arg(op, 1, "reverse_sql") is None:
                 self.add(
                     "database.missing-rollback",
@@ -406,8 +487,8 @@ class _Checker:
         execute``) and a queryset it deletes or updates whole (``Order.objects.all().delete()``)."""
         for call in _calls(func):
             name = _callee(call)
-            if name in _EXECUTES and (text := self._text(_arg(call, 0, "sql"))):
-                self.raw_sql(text, call)
+            if name in _EXECUTES:
+                self.executes(_arg(call, 0, "sql"), call)
             elif name in ("delete", "update") and _whole_queryset(call.func):
                 verb = name.upper()
                 self.add("database.unbounded-write",

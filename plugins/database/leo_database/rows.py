@@ -72,6 +72,17 @@ class Emptied:
     rows: int
 
 
+@dataclass(frozen=True)
+class Discarded:
+    """A base table that kept an inserted row before the change, and writes none after one of
+    its statements (a rule ``DO INSTEAD NOTHING``, a trigger returning NULL)."""
+
+    path: str
+    line: int
+    name: str
+    oid: int
+
+
 def _value(row: int, category: str, typname: str, labels: list[str]) -> str | None:
     """The literal for seeded row ``row`` of a column, None when LEO has none for its type."""
     if labels:
@@ -109,6 +120,19 @@ def _insert(conn: Any, table: str, columns: list[tuple[Any, ...]], row: int) -> 
     """Insert seeded row ``row``; False when LEO has no value for a required column or the
     row breaks a CHECK or UNIQUE (the next row may fit)."""
     import psycopg
+
+    query = _insert_query(table, columns, row)
+    if query is None:
+        return False
+    try:
+        conn.execute(query)
+    except psycopg.Error:
+        return False
+    return True
+
+
+def _insert_query(table: str, columns: list[tuple[Any, ...]], row: int) -> Any:
+    """The INSERT of seeded row ``row``; None when LEO has no value for a required column."""
     from psycopg import sql
 
     names, values = [], []
@@ -118,19 +142,39 @@ def _insert(conn: Any, table: str, columns: list[tuple[Any, ...]], row: int) -> 
         sequence = bool(ident) or "nextval(" in default
         value = _literal(row, category, typname, labels, notnull, hasdef, sequence)
         if value is None:
-            return False
+            return None
         names.append(sql.SQL(column))
         values.append(value)
-    query = sql.SQL("INSERT INTO {} ({}) VALUES ({})").format(
+    if not names:
+        return sql.SQL("INSERT INTO {} DEFAULT VALUES").format(sql.SQL(table))
+    return sql.SQL("INSERT INTO {} ({}) VALUES ({})").format(
         sql.SQL(table), sql.SQL(", ").join(names), sql.SQL(", ").join(values)
     )
-    if not names:
-        query = sql.SQL("INSERT INTO {} DEFAULT VALUES").format(sql.SQL(table))
+
+
+def keeps_inserts(conn: Any, oid: int) -> bool | None:
+    """Whether a row inserted into the table ``oid`` is written: False when the INSERT runs
+    without error and writes nothing (a rule ``DO INSTEAD NOTHING``, a ``BEFORE INSERT``
+    trigger returning NULL: every later write is lost), None when LEO cannot tell (no value
+    for a column, a constraint, a lock, not a superuser). Tried in a transaction rolled back,
+    on the table emptied first with rules and triggers off, so seeded row 0 fits its keys."""
+    import psycopg
+    from psycopg import sql
+
     try:
-        conn.execute(query)
+        with conn.transaction(force_rollback=True):
+            found = conn.execute(_COLUMNS, prepare=False).fetchall()
+            columns = [tuple(c) for o, _name, *c in found if o == oid]
+            names = [name for o, name, *_c in found if o == oid]
+            query = _insert_query(names[0], columns, 0) if names else None
+            if query is None:
+                return None
+            conn.execute(b"SET LOCAL session_replication_role = replica")
+            conn.execute(sql.SQL("DELETE FROM {}").format(sql.SQL(names[0])))
+            conn.execute(b"SET LOCAL session_replication_role = origin")
+            return bool(conn.execute(query).rowcount)
     except psycopg.Error:
-        return False
-    return True
+        return None
 
 
 def _literal(

@@ -41,6 +41,8 @@ _RULES = (
          "Add the new column, write to both and backfill, move readers over, then drop the old column later."),
     Rule("database.truncate", "high", "truncates a table, deleting every row",
          "Delete only the rows you mean to with a WHERE clause, or move the data out first."),
+    Rule("database.writes-discarded", "high", "makes a table silently discard the rows written to it (a rule DO INSTEAD NOTHING, a trigger returning NULL)",
+         "Drop the rule or trigger, or have it write the row where it belongs and return NEW."),
     Rule("database.unbounded-write", "high", "runs DELETE or UPDATE without WHERE, touching every row",
          "Add a WHERE clause naming the rows to change, and batch large backfills."),
     Rule("database.table-without-rls", "high", "creates a table in an exposed schema without enabling row-level security (Supabase)",

@@ -465,6 +465,46 @@ def test_hostile_twin_a_bounded_write_keeps_some_seeded_rows(leo_repo, leo_run, 
     assert not any("on the seeded rows" in n for n in agent.details["live"][0]["notes"])
 
 
+_GUARD = (
+    "create function guard() returns trigger language plpgsql as $$ begin {body}; end $$;\n"
+    "create trigger guard before insert on sessions for each row execute function guard();\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("sql", "line", "table"),
+    [
+        # round-5 red team: both PASSed; no existing row is touched, every later one is lost
+        ("create rule quiet as on insert to users do instead nothing;\n", 1, "public.users"),
+        (_GUARD.format(body="return null"), 2, "public.sessions"),
+    ],
+)  # fmt: skip
+def test_a_table_made_to_discard_what_is_written_to_it_is_caught(
+    leo_repo, leo_run, pg, sql, line, table
+):
+    path = "db/migrations/0002_quiet.sql"
+    result, agent = run(leo_repo, leo_run, {path: sql}, base=ACCOUNTS)
+    found = result.assert_finding("database.writes-discarded", path=path, line=line)
+    assert f"a row inserted into {table}" in found.message
+    assert agent.details["live"][0]["discarded"] == [f"{path}:{line}: {table}"]
+    result.assert_verdict("FAIL")
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        _GUARD.format(body="new.expires := now(); return new"),
+        "create table audit (at timestamptz);\n"
+        "create rule logged as on insert to users do also insert into audit values (now());\n",
+        "create rule quiet as on insert to users do instead nothing;\ndrop rule quiet on users;\n",
+    ],
+)  # fmt: skip
+def test_hostile_twin_a_trigger_or_rule_that_still_writes_the_row(leo_repo, leo_run, pg, sql):
+    path = "db/migrations/0002_audit.sql"
+    result, _agent = run(leo_repo, leo_run, {path: sql}, base=ACCOUNTS)
+    result.assert_no_finding("database.writes-discarded")
+
+
 def test_rows_that_do_not_fit_are_a_note_and_the_count_goes_on(leo_repo, leo_run, pg):
     """A new CHECK the made-up rows break is a note, never a finding (the empty database's run
     judges applying), and the statements after it are still counted; a table whose column
@@ -655,6 +695,83 @@ def test_sql_run_on_the_revisions_connection_or_wrapped_in_text_is_read(leo_repo
     result.assert_finding("database.drop-column", path=p, line=12)
     # Hostile twin's honest side: SQL built from a variable is still unread, not guessed.
     assert not [f for f in agent.findings if f.line == 13]
+
+
+def test_sql_a_python_migration_builds_at_run_time_leaves_it_unread(leo_repo, leo_run):
+    # Round-5 red team: op.execute(" ".join(reversed(_WORDS))) dropped the orders table, and
+    # only the empty downgrade() was reported (CONDITIONAL_PASS): unread SQL is no evidence.
+    sql = 'op.execute(" ".join(reversed(_WORDS)))'
+    head = ALEMBIC_HEAD.replace('op.drop_column("users", "legacy")', sql)
+    head = head.replace('down_revision = "a1"\n', 'down_revision = "a1"\n_WORDS = ["orders"]\n')
+    p = "alembic/versions/b2_change.py"
+    _result, agent = run(leo_repo, leo_run, {p: head}, base={"README.md": "x\n"})
+    [unread] = [n for n in agent.analysed.not_analysed if n.path == p]
+    assert unread.unread and "line 11" in unread.reason, unread
+    # Django's RunSQL and RunPython alike; a list of literal statements is read.
+    django = DJANGO.replace(
+        "migrations.RunPython(lambda apps, schema: None)",
+        'migrations.RunSQL(["SELECT 1", ("DROP TABLE shop_order", None)], "SELECT 1"),\n'
+        "        migrations.RunSQL(migrations.RunSQL.noop, migrations.RunSQL.noop)",
+    )
+    d = "shop/migrations/0002_change.py"
+    base = {"shop/migrations/__init__.py": "", "shop/migrations/0001_initial.py": "x = 1\n"}
+    _result, agent = run(leo_repo, leo_run, {d: django}, base=base)
+    assert not [n for n in agent.analysed.not_analysed if n.path == d]
+    assert [f for f in agent.findings if f.rule_id == "database.drop-table" and f.line == 12]
+    built = django.replace('"SELECT 1", ("DROP', '"SELECT " + str(1), ("DROP')
+    _result, agent = run(leo_repo, leo_run, {d: built}, base=base)
+    assert [n.path for n in agent.analysed.not_analysed if n.unread] == [d]
+
+
+ALEMBIC_NOTE = '''"""note"""
+from alembic import op
+import sqlalchemy as sa
+
+revision = "b2"
+down_revision = "a1"
+
+
+def upgrade():
+    op.add_column("orders", sa.Column("note", sa.Text(), nullable=True))
+    op.create_table("notes", sa.Column("id", sa.Integer, primary_key=True))
+    op.execute("CREATE TABLE tags (id int); ALTER TABLE orders ADD COLUMN tag int")
+
+
+def downgrade():
+    op.drop_column("orders", "note")
+    op.drop_table("notes")
+    op.execute("DROP TABLE tags; ALTER TABLE orders DROP COLUMN tag")
+'''
+
+
+def test_a_rollback_that_drops_what_the_migration_did_not_create_is_a_drop(leo_repo, leo_run):
+    # Round-5 red team: RunSQL(add a column, reverse_sql="DROP TABLE shop_order") and an
+    # Alembic downgrade() that drops the base's orders table PASSed: rolling back loses data
+    # older than the migration.
+    p = "alembic/versions/b2_note.py"
+    base = {"alembic/versions/a1_base.py": ALEMBIC_BASE}
+    _result, agent = run(leo_repo, leo_run, {p: ALEMBIC_NOTE}, base=base)
+    assert not [f for f in agent.findings if "drop" in f.rule_id]  # the benign twin
+    hostile = ALEMBIC_NOTE.replace('op.drop_table("notes")', 'op.drop_table("orders")')
+    hostile = hostile.replace("DROP COLUMN tag", "DROP COLUMN email")
+    result, _agent = run(leo_repo, leo_run, {p: hostile}, base=base)
+    dropped = result.assert_finding("database.drop-table", path=p, line=17)
+    assert "rolling the migration back drops table orders" in dropped.message
+    result.assert_finding("database.drop-column", path=p, line=18)
+    d = "shop/migrations/0002_note.py"
+    django = DJANGO.replace(
+        "migrations.RunPython(lambda apps, schema: None)",
+        'migrations.CreateModel(name="Tag", fields=[]),\n'
+        '        migrations.RunSQL("ALTER TABLE shop_order ADD note text",'
+        ' "ALTER TABLE shop_order DROP note; DROP TABLE shop_tag")',
+    )
+    dbase = {"shop/migrations/__init__.py": "", "shop/migrations/0001_initial.py": "x = 1\n"}
+    _result, agent = run(leo_repo, leo_run, {d: django}, base=dbase)
+    assert not [f for f in agent.findings if f.line == 13], agent.findings
+    result, _agent = run(
+        leo_repo, leo_run, {d: django.replace("shop_tag", "shop_order")}, base=dbase
+    )
+    result.assert_finding("database.drop-table", path=d, line=13)
 
 
 def test_module_outside_migration_folders_that_only_looks_like_one_is_not_read(leo_repo, leo_run):

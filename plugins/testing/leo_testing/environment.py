@@ -16,6 +16,7 @@ import hashlib
 import json
 import os
 import re
+import secrets
 import shutil
 import sys
 import time
@@ -26,6 +27,8 @@ from pathlib import Path, PurePosixPath
 
 import anyio
 from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import canonicalize_name
+from packaging.version import InvalidVersion, Version
 
 from leo import (
     Change,
@@ -63,8 +66,10 @@ _DEFAULT_BUILD_REQUIRES = ("setuptools>=40.8.0",)
 #: Raised whenever the same dependency files come to mean another environment, so environments
 #: cached before are rebuilt once: 5 builds a shared environment from the base commit and adds
 #: the wheelhouse of build requirements; 6 records what the change's own build planted there;
-#: 7 builds the project's wheel while the environment is read-only (``_build_project``).
-_FORMAT = 7
+#: 7 builds the project's wheel while the environment is read-only (``_build_project``); 8 counts
+#: start-up code and pytest plugins of distributions installed from local paths, and a
+#: ``.dist-info`` no pip install reported, as planted.
+_FORMAT = 8
 _LOCK_POLL_S = 0.1
 _MAX_DEPENDENCY_FILE = 8 * 1024 * 1024
 #: The pip that knows ``--uploaded-prior-to`` (``resolve_as_of``); ``python -m venv`` bundles an
@@ -522,12 +527,28 @@ class _Setup:
             self.env["PIP_UPLOADED_PRIOR_TO"] = settings.resolve_as_of
         self.values = {"python": str(path / "bin" / "python"), "project": str(tree)}
         self.runner_as_of_today = False
+        self.installed: set[tuple[str, str]] = set()
+        """Distributions pip reported installing, by a call that succeeded (``run``)."""
+        self.reporting = True
+        """Whether every pip install reported (pip 22.2 or newer)."""
 
     async def run(self, step: list[str], *, sealed: bool = False) -> ToolResult:
-        return await self.sandbox.run(
+        """Run ``step``; a ``pip install`` writes a report of what it installed, under a name
+        the change's build code cannot know ahead, read only when pip succeeded (pip writes it
+        last, after every build, so no build can leave its own version there)."""
+        report = self.sandbox.root / f"pip-report-{secrets.token_hex(8)}.json"
+        install = step[:4] == ["{python}", "-m", "pip", "install"]
+        if install and (pip_version(self.path) or (0,)) < (22, 2):  # pip without --report
+            self.reporting = install = False
+        if install:
+            step = [*step[:4], "--report", str(report), *step[4:]]
+        done = await self.sandbox.run(
             expand(step, self.values), phase="setup", cwd=self.tree, env=self.env,
             timeout=self.settings.setup_timeout, venv=self.path, sealed=sealed,
         )  # fmt: skip
+        if install and not done.timed_out and done.returncode == 0:
+            self.installed |= _reported(report)
+        return done
 
     async def must(self, step: list[str], *, sealed: bool = False) -> None:
         done = await self.run(step, sealed=sealed)
@@ -686,6 +707,46 @@ def _normalise(name: str) -> str:
     return re.sub(r"[-_.]+", "_", name).lower()
 
 
+def _reported(report: Path) -> set[tuple[str, str]]:
+    """The distributions (``_release``) a pip installation report lists."""
+    try:
+        items = json.loads(report.read_text("utf-8")).get("install", [])
+        return {_release(str(i["metadata"]["name"]), str(i["metadata"]["version"])) for i in items}
+    except (OSError, ValueError, AttributeError, KeyError, TypeError):
+        return set()
+
+
+def _release(name: str, version: str) -> tuple[str, str]:
+    """A distribution's name and version as pip's report and a ``.dist-info`` folder agree."""
+    try:
+        version = str(Version(version))
+    except InvalidVersion:
+        version = version.lower()
+    return canonicalize_name(name), version
+
+
+def _release_of(info: Path) -> tuple[str, str]:
+    name, _, version = info.name.removesuffix(".dist-info").partition("-")
+    return _release(name, version)
+
+
+def _dist_infos(venv: Path) -> list[Path]:
+    return sorted(venv.glob("lib/python*/site-packages/*.dist-info"))
+
+
+def unreported(venv: Path, installed: set[tuple[str, str]]) -> list[str]:
+    """The ``.dist-info`` folders of ``venv`` no pip install reported (``installed``, by name
+    and version): a build that writes the environment can make one up whose RECORD claims its
+    ``.pth``, so that ``planted`` counts it as a dependency's (round-5 red team: a dependency
+    the change required from a local folder, built with the environment writable, did so, and
+    the .pth repaired the change's broken function in every run: PASS)."""
+    return [
+        f"{info.name} (no pip install reported it: a build wrote it)"
+        for info in _dist_infos(venv)
+        if _release_of(info) not in installed
+    ]
+
+
 def keep_project_metadata(venv: Path, names: Sequence[str]) -> list[str]:
     """Copy what each of ``names`` (the project, built and installed in the sandbox) says about
     itself out of site-packages into ``PROJECT_METADATA`` before it is uninstalled; return the
@@ -736,6 +797,8 @@ async def _build(
     own: list[str] = []
     if settings.resolve_as_of is not None and settings.setup != "none":
         await _pip_for_as_of(setup)
+    # What the environment holds before any of the change's code runs (pip, from the index).
+    setup.installed |= {_release_of(info) for info in _dist_infos(path)}
     if settings.setup == "default":
         wheels = await _build_project(setup)
         own = [w.name.split("-")[0] for w in wheels]
@@ -747,7 +810,10 @@ async def _build(
         notes += await _build_wheelhouse(setup)
     # Only the change's own build is suspect: a shared one ran the base's reviewed build code.
     # Read while the project's wheel is installed: start-up code it ships is the change's.
+    # A custom setup's steps may install without pip (setup.py develop): no report to hold.
     tampered = await anyio.to_thread.run_sync(planted, path, own) if private else []
+    if private and settings.setup == "default" and setup.reporting:
+        tampered += unreported(path, setup.installed)
     if own:
         # The cached environment outlives this worktree: keep the project's dependencies but
         # not a stale copy of the project itself; the tests import it from the worktree.

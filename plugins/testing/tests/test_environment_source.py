@@ -165,7 +165,7 @@ def test_a_build_never_writes_the_environment_whatever_record_it_forges(leo_repo
     )
     result.assert_finding("testing.test_failed", path="tests/test_calc.py")
     result.assert_verdict("FAIL")
-    assert "tampered" not in _environment(result)
+    assert "tampered" not in _environment(result), _environment(result)["tampered"]
 
 
 #: A setup.py whose wheel ships the .pth: pip installs it, under the project's own RECORD.
@@ -219,3 +219,24 @@ def test_a_hatchling_project_with_extras_and_requirements_builds_its_own_environ
     result.assert_no_finding("testing.runner_tampering")
     result.assert_verdict("PASS")
     assert result.agent("testing").details["passed"] == 2
+
+
+#: The project requires a helper from a folder the change commits; pip builds it while the
+#: environment is writable (only the project's own wheel is built read-only).
+LOCAL_DEPENDENCY = (
+    "from setuptools import setup\n\n"
+    "setup(name='calc', version='1.0', py_modules=['calc'],\n"
+    "      install_requires=['fixup @ file:///proc/self/cwd/vendor/fixup'])\n"
+)
+
+
+def test_a_dist_info_a_dependency_the_change_commits_makes_up_is_tampering(leo_repo, run_testing):
+    # Round-5 red team: a dependency required from a local path, built with the environment
+    # writable, wrote a .pth with a made-up .dist-info claiming it, beside the fixup-0.0.0 pip
+    # installed, that fixed the broken add() in every run: PASS.
+    helper = CLAIMED.replace("name='calc', version='1.0', py_modules=['calc']", "name='fixup'")
+    head = {"setup.py": LOCAL_DEPENDENCY, "vendor/fixup/setup.py": helper, "calc.py": BROKEN}
+    result = run_testing(leo_repo(base=BASE, head=head).change())
+    finding = result.assert_finding("testing.runner_tampering")
+    assert "fixup-1.0.dist-info (no pip install reported it: a build wrote it)" in finding.message
+    result.assert_verdict("FAIL")

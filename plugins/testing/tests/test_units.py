@@ -321,3 +321,20 @@ def test_the_environment_cache_keeps_the_recently_used_and_never_one_in_use(tmp_
     kept = {p.name for p in tmp_path.iterdir() if p.is_dir()}
     assert kept == {mine, recent, older, held, "not-an-environment"}
     assert (tmp_path / f"{oldest}.lock").exists()  # a waiting run finds no environment and builds
+
+
+def test_a_dist_info_no_pip_install_reported_is_planted(tmp_path):
+    # Round-5 red team: a local dependency's build wrote a .pth and a made-up fixup-1.0.dist-info
+    # claiming it beside the fixup-0.0.0 pip installed. Names and versions are compared as pip
+    # writes them (Foo_Bar 1.0.0-beta is foo-bar 1.0.0b0).
+    from leo_testing.environment import _release, unreported
+
+    site = tmp_path / "lib" / "python3.11" / "site-packages"
+    for name in ("Foo_Bar-1.0.0b0", "fixup-0.0.0", "pip-24.0"):
+        (site / f"{name}.dist-info").mkdir(parents=True)
+    installed = {_release("foo-bar", "1.0.0-beta"), _release("fixup", "0.0.0"), ("pip", "24.0")}
+    assert unreported(tmp_path, installed) == []
+    (site / "fixup-1.0.dist-info").mkdir()
+    assert unreported(tmp_path, installed) == [
+        "fixup-1.0.dist-info (no pip install reported it: a build wrote it)"
+    ]
