@@ -346,6 +346,16 @@ def _emptied_findings(runs: list[LiveRun], static: list[Finding]) -> list[Findin
                 "made to differ, whatever the WHERE says"
             )
             out.append(finding("database.unbounded-write", message, gone.path, gone.line))
+        for same in run.overwritten:
+            if (same.path, same.line) in said:
+                continue
+            message = (
+                f"on PostgreSQL {run.version}, {same.column} of {same.name} held one and the "
+                f"same value in all {same.rows} rows after {same.path}:{same.line}: the rows LEO "
+                "put in it before the change held different values, so the statement overwrote "
+                "the column in every row, whatever the WHERE says"
+            )
+            out.append(finding("database.unbounded-write", message, same.path, same.line))
     return out
 
 
@@ -418,6 +428,9 @@ def _describe(run: LiveRun) -> dict[str, Any]:
         "notes": run.notes,  # type: ignore[dict-item]
         "lost": [f"{k.path}: {k.kind} {k.name}" for k in run.lost],
         "emptied": [f"{e.path}:{e.line}: {e.name} ({e.rows} rows)" for e in run.emptied],
+        "overwritten": [
+            f"{o.path}:{o.line}: {o.name}.{o.column} ({o.rows} rows)" for o in run.overwritten
+        ],
         "discarded": [f"{d.path}:{d.line}: {d.name}" for d in run.discarded],
     }
 

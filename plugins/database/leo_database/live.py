@@ -24,7 +24,7 @@ from typing import Any, Literal
 
 from leo import PostgresUnavailable, TemporaryPostgres
 from leo_database import rows
-from leo_database.rows import Discarded, Emptied
+from leo_database.rows import Discarded, Emptied, Overwritten
 from leo_database.sql import SplitError, line_at, split
 
 Phase = Literal["base", "change", "rollback", "reapply", "fresh"]
@@ -97,6 +97,7 @@ class LiveRun:
     notes: list[str] = field(default_factory=list)
     lost: list[Lost] = field(default_factory=list)
     emptied: list[Emptied] = field(default_factory=list)
+    overwritten: list[Overwritten] = field(default_factory=list)
     discarded: list[Discarded] = field(default_factory=list)
     fresh: Fresh | None = None
     """A fresh install from the head's files, when the change edits an applied migration."""
@@ -255,6 +256,7 @@ def _count_rows(url: str, name: str, conn: Any, plan: list[Step], run: LiveRun) 
         admin.execute(b"SET statement_timeout = '60s'")
         seeded: dict[int, tuple[str, int]] | None = None
         kept: dict[int, str] = {}
+        differ: dict[int, set[int]] = {}
         for step in plan:
             if step.phase not in ("base", "change"):
                 break
@@ -262,9 +264,10 @@ def _count_rows(url: str, name: str, conn: Any, plan: list[Step], run: LiveRun) 
                 seeded, notes = rows.seed(admin)
                 run.notes += notes
                 kept = {o: n for o, (n, _r) in seeded.items() if rows.keeps_inserts(admin, o)}
+                differ = rows.varied(admin, seeded)
             after = None
             if seeded:
-                after = _counter(admin, seeded, kept, step.path, run)
+                after = _counter(admin, seeded, kept, differ, step.path, run)
             # A statement the made-up rows make fail (a new CHECK they break) must not end the
             # count: the statements after it still run and are counted.
             failure, _count = _apply_step(conn, step, after, keep_going=step.phase == "change")
@@ -281,14 +284,23 @@ def _count_rows(url: str, name: str, conn: Any, plan: list[Step], run: LiveRun) 
 
 
 def _counter(
-    admin: Any, seeded: dict[int, tuple[str, int]], kept: dict[int, str], path: str, run: LiveRun
+    admin: Any,
+    seeded: dict[int, tuple[str, int]],
+    kept: dict[int, str],
+    differ: dict[int, set[int]],
+    path: str,
+    run: LiveRun,
 ) -> Callable[[int], None]:
-    """After each statement: the seeded tables it emptied, and those that kept an inserted row
-    before the change and now write none (``rows.keeps_inserts``)."""
+    """After each statement: the seeded tables it emptied, the columns whose differing seeded
+    values it made one (``rows.overwritten``), and the tables that kept an inserted row before
+    the change and now write none (``rows.keeps_inserts``)."""
 
     def after(line: int) -> None:
         for oid, name in (rows.emptied(admin, seeded) or {}).items():
             run.emptied.append(Emptied(path, line, name, seeded.pop(oid)[1]))
+            differ.pop(oid, None)
+        for name, column, count in rows.overwritten(admin, differ):
+            run.overwritten.append(Overwritten(path, line, name, column, count))
         for oid in [o for o in kept if rows.keeps_inserts(admin, o) is False]:
             run.discarded.append(Discarded(path, line, kept.pop(oid), oid))
 

@@ -5,7 +5,8 @@ for every row has endless spellings (``id = id + 0``, ``abs(id) >= 0``, a functi
 migration calls). So a second scratch database gets the base's migrations, then a few rows in
 every base table, made to differ (low and high numbers, old and future dates, a NULL where one
 is allowed), then the change's migrations one statement at a time: a base table that had rows
-and has none after a statement lost them all to it. Seeding runs as the server's user with
+and has none after a statement lost them all to it, and a column whose rows held different
+values and now hold one was overwritten in every row. Seeding runs as the server's user with
 foreign-key and user triggers off (``session_replication_role = replica``); the rows need not
 mean anything, only differ. A statement that fails on them (a new ``CHECK`` the made-up rows do
 not meet) ends the count without a finding: the empty database's run judges applying.
@@ -81,6 +82,83 @@ class Discarded:
     line: int
     name: str
     oid: int
+
+
+@dataclass(frozen=True)
+class Overwritten:
+    """A column of a base table whose seeded values, which differed, one of the change's
+    statements made one and the same in every row."""
+
+    path: str
+    line: int
+    name: str
+    column: str
+    rows: int
+
+
+#: A base table's columns by number, as named now (a rename keeps the number).
+_ATTRIBUTES = b"""
+SELECT a.attnum::int, quote_ident(a.attname) FROM pg_catalog.pg_attribute a
+WHERE a.attrelid = %s AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum
+"""
+
+
+def varied(conn: Any, seeded: dict[int, tuple[str, int]]) -> dict[int, set[int]]:
+    """oid -> the columns (by number) whose seeded rows hold three values or more (NULL counts
+    as one): a conditional write may by chance leave a two-valued column (a boolean, an enum
+    of two labels) with one value in four rows, not one with three."""
+    out: dict[int, set[int]] = {}
+    for oid in seeded:
+        found = _distinct(conn, oid)
+        if found:
+            out[oid] = {n for n, (_c, _rows, values) in found[1].items() if values >= 3}
+    return out
+
+
+def overwritten(conn: Any, varied: dict[int, set[int]]) -> list[tuple[str, str, int]]:
+    """(table, column, rows) for each column of ``varied`` whose two or more rows now all hold
+    one value: an UPDATE that overwrote it everywhere, whatever its WHERE (round-5 red team:
+    ``UPDATE users SET email = 'redacted' WHERE id <> -42`` PASSed). The column leaves
+    ``varied``; a table LEO cannot read now is read after a later statement."""
+    out = []
+    for oid, columns in varied.items():
+        found = _distinct(conn, oid) if columns else None
+        if found is None:
+            continue
+        table, counts = found
+        for number, (column, rows, values) in counts.items():
+            if number in columns and rows >= 2 and values == 1:
+                columns.discard(number)
+                out.append((table, column, rows))
+    return out
+
+
+def _distinct(conn: Any, oid: int) -> tuple[str, dict[int, tuple[str, int, int]]] | None:
+    """The table ``oid``'s name, and per column number (name, rows, distinct values with NULL
+    as one); None when it cannot be read now (gone, locked)."""
+    import psycopg
+    from psycopg import sql
+
+    try:
+        name = conn.execute(_NAMES, ([oid],), prepare=False).fetchone()
+        columns = conn.execute(_ATTRIBUTES, (oid,), prepare=False).fetchall()
+        if not name or not columns:
+            return None
+        counts = sql.SQL(", ").join(
+            sql.SQL(
+                "count(DISTINCT {c}::text) + max(CASE WHEN {c} IS NULL THEN 1 ELSE 0 END)"
+            ).format(c=sql.SQL(column))
+            for _n, column in columns
+        )
+        query = sql.SQL("SELECT count(*), {} FROM {}").format(counts, sql.SQL(name[1]))
+        row = conn.execute(query).fetchone()
+    except psycopg.Error:
+        return None
+    rows, *values = row
+    return name[1], {
+        number: (column, rows, value or 0)
+        for (number, column), value in zip(columns, values, strict=True)
+    }
 
 
 def _value(row: int, category: str, typname: str, labels: list[str]) -> str | None:

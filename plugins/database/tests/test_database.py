@@ -446,8 +446,32 @@ def test_a_statement_that_deletes_every_row_is_caught_however_spelt(leo_repo, le
 
 
 @pytest.mark.parametrize(
+    ("sql", "column"),
+    [
+        # round-5 red team: PASSed (an email column without UNIQUE set to 'redacted'); every
+        # row overwritten, the WHERE looks bounded
+        ("update users set created_at = now() where id <> -42;\n", "created_at"),
+        ("update users set deleted_at = null where created_at < 'infinity';\n", "deleted_at"),
+        ("update users set meta = '{}' where length(email) >= 0;\n", "meta"),
+    ],
+)  # fmt: skip
+def test_a_statement_that_overwrites_a_column_in_every_row_is_caught(
+    leo_repo, leo_run, pg, sql, column
+):
+    path = "db/migrations/0002_cleanup.sql"
+    result, agent = run(leo_repo, leo_run, {path: sql}, base=ACCOUNTS)
+    found = result.assert_finding("database.unbounded-write", path=path, line=1)
+    assert f"{column} of public.users held one and the same value in all 4 rows" in found.message
+    assert agent.details["live"][0]["overwritten"] == [f"{path}:1: public.users.{column} (4 rows)"]
+    result.assert_verdict("FAIL")
+
+
+@pytest.mark.parametrize(
     "sql",
     [
+        "update users set email = lower(email) where id > 0;\n",
+        "update users set deleted_at = now() where deleted_at is null;\n",
+        "update users set active = false where created_at < '2001-01-01';\n",
         "delete from sessions where expires < now();\n",
         "delete from users where deleted_at is not null;\n",
         "delete from users where plan = 'pro' and not active;\n",
@@ -462,6 +486,7 @@ def test_hostile_twin_a_bounded_write_keeps_some_seeded_rows(leo_repo, leo_run, 
     result, agent = run(leo_repo, leo_run, {path: sql}, base=ACCOUNTS)
     result.assert_no_finding("database.unbounded-write")
     assert agent.details["live"][0]["emptied"] == []
+    assert agent.details["live"][0]["overwritten"] == []
     assert not any("on the seeded rows" in n for n in agent.details["live"][0]["notes"])
 
 
