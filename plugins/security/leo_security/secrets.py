@@ -45,8 +45,10 @@ _CWD_FILTER = "detect_secrets.filters.common.is_invalid_file"
 Hit = tuple[str, int, str, str]
 
 #: A hex string the length of a digest (MD5 … SHA-512) named as one: a published checksum
-#: (python-dateutil 2.9.0's ``"tzdata_file_sha512": "1f09…"``), not a secret.
-_DIGEST_NAME = re.compile(r"sha\d*|md5|blake2\w*|hash|digest|checksum|integrity", re.I)
+#: (python-dateutil 2.9.0's ``"tzdata_file_sha512": "1f09…"``, babel 2.19.0's
+#: ``COMMON_FILESUM = 'c704…'`` from CLDR's SHASUM512.txt), not a secret. ``sum`` counts only at
+#: the end of a word (``filesum``, ``md5sum``), never inside one (``summary``, ``consumer``).
+_DIGEST_NAME = re.compile(r"sha\d*|md5|blake2\w*|hash|digest|checksum|integrity|sum(?![a-z])", re.I)
 _SECRET_NAME = re.compile(r"secret|token|passw|pwd|api|auth|private|cred|salt|key|signing", re.I)
 _HEX = re.compile(r"\b[0-9a-fA-F]{32,}\b")
 #: The key a value is assigned to, at the end of the text before it: ``sha256 = "``,

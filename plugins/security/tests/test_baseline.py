@@ -298,3 +298,23 @@ def test_a_git_revision_id_named_as_one_is_not_a_secret(tmp_path):
     blocked = _security(tmp_path / "real", {"README.md": "x\n"}, {"pkg/settings.py": token})
     hexes = [f for f in blocked.findings if f.rule_id == "security.secrets.HexHighEntropyString"]
     assert [(f.line, f.severity) for f in hexes] == [(1, "medium"), (2, "medium")]
+
+
+def test_a_checksum_named_sum_is_not_a_secret(tmp_path):
+    """babel 2.19.0 pins the CLDR zip's SHA-512 as ``COMMON_FILESUM``; a secret's name ending in
+    ``sum`` and a hex under a name that only contains ``sum`` (``SUMMARY``) still block."""
+    sha = "c704a2baf9ce4e28f40e242f8b2fbd0123579bb2c56daaaf8a92d72abd02485a" * 2
+    pin = (
+        f"# Via https://unicode.org/Public/cldr/49/hashes/SHASUM512.txt\nCOMMON_FILESUM = '{sha}'\n"
+    )
+    run = _security(tmp_path, {"README.md": "x\n"}, {"scripts/fetch.py": pin})
+    hexes = [f for f in run.findings if f.rule_id == "security.secrets.HexHighEntropyString"]
+    assert [f.severity for f in hexes] == ["low"]
+    run.assert_verdict("PASS")
+    real = f"API_KEY_SUM = '{sha[:64]}'\nSUMMARY = '{sha[::-1][:64]}'\n"
+    blocked = _security(tmp_path / "real", {"README.md": "x\n"}, {"shop/settings.py": real})
+    lines = {
+        f.line: f.severity for f in blocked.findings if f.rule_id.startswith("security.secrets.")
+    }
+    assert lines[1] in ("high", "medium")
+    assert lines[2] == "medium"
