@@ -24,6 +24,7 @@ from leo_security import (
 from leo_security.outcome import ScanOutcome
 from leo_security.rules import RuleError, RuleSet, load
 from leo_security.settings import SecuritySettings
+from leo_security.targets import is_test_code
 
 if TYPE_CHECKING:
     from leo import Change, Finding
@@ -73,21 +74,6 @@ def _rescans(
 
 #: Scanners whose findings in test code are context by default; secrets and workflows always gate.
 _CODE_RULES = ("security.bandit.", "security.semgrep.")
-
-
-def is_test_code(path: str) -> bool:
-    """A test module as pytest collects it (``test_*.py``, ``*_test.py``, ``conftest.py``).
-
-    A directory name alone is not enough: a change could move production code into
-    ``pkg/testing/`` or ``tests/helpers.py`` and import it from there, and its findings must
-    still block.
-    """
-    name = PurePosixPath(path).name
-    return (
-        (name.startswith("test_") and name.endswith(".py"))
-        or name.endswith("_test.py")
-        or name == "conftest.py"
-    )
 
 
 def out_of_test_code(change: Change) -> set[str]:

@@ -31,7 +31,7 @@ def run(request):
     return cfg, obj
 
 
-AWS_SECRET_ACCESS_KEY = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+AWS_SECRET_ACCESS_KEY = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYq8Jw3nR5t7"
 
 
 def trusted(cmd):
