@@ -30,7 +30,8 @@ if TYPE_CHECKING:
     from leo import Change, Finding
 
 TOOLS = ("bandit", "semgrep", "secrets", "zizmor")
-#: Confidence lost per changed file no scanner could look at, and at most in all.
+#: Confidence lost per changed file no code scanner looked at, and at most in all (an unread
+#: file asks a LEAD through its requirement instead).
 UNANALYSED_PENALTY = 10
 UNANALYSED_PENALTY_MAX = 50
 
@@ -292,8 +293,12 @@ class SecurityAgent(SubAgent):
         )
         if not penalised:
             return result
+        # An unread file already holds the verdict at ESCALATE (requirement "security read
+        # every file"); costing it confidence as well turned a release of binary data into a
+        # FAIL whenever few other sub-agents ran (pytz 2026.6's 23 TZif files: 50 of 100).
+        costly = penalised - sum(1 for n in not_analysed if n.unread)
         confidence = max(
-            0, result.confidence - min(UNANALYSED_PENALTY_MAX, UNANALYSED_PENALTY * penalised)
+            0, result.confidence - min(UNANALYSED_PENALTY_MAX, UNANALYSED_PENALTY * costly)
         )
         status = result.status
         if status == "passed" and not files:
