@@ -67,6 +67,7 @@ BACKENDS = (
     "flit_scm",  # exceptiongroup
     "poetry-core",
     "pdm-backend",
+    "babel",  # mkdocs 1.6's hatch build hook compiles its translations with it
 )
 #: Fixed identity and dates, so a case's commits (and so LEO's result keys) are reproducible.
 GIT_ENV = {
@@ -285,7 +286,18 @@ def _fetch_env(cache: Path) -> Path:
     if not marker.exists() or marker.read_text() != wanted:  # rebuilt when the list grows
         subprocess.run([sys.executable, "-m", "venv", "--clear", str(env)], check=True)
         subprocess.run(
-            [str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check", *BACKENDS],
+            # -U: the venv's own setuptools (65.5 on Python 3.11) cannot read a PEP 639 licence
+            # (pymysql 1.2.4, sqlalchemy-utils 0.43.0), and "setuptools" alone keeps it.
+            [
+                str(python),
+                "-m",
+                "pip",
+                "install",
+                "-q",
+                "-U",
+                "--disable-pip-version-check",
+                *BACKENDS,
+            ],
             check=True,
         )
         marker.write_text(wanted)

@@ -162,6 +162,33 @@ def test_tests_packages_have_no_public_api(leo_repo, leo_run):
     assert "api_packages" not in run.agent("design").details
 
 
+def test_test_modules_of_a_package_named_otherwise_have_no_public_api(leo_repo, leo_run):
+    """celery 5.7.0 and django-celery-results 2.6.0 keep their tests in a package ``t/``: a
+    removed ``t/integration/test_*.py`` or a test class's ``setup`` asked a LEAD. The same
+    removal in the package's own module, of a function named ``test_*``, still asks."""
+    tests = "class test_CacheBackend:\n    def setup(self):\n        pass\n"
+    base = {
+        "t/__init__.py": "",
+        "t/unit/__init__.py": "",
+        "t/unit/test_cache.py": tests,
+        "t/unit/test_gone.py": "def test_a():\n    pass\n",
+        "t/unit/conftest.py": "def app():\n    pass\n",
+        "shop/__init__.py": "",
+        "shop/db.py": "def test_connection():\n    pass\n\n\ndef query():\n    pass\n",
+    }
+    head = {
+        "t/unit/test_cache.py": "class test_CacheBackend:\n    pass\n",
+        "t/unit/test_gone.py": None,
+        "t/unit/conftest.py": "",
+        "shop/db.py": "def query():\n    pass\n",
+    }
+    run = leo_run(leo_repo(base=base, head=head).change(), [DesignAgent])
+    assert [m for _, _, m in _api(run)] == [
+        "public function shop.db.test_connection was removed or renamed"
+    ]
+    assert run.agent("design").details["api_packages"] == ["shop", "t"]
+
+
 def test_minor_bump_before_1_0_declares_the_breaks(leo_repo, leo_run):
     repo = leo_repo(
         base={"app/__init__.py": '__version__ = "0.3.1"\n', "app/core.py": CORE},

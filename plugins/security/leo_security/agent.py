@@ -24,12 +24,14 @@ from leo_security import (
 from leo_security.outcome import ScanOutcome
 from leo_security.rules import RuleError, RuleSet, load
 from leo_security.settings import SecuritySettings
+from leo_security.targets import is_test_code
 
 if TYPE_CHECKING:
     from leo import Change, Finding
 
 TOOLS = ("bandit", "semgrep", "secrets", "zizmor")
-#: Confidence lost per changed file no scanner could look at, and at most in all.
+#: Confidence lost per changed file no code scanner looked at, and at most in all (an unread
+#: file asks a LEAD through its requirement instead).
 UNANALYSED_PENALTY = 10
 UNANALYSED_PENALTY_MAX = 50
 
@@ -73,21 +75,6 @@ def _rescans(
 
 #: Scanners whose findings in test code are context by default; secrets and workflows always gate.
 _CODE_RULES = ("security.bandit.", "security.semgrep.")
-
-
-def is_test_code(path: str) -> bool:
-    """A test module as pytest collects it (``test_*.py``, ``*_test.py``, ``conftest.py``).
-
-    A directory name alone is not enough: a change could move production code into
-    ``pkg/testing/`` or ``tests/helpers.py`` and import it from there, and its findings must
-    still block.
-    """
-    name = PurePosixPath(path).name
-    return (
-        (name.startswith("test_") and name.endswith(".py"))
-        or name.endswith("_test.py")
-        or name == "conftest.py"
-    )
 
 
 def out_of_test_code(change: Change) -> set[str]:
@@ -306,8 +293,12 @@ class SecurityAgent(SubAgent):
         )
         if not penalised:
             return result
+        # An unread file already holds the verdict at ESCALATE (requirement "security read
+        # every file"); costing it confidence as well turned a release of binary data into a
+        # FAIL whenever few other sub-agents ran (pytz 2026.6's 23 TZif files: 50 of 100).
+        costly = penalised - sum(1 for n in not_analysed if n.unread)
         confidence = max(
-            0, result.confidence - min(UNANALYSED_PENALTY_MAX, UNANALYSED_PENALTY * penalised)
+            0, result.confidence - min(UNANALYSED_PENALTY_MAX, UNANALYSED_PENALTY * costly)
         )
         status = result.status
         if status == "passed" and not files:

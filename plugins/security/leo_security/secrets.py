@@ -20,6 +20,7 @@ import anyio.to_thread
 from leo import Finding, ToolNotFoundError, parse_python, run_git
 from leo_security import suppressions
 from leo_security.outcome import ScanOutcome, Severity
+from leo_security.targets import is_test_code
 
 if TYPE_CHECKING:
     from leo import Change
@@ -45,8 +46,10 @@ _CWD_FILTER = "detect_secrets.filters.common.is_invalid_file"
 Hit = tuple[str, int, str, str]
 
 #: A hex string the length of a digest (MD5 … SHA-512) named as one: a published checksum
-#: (python-dateutil 2.9.0's ``"tzdata_file_sha512": "1f09…"``), not a secret.
-_DIGEST_NAME = re.compile(r"sha\d*|md5|blake2\w*|hash|digest|checksum|integrity", re.I)
+#: (python-dateutil 2.9.0's ``"tzdata_file_sha512": "1f09…"``, babel 2.19.0's
+#: ``COMMON_FILESUM = 'c704…'`` from CLDR's SHASUM512.txt), not a secret. ``sum`` counts only at
+#: the end of a word (``filesum``, ``md5sum``), never inside one (``summary``, ``consumer``).
+_DIGEST_NAME = re.compile(r"sha\d*|md5|blake2\w*|hash|digest|checksum|integrity|sum(?![a-z])", re.I)
 _SECRET_NAME = re.compile(r"secret|token|passw|pwd|api|auth|private|cred|salt|key|signing", re.I)
 _HEX = re.compile(r"\b[0-9a-fA-F]{32,}\b")
 #: The key a value is assigned to, at the end of the text before it: ``sha256 = "``,
@@ -65,6 +68,15 @@ PLACEHOLDERS = frozenset(
     {"pass", "password", "passwd", "pwd", "pw", "secret", "changeme", "example", "test",
      "xxx", "xxxx", "***", "****", "foo", "bar", "baz", "p", "s"}
 )  # fmt: skip
+#: AWS's documentation credentials (``AKIAIOSFODNN7EXAMPLE``, ``wJalrXUtnFEMI/…/bPxRfiCYEXAMPLEKEY``
+#: and session tokens with ``EXAMPLE`` in them), which botocore-based tests copy (kombu 5.7.0's
+#: SQS tests): no live key. Every long quoted token on the line must carry the upper-case marker,
+#: so a real secret beside an example on one line still counts.
+_LONG_QUOTED = re.compile(r"[\"']([^\"'\s]{16,})[\"']")
+#: The quoted values assigned on a line (``password='password'``, ``"password": "x"``).
+_ASSIGNED = re.compile(r"[:=]\s*[\"']([^\"']*)[\"']")
+#: ``scheme://user:password@host`` with a loopback host.
+_LOCAL_AUTH = re.compile(r"://([^\s:/@]+):([^\s:/@]+)@(?:localhost|127\.0\.0\.1|\[::1\])[:/\s'\"]")
 #: Directories that hold test fixtures: a private key there asks a LEAD instead of failing.
 _TEST_DIRS = frozenset({"tests", "test", "testing", "testdata", "test_data", "fixtures"})
 
@@ -276,8 +288,15 @@ def calibrate(findings: list[Finding], contents: dict[str, bytes]) -> list[Findi
     * basic-auth credentials whose password is a placeholder word (``user:pass@``): ``low``;
     * a private key under a test-fixture directory (requests 2.32 ships ``tests/certs/``):
       ``medium``, so a LEAD confirms it is a throwaway test key; it never passes silently;
-    * a secret-named value in a test directory (django-oauth-toolkit 2.4.0's tests name a
-      made-up client secret ``CLEARTEXT_SECRET``): ``medium`` likewise.
+    * a secret-named value in a test directory or test module (django-oauth-toolkit 2.4.0's
+      tests name a made-up client secret ``CLEARTEXT_SECRET``; celery and kombu keep theirs in
+      ``t/unit/test_*.py``): ``medium`` likewise;
+    * a quoted value with AWS's ``EXAMPLE`` marker (its documentation keys): ``low``;
+    * a secret keyword whose value is a placeholder word (``password='password'`` in celery
+      5.7.0's docs): ``low``;
+    * basic-auth credentials to a loopback host whose password is the user name
+      (``amqp://guest:guest@localhost//``, ``postgres:postgres@127.0.0.1``: a local service's
+      default, kombu 5.7.0's README and tests): ``low``.
     """
     out = []
     texts: dict[str, list[str]] = {}
@@ -286,8 +305,14 @@ def calibrate(findings: list[Finding], contents: dict[str, bytes]) -> list[Findi
         note = None
         if f.rule_id == "security.secrets.HexHighEntropyString" and _is_digest(line):
             severity, note = "low", "a published digest or revision id named as one, not a secret"
+        elif _example(line):
+            severity, note = "low", "an EXAMPLE value, as AWS's documentation credentials are"
         elif f.rule_id == "security.secrets.BasicAuthDetector" and _placeholder(line):
             severity, note = "low", "the password is a placeholder word"
+        elif f.rule_id == "security.secrets.BasicAuthDetector" and _local_default(line):
+            severity, note = "low", "a loopback service's default: the password is the user name"
+        elif f.rule_id == "security.secrets.KeywordDetector" and _placeholder_value(line):
+            severity, note = "low", "the value is a placeholder word"
         elif f.rule_id == "security.secrets.PrivateKeyDetector" and _in_tests(f.path or ""):
             severity, note = (
                 "medium",
@@ -337,8 +362,23 @@ def _placeholder(line: str) -> bool:
     return bool(found) and all(p.lower() in PLACEHOLDERS for p in found)
 
 
+def _local_default(line: str) -> bool:
+    found = _LOCAL_AUTH.findall(line)
+    return bool(found) and all(user == password for user, password in found)
+
+
+def _placeholder_value(line: str) -> bool:
+    values = _ASSIGNED.findall(line)
+    return bool(values) and all(v.lower() in PLACEHOLDERS for v in values)
+
+
+def _example(line: str) -> bool:
+    tokens = _LONG_QUOTED.findall(line)
+    return bool(tokens) and all("EXAMPLE" in t for t in tokens)
+
+
 def _in_tests(path: str) -> bool:
-    return bool(_TEST_DIRS & set(PurePosixPath(path).parts[:-1]))
+    return bool(_TEST_DIRS & set(PurePosixPath(path).parts[:-1])) or is_test_code(path)
 
 
 async def _diff(change: Change, paths: list[str]) -> str:

@@ -330,3 +330,65 @@ def test_a_git_revision_id_named_as_one_is_not_a_secret(tmp_path):
     blocked = _security(tmp_path / "real", {"README.md": "x\n"}, {"pkg/settings.py": token})
     hexes = [f for f in blocked.findings if f.rule_id == "security.secrets.HexHighEntropyString"]
     assert [(f.line, f.severity) for f in hexes] == [(1, "medium"), (2, "medium")]
+
+
+def test_a_checksum_named_sum_is_not_a_secret(tmp_path):
+    """babel 2.19.0 pins the CLDR zip's SHA-512 as ``COMMON_FILESUM``; a secret's name ending in
+    ``sum`` and a hex under a name that only contains ``sum`` (``SUMMARY``) still block."""
+    sha = "c704a2baf9ce4e28f40e242f8b2fbd0123579bb2c56daaaf8a92d72abd02485a" * 2
+    pin = (
+        f"# Via https://unicode.org/Public/cldr/49/hashes/SHASUM512.txt\nCOMMON_FILESUM = '{sha}'\n"
+    )
+    run = _security(tmp_path, {"README.md": "x\n"}, {"scripts/fetch.py": pin})
+    hexes = [f for f in run.findings if f.rule_id == "security.secrets.HexHighEntropyString"]
+    assert [f.severity for f in hexes] == ["low"]
+    run.assert_verdict("PASS")
+    real = f"API_KEY_SUM = '{sha[:64]}'\nSUMMARY = '{sha[::-1][:64]}'\n"
+    blocked = _security(tmp_path / "real", {"README.md": "x\n"}, {"shop/settings.py": real})
+    lines = {
+        f.line: f.severity for f in blocked.findings if f.rule_id.startswith("security.secrets.")
+    }
+    assert lines[1] in ("high", "medium")
+    assert lines[2] == "medium"
+
+
+def test_documentation_credentials_are_not_secrets(tmp_path):
+    """kombu 5.7.0: AWS's documentation keys in its SQS tests, a ``guest:guest@localhost``
+    connection in its README, ``password='password'`` in celery's docs; secret-named values in
+    ``t/unit/test_*.py`` ask a LEAD like those under ``tests/``. The same detectors on a real
+    key beside an example, a real password beside a placeholder, default credentials to a
+    remote host and a real password to a local one still block."""
+    head = {
+        "t/unit/SQS/conftest.py": (
+            "CREDS = {\n"
+            "    'AccessKeyId': 'AKIAIOSFODNN7EXAMPLE',\n"
+            "    'SecretAccessKey': 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY',\n"
+            "}\n"
+        ),
+        "docs/pgmq.py": "conninfo = dict(\n    password='password',\n)\n",
+        "README.rst": "with Connection('amqp://guest:guest@localhost//') as conn:\n",
+        "t/unit/test_consumer.py": "INFO = {\n    'password': 'supersecret',\n}\n",
+    }
+    run = _security(tmp_path, {"README.md": "x\n"}, head)
+    got = {(f.path, f.rule_id): f.severity for f in run.findings}
+    assert got[("t/unit/SQS/conftest.py", "security.secrets.AWSKeyDetector")] == "low"
+    assert {s for (p, _), s in got.items() if p == "t/unit/SQS/conftest.py"} == {"low"}
+    assert got[("docs/pgmq.py", "security.secrets.KeywordDetector")] == "low"
+    assert got[("README.rst", "security.secrets.BasicAuthDetector")] == "low"
+    assert got[("t/unit/test_consumer.py", "security.secrets.KeywordDetector")] == "medium"
+    run.assert_verdict("CONDITIONAL_PASS")
+    real = {
+        "shop/aws.py": 'KEYS = ("AKIAQ4WZLMHXJ5RTVK3P", "AKIAIOSFODNN7EXAMPLE")\n',
+        "shop/db.py": "connect(password='Xq9vTz2mLp7w', user='test')\n",
+        "shop/mq.py": "URL = 'amqp://admin:admin@mq.example.com//'\n",
+        "shop/pg.py": "URL = 'postgres://postgres:S3cr3tXq9@localhost/db'\n",
+        "shop/models.py": "INFO = {\n    'password': 'supersecret',\n}\n",
+    }
+    blocked = _security(tmp_path / "real", {"README.md": "x\n"}, real)
+    got = {(f.path, f.rule_id): f.severity for f in blocked.findings}
+    assert got[("shop/aws.py", "security.secrets.AWSKeyDetector")] == "critical"
+    assert got[("shop/db.py", "security.secrets.KeywordDetector")] == "high"
+    assert got[("shop/mq.py", "security.secrets.BasicAuthDetector")] == "high"
+    assert got[("shop/pg.py", "security.secrets.BasicAuthDetector")] == "high"
+    assert got[("shop/models.py", "security.secrets.KeywordDetector")] == "high"
+    blocked.assert_verdict("FAIL")

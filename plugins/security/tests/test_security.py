@@ -31,7 +31,7 @@ def run(request):
     return cfg, obj
 
 
-AWS_SECRET_ACCESS_KEY = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+AWS_SECRET_ACCESS_KEY = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYq8Jw3nR5t7"
 
 
 def trusted(cmd):
@@ -534,7 +534,8 @@ def test_files_no_scanner_could_read_are_listed_with_reasons(tmp_path):
     assert "no code scanner" in reasons["main.go"]
     assert reasons["old.txt"] == "deleted by the change"
     assert agent.analysed.files == ("notes.md",)
-    assert agent.confidence == 70  # three unanalysed files at the head, 10 points each
+    # main.go costs 10 points; the two unread files ask a LEAD (their requirement) instead
+    assert agent.confidence == 90
 
 
 def test_files_without_added_lines_are_scanned_without_a_crash(tmp_path):

@@ -300,3 +300,32 @@ def test_cython_is_code_and_python_where_it_parses(tmp_path):
     not_analysed = {n.path: n.reason for n in result.agent("security").analysed.not_analysed}
     assert "no code scanner covers" in not_analysed["shop/_fast.pyx"]
     result.assert_finding("security.bandit.B602", path="shop/_plain.pyx", line=5)
+
+
+TZIF = b"TZif2\x00\x00\x00" + bytes(range(256))
+
+
+def test_a_release_of_binary_data_asks_a_lead_and_does_not_fail(tmp_path):
+    """pytz 2026.6 changed 23 TZif files: each cost 10 confidence on top of holding the verdict
+    at ESCALATE, so with one other sub-agent the release FAILed (confidence 75). Unread files
+    ask a LEAD; the same binaries beside a real defect still FAIL."""
+    base = {"README.md": "x\n"} | {f"tz/zoneinfo/Z{i}": TZIF for i in range(6)}
+    head = {f"tz/zoneinfo/Z{i}": TZIF + bytes([i]) for i in range(6)} | {"tz/parse.py": CLEAN}
+    result = run_agents(
+        make_repo(tmp_path / "r", base, head).change(), [SecurityAgent], config=FAST
+    )
+    result.assert_verdict("ESCALATE")
+    _assert_at_best_escalate(result, "tz/zoneinfo/Z0")
+    assert result.agent("security").confidence == 100
+    only = {f"tz/zoneinfo/Z{i}": TZIF + bytes([i]) for i in range(6)}
+    binary = run_agents(
+        make_repo(tmp_path / "b", base, only).change(), [SecurityAgent], config=FAST
+    )
+    binary.assert_verdict("ESCALATE")
+    assert binary.agent("security").status == "warned"  # nothing read: never a silent pass
+    defect = head | {"tz/run.py": SHELL}
+    failed = run_agents(
+        make_repo(tmp_path / "d", base, defect).change(), [SecurityAgent], config=FAST
+    )
+    failed.assert_verdict("FAIL")
+    _assert_at_best_escalate(failed, "tz/zoneinfo/Z0")
