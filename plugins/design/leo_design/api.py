@@ -615,26 +615,40 @@ def _same_use(breakage: Any, old: Any) -> str | None:
 
 
 def _same_default(breakage: Any, old: Any) -> str | None:
-    """Why a default that changed from ``None`` gives callers the same value: the base's
-    function began by replacing ``None`` with exactly the new default (tomlkit 0.12.5:
-    ``array(raw=None)`` with ``if raw is None: raw = "[]"`` became ``array(raw="[]")``)."""
+    """Why a default that changed to or from ``None`` gives callers the same value: the side
+    whose default is ``None`` begins by putting exactly the other side's default in its place
+    (tomlkit 0.12.5: ``array(raw=None)`` with ``if raw is None: raw = "[]"`` became
+    ``array(raw="[]")``; python-multipart's ``{}`` default became ``None`` and ``{}`` inside)."""
     name = breakage.old_value.name
-    if str(breakage.old_value.default) != "None":
+    was, now = str(breakage.old_value.default), str(breakage.new_value.default)
+    if was == "None":
+        side, value, where = old.modules_collection, now, "the base"
+    elif now == "None":
+        side, value, where = None, was, "the head"
+    else:
         return None
-    new_default = _expression(breakage.new_value.default)
+    default = _expression(value)
     try:
-        function = old.modules_collection[breakage.obj.path]
+        function = breakage.obj if side is None else side[breakage.obj.path]
         tree = parse_python(textwrap.dedent(_source(function)))
     except Exception:  # griffe cannot find it at the base, or its lines do not parse alone
         return None
+    if default is None or not _replaces_none(tree, name, default):
+        return None
+    return f"{where} replaced a None {name!r} with {ast.unparse(default)} first thing"
+
+
+def _replaces_none(tree: ast.Module, name: str, default: ast.expr) -> bool:
+    """Whether the function ``tree`` holds first reads ``name`` in ``if name is None: name =
+    default`` (no ``else``, nothing more in the branch)."""
     body = tree.body[0].body if tree.body and isinstance(tree.body[0], _FUNCTIONS) else []
     if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
         body = body[1:]  # the docstring
     first = next((s for s in body if _reads(s, name)), None)
-    if new_default is None or not isinstance(first, ast.If) or first.orelse:
-        return None
+    if not isinstance(first, ast.If) or first.orelse:
+        return False
     test, assigned = first.test, first.body
-    if not (
+    return (
         isinstance(test, ast.Compare)
         and _is_name(test.left, name)
         and [type(o) for o in test.ops] == [ast.Is]
@@ -643,10 +657,8 @@ def _same_default(breakage: Any, old: Any) -> str | None:
         and len(assigned) == 1
         and isinstance(assigned[0], ast.Assign)
         and [_is_name(t, name) for t in assigned[0].targets] == [True]
-        and ast.dump(assigned[0].value) == ast.dump(new_default)
-    ):
-        return None
-    return f"the base replaced a None {name!r} with {ast.unparse(new_default)} first thing"
+        and ast.dump(assigned[0].value) == ast.dump(default)
+    )
 
 
 _FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)

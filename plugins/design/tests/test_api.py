@@ -794,3 +794,24 @@ def test_a_module_that_could_never_be_imported_is_no_api_to_remove(
     if not removed:
         (why,) = [w for w in run.agent("design").details["api_not_breaks"] if "lib.common" in w]
         assert "could never be imported at the base" in why and "`_escapes`" in why
+
+
+@pytest.mark.parametrize(
+    ("head_body", "changed"),
+    [
+        # python-multipart: a mutable default made None and put in place inside
+        ("    if config is None:\n        config = {}\n", False),
+        # hostile twins: another value in its place, or none at all
+        ("    if config is None:\n        config = []\n", True),
+        ("    config = config or {}\n", True),
+    ],
+)
+def test_a_default_made_none_and_put_in_place_inside_is_the_same_default(
+    leo_repo, leo_run, head_body, changed
+):
+    base = "def parse(data, config={}):\n    return dict(config, data=data)\n"
+    head = f"def parse(data, config=None):\n{head_body}    return dict(config, data=data)\n"
+    repo = leo_repo(base={"app/__init__.py": "", "app/form.py": base}, head={"app/form.py": head})
+    run = leo_run(repo.change(), [DesignAgent])
+    found = [f for f in run.findings if f.rule_id == "design.api.parameter-default"]
+    assert bool(found) == changed
