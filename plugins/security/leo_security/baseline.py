@@ -22,6 +22,7 @@ import contextlib
 import copy
 import difflib
 import re
+from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -258,7 +259,15 @@ async def hold_the_line(
     # Findings in untouched lines are old by definition: they use up the base's copies first,
     # so a change that adds a second copy of an old problem still introduces one. Exact code
     # matches first, then the same rule in the same function (whose code the change edited).
-    unmatched = list(base_items)
+    # Each finding takes the first base copy not yet taken, looked up by key, not compared
+    # with every base finding in turn: 17,811 findings (redis 8.2.0's count) against 12,000
+    # base ones took 32 s pair by pair.
+    copies: dict[tuple[bool, object], deque[int]] = {}
+    for n, b in enumerate(base_items):
+        copies.setdefault((False, b.exact), deque()).append(n)
+        if b.scope is not None:
+            copies.setdefault((True, b.scope), deque()).append(n)
+    taken: set[int] = set()
     order = sorted(range(len(keyed)), key=lambda i: keyed[i][0].on_changed_line)
     matched: dict[int, str] = {}
     for by_scope in (False, True):
@@ -266,12 +275,13 @@ async def hold_the_line(
             key = keyed[i][1]
             if i in matched or key is None or (by_scope and key.scope is None):
                 continue
-            for n, b in enumerate(unmatched):
-                if (b.scope == key.scope) if by_scope else (b.exact == key.exact):
-                    del unmatched[n]
-                    scope = key.scope[3] if key.scope else ""
-                    matched[i] = SCOPE_NOTE.format(scope=f"`{scope}`") if by_scope else NOTE
-                    break
+            queue = copies.get((by_scope, key.scope if by_scope else key.exact), deque())
+            while queue and queue[0] in taken:
+                queue.popleft()
+            if queue:
+                taken.add(queue.popleft())
+                scope = key.scope[3] if key.scope else ""
+                matched[i] = SCOPE_NOTE.format(scope=f"`{scope}`") if by_scope else NOTE
     out, old = [], 0
     for i, (f, _key) in enumerate(keyed):
         if f.on_changed_line and i in matched:
