@@ -5,6 +5,7 @@ exactly as the one the sub-agents use."""
 
 from __future__ import annotations
 
+import secrets
 import subprocess
 
 import anyio
@@ -51,7 +52,8 @@ def test_missing_tool_is_a_clear_error(run):
 
 
 def test_timeout_kills_the_tool_and_its_grandchildren(run):
-    marker = "sleep 3599"
+    # a marker of this run alone: the other parametrisation may be running on another worker
+    marker = f"sleep 3599.{secrets.randbelow(10**6):06d}"
     result = run(["sh", "-c", f"{marker} & {marker}"], timeout=0.5)
     assert result.timed_out and result.returncode is None
     ps = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
@@ -59,7 +61,7 @@ def test_timeout_kills_the_tool_and_its_grandchildren(run):
 
 
 def test_a_daemon_left_behind_does_not_hold_the_call(run):
-    marker = "sleep 3598"
+    marker = f"sleep 3598.{secrets.randbelow(10**6):06d}"
     result = run(["sh", "-c", f"({marker} &) ; echo done"], timeout=30)
     assert result.returncode == 0 and result.stdout == b"done\n"
     ps = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
