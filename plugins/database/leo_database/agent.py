@@ -337,25 +337,27 @@ def _emptied_findings(runs: list[LiveRun], static: list[Finding]) -> list[Findin
     }
     out = []
     for run in runs:
-        for gone in run.emptied:
-            if (gone.path, gone.line) in said:
-                continue
-            message = (
-                f"on PostgreSQL {run.version}, every row of {gone.name} was gone after "
-                f"{gone.path}:{gone.line}: all {gone.rows} rows LEO put in it before the change, "
-                "made to differ, whatever the WHERE says"
+        seen = [
+            (gone.path, gone.line, f"every row of {gone.name} was gone after {gone.path}:"
+             f"{gone.line}: all {gone.rows} rows LEO put in it before the change, made to differ")
+            for gone in run.emptied
+        ] + [
+            (same.path, same.line, f"{same.column} of {same.name} held one and the same value in "
+             f"all {same.rows} rows after {same.path}:{same.line}: the rows LEO put in it before "
+             "the change held different values, so the statement overwrote the column in every "
+             "row")
+            for same in run.overwritten
+        ]  # fmt: skip
+        out += [
+            finding(
+                "database.unbounded-write",
+                f"on PostgreSQL {run.version}, {what}, whatever the WHERE says",
+                path,
+                line,
             )
-            out.append(finding("database.unbounded-write", message, gone.path, gone.line))
-        for same in run.overwritten:
-            if (same.path, same.line) in said:
-                continue
-            message = (
-                f"on PostgreSQL {run.version}, {same.column} of {same.name} held one and the "
-                f"same value in all {same.rows} rows after {same.path}:{same.line}: the rows LEO "
-                "put in it before the change held different values, so the statement overwrote "
-                "the column in every row, whatever the WHERE says"
-            )
-            out.append(finding("database.unbounded-write", message, same.path, same.line))
+            for path, line, what in seen
+            if (path, line) not in said
+        ]
     return out
 
 
