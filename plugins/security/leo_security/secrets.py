@@ -17,10 +17,9 @@ from typing import TYPE_CHECKING, Any
 
 import anyio.to_thread
 
-from leo import Finding, ToolNotFoundError, parse_python, run_git
+from leo import Finding, ToolNotFoundError, is_test_module, parse_python, run_git
 from leo_security import suppressions
 from leo_security.outcome import ScanOutcome, Severity
-from leo_security.targets import is_test_code
 
 if TYPE_CHECKING:
     from leo import Change
@@ -378,7 +377,7 @@ def _example(line: str) -> bool:
 
 
 def _in_tests(path: str) -> bool:
-    return bool(_TEST_DIRS & set(PurePosixPath(path).parts[:-1])) or is_test_code(path)
+    return bool(_TEST_DIRS & set(PurePosixPath(path).parts[:-1])) or is_test_module(path)
 
 
 async def _diff(change: Change, paths: list[str]) -> str:
