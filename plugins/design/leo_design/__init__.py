@@ -260,7 +260,7 @@ def _scan_one(
     base_fns = _functions_or_none(f.path, base)
     scan.analysed.append(f.path)
     scan.functions += len(head_fns)
-    scan.findings += complexity_findings(f.path, base_fns, head_fns, f, settings)
+    scan.findings += complexity_findings(f.path, base_fns, head_fns, f, settings, (base, head))
     scan.findings += function_size_findings(f.path, base_fns, head_fns, f, settings)
     scan.findings += file_size_findings(f.path, base, head, settings)
     if f.path.endswith(".py"):

@@ -74,6 +74,44 @@ def test_growth_beyond_the_step_across_the_limit_still_blocks(
     assert [f.rule_id for f in run.findings] == ["design.complexity-growth"]
 
 
+def test_a_complex_function_renamed_in_its_file_is_judged_by_its_growth(leo_repo, leo_run, branchy):
+    """babel 2.19.0 renamed ``unquote_string`` to ``_unquote_string`` and gave it one more
+    escape: "new with cyclomatic complexity 16" asked a LEAD about code it had for years."""
+    repo = leo_repo(
+        base={"logic.py": "def one():\n    return 1\n\n\n" + branchy("unquote", 14)},
+        head={"logic.py": "def one():\n    return 1\n\n\n" + branchy("_unquote", 16)},
+    )
+    run = leo_run(repo.change(), [DesignAgent])
+    [finding] = run.findings
+    assert (finding.rule_id, finding.severity) == ("design.complexity", "info")
+    assert "_unquote (renamed from unquote) grew from cyclomatic complexity 14 to 16" in (
+        finding.message
+    )
+    run.assert_verdict("PASS")
+
+
+def test_hostile_twin_a_rename_that_grows_past_the_step_or_a_new_body_still_blocks(
+    leo_repo, leo_run, branchy
+):
+    # Renamed and grown by more than the step: growth, as without the rename.
+    repo = leo_repo(
+        base={"logic.py": branchy("unquote", 9)},
+        head={"logic.py": branchy("_unquote", 16)},
+    )
+    run = leo_run(repo.change(), [DesignAgent])
+    finding = run.assert_finding("design.complexity-growth", path="logic.py")
+    assert "_unquote (renamed from unquote) grew from cyclomatic complexity 9 to 16" in (
+        finding.message
+    )
+    # A removed function is no cover for a different new one in its place.
+    other = branchy("classify", 16).replace("return", "yield")
+    repo = leo_repo(base={"logic.py": branchy("unquote", 14)}, head={"logic.py": other})
+    run = leo_run(repo.change(), [DesignAgent])
+    finding = run.assert_finding("design.complexity", path="logic.py")
+    assert "classify is new with cyclomatic complexity 16" in finding.message
+    assert finding.severity == "medium"
+
+
 @pytest.mark.parametrize(("was", "now", "severity"), [(30, 40, "medium"), (18, 24, "high")])
 def test_growth_beyond_the_step_fails_only_when_the_change_crosses_fail_complexity(
     leo_repo, leo_run, branchy, was, now, severity
