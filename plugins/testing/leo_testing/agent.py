@@ -369,8 +369,8 @@ async def _collected_at_base(
     async with _checkout(change, "base") as tree:
         _versions(tree, generated)
         sandbox = Sandbox.create(settings, tmp / "base-collect")
-        argv = ("--collect-only", *base.named_tests)
-        done = await _run_once(tree, settings, sandbox, env, command, argv, False)
+        argv = (*command, "--collect-only", *base.named_tests)
+        done = await _run_once(tree, settings, sandbox, env, argv, (), False)
     record = observer.read_record(done.observer)
     if done.result.timed_out or not record.finished:
         return None
