@@ -169,6 +169,25 @@ def test_maintainability_index_falling_below_the_minimum_is_a_finding(
     assert "minimum 60" in finding.message
 
 
+@pytest.mark.parametrize(
+    ("path", "severity", "verdict"),
+    [
+        # docopt-ng 0.9.0's new tests/test_docopt.py: every assert counts as a branch
+        ("tests/test_logic.py", "low", "PASS"),
+        # the same module outside test code still asks a LEAD
+        ("logic_tests.py", "medium", "CONDITIONAL_PASS"),
+    ],
+)
+def test_a_test_module_under_the_maintainability_minimum_never_gates(
+    leo_repo, leo_run, branchy, design_config, path, severity, verdict
+):
+    head = branchy("check_classify", 9) + branchy("check_sort", 9)
+    repo = leo_repo(head={path: head})
+    run = leo_run(repo.change(), [DesignAgent], config=design_config(min_maintainability=60))
+    assert run.assert_finding("design.maintainability", path=path).severity == severity
+    run.assert_verdict(verdict)
+
+
 def test_unparsable_python_is_reported_not_silently_passed(leo_repo, leo_run):
     repo = leo_repo(head={"broken.py": "def f(:\n    pass\n", "notes.txt": "hello\n"})
     result = leo_run(repo.change(), [DesignAgent]).agent("design")
