@@ -226,6 +226,15 @@ def test_touching_an_already_complex_function_is_context_not_a_finding(leo_repo,
     run.assert_verdict("PASS")
 
 
+def test_a_touched_complex_function_that_did_not_grow_is_not_said_to_have_grown(
+    leo_repo, leo_run, branchy
+):
+    head = branchy("classify", 38).replace("return -1", "return -2")
+    repo = leo_repo(base={"logic.py": branchy("classify", 38)}, head={"logic.py": head})
+    context = leo_run(repo.change(), [DesignAgent]).assert_finding("design.complexity")
+    assert context.message.startswith("classify kept cyclomatic complexity 38;")
+
+
 def test_growth_beyond_the_step_of_an_already_complex_function_is_a_finding(
     leo_repo, leo_run, branchy, design_config
 ):
