@@ -144,6 +144,8 @@ def _judge(
         )
         return _finding("design.complexity", "low", message, path, f)
     if f.complexity > limit:
+        if f.complexity == was:  # touched, not grown (tinycss2 1.3.0's 52-branch tokenizer)
+            grew = f"{name} kept cyclomatic complexity {was}"
         message = f"{grew}; it was already over the limit of {limit} at the base"
         return _finding("design.complexity", "info", message, path, f, on_change=False)
     return None
@@ -174,7 +176,9 @@ def _finding(
 def maintainability_findings(
     path: str, base: float | None, head: float | None, settings: DesignSettings
 ) -> list[Finding]:
-    """Findings for a Python module whose maintainability index the change lowered."""
+    """Findings for a Python module whose maintainability index the change lowered. In test
+    code at most ``low``, as for complexity: the index counts every ``assert`` as a branch
+    (docopt-ng 0.9.0's new 1,100-line ``tests/test_docopt.py`` scored 10.6)."""
     if head is None or (base is not None and head >= base):
         return []
     before = f"{base:.1f}" if base is not None else "none (new file)"
@@ -182,13 +186,15 @@ def maintainability_findings(
         base is None
         or (base >= settings.min_maintainability and base - head >= MAINTAINABILITY_STEP)
     ):
+        test = is_test(path)
         return [
             Finding(
                 rule_id="design.maintainability",
-                severity="medium",
+                severity="low" if test else "medium",
                 message=(
                     f"maintainability index fell to {head:.1f} from {before} "
                     f"(minimum {settings.min_maintainability:g})"
+                    + (" [test code: every assert counts as a branch]" if test else "")
                 ),
                 path=path,
                 fix="split the module or its largest functions",
