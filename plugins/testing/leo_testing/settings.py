@@ -41,7 +41,10 @@ DEFAULT_COMMAND = (
     "-W", "ignore::pytest.PytestDeprecationWarning",
 )  # fmt: skip
 DEFAULT_RERUN = (
-    "{python}", "-m", "pytest", "-q",
+    # ``-v`` as in the command: a re-run must look like the run it checks (pytest-mock 3.13.0's
+    # test helper reads ``-v`` from ``sys.argv``; a quiet re-run at the base passed what the
+    # verbose runs failed, so the failure looked the change's)
+    "{python}", "-m", "pytest", "-v",
     "-p", "no:cacheprovider",
     "-o", "junit_family=xunit1",
     "--continue-on-collection-errors",

@@ -226,14 +226,16 @@ def test_a_module_neither_end_can_import_does_not_stop_the_base_from_holding_the
 
 
 #: A test whose outcome depends on which of LEO's runs it is in (as a timing test's depends on
-#: the load): the head's run measures coverage, the base pass does not, its re-run is quiet.
+#: the load): the head's run measures coverage, the base pass does not, its re-run names the
+#: test it re-runs.
 BY_RUN = """import sys
 
 from calc import add
 
 
 def test_counted():
-    head, rerun = any(a.startswith("--cov") for a in sys.argv), "-q" in sys.argv
+    head = any(a.startswith("--cov") for a in sys.argv)
+    rerun = any(a.endswith("::test_counted") for a in sys.argv)
     assert {passes}
 """
 
@@ -268,7 +270,10 @@ def test_a_rewritten_test_whose_code_behaves_only_when_re_run_is_no_flake(leo_re
     # The attack on the flaky rule: the head's code is right only in a quiet re-run, and the
     # change loosened the test so its own run passes. It is judged as the rewritten test it is
     # (the check it failed on is gone: a LEAD decides), never waved through as a flake.
-    sneaky = "import sys\n\n\ndef add(a, b):\n    return a + b if '-q' in sys.argv else a - b\n"
+    sneaky = (
+        "import sys\n\n\ndef add(a, b):\n"
+        "    return a + b if any(a.endswith('::test_add') for a in sys.argv) else a - b\n"
+    )
     loosened = CALC_TEST.replace("assert add(1, 2) == 3", "assert add(1, 2) in (3, -1)")
     repo = leo_repo(
         base={"calc.py": CALC, "tests/test_calc.py": CALC_TEST},
