@@ -43,7 +43,8 @@ _LOCK = threading.Lock()
 _CWD_FILTER = "detect_secrets.filters.common.is_invalid_file"
 
 
-Hit = tuple[str, int, str, str]
+#: (path, line, secret type, plugin class, the flagged value)
+Hit = tuple[str, int, str, str, str]
 
 #: A hex string the length of a digest (MD5 … SHA-512) named as one: a published checksum
 #: (python-dateutil 2.9.0's ``"tzdata_file_sha512": "1f09…"``, babel 2.19.0's
@@ -75,6 +76,8 @@ PLACEHOLDERS = frozenset(
 _LONG_QUOTED = re.compile(r"[\"']([^\"'\s]{16,})[\"']")
 #: The quoted values assigned on a line (``password='password'``, ``"password": "x"``).
 _ASSIGNED = re.compile(r"[:=]\s*[\"']([^\"']*)[\"']")
+#: A quoted string and what follows it (``"password": …`` is a key, not a value).
+_STRING = re.compile(r"\"([^\"]*)\"(?=\s*(:?))|'([^']*)'(?=\s*(:?))")
 #: ``scheme://user:password@host`` with a loopback host.
 _LOCAL_AUTH = re.compile(r"://([^\s:/@]+):([^\s:/@]+)@(?:localhost|127\.0\.0\.1|\[::1\])[:/\s'\"]")
 #: Directories that hold test fixtures: a private key there asks a LEAD instead of failing.
@@ -120,18 +123,14 @@ def _scan(
                 except Exception as exc:  # a detect-secrets bug on one file: that file only
                     failed[path] = _failure(exc)
                     continue
-                for _, secret in collection:
-                    found.append(
-                        (path, secret.line_number, secret.type, classes.get(secret.type, ""))
-                    )
+                found += [_hit(path, secret, classes) for _, secret in collection]
         for path, real in files.items():
             try:
                 secrets = list(scan.scan_file(str(real)))
             except Exception as exc:
                 failed[path] = _failure(exc)
                 continue
-            for secret in secrets:
-                found.append((path, secret.line_number, secret.type, classes.get(secret.type, "")))
+            found += [_hit(path, secret, classes) for secret in secrets]
         # Last: these helpers turn the allowlist filter off inside these transient settings.
         silenced: list[Hit] = []
         if diff is not None:
@@ -142,7 +141,7 @@ def _scan(
                 except Exception as exc:
                     failed[path] = _failure(exc)
                     continue
-                silenced += [(path, h.line_number, h.type, classes.get(h.type, "")) for h in hits]
+                silenced += [_hit(path, h, classes) for h in hits]
         else:
             for path, real in files.items():
                 if path in failed:
@@ -152,9 +151,14 @@ def _scan(
                 except Exception as exc:
                     failed[path] = _failure(exc)
                     continue
-                silenced += [(path, h.line_number, h.type, classes.get(h.type, "")) for h in hits]
+                silenced += [_hit(path, h, classes) for h in hits]
     seen = set(patches) if diff is not None else set(files)
     return found, silenced, seen, failed
+
+
+def _hit(path: str, secret: Any, classes: dict[str, str]) -> Hit:
+    value = secret.secret_value or ""
+    return (path, secret.line_number, secret.type, classes.get(secret.type, ""), value)
 
 
 def split_strings(source: bytes) -> list[tuple[int, int, str]]:
@@ -254,7 +258,7 @@ def _failure(exc: Exception) -> str:
 def _findings(found: list[Hit]) -> list[Finding]:
     """One finding per line: the most severe detector, naming the others (never the secret)."""
     by_line: dict[tuple[str, int], list[tuple[Severity, str, str]]] = {}
-    for path, line, kind, plugin in found:
+    for path, line, kind, plugin, _ in found:
         severity = SEVERITY.get(plugin, DEFAULT_SEVERITY)
         by_line.setdefault((path, line), []).append((severity, kind, plugin))
     out = []
@@ -280,8 +284,16 @@ def _findings(found: list[Hit]) -> list[Finding]:
     return out
 
 
-def calibrate(findings: list[Finding], contents: dict[str, bytes]) -> list[Finding]:
+def calibrate(
+    findings: list[Finding], contents: dict[str, bytes], values: dict[tuple[str, int], set[str]]
+) -> list[Finding]:
     """Lower the detect-secrets guesses that real releases show are not secrets.
+
+    ``values`` are the values detect-secrets flagged on each line (``ScanOutcome.values``): a
+    line is excused only when the excuse accounts for every one of them, and only a secrets
+    finding is (round-6 red team: a real key beside an EXAMPLE one, a real password beside a
+    placeholder or to a remote host beside ``guest:guest@localhost``, a shell call commented
+    with AWS's example key, each passed for the other value on its line).
 
     * a hex string of a digest's length on a line naming a digest and nothing secret, or of a
       git revision id's length on a line naming a revision or commit: ``low``;
@@ -301,17 +313,21 @@ def calibrate(findings: list[Finding], contents: dict[str, bytes]) -> list[Findi
     out = []
     texts: dict[str, list[str]] = {}
     for f in findings:
+        if not f.rule_id.startswith("security.secrets."):
+            out.append(f)
+            continue
         line = _line(texts, contents, f.path or "", f.line)
+        found = values.get((f.path or "", f.line or 0), set())
         note = None
-        if f.rule_id == "security.secrets.HexHighEntropyString" and _is_digest(line):
+        if f.rule_id == "security.secrets.HexHighEntropyString" and _is_digest(line, found):
             severity, note = "low", "a published digest or revision id named as one, not a secret"
-        elif _example(line):
+        elif _example(line, found):
             severity, note = "low", "an EXAMPLE value, as AWS's documentation credentials are"
-        elif f.rule_id == "security.secrets.BasicAuthDetector" and _placeholder(line):
+        elif f.rule_id == "security.secrets.BasicAuthDetector" and _placeholder(line, found):
             severity, note = "low", "the password is a placeholder word"
-        elif f.rule_id == "security.secrets.BasicAuthDetector" and _local_default(line):
+        elif f.rule_id == "security.secrets.BasicAuthDetector" and _local_default(line, found):
             severity, note = "low", "a loopback service's default: the password is the user name"
-        elif f.rule_id == "security.secrets.KeywordDetector" and _placeholder_value(line):
+        elif f.rule_id == "security.secrets.KeywordDetector" and _placeholder_value(line, found):
             severity, note = "low", "the value is a placeholder word"
         elif f.rule_id == "security.secrets.PrivateKeyDetector" and _in_tests(f.path or ""):
             severity, note = (
@@ -341,9 +357,9 @@ def _line(
     return lines[line - 1] if line <= len(lines) else ""
 
 
-def _is_digest(line: str) -> bool:
+def _is_digest(line: str, found: set[str]) -> bool:
     hexes = _HEX.findall(line)
-    if len(hexes) != 1 or len(hexes[0]) not in _DIGEST_LENGTHS:
+    if len(hexes) != 1 or len(hexes[0]) not in _DIGEST_LENGTHS or found != {hexes[0]}:
         return False
     before = line.split(hexes[0], 1)[0]
     key = _KEY.search(before)
@@ -357,24 +373,41 @@ def _is_digest(line: str) -> bool:
     return revision or _DIGEST_NAME.search(name) is not None
 
 
-def _placeholder(line: str) -> bool:
-    found = _BASIC_AUTH.findall(line)
-    return bool(found) and all(p.lower() in PLACEHOLDERS for p in found)
+def _placeholder(line: str, found: set[str]) -> bool:
+    passwords = _BASIC_AUTH.findall(line)
+    return (
+        bool(passwords and found)
+        and all(p.lower() in PLACEHOLDERS for p in passwords)
+        and all(v.lower() in PLACEHOLDERS for v in found)
+    )
 
 
-def _local_default(line: str) -> bool:
-    found = _LOCAL_AUTH.findall(line)
-    return bool(found) and all(user == password for user, password in found)
+def _local_default(line: str, found: set[str]) -> bool:
+    local = _LOCAL_AUTH.findall(line)
+    defaults = {password for user, password in local if user == password}
+    # every URL with credentials on the line is a loopback default, and so is every value
+    return (
+        bool(defaults and found)
+        and len(local) == len(_BASIC_AUTH.findall(line))
+        and len(defaults) == len({p for _, p in local})
+        and found <= defaults
+    )
 
 
-def _placeholder_value(line: str) -> bool:
-    values = _ASSIGNED.findall(line)
-    return bool(values) and all(v.lower() in PLACEHOLDERS for v in values)
+def _placeholder_value(line: str, found: set[str]) -> bool:
+    """Every value on the line is a placeholder word: those detect-secrets flagged, those
+    assigned, and every other quoted string but a key (``"password" if DEBUG else "Xq9…"`` is
+    flagged for its first value alone)."""
+    assigned = _ASSIGNED.findall(line)
+    strings = [a or b for a, a_key, b, b_key in _STRING.findall(line) if not (a_key or b_key)]
+    return bool(assigned and found) and all(
+        v.lower() in PLACEHOLDERS for v in (*assigned, *found, *strings)
+    )
 
 
-def _example(line: str) -> bool:
+def _example(line: str, found: set[str]) -> bool:
     tokens = _LONG_QUOTED.findall(line)
-    return bool(tokens) and all("EXAMPLE" in t for t in tokens)
+    return bool(tokens and found) and all("EXAMPLE" in t for t in (*tokens, *found))
 
 
 def _in_tests(path: str) -> bool:
@@ -426,7 +459,7 @@ async def _split_secrets(change: Change, root: Path, paths: list[str], *, whole:
     if failed:
         msg = f"detect-secrets failed on the joined strings: {next(iter(failed.values()))}"
         raise RuntimeError(msg)
-    return [(path, lines[path][line - 1][0], kind, plugin) for path, line, kind, plugin in found]
+    return [(p, lines[p][n - 1][0], kind, plugin, value) for p, n, kind, plugin, value in found]
 
 
 async def scan(
@@ -465,7 +498,7 @@ async def scan(
     # secret stays a finding at its severity (issue 17.3); the base's pragmas keep working.
     honoured = {
         (path, line)
-        for path, line, _, _ in silenced
+        for path, line, *_ in silenced
         if not suppressions.by_the_change(change, path, line, line - 1)
     }
     outcome.suppressed = len(honoured)
@@ -473,6 +506,8 @@ async def scan(
     outcome.unhonoured = len({(hit[0], hit[1]) for hit in kept})
     marked = {(hit[0], hit[1]) for hit in kept}
     hits = found + kept if whole else [hit for hit in found + kept if hit[0] in wanted]
+    for path, line, *_, value in hits:
+        outcome.values.setdefault((path, line), set()).add(value)
     outcome.findings = [
         suppressions.unhonoured(f, "pragma: allowlist secret", f.line or 0)
         if (f.path, f.line) in marked

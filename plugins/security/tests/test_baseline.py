@@ -8,6 +8,7 @@ block, so the calibration cannot become a way around the gate.
 from __future__ import annotations
 
 from leo_security import SecurityAgent
+from leo_security.secrets import RANK
 
 from leo.testing import make_repo, run_agents
 
@@ -392,3 +393,42 @@ def test_documentation_credentials_are_not_secrets(tmp_path):
     assert got[("shop/pg.py", "security.secrets.BasicAuthDetector")] == "high"
     assert got[("shop/models.py", "security.secrets.KeywordDetector")] == "high"
     blocked.assert_verdict("FAIL")
+
+
+def test_an_excused_value_does_not_excuse_its_line(tmp_path):
+    """Round-6 red team: each calibration excused a whole line for one value on it. A real key
+    unquoted beside a quoted EXAMPLE one, a real password beside a placeholder, a remote
+    broker's password beside ``guest:guest@localhost``, a real secret beside a placeholder URL
+    or an EXAMPLE key, and a shell call commented with AWS's example key all passed."""
+    head = {
+        "deploy/export.yml": (
+            'access_key_id: AKIAQ4WZLMHXJ5RTVK3P  # the docs\' "AKIAIOSFODNN7EXAMPLE"\n'
+        ),
+        "shop/db.py": 'DB_PASSWORD = "password" if DEBUG else "Xq9vTz2mLp7wR4"\n',
+        "shop/broker.py": (
+            'BROKERS = ["amqp://guest:guest@localhost//",'
+            ' "amqp://shop:Xq9vTz2mLp7wR4@mq.prod.example.com//"]\n'
+        ),
+        "shop/proxy.py": (
+            'PROXY = "https://user:pass@proxy:8080"; API_PASSWORD = "Xq9vTz2mLp7wR4"\n'
+        ),
+        "shop/aws.py": 'KEYS = {"id": "AKIAIOSFODNN7EXAMPLE", "secret_key": "Xq9vTz2mLp7wR4"}\n',
+        "shop/printing.py": (
+            "import os\n\n\ndef receipt(name):\n"
+            '    os.system("lpr " + name)  # as in the docs: "AKIAIOSFODNN7EXAMPLE"\n'
+        ),
+    }
+    run = _security(tmp_path, {"README.md": "x\n"}, head)
+    worst = {}
+    for f in run.findings:
+        if f.on_changed_line and f.rule_id != "security.bandit.B404":
+            worst[f.path] = min(worst.get(f.path, "info"), f.severity, key=RANK.__getitem__)
+    assert worst == {
+        "deploy/export.yml": "critical",
+        "shop/db.py": "high",
+        "shop/broker.py": "high",
+        "shop/proxy.py": "high",
+        "shop/aws.py": "critical",
+        "shop/printing.py": "high",
+    }
+    run.assert_verdict("FAIL")
