@@ -58,6 +58,9 @@ _HEX = re.compile(r"\b[0-9a-fA-F]{32,}\b")
 _QUOTED = re.compile(r"\"[^\"]*\"|'[^']*'")
 _KEY = re.compile(r"([A-Za-z_][\w-]*)[\"']?\s*[:=]\s*[\"']?$")
 _DIGEST_LENGTHS = {32, 40, 56, 64, 96, 128}
+#: A key, keyword or variable and the ``:`` or ``=`` that gives it a value (not ``==``).
+_ASSIGNMENT = re.compile(r"([A-Za-z_][\w-]*)[\"']?\s*(?<![=!<>])[:=](?!=)")
+_IDENTIFIER = re.compile(r"[A-Za-z_]\w*")
 #: A git revision id (SHA-1 or SHA-256) named as one: versioneer's ``_version.py`` records
 #: ``"full-revisionid": "7a03…"`` (toolz 0.12.1), setuptools-scm and CI files a commit.
 _REVISION_NAME = re.compile(r"revision|commit|\brev\b", re.I)
@@ -312,6 +315,7 @@ def calibrate(
     """
     out = []
     texts: dict[str, list[str]] = {}
+    handed: dict[str, set[str]] = {}
     for f in findings:
         if not f.rule_id.startswith("security.secrets."):
             out.append(f)
@@ -319,7 +323,9 @@ def calibrate(
         line = _line(texts, contents, f.path or "", f.line)
         found = values.get((f.path or "", f.line or 0), set())
         note = None
-        if f.rule_id == "security.secrets.HexHighEntropyString" and _is_digest(line, found):
+        if f.rule_id == "security.secrets.HexHighEntropyString" and _is_digest(
+            line, found, _handed(handed, texts, f.path or "")
+        ):
             severity, note = "low", "a published digest or revision id named as one, not a secret"
         elif _example(line, found):
             severity, note = "low", "an EXAMPLE value, as AWS's documentation credentials are"
@@ -357,7 +363,17 @@ def _line(
     return lines[line - 1] if line <= len(lines) else ""
 
 
-def _is_digest(line: str, found: set[str]) -> bool:
+def _handed(cache: dict[str, set[str]], texts: dict[str, list[str]], path: str) -> set[str]:
+    if path not in cache:
+        cache[path] = _handed_to_secrets(texts.get(path, []))
+    return cache[path]
+
+
+def _is_digest(line: str, found: set[str], handed: set[str]) -> bool:
+    """A digest named as one: the line's one hex value, of a digest's length, is all that was
+    flagged, its name says digest and nothing secret, and the file never hands the name to a
+    secret (round-6 red team: ``ALERTS_SUM = "9f3c…"`` sent as ``{"DD-API-KEY": ALERTS_SUM}``
+    was a checksum by its name alone; babel's ``is_good_file(path, COMMON_FILESUM)`` is one)."""
     hexes = _HEX.findall(line)
     if len(hexes) != 1 or len(hexes[0]) not in _DIGEST_LENGTHS or found != {hexes[0]}:
         return False
@@ -369,8 +385,23 @@ def _is_digest(line: str, found: set[str]) -> bool:
     # api = { sha256 = "…" } stays a secret's.
     if _SECRET_NAME.search(name) or _SECRET_NAME.search(_QUOTED.sub("", before)):
         return False
+    if key and key[1] in handed:
+        return False
     revision = len(hexes[0]) in _REVISION_LENGTHS and _REVISION_NAME.search(name) is not None
     return revision or _DIGEST_NAME.search(name) is not None
+
+
+def _handed_to_secrets(lines: list[str]) -> set[str]:
+    """The names a file passes where a secret goes: after a secret-named key, keyword or
+    variable and its ``:`` or ``=`` (``{"DD-API-KEY": ALERTS_SUM}``, ``auth=(user, TOKEN)``);
+    ``keyring==24.0`` is a pin, not an assignment."""
+    out: set[str] = set()
+    for text in lines:
+        for match in _ASSIGNMENT.finditer(text):
+            if _SECRET_NAME.search(match[1]):
+                out.update(_IDENTIFIER.findall(text[match.end() :]))
+                break
+    return out
 
 
 def _placeholder(line: str, found: set[str]) -> bool:

@@ -432,3 +432,29 @@ def test_an_excused_value_does_not_excuse_its_line(tmp_path):
         "shop/printing.py": "high",
     }
     run.assert_verdict("FAIL")
+
+
+def test_a_checksum_name_handed_to_a_secret_is_a_secret(tmp_path):
+    """Round-6 red team: a live 32-hex API key named ``ALERTS_SUM`` and sent as the API key
+    header was a checksum by its name alone. babel 2.19.0 hands its ``COMMON_FILESUM`` to
+    ``is_good_file``: a digest still."""
+    key = "9f3c1e7a2b6d4f80c5e1a9d7b3f26e48"
+    sha = "c704a2baf9ce4e28f40e242f8b2fbd0123579bb2c56daaaf8a92d72abd02485a" * 2
+    head = {
+        "shop/alerts.py": (
+            f'ALERTS_SUM = "{key}"\n\n\ndef alert(post):\n'
+            '    post(headers={"DD-API-KEY": ALERTS_SUM})\n'
+        ),
+        "shop/upload.py": f'UPLOAD_SHA256 = "{sha[:64]}"\nsend(auth=(USER, UPLOAD_SHA256))\n',
+        "scripts/fetch.py": (
+            f"COMMON_FILESUM = '{sha}'\n\n"
+            "while not is_good_file(common_zip_path, COMMON_FILESUM):\n    fetch()\n"
+        ),
+    }
+    run = _security(tmp_path, {"README.md": "x\n"}, head)
+    got = {f.path: f.severity for f in run.findings if f.rule_id.startswith("security.secrets.")}
+    assert got == {
+        "shop/alerts.py": "medium",
+        "shop/upload.py": "medium",
+        "scripts/fetch.py": "low",
+    }
