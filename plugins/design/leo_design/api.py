@@ -464,6 +464,8 @@ def _unbound_at_import(tree: ast.Module) -> str | None:
     dunder names and ``_`` (gettext installs it into builtins) are left alone."""
     bound = set(dir(builtins)) | {"_"}
     for node in ast.walk(tree):
+        if _binds_unseen(node):
+            return None
         if isinstance(node, ast.Import | ast.ImportFrom):
             if any(a.name == "*" for a in node.names):
                 return None
@@ -494,6 +496,31 @@ def _unbound_at_import(tree: ast.Module) -> str | None:
         if unbound:
             return min(unbound, key=lambda n: (n.lineno, n.col_offset)).id
     return None
+
+
+#: What binds names the module's text does not show: its namespace as a mapping (``globals()``,
+#: ``vars()``, ``locals()``, ``exec``, ``setattr`` on ``sys.modules[__name__]``, a ``__dict__``)
+#: or builtins (``builtins.X = …``, gettext's ``install(names=[…])``).
+_UNSEEN_CALLS = frozenset({"globals", "vars", "locals", "exec", "setattr"})
+_UNSEEN_NAMES = frozenset({"builtins", "__builtins__"})
+_UNSEEN_ATTRIBUTES = frozenset({"modules", "__dict__", "install"})
+
+
+def _binds_unseen(node: ast.AST) -> bool:
+    """A node through which the module may bind a name no statement shows (round-6 red team:
+    ``globals().update({"GRAM": 1})`` then ``DEFAULT = GRAM`` imports fine, yet read as never
+    importable it let a change remove the module's public ``to_grams`` unreported)."""
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+        return node.func.id in _UNSEEN_CALLS
+    if isinstance(node, ast.Name):
+        return node.id in _UNSEEN_NAMES
+    if isinstance(node, ast.Attribute):
+        return node.attr in _UNSEEN_ATTRIBUTES
+    if isinstance(node, ast.Import | ast.ImportFrom):
+        return any(a.name.split(".")[0] in _UNSEEN_NAMES for a in node.names) or (
+            isinstance(node, ast.ImportFrom) and node.module in _UNSEEN_NAMES
+        )
+    return False
 
 
 def _run_at_import(stmt: ast.stmt) -> list[ast.AST]:

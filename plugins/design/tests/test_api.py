@@ -779,6 +779,19 @@ NEVER_IMPORTS = "escapes = ['0', 'b']\nescapedchars = ['\\0', '\\b']\npairs = di
         ("from __future__ import annotations\n\npairs: Mapping = {}\n", True),
         ("def pairs():\n    return dict(zip(_escapes, []))\n", True),
         ("label = _('gettext installs _ into builtins')\n", True),
+        # round-6 red team: names bound where the module's statements do not show them
+        ("globals().update({'_escapes': []})\npairs = dict(zip(_escapes, []))\n", True),
+        ("vars()['_escapes'] = []\npairs = list(_escapes)\n", True),
+        ("exec('_escapes = []')\npairs = list(_escapes)\n", True),
+        (
+            "import sys\nsetattr(sys.modules[__name__], '_escapes', [])\npairs = list(_escapes)\n",
+            True,
+        ),
+        ("import builtins\nbuiltins._escapes = []\npairs = list(_escapes)\n", True),
+        (
+            "import gettext\ngettext.install('app', names=['ngettext'])\nn = ngettext('a', 'b', 2)\n",
+            True,
+        ),
     ],
 )
 def test_a_module_that_could_never_be_imported_is_no_api_to_remove(
