@@ -228,6 +228,28 @@ def test_complex_new_test_function_never_gates(leo_repo, leo_run, branchy):
     run.assert_verdict("PASS")
 
 
+def test_a_complex_helper_of_a_test_named_module_is_code(leo_repo, leo_run, branchy):
+    """Round-6 red team: the package's ``shop/test_rules.py`` held a new ``rule()`` of
+    complexity 25, low for its file name. Its test functions and a ``Test*`` class's methods
+    stay low there, like click's test under ``tests/``."""
+    head = {
+        "shop/test_rules.py": branchy("rule", 25) + "\n\n" + branchy("test_rule", 25),
+        "t/unit/test_cases.py": "class TestCases:\n" + branchy("check", 25, "    "),
+    }
+    run = leo_run(leo_repo(head=head).change(), [DesignAgent])
+    got = {
+        (f.path, f.message.split()[0]): f.severity
+        for f in run.findings
+        if f.rule_id == "design.complexity"
+    }
+    assert got == {
+        ("shop/test_rules.py", "rule"): "high",
+        ("shop/test_rules.py", "test_rule"): "low",
+        ("t/unit/test_cases.py", "TestCases.check"): "low",
+    }
+    run.assert_verdict("FAIL")
+
+
 SOURCES = [
     '"""Module docstring."""\n\nimport os\n\n\ndef f(x):  # comment\n    if x: return 1\n'
     "    y = (1,\n         2,\n\n         3)\n    z = 1 + \\\n        2; w = 3\n    return y\n\n\n",
