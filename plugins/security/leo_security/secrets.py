@@ -83,6 +83,8 @@ _ASSIGNED = re.compile(r"[:=]\s*[\"']([^\"']*)[\"']")
 _STRING = re.compile(r"\"([^\"]*)\"(?=\s*(:?))|'([^']*)'(?=\s*(:?))")
 #: ``scheme://user:password@host`` with a loopback host.
 _LOCAL_AUTH = re.compile(r"://([^\s:/@]+):([^\s:/@]+)@(?:localhost|127\.0\.0\.1|\[::1\])[:/\s'\"]")
+#: A test pytest would collect: a top-level ``def test…`` or a class ``Test…`` (celery: ``test_…``).
+_TESTS = re.compile(rb"^(?:async\s+)?def\s+test|^class\s+test", re.M | re.I)
 #: Directories that hold test fixtures: a private key there asks a LEAD instead of failing.
 _TEST_DIRS = frozenset({"tests", "test", "testing", "testdata", "test_data", "fixtures"})
 
@@ -335,12 +337,14 @@ def calibrate(
             severity, note = "low", "a loopback service's default: the password is the user name"
         elif f.rule_id == "security.secrets.KeywordDetector" and _placeholder_value(line, found):
             severity, note = "low", "the value is a placeholder word"
-        elif f.rule_id == "security.secrets.PrivateKeyDetector" and _in_tests(f.path or ""):
+        elif f.rule_id == "security.secrets.PrivateKeyDetector" and _in_tests(
+            f.path or "", contents
+        ):
             severity, note = (
                 "medium",
                 "a key in a test-fixture directory: a LEAD confirms it is a throwaway test key",
             )
-        elif f.rule_id == "security.secrets.KeywordDetector" and _in_tests(f.path or ""):
+        elif f.rule_id == "security.secrets.KeywordDetector" and _in_tests(f.path or "", contents):
             severity, note = (
                 "medium",
                 "a secret-named value in a test directory: a LEAD confirms it is a made-up one",
@@ -441,8 +445,29 @@ def _example(line: str, found: set[str]) -> bool:
     return bool(tokens and found) and all("EXAMPLE" in t for t in (*tokens, *found))
 
 
-def _in_tests(path: str) -> bool:
-    return bool(_TEST_DIRS & set(PurePosixPath(path).parts[:-1])) or is_test_code(path)
+def _in_tests(path: str, contents: dict[str, bytes]) -> bool:
+    """Under a test-fixture directory, or a test module elsewhere (celery's ``t/unit/test_*.py``)
+    that holds a test (or a ``conftest.py``) and that no changed module outside the tests
+    imports (round-6 red team: a
+    real password in ``shop/test_support.py``, which ``shop/client.py`` imports, asked a LEAD as
+    a made-up one)."""
+    if _TEST_DIRS & set(PurePosixPath(path).parts[:-1]):
+        return True
+    fixtures = PurePosixPath(path).name == "conftest.py"
+    if not is_test_code(path) or not (fixtures or _TESTS.search(contents.get(path, b""))):
+        return False
+    stem = PurePosixPath(path).stem
+    imports = re.compile(
+        rb"^\s*(?:from|import)\s[^#\n]*\b" + re.escape(stem.encode()) + rb"\b", re.M
+    )
+    return not any(
+        imports.search(data)
+        for other, data in contents.items()
+        if other != path
+        and other.endswith(".py")
+        and not is_test_code(other)
+        and not _TEST_DIRS & set(PurePosixPath(other).parts[:-1])
+    )
 
 
 async def _diff(change: Change, paths: list[str]) -> str:

@@ -368,7 +368,9 @@ def test_documentation_credentials_are_not_secrets(tmp_path):
         ),
         "docs/pgmq.py": "conninfo = dict(\n    password='password',\n)\n",
         "README.rst": "with Connection('amqp://guest:guest@localhost//') as conn:\n",
-        "t/unit/test_consumer.py": "INFO = {\n    'password': 'supersecret',\n}\n",
+        "t/unit/test_consumer.py": (
+            "INFO = {\n    'password': 'supersecret',\n}\n\n\ndef test_info():\n    assert INFO\n"
+        ),
     }
     run = _security(tmp_path, {"README.md": "x\n"}, head)
     got = {(f.path, f.rule_id): f.severity for f in run.findings}
@@ -457,4 +459,30 @@ def test_a_checksum_name_handed_to_a_secret_is_a_secret(tmp_path):
         "shop/alerts.py": "medium",
         "shop/upload.py": "medium",
         "scripts/fetch.py": "low",
+    }
+
+
+def test_a_test_named_module_the_package_imports_is_code(tmp_path):
+    """Round-6 red team: a real password in ``shop/test_support.py``, which ``shop/client.py``
+    imports, asked a LEAD as a made-up test value; so would one in a test-named module holding
+    no test. celery's ``t/unit/test_*.py`` with its tests, and a conftest, still ask a LEAD."""
+    head = {
+        "shop/test_support.py": "API_PASSWORD = 'Xq9vTz2mLp7wR4'\n\n\ndef test_it():\n    pass\n",
+        "shop/client.py": "from shop.test_support import API_PASSWORD\n",
+        "shop/test_config.py": "DB_PASSWORD = 'Xq9vTz2mLp7wR5'\n",
+        "t/unit/test_backend.py": (
+            "from t.unit.conftest import app\n\nCONF = {\n    'password': 'supersecret',\n}\n\n\n"
+            "class test_Backend:\n    def test_conf(self):\n        assert CONF\n"
+        ),
+        "t/unit/conftest.py": "BROKER = {\n    'password': 'supersecret2',\n}\n",
+    }
+    run = _security(tmp_path, {"README.md": "x\n"}, head)
+    got = {
+        f.path: f.severity for f in run.findings if f.rule_id == "security.secrets.KeywordDetector"
+    }
+    assert got == {
+        "shop/test_support.py": "high",
+        "shop/test_config.py": "high",
+        "t/unit/test_backend.py": "medium",
+        "t/unit/conftest.py": "medium",
     }
