@@ -61,6 +61,7 @@ _DIGEST_LENGTHS = {32, 40, 56, 64, 96, 128}
 #: A key, keyword or variable and the ``:`` or ``=`` that gives it a value (not ``==``).
 _ASSIGNMENT = re.compile(r"([A-Za-z_][\w-]*)[\"']?\s*(?<![=!<>])[:=](?!=)")
 _IDENTIFIER = re.compile(r"[A-Za-z_]\w*")
+_ENTROPY = ("security.secrets.HexHighEntropyString", "security.secrets.Base64HighEntropyString")
 #: A git revision id (SHA-1 or SHA-256) named as one: versioneer's ``_version.py`` records
 #: ``"full-revisionid": "7a03…"`` (toolz 0.12.1), setuptools-scm and CI files a commit.
 _REVISION_NAME = re.compile(r"revision|commit|\brev\b", re.I)
@@ -349,11 +350,33 @@ def calibrate(
                 "medium",
                 "a secret-named value in a test directory: a LEAD confirms it is a made-up one",
             )
+        elif (
+            f.rule_id in _ENTROPY
+            and f.severity == "medium"
+            and _handed_value(line, found, _handed(handed, texts, f.path or ""))
+            and not _in_tests(f.path or "", contents)
+        ):
+            f = f.model_copy(
+                update={
+                    "severity": "high",
+                    "message": f"{f.message} [the file hands it to a secret-named key]",
+                }
+            )
         if note is None or RANK[severity] <= RANK[f.severity]:
             out.append(f)
             continue
         out.append(f.model_copy(update={"severity": severity, "message": f"{f.message} [{note}]"}))
     return out
+
+
+def _handed_value(line: str, found: set[str], handed: set[str]) -> bool:
+    """A flagged value on ``line`` is bound to a name the file hands to a secret-named key."""
+    for value in found:
+        before = line.split(value, 1)[0] if value in line else ""
+        key = _KEY.search(before)
+        if key and key[1] in handed:
+            return True
+    return False
 
 
 def _line(

@@ -438,7 +438,8 @@ def test_an_excused_value_does_not_excuse_its_line(tmp_path):
 
 def test_a_checksum_name_handed_to_a_secret_is_a_secret(tmp_path):
     """Round-6 red team: a live 32-hex API key named ``ALERTS_SUM`` and sent as the API key
-    header was a checksum by its name alone. babel 2.19.0 hands its ``COMMON_FILESUM`` to
+    header was a checksum by its name alone; handed to a secret-named key, a high-entropy value
+    is as much a secret as a keyword's (high). babel 2.19.0 hands its ``COMMON_FILESUM`` to
     ``is_good_file``: a digest still."""
     key = "9f3c1e7a2b6d4f80c5e1a9d7b3f26e48"
     sha = "c704a2baf9ce4e28f40e242f8b2fbd0123579bb2c56daaaf8a92d72abd02485a" * 2
@@ -456,8 +457,8 @@ def test_a_checksum_name_handed_to_a_secret_is_a_secret(tmp_path):
     run = _security(tmp_path, {"README.md": "x\n"}, head)
     got = {f.path: f.severity for f in run.findings if f.rule_id.startswith("security.secrets.")}
     assert got == {
-        "shop/alerts.py": "medium",
-        "shop/upload.py": "medium",
+        "shop/alerts.py": "high",
+        "shop/upload.py": "high",
         "scripts/fetch.py": "low",
     }
 
