@@ -829,10 +829,73 @@ def _deprecated(obj: Any) -> bool:
             obj = obj.final_target
         except Exception:  # griffe cannot resolve it: nothing to read
             return False
-    return _DEPRECATED.search(_source(obj, above=3)) is not None
+    if _DEPRECATED.search(_source(obj, above=3)) is None:
+        return False
+    try:
+        filepath, start = obj.filepath, obj.lineno
+        text = Path(filepath).read_text(encoding="utf-8", errors="replace")
+        tree = parse_python(text)
+    except Exception:  # no file, a namespace package, unparsable: the text alone decides
+        return True
+    lines = text.splitlines()
+    if obj.is_module:
+        node: ast.AST | None = tree
+    else:
+        node = next(
+            (
+                n
+                for n in ast.walk(tree)
+                if isinstance(n, _DEFINITIONS)
+                and start in (n.lineno, *(d.lineno for d in n.decorator_list))
+            ),
+            None,
+        )
+        if node is None:  # an attribute or a decorated definition griffe dates otherwise
+            return True
+    return _DEPRECATED.search(_about_itself(node, lines)) is not None
 
 
 _DEPRECATED = re.compile(r"deprecat", re.IGNORECASE)
+_DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+#: Statements under which a body's code runs only sometimes: a warning there deprecates a
+#: parameter or a value, not the function.
+_CONDITIONAL = (ast.If, ast.Try, ast.TryStar, ast.For, ast.AsyncFor, ast.While, ast.With,
+                ast.AsyncWith, ast.Match)  # fmt: skip
+
+
+def _about_itself(node: ast.AST, lines: list[str]) -> str:
+    """What a definition (or module) says of itself: the comment lines right above it, its
+    decorators, its docstring and the statements of its body that always run (a class's own
+    and its ``__init__``'s / ``__new__``'s; a module's docstring and top-level calls).
+    Round-6 red team: ``refund(..., legacy=False)`` warned "legacy is deprecated" under an
+    ``if``, and removing the whole function was "a completed deprecation"."""
+    parts: list[str] = []
+    if isinstance(node, _DEFINITIONS):
+        first = min([node.lineno, *(d.lineno for d in node.decorator_list)])
+        above = first - 1
+        while above >= 1 and lines[above - 1].lstrip().startswith("#"):
+            parts.append(lines[above - 1])
+            above -= 1
+        parts += [ast.unparse(d) for d in node.decorator_list]
+    body: list[ast.stmt] = list(getattr(node, "body", []))
+    if isinstance(node, ast.ClassDef):
+        body += [
+            stmt
+            for m in node.body
+            if isinstance(m, ast.FunctionDef | ast.AsyncFunctionDef)
+            and m.name in ("__init__", "__new__", "__init_subclass__")
+            for stmt in m.body
+        ]
+    for stmt in body:
+        if isinstance(stmt, _CONDITIONAL + _DEFINITIONS):
+            continue
+        if isinstance(node, ast.Module) and not isinstance(stmt, ast.Expr):
+            continue  # a module speaks of itself in its docstring or a warning it always gives
+        if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant):
+            parts.append(str(stmt.value.value))  # a docstring
+        else:
+            parts.append(ast.unparse(stmt))
+    return "\n".join(parts)
 
 
 def _source(obj: Any, above: int = 0) -> str:

@@ -290,6 +290,40 @@ def test_lazy_getattr_attribute_and_completed_deprecation_are_not_removals(leo_r
     run.assert_verdict("PASS")
 
 
+@pytest.mark.parametrize(
+    ("deprecation", "removed"),
+    [
+        ('    """Deprecated: use new_api."""\n', False),
+        ('    warnings.warn("old_api is deprecated", DeprecationWarning)\n', False),
+        ("    _deprecate(old_api)\n", False),
+        # round-6 red team: a parameter or a value deprecated inside is not the function
+        (
+            '    if legacy:\n        warnings.warn("legacy is deprecated", DeprecationWarning)\n',
+            True,
+        ),
+        (
+            '    try:\n        pass\n    except KeyError:\n        raise DeprecationError("x")\n',
+            True,
+        ),
+    ],
+)
+def test_only_a_deprecation_of_the_function_itself_completes(
+    leo_repo, leo_run, deprecation, removed
+):
+    """Removing a function whose base announced its own deprecation completes it; one that only
+    deprecated a parameter under an ``if`` is still removed (round-6 red team: ``refund(...,
+    legacy=False)`` went with no break reported). The function above's warning is not its own."""
+    before = 'def older():\n    warnings.warn("older is deprecated")\n\n\n'
+    base = f"import warnings\n\n\n{before}def old_api(legacy=False):\n{deprecation}    return 1\n"
+    repo = leo_repo(
+        base={"app/__init__.py": "", "app/core.py": base},
+        head={"app/core.py": f"import warnings\n\n\n{before}"},
+    )
+    run = leo_run(repo.change(), [DesignAgent])
+    found = [m for _, _, m in _api(run)]
+    assert found == (["public function app.core.old_api was removed or renamed"] if removed else [])
+
+
 #: pyparsing 3.1: the package star-imports its submodules and publishes what its __all__ lists.
 STARRED_INIT = (
     "from .util import *\nfrom .core import *\nfrom .extra import *\n\n"
