@@ -312,7 +312,8 @@ def test_secret_guesses_real_releases_make_are_calibrated(tmp_path):
     got = {f.rule_id: f.severity for f in blocked.findings}
     assert got["security.secrets.HexHighEntropyString"] == "medium"
     assert [f.severity for f in blocked.findings if f.path == "keys.json"] == ["medium"]
-    assert [f.severity for f in blocked.findings if f.path == "auth.toml"] == ["medium"]
+    # the value is handed to the secret-named table: as a keyword's secret, high
+    assert [f.severity for f in blocked.findings if f.path == "auth.toml"] == ["high"]
     assert got["security.secrets.BasicAuthDetector"] == "high"
     assert got["security.secrets.PrivateKeyDetector"] == "critical"
     assert got["security.secrets.KeywordDetector"] == "high"
