@@ -666,6 +666,11 @@ def _same_default(breakage: Any, old: Any) -> str | None:
     else:
         return None
     default = _expression(value)
+    if side is not None and default is not None and not _made_once(default):
+        # the head evaluates it once, when the function is defined: a list every call shares,
+        # a time taken at import (round-6 red team: ``cart=None`` made ``[]`` in the base's
+        # body became ``cart=[]``, and carts leaked between calls)
+        return None
     try:
         function = breakage.obj if side is None else side[breakage.obj.path]
         tree = parse_python(textwrap.dedent(_source(function)))
@@ -674,6 +679,16 @@ def _same_default(breakage: Any, old: Any) -> str | None:
     if default is None or not _replaces_none(tree, name, default):
         return None
     return f"{where} replaced a None {name!r} with {ast.unparse(default)} first thing"
+
+
+def _made_once(default: ast.expr) -> bool:
+    """A default that is the same value whether made once or at each call: a constant, a name,
+    an attribute, or a tuple of those (not a list, dict, set, comprehension or call)."""
+    if isinstance(default, ast.Tuple):
+        return all(_made_once(e) for e in default.elts)
+    if isinstance(default, ast.UnaryOp):
+        return _made_once(default.operand)
+    return isinstance(default, ast.Constant | ast.Name | ast.Attribute)
 
 
 def _replaces_none(tree: ast.Module, name: str, default: ast.expr) -> bool:

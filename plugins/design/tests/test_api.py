@@ -887,3 +887,31 @@ def test_a_default_made_none_and_put_in_place_inside_is_the_same_default(
     run = leo_run(repo.change(), [DesignAgent])
     found = [f for f in run.findings if f.rule_id == "design.api.parameter-default"]
     assert bool(found) == changed
+
+
+@pytest.mark.parametrize(
+    ("value", "changed"),
+    [
+        ("[]", True),
+        ("{}", True),
+        ("set()", True),
+        ("time.time()", True),
+        ("(1, -2)", False),
+        ("DEFAULT", False),
+    ],
+)
+def test_a_default_made_once_at_the_head_must_be_the_same_value_at_each_call(
+    leo_repo, leo_run, value, changed
+):
+    """Round-6 red team: ``cart=None`` that the base's body made ``[]`` became ``cart=[]``: one
+    list every call shares (carts leaked between calls), reported as the same default. A value
+    made once or at each call alike (a constant, a name, a tuple of them) still is."""
+    base = (
+        "import time\n\nDEFAULT = 3\n\n\ndef add(item, cart=None):\n"
+        f"    if cart is None:\n        cart = {value}\n    return cart\n"
+    )
+    head = base.replace("cart=None", f"cart={value}")
+    repo = leo_repo(base={"app/__init__.py": "", "app/cart.py": base}, head={"app/cart.py": head})
+    run = leo_run(repo.change(), [DesignAgent])
+    found = [f.message for f in run.findings if f.rule_id == "design.api.parameter-default"]
+    assert bool(found) == changed, found
