@@ -298,10 +298,7 @@ def _in_test_module(obj: Any) -> bool:
     """Defined in a module pytest collects (``test_*.py``, ``*_test.py``, ``conftest.py``),
     whatever its directory is called: celery and kombu keep their tests in ``t/unit/``, a
     package (celery 5.7.0 "removed" ``t.integration.test_dedup_chain_dispatch``). A function of
-    the package named ``test_*`` is not exempt: only the module's file name counts. A module so
-    named that holds no test at the base (no top-level ``test*`` or ``Test*``) is the package's
-    helpers for its users' tests, aiohttp's ``test_utils`` (round-6 red team: removing
-    ``shop.test_utils.make_cart`` was no break)."""
+    the package named ``test_*`` is not exempt: only the module's file name counts."""
     try:
         path = obj.filepath
     except Exception:  # an alias griffe cannot resolve, a namespace package: no file to judge
@@ -309,18 +306,10 @@ def _in_test_module(obj: Any) -> bool:
     if not isinstance(path, Path):
         return False
     name = path.name
-    if name == "conftest.py":
-        return True
-    if not ((name.startswith("test_") and name.endswith(".py")) or name.endswith("_test.py")):
-        return False
-    try:
-        tree = parse_python(path.read_bytes())
-    except Exception:  # unreadable or not Python: no tests seen, so it stays API
-        return False
-    return any(
-        isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)
-        and node.name.lower().startswith("test")
-        for node in tree.body
+    return (
+        (name.startswith("test_") and name.endswith(".py"))
+        or name in ("conftest.py",)
+        or name.endswith("_test.py")
     )
 
 

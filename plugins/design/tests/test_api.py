@@ -189,31 +189,6 @@ def test_test_modules_of_a_package_named_otherwise_have_no_public_api(leo_repo, 
     assert run.agent("design").details["api_packages"] == ["shop", "t"]
 
 
-def test_a_test_named_module_without_tests_is_api(leo_repo, leo_run):
-    """Round-6 red team: the package's helpers for its users' tests (aiohttp's ``test_utils``)
-    lost ``make_cart``: no break, for the file's name. A module holding tests keeps none."""
-    helpers = "def make_items(n):\n    return []\n\n\ndef make_cart(n):\n    return {}\n"
-    tests = (
-        "def make_cart(n):\n    return {}\n\n\ndef test_cart():\n    assert make_cart(1) == {}\n"
-    )
-    base = {
-        "shop/__init__.py": "",
-        "shop/test_utils.py": helpers,
-        "shop/checks_test.py": helpers,
-        "shop/test_cart.py": tests,
-    }
-    head = {
-        "shop/test_utils.py": "def make_items(n):\n    return []\n",
-        "shop/checks_test.py": "def make_items(n):\n    return []\n",
-        "shop/test_cart.py": "def test_cart():\n    assert True\n",
-    }
-    run = leo_run(leo_repo(base=base, head=head).change(), [DesignAgent])
-    assert sorted(m for _, _, m in _api(run)) == [
-        "public function shop.checks_test.make_cart was removed or renamed",
-        "public function shop.test_utils.make_cart was removed or renamed",
-    ]
-
-
 def test_minor_bump_before_1_0_declares_the_breaks(leo_repo, leo_run):
     repo = leo_repo(
         base={"app/__init__.py": '__version__ = "0.3.1"\n', "app/core.py": CORE},
