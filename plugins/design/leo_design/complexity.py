@@ -42,7 +42,7 @@ def complexity_findings(
             finding = _judge(path, f, old.get(f.key), settings)
             if (
                 finding is not None
-                and is_test(path, f.name)
+                and is_test(path, head)
                 and finding.severity in ("high", "medium")
             ):
                 # radon counts every assert as a branch: a long straight-line test is not
@@ -53,16 +53,17 @@ def complexity_findings(
     return findings
 
 
-def is_test(path: str, name: str) -> bool:
-    """Test code, by the conventions pytest and unittest discover: a function of a tests
-    directory, or a test (``test*``, a ``Test*`` class's method) in a ``test_*`` module. A
-    helper of a ``test_*`` module elsewhere is code like any other (round-6 red team: a new
-    ``rule()`` of complexity 25 in ``shop/test_rules.py``, which the package imports, was low)."""
+def is_test(path: str, functions: Sequence[Function]) -> bool:
+    """Test code, by the conventions pytest and unittest discover: a tests directory, or a
+    ``test_*`` module that holds a test (``test*``, a ``Test*`` class). One that holds none is
+    code like any other (round-6 red team: a new ``rule()`` of complexity 25 in the package's
+    ``shop/test_rules.py``, which ``shop/__init__`` imports, was low); celery's helpers in its
+    ``t/`` test modules stay test code."""
     parts = PurePosixPath(path).parts
     file = parts[-1] if parts else ""
     if {"tests", "test", "testing"} & set(parts[:-1]):
         return True
-    return file.startswith("test_") and name.lower().startswith("test")
+    return file.startswith("test_") and any(f.name.lower().startswith("test") for f in functions)
 
 
 def _judge(path: str, f: Function, was: int | None, settings: DesignSettings) -> Finding | None:

@@ -228,14 +228,14 @@ def test_complex_new_test_function_never_gates(leo_repo, leo_run, branchy):
     run.assert_verdict("PASS")
 
 
-def test_a_complex_helper_of_a_test_named_module_is_code(leo_repo, leo_run, branchy):
+def test_a_complex_function_of_a_test_named_module_without_tests_is_code(
+    leo_repo, leo_run, branchy
+):
     """Round-6 red team: the package's ``shop/test_rules.py`` held a new ``rule()`` of
-    complexity 25, low for its file name. Its test functions and a ``Test*`` class's methods
-    stay low there, like click's test under ``tests/``."""
-    head = {
-        "shop/test_rules.py": branchy("rule", 25) + "\n\n" + branchy("test_rule", 25),
-        "t/unit/test_cases.py": "class TestCases:\n" + branchy("check", 25, "    "),
-    }
+    complexity 25, low for its file name. A test module's helpers and tests stay low wherever
+    it lives (celery's ``t/integration/test_worker.py``), like click's test under ``tests/``."""
+    tests = "class TestCases:\n" + branchy("check", 25, "    ") + "\n\n" + branchy("helper", 25)
+    head = {"shop/test_rules.py": branchy("rule", 25), "t/unit/test_cases.py": tests}
     run = leo_run(leo_repo(head=head).change(), [DesignAgent])
     got = {
         (f.path, f.message.split()[0]): f.severity
@@ -244,8 +244,8 @@ def test_a_complex_helper_of_a_test_named_module_is_code(leo_repo, leo_run, bran
     }
     assert got == {
         ("shop/test_rules.py", "rule"): "high",
-        ("shop/test_rules.py", "test_rule"): "low",
         ("t/unit/test_cases.py", "TestCases.check"): "low",
+        ("t/unit/test_cases.py", "helper"): "low",
     }
     run.assert_verdict("FAIL")
 
