@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from leo.__about__ import __version__
 
 if TYPE_CHECKING:
-    from leo.change import Change, ChangedFile, Hunk
+    from leo.change import Change, ChangedFile, Hunk, is_test_module
     from leo.errors import ExitCode, GitError, LeoError, ToolNotFoundError
     from leo.files import held_lock
     from leo.git import run_git
@@ -84,6 +84,7 @@ __all__ = [
     "held_lock",
     "hookimpl",
     "interpreter_paths",
+    "is_test_module",
     "parse_expression",
     "parse_python",
     "planted",
@@ -97,6 +98,7 @@ _WHERE = {
     "Change": "leo.change",
     "ChangedFile": "leo.change",
     "Hunk": "leo.change",
+    "is_test_module": "leo.change",
     "ExitCode": "leo.errors",
     "LeoError": "leo.errors",
     "GitError": "leo.errors",

@@ -232,6 +232,19 @@ async def _worktree_lock(repo: str | Path) -> AsyncIterator[None]:
         lock.release()
 
 
+def is_test_module(path: str) -> bool:
+    """A test module as pytest collects it (``test_*.py``, ``*_test.py``, ``conftest.py``),
+    whatever its directory is called: celery and kombu keep their tests in ``t/unit/``. A
+    directory name alone is not enough: a change could move production code into
+    ``pkg/testing/`` or ``tests/helpers.py`` and import it from there."""
+    name = PurePosixPath(path).name
+    return (
+        (name.startswith("test_") and name.endswith(".py"))
+        or name.endswith("_test.py")
+        or name == "conftest.py"
+    )
+
+
 def _is_repo_path(path: str) -> bool:
     """A plain repository-relative path: no ``..``, ``.``, absolute or multi-line names."""
     parts = path.split("/")

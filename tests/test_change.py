@@ -9,6 +9,7 @@ from pathlib import Path
 import anyio
 import pytest
 
+import leo
 from leo.change import gather_change
 from leo.errors import GitError, LeoError
 from leo.repos import git
@@ -210,3 +211,20 @@ def test_real_binaries_stay_binary_without_the_repositorys_attributes(leo_repo):
     by = {f.path: f for f in repo.change().files}
     assert by["blob.bin"].binary and by["blob.bin"].added_lines == ()
     assert by["a.txt"].added_lines == (1,)
+
+
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [
+        ("tests/test_api.py", True),
+        ("t/unit/test_consumer.py", True),  # celery and kombu: whatever the folder is called
+        ("pkg/api_test.py", True),
+        ("t/unit/SQS/conftest.py", True),
+        ("tests/helpers.py", False),  # production code moved under tests/ is not exempt
+        ("pkg/testing/fixtures.py", False),
+        ("test_data.json", False),
+        ("pkg/contest.py", False),
+    ],
+)
+def test_a_test_module_is_named_as_pytest_collects_it(path, expected):
+    assert leo.is_test_module(path) is expected

@@ -342,10 +342,12 @@ def _emptied_findings(runs: list[LiveRun], static: list[Finding]) -> list[Findin
              f"{gone.line}: all {gone.rows} rows LEO put in it before the change, made to differ")
             for gone in run.emptied
         ] + [
-            (same.path, same.line, f"{same.column} of {same.name} held one and the same value in "
-             f"all {same.rows} rows after {same.path}:{same.line}: the rows LEO put in it before "
-             "the change held different values, so the statement overwrote the column in every "
-             "row")
+            (same.path, same.line, f"{same.column} of {same.name} "
+             + ("held one and the same value in all" if same.values == 1
+                else "kept none of its values in its")
+             + f" {same.rows} rows after {same.path}:{same.line}: the rows LEO put in it "
+             "before the change held different values, so the statement overwrote the column in "
+             "every row")
             for same in run.overwritten
         ]  # fmt: skip
         out += [

@@ -256,7 +256,7 @@ def _count_rows(url: str, name: str, conn: Any, plan: list[Step], run: LiveRun) 
         admin.execute(b"SET statement_timeout = '60s'")
         seeded: dict[int, tuple[str, int]] | None = None
         kept: dict[int, str] = {}
-        differ: dict[int, set[int]] = {}
+        differ: dict[int, dict[int, rows.Column]] = {}
         for step in plan:
             if step.phase not in ("base", "change"):
                 break
@@ -287,20 +287,20 @@ def _counter(
     admin: Any,
     seeded: dict[int, tuple[str, int]],
     kept: dict[int, str],
-    differ: dict[int, set[int]],
+    differ: dict[int, dict[int, rows.Column]],
     path: str,
     run: LiveRun,
 ) -> Callable[[int], None]:
     """After each statement: the seeded tables it emptied, the columns whose differing seeded
-    values it made one (``rows.overwritten``), and the tables that kept an inserted row before
-    the change and now write none (``rows.keeps_inserts``)."""
+    values it made one or replaced (``rows.overwritten``), and the tables that kept an inserted
+    row before the change and now write none (``rows.keeps_inserts``)."""
 
     def after(line: int) -> None:
         for oid, name in (rows.emptied(admin, seeded) or {}).items():
             run.emptied.append(Emptied(path, line, name, seeded.pop(oid)[1]))
             differ.pop(oid, None)
-        for name, column, count in rows.overwritten(admin, differ):
-            run.overwritten.append(Overwritten(path, line, name, column, count))
+        for name, column, count, values in rows.overwritten(admin, differ):
+            run.overwritten.append(Overwritten(path, line, name, column, count, values))
         for oid in [o for o in kept if rows.keeps_inserts(admin, o) is False]:
             run.discarded.append(Discarded(path, line, kept.pop(oid), oid))
 

@@ -6,7 +6,7 @@ migration calls). So a second scratch database gets the base's migrations, then 
 every base table, made to differ (low and high numbers, old and future dates, a NULL where one
 is allowed), then the change's migrations one statement at a time: a base table that had rows
 and has none after a statement lost them all to it, and a column whose rows held different
-values and now hold one was overwritten in every row. Seeding runs as the server's user with
+values and now hold one, or none of the values they held, was overwritten in every row. Seeding runs as the server's user with
 foreign-key and user triggers off (``session_replication_role = replica``); the rows need not
 mean anything, only differ. A statement that fails on them (a new ``CHECK`` the made-up rows do
 not meet) ends the count without a finding: the empty database's run judges applying.
@@ -87,55 +87,76 @@ class Discarded:
 @dataclass(frozen=True)
 class Overwritten:
     """A column of a base table whose seeded values, which differed, one of the change's
-    statements made one and the same in every row."""
+    statements made one and the same in every row (``values`` 1) or replaced in every row."""
 
     path: str
     line: int
     name: str
     column: str
     rows: int
+    values: int
 
 
-#: A base table's columns by number, as named now (a rename keeps the number).
+#: A base table's columns by number, as named and typed now (a rename keeps the number).
 _ATTRIBUTES = b"""
-SELECT a.attnum::int, quote_ident(a.attname) FROM pg_catalog.pg_attribute a
+SELECT a.attnum::int, quote_ident(a.attname), a.atttypid::bigint FROM pg_catalog.pg_attribute a
 WHERE a.attrelid = %s AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum
 """
+#: Tables with more rows than this at the base are left out of the column checks: their values
+#: are read after every statement.
+_READ_AT_MOST = 1000
 
 
-def varied(conn: Any, seeded: dict[int, tuple[str, int]]) -> dict[int, set[int]]:
+@dataclass(frozen=True)
+class Column:
+    """One column of a base table as read after a statement: its values as text, None for NULL."""
+
+    name: str
+    type: int
+    rows: int
+    values: frozenset[str | None]
+
+
+def varied(conn: Any, seeded: dict[int, tuple[str, int]]) -> dict[int, dict[int, Column]]:
     """oid -> the columns (by number) whose seeded rows hold three values or more (NULL counts
     as one): a conditional write may by chance leave a two-valued column (a boolean, an enum
     of two labels) with one value in four rows, not one with three."""
-    out: dict[int, set[int]] = {}
+    out: dict[int, dict[int, Column]] = {}
     for oid in seeded:
-        found = _distinct(conn, oid)
+        found = _columns(conn, oid)
         if found:
-            out[oid] = {n for n, (_c, _rows, values) in found[1].items() if values >= 3}
+            out[oid] = {n: c for n, c in found[1].items() if len(c.values) >= 3}
     return out
 
 
-def overwritten(conn: Any, varied: dict[int, set[int]]) -> list[tuple[str, str, int]]:
-    """(table, column, rows) for each column of ``varied`` whose two or more rows now all hold
-    one value: an UPDATE that overwrote it everywhere, whatever its WHERE (round-5 red team:
-    ``UPDATE users SET email = 'redacted' WHERE id <> -42`` PASSed). The column leaves
-    ``varied``; a table LEO cannot read now is read after a later statement."""
+def overwritten(conn: Any, varied: dict[int, dict[int, Column]]) -> list[tuple[str, str, int, int]]:
+    """(table, column, rows, values now) for each column of ``varied`` whose two or more rows now all hold
+    one value, or (its type unchanged) none of the values they held: an UPDATE that overwrote
+    it everywhere, whatever its WHERE (round-5 red team: ``UPDATE users SET email = 'redacted'
+    WHERE id <> -42`` PASSed; so did ``SET email = 'user' || id || '@example.invalid'``, whose
+    rows still differ). A row the statement left alone keeps a value it held, so a bounded
+    write keeps one; a type change rewrites every value's text and is squawk's to judge. The
+    column leaves ``varied``; a table LEO cannot read now is read after a later statement."""
     out = []
     for oid, columns in varied.items():
-        found = _distinct(conn, oid) if columns else None
+        found = _columns(conn, oid) if columns else None
         if found is None:
             continue
-        table, counts = found
-        for number, (column, rows, values) in counts.items():
-            if number in columns and rows >= 2 and values == 1:
-                columns.discard(number)
-                out.append((table, column, rows))
+        table, now = found
+        for number, after in now.items():
+            before = columns.get(number)
+            if before is None or after.rows < 2:
+                continue
+            replaced = after.type == before.type and after.values.isdisjoint(before.values)
+            if len(after.values) == 1 or replaced:
+                del columns[number]
+                out.append((table, after.name, after.rows, len(after.values)))
     return out
 
 
-def _distinct(conn: Any, oid: int) -> tuple[str, dict[int, tuple[str, int, int]]] | None:
-    """The table ``oid``'s name, and per column number (name, rows, distinct values with NULL
-    as one); None when it cannot be read now (gone, locked)."""
+def _columns(conn: Any, oid: int) -> tuple[str, dict[int, Column]] | None:
+    """The table ``oid``'s name and its columns by number; None when it cannot be read now
+    (gone, locked) or holds more than ``_READ_AT_MOST`` rows."""
     import psycopg
     from psycopg import sql
 
@@ -144,20 +165,21 @@ def _distinct(conn: Any, oid: int) -> tuple[str, dict[int, tuple[str, int, int]]
         columns = conn.execute(_ATTRIBUTES, (oid,), prepare=False).fetchall()
         if not name or not columns:
             return None
-        counts = sql.SQL(", ").join(
-            sql.SQL(
-                "count(DISTINCT {c}::text) + max(CASE WHEN {c} IS NULL THEN 1 ELSE 0 END)"
-            ).format(c=sql.SQL(column))
-            for _n, column in columns
+        values = sql.SQL(", ").join(
+            sql.SQL("array_agg(DISTINCT {c}::text)").format(c=sql.SQL(column))
+            for _n, column, _t in columns
         )
-        query = sql.SQL("SELECT count(*), {} FROM {}").format(counts, sql.SQL(name[1]))
-        row = conn.execute(query).fetchone()
+        query = sql.SQL("SELECT count(*), {} FROM (SELECT * FROM {} LIMIT {}) AS t").format(
+            values, sql.SQL(name[1]), sql.Literal(_READ_AT_MOST + 1)
+        )
+        rows, *found = conn.execute(query).fetchone()
     except psycopg.Error:
         return None
-    rows, *values = row
+    if rows > _READ_AT_MOST:
+        return None
     return name[1], {
-        number: (column, rows, value or 0)
-        for (number, column), value in zip(columns, values, strict=True)
+        number: Column(column, typ, rows, frozenset(held or ()))
+        for (number, column, typ), held in zip(columns, found, strict=True)
     }
 
 

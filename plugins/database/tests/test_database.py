@@ -467,6 +467,30 @@ def test_a_statement_that_overwrites_a_column_in_every_row_is_caught(
 
 
 @pytest.mark.parametrize(
+    ("sql", "column"),
+    [
+        # the last stop's own attack on the check above (PASSed): every email lost, the rows
+        # still differ
+        ("update users set email = 'user' || id || '@example.invalid' where id <> -42;\n",
+         "email"),
+        ("update users set created_at = created_at + interval '1 day' where id > 0;\n",
+         "created_at"),
+        ("with t as (select id from users) update users set meta = jsonb_build_object('id', "
+         "users.id) from t where t.id = users.id;\n", "meta"),
+    ],
+)  # fmt: skip
+def test_a_statement_that_replaces_every_value_of_a_column_is_caught(
+    leo_repo, leo_run, pg, sql, column
+):
+    path = "db/migrations/0002_cleanup.sql"
+    result, agent = run(leo_repo, leo_run, {path: sql}, base=ACCOUNTS)
+    found = result.assert_finding("database.unbounded-write", path=path, line=1)
+    assert f"{column} of public.users kept none of its values in its 4 rows" in found.message
+    assert agent.details["live"][0]["overwritten"] == [f"{path}:1: public.users.{column} (4 rows)"]
+    result.assert_verdict("FAIL")
+
+
+@pytest.mark.parametrize(
     "sql",
     [
         "update users set email = lower(email) where id > 0;\n",
@@ -479,6 +503,11 @@ def test_a_statement_that_overwrites_a_column_in_every_row_is_caught(
         "alter table users add column nickname text;\nupdate users set nickname = email "
         "where id > 0 and id < 100;\n",
         "insert into users (email) values ('new@example.com');\n",
+        # values rewritten where they need it keep the others; a type change is squawk's
+        "update users set email = upper(email) where id > 0;\n",
+        "update users set created_at = created_at + interval '1 day' where id > 2;\n",
+        "alter table users alter column email type varchar(80);\n",
+        "alter table users alter column created_at type timestamp;\n",
     ],
 )  # fmt: skip
 def test_hostile_twin_a_bounded_write_keeps_some_seeded_rows(leo_repo, leo_run, pg, sql):

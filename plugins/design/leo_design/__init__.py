@@ -26,7 +26,7 @@ from leo import (
     Tool,
     hookimpl,
 )
-from leo_design import api, contracts, functions, release
+from leo_design import api, contracts, functions, generated, release
 from leo_design.complexity import complexity_findings, maintainability_findings
 from leo_design.settings import DesignSettings
 from leo_design.size import file_size_findings, function_size_findings
@@ -138,10 +138,13 @@ class DesignAgent(SubAgent):
                 wanted.append(f)
         heads = await change.read_many([f.path for f in wanted], "head")
         bases = await change.read_many([f.old_path or f.path for f in wanted], "base")
+        generated = await _generated_from(change, heads)
         for f in wanted:
             base = bases.get(f.old_path or f.path) if f.status != "added" else None
             # radon and lizard are CPU-bound: keep the event loop free.
-            await anyio.to_thread.run_sync(_scan_one, scan, f, base, heads.get(f.path), settings)
+            await anyio.to_thread.run_sync(
+                _scan_one, scan, f, base, heads.get(f.path), settings, generated.get(f.path)
+            )
         return scan
 
     async def _check_api(
@@ -224,14 +227,27 @@ def _skip_reason(f: ChangedFile) -> str | None:
     return None
 
 
+async def _generated_from(change: Change, heads: dict[str, bytes | None]) -> dict[str, str]:
+    """Changed files a generator wrote, each with the source it wrote them from at the head."""
+    claimed = {path: generated.cython_sources(path, data or b"") for path, data in heads.items()}
+    wanted = [source for sources in claimed.values() for source in sources]
+    present = await change.read_many(wanted, "head") if wanted else {}
+    return {
+        path: found
+        for path, sources in claimed.items()
+        if (found := next((s for s in sources if present.get(s) is not None), None))
+    }
+
+
 def _scan_one(
     scan: _Scan,
     f: ChangedFile,
     base_data: bytes | None,
     head_data: bytes | None,
     settings: DesignSettings,
+    source: str | None = None,
 ) -> None:
-    """Measure one file into ``scan``."""
+    """Measure one file into ``scan``; ``source``: what a generator wrote it from."""
     if head_data is None:
         scan.not_analysed.append(NotAnalysed(path=f.path, reason="not a file at the head"))
         return
@@ -260,13 +276,14 @@ def _scan_one(
     base_fns = _functions_or_none(f.path, base)
     scan.analysed.append(f.path)
     scan.functions += len(head_fns)
-    scan.findings += complexity_findings(f.path, base_fns, head_fns, f, settings)
-    scan.findings += function_size_findings(f.path, base_fns, head_fns, f, settings)
-    scan.findings += file_size_findings(f.path, base, head, settings)
+    found = complexity_findings(f.path, base_fns, head_fns, f, settings, (base, head))
+    found += function_size_findings(f.path, base_fns, head_fns, f, settings)
+    found += file_size_findings(f.path, base, head, settings)
+    scan.findings += generated.as_generated(found, source) if source else found
     if f.path.endswith(".py"):
         before = functions.maintainability(base) if base is not None else None
         after = functions.maintainability(head)
-        scan.findings += maintainability_findings(f.path, before, after, settings)
+        scan.findings += maintainability_findings(f.path, before, after, settings, head_fns)
 
 
 def _functions_or_none(path: str, text: str | None) -> list[functions.Function] | None:

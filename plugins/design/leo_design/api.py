@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from leo import Change, Finding, parse_expression, parse_python, syntax_lock
+from leo import Change, Finding, is_test_module, parse_expression, parse_python, syntax_lock
 from leo_design.functions import PYTHON_SUFFIXES
 from leo_design.release import mentions
 from leo_design.settings import DesignSettings
@@ -295,22 +295,14 @@ def _check_size(tree: Path, package: Package) -> None:
 
 
 def _in_test_module(obj: Any) -> bool:
-    """Defined in a module pytest collects (``test_*.py``, ``*_test.py``, ``conftest.py``),
-    whatever its directory is called: celery and kombu keep their tests in ``t/unit/``, a
-    package (celery 5.7.0 "removed" ``t.integration.test_dedup_chain_dispatch``). A function of
+    """Defined in a module pytest collects (``leo.is_test_module``), whatever its directory is
+    called (celery 5.7.0 "removed" ``t.integration.test_dedup_chain_dispatch``). A function of
     the package named ``test_*`` is not exempt: only the module's file name counts."""
     try:
         path = obj.filepath
     except Exception:  # an alias griffe cannot resolve, a namespace package: no file to judge
         return False
-    if not isinstance(path, Path):
-        return False
-    name = path.name
-    return (
-        (name.startswith("test_") and name.endswith(".py"))
-        or name in ("conftest.py",)
-        or name.endswith("_test.py")
-    )
+    return isinstance(path, Path) and is_test_module(path.name)
 
 
 def _not_a_break(breakage: Any, old: Any, new: Any) -> str | None:

@@ -22,18 +22,30 @@ async def version_bump(change: Change, package_dir: str, settings: DesignSetting
     """``"version 1.4.2 -> 2.0.0"`` when the change bumps the major version, else None.
 
     For 0.x versions a minor bump counts as major (semver: anything may change before 1.0).
+    The first file that holds the version at both sides decides; when none does, the version
+    moved (docopt-ng 0.9.0: ``__version__`` from ``__init__.py`` into ``_version.py``), and the
+    first file that holds it at each side decides.
     """
-    for candidate in _version_files(package_dir, settings):
-        base = _version_in(candidate, await change.read(candidate, "base"))
-        head = _version_in(candidate, await change.read(candidate, "head"))
-        if base is None or head is None:
-            continue
-        old, new = _major_minor(base), _major_minor(head)
-        if old is None or new is None:
+    candidates = _version_files(package_dir, settings)
+    bases = [_version_in(c, await change.read(c, "base")) for c in candidates]
+    heads = [_version_in(c, await change.read(c, "head")) for c in candidates]
+    both = [(c, b, h) for c, b, h in zip(candidates, bases, heads, strict=True) if b and h]
+    if both:
+        [(where, base, head), *_] = both
+    else:
+        found = [
+            next(((c, v) for c, v in zip(candidates, side, strict=True) if v), None)
+            for side in (bases, heads)
+        ]
+        if found[0] is None or found[1] is None:
             return None
-        if new[0] > old[0] or (old[0] == new[0] == 0 and new[1] > old[1]):
-            return f"version {base} -> {head} in {candidate}"
+        (was_in, base), (where, head) = found
+        where = f"{where} (moved from {was_in})"
+    old, new = _major_minor(base), _major_minor(head)
+    if old is None or new is None:
         return None
+    if new[0] > old[0] or (old[0] == new[0] == 0 and new[1] > old[1]):
+        return f"version {base} -> {head} in {where}"
     return None
 
 

@@ -890,3 +890,38 @@ def test_a_default_made_once_at_the_head_must_be_the_same_value_at_each_call(
     run = leo_run(repo.change(), [DesignAgent])
     found = [f.message for f in run.findings if f.rule_id == "design.api.parameter-default"]
     assert bool(found) == changed, found
+
+
+def test_a_minor_bump_before_1_0_declares_the_breaks_when_the_version_moved_files(
+    leo_repo, leo_run
+):
+    """docopt-ng 0.9.0 moved ``__version__`` from ``__init__.py`` into ``_version.py`` and
+    removed ``magic``: its 0.8.1 -> 0.9.0 bump was not found, so the breaks asked a LEAD."""
+    repo = leo_repo(
+        base={"app/__init__.py": '__version__ = "0.3.1"\n', "app/core.py": CORE},
+        head={
+            "app/__init__.py": "from ._version import __version__ as __version__\n",
+            "app/_version.py": '__version__ = "0.4.0"\n',
+            "app/core.py": BROKEN,
+        },
+    )
+    api = _api(leo_run(repo.change(), [DesignAgent]))
+    assert [severity for _, severity, _ in api] == ["info", "info"]
+    assert "version 0.3.1 -> 0.4.0 in app/_version.py (moved from app/__init__.py)" in api[0][2]
+
+
+@pytest.mark.parametrize(
+    "head",
+    [
+        # the version moved, with no major (0.x: minor) bump
+        {"app/__init__.py": "from ._version import __version__\n", "app/_version.py": '__version__ = "0.3.2"\n'},
+        # a second file claims a bump while the file that holds it at both sides does not
+        {"app/__init__.py": '__version__ = "0.3.2"\n', "app/_version.py": '__version__ = "9.0.0"\n'},
+    ],
+)  # fmt: skip
+def test_a_moved_or_contradicted_version_without_a_bump_declares_nothing(leo_repo, leo_run, head):
+    repo = leo_repo(
+        base={"app/__init__.py": '__version__ = "0.3.1"\n', "app/core.py": CORE},
+        head={**head, "app/core.py": BROKEN},
+    )
+    assert {s for _, s, _ in _api(leo_run(repo.change(), [DesignAgent]))} == {"medium"}

@@ -74,6 +74,44 @@ def test_growth_beyond_the_step_across_the_limit_still_blocks(
     assert [f.rule_id for f in run.findings] == ["design.complexity-growth"]
 
 
+def test_a_complex_function_renamed_in_its_file_is_judged_by_its_growth(leo_repo, leo_run, branchy):
+    """babel 2.19.0 renamed ``unquote_string`` to ``_unquote_string`` and gave it one more
+    escape: "new with cyclomatic complexity 16" asked a LEAD about code it had for years."""
+    repo = leo_repo(
+        base={"logic.py": "def one():\n    return 1\n\n\n" + branchy("unquote", 14)},
+        head={"logic.py": "def one():\n    return 1\n\n\n" + branchy("_unquote", 16)},
+    )
+    run = leo_run(repo.change(), [DesignAgent])
+    [finding] = run.findings
+    assert (finding.rule_id, finding.severity) == ("design.complexity", "info")
+    assert "_unquote (renamed from unquote) grew from cyclomatic complexity 14 to 16" in (
+        finding.message
+    )
+    run.assert_verdict("PASS")
+
+
+def test_hostile_twin_a_rename_that_grows_past_the_step_or_a_new_body_still_blocks(
+    leo_repo, leo_run, branchy
+):
+    # Renamed and grown by more than the step: growth, as without the rename.
+    repo = leo_repo(
+        base={"logic.py": branchy("unquote", 9)},
+        head={"logic.py": branchy("_unquote", 16)},
+    )
+    run = leo_run(repo.change(), [DesignAgent])
+    finding = run.assert_finding("design.complexity-growth", path="logic.py")
+    assert "_unquote (renamed from unquote) grew from cyclomatic complexity 9 to 16" in (
+        finding.message
+    )
+    # A removed function is no cover for a different new one in its place.
+    other = branchy("classify", 16).replace("return", "yield")
+    repo = leo_repo(base={"logic.py": branchy("unquote", 14)}, head={"logic.py": other})
+    run = leo_run(repo.change(), [DesignAgent])
+    finding = run.assert_finding("design.complexity", path="logic.py")
+    assert "classify is new with cyclomatic complexity 16" in finding.message
+    assert finding.severity == "medium"
+
+
 @pytest.mark.parametrize(("was", "now", "severity"), [(30, 40, "medium"), (18, 24, "high")])
 def test_growth_beyond_the_step_fails_only_when_the_change_crosses_fail_complexity(
     leo_repo, leo_run, branchy, was, now, severity
@@ -169,6 +207,25 @@ def test_maintainability_index_falling_below_the_minimum_is_a_finding(
     assert "minimum 60" in finding.message
 
 
+@pytest.mark.parametrize(
+    ("path", "severity", "verdict"),
+    [
+        # docopt-ng 0.9.0's new tests/test_docopt.py: every assert counts as a branch
+        ("tests/test_logic.py", "low", "PASS"),
+        # the same module outside test code still asks a LEAD
+        ("logic_tests.py", "medium", "CONDITIONAL_PASS"),
+    ],
+)
+def test_a_test_module_under_the_maintainability_minimum_never_gates(
+    leo_repo, leo_run, branchy, design_config, path, severity, verdict
+):
+    head = branchy("check_classify", 9) + branchy("check_sort", 9)
+    repo = leo_repo(head={path: head})
+    run = leo_run(repo.change(), [DesignAgent], config=design_config(min_maintainability=60))
+    assert run.assert_finding("design.maintainability", path=path).severity == severity
+    run.assert_verdict(verdict)
+
+
 def test_unparsable_python_is_reported_not_silently_passed(leo_repo, leo_run):
     repo = leo_repo(head={"broken.py": "def f(:\n    pass\n", "notes.txt": "hello\n"})
     result = leo_run(repo.change(), [DesignAgent]).agent("design")
@@ -205,6 +262,15 @@ def test_touching_an_already_complex_function_is_context_not_a_finding(leo_repo,
     assert (context.severity, context.on_changed_line) == ("info", False)
     assert "already over the limit" in context.message
     run.assert_verdict("PASS")
+
+
+def test_a_touched_complex_function_that_did_not_grow_is_not_said_to_have_grown(
+    leo_repo, leo_run, branchy
+):
+    head = branchy("classify", 38).replace("return -1", "return -2")
+    repo = leo_repo(base={"logic.py": branchy("classify", 38)}, head={"logic.py": head})
+    context = leo_run(repo.change(), [DesignAgent]).assert_finding("design.complexity")
+    assert context.message.startswith("classify kept cyclomatic complexity 38;")
 
 
 def test_growth_beyond_the_step_of_an_already_complex_function_is_a_finding(
@@ -305,3 +371,49 @@ def test_rename_mode_deletion_and_binary_only_changes_do_not_crash(leo_repo, leo
     run.assert_verdict("ESCALATE")
     reasons = {n.path: n.reason for n in design.analysed.not_analysed}
     assert reasons == {"app/gone.py": "deleted", "data/blob.bin": "binary"}
+
+
+def _c_function(name: str, complexity: int) -> str:
+    """C source of a function of exactly that cyclomatic complexity (lizard's count)."""
+    branches = "".join(f"  if (x == {i}) return {i};\n" for i in range(complexity - 1))
+    return f"static int {name}(int x) {{\n{branches}  return -1;\n}}\n"
+
+
+def test_a_complex_function_cython_generated_from_a_source_in_the_tree_never_gates(
+    leo_repo, leo_run
+):
+    """msgpack 1.0.8 regenerated _cmsgpack.cpp with a newer Cython, which renamed its helpers:
+    a 'new' __Pyx_ImportType_3_0_8 of complexity 21 FAILed the release (issue 18)."""
+    header = "/* Generated by Cython 3.0.8 */\n\n"
+    repo = leo_repo(
+        base={"pkg/_speedups.pyx": "def f(x):\n    return x\n", "pkg/_speedups.cpp": "\n"},
+        head={"pkg/_speedups.cpp": header + _c_function("__Pyx_ImportType_3_0_8", 23)},
+    )
+    run = leo_run(repo.change(), [DesignAgent])
+    finding = run.assert_finding("design.complexity", path="pkg/_speedups.cpp")
+    assert finding.severity == "info"
+    assert "generated by Cython from pkg/_speedups.pyx" in finding.message
+    run.assert_verdict("PASS")
+
+
+@pytest.mark.parametrize(
+    ("header", "source"),
+    [
+        # the header is only the author's claim: no Cython source beside the file
+        ("/* Generated by Cython 3.0.8 */\n", None),
+        # a Cython source beside a hand-written file without the header
+        ("/* speedups, written by hand */\n", "pkg/_speedups.pyx"),
+        # the header anywhere but on the first line
+        ("\n/* Generated by Cython 3.0.8 */\n", "pkg/_speedups.pyx"),
+    ],
+)
+def test_a_complex_hand_written_c_function_still_fails_whatever_it_claims(
+    leo_repo, leo_run, header, source
+):
+    files = {"pkg/_speedups.cpp": header + _c_function("classify", 23)}
+    if source:
+        files[source] = "def f(x):\n    return x\n"
+    repo = leo_repo(head=files)
+    run = leo_run(repo.change(), [DesignAgent])
+    assert run.assert_finding("design.complexity", path="pkg/_speedups.cpp").severity == "high"
+    run.assert_verdict("FAIL")

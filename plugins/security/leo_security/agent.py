@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 
-from leo import Analysed, SubAgent, SubAgentResult, Tool
+from leo import Analysed, SubAgent, SubAgentResult, Tool, is_test_module
 from leo_security import (
     bandit,
     baseline,
@@ -24,7 +24,6 @@ from leo_security import (
 from leo_security.outcome import ScanOutcome
 from leo_security.rules import RuleError, RuleSet, load
 from leo_security.settings import SecuritySettings
-from leo_security.targets import is_test_code
 
 if TYPE_CHECKING:
     from leo import Change, Finding
@@ -90,8 +89,8 @@ def out_of_test_code(change: Change) -> set[str]:
         for f in change.files
         if f.status in ("renamed", "copied")
         and f.old_path
-        and is_test_code(f.old_path)
-        and not is_test_code(f.path)
+        and is_test_module(f.old_path)
+        and not is_test_module(f.path)
     }
 
 
@@ -122,7 +121,7 @@ def _as_moved(f: Finding) -> Finding:
 def _as_test_context(f: Finding) -> Finding:
     """A code finding in test code as ``low`` context (issue 18: releases of requests, jinja2 and
     flask FAILed on md5, pickle and exec in their own tests)."""
-    if not f.rule_id.startswith(_CODE_RULES) or not f.path or not is_test_code(f.path):
+    if not f.rule_id.startswith(_CODE_RULES) or not f.path or not is_test_module(f.path):
         return f
     if f.severity in ("low", "info"):
         return f

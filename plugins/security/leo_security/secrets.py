@@ -17,10 +17,9 @@ from typing import TYPE_CHECKING, Any
 
 import anyio.to_thread
 
-from leo import Finding, ToolNotFoundError, parse_python, run_git
+from leo import Finding, ToolNotFoundError, is_test_module, parse_python, run_git
 from leo_security import suppressions
 from leo_security.outcome import ScanOutcome, Severity
-from leo_security.targets import is_test_code
 
 if TYPE_CHECKING:
     from leo import Change
@@ -477,7 +476,7 @@ def _in_tests(path: str, contents: dict[str, bytes]) -> bool:
     if _TEST_DIRS & set(PurePosixPath(path).parts[:-1]):
         return True
     fixtures = PurePosixPath(path).name == "conftest.py"
-    if not is_test_code(path) or not (fixtures or _TESTS.search(contents.get(path, b""))):
+    if not is_test_module(path) or not (fixtures or _TESTS.search(contents.get(path, b""))):
         return False
     stem = PurePosixPath(path).stem
     imports = re.compile(
@@ -488,7 +487,7 @@ def _in_tests(path: str, contents: dict[str, bytes]) -> bool:
         for other, data in contents.items()
         if other != path
         and other.endswith(".py")
-        and not is_test_code(other)
+        and not is_test_module(other)
         and not _TEST_DIRS & set(PurePosixPath(other).parts[:-1])
     )
 

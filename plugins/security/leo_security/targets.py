@@ -201,21 +201,6 @@ def semgrep_covers(path: str, languages: set[str]) -> bool:
     return path.endswith(suffixes) if suffixes else False
 
 
-def is_test_code(path: str) -> bool:
-    """A test module as pytest collects it (``test_*.py``, ``*_test.py``, ``conftest.py``).
-
-    A directory name alone is not enough: a change could move production code into
-    ``pkg/testing/`` or ``tests/helpers.py`` and import it from there, and its findings must
-    still block.
-    """
-    name = PurePosixPath(path).name
-    return (
-        (name.startswith("test_") and name.endswith(".py"))
-        or name.endswith("_test.py")
-        or name == "conftest.py"
-    )
-
-
 def is_code(path: str) -> bool:
     return is_dockerfile(path) or PurePosixPath(path).suffix.lower() in CODE_SUFFIXES
 

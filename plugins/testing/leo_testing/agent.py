@@ -82,6 +82,8 @@ class SuiteRun:
     re-run with deprecation warnings allowed: node id -> (outcome, the error line)."""
     skipped_by_code: frozenset[str] = frozenset()
     """Base tests the base pass skipped that pass at the base commit: the head's code skips them."""
+    skipped_once: frozenset[str] = frozenset()
+    """Those of ``skipped_by_code`` that passed when the base pass's run of them was repeated."""
     skipped_again: frozenset[str] = frozenset()
     """Base-pass passes the head's run skipped that passed when re-run in the head's own tree."""
     collected_at_base: frozenset[str] | None = None
@@ -135,6 +137,7 @@ async def run_suite(
                     allowed = await _deprecations_allowed(tree, settings, env, run, base, Path(tmp))
                     before = await _failing_before(change, settings, env, run, base, Path(tmp))
                     skipped = await _skipped_by_code(change, settings, env, base, Path(tmp))
+                    once = await _skipped_once(tree, settings, env, skipped, Path(tmp))
                     work = Path(tmp)
                     skips = await _skips_again(change, settings, env, run, base, work, generated)
                     at_base = await _collected_at_base(
@@ -143,7 +146,8 @@ async def run_suite(
                     run = replace(
                         run, base=base, base_paths=tuple(paths), failing_before=frozenset(before),
                         failed_at_base=before, passed_again=again, deprecations_allowed=allowed,
-                        skipped_by_code=skipped, skipped_again=skips, collected_at_base=at_base,
+                        skipped_by_code=skipped, skipped_once=once, skipped_again=skips,
+                        collected_at_base=at_base,
                     )  # fmt: skip
                     if (
                         coverage
@@ -282,6 +286,25 @@ async def _passes_again(
     return _passed(await _rerun(tree, settings, env, tmp / "base-again", ids), ids)
 
 
+async def _skipped_once(
+    tree: Path,
+    settings: Settings,
+    env: environment.Environment,
+    skipped: frozenset[str],
+    tmp: Path,
+) -> frozenset[str]:
+    """Those of ``skipped`` (the base pass skipped them, the base commit passes them) that pass
+    when re-run the same way (the base's tests against the head's code, in ``tree`` as the base
+    pass left it): skipped once by chance, as zipp 3.18.1's ``flaky`` timing tests are under
+    load (pytest-ignore-flaky turns their failure into a skip). Code that skips a test it would
+    fail cannot pass it when asked again; code that passes it when asked again is judged by that
+    pass, as a flaky failure is (``_passes_again``)."""
+    ids = _rerun_ids(sorted(skipped))
+    if settings.rerun_command is None or not ids:
+        return frozenset()
+    return _passed(await _rerun(tree, settings, env, tmp / "skipped-once", ids), ids)
+
+
 def _passed(suite: Suite | None, ids: Iterable[str]) -> frozenset[str]:
     """Those of ``ids`` that a re-run's ``suite`` reports passed, and nothing else (a test that
     passed and then errored in its teardown did not)."""
@@ -346,8 +369,8 @@ async def _collected_at_base(
     async with _checkout(change, "base") as tree:
         _versions(tree, generated)
         sandbox = Sandbox.create(settings, tmp / "base-collect")
-        argv = ("--collect-only", *base.named_tests)
-        done = await _run_once(tree, settings, sandbox, env, command, argv, False)
+        argv = (*command, "--collect-only", *base.named_tests)
+        done = await _run_once(tree, settings, sandbox, env, argv, (), False)
     record = observer.read_record(done.observer)
     if done.result.timed_out or not record.finished:
         return None
@@ -877,14 +900,25 @@ def _skipped_by_chance(w: baseline.Weakened) -> Finding:
 
 
 def _skipped_by_code_findings(
-    skipped: frozenset[str], base_suite: Suite, edited: set[str]
+    skipped: frozenset[str], once: frozenset[str], base_suite: Suite, edited: set[str]
 ) -> list[Finding]:
-    """``testing.test_weakened`` (medium, a LEAD decides) for each base test in a file the
-    change left alone that passes at the base and skips against the head's code."""
+    """For each base test in a file the change left alone that passes at the base and skips
+    against the head's code: ``testing.test_weakened`` (medium, a LEAD decides), or
+    ``testing.flaky`` (low) when it passed as the base pass's run of it was repeated (``once``):
+    nothing failed."""
     files = {c.nodeid: c.file for c in base_suite.cases}
     untouched = sorted(n for n in skipped if (files.get(n) or n.partition("::")[0]) not in edited)
     return [
         Finding(
+            rule_id="testing.flaky",
+            severity="low",
+            message=f"{nodeid} skipped (skip or xfail) against the head's code in the base's "
+            "version, then passed when re-run the same way, and passes at the base commit: "
+            "skipped by chance (a flaky test), not by the change",
+            path=files.get(nodeid) or nodeid.partition("::")[0],
+        )
+        if nodeid in once
+        else Finding(
             rule_id="testing.test_weakened",
             severity="medium",
             message=f"{nodeid} passes at the base commit but skips against the head's code, "
@@ -1224,7 +1258,11 @@ class TestingAgent(SubAgent):
         findings += baseline.weakened_findings(
             weakened, self.settings.updated_tests, run.failing_before
         )
-        findings += _skipped_by_code_findings(run.skipped_by_code, base_suite, edited)
+        if run.skipped_by_code & run.skipped_once:
+            info["skipped_once"] = sorted(run.skipped_by_code & run.skipped_once)[:200]
+        findings += _skipped_by_code_findings(
+            run.skipped_by_code, run.skipped_once, base_suite, edited
+        )
         if run.collected_at_base is not None and base_record is not None:
             missing = _not_collected(run.collected_at_base, base_record.collected, base_suite)
             if missing:

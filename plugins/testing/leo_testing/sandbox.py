@@ -148,7 +148,12 @@ class Sandbox:
 
 
 def expand(argv: Sequence[str], values: Mapping[str, str], tests: Sequence[str] = ()) -> list[str]:
-    """Replace ``{name}`` placeholders literally; an argument ``{tests}`` becomes ``tests``."""
+    """Replace ``{name}`` placeholders literally; an argument ``{tests}`` becomes ``tests``.
+    ``tests`` for a command without ``{tests}`` is a ``ValueError``: dropped silently, the base
+    collection check's ``--collect-only`` made it run the whole base suite a third time."""
+    if tests and "{tests}" not in argv:
+        msg = f"the command has no {{tests}} argument for {len(tests)} test argument(s)"
+        raise ValueError(msg)
     out: list[str] = []
     for arg in argv:
         if arg == "{tests}":

@@ -173,6 +173,12 @@ def test_placeholders_are_replaced_literally():
     assert argv == ["/p", "--x=/j", "a::b", "{unknown}"]
 
 
+def test_test_arguments_for_a_command_without_a_place_for_them_are_an_error():
+    # Dropped silently, the base collection check's --collect-only ran the whole base suite.
+    with pytest.raises(ValueError, match=r"no \{tests\} argument"):
+        expand(["{python}", "-m", "pytest"], {"python": "/p"}, ["--collect-only"])
+
+
 def test_default_setup_leaves_out_docs_and_full_dev_locks_when_tests_have_their_own(tmp_path):
     # click 8.1.8: requirements/dev.txt pulls docs.txt, which pins click 8.1.7 itself.
     from leo_testing.requirements import requirement_files
