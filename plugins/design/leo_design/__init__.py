@@ -283,7 +283,7 @@ def _scan_one(
     if f.path.endswith(".py"):
         before = functions.maintainability(base) if base is not None else None
         after = functions.maintainability(head)
-        scan.findings += maintainability_findings(f.path, before, after, settings)
+        scan.findings += maintainability_findings(f.path, before, after, settings, head_fns)
 
 
 def _functions_or_none(path: str, text: str | None) -> list[functions.Function] | None:

@@ -456,6 +456,8 @@ def _unbound_at_import(tree: ast.Module) -> str | None:
     dunder names and ``_`` (gettext installs it into builtins) are left alone."""
     bound = set(dir(builtins)) | {"_"}
     for node in ast.walk(tree):
+        if _binds_unseen(node):
+            return None
         if isinstance(node, ast.Import | ast.ImportFrom):
             if any(a.name == "*" for a in node.names):
                 return None
@@ -486,6 +488,31 @@ def _unbound_at_import(tree: ast.Module) -> str | None:
         if unbound:
             return min(unbound, key=lambda n: (n.lineno, n.col_offset)).id
     return None
+
+
+#: What binds names the module's text does not show: its namespace as a mapping (``globals()``,
+#: ``vars()``, ``locals()``, ``exec``, ``setattr`` on ``sys.modules[__name__]``, a ``__dict__``)
+#: or builtins (``builtins.X = …``, gettext's ``install(names=[…])``).
+_UNSEEN_CALLS = frozenset({"globals", "vars", "locals", "exec", "setattr"})
+_UNSEEN_NAMES = frozenset({"builtins", "__builtins__"})
+_UNSEEN_ATTRIBUTES = frozenset({"modules", "__dict__", "install"})
+
+
+def _binds_unseen(node: ast.AST) -> bool:
+    """A node through which the module may bind a name no statement shows (round-6 red team:
+    ``globals().update({"GRAM": 1})`` then ``DEFAULT = GRAM`` imports fine, yet read as never
+    importable it let a change remove the module's public ``to_grams`` unreported)."""
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+        return node.func.id in _UNSEEN_CALLS
+    if isinstance(node, ast.Name):
+        return node.id in _UNSEEN_NAMES
+    if isinstance(node, ast.Attribute):
+        return node.attr in _UNSEEN_ATTRIBUTES
+    if isinstance(node, ast.Import | ast.ImportFrom):
+        return any(a.name.split(".")[0] in _UNSEEN_NAMES for a in node.names) or (
+            isinstance(node, ast.ImportFrom) and node.module in _UNSEEN_NAMES
+        )
+    return False
 
 
 def _run_at_import(stmt: ast.stmt) -> list[ast.AST]:
@@ -620,6 +647,11 @@ def _same_default(breakage: Any, old: Any) -> str | None:
     else:
         return None
     default = _expression(value)
+    if side is not None and default is not None and not _made_once(default):
+        # the head evaluates it once, when the function is defined: a list every call shares,
+        # a time taken at import (round-6 red team: ``cart=None`` made ``[]`` in the base's
+        # body became ``cart=[]``, and carts leaked between calls)
+        return None
     try:
         function = breakage.obj if side is None else side[breakage.obj.path]
         tree = parse_python(textwrap.dedent(_source(function)))
@@ -628,6 +660,16 @@ def _same_default(breakage: Any, old: Any) -> str | None:
     if default is None or not _replaces_none(tree, name, default):
         return None
     return f"{where} replaced a None {name!r} with {ast.unparse(default)} first thing"
+
+
+def _made_once(default: ast.expr) -> bool:
+    """A default that is the same value whether made once or at each call: a constant, a name,
+    an attribute, or a tuple of those (not a list, dict, set, comprehension or call)."""
+    if isinstance(default, ast.Tuple):
+        return all(_made_once(e) for e in default.elts)
+    if isinstance(default, ast.UnaryOp):
+        return _made_once(default.operand)
+    return isinstance(default, ast.Constant | ast.Name | ast.Attribute)
 
 
 def _replaces_none(tree: ast.Module, name: str, default: ast.expr) -> bool:
@@ -783,10 +825,73 @@ def _deprecated(obj: Any) -> bool:
             obj = obj.final_target
         except Exception:  # griffe cannot resolve it: nothing to read
             return False
-    return _DEPRECATED.search(_source(obj, above=3)) is not None
+    if _DEPRECATED.search(_source(obj, above=3)) is None:
+        return False
+    try:
+        filepath, start = obj.filepath, obj.lineno
+        text = Path(filepath).read_text(encoding="utf-8", errors="replace")
+        tree = parse_python(text)
+    except Exception:  # no file, a namespace package, unparsable: the text alone decides
+        return True
+    lines = text.splitlines()
+    if obj.is_module:
+        node: ast.AST | None = tree
+    else:
+        node = next(
+            (
+                n
+                for n in ast.walk(tree)
+                if isinstance(n, _DEFINITIONS)
+                and start in (n.lineno, *(d.lineno for d in n.decorator_list))
+            ),
+            None,
+        )
+        if node is None:  # an attribute or a decorated definition griffe dates otherwise
+            return True
+    return _DEPRECATED.search(_about_itself(node, lines)) is not None
 
 
 _DEPRECATED = re.compile(r"deprecat", re.IGNORECASE)
+_DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+#: Statements under which a body's code runs only sometimes: a warning there deprecates a
+#: parameter or a value, not the function.
+_CONDITIONAL = (ast.If, ast.Try, ast.TryStar, ast.For, ast.AsyncFor, ast.While, ast.With,
+                ast.AsyncWith, ast.Match)  # fmt: skip
+
+
+def _about_itself(node: ast.AST, lines: list[str]) -> str:
+    """What a definition (or module) says of itself: the comment lines right above it, its
+    decorators, its docstring and the statements of its body that always run (a class's own
+    and its ``__init__``'s / ``__new__``'s; a module's docstring and top-level calls).
+    Round-6 red team: ``refund(..., legacy=False)`` warned "legacy is deprecated" under an
+    ``if``, and removing the whole function was "a completed deprecation"."""
+    parts: list[str] = []
+    if isinstance(node, _DEFINITIONS):
+        first = min([node.lineno, *(d.lineno for d in node.decorator_list)])
+        above = first - 1
+        while above >= 1 and lines[above - 1].lstrip().startswith("#"):
+            parts.append(lines[above - 1])
+            above -= 1
+        parts += [ast.unparse(d) for d in node.decorator_list]
+    body: list[ast.stmt] = list(getattr(node, "body", []))
+    if isinstance(node, ast.ClassDef):
+        body += [
+            stmt
+            for m in node.body
+            if isinstance(m, ast.FunctionDef | ast.AsyncFunctionDef)
+            and m.name in ("__init__", "__new__", "__init_subclass__")
+            for stmt in m.body
+        ]
+    for stmt in body:
+        if isinstance(stmt, _CONDITIONAL + _DEFINITIONS):
+            continue
+        if isinstance(node, ast.Module) and not isinstance(stmt, ast.Expr):
+            continue  # a module speaks of itself in its docstring or a warning it always gives
+        if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant):
+            parts.append(str(stmt.value.value))  # a docstring
+        else:
+            parts.append(ast.unparse(stmt))
+    return "\n".join(parts)
 
 
 def _source(obj: Any, above: int = 0) -> str:

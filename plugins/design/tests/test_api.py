@@ -265,6 +265,40 @@ def test_lazy_getattr_attribute_and_completed_deprecation_are_not_removals(leo_r
     run.assert_verdict("PASS")
 
 
+@pytest.mark.parametrize(
+    ("deprecation", "removed"),
+    [
+        ('    """Deprecated: use new_api."""\n', False),
+        ('    warnings.warn("old_api is deprecated", DeprecationWarning)\n', False),
+        ("    _deprecate(old_api)\n", False),
+        # round-6 red team: a parameter or a value deprecated inside is not the function
+        (
+            '    if legacy:\n        warnings.warn("legacy is deprecated", DeprecationWarning)\n',
+            True,
+        ),
+        (
+            '    try:\n        pass\n    except KeyError:\n        raise DeprecationError("x")\n',
+            True,
+        ),
+    ],
+)
+def test_only_a_deprecation_of_the_function_itself_completes(
+    leo_repo, leo_run, deprecation, removed
+):
+    """Removing a function whose base announced its own deprecation completes it; one that only
+    deprecated a parameter under an ``if`` is still removed (round-6 red team: ``refund(...,
+    legacy=False)`` went with no break reported). The function above's warning is not its own."""
+    before = 'def older():\n    warnings.warn("older is deprecated")\n\n\n'
+    base = f"import warnings\n\n\n{before}def old_api(legacy=False):\n{deprecation}    return 1\n"
+    repo = leo_repo(
+        base={"app/__init__.py": "", "app/core.py": base},
+        head={"app/core.py": f"import warnings\n\n\n{before}"},
+    )
+    run = leo_run(repo.change(), [DesignAgent])
+    found = [m for _, _, m in _api(run)]
+    assert found == (["public function app.core.old_api was removed or renamed"] if removed else [])
+
+
 #: pyparsing 3.1: the package star-imports its submodules and publishes what its __all__ lists.
 STARRED_INIT = (
     "from .util import *\nfrom .core import *\nfrom .extra import *\n\n"
@@ -779,6 +813,19 @@ NEVER_IMPORTS = "escapes = ['0', 'b']\nescapedchars = ['\\0', '\\b']\npairs = di
         ("from __future__ import annotations\n\npairs: Mapping = {}\n", True),
         ("def pairs():\n    return dict(zip(_escapes, []))\n", True),
         ("label = _('gettext installs _ into builtins')\n", True),
+        # round-6 red team: names bound where the module's statements do not show them
+        ("globals().update({'_escapes': []})\npairs = dict(zip(_escapes, []))\n", True),
+        ("vars()['_escapes'] = []\npairs = list(_escapes)\n", True),
+        ("exec('_escapes = []')\npairs = list(_escapes)\n", True),
+        (
+            "import sys\nsetattr(sys.modules[__name__], '_escapes', [])\npairs = list(_escapes)\n",
+            True,
+        ),
+        ("import builtins\nbuiltins._escapes = []\npairs = list(_escapes)\n", True),
+        (
+            "import gettext\ngettext.install('app', names=['ngettext'])\nn = ngettext('a', 'b', 2)\n",
+            True,
+        ),
     ],
 )
 def test_a_module_that_could_never_be_imported_is_no_api_to_remove(
@@ -815,6 +862,34 @@ def test_a_default_made_none_and_put_in_place_inside_is_the_same_default(
     run = leo_run(repo.change(), [DesignAgent])
     found = [f for f in run.findings if f.rule_id == "design.api.parameter-default"]
     assert bool(found) == changed
+
+
+@pytest.mark.parametrize(
+    ("value", "changed"),
+    [
+        ("[]", True),
+        ("{}", True),
+        ("set()", True),
+        ("time.time()", True),
+        ("(1, -2)", False),
+        ("DEFAULT", False),
+    ],
+)
+def test_a_default_made_once_at_the_head_must_be_the_same_value_at_each_call(
+    leo_repo, leo_run, value, changed
+):
+    """Round-6 red team: ``cart=None`` that the base's body made ``[]`` became ``cart=[]``: one
+    list every call shares (carts leaked between calls), reported as the same default. A value
+    made once or at each call alike (a constant, a name, a tuple of them) still is."""
+    base = (
+        "import time\n\nDEFAULT = 3\n\n\ndef add(item, cart=None):\n"
+        f"    if cart is None:\n        cart = {value}\n    return cart\n"
+    )
+    head = base.replace("cart=None", f"cart={value}")
+    repo = leo_repo(base={"app/__init__.py": "", "app/cart.py": base}, head={"app/cart.py": head})
+    run = leo_run(repo.change(), [DesignAgent])
+    found = [f.message for f in run.findings if f.rule_id == "design.api.parameter-default"]
+    assert bool(found) == changed, found
 
 
 def test_a_minor_bump_before_1_0_declares_the_breaks_when_the_version_moved_files(

@@ -294,6 +294,28 @@ def test_complex_new_test_function_never_gates(leo_repo, leo_run, branchy):
     run.assert_verdict("PASS")
 
 
+def test_a_complex_function_of_a_test_named_module_without_tests_is_code(
+    leo_repo, leo_run, branchy
+):
+    """Round-6 red team: the package's ``shop/test_rules.py`` held a new ``rule()`` of
+    complexity 25, low for its file name. A test module's helpers and tests stay low wherever
+    it lives (celery's ``t/integration/test_worker.py``), like click's test under ``tests/``."""
+    tests = "class TestCases:\n" + branchy("check", 25, "    ") + "\n\n" + branchy("helper", 25)
+    head = {"shop/test_rules.py": branchy("rule", 25), "t/unit/test_cases.py": tests}
+    run = leo_run(leo_repo(head=head).change(), [DesignAgent])
+    got = {
+        (f.path, f.message.split()[0]): f.severity
+        for f in run.findings
+        if f.rule_id == "design.complexity"
+    }
+    assert got == {
+        ("shop/test_rules.py", "rule"): "high",
+        ("t/unit/test_cases.py", "TestCases.check"): "low",
+        ("t/unit/test_cases.py", "helper"): "low",
+    }
+    run.assert_verdict("FAIL")
+
+
 SOURCES = [
     '"""Module docstring."""\n\nimport os\n\n\ndef f(x):  # comment\n    if x: return 1\n'
     "    y = (1,\n         2,\n\n         3)\n    z = 1 + \\\n        2; w = 3\n    return y\n\n\n",

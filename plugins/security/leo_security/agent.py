@@ -213,7 +213,10 @@ class SecurityAgent(SubAgent):
                     change, found, plan.contents, scratch, rescans
                 )
             found += [_as_moved(f) for n in jobs for f in outcomes[n].findings if f.path in moved]
-            found = secrets.calibrate(hashes.calibrate(found, plan.contents), plan.contents)
+            flagged = outcomes["secrets"].values if "secrets" in outcomes else {}
+            found = secrets.calibrate(
+                hashes.calibrate(found, plan.contents), plan.contents, flagged
+            )
             if s.test_code == "context":
                 found = [_as_test_context(f) for f in found]
         return self._combine(

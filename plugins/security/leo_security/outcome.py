@@ -31,6 +31,9 @@ class ScanOutcome:
     """Findings kept although an inline suppression the change added would silence them."""
     error: str | None = None
     """Set when the tool is missing or crashed: the sub-agent is then ``error``, never a pass."""
+    values: dict[tuple[str, int], set[str]] = field(default_factory=dict)
+    """(path, line) -> the values detect-secrets flagged there: a calibration that excuses a
+    line must account for each of them. Never reported."""
 
     def json_report(self, out: ToolResult, timeout: float) -> dict[str, Any] | None:
         """The tool's JSON report (bandit's and semgrep's shape: an object with ``results``),

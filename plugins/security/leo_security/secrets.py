@@ -42,7 +42,8 @@ _LOCK = threading.Lock()
 _CWD_FILTER = "detect_secrets.filters.common.is_invalid_file"
 
 
-Hit = tuple[str, int, str, str]
+#: (path, line, secret type, plugin class, the flagged value)
+Hit = tuple[str, int, str, str, str]
 
 #: A hex string the length of a digest (MD5 … SHA-512) named as one: a published checksum
 #: (python-dateutil 2.9.0's ``"tzdata_file_sha512": "1f09…"``, babel 2.19.0's
@@ -56,6 +57,10 @@ _HEX = re.compile(r"\b[0-9a-fA-F]{32,}\b")
 _QUOTED = re.compile(r"\"[^\"]*\"|'[^']*'")
 _KEY = re.compile(r"([A-Za-z_][\w-]*)[\"']?\s*[:=]\s*[\"']?$")
 _DIGEST_LENGTHS = {32, 40, 56, 64, 96, 128}
+#: A key, keyword or variable and the ``:`` or ``=`` that gives it a value (not ``==``).
+_ASSIGNMENT = re.compile(r"([A-Za-z_][\w-]*)[\"']?\s*(?<![=!<>])[:=](?!=)")
+_IDENTIFIER = re.compile(r"[A-Za-z_]\w*")
+_ENTROPY = ("security.secrets.HexHighEntropyString", "security.secrets.Base64HighEntropyString")
 #: A git revision id (SHA-1 or SHA-256) named as one: versioneer's ``_version.py`` records
 #: ``"full-revisionid": "7a03…"`` (toolz 0.12.1), setuptools-scm and CI files a commit.
 _REVISION_NAME = re.compile(r"revision|commit|\brev\b", re.I)
@@ -74,8 +79,12 @@ PLACEHOLDERS = frozenset(
 _LONG_QUOTED = re.compile(r"[\"']([^\"'\s]{16,})[\"']")
 #: The quoted values assigned on a line (``password='password'``, ``"password": "x"``).
 _ASSIGNED = re.compile(r"[:=]\s*[\"']([^\"']*)[\"']")
+#: A quoted string and what follows it (``"password": …`` is a key, not a value).
+_STRING = re.compile(r"\"([^\"]*)\"(?=\s*(:?))|'([^']*)'(?=\s*(:?))")
 #: ``scheme://user:password@host`` with a loopback host.
 _LOCAL_AUTH = re.compile(r"://([^\s:/@]+):([^\s:/@]+)@(?:localhost|127\.0\.0\.1|\[::1\])[:/\s'\"]")
+#: A test pytest would collect: a top-level ``def test…`` or a class ``Test…`` (celery: ``test_…``).
+_TESTS = re.compile(rb"^(?:async\s+)?def\s+test|^class\s+test", re.M | re.I)
 #: Directories that hold test fixtures: a private key there asks a LEAD instead of failing.
 _TEST_DIRS = frozenset({"tests", "test", "testing", "testdata", "test_data", "fixtures"})
 
@@ -119,18 +128,14 @@ def _scan(
                 except Exception as exc:  # a detect-secrets bug on one file: that file only
                     failed[path] = _failure(exc)
                     continue
-                for _, secret in collection:
-                    found.append(
-                        (path, secret.line_number, secret.type, classes.get(secret.type, ""))
-                    )
+                found += [_hit(path, secret, classes) for _, secret in collection]
         for path, real in files.items():
             try:
                 secrets = list(scan.scan_file(str(real)))
             except Exception as exc:
                 failed[path] = _failure(exc)
                 continue
-            for secret in secrets:
-                found.append((path, secret.line_number, secret.type, classes.get(secret.type, "")))
+            found += [_hit(path, secret, classes) for secret in secrets]
         # Last: these helpers turn the allowlist filter off inside these transient settings.
         silenced: list[Hit] = []
         if diff is not None:
@@ -141,7 +146,7 @@ def _scan(
                 except Exception as exc:
                     failed[path] = _failure(exc)
                     continue
-                silenced += [(path, h.line_number, h.type, classes.get(h.type, "")) for h in hits]
+                silenced += [_hit(path, h, classes) for h in hits]
         else:
             for path, real in files.items():
                 if path in failed:
@@ -151,9 +156,14 @@ def _scan(
                 except Exception as exc:
                     failed[path] = _failure(exc)
                     continue
-                silenced += [(path, h.line_number, h.type, classes.get(h.type, "")) for h in hits]
+                silenced += [_hit(path, h, classes) for h in hits]
     seen = set(patches) if diff is not None else set(files)
     return found, silenced, seen, failed
+
+
+def _hit(path: str, secret: Any, classes: dict[str, str]) -> Hit:
+    value = secret.secret_value or ""
+    return (path, secret.line_number, secret.type, classes.get(secret.type, ""), value)
 
 
 def split_strings(source: bytes) -> list[tuple[int, int, str]]:
@@ -253,7 +263,7 @@ def _failure(exc: Exception) -> str:
 def _findings(found: list[Hit]) -> list[Finding]:
     """One finding per line: the most severe detector, naming the others (never the secret)."""
     by_line: dict[tuple[str, int], list[tuple[Severity, str, str]]] = {}
-    for path, line, kind, plugin in found:
+    for path, line, kind, plugin, _ in found:
         severity = SEVERITY.get(plugin, DEFAULT_SEVERITY)
         by_line.setdefault((path, line), []).append((severity, kind, plugin))
     out = []
@@ -279,8 +289,16 @@ def _findings(found: list[Hit]) -> list[Finding]:
     return out
 
 
-def calibrate(findings: list[Finding], contents: dict[str, bytes]) -> list[Finding]:
+def calibrate(
+    findings: list[Finding], contents: dict[str, bytes], values: dict[tuple[str, int], set[str]]
+) -> list[Finding]:
     """Lower the detect-secrets guesses that real releases show are not secrets.
+
+    ``values`` are the values detect-secrets flagged on each line (``ScanOutcome.values``): a
+    line is excused only when the excuse accounts for every one of them, and only a secrets
+    finding is (round-6 red team: a real key beside an EXAMPLE one, a real password beside a
+    placeholder or to a remote host beside ``guest:guest@localhost``, a shell call commented
+    with AWS's example key, each passed for the other value on its line).
 
     * a hex string of a digest's length on a line naming a digest and nothing secret, or of a
       git revision id's length on a line naming a revision or commit: ``low``;
@@ -299,34 +317,65 @@ def calibrate(findings: list[Finding], contents: dict[str, bytes]) -> list[Findi
     """
     out = []
     texts: dict[str, list[str]] = {}
+    handed: dict[str, set[str]] = {}
     for f in findings:
+        if not f.rule_id.startswith("security.secrets."):
+            out.append(f)
+            continue
         line = _line(texts, contents, f.path or "", f.line)
+        found = values.get((f.path or "", f.line or 0), set())
         note = None
-        if f.rule_id == "security.secrets.HexHighEntropyString" and _is_digest(line):
+        if f.rule_id == "security.secrets.HexHighEntropyString" and _is_digest(
+            line, found, _handed(handed, texts, f.path or "")
+        ):
             severity, note = "low", "a published digest or revision id named as one, not a secret"
-        elif _example(line):
+        elif _example(line, found):
             severity, note = "low", "an EXAMPLE value, as AWS's documentation credentials are"
-        elif f.rule_id == "security.secrets.BasicAuthDetector" and _placeholder(line):
+        elif f.rule_id == "security.secrets.BasicAuthDetector" and _placeholder(line, found):
             severity, note = "low", "the password is a placeholder word"
-        elif f.rule_id == "security.secrets.BasicAuthDetector" and _local_default(line):
+        elif f.rule_id == "security.secrets.BasicAuthDetector" and _local_default(line, found):
             severity, note = "low", "a loopback service's default: the password is the user name"
-        elif f.rule_id == "security.secrets.KeywordDetector" and _placeholder_value(line):
+        elif f.rule_id == "security.secrets.KeywordDetector" and _placeholder_value(line, found):
             severity, note = "low", "the value is a placeholder word"
-        elif f.rule_id == "security.secrets.PrivateKeyDetector" and _in_tests(f.path or ""):
+        elif f.rule_id == "security.secrets.PrivateKeyDetector" and _in_tests(
+            f.path or "", contents
+        ):
             severity, note = (
                 "medium",
                 "a key in a test-fixture directory: a LEAD confirms it is a throwaway test key",
             )
-        elif f.rule_id == "security.secrets.KeywordDetector" and _in_tests(f.path or ""):
+        elif f.rule_id == "security.secrets.KeywordDetector" and _in_tests(f.path or "", contents):
             severity, note = (
                 "medium",
                 "a secret-named value in a test directory: a LEAD confirms it is a made-up one",
+            )
+        elif (
+            f.rule_id in _ENTROPY
+            and f.severity == "medium"
+            and _handed_value(line, found, _handed(handed, texts, f.path or ""))
+            and not _in_tests(f.path or "", contents)
+        ):
+            f = f.model_copy(
+                update={
+                    "severity": "high",
+                    "message": f"{f.message} [the file hands it to a secret-named key]",
+                }
             )
         if note is None or RANK[severity] <= RANK[f.severity]:
             out.append(f)
             continue
         out.append(f.model_copy(update={"severity": severity, "message": f"{f.message} [{note}]"}))
     return out
+
+
+def _handed_value(line: str, found: set[str], handed: set[str]) -> bool:
+    """A flagged value on ``line`` is bound to a name the file hands to a secret-named key."""
+    for value in found:
+        before = line.split(value, 1)[0] if value in line else ""
+        key = _KEY.search(before)
+        if key and key[1] in handed:
+            return True
+    return False
 
 
 def _line(
@@ -340,9 +389,19 @@ def _line(
     return lines[line - 1] if line <= len(lines) else ""
 
 
-def _is_digest(line: str) -> bool:
+def _handed(cache: dict[str, set[str]], texts: dict[str, list[str]], path: str) -> set[str]:
+    if path not in cache:
+        cache[path] = _handed_to_secrets(texts.get(path, []))
+    return cache[path]
+
+
+def _is_digest(line: str, found: set[str], handed: set[str]) -> bool:
+    """A digest named as one: the line's one hex value, of a digest's length, is all that was
+    flagged, its name says digest and nothing secret, and the file never hands the name to a
+    secret (round-6 red team: ``ALERTS_SUM = "9f3c…"`` sent as ``{"DD-API-KEY": ALERTS_SUM}``
+    was a checksum by its name alone; babel's ``is_good_file(path, COMMON_FILESUM)`` is one)."""
     hexes = _HEX.findall(line)
-    if len(hexes) != 1 or len(hexes[0]) not in _DIGEST_LENGTHS:
+    if len(hexes) != 1 or len(hexes[0]) not in _DIGEST_LENGTHS or found != {hexes[0]}:
         return False
     before = line.split(hexes[0], 1)[0]
     key = _KEY.search(before)
@@ -352,32 +411,85 @@ def _is_digest(line: str) -> bool:
     # api = { sha256 = "…" } stays a secret's.
     if _SECRET_NAME.search(name) or _SECRET_NAME.search(_QUOTED.sub("", before)):
         return False
+    if key and key[1] in handed:
+        return False
     revision = len(hexes[0]) in _REVISION_LENGTHS and _REVISION_NAME.search(name) is not None
     return revision or _DIGEST_NAME.search(name) is not None
 
 
-def _placeholder(line: str) -> bool:
-    found = _BASIC_AUTH.findall(line)
-    return bool(found) and all(p.lower() in PLACEHOLDERS for p in found)
+def _handed_to_secrets(lines: list[str]) -> set[str]:
+    """The names a file passes where a secret goes: after a secret-named key, keyword or
+    variable and its ``:`` or ``=`` (``{"DD-API-KEY": ALERTS_SUM}``, ``auth=(user, TOKEN)``);
+    ``keyring==24.0`` is a pin, not an assignment."""
+    out: set[str] = set()
+    for text in lines:
+        for match in _ASSIGNMENT.finditer(text):
+            if _SECRET_NAME.search(match[1]):
+                out.update(_IDENTIFIER.findall(text[match.end() :]))
+                break
+    return out
 
 
-def _local_default(line: str) -> bool:
-    found = _LOCAL_AUTH.findall(line)
-    return bool(found) and all(user == password for user, password in found)
+def _placeholder(line: str, found: set[str]) -> bool:
+    passwords = _BASIC_AUTH.findall(line)
+    return (
+        bool(passwords and found)
+        and all(p.lower() in PLACEHOLDERS for p in passwords)
+        and all(v.lower() in PLACEHOLDERS for v in found)
+    )
 
 
-def _placeholder_value(line: str) -> bool:
-    values = _ASSIGNED.findall(line)
-    return bool(values) and all(v.lower() in PLACEHOLDERS for v in values)
+def _local_default(line: str, found: set[str]) -> bool:
+    local = _LOCAL_AUTH.findall(line)
+    defaults = {password for user, password in local if user == password}
+    # every URL with credentials on the line is a loopback default, and so is every value
+    return (
+        bool(defaults and found)
+        and len(local) == len(_BASIC_AUTH.findall(line))
+        and len(defaults) == len({p for _, p in local})
+        and found <= defaults
+    )
 
 
-def _example(line: str) -> bool:
+def _placeholder_value(line: str, found: set[str]) -> bool:
+    """Every value on the line is a placeholder word: those detect-secrets flagged, those
+    assigned, and every other quoted string but a key (``"password" if DEBUG else "Xq9…"`` is
+    flagged for its first value alone)."""
+    assigned = _ASSIGNED.findall(line)
+    strings = [a or b for a, a_key, b, b_key in _STRING.findall(line) if not (a_key or b_key)]
+    return bool(assigned and found) and all(
+        v.lower() in PLACEHOLDERS for v in (*assigned, *found, *strings)
+    )
+
+
+def _example(line: str, found: set[str]) -> bool:
     tokens = _LONG_QUOTED.findall(line)
-    return bool(tokens) and all("EXAMPLE" in t for t in tokens)
+    return bool(tokens and found) and all("EXAMPLE" in t for t in (*tokens, *found))
 
 
-def _in_tests(path: str) -> bool:
-    return bool(_TEST_DIRS & set(PurePosixPath(path).parts[:-1])) or is_test_module(path)
+def _in_tests(path: str, contents: dict[str, bytes]) -> bool:
+    """Under a test-fixture directory, or a test module elsewhere (celery's ``t/unit/test_*.py``)
+    that holds a test (or a ``conftest.py``) and that no changed module outside the tests
+    imports (round-6 red team: a
+    real password in ``shop/test_support.py``, which ``shop/client.py`` imports, asked a LEAD as
+    a made-up one)."""
+    if _TEST_DIRS & set(PurePosixPath(path).parts[:-1]):
+        return True
+    fixtures = PurePosixPath(path).name == "conftest.py"
+    if not is_test_module(path) or not (fixtures or _TESTS.search(contents.get(path, b""))):
+        return False
+    stem = PurePosixPath(path).stem
+    imports = re.compile(
+        rb"^\s*(?:from|import)\s[^#\n]*\b" + re.escape(stem.encode()) + rb"\b", re.M
+    )
+    return not any(
+        imports.search(data)
+        for other, data in contents.items()
+        if other != path
+        and other.endswith(".py")
+        and not is_test_module(other)
+        and not _TEST_DIRS & set(PurePosixPath(other).parts[:-1])
+    )
 
 
 async def _diff(change: Change, paths: list[str]) -> str:
@@ -425,7 +537,7 @@ async def _split_secrets(change: Change, root: Path, paths: list[str], *, whole:
     if failed:
         msg = f"detect-secrets failed on the joined strings: {next(iter(failed.values()))}"
         raise RuntimeError(msg)
-    return [(path, lines[path][line - 1][0], kind, plugin) for path, line, kind, plugin in found]
+    return [(p, lines[p][n - 1][0], kind, plugin, value) for p, n, kind, plugin, value in found]
 
 
 async def scan(
@@ -464,7 +576,7 @@ async def scan(
     # secret stays a finding at its severity (issue 17.3); the base's pragmas keep working.
     honoured = {
         (path, line)
-        for path, line, _, _ in silenced
+        for path, line, *_ in silenced
         if not suppressions.by_the_change(change, path, line, line - 1)
     }
     outcome.suppressed = len(honoured)
@@ -472,6 +584,8 @@ async def scan(
     outcome.unhonoured = len({(hit[0], hit[1]) for hit in kept})
     marked = {(hit[0], hit[1]) for hit in kept}
     hits = found + kept if whole else [hit for hit in found + kept if hit[0] in wanted]
+    for path, line, *_, value in hits:
+        outcome.values.setdefault((path, line), set()).add(value)
     outcome.findings = [
         suppressions.unhonoured(f, "pragma: allowlist secret", f.line or 0)
         if (f.path, f.line) in marked

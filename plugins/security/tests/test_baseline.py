@@ -8,6 +8,7 @@ block, so the calibration cannot become a way around the gate.
 from __future__ import annotations
 
 from leo_security import SecurityAgent
+from leo_security.secrets import RANK
 
 from leo.testing import make_repo, run_agents
 
@@ -311,7 +312,8 @@ def test_secret_guesses_real_releases_make_are_calibrated(tmp_path):
     got = {f.rule_id: f.severity for f in blocked.findings}
     assert got["security.secrets.HexHighEntropyString"] == "medium"
     assert [f.severity for f in blocked.findings if f.path == "keys.json"] == ["medium"]
-    assert [f.severity for f in blocked.findings if f.path == "auth.toml"] == ["medium"]
+    # the value is handed to the secret-named table: as a keyword's secret, high
+    assert [f.severity for f in blocked.findings if f.path == "auth.toml"] == ["high"]
     assert got["security.secrets.BasicAuthDetector"] == "high"
     assert got["security.secrets.PrivateKeyDetector"] == "critical"
     assert got["security.secrets.KeywordDetector"] == "high"
@@ -367,7 +369,9 @@ def test_documentation_credentials_are_not_secrets(tmp_path):
         ),
         "docs/pgmq.py": "conninfo = dict(\n    password='password',\n)\n",
         "README.rst": "with Connection('amqp://guest:guest@localhost//') as conn:\n",
-        "t/unit/test_consumer.py": "INFO = {\n    'password': 'supersecret',\n}\n",
+        "t/unit/test_consumer.py": (
+            "INFO = {\n    'password': 'supersecret',\n}\n\n\ndef test_info():\n    assert INFO\n"
+        ),
     }
     run = _security(tmp_path, {"README.md": "x\n"}, head)
     got = {(f.path, f.rule_id): f.severity for f in run.findings}
@@ -392,3 +396,95 @@ def test_documentation_credentials_are_not_secrets(tmp_path):
     assert got[("shop/pg.py", "security.secrets.BasicAuthDetector")] == "high"
     assert got[("shop/models.py", "security.secrets.KeywordDetector")] == "high"
     blocked.assert_verdict("FAIL")
+
+
+def test_an_excused_value_does_not_excuse_its_line(tmp_path):
+    """Round-6 red team: each calibration excused a whole line for one value on it. A real key
+    unquoted beside a quoted EXAMPLE one, a real password beside a placeholder, a remote
+    broker's password beside ``guest:guest@localhost``, a real secret beside a placeholder URL
+    or an EXAMPLE key, and a shell call commented with AWS's example key all passed."""
+    head = {
+        "deploy/export.yml": (
+            'access_key_id: AKIAQ4WZLMHXJ5RTVK3P  # the docs\' "AKIAIOSFODNN7EXAMPLE"\n'
+        ),
+        "shop/db.py": 'DB_PASSWORD = "password" if DEBUG else "Xq9vTz2mLp7wR4"\n',
+        "shop/broker.py": (
+            'BROKERS = ["amqp://guest:guest@localhost//",'
+            ' "amqp://shop:Xq9vTz2mLp7wR4@mq.prod.example.com//"]\n'
+        ),
+        "shop/proxy.py": (
+            'PROXY = "https://user:pass@proxy:8080"; API_PASSWORD = "Xq9vTz2mLp7wR4"\n'
+        ),
+        "shop/aws.py": 'KEYS = {"id": "AKIAIOSFODNN7EXAMPLE", "secret_key": "Xq9vTz2mLp7wR4"}\n',
+        "shop/printing.py": (
+            "import os\n\n\ndef receipt(name):\n"
+            '    os.system("lpr " + name)  # as in the docs: "AKIAIOSFODNN7EXAMPLE"\n'
+        ),
+    }
+    run = _security(tmp_path, {"README.md": "x\n"}, head)
+    worst = {}
+    for f in run.findings:
+        if f.on_changed_line and f.rule_id != "security.bandit.B404":
+            worst[f.path] = min(worst.get(f.path, "info"), f.severity, key=RANK.__getitem__)
+    assert worst == {
+        "deploy/export.yml": "critical",
+        "shop/db.py": "high",
+        "shop/broker.py": "high",
+        "shop/proxy.py": "high",
+        "shop/aws.py": "critical",
+        "shop/printing.py": "high",
+    }
+    run.assert_verdict("FAIL")
+
+
+def test_a_checksum_name_handed_to_a_secret_is_a_secret(tmp_path):
+    """Round-6 red team: a live 32-hex API key named ``ALERTS_SUM`` and sent as the API key
+    header was a checksum by its name alone; handed to a secret-named key, a high-entropy value
+    is as much a secret as a keyword's (high). babel 2.19.0 hands its ``COMMON_FILESUM`` to
+    ``is_good_file``: a digest still."""
+    key = "9f3c1e7a2b6d4f80c5e1a9d7b3f26e48"
+    sha = "c704a2baf9ce4e28f40e242f8b2fbd0123579bb2c56daaaf8a92d72abd02485a" * 2
+    head = {
+        "shop/alerts.py": (
+            f'ALERTS_SUM = "{key}"\n\n\ndef alert(post):\n'
+            '    post(headers={"DD-API-KEY": ALERTS_SUM})\n'
+        ),
+        "shop/upload.py": f'UPLOAD_SHA256 = "{sha[:64]}"\nsend(auth=(USER, UPLOAD_SHA256))\n',
+        "scripts/fetch.py": (
+            f"COMMON_FILESUM = '{sha}'\n\n"
+            "while not is_good_file(common_zip_path, COMMON_FILESUM):\n    fetch()\n"
+        ),
+    }
+    run = _security(tmp_path, {"README.md": "x\n"}, head)
+    got = {f.path: f.severity for f in run.findings if f.rule_id.startswith("security.secrets.")}
+    assert got == {
+        "shop/alerts.py": "high",
+        "shop/upload.py": "high",
+        "scripts/fetch.py": "low",
+    }
+
+
+def test_a_test_named_module_the_package_imports_is_code(tmp_path):
+    """Round-6 red team: a real password in ``shop/test_support.py``, which ``shop/client.py``
+    imports, asked a LEAD as a made-up test value; so would one in a test-named module holding
+    no test. celery's ``t/unit/test_*.py`` with its tests, and a conftest, still ask a LEAD."""
+    head = {
+        "shop/test_support.py": "API_PASSWORD = 'Xq9vTz2mLp7wR4'\n\n\ndef test_it():\n    pass\n",
+        "shop/client.py": "from shop.test_support import API_PASSWORD\n",
+        "shop/test_config.py": "DB_PASSWORD = 'Xq9vTz2mLp7wR5'\n",
+        "t/unit/test_backend.py": (
+            "from t.unit.conftest import app\n\nCONF = {\n    'password': 'supersecret',\n}\n\n\n"
+            "class test_Backend:\n    def test_conf(self):\n        assert CONF\n"
+        ),
+        "t/unit/conftest.py": "BROKER = {\n    'password': 'supersecret2',\n}\n",
+    }
+    run = _security(tmp_path, {"README.md": "x\n"}, head)
+    got = {
+        f.path: f.severity for f in run.findings if f.rule_id == "security.secrets.KeywordDetector"
+    }
+    assert got == {
+        "shop/test_support.py": "high",
+        "shop/test_config.py": "high",
+        "t/unit/test_backend.py": "medium",
+        "t/unit/conftest.py": "medium",
+    }
