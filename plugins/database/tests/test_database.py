@@ -446,46 +446,35 @@ def test_a_statement_that_deletes_every_row_is_caught_however_spelt(leo_repo, le
 
 
 @pytest.mark.parametrize(
-    ("sql", "column"),
+    ("sql", "column", "what"),
     [
         # round-5 red team: PASSed (an email column without UNIQUE set to 'redacted'); every
         # row overwritten, the WHERE looks bounded
-        ("update users set created_at = now() where id <> -42;\n", "created_at"),
-        ("update users set deleted_at = null where created_at < 'infinity';\n", "deleted_at"),
-        ("update users set meta = '{}' where length(email) >= 0;\n", "meta"),
-    ],
-)  # fmt: skip
-def test_a_statement_that_overwrites_a_column_in_every_row_is_caught(
-    leo_repo, leo_run, pg, sql, column
-):
-    path = "db/migrations/0002_cleanup.sql"
-    result, agent = run(leo_repo, leo_run, {path: sql}, base=ACCOUNTS)
-    found = result.assert_finding("database.unbounded-write", path=path, line=1)
-    assert f"{column} of public.users held one and the same value in all 4 rows" in found.message
-    assert agent.details["live"][0]["overwritten"] == [f"{path}:1: public.users.{column} (4 rows)"]
-    result.assert_verdict("FAIL")
-
-
-@pytest.mark.parametrize(
-    ("sql", "column"),
-    [
+        ("update users set created_at = now() where id <> -42;\n", "created_at", "one"),
+        ("update users set deleted_at = null where created_at < 'infinity';\n", "deleted_at",
+         "one"),
+        ("update users set meta = '{}' where length(email) >= 0;\n", "meta", "one"),
         # the last stop's own attack on the check above (PASSed): every email lost, the rows
         # still differ
         ("update users set email = 'user' || id || '@example.invalid' where id <> -42;\n",
-         "email"),
+         "email", "none"),
         ("update users set created_at = created_at + interval '1 day' where id > 0;\n",
-         "created_at"),
+         "created_at", "none"),
         ("with t as (select id from users) update users set meta = jsonb_build_object('id', "
-         "users.id) from t where t.id = users.id;\n", "meta"),
+         "users.id) from t where t.id = users.id;\n", "meta", "none"),
     ],
 )  # fmt: skip
-def test_a_statement_that_replaces_every_value_of_a_column_is_caught(
-    leo_repo, leo_run, pg, sql, column
+def test_a_statement_that_overwrites_a_column_in_every_row_is_caught(
+    leo_repo, leo_run, pg, sql, column, what
 ):
     path = "db/migrations/0002_cleanup.sql"
     result, agent = run(leo_repo, leo_run, {path: sql}, base=ACCOUNTS)
     found = result.assert_finding("database.unbounded-write", path=path, line=1)
-    assert f"{column} of public.users kept none of its values in its 4 rows" in found.message
+    said = {
+        "one": "held one and the same value in all 4 rows",
+        "none": "kept none of its values in its 4 rows",
+    }[what]
+    assert f"{column} of public.users {said}" in found.message
     assert agent.details["live"][0]["overwritten"] == [f"{path}:1: public.users.{column} (4 rows)"]
     result.assert_verdict("FAIL")
 

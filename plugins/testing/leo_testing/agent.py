@@ -908,26 +908,24 @@ def _skipped_by_code_findings(
     nothing failed."""
     files = {c.nodeid: c.file for c in base_suite.cases}
     untouched = sorted(n for n in skipped if (files.get(n) or n.partition("::")[0]) not in edited)
-    return [
-        Finding(
-            rule_id="testing.flaky",
-            severity="low",
-            message=f"{nodeid} skipped (skip or xfail) against the head's code in the base's "
-            "version, then passed when re-run the same way, and passes at the base commit: "
-            "skipped by chance (a flaky test), not by the change",
-            path=files.get(nodeid) or nodeid.partition("::")[0],
-        )
-        if nodeid in once
-        else Finding(
-            rule_id="testing.test_weakened",
-            severity="medium",
-            message=f"{nodeid} passes at the base commit but skips against the head's code, "
-            "its test file untouched: the code under test made it skip, which hides what it "
-            "checks (a skip or xfail raised from the code); a LEAD decides",
-            path=files.get(nodeid) or nodeid.partition("::")[0],
-        )
-        for nodeid in untouched[:_MAX_NAMED]
-    ]
+    chance = (
+        "testing.flaky", "low",
+        "skipped (skip or xfail) against the head's code in the base's version, then passed "
+        "when re-run the same way, and passes at the base commit: skipped by chance (a flaky "
+        "test), not by the change",
+    )  # fmt: skip
+    by_code = (
+        "testing.test_weakened", "medium",
+        "passes at the base commit but skips against the head's code, its test file untouched: "
+        "the code under test made it skip, which hides what it checks (a skip or xfail raised "
+        "from the code); a LEAD decides",
+    )  # fmt: skip
+    out = []
+    for nodeid in untouched[:_MAX_NAMED]:
+        rule, severity, why = chance if nodeid in once else by_code
+        path = files.get(nodeid) or nodeid.partition("::")[0]
+        out.append(Finding(rule_id=rule, severity=severity, message=f"{nodeid} {why}", path=path))
+    return out
 
 
 def lead_decisions(findings: Sequence[Finding]) -> list[str]:
