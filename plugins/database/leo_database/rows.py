@@ -6,10 +6,11 @@ migration calls). So a second scratch database gets the base's migrations, then 
 every base table, made to differ (low and high numbers, old and future dates, a NULL where one
 is allowed), then the change's migrations one statement at a time: a base table that had rows
 and has none after a statement lost them all to it, and a column whose rows held different
-values and now hold one, or none of the values they held, was overwritten in every row. Seeding runs as the server's user with
-foreign-key and user triggers off (``session_replication_role = replica``); the rows need not
-mean anything, only differ. A statement that fails on them (a new ``CHECK`` the made-up rows do
-not meet) ends the count without a finding: the empty database's run judges applying.
+values and now hold one, or none of the values they held, was overwritten in every row. Seeding
+runs as the server's user with foreign-key and user triggers off (``session_replication_role =
+replica``); the rows need not mean anything, only differ. A statement that fails on them (a new
+``CHECK`` the made-up rows do not meet) ends the count without a finding: the empty database's
+run judges applying.
 """
 
 from __future__ import annotations
@@ -130,13 +131,14 @@ def varied(conn: Any, seeded: dict[int, tuple[str, int]]) -> dict[int, dict[int,
 
 
 def overwritten(conn: Any, varied: dict[int, dict[int, Column]]) -> list[tuple[str, str, int, int]]:
-    """(table, column, rows, values now) for each column of ``varied`` whose two or more rows now all hold
-    one value, or (its type unchanged) none of the values they held: an UPDATE that overwrote
-    it everywhere, whatever its WHERE (round-5 red team: ``UPDATE users SET email = 'redacted'
-    WHERE id <> -42`` PASSed; so did ``SET email = 'user' || id || '@example.invalid'``, whose
-    rows still differ). A row the statement left alone keeps a value it held, so a bounded
-    write keeps one; a type change rewrites every value's text and is squawk's to judge. The
-    column leaves ``varied``; a table LEO cannot read now is read after a later statement."""
+    """(table, column, rows, values now) for each column of ``varied`` whose two or more rows
+    now all hold one value, or (its type unchanged) none of the values they held: an UPDATE
+    that overwrote it everywhere, whatever its WHERE (round-5 red team: ``UPDATE users SET
+    email = 'redacted' WHERE id <> -42`` PASSed; so did ``SET email = 'user' || id ||
+    '@example.invalid'``, whose rows still differ). A row the statement left alone keeps a
+    value it held, so a bounded write keeps one; a type change rewrites every value's text and
+    is squawk's to judge. The column leaves ``varied``; a table LEO cannot read now is read
+    after a later statement."""
     out = []
     for oid, columns in varied.items():
         found = _columns(conn, oid) if columns else None

@@ -1256,8 +1256,8 @@ class TestingAgent(SubAgent):
         findings += baseline.weakened_findings(
             weakened, self.settings.updated_tests, run.failing_before
         )
-        if run.skipped_by_code & run.skipped_once:
-            info["skipped_once"] = sorted(run.skipped_by_code & run.skipped_once)[:200]
+        if run.skipped_once:  # drawn from ``skipped_by_code``
+            info["skipped_once"] = sorted(run.skipped_once)[:200]
         findings += _skipped_by_code_findings(
             run.skipped_by_code, run.skipped_once, base_suite, edited
         )

@@ -300,7 +300,8 @@ def test_code_that_turns_its_failing_test_into_a_skip_needs_a_lead(leo_repo, run
 #: coverage; the base pass does not), and passes it ever after: zipp 3.18.1's ``flaky`` timing
 #: test under load, skipped by pytest-ignore-flaky in the base pass and passing everywhere else.
 SKIPS_ONCE = (
-    "import os\nimport sys\n\n_MARK = os.path.join(os.path.dirname(__file__), '.skipped-once')\n\n\n"
+    "import os\nimport sys\n\n"
+    "_MARK = os.path.join(os.path.dirname(__file__), '.skipped-once')\n\n\n"
     "def add(a, b):\n"
     "    if not any(a.startswith('--cov') for a in sys.argv) and not os.path.exists(_MARK):\n"
     "        open(_MARK, 'w').close()\n"
