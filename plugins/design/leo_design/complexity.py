@@ -40,7 +40,10 @@ def complexity_findings(
     """Findings for the functions of ``path`` the change made too complex; ``texts`` are the
     file's base and head text, to know a function renamed in place."""
     old = {f.key: f for f in base or ()}
-    gone = [f for f in old.values() if f.key not in {h.key for h in head}]
+    now = {f.key: f.complexity for f in head}
+    # Functions whose body may have moved: gone from the head, or simpler there (babel 2.19.0
+    # kept ``unquote_string`` as a deprecated wrapper of its body, renamed ``_unquote_string``).
+    gone = [f for f in old.values() if now.get(f.key, -1) < f.complexity]
     findings = []
     for f in head:
         if touched(f, changed):
@@ -61,8 +64,8 @@ def complexity_findings(
     return findings
 
 
-#: How alike a function new to a file by name and one the change took out of it must be to be
-#: one function renamed: difflib's ratio over their bodies' stripped, non-blank lines after the
+#: How alike a function new to a file by name and one whose body the change took out must be to
+#: be one function renamed: difflib's ratio over their bodies' stripped, non-blank lines after the
 #: ``def`` line (babel 2.19.0 renamed ``unquote_string`` to ``_unquote_string`` and gave it one
 #: more escape; it was "new with complexity 16").
 RENAMED_ALIKE = 0.6
@@ -71,8 +74,9 @@ RENAMED_ALIKE = 0.6
 def _renamed_from(
     f: Function, gone: list[Function], texts: tuple[str | None, str]
 ) -> Function | None:
-    """The function of ``gone`` (at the base, not at the head) that ``f`` is, renamed: the most
-    alike at ``RENAMED_ALIKE`` or more, taken out of ``gone``. A new function that only looks
+    """The function of ``gone`` (at the base; gone from the head or simpler there) whose body
+    ``f`` carries on, renamed: the most alike at ``RENAMED_ALIKE`` or more, taken out of
+    ``gone``. A new function that only looks
     like a removed one is then judged by its growth, which still blocks past the step."""
     base_text, head_text = texts
     if base_text is None or not gone:

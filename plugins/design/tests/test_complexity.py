@@ -88,6 +88,19 @@ def test_a_complex_function_renamed_in_its_file_is_judged_by_its_growth(leo_repo
         finding.message
     )
     run.assert_verdict("PASS")
+    # As babel did it: the old name stays, a deprecated wrapper of the renamed body.
+    wrapper = "\n\ndef unquote(x):\n    warn('deprecated')\n    return _unquote(x)\n"
+    repo = leo_repo(
+        base={"logic.py": branchy("unquote", 14)},
+        head={"logic.py": branchy("_unquote", 16) + wrapper},
+    )
+    run = leo_run(repo.change(), [DesignAgent])
+    finding = run.assert_finding("design.complexity", path="logic.py")
+    assert (finding.severity, finding.on_changed_line) == ("info", False)
+    assert "_unquote (renamed from unquote) grew from cyclomatic complexity 14 to 16" in (
+        finding.message
+    )
+    run.assert_verdict("PASS")
 
 
 def test_hostile_twin_a_rename_that_grows_past_the_step_or_a_new_body_still_blocks(
@@ -103,6 +116,15 @@ def test_hostile_twin_a_rename_that_grows_past_the_step_or_a_new_body_still_bloc
     assert "_unquote (renamed from unquote) grew from cyclomatic complexity 9 to 16" in (
         finding.message
     )
+    # A copy beside a function that keeps its body is new, however alike the two are.
+    repo = leo_repo(
+        base={"logic.py": branchy("unquote", 14)},
+        head={"logic.py": branchy("unquote", 14) + "\n\n" + branchy("_unquote", 16)},
+    )
+    run = leo_run(repo.change(), [DesignAgent])
+    finding = run.assert_finding("design.complexity", path="logic.py")
+    assert "_unquote is new with cyclomatic complexity 16" in finding.message
+    assert finding.severity == "medium"
     # A removed function is no cover for a different new one in its place.
     other = branchy("classify", 16).replace("return", "yield")
     repo = leo_repo(base={"logic.py": branchy("unquote", 14)}, head={"logic.py": other})
