@@ -68,8 +68,9 @@ _DEFAULT_BUILD_REQUIRES = ("setuptools>=40.8.0",)
 #: the wheelhouse of build requirements; 6 records what the change's own build planted there;
 #: 7 builds the project's wheel while the environment is read-only (``_build_project``); 8 counts
 #: start-up code and pytest plugins of distributions installed from local paths, and a
-#: ``.dist-info`` no pip install reported, as planted.
-_FORMAT = 8
+#: ``.dist-info`` no pip install reported, as planted; 9 installs the runner's oldest major
+#: release when none is as old as ``resolve_as_of`` (``lowest_majors``).
+_FORMAT = 9
 _LOCK_POLL_S = 0.1
 _MAX_DEPENDENCY_FILE = 8 * 1024 * 1024
 #: The pip that knows ``--uploaded-prior-to`` (``resolve_as_of``); ``python -m venv`` bundles an
@@ -644,15 +645,42 @@ async def _install_runner(setup: _Setup) -> None:
     """LEO's test runner, after the project's requirements resolved as of ``resolve_as_of``:
     as of the date too, keeping what the project's resolution installed when it fits; when no
     release within the runner's bounds is that old (pytest-cov 5 came out in March 2024), as of
-    today, and the environment says so. It is LEO's tool, held by LEO's version bounds."""
+    today, the oldest major releases first (``lowest_majors``), and the environment says so.
+    It is LEO's tool, held by LEO's version bounds."""
     runner = list(setup.settings.runner_requirements)
     if not runner:
         return
     dated = await setup.run(setup.pip(*runner))
     if not dated.timed_out and dated.returncode == 0:
         return
-    await setup.must(setup.pip(*runner, dated=False))
     setup.runner_as_of_today = True
+    oldest = await setup.run(setup.pip(*lowest_majors(runner), dated=False))
+    if not oldest.timed_out and oldest.returncode == 0:
+        return
+    await setup.must(setup.pip(*runner, dated=False))
+
+
+def lowest_majors(requirements: Sequence[str]) -> list[str]:
+    """Each requirement held to the major release of its lower bound (``pytest>=8`` becomes
+    ``pytest>=8,<9``): as of today, the release nearest the date. An old project's conftest
+    can use what the next major removed (docopt-ng 0.9.0's ``pytest_collect_file(path)``,
+    which pytest 9 refuses). A requirement without a ``>=`` bound is kept as it is."""
+    held = []
+    for line in requirements:
+        try:
+            requirement = Requirement(line)
+        except InvalidRequirement:
+            held.append(line)
+            continue
+        floors = [s.version for s in requirement.specifier if s.operator == ">="]
+        try:
+            major = max(Version(v).major for v in floors) if floors else None
+        except InvalidVersion:
+            major = None
+        if major is not None:
+            requirement.specifier &= f"<{major + 1}"
+        held.append(str(requirement))
+    return held
 
 
 async def _build_wheelhouse(setup: _Setup) -> list[str]:

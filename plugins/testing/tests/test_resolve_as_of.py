@@ -21,6 +21,7 @@ from leo_testing.environment import (
     _Setup,
     default_setup,
     environment_key,
+    lowest_majors,
     pip_version,
 )
 from leo_testing.sandbox import Sandbox
@@ -129,6 +130,21 @@ def test_the_pip_version_of_an_environment_is_read_from_its_metadata(tmp_path):
     assert PIP_AS_OF.startswith("pip>=26")
 
 
+@pytest.mark.parametrize(
+    ("requirement", "held"),
+    [
+        ("pytest>=8,<10", "pytest<10,<9,>=8"),
+        ("pytest-timeout>=2.3,<3", "pytest-timeout<3,>=2.3"),
+        ("coverage[toml]>=7.2", "coverage[toml]<8,>=7.2"),
+        ('z>=1.0; python_version < "4"', 'z<2,>=1.0; python_version < "4"'),
+        ("pytest", "pytest"),  # no lower bound: nothing to hold it to
+        ("pytest==8.3.2", "pytest==8.3.2"),
+    ],
+)
+def test_the_runner_as_of_today_is_held_to_its_oldest_major_release(requirement, held):
+    assert lowest_majors([requirement]) == [held]
+
+
 def _pypi_reachable() -> bool:
     try:
         with urllib.request.urlopen("https://pypi.org/simple/six/", timeout=10) as answer:
@@ -143,7 +159,8 @@ SIX_TEST = "import six\n\n\ndef test_six_as_it_was():\n    assert six.__version_
 @pytest.mark.skipif(not _pypi_reachable(), reason="needs PyPI (https://pypi.org) to resolve six")
 def test_the_date_changes_what_pip_installs(leo_repo, run_testing, leo_sandbox, tmp_path):
     """six 1.17.0 came out in December 2024: as of 2024-01-01 pip must install 1.16.0, and LEO's
-    runner (pytest>=8, first released on 2024-01-27) is installed as of today, and says so."""
+    runner (pytest>=8, first released on 2024-01-27) is installed as of today, its oldest major
+    release (pytest 9 refuses hooks that old projects' conftests still use), and says so."""
     base = {
         "pyproject.toml": PYPROJECT,
         "requirements-test.txt": "six\n",
@@ -158,6 +175,7 @@ def test_the_date_changes_what_pip_installs(leo_repo, run_testing, leo_sandbox, 
     assert environment["resolve_as_of"] == "2024-01-01T00:00:00Z"
     assert environment["runner_as_of_today"] is True
     assert _installed(tmp_path, "six") == ["six-1.16.0.dist-info"]
+    assert _installed(tmp_path, "pytest")[0].startswith("pytest-8.")
     assert _installed(tmp_path, "pip")[0] >= "pip-26"
 
     # the twin without the date: the same repository as of today gets a newer six
