@@ -41,7 +41,7 @@ from leo_testing.harness import (
 from leo_testing.junit import ReportError, Suite, TestCase, clean, parse_junit, read_report
 from leo_testing.sandbox import Sandbox, expand
 from leo_testing.settings import DEFAULT_RERUN, Settings
-from leo_testing.tampering import is_test_side, tampering_findings
+from leo_testing.tampering import code_named_like_tests, is_test_side, tampering_findings
 
 #: pytest's exit code when it collected no tests.
 NO_TESTS_COLLECTED = 5
@@ -1506,6 +1506,7 @@ class TestingAgent(SubAgent):
             packages=packages,
             base=base,
             gated=gated,
+            code=await code_named_like_tests(change),
         )
 
     async def _gated(

@@ -27,20 +27,25 @@ from leo import Change, Finding, LeoError, Severity, parse_python, run_git
 from leo_testing.checks import FailedCheck, judge
 from leo_testing.harness import is_harness_file
 from leo_testing.junit import Suite, TestCase
-from leo_testing.tampering import is_test_side
+from leo_testing.tampering import code_named_like_tests, is_test_side
 
 _GIT_TIMEOUT_S = 300
 _MAX_NAMED = 50
 
 
-def base_side_paths(change: Change, extra_tests: Sequence[str] = ()) -> tuple[list[str], list[str]]:
+def base_side_paths(
+    change: Change, extra_tests: Sequence[str] = (), code: frozenset[str] = frozenset()
+) -> tuple[list[str], list[str]]:
     """(paths to restore from the base, head-only paths to remove) for the base pass.
 
-    ``extra_tests`` are files the head's run collected tests from, whatever their names.
+    ``extra_tests`` are files the head's run collected tests from, whatever their names;
+    ``code`` are modules named like tests that the code imports (``code_named_like_tests``).
     """
     extra = set(extra_tests)
 
     def ours(path: str) -> bool:
+        if path in code and path not in extra:
+            return False
         return is_test_side(path) or is_harness_file(path) or path in extra
 
     restore: list[str] = []
@@ -76,7 +81,7 @@ async def prepare_base_pass(
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(data)
     await _without_attributes(tree)
-    restore, remove = base_side_paths(change, extra_tests)
+    restore, remove = base_side_paths(change, extra_tests, await code_named_like_tests(change))
     for path in remove:
         target = tree.joinpath(*path.split("/"))
         if target.is_symlink() or target.is_file():
@@ -585,7 +590,12 @@ async def subjects_removed(change: Change, weakened: Sequence[Weakened]) -> list
     }
     if not wanted and not checks and not modules:
         return list(weakened)
-    code = [f for f in change.files if f.path.endswith(".py") and not is_test_side(f.path)]
+    named = await code_named_like_tests(change)
+    code = [
+        f
+        for f in change.files
+        if f.path.endswith(".py") and (not is_test_side(f.path) or f.path in named)
+    ]
     gone = {f.old_path or f.path for f in code if f.status == "deleted"}
     gone |= {f.old_path for f in code if f.status == "renamed" and f.old_path}
     edited = [f.path for f in code if f.status == "modified"]

@@ -559,12 +559,14 @@ def measure(
     packages: frozenset[str] = frozenset(),
     base: BaseEvidence | None = None,
     gated: Mapping[str, Mapping[int, str]] | None = None,
+    code: frozenset[str] = frozenset(),
 ) -> ChangedCoverage:
     """Map ``hits`` onto the change's added lines; ``sources`` are the head contents of the
     changed ``.py`` files. Files outside what the base's coverage settings measure are set
     aside, lines the change itself excluded count, with ``base`` an uncovered line that
     the base's tests did not run either is debt, not the change's, and an uncovered line in
-    ``gated`` (path -> line -> why) cannot run on the tests' interpreter and is left out."""
+    ``gated`` (path -> line -> why) cannot run on the tests' interpreter and is left out.
+    ``code`` (modules named like tests that the code imports) count whatever ``omit`` says."""
     base_config = base_config or CoverageConfig()
     head_config = head_config or CoverageConfig()
     result = ChangedCoverage()
@@ -572,7 +574,7 @@ def measure(
         path = changed.path
         if not changed.is_regular or changed.binary or not changed.added_lines:
             continue
-        if omitted(path, omit):
+        if omitted(path, omit) and path not in code:
             continue
         why = not_measured(path, base_config, set(packages))
         if why is not None:

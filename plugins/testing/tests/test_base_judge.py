@@ -634,3 +634,62 @@ def test_committed_bytecode_is_never_what_the_tests_run(leo_repo, run_testing, t
     result.assert_finding("testing.test_failed")
     finding = result.assert_finding("testing.bytecode_ignored", path=cached)
     assert finding.severity == "low"
+
+
+SHOP = {
+    "shop/__init__.py": "",
+    "shop/test_rules.py": "def discount(price):\n    return price * 0.9\n",
+    "shop/cart.py": "from shop.test_rules import discount\n\n\ndef total(p):\n    return discount(p)\n",
+    "tests/test_cart.py": "from shop.cart import total\n\n\ndef test_total():\n    assert total(10) == 9\n",
+}
+
+
+DYNAMIC = (
+    "import importlib\n\n\ndef total(p):\n"
+    "    return importlib.import_module('shop.test_rules').discount(p)\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("module", "cart"),
+    [("shop/test_rules.py", None), ("shop/rules_test.py", None), ("shop/test_rules.py", DYNAMIC)],
+)
+def test_code_named_like_a_test_that_the_code_imports_is_judged_as_code(
+    leo_repo, run_testing, module, cart
+):
+    """Round-6 red team, T4: a package module named like a test was restored to its base copy
+    by the base pass and left out of coverage, so a behaviour change there, with its test
+    edited to match, passed with no finding. The code imports it, so it is code: the base's
+    test fails against it, and its changed line is measured like any other."""
+    stem = module.rpartition("/")[2][:-3]
+    base = {k.replace("test_rules", stem): v.replace("test_rules", stem) for k, v in SHOP.items()}
+    if cart is not None:  # imported by name, in a string
+        base["shop/cart.py"] = cart
+    head = {
+        module: "def discount(price):\n    return price * 0.5\n",
+        "tests/test_cart.py": base["tests/test_cart.py"].replace("== 9", "== 5"),
+    }
+    result = run_testing(leo_repo(base=base, head=head).change())
+    agent = agent_of(result)
+    assert module not in agent.details["base_pass"]["restored"]
+    finding = result.assert_finding("testing.test_weakened", path="tests/test_cart.py")
+    assert "updated along with the behaviour" in finding.message
+    assert agent.details["coverage"]["covered"] == 1, agent.details["coverage"]
+
+
+def test_a_test_module_beside_the_code_that_nothing_imports_stays_a_test(leo_repo, run_testing):
+    """The twin: ``shop/test_misc.py`` holds a test and no code imports it; the base pass
+    restores its base copy, so deleting its failing assertion is still caught."""
+    base = {
+        **SHOP,
+        "shop/test_misc.py": "from shop.cart import total\n\n\ndef test_misc():\n    assert total(10) == 9\n",
+    }
+    head = {
+        "shop/test_rules.py": "def discount(price):\n    return price * 0.5\n",
+        "tests/test_cart.py": SHOP["tests/test_cart.py"].replace("== 9", "== 5"),
+        "shop/test_misc.py": None,
+    }
+    result = run_testing(leo_repo(base=base, head=head).change())
+    assert "shop/test_misc.py" in agent_of(result).details["base_pass"]["restored"]
+    finding = result.assert_finding("testing.test_weakened", path="shop/test_misc.py")
+    assert finding.severity == "high"
