@@ -39,14 +39,14 @@ def base_side_paths(
     """(paths to restore from the base, head-only paths to remove) for the base pass.
 
     ``extra_tests`` are files the head's run collected tests from, whatever their names;
-    ``code`` are modules named like tests that the code imports (``code_named_like_tests``).
+    ``code`` are modules named like tests that the code imports (``code_named_like_tests``):
+    the head's, even when they hold a test too (a dummy ``def test_x()`` must not make code
+    the base's again).
     """
     extra = set(extra_tests)
 
     def ours(path: str) -> bool:
-        if path in code and path not in extra:
-            return False
-        return is_test_side(path) or is_harness_file(path) or path in extra
+        return path not in code and (is_test_side(path) or is_harness_file(path) or path in extra)
 
     restore: list[str] = []
     remove: list[str] = []

@@ -652,29 +652,38 @@ DYNAMIC = (
 
 @pytest.mark.parametrize(
     ("module", "cart"),
-    [("shop/test_rules.py", None), ("shop/rules_test.py", None), ("shop/test_rules.py", DYNAMIC)],
+    [
+        ("shop/test_rules.py", None),
+        ("shop/rules_test.py", None),
+        ("shop/test_rules.py", DYNAMIC),
+        ("shop/test_rules.py", "dummy test"),  # the module holds a test too
+    ],
 )
 def test_code_named_like_a_test_that_the_code_imports_is_judged_as_code(
     leo_repo, run_testing, module, cart
 ):
     """Round-6 red team, T4: a package module named like a test was restored to its base copy
     by the base pass and left out of coverage, so a behaviour change there, with its test
-    edited to match, passed with no finding. The code imports it, so it is code: the base's
-    test fails against it, and its changed line is measured like any other."""
+    edited to match, passed with no finding. The code imports it, so it is code, even when
+    it holds a test too: the base's test fails against it, and its changed line is measured
+    like any other."""
     stem = module.rpartition("/")[2][:-3]
     base = {k.replace("test_rules", stem): v.replace("test_rules", stem) for k, v in SHOP.items()}
-    if cart is not None:  # imported by name, in a string
-        base["shop/cart.py"] = cart
     head = {
         module: "def discount(price):\n    return price * 0.5\n",
         "tests/test_cart.py": base["tests/test_cart.py"].replace("== 9", "== 5"),
     }
+    if cart == "dummy test":
+        head[module] += "\n\ndef test_x():\n    pass\n"
+    elif cart is not None:  # imported by name, in a string
+        base["shop/cart.py"] = cart
     result = run_testing(leo_repo(base=base, head=head).change())
     agent = agent_of(result)
     assert module not in agent.details["base_pass"]["restored"]
     finding = result.assert_finding("testing.test_weakened", path="tests/test_cart.py")
     assert "updated along with the behaviour" in finding.message
-    assert agent.details["coverage"]["covered"] == 1, agent.details["coverage"]
+    counted = 3 if cart == "dummy test" else 1  # the dummy test's two lines count too
+    assert agent.details["coverage"]["covered"] == counted, agent.details["coverage"]
 
 
 def test_a_test_module_beside_the_code_that_nothing_imports_stays_a_test(leo_repo, run_testing):
