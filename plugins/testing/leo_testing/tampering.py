@@ -769,14 +769,15 @@ async def tampering_findings(change: Change, paths: Sequence[str] | None = None)
         if f.is_regular and f.path.endswith(".py") and (paths is None or f.path in paths)
     ]  # fmt: skip
     sources = await change.read_many([f.path for f in files], "head")
-    before = await _base_hits(change, files)
+    code = await code_named_like_tests(change)
+    before = await _base_hits(change, files, code)
     findings = []
     for f in files:
         data = sources.get(f.path)
         if data is None:
             continue
         contexts = _contexts(data)
-        for hit in _on_added_lines(scan(data, test_side=is_test_side(f.path)), f.added_lines):
+        for hit in _on_added_lines(_scan_as(data, f.path, code), f.added_lines):
             if (hit.what, contexts(hit.line)) in before:
                 findings.append(
                     Finding(
@@ -809,7 +810,18 @@ async def tampering_findings(change: Change, paths: Sequence[str] | None = None)
     return findings
 
 
-async def _base_hits(change: Change, files: Sequence[ChangedFile]) -> set[tuple[str, str]]:
+def _scan_as(data: bytes, path: str, code: frozenset[str]) -> list[Hit]:
+    """``scan`` as the side ``path`` is on; a module named like a test that the code imports
+    (``code``) is scanned as both, for it is code and may hold tests."""
+    hits = scan(data, test_side=is_test_side(path))
+    if path in code:
+        hits += [h for h in scan(data, test_side=False) if h not in hits]
+    return hits
+
+
+async def _base_hits(
+    change: Change, files: Sequence[ChangedFile], code: frozenset[str] = frozenset()
+) -> set[tuple[str, str]]:
     """Hold the line: (what, statement) of every hit in the base's version of the changed files
     and of the Python files the change deletes (a move git did not pair: python-dateutil 2.9.0
     moved ``dateutil/test/`` to ``tests/``), so a hit the base already had is not the change's."""
@@ -821,7 +833,7 @@ async def _base_hits(change: Change, files: Sequence[ChangedFile]) -> set[tuple[
         if data is None:
             continue
         contexts = _contexts(data)
-        for hit in scan(data, test_side=is_test_side(path)):
+        for hit in _scan_as(data, path, code):
             found.add((hit.what, contexts(hit.line)))
     return found
 

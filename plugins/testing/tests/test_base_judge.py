@@ -702,3 +702,17 @@ def test_a_test_module_beside_the_code_that_nothing_imports_stays_a_test(leo_rep
     assert "shop/test_misc.py" in agent_of(result).details["base_pass"]["restored"]
     finding = result.assert_finding("testing.test_weakened", path="shop/test_misc.py")
     assert finding.severity == "high"
+
+
+def test_code_named_like_a_test_is_scanned_for_runner_hooks_as_code(leo_repo, run_testing):
+    """Package code that reads ``PYTEST_CURRENT_TEST`` behaves one way under pytest: a runner
+    hook for a LEAD in ``shop/rules.py``, and so in ``shop/test_rules.py``, which the code
+    imports, though the test side's rules did not look for it there."""
+    device = (
+        "import os\n\n\ndef discount(price):\n"
+        "    return price * (0.9 if os.environ.get('PYTEST_CURRENT_TEST') else 0.5)\n"
+    )
+    result = run_testing(leo_repo(base=SHOP, head={"shop/test_rules.py": device}).change())
+    finding = result.assert_finding("testing.runner_hook", path="shop/test_rules.py")
+    assert "PYTEST_CURRENT_TEST" in finding.message
+    assert result.report.verdict != "PASS"
