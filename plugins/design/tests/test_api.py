@@ -152,6 +152,24 @@ def test_changelog_entry_naming_the_object_declares_only_that_break(
     assert len(run.agent("design").decisions) == 2
 
 
+def test_changelog_line_that_only_names_the_object_declares_no_break(
+    leo_repo, leo_run, design_config
+):
+    """Round-7 red team: "Fixed a typo in the docs of `legacy_helper`" beside its removal
+    declared it, and the change PASSed; the line must say it breaks."""
+    repo = leo_repo(
+        base={"CHANGELOG.md": "# Changes\n", "app/__init__.py": "", "app/core.py": CORE},
+        head={
+            "CHANGELOG.md": "# Changes\n\n- Fixed a typo in the docs of `legacy_helper`.\n",
+            "app/core.py": CORE.replace("def legacy_helper", "def _gone"),
+        },
+    )
+    run = leo_run(repo.change(), [DesignAgent], config=design_config(changelog="CHANGELOG.md"))
+    removed = run.assert_finding("design.api.object-removed", path="app/core.py")
+    assert removed.severity == "medium"
+    run.assert_verdict("ESCALATE")
+
+
 def test_tests_packages_have_no_public_api(leo_repo, leo_run):
     repo = leo_repo(
         base={"tests/__init__.py": "", "tests/test_core.py": "def test_a():\n    pass\n"},
