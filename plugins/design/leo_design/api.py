@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import inspect
 import re
 import textwrap
 from dataclasses import dataclass
@@ -866,11 +867,14 @@ def _about_itself(node: ast.AST, lines: list[str]) -> str:
     Round-6 red team: ``refund(..., legacy=False)`` warned "legacy is deprecated" under an
     ``if``, and removing the whole function was "a completed deprecation"."""
     parts: list[str] = []
+    name = getattr(node, "name", "")
+    params = _parameters(node)
     if isinstance(node, _DEFINITIONS):
         first = min([node.lineno, *(d.lineno for d in node.decorator_list)])
         above = first - 1
         while above >= 1 and lines[above - 1].lstrip().startswith("#"):
-            parts.append(lines[above - 1])
+            if _deprecates_itself(lines[above - 1].lstrip("# \t"), name, params):
+                parts.append(lines[above - 1])
             above -= 1
         parts += [ast.unparse(d) for d in node.decorator_list]
     body: list[ast.stmt] = list(getattr(node, "body", []))
@@ -888,10 +892,56 @@ def _about_itself(node: ast.AST, lines: list[str]) -> str:
         if isinstance(node, ast.Module) and not isinstance(stmt, ast.Expr):
             continue  # a module speaks of itself in its docstring or a warning it always gives
         if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant):
-            parts.append(str(stmt.value.value))  # a docstring
+            if _deprecates_itself(str(stmt.value.value), name, params):  # a docstring
+                parts.append(str(stmt.value.value))
         else:
             parts.append(ast.unparse(stmt))
     return "\n".join(parts)
+
+
+#: A sentence that deprecates what it documents: it starts with the word ("Deprecated: use
+#: new_api", "DEPRECATED since 2.0") or makes the definition its subject ("This function is
+#: deprecated").
+_ITSELF = re.compile(
+    r"^[^\w.]*deprecat|\b(?:this|the)\s+(?:function|method|class|module|attribute|property|"
+    r"constant|alias|helper|decorator|callable|object|api)\b.*deprecat",
+    re.IGNORECASE,
+)
+#: Sphinx's directive, at the docstring's own indentation (under a parameter it is the
+#: parameter's).
+_DIRECTIVE = re.compile(r"^\.\.\s+deprecated::", re.MULTILINE)
+
+
+def _deprecates_itself(text: str, name: str, params: set[str]) -> bool:
+    """Does a docstring or comment deprecate the definition it documents, not one of its
+    parameters or another name (round-7 red team: "The ``encoding`` argument is deprecated" in
+    ``load_config``'s docstring, or "# Replaces the deprecated read_config()" above it, made
+    removing ``load_config`` a completed deprecation and PASSed)?"""
+    if _DIRECTIVE.search(inspect.cleandoc(text)):
+        return True
+    own = re.compile(rf"(?<![\w.]){re.escape(name)}\b.*deprecat", re.IGNORECASE) if name else None
+    prose = re.sub(r"^\s*\.\.\s+[\w-]+::.*$", "", text, flags=re.MULTILINE)  # nested directives
+    for sentence in re.split(r"\n\s*\n|(?<=[.;!?])\s+", prose):
+        words = set(re.findall(r"\w+", sentence))
+        if words & params:
+            continue
+        if _ITSELF.search(sentence) or (own is not None and own.search(sentence)):
+            return True
+    return False
+
+
+def _parameters(node: ast.AST) -> set[str]:
+    """The parameters of a function, or of a class's ``__init__``/``__new__``, but ``self``."""
+    functions = [node] if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) else []
+    if isinstance(node, ast.ClassDef):
+        functions = [
+            m
+            for m in node.body
+            if isinstance(m, ast.FunctionDef | ast.AsyncFunctionDef)
+            and m.name in ("__init__", "__new__")
+        ]
+    args = [a for f in functions for a in (*f.args.posonlyargs, *f.args.args, *f.args.kwonlyargs)]
+    return {a.arg for a in args} - {"self", "cls"}
 
 
 def _source(obj: Any, above: int = 0) -> str:

@@ -317,6 +317,45 @@ def test_only_a_deprecation_of_the_function_itself_completes(
     assert found == (["public function app.core.old_api was removed or renamed"] if removed else [])
 
 
+@pytest.mark.parametrize(
+    ("definition", "removed"),
+    [
+        ("# Deprecated: use new_api.\ndef old_api(legacy=False):\n    return 1\n", False),
+        (
+            'def old_api(legacy=False):\n    """Return 1.\n\n    .. deprecated:: 2.0\n    """\n',
+            False,
+        ),
+        ('def old_api(legacy=False):\n    """This function is deprecated."""\n', False),
+        # round-7 red team: what the text deprecates is a parameter, or another name
+        (
+            'def old_api(legacy=False):\n    """Return 1.\n\n    The ``legacy`` argument is '
+            'deprecated.\n    """\n',
+            True,
+        ),
+        ("# Replaces the deprecated older().\ndef old_api(legacy=False):\n    return 1\n", True),
+        (
+            'def old_api(legacy=False):\n    """Return 1.\n\n    Args:\n        legacy: ignored.\n'
+            '\n            .. deprecated:: 2.0\n    """\n',
+            True,
+        ),
+    ],
+)
+def test_only_text_that_deprecates_the_definition_itself_completes(
+    leo_repo, leo_run, definition, removed
+):
+    """A docstring or comment that deprecates a parameter or names another deprecated thing
+    does not make removing the function a completed deprecation (round-7 red team: "The
+    ``encoding`` argument is deprecated" in load_config's docstring, then load_config removed,
+    PASSed)."""
+    repo = leo_repo(
+        base={"app/__init__.py": "", "app/core.py": f"def kept():\n    return 2\n\n\n{definition}"},
+        head={"app/core.py": "def kept():\n    return 2\n"},
+    )
+    run = leo_run(repo.change(), [DesignAgent])
+    found = [m for _, _, m in _api(run)]
+    assert found == (["public function app.core.old_api was removed or renamed"] if removed else [])
+
+
 #: pyparsing 3.1: the package star-imports its submodules and publishes what its __all__ lists.
 STARRED_INIT = (
     "from .util import *\nfrom .core import *\nfrom .extra import *\n\n"
