@@ -438,12 +438,24 @@ def _unimportable(obj: Any) -> str | None:
     except Exception:  # no module, a namespace package (a list of paths), unreadable
         return None
     name = _unbound_at_import(tree)
-    if name is None:
+    if name is None or _package_names_builtins(module):
         return None
     return (
         f"its module {module.path} could never be imported at the base: its top level reads "
         f"`{name}`, which nothing defines"
     )
+
+
+def _package_names_builtins(module: Any) -> bool:
+    """Whether any module of ``module``'s package names ``builtins`` (or cannot be read): it
+    may put there the name ``module`` reads (round-7 red team: ``shop/__init__`` ran
+    ``builtins.BASE_RATE = 2`` before importing ``shop.legacy``, which read ``BASE_RATE``, and
+    removing ``shop.legacy`` was "never importable" and PASSed)."""
+    try:
+        root = Path(module.package.filepath).parent
+        return any(b"builtins" in path.read_bytes() for path in root.rglob("*.py"))
+    except Exception:  # a namespace package (a list of paths), unreadable: it may
+        return True
 
 
 #: Module-level statements that run only under a condition or may swallow the NameError.

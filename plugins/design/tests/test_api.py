@@ -900,6 +900,20 @@ def test_a_module_that_could_never_be_imported_is_no_api_to_remove(
         assert "could never be imported at the base" in why and "`_escapes`" in why
 
 
+def test_a_module_reading_a_name_another_module_puts_into_builtins_is_api(leo_repo, leo_run):
+    """Round-7 red team: the package's ``__init__`` ran ``builtins.BASE_RATE = 2`` before
+    importing ``common``, which reads ``BASE_RATE``: it imports fine, yet its removal was
+    "never importable" and PASSed."""
+    init = "import builtins\n\nbuiltins.BASE_RATE = 2\nfrom lib import common  # noqa: E402\n"
+    repo = leo_repo(
+        base={"lib/__init__.py": init, "lib/common.py": "RATE = BASE_RATE * 2\n"},
+        head={"lib/__init__.py": "", "lib/common.py": None},
+    )
+    run = leo_run(repo.change(), [DesignAgent])
+    run.assert_finding("design.api.object-removed", path="lib/common.py")
+    run.assert_verdict("ESCALATE")
+
+
 @pytest.mark.parametrize(
     ("head_body", "changed"),
     [
