@@ -279,7 +279,7 @@ def _scan_one(
     found = complexity_findings(f.path, base_fns, head_fns, f, settings, (base, head))
     found += function_size_findings(f.path, base_fns, head_fns, f, settings)
     found += file_size_findings(f.path, base, head, settings)
-    scan.findings += generated.as_generated(found, source) if source else found
+    scan.findings += generated.as_generated(found, source, head_fns) if source else found
     if f.path.endswith(".py"):
         before = functions.maintainability(base) if base is not None else None
         after = functions.maintainability(head)
