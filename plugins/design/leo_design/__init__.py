@@ -24,6 +24,7 @@ from leo import (
     SubAgent,
     SubAgentResult,
     Tool,
+    code_named_like_tests,
     hookimpl,
 )
 from leo_design import api, contracts, functions, generated, release
@@ -139,12 +140,14 @@ class DesignAgent(SubAgent):
         heads = await change.read_many([f.path for f in wanted], "head")
         bases = await change.read_many([f.old_path or f.path for f in wanted], "base")
         generated = await _generated_from(change, heads)
+        code = await code_named_like_tests(change)
         for f in wanted:
             base = bases.get(f.old_path or f.path) if f.status != "added" else None
             # radon and lizard are CPU-bound: keep the event loop free.
             await anyio.to_thread.run_sync(
-                _scan_one, scan, f, base, heads.get(f.path), settings, generated.get(f.path)
-            )
+                _scan_one, scan, f, base, heads.get(f.path), settings, generated.get(f.path),
+                f.path in code,
+            )  # fmt: skip
         return scan
 
     async def _check_api(
@@ -246,8 +249,10 @@ def _scan_one(
     head_data: bytes | None,
     settings: DesignSettings,
     source: str | None = None,
+    as_code: bool = False,
 ) -> None:
-    """Measure one file into ``scan``; ``source``: what a generator wrote it from."""
+    """Measure one file into ``scan``; ``source``: what a generator wrote it from; ``as_code``:
+    named like a test, but the code imports it (``code_named_like_tests``)."""
     if head_data is None:
         scan.not_analysed.append(NotAnalysed(path=f.path, reason="not a file at the head"))
         return
@@ -276,14 +281,18 @@ def _scan_one(
     base_fns = _functions_or_none(f.path, base)
     scan.analysed.append(f.path)
     scan.functions += len(head_fns)
-    found = complexity_findings(f.path, base_fns, head_fns, f, settings, (base, head))
+    found = complexity_findings(
+        f.path, base_fns, head_fns, f, settings, (base, head), as_code=as_code
+    )
     found += function_size_findings(f.path, base_fns, head_fns, f, settings)
     found += file_size_findings(f.path, base, head, settings)
     scan.findings += generated.as_generated(found, source, head_fns) if source else found
     if f.path.endswith(".py"):
         before = functions.maintainability(base) if base is not None else None
         after = functions.maintainability(head)
-        scan.findings += maintainability_findings(f.path, before, after, settings, head_fns)
+        scan.findings += maintainability_findings(
+            f.path, before, after, settings, head_fns, as_code=as_code
+        )
 
 
 def _functions_or_none(path: str, text: str | None) -> list[functions.Function] | None:

@@ -36,9 +36,12 @@ def complexity_findings(
     changed: ChangedFile | None,
     settings: DesignSettings,
     texts: tuple[str | None, str] = (None, ""),
+    *,
+    as_code: bool = False,
 ) -> list[Finding]:
     """Findings for the functions of ``path`` the change made too complex; ``texts`` are the
-    file's base and head text, to know a function renamed in place."""
+    file's base and head text, to know a function renamed in place; ``as_code``: a module
+    named like a test that the code imports, never test code."""
     old = {f.key: f for f in base or ()}
     now = {f.key: f.complexity for f in head}
     # Functions whose body may have moved: gone from the head, or simpler there (babel 2.19.0
@@ -53,6 +56,7 @@ def complexity_findings(
             finding = _judge(path, f, was, settings)
             if (
                 finding is not None
+                and not as_code
                 and is_test(path, head)
                 and finding.severity in ("high", "medium")
             ):
@@ -193,9 +197,11 @@ def maintainability_findings(
     head: float | None,
     settings: DesignSettings,
     functions: Sequence[Function],
+    *,
+    as_code: bool = False,
 ) -> list[Finding]:
     """Findings for a Python module whose maintainability index the change lowered. In test
-    code at most ``low``, as for complexity: the index counts every ``assert`` as a branch
+    code (not ``as_code``) at most ``low``, as for complexity: the index counts every ``assert`` as a branch
     (docopt-ng 0.9.0's new 1,100-line ``tests/test_docopt.py`` scored 10.6)."""
     if head is None or (base is not None and head >= base):
         return []
@@ -204,7 +210,7 @@ def maintainability_findings(
         base is None
         or (base >= settings.min_maintainability and base - head >= MAINTAINABILITY_STEP)
     ):
-        test = is_test(path, functions)
+        test = not as_code and is_test(path, functions)
         return [
             Finding(
                 rule_id="design.maintainability",

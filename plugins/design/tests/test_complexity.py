@@ -338,6 +338,20 @@ def test_a_complex_function_of_a_test_named_module_without_tests_is_code(
     run.assert_verdict("FAIL")
 
 
+def test_a_test_named_module_the_code_imports_is_code_whatever_tests_it_holds(
+    leo_repo, leo_run, branchy
+):
+    """Round-7 red team: a dummy ``def test_x(): pass`` beside a new ``rule()`` of complexity
+    25 in ``shop/test_rules.py``, which ``shop/__init__`` imports, made it test code: low."""
+    head = {
+        "shop/__init__.py": "from shop.test_rules import rule\n",
+        "shop/test_rules.py": branchy("rule", 25) + "\n\ndef test_x():\n    pass\n",
+    }
+    run = leo_run(leo_repo(head=head).change(), [DesignAgent])
+    assert run.assert_finding("design.complexity", path="shop/test_rules.py").severity == "high"
+    run.assert_verdict("FAIL")
+
+
 SOURCES = [
     '"""Module docstring."""\n\nimport os\n\n\ndef f(x):  # comment\n    if x: return 1\n'
     "    y = (1,\n         2,\n\n         3)\n    z = 1 + \\\n        2; w = 3\n    return y\n\n\n",
