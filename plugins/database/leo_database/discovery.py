@@ -87,10 +87,18 @@ def is_forward(path: str, folder: str) -> bool:
     return not is_rollback(path)
 
 
+#: SQL a template engine renders before anything runs it (``0002_drop.sql.j2``, ``.sql.tmpl``,
+#: ``.pgsql.mako``): what it will run is known only once rendered.
+_SQL_TEMPLATE = re.compile(r"\.(?:sql|pgsql|psql)\.\w+$", re.IGNORECASE)
+
+
 def unreadable_migration(path: str) -> str | None:
     """Why a changed migration of a framework LEO cannot analyse is unread, or None."""
     if re.search(r"(?:^|/)db/migrate/\d+_\w+\.rb$", path):
         return "a Rails migration (Ruby): the Database sub-agent cannot analyse it"
+    if _SQL_TEMPLATE.search(path):
+        # round-7 red team: migrations/0002_drop.sql.j2 dropping a table PASSed as no migration
+        return "SQL in a template: what it runs is known only once rendered"
     return None
 
 

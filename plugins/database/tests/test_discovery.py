@@ -107,9 +107,19 @@ def test_a_migration_under_tests_is_still_a_migration(leo_repo, leo_run, pg):
     result.assert_verdict("FAIL")
 
 
-def test_rails_migration_is_unread_so_never_a_pass(leo_repo, leo_run):
-    path = "db/migrate/20240301000000_drop_orders.rb"
-    body = "class DropOrders < ActiveRecord::Migration[7.1]\n  def change\n    drop_table :orders\n  end\nend\n"
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        (
+            "db/migrate/20240301000000_drop_orders.rb",
+            "class DropOrders < ActiveRecord::Migration[7.1]\n  def change\n    drop_table :orders\n  end\nend\n",
+        ),
+        # round-7 red team: SQL in a template PASSed as no migration at all
+        ("migrations/0002_drop.sql.j2", "drop table {{ table }};\ndrop table orders;\n"),
+        ("db/changes/cleanup.pgsql.tmpl", "drop table orders;\n"),
+    ],
+)
+def test_rails_migration_or_templated_sql_is_unread_so_never_a_pass(leo_repo, leo_run, path, body):
     result, agent = run(leo_repo, leo_run, {path: body})
     assert {n.path: n.unread for n in agent.analysed.not_analysed} == {path: True}
     assert result.report.verdict in ("ESCALATE", "FAIL")
