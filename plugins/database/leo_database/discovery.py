@@ -102,6 +102,21 @@ def unreadable_migration(path: str) -> str | None:
     return None
 
 
+#: A shell line that hands psql SQL written in the script itself: a here-document or ``-c``.
+_INLINE_PSQL = re.compile(rb"\bpsql\b[^\n]*(?:<<|\s-c\b|\s--command\b)")
+
+
+async def inline_psql(change: Change) -> list[str]:
+    """Changed shell scripts that feed psql SQL of their own (round-7 red team: ``psql <<'SQL'
+    DROP TABLE users; SQL`` in ``scripts/cleanup.sh`` PASSed, the same statement in
+    ``scripts/cleanup.sql`` FAILed): SQL the Database sub-agent does not read."""
+    paths = [
+        f.path for f in change.files if f.status != "deleted" and f.path.endswith((".sh", ".bash"))
+    ]
+    data = await change.read_many(paths, "head") if paths else {}
+    return [p for p in paths if _INLINE_PSQL.search(data.get(p) or b"")]
+
+
 #: Suffixes of SQL scripts besides ``.sql``: ``psql -f`` runs a ``.pgsql`` or ``.psql`` all the
 #: same (``db/changes/0003_cleanup.pgsql`` dropping a table had PASSed as no migration).
 SQL_SCRIPT_SUFFIXES = (".sql", ".pgsql", ".psql")
