@@ -454,10 +454,16 @@ def test_a_checksum_name_handed_to_a_secret_is_a_secret(tmp_path):
             f"COMMON_FILESUM = '{sha}'\n\n"
             "while not is_good_file(common_zip_path, COMMON_FILESUM):\n    fetch()\n"
         ),
+        # round-7 red team: the header's name in a variable
+        "shop/notify.py": (
+            f'HEADER = "DD-API-KEY"\nNOTIFY_SUM = "{key[::-1]}"\n\n\ndef notify(post):\n'
+            "    post(headers={HEADER: NOTIFY_SUM})\n"
+        ),
     }
     run = _security(tmp_path, {"README.md": "x\n"}, head)
     got = {f.path: f.severity for f in run.findings if f.rule_id.startswith("security.secrets.")}
     assert got == {
+        "shop/notify.py": "high",
         "shop/alerts.py": "high",
         "shop/upload.py": "high",
         "scripts/fetch.py": "low",
