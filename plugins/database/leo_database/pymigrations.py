@@ -272,7 +272,7 @@ class _Checker:
             if self.unread_at(call, "the SQL at line {} is built at run time"):
                 return
 
-    def unread_at(self, call: ast.Call, why: str) -> bool:
+    def unread_at(self, call: ast.expr, why: str) -> bool:
         """List the file unread for ``why`` (with ``{}`` for the line) when ``call`` is on a
         line the change wrote; True when it did."""
         end = call.end_lineno or call.lineno
@@ -435,14 +435,24 @@ class _Checker:
         cls = next(n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == "Migration")
         operations: list[ast.expr] = []
         for stmt in cls.body:
-            named = isinstance(stmt, ast.Assign) and any(
-                isinstance(t, ast.Name) and t.id == "operations" for t in stmt.targets
-            )
-            if named and isinstance(stmt.value, ast.List | ast.Tuple):  # type: ignore[union-attr]
-                operations = list(stmt.value.elts)  # type: ignore[union-attr]
+            targets = (
+                stmt.targets if isinstance(stmt, ast.Assign)
+                else [stmt.target] if isinstance(stmt, ast.AugAssign | ast.AnnAssign) else []
+            )  # fmt: skip
+            if not any(isinstance(t, ast.Name) and t.id == "operations" for t in targets):
+                continue
+            value = getattr(stmt, "value", None)
+            if isinstance(stmt, ast.Assign) and isinstance(value, ast.List | ast.Tuple):
+                operations = list(value.elts)
+            elif value is not None:  # imported, computed, added to: not there to read
+                operations = [value]
         for op in operations:
             if isinstance(op, ast.Call):
                 self._django_op(op)
+            else:
+                # round-7 red team: operations = OPS (imported), [*_OPS] or a comprehension
+                # of DeleteModel dropped a table and PASSed as a migration doing nothing
+                self.unread_at(op, "the operations at line {} are built at run time")
 
     def _django_op(self, op: ast.Call) -> None:
         name = _callee(op, self._text)

@@ -883,6 +883,27 @@ class Migration(migrations.Migration):
 """
 
 
+@pytest.mark.parametrize(
+    ("operations", "unread"),
+    [
+        # round-7 red team: a DeleteModel out of sight PASSed as a migration doing nothing
+        ("OPS", True),
+        ("[*OPS]", True),
+        ('[migrations.DeleteModel(name=n) for n in ("Order",)]', True),
+        ('[migrations.AddField("order", "memo", models.TextField(null=True))]', False),
+    ],
+)
+def test_django_operations_built_at_run_time_leave_the_migration_unread(
+    leo_repo, leo_run, operations, unread
+):
+    head = DJANGO.replace(DJANGO[DJANGO.index("[\n        migrations.Remove") :], operations + "\n")
+    head = head.replace("models\n", 'models\n\nOPS = [migrations.DeleteModel(name="Order")]\n', 1)
+    base = {"shop/migrations/__init__.py": "", "shop/migrations/0001_initial.py": "x = 1\n"}
+    p = "shop/migrations/0002_change.py"
+    _result, agent = run(leo_repo, leo_run, {p: head}, base=base)
+    assert [n.path for n in agent.analysed.not_analysed if n.unread] == ([p] if unread else [])
+
+
 def test_django_migration_operations_are_read_from_the_ast(leo_repo, leo_run):
     base = {
         "shop/migrations/__init__.py": "",
