@@ -44,9 +44,11 @@ def complexity_findings(
     named like a test that the code imports, never test code."""
     old = {f.key: f for f in base or ()}
     now = {f.key: f.complexity for f in head}
-    # Functions whose body may have moved: gone from the head, or simpler there (babel 2.19.0
-    # kept ``unquote_string`` as a deprecated wrapper of its body, renamed ``_unquote_string``).
-    gone = [f for f in old.values() if now.get(f.key, -1) < f.complexity]
+    # Functions whose body may have moved: gone from the head, or left with at most half its
+    # complexity there (babel 2.19.0 kept ``unquote_string`` as a deprecated wrapper of its body,
+    # renamed ``_unquote_string``). One that keeps more kept its body: a copy beside it is new
+    # (round-7 red team: ``legacy`` 19 -> 18 made a new ``process`` of 24 "renamed", info).
+    gone = [f for f in old.values() if now.get(f.key, -1) <= f.complexity // 2]
     findings = []
     for f in head:
         if touched(f, changed):

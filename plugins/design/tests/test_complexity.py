@@ -125,6 +125,15 @@ def test_hostile_twin_a_rename_that_grows_past_the_step_or_a_new_body_still_bloc
     finding = run.assert_finding("design.complexity", path="logic.py")
     assert "_unquote is new with cyclomatic complexity 16" in finding.message
     assert finding.severity == "medium"
+    # Round-7 red team: nor one that keeps most of its body, one branch fewer (14 -> 13).
+    kept = branchy("unquote", 14).replace("    if x == 3:\n        return 21\n", "")
+    repo = leo_repo(
+        base={"logic.py": branchy("unquote", 14)},
+        head={"logic.py": kept + "\n\n" + branchy("_unquote", 16)},
+    )
+    run = leo_run(repo.change(), [DesignAgent])
+    finding = run.assert_finding("design.complexity", path="logic.py")
+    assert "_unquote is new with cyclomatic complexity 16" in finding.message
     # A removed function is no cover for a different new one in its place.
     other = branchy("classify", 16).replace("return", "yield")
     repo = leo_repo(base={"logic.py": branchy("unquote", 14)}, head={"logic.py": other})
