@@ -197,6 +197,7 @@ def _find_breaks(
             not_breaks.append(f"{b.obj.path}: {why}")
         else:
             breaks.append(_describe(b, trees))
+    breaks += _made_async(old, new, trees)
     before = _deleted_at_import(base_tree, package)
     for dotted, (path, line) in _deleted_at_import(head_tree, head_package).items():
         if dotted in before or dotted in removed or not _defined_public(old, dotted):
@@ -212,6 +213,47 @@ def _find_breaks(
             )
         )
     return breaks, not_breaks
+
+
+def _made_async(old: Any, new: Any, trees: tuple[Path, ...]) -> list[Break]:
+    """Public functions and methods made coroutine functions, or back: griffe compares their
+    parameters only (round-7 red team: ``def load_config`` made ``async def`` PASSed, and
+    every caller now gets a coroutine instead of the config)."""
+    found: list[Break] = []
+    stack = [old]
+    while stack:
+        obj = stack.pop()
+        for member in obj.members.values():
+            if member.is_alias or not member.is_public or _in_test_module(member):
+                continue
+            if member.is_module or member.is_class:
+                stack.append(member)
+                continue
+            now = _counterpart(new, member.path[len(old.path) + 1 :])
+            if not member.is_function or now is None or now.is_alias or not now.is_function:
+                continue
+            was, became = "async" in member.labels, "async" in now.labels
+            if was != became:
+                what = "a coroutine function (async def)" if became else "a plain function"
+                found.append(
+                    Break(
+                        kind="OBJECT_CHANGED_KIND",
+                        object=member.path,
+                        message=f"public function {member.path} became {what}: its callers "
+                        f"{'get a coroutine' if became else 'await what is no coroutine'}",
+                        path=_relative(now, trees),
+                        line=now.lineno,
+                    )
+                )
+    return found
+
+
+def _counterpart(new: Any, relative: str) -> Any:
+    """The object at ``relative`` in ``new``, or None: gone (reported as removed already)."""
+    try:
+        return new.get_member(relative)
+    except Exception:  # griffe raises KeyError, or cannot resolve an alias on the way
+        return None
 
 
 def _deleted_at_import(tree: Path, package: Package) -> dict[str, tuple[str, int]]:

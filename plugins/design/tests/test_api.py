@@ -170,6 +170,25 @@ def test_changelog_line_that_only_names_the_object_declares_no_break(
     run.assert_verdict("ESCALATE")
 
 
+def test_a_function_made_async_is_a_break(leo_repo, leo_run):
+    """Round-7 red team: ``def compute_total`` made ``async def`` PASSed: griffe compares the
+    parameters only, and every caller now gets a coroutine. A private one may change."""
+    head = CORE.replace("def compute_total", "async def compute_total").replace(
+        "def _private_helper", "async def _private_helper"
+    )
+    repo = leo_repo(base={"app/__init__.py": "", "app/core.py": CORE}, head={"app/core.py": head})
+    run = leo_run(repo.change(), [DesignAgent])
+    assert _api(run) == [
+        (
+            "design.api.object-kind",
+            "medium",
+            "public function app.core.compute_total became a coroutine function (async def): "
+            "its callers get a coroutine",
+        )
+    ]
+    run.assert_verdict("ESCALATE")
+
+
 def test_tests_packages_have_no_public_api(leo_repo, leo_run):
     repo = leo_repo(
         base={"tests/__init__.py": "", "tests/test_core.py": "def test_a():\n    pass\n"},
