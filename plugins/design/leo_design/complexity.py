@@ -105,6 +105,10 @@ def _body(lines: list[str], f: Function) -> list[str]:
     return [line.strip() for line in lines[f.line : f.end_line] if line.strip()]
 
 
+#: Folders whose files are test code by their place.
+TEST_FOLDERS = frozenset({"tests", "test", "testing"})
+
+
 def is_test(path: str, functions: Sequence[Function]) -> bool:
     """Test code, by the conventions pytest and unittest discover: a tests directory, or a
     ``test_*`` module that holds a test (``test*``, a ``Test*`` class). One that holds none is
@@ -113,7 +117,7 @@ def is_test(path: str, functions: Sequence[Function]) -> bool:
     ``t/`` test modules stay test code."""
     parts = PurePosixPath(path).parts
     file = parts[-1] if parts else ""
-    if {"tests", "test", "testing"} & set(parts[:-1]):
+    if TEST_FOLDERS & set(parts[:-1]):
         return True
     return file.startswith("test_") and any(f.name.lower().startswith("test") for f in functions)
 

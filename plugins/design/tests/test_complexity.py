@@ -361,6 +361,22 @@ def test_a_test_named_module_the_code_imports_is_code_whatever_tests_it_holds(
     run.assert_verdict("FAIL")
 
 
+def test_a_module_in_a_tests_folder_the_code_imports_is_code(leo_repo, leo_run, branchy):
+    """Round-7 red team: a new ``rule()`` of complexity 25 in ``shop/testing/rules.py``, which
+    ``shop/__init__`` imports, was low for its folder. A helper of the tests stays low."""
+    head = {
+        "shop/__init__.py": "from shop.testing.rules import rule\n",
+        "shop/testing/__init__.py": "",
+        "shop/testing/rules.py": branchy("rule", 25),
+        "tests/helpers.py": branchy("helper", 25),
+        "tests/test_rules.py": "from tests.helpers import helper\n",
+    }
+    run = leo_run(leo_repo(head=head).change(), [DesignAgent])
+    got = {f.path: f.severity for f in run.findings if f.rule_id == "design.complexity"}
+    assert got == {"shop/testing/rules.py": "high", "tests/helpers.py": "low"}
+    run.assert_verdict("FAIL")
+
+
 SOURCES = [
     '"""Module docstring."""\n\nimport os\n\n\ndef f(x):  # comment\n    if x: return 1\n'
     "    y = (1,\n         2,\n\n         3)\n    z = 1 + \\\n        2; w = 3\n    return y\n\n\n",
