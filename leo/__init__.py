@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from leo.__about__ import __version__
 
 if TYPE_CHECKING:
-    from leo.change import Change, ChangedFile, Hunk, is_test_module
+    from leo.change import Change, ChangedFile, Hunk, code_named_like_tests, is_test_module
     from leo.errors import ExitCode, GitError, LeoError, ToolNotFoundError
     from leo.files import held_lock
     from leo.git import run_git
@@ -79,6 +79,7 @@ __all__ = [
     "__version__",
     "allowed_environ",
     "audit_workflows",
+    "code_named_like_tests",
     "current_isolation",
     "find_tool",
     "held_lock",
@@ -99,6 +100,7 @@ _WHERE = {
     "ChangedFile": "leo.change",
     "Hunk": "leo.change",
     "is_test_module": "leo.change",
+    "code_named_like_tests": "leo.change",
     "ExitCode": "leo.errors",
     "LeoError": "leo.errors",
     "GitError": "leo.errors",

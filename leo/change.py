@@ -7,6 +7,7 @@ for a throw-away worktree of either side, never the user's working tree.
 
 from __future__ import annotations
 
+import ast
 import bisect
 import contextlib
 import os
@@ -25,6 +26,7 @@ from leo.errors import GitError, LeoError
 from leo.files import held_lock
 from leo.git import run_git, run_git_without_attributes
 from leo.models import LeoModel
+from leo.syntax import parse_python
 
 FileStatus = Literal["added", "modified", "deleted", "renamed", "copied", "type_changed"]
 Side = Literal["base", "head"]
@@ -243,6 +245,67 @@ def is_test_module(path: str) -> bool:
         or name.endswith("_test.py")
         or name == "conftest.py"
     )
+
+
+#: Folders whose modules are tests' (and whose importers are not the code's).
+_TEST_DIRS = frozenset({"tests", "test", "testing"})
+
+
+def _test_side(path: str) -> bool:
+    """Test code and start-up hooks: test modules, anything under a tests folder, and the
+    modules the interpreter runs on its own."""
+    name = PurePosixPath(path).name
+    return (
+        is_test_module(path)
+        or name in ("sitecustomize.py", "usercustomize.py")
+        or bool(_TEST_DIRS & set(path.split("/")[:-1]))
+    )
+
+
+async def code_named_like_tests(change: Change) -> frozenset[str]:
+    """Changed modules named like tests outside a tests folder (``shop/test_rules.py``) that a
+    module off the test side imports, or names in a string, at the base or the head: code,
+    whatever their name or the tests they hold. As test code the Testing sub-agent's base pass
+    restored the base's copy (round-6 red team, T4), Security rated a ``shell=True`` there as
+    test context and Design a complexity of 22 ``low`` (round-7 red team: a dummy
+    ``def test_x(): pass`` beside them)."""
+    stems: dict[str, set[str]] = {}
+    for f in change.files:
+        for path in {f.path, f.old_path or f.path}:
+            name = PurePosixPath(path).name
+            if is_test_module(path) and not _TEST_DIRS & set(path.split("/")[:-1]):
+                stems.setdefault(name[:-3], set()).add(path)
+    if not stems:
+        return frozenset()
+    found: set[str] = set()
+    sides: tuple[tuple[Side, str], ...] = (("base", change.base_sha), ("head", change.head_sha))
+    for side, sha in sides:
+        argv = ["grep", "-z", "-l", "-I", "-w", *(a for s in sorted(stems) for a in ("-e", s))]
+        out = await run_git(change.repo, *argv, sha, "--", "*.py", timeout=300, check=False)
+        listed = (p.partition(":")[2] for p in out.stdout.decode("utf-8", "replace").split("\0"))
+        importers = [p for p in listed if p and not _test_side(p)]
+        for data in (await change.read_many(importers, side)).values():
+            named = set(stems) if data is None else _names(data)  # unread: any of them
+            found |= {p for stem in named & set(stems) for p in stems[stem]}
+    return frozenset(found)
+
+
+def _names(source: bytes) -> set[str]:
+    """Every dotted part of what ``source`` imports, and of its string constants; every word
+    of a file Python cannot parse (it may still name one)."""
+    try:
+        tree = parse_python(source)
+    except (SyntaxError, ValueError):
+        return set(re.findall(r"\w+", source.decode("utf-8", "replace")))
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            module = getattr(node, "module", None) or ""
+            for dotted in (module, *(a.name for a in node.names)):
+                names.update(dotted.split("."))
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+            names.update(node.value.replace("/", ".").removesuffix(".py").split("."))
+    return names
 
 
 def _is_repo_path(path: str) -> bool:

@@ -12,6 +12,7 @@ from leo_database import DatabaseAgent, history, pymigrations
 from leo_database.discovery import (
     SqlFolder,
     SqlMigration,
+    inline_psql,
     is_test_data,
     loose_sql,
     named_outside_tests,
@@ -59,7 +60,11 @@ class DatabaseChecks(DatabaseAgent):
             NotAnalysed(path=f.path, reason=reason, unread=True)
             for f in change.files
             if f.status != "deleted" and (reason := unreadable_migration(f.path)) is not None
-        ]
+        ] + [
+            NotAnalysed(path=path, reason="a shell script that feeds psql SQL of its own, which "
+                        "the Database sub-agent does not read", unread=True)
+            for path in await inline_psql(change)
+        ]  # fmt: skip
         if not folders and not py.migrations and not loose and not unread:
             return self.skipped(
                 "no migrations in the change (SQL in " + ", ".join(dirs) + ", Alembic or Django)"

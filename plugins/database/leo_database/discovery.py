@@ -87,11 +87,34 @@ def is_forward(path: str, folder: str) -> bool:
     return not is_rollback(path)
 
 
+#: SQL a template engine renders before anything runs it (``0002_drop.sql.j2``, ``.sql.tmpl``,
+#: ``.pgsql.mako``): what it will run is known only once rendered.
+_SQL_TEMPLATE = re.compile(r"\.(?:sql|pgsql|psql)\.\w+$", re.IGNORECASE)
+
+
 def unreadable_migration(path: str) -> str | None:
     """Why a changed migration of a framework LEO cannot analyse is unread, or None."""
     if re.search(r"(?:^|/)db/migrate/\d+_\w+\.rb$", path):
         return "a Rails migration (Ruby): the Database sub-agent cannot analyse it"
+    if _SQL_TEMPLATE.search(path):
+        # round-7 red team: migrations/0002_drop.sql.j2 dropping a table PASSed as no migration
+        return "SQL in a template: what it runs is known only once rendered"
     return None
+
+
+#: A shell line that hands psql SQL written in the script itself: a here-document or ``-c``.
+_INLINE_PSQL = re.compile(rb"\bpsql\b[^\n]*(?:<<|\s-c\b|\s--command\b)")
+
+
+async def inline_psql(change: Change) -> list[str]:
+    """Changed shell scripts that feed psql SQL of their own (round-7 red team: ``psql <<'SQL'
+    DROP TABLE users; SQL`` in ``scripts/cleanup.sh`` PASSed, the same statement in
+    ``scripts/cleanup.sql`` FAILed): SQL the Database sub-agent does not read."""
+    paths = [
+        f.path for f in change.files if f.status != "deleted" and f.path.endswith((".sh", ".bash"))
+    ]
+    data = await change.read_many(paths, "head") if paths else {}
+    return [p for p in paths if _INLINE_PSQL.search(data.get(p) or b"")]
 
 
 #: Suffixes of SQL scripts besides ``.sql``: ``psql -f`` runs a ``.pgsql`` or ``.psql`` all the

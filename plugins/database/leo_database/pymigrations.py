@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import re
+import sys
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -268,11 +269,19 @@ class _Checker:
             if (text := self._text(part)) is not None:
                 self.raw_sql(text, call)
                 continue
-            end = call.end_lineno or call.lineno
-            if any(self.change.is_changed_line(self.path, n) for n in range(call.lineno, end + 1)):
-                self.unread.append(f"the SQL at line {call.lineno} is built at run time, so LEO "
-                                   "cannot read what it does to the data")  # fmt: skip
+            if self.unread_at(call, "the SQL at line {} is built at run time"):
                 return
+
+    def unread_at(self, call: ast.expr, why: str) -> bool:
+        """List the file unread for ``why`` (with ``{}`` for the line) when ``call`` is on a
+        line the change wrote; True when it did."""
+        end = call.end_lineno or call.lineno
+        if not any(self.change.is_changed_line(self.path, n) for n in range(call.lineno, end + 1)):
+            return False
+        self.unread.append(
+            why.format(call.lineno) + ", so LEO cannot read what it does to the data"
+        )
+        return True
 
     def raw_sql(self, text: str, node: ast.AST) -> None:
         try:
@@ -301,8 +310,17 @@ class _Checker:
     def alembic(self, tree: ast.Module) -> None:
         self.constants = _constants(tree)
         funcs = {n.name: n for n in tree.body if isinstance(n, ast.FunctionDef)}
-        for call in _calls(funcs["upgrade"]):
-            self._op(call)
+        foreign = _foreign_imports(tree)
+        for func in _reached(funcs, "upgrade"):
+            for call in _calls(func):
+                self._op(call)
+            for stmt in ast.walk(func):
+                if not (isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call)):
+                    continue
+                root = _root_name(stmt.value.func)
+                if root in foreign:
+                    self.unread_at(stmt.value, f"line {{}} runs {root}, imported from "
+                                   f"{foreign[root]}, which the revision does not show")  # fmt: skip
         down = funcs.get("downgrade")
         if down is None or _empty(down):
             self.add("database.missing-rollback", f"{self.path}: downgrade() does nothing, so the revision cannot be rolled back",
@@ -342,6 +360,11 @@ class _Checker:
 
     def _op(self, call: ast.Call) -> None:
         name = _callee(call, self._text)
+        f = call.func
+        getattr_call = isinstance(f, ast.Call) and getattr(f.func, "id", None) == "getattr"
+        if getattr_call and not name:
+            self.unread_at(call, "the operation at line {} is named at run time")
+            return
         table = self._text(_arg(call, 0, "table_name"))
         added = _arg(call, 1, "column") if name == "add_column" else None
         if table and isinstance(added, ast.Call):
@@ -412,14 +435,24 @@ class _Checker:
         cls = next(n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == "Migration")
         operations: list[ast.expr] = []
         for stmt in cls.body:
-            named = isinstance(stmt, ast.Assign) and any(
-                isinstance(t, ast.Name) and t.id == "operations" for t in stmt.targets
-            )
-            if named and isinstance(stmt.value, ast.List | ast.Tuple):  # type: ignore[union-attr]
-                operations = list(stmt.value.elts)  # type: ignore[union-attr]
+            targets = (
+                stmt.targets if isinstance(stmt, ast.Assign)
+                else [stmt.target] if isinstance(stmt, ast.AugAssign | ast.AnnAssign) else []
+            )  # fmt: skip
+            if not any(isinstance(t, ast.Name) and t.id == "operations" for t in targets):
+                continue
+            value = getattr(stmt, "value", None)
+            if isinstance(stmt, ast.Assign) and isinstance(value, ast.List | ast.Tuple):
+                operations = list(value.elts)
+            elif value is not None:  # imported, computed, added to: not there to read
+                operations = [value]
         for op in operations:
             if isinstance(op, ast.Call):
                 self._django_op(op)
+            else:
+                # round-7 red team: operations = OPS (imported), [*_OPS] or a comprehension
+                # of DeleteModel dropped a table and PASSed as a migration doing nothing
+                self.unread_at(op, "the operations at line {} are built at run time")
 
     def _django_op(self, op: ast.Call) -> None:
         name = _callee(op, self._text)
@@ -515,6 +548,47 @@ def _whole_queryset(func: ast.expr) -> bool:
             node = node.func
     managers = {"objects", "_default_manager", "_base_manager"}
     return bool(managers & set(attrs)) and not (_NARROWING & set(attrs))
+
+
+def _reached(funcs: dict[str, ast.FunctionDef], start: str) -> list[ast.FunctionDef]:
+    """``start`` and the revision's other functions it calls, directly or not (round-7 red
+    team: ``upgrade()`` calling a ``_drop()`` of the revision was read as doing nothing)."""
+    seen = [funcs[start]]
+    for func in seen:
+        for call in _calls(func):
+            name = getattr(call.func, "id", None)
+            if name in funcs and name != "downgrade" and funcs[name] not in seen:
+                seen.append(funcs[name])
+    return seen
+
+
+#: Packages whose calls, made as statements of a revision, do nothing to the data LEO does not
+#: read: Alembic, SQLAlchemy and the standard library.
+_READ_PACKAGES = frozenset({"alembic", "sqlalchemy", *sys.stdlib_module_names})
+
+
+def _foreign_imports(tree: ast.Module) -> dict[str, str]:
+    """Names the revision imports from the project or another package, with the module: what
+    a call of theirs does to the data is in a file the migration check does not read (round-7
+    red team: ``cleanup(op)``, imported from ``shop.dbops``, dropped a table unseen)."""
+    found: dict[str, str] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for a in node.names:
+                if a.name.split(".")[0] not in _READ_PACKAGES:
+                    found[(a.asname or a.name).split(".")[0]] = a.name
+        elif isinstance(node, ast.ImportFrom):
+            module = "." * node.level + (node.module or "")
+            if node.level or module.split(".")[0] not in _READ_PACKAGES:
+                found.update({a.asname or a.name: module for a in node.names})
+    return found
+
+
+def _root_name(node: ast.expr) -> str | None:
+    """The name a call's callee starts from (``dbops`` of ``dbops.cleanup``)."""
+    while isinstance(node, ast.Attribute | ast.Call | ast.Subscript):
+        node = node.func if isinstance(node, ast.Call) else node.value
+    return node.id if isinstance(node, ast.Name) else None
 
 
 def _calls(func: ast.FunctionDef) -> Iterator[ast.Call]:

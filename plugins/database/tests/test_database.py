@@ -766,6 +766,49 @@ def test_sql_a_python_migration_builds_at_run_time_leaves_it_unread(leo_repo, le
     assert [n.path for n in agent.analysed.not_analysed if n.unread] == [d]
 
 
+ALEMBIC_PLAIN = '''"""change"""
+import logging
+
+from alembic import op
+from shop.dbops import cleanup
+
+revision = "b2"
+down_revision = "a1"
+
+
+def upgrade():
+    logging.info("start")
+    {body}
+
+
+def downgrade():
+    op.drop_column("users", "note")
+'''
+
+
+@pytest.mark.parametrize(
+    ("body", "found"),
+    [
+        # round-7 red team: the revision's own helper, an imported one, an operation named by
+        # a variable: only the first was there to read, and none was (CONDITIONAL_PASS)
+        ('_drop()\n\n\ndef _drop():\n    op.drop_table("users")', "database.drop-table"),
+        ("cleanup(op)", "unread"),
+        ('kind = "drop"\n    getattr(op, kind + "_table")("users")', "unread"),
+        # honest twin: a call of the standard library, a literal getattr
+        ('getattr(op, "add_column")("users", None)', None),
+    ],
+)
+def test_what_an_alembic_revision_does_through_a_helper_is_read_or_unread(
+    leo_repo, leo_run, body, found
+):
+    p = "alembic/versions/b2_change.py"
+    head = {p: ALEMBIC_PLAIN.format(body=body), "shop/dbops.py": "def cleanup(op):\n    pass\n"}
+    _result, agent = run(leo_repo, leo_run, head, base={"README.md": "x\n"})
+    unread = [n.reason for n in agent.analysed.not_analysed if n.path == p and n.unread]
+    drops = [f.rule_id for f in agent.findings if f.rule_id == "database.drop-table"]
+    assert (drops[0] if drops else "unread" if unread else None) == found, (drops, unread)
+
+
 ALEMBIC_NOTE = '''"""note"""
 from alembic import op
 import sqlalchemy as sa
@@ -838,6 +881,27 @@ class Migration(migrations.Migration):
         migrations.RunPython(lambda apps, schema: None),
     ]
 """
+
+
+@pytest.mark.parametrize(
+    ("operations", "unread"),
+    [
+        # round-7 red team: a DeleteModel out of sight PASSed as a migration doing nothing
+        ("OPS", True),
+        ("[*OPS]", True),
+        ('[migrations.DeleteModel(name=n) for n in ("Order",)]', True),
+        ('[migrations.AddField("order", "memo", models.TextField(null=True))]', False),
+    ],
+)
+def test_django_operations_built_at_run_time_leave_the_migration_unread(
+    leo_repo, leo_run, operations, unread
+):
+    head = DJANGO.replace(DJANGO[DJANGO.index("[\n        migrations.Remove") :], operations + "\n")
+    head = head.replace("models\n", 'models\n\nOPS = [migrations.DeleteModel(name="Order")]\n', 1)
+    base = {"shop/migrations/__init__.py": "", "shop/migrations/0001_initial.py": "x = 1\n"}
+    p = "shop/migrations/0002_change.py"
+    _result, agent = run(leo_repo, leo_run, {p: head}, base=base)
+    assert [n.path for n in agent.analysed.not_analysed if n.unread] == ([p] if unread else [])
 
 
 def test_django_migration_operations_are_read_from_the_ast(leo_repo, leo_run):

@@ -107,12 +107,30 @@ def test_a_migration_under_tests_is_still_a_migration(leo_repo, leo_run, pg):
     result.assert_verdict("FAIL")
 
 
-def test_rails_migration_is_unread_so_never_a_pass(leo_repo, leo_run):
-    path = "db/migrate/20240301000000_drop_orders.rb"
-    body = "class DropOrders < ActiveRecord::Migration[7.1]\n  def change\n    drop_table :orders\n  end\nend\n"
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        (
+            "db/migrate/20240301000000_drop_orders.rb",
+            "class DropOrders < ActiveRecord::Migration[7.1]\n  def change\n    drop_table :orders\n  end\nend\n",
+        ),
+        # round-7 red team: SQL in a template PASSed as no migration at all
+        ("migrations/0002_drop.sql.j2", "drop table {{ table }};\ndrop table orders;\n"),
+        ("db/changes/cleanup.pgsql.tmpl", "drop table orders;\n"),
+        # round-7 red team: a shell script's own SQL for psql PASSed, the same .sql FAILed
+        ("scripts/cleanup.sh", "#!/bin/sh\npsql \"$DB\" <<'SQL'\nDROP TABLE orders;\nSQL\n"),
+        ("scripts/reset.bash", "psql -q -c 'DROP TABLE orders'\n"),
+    ],
+)
+def test_rails_migration_or_templated_sql_is_unread_so_never_a_pass(leo_repo, leo_run, path, body):
     result, agent = run(leo_repo, leo_run, {path: body})
     assert {n.path: n.unread for n in agent.analysed.not_analysed} == {path: True}
     assert result.report.verdict in ("ESCALATE", "FAIL")
+
+
+def test_a_shell_script_that_runs_psql_on_a_file_leaves_nothing_unread(leo_repo, leo_run):
+    _result, agent = run(leo_repo, leo_run, {"scripts/apply.sh": "psql -f db/schema.sql\n"})
+    assert agent.status == "skipped" and not agent.analysed.not_analysed
 
 
 def test_discovery_rules_by_name():

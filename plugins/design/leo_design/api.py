@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import inspect
 import re
 import textwrap
 from dataclasses import dataclass
@@ -196,6 +197,7 @@ def _find_breaks(
             not_breaks.append(f"{b.obj.path}: {why}")
         else:
             breaks.append(_describe(b, trees))
+    breaks += _made_async(old, new, trees)
     before = _deleted_at_import(base_tree, package)
     for dotted, (path, line) in _deleted_at_import(head_tree, head_package).items():
         if dotted in before or dotted in removed or not _defined_public(old, dotted):
@@ -211,6 +213,47 @@ def _find_breaks(
             )
         )
     return breaks, not_breaks
+
+
+def _made_async(old: Any, new: Any, trees: tuple[Path, ...]) -> list[Break]:
+    """Public functions and methods made coroutine functions, or back: griffe compares their
+    parameters only (round-7 red team: ``def load_config`` made ``async def`` PASSed, and
+    every caller now gets a coroutine instead of the config)."""
+    found: list[Break] = []
+    stack = [old]
+    while stack:
+        obj = stack.pop()
+        for member in obj.members.values():
+            if member.is_alias or not member.is_public or _in_test_module(member):
+                continue
+            if member.is_module or member.is_class:
+                stack.append(member)
+                continue
+            now = _counterpart(new, member.path[len(old.path) + 1 :])
+            if not member.is_function or now is None or now.is_alias or not now.is_function:
+                continue
+            was, became = "async" in member.labels, "async" in now.labels
+            if was != became:
+                what = "a coroutine function (async def)" if became else "a plain function"
+                found.append(
+                    Break(
+                        kind="OBJECT_CHANGED_KIND",
+                        object=member.path,
+                        message=f"public function {member.path} became {what}: its callers "
+                        f"{'get a coroutine' if became else 'await what is no coroutine'}",
+                        path=_relative(now, trees),
+                        line=now.lineno,
+                    )
+                )
+    return found
+
+
+def _counterpart(new: Any, relative: str) -> Any:
+    """The object at ``relative`` in ``new``, or None: gone (reported as removed already)."""
+    try:
+        return new.get_member(relative)
+    except Exception:  # griffe raises KeyError, or cannot resolve an alias on the way
+        return None
 
 
 def _deleted_at_import(tree: Path, package: Package) -> dict[str, tuple[str, int]]:
@@ -437,12 +480,24 @@ def _unimportable(obj: Any) -> str | None:
     except Exception:  # no module, a namespace package (a list of paths), unreadable
         return None
     name = _unbound_at_import(tree)
-    if name is None:
+    if name is None or _package_names_builtins(module):
         return None
     return (
         f"its module {module.path} could never be imported at the base: its top level reads "
         f"`{name}`, which nothing defines"
     )
+
+
+def _package_names_builtins(module: Any) -> bool:
+    """Whether any module of ``module``'s package names ``builtins`` (or cannot be read): it
+    may put there the name ``module`` reads (round-7 red team: ``shop/__init__`` ran
+    ``builtins.BASE_RATE = 2`` before importing ``shop.legacy``, which read ``BASE_RATE``, and
+    removing ``shop.legacy`` was "never importable" and PASSed)."""
+    try:
+        root = Path(module.package.filepath).parent
+        return any(b"builtins" in path.read_bytes() for path in root.rglob("*.py"))
+    except Exception:  # a namespace package (a list of paths), unreadable: it may
+        return True
 
 
 #: Module-level statements that run only under a condition or may swallow the NameError.
@@ -866,11 +921,14 @@ def _about_itself(node: ast.AST, lines: list[str]) -> str:
     Round-6 red team: ``refund(..., legacy=False)`` warned "legacy is deprecated" under an
     ``if``, and removing the whole function was "a completed deprecation"."""
     parts: list[str] = []
+    name = getattr(node, "name", "")
+    params = _parameters(node)
     if isinstance(node, _DEFINITIONS):
         first = min([node.lineno, *(d.lineno for d in node.decorator_list)])
         above = first - 1
         while above >= 1 and lines[above - 1].lstrip().startswith("#"):
-            parts.append(lines[above - 1])
+            if _deprecates_itself(lines[above - 1].lstrip("# \t"), name, params):
+                parts.append(lines[above - 1])
             above -= 1
         parts += [ast.unparse(d) for d in node.decorator_list]
     body: list[ast.stmt] = list(getattr(node, "body", []))
@@ -888,10 +946,56 @@ def _about_itself(node: ast.AST, lines: list[str]) -> str:
         if isinstance(node, ast.Module) and not isinstance(stmt, ast.Expr):
             continue  # a module speaks of itself in its docstring or a warning it always gives
         if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant):
-            parts.append(str(stmt.value.value))  # a docstring
+            if _deprecates_itself(str(stmt.value.value), name, params):  # a docstring
+                parts.append(str(stmt.value.value))
         else:
             parts.append(ast.unparse(stmt))
     return "\n".join(parts)
+
+
+#: A sentence that deprecates what it documents: it starts with the word ("Deprecated: use
+#: new_api", "DEPRECATED since 2.0") or makes the definition its subject ("This function is
+#: deprecated").
+_ITSELF = re.compile(
+    r"^[^\w.]*deprecat|\b(?:this|the)\s+(?:function|method|class|module|attribute|property|"
+    r"constant|alias|helper|decorator|callable|object|api)\b.*deprecat",
+    re.IGNORECASE,
+)
+#: Sphinx's directive, at the docstring's own indentation (under a parameter it is the
+#: parameter's).
+_DIRECTIVE = re.compile(r"^\.\.\s+deprecated::", re.MULTILINE)
+
+
+def _deprecates_itself(text: str, name: str, params: set[str]) -> bool:
+    """Does a docstring or comment deprecate the definition it documents, not one of its
+    parameters or another name (round-7 red team: "The ``encoding`` argument is deprecated" in
+    ``load_config``'s docstring, or "# Replaces the deprecated read_config()" above it, made
+    removing ``load_config`` a completed deprecation and PASSed)?"""
+    if _DIRECTIVE.search(inspect.cleandoc(text)):
+        return True
+    own = re.compile(rf"(?<![\w.]){re.escape(name)}\b.*deprecat", re.IGNORECASE) if name else None
+    prose = re.sub(r"^\s*\.\.\s+[\w-]+::.*$", "", text, flags=re.MULTILINE)  # nested directives
+    for sentence in re.split(r"\n\s*\n|(?<=[.;!?])\s+", prose):
+        words = set(re.findall(r"\w+", sentence))
+        if words & params:
+            continue
+        if _ITSELF.search(sentence) or (own is not None and own.search(sentence)):
+            return True
+    return False
+
+
+def _parameters(node: ast.AST) -> set[str]:
+    """The parameters of a function, or of a class's ``__init__``/``__new__``, but ``self``."""
+    functions = [node] if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) else []
+    if isinstance(node, ast.ClassDef):
+        functions = [
+            m
+            for m in node.body
+            if isinstance(m, ast.FunctionDef | ast.AsyncFunctionDef)
+            and m.name in ("__init__", "__new__")
+        ]
+    args = [a for f in functions for a in (*f.args.posonlyargs, *f.args.args, *f.args.kwonlyargs)]
+    return {a.arg for a in args} - {"self", "cls"}
 
 
 def _source(obj: Any, above: int = 0) -> str:

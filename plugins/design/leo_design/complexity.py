@@ -36,14 +36,19 @@ def complexity_findings(
     changed: ChangedFile | None,
     settings: DesignSettings,
     texts: tuple[str | None, str] = (None, ""),
+    *,
+    as_code: bool = False,
 ) -> list[Finding]:
     """Findings for the functions of ``path`` the change made too complex; ``texts`` are the
-    file's base and head text, to know a function renamed in place."""
+    file's base and head text, to know a function renamed in place; ``as_code``: a module
+    named like a test that the code imports, never test code."""
     old = {f.key: f for f in base or ()}
     now = {f.key: f.complexity for f in head}
-    # Functions whose body may have moved: gone from the head, or simpler there (babel 2.19.0
-    # kept ``unquote_string`` as a deprecated wrapper of its body, renamed ``_unquote_string``).
-    gone = [f for f in old.values() if now.get(f.key, -1) < f.complexity]
+    # Functions whose body may have moved: gone from the head, or left with at most half its
+    # complexity there (babel 2.19.0 kept ``unquote_string`` as a deprecated wrapper of its body,
+    # renamed ``_unquote_string``). One that keeps more kept its body: a copy beside it is new
+    # (round-7 red team: ``legacy`` 19 -> 18 made a new ``process`` of 24 "renamed", info).
+    gone = [f for f in old.values() if now.get(f.key, -1) <= f.complexity // 2]
     findings = []
     for f in head:
         if touched(f, changed):
@@ -53,6 +58,7 @@ def complexity_findings(
             finding = _judge(path, f, was, settings)
             if (
                 finding is not None
+                and not as_code
                 and is_test(path, head)
                 and finding.severity in ("high", "medium")
             ):
@@ -99,6 +105,10 @@ def _body(lines: list[str], f: Function) -> list[str]:
     return [line.strip() for line in lines[f.line : f.end_line] if line.strip()]
 
 
+#: Folders whose files are test code by their place.
+TEST_FOLDERS = frozenset({"tests", "test", "testing"})
+
+
 def is_test(path: str, functions: Sequence[Function]) -> bool:
     """Test code, by the conventions pytest and unittest discover: a tests directory, or a
     ``test_*`` module that holds a test (``test*``, a ``Test*`` class). One that holds none is
@@ -107,7 +117,7 @@ def is_test(path: str, functions: Sequence[Function]) -> bool:
     ``t/`` test modules stay test code."""
     parts = PurePosixPath(path).parts
     file = parts[-1] if parts else ""
-    if {"tests", "test", "testing"} & set(parts[:-1]):
+    if TEST_FOLDERS & set(parts[:-1]):
         return True
     return file.startswith("test_") and any(f.name.lower().startswith("test") for f in functions)
 
@@ -193,9 +203,11 @@ def maintainability_findings(
     head: float | None,
     settings: DesignSettings,
     functions: Sequence[Function],
+    *,
+    as_code: bool = False,
 ) -> list[Finding]:
     """Findings for a Python module whose maintainability index the change lowered. In test
-    code at most ``low``, as for complexity: the index counts every ``assert`` as a branch
+    code (not ``as_code``) at most ``low``, as for complexity: the index counts every ``assert`` as a branch
     (docopt-ng 0.9.0's new 1,100-line ``tests/test_docopt.py`` scored 10.6)."""
     if head is None or (base is not None and head >= base):
         return []
@@ -204,7 +216,7 @@ def maintainability_findings(
         base is None
         or (base >= settings.min_maintainability and base - head >= MAINTAINABILITY_STEP)
     ):
-        test = is_test(path, functions)
+        test = not as_code and is_test(path, functions)
         return [
             Finding(
                 rule_id="design.maintainability",

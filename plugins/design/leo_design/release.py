@@ -63,19 +63,31 @@ async def changelog_additions(change: Change, settings: DesignSettings) -> str:
     return "\n".join(lines[n - 1] for n in changed.added_lines if 0 < n <= len(lines))
 
 
+#: Words with which a changelog line announces a break (``Removed``, ``renamed``, ``no longer``,
+#: ``now requires``, ``changed the default``, ``keyword-only``, ``BREAKING``).
+_BREAK_WORDS = re.compile(
+    r"remov|renam|delet|drop|deprecat|break|no\s+longer|replac|\bmov(?:e|ed|es|ing)\b|chang"
+    r"|requir|incompatib|keyword|positional|\bsignature",
+    re.IGNORECASE,
+)
+
+
 def mentions(text: str, dotted: str) -> bool:
-    """True when ``text`` names the object ``dotted`` (by its full or its short name).
+    """True when a line of ``text`` names the object ``dotted`` (by its full or its short name)
+    and says it breaks (``_BREAK_WORDS``): a line that only names it ("Fixed a typo in the docs
+    of `load_config`", round-7 red team) announces nothing.
 
     A parameter break (``pkg.mod.func(param)``) needs both the function and the parameter
     named: announcing one change to a function does not announce every other.
     """
-    if not text:
-        return False
     obj, _, param = dotted.partition("(")
     param = param.rstrip(")")
-    if param and not _names(text, param):
-        return False
-    return _names(text, obj) or _names(text, obj.rsplit(".", 1)[-1])
+    return any(
+        _BREAK_WORDS.search(line)
+        and (not param or _names(line, param))
+        and (_names(line, obj) or _names(line, obj.rsplit(".", 1)[-1]))
+        for line in text.splitlines()
+    )
 
 
 def _names(text: str, name: str) -> bool:

@@ -152,6 +152,43 @@ def test_changelog_entry_naming_the_object_declares_only_that_break(
     assert len(run.agent("design").decisions) == 2
 
 
+def test_changelog_line_that_only_names_the_object_declares_no_break(
+    leo_repo, leo_run, design_config
+):
+    """Round-7 red team: "Fixed a typo in the docs of `legacy_helper`" beside its removal
+    declared it, and the change PASSed; the line must say it breaks."""
+    repo = leo_repo(
+        base={"CHANGELOG.md": "# Changes\n", "app/__init__.py": "", "app/core.py": CORE},
+        head={
+            "CHANGELOG.md": "# Changes\n\n- Fixed a typo in the docs of `legacy_helper`.\n",
+            "app/core.py": CORE.replace("def legacy_helper", "def _gone"),
+        },
+    )
+    run = leo_run(repo.change(), [DesignAgent], config=design_config(changelog="CHANGELOG.md"))
+    removed = run.assert_finding("design.api.object-removed", path="app/core.py")
+    assert removed.severity == "medium"
+    run.assert_verdict("ESCALATE")
+
+
+def test_a_function_made_async_is_a_break(leo_repo, leo_run):
+    """Round-7 red team: ``def compute_total`` made ``async def`` PASSed: griffe compares the
+    parameters only, and every caller now gets a coroutine. A private one may change."""
+    head = CORE.replace("def compute_total", "async def compute_total").replace(
+        "def _private_helper", "async def _private_helper"
+    )
+    repo = leo_repo(base={"app/__init__.py": "", "app/core.py": CORE}, head={"app/core.py": head})
+    run = leo_run(repo.change(), [DesignAgent])
+    assert _api(run) == [
+        (
+            "design.api.object-kind",
+            "medium",
+            "public function app.core.compute_total became a coroutine function (async def): "
+            "its callers get a coroutine",
+        )
+    ]
+    run.assert_verdict("ESCALATE")
+
+
 def test_tests_packages_have_no_public_api(leo_repo, leo_run):
     repo = leo_repo(
         base={"tests/__init__.py": "", "tests/test_core.py": "def test_a():\n    pass\n"},
@@ -293,6 +330,45 @@ def test_only_a_deprecation_of_the_function_itself_completes(
     repo = leo_repo(
         base={"app/__init__.py": "", "app/core.py": base},
         head={"app/core.py": f"import warnings\n\n\n{before}"},
+    )
+    run = leo_run(repo.change(), [DesignAgent])
+    found = [m for _, _, m in _api(run)]
+    assert found == (["public function app.core.old_api was removed or renamed"] if removed else [])
+
+
+@pytest.mark.parametrize(
+    ("definition", "removed"),
+    [
+        ("# Deprecated: use new_api.\ndef old_api(legacy=False):\n    return 1\n", False),
+        (
+            'def old_api(legacy=False):\n    """Return 1.\n\n    .. deprecated:: 2.0\n    """\n',
+            False,
+        ),
+        ('def old_api(legacy=False):\n    """This function is deprecated."""\n', False),
+        # round-7 red team: what the text deprecates is a parameter, or another name
+        (
+            'def old_api(legacy=False):\n    """Return 1.\n\n    The ``legacy`` argument is '
+            'deprecated.\n    """\n',
+            True,
+        ),
+        ("# Replaces the deprecated older().\ndef old_api(legacy=False):\n    return 1\n", True),
+        (
+            'def old_api(legacy=False):\n    """Return 1.\n\n    Args:\n        legacy: ignored.\n'
+            '\n            .. deprecated:: 2.0\n    """\n',
+            True,
+        ),
+    ],
+)
+def test_only_text_that_deprecates_the_definition_itself_completes(
+    leo_repo, leo_run, definition, removed
+):
+    """A docstring or comment that deprecates a parameter or names another deprecated thing
+    does not make removing the function a completed deprecation (round-7 red team: "The
+    ``encoding`` argument is deprecated" in load_config's docstring, then load_config removed,
+    PASSed)."""
+    repo = leo_repo(
+        base={"app/__init__.py": "", "app/core.py": f"def kept():\n    return 2\n\n\n{definition}"},
+        head={"app/core.py": "def kept():\n    return 2\n"},
     )
     run = leo_run(repo.change(), [DesignAgent])
     found = [m for _, _, m in _api(run)]
@@ -841,6 +917,20 @@ def test_a_module_that_could_never_be_imported_is_no_api_to_remove(
     if not removed:
         (why,) = [w for w in run.agent("design").details["api_not_breaks"] if "lib.common" in w]
         assert "could never be imported at the base" in why and "`_escapes`" in why
+
+
+def test_a_module_reading_a_name_another_module_puts_into_builtins_is_api(leo_repo, leo_run):
+    """Round-7 red team: the package's ``__init__`` ran ``builtins.BASE_RATE = 2`` before
+    importing ``common``, which reads ``BASE_RATE``: it imports fine, yet its removal was
+    "never importable" and PASSed."""
+    init = "import builtins\n\nbuiltins.BASE_RATE = 2\nfrom lib import common  # noqa: E402\n"
+    repo = leo_repo(
+        base={"lib/__init__.py": init, "lib/common.py": "RATE = BASE_RATE * 2\n"},
+        head={"lib/__init__.py": "", "lib/common.py": None},
+    )
+    run = leo_run(repo.change(), [DesignAgent])
+    run.assert_finding("design.api.object-removed", path="lib/common.py")
+    run.assert_verdict("ESCALATE")
 
 
 @pytest.mark.parametrize(

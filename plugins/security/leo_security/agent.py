@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 
-from leo import Analysed, SubAgent, SubAgentResult, Tool, is_test_module
+from leo import Analysed, SubAgent, SubAgentResult, Tool, code_named_like_tests, is_test_module
 from leo_security import (
     bandit,
     baseline,
@@ -118,10 +118,13 @@ def _as_moved(f: Finding) -> Finding:
     return f.model_copy(update={"on_changed_line": True, "message": f.message + _MOVED_NOTE})
 
 
-def _as_test_context(f: Finding) -> Finding:
+def _as_test_context(f: Finding, code: Collection[str]) -> Finding:
     """A code finding in test code as ``low`` context (issue 18: releases of requests, jinja2 and
-    flask FAILed on md5, pickle and exec in their own tests)."""
+    flask FAILed on md5, pickle and exec in their own tests); ``code`` are modules named like
+    tests that the code imports (``code_named_like_tests``): not test code."""
     if not f.rule_id.startswith(_CODE_RULES) or not f.path or not is_test_module(f.path):
+        return f
+    if f.path in code:
         return f
     if f.severity in ("low", "info"):
         return f
@@ -218,7 +221,8 @@ class SecurityAgent(SubAgent):
                 hashes.calibrate(found, plan.contents), plan.contents, flagged
             )
             if s.test_code == "context":
-                found = [_as_test_context(f) for f in found]
+                code = await code_named_like_tests(change)
+                found = [_as_test_context(f, code) for f in found]
         return self._combine(
             change, plan, [outcomes[n] for n in jobs], skip, whole, found, pre_existing
         )

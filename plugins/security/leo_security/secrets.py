@@ -417,14 +417,23 @@ def _is_digest(line: str, found: set[str], handed: set[str]) -> bool:
     return revision or _DIGEST_NAME.search(name) is not None
 
 
+#: A name bound to a quoted string on its own line (``HEADER = "DD-API-KEY"``).
+_NAMED_STRING = re.compile(r"""^\s*([A-Za-z_]\w*)\s*(?::[^=]*)?=\s*[rbuRBU]?["']([^"']*)["']\s*$""")
+
+
 def _handed_to_secrets(lines: list[str]) -> set[str]:
     """The names a file passes where a secret goes: after a secret-named key, keyword or
-    variable and its ``:`` or ``=`` (``{"DD-API-KEY": ALERTS_SUM}``, ``auth=(user, TOKEN)``);
+    variable and its ``:`` or ``=`` (``{"DD-API-KEY": ALERTS_SUM}``, ``auth=(user, TOKEN)``),
+    or after a name the file binds to a secret's name (round-7 red team: ``HEADER =
+    "DD-API-KEY"`` and ``{HEADER: ALERTS_SUM}`` left ``ALERTS_SUM`` a checksum, low);
     ``keyring==24.0`` is a pin, not an assignment."""
+    keys = {
+        m[1] for text in lines if (m := _NAMED_STRING.match(text)) and _SECRET_NAME.search(m[2])
+    }
     out: set[str] = set()
     for text in lines:
         for match in _ASSIGNMENT.finditer(text):
-            if _SECRET_NAME.search(match[1]):
+            if _SECRET_NAME.search(match[1]) or match[1] in keys:
                 out.update(_IDENTIFIER.findall(text[match.end() :]))
                 break
     return out
@@ -462,9 +471,15 @@ def _placeholder_value(line: str, found: set[str]) -> bool:
     )
 
 
+#: How AWS's documentation credentials end (``AKIAIOSFODNN7EXAMPLE``,
+#: ``wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY``): the word inside a value is no such mark
+#: (round-7 red team: ``ADMIN_PASSWORD = "Zq8vEXAMPLEx91Tk"`` was low).
+_EXAMPLE_END = re.compile(r"EXAMPLE(?:KEY)?$")
+
+
 def _example(line: str, found: set[str]) -> bool:
     tokens = _LONG_QUOTED.findall(line)
-    return bool(tokens and found) and all("EXAMPLE" in t for t in (*tokens, *found))
+    return bool(tokens and found) and all(_EXAMPLE_END.search(t) for t in (*tokens, *found))
 
 
 def _in_tests(path: str, contents: dict[str, bytes]) -> bool:

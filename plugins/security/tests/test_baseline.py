@@ -387,6 +387,8 @@ def test_documentation_credentials_are_not_secrets(tmp_path):
         "shop/mq.py": "URL = 'amqp://admin:admin@mq.example.com//'\n",
         "shop/pg.py": "URL = 'postgres://postgres:S3cr3tXq9@localhost/db'\n",
         "shop/models.py": "INFO = {\n    'password': 'supersecret',\n}\n",
+        # round-7 red team: the word inside a real password is no documentation mark
+        "shop/admin.py": 'ADMIN_PASSWORD = "Zq8vEXAMPLEx91Tk"\n',
     }
     blocked = _security(tmp_path / "real", {"README.md": "x\n"}, real)
     got = {(f.path, f.rule_id): f.severity for f in blocked.findings}
@@ -395,6 +397,7 @@ def test_documentation_credentials_are_not_secrets(tmp_path):
     assert got[("shop/mq.py", "security.secrets.BasicAuthDetector")] == "high"
     assert got[("shop/pg.py", "security.secrets.BasicAuthDetector")] == "high"
     assert got[("shop/models.py", "security.secrets.KeywordDetector")] == "high"
+    assert got[("shop/admin.py", "security.secrets.KeywordDetector")] == "high"
     blocked.assert_verdict("FAIL")
 
 
@@ -454,10 +457,16 @@ def test_a_checksum_name_handed_to_a_secret_is_a_secret(tmp_path):
             f"COMMON_FILESUM = '{sha}'\n\n"
             "while not is_good_file(common_zip_path, COMMON_FILESUM):\n    fetch()\n"
         ),
+        # round-7 red team: the header's name in a variable
+        "shop/notify.py": (
+            f'HEADER = "DD-API-KEY"\nNOTIFY_SUM = "{key[::-1]}"\n\n\ndef notify(post):\n'
+            "    post(headers={HEADER: NOTIFY_SUM})\n"
+        ),
     }
     run = _security(tmp_path, {"README.md": "x\n"}, head)
     got = {f.path: f.severity for f in run.findings if f.rule_id.startswith("security.secrets.")}
     assert got == {
+        "shop/notify.py": "high",
         "shop/alerts.py": "high",
         "shop/upload.py": "high",
         "scripts/fetch.py": "low",

@@ -658,6 +658,24 @@ def test_test_code_gate_lets_its_findings_block_and_production_code_always_does(
     assert run_agents(prod.change(), [SecurityAgent]).agent("security").status == "failed"
 
 
+def test_code_findings_in_a_test_named_module_the_code_imports_block(tmp_path):
+    """Round-7 red team: ``shop/test_rules.py`` ran ``subprocess.call(cmd, shell=True)``,
+    ``shop/__init__`` imported it, and a dummy ``def test_x(): pass`` made both findings low
+    test context: PASS."""
+    rules = "import subprocess\n\n\ndef run(cmd):\n    return subprocess.call(cmd, shell=True)\n"
+    repo = make_repo(
+        tmp_path,
+        base={"shop/__init__.py": ""},
+        head={
+            "shop/__init__.py": "from shop.test_rules import run\n",
+            "shop/test_rules.py": rules + "\n\ndef test_x():\n    pass\n",
+        },
+    )
+    run = run_agents(repo.change(), [SecurityAgent])
+    assert run.assert_finding("security.bandit.B602", path="shop/test_rules.py").severity == "high"
+    run.assert_verdict("FAIL")
+
+
 @pytest.mark.parametrize("path", ["tests/helpers.py", "pkg/testing/__init__.py"])
 def test_production_code_moved_under_a_test_directory_still_blocks(tmp_path, path):
     """Only test modules are context: a helper under tests/ or testing/ can be imported by

@@ -28,6 +28,7 @@ from leo import (
     SubAgentResult,
     Tool,
     ToolResult,
+    code_named_like_tests,
     current_isolation,
 )
 from leo_testing import baseline, changed_coverage, django, environment, observer, reachable
@@ -41,7 +42,7 @@ from leo_testing.harness import (
 from leo_testing.junit import ReportError, Suite, TestCase, clean, parse_junit, read_report
 from leo_testing.sandbox import Sandbox, expand
 from leo_testing.settings import DEFAULT_RERUN, Settings
-from leo_testing.tampering import code_named_like_tests, is_test_side, tampering_findings
+from leo_testing.tampering import is_test_side, tampering_findings
 
 #: pytest's exit code when it collected no tests.
 NO_TESTS_COLLECTED = 5

@@ -20,7 +20,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
-from leo import Change, ChangedFile, Finding, parse_python, run_git
+from leo import Change, ChangedFile, Finding, parse_python
 
 #: Modules whose objects decide what a test run reports: writing into them forges the run.
 RUNNER_MODULES = frozenset(
@@ -142,50 +142,6 @@ def is_test_side(path: str) -> bool:
         or name in ("conftest.py", "sitecustomize.py", "usercustomize.py")
         or any(p in _TEST_DIRS for p in parts)
     )
-
-
-async def code_named_like_tests(change: Change) -> frozenset[str]:
-    """Changed modules named like tests outside a tests folder (``shop/test_rules.py``) that a
-    module off the test side imports, or names in a string, at the base or the head: code,
-    whatever their name. As test side the base pass would restore the base's copy and coverage
-    would leave them out, so a behaviour change there, with its test edited, passed with no
-    finding (round-6 red team, T4)."""
-    stems: dict[str, set[str]] = {}
-    for f in change.files:
-        for path in {f.path, f.old_path or f.path}:
-            name = posixpath.basename(path)
-            if _TEST_NAME.match(name) and not _TEST_DIRS & set(path.split("/")[:-1]):
-                stems.setdefault(name[:-3], set()).add(path)
-    if not stems:
-        return frozenset()
-    found: set[str] = set()
-    for side, sha in (("base", change.base_sha), ("head", change.head_sha)):
-        argv = ["grep", "-z", "-l", "-I", "-w", *(a for s in sorted(stems) for a in ("-e", s))]
-        out = await run_git(change.repo, *argv, sha, "--", "*.py", timeout=300, check=False)
-        listed = (p.partition(":")[2] for p in out.stdout.decode("utf-8", "replace").split("\0"))
-        importers = [p for p in listed if p and not is_test_side(p)]
-        for data in (await change.read_many(importers, side)).values():
-            named = set(stems) if data is None else _names(data)  # unread: any of them
-            found |= {p for stem in named & set(stems) for p in stems[stem]}
-    return frozenset(found)
-
-
-def _names(source: bytes) -> set[str]:
-    """Every dotted part of what ``source`` imports, and of its string constants; every word
-    of a file Python cannot parse (it may still name one)."""
-    try:
-        tree = parse_python(source)
-    except (SyntaxError, ValueError):
-        return set(re.findall(r"\w+", source.decode("utf-8", "replace")))
-    names: set[str] = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import | ast.ImportFrom):
-            module = getattr(node, "module", None) or ""
-            for dotted in (module, *(a.name for a in node.names)):
-                names.update(dotted.split("."))
-        elif isinstance(node, ast.Constant) and isinstance(node.value, str):
-            names.update(node.value.replace("/", ".").removesuffix(".py").split("."))
-    return names
 
 
 class _Scanner(ast.NodeVisitor):
