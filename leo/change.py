@@ -273,7 +273,9 @@ async def code_named_like_tests(change: Change) -> frozenset[str]:
     for f in change.files:
         for path in {f.path, f.old_path or f.path}:
             name = PurePosixPath(path).name
-            if is_test_module(path) and not _TEST_DIRS & set(path.split("/")[:-1]):
+            if name == "conftest.py" or _TEST_DIRS & set(path.split("/")[:-1]):
+                continue  # pytest's own: a string naming it makes no code of it
+            if is_test_module(path):
                 stems.setdefault(name[:-3], set()).add(path)
     if not stems:
         return frozenset()

@@ -228,3 +228,25 @@ def test_real_binaries_stay_binary_without_the_repositorys_attributes(leo_repo):
 )
 def test_a_test_module_is_named_as_pytest_collects_it(path, expected):
     assert leo.is_test_module(path) is expected
+
+
+@pytest.mark.parametrize(
+    ("module", "importer", "code"),
+    [
+        ("shop/test_rules.py", "from shop.test_rules import discount\n", True),
+        (
+            "shop/rules_test.py",
+            "import importlib\nM = importlib.import_module('shop.rules_test')\n",
+            True,
+        ),
+        ("shop/test_rules.py", "# the tests in test_rules cover this\n", False),  # a comment
+        ("tests/test_rules.py", "from tests.test_rules import discount\n", False),  # a tests folder
+        ("conftest.py", "PLUGIN = 'conftest'\n", False),  # pytest's: never code by a string
+    ],
+)
+def test_a_module_named_like_a_test_is_code_when_the_code_imports_it(
+    leo_repo, module, importer, code
+):
+    base = {"shop/__init__.py": "", "shop/cart.py": importer, module: "X = 1\n"}
+    change = leo_repo(base=base, head={module: "X = 2\n"}).change()
+    assert anyio.run(leo.code_named_like_tests, change) == ({module} if code else set())

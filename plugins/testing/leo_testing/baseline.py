@@ -46,7 +46,7 @@ def base_side_paths(
     extra = set(extra_tests)
 
     def ours(path: str) -> bool:
-        return path not in code and (is_test_side(path) or is_harness_file(path) or path in extra)
+        return is_harness_file(path) or (path not in code and (is_test_side(path) or path in extra))
 
     restore: list[str] = []
     remove: list[str] = []

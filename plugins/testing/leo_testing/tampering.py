@@ -20,7 +20,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
-from leo import Change, ChangedFile, Finding, parse_python
+from leo import Change, ChangedFile, Finding, code_named_like_tests, parse_python
 
 #: Modules whose objects decide what a test run reports: writing into them forges the run.
 RUNNER_MODULES = frozenset(
