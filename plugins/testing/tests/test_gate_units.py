@@ -169,6 +169,20 @@ KNOWS_ITS_TESTS = {
     "    fast = any('benchmark' in f.filename for f in inspect.stack())\n    return fast\n",
     "benchmark-argv": "import sys\nFAST = any('benchmark' in a for a in sys.argv)\n",
     "benchmark-loaded": "import sys\nFAST = 'pytest_' + 'benchmark' in sys.modules\n",
+    # round 7: where it runs read with no runner name in the probe, or no name at all
+    "proc-cmdline": "def _argv():\n    with open('/proc/self/cmdline', 'rb') as f:\n"
+    "        return f.read()\n",
+    "proc-parent": "import os\nfrom pathlib import Path\n\n\ndef parent():\n"
+    "    return (Path('/proc') / str(os.getppid()) / 'cmdline').read_bytes()\n",
+    "unraisablehook": "import sys\n\n\ndef add(a, b):\n"
+    "    return a + b if sys.unraisablehook is not sys.__unraisablehook__ else a - b\n",
+    "stdout-type": "import sys\nON = type(sys.stdout).__module__ != '_io'\n",
+    "stdout-class": "import sys\nON = sys.stdout.__class__.__name__\n",
+    "meta-path-hook": "import sys\nON = type(sys.meta_path[0]).__name__ == 'AssertionRewritingHook'\n",
+    "meta-path-count": "import sys\nON = len(sys.meta_path) > 3\n",
+    "variable-suffix": "import os\nON = any(k.endswith('_CURRENT_TEST') for k in os.environ)\n",
+    "gc-walk": "import gc\nON = any(type(o).__name__ == 'Session' for o in gc.get_objects())\n",
+    "installed-copy": "def add(a, b):\n    return a + b if 'site-packages' not in __file__ else a - b\n",
 }
 
 
@@ -196,6 +210,14 @@ def test_code_under_test_that_only_uses_sys_modules_or_unittest_is_not_flagged()
         "import faulthandler\n\n\ndef main():\n    faulthandler.enable()\n",
         "import os\nRUNS = int(os.environ.get('ROUNDS', 3))\nLABEL = 'benchmark results'\n",
         "import sys\n\n\ndef here():\n    return sys._getframe(1).f_code.co_name\n",
+        # the round-7 probes' honest twins: the same objects used, not told apart
+        "import sys\nTTY = sys.stdout is not None and sys.stdout.isatty()\n",
+        "import sys\nUTF8 = sys.stdout.encoding == 'utf-8'\n",
+        "import sys\n\n\ndef install(hook):\n    if hook not in sys.meta_path:\n"
+        "        sys.meta_path.insert(0, hook)\n",
+        "import sys\n\n\ndef to_err(stream):\n    return stream is sys.stderr\n",
+        "def mem():\n    with open('/proc/meminfo') as f:\n        return f.read()\n",
+        "import os\nHERE = os.path.dirname(__file__)\nMARK = 'no-global-site-packages.txt'\n",
     ):
         assert scan(source.encode(), test_side=False) == [], source
 
