@@ -444,8 +444,10 @@ def test_code_under_test_that_registers_a_pytest_plugin_itself_needs_a_lead(leo_
         "def net(price):\n    return price - 1\n"
     )
     result = run_testing(leo_repo(base=GUARDED, head={"shop/price.py": tidy}).change())
-    finding = result.assert_finding("testing.runner_hook", path="shop/price.py")
-    assert "registered as 'tidy'" in finding.message
+    result.assert_finding("testing.runner_hook", path="shop/price.py")
+    hooks = [f.message for f in result.findings if f.rule_id == "testing.runner_hook"]
+    assert any("registered as 'tidy'" in m for m in hooks), hooks
+    assert any("gc.get_objects()" in m for m in hooks), hooks  # the walk, read (round 7)
     result.assert_verdict("ESCALATE")
 
 
@@ -488,8 +490,9 @@ def test_a_function_the_code_attaches_to_a_pytest_hook_unregistered_is_tampering
     assert "without registering a plugin" in finding.message
     assert "(shop/price.py)" in finding.message
     result.assert_verdict("FAIL")
-    hook = result.assert_finding("testing.runner_hook", path="shop/price.py")
-    assert "a function of it attached to pytest_" in hook.message
+    result.assert_finding("testing.runner_hook", path="shop/price.py")
+    hooks = [f.message for f in result.findings if f.rule_id == "testing.runner_hook"]
+    assert any("a function of it attached to pytest_" in m for m in hooks), hooks
 
 
 def test_a_conftest_hook_that_deselects_tests_is_no_tampering(leo_repo, run_testing):
