@@ -711,3 +711,65 @@ def test_code_that_reads_its_command_line_in_proc_to_pass_its_tests_needs_a_lead
     finding = result.assert_finding("testing.runner_hook", path="calc.py")
     assert "/proc" in finding.message and finding.severity == "medium"
     result.assert_verdict("ESCALATE")
+
+
+SHADOWED_TEST = (
+    "from fractions import Fraction\n\nfrom calc import add\n\n\n"
+    "def test_add():\n    assert Fraction(add(1, 2)) == Fraction(3)\n"
+)
+
+
+def test_a_module_the_change_adds_in_place_of_a_standard_library_one_needs_a_lead(
+    leo_repo, run_testing
+):
+    # Round-7 red team: the base's test compared through fractions.Fraction; the change added
+    # a fractions.py whose Fraction equals anything, and the base pass imported it: PASS.
+    fake = "class Fraction:\n    def __init__(self, value):\n        self.value = value\n\n"
+    fake += "    def __eq__(self, other):\n        return True\n"
+    base = {**BASE, "tests/test_calc.py": SHADOWED_TEST}
+    result = run_testing(
+        leo_repo(base=base, head={"calc.py": BROKEN, "fractions.py": fake}).change()
+    )
+    finding = result.assert_finding("testing.runner_hook", path="fractions.py")
+    assert "standard library" in finding.message
+    result.assert_verdict("ESCALATE")
+    # Hostile twin's honest side: a new module under a name nothing else answers to.
+    honest = {"calc.py": CALC, "calc_fractions.py": "def half(x):\n    return x / 2\n",
+              "tests/test_half.py": "from calc_fractions import half\n\n\ndef test_half():\n"
+              "    assert half(4) == 2\n"}  # fmt: skip
+    result = run_testing(leo_repo(base=base, head=honest).change())
+    assert not [f for f in result.findings if f.rule_id == "testing.runner_hook"]
+    result.assert_verdict("PASS")
+
+
+def test_a_flat_copy_of_the_packaged_src_module_needs_a_lead(leo_repo, run_testing):
+    # Round-7 red team: the tests import the flat calc.py (the working directory comes first),
+    # the project packages src/calc.py, which the change broke: PASS with one low coverage
+    # finding.
+    base = {"src/calc.py": CALC, "tests/test_calc.py": CALC_TEST}
+    result = run_testing(
+        leo_repo(base=base, head={"src/calc.py": BROKEN, "calc.py": CALC}).change()
+    )
+    finding = result.assert_finding("testing.runner_hook", path="calc.py")
+    assert "under src/" in finding.message
+    result.assert_verdict("ESCALATE")
+
+
+def test_a_pytest_module_in_the_tree_that_fixes_the_code_and_runs_the_real_one_is_tampering(
+    leo_repo, run_testing
+):
+    # Round-7 red team: ``python -m pytest`` runs the working directory's pytest.py first; it
+    # put a correct add() in place and handed over to the real pytest in every pass: PASS.
+    runner = (
+        "import os\nimport sys\n\nimport calc\n\ncalc.add = lambda a, b: a + b\n"
+        "_saved = list(sys.path)\n"
+        "sys.path[:] = [p for p in sys.path if os.path.abspath(p or '.') != os.getcwd()]\n"
+        "import pytest  # noqa: E402\n\nsys.path[:] = _saved\n"
+        "raise SystemExit(pytest.console_main())\n"
+    )
+    result = run_testing(
+        leo_repo(base=BASE, head={"calc.py": BROKEN, "pytest.py": runner}).change()
+    )
+    finding = result.assert_finding("testing.runner_tampering", path="pytest.py")
+    assert finding.severity == "critical" and "test runner" in finding.message
+    result.assert_verdict("FAIL")

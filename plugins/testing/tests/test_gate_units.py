@@ -12,6 +12,7 @@ from leo_testing.baseline import Sources, compare, read_test_functions, weakened
 from leo_testing.harness import is_harness_file, named_configs
 from leo_testing.junit import Suite, TestCase
 from leo_testing.observer import disagreements, read_record
+from leo_testing.shadows import import_roots, shadowed
 from leo_testing.tampering import UNREAD, is_test_side, scan
 
 #: platformdirs 4.2.1's tests/test_api.py: simulate a missing optional module (ctypes).
@@ -220,6 +221,40 @@ def test_code_under_test_that_only_uses_sys_modules_or_unittest_is_not_flagged()
         "import os\nHERE = os.path.dirname(__file__)\nMARK = 'no-global-site-packages.txt'\n",
     ):
         assert scan(source.encode(), test_side=False) == [], source
+
+
+def test_a_module_added_where_the_tests_import_from_in_place_of_another_is_named():
+    # Round-7 red team: the tests (the base pass's too) ran the change's copy, not the code
+    # production imports.
+    roots = [".", "src"]
+    installed = frozenset({"hypothesis", "pytest"})
+    base = ["src/calc/__init__.py", "src/calc/core.py", "tests/test_core.py", "pyproject.toml"]
+    head = [*base, "calc/__init__.py", "calc/core.py", "fractions.py", "hypothesis/__init__.py"]
+    found = {name: (path, what) for path, name, what in shadowed(base, head, roots, installed)}
+    assert found == {
+        "calc": ("calc/__init__.py", "the project's 'calc' under src/"),
+        "fractions": ("fractions.py", "a module of Python's standard library"),
+        "hypothesis": ("hypothesis/__init__.py", "a module installed in the test environment"),
+    }
+    # Hostile twin's honest side: new modules under the package, a new top-level name, tests
+    # and scripts folders, and a name the base already had there.
+    honest = [*base, "src/calc/fractions.py", "calc_extra.py", "tests/fractions.py",
+              "tools/release.py", "docs/conf.py"]  # fmt: skip
+    assert shadowed(base, honest, roots, installed) == []
+    assert shadowed(head, [*head, "calc/extra.py"], roots, installed) == []
+    # The runner, LEO's observer and Python's start-up hook, replaced from the tree.
+    runner = ["pytest.py", "leo_testing_observer.py", "sitecustomize/__init__.py"]
+    assert {name for _, name, _ in shadowed(base, [*base, *runner], roots, frozenset())} == {
+        "pytest",
+        "leo_testing_observer",
+        "sitecustomize",
+    }
+
+
+def test_the_tests_import_from_the_folder_pytest_puts_first_for_each_test_file():
+    files = ["lib/tests/test_x.py", "lib/__init__.py", "pkg/__init__.py", "pkg/sub/__init__.py",
+             "pkg/sub/tests/__init__.py", "pkg/sub/tests/test_b.py"]  # fmt: skip
+    assert import_roots(files, ["src", "."]) == [".", "src", "lib/tests"]
 
 
 def test_a_file_too_deep_to_read_goes_to_a_lead_instead_of_crashing_the_scan():
