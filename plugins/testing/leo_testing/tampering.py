@@ -112,6 +112,12 @@ _PROC_FILES = re.compile(r"(^|/)(cmdline|environ|status|comm|stat)$")
 #: tests it (the worktree) and may be wrong where it runs (round-7 red team: ``"site-packages"
 #: not in __file__`` PASSed).
 _INSTALLED_DIRS = ("site-packages", "dist-packages")
+#: The comparisons a test's assertion is made of: one that ignores what it is compared with
+#: answers every assertion on it the same way (round-7 red team: an ``int`` subclass whose
+#: ``__eq__`` returned True made a broken ``add()`` pass ``assert add(2, 3) == 5``: PASS).
+#: Orderings are left out: a sentinel that sorts above everything (packaging's ``Infinity``)
+#: answers ``<`` the same way by design.
+_COMPARISONS = frozenset({"__eq__", "__ne__"})
 #: Names of the runner a probe looks for; a piece of ``_pytest`` or ``py.test`` of four
 #: characters or more with its ``py`` counts too (``m.startswith("_pyt") for m in sys.modules``);
 #: ``PYTEST_CURRENT_TEST`` read by its end (``k.endswith("_CURRENT_TEST") for k in os.environ``)
@@ -671,11 +677,33 @@ class _Scanner(ast.NodeVisitor):
     def visit_FunctionDef(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
         if node.name in OUTCOME_HOOKS:  # in the code under test: registered from there at run time
             self._hit(node.lineno, f"implements the pytest hook {node.name}", critical=False)
+        if not self.test_side and node.name in _COMPARISONS and _answers_anything(node):
+            self._answers(node.lineno, node.name)
         self.depth += 1
         self.generic_visit(node)
         self.depth -= 1
 
     visit_AsyncFunctionDef = visit_FunctionDef
+
+    def visit_ClassDef(self, node: ast.ClassDef) -> None:
+        """``__eq__ = lambda self, other: True`` in the code under test's class body."""
+        for stmt in node.body if not self.test_side else ():
+            if (
+                isinstance(stmt, ast.Assign)
+                and isinstance(stmt.value, ast.Lambda)
+                and _answers_anything(stmt.value)
+            ):
+                for target in stmt.targets:
+                    if isinstance(target, ast.Name) and target.id in _COMPARISONS:
+                        self._answers(stmt.lineno, target.id)
+        self.generic_visit(node)
+
+    def _answers(self, line: int, name: str) -> None:
+        what = (
+            f"defines {name} that answers the same whatever it is compared with: an "
+            "assertion on it cannot fail"
+        )
+        self._hit(line, what, critical=False)
 
     def visit_Attribute(self, node: ast.Attribute) -> None:
         if not self.test_side and node.attr == "__class__":
@@ -799,6 +827,21 @@ def _integer(node: ast.expr | None) -> int | str | None:
         inner = _integer(node.operand)
         return -inner if isinstance(inner, int) else "?"
     return node.value if isinstance(node, ast.Constant) and type(node.value) is int else "?"
+
+
+def _answers_anything(node: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda) -> bool:
+    """A comparison that never reads what it is compared with and only returns constants
+    (``return True``); ``return NotImplemented`` is no constant here: it hands the comparison on."""
+    params = node.args.posonlyargs + node.args.args
+    if len(params) < 2:
+        return False
+    other = params[1].arg
+    if any(isinstance(n, ast.Name) and n.id == other for n in ast.walk(node)):
+        return False
+    if isinstance(node, ast.Lambda):
+        return isinstance(node.body, ast.Constant)
+    returns = [n for n in ast.walk(node) if isinstance(n, ast.Return)]
+    return bool(returns) and all(isinstance(r.value, ast.Constant) for r in returns)
 
 
 def _catches_import_error(handler: ast.expr) -> bool:

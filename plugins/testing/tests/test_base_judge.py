@@ -773,3 +773,14 @@ def test_a_pytest_module_in_the_tree_that_fixes_the_code_and_runs_the_real_one_i
     finding = result.assert_finding("testing.runner_tampering", path="pytest.py")
     assert finding.severity == "critical" and "test runner" in finding.message
     result.assert_verdict("FAIL")
+
+
+def test_a_result_that_equals_anything_needs_a_lead(leo_repo, run_testing):
+    # Round-7 red team: add() returned an int subclass whose __eq__ answered True, so the base's
+    # assert add(1, 2) == 3 held for a - b: PASS with 100% changed-line coverage.
+    lie = "class _Sum(int):\n    def __eq__(self, other):\n        return True\n\n"
+    lie += "    __hash__ = int.__hash__\n\n\ndef add(a, b):\n    return _Sum(a - b)\n"
+    result = run_testing(leo_repo(base=BASE, head={"calc.py": lie}).change())
+    finding = result.assert_finding("testing.runner_hook", path="calc.py")
+    assert "__eq__" in finding.message and finding.line == 2
+    result.assert_verdict("ESCALATE")

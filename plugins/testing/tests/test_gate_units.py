@@ -184,6 +184,9 @@ KNOWS_ITS_TESTS = {
     "variable-suffix": "import os\nON = any(k.endswith('_CURRENT_TEST') for k in os.environ)\n",
     "gc-walk": "import gc\nON = any(type(o).__name__ == 'Session' for o in gc.get_objects())\n",
     "installed-copy": "def add(a, b):\n    return a + b if 'site-packages' not in __file__ else a - b\n",
+    # round 7: a result that equals whatever a test compares it with
+    "eq-anything": "class _Sum(int):\n    def __eq__(self, other):\n        return True\n",
+    "ne-lambda": "class _Sum(int):\n    __ne__ = lambda self, other: False\n",
 }
 
 
@@ -219,6 +222,9 @@ def test_code_under_test_that_only_uses_sys_modules_or_unittest_is_not_flagged()
         "import sys\n\n\ndef to_err(stream):\n    return stream is sys.stderr\n",
         "def mem():\n    with open('/proc/meminfo') as f:\n        return f.read()\n",
         "import os\nHERE = os.path.dirname(__file__)\nMARK = 'no-global-site-packages.txt'\n",
+        "class A:\n    def __eq__(self, other):\n        return NotImplemented\n",
+        "class A:\n    def __eq__(self, other):\n        return self.x == other.x\n",
+        "class Inf:\n    def __lt__(self, other):\n        return False\n",  # packaging's
     ):
         assert scan(source.encode(), test_side=False) == [], source
 
