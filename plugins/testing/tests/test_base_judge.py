@@ -725,7 +725,7 @@ def test_a_module_the_change_adds_in_place_of_a_standard_library_one_needs_a_lea
     # Round-7 red team: the base's test compared through fractions.Fraction; the change added
     # a fractions.py whose Fraction equals anything, and the base pass imported it: PASS.
     fake = "class Fraction:\n    def __init__(self, value):\n        self.value = value\n\n"
-    fake += "    def __eq__(self, other):\n        return True\n"
+    fake += "    def __eq__(self, other):\n        return self.value == self.value\n"
     base = {**BASE, "tests/test_calc.py": SHADOWED_TEST}
     result = run_testing(
         leo_repo(base=base, head={"calc.py": BROKEN, "fractions.py": fake}).change()
