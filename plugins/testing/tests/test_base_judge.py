@@ -784,3 +784,27 @@ def test_a_result_that_equals_anything_needs_a_lead(leo_repo, run_testing):
     finding = result.assert_finding("testing.runner_hook", path="calc.py")
     assert "__eq__" in finding.message and finding.line == 2
     result.assert_verdict("ESCALATE")
+
+
+HELPER = "def check_add(add):\n    assert add(1, 2) == 3\n"
+HELPED_TEST = "from calc import add\nfrom shop.checks import check_add\n\n\ndef test_add():\n"
+HELPED_TEST += "    check_add(add)\n"
+
+
+def test_a_check_in_the_code_the_base_tests_call_weakened_needs_a_lead(leo_repo, run_testing):
+    # Round-7 red team: the base's test called the package's own check_add, which the change
+    # weakened with add(); the base pass keeps the head's code: PASS, 100% coverage.
+    base = {**BASE, "shop/__init__.py": "", "shop/checks.py": HELPER,
+            "tests/test_calc.py": HELPED_TEST}  # fmt: skip
+    weak = HELPER.replace("== 3", "is not None")
+    result = run_testing(
+        leo_repo(base=base, head={"calc.py": BROKEN, "shop/checks.py": weak}).change()
+    )
+    finding = result.assert_finding("testing.runner_hook", path="shop/checks.py")
+    assert "assert add(1, 2) == 3" in finding.message
+    result.assert_verdict("ESCALATE")
+    # Hostile twin's honest side: the check grows, the code stays right.
+    more = HELPER + "    assert add(0, 0) == 0\n"
+    result = run_testing(leo_repo(base=base, head={"shop/checks.py": more}).change())
+    assert not [f for f in result.findings if f.rule_id == "testing.runner_hook"]
+    result.assert_verdict("PASS")

@@ -13,6 +13,7 @@ from leo_testing.harness import is_harness_file, named_configs
 from leo_testing.junit import Suite, TestCase
 from leo_testing.observer import disagreements, read_record
 from leo_testing.shadows import import_roots, shadowed
+from leo_testing.support import lost_checks
 from leo_testing.tampering import UNREAD, is_test_side, scan
 
 #: platformdirs 4.2.1's tests/test_api.py: simulate a missing optional module (ctypes).
@@ -261,6 +262,24 @@ def test_the_tests_import_from_the_folder_pytest_puts_first_for_each_test_file()
     files = ["lib/tests/test_x.py", "lib/__init__.py", "pkg/__init__.py", "pkg/sub/__init__.py",
              "pkg/sub/tests/__init__.py", "pkg/sub/tests/test_b.py"]  # fmt: skip
     assert import_roots(files, ["src", "."]) == [".", "src", "lib/tests"]
+
+
+def test_an_assert_of_a_check_the_base_tests_import_edited_or_removed_is_named():
+    # Round-7 red team: calc/testing.py's check_add, weakened with add(); the base pass ran it.
+    base = b"def check_add(add):\n    assert add(2, 3) == 5\n    assert add(0, 0) == 0\n\n\n"
+    base += b"def _other():\n    assert True\n"
+    weakened = base.replace(b"== 5", b"is not None")
+    assert lost_checks(base, weakened, {"check_add"}, False) == [("check_add", "add(2, 3) == 5")]
+    assert lost_checks(base, None, set(), True) == [  # deleted, from a module named for tests
+        ("check_add", "add(2, 3) == 5"),
+        ("check_add", "add(0, 0) == 0"),
+        ("_other", "True"),
+    ]
+    # Hostile twin's honest side: a check kept (a message added, one more assert) or not
+    # imported by the tests.
+    kept = base.replace(b"== 5\n", b"== 5, 'sum'\n    assert add(1, 1) == 2\n")
+    assert lost_checks(base, kept, {"check_add"}, False) == []
+    assert lost_checks(base, weakened, {"_other"}, False) == []
 
 
 def test_a_file_too_deep_to_read_goes_to_a_lead_instead_of_crashing_the_scan():
