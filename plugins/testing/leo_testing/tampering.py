@@ -118,6 +118,13 @@ _INSTALLED_DIRS = ("site-packages", "dist-packages")
 #: Orderings are left out: a sentinel that sorts above everything (packaging's ``Infinity``)
 #: answers ``<`` the same way by design.
 _COMPARISONS = frozenset({"__eq__", "__ne__"})
+#: Where imports are looked up: code under test that adds a folder there can have the tests
+#: import another copy of a module than the one production ships (round-7 red team: a package
+#: ``__init__.py`` put ``../fixtures/calc`` first on its ``__path__``, which exists in the tree
+#: LEO tests and not in an installed copy: the tests ran the correct copy there, PASS).
+#: ``sys.path`` is left out: a Sphinx ``docs/conf.py`` inserts the project there as a rule.
+_IMPORT_PATHS = frozenset({"__path__"})
+_PATH_EDITS = frozenset({"insert", "append", "extend", "__iadd__", "__setitem__"})
 #: Names of the runner a probe looks for; a piece of ``_pytest`` or ``py.test`` of four
 #: characters or more with its ``py`` counts too (``m.startswith("_pyt") for m in sys.modules``);
 #: ``PYTEST_CURRENT_TEST`` read by its end (``k.endswith("_CURRENT_TEST") for k in os.environ``)
@@ -399,7 +406,19 @@ class _Scanner(ast.NodeVisitor):
     def visit_Assign(self, node: ast.Assign) -> None:
         for t in node.targets:
             self._check_target(t, node.lineno, node.value)
+            if not _adds_nothing(node.value):
+                self._check_import_path(t, node.lineno)
         self.generic_visit(node)
+
+    def _check_import_path(self, target: ast.AST, line: int) -> None:
+        """The code under test rebinding or editing its package's ``__path__``."""
+        if isinstance(target, ast.Subscript):
+            target = target.value
+        name = self.dotted(target)
+        if not self.test_side and name in _IMPORT_PATHS:
+            what = f"changes where modules are imported from ({name}): the tests may import "
+            what += "another copy than the one production ships"
+            self._hit(line, what, critical=False)
 
     def _find_snapshots(self) -> None:
         """Names bound only to a snapshot of ``sys.modules`` and never changed, and loop
@@ -541,6 +560,7 @@ class _Scanner(ast.NodeVisitor):
 
     def visit_AugAssign(self, node: ast.AugAssign) -> None:
         self._check_target(node.target, node.lineno)
+        self._check_import_path(node.target, node.lineno)
         self.generic_visit(node)
 
     def visit_AnnAssign(self, node: ast.AnnAssign) -> None:
@@ -581,6 +601,8 @@ class _Scanner(ast.NodeVisitor):
             self._hit(line, f"replaces a hook's result (.{attr}())")
         elif attr in PLUGIN_CALLS and self.test_side:
             self._hit(line, f"changes pytest's plugins (.{attr}())")
+        if attr in _PATH_EDITS and isinstance(node.func, ast.Attribute):
+            self._check_import_path(node.func.value, line)
         if not self.test_side and func == "type" and len(node.args) == 1:
             name, _ = self._swapped(node.args[0])
             if name is not None:
@@ -827,6 +849,19 @@ def _integer(node: ast.expr | None) -> int | str | None:
         inner = _integer(node.operand)
         return -inner if isinstance(inner, int) else "?"
     return node.value if isinstance(node, ast.Constant) and type(node.value) is int else "?"
+
+
+def _adds_nothing(value: ast.AST) -> bool:
+    """``__path__ = []`` (marks a module as a package) or ``pkgutil.extend_path(__path__,
+    __name__)`` (a namespace package's own folders only)."""
+    if isinstance(value, ast.List | ast.Tuple) and not value.elts:
+        return True
+    return (
+        isinstance(value, ast.Call)
+        and isinstance(value.func, ast.Attribute | ast.Name)
+        and (value.func.attr if isinstance(value.func, ast.Attribute) else value.func.id)
+        == "extend_path"
+    )
 
 
 def _answers_anything(node: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda) -> bool:

@@ -808,3 +808,17 @@ def test_a_check_in_the_code_the_base_tests_call_weakened_needs_a_lead(leo_repo,
     result = run_testing(leo_repo(base=base, head={"shop/checks.py": more}).change())
     assert not [f for f in result.findings if f.rule_id == "testing.runner_hook"]
     result.assert_verdict("PASS")
+
+
+def test_a_package_path_that_finds_a_copy_only_the_tree_has_needs_a_lead(leo_repo, run_testing):
+    # Round-7 red team: calc/__init__.py put ../fixtures/calc first on its __path__; it exists in
+    # the tree LEO tests, not in an installed copy, so the tests ran its correct core.py: PASS.
+    init = "import os\n\n__path__.insert(0, os.path.join(os.path.dirname(__file__), os.pardir, "
+    init += "'fixtures', 'calc'))\n\nfrom calc.core import add  # noqa: E402\n"
+    base = {"calc/__init__.py": "from calc.core import add\n", "calc/core.py": CALC,
+            "tests/test_calc.py": CALC_TEST}  # fmt: skip
+    head = {"calc/__init__.py": init, "calc/core.py": BROKEN, "fixtures/calc/core.py": CALC}
+    result = run_testing(leo_repo(base=base, head=head).change())
+    finding = result.assert_finding("testing.runner_hook", path="calc/__init__.py")
+    assert "__path__" in finding.message
+    result.assert_verdict("ESCALATE")

@@ -188,6 +188,10 @@ KNOWS_ITS_TESTS = {
     # round 7: a result that equals whatever a test compares it with
     "eq-anything": "class _Sum(int):\n    def __eq__(self, other):\n        return True\n",
     "ne-lambda": "class _Sum(int):\n    __ne__ = lambda self, other: False\n",
+    # round 7: another copy of the package's modules found first where LEO tests it
+    "package-path-insert": "import os\n\n__path__.insert(0, os.path.join('..', 'fixtures'))\n",
+    "package-path-rebound": "__path__ = ['../fixtures', *__path__]\n",
+    "package-path-added": "__path__ += ['../fixtures']\n",
 }
 
 
@@ -226,6 +230,9 @@ def test_code_under_test_that_only_uses_sys_modules_or_unittest_is_not_flagged()
         "class A:\n    def __eq__(self, other):\n        return NotImplemented\n",
         "class A:\n    def __eq__(self, other):\n        return self.x == other.x\n",
         "class Inf:\n    def __lt__(self, other):\n        return False\n",  # packaging's
+        "from pkgutil import extend_path\n\n__path__ = extend_path(__path__, __name__)\n",
+        "__path__ = []  # six marks its lazy modules as packages\n",
+        "import os\nimport sys\n\nsys.path.insert(0, os.path.abspath('..'))  # docs/conf.py\n",
     ):
         assert scan(source.encode(), test_side=False) == [], source
 
