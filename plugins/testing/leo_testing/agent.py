@@ -42,6 +42,8 @@ from leo_testing.harness import (
 from leo_testing.junit import ReportError, Suite, TestCase, clean, parse_junit, read_report
 from leo_testing.sandbox import Sandbox, expand
 from leo_testing.settings import DEFAULT_RERUN, Settings
+from leo_testing.shadows import shadowing_findings
+from leo_testing.support import support_findings
 from leo_testing.tampering import is_test_side, tampering_findings
 
 #: pytest's exit code when it collected no tests.
@@ -1145,6 +1147,8 @@ class TestingAgent(SubAgent):
         """Findings on the gate's own evidence: runner tampering, witnesses that disagree, an
         edited harness, and base tests the change's own run weakened."""
         findings = await tampering_findings(change)
+        findings += await shadowing_findings(change, self.settings.pythonpath, run.environment.path)
+        findings += await support_findings(change, self.settings.pythonpath)
         head_suite = _suite(run.junit)
         # Each observer record is read once: a large suite writes three lines per test.
         head_record = observer.read_record(run.observer) if run.observer is not None else None

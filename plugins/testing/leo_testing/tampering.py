@@ -84,10 +84,61 @@ _PROBED_ALL = frozenset(_PROBED) | _FRAMES
 _PROBED_LAST = frozenset(name.rsplit(".", 1)[-1] for name in _PROBED_ALL)
 #: What pytest turns on in every run that production leaves off (found in no library module
 #: of LEO's own environment).
-_RUNNER_TRACES = {"faulthandler.is_enabled": "pytest's faulthandler plugin enables it"}
+_RUNNER_TRACES = {
+    "faulthandler.is_enabled": "pytest's faulthandler plugin enables it",
+    # pytest's session, config and items are live objects: a walk finds them by type name
+    "gc.get_objects": "a walk of every live object finds pytest's session without naming it",
+    "gc.get_referrers": "a walk of every live object finds pytest's session without naming it",
+}
+#: What pytest replaces while a test runs (its capture, assertion rewriting, unraisable- and
+#: thread-exception plugins) and their interpreter originals: code that compares one, or asks
+#: for its type, tells a test run from production without naming the runner (round-7 red team:
+#: ``sys.unraisablehook is not sys.__unraisablehook__``, ``type(sys.stdout).__module__ !=
+#: "_io"``, ``type(sys.meta_path[0]).__name__ == "AssertionRewritingHook"`` each PASSed).
+_SWAPPED = frozenset(
+    {"sys.unraisablehook", "sys.__unraisablehook__", "threading.excepthook",
+     "threading.__excepthook__", "sys.stdout", "sys.stderr", "sys.stdin", "sys.__stdout__",
+     "sys.__stderr__", "sys.__stdin__", "sys.meta_path"}
+)  # fmt: skip
+#: What an inspection of a swapped object is read through: its type, its name, an entry, a count.
+_INSPECTING_ATTRS = frozenset({"__class__", "__name__", "__module__", "__qualname__"})
+_INSPECTING_CALLS = frozenset({"type", "len", "id"})
+#: The files of the process table that hold a process's command line and environment: this
+#: process's or its parent's tell the head run, the base pass and production apart as
+#: ``sys.argv`` and ``os.environ`` do (round-7 red team: ``b"pytest" in
+#: open("/proc/self/cmdline", "rb").read()`` PASSed).
+_PROC_FILES = re.compile(r"(^|/)(cmdline|environ|status|comm|stat)$")
+#: Where an installed copy lives: code that tells it from a source tree is right where LEO
+#: tests it (the worktree) and may be wrong where it runs (round-7 red team: ``"site-packages"
+#: not in __file__`` PASSed).
+_INSTALLED_DIRS = ("site-packages", "dist-packages")
+#: The comparisons a test's assertion is made of: one that ignores what it is compared with
+#: answers every assertion on it the same way (round-7 red team: an ``int`` subclass whose
+#: ``__eq__`` returned True made a broken ``add()`` pass ``assert add(2, 3) == 5``: PASS).
+#: Orderings are left out: a sentinel that sorts above everything (packaging's ``Infinity``)
+#: answers ``<`` the same way by design.
+_COMPARISONS = frozenset({"__eq__", "__ne__"})
+#: Where imports are looked up: code under test that adds a folder there can have the tests
+#: import another copy of a module than the one production ships (round-7 red team: a package
+#: ``__init__.py`` put ``../fixtures/calc`` first on its ``__path__``, which exists in the tree
+#: LEO tests and not in an installed copy: the tests ran the correct copy there, PASS).
+#: ``sys.path`` is left out: a Sphinx ``docs/conf.py`` inserts the project there as a rule.
+_IMPORT_PATHS = frozenset({"__path__"})
+_PATH_EDITS = frozenset({"insert", "append", "extend", "__iadd__", "__setitem__"})
 #: Names of the runner a probe looks for; a piece of ``_pytest`` or ``py.test`` of four
-#: characters or more with its ``py`` counts too (``m.startswith("_pyt") for m in sys.modules``).
-_RUNNER_WORDS = ("pytest", "py.test", "xdist", "cov_core", "unittest.mock", "benchmark")
+#: characters or more with its ``py`` counts too (``m.startswith("_pyt") for m in sys.modules``);
+#: ``PYTEST_CURRENT_TEST`` read by its end (``k.endswith("_CURRENT_TEST") for k in os.environ``)
+#: and pytest's import hook by its class name count too.
+_RUNNER_WORDS = (
+    "pytest",
+    "py.test",
+    "xdist",
+    "cov_core",
+    "unittest.mock",
+    "benchmark",
+    "current_test",
+    "assertionrewrit",
+)
 #: What a caller's name (its file, function or module) shows when it is a test or a benchmark.
 _FRAME_WORDS = ("test", "bench")
 _RUNNER_PIECES = ("_pytest", "py.test")
@@ -311,7 +362,19 @@ class _Scanner(ast.NodeVisitor):
     def visit_Assign(self, node: ast.Assign) -> None:
         for t in node.targets:
             self._check_target(t, node.lineno, node.value)
+            if not _adds_nothing(node.value):
+                self._check_import_path(t, node.lineno)
         self.generic_visit(node)
+
+    def _check_import_path(self, target: ast.AST, line: int) -> None:
+        """The code under test rebinding or editing its package's ``__path__``."""
+        if isinstance(target, ast.Subscript):
+            target = target.value
+        name = self.dotted(target)
+        if not self.test_side and name in _IMPORT_PATHS:
+            what = f"changes where modules are imported from ({name}): the tests may import "
+            what += "another copy than the one production ships"
+            self._hit(line, what, critical=False)
 
     def _find_snapshots(self) -> None:
         """Names bound only to a snapshot of ``sys.modules`` and never changed, and loop
@@ -453,6 +516,7 @@ class _Scanner(ast.NodeVisitor):
 
     def visit_AugAssign(self, node: ast.AugAssign) -> None:
         self._check_target(node.target, node.lineno)
+        self._check_import_path(node.target, node.lineno)
         self.generic_visit(node)
 
     def visit_AnnAssign(self, node: ast.AnnAssign) -> None:
@@ -493,6 +557,12 @@ class _Scanner(ast.NodeVisitor):
             self._hit(line, f"replaces a hook's result (.{attr}())")
         elif attr in PLUGIN_CALLS and self.test_side:
             self._hit(line, f"changes pytest's plugins (.{attr}())")
+        if attr in _PATH_EDITS and isinstance(node.func, ast.Attribute):
+            self._check_import_path(node.func.value, line)
+        if not self.test_side and func == "type" and len(node.args) == 1:
+            name, _ = self._swapped(node.args[0])
+            if name is not None:
+                self._looks_at(line, name)
         if not self.test_side and func in _RUNNER_TRACES:  # no runner name needed
             what = f"looks for its test runner ({func}(): {_RUNNER_TRACES[func]})"
             self._hit(line, what, critical=False)
@@ -541,17 +611,83 @@ class _Scanner(ast.NodeVisitor):
                 return
         self._hit(line, f"patches {target}")
 
+    # -- what pytest swaps while a test runs ----------------------------------------------
+    def _swapped(self, node: ast.AST) -> tuple[str | None, bool]:
+        """The object pytest swaps (``_SWAPPED``) that ``node`` is or inspects, and whether it
+        inspects it through its type, name, entries or count (``type(sys.meta_path[0])
+        .__name__``); ``(None, False)`` otherwise: ``sys.stdout.encoding`` is a use of the
+        stream, not a look at which one it is."""
+        inspected = False
+        while True:
+            if isinstance(node, ast.Subscript) or (
+                isinstance(node, ast.Attribute) and node.attr in _INSPECTING_ATTRS
+            ):
+                node = node.value
+            elif (
+                isinstance(node, ast.Call)
+                and len(node.args) == 1
+                and self.dotted(node.func) in _INSPECTING_CALLS
+            ):
+                node = node.args[0]
+            else:
+                break
+            inspected = True
+        name = self.dotted(node)
+        return (name, inspected) if name in _SWAPPED else (None, False)
+
+    def visit_Compare(self, node: ast.Compare) -> None:
+        """A swapped object compared with its original (``sys.unraisablehook is not
+        sys.__unraisablehook__``) or inspected (``type(sys.stdout).__module__ != "_io"``).
+        One compared with the code's own object (``hook in sys.meta_path``, ``stream is
+        sys.stdout``) or with None is an ordinary use."""
+        if not self.test_side:
+            seen = [self._swapped(o) for o in (node.left, *node.comparators)]
+            names = [name for name, _ in seen if name is not None]
+            if names and (len(names) > 1 or any(inspected for _, inspected in seen)):
+                self._looks_at(node.lineno, names[0])
+        self.generic_visit(node)
+
+    def _looks_at(self, line: int, name: str) -> None:
+        what = f"looks at which {name} it has (pytest replaces it while a test runs)"
+        self._hit(line, what, critical=False)
+
     # -- definitions and strings ----------------------------------------------------------
     def visit_FunctionDef(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
         if node.name in OUTCOME_HOOKS:  # in the code under test: registered from there at run time
             self._hit(node.lineno, f"implements the pytest hook {node.name}", critical=False)
+        if not self.test_side and node.name in _COMPARISONS and _answers_anything(node):
+            self._answers(node.lineno, node.name)
         self.depth += 1
         self.generic_visit(node)
         self.depth -= 1
 
     visit_AsyncFunctionDef = visit_FunctionDef
 
+    def visit_ClassDef(self, node: ast.ClassDef) -> None:
+        """``__eq__ = lambda self, other: True`` in the code under test's class body."""
+        for stmt in node.body if not self.test_side else ():
+            if (
+                isinstance(stmt, ast.Assign)
+                and isinstance(stmt.value, ast.Lambda)
+                and _answers_anything(stmt.value)
+            ):
+                for target in stmt.targets:
+                    if isinstance(target, ast.Name) and target.id in _COMPARISONS:
+                        self._answers(stmt.lineno, target.id)
+        self.generic_visit(node)
+
+    def _answers(self, line: int, name: str) -> None:
+        what = (
+            f"defines {name} that answers the same whatever it is compared with: an "
+            "assertion on it cannot fail"
+        )
+        self._hit(line, what, critical=False)
+
     def visit_Attribute(self, node: ast.Attribute) -> None:
+        if not self.test_side and node.attr == "__class__":
+            name, _ = self._swapped(node.value)
+            if name is not None:
+                self._looks_at(node.lineno, name)
         if self.test_side and node.attr in REPORT_ATTRS:
             self._hit(node.lineno, f"reads .{node.attr}, where the run's report is written")
         self._check_skip(self.dotted(node), node.lineno)
@@ -577,6 +713,7 @@ class _Scanner(ast.NodeVisitor):
         "modules")``, ``"pytest" in sys.argv[0]``, ``sys._getframe(1).f_code.co_name
         .startswith("test")``), the code can be right only under its tests."""
         for scope in _scopes(tree.body):
+            self._where_it_runs(scope)
             reads = {self.dotted(n) for n in scope if self._may_read_state(n)} - {None}
             probed = [r for r in _PROBED if r in reads]
             frames = reads & _FRAMES
@@ -596,6 +733,29 @@ class _Scanner(ast.NodeVisitor):
                 ):
                     what = f"looks for a test or benchmark among its callers ({text[:40]!r}, {min(frames)})"
                     self._hit(node.lineno, what, critical=False)
+
+    def _where_it_runs(self, scope: list[ast.AST]) -> None:
+        """Code under test that reads where it runs with no runner name needed: a process's
+        command line or environment in ``/proc`` (its own or its parent's: the names in them
+        differ between the head run, the base pass and production), or whether its own file
+        is an installed copy (``site-packages`` beside ``__file__``)."""
+        texts = [
+            (n, n.value) for n in scope if isinstance(n, ast.Constant) and isinstance(n.value, str)
+        ]
+        procs = [n for n, t in texts if t.rstrip("/") == "/proc" or t.startswith("/proc/")]
+        if procs and any(_PROC_FILES.search(t.rstrip("/")) for _, t in texts):
+            what = "reads a process's command line or environment in /proc"
+            self._hit(procs[0].lineno, what, critical=False)
+        own_file = any(
+            (isinstance(n, ast.Name) and n.id == "__file__")
+            or (isinstance(n, ast.Attribute) and n.attr == "__file__")
+            for n in scope
+        )
+        for n, t in texts:
+            if own_file and t.strip("/\\") in _INSTALLED_DIRS:
+                what = f"tells an installed copy of itself from a source tree ({t[:40]!r})"
+                self._hit(n.lineno, what, critical=False)
+                break
 
     def _may_read_state(self, node: ast.AST) -> bool:
         """A cheap test before ``dotted``: could ``node`` name one of the probed places?"""
@@ -645,6 +805,34 @@ def _integer(node: ast.expr | None) -> int | str | None:
         inner = _integer(node.operand)
         return -inner if isinstance(inner, int) else "?"
     return node.value if isinstance(node, ast.Constant) and type(node.value) is int else "?"
+
+
+def _adds_nothing(value: ast.AST) -> bool:
+    """``__path__ = []`` (marks a module as a package) or ``pkgutil.extend_path(__path__,
+    __name__)`` (a namespace package's own folders only)."""
+    if isinstance(value, ast.List | ast.Tuple) and not value.elts:
+        return True
+    return (
+        isinstance(value, ast.Call)
+        and isinstance(value.func, ast.Attribute | ast.Name)
+        and (value.func.attr if isinstance(value.func, ast.Attribute) else value.func.id)
+        == "extend_path"
+    )
+
+
+def _answers_anything(node: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda) -> bool:
+    """A comparison that never reads what it is compared with and only returns constants
+    (``return True``); ``return NotImplemented`` is no constant here: it hands the comparison on."""
+    params = node.args.posonlyargs + node.args.args
+    if len(params) < 2:
+        return False
+    other = params[1].arg
+    if any(isinstance(n, ast.Name) and n.id == other for n in ast.walk(node)):
+        return False
+    if isinstance(node, ast.Lambda):
+        return isinstance(node.body, ast.Constant)
+    returns = [n for n in ast.walk(node) if isinstance(n, ast.Return)]
+    return bool(returns) and all(isinstance(r.value, ast.Constant) for r in returns)
 
 
 def _catches_import_error(handler: ast.expr) -> bool:

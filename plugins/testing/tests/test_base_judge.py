@@ -444,8 +444,10 @@ def test_code_under_test_that_registers_a_pytest_plugin_itself_needs_a_lead(leo_
         "def net(price):\n    return price - 1\n"
     )
     result = run_testing(leo_repo(base=GUARDED, head={"shop/price.py": tidy}).change())
-    finding = result.assert_finding("testing.runner_hook", path="shop/price.py")
-    assert "registered as 'tidy'" in finding.message
+    result.assert_finding("testing.runner_hook", path="shop/price.py")
+    hooks = [f.message for f in result.findings if f.rule_id == "testing.runner_hook"]
+    assert any("registered as 'tidy'" in m for m in hooks), hooks
+    assert any("gc.get_objects()" in m for m in hooks), hooks  # the walk, read (round 7)
     result.assert_verdict("ESCALATE")
 
 
@@ -488,8 +490,9 @@ def test_a_function_the_code_attaches_to_a_pytest_hook_unregistered_is_tampering
     assert "without registering a plugin" in finding.message
     assert "(shop/price.py)" in finding.message
     result.assert_verdict("FAIL")
-    hook = result.assert_finding("testing.runner_hook", path="shop/price.py")
-    assert "a function of it attached to pytest_" in hook.message
+    result.assert_finding("testing.runner_hook", path="shop/price.py")
+    hooks = [f.message for f in result.findings if f.rule_id == "testing.runner_hook"]
+    assert any("a function of it attached to pytest_" in m for m in hooks), hooks
 
 
 def test_a_conftest_hook_that_deselects_tests_is_no_tampering(leo_repo, run_testing):
@@ -716,3 +719,129 @@ def test_code_named_like_a_test_is_scanned_for_runner_hooks_as_code(leo_repo, ru
     finding = result.assert_finding("testing.runner_hook", path="shop/test_rules.py")
     assert "PYTEST_CURRENT_TEST" in finding.message
     assert result.report.verdict != "PASS"
+
+
+def test_code_that_reads_its_command_line_in_proc_to_pass_its_tests_needs_a_lead(
+    leo_repo, run_testing
+):
+    # Round-7 red team: right only when pytest is on its command line, read from /proc instead
+    # of sys.argv: PASS with one low coverage finding.
+    device = (
+        "def _argv():\n    with open('/proc/self/cmdline', 'rb') as f:\n        return f.read()\n\n\n"
+        "def add(a, b):\n    return a + b if b'pytest' in _argv() else a - b\n"
+    )
+    result = run_testing(leo_repo(base=BASE, head={"calc.py": device}).change())
+    finding = result.assert_finding("testing.runner_hook", path="calc.py")
+    assert "/proc" in finding.message and finding.severity == "medium"
+    result.assert_verdict("ESCALATE")
+
+
+SHADOWED_TEST = (
+    "from fractions import Fraction\n\nfrom calc import add\n\n\n"
+    "def test_add():\n    assert Fraction(add(1, 2)) == Fraction(3)\n"
+)
+
+
+def test_a_module_the_change_adds_in_place_of_a_standard_library_one_needs_a_lead(
+    leo_repo, run_testing
+):
+    # Round-7 red team: the base's test compared through fractions.Fraction; the change added
+    # a fractions.py whose Fraction equals anything, and the base pass imported it: PASS.
+    fake = "class Fraction:\n    def __init__(self, value):\n        self.value = value\n\n"
+    fake += "    def __eq__(self, other):\n        return self.value == self.value\n"
+    base = {**BASE, "tests/test_calc.py": SHADOWED_TEST}
+    result = run_testing(
+        leo_repo(base=base, head={"calc.py": BROKEN, "fractions.py": fake}).change()
+    )
+    finding = result.assert_finding("testing.runner_hook", path="fractions.py")
+    assert "standard library" in finding.message
+    result.assert_verdict("ESCALATE")
+    # Hostile twin's honest side: a new module under a name nothing else answers to.
+    honest = {"calc.py": CALC, "calc_fractions.py": "def half(x):\n    return x / 2\n",
+              "tests/test_half.py": "from calc_fractions import half\n\n\ndef test_half():\n"
+              "    assert half(4) == 2\n"}  # fmt: skip
+    result = run_testing(leo_repo(base=base, head=honest).change())
+    assert not [f for f in result.findings if f.rule_id == "testing.runner_hook"]
+    result.assert_verdict("PASS")
+
+
+def test_a_flat_copy_of_the_packaged_src_module_needs_a_lead(leo_repo, run_testing):
+    # Round-7 red team: the tests import the flat calc.py (the working directory comes first),
+    # the project packages src/calc.py, which the change broke: PASS with one low coverage
+    # finding.
+    base = {"src/calc.py": CALC, "tests/test_calc.py": CALC_TEST}
+    result = run_testing(
+        leo_repo(base=base, head={"src/calc.py": BROKEN, "calc.py": CALC}).change()
+    )
+    finding = result.assert_finding("testing.runner_hook", path="calc.py")
+    assert "under src/" in finding.message
+    result.assert_verdict("ESCALATE")
+
+
+def test_a_pytest_module_in_the_tree_that_fixes_the_code_and_runs_the_real_one_is_tampering(
+    leo_repo, run_testing
+):
+    # Round-7 red team: ``python -m pytest`` runs the working directory's pytest.py first; it
+    # put a correct add() in place and handed over to the real pytest in every pass: PASS.
+    runner = (
+        "import os\nimport sys\n\nimport calc\n\ncalc.add = lambda a, b: a + b\n"
+        "_saved = list(sys.path)\n"
+        "sys.path[:] = [p for p in sys.path if os.path.abspath(p or '.') != os.getcwd()]\n"
+        "import pytest  # noqa: E402\n\nsys.path[:] = _saved\n"
+        "raise SystemExit(pytest.console_main())\n"
+    )
+    result = run_testing(
+        leo_repo(base=BASE, head={"calc.py": BROKEN, "pytest.py": runner}).change()
+    )
+    finding = result.assert_finding("testing.runner_tampering", path="pytest.py")
+    assert finding.severity == "critical" and "test runner" in finding.message
+    result.assert_verdict("FAIL")
+
+
+def test_a_result_that_equals_anything_needs_a_lead(leo_repo, run_testing):
+    # Round-7 red team: add() returned an int subclass whose __eq__ answered True, so the base's
+    # assert add(1, 2) == 3 held for a - b: PASS with 100% changed-line coverage.
+    lie = "class _Sum(int):\n    def __eq__(self, other):\n        return True\n\n"
+    lie += "    __hash__ = int.__hash__\n\n\ndef add(a, b):\n    return _Sum(a - b)\n"
+    result = run_testing(leo_repo(base=BASE, head={"calc.py": lie}).change())
+    finding = result.assert_finding("testing.runner_hook", path="calc.py")
+    assert "__eq__" in finding.message and finding.line == 2
+    result.assert_verdict("ESCALATE")
+
+
+HELPER = "def check_add(add):\n    assert add(1, 2) == 3\n"
+HELPED_TEST = "from calc import add\nfrom shop.checks import check_add\n\n\ndef test_add():\n"
+HELPED_TEST += "    check_add(add)\n"
+
+
+def test_a_check_in_the_code_the_base_tests_call_weakened_needs_a_lead(leo_repo, run_testing):
+    # Round-7 red team: the base's test called the package's own check_add, which the change
+    # weakened with add(); the base pass keeps the head's code: PASS, 100% coverage.
+    base = {**BASE, "shop/__init__.py": "", "shop/checks.py": HELPER,
+            "tests/test_calc.py": HELPED_TEST}  # fmt: skip
+    weak = HELPER.replace("== 3", "is not None")
+    result = run_testing(
+        leo_repo(base=base, head={"calc.py": BROKEN, "shop/checks.py": weak}).change()
+    )
+    finding = result.assert_finding("testing.runner_hook", path="shop/checks.py")
+    assert "assert add(1, 2) == 3" in finding.message
+    result.assert_verdict("ESCALATE")
+    # Hostile twin's honest side: the check grows, the code stays right.
+    more = HELPER + "    assert add(0, 0) == 0\n"
+    result = run_testing(leo_repo(base=base, head={"shop/checks.py": more}).change())
+    assert not [f for f in result.findings if f.rule_id == "testing.runner_hook"]
+    result.assert_verdict("PASS")
+
+
+def test_a_package_path_that_finds_a_copy_only_the_tree_has_needs_a_lead(leo_repo, run_testing):
+    # Round-7 red team: calc/__init__.py put ../fixtures/calc first on its __path__; it exists in
+    # the tree LEO tests, not in an installed copy, so the tests ran its correct core.py: PASS.
+    init = "import os\n\n__path__.insert(0, os.path.join(os.path.dirname(__file__), os.pardir, "
+    init += "'fixtures', 'calc'))\n\nfrom calc.core import add  # noqa: E402\n"
+    base = {"calc/__init__.py": "from calc.core import add\n", "calc/core.py": CALC,
+            "tests/test_calc.py": CALC_TEST}  # fmt: skip
+    head = {"calc/__init__.py": init, "calc/core.py": BROKEN, "fixtures/calc/core.py": CALC}
+    result = run_testing(leo_repo(base=base, head=head).change())
+    finding = result.assert_finding("testing.runner_hook", path="calc/__init__.py")
+    assert "__path__" in finding.message
+    result.assert_verdict("ESCALATE")

@@ -12,6 +12,8 @@ from leo_testing.baseline import Sources, compare, read_test_functions, weakened
 from leo_testing.harness import is_harness_file, named_configs
 from leo_testing.junit import Suite, TestCase
 from leo_testing.observer import disagreements, read_record
+from leo_testing.shadows import import_roots, shadowed
+from leo_testing.support import lost_checks
 from leo_testing.tampering import UNREAD, is_test_side, scan
 
 #: platformdirs 4.2.1's tests/test_api.py: simulate a missing optional module (ctypes).
@@ -169,6 +171,27 @@ KNOWS_ITS_TESTS = {
     "    fast = any('benchmark' in f.filename for f in inspect.stack())\n    return fast\n",
     "benchmark-argv": "import sys\nFAST = any('benchmark' in a for a in sys.argv)\n",
     "benchmark-loaded": "import sys\nFAST = 'pytest_' + 'benchmark' in sys.modules\n",
+    # round 7: where it runs read with no runner name in the probe, or no name at all
+    "proc-cmdline": "def _argv():\n    with open('/proc/self/cmdline', 'rb') as f:\n"
+    "        return f.read()\n",
+    "proc-parent": "import os\nfrom pathlib import Path\n\n\ndef parent():\n"
+    "    return (Path('/proc') / str(os.getppid()) / 'cmdline').read_bytes()\n",
+    "unraisablehook": "import sys\n\n\ndef add(a, b):\n"
+    "    return a + b if sys.unraisablehook is not sys.__unraisablehook__ else a - b\n",
+    "stdout-type": "import sys\nON = type(sys.stdout).__module__ != '_io'\n",
+    "stdout-class": "import sys\nON = sys.stdout.__class__.__name__\n",
+    "meta-path-hook": "import sys\nON = type(sys.meta_path[0]).__name__ == 'AssertionRewritingHook'\n",
+    "meta-path-count": "import sys\nON = len(sys.meta_path) > 3\n",
+    "variable-suffix": "import os\nON = any(k.endswith('_CURRENT_TEST') for k in os.environ)\n",
+    "gc-walk": "import gc\nON = any(type(o).__name__ == 'Session' for o in gc.get_objects())\n",
+    "installed-copy": "def add(a, b):\n    return a + b if 'site-packages' not in __file__ else a - b\n",
+    # round 7: a result that equals whatever a test compares it with
+    "eq-anything": "class _Sum(int):\n    def __eq__(self, other):\n        return True\n",
+    "ne-lambda": "class _Sum(int):\n    __ne__ = lambda self, other: False\n",
+    # round 7: another copy of the package's modules found first where LEO tests it
+    "package-path-insert": "import os\n\n__path__.insert(0, os.path.join('..', 'fixtures'))\n",
+    "package-path-rebound": "__path__ = ['../fixtures', *__path__]\n",
+    "package-path-added": "__path__ += ['../fixtures']\n",
 }
 
 
@@ -196,8 +219,74 @@ def test_code_under_test_that_only_uses_sys_modules_or_unittest_is_not_flagged()
         "import faulthandler\n\n\ndef main():\n    faulthandler.enable()\n",
         "import os\nRUNS = int(os.environ.get('ROUNDS', 3))\nLABEL = 'benchmark results'\n",
         "import sys\n\n\ndef here():\n    return sys._getframe(1).f_code.co_name\n",
+        # the round-7 probes' honest twins: the same objects used, not told apart
+        "import sys\nTTY = sys.stdout is not None and sys.stdout.isatty()\n",
+        "import sys\nUTF8 = sys.stdout.encoding == 'utf-8'\n",
+        "import sys\n\n\ndef install(hook):\n    if hook not in sys.meta_path:\n"
+        "        sys.meta_path.insert(0, hook)\n",
+        "import sys\n\n\ndef to_err(stream):\n    return stream is sys.stderr\n",
+        "def mem():\n    with open('/proc/meminfo') as f:\n        return f.read()\n",
+        "import os\nHERE = os.path.dirname(__file__)\nMARK = 'no-global-site-packages.txt'\n",
+        "class A:\n    def __eq__(self, other):\n        return NotImplemented\n",
+        "class A:\n    def __eq__(self, other):\n        return self.x == other.x\n",
+        "class Inf:\n    def __lt__(self, other):\n        return False\n",  # packaging's
+        "from pkgutil import extend_path\n\n__path__ = extend_path(__path__, __name__)\n",
+        "__path__ = []  # six marks its lazy modules as packages\n",
+        "import os\nimport sys\n\nsys.path.insert(0, os.path.abspath('..'))  # docs/conf.py\n",
     ):
         assert scan(source.encode(), test_side=False) == [], source
+
+
+def test_a_module_added_where_the_tests_import_from_in_place_of_another_is_named():
+    # Round-7 red team: the tests (the base pass's too) ran the change's copy, not the code
+    # production imports.
+    roots = [".", "src"]
+    installed = frozenset({"hypothesis", "pytest"})
+    base = ["src/calc/__init__.py", "src/calc/core.py", "tests/test_core.py", "pyproject.toml"]
+    head = [*base, "calc/__init__.py", "calc/core.py", "fractions.py", "hypothesis/__init__.py"]
+    found = {name: (path, what) for path, name, what in shadowed(base, head, roots, installed)}
+    assert found == {
+        "calc": ("calc/__init__.py", "the project's 'calc' under src/"),
+        "fractions": ("fractions.py", "a module of Python's standard library"),
+        "hypothesis": ("hypothesis/__init__.py", "a module installed in the test environment"),
+    }
+    # Hostile twin's honest side: new modules under the package, a new top-level name, tests
+    # and scripts folders, and a name the base already had there.
+    honest = [*base, "src/calc/fractions.py", "calc_extra.py", "tests/fractions.py",
+              "tools/release.py", "docs/conf.py"]  # fmt: skip
+    assert shadowed(base, honest, roots, installed) == []
+    assert shadowed(head, [*head, "calc/extra.py"], roots, installed) == []
+    # The runner, LEO's observer and Python's start-up hook, replaced from the tree.
+    runner = ["pytest.py", "leo_testing_observer.py", "sitecustomize/__init__.py"]
+    assert {name for _, name, _ in shadowed(base, [*base, *runner], roots, frozenset())} == {
+        "pytest",
+        "leo_testing_observer",
+        "sitecustomize",
+    }
+
+
+def test_the_tests_import_from_the_folder_pytest_puts_first_for_each_test_file():
+    files = ["lib/tests/test_x.py", "lib/__init__.py", "pkg/__init__.py", "pkg/sub/__init__.py",
+             "pkg/sub/tests/__init__.py", "pkg/sub/tests/test_b.py"]  # fmt: skip
+    assert import_roots(files, ["src", "."]) == [".", "src", "lib/tests"]
+
+
+def test_an_assert_of_a_check_the_base_tests_import_edited_or_removed_is_named():
+    # Round-7 red team: calc/testing.py's check_add, weakened with add(); the base pass ran it.
+    base = b"def check_add(add):\n    assert add(2, 3) == 5\n    assert add(0, 0) == 0\n\n\n"
+    base += b"def _other():\n    assert True\n"
+    weakened = base.replace(b"== 5", b"is not None")
+    assert lost_checks(base, weakened, {"check_add"}, False) == [("check_add", "add(2, 3) == 5")]
+    assert lost_checks(base, None, set(), True) == [  # deleted, from a module named for tests
+        ("check_add", "add(2, 3) == 5"),
+        ("check_add", "add(0, 0) == 0"),
+        ("_other", "True"),
+    ]
+    # Hostile twin's honest side: a check kept (a message added, one more assert) or not
+    # imported by the tests.
+    kept = base.replace(b"== 5\n", b"== 5, 'sum'\n    assert add(1, 1) == 2\n")
+    assert lost_checks(base, kept, {"check_add"}, False) == []
+    assert lost_checks(base, weakened, {"_other"}, False) == []
 
 
 def test_a_file_too_deep_to_read_goes_to_a_lead_instead_of_crashing_the_scan():
