@@ -12,6 +12,7 @@ import builtins
 import inspect
 import re
 import textwrap
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -232,20 +233,79 @@ def _made_async(old: Any, new: Any, trees: tuple[Path, ...]) -> list[Break]:
             now = _counterpart(new, member.path[len(old.path) + 1 :])
             if not member.is_function or now is None or now.is_alias or not now.is_function:
                 continue
-            was, became = "async" in member.labels, "async" in now.labels
-            if was != became:
-                what = "a coroutine function (async def)" if became else "a plain function"
-                found.append(
-                    Break(
-                        kind="OBJECT_CHANGED_KIND",
-                        object=member.path,
-                        message=f"public function {member.path} became {what}: its callers "
-                        f"{'get a coroutine' if became else 'await what is no coroutine'}",
-                        path=_relative(now, trees),
-                        line=now.lineno,
-                    )
+            was, became = _call_gives(member), _call_gives(now)
+            if was is None or became is None or {was, became} not in _INCOMPATIBLE:
+                continue
+            found.append(
+                Break(
+                    kind="OBJECT_CHANGED_KIND",
+                    object=member.path,
+                    message=f"public function {member.path} returned {_GIVES[was]} and now "
+                    f"returns {_GIVES[became]}: its callers break",
+                    path=_relative(now, trees),
+                    line=now.lineno,
                 )
+            )
     return found
+
+
+#: What calling a function gives, by its kind (``_call_gives``).
+_GIVES = {
+    "coroutine": "a coroutine (async def)",
+    "async generator": "an async generator (async def with yield)",
+    "generator": "a generator",
+    "value": "its value",
+}
+#: Kinds a caller cannot take one for the other. An async generator function made a plain
+#: function is left out: it may return an async iterator (jinja2 3.1.5's ``auto_aiter``).
+_INCOMPATIBLE = [
+    {"coroutine", "value"},
+    {"coroutine", "generator"},
+    {"coroutine", "async generator"},
+    {"async generator", "generator"},
+]
+#: Decorators that leave what calling the function gives as it is.
+_PLAIN_DECORATORS = frozenset(
+    {"staticmethod", "classmethod", "abstractmethod", "abc.abstractmethod"}
+)
+
+
+def _call_gives(func: Any) -> str | None:
+    """``coroutine``, ``async generator``, ``generator`` or ``value``; None when a decorator
+    may change it (jinja2 3.1.5's ``@async_variant`` makes an ``async def`` serve sync callers)
+    or its source cannot be read."""
+    if any(str(d.value) not in _PLAIN_DECORATORS for d in func.decorators):
+        return None
+    try:
+        tree = parse_python(Path(func.filepath).read_bytes())
+    except (SyntaxError, ValueError, OSError, TypeError):
+        return None
+    node = next(
+        (
+            n
+            for n in ast.walk(tree)
+            if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)
+            and n.lineno == func.lineno
+            and n.name == func.name
+        ),
+        None,
+    )
+    if node is None:
+        return None
+    yields = any(isinstance(n, ast.Yield | ast.YieldFrom) for n in _own_nodes(node))
+    if isinstance(node, ast.AsyncFunctionDef):
+        return "async generator" if yields else "coroutine"
+    return "generator" if yields else "value"
+
+
+def _own_nodes(func: ast.FunctionDef | ast.AsyncFunctionDef) -> Iterator[ast.AST]:
+    """The nodes of ``func``'s body, not those of functions, lambdas or classes inside it."""
+    stack: list[ast.AST] = list(func.body)
+    while stack:
+        node = stack.pop()
+        yield node
+        if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda | ast.ClassDef):
+            stack.extend(ast.iter_child_nodes(node))
 
 
 def _counterpart(new: Any, relative: str) -> Any:

@@ -182,11 +182,50 @@ def test_a_function_made_async_is_a_break(leo_repo, leo_run):
         (
             "design.api.object-kind",
             "medium",
-            "public function app.core.compute_total became a coroutine function (async def): "
-            "its callers get a coroutine",
+            "public function app.core.compute_total returned its value and now returns a "
+            "coroutine (async def): its callers break",
         )
     ]
     run.assert_verdict("ESCALATE")
+
+
+ASYNC_BASE = (
+    "import functools\n\n\n"
+    "def variant(f):\n    @functools.wraps(f)\n    def run(*a):\n        return f(*a)\n"
+    "    return run\n\n\n"
+    "async def items(xs):\n    for x in xs:\n        yield x\n\n\n"
+    "def unique(xs):\n    return list(dict.fromkeys(xs))\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "breaks"),
+    [
+        # jinja2 3.1.5: an async generator function made a function returning an async iterator
+        (
+            "async def items(xs):\n    for x in xs:\n        yield x\n",
+            "def items(xs):\n    return _Aiter(xs)\n",
+            False,
+        ),
+        # jinja2 3.1.5: made async def under a decorator that serves sync callers too
+        ("def unique(xs):", "@variant\nasync def unique(xs):", False),
+        # the hostile twins: an async generator made a plain generator; async def, undecorated
+        (
+            "async def items(xs):\n    for x in xs:\n        yield x\n",
+            "def items(xs):\n    for x in xs:\n        yield x\n",
+            True,
+        ),
+        ("def unique(xs):", "async def unique(xs):", True),
+    ],
+)
+def test_what_calling_a_function_gives_decides_an_async_break(leo_repo, leo_run, old, new, breaks):
+    head = ASYNC_BASE.replace(old, new) + "\n\nclass _Aiter:\n    pass\n"
+    repo = leo_repo(
+        base={"app/__init__.py": "", "app/core.py": ASYNC_BASE}, head={"app/core.py": head}
+    )
+    run = leo_run(repo.change(), [DesignAgent])
+    kinds = [rule for rule, _severity, _message in _api(run) if rule == "design.api.object-kind"]
+    assert bool(kinds) is breaks, _api(run)
 
 
 def test_tests_packages_have_no_public_api(leo_repo, leo_run):
