@@ -64,11 +64,12 @@ DEPENDENCY_FILES = (
 )  # fmt: skip
 #: Paths left out of the changed-line coverage figure: tests measure code, not themselves;
 #: documentation and packaging scripts (a Sphinx ``docs/conf.py``, ``setup.py``, ``noxfile.py``)
-#: are not code a test imports (click 8.1.8's ``docs/conf.py`` counted as untested).
+#: are not code a test imports (click 8.1.8's ``docs/conf.py`` counted as untested), nor is
+#: a docs folder for one language (beautifulsoup4 4.12.3's ``doc.es/source/conf.py``).
 COVERAGE_OMIT = (
     "tests/*", "test/*", "*/tests/*", "*/test/*",
     "test_*.py", "*/test_*.py", "*_test.py", "conftest.py", "*/conftest.py",
-    "docs/*", "doc/*", "setup.py", "noxfile.py",
+    "docs/*", "doc/*", "docs.*/*", "doc.*/*", "setup.py", "noxfile.py",
 )  # fmt: skip
 #: Names that look like credentials; never passed to the change's code, even when asked.
 SECRET_NAME = re.compile(

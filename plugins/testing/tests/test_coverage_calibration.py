@@ -310,6 +310,27 @@ def test_a_demo_script_is_not_measured_but_the_same_code_in_the_package_is(leo_r
     assert finding.severity == "medium"
 
 
+def test_a_docs_folder_for_one_language_is_left_out_as_docs_is(leo_repo, run_testing):
+    """beautifulsoup4 4.12.3 added ``doc.es/source/conf.py`` (Sphinx settings for its Spanish
+    docs, beside ``doc/``, ``doc.zh/``, ``doc.ru/``) and its 21 unrun lines made the change's
+    coverage 27.6%: a folder with a dot in its name is never an importable package."""
+    small = cc.SMALL_CHANGE_LINES  # more lines than a small change may leave unrun
+    conf = "".join(f"option_{i} = {i}\n" for i in range(small + 1))
+    result = run_testing(leo_repo(base=REPO, head={"doc.es/source/conf.py": conf}).change())
+    result.assert_verdict("PASS")
+    assert _coverage(result)["executable"] == 0
+    # The twin: a package whose name starts like a docs folder is code, measured as such.
+    head = {
+        "docs_render/__init__.py": "",
+        "docs_render/html.py": "def fresh(x):\n" + "    x += 1\n" * small + "    return x\n",
+        "calc.py": "import docs_render.html\n" + CALC,
+    }
+    result = run_testing(leo_repo(base=REPO, head=head).change())
+    assert result.report.verdict != "PASS"
+    finding = result.assert_finding("testing.coverage.changed_lines", path="docs_render/html.py")
+    assert finding.severity == "medium"
+
+
 def test_without_the_base_coverage_run_nothing_is_pre_existing(leo_repo, run_testing):
     head = {"calc.py": CALC.replace("return x + 1", "return x + 2")}
     result = run_testing(leo_repo(base=REPO, head=head).change(), hold_the_line_max_s=0)

@@ -587,6 +587,41 @@ def test_a_test_renamed_with_its_body_is_found_under_its_new_name():
     assert weakened_findings([dropped])[0].severity == "medium"  # not alike: a LEAD decides
 
 
+def test_a_test_renamed_while_its_name_goes_to_a_new_test_is_found_by_its_variants():
+    """beautifulsoup4 4.12.3 renamed test_deep to test_deep_without_css (same body, same four
+    fuzz cases) and gave the name test_deep to a new test of three other cases: the base's
+    test_deep[c] is test_deep_without_css[c] at the head, not a dropped test."""
+    old = "def test_deep(name):\n    parse(load(name)).encode()\n"
+    new = (
+        "def test_deep_without_css(name):\n    parse(load(name)).encode()\n\n\n"
+        "def test_deep(name):\n    fuzz_with_css(name)\n"
+    )
+
+    def run(name, *ids):
+        return tuple(case(f"{name}[{i}]", "passed") for i in ids)
+
+    def names(weakened):
+        return [w.nodeid.rpartition("::")[2] for w in weakened]
+
+    base = Suite(run("test_deep", "a", "b", "c"))
+    head = Suite(run("test_deep_without_css", "a", "b", "c") + run("test_deep", "d", "e"))
+    edited = {"tests/test_a.py"}
+    assert compare(base, head, edited, None, sources_of(old, new)) == []
+    # The twins (without new test_deep variants, which stand in for replaced parameters): the
+    # renamed test no longer runs variant b; the new name's body is not the old one; or the
+    # name kept the old body (then nothing was renamed, and b and c were dropped).
+    fewer = Suite(run("test_deep_without_css", "a", "c"))
+    assert names(compare(base, fewer, edited, None, sources_of(old, new))) == ["test_deep[b]"]
+    gutted = new.replace("    parse(load(name)).encode()\n", "    load(name)\n    return\n", 1)
+    renamed = Suite(run("test_deep_without_css", "a", "b", "c"))
+    weakened = compare(base, renamed, edited, None, sources_of(old, gutted))
+    assert names(weakened) == ["test_deep[a]", "test_deep[b]", "test_deep[c]"]
+    kept = new.replace("    fuzz_with_css(name)\n", "    parse(load(name)).encode()\n")
+    same = Suite(run("test_deep_without_css", "a", "b", "c") + run("test_deep", "a"))
+    weakened = compare(base, same, edited, None, sources_of(old, kept))
+    assert names(weakened) == ["test_deep[b]", "test_deep[c]"]
+
+
 def test_a_failing_test_updated_with_its_assertions_is_context_and_a_neutered_one_is_not():
     base = Suite((case("test_add", "failed"),))
     head = Suite((case("test_add", "passed"),))
