@@ -13,7 +13,14 @@ from typing import TYPE_CHECKING, Any
 from leo.__about__ import __version__
 
 if TYPE_CHECKING:
-    from leo.change import Change, ChangedFile, Hunk, code_named_like_tests, is_test_module
+    from leo.change import (
+        Change,
+        ChangedFile,
+        Hunk,
+        code_named_like_tests,
+        is_test_module,
+        is_test_side,
+    )
     from leo.errors import ExitCode, GitError, LeoError, ToolNotFoundError
     from leo.files import held_lock
     from leo.git import run_git
@@ -86,6 +93,7 @@ __all__ = [
     "hookimpl",
     "interpreter_paths",
     "is_test_module",
+    "is_test_side",
     "parse_expression",
     "parse_python",
     "planted",
@@ -100,6 +108,7 @@ _WHERE = {
     "ChangedFile": "leo.change",
     "Hunk": "leo.change",
     "is_test_module": "leo.change",
+    "is_test_side": "leo.change",
     "code_named_like_tests": "leo.change",
     "ExitCode": "leo.errors",
     "LeoError": "leo.errors",

@@ -251,9 +251,10 @@ def is_test_module(path: str) -> bool:
 _TEST_DIRS = frozenset({"tests", "test", "testing"})
 
 
-def _test_side(path: str) -> bool:
+def is_test_side(path: str) -> bool:
     """Test code and start-up hooks: test modules, anything under a tests folder, and the
-    modules the interpreter runs on its own."""
+    modules the interpreter runs on its own (what the Testing sub-agent's base pass restores
+    from the base)."""
     name = PurePosixPath(path).name
     return (
         is_test_module(path)
@@ -285,7 +286,7 @@ async def code_named_like_tests(change: Change) -> frozenset[str]:
         argv = ["grep", "-z", "-l", "-I", "-w", *(a for s in sorted(stems) for a in ("-e", s))]
         out = await run_git(change.repo, *argv, sha, "--", "*.py", timeout=300, check=False)
         listed = (p.partition(":")[2] for p in out.stdout.decode("utf-8", "replace").split("\0"))
-        importers = [p for p in listed if p and not _test_side(p)]
+        importers = [p for p in listed if p and not is_test_side(p)]
         for data in (await change.read_many(importers, side)).values():
             named = set(stems) if data is None else _names(data)  # unread: any of them
             found |= {p for stem in named & set(stems) for p in stems[stem]}

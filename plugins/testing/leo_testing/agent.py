@@ -30,6 +30,7 @@ from leo import (
     ToolResult,
     code_named_like_tests,
     current_isolation,
+    is_test_side,
 )
 from leo_testing import baseline, changed_coverage, django, environment, observer, reachable
 from leo_testing.harness import (
@@ -44,7 +45,7 @@ from leo_testing.sandbox import Sandbox, expand
 from leo_testing.settings import DEFAULT_RERUN, Settings
 from leo_testing.shadows import shadowing_findings
 from leo_testing.support import support_findings
-from leo_testing.tampering import is_test_side, tampering_findings
+from leo_testing.tampering import tampering_findings
 
 #: pytest's exit code when it collected no tests.
 NO_TESTS_COLLECTED = 5

@@ -23,11 +23,19 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from leo import Change, Finding, LeoError, Severity, code_named_like_tests, parse_python, run_git
+from leo import (
+    Change,
+    Finding,
+    LeoError,
+    Severity,
+    code_named_like_tests,
+    is_test_side,
+    parse_python,
+    run_git,
+)
 from leo_testing.checks import FailedCheck, judge
 from leo_testing.harness import is_harness_file
 from leo_testing.junit import Suite, TestCase
-from leo_testing.tampering import is_test_side
 
 _GIT_TIMEOUT_S = 300
 _MAX_NAMED = 50

@@ -36,6 +36,7 @@ from leo import (
     Tool,
     ToolResult,
     held_lock,
+    is_test_side,
     planted,
     run_git,
     run_tool,
@@ -50,7 +51,6 @@ from leo_testing.requirements import (
 )
 from leo_testing.sandbox import Sandbox, expand
 from leo_testing.settings import Settings
-from leo_testing.tampering import is_test_side
 
 MANIFEST = "leo-environment.json"
 #: The directory in the environment that holds the project's own metadata (``project_metadata``).

@@ -19,9 +19,9 @@ import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path, PurePosixPath
 
-from leo import Change, Finding
+from leo import Change, Finding, is_test_side
 from leo_testing.observer import PLUGIN
-from leo_testing.tampering import RUNNER_MODULES, is_test_side
+from leo_testing.tampering import RUNNER_MODULES
 
 _TOP = "."
 #: Names whose module runs the tests or runs before them: a copy in the tree replaces it.

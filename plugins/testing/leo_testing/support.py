@@ -16,8 +16,7 @@ import posixpath
 from collections import Counter
 from collections.abc import Iterable, Sequence
 
-from leo import Change, Finding, parse_python
-from leo_testing.tampering import is_test_side
+from leo import Change, Finding, is_test_side, parse_python
 
 
 def _imports(sources: Iterable[bytes | None]) -> dict[str, set[str]]:

@@ -14,13 +14,12 @@ under test that looks for the runner, raises its skip or implements its hooks is
 from __future__ import annotations
 
 import ast
-import posixpath
 import re
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
-from leo import Change, ChangedFile, Finding, code_named_like_tests, parse_python
+from leo import Change, ChangedFile, Finding, code_named_like_tests, is_test_side, parse_python
 
 #: Modules whose objects decide what a test run reports: writing into them forges the run.
 RUNNER_MODULES = frozenset(
@@ -155,8 +154,6 @@ _MUTATORS = frozenset(
     {"update", "setdefault", "__setitem__", "append", "extend", "insert", "add", "__iadd__"}
 )
 PATCHERS = frozenset({"setattr", "delattr", "patch", "object", "dict", "setitem", "delitem"})
-_TEST_NAME = re.compile(r"(^test_.*|.*_test)\.py$")
-_TEST_DIRS = frozenset({"tests", "test", "testing"})
 #: Calls that write, move or delete a file.
 FILE_CALLS = frozenset(
     {"open", "io.open", "os.open", "os.remove", "os.unlink", "os.replace", "os.rename",
@@ -182,17 +179,6 @@ class Hit:
     line: int
     what: str
     critical: bool = True
-
-
-def is_test_side(path: str) -> bool:
-    """Test code and start-up hooks: test modules, ``conftest.py``, anything under ``tests/``."""
-    name = posixpath.basename(path)
-    parts = path.split("/")[:-1]
-    return (
-        bool(_TEST_NAME.match(name))
-        or name in ("conftest.py", "sitecustomize.py", "usercustomize.py")
-        or any(p in _TEST_DIRS for p in parts)
-    )
 
 
 class _Scanner(ast.NodeVisitor):

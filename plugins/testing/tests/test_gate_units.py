@@ -14,7 +14,9 @@ from leo_testing.junit import Suite, TestCase
 from leo_testing.observer import disagreements, read_record
 from leo_testing.shadows import import_roots, shadowed
 from leo_testing.support import lost_checks
-from leo_testing.tampering import UNREAD, is_test_side, scan
+from leo_testing.tampering import UNREAD, scan
+
+from leo import is_test_side
 
 #: platformdirs 4.2.1's tests/test_api.py: simulate a missing optional module (ctypes).
 IMPORT_STUB = (
