@@ -264,51 +264,90 @@ def is_test_side(path: str) -> bool:
 
 
 async def code_named_like_tests(change: Change) -> frozenset[str]:
-    """Changed modules named like tests outside a tests folder (``shop/test_rules.py``) that a
-    module off the test side imports, or names in a string, at the base or the head: code,
-    whatever their name or the tests they hold. As test code the Testing sub-agent's base pass
-    restored the base's copy (round-6 red team, T4), Security rated a ``shell=True`` there as
-    test context and Design a complexity of 22 ``low`` (round-7 red team: a dummy
-    ``def test_x(): pass`` beside them)."""
+    """Changed modules on the test side by their name or folder that the code imports: code,
+    whatever their name or the tests they hold (round-6 red team, T4: as test code the Testing
+    sub-agent's base pass restored the base's copy of ``shop/test_rules.py``, so a behaviour
+    change there passed; round 7: Security rated a ``shell=True`` there as test context and
+    Design a complexity of 22 ``low``, with a dummy ``def test_x()`` beside them).
+
+    * A module named like a test outside a tests folder counts when a module off the test side
+      imports it, or names it in a string, at the base or the head.
+    * A module in a tests folder (``shop/testing/rules.py``) counts when such a module imports
+      its dotted path, and no test of the base imports it: then it is the tests' own helper
+      (urllib3's ``dummyserver/testcase.py`` imports ``test``, whose modules its tests import).
+      A folder's ``__init__.py`` runs as its tests are imported, like a conftest: never code.
+    * ``conftest.py`` is pytest's: never code."""
     stems: dict[str, set[str]] = {}
+    dotted: dict[str, str] = {}
     for f in change.files:
         for path in {f.path, f.old_path or f.path}:
             name = PurePosixPath(path).name
-            if name == "conftest.py" or _TEST_DIRS & set(path.split("/")[:-1]):
-                continue  # pytest's own: a string naming it makes no code of it
-            if is_test_module(path):
+            if name in ("conftest.py", "__init__.py") or not name.endswith(".py"):
+                continue
+            if _TEST_DIRS & set(path.split("/")[:-1]):
+                dotted[path] = ".".join(PurePosixPath(path).parts)[:-3]
+            elif is_test_module(path):
                 stems.setdefault(name[:-3], set()).add(path)
-    if not stems:
+    words = sorted(set(stems) | {m.rpartition(".")[2] for m in dotted.values()})
+    if not words:
         return frozenset()
     found: set[str] = set()
+    helpers: set[str] = set()
     sides: tuple[tuple[Side, str], ...] = (("base", change.base_sha), ("head", change.head_sha))
     for side, sha in sides:
-        argv = ["grep", "-z", "-l", "-I", "-w", *(a for s in sorted(stems) for a in ("-e", s))]
+        argv = ["grep", "-z", "-l", "-I", "-w", *(a for w in words for a in ("-e", w))]
         out = await run_git(change.repo, *argv, sha, "--", "*.py", timeout=300, check=False)
-        listed = (p.partition(":")[2] for p in out.stdout.decode("utf-8", "replace").split("\0"))
-        importers = [p for p in listed if p and not is_test_side(p)]
-        for data in (await change.read_many(importers, side)).values():
-            named = set(stems) if data is None else _names(data)  # unread: any of them
-            found |= {p for stem in named & set(stems) for p in stems[stem]}
-    return frozenset(found)
+        listed = [p.partition(":")[2] for p in out.stdout.decode("utf-8", "replace").split("\0")]
+        sources = await change.read_many([p for p in listed if p], side)
+        for path, data in sources.items():
+            imported, named = _names(data) if data is not None else (None, None)  # unread: any
+            if is_test_side(path):
+                if side == "base":
+                    helpers |= {p for p, m in dotted.items() if _imports(imported, m, bare=True)}
+                continue
+            found |= {p for stem, paths in stems.items() if named is None or stem in named
+                      for p in paths}  # fmt: skip
+            found |= {p for p, m in dotted.items() if _imports(imported, m)}
+    return frozenset(found - helpers)
 
 
-def _names(source: bytes) -> set[str]:
-    """Every dotted part of what ``source`` imports, and of its string constants; every word
-    of a file Python cannot parse (it may still name one)."""
+def _imports(imported: set[str] | None, module: str, *, bare: bool = False) -> bool:
+    """Whether ``imported`` (None: unread, so it may) includes ``module`` or a tail of it
+    (``testing.rules`` of a relative import, for ``shop.testing.rules``); with ``bare``, its
+    last name alone too (``from rules import x``, as a test beside it may)."""
+    if imported is None:
+        return True
+    stem = module.rpartition(".")[2]
+    return any(
+        n == module
+        or ("." in n and f".{module}".endswith(f".{n}"))
+        or (bare and (n == stem or n.startswith(f"{stem}.")))
+        for n in imported
+    )
+
+
+def _names(source: bytes) -> tuple[set[str], set[str]]:
+    """(the dotted names ``source`` imports, ``shop.testing.rules`` and ``….classify`` of
+    ``from shop.testing.rules import classify``, relative ones without their dots; those and
+    every part of them and of its strings). A file Python cannot parse gives every word as
+    both: it may still name one."""
     try:
         tree = parse_python(source)
     except (SyntaxError, ValueError):
-        return set(re.findall(r"\w+", source.decode("utf-8", "replace")))
-    names: set[str] = set()
+        words = set(re.findall(r"\w+", source.decode("utf-8", "replace")))
+        return words, words
+    imported: set[str] = set()
+    spelled: set[str] = set()
     for node in ast.walk(tree):
-        if isinstance(node, ast.Import | ast.ImportFrom):
-            module = getattr(node, "module", None) or ""
-            for dotted in (module, *(a.name for a in node.names)):
-                names.update(dotted.split("."))
+        if isinstance(node, ast.Import):
+            imported.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            prefix = f"{node.module}." if node.module else ""
+            imported.update({node.module or "", *(prefix + a.name for a in node.names)})
         elif isinstance(node, ast.Constant) and isinstance(node.value, str):
-            names.update(node.value.replace("/", ".").removesuffix(".py").split("."))
-    return names
+            spelled.add(node.value.replace("/", ".").removesuffix(".py"))
+    names = imported | spelled
+    return imported - {""}, names | {part for name in names for part in name.split(".")} - {""}
 
 
 def _is_repo_path(path: str) -> bool:

@@ -240,7 +240,10 @@ def test_a_test_module_is_named_as_pytest_collects_it(path, expected):
             True,
         ),
         ("shop/test_rules.py", "# the tests in test_rules cover this\n", False),  # a comment
-        ("tests/test_rules.py", "from tests.test_rules import discount\n", False),  # a tests folder
+        ("shop/testing/rules.py", "from shop.testing.rules import discount\n", True),
+        ("shop/testing/rules.py", "from .testing import rules\n", True),  # relative
+        ("shop/testing/rules.py", "from shop.testing import fixtures\n", False),  # another module
+        ("tests/helpers.py", "HELPERS = 'helpers'\n", False),  # a word, not its dotted path
         ("conftest.py", "PLUGIN = 'conftest'\n", False),  # pytest's: never code by a string
     ],
 )
@@ -250,3 +253,27 @@ def test_a_module_named_like_a_test_is_code_when_the_code_imports_it(
     base = {"shop/__init__.py": "", "shop/cart.py": importer, module: "X = 1\n"}
     change = leo_repo(base=base, head={module: "X = 2\n"}).change()
     assert anyio.run(leo.code_named_like_tests, change) == ({module} if code else set())
+
+
+@pytest.mark.parametrize(
+    ("module", "test_import"),
+    [
+        ("shop/testing/rules.py", "from shop.testing.rules import discount\n"),
+        ("tests/helpers.py", "from helpers import discount\n"),  # beside the tests, bare
+        ("tests/__init__.py", "X = 1\n"),  # runs as its tests are imported, like a conftest
+    ],
+)
+def test_a_tests_folder_module_the_base_tests_import_stays_test_code(leo_repo, module, test_import):
+    """urllib3's dummyserver/testcase.py imports ``test``, whose modules its tests use: the
+    tests' own helpers, so the base pass still restores them, whatever imports them too."""
+    dotted = module[:-3].replace("/", ".").removesuffix(".__init__")
+    base = {
+        "shop/__init__.py": "",
+        "shop/testing/__init__.py": "",
+        "tests/__init__.py": "",
+        "shop/cart.py": f"import {dotted}\n",
+        "tests/test_cart.py": test_import,
+        module: "X = 1\n",
+    }
+    change = leo_repo(base=base, head={module: "X = 2\n"}).change()
+    assert anyio.run(leo.code_named_like_tests, change) == set()

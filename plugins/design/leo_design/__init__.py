@@ -7,11 +7,10 @@ it (griffe), and import-linter contracts it broke. See docs/agents/design.md.
 
 from __future__ import annotations
 
-import ast
 import contextlib
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -27,12 +26,9 @@ from leo import (
     Tool,
     code_named_like_tests,
     hookimpl,
-    is_test_module,
-    parse_python,
-    run_git,
 )
 from leo_design import api, contracts, functions, generated, release
-from leo_design.complexity import TEST_FOLDERS, complexity_findings, maintainability_findings
+from leo_design.complexity import complexity_findings, maintainability_findings
 from leo_design.settings import DesignSettings
 from leo_design.size import file_size_findings, function_size_findings
 
@@ -144,7 +140,7 @@ class DesignAgent(SubAgent):
         heads = await change.read_many([f.path for f in wanted], "head")
         bases = await change.read_many([f.old_path or f.path for f in wanted], "base")
         generated = await _generated_from(change, heads)
-        code = await code_named_like_tests(change) | await _imported_from_test_folders(change)
+        code = await code_named_like_tests(change)
         for f in wanted:
             base = bases.get(f.old_path or f.path) if f.status != "added" else None
             # radon and lizard are CPU-bound: keep the event loop free.
@@ -232,58 +228,6 @@ def _skip_reason(f: ChangedFile) -> str | None:
     if not functions.supports(f.path):
         return "no complexity measure for this file type"
     return None
-
-
-async def _imported_from_test_folders(change: Change) -> frozenset[str]:
-    """Changed Python modules in a tests folder that a module outside the tests imports, by
-    their dotted path, at the head: code, though their folder makes them test code (round-7
-    red team: a new ``classify`` of complexity 22 in ``shop/testing/rules.py``, which
-    ``shop/__init__`` imports, was low; in ``shop/rules.py`` it FAILed)."""
-    dotted = {
-        f.path: ".".join(PurePosixPath(f.path).parts)[:-3].removesuffix(".__init__")
-        for f in change.files
-        if f.status != "deleted"
-        and f.path.endswith(".py")
-        and TEST_FOLDERS & set(PurePosixPath(f.path).parts[:-1])
-    }
-    if not dotted:
-        return frozenset()
-    stems = sorted({m.rsplit(".", 1)[-1] for m in dotted.values()})
-    argv = ["grep", "-z", "-l", "-I", "-w", *(a for s in stems for a in ("-e", s))]
-    out = await run_git(change.repo, *argv, change.head_sha, "--", "*.py", timeout=300, check=False)
-    listed = (p.partition(":")[2] for p in out.stdout.decode("utf-8", "replace").split("\0"))
-    importers = [
-        p
-        for p in listed
-        if p and not is_test_module(p) and not TEST_FOLDERS & set(PurePosixPath(p).parts[:-1])
-    ]
-    names: set[str] = set()
-    for data in (await change.read_many(importers, "head")).values():
-        names |= _imported(data or b"")
-    return frozenset(
-        path
-        for path, module in dotted.items()
-        if any(n == module or ("." in n and f".{module}".endswith(f".{n}")) for n in names)
-    )
-
-
-def _imported(source: bytes) -> set[str]:
-    """The dotted names a module imports (``shop.testing.rules`` and ``….classify`` of ``from
-    shop.testing.rules import classify``), relative ones without their dots."""
-    try:
-        tree = parse_python(source)
-    except (SyntaxError, ValueError):
-        return set()
-    names: set[str] = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            names.update(a.name for a in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module:
-            names.add(node.module)
-            names.update(f"{node.module}.{a.name}" for a in node.names)
-        elif isinstance(node, ast.ImportFrom):
-            names.update(a.name for a in node.names)
-    return names
 
 
 async def _generated_from(change: Change, heads: dict[str, bytes | None]) -> dict[str, str]:

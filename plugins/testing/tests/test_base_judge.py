@@ -845,3 +845,23 @@ def test_a_package_path_that_finds_a_copy_only_the_tree_has_needs_a_lead(leo_rep
     finding = result.assert_finding("testing.runner_hook", path="calc/__init__.py")
     assert "__path__" in finding.message
     result.assert_verdict("ESCALATE")
+
+
+def test_code_the_code_imports_from_a_tests_folder_is_judged_as_code(leo_repo, run_testing):
+    """Round 7's variant of T4: the rule moved to ``shop/testing/rules.py``, which the code
+    imports; its folder made it test code, so the base pass restored the base's copy."""
+    base = {
+        **{k: v for k, v in SHOP.items() if k != "shop/test_rules.py"},
+        "shop/testing/__init__.py": "",
+        "shop/testing/rules.py": SHOP["shop/test_rules.py"],
+        "shop/cart.py": SHOP["shop/cart.py"].replace("shop.test_rules", "shop.testing.rules"),
+    }
+    head = {
+        "shop/testing/rules.py": "def discount(price):\n    return price * 0.5\n",
+        "tests/test_cart.py": SHOP["tests/test_cart.py"].replace("== 9", "== 5"),
+    }
+    result = run_testing(leo_repo(base=base, head=head).change())
+    agent = agent_of(result)
+    assert "shop/testing/rules.py" not in agent.details["base_pass"]["restored"]
+    finding = result.assert_finding("testing.test_weakened", path="tests/test_cart.py")
+    assert "updated along with the behaviour" in finding.message
