@@ -125,6 +125,12 @@ class Change(LeoModel):
     def _by_path(self) -> dict[str, ChangedFile]:
         return {f.path: f for f in self.files}
 
+    @cached_property
+    def _code_named_like_tests(self) -> dict[tuple[str, str, str], frozenset[str]]:
+        """``code_named_like_tests``'s answer once found, by repository and commits (a
+        ``model_copy`` shares this dict): every sub-agent step asks."""
+        return {}
+
     def file(self, path: str) -> ChangedFile | None:
         """The changed file at ``path`` (head path), or None when the change does not touch it."""
         return self._by_path.get(path)
@@ -277,6 +283,13 @@ async def code_named_like_tests(change: Change) -> frozenset[str]:
       (urllib3's ``dummyserver/testcase.py`` imports ``test``, whose modules its tests import).
       A folder's ``__init__.py`` runs as its tests are imported, like a conftest: never code.
     * ``conftest.py`` is pytest's: never code."""
+    memo, key = change._code_named_like_tests, (change.repo, change.base_sha, change.head_sha)
+    if key not in memo:
+        memo[key] = await _code_named_like_tests(change)
+    return memo[key]
+
+
+async def _code_named_like_tests(change: Change) -> frozenset[str]:
     stems: dict[str, set[str]] = {}
     dotted: dict[str, str] = {}
     for f in change.files:

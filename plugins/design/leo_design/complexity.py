@@ -106,7 +106,7 @@ def _body(lines: list[str], f: Function) -> list[str]:
 
 
 #: Folders whose files are test code by their place.
-TEST_FOLDERS = frozenset({"tests", "test", "testing"})
+_TEST_FOLDERS = frozenset({"tests", "test", "testing"})
 
 
 def is_test(path: str, functions: Sequence[Function]) -> bool:
@@ -117,7 +117,7 @@ def is_test(path: str, functions: Sequence[Function]) -> bool:
     ``t/`` test modules stay test code."""
     parts = PurePosixPath(path).parts
     file = parts[-1] if parts else ""
-    if TEST_FOLDERS & set(parts[:-1]):
+    if _TEST_FOLDERS & set(parts[:-1]):
         return True
     return file.startswith("test_") and any(f.name.lower().startswith("test") for f in functions)
 

@@ -672,13 +672,9 @@ def lowest_majors(requirements: Sequence[str]) -> list[str]:
         except InvalidRequirement:
             held.append(line)
             continue
-        floors = [s.version for s in requirement.specifier if s.operator == ">="]
-        try:
-            major = max(Version(v).major for v in floors) if floors else None
-        except InvalidVersion:
-            major = None
-        if major is not None:
-            requirement.specifier &= f"<{major + 1}"
+        floors = [Version(s.version).major for s in requirement.specifier if s.operator == ">="]
+        if floors:  # a ">=" specifier holds a valid version, or Requirement refused the line
+            requirement.specifier &= f"<{max(floors) + 1}"
         held.append(str(requirement))
     return held
 
