@@ -279,7 +279,8 @@ async def code_named_like_tests(change: Change) -> frozenset[str]:
     * A module named like a test outside a tests folder counts when a module off the test side
       imports it, or names it in a string, at the base or the head.
     * A module in a tests folder (``shop/testing/rules.py``) counts when such a module imports
-      its dotted path, and no test of the base imports it: then it is the tests' own helper
+      its dotted path or spells it in a string (``importlib.import_module``), and no test of the
+      base imports it: then it is the tests' own helper
       (urllib3's ``dummyserver/testcase.py`` imports ``test``, whose modules its tests import).
       A folder's ``__init__.py`` runs as its tests are imported, like a conftest: never code.
     * ``conftest.py`` is pytest's: never code."""
@@ -320,7 +321,7 @@ async def _code_named_like_tests(change: Change) -> frozenset[str]:
                 continue
             found |= {p for stem, paths in stems.items() if named is None or stem in named
                       for p in paths}  # fmt: skip
-            found |= {p for p, m in dotted.items() if _imports(imported, m)}
+            found |= {p for p, m in dotted.items() if _imports(named, m)}
     return frozenset(found - helpers)
 
 

@@ -242,6 +242,11 @@ def test_a_test_module_is_named_as_pytest_collects_it(path, expected):
         ("shop/test_rules.py", "# the tests in test_rules cover this\n", False),  # a comment
         ("shop/testing/rules.py", "from shop.testing.rules import discount\n", True),
         ("shop/testing/rules.py", "from .testing import rules\n", True),  # relative
+        (
+            "shop/testing/rules.py",
+            "import importlib\nM = importlib.import_module('shop.testing.rules')\n",
+            True,
+        ),
         ("shop/testing/rules.py", "from shop.testing import fixtures\n", False),  # another module
         ("tests/helpers.py", "HELPERS = 'helpers'\n", False),  # a word, not its dotted path
         ("conftest.py", "PLUGIN = 'conftest'\n", False),  # pytest's: never code by a string
