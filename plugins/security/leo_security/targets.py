@@ -428,6 +428,18 @@ LONE_CR = (
 )
 
 
+#: A file too large for the code scanners (``max_file_bytes``) that none of them would read
+#: anyway is still read for secrets, up to this many times the limit: detect-secrets reads the
+#: lines the change added, so its cost follows the change, not the file (msgpack 1.0.8's
+#: 1.02 MB Cython-generated ``_cmsgpack.cpp``, 488 lines changed, ESCALATEd as unread while a
+#: 0.98 MB one would have been read).
+SECRETS_ONLY_FACTOR = 16
+
+
+def _too_large(size: int, limit: int, times: str = "") -> str:
+    return f"too large ({size} bytes; {times}max_file_bytes is {limit})"
+
+
 def _not_text(data: bytes) -> str | None:
     """Why ``data`` is not text the scanners read, or None (git's own test: a NUL early on)."""
     if b"\0" in data[:8192]:
@@ -466,8 +478,8 @@ async def select(change: Change, *, languages: set[str], max_bytes: int) -> Targ
         size = sizes.get(through.get(path, path))
         if size is None:
             _unread(targets, path, "not a file at the head")
-        elif size > max_bytes:
-            _unread(targets, path, f"too large ({size} bytes; max_file_bytes is {max_bytes})")
+        elif size > max_bytes * SECRETS_ONLY_FACTOR:
+            _unread(targets, path, _too_large(size, max_bytes * SECRETS_ONLY_FACTOR, "16 times "))
         else:
             readable.append(path)
     read = await change.read_many([through.get(p, p) for p in readable])
@@ -500,6 +512,14 @@ async def select(change: Change, *, languages: set[str], max_bytes: int) -> Targ
         by_content = not is_code(path) or path.endswith(CYTHON)
         if script is None and by_content and not semgrep_covers(path, languages):
             script = "python" if notebook is not None or python_by_content(data) else None
+        python = path.endswith(".py") or script == "python"
+        semgrep = semgrep_covers(path, languages) or (
+            shebang and bool(languages & _ALIASES.get(script or "", set()))
+        )
+        code_scanned = python or semgrep or is_workflow(path) or notebook is not None
+        if len(data) > max_bytes and code_scanned:
+            _unread(targets, path, _too_large(len(data), max_bytes))
+            continue
         targets.contents[path] = data
         targets.text.append(path)
         if notebook is not None:
@@ -511,13 +531,11 @@ async def select(change: Change, *, languages: set[str], max_bytes: int) -> Targ
             targets.through[path] = through[path]
         if script is not None:
             targets.scripts[path] = script
-        if path.endswith(".py") or script == "python":
+        if python:
             targets.python.append(path)
             if (view := python_names(targets.views.get(path, data))) is not None:
                 targets.views[path] = view
-        if semgrep_covers(path, languages) or (
-            shebang and languages & _ALIASES.get(script or "", set())
-        ):
+        if semgrep:
             targets.semgrep.append(path)
         elif script == "python" and "python" in languages:
             targets.semgrep.append(path)

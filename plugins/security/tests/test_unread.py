@@ -45,6 +45,46 @@ def test_python_file_over_the_size_limit_is_not_a_pass(tmp_path):
     assert _unread(result)["app/big.py"].startswith("too large")
 
 
+#: Configured small so a test need not write megabytes: 300 bytes for the code scanners.
+SMALL = {"agents": {"security": {"skip": ["semgrep", "zizmor"], "max_file_bytes": 300}}}
+TOKEN = "ghp_" + "a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8"
+
+
+def test_a_large_file_no_code_scanner_reads_is_read_for_secrets(tmp_path):
+    # msgpack 1.0.8's 1.02 MB generated _cmsgpack.cpp: over the limit, ESCALATEd as unread,
+    # though only detect-secrets reads a .cpp here, and it reads the lines the change added.
+    big = "int x;\n" * 100 + f'const char *token = "{TOKEN}";\n'
+    repo = make_repo(tmp_path / "r", {"README.md": "x\n"}, {"src/gen.cpp": big})
+    result = run_agents(repo.change(), [SecurityAgent], config=SMALL)
+    assert "src/gen.cpp" not in _unread(result)
+    result.assert_finding("security.secrets.GitHubTokenDetector", path="src/gen.cpp", line=101)
+    result.assert_verdict("FAIL")
+
+
+@pytest.mark.parametrize(
+    ("path", "text"),
+    [
+        ("app/big.py", "x = 1\n" * 60 + SHELL),
+        ("app/data/helpers.txt", "x = 1\n" * 60 + SHELL),  # Python by its content
+        ("bin/deploy", "#!/usr/bin/env python3\n" + "x = 1\n" * 60 + SHELL),
+        (".github/workflows/ci.yml", "on: push\n" + "# padding\n" * 40),
+    ],
+)
+def test_a_large_file_a_code_scanner_would_read_stays_unread(tmp_path, path, text):
+    repo = make_repo(tmp_path / "r", {"README.md": "x\n"}, {path: text})
+    result = run_agents(repo.change(), [SecurityAgent], config=SMALL)
+    assert _unread(result)[path].startswith("too large"), _unread(result)
+    _assert_at_best_escalate(result, path)
+
+
+def test_a_file_too_large_even_for_secrets_stays_unread(tmp_path):
+    big = "int x;\n" * 700 + f'const char *token = "{TOKEN}";\n'  # past 16 x 300 bytes
+    repo = make_repo(tmp_path / "r", {"README.md": "x\n"}, {"src/gen.cpp": big})
+    result = run_agents(repo.change(), [SecurityAgent], config=SMALL)
+    assert _unread(result)["src/gen.cpp"].startswith("too large")
+    _assert_at_best_escalate(result, "src/gen.cpp")
+
+
 def test_symlinked_module_is_analysed_through_its_target(tmp_path):
     repo = make_repo(tmp_path / "r", {"README.md": "x\n"}, {"notes/shell.txt": SHELL})
     (repo.path / "svc").mkdir()
