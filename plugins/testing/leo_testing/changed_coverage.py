@@ -14,7 +14,7 @@ import os
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from leo import Change, Finding, Hunk, parse_python
 from leo_testing.junit import ReportError, clean
@@ -33,6 +33,9 @@ NOT_PACKAGE_DIRS = frozenset(
     {"bin", "scripts", "script", "demos", "demo", "examples", "example", "tools", "tasks",
      "benchmarks", "benchmark", "bench", "ci", ".github"}
 )  # fmt: skip
+#: A package's ``__main__.py`` runs as ``python -m package``: a program, which tests run in a
+#: subprocess coverage does not follow (chardet 5.2.0's); measured when a test did run it.
+RUN_AS_PROGRAM = "a package's __main__.py, run as a program (python -m), which no test ran"
 #: coverage.py's own default exclusion (a ``# pragma: no cover`` comment).
 PRAGMA = r"#\s*(pragma|PRAGMA)[:\s]?\s*(no|NO)\s*(cover|COVER)"
 DEFAULT_EXCLUDE = (
@@ -577,6 +580,8 @@ def measure(
         if omitted(path, omit) and path not in code:
             continue
         why = not_measured(path, base_config, set(packages))
+        if why is None and path not in hits and PurePosixPath(path).name == "__main__.py":
+            why = RUN_AS_PROGRAM
         if why is not None:
             if path.endswith(".py") or path in hits:
                 result.outside[path] = why

@@ -364,6 +364,27 @@ def test_hostile_twin_a_new_function_in_a_module_imported_early_is_still_measure
     assert not cc.imported_early(_scopes(PLUGGY_LIKE), {1: 0, 4: 0, 5: 0, 8: 0})
 
 
+MAIN = b"from .cli import main\n\nif __name__ == '__main__':\n    main()\n"
+
+
+def test_a_packages_main_module_no_test_ran_is_a_program_not_measured():
+    # chardet 5.2.0 added __main__.py (python -m chardet): no test imports a program.
+    measured = cc.measure(_change("pkg/__main__.py", [1, 3, 4]), {}, {"pkg/__main__.py": MAIN}, ())
+    assert measured.outside == {"pkg/__main__.py": cc.RUN_AS_PROGRAM}
+    assert measured.executable == 0
+
+
+def test_hostile_twin_a_main_module_a_test_ran_is_measured():
+    hits = {1: 1, 3: 1, 4: 0}  # a test ran it (runpy), so its lines are evidence like any
+    measured = cc.measure(
+        _change("pkg/__main__.py", [1, 3, 4]),
+        {"pkg/__main__.py": hits},
+        {"pkg/__main__.py": MAIN},
+        (),
+    )
+    assert measured.outside == {} and measured.files[0].uncovered == [4]
+
+
 def _change(path, lines):
     hunks = tuple(Hunk(old_start=n, old_lines=0, new_start=n, new_lines=1) for n in lines)
     changed = ChangedFile(path=path, status="modified", hunks=hunks)
