@@ -580,7 +580,8 @@ def measure(
         if omitted(path, omit) and path not in code:
             continue
         why = not_measured(path, base_config, set(packages))
-        if why is None and path not in hits and PurePosixPath(path).name == "__main__.py":
+        ran = any(hits.get(path, {}).values())  # coverage lists a source file it never ran
+        if why is None and not ran and PurePosixPath(path).name == "__main__.py":
             why = RUN_AS_PROGRAM
         if why is not None:
             if path.endswith(".py") or path in hits:
