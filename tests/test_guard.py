@@ -3,6 +3,7 @@ and the worker never outlives the ``leo`` process."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -80,8 +81,8 @@ def _default_signals() -> None:
         signal.signal(sig, signal.SIG_DFL)
 
 
-def _serve(**popen) -> subprocess.Popen[str]:
-    argv = [sys.executable, "-m", "leo", "metrics", "serve", "--port", "0"]
+def _serve(extra: list[str] = (), **popen) -> subprocess.Popen[str]:
+    argv = [sys.executable, "-m", "leo", "metrics", "serve", "--port", "0", *extra]
     popen.setdefault("preexec_fn", _default_signals)
     return subprocess.Popen(argv, text=True, **popen)
 
@@ -141,7 +142,9 @@ def test_a_signal_to_leo_stops_its_worker_and_frees_the_port(sig, code):
         workers = _children(proc.pid)
         assert len(workers) == 1, workers
         proc.send_signal(sig)
-        assert proc.wait(timeout=10) == code  # no stderr read: a left worker holds it open
+        # no stderr read: a left worker holds it open. 30 s: a liveness bound, not a speed
+        # one (a busy 2-core CI machine once took over 10 s to stop the worker after SIGINT)
+        assert proc.wait(timeout=30) == code
         assert _gone_within(workers[0], 5)
         with socket.socket() as sock:  # as the next server would: the scrape's TIME_WAIT is no one
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -149,6 +152,52 @@ def test_a_signal_to_leo_stops_its_worker_and_frees_the_port(sig, code):
             sock.listen()
     finally:
         _stop(proc, workers)
+
+
+def test_an_interrupt_during_a_scrape_still_stops_the_server(tmp_path):
+    """wsgiref answers an exception in a request, KeyboardInterrupt included, with a 500 and
+    serves on: SIGINT arriving mid-scrape left ``leo metrics serve`` running (the SIGINT case
+    above hung once in CI). A FIFO as the metrics file holds the scrape open while it arrives."""
+    import threading
+
+    fifo = tmp_path / "leo.prom"
+    os.mkfifo(fifo)
+    proc = _serve(stderr=subprocess.PIPE, extra=["--metrics-file", str(fifo)])
+    workers: list[int] = []
+    statuses: list[int] = []
+    try:
+        url = re.search(r"http://\S+", proc.stderr.readline()).group(0)
+        workers = _children(proc.pid)
+
+        def scrape() -> None:
+            with urllib.request.urlopen(url, timeout=30) as response:
+                statuses.append(response.status)
+
+        scraper = threading.Thread(target=scrape, daemon=True)
+        scraper.start()
+        assert _blocked_on_the_fifo(workers[0], 10)
+        proc.send_signal(signal.SIGINT)
+        time.sleep(0.5)  # the interrupt lands while the worker waits for the file
+        with contextlib.suppress(OSError):  # ENXIO: the worker no longer waits to read it
+            fd = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+            os.write(fd, b"# TYPE leo_up gauge\nleo_up 1\n")
+            os.close(fd)
+        scraper.join(30)
+        assert proc.wait(timeout=30) == 0
+        assert statuses == [200]  # the scrape in flight is answered, then the server stops
+    finally:
+        _stop(proc, workers)
+
+
+def _blocked_on_the_fifo(pid: int, seconds: float) -> bool:
+    """The worker sleeps in the kernel opening the FIFO (``/proc/PID/wchan``)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError):
+            if Path(f"/proc/{pid}/wchan").read_text() in ("wait_for_partner", "fifo_open"):
+                return True
+        time.sleep(0.05)
+    return False
 
 
 def test_a_guard_killed_outright_takes_its_worker_with_it():

@@ -33,6 +33,8 @@ def serve(host: str, port: int, files: tuple[Path, ...]) -> None:
 
     Serves the metrics files (re-read at every scrape) together with this process's own.
     """
+    import signal
+    import threading
     from wsgiref.simple_server import WSGIRequestHandler, make_server
 
     from prometheus_client import CollectorRegistry, make_wsgi_app
@@ -52,10 +54,15 @@ def serve(host: str, port: int, files: tuple[Path, ...]) -> None:
     except OSError as exc:
         msg = f"cannot listen on {host}:{port}: {exc.strerror}; pass another --host or --port"
         raise LeoError(msg) from None
-    try:  # an interrupt right after the announcement stops the server as cleanly as later
+    # SIGINT asks the loop to stop rather than raising KeyboardInterrupt: wsgiref answers any
+    # exception in a request with a 500 and serves on, so an interrupt mid-scrape was lost and
+    # the server kept running. The scrape in flight is answered; the loop checks twice a second.
+    stop = threading.Event()
+    signal.signal(signal.SIGINT, lambda signum, frame: stop.set())
+    server.timeout = 0.5
+    try:
         click.echo(f"leo: serving metrics on http://{host}:{server.server_port}/metrics", err=True)
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
+        while not stop.is_set():
+            server.handle_request()
     finally:
         server.server_close()
