@@ -69,8 +69,9 @@ _DEFAULT_BUILD_REQUIRES = ("setuptools>=40.8.0",)
 #: 7 builds the project's wheel while the environment is read-only (``_build_project``); 8 counts
 #: start-up code and pytest plugins of distributions installed from local paths, and a
 #: ``.dist-info`` no pip install reported, as planted; 9 installs the runner's oldest major
-#: release when none is as old as ``resolve_as_of`` (``lowest_majors``).
-_FORMAT = 9
+#: release when none is as old as ``resolve_as_of`` (``lowest_majors``); 10 installs the test
+#: extras a built wheel declares (a setup.py's ``extras_require``), else its ``dev`` extra.
+_FORMAT = 10
 _LOCK_POLL_S = 0.1
 _MAX_DEPENDENCY_FILE = 8 * 1024 * 1024
 #: The pip that knows ``--uploaded-prior-to`` (``resolve_as_of``); ``python -m venv`` bundles an
@@ -438,15 +439,52 @@ def build_requirements(tree: Path) -> tuple[list[str], list[str]]:
 def install_targets(
     tree: Path, settings: Settings, wheels: Sequence[Path], wanted: Sequence[str] = ()
 ) -> list[str]:
-    """The project's ``wheels`` (``_build_project``), with the test extras it declares and those
-    its requirement files ask for (``wanted``), as pip targets."""
+    """The project's ``wheels`` (``_build_project``), with the test extras it declares (else its
+    ``dev`` extra, as ``dependency_groups`` falls back to the ``dev`` group) and those its
+    requirement files ask for (``wanted``), as pip targets.
+
+    The extras declared are ``pyproject.toml``'s and the built wheels' (``Provides-Extra``): a
+    setup.py's ``extras_require`` is known only once built (tenacity 8.3.0's ``test``, loguru
+    0.7.2's ``dev``, which alone names freezegun, had never been installed)."""
     metadata, _error = read_pyproject(tree)
     project = metadata.get("project")
-    declared = project.get("optional-dependencies", {}) if isinstance(project, dict) else {}
-    names = dict.fromkeys([*settings.extras, *wanted])
-    extras = [e for e in names if isinstance(declared, dict) and e in declared]
+    table = project.get("optional-dependencies", {}) if isinstance(project, dict) else {}
+    declared = {canonicalize_name(str(e)) for e in table} if isinstance(table, dict) else set()
+    declared |= wheel_extras(wheels)
+    tests = [e for e in settings.extras if canonicalize_name(e) in declared]
+    if not tests and "dev" in declared:
+        tests = ["dev"]
+    extras = list(dict.fromkeys([*tests, *(e for e in wanted if canonicalize_name(e) in declared)]))
     extras += [e for e in wanted if e not in extras and not isinstance(project, dict)]
     return [f"{w}[{','.join(extras)}]" if extras else str(w) for w in wheels]
+
+
+#: A wheel's METADATA larger than this is not read for its extras (the change's build wrote it).
+_MAX_METADATA = 1_000_000
+
+
+def wheel_extras(wheels: Sequence[Path]) -> set[str]:
+    """The extras ``wheels`` declare (``Provides-Extra`` of each ``.dist-info/METADATA``),
+    normalised; a wheel that cannot be read declares none."""
+    import email.parser
+    import zipfile
+
+    found: set[str] = set()
+    for wheel in wheels:
+        try:
+            with zipfile.ZipFile(wheel) as archive:
+                infos = [
+                    i for i in archive.infolist()
+                    if re.fullmatch(r"[^/]+\.dist-info/METADATA", i.filename)
+                ]  # fmt: skip
+                if len(infos) != 1 or infos[0].file_size > _MAX_METADATA:
+                    continue
+                text = archive.read(infos[0])
+        except (OSError, zipfile.BadZipFile, RuntimeError, ValueError):
+            continue
+        headers = email.parser.BytesHeaderParser().parsebytes(text)
+        found |= {canonicalize_name(e) for e in headers.get_all("Provides-Extra") or ()}
+    return found
 
 
 def as_of_args(settings: Settings) -> list[str]:
@@ -625,6 +663,15 @@ async def _install_in_parts(
     # as of a date, the runner comes last (``_install_runner``), not with each part
     runner = list(settings.runner_requirements) if settings.resolve_as_of is None else []
     project = install_targets(tree, settings, wheels, reqs.extras)
+    bare = [str(w) for w in wheels]
+    if project != bare:  # an extra may pin what nothing else here can live with
+        done = await setup.run(setup.pip(*project))
+        if done.timed_out or done.returncode != 0:
+            why = "timed out" if done.timed_out else _tail(done)[-200:]
+            notes.append(f"the project with its extras ({', '.join(project)}) not installed: {why}")
+            project = bare
+        else:
+            project = []
     if project:
         await setup.must(setup.pip(*project))
     if runner:

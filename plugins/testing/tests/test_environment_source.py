@@ -221,6 +221,42 @@ def test_a_hatchling_project_with_extras_and_requirements_builds_its_own_environ
     assert result.agent("testing").details["passed"] == 2
 
 
+@pytest.mark.parametrize("extra", ["test", "dev"])
+def test_a_setup_py_projects_test_extra_is_installed(leo_repo, run_testing, extra):
+    """A setup.py's ``extras_require`` is known only once the wheel is built: tenacity 8.3.0's
+    ``test`` extra was never installed, nor loguru 0.7.2's ``dev``, its only one, which alone
+    names freezegun (its conftest imports it: both ends stopped, FAIL)."""
+    setup = (
+        "from setuptools import setup\n\n"
+        "setup(name='calc', version='1.0', py_modules=['calc'],\n"
+        f"      extras_require={{'{extra}': ['six'], 'docs': ['no-such-leo-package']}})\n"
+    )
+    tests = "import six  # noqa: F401\n\nfrom calc import add\n\n\n" + (
+        "def test_add():\n    assert add(1, 2) == 3\n"
+    )
+    base = {"setup.py": setup, "calc.py": CALC, "tests/test_calc.py": tests}
+    head = {"calc.py": CALC + "\n# note\n"}
+    result = run_testing(leo_repo(base=base, head=head).change())
+    result.assert_verdict("PASS")
+    assert result.agent("testing").details["passed"] == 1
+
+
+def test_a_test_extra_pip_cannot_install_leaves_the_project_installed_without_it(
+    leo_repo, run_testing
+):
+    setup = (
+        "from setuptools import setup\n\n"
+        "setup(name='calc', version='1.0', py_modules=['calc'],\n"
+        "      extras_require={'test': ['no-such-leo-package-exists']})\n"
+    )
+    tests = "from calc import add\n\n\ndef test_add():\n    assert add(1, 2) == 3\n"
+    base = {"setup.py": setup, "calc.py": CALC, "tests/test_calc.py": tests}
+    result = run_testing(leo_repo(base=base, head={"calc.py": CALC + "\n# note\n"}).change())
+    result.assert_verdict("PASS")
+    notes = _environment(result)["notes"]
+    assert any("with its extras" in n and "calc-1.0" in n for n in notes), notes
+
+
 #: The project requires a helper from a folder the change commits; pip builds it while the
 #: environment is writable (only the project's own wheel is built read-only).
 LOCAL_DEPENDENCY = (

@@ -214,6 +214,43 @@ def test_default_setup_installs_the_project_with_its_test_extra_and_requirements
     assert step[4:] == [f"{wheel}[tests]", "-r", str(requirements), "pytest"]
 
 
+def _wheel(path, metadata):
+    import zipfile
+
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("calc.py", "")
+        if metadata is not None:
+            archive.writestr("calc-1.0.dist-info/METADATA", metadata)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("extras", "chosen"),
+    [
+        (["Tests", "dev"], "[tests]"),  # normalised as pip compares them (PEP 685)
+        (["dev", "docs"], "[dev]"),  # no test extra: the dev one, as dependency groups
+        (["docs"], ""),
+    ],
+)
+def test_a_built_wheels_extras_choose_what_is_installed_with_it(tmp_path, extras, chosen):
+    from leo_testing.environment import install_targets
+
+    head = "Metadata-Version: 2.1\nName: calc\nVersion: 1.0\n"
+    meta = head + "".join(f"Provides-Extra: {e}\n" for e in extras)
+    wheel = _wheel(tmp_path / "calc-1.0-py3-none-any.whl", meta)
+    (tmp_path / "setup.py").write_text("from setuptools import setup\nsetup()\n")
+    settings = TestingAgent({}).settings
+    assert install_targets(tmp_path, settings, [wheel]) == [f"{wheel}{chosen}"]
+
+
+def test_a_wheel_without_readable_metadata_declares_no_extras(tmp_path):
+    from leo_testing.environment import wheel_extras
+
+    assert wheel_extras([_wheel(tmp_path / "a.whl", None)]) == set()
+    (tmp_path / "b.whl").write_bytes(b"not a zip")
+    assert wheel_extras([tmp_path / "b.whl"]) == set()
+
+
 def test_tampered_environment_is_not_reused_and_is_unpublished(tmp_path):
     import json
     from functools import partial
