@@ -38,6 +38,9 @@ INERT_BINARY = (
     (b"\x00\x01\x00\x00", "a TrueType font"),
     (b"OTTO", "an OpenType font"),
     (b"# Sphinx inventory version", "a Sphinx inventory"),
+    # Compiled time-zone data (RFC 8536), which zoneinfo, pytz and dateutil parse as tables:
+    # pytz 2026.6 changed 23 of them, and every python-dateutil release its tarball of 600.
+    (b"TZif", "compiled time-zone data"),
 )
 
 

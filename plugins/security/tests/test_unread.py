@@ -343,21 +343,24 @@ def test_cython_is_code_and_python_where_it_parses(tmp_path):
 
 
 TZIF = b"TZif2\x00\x00\x00" + bytes(range(256))
+#: Binary data of no format LEO knows.
+BLOB = b"\x7fBLOB\x00" + bytes(range(256))
 
 
 def test_a_release_of_binary_data_asks_a_lead_and_does_not_fail(tmp_path):
-    """pytz 2026.6 changed 23 TZif files: each cost 10 confidence on top of holding the verdict
-    at ESCALATE, so with one other sub-agent the release FAILed (confidence 75). Unread files
-    ask a LEAD; the same binaries beside a real defect still FAIL."""
-    base = {"README.md": "x\n"} | {f"tz/zoneinfo/Z{i}": TZIF for i in range(6)}
-    head = {f"tz/zoneinfo/Z{i}": TZIF + bytes([i]) for i in range(6)} | {"tz/parse.py": CLEAN}
+    """pytz 2026.6 changed 23 TZif files (inert since; unknown blobs stand in for them): each
+    cost 10 confidence on top of holding the verdict at ESCALATE, so with one other sub-agent
+    the release FAILed (confidence 75). Unread files ask a LEAD; the same binaries beside a real
+    defect still FAIL."""
+    base = {"README.md": "x\n"} | {f"tz/zoneinfo/Z{i}": BLOB for i in range(6)}
+    head = {f"tz/zoneinfo/Z{i}": BLOB + bytes([i]) for i in range(6)} | {"tz/parse.py": CLEAN}
     result = run_agents(
         make_repo(tmp_path / "r", base, head).change(), [SecurityAgent], config=FAST
     )
     result.assert_verdict("ESCALATE")
     _assert_at_best_escalate(result, "tz/zoneinfo/Z0")
     assert result.agent("security").confidence == 100
-    only = {f"tz/zoneinfo/Z{i}": TZIF + bytes([i]) for i in range(6)}
+    only = {f"tz/zoneinfo/Z{i}": BLOB + bytes([i]) for i in range(6)}
     binary = run_agents(
         make_repo(tmp_path / "b", base, only).change(), [SecurityAgent], config=FAST
     )
@@ -369,3 +372,13 @@ def test_a_release_of_binary_data_asks_a_lead_and_does_not_fail(tmp_path):
     )
     failed.assert_verdict("FAIL")
     _assert_at_best_escalate(failed, "tz/zoneinfo/Z0")
+
+
+def test_compiled_time_zone_data_is_inert(tmp_path):
+    base = {"README.md": "x\n"} | {f"tz/zoneinfo/Z{i}": TZIF for i in range(3)}
+    head = {f"tz/zoneinfo/Z{i}": TZIF + bytes([i]) for i in range(3)} | {"tz/parse.py": CLEAN}
+    result = run_agents(
+        make_repo(tmp_path / "r", base, head).change(), [SecurityAgent], config=FAST
+    )
+    result.assert_verdict("PASS")
+    assert _unread(result) == {}
