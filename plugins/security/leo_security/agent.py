@@ -157,7 +157,7 @@ class SecurityAgent(SubAgent):
             plan = await targets.select(
                 change, languages=rules.languages if rules else set(), max_bytes=max_bytes
             )
-            if not plan.text and not plan.penalised:
+            if not plan.text and not plan.archives and not plan.penalised:
                 return self.skipped(
                     "nothing to scan: the change only deletes files",
                     analysed=Analysed(not_analysed=tuple(plan.not_analysed)),
@@ -180,7 +180,10 @@ class SecurityAgent(SubAgent):
                     whole=whole, timeout=timeout, max_bytes=max_bytes, as_python=plan.as_python,
                 )  # fmt: skip
             if "secrets" not in skip:
-                jobs["secrets"] = lambda: secrets.scan(change, raw, plan.text, whole=whole)
+                jobs["secrets"] = lambda: secrets.scan(
+                    change, raw, plan.text, whole=whole, archived=plan.archives,
+                    max_bytes=max_bytes * targets.SECRETS_ONLY_FACTOR,
+                )  # fmt: skip
             if "zizmor" not in skip:
                 jobs["zizmor"] = lambda: workflows.scan(
                     change, src, plan.workflows, whole=whole, timeout=timeout
@@ -196,6 +199,9 @@ class SecurityAgent(SubAgent):
                 for name in jobs:
                     tg.start_soon(run, name)
             moved = out_of_test_code(change) if s.test_code == "context" else set()
+            # An archive's findings are held against the base's members and calibrated on the
+            # member's lines already (``secrets.scan_archives``); the diff has no line of one.
+            archived = [f for n in jobs for f in outcomes[n].findings if f.path in plan.archives]
             found = [
                 # A changed symlink puts all of its target's code at its path: every line is new;
                 # so does a file whose lines Python counts otherwise than the diff.
@@ -204,7 +210,7 @@ class SecurityAgent(SubAgent):
                 else f
                 for n in jobs
                 for f in outcomes[n].findings
-                if f.path not in moved
+                if f.path not in moved and f.path not in plan.archives
             ]
             rescans = _rescans(
                 change, set(jobs), rules, timeout=timeout, max_bytes=max_bytes,
@@ -223,6 +229,7 @@ class SecurityAgent(SubAgent):
             if s.test_code == "context":
                 code = await code_named_like_tests(change)
                 found = [_as_test_context(f, code) for f in found]
+            found += archived
         return self._combine(
             change, plan, [outcomes[n] for n in jobs], skip, whole, found, pre_existing
         )
@@ -249,7 +256,7 @@ class SecurityAgent(SubAgent):
         not_analysed = list(plan.not_analysed)
         files, penalised = [], plan.penalised
         code_tools = {"bandit", "semgrep", "zizmor"}
-        for path in plan.text:
+        for path in [*plan.text, *plan.archives]:
             by = {o.tool for o in ran if path in o.analysed}
             if path in failed or path in plan.unmapped:
                 reason = "; ".join(failed.get(path, [targets.LONE_CR]))

@@ -7,6 +7,8 @@ entropy limits; ``scan_line`` (the ad-hoc ``--string`` mode) would flag almost e
 from __future__ import annotations
 
 import ast
+import functools
+import hashlib
 import io
 import re
 import tempfile
@@ -18,11 +20,14 @@ from typing import TYPE_CHECKING, Any
 import anyio.to_thread
 
 from leo import Finding, ToolNotFoundError, is_test_module, parse_python, run_git
-from leo_security import suppressions
+from leo_security import archives, suppressions
 from leo_security.outcome import ScanOutcome, Severity
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from leo import Change
+    from leo_security.archives import Member
 
 #: detect-secrets plugin -> LEO severity. A format-specific detector (an AWS key, a private key
 #: block, a GitHub token) is a verified-looking secret: critical. Keywords and entropy guess.
@@ -556,9 +561,93 @@ async def _split_secrets(change: Change, root: Path, paths: list[str], *, whole:
 
 
 async def scan(
-    change: Change, root: Path, paths: list[str], *, whole: bool, **_: Any
+    change: Change,
+    root: Path,
+    paths: list[str],
+    *,
+    whole: bool,
+    archived: Mapping[str, list[Member]] | None = None,
+    max_bytes: int = 0,
+    **_: Any,
 ) -> ScanOutcome:
-    """Scan the added lines of ``paths`` (every line, with ``whole``; files are below ``root``)."""
+    """Scan the added lines of ``paths`` (every line, with ``whole``; files are below ``root``),
+    and the text members of ``archived`` archives (``scan_archives``)."""
+    outcome = await _scan_paths(change, root, paths, whole=whole)
+    if archived and outcome.error is None:
+        await scan_archives(change, archived, outcome, whole=whole, max_bytes=max_bytes)
+    return outcome
+
+
+#: A member's suffix kept on the copy detect-secrets reads (it treats some types apart).
+_SUFFIX = re.compile(r"\.[A-Za-z0-9]{1,10}")
+
+
+async def scan_archives(
+    change: Change,
+    archived: Mapping[str, list[Member]],
+    outcome: ScanOutcome,
+    *,
+    whole: bool,
+    max_bytes: int,
+) -> None:
+    """Add to ``outcome`` the secrets in the text members of archives (``targets.archive_text``):
+    each a finding at the archive's path naming the member, calibrated like a file's; context
+    when the base's version of the archive held that member byte for byte (git diffs no line of
+    an archive, so this is how the line is held). A pragma inside one is not honoured: who wrote
+    it is not known."""
+    entries = [(path, m) for path, members in archived.items() for m in members]
+    base = {} if whole else await _base_members(change, list(archived), max_bytes)
+    with tempfile.TemporaryDirectory(prefix="leo-archive-") as tmp:
+        files = {}
+        for n, (_, m) in enumerate(entries):
+            suffix = PurePosixPath(m.name).suffix
+            files[str(n)] = Path(tmp) / f"{n}{suffix if _SUFFIX.fullmatch(suffix) else ''}"
+            files[str(n)].write_bytes(m.data)
+        found, silenced, _seen, failed = await anyio.to_thread.run_sync(_scan, None, files)
+    hits: dict[str, list[Hit]] = {}
+    for key, line, kind, plugin, value in found + silenced:
+        hits.setdefault(key, []).append((entries[int(key)][0], line, kind, plugin, value))
+    for key, reason in failed.items():
+        path, m = entries[int(key)]
+        outcome.failed.setdefault(path, f"{reason} (its member {m.name!r})")
+    for key, member_hits in sorted(hits.items(), key=lambda kv: int(kv[0])):
+        path, m = entries[int(key)]
+        values: dict[tuple[str, int], set[str]] = {}
+        for _, line, *_rest, value in member_hits:
+            values.setdefault((path, line), set()).add(value)
+        old = hashlib.sha256(m.data).digest() in base.get((path, m.name), set())
+        for f in calibrate(_findings(member_hits), {path: m.data}, values):
+            where = f" [in its member {m.name!r}, line {f.line}]"
+            note = " (pre-existing: the base's archive holds this member unchanged)" if old else ""
+            update = {"message": f.message + where + note, "line": None, "on_changed_line": not old}
+            outcome.findings.append(f.model_copy(update=update))
+    outcome.analysed |= set(archived) - set(outcome.failed)
+
+
+async def _base_members(
+    change: Change, paths: list[str], max_bytes: int
+) -> dict[tuple[str, str], set[bytes]]:
+    """(archive path, member name) -> the SHA-256 digests of that member in the base's version
+    of the archive (under its old path when renamed); nothing for one LEO cannot read."""
+    olds = {p: (f.old_path if (f := change.file(p)) and f.old_path else p) for p in paths}
+    data = await change.read_many(sorted(set(olds.values())), "base")
+    out: dict[tuple[str, str], set[bytes]] = {}
+    for path, old in olds.items():
+        blob = data.get(old)
+        if blob is None:
+            continue
+        try:
+            members = await anyio.to_thread.run_sync(
+                functools.partial(archives.members, blob, max_bytes=max_bytes)
+            )
+        except archives.Unreadable:
+            continue
+        for m in members:
+            out.setdefault((path, m.name), set()).add(hashlib.sha256(m.data).digest())
+    return out
+
+
+async def _scan_paths(change: Change, root: Path, paths: list[str], *, whole: bool) -> ScanOutcome:
     from importlib.metadata import version
 
     outcome = ScanOutcome("detect-secrets", version=version("detect-secrets"))

@@ -14,10 +14,14 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
+import anyio.to_thread
+
 from leo import NotAnalysed, parse_python, run_git
+from leo_security import archives
 
 if TYPE_CHECKING:
     from leo import Change
+    from leo_security.archives import Member
 
 #: Symlinks followed in a row before LEO gives up on a link (the kernel's limit is 40).
 MAX_SYMLINK_HOPS = 8
@@ -25,8 +29,8 @@ MAX_SYMLINK_HOPS = 8
 #: Binary formats that hold pictures, fonts or documentation data, never code a scanner of this
 #: sub-agent (or any interpreter the project runs) would read, by their leading bytes. A release
 #: that updates a logo or a Sphinx inventory is not missing evidence (issue 18: semver 3.0.2
-#: ESCALATEd on two ``.inv`` files). Anything else binary stays unread: an ELF, a ``.pyc``, a zip
-#: or an unknown blob could carry code.
+#: ESCALATEd on two ``.inv`` files). Anything else binary stays unread: an ELF, a ``.pyc`` or an
+#: unknown blob could carry code, and so could an archive (read member by member: ``archive_text``).
 INERT_BINARY = (
     (b"\x89PNG\r\n\x1a\n", "a PNG image"),
     (b"\xff\xd8\xff", "a JPEG image"),
@@ -38,6 +42,9 @@ INERT_BINARY = (
     (b"\x00\x01\x00\x00", "a TrueType font"),
     (b"OTTO", "an OpenType font"),
     (b"# Sphinx inventory version", "a Sphinx inventory"),
+    # Compiled time-zone data (RFC 8536), which zoneinfo, pytz and dateutil parse as tables:
+    # pytz 2026.6 changed 23 of them, and every python-dateutil release its tarball of 600.
+    (b"TZif", "compiled time-zone data"),
 )
 
 
@@ -233,6 +240,9 @@ class Targets:
     views: dict[str, bytes] = field(default_factory=dict)
     """What the code scanners read instead of ``contents`` (``python_names``,
     ``notebook_code``), line for line; secrets are looked for in ``contents``."""
+    archives: dict[str, list[Member]] = field(default_factory=dict)
+    """Archives read member by member (``archive_text``): path -> the text members
+    detect-secrets reads; every other member is an inert binary."""
 
     def write(self, root: Path, paths: list[str], *, views: bool = True) -> None:
         """Write ``paths`` (already checked to be safe relative paths) below ``root``: what the
@@ -451,6 +461,55 @@ def _not_text(data: bytes) -> str | None:
     return None
 
 
+#: Member names that run or load as code whatever they hold, beyond ``is_code``: compiled
+#: Python, native extensions, site's ``.pth`` files (an ``import`` line runs at startup),
+#: notebooks, Windows scripts.
+_CODE_MEMBERS = frozenset({".pyc", ".pyo", ".pyw", ".pyz", ".so", ".pyd", ".pth", ".dll",
+                           ".dylib", ".ipynb", ".bat", ".cmd"})  # fmt: skip
+#: Executables by leading bytes: ELF, Mach-O (both byte orders, 32 and 64 bits, universal), PE.
+_EXECUTABLES = (b"\x7fELF", b"\xfe\xed\xfa\xce", b"\xfe\xed\xfa\xcf", b"\xce\xfa\xed\xfe",
+                b"\xcf\xfa\xed\xfe", b"\xca\xfe\xba\xbe", b"MZ")  # fmt: skip
+
+
+def _code_member(member: Member) -> str | None:
+    """Why an archive member could be code no scanner reads there, or None for an inert binary
+    or text that is data. A zip is importable as it is (zipimport) and any archive is one
+    ``extractall`` from the tree: code in one is code of the change."""
+    name, data = member.name, member.data
+    if (
+        is_code(name)
+        or is_build_file(name)
+        or is_workflow(name)
+        or PurePosixPath(name).suffix.lower() in _CODE_MEMBERS
+    ):
+        return f"its member {name!r} is code by its name"
+    if why := _not_text(data):
+        if inert_binary(data):
+            return None
+        if data.startswith(_EXECUTABLES):
+            return f"its member {name!r} is an executable"
+        if archives.kind(data):
+            return f"its member {name!r} is an archive inside the archive"
+        return f"its member {name!r} is {why} LEO does not know"
+    if shebang_language(data) or python_by_content(data) or declared_encoding(data):
+        return f"its member {name!r} is a program by its content"
+    return None
+
+
+def archive_text(data: bytes, max_bytes: int) -> list[Member] | str:
+    """The text members of the archive ``data``, which detect-secrets reads, when every other
+    member is an inert binary; otherwise why the archive stays unread (``archives.members``'s
+    bounds, or the first member that could be code)."""
+    try:
+        found = archives.members(data, max_bytes=max_bytes)
+    except archives.Unreadable as exc:
+        return str(exc)
+    for member in found:
+        if why := _code_member(member):
+            return why
+    return [m for m in found if _not_text(m.data) is None]
+
+
 async def select(change: Change, *, languages: set[str], max_bytes: int) -> Targets:
     """Decide what each scanner gets; every changed file ends up scanned or listed with a reason."""
     targets = Targets()
@@ -492,6 +551,14 @@ async def select(change: Change, *, languages: set[str], max_bytes: int) -> Targ
         if why and (what := inert_binary(data)):
             reason = f"binary content ({what}: no scanner reads it)"
             targets.not_analysed.append(NotAnalysed(path=path, reason=reason))
+            continue
+        if why and archives.kind(data):
+            bound = max_bytes * SECRETS_ONLY_FACTOR
+            opened = await anyio.to_thread.run_sync(archive_text, data, bound)
+            if isinstance(opened, str):
+                _unread(targets, path, f"an archive that stays unread: {opened}")
+            else:
+                targets.archives[path] = opened
             continue
         if why:
             _unread(targets, path, why)

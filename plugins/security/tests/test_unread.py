@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import gzip
+import io
 import json
 import os
+import stat
+import tarfile
+import zipfile
 
 import pytest
 from leo_security import SecurityAgent
@@ -343,21 +348,24 @@ def test_cython_is_code_and_python_where_it_parses(tmp_path):
 
 
 TZIF = b"TZif2\x00\x00\x00" + bytes(range(256))
+#: Binary data of no format LEO knows.
+BLOB = b"\x7fBLOB\x00" + bytes(range(256))
 
 
 def test_a_release_of_binary_data_asks_a_lead_and_does_not_fail(tmp_path):
-    """pytz 2026.6 changed 23 TZif files: each cost 10 confidence on top of holding the verdict
-    at ESCALATE, so with one other sub-agent the release FAILed (confidence 75). Unread files
-    ask a LEAD; the same binaries beside a real defect still FAIL."""
-    base = {"README.md": "x\n"} | {f"tz/zoneinfo/Z{i}": TZIF for i in range(6)}
-    head = {f"tz/zoneinfo/Z{i}": TZIF + bytes([i]) for i in range(6)} | {"tz/parse.py": CLEAN}
+    """pytz 2026.6 changed 23 TZif files (inert since; unknown blobs stand in for them): each
+    cost 10 confidence on top of holding the verdict at ESCALATE, so with one other sub-agent
+    the release FAILed (confidence 75). Unread files ask a LEAD; the same binaries beside a real
+    defect still FAIL."""
+    base = {"README.md": "x\n"} | {f"tz/zoneinfo/Z{i}": BLOB for i in range(6)}
+    head = {f"tz/zoneinfo/Z{i}": BLOB + bytes([i]) for i in range(6)} | {"tz/parse.py": CLEAN}
     result = run_agents(
         make_repo(tmp_path / "r", base, head).change(), [SecurityAgent], config=FAST
     )
     result.assert_verdict("ESCALATE")
     _assert_at_best_escalate(result, "tz/zoneinfo/Z0")
     assert result.agent("security").confidence == 100
-    only = {f"tz/zoneinfo/Z{i}": TZIF + bytes([i]) for i in range(6)}
+    only = {f"tz/zoneinfo/Z{i}": BLOB + bytes([i]) for i in range(6)}
     binary = run_agents(
         make_repo(tmp_path / "b", base, only).change(), [SecurityAgent], config=FAST
     )
@@ -369,3 +377,196 @@ def test_a_release_of_binary_data_asks_a_lead_and_does_not_fail(tmp_path):
     )
     failed.assert_verdict("FAIL")
     _assert_at_best_escalate(failed, "tz/zoneinfo/Z0")
+
+
+def test_compiled_time_zone_data_is_inert(tmp_path):
+    base = {"README.md": "x\n"} | {f"tz/zoneinfo/Z{i}": TZIF for i in range(3)}
+    head = {f"tz/zoneinfo/Z{i}": TZIF + bytes([i]) for i in range(3)} | {"tz/parse.py": CLEAN}
+    result = run_agents(
+        make_repo(tmp_path / "r", base, head).change(), [SecurityAgent], config=FAST
+    )
+    result.assert_verdict("PASS")
+    assert _unread(result) == {}
+
+
+# --- Archives a change adds or edits, read in memory member by member ---------------------
+
+
+def _tar(*members: tuple[str, bytes] | tarfile.TarInfo, mode: str = "w:gz") -> bytes:
+    """A tar archive of (name, bytes) files and prepared ``TarInfo`` links and directories."""
+    out = io.BytesIO()
+    with tarfile.open(fileobj=out, mode=mode) as tar:
+        for member in members:
+            if isinstance(member, tarfile.TarInfo):
+                tar.addfile(member)
+                continue
+            name, data = member
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return out.getvalue()
+
+
+def _link(name: str, target: str, kind: bytes = tarfile.SYMTYPE) -> tarfile.TarInfo:
+    info = tarfile.TarInfo(name)
+    info.type, info.linkname = kind, target
+    return info
+
+
+def _zip(*members: tuple[str | zipfile.ZipInfo, bytes]) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in members:
+            archive.writestr(name, data)
+    return out.getvalue()
+
+
+def _zip_symlink(name: str, target: str) -> bytes:
+    info = zipfile.ZipInfo(name)
+    info.external_attr = (stat.S_IFLNK | 0o777) << 16
+    return _zip((info, target.encode()))
+
+
+def _encrypted(data: bytes) -> bytes:
+    """``data``, a zip of one member, with that member flagged as encrypted (zipfile cannot
+    write one): bit 0 of the flags in its local header and its central directory entry."""
+    out = bytearray(data)
+    out[6] |= 1
+    out[data.index(b"PK\x01\x02") + 8] |= 1
+    return bytes(out)
+
+
+METADATA = b'{\n  "tzversion": "2024a",\n  "zonegroups": ["africa", "europe"]\n}\n'
+ZONES = [(f"Europe/Z{i}", TZIF + bytes([i])) for i in range(5)]
+#: python-dateutil's zoneinfo tarball: directories, TZif files, hard links to them, METADATA.
+DATEUTIL = (
+    _link("Europe", "", tarfile.DIRTYPE), *ZONES, ("METADATA", METADATA),
+    _link("CET", "Europe/Z0", tarfile.LNKTYPE),
+)  # fmt: skip
+ARCHIVE = "src/tz/zoneinfo.tar.gz"
+
+
+def test_an_archive_of_time_zone_data_is_read_and_passes(tmp_path):
+    """python-dateutil 2.9.0 ESCALATEd only because its updated zoneinfo tarball was unread."""
+    base = {"README.md": "x\n", ARCHIVE: _tar(*DATEUTIL[:3], ("METADATA", b"{}\n"))}
+    for mode in ("w:gz", "w:bz2", "w:xz", "w"):
+        repo = make_repo(
+            tmp_path / mode.replace(":", ""), base, {ARCHIVE: _tar(*DATEUTIL, mode=mode)}
+        )
+        result = run_agents(repo.change(), [SecurityAgent], config=FAST)
+        result.assert_verdict("PASS")
+        agent = result.agent("security")
+        assert ARCHIVE in agent.analysed.files, agent.analysed.not_analysed
+        assert ARCHIVE in agent.details["analysed_by"]["detect-secrets"]
+
+
+#: Archives that could carry code, or that LEO cannot read within its bounds: (archive, reason).
+HOSTILE = {
+    # no call: Python by its name alone (a .py with a call is also a program by its content)
+    "python member": (
+        _tar(*ZONES, ("pkg/evil.py", b"from os import *\n")),
+        "'pkg/evil.py' is code",
+    ),
+    "python in a zip": (
+        _zip(*ZONES, ("pkg/evil.py", b"from os import *\n")),
+        "'pkg/evil.py' is code",
+    ),
+    "build file": (_tar(("pkg/Makefile", b"all:\n\tcurl x | sh\n")), "'pkg/Makefile' is code"),
+    "site .pth": (_zip(("evil.pth", b"site-packages/x\n")), "'evil.pth' is code"),
+    "path with ..": (_tar(*ZONES, ("../outside", METADATA)), "points outside the archive"),
+    "absolute path": (_tar(("/etc/cron.d/x", METADATA)), "points outside the archive"),
+    "symbolic link": (_tar(*ZONES, _link("UTC", "/etc/passwd")), "symbolic link 'UTC'"),
+    "hard link out": (_tar(*ZONES, _link("UTC", "../x", tarfile.LNKTYPE)), "'UTC' names no"),
+    "hard link as code": (
+        _tar(*ZONES, _link("run.py", "Europe/Z0", tarfile.LNKTYPE)),
+        "'run.py' is code",
+    ),
+    "device": (_tar(_link("tty", "", tarfile.CHRTYPE)), "'tty' is no regular file"),
+    "nested archive": (_tar(*ZONES, ("inner.tar.gz", _tar(*ZONES))), "an archive inside"),
+    "unknown binary": (_tar(*ZONES, ("blob", BLOB)), "'blob' is binary content"),
+    "executable": (_tar(("tool", b"\x7fELF\x02\x01\x01" + bytes(64))), "is an executable"),
+    "python by content": (
+        _tar(("helpers.txt", SHELL.encode())),
+        "'helpers.txt' is a program by its content",
+    ),
+    "member after the end": (
+        _tar(*ZONES, mode="w") + _tar(("evil.py", b"from os import *\n"), mode="w"),
+        "'evil.py' is code",
+    ),
+    "zip appended": (_tar(*ZONES) + _zip(("evil.py", SHELL.encode())), "zip archive is appended"),
+    "symbolic link in a zip": (_zip_symlink("UTC", "/etc/passwd"), "'UTC' is no regular file"),
+    "encrypted zip": (_encrypted(_zip(("conf/app.ini", METADATA))), "is encrypted"),
+    "not a tar": (gzip.compress(METADATA), "no tar archive"),
+    "broken": (_tar(*ZONES)[:200], "it could not be read"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(HOSTILE))
+def test_an_archive_that_could_carry_code_stays_unread(tmp_path, case):
+    data, why = HOSTILE[case]
+    repo = make_repo(tmp_path / "r", {"README.md": "x\n"}, {ARCHIVE: data})
+    result = run_agents(repo.change(), [SecurityAgent], config=FAST)
+    _assert_at_best_escalate(result, ARCHIVE)
+    assert why in _unread(result)[ARCHIVE], _unread(result)
+
+
+@pytest.mark.parametrize(
+    ("bomb", "why"),
+    [
+        # 2 MB of zeros gzip to about 2 KB: read, the archive would be 2 MB of members
+        (_tar(*ZONES, ("METADATA", bytes(2_000_000))), "more than 32000 bytes uncompressed"),
+        # 8 KB of text and 9 hard links to it: 80 KB for detect-secrets to read
+        (
+            _tar(
+                ("a.txt", b"x\n" * 4_000),
+                *[_link(f"{n}.txt", "a.txt", tarfile.LNKTYPE) for n in range(9)],
+            ),
+            "members hold more than 32000 bytes",
+        ),
+    ],
+)
+def test_a_decompression_bomb_stops_at_the_bound(tmp_path, bomb, why):
+    small = {"agents": {"security": {"skip": ["semgrep", "zizmor"], "max_file_bytes": 2_000}}}
+    repo = make_repo(tmp_path / "r", {"README.md": "x\n"}, {ARCHIVE: bomb})
+    result = run_agents(repo.change(), [SecurityAgent], config=small)
+    _assert_at_best_escalate(result, ARCHIVE)
+    assert why in _unread(result)[ARCHIVE]
+
+
+def test_too_many_members_stay_unread(tmp_path):
+    crowd = _tar(*[(f"z/{i}", TZIF) for i in range(10_001)])
+    repo = make_repo(tmp_path / "r", {"README.md": "x\n"}, {ARCHIVE: crowd})
+    result = run_agents(repo.change(), [SecurityAgent], config=FAST)
+    _assert_at_best_escalate(result, ARCHIVE)
+    assert "more than 10000 members" in _unread(result)[ARCHIVE]
+
+
+SETTINGS = f"[github]\ntoken = {TOKEN}\n".encode()
+
+
+def test_a_token_in_an_archive_member_fails_naming_the_member(tmp_path):
+    for name, data in (("tar", _tar(*ZONES, ("conf/app.ini", SETTINGS))),
+                       ("zip", _zip(*ZONES, ("conf/app.ini", SETTINGS)))):  # fmt: skip
+        repo = make_repo(tmp_path / name, {"README.md": "x\n"}, {ARCHIVE: data})
+        result = run_agents(repo.change(), [SecurityAgent], config=FAST)
+        result.assert_verdict("FAIL")
+        finding = result.assert_finding("security.secrets.GitHubTokenDetector", path=ARCHIVE)
+        assert finding.on_changed_line
+        assert "'conf/app.ini', line 2" in finding.message
+
+
+def test_a_token_the_base_archive_already_held_is_not_the_changes(tmp_path):
+    base = {"README.md": "x\n", ARCHIVE: _tar(*ZONES[:2], ("conf/app.ini", SETTINGS))}
+    head = {ARCHIVE: _tar(*ZONES, ("conf/app.ini", SETTINGS))}  # more zones, same settings
+    result = run_agents(
+        make_repo(tmp_path / "r", base, head).change(), [SecurityAgent], config=FAST
+    )
+    finding = result.assert_finding("security.secrets.GitHubTokenDetector", path=ARCHIVE)
+    assert not finding.on_changed_line
+    assert ARCHIVE not in _unread(result)
+    result.assert_verdict("PASS")
+    moved = {ARCHIVE: _tar(*ZONES, ("conf/other.ini", SETTINGS))}  # the same bytes, a new name
+    again = run_agents(
+        make_repo(tmp_path / "m", base, moved).change(), [SecurityAgent], config=FAST
+    )
+    again.assert_verdict("FAIL")
