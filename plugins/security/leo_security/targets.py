@@ -6,6 +6,7 @@ import ast
 import contextlib
 import io
 import json
+import pickletools
 import posixpath
 import re
 import tokenize
@@ -327,6 +328,32 @@ async def _mode(change: Change, path: str) -> str | None:
     return meta.split()[0].decode() if name.decode("utf-8", "replace") == path else None
 
 
+#: Pickle opcodes that import a name or call one: what makes loading a pickle run code.
+_PICKLE_CALLS = frozenset({"GLOBAL", "STACK_GLOBAL", "INST", "OBJ", "REDUCE", "NEWOBJ",
+                           "NEWOBJ_EX", "BUILD", "EXT1", "EXT2", "EXT4"})  # fmt: skip
+PICKLE = (
+    "a pickle (protocol 0, which is text) that imports and calls names: loading it runs code, "
+    "and no scanner reads it"
+)
+
+
+def pickle_program(data: bytes) -> bool:
+    """True when ``data`` is a whole pickle that imports or calls something. Protocol 0 is
+    plain text, so it passed as data scanned for secrets only: a change that swapped such a
+    file (``cposix\\nsystem\\n…R.``) under code that unpickles it PASSed (round-8 review of the
+    archive reader; binary pickles were already unread). Parsed with ``pickletools``, which
+    runs nothing; text that is no pickle stops the parse early."""
+    calls = False
+    try:
+        for op, _arg, pos in pickletools.genops(data):
+            calls = calls or op.name in _PICKLE_CALLS
+            if op.name == "STOP":
+                return calls and not data[pos + 1 :].strip()
+    except (ValueError, EOFError, UnicodeDecodeError, KeyError, IndexError):
+        return False
+    return False
+
+
 #: A source-encoding declaration (PEP 263), looked for on each of the first two lines.
 _CODING = re.compile(rb"^[ \t\f]*#.*?coding[:=][ \t]*([-\w.]+)")
 
@@ -491,7 +518,12 @@ def _code_member(member: Member) -> str | None:
         if archives.kind(data):
             return f"its member {name!r} is an archive inside the archive"
         return f"its member {name!r} is {why} LEO does not know"
-    if shebang_language(data) or python_by_content(data) or declared_encoding(data):
+    if (
+        shebang_language(data)
+        or python_by_content(data)
+        or declared_encoding(data)
+        or pickle_program(data)
+    ):
         return f"its member {name!r} is a program by its content"
     return None
 
@@ -566,6 +598,9 @@ async def select(change: Change, *, languages: set[str], max_bytes: int) -> Targ
         if encoding := declared_encoding(data):
             why = f"it declares the source encoding {encoding}, in which Python reads other code"
             _unread(targets, path, why + " than the scanners do")
+            continue
+        if pickle_program(data):
+            _unread(targets, path, PICKLE)
             continue
         notebook = None
         if path.endswith(".ipynb"):

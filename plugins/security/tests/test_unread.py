@@ -461,6 +461,26 @@ def test_an_archive_of_time_zone_data_is_read_and_passes(tmp_path):
 
 
 #: Archives that could carry code, or that LEO cannot read within its bounds: (archive, reason).
+#: Protocol 0 (text): loading it runs os.system, as ``pickle.dumps`` of a ``__reduce__`` writes.
+PICKLE_CALL = b"cposix\nsystem\np0\n(Vecho owned\np1\ntp2\nRp3\n."
+
+
+def test_a_text_pickle_that_calls_is_not_a_pass(tmp_path):
+    # Binary pickles were unread already; protocol 0 is text, so a change swapping the model a
+    # module unpickles for one that runs os.system was scanned for secrets only: PASS.
+    repo = make_repo(tmp_path / "r", {"README.md": "x\n"}, {"app/data/model.pkl": PICKLE_CALL})
+    result = run_agents(repo.change(), [SecurityAgent], config=FAST)
+    _assert_at_best_escalate(result, "app/data/model.pkl")
+    assert "pickle" in _unread(result)["app/data/model.pkl"]
+
+
+def test_a_text_pickle_of_plain_data_is_data(tmp_path):
+    data = b"(dp0\nVname\np1\nVleo\np2\ns."  # {'name': 'leo'}: nothing imported or called
+    repo = make_repo(tmp_path / "r", {"README.md": "x\n"}, {"app/data/names.pkl": data})
+    result = run_agents(repo.change(), [SecurityAgent], config=FAST)
+    result.assert_verdict("PASS")
+
+
 HOSTILE = {
     # no call: Python by its name alone (a .py with a call is also a program by its content)
     "python member": (
@@ -493,6 +513,7 @@ HOSTILE = {
         _tar(*ZONES, mode="w") + _tar(("evil.py", b"from os import *\n"), mode="w"),
         "'evil.py' is code",
     ),
+    "text pickle": (_tar(*ZONES, ("model.pkl", PICKLE_CALL)), "'model.pkl' is a program"),
     "zip appended": (_tar(*ZONES) + _zip(("evil.py", SHELL.encode())), "zip archive is appended"),
     "symbolic link in a zip": (_zip_symlink("UTC", "/etc/passwd"), "'UTC' is no regular file"),
     "encrypted zip": (_encrypted(_zip(("conf/app.ini", METADATA))), "is encrypted"),
