@@ -338,20 +338,26 @@ PICKLE = (
 
 
 def pickle_program(data: bytes) -> bool:
-    """True when ``data`` is a whole pickle that imports or calls something. Protocol 0 is
-    plain text, so it passed as data scanned for secrets only: a change that swapped such a
-    file (``cposix\\nsystem\\n…R.``) under code that unpickles it PASSed (round-8 review of the
-    archive reader; binary pickles were already unread). Parsed with ``pickletools``, which
-    runs nothing; text that is no pickle stops the parse early."""
-    calls = False
+    """True when ``data`` is a pickle that imports or calls something. Protocol 0 is plain text,
+    so it passed as data scanned for secrets only: a change that swapped such a file
+    (``cposix\\nsystem\\n…R.``) under code that unpickles it PASSed (review of the archive
+    reader; binary pickles were already unread). ``pickletools`` runs nothing: its opcodes up to
+    STOP (what ``pickle.loads`` reads; anything after is never read), then ``dis``'s stack and
+    memo checks, so text that merely parses as opcodes (jsonpatch's LICENSE) is no pickle."""
+    names: set[str] = set()
     try:
-        for op, _arg, pos in pickletools.genops(data):
-            calls = calls or op.name in _PICKLE_CALLS
+        for op, _arg, _pos in pickletools.genops(data):
+            names.add(op.name)
             if op.name == "STOP":
-                return calls and not data[pos + 1 :].strip()
-    except (ValueError, EOFError, UnicodeDecodeError, KeyError, IndexError):
+                break
+        else:
+            return False
+        if not names & _PICKLE_CALLS:
+            return False
+        pickletools.dis(data, out=io.StringIO())
+    except (ValueError, EOFError, UnicodeDecodeError, KeyError, IndexError, TypeError):
         return False
-    return False
+    return True
 
 
 #: A source-encoding declaration (PEP 263), looked for on each of the first two lines.

@@ -465,13 +465,29 @@ def test_an_archive_of_time_zone_data_is_read_and_passes(tmp_path):
 PICKLE_CALL = b"cposix\nsystem\np0\n(Vecho owned\np1\ntp2\nRp3\n."
 
 
-def test_a_text_pickle_that_calls_is_not_a_pass(tmp_path):
+@pytest.mark.parametrize("tail", [b"", b"\n# trailing text pickle.loads never reads\n"])
+def test_a_text_pickle_that_calls_is_not_a_pass(tmp_path, tail):
     # Binary pickles were unread already; protocol 0 is text, so a change swapping the model a
     # module unpickles for one that runs os.system was scanned for secrets only: PASS.
-    repo = make_repo(tmp_path / "r", {"README.md": "x\n"}, {"app/data/model.pkl": PICKLE_CALL})
+    repo = make_repo(
+        tmp_path / "r", {"README.md": "x\n"}, {"app/data/model.pkl": PICKLE_CALL + tail}
+    )
     result = run_agents(repo.change(), [SecurityAgent], config=FAST)
     _assert_at_best_escalate(result, "app/data/model.pkl")
     assert "pickle" in _unread(result)["app/data/model.pkl"]
+
+
+def test_prose_that_reads_as_pickle_opcodes_is_not_a_pickle():
+    # jsonpatch 1.33's LICENSE: SHORT_BINBYTES, INST, POP_MARK, STOP, with no MARK for POP_MARK
+    from leo_security.targets import pickle_program
+
+    license_text = (
+        "Copyright (c) 2011 Stefan Kögl <stefan@skoegl.net>\n\nRedistribution and use in source "
+        "and binary forms, with or without modification, are permitted provided that the "
+        "following conditions are met:\n\n1. Redistributions of source code must retain\n"
+    )
+    assert not pickle_program(license_text.encode())
+    assert pickle_program(PICKLE_CALL)
 
 
 def test_a_text_pickle_of_plain_data_is_data(tmp_path):
