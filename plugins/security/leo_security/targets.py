@@ -341,23 +341,38 @@ def pickle_program(data: bytes) -> bool:
     """True when ``data`` is a pickle that imports or calls something. Protocol 0 is plain text,
     so it passed as data scanned for secrets only: a change that swapped such a file
     (``cposix\\nsystem\\n…R.``) under code that unpickles it PASSed (review of the archive
-    reader; binary pickles were already unread). ``pickletools`` runs nothing: its opcodes up to
-    STOP (what ``pickle.loads`` reads; anything after is never read), then ``dis``'s stack and
-    memo checks, so text that merely parses as opcodes (jsonpatch's LICENSE) is no pickle."""
+    reader; binary pickles were already unread).
+
+    Read as ``pickle.loads`` reads it, and nothing is run: ``pickletools``' opcodes up to STOP
+    (what follows is never read), each taking from the stack what it needs (text that merely
+    parses as opcodes, like jsonpatch 1.33's LICENSE, takes from a stack it does not have);
+    items left under the result at STOP are ignored, as ``pickle.loads`` ignores them."""
     names: set[str] = set()
+    depth, marks = 0, []  # items above the last mark; the depths below each mark
     try:
         for op, _arg, _pos in pickletools.genops(data):
             names.add(op.name)
+            before = op.stack_before
+            if pickletools.markobject in before:  # takes everything down to the last mark
+                below = before.index(pickletools.markobject)
+                if not marks or marks[-1] < below:
+                    return False
+                depth = marks.pop() - below
+            elif depth < len(before):
+                return False
+            else:
+                depth -= len(before)
+            for item in op.stack_after:
+                if item is pickletools.markobject:
+                    marks.append(depth)
+                    depth = 0
+                else:
+                    depth += 1
             if op.name == "STOP":
-                break
-        else:
-            return False
-        if not names & _PICKLE_CALLS:
-            return False
-        pickletools.dis(data, out=io.StringIO())
+                return bool(names & _PICKLE_CALLS)
     except (ValueError, EOFError, UnicodeDecodeError, KeyError, IndexError, TypeError):
         return False
-    return True
+    return False
 
 
 #: A source-encoding declaration (PEP 263), looked for on each of the first two lines.

@@ -465,12 +465,19 @@ def test_an_archive_of_time_zone_data_is_read_and_passes(tmp_path):
 PICKLE_CALL = b"cposix\nsystem\np0\n(Vecho owned\np1\ntp2\nRp3\n."
 
 
-@pytest.mark.parametrize("tail", [b"", b"\n# trailing text pickle.loads never reads\n"])
-def test_a_text_pickle_that_calls_is_not_a_pass(tmp_path, tail):
+@pytest.mark.parametrize(
+    ("head", "tail"),
+    [
+        (b"", b""),
+        (b"", b"\n# trailing text pickle.loads never reads\n"),
+        (b"N(N", b""),  # items left under the result: pickle.loads returns the top one
+    ],
+)
+def test_a_text_pickle_that_calls_is_not_a_pass(tmp_path, head, tail):
     # Binary pickles were unread already; protocol 0 is text, so a change swapping the model a
     # module unpickles for one that runs os.system was scanned for secrets only: PASS.
     repo = make_repo(
-        tmp_path / "r", {"README.md": "x\n"}, {"app/data/model.pkl": PICKLE_CALL + tail}
+        tmp_path / "r", {"README.md": "x\n"}, {"app/data/model.pkl": head + PICKLE_CALL + tail}
     )
     result = run_agents(repo.change(), [SecurityAgent], config=FAST)
     _assert_at_best_escalate(result, "app/data/model.pkl")
