@@ -92,14 +92,16 @@ def members(data: bytes, *, max_bytes: int, max_members: int = MAX_MEMBERS) -> l
     raise Unreadable("not an archive")
 
 
-def _bounded(stream: IO[bytes], max_bytes: int, what: str) -> bytes:
-    """At most ``max_bytes`` of ``stream``, read a chunk at a time; ``Unreadable`` beyond, saying
-    what (``what``, e.g. "its members hold") was too large."""
+def _bounded(stream: IO[bytes], max_bytes: int, what: str, used: int = 0) -> bytes:
+    """``stream``, read a chunk at a time while ``used`` bytes read before and these stay within
+    ``max_bytes``; ``Unreadable`` beyond, saying what (``what``, e.g. "its members hold") was
+    too large."""
     out = bytearray()
+    room = max_bytes - used
     with stream:
-        while chunk := stream.read(min(_CHUNK, max_bytes + 1 - len(out))):
+        while chunk := stream.read(min(_CHUNK, room + 1 - len(out))):
             out += chunk
-            if len(out) > max_bytes:
+            if len(out) > room:
                 raise Unreadable(f"{what} more than {max_bytes} bytes uncompressed")
     return bytes(out)
 
@@ -147,7 +149,7 @@ def _tar_members(raw: bytes, max_bytes: int, max_members: int) -> list[Member]:
             stream = tar.extractfile(info)
             if stream is None:
                 raise Unreadable(f"its member {info.name!r} has no content")
-            body = _bounded(stream, max_bytes - total, "its members hold")
+            body = _bounded(stream, max_bytes, "its members hold", total)
             total += len(body)
             regular[_key(info.name)] = body
             out.append(Member(info.name, body))
@@ -169,7 +171,7 @@ def _zip_members(data: bytes, max_bytes: int, max_members: int) -> list[Member]:
                 raise Unreadable(f"its member {info.filename!r} is no regular file")
             if info.is_dir():
                 continue
-            body = _bounded(archive.open(info), max_bytes - total, "its members hold")
+            body = _bounded(archive.open(info), max_bytes, "its members hold", total)
             total += len(body)
             out.append(Member(info.filename, body))
     return out

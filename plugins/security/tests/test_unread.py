@@ -577,6 +577,15 @@ def test_a_decompression_bomb_stops_at_the_bound(tmp_path, bomb, why):
     assert why in _unread(result)[ARCHIVE]
 
 
+def test_the_size_bound_names_the_whole_archives_limit():
+    # the second member goes over: the reason names the bound, not what was left of it
+    from leo_security import archives
+
+    data = _tar(("a", b"x" * 2000), ("b", b"x" * 2000), mode="w")
+    with pytest.raises(archives.Unreadable, match="hold more than 3000 bytes uncompressed"):
+        archives.members(data, max_bytes=3000)
+
+
 def test_too_many_members_stay_unread(tmp_path):
     crowd = _tar(*[(f"z/{i}", TZIF) for i in range(10_001)])
     repo = make_repo(tmp_path / "r", {"README.md": "x\n"}, {ARCHIVE: crowd})
