@@ -494,8 +494,9 @@ LONE_CR = (
 SECRETS_ONLY_FACTOR = 16
 
 
-def _too_large(size: int, limit: int, times: str = "") -> str:
-    return f"too large ({size} bytes; {times}max_file_bytes is {limit})"
+def _too_large(size: int, max_bytes: int, factor: int = 1) -> str:
+    times = f"{factor} times " if factor > 1 else ""
+    return f"too large ({size} bytes; {times}max_file_bytes is {max_bytes * factor})"
 
 
 def _not_text(data: bytes) -> str | None:
@@ -591,7 +592,7 @@ async def select(change: Change, *, languages: set[str], max_bytes: int) -> Targ
         if size is None:
             _unread(targets, path, "not a file at the head")
         elif size > max_bytes * SECRETS_ONLY_FACTOR:
-            _unread(targets, path, _too_large(size, max_bytes * SECRETS_ONLY_FACTOR, "16 times "))
+            _unread(targets, path, _too_large(size, max_bytes, SECRETS_ONLY_FACTOR))
         else:
             readable.append(path)
     read = await change.read_many([through.get(p, p) for p in readable])
