@@ -664,16 +664,15 @@ async def _install_in_parts(
     runner = list(settings.runner_requirements) if settings.resolve_as_of is None else []
     project = install_targets(tree, settings, wheels, reqs.extras)
     bare = [str(w) for w in wheels]
-    if project != bare:  # an extra may pin what nothing else here can live with
+    if project == bare:
+        if project:
+            await setup.must(setup.pip(*project))
+    else:  # an extra may pin what nothing else here can live with: the project goes in without
         done = await setup.run(setup.pip(*project))
         if done.timed_out or done.returncode != 0:
             why = "timed out" if done.timed_out else _tail(done)[-200:]
             notes.append(f"the project with its extras ({', '.join(project)}) not installed: {why}")
-            project = bare
-        else:
-            project = []
-    if project:
-        await setup.must(setup.pip(*project))
+            await setup.must(setup.pip(*bare))
     if runner:
         await setup.must(setup.pip(*runner))
     if requirements is None:
