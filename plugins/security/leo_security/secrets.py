@@ -532,6 +532,25 @@ async def _diff(change: Change, paths: list[str]) -> str:
     return out.stdout.decode("utf-8", "replace")
 
 
+#: A text's suffix kept on the copy detect-secrets reads (it treats some types apart).
+_SUFFIX = re.compile(r"\.[A-Za-z0-9]{1,10}")
+
+
+async def _scan_texts(
+    texts: Mapping[str, tuple[str, bytes]],
+) -> tuple[list[Hit], list[Hit], dict[str, str]]:
+    """``_scan`` of texts that are no file of the tree (key -> (suffix, bytes)), each written to
+    a scratch file named by its key's position and keeping its suffix, which detect-secrets
+    reads some types by: hits, silenced hits and failures by key."""
+    with tempfile.TemporaryDirectory(prefix="leo-secrets-") as tmp:
+        files = {}
+        for n, (key, (suffix, data)) in enumerate(texts.items()):
+            files[key] = Path(tmp) / f"{n}{suffix if _SUFFIX.fullmatch(suffix) else ''}"
+            files[key].write_bytes(data)
+        found, silenced, _seen, failed = await anyio.to_thread.run_sync(_scan, None, files)
+    return found, silenced, failed
+
+
 async def _split_secrets(change: Change, root: Path, paths: list[str], *, whole: bool) -> list[Hit]:
     """Secrets in the strings the change's Python builds from pieces (``split_strings``), each
     scanned as one line and reported at its first line."""
@@ -548,12 +567,11 @@ async def _split_secrets(change: Change, root: Path, paths: list[str], *, whole:
                 lines.setdefault(path, []).append((first, line))
     if not lines:
         return []
-    with tempfile.TemporaryDirectory(prefix="leo-split-") as tmp:
-        files = {}
-        for n, (path, entries) in enumerate(lines.items()):
-            files[path] = Path(tmp) / f"{n}.py"
-            files[path].write_text("".join(f"{line}\n" for _, line in entries), encoding="utf-8")
-        found, _silenced, _seen, failed = await anyio.to_thread.run_sync(_scan, None, files)
+    texts = {
+        path: (".py", "".join(f"{line}\n" for _, line in entries).encode("utf-8"))
+        for path, entries in lines.items()
+    }
+    found, _silenced, failed = await _scan_texts(texts)
     if failed:
         msg = f"detect-secrets failed on the joined strings: {next(iter(failed.values()))}"
         raise RuntimeError(msg)
@@ -578,10 +596,6 @@ async def scan(
     return outcome
 
 
-#: A member's suffix kept on the copy detect-secrets reads (it treats some types apart).
-_SUFFIX = re.compile(r"\.[A-Za-z0-9]{1,10}")
-
-
 async def scan_archives(
     change: Change,
     archived: Mapping[str, list[Member]],
@@ -597,13 +611,8 @@ async def scan_archives(
     it is not known."""
     entries = [(path, m) for path, members in archived.items() for m in members]
     base = {} if whole else await _base_members(change, list(archived), max_bytes)
-    with tempfile.TemporaryDirectory(prefix="leo-archive-") as tmp:
-        files = {}
-        for n, (_, m) in enumerate(entries):
-            suffix = PurePosixPath(m.name).suffix
-            files[str(n)] = Path(tmp) / f"{n}{suffix if _SUFFIX.fullmatch(suffix) else ''}"
-            files[str(n)].write_bytes(m.data)
-        found, silenced, _seen, failed = await anyio.to_thread.run_sync(_scan, None, files)
+    texts = {str(n): (PurePosixPath(m.name).suffix, m.data) for n, (_, m) in enumerate(entries)}
+    found, silenced, failed = await _scan_texts(texts)
     hits: dict[str, list[Hit]] = {}
     for key, line, kind, plugin, value in found + silenced:
         hits.setdefault(key, []).append((entries[int(key)][0], line, kind, plugin, value))
