@@ -633,7 +633,9 @@ async def select(change: Change, *, languages: set[str], max_bytes: int) -> Targ
                 continue
         script = None if is_code(path) else shebang_language(data)
         shebang = script is not None  # semgrep tells a script's language by its #! line only
-        by_content = not is_code(path) or path.endswith(CYTHON)
+        # The bytes decide, not the name: Python under a ``.cpp`` no rule covers runs all the same
+        # (``runpy.run_path("native/helper.cpp")``), and so does Cython without a ``cdef``.
+        by_content = not path.endswith((".py", ".pyi"))
         if script is None and by_content and not semgrep_covers(path, languages):
             script = "python" if notebook is not None or python_by_content(data) else None
         python = path.endswith(".py") or script == "python"

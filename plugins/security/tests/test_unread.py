@@ -324,6 +324,15 @@ def test_python_in_a_data_file_is_read_by_semgrep_too(tmp_path):
     assert "app/render.json" in result.agent("security").details["analysed_by"]["semgrep"]
 
 
+def test_python_under_another_languages_suffix_is_scanned_as_python(tmp_path):
+    # runpy.run_path("native/helper.cpp") runs it as Python; a .cpp no rule covers had been
+    # scanned for secrets only (CONDITIONAL_PASS), at any size since large ones are read too.
+    repo = make_repo(tmp_path / "r", {"README.md": "x\n"}, {"native/helper.cpp": SHELL})
+    result = run_agents(repo.change(), [SecurityAgent], config=FAST)
+    result.assert_verdict("FAIL")
+    result.assert_finding("security.bandit.B602", path="native/helper.cpp", line=5)
+
+
 def test_python_that_imports_without_an_import_statement_is_python(tmp_path):
     # Round-2 red team: notify.txt reached os through __import__ and had no import statement,
     # so it was not Python to LEO and no scanner read its shell injection.
